@@ -1,0 +1,12 @@
+"""Public event contracts of the Zhengzhou social-work incubation platform.
+
+Pydantic models of every published event (`registry`, `incubation`, `supervision`), the
+CloudEvents 1.0 envelope (`envelope`), Kafka topics (`topics`), the catalog that loads any stored
+or received version as the current one (`catalog`), and shipped reference data (`reference`).
+`python -m socialwork_contracts.export` writes the JSON Schemas, examples and AsyncAPI document.
+"""
+
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
+
+__all__ = ["CloudEvent", "DomainEvent"]

@@ -1,0 +1,237 @@
+"""Events published by the incubation service (topic `socialwork.incubation.events`).
+
+Two kinds of stream (aggregate) publish here:
+- a base (孵化基地), keyed by `base_id`: BaseEstablished, TrainingDelivered, BaseClosed;
+- an incubation (one agency's stay in one office of one base), keyed by `incubation_id`:
+  IncubationStarted, IncubationExtended, SupportRecorded, AgencyGraduated, IncubationTerminated.
+
+Money, areas and hours are decimal strings (`"12000.00"`), never floats, so sums stay exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialwork_contracts.base import DecimalString, DomainEvent
+
+BaseLevel = Literal["city", "county", "township"]
+TerminationReason = Literal[
+    "voluntary",
+    "agreement_breach",
+    "penalty_or_listing",
+    "deregistration_or_revocation",
+    "inactivity",
+    "term_expired",
+]
+
+_USCC = "统一社会信用代码 of the incubated agency (18 characters, GB 32100-2015)"
+_BASE_ID = "孵化基地 id (UUID) of the base"
+_INCUBATION_ID = "入孵 id (UUID): one agency's stay in one office of one base; the stream id"
+_OFFICE_ID = "办公室编号 id of the office, unique within the base (one agency per office, §5.3)"
+
+
+class _IncubationEvent(DomainEvent):
+    producer: ClassVar[str] = "incubation"
+    stream_field: ClassVar[str] = "incubation_id"
+
+
+class Office(BaseModel):
+    """One office of a base (guidance §3.2: at least 3, each ≥ 15 m², one a shared room)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    office_id: str = Field(description=_OFFICE_ID)
+    area_m2: DecimalString = Field(description="使用面积 floor area in square metres, e.g. `18.50`")
+    shared_room: bool = Field(
+        description="公共会议室/培训室: true for the larger shared meeting or training room, "
+        "which is never allotted to one agency"
+    )
+
+
+class BaseEstablished(_IncubationEvent):
+    """A base was set up and recorded (孵化基地建成); guidance §3.2-3.4."""
+
+    event_type: ClassVar[str] = "BaseEstablished"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    name: str = Field(description="基地名称 name of the base")
+    level: BaseLevel = Field(
+        description="基地层级: city 市级 | county 县（市、区）级 | township 乡镇（街道）级"
+    )
+    reporting_unit: str = Field(
+        description="统计单位 reporting unit id, one of the 16 (reference_data/localities.json)"
+    )
+    county_code: str | None = Field(
+        description="行政区划代码 GB/T 2260 county code; null for functional zones without one"
+    )
+    address: str = Field(description="基地地址 address of the premises")
+    supervising_department: str = Field(
+        description="主管部门 the civil-affairs department that runs the base and signs "
+        "incubation agreements"
+    )
+    operator: str = Field(
+        description="运营机构 name of the organisation operating the base (usually a professional "
+        "social organisation under a government-purchase contract)"
+    )
+    operator_uscc: str | None = Field(
+        default=None, description="运营机构统一社会信用代码, when the operator has one"
+    )
+    purchase_contract: str | None = Field(
+        default=None,
+        description="政府购买服务合同编号 number of the contract under which the operator runs the "
+        "base; null when the department runs it directly",
+    )
+    offices: list[Office] = Field(description="办公室 offices of the base (§3.2: at least 3)")
+    has_desks_and_chairs: bool = Field(description="配备办公桌椅 desks and chairs provided")
+    has_projector: bool = Field(description="配备投影仪 projector provided")
+    fire_safety_compliant: bool = Field(description="消防设施达标 fire-safety equipment to standard")
+    established_on: dt.date = Field(description="建成日期 date the base was established")
+
+
+class BaseClosed(_IncubationEvent):
+    """A base stopped operating (基地撤销或停止运营); it admits no one from this date."""
+
+    event_type: ClassVar[str] = "BaseClosed"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    reason: str = Field(description="原因 why the base closed")
+    closed_on: dt.date = Field(description="停止运营日期 date the base closed")
+
+
+class IncubationStarted(_IncubationEvent):
+    """An admitted agency moved into its office under a signed agreement (入驻); §5.2."""
+
+    event_type: ClassVar[str] = "IncubationStarted"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    agreement_id: str = Field(description="入孵协议 id (UUID) of the signed incubation agreement")
+    uscc: str = Field(description=_USCC)
+    office_id: str = Field(description=_OFFICE_ID)
+    term_start: dt.date = Field(description="协议期限起 first day of the agreed term (inclusive)")
+    term_end: dt.date = Field(description="协议期限止 last day of the agreed term (inclusive)")
+    started_on: dt.date = Field(description="入驻日期 date the agency moved in")
+    local: bool = Field(
+        description="本地机构: true when the agency is registered in the base's reporting unit "
+        "(counts towards the base's 3 local agencies in its first year, guidance §3)"
+    )
+    non_local_reason: str | None = Field(
+        default=None, description="非本地机构入孵理由 why a non-local agency was admitted; null if local"
+    )
+
+
+class IncubationExtended(_IncubationEvent):
+    """The agreement was extended (续驻); the incubation goes on to the new term end."""
+
+    event_type: ClassVar[str] = "IncubationExtended"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    agreement_id: str = Field(description="续驻协议 id (UUID) of the extension agreement")
+    previous_term_end: dt.date = Field(description="原协议期限止 term end before the extension")
+    term_end: dt.date = Field(description="新协议期限止 new last day of the term (inclusive)")
+    extended_on: dt.date = Field(description="续签日期 date the extension was signed")
+
+
+class SupportRecorded(_IncubationEvent):
+    """Support given to an incubated agency was recorded (扶持记录); guidance §5.3."""
+
+    event_type: ClassVar[str] = "SupportRecorded"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    uscc: str = Field(description=_USCC)
+    base_id: str = Field(description=_BASE_ID)
+    support_type: str = Field(
+        description="扶持类型 id: office_equipment 办公场地及设备 | registration_help 登记协助 | "
+        "funding 资金扶持 | capacity_building 能力建设 | guidance 业务指导 | "
+        "policy_counselling 政策咨询 | publicity 宣传推介 | training 人才培训 | other 其他. "
+        "Consumers must accept ids added later."
+    )
+    funding_type: str | None = Field(
+        default=None,
+        description="资金类型 id when support_type is funding: seed_fund 种子基金 | "
+        "venture_philanthropy 公益创投 | project_competition 项目大赛 | subsidy_or_award 补贴或奖励 | "
+        "fee_waiver 费用减免 | government_purchase 政府购买服务 | other 其他; null otherwise",
+    )
+    amount_yuan: DecimalString | None = Field(
+        default=None,
+        description="金额（元） exact decimal string with at most 2 places, e.g. `50000.00`; "
+        "null when the support has no money value",
+    )
+    description: str = Field(description="扶持内容 what was given or done")
+    given_on: dt.date = Field(description="扶持日期 date the support was given")
+
+
+class TrainingDelivered(_IncubationEvent):
+    """A training session was held at a base (人才培训); counted for the mid-year/year-end report."""
+
+    event_type: ClassVar[str] = "TrainingDelivered"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    session_id: str = Field(description="培训场次 id (UUID) of the session")
+    title: str = Field(description="培训主题 title of the session")
+    held_on: dt.date = Field(description="培训日期 date the session was held")
+    hours: DecimalString = Field(description="培训时长（小时） exact decimal string, e.g. `3.5`")
+    attendees: int = Field(description="参训人次 number of people who attended")
+    agency_usccs: list[str] = Field(
+        description="参训机构 unified social credit codes of the agencies that sent attendees"
+    )
+
+
+class AgencyGraduated(_IncubationEvent):
+    """The agency passed the exit assessment and left as a mature agency (出壳); office freed."""
+
+    event_type: ClassVar[str] = "AgencyGraduated"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    graduated_on: dt.date = Field(description="出壳日期 date of graduation")
+    assessment_summary: str = Field(description="出壳评估意见 summary of the exit assessment")
+    office_id: str = Field(description=_OFFICE_ID + "; free again from the next day")
+
+
+class IncubationTerminated(_IncubationEvent):
+    """The incubation ended before graduation (退驻); office freed. Guidance §5.3."""
+
+    event_type: ClassVar[str] = "IncubationTerminated"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    office_id: str = Field(description=_OFFICE_ID + "; free again from the next day")
+    reason: TerminationReason = Field(
+        description="退驻原因: voluntary 主动退出 | agreement_breach 违反入孵协议 (shared, sublet, "
+        "altered the office, commercial or unrelated activity) | penalty_or_listing 受到行政处罚或"
+        "列入异常名录/严重违法失信名单 | deregistration_or_revocation 注销或撤销登记 | "
+        "inactivity 长期未开展活动 | term_expired 期满未续驻"
+    )
+    terminated_on: dt.date = Field(description="退驻日期 date the incubation ended")
+    detail: str = Field(description="说明 facts behind the reason (free text)")
+
+
+EVENTS: tuple[type[DomainEvent], ...] = (
+    BaseEstablished,
+    BaseClosed,
+    IncubationStarted,
+    IncubationExtended,
+    SupportRecorded,
+    TrainingDelivered,
+    AgencyGraduated,
+    IncubationTerminated,
+)

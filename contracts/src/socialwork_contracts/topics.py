@@ -1,0 +1,38 @@
+"""Kafka topics: one per producing service. Key = aggregate id, so one aggregate stays in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    producer: str
+    partitions: int
+    description: str
+
+
+REGISTRY = TopicSpec(
+    "socialwork.registry.events", "registry", 6, "机构登记事件 — agency registration facts"
+)
+INCUBATION = TopicSpec(
+    "socialwork.incubation.events", "incubation", 6, "孵化基地与孵化周期事件 — bases and incubations"
+)
+SUPERVISION = TopicSpec(
+    "socialwork.supervision.events", "supervision", 6, "监管与信用事件 — supervision and credit lists"
+)
+
+EVENT_TOPICS: tuple[TopicSpec, ...] = (REGISTRY, INCUBATION, SUPERVISION)
+
+
+def topic_of(producer: str) -> TopicSpec:
+    for spec in EVENT_TOPICS:
+        if spec.producer == producer:
+            return spec
+    raise KeyError(producer)
+
+
+def dead_letter_topic(consumer: str) -> str:
+    """Each consuming service has its own dead-letter topic."""
+    return f"socialwork.{consumer}.deadletter"

@@ -1,0 +1,1 @@
+"""The mechanism every service shares: event store, relay, consumers, auth, HTTP, settings."""

@@ -1,0 +1,45 @@
+"""Recorded events <-> CloudEvents structured-mode messages (the public wire format)."""
+
+from __future__ import annotations
+
+from socialwork_contracts.envelope import CloudEvent, kafka_headers, schema_urn
+
+from servicekit.eventstore.records import RecordedEvent
+
+
+def to_cloudevent(event: RecordedEvent, producer: str) -> CloudEvent:
+    type_key = f"{event.event_type}.v{event.event_version}"
+    return CloudEvent(
+        id=str(event.event_id),
+        source=f"/socialwork/{producer}",
+        type=type_key,
+        subject=event.stream_id,
+        time=event.occurred_at,
+        dataschema=schema_urn(type_key),
+        data=event.data,
+        streamid=event.stream_id,
+        streamversion=event.stream_version,
+        position=event.position,
+        correlationid=event.correlation_id,
+        causationid=event.causation_id,
+        actor=event.actor,
+        actorrole=event.actor_role,
+        recordedtime=event.recorded_at,
+    )
+
+
+def to_kafka_record(
+    event: RecordedEvent, producer: str
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) for the producer: key = aggregate id keeps one stream in order."""
+    envelope = to_cloudevent(event, producer)
+    headers = [(k, v.encode()) for k, v in kafka_headers(envelope).items()]
+    return event.stream_id.encode(), envelope.model_dump_json().encode(), headers
+
+
+def split_type(type_key: str) -> tuple[str, int]:
+    """`AgencyRegistered.v2` -> ("AgencyRegistered", 2); ValueError if not of that form."""
+    name, _, version = type_key.rpartition(".v")
+    if not name or not version.isdigit():
+        raise ValueError(f"event type {type_key!r} is not of the form <Name>.v<N>")
+    return name, int(version)

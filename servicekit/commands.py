@@ -1,0 +1,102 @@
+"""Every command's four steps: load the stream, fold it, decide, append at the expected version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from socialwork_contracts.base import DomainEvent
+
+from servicekit.auth import Principal
+from servicekit.eventstore import (
+    AppendResult,
+    ConcurrencyConflict,
+    EventMetadata,
+    EventStore,
+    NewEvent,
+)
+from servicekit.eventstore.store import InlineProjection, command_fingerprint
+
+S = TypeVar("S")
+C = TypeVar("C", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who sent the command, as part of which request, and when the fact happened."""
+
+    principal: Principal
+    correlation_id: str
+    occurred_at: dt.datetime
+    command_id: str | None = None  # the client's idempotency key
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a command: the append, and the stream's state after it."""
+
+    result: AppendResult
+    state: Any
+
+
+def fold(evolve: Callable[[S | None, DomainEvent], S], events: Sequence[DomainEvent]) -> S | None:
+    state: S | None = None
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+async def execute(
+    store: EventStore,
+    *,
+    stream_id: str,
+    command: C,
+    context: CommandContext,
+    evolve: Callable[[S | None, DomainEvent], S],
+    decide: Callable[[S | None, C], Sequence[DomainEvent]],
+    authorize: Callable[[S | None], None],
+    expected_version: int | None = None,
+    inline: Callable[[S], InlineProjection] | None = None,
+) -> Outcome:
+    """Run one command. A retried command (same id, same body) returns the first result."""
+    command_hash = command_fingerprint(
+        {"type": type(command).__name__, "body": command.model_dump(mode="json")}
+    )
+    history = await store.read_stream(stream_id)
+    state = fold(evolve, [r.load() for r in history])
+    version = history[-1].stream_version if history else 0
+    authorize(state)
+    if context.command_id is not None:
+        previous = await store.find_command(context.command_id, command_hash)
+        if previous is not None:
+            return Outcome(previous, state)
+    if expected_version is not None and expected_version != version:
+        raise ConcurrencyConflict(stream_id, expected_version, version)
+    events = decide(state, command)
+    causation = context.command_id or str(uuid.uuid4())
+    metadata = EventMetadata(
+        actor=context.principal.subject,
+        actor_role=context.principal.role.value,
+        occurred_at=context.occurred_at,
+        correlation_id=context.correlation_id,
+        causation_id=causation,
+    )
+    new_state = state
+    for event in events:
+        new_state = evolve(new_state, event)
+    result = await store.append(
+        stream_id,
+        [NewEvent(e, metadata) for e in events],
+        expected_version=version,
+        command_id=context.command_id,
+        command_hash=command_hash,
+        inline=inline(new_state) if inline is not None and new_state is not None else None,
+    )
+    if result.duplicate:
+        # A concurrent retry won the race; report the first result and the state it produced.
+        return Outcome(result, fold(evolve, [r.load() for r in await store.read_stream(stream_id)]))
+    return Outcome(result, new_state)

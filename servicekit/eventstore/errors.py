@@ -1,0 +1,21 @@
+"""Errors the event store reports to its callers."""
+
+from __future__ import annotations
+
+
+class ConcurrencyConflict(Exception):
+    """The stream's version is not the one the command expected (never a silent overwrite)."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"stream {stream_id}: expected version {expected}, found {actual}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class IdempotencyKeyReused(Exception):
+    """The same command id arrived with a different command body."""
+
+    def __init__(self, command_id: str) -> None:
+        super().__init__(f"command id {command_id} was already used for a different command")
+        self.command_id = command_id

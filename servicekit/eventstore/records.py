@@ -1,0 +1,63 @@
+"""What goes into the store and what comes out of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.catalog import load
+
+
+@dataclass(frozen=True)
+class EventMetadata:
+    """Who, when and why: carried by every event (guide: standards)."""
+
+    actor: str
+    actor_role: str
+    occurred_at: dt.datetime
+    correlation_id: str
+    causation_id: str
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    event: DomainEvent
+    metadata: EventMetadata
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    event_id: uuid.UUID
+    stream_id: str
+    stream_version: int
+    event_type: str
+    event_version: int
+    data: dict[str, Any]
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+    actor: str
+    actor_role: str
+    correlation_id: str
+    causation_id: str
+
+    def load(self) -> DomainEvent:
+        """The event as the current version of its type (old versions are upcast)."""
+        return load(self.event_type, self.event_version, self.data)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stream_id: str
+    stream_version: int
+    events: tuple[RecordedEvent, ...]
+    # True when the command or events had been appended before: nothing new was written.
+    duplicate: bool = False
+
+    @property
+    def last_position(self) -> int:
+        return self.events[-1].position if self.events else 0

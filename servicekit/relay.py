@@ -1,0 +1,125 @@
+"""Transactional outbox relay: publishes what the store committed, in commit order, to Kafka.
+
+The events table is the outbox. One relay per store publishes at a time (a session advisory lock
+held on a dedicated connection); the others wait to take over. The published position is saved
+only after Kafka acknowledged the batch, so a crash republishes at most one batch (consumers drop
+duplicates by event id) and never loses one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from servicekit.cloudevents import to_kafka_record
+from servicekit.db import Connection
+from servicekit.eventstore import EventStore
+
+log = structlog.get_logger()
+
+
+def make_producer(bootstrap: str) -> AIOKafkaProducer:
+    # Idempotent producer: retries never duplicate or reorder within a partition.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        *,
+        producer_name: str,
+        topic: str,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.producer_name = producer_name
+        self.topic = topic
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.checkpoint_name = f"relay:{topic}"
+        self.is_leader = False
+        self.published_position = 0
+        self._wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; survives lost database connections by retaking the lock."""
+        while not stop.is_set():
+            try:
+                await self._lead(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.is_leader = False
+                log.warning("relay.connection_lost", error=str(exc))
+                await _wait(stop, self.poll_seconds)
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        # A pooled connection held for the whole leadership; asyncpg's reset on release
+        # unlocks all advisory locks, so leadership ends with the connection.
+        async with self.store.pool.acquire() as conn:
+            try:
+                await self._lead_on(conn, stop)
+            finally:
+                self.is_leader = False
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(self.store.notify_channel, self._on_notify)
+
+    async def _lead_on(self, conn: Connection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            got = await conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtext($1))", f"relay:{self.store.schema}"
+            )
+            if got:
+                break
+            await _wait(stop, self.poll_seconds)
+        if stop.is_set():
+            return
+        self.is_leader = True
+        log.info("relay.leading", topic=self.topic)
+        await conn.add_listener(self.store.notify_channel, self._on_notify)
+        self.published_position = await self.store.checkpoint(self.checkpoint_name)
+        while not stop.is_set():
+            if conn.is_closed():
+                raise asyncpg.InterfaceError("relay lock connection closed")
+            self._wake.clear()  # before reading, so a commit during the read still wakes us
+            published = await self.publish_batch()
+            if published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def publish_batch(self) -> int:
+        """Publish the next batch after the checkpoint; returns how many events were sent."""
+        batch = await self.store.read_all(self.published_position, self.batch_size)
+        if not batch:
+            return 0
+        deliveries = []
+        for event in batch:
+            key, value, headers = to_kafka_record(event, self.producer_name)
+            deliveries.append(
+                await self.producer.send(self.topic, value=value, key=key, headers=headers)
+            )
+        await asyncio.gather(*deliveries)
+        self.published_position = batch[-1].position
+        await self.store.save_checkpoint(self.checkpoint_name, self.published_position)
+        log.debug("relay.published", count=len(batch), position=self.published_position)
+        return len(batch)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,104 @@
+"""A service's process resources, made in its lifespan and passed explicitly (none at import)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, dead_letter_topic
+
+from servicekit.auth import TokenSettings
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
+from servicekit.kafka_admin import ensure_topics
+from servicekit.relay import OutboxRelay, make_producer
+from servicekit.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Runtime:
+    """Pool, store, producer, relay and (for consuming services) the FastStream broker."""
+
+    settings: ServiceSettings
+    service: str
+    pool: asyncpg.Pool
+    store: EventStore
+    producer: AIOKafkaProducer
+    relay: OutboxRelay | None
+    broker: KafkaBroker
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def token_settings(self) -> TokenSettings:
+        return TokenSettings(
+            self.settings.auth_jwt_secret.get_secret_value(),
+            self.settings.auth_jwt_issuer,
+            self.settings.auth_jwt_audience,
+        )
+
+    async def ready(self) -> dict[str, bool]:
+        """Readiness of each dependency (database, broker)."""
+        checks = {"database": False, "broker": False}
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
+            checks["database"] = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
+            checks["broker"] = True
+        return checks
+
+
+async def start_runtime(
+    settings: ServiceSettings, *, service: str, publishes: TopicSpec | None
+) -> Runtime:
+    """Create the schema and topics, connect, and start the relay if the service publishes."""
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        [(t.name, t.partitions) for t in EVENT_TOPICS] + [(dead_letter_topic(service), 1)],
+        replication_factor=settings.kafka_replication_factor,
+    )
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
+    store = EventStore(pool, service)
+    await store.create_schema()
+    producer = make_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+    relay = None
+    if publishes is not None:
+        relay = OutboxRelay(
+            store,
+            producer,
+            producer_name=publishes.producer,
+            topic=publishes.name,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+        )
+    runtime = Runtime(settings, service, pool, store, producer, relay, broker)
+    if relay is not None:
+        runtime.tasks.append(asyncio.create_task(relay.run(runtime.stop_event)))
+    log.info("runtime.started", service=service)
+    return runtime
+
+
+async def start_consumers(runtime: Runtime) -> None:
+    """Start the broker once the service has registered its subscribers on it."""
+    await runtime.broker.start()
+
+
+async def stop_runtime(runtime: Runtime) -> None:
+    """Graceful stop: consumers first, then the relay finishes its batch, then connections."""
+    await runtime.broker.stop()
+    runtime.stop_event.set()
+    if runtime.tasks:
+        await asyncio.wait(runtime.tasks, timeout=15)
+    await runtime.producer.stop()
+    await runtime.pool.close()
+    log.info("runtime.stopped", service=runtime.service)

@@ -1,0 +1,1 @@
+"""The platform's services: registry, incubation, supervision, reporting."""

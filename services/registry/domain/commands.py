@@ -1,0 +1,100 @@
+"""What the registry can be asked to do. Frozen, typed only: the rules live in `rules`/`decide`.
+
+Dates come in the command (the registration or amendment date), never from a clock in the domain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeAlias
+
+from pydantic import BaseModel, ConfigDict
+from socialwork_contracts.registry import AgencyKind
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    uscc: str  # 统一社会信用代码: the agency's stream id
+
+
+class RegisterAgency(_Command):
+    """Register an agency (登记成立) as civil affairs registered it on `registered_on`."""
+
+    name: str
+    kind: AgencyKind
+    reporting_unit: str
+    address: str
+    legal_representative: str
+    sponsor: str | None = None
+    charter_purpose: str
+    charter_scope: str
+    charter_method: str
+    full_time_staff: int
+    qualified_staff: int
+    service_fields: tuple[str, ...]
+    target_groups: tuple[str, ...]
+    registered_on: dt.date
+
+
+class AmendAgencyProfile(_Command):
+    """Change registered particulars (变更登记). None means "unchanged"; see `remove_sponsor`."""
+
+    amended_on: dt.date  # the reporting unit, if changed, must exist on this day
+    name: str | None = None
+    address: str | None = None
+    legal_representative: str | None = None
+    sponsor: str | None = None
+    remove_sponsor: bool = False  # the agency no longer has a 业务主管单位
+    reporting_unit: str | None = None
+    charter_purpose: str | None = None
+    charter_scope: str | None = None
+    charter_method: str | None = None
+    service_fields: tuple[str, ...] | None = None
+    target_groups: tuple[str, ...] | None = None
+
+
+class ChangeAgencyStaff(_Command):
+    """Record the new full-time and qualified staff counts (guidance §2.2 ratio re-checked)."""
+
+    full_time_staff: int
+    qualified_staff: int
+
+
+class SuspendAgency(_Command):
+    """Order the agency to stop activities (限期停止活动), until a day (inclusive) if set."""
+
+    until: dt.date | None = None
+    reason: str
+    decision_document: str | None = None
+
+
+class ReinstateAgency(_Command):
+    """Let a suspended agency act again (恢复活动)."""
+
+    reason: str
+
+
+class DeregisterAgency(_Command):
+    """Cancel the registration (注销登记). Terminal."""
+
+    reason: str
+
+
+class RevokeAgencyRegistration(_Command):
+    """Revoke the registration as a penalty (撤销登记). Terminal."""
+
+    reason: str
+    decision_document: str | None = None
+    legal_basis: str | None = None
+
+
+RegistryCommand: TypeAlias = (
+    RegisterAgency
+    | AmendAgencyProfile
+    | ChangeAgencyStaff
+    | SuspendAgency
+    | ReinstateAgency
+    | DeregisterAgency
+    | RevokeAgencyRegistration
+)

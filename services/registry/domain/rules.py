@@ -1,0 +1,209 @@
+"""Registration rules (guidance §2.1-2.2; 民办非企业单位登记管理暂行条例). Each returns its violations.
+
+A rule returns an empty list when it holds, so a decision can collect every violation of a command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from socialwork_contracts.reference import Classification, locality, service_fields, target_groups
+from socialwork_contracts.registry import AgencyKind
+
+from services.registry.domain import uscc as code
+
+# 民办非企业单位名称管理暂行规定: names may not contain these words (reserved for national bodies).
+FORBIDDEN_NAME_WORDS = ("中国", "全国", "中华")
+# guidance §2.2 "章程中要明确社会工作服务宗旨": the purpose must name social work in one of these forms.
+SOCIAL_WORK_WORDS = ("社会工作", "社工")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleViolation:
+    """One broken rule: a stable code, the command field it concerns, and messages for people."""
+
+    code: str
+    field: str
+    message_zh: str
+    message_en: str
+
+
+def uscc_format(uscc: str) -> list[RuleViolation]:
+    """GB 32100-2015 shape and check character; a civil-affairs, Zhengzhou, agency-kind code."""
+    if len(uscc) != code.LENGTH:
+        return [_uscc("uscc_length", f"应为18位，实为{len(uscc)}位", f"has {len(uscc)} characters")]
+    if not code.uses_code_characters(uscc):
+        bad = "".join(sorted({c for c in uscc if c not in code.CHARSET}))
+        return [_uscc("uscc_characters", f"含不允许的字符：{bad}", f"has characters not allowed: {bad}")]
+    found: list[RuleViolation] = []
+    if not code.has_valid_check_character(uscc):
+        found.append(_uscc("uscc_check_character", "校验码错误", "has a wrong check character"))
+    if uscc[0] != code.CIVIL_AFFAIRS:
+        found.append(_uscc("uscc_not_civil_affairs", "首位应为5（民政）", "must start with 5"))
+    if uscc[1] == code.FOUNDATION:
+        found.append(_uscc("uscc_foundation", "基金会不在本系统登记", "is a foundation's code"))
+    elif code.kind_of(uscc) is None:
+        found.append(_uscc("uscc_category", "第2位应为1或2", "character 2 must be 1 or 2"))
+    if not code.is_zhengzhou_division(code.division_of(uscc)):
+        found.append(_uscc("uscc_division", "第3-8位应为郑州市行政区划代码（4101开头）",
+                           "characters 3-8 must be a Zhengzhou division code (4101..)"))
+    return found
+
+
+def uscc_matches_kind(uscc: str, kind: AgencyKind) -> list[RuleViolation]:
+    """Character 2 of the code and the declared kind agree (1 association, 2 service agency)."""
+    encoded = code.kind_of(uscc)
+    if encoded is None or encoded == kind:
+        return []
+    return [RuleViolation("uscc_kind_mismatch", "kind",
+                          f"机构类型与信用代码不符（代码表示{encoded}）",
+                          f"kind {kind} does not match the code, which encodes {encoded}")]
+
+
+def name_present(name: str) -> list[RuleViolation]:
+    """The name is not blank."""
+    return text_present("name", name, "机构名称", "name")
+
+
+def name_without_forbidden_words(name: str) -> list[RuleViolation]:
+    """No 中国, 全国 or 中华 in the name: one violation per word found."""
+    return [
+        RuleViolation("name_forbidden_word", "name", f"名称不得含有“{word}”字样",
+                      f"the name may not contain {word}")
+        for word in FORBIDDEN_NAME_WORDS
+        if word in name
+    ]
+
+
+def charter_purpose(purpose: str) -> list[RuleViolation]:
+    """The charter states a purpose, and that purpose is social work.
+
+    guidance §2.2 asks the charter to make clear the *social-work* purpose (社会工作服务宗旨); we
+    read that as: the stated purpose mentions 社会工作 or 社工. A blank purpose is only "missing".
+    """
+    if not purpose.strip():
+        return text_present("charter_purpose", purpose, "章程宗旨", "charter purpose")
+    if any(word in purpose for word in SOCIAL_WORK_WORDS):
+        return []
+    return [RuleViolation("charter_purpose_not_social_work", "charter_purpose",
+                          "章程宗旨应明确为社会工作服务宗旨（含“社会工作”或“社工”）",
+                          "the charter purpose must state a social-work purpose")]
+
+
+def charter_scope(scope: str) -> list[RuleViolation]:
+    """The charter states the scope of service (业务范围)."""
+    return text_present("charter_scope", scope, "章程业务范围", "charter scope")
+
+
+def charter_method(method: str) -> list[RuleViolation]:
+    """The charter states the method of service (服务方式)."""
+    return text_present("charter_method", method, "章程服务方式", "charter method")
+
+
+def charter_complete(purpose: str, scope: str, method: str) -> list[RuleViolation]:
+    """guidance §2.2: the charter states the social-work purpose, scope and method."""
+    return charter_purpose(purpose) + charter_scope(scope) + charter_method(method)
+
+
+def required_qualified_staff(full_time_staff: int) -> int:
+    """guidance §2.2 "三分之一以上" (以上 includes the bound): ⌈full-time ÷ 3⌉, in integers."""
+    return -(-full_time_staff // 3)
+
+
+def staff_ratio(full_time_staff: int, qualified_staff: int) -> list[RuleViolation]:
+    """At least one full-time worker; 0 ≤ qualified ≤ full-time; qualified ≥ ⌈full-time ÷ 3⌉."""
+    if full_time_staff < 1:
+        return [RuleViolation("full_time_staff_too_few", "full_time_staff",
+                              "专职工作人员至少1人", "at least one full-time staff member")]
+    if qualified_staff < 0:
+        return [RuleViolation("qualified_staff_negative", "qualified_staff",
+                              "持证人数不能为负", "qualified staff cannot be negative")]
+    if qualified_staff > full_time_staff:
+        return [RuleViolation("qualified_staff_exceeds_full_time", "qualified_staff",
+                              "持证人数不能多于专职人数",
+                              "qualified staff cannot exceed full-time staff")]
+    needed = required_qualified_staff(full_time_staff)
+    if qualified_staff >= needed:
+        return []
+    return [RuleViolation("qualified_staff_share", "qualified_staff",
+                          f"专职人员中应有三分之一以上持证或具社工本科以上学历（至少{needed}人）",
+                          f"at least a third of full-time staff must be qualified ({needed})")]
+
+
+def reporting_unit_valid_on(reporting_unit: str, day: dt.date) -> list[RuleViolation]:
+    """The reporting unit is one of the reference localities and exists on that day."""
+    try:
+        unit = locality(reporting_unit)
+    except KeyError:
+        return [RuleViolation("reporting_unit_unknown", "reporting_unit",
+                              f"未知的统计单位：{reporting_unit}",
+                              f"unknown reporting unit {reporting_unit}")]
+    if unit.valid_on(day):
+        return []
+    return [RuleViolation("reporting_unit_not_valid", "reporting_unit",
+                          f"统计单位{unit.name}在{day.isoformat()}不存在",
+                          f"reporting unit {reporting_unit} does not exist on {day.isoformat()}")]
+
+
+def service_fields_valid(ids: Sequence[str]) -> list[RuleViolation]:
+    """Service fields: at least one, each from the reference list, none twice."""
+    return _classified("service_fields", "服务领域", ids, service_fields)
+
+
+def target_groups_valid(ids: Sequence[str]) -> list[RuleViolation]:
+    """Target groups: at least one, each from the reference list, none twice."""
+    return _classified("target_groups", "服务对象", ids, target_groups)
+
+
+def priority_of(fields: Sequence[str], groups: Sequence[str]) -> bool:
+    """guidance §2.1: a priority agency serves a priority field or group (derived, never typed in)."""
+    flagged = {c.id for c in (*service_fields(), *target_groups()) if c.priority}
+    return any(i in flagged for i in (*fields, *groups))
+
+
+def text_present(field: str, value: str, label_zh: str, label_en: str) -> list[RuleViolation]:
+    """A required text is not blank."""
+    if value.strip():
+        return []
+    return [RuleViolation(f"{field}_missing", field, f"{label_zh}不能为空",
+                          f"{label_en} must not be blank")]
+
+
+def optional_text_present(
+    field: str, value: str | None, label_zh: str, label_en: str
+) -> list[RuleViolation]:
+    """An optional text is either absent or not blank."""
+    return [] if value is None else text_present(field, value, label_zh, label_en)
+
+
+def _uscc(violation: str, message_zh: str, message_en: str) -> RuleViolation:
+    return RuleViolation(violation, "uscc", f"统一社会信用代码{message_zh}",
+                         f"the unified social credit code {message_en}")
+
+
+def _classified(
+    field: str,
+    label_zh: str,
+    ids: Sequence[str],
+    reference: Callable[[], tuple[Classification, ...]],
+) -> list[RuleViolation]:
+    label_en = field.replace("_", " ")
+    if not ids:
+        return [RuleViolation(f"{field}_empty", field, f"{label_zh}至少选择一项",
+                              f"choose at least one of the {label_en}")]
+    known = {c.id for c in reference()}
+    unknown = [i for i in dict.fromkeys(ids) if i not in known]
+    repeated = [i for i in dict.fromkeys(ids) if ids.count(i) > 1]
+    return [
+        RuleViolation(f"{field}_unknown", field, f"未知的{label_zh}：{i}", f"unknown {label_en}: {i}")
+        for i in unknown
+    ] + [
+        RuleViolation(f"{field}_duplicate", field, f"{label_zh}重复：{i}", f"{label_en} repeated: {i}")
+        for i in repeated
+    ]
+
+
+# Not a rule of the guidance: an amendment or staff change that changes nothing is refused.
+NOTHING_CHANGED = RuleViolation("nothing_changed", "uscc", "没有任何变更", "nothing would change")
