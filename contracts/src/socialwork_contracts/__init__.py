@@ -9,4 +9,8 @@ or received version as the current one (`catalog`), and shipped reference data (
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 
-__all__ = ["CloudEvent", "DomainEvent"]
+# The contracts' version (the package version is read from here). Bump the minor version when
+# event types or versions are added, the patch version for documentation.
+__version__ = "1.0.0"
+
+__all__ = ["CloudEvent", "DomainEvent", "__version__"]

@@ -36,3 +36,15 @@ def topic_of(producer: str) -> TopicSpec:
 def dead_letter_topic(consumer: str) -> str:
     """Each consuming service has its own dead-letter topic."""
     return f"socialwork.{consumer}.deadletter"
+
+
+# Headers a consumer adds when it dead-letters a record; key, value and the record's own headers
+# are copied unchanged. All values are UTF-8 strings.
+DEAD_LETTER_HEADERS: dict[str, str] = {
+    "dlq_consumer": "Consuming service (and group) that gave up on the record",
+    "dlq_original_topic": "Topic the record was read from",
+    "dlq_original_partition": "Its partition, as a decimal string",
+    "dlq_original_offset": "Its offset, as a decimal string",
+    "dlq_error": "Error type and message (truncated to 1000 characters)",
+    "dlq_failed_at": "When it was dead-lettered, RFC 3339 in UTC",
+}

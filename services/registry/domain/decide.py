@@ -56,19 +56,27 @@ def decide(state: Agency | None, command: RegistryCommand) -> list[RegistryEvent
 def register(state: Agency | None, command: RegisterAgency) -> AgencyRegistered:
     """Register a new agency: every rule of guidance §2.2 checked, all violations reported."""
     if state is not None:
-        raise InvalidTransition("duplicate_uscc", f"统一社会信用代码{command.uscc}已登记",
-                                f"an agency with credit code {command.uscc} is already registered")
+        raise InvalidTransition(
+            "duplicate_uscc",
+            f"统一社会信用代码{command.uscc}已登记",
+            f"an agency with credit code {command.uscc} is already registered",
+        )
     reject_any(
         rules.uscc_format(command.uscc)
         + rules.uscc_matches_kind(command.uscc, command.kind)
         + rules.name_present(command.name)
         + rules.name_without_forbidden_words(command.name)
         + rules.text_present("address", command.address, "住所", "address")
-        + rules.text_present("legal_representative", command.legal_representative,
-                             "法定代表人", "legal representative")
+        + rules.text_present(
+            "legal_representative",
+            command.legal_representative,
+            "法定代表人",
+            "legal representative",
+        )
         + rules.optional_text_present("sponsor", command.sponsor, "业务主管单位", "sponsor")
-        + rules.charter_complete(command.charter_purpose, command.charter_scope,
-                                 command.charter_method)
+        + rules.charter_complete(
+            command.charter_purpose, command.charter_scope, command.charter_method
+        )
         + rules.staff_ratio(command.full_time_staff, command.qualified_staff)
         + rules.reporting_unit_valid_on(command.reporting_unit, command.registered_on)
         + rules.service_fields_valid(command.service_fields)
@@ -115,23 +123,30 @@ def suspend(state: Agency | None, command: SuspendAgency) -> AgencySuspended:
     """active → suspended (限期停止活动)."""
     agency = open_agency(state, command.uscc)
     if agency.status == "suspended":
-        raise InvalidTransition("already_suspended", "该机构已在停止活动期间",
-                                "the agency is already suspended")
+        raise InvalidTransition(
+            "already_suspended", "该机构已在停止活动期间", "the agency is already suspended"
+        )
     reject_any(
         rules.text_present("reason", command.reason, "原因", "reason")
-        + rules.optional_text_present("decision_document", command.decision_document,
-                                      "决定书文号", "decision document")
+        + rules.optional_text_present(
+            "decision_document", command.decision_document, "决定书文号", "decision document"
+        )
     )
-    return AgencySuspended(uscc=agency.uscc, until=command.until, reason=command.reason,
-                           decision_document=command.decision_document)
+    return AgencySuspended(
+        uscc=agency.uscc,
+        until=command.until,
+        reason=command.reason,
+        decision_document=command.decision_document,
+    )
 
 
 def reinstate(state: Agency | None, command: ReinstateAgency) -> AgencyReinstated:
     """suspended → active (恢复活动)."""
     agency = open_agency(state, command.uscc)
     if agency.status != "suspended":
-        raise InvalidTransition("not_suspended", "该机构未被停止活动，无需恢复",
-                                "the agency is not suspended")
+        raise InvalidTransition(
+            "not_suspended", "该机构未被停止活动，无需恢复", "the agency is not suspended"
+        )
     reject_any(rules.text_present("reason", command.reason, "原因", "reason"))
     return AgencyReinstated(uscc=agency.uscc, reason=command.reason)
 
@@ -150,11 +165,14 @@ def revoke_registration(
     agency = open_agency(state, command.uscc)
     reject_any(
         rules.text_present("reason", command.reason, "撤销原因", "reason")
-        + rules.optional_text_present("decision_document", command.decision_document,
-                                      "处罚决定书文号", "decision document")
-        + rules.optional_text_present("legal_basis", command.legal_basis, "法律依据",
-                                      "legal basis")
+        + rules.optional_text_present(
+            "decision_document", command.decision_document, "处罚决定书文号", "decision document"
+        )
+        + rules.optional_text_present("legal_basis", command.legal_basis, "法律依据", "legal basis")
     )
-    return AgencyRegistrationRevoked(uscc=agency.uscc, reason=command.reason,
-                                     decision_document=command.decision_document,
-                                     legal_basis=command.legal_basis)
+    return AgencyRegistrationRevoked(
+        uscc=agency.uscc,
+        reason=command.reason,
+        decision_document=command.decision_document,
+        legal_basis=command.legal_basis,
+    )

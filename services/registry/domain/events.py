@@ -15,7 +15,7 @@ from socialwork_contracts.registry import (
     AgencySuspended,
 )
 
-# Current versions only: a stored AgencyRegistered v1 reaches us upcast (socialwork_contracts.catalog).
+# Current versions only: a stored AgencyRegistered v1 arrives upcast (socialwork_contracts.catalog).
 RegistryEvent: TypeAlias = (
     AgencyRegistered
     | AgencyProfileAmended

@@ -1,6 +1,7 @@
-"""Registration rules (guidance §2.1-2.2; 民办非企业单位登记管理暂行条例). Each returns its violations.
+"""Registration rules (guidance §2.1-2.2; 民办非企业单位登记管理暂行条例).
 
-A rule returns an empty list when it holds, so a decision can collect every violation of a command.
+Each rule returns its violations, empty when it holds, so a decision can collect every violation
+of a command instead of stopping at the first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from services.registry.domain import uscc as code
 
 # 民办非企业单位名称管理暂行规定: names may not contain these words (reserved for national bodies).
 FORBIDDEN_NAME_WORDS = ("中国", "全国", "中华")
-# guidance §2.2 "章程中要明确社会工作服务宗旨": the purpose must name social work in one of these forms.
+# guidance §2.2 "章程中要明确社会工作服务宗旨": the purpose names social work in one of these forms.
 SOCIAL_WORK_WORDS = ("社会工作", "社工")
 
 
@@ -36,7 +37,9 @@ def uscc_format(uscc: str) -> list[RuleViolation]:
         return [_uscc("uscc_length", f"应为18位，实为{len(uscc)}位", f"has {len(uscc)} characters")]
     if not code.uses_code_characters(uscc):
         bad = "".join(sorted({c for c in uscc if c not in code.CHARSET}))
-        return [_uscc("uscc_characters", f"含不允许的字符：{bad}", f"has characters not allowed: {bad}")]
+        return [
+            _uscc("uscc_characters", f"含不允许的字符：{bad}", f"has characters not allowed: {bad}")
+        ]
     found: list[RuleViolation] = []
     if not code.has_valid_check_character(uscc):
         found.append(_uscc("uscc_check_character", "校验码错误", "has a wrong check character"))
@@ -47,8 +50,13 @@ def uscc_format(uscc: str) -> list[RuleViolation]:
     elif code.kind_of(uscc) is None:
         found.append(_uscc("uscc_category", "第2位应为1或2", "character 2 must be 1 or 2"))
     if not code.is_zhengzhou_division(code.division_of(uscc)):
-        found.append(_uscc("uscc_division", "第3-8位应为郑州市行政区划代码（4101开头）",
-                           "characters 3-8 must be a Zhengzhou division code (4101..)"))
+        found.append(
+            _uscc(
+                "uscc_division",
+                "第3-8位应为郑州市行政区划代码（4101开头）",
+                "characters 3-8 must be a Zhengzhou division code (4101..)",
+            )
+        )
     return found
 
 
@@ -57,9 +65,14 @@ def uscc_matches_kind(uscc: str, kind: AgencyKind) -> list[RuleViolation]:
     encoded = code.kind_of(uscc)
     if encoded is None or encoded == kind:
         return []
-    return [RuleViolation("uscc_kind_mismatch", "kind",
-                          f"机构类型与信用代码不符（代码表示{encoded}）",
-                          f"kind {kind} does not match the code, which encodes {encoded}")]
+    return [
+        RuleViolation(
+            "uscc_kind_mismatch",
+            "kind",
+            f"机构类型与信用代码不符（代码表示{_KIND_ZH[encoded]}）",
+            f"kind {kind} does not match the code, which encodes {encoded}",
+        )
+    ]
 
 
 def name_present(name: str) -> list[RuleViolation]:
@@ -70,8 +83,12 @@ def name_present(name: str) -> list[RuleViolation]:
 def name_without_forbidden_words(name: str) -> list[RuleViolation]:
     """No 中国, 全国 or 中华 in the name: one violation per word found."""
     return [
-        RuleViolation("name_forbidden_word", "name", f"名称不得含有“{word}”字样",
-                      f"the name may not contain {word}")
+        RuleViolation(
+            "name_forbidden_word",
+            "name",
+            f"名称不得含有“{word}”字样",
+            f"the name may not contain {word}",
+        )
         for word in FORBIDDEN_NAME_WORDS
         if word in name
     ]
@@ -87,9 +104,14 @@ def charter_purpose(purpose: str) -> list[RuleViolation]:
         return text_present("charter_purpose", purpose, "章程宗旨", "charter purpose")
     if any(word in purpose for word in SOCIAL_WORK_WORDS):
         return []
-    return [RuleViolation("charter_purpose_not_social_work", "charter_purpose",
-                          "章程宗旨应明确为社会工作服务宗旨（含“社会工作”或“社工”）",
-                          "the charter purpose must state a social-work purpose")]
+    return [
+        RuleViolation(
+            "charter_purpose_not_social_work",
+            "charter_purpose",
+            "章程宗旨应明确为社会工作服务宗旨（含“社会工作”或“社工”）",
+            "the charter purpose must state a social-work purpose",
+        )
+    ]
 
 
 def charter_scope(scope: str) -> list[RuleViolation]:
@@ -115,21 +137,43 @@ def required_qualified_staff(full_time_staff: int) -> int:
 def staff_ratio(full_time_staff: int, qualified_staff: int) -> list[RuleViolation]:
     """At least one full-time worker; 0 ≤ qualified ≤ full-time; qualified ≥ ⌈full-time ÷ 3⌉."""
     if full_time_staff < 1:
-        return [RuleViolation("full_time_staff_too_few", "full_time_staff",
-                              "专职工作人员至少1人", "at least one full-time staff member")]
+        return [
+            RuleViolation(
+                "full_time_staff_too_few",
+                "full_time_staff",
+                "专职工作人员至少1人",
+                "at least one full-time staff member",
+            )
+        ]
     if qualified_staff < 0:
-        return [RuleViolation("qualified_staff_negative", "qualified_staff",
-                              "持证人数不能为负", "qualified staff cannot be negative")]
+        return [
+            RuleViolation(
+                "qualified_staff_negative",
+                "qualified_staff",
+                "持证人数不能为负",
+                "qualified staff cannot be negative",
+            )
+        ]
     if qualified_staff > full_time_staff:
-        return [RuleViolation("qualified_staff_exceeds_full_time", "qualified_staff",
-                              "持证人数不能多于专职人数",
-                              "qualified staff cannot exceed full-time staff")]
+        return [
+            RuleViolation(
+                "qualified_staff_exceeds_full_time",
+                "qualified_staff",
+                "持证人数不能多于专职人数",
+                "qualified staff cannot exceed full-time staff",
+            )
+        ]
     needed = required_qualified_staff(full_time_staff)
     if qualified_staff >= needed:
         return []
-    return [RuleViolation("qualified_staff_share", "qualified_staff",
-                          f"专职人员中应有三分之一以上持证或具社工本科以上学历（至少{needed}人）",
-                          f"at least a third of full-time staff must be qualified ({needed})")]
+    return [
+        RuleViolation(
+            "qualified_staff_share",
+            "qualified_staff",
+            f"专职人员中应有三分之一以上持证或具社工本科以上学历（至少{needed}人）",
+            f"at least a third of full-time staff must be qualified ({needed})",
+        )
+    ]
 
 
 def reporting_unit_valid_on(reporting_unit: str, day: dt.date) -> list[RuleViolation]:
@@ -137,14 +181,24 @@ def reporting_unit_valid_on(reporting_unit: str, day: dt.date) -> list[RuleViola
     try:
         unit = locality(reporting_unit)
     except KeyError:
-        return [RuleViolation("reporting_unit_unknown", "reporting_unit",
-                              f"未知的统计单位：{reporting_unit}",
-                              f"unknown reporting unit {reporting_unit}")]
+        return [
+            RuleViolation(
+                "reporting_unit_unknown",
+                "reporting_unit",
+                f"未知的统计单位：{reporting_unit}",
+                f"unknown reporting unit {reporting_unit}",
+            )
+        ]
     if unit.valid_on(day):
         return []
-    return [RuleViolation("reporting_unit_not_valid", "reporting_unit",
-                          f"统计单位{unit.name}在{day.isoformat()}不存在",
-                          f"reporting unit {reporting_unit} does not exist on {day.isoformat()}")]
+    return [
+        RuleViolation(
+            "reporting_unit_not_valid",
+            "reporting_unit",
+            f"统计单位{unit.name}在{day.isoformat()}不存在",
+            f"reporting unit {reporting_unit} does not exist on {day.isoformat()}",
+        )
+    ]
 
 
 def service_fields_valid(ids: Sequence[str]) -> list[RuleViolation]:
@@ -158,7 +212,7 @@ def target_groups_valid(ids: Sequence[str]) -> list[RuleViolation]:
 
 
 def priority_of(fields: Sequence[str], groups: Sequence[str]) -> bool:
-    """guidance §2.1: a priority agency serves a priority field or group (derived, never typed in)."""
+    """guidance §2.1: a priority agency serves a priority field or group (derived, not typed in)."""
     flagged = {c.id for c in (*service_fields(), *target_groups()) if c.priority}
     return any(i in flagged for i in (*fields, *groups))
 
@@ -167,8 +221,11 @@ def text_present(field: str, value: str, label_zh: str, label_en: str) -> list[R
     """A required text is not blank."""
     if value.strip():
         return []
-    return [RuleViolation(f"{field}_missing", field, f"{label_zh}不能为空",
-                          f"{label_en} must not be blank")]
+    return [
+        RuleViolation(
+            f"{field}_missing", field, f"{label_zh}不能为空", f"{label_en} must not be blank"
+        )
+    ]
 
 
 def optional_text_present(
@@ -178,9 +235,16 @@ def optional_text_present(
     return [] if value is None else text_present(field, value, label_zh, label_en)
 
 
+_KIND_ZH: dict[AgencyKind, str] = {"association": "社会团体", "service_agency": "民办非企业单位"}
+
+
 def _uscc(violation: str, message_zh: str, message_en: str) -> RuleViolation:
-    return RuleViolation(violation, "uscc", f"统一社会信用代码{message_zh}",
-                         f"the unified social credit code {message_en}")
+    return RuleViolation(
+        violation,
+        "uscc",
+        f"统一社会信用代码{message_zh}",
+        f"the unified social credit code {message_en}",
+    )
 
 
 def _classified(
@@ -191,16 +255,26 @@ def _classified(
 ) -> list[RuleViolation]:
     label_en = field.replace("_", " ")
     if not ids:
-        return [RuleViolation(f"{field}_empty", field, f"{label_zh}至少选择一项",
-                              f"choose at least one of the {label_en}")]
+        return [
+            RuleViolation(
+                f"{field}_empty",
+                field,
+                f"{label_zh}至少选择一项",
+                f"choose at least one of the {label_en}",
+            )
+        ]
     known = {c.id for c in reference()}
     unknown = [i for i in dict.fromkeys(ids) if i not in known]
     repeated = [i for i in dict.fromkeys(ids) if ids.count(i) > 1]
     return [
-        RuleViolation(f"{field}_unknown", field, f"未知的{label_zh}：{i}", f"unknown {label_en}: {i}")
+        RuleViolation(
+            f"{field}_unknown", field, f"未知的{label_zh}：{i}", f"unknown {label_en}: {i}"
+        )
         for i in unknown
     ] + [
-        RuleViolation(f"{field}_duplicate", field, f"{label_zh}重复：{i}", f"{label_en} repeated: {i}")
+        RuleViolation(
+            f"{field}_duplicate", field, f"{label_zh}重复：{i}", f"{label_en} repeated: {i}"
+        )
         for i in repeated
     ]
 

@@ -9,8 +9,11 @@ from services.registry.domain.errors import InvalidTransition
 def registered_agency(state: Agency | None, uscc: str) -> Agency:
     """The agency, or InvalidTransition `agency_not_found` when the code was never registered."""
     if state is None:
-        raise InvalidTransition("agency_not_found", f"未找到统一社会信用代码为{uscc}的机构",
-                                f"no agency is registered with credit code {uscc}")
+        raise InvalidTransition(
+            "agency_not_found",
+            f"未找到统一社会信用代码为{uscc}的机构",
+            f"no agency is registered with credit code {uscc}",
+        )
     return state
 
 
@@ -19,6 +22,9 @@ def open_agency(state: Agency | None, uscc: str) -> Agency:
     agency = registered_agency(state, uscc)
     if agency.is_closed:
         status_zh = "已注销" if agency.status == "deregistered" else "已被撤销登记"
-        raise InvalidTransition("agency_closed", f"该机构{status_zh}",
-                                f"the agency is {agency.status}; its registration is closed")
+        raise InvalidTransition(
+            "agency_closed",
+            f"该机构{status_zh}",
+            f"the agency is {agency.status}; its registration is closed",
+        )
     return agency

@@ -1,0 +1,56 @@
+"""Composition root of the registry service: settings -> runtime -> FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from socialwork_contracts.topics import REGISTRY
+
+from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
+from servicekit.logging import configure_logging
+from servicekit.runtime import Runtime, start_runtime, stop_runtime
+from servicekit.settings import ServiceSettings
+from servicekit.web import install_health
+from services.registry import readmodel
+from services.registry.api import build_router
+
+SERVICE = "registry"
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """The registry's ASGI app; connections open in its lifespan, not here."""
+    holder: dict[str, Runtime] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or ServiceSettings()  # from the environment
+        configure_logging(SERVICE, resolved.log_level)
+        runtime = await start_runtime(resolved, service=SERVICE, publishes=REGISTRY)
+        async with runtime.pool.acquire() as conn:
+            await conn.execute(readmodel.DDL)
+        holder["runtime"] = runtime
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await stop_runtime(runtime)
+
+    def runtime_of(request: Request) -> Runtime:
+        runtime: Runtime = request.app.state.runtime
+        return runtime
+
+    app = FastAPI(
+        title="社工机构登记服务 Registry service",
+        version="1.0.0",
+        description="登记、变更、停止活动、注销与撤销 — registration facts of social-work "
+        "agencies. Every command needs a bearer token; see docs/auth.md.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    install_correlation(app)
+    install_health(app, lambda: holder.get("runtime"))
+    principal = principal_dependency(lambda: holder["runtime"].token_settings)
+    app.include_router(build_router(runtime_of, principal))
+    return app

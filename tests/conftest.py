@@ -1,0 +1,80 @@
+"""Session infrastructure: the real Kafka broker and PostgreSQL server.
+
+`KAFKA_BOOTSTRAP_SERVERS` / `DATABASE_URL` point the tests at existing servers; otherwise the
+project's devstack starts a broker and a server for the session and stops them afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from devstack.kafka import start_kafka
+from devstack.postgres import start_postgres
+
+TEST_SECRET = "test-secret-not-for-production-0123456789"
+
+
+@dataclass(frozen=True)
+class Infra:
+    kafka: str
+    admin_dsn: str  # a database the tests may create other databases from
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+    state = Path(tmp_path_factory.mktemp("devstack"))
+    kafka_proc = pg_proc = None
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    dsn = os.environ.get("DATABASE_URL")
+    try:
+        if not kafka:
+            kafka_proc = start_kafka(state / "kafka")
+            kafka = kafka_proc.bootstrap
+        if not dsn:
+            pg_proc = start_postgres(state / "postgres")
+            dsn = pg_proc.url
+        yield Infra(kafka, dsn)
+    finally:
+        if kafka_proc is not None:
+            kafka_proc.stop()
+        if pg_proc is not None:
+            pg_proc.stop()
+
+
+async def _create_database(admin_dsn: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = admin_dsn.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture
+async def database_url(infra: Infra) -> AsyncIterator[str]:
+    """A fresh, empty database for one test."""
+    yield await _create_database(infra.admin_dsn)
+
+
+@pytest.fixture
+def service_env(infra: Infra, database_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment a service process reads, pointing at the test servers."""
+    env = {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+        "AUTH_JWT_SECRET": TEST_SECRET,
+        "RELAY_POLL_SECONDS": "0.2",
+        "LOG_LEVEL": "WARNING",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -1,0 +1,142 @@
+"""The shared event store on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
+from servicekit.eventstore.store import create_pool
+from tests.support import staff_event
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[EventStore]:
+    pool = await create_pool(database_url, max_size=20)
+    store = EventStore(pool, "teststore")
+    await store.create_schema()
+    yield store
+    await pool.close()
+
+
+async def test_append_and_read_a_stream(store: EventStore) -> None:
+    first = await store.append("s-1", [staff_event("s-1", 3)], expected_version=0)
+    second = await store.append("s-1", [staff_event("s-1", 4), staff_event("s-1", 5)], expected_version=1)
+    assert (first.stream_version, second.stream_version) == (1, 3)
+    events = await store.read_stream("s-1")
+    assert [e.stream_version for e in events] == [1, 2, 3]
+    assert [e.data["full_time_staff"] for e in events] == [3, 4, 5]
+    assert events[0].actor == "tester" and events[0].correlation_id == "corr-test"
+    assert events[0].recorded_at >= events[0].occurred_at
+
+
+async def test_wrong_expected_version_is_a_conflict_and_stores_nothing(store: EventStore) -> None:
+    await store.append("s-2", [staff_event("s-2")], expected_version=0)
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append("s-2", [staff_event("s-2")], expected_version=0)
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    assert len(await store.read_stream("s-2")) == 1
+
+
+async def test_concurrent_writers_on_one_stream_one_wins(store: EventStore) -> None:
+    results = await asyncio.gather(
+        *(store.append("s-race", [staff_event("s-race")], expected_version=0) for _ in range(8)),
+        return_exceptions=True,
+    )
+    conflicts = [r for r in results if isinstance(r, ConcurrencyConflict)]
+    assert len(conflicts) == 7
+    assert len(await store.read_stream("s-race")) == 1
+
+
+async def test_same_command_twice_returns_the_original_result(store: EventStore) -> None:
+    first = await store.append(
+        "s-3", [staff_event("s-3")], expected_version=0, command_id="cmd-1", command_hash="h"
+    )
+    again = await store.append(
+        "s-3", [staff_event("s-3")], expected_version=0, command_id="cmd-1", command_hash="h"
+    )
+    assert again.duplicate and not first.duplicate
+    assert [e.event_id for e in again.events] == [e.event_id for e in first.events]
+    assert len(await store.read_stream("s-3")) == 1
+
+
+async def test_same_command_id_with_another_body_is_refused(store: EventStore) -> None:
+    await store.append("s-4", [staff_event("s-4")], expected_version=0, command_id="c", command_hash="a")
+    with pytest.raises(IdempotencyKeyReused):
+        await store.append(
+            "s-4", [staff_event("s-4")], expected_version=1, command_id="c", command_hash="b"
+        )
+
+
+async def test_same_event_id_twice_is_not_duplicated(store: EventStore) -> None:
+    event = staff_event("s-5")
+    await store.append("s-5", [event], expected_version=None)
+    again = await store.append("s-5", [event], expected_version=None)
+    assert again.duplicate
+    assert len(await store.read_stream("s-5")) == 1
+
+
+async def test_events_cannot_be_edited_or_deleted(store: EventStore) -> None:
+    await store.append("s-6", [staff_event("s-6")], expected_version=0)
+    async with store.pool.acquire() as conn:
+        with pytest.raises(asyncpg.RaiseError, match="immutable"):
+            await conn.execute("UPDATE teststore.events SET actor = 'mallory'")
+        with pytest.raises(asyncpg.RaiseError, match="immutable"):
+            await conn.execute("DELETE FROM teststore.events")
+
+
+async def test_tailing_reader_never_skips_a_late_commit(store: EventStore) -> None:
+    """Writers race while a reader follows `position > last`; the reader must see every event.
+
+    A plain sequence would let a transaction that drew a smaller position commit after a larger
+    one, and a reader would move past it. Each writer lingers a random moment inside its
+    transaction after drawing positions (through the inline hook) to force that case.
+    """
+    writers, per_writer = 8, 40
+    stop = asyncio.Event()
+    seen: list[int] = []
+
+    async def tail() -> None:
+        last = 0
+        while True:
+            batch = await store.read_all(last, 100)
+            for event in batch:
+                assert event.position > last
+                seen.append(event.position)
+                last = event.position
+            if stop.is_set() and not batch:
+                return
+            await asyncio.sleep(0)
+
+    async def linger(_conn: object, _events: object) -> None:
+        await asyncio.sleep(random.random() * 0.004)
+
+    async def write(w: int) -> None:
+        for i in range(per_writer):
+            stream = f"w{w}-{i % 5}"
+            await store.append(stream, [staff_event(stream)], expected_version=None, inline=linger)
+
+    reader = asyncio.create_task(tail())
+    await asyncio.gather(*(write(w) for w in range(writers)))
+    stop.set()
+    await reader
+    stored = [e.position for e in await store.read_all(0, 100_000)]
+    assert len(stored) == writers * per_writer
+    assert seen == stored, "the tailing reader skipped or reordered events"
+
+
+async def test_read_all_pages_in_position_order(store: EventStore) -> None:
+    for i in range(5):
+        await store.append(f"p-{i}", [staff_event(f"p-{i}")], expected_version=0)
+    first = await store.read_all(0, 2)
+    rest = await store.read_all(first[-1].position, 10)
+    assert [e.stream_id for e in first + rest] == [f"p-{i}" for i in range(5)]
+    assert await store.head_position() == rest[-1].position
+    assert uuid.UUID(str(first[0].event_id))

@@ -1,0 +1,112 @@
+"""Given no agency / when RegisterAgency / then AgencyRegistered, or every violation."""
+
+from __future__ import annotations
+
+import pytest
+from socialwork_contracts.registry import AgencyRegistered
+
+from services.registry.domain.agency import Agency
+from services.registry.domain.commands import RegisterAgency
+from services.registry.domain.decide import decide
+from services.registry.domain.errors import DomainRejected, InvalidTransition
+from services.registry.domain.uscc import with_check_character
+
+
+def rejected(command: RegisterAgency) -> list[tuple[str, str]]:
+    with pytest.raises(DomainRejected) as caught:
+        decide(None, command)
+    return [(v.code, v.field) for v in caught.value.violations]
+
+
+def test_register(registration: RegisterAgency, registered: AgencyRegistered) -> None:
+    assert decide(None, registration) == [registered]
+
+
+def test_register_association_with_sponsor(registration: RegisterAgency) -> None:
+    command = registration.model_copy(
+        update={
+            "uscc": with_check_character("51410100MJY654321"),
+            "name": "郑州市社会工作协会",
+            "kind": "association",
+            "sponsor": "郑州市民政局",
+        }
+    )
+    [event] = decide(None, command)
+    assert isinstance(event, AgencyRegistered)
+    assert (event.kind, event.sponsor) == ("association", "郑州市民政局")
+
+
+def test_functional_zone_has_no_county_code(registration: RegisterAgency) -> None:
+    [event] = decide(None, registration.model_copy(update={"reporting_unit": "zhengdong"}))
+    assert isinstance(event, AgencyRegistered)
+    assert (event.reporting_unit, event.county_code) == ("zhengdong", None)
+
+
+def test_priority_is_derived(registration: RegisterAgency) -> None:
+    command = registration.model_copy(
+        update={"service_fields": ("culture_sports",), "target_groups": ("general_public",)}
+    )
+    [event] = decide(None, command)
+    assert isinstance(event, AgencyRegistered)
+    assert event.priority is False
+
+
+def test_duplicate_uscc(registration: RegisterAgency, agency: Agency) -> None:
+    with pytest.raises(InvalidTransition) as caught:
+        decide(agency, registration)
+    assert caught.value.code == "duplicate_uscc"
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [
+        ({"uscc": "5241010"}, [("uscc_length", "uscc")]),
+        ({"kind": "association"}, [("uscc_kind_mismatch", "kind")]),
+        ({"name": "郑州中华社工服务中心"}, [("name_forbidden_word", "name")]),
+        ({"address": ""}, [("address_missing", "address")]),
+        ({"legal_representative": " "}, [("legal_representative_missing", "legal_representative")]),
+        ({"sponsor": ""}, [("sponsor_missing", "sponsor")]),
+        ({"charter_method": ""}, [("charter_method_missing", "charter_method")]),
+        ({"qualified_staff": 1}, [("qualified_staff_share", "qualified_staff")]),
+        ({"reporting_unit": "luoyang"}, [("reporting_unit_unknown", "reporting_unit")]),
+        ({"target_groups": ()}, [("target_groups_empty", "target_groups")]),
+    ],
+)
+def test_single_rule_broken(
+    registration: RegisterAgency, update: dict[str, object], expected: list[tuple[str, str]]
+) -> None:
+    assert rejected(registration.model_copy(update=update)) == expected
+
+
+def test_every_violation_is_collected(registration: RegisterAgency) -> None:
+    command = registration.model_copy(
+        update={
+            "uscc": with_check_character("52410105MJY123456")[:-1] + "I",
+            "name": "全国社会工作服务中心",
+            "charter_purpose": "",
+            "charter_scope": "",
+            "full_time_staff": 4,
+            "qualified_staff": 1,
+            "reporting_unit": "nowhere",
+            "service_fields": ("community_service", "community_service"),
+            "target_groups": ("martians",),
+        }
+    )
+    assert rejected(command) == [
+        ("uscc_characters", "uscc"),
+        ("name_forbidden_word", "name"),
+        ("charter_purpose_missing", "charter_purpose"),
+        ("charter_scope_missing", "charter_scope"),
+        ("qualified_staff_share", "qualified_staff"),
+        ("reporting_unit_unknown", "reporting_unit"),
+        ("service_fields_duplicate", "service_fields"),
+        ("target_groups_unknown", "target_groups"),
+    ]
+
+
+def test_rejection_carries_both_languages(registration: RegisterAgency) -> None:
+    with pytest.raises(DomainRejected) as caught:
+        decide(None, registration.model_copy(update={"name": "中国社工"}))
+    [violation] = caught.value.violations
+    assert "中国" in violation.message_zh
+    assert "中国" in violation.message_en

@@ -1,0 +1,75 @@
+"""Rules on status and staff commands: reasons required, staff ratio re-checked, no no-ops."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from socialwork_contracts.registry import AgencyStaffChanged
+
+from services.registry.domain.agency import Agency
+from services.registry.domain.commands import (
+    ChangeAgencyStaff,
+    DeregisterAgency,
+    RegistryCommand,
+    ReinstateAgency,
+    RevokeAgencyRegistration,
+    SuspendAgency,
+)
+from services.registry.domain.decide import decide
+from services.registry.domain.errors import DomainRejected
+
+
+def rejected(agency: Agency, command: RegistryCommand) -> list[str]:
+    with pytest.raises(DomainRejected) as caught:
+        decide(agency, command)
+    return [v.code for v in caught.value.violations]
+
+
+@pytest.mark.parametrize(("full_time", "qualified"), [(3, 1), (4, 2), (6, 3), (7, 3), (12, 4)])
+def test_staff_change_keeping_the_ratio(agency: Agency, full_time: int, qualified: int) -> None:
+    when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
+    assert decide(agency, when) == [
+        AgencyStaffChanged(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("full_time", "qualified", "code"),
+    [
+        (3, 0, "qualified_staff_share"),
+        (4, 1, "qualified_staff_share"),
+        (3, 4, "qualified_staff_exceeds_full_time"),
+        (0, 0, "full_time_staff_too_few"),
+    ],
+)
+def test_staff_change_breaking_the_ratio(
+    agency: Agency, full_time: int, qualified: int, code: str
+) -> None:
+    when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
+    assert rejected(agency, when) == [code]
+
+
+def test_staff_unchanged(agency: Agency) -> None:
+    when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=6, qualified_staff=2)
+    assert rejected(agency, when) == ["nothing_changed"]
+
+
+def test_blank_reasons_and_documents(agency: Agency) -> None:
+    uscc = agency.uscc
+    assert rejected(agency, SuspendAgency(uscc=uscc, reason=" ", decision_document="")) == [
+        "reason_missing",
+        "decision_document_missing",
+    ]
+    assert rejected(agency, DeregisterAgency(uscc=uscc, reason="")) == ["reason_missing"]
+    revoke = RevokeAgencyRegistration(uscc=uscc, reason="", decision_document=" ", legal_basis="")
+    assert rejected(agency, revoke) == [
+        "reason_missing",
+        "decision_document_missing",
+        "legal_basis_missing",
+    ]
+
+
+def test_blank_reinstatement_reason(agency: Agency) -> None:
+    suspended = replace(agency, status="suspended")
+    assert rejected(suspended, ReinstateAgency(uscc=agency.uscc, reason="")) == ["reason_missing"]
