@@ -10,6 +10,7 @@ of a type or version this build does not know is skipped with a record in `skipp
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -183,12 +184,14 @@ class EventConsumer:
             record.value,
             reason,
         )
+        # Header names are part of the public contract (socialwork_contracts.topics).
         headers = [
-            ("dlq_reason", reason.encode()),
             ("dlq_consumer", self.projection.name.encode()),
-            ("dlq_topic", record.topic.encode()),
-            ("dlq_partition", str(record.partition).encode()),
-            ("dlq_offset", str(record.offset).encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_error", reason[:1000].encode()),
+            ("dlq_failed_at", dt.datetime.now(dt.UTC).isoformat().encode()),
             *[(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")],
         ]
         # Awaited before the batch commits: if the commit then fails, a redelivery may

@@ -56,3 +56,36 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+def uscc_for(serial: int, *, unit_code: str = "410105", kind: str = "2") -> str:
+    """A valid credit code for a 民办非企业单位 (kind 2) or association (kind 1) in Zhengzhou."""
+    from services.registry.domain.uscc import with_check_character
+
+    body = f"5{kind}{unit_code}"
+    charset = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    digits, n = [], serial
+    for _ in range(9):
+        digits.append(charset[n % 31])
+        n //= 31
+    return with_check_character(body + "".join(reversed(digits)))
+
+
+def registration(serial: int, *, unit: str = "jinshui", unit_code: str = "410105") -> dict[str, object]:
+    """A valid RegisterAgency request body."""
+    return {
+        "uscc": uscc_for(serial, unit_code=unit_code),
+        "name": f"郑州市{serial}号社会工作服务中心",
+        "kind": "service_agency",
+        "reporting_unit": unit,
+        "address": "郑州市金水区经三路 1 号",
+        "legal_representative": "张三",
+        "charter_purpose": "以社会工作专业理念服务社区居民",
+        "charter_scope": "社区服务、老年人服务",
+        "charter_method": "个案、小组、社区工作",
+        "full_time_staff": 6,
+        "qualified_staff": 2,
+        "service_fields": ["community_service"],
+        "target_groups": ["elderly"],
+        "registered_on": "2019-05-01",
+    }

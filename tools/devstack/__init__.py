@@ -4,7 +4,13 @@ Both run as ordinary processes started by this package (no Docker), on free port
 state in a folder of the caller's choosing. See ``python -m devstack --help``.
 """
 
-from devstack.kafka import KAFKA_VERSION, KafkaError, KafkaProcess, ensure_kafka_classpath, start_kafka
+from devstack.kafka import (
+    KAFKA_VERSION,
+    KafkaError,
+    KafkaProcess,
+    ensure_kafka_classpath,
+    start_kafka,
+)
 from devstack.ports import free_port, port_is_open
 
 __all__ = [

@@ -41,6 +41,9 @@ MAIN_CLASS: Final = "kafka.Kafka"
 JVM_HEAP: Final = ("-Xms256m", "-Xmx512m")
 
 _COMPLETE_MARKER: Final = "lib.complete"
+_LOG_ROTATE_BYTES: Final = 20 * 1024 * 1024
+_BIND_ATTEMPTS: Final = 3
+_BIND_CLASH: Final = "Address already in use"
 
 _POM_TEMPLATE: Final = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -189,7 +192,10 @@ def _resolve_classpath(home: Path, pom: str, version: str) -> None:
             + _tail(result.stdout + result.stderr)
         )
     jars = {p.name for p in partial.glob("*.jar")}
-    wanted = (f"kafka_{SCALA_BINARY_VERSION}-{version}.jar", f"log4j-slf4j-impl-{LOG4J_VERSION}.jar")
+    wanted = (
+        f"kafka_{SCALA_BINARY_VERSION}-{version}.jar",
+        f"log4j-slf4j-impl-{LOG4J_VERSION}.jar",
+    )
     missing = [name for name in wanted if name not in jars]
     if missing:
         raise KafkaError(f"Maven finished but {', '.join(missing)} is missing in {partial}")
@@ -396,58 +402,75 @@ def start_kafka(
     logs_dir.mkdir(exist_ok=True)
     log_path = state_dir / "kafka.log"
 
-    port = port if port is not None else free_port()
-    if controller_port is None:
-        controller_port = free_port()
-        while controller_port == port:
-            controller_port = free_port()
-
-    props = state_dir / "server.properties"
-    props.write_text(
-        server_properties(port=port, controller_port=controller_port, data_dir=data_dir),
-        encoding="utf-8",
-    )
+    if log_path.exists() and log_path.stat().st_size > _LOG_ROTATE_BYTES:
+        log_path.replace(log_path.with_name(log_path.name + ".1"))
     log4j_config = _write_log4j_config(state_dir)
-    with log_path.open("a", encoding="utf-8") as log:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        log.write(f"=== devstack: Kafka {version} on {LOCALHOST}:{port} at {stamp} ===\n")
-    _format_storage(java, lib, props, data_dir, log_path)
-
-    cmd = [
-        java,
-        *JVM_HEAP,
-        "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={log4j_config}",
-        f"-Dkafka.logs.dir={logs_dir}",
-        "-cp",
-        f"{lib}/*",
-        MAIN_CLASS,
-        str(props),
-    ]
-    offset = log_path.stat().st_size
-    with log_path.open("ab") as log:
-        popen = subprocess.Popen(
-            cmd,
-            cwd=state_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in the parent's terminal must not reach the JVM
+    props = state_dir / "server.properties"
+    auto_ports = port is None and controller_port is None
+    attempts = _BIND_ATTEMPTS if auto_ports else 1
+    for attempt in range(1, attempts + 1):
+        broker_port = port if port is not None else free_port()
+        quorum_port = controller_port if controller_port is not None else free_port()
+        while quorum_port == broker_port:
+            quorum_port = free_port()
+        props.write_text(
+            server_properties(port=broker_port, controller_port=quorum_port, data_dir=data_dir),
+            encoding="utf-8",
         )
-    broker = KafkaProcess(
-        popen,
-        port=port,
-        controller_port=controller_port,
-        state_dir=state_dir,
-        log_path=log_path,
-        version=version,
-    )
-    try:
-        _wait_started(broker, offset, timeout)
-    except BaseException:
-        broker.stop(timeout=10.0)
-        raise
-    return broker
+        with log_path.open("a", encoding="utf-8") as log:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            log.write(
+                f"=== devstack: Kafka {version} on {LOCALHOST}:{broker_port} at {stamp} ===\n"
+            )
+        _format_storage(java, lib, props, data_dir, log_path)
+        cmd = [
+            java,
+            *JVM_HEAP,
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j_config}",
+            f"-Dkafka.logs.dir={logs_dir}",
+            "-cp",
+            f"{lib}/*",
+            MAIN_CLASS,
+            str(props),
+        ]
+        offset = log_path.stat().st_size
+        with log_path.open("ab") as log:
+            popen = subprocess.Popen(
+                cmd,
+                cwd=state_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C in the parent's terminal must not reach the JVM
+            )
+        broker = KafkaProcess(
+            popen,
+            port=broker_port,
+            controller_port=quorum_port,
+            state_dir=state_dir,
+            log_path=log_path,
+            version=version,
+        )
+        try:
+            _wait_started(broker, offset, timeout)
+        except KafkaError:
+            broker.stop(timeout=10.0)
+            # Another process may have taken a port between free_port() and the JVM's bind.
+            if attempt < attempts and _BIND_CLASH in _read_from(log_path, offset):
+                continue
+            raise
+        except BaseException:
+            broker.stop(timeout=10.0)
+            raise
+        return broker
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _read_from(path: Path, offset: int) -> str:
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def _wait_started(broker: KafkaProcess, offset: int, timeout: float) -> None:

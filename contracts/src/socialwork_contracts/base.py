@@ -1,4 +1,4 @@
-"""The base every public event derives from: frozen, plain fields, explicit type name and version."""
+"""The base of every public event: frozen, plain fields, explicit type name and version."""
 
 from __future__ import annotations
 

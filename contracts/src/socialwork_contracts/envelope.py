@@ -44,13 +44,17 @@ class CloudEvent(BaseModel):
     data: dict[str, Any] = Field(description="The event payload, valid against `dataschema`")
 
     streamid: str = Field(description="Extension: aggregate (stream) id; also the Kafka key")
-    streamversion: int = Field(description="Extension: version of the stream after this event (1-based)")
+    streamversion: int = Field(
+        description="Extension: version of the stream after this event (1-based)"
+    )
     position: int = Field(
         description="Extension: global position in the producing service's store; increases in "
         "commit order per producer (not contiguous)"
     )
     correlationid: str = Field(description="Extension: id shared by everything one request caused")
-    causationid: str = Field(description="Extension: id of the command or event that caused this one")
+    causationid: str = Field(
+        description="Extension: id of the command or event that caused this one"
+    )
     actor: str = Field(description="Extension: who acted (user id, or `system:<process>`)")
     actorrole: str = Field(description="Extension: the role the actor acted in")
     recordedtime: dt.datetime = Field(
@@ -59,7 +63,7 @@ class CloudEvent(BaseModel):
 
 
 def kafka_headers(event: CloudEvent) -> dict[str, str]:
-    """`ce_*` headers duplicated from the structured body so brokers and routers can filter cheaply."""
+    """`ce_*` headers copied from the structured body so brokers and routers filter cheaply."""
     return {
         "content-type": CONTENT_TYPE,
         "ce_specversion": event.specversion,

@@ -20,7 +20,7 @@ from typing import Any
 
 from socialwork_contracts import __version__
 from socialwork_contracts.base import DomainEvent
-from socialwork_contracts.catalog import EVENT_CLASSES, CURRENT_VERSION
+from socialwork_contracts.catalog import CURRENT_VERSION, EVENT_CLASSES
 from socialwork_contracts.envelope import CONTENT_TYPE, SCHEMA_URN_PREFIX, CloudEvent, schema_urn
 from socialwork_contracts.examples import example_message
 from socialwork_contracts.topics import (

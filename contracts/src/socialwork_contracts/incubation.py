@@ -89,7 +89,9 @@ class BaseEstablished(_IncubationEvent):
     offices: list[Office] = Field(description="办公室 offices of the base (§3.2: at least 3)")
     has_desks_and_chairs: bool = Field(description="配备办公桌椅 desks and chairs provided")
     has_projector: bool = Field(description="配备投影仪 projector provided")
-    fire_safety_compliant: bool = Field(description="消防设施达标 fire-safety equipment to standard")
+    fire_safety_compliant: bool = Field(
+        description="消防设施达标 fire-safety equipment to standard"
+    )
     established_on: dt.date = Field(description="建成日期 date the base was established")
 
 
@@ -124,7 +126,8 @@ class IncubationStarted(_IncubationEvent):
         "(counts towards the base's 3 local agencies in its first year, guidance §3)"
     )
     non_local_reason: str | None = Field(
-        default=None, description="非本地机构入孵理由 why a non-local agency was admitted; null if local"
+        default=None,
+        description="非本地机构入孵理由 why a non-local agency was admitted; null if local",
     )
 
 
@@ -161,8 +164,9 @@ class SupportRecorded(_IncubationEvent):
     funding_type: str | None = Field(
         default=None,
         description="资金类型 id when support_type is funding: seed_fund 种子基金 | "
-        "venture_philanthropy 公益创投 | project_competition 项目大赛 | subsidy_or_award 补贴或奖励 | "
-        "fee_waiver 费用减免 | government_purchase 政府购买服务 | other 其他; null otherwise",
+        "venture_philanthropy 公益创投 | project_competition 项目大赛 | "
+        "subsidy_or_award 补贴或奖励 | fee_waiver 费用减免 | "
+        "government_purchase 政府购买服务 | other 其他; null otherwise",
     )
     amount_yuan: DecimalString | None = Field(
         default=None,
@@ -174,7 +178,7 @@ class SupportRecorded(_IncubationEvent):
 
 
 class TrainingDelivered(_IncubationEvent):
-    """A training session was held at a base (人才培训); counted for the mid-year/year-end report."""
+    """A training session was held at a base (人才培训); counted in the half-year reports."""
 
     event_type: ClassVar[str] = "TrainingDelivered"
     event_version: ClassVar[int] = 1

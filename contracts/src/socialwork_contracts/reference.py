@@ -40,7 +40,9 @@ class Classification(BaseModel):
 
 
 def _load(name: str) -> Any:
-    text = resources.files("socialwork_contracts").joinpath("reference_data", name).read_text("utf-8")
+    text = (
+        resources.files("socialwork_contracts").joinpath("reference_data", name).read_text("utf-8")
+    )
     return json.loads(text)
 
 

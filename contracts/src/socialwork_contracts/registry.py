@@ -24,13 +24,15 @@ class _RegistryEvent(DomainEvent):
 
 
 class AgencyRegisteredV1(_RegistryEvent):
-    """Historical shape of AgencyRegistered (one `locality` field). Read as v2 through the upcaster."""
+    """Historical shape of AgencyRegistered (one `locality` field); read as v2 by the upcaster."""
 
     event_type: ClassVar[str] = "AgencyRegistered"
     event_version: ClassVar[int] = 1
 
     name: str = Field(description="机构名称 registered name")
-    kind: AgencyKind = Field(description="service_agency 民办社会工作服务机构 | association 社会工作协会")
+    kind: AgencyKind = Field(
+        description="service_agency 民办社会工作服务机构 | association 社会工作协会"
+    )
     locality: str = Field(description="Reporting unit id (see reference/localities.json)")
     address: str = Field(description="住所 registered address")
     legal_representative: str = Field(description="法定代表人")
@@ -52,7 +54,9 @@ class AgencyRegistered(_RegistryEvent):
     event_version: ClassVar[int] = 2
 
     name: str = Field(description="机构名称 registered name")
-    kind: AgencyKind = Field(description="service_agency 民办社会工作服务机构 | association 社会工作协会")
+    kind: AgencyKind = Field(
+        description="service_agency 民办社会工作服务机构 | association 社会工作协会"
+    )
     reporting_unit: str = Field(
         description="统计单位 reporting unit id, one of the 16 (reference/localities.json)"
     )

@@ -17,7 +17,9 @@ from socialwork_contracts.base import DecimalString, DomainEvent
 Severity = Literal["minor", "serious", "grave"]
 CreditList = Literal["abnormal", "serious"]
 PenaltyKind = Literal["warning", "fine", "confiscation", "suspension", "revocation"]
-InspectionConclusion = Literal["qualified", "basically_qualified", "unqualified", "filed", "not_filed"]
+InspectionConclusion = Literal[
+    "qualified", "basically_qualified", "unqualified", "filed", "not_filed"
+]
 
 _USCC = "统一社会信用代码 (GB 32100-2015) of the agency; the stream id (its credit file)"
 _LIST = "名录: abnormal 活动异常名录 | serious 严重违法失信名单"
@@ -82,7 +84,9 @@ class RectificationOrdered(_SupervisionEvent):
     uscc: str = Field(description=_USCC)
     violation_id: str = Field(description=_VIOLATION_ID + " being corrected")
     requirements: str = Field(description="整改要求 what must be corrected")
-    deadline: dt.date = Field(description="整改期限 last day to complete it (inclusive, local date)")
+    deadline: dt.date = Field(
+        description="整改期限 last day to complete it (inclusive, local date)"
+    )
     document_number: str | None = Field(default=None, description="责令改正通知书文号, if issued")
     ordered_on: dt.date = Field(description="下达日期 date the order was issued")
 
@@ -101,7 +105,7 @@ class RectificationConfirmed(_SupervisionEvent):
 
 
 class RectificationOverdue(_SupervisionEvent):
-    """The deadline passed without verified rectification (逾期未整改); emitted by the clock alone."""
+    """The deadline passed without verified rectification (逾期未整改); the clock alone emits it."""
 
     event_type: ClassVar[str] = "RectificationOverdue"
     event_version: ClassVar[int] = 1
@@ -127,8 +131,8 @@ class PenaltyImposed(_SupervisionEvent):
     )
     amount_yuan: DecimalString | None = Field(
         default=None,
-        description="金额（元） for fine or confiscation, exact decimal string with at most 2 places "
-        "(e.g. `20000.00`); null otherwise",
+        description="金额（元） for fine or confiscation, exact decimal string with at most 2 "
+        "places (e.g. `20000.00`); null otherwise",
     )
     suspended_until: dt.date | None = Field(
         default=None, description="停止活动截止日期 (inclusive) for a suspension; null otherwise"
@@ -184,7 +188,8 @@ class AgencyDelisted(_SupervisionEvent):
         description="移出原因 id: rectification_verified 整改核实后移出 | "
         "six_months_elapsed 满6个月自动移出 | escalated_to_serious 转入严重违法失信名单 | "
         "two_years_no_new_ground 满2年无新情形申请移出 | deregistration_completed 撤销后完成注销 | "
-        "decision_withdrawn 列入决定被撤销或纠正 | other 其他. Consumers must accept ids added later."
+        "decision_withdrawn 列入决定被撤销或纠正 | other 其他. "
+        "Consumers must accept ids added later."
     )
     detail: str | None = Field(default=None, description="说明 (free text)")
     removed_on: dt.date = Field(description="移出日期 date the listing ended")
@@ -219,8 +224,8 @@ class EvaluationGradeAwarded(_SupervisionEvent):
     announced_on: dt.date = Field(description="公告日期 date the grade was announced")
     valid_from: dt.date = Field(description="有效期起 first day the grade is valid (inclusive)")
     valid_to: dt.date = Field(
-        description="有效期止 last day the grade is valid (inclusive); 5 years, computed by the rule "
-        "in force when announced"
+        description="有效期止 last day the grade is valid (inclusive); 5 years, computed by the "
+        "rule in force when announced"
     )
 
 

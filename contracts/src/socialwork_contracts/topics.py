@@ -17,10 +17,16 @@ REGISTRY = TopicSpec(
     "socialwork.registry.events", "registry", 6, "机构登记事件 — agency registration facts"
 )
 INCUBATION = TopicSpec(
-    "socialwork.incubation.events", "incubation", 6, "孵化基地与孵化周期事件 — bases and incubations"
+    "socialwork.incubation.events",
+    "incubation",
+    6,
+    "孵化基地与孵化周期事件 — bases and incubations",
 )
 SUPERVISION = TopicSpec(
-    "socialwork.supervision.events", "supervision", 6, "监管与信用事件 — supervision and credit lists"
+    "socialwork.supervision.events",
+    "supervision",
+    6,
+    "监管与信用事件 — supervision and credit lists",
 )
 
 EVENT_TOPICS: tuple[TopicSpec, ...] = (REGISTRY, INCUBATION, SUPERVISION)

@@ -1,0 +1,1 @@
+"""Benchmarks of the platform's foundation against bare baselines (not tests)."""

@@ -1,0 +1,213 @@
+"""The shared consumer on the real broker: idempotent, checkpointed with its effects, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
+from socialwork_contracts.registry import AgencyStaffChanged
+from socialwork_contracts.topics import DEAD_LETTER_HEADERS
+
+from servicekit.consumer import EventConsumer
+from servicekit.db import Connection
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
+from servicekit.kafka_admin import ensure_topics
+from servicekit.relay import OutboxRelay, make_producer
+from tests.conftest import Infra
+from tests.integration.kafka_reader import read_until
+from tests.support import staff_event, wait_for
+
+pytestmark = pytest.mark.infra
+
+
+@dataclass
+class StaffLog:
+    """A test projection: one row per applied event, so a duplicate would show as a second row."""
+
+    name: str
+    topics: Sequence[str]
+    fail_on_staff: int = -1
+
+    async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
+        assert isinstance(event, AgencyStaffChanged)
+        if event.full_time_staff == self.fail_on_staff:
+            raise ValueError("this projection refuses 13 staff")
+        await conn.execute(
+            "INSERT INTO consumertest.staff_log (event_id, uscc, staff) VALUES ($1, $2, $3)",
+            envelope.id, event.uscc, event.full_time_staff,
+        )
+
+    async def reset(self, conn: Connection) -> None:
+        await conn.execute("DELETE FROM consumertest.staff_log")
+
+
+@dataclass
+class Rig:
+    store: EventStore
+    relay_producer: AIOKafkaProducer
+    raw_producer: AIOKafkaProducer
+    topic: str
+    dlq: str
+    pool: asyncpg.Pool
+
+
+@pytest.fixture
+async def rig(infra: Infra, database_url: str) -> AsyncIterator[Rig]:
+    suffix = uuid.uuid4().hex[:8]
+    topic, dlq = f"test.events.{suffix}", f"test.deadletter.{suffix}"
+    await ensure_topics(infra.kafka, [(topic, 3), (dlq, 1)])
+    pool = await create_pool(database_url)
+    store = EventStore(pool, "consumertest")
+    await store.create_schema()
+    await pool.execute(
+        "CREATE TABLE consumertest.staff_log (event_id text, uscc text, staff int)"
+    )
+    relay_producer = make_producer(infra.kafka)
+    raw_producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await relay_producer.start()
+    await raw_producer.start()
+    yield Rig(store, relay_producer, raw_producer, topic, dlq, pool)
+    await relay_producer.stop()
+    await raw_producer.stop()
+    await pool.close()
+
+
+async def start_consumer(rig: Rig, infra: Infra, projection: StaffLog) -> tuple[KafkaBroker, EventConsumer]:
+    broker = KafkaBroker(infra.kafka, logger=None)
+    consumer = EventConsumer(
+        broker=broker, pool=rig.pool, schema="consumertest", projection=projection,
+        dead_letter_producer=rig.raw_producer, dead_letter_topic=rig.dlq,
+    )
+    await broker.start()
+    return broker, consumer
+
+
+async def rows(rig: Rig) -> list[asyncpg.Record]:
+    return await rig.pool.fetch("SELECT event_id, uscc, staff FROM consumertest.staff_log")
+
+
+def relay_for(rig: Rig) -> OutboxRelay:
+    return OutboxRelay(rig.store, rig.relay_producer, producer_name="registry", topic=rig.topic, batch_size=7)
+
+
+async def test_relay_republish_after_a_crash_is_deduplicated(rig: Rig, infra: Infra) -> None:
+    for i in range(20):
+        await rig.store.append(f"a-{i % 4}", [staff_event(f"a-{i % 4}", 3 + i)], expected_version=None)
+    relay = relay_for(rig)
+    while await relay.publish_batch():
+        pass
+    # A relay that died after Kafka acknowledged but before it saved the checkpoint: the next
+    # one starts from the old checkpoint and publishes the same events again.
+    await rig.store.save_checkpoint(relay.checkpoint_name, 5)
+    second = relay_for(rig)
+    second.published_position = 5
+    while await second.publish_batch():
+        pass
+    on_wire = await read_until(infra.kafka, rig.topic, lambda r: True, count=35)
+    assert len(on_wire) == 35, "the duplicates did reach Kafka"
+
+    broker, consumer = await start_consumer(rig, infra, StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]))
+    try:
+        await wait_for(lambda: _count(rig, 20))
+        applied = await rows(rig)
+        assert len({r["event_id"] for r in applied}) == len(applied) == 20
+        await wait_for(lambda: _duplicates_seen(consumer, 15))
+    finally:
+        await broker.stop()
+
+
+async def _count(rig: Rig, n: int) -> bool:
+    return len(await rows(rig)) == n
+
+
+async def _duplicates_seen(consumer: EventConsumer, n: int) -> bool:
+    return consumer.stats.duplicates >= n
+
+
+async def test_bad_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied(
+    rig: Rig, infra: Infra
+) -> None:
+    await rig.store.append("b-1", [staff_event("b-1", 4)], expected_version=None)
+    await rig.store.append("b-1", [staff_event("b-1", 13)], expected_version=None)  # handler fails
+    relay = relay_for(rig)
+    await relay.publish_batch()
+    await rig.raw_producer.send_and_wait(rig.topic, b"{this is not json", key=b"b-1")
+    unknown = staff_envelope("b-1", type_="AgencyTeleported.v1")
+    await rig.raw_producer.send_and_wait(rig.topic, unknown, key=b"b-1")
+    wrong = staff_envelope("b-1", data={"uscc": "b-1", "full_time_staff": "many"})
+    await rig.raw_producer.send_and_wait(rig.topic, wrong, key=b"b-1")
+    await rig.store.append("b-1", [staff_event("b-1", 5)], expected_version=None)
+    await relay.publish_batch()
+
+    broker, consumer = await start_consumer(
+        rig, infra, StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
+    )
+    try:
+        await wait_for(lambda: _count(rig, 2))
+        assert sorted(r["staff"] for r in await rows(rig)) == [4, 5]
+        dead = await read_until(infra.kafka, rig.dlq, lambda r: True, count=3)
+        reasons = sorted(dict(r.headers)["dlq_error"].decode()[:20] for r in dead)
+        assert len(dead) == 3, reasons
+        assert any("ValueError" in dict(r.headers)["dlq_error"].decode() for r in dead)
+        assert all(dict(r.headers)["dlq_original_topic"].decode() == rig.topic for r in dead)
+        for record in dead:
+            documented = {k for k, _ in record.headers if k.startswith("dlq_")}
+            assert documented == set(DEAD_LETTER_HEADERS)
+        stored = await rig.pool.fetchval("SELECT count(*) FROM consumertest.dead_letters")
+        skipped = await rig.pool.fetchval("SELECT count(*) FROM consumertest.skipped_events")
+        assert (stored, skipped) == (3, 1)
+    finally:
+        await broker.stop()
+
+
+async def test_checkpoint_survives_restart_and_reset_rebuilds(rig: Rig, infra: Infra) -> None:
+    relay = relay_for(rig)
+    for i in range(10):
+        await rig.store.append(f"r-{i}", [staff_event(f"r-{i}", 3)], expected_version=0)
+    while await relay.publish_batch():
+        pass
+    name = f"c-{uuid.uuid4().hex[:6]}"
+    broker, consumer = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
+    await wait_for(lambda: _count(rig, 10))
+    await broker.stop()
+
+    for i in range(10, 15):
+        await rig.store.append(f"r-{i}", [staff_event(f"r-{i}", 3)], expected_version=0)
+    while await relay.publish_batch():
+        pass
+    broker, consumer = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
+    try:
+        await wait_for(lambda: _count(rig, 15))
+        assert len(await rows(rig)) == 15
+        before = sorted(r["event_id"] for r in await rows(rig))
+        await wait_for(lambda: _assigned(consumer))
+        await consumer.reset()
+        await wait_for(lambda: _count(rig, 15))
+        assert sorted(r["event_id"] for r in await rows(rig)) == before
+    finally:
+        await broker.stop()
+
+
+async def _assigned(consumer: EventConsumer) -> bool:
+    return bool(consumer.subscriber.consumer and consumer.subscriber.consumer.assignment())
+
+
+def staff_envelope(uscc: str, *, type_: str = "AgencyStaffChanged.v1", data: dict[str, object] | None = None) -> bytes:
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    return CloudEvent(
+        id=str(uuid.uuid4()), source="/test", type=type_, subject=uscc, time=now,
+        dataschema="urn:test", data=data or {"uscc": uscc, "full_time_staff": 3, "qualified_staff": 1},
+        streamid=uscc, streamversion=1, position=1, correlationid="c", causationid="c",
+        actor="t", actorrole="city_admin", recordedtime=now,
+    ).model_dump_json().encode()

@@ -1,0 +1,95 @@
+"""Outbox relay: one leader among replicas, and committed events published after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
+from servicekit.kafka_admin import ensure_topics
+from servicekit.relay import OutboxRelay, make_producer
+from tests.conftest import Infra
+from tests.integration.kafka_reader import read_until
+from tests.support import staff_event, wait_for
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[EventStore]:
+    pool = await create_pool(database_url)
+    store = EventStore(pool, "relaytest")
+    await store.create_schema()
+    yield store
+    await pool.close()
+
+
+@pytest.fixture
+async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    producer = make_producer(infra.kafka)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def test_events_committed_while_no_relay_ran_are_published_on_start(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    for i in range(12):
+        await store.append(f"x-{i}", [staff_event(f"x-{i}")], expected_version=0)
+    stop = asyncio.Event()
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=0.1)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        records = await read_until(infra.kafka, topic, lambda r: True, count=12)
+        assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 13))
+        assert await store.checkpoint(relay.checkpoint_name) == 12
+        # Commits after the start are woken by NOTIFY and published too.
+        await store.append("x-late", [staff_event("x-late")], expected_version=0)
+        late = await read_until(infra.kafka, topic, lambda r: r.key == b"x-late", count=1)
+        assert len(late) == 1
+    finally:
+        stop.set()
+        await task
+
+
+async def test_only_one_relay_publishes_and_another_takes_over(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    stops = [asyncio.Event(), asyncio.Event()]
+    relays = [
+        OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=0.1)
+        for _ in stops
+    ]
+    tasks = [asyncio.create_task(r.run(s)) for r, s in zip(relays, stops, strict=True)]
+    try:
+        await wait_for(lambda: _leaders(relays, 1))
+        await store.append("y-1", [staff_event("y-1")], expected_version=0)
+        await read_until(infra.kafka, topic, lambda r: True, count=1)
+        assert sum(r.is_leader for r in relays) == 1
+        leader = next(i for i, r in enumerate(relays) if r.is_leader)
+        stops[leader].set()
+        await tasks[leader]
+        follower = relays[1 - leader]
+        await wait_for(lambda: _leaders([follower], 1))
+        await store.append("y-2", [staff_event("y-2")], expected_version=0)
+        records = await read_until(infra.kafka, topic, lambda r: True, count=2)
+        assert [r.key for r in records] == [b"y-1", b"y-2"], "the new leader re-sent or lost events"
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*tasks)
+
+
+async def _leaders(relays: list[OutboxRelay], n: int) -> bool:
+    return sum(r.is_leader for r in relays) == n
