@@ -14,7 +14,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from devstack.kafka import start_kafka
 from devstack.postgres import start_postgres
 
@@ -48,21 +47,22 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
             pg_proc.stop()
 
 
-async def _create_database(admin_dsn: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
+async def _admin(admin_dsn: str, statement: str) -> None:
     conn = await asyncpg.connect(admin_dsn)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
-    base, _, _ = admin_dsn.rpartition("/")
-    return f"{base}/{name}"
 
 
 @pytest.fixture
 async def database_url(infra: Infra) -> AsyncIterator[str]:
-    """A fresh, empty database for one test."""
-    yield await _create_database(infra.admin_dsn)
+    """A fresh, empty database for one test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _admin(infra.admin_dsn, f'CREATE DATABASE "{name}"')
+    base, _, _ = infra.admin_dsn.rpartition("/")
+    yield f"{base}/{name}"
+    await _admin(infra.admin_dsn, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from socialwork_contracts.registry import AgencyStaffChanged
 
@@ -20,7 +20,9 @@ TOKENS = TokenSettings(TEST_SECRET, "socialwork-dev", "socialwork")
 ADMIN = Principal("admin-1", Role.CITY_ADMIN)
 
 
-def token(role: Role, *, sub: str = "tester", unit: str | None = None, base: str | None = None) -> str:
+def token(
+    role: Role, *, sub: str = "tester", unit: str | None = None, base: str | None = None
+) -> str:
     return issue_token(
         TOKENS, subject=sub, role=role, unit=unit, base=base, now=dt.datetime.now(dt.UTC)
     )
@@ -71,7 +73,9 @@ def uscc_for(serial: int, *, unit_code: str = "410105", kind: str = "2") -> str:
     return with_check_character(body + "".join(reversed(digits)))
 
 
-def registration(serial: int, *, unit: str = "jinshui", unit_code: str = "410105") -> dict[str, object]:
+def registration(
+    serial: int, *, unit: str = "jinshui", unit_code: str = "410105"
+) -> dict[str, Any]:
     """A valid RegisterAgency request body."""
     return {
         "uscc": uscc_for(serial, unit_code=unit_code),

@@ -38,14 +38,18 @@ async def test_token_signed_with_another_key_is_401(client: httpx.AsyncClient) -
 
     other = TokenSettings("another-secret-0123456789abcdef", TOKENS.issuer, TOKENS.audience)
     token = issue_token(other, subject="x", role=Role.CITY_ADMIN, now=dt.datetime.now(dt.UTC))
-    response = await client.post(REGISTER, json=registration(1), headers={"Authorization": f"Bearer {token}"})
+    response = await client.post(
+        REGISTER, json=registration(1), headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 401
 
 
 async def test_unit_officer_registers_in_own_unit_only(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    own = await client.post(REGISTER, json=registration(1), headers=auth(Role.UNIT_OFFICER, unit="jinshui"))
+    own = await client.post(
+        REGISTER, json=registration(1), headers=auth(Role.UNIT_OFFICER, unit="jinshui")
+    )
     assert own.status_code == 201
     other = await client.post(
         REGISTER, json=registration(2), headers=auth(Role.UNIT_OFFICER, unit="erqi")
@@ -60,7 +64,9 @@ async def test_unit_officer_acts_only_on_agencies_of_own_unit(
     body = registration(3)
     await client.post(REGISTER, json=body, headers=auth())
     suspend = {"uscc": body["uscc"], "reason": "检查"}
-    denied = await client.post("/commands/suspend-agency", json=suspend, headers=auth(Role.UNIT_OFFICER, unit="erqi"))
+    denied = await client.post(
+        "/commands/suspend-agency", json=suspend, headers=auth(Role.UNIT_OFFICER, unit="erqi")
+    )
     assert denied.status_code == 403
     allowed = await client.post(
         "/commands/suspend-agency", json=suspend, headers=auth(Role.UNIT_OFFICER, unit="jinshui")
@@ -76,7 +82,9 @@ async def test_moving_an_agency_needs_the_destination_unit(client: httpx.AsyncCl
         "/commands/amend-agency-profile", json=move, headers=auth(Role.UNIT_OFFICER, unit="jinshui")
     )
     assert denied.status_code == 403
-    assert (await client.post("/commands/amend-agency-profile", json=move, headers=auth())).status_code == 201
+    assert (
+        await client.post("/commands/amend-agency-profile", json=move, headers=auth())
+    ).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,7 @@
-"""The shared consumer on the real broker: idempotent, checkpointed with its effects, dead letters."""
+"""The shared consumer on the real broker: idempotent, checkpointed with effects, dead letters."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -43,7 +42,9 @@ class StaffLog:
             raise ValueError("this projection refuses 13 staff")
         await conn.execute(
             "INSERT INTO consumertest.staff_log (event_id, uscc, staff) VALUES ($1, $2, $3)",
-            envelope.id, event.uscc, event.full_time_staff,
+            envelope.id,
+            event.uscc,
+            event.full_time_staff,
         )
 
     async def reset(self, conn: Connection) -> None:
@@ -68,9 +69,7 @@ async def rig(infra: Infra, database_url: str) -> AsyncIterator[Rig]:
     pool = await create_pool(database_url)
     store = EventStore(pool, "consumertest")
     await store.create_schema()
-    await pool.execute(
-        "CREATE TABLE consumertest.staff_log (event_id text, uscc text, staff int)"
-    )
+    await pool.execute("CREATE TABLE consumertest.staff_log (event_id text, uscc text, staff int)")
     relay_producer = make_producer(infra.kafka)
     raw_producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
     await relay_producer.start()
@@ -81,11 +80,17 @@ async def rig(infra: Infra, database_url: str) -> AsyncIterator[Rig]:
     await pool.close()
 
 
-async def start_consumer(rig: Rig, infra: Infra, projection: StaffLog) -> tuple[KafkaBroker, EventConsumer]:
+async def start_consumer(
+    rig: Rig, infra: Infra, projection: StaffLog
+) -> tuple[KafkaBroker, EventConsumer]:
     broker = KafkaBroker(infra.kafka, logger=None)
     consumer = EventConsumer(
-        broker=broker, pool=rig.pool, schema="consumertest", projection=projection,
-        dead_letter_producer=rig.raw_producer, dead_letter_topic=rig.dlq,
+        broker=broker,
+        pool=rig.pool,
+        schema="consumertest",
+        projection=projection,
+        dead_letter_producer=rig.raw_producer,
+        dead_letter_topic=rig.dlq,
     )
     await broker.start()
     return broker, consumer
@@ -96,12 +101,16 @@ async def rows(rig: Rig) -> list[asyncpg.Record]:
 
 
 def relay_for(rig: Rig) -> OutboxRelay:
-    return OutboxRelay(rig.store, rig.relay_producer, producer_name="registry", topic=rig.topic, batch_size=7)
+    return OutboxRelay(
+        rig.store, rig.relay_producer, producer_name="registry", topic=rig.topic, batch_size=7
+    )
 
 
 async def test_relay_republish_after_a_crash_is_deduplicated(rig: Rig, infra: Infra) -> None:
     for i in range(20):
-        await rig.store.append(f"a-{i % 4}", [staff_event(f"a-{i % 4}", 3 + i)], expected_version=None)
+        await rig.store.append(
+            f"a-{i % 4}", [staff_event(f"a-{i % 4}", 3 + i)], expected_version=None
+        )
     relay = relay_for(rig)
     while await relay.publish_batch():
         pass
@@ -115,7 +124,9 @@ async def test_relay_republish_after_a_crash_is_deduplicated(rig: Rig, infra: In
     on_wire = await read_until(infra.kafka, rig.topic, lambda r: True, count=35)
     assert len(on_wire) == 35, "the duplicates did reach Kafka"
 
-    broker, consumer = await start_consumer(rig, infra, StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]))
+    broker, consumer = await start_consumer(
+        rig, infra, StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
+    )
     try:
         await wait_for(lambda: _count(rig, 20))
         applied = await rows(rig)
@@ -165,6 +176,7 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied(
         stored = await rig.pool.fetchval("SELECT count(*) FROM consumertest.dead_letters")
         skipped = await rig.pool.fetchval("SELECT count(*) FROM consumertest.skipped_events")
         assert (stored, skipped) == (3, 1)
+        assert (consumer.stats.dead_lettered, consumer.stats.skipped) == (3, 1)
     finally:
         await broker.stop()
 
@@ -201,13 +213,30 @@ async def _assigned(consumer: EventConsumer) -> bool:
     return bool(consumer.subscriber.consumer and consumer.subscriber.consumer.assignment())
 
 
-def staff_envelope(uscc: str, *, type_: str = "AgencyStaffChanged.v1", data: dict[str, object] | None = None) -> bytes:
+def staff_envelope(
+    uscc: str, *, type_: str = "AgencyStaffChanged.v1", data: dict[str, object] | None = None
+) -> bytes:
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC)
-    return CloudEvent(
-        id=str(uuid.uuid4()), source="/test", type=type_, subject=uscc, time=now,
-        dataschema="urn:test", data=data or {"uscc": uscc, "full_time_staff": 3, "qualified_staff": 1},
-        streamid=uscc, streamversion=1, position=1, correlationid="c", causationid="c",
-        actor="t", actorrole="city_admin", recordedtime=now,
-    ).model_dump_json().encode()
+    return (
+        CloudEvent(
+            id=str(uuid.uuid4()),
+            source="/test",
+            type=type_,
+            subject=uscc,
+            time=now,
+            dataschema="urn:test",
+            data=data or {"uscc": uscc, "full_time_staff": 3, "qualified_staff": 1},
+            streamid=uscc,
+            streamversion=1,
+            position=1,
+            correlationid="c",
+            causationid="c",
+            actor="t",
+            actorrole="city_admin",
+            recordedtime=now,
+        )
+        .model_dump_json()
+        .encode()
+    )

@@ -108,16 +108,21 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
             store = EventStore(pool, "registry")
             stored = {e.stream_id for e in await store.read_all(0, 10 * BURST)}
             assert stored == {b["uscc"] for b in bodies.values()}
-            await pool.execute("CREATE SCHEMA burst; CREATE TABLE burst.seen (event_id text, uscc text)")
+            await pool.execute(
+                "CREATE SCHEMA burst; CREATE TABLE burst.seen (event_id text, uscc text)"
+            )
             consumer_store = EventStore(pool, "burst")
             await consumer_store.create_schema()
             producer = make_producer(infra.kafka)
             await producer.start()
             broker = KafkaBroker(infra.kafka, logger=None)
             EventConsumer(
-                broker=broker, pool=pool, schema="burst",
+                broker=broker,
+                pool=pool,
+                schema="burst",
                 projection=Registrations(f"burst-{uuid.uuid4().hex[:6]}", [REGISTRY.name]),
-                dead_letter_producer=producer, dead_letter_topic="socialwork.registry-test.deadletter",
+                dead_letter_producer=producer,
+                dead_letter_topic="socialwork.registry-test.deadletter",
             )
             await broker.start()
             ours = {b["uscc"] for b in bodies.values()}

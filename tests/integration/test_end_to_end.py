@@ -39,7 +39,9 @@ async def test_registration_reaches_kafka_valid_against_the_exported_schemas(
 
     conn = await asyncpg.connect(database_url)
     try:
-        stored = await conn.fetchrow("SELECT * FROM registry.events WHERE event_id = $1::uuid", event_id)
+        stored = await conn.fetchrow(
+            "SELECT * FROM registry.events WHERE event_id = $1::uuid", event_id
+        )
     finally:
         await conn.close()
     assert stored is not None and stored["correlation_id"] == "corr-e2e"
@@ -68,8 +70,12 @@ async def test_events_of_one_agency_arrive_in_order_on_one_partition(
     await client.post("/commands/register-agency", json=body, headers=auth())
     for n in range(6, 12):
         change = {"uscc": uscc, "full_time_staff": n, "qualified_staff": 4}
-        assert (await client.post("/commands/change-agency-staff", json=change, headers=auth())).status_code == 201
-    records = await read_until(infra.kafka, REGISTRY.name, lambda r: r.key == uscc.encode(), count=7)
+        assert (
+            await client.post("/commands/change-agency-staff", json=change, headers=auth())
+        ).status_code == 201
+    records = await read_until(
+        infra.kafka, REGISTRY.name, lambda r: r.key == uscc.encode(), count=7
+    )
     assert len({r.partition for r in records}) == 1
     versions = [json.loads(r.value)["streamversion"] for r in records]
     assert versions == list(range(1, 8))

@@ -28,7 +28,9 @@ async def store(database_url: str) -> AsyncIterator[EventStore]:
 
 async def test_append_and_read_a_stream(store: EventStore) -> None:
     first = await store.append("s-1", [staff_event("s-1", 3)], expected_version=0)
-    second = await store.append("s-1", [staff_event("s-1", 4), staff_event("s-1", 5)], expected_version=1)
+    second = await store.append(
+        "s-1", [staff_event("s-1", 4), staff_event("s-1", 5)], expected_version=1
+    )
     assert (first.stream_version, second.stream_version) == (1, 3)
     events = await store.read_stream("s-1")
     assert [e.stream_version for e in events] == [1, 2, 3]
@@ -68,7 +70,9 @@ async def test_same_command_twice_returns_the_original_result(store: EventStore)
 
 
 async def test_same_command_id_with_another_body_is_refused(store: EventStore) -> None:
-    await store.append("s-4", [staff_event("s-4")], expected_version=0, command_id="c", command_hash="a")
+    await store.append(
+        "s-4", [staff_event("s-4")], expected_version=0, command_id="c", command_hash="a"
+    )
     with pytest.raises(IdempotencyKeyReused):
         await store.append(
             "s-4", [staff_event("s-4")], expected_version=1, command_id="c", command_hash="b"

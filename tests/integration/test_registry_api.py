@@ -71,7 +71,9 @@ async def test_future_occurrence_is_refused(client: httpx.AsyncClient, database_
     assert await stored_events(database_url) == 0
 
 
-async def test_duplicate_credit_code_is_refused(client: httpx.AsyncClient, database_url: str) -> None:
+async def test_duplicate_credit_code_is_refused(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
     body = registration(4)
     assert (await client.post(REGISTER, json=body, headers=auth())).status_code == 201
     again = await client.post(REGISTER, json={**body, "name": "另一个社工服务中心"}, headers=auth())
@@ -100,7 +102,9 @@ async def test_stale_version_is_a_conflict(client: httpx.AsyncClient, database_u
     body = registration(6)
     await client.post(REGISTER, json=body, headers=auth())
     change = {"uscc": body["uscc"], "full_time_staff": 9, "qualified_staff": 3}
-    ok = await client.post("/commands/change-agency-staff", json=change, headers={**auth(), "If-Match": "1"})
+    ok = await client.post(
+        "/commands/change-agency-staff", json=change, headers={**auth(), "If-Match": "1"}
+    )
     assert ok.status_code == 201 and ok.json()["stream_version"] == 2
     stale = await client.post(
         "/commands/change-agency-staff",
@@ -134,7 +138,12 @@ async def test_bad_input_is_a_clear_4xx_and_stores_nothing(
 
 
 async def test_rule_violations_are_listed(client: httpx.AsyncClient, database_url: str) -> None:
-    body = {**registration(7), "name": "中国社工中心", "qualified_staff": 1, "target_groups": ["martians"]}
+    body = {
+        **registration(7),
+        "name": "中国社工中心",
+        "qualified_staff": 1,
+        "target_groups": ["martians"],
+    }
     response = await client.post(REGISTER, json=body, headers=auth())
     assert response.status_code == 422
     codes = {e["code"] for e in response.json()["errors"]}
@@ -144,7 +153,9 @@ async def test_rule_violations_are_listed(client: httpx.AsyncClient, database_ur
 
 async def test_unknown_agency_is_404(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/commands/reinstate-agency", json={"uscc": registration(99)["uscc"], "reason": "x"}, headers=auth()
+        "/commands/reinstate-agency",
+        json={"uscc": registration(99)["uscc"], "reason": "x"},
+        headers=auth(),
     )
     assert response.status_code == 404
     assert (await client.get("/agencies/NOPE", headers=auth())).status_code == 404

@@ -12,13 +12,17 @@ from devstack.kafka import (
     start_kafka,
 )
 from devstack.ports import free_port, port_is_open
+from devstack.postgres import PostgresError, PostgresProcess, start_postgres
 
 __all__ = [
     "KAFKA_VERSION",
     "KafkaError",
     "KafkaProcess",
+    "PostgresError",
+    "PostgresProcess",
     "ensure_kafka_classpath",
     "free_port",
     "port_is_open",
     "start_kafka",
+    "start_postgres",
 ]

@@ -119,6 +119,7 @@ def cmd_up(state: Path) -> int:
         signal.signal(sig, _raise_stop)
     kafka: KafkaProcess | None = None
     postgres: PostgresProcess | None = None
+    pg_attempted = False
     exit_code = 0
     try:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
@@ -134,6 +135,7 @@ def cmd_up(state: Path) -> int:
         if database_url:
             print(f"postgres  {database_url}  (from DATABASE_URL, not started)", flush=True)
         else:
+            pg_attempted = True
             postgres = start_postgres(state / "postgres")
             database_url = postgres.url
             print(
@@ -188,6 +190,9 @@ def cmd_up(state: Path) -> int:
             signal.signal(sig, signal.SIG_IGN)
         try:
             _stop_all(kafka, postgres)
+            if pg_attempted and postgres is None:
+                # Interrupted inside start_postgres: the server may be up without our handle.
+                stop_postgres_dir(state / "postgres")
         finally:
             _remove_files(state)
     return exit_code

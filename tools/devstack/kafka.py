@@ -490,15 +490,25 @@ def _wait_started(broker: KafkaProcess, offset: int, timeout: float) -> None:
             code = broker.returncode
             if code is not None:
                 raise KafkaError(
-                    f"Kafka exited with code {code} while starting; {broker.log_path} ends:\n"
-                    + broker.log_tail()
+                    f"Kafka exited with code {code} while starting.\n"
+                    + _failure_report(broker.log_path, offset)
                 )
             if time.monotonic() > deadline:
                 raise KafkaError(
-                    f"Kafka did not start within {timeout:.0f} s; {broker.log_path} ends:\n"
-                    + broker.log_tail()
+                    f"Kafka did not start within {timeout:.0f} s.\n"
+                    + _failure_report(broker.log_path, offset)
                 )
             time.sleep(0.1)
+
+
+def _failure_report(log_path: Path, offset: int) -> str:
+    """The first errors of this start (the cause) and the end of its log (the outcome)."""
+    text = _read_from(log_path, offset)
+    errors = [line for line in text.splitlines() if " ERROR " in line or "Exception: " in line]
+    report = ""
+    if errors:
+        report += "First errors:\n" + "\n".join(errors[:6]) + "\n"
+    return report + f"{log_path} ends:\n" + _tail(text, 15)
 
 
 def stop_kafka_pid(pid: int, *, timeout: float = STOP_TIMEOUT) -> bool:

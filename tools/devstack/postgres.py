@@ -40,6 +40,7 @@ REQUIRED_TOOLS: Final = ("initdb", "pg_ctl", "postgres")
 # sun_path holds 108 bytes; the socket file name ".s.PGSQL.<port>" needs up to 15 of them.
 _MAX_SOCKET_DIR_LEN: Final = 90
 _INITDB_MARKER: Final = "initdb.complete"
+_BIND_ATTEMPTS: Final = 3
 
 log = logging.getLogger(__name__)
 
@@ -451,14 +452,23 @@ def start_postgres(
         _empty_dir(data_dir)  # an interrupted initdb leaves a half-made cluster behind
         _initdb(bindir, state_dir, run_as)
 
-    server = PostgresProcess(
-        bindir=bindir,
-        state_dir=state_dir,
-        port=port if port is not None else free_port(),
-        database=database,
-        run_as=run_as,
-    )
-    server.start_again(timeout)
+    attempts = _BIND_ATTEMPTS if port is None else 1
+    for attempt in range(1, attempts + 1):
+        server = PostgresProcess(
+            bindir=bindir,
+            state_dir=state_dir,
+            port=port if port is not None else free_port(),
+            database=database,
+            run_as=run_as,
+        )
+        try:
+            server.start_again(timeout)
+        except PostgresError as exc:
+            # Another process may have taken the port between free_port() and the bind.
+            if attempt < attempts and "Address already in use" in str(exc):
+                continue
+            raise
+        break
     try:
         _ensure_database(bindir, server.port, database)
     except BaseException:

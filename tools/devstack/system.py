@@ -1,0 +1,139 @@
+"""`./dev up [--demo]`: Kafka, PostgreSQL and every service, started locally; Ctrl-C stops all.
+
+The services run as the same commands their containers run (`python -m services.<name>`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.__main__ import default_state_dir
+from devstack.kafka import KafkaProcess, start_kafka
+from devstack.postgres import PostgresProcess, start_postgres
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port: int
+
+
+# Every service that exists so far; each new service adds its line.
+SERVICES = (ServiceSpec("registry", 8001),)
+
+
+def dev_secret(state: Path) -> str:
+    """AUTH_JWT_SECRET from the environment, else one generated once for this checkout."""
+    if os.environ.get("AUTH_JWT_SECRET"):
+        return os.environ["AUTH_JWT_SECRET"]
+    path = state / "dev-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{url} exited; see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/health/ready", timeout=2) as response:  # noqa: S310 - loopback URL we built
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} not ready after {timeout}s; see {log}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./dev up")
+    parser.add_argument("--demo", action="store_true", help="load the demo data once started")
+    parser.add_argument("--state", type=Path, default=default_state_dir())
+    args = parser.parse_args(argv)
+    state: Path = args.state
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "logs").mkdir(exist_ok=True)
+
+    kafka: KafkaProcess | None = None
+    postgres: PostgresProcess | None = None
+    services: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            kafka = start_kafka(state / "kafka")
+            bootstrap = kafka.bootstrap
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            postgres = start_postgres(state / "postgres")
+            database_url = postgres.url
+        print(f"kafka      {bootstrap}")
+        print(f"postgresql {database_url}")
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "DATABASE_URL": database_url,
+            "AUTH_JWT_SECRET": dev_secret(state),
+            "HTTP_HOST": "127.0.0.1",
+        }
+        for spec in SERVICES:
+            log = state / "logs" / f"{spec.name}.log"
+            proc = subprocess.Popen(
+                [sys.executable, "-m", f"services.{spec.name}"],
+                env={**env, "HTTP_PORT": str(spec.port)},
+                stdout=log.open("ab"),
+                stderr=subprocess.STDOUT,
+            )
+            services.append(proc)
+            url = f"http://127.0.0.1:{spec.port}"
+            wait_ready(url, proc, log)
+            print(f"{spec.name:<10} {url}  (API docs {url}/docs, log {log})")
+        if args.demo:
+            from devstack.demo import load_demo
+
+            load_demo(
+                {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}, env["AUTH_JWT_SECRET"]
+            )
+        print("token:     ./dev token --role city_admin --sub me")
+        print("running; Ctrl-C stops everything")
+        while not stopping and all(p.poll() is None for p in services):
+            time.sleep(0.5)
+        return 0
+    finally:
+        for proc in services:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in services:
+            try:
+                proc.wait(40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if postgres is not None:
+            postgres.stop()
+        if kafka is not None:
+            kafka.stop()
+        print("stopped")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
