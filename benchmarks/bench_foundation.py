@@ -11,9 +11,12 @@ Run from the repository root:
    Kafka acknowledged all of them, against a raw idempotent AIOKafkaProducer (the settings of
    `servicekit.relay.make_producer`) sending the same pre-serialised records (same keys, values,
    headers), each into its own fresh 6-partition topic.
-3. Registry commands/s over HTTP — the real registry app and a bare FastAPI endpoint, each served
-   by uvicorn in its own process on 127.0.0.1 and loaded by one httpx.AsyncClient with a fixed
-   number of concurrent requests.
+3. Registry commands/s over HTTP — the real registry app and a bare FastAPI endpoint
+   (benchmarks/bare_app.py), each served by uvicorn in its own process on 127.0.0.1, loaded by
+   httpx.AsyncClient with a fixed number of requests in flight.
+
+Each figure is measured in several rounds, ours and baseline back to back, alternating which goes
+first; the tables give the median of the rounds and the range of the per-round ratio.
 
 Kafka and PostgreSQL come from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set, else devstack
 starts both in a temporary folder. Every run works in a fresh database (dropped at the end).
@@ -28,18 +31,21 @@ import asyncio
 import contextlib
 import datetime as dt
 import importlib.metadata
+import itertools
 import json
 import math
 import os
 import platform
 import re
+import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,14 +74,16 @@ PRODUCER_NAME = "registry"
 RELAY_PARTITIONS = 6
 EVENTS_PER_STREAM = 10  # relay fill: streams of several events, as agencies have
 APPEND_WARMUP = 200
-HTTP_WARMUP = 200
 KAFKA_WARMUP = 2_000
+HTTP_WARMUP_PER_CLIENT = 3
 LEADER_TIMEOUT = 30.0
 SERVER_START_TIMEOUT = 90.0
+REGISTER_PATH = "/commands/register-agency"
 
 
 @dataclass(frozen=True)
 class Sizes:
+    rounds: int
     appends_single: int
     appends_concurrent: int
     writers: int
@@ -86,21 +94,23 @@ class Sizes:
 
 
 FULL = Sizes(
-    appends_single=4_000,
-    appends_concurrent=8_000,
+    rounds=3,
+    appends_single=3_000,
+    appends_concurrent=6_000,
     writers=16,
     relay_events=20_000,
     relay_batch=500,
-    http_requests=4_000,
+    http_requests=2_500,
     http_concurrency=32,
 )
 QUICK = Sizes(
-    appends_single=500,
-    appends_concurrent=1_000,
+    rounds=1,
+    appends_single=800,
+    appends_concurrent=1_600,
     writers=16,
-    relay_events=3_000,
+    relay_events=5_000,
     relay_batch=500,
-    http_requests=600,
+    http_requests=800,
     http_concurrency=32,
 )
 
@@ -158,6 +168,52 @@ async def drive(op: Callable[[T], Awaitable[object]], items: Sequence[T], worker
     return Run(len(items), time.perf_counter() - started, latencies)
 
 
+async def pair(
+    index: int, ours: Callable[[], Awaitable[Run]], baseline: Callable[[], Awaitable[Run]]
+) -> dict[str, Any]:
+    """One round: both measurements back to back, the first one alternating between rounds."""
+    order = [("baseline", baseline), ("ours", ours)]
+    if index % 2:
+        order.reverse()
+    runs = {name: await measure() for name, measure in order}
+    return {
+        "first": order[0][0],
+        "ours": runs["ours"].summary(),
+        "baseline": runs["baseline"].summary(),
+    }
+
+
+def median_summary(summaries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Median of every number over the rounds; status counts are summed."""
+    out: dict[str, Any] = {}
+    for key, value in summaries[0].items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = round(statistics.median(s[key] for s in summaries), 3)
+        elif isinstance(value, dict):
+            total: Counter[str] = Counter()
+            for s in summaries:
+                total.update(s[key])
+            out[key] = dict(sorted(total.items()))
+    return out
+
+
+def combine(rounds: list[dict[str, Any]], **info: Any) -> dict[str, Any]:
+    return {
+        **info,
+        "ours": median_summary([r["ours"] for r in rounds]),
+        "baseline": median_summary([r["baseline"] for r in rounds]),
+        "rounds": rounds,
+    }
+
+
+def show(label: str, result: dict[str, Any]) -> None:
+    print(
+        f"    {label}: ours {result['ours']['per_second']:,.0f}/s  "
+        f"baseline {result['baseline']['per_second']:,.0f}/s",
+        flush=True,
+    )
+
+
 # --------------------------------------------------------------------------- infrastructure
 
 
@@ -173,7 +229,7 @@ def infrastructure(state: Path) -> Iterator[Infra]:
     """The servers from the environment, else Kafka and PostgreSQL started by devstack."""
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     dsn = os.environ.get("DATABASE_URL")
-    kafka_version = f"external ({kafka})"
+    kafka_version = f"external broker at {kafka}"
     with contextlib.ExitStack() as stack:
         if not kafka:
             print("starting Kafka (devstack) ...", flush=True)
@@ -203,6 +259,17 @@ async def drop_database(admin_dsn: str, name: str) -> None:
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def postgres_facts(db_url: str) -> dict[str, str]:
+    conn = await asyncpg.connect(db_url)
+    try:
+        return {
+            name: str(await conn.fetchval(f"SHOW {name}"))
+            for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers")
+        }
     finally:
         await conn.close()
 
@@ -267,9 +334,10 @@ async def bench_appends(db_url: str, sizes: Sizes) -> dict[str, Any]:
 
         def workload(prefix: str, n: int) -> tuple[list[tuple[str, NewEvent]], list[RawRow]]:
             streams = [f"{prefix}-{i}" for i in range(n)]
-            mine = [(s, staff_event(s)) for s in streams]
-            raw = [raw_row(staff_event(s), s) for s in streams]
-            return mine, raw
+            return (
+                [(s, staff_event(s)) for s in streams],
+                [raw_row(staff_event(s), s) for s in streams],
+            )
 
         warm_ours, warm_raw = workload("warm", APPEND_WARMUP)
         await drive(ours, warm_ours, sizes.writers)
@@ -280,17 +348,19 @@ async def bench_appends(db_url: str, sizes: Sizes) -> dict[str, Any]:
             ("single", sizes.appends_single, 1),
             ("concurrent", sizes.appends_concurrent, sizes.writers),
         ):
-            mine, raw = workload(shape, n)
-            print(f"  appends, {writers} writer(s), n={n} ...", flush=True)
-            base_run = await drive(baseline, raw, writers)
-            ours_run = await drive(ours, mine, writers)
-            results[shape] = {
-                "writers": writers,
-                "n": n,
-                "ours": ours_run.summary(),
-                "baseline": base_run.summary(),
-            }
-            print(f"    ours {ours_run.rate:,.0f}/s  baseline {base_run.rate:,.0f}/s", flush=True)
+            print(f"  appends, {writers} writer(s), n={n} x {sizes.rounds} rounds", flush=True)
+            rounds = []
+            for index in range(sizes.rounds):
+                mine, raw = workload(f"r{index}-{shape}", n)
+                rounds.append(
+                    await pair(
+                        index,
+                        partial(drive, ours, mine, writers),
+                        partial(drive, baseline, raw, writers),
+                    )
+                )
+            results[shape] = combine(rounds, writers=writers, n=n)
+            show(shape, results[shape])
         return results
     finally:
         await pool.close()
@@ -312,13 +382,13 @@ def raw_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-async def topic_size(bootstrap: str, topic: str) -> int:
+async def topic_sizes(bootstrap: str, topics: Sequence[str]) -> dict[str, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in range(RELAY_PARTITIONS)]
+        parts = [TopicPartition(t, p) for t in topics for p in range(RELAY_PARTITIONS)]
         ends = await consumer.end_offsets(parts)
-        return int(sum(ends.values()))
+        return {t: sum(v for tp, v in ends.items() if tp.topic == t) for t in topics}
     finally:
         await consumer.stop()
 
@@ -364,7 +434,7 @@ async def bench_relay(db_url: str, kafka: str, sizes: Sizes) -> dict[str, Any]:
         await store.create_schema()
         n_streams = sizes.relay_events // EVENTS_PER_STREAM
         streams = [f"relay-{i}" for i in range(n_streams)]
-        print(f"  relay: appending {n_streams * EVENTS_PER_STREAM} events ...", flush=True)
+        print(f"  relay: appending {n_streams * EVENTS_PER_STREAM:,} events", flush=True)
 
         async def fill(stream_id: str) -> None:
             events = [staff_event(stream_id, n) for n in range(1, EVENTS_PER_STREAM + 1)]
@@ -383,65 +453,84 @@ async def bench_relay(db_url: str, kafka: str, sizes: Sizes) -> dict[str, Any]:
 
         run_id = uuid.uuid4().hex[:8]
         warm_topic = f"bench.warmup.{run_id}"
-        ours_topic = f"bench.relay.{run_id}"
-        base_topic = f"bench.raw.{run_id}"
-        rounds_topic = f"bench.rounds.{run_id}"
-        topics = [warm_topic, ours_topic, base_topic, rounds_topic]
-        await ensure_topics(kafka, [(t, RELAY_PARTITIONS) for t in topics])
-        await wait_for_leaders(kafka, topics)
+        kinds = ("relay", "raw", "rounds")
+        topic = {(k, i): f"bench.{k}.{run_id}.{i}" for k in kinds for i in range(sizes.rounds)}
+        all_topics = [warm_topic, *topic.values()]
+        await ensure_topics(kafka, [(t, RELAY_PARTITIONS) for t in all_topics])
+        await wait_for_leaders(kafka, all_topics)
         await ours_producer.start()
         await base_producer.start()
-        # Same warm-up for both producers: connections, producer ids, broker JIT, metadata.
+        # The same warm-up for both producers: connections, producer ids, metadata, broker JIT.
         for producer in (ours_producer, base_producer):
             await send_all(producer, warm_topic, records[:KAFKA_WARMUP])
-            for topic in (ours_topic, base_topic, rounds_topic):
-                await producer.partitions_for(topic)
+            for name in topic.values():
+                await producer.partitions_for(name)
 
-        print(f"  relay: publishing {total} events, batch {sizes.relay_batch} ...", flush=True)
-        relay = OutboxRelay(
-            store,
-            ours_producer,
-            producer_name=PRODUCER_NAME,
-            topic=ours_topic,
-            batch_size=sizes.relay_batch,
-        )
-        started = time.perf_counter()
-        published = 0
-        while published < total:
-            sent = await relay.publish_batch()
-            if sent == 0:
-                break
-            published += sent
-        ours_run = Run(published, time.perf_counter() - started)
-
-        started = time.perf_counter()
-        await send_all(base_producer, base_topic, records)
-        base_run = Run(len(records), time.perf_counter() - started)
-
-        # Informative: the raw producer with the relay's batch barrier (send 500, await all).
-        started = time.perf_counter()
-        for i in range(0, len(records), sizes.relay_batch):
-            await send_all(base_producer, rounds_topic, records[i : i + sizes.relay_batch])
-        rounds_run = Run(len(records), time.perf_counter() - started)
-
-        ours_run.extra["in_topic"] = await topic_size(kafka, ours_topic)
-        base_run.extra["in_topic"] = await topic_size(kafka, base_topic)
         print(
-            f"    ours {ours_run.rate:,.0f}/s  baseline {base_run.rate:,.0f}/s  "
-            f"(raw in {sizes.relay_batch}-rounds {rounds_run.rate:,.0f}/s)",
+            f"  relay: publishing {total:,} events, batch {sizes.relay_batch}, "
+            f"x {sizes.rounds} rounds",
             flush=True,
         )
-        return {
-            "n": total,
-            "batch_size": sizes.relay_batch,
-            "partitions": RELAY_PARTITIONS,
-            "streams": n_streams,
-            "value_bytes_mean": round(sum(value_bytes) / len(value_bytes), 1),
-            "headers_per_record": len(records[0][2]),
-            "ours": ours_run.summary(),
-            "baseline": base_run.summary(),
-            "baseline_in_batch_rounds": rounds_run.summary(),
-        }
+
+        async def relay_run(index: int) -> Run:
+            relay = OutboxRelay(
+                store,
+                ours_producer,
+                producer_name=PRODUCER_NAME,
+                topic=topic["relay", index],
+                batch_size=sizes.relay_batch,
+            )
+            started = time.perf_counter()
+            published = 0
+            while published < total:
+                sent = await relay.publish_batch()
+                if sent == 0:
+                    break
+                published += sent
+            return Run(published, time.perf_counter() - started)
+
+        async def raw_run(index: int) -> Run:
+            started = time.perf_counter()
+            await send_all(base_producer, topic["raw", index], records)
+            return Run(len(records), time.perf_counter() - started)
+
+        async def raw_rounds_run(index: int) -> Run:
+            # Informative: the raw producer with the relay's barrier (send a batch, await all).
+            started = time.perf_counter()
+            step = sizes.relay_batch
+            for i in range(0, len(records), step):
+                await send_all(base_producer, topic["rounds", index], records[i : i + step])
+            return Run(len(records), time.perf_counter() - started)
+
+        rounds = []
+        batch_rounds = []
+        for index in range(sizes.rounds):
+            rounds.append(await pair(index, partial(relay_run, index), partial(raw_run, index)))
+            batch_rounds.append((await raw_rounds_run(index)).summary())
+
+        in_topics = await topic_sizes(kafka, list(topic.values()))
+        complete = all(n == total for n in in_topics.values())
+        if not complete:
+            print(f"    WARNING: topic sizes differ from {total}: {in_topics}")
+        result = combine(
+            rounds,
+            n=total,
+            batch_size=sizes.relay_batch,
+            partitions=RELAY_PARTITIONS,
+            streams=n_streams,
+            value_bytes_mean=round(sum(value_bytes) / len(value_bytes), 1),
+            headers_per_record=len(records[0][2]),
+            all_topics_hold_n_records=complete,
+        )
+        result["baseline_in_batch_rounds"] = median_summary(batch_rounds)
+        result["baseline_in_batch_rounds"]["rounds"] = batch_rounds
+        show("relay", result)
+        print(
+            f"    raw producer in {sizes.relay_batch}-record rounds: "
+            f"{result['baseline_in_batch_rounds']['per_second']:,.0f}/s",
+            flush=True,
+        )
+        return result
     finally:
         await ours_producer.stop()
         await base_producer.stop()
@@ -449,8 +538,6 @@ async def bench_relay(db_url: str, kafka: str, sizes: Sizes) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- 3. HTTP
-
-REGISTER_PATH = "/commands/register-agency"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -463,10 +550,17 @@ def tail(path: Path, chars: int = 3000) -> str:
     return path.read_text(encoding="utf-8", errors="replace")[-chars:]
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+
 @contextlib.asynccontextmanager
 async def serve(
     factory: str, env: dict[str, str], log_path: Path, ready_path: str
-) -> AsyncIterator[tuple[str, int]]:
+) -> AsyncIterator[Server]:
+    """`uvicorn --factory <factory>` in a child process, until it answers `ready_path`."""
     port = free_port()
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
@@ -501,7 +595,7 @@ async def serve(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{factory} not ready: {tail(log_path)}")
                 await asyncio.sleep(0.2)
-        yield base, proc.pid
+        yield Server(base, proc.pid)
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -513,25 +607,26 @@ async def serve(
 
 
 async def load(
-    base: str,
-    pid: int,
+    server: Server,
     bodies: Sequence[dict[str, object]],
     headers: dict[str, str],
     concurrency: int,
 ) -> Run:
     """`concurrency` requests in flight, each slot an AsyncClient with one keep-alive connection.
 
-    One client per slot rather than one shared 32-connection client: httpcore's pool costs the
-    client several ms of CPU per request at that size, which would make the load generator,
-    not the server, the bottleneck of both figures.
+    One client per slot rather than one shared 32-connection client: httpcore's connection pool
+    costs the client several ms of CPU per request at that size, which would make the load
+    generator, not the server, the bottleneck of both figures. The first
+    HTTP_WARMUP_PER_CLIENT * concurrency bodies warm the connections up and are not timed.
     """
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    warmup = HTTP_WARMUP_PER_CLIENT * concurrency
     async with contextlib.AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(
-                httpx.AsyncClient(base_url=base, limits=limits, timeout=60)
+                httpx.AsyncClient(base_url=server.base, limits=limits, timeout=60)
             )
             for _ in range(concurrency)
         ]
@@ -549,18 +644,18 @@ async def load(
             await asyncio.gather(*(slot(c, queue) for c in clients))
             return time.perf_counter() - started
 
-        await run_over(bodies[:HTTP_WARMUP])
+        await run_over(bodies[:warmup])
         statuses.clear()
         latencies.clear()
-        server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
-        seconds = await run_over(bodies[HTTP_WARMUP:])
-        server_cpu = cpu_seconds(pid) - server_cpu
+        server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+        seconds = await run_over(bodies[warmup:])
+        server_cpu = cpu_seconds(server.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
-    run = Run(len(bodies) - HTTP_WARMUP, seconds, latencies)
+    run = Run(len(bodies) - warmup, seconds, latencies)
     run.extra.update(
-        statuses={str(k): v for k, v in sorted(statuses.items())},
         server_cpu_ms_per_request=round(server_cpu * 1000 / run.count, 3),
         client_cpu_ms_per_request=round(client_cpu * 1000 / run.count, 3),
+        statuses={str(k): v for k, v in sorted(statuses.items())},
     )
     return run
 
@@ -573,26 +668,40 @@ async def bench_http(db_url: str, kafka: str, sizes: Sizes, logs: Path) -> dict[
         "LOG_LEVEL": "WARNING",
     }
     headers = auth()
-    total = sizes.http_requests + HTTP_WARMUP
-    bodies = [registration(serial) for serial in range(1, total + 1)]
-    results: dict[str, Any] = {"n": sizes.http_requests, "concurrency": sizes.http_concurrency}
-    for name, factory, ready in (
-        ("baseline", "benchmarks.bare_app:create_app", "/health/live"),
-        ("ours", "services.registry.app:create_app", "/health/ready"),
+    serials = itertools.count(1)  # every registration a new agency (credit code)
+    per_run = sizes.http_requests + HTTP_WARMUP_PER_CLIENT * sizes.http_concurrency
+
+    def bodies() -> list[dict[str, object]]:
+        return [registration(next(serials)) for _ in range(per_run)]
+
+    print("  http: starting both servers", flush=True)
+    bare_app, registry_app = "benchmarks.bare_app:create_app", "services.registry.app:create_app"
+    async with (
+        serve(bare_app, env, logs / "bare.log", "/health/live") as bare,
+        serve(registry_app, env, logs / "registry.log", "/health/ready") as registry,
     ):
-        print(f"  http: {factory}, n={sizes.http_requests} ...", flush=True)
-        async with serve(factory, env, logs / f"{name}.log", ready) as (base, pid):
-            run = await load(base, pid, bodies, headers, sizes.http_concurrency)
-        results[name] = run.summary()
-        bad = sum(v for k, v in run.extra["statuses"].items() if k != "201")
-        if bad:
-            print(f"    WARNING: {bad} responses were not 201: {run.extra['statuses']}")
         print(
-            f"    {run.rate:,.0f} req/s  p50 {results[name]['p50_ms']} ms  "
-            f"p99 {results[name]['p99_ms']} ms",
+            f"  http: n={sizes.http_requests:,}, {sizes.http_concurrency} in flight, "
+            f"x {sizes.rounds} rounds",
             flush=True,
         )
-    return results
+        rounds = []
+        for index in range(sizes.rounds):
+            ours_bodies, bare_bodies = bodies(), bodies()
+            rounds.append(
+                await pair(
+                    index,
+                    partial(load, registry, ours_bodies, headers, sizes.http_concurrency),
+                    partial(load, bare, bare_bodies, headers, sizes.http_concurrency),
+                )
+            )
+    result = combine(rounds, n=sizes.http_requests, concurrency=sizes.http_concurrency)
+    for name in ("ours", "baseline"):
+        bad = {k: v for k, v in result[name]["statuses"].items() if k != "201"}
+        if bad:
+            print(f"    WARNING: {name} answered {bad}")
+    show("http", result)
+    return result
 
 
 # --------------------------------------------------------------------------- report
@@ -617,22 +726,21 @@ def versions() -> dict[str, str]:
 @dataclass(frozen=True)
 class Row:
     figure: str
-    ours: float
-    baseline: float
+    section: dict[str, Any]
+    key: str
     digits: int = 0
 
     def cells(self) -> list[str]:
-        ratio = self.ours / self.baseline if self.baseline else math.nan
+        ours, baseline = self.section["ours"][self.key], self.section["baseline"][self.key]
+        per_round = [r["ours"][self.key] / r["baseline"][self.key] for r in self.section["rounds"]]
+        spread = f"{min(per_round):.2f}–{max(per_round):.2f}" if len(per_round) > 1 else "–"
         return [
             self.figure,
-            f"{self.ours:,.{self.digits}f}",
-            f"{self.baseline:,.{self.digits}f}",
-            f"{ratio:.2f}×",
+            f"{ours:,.{self.digits}f}",
+            f"{baseline:,.{self.digits}f}",
+            f"{ours / baseline:.2f}×",
+            spread,
         ]
-
-
-def pair(section: dict[str, Any], key: str) -> tuple[float, float]:
-    return section["ours"][key], section["baseline"][key]
 
 
 def rows(results: dict[str, Any]) -> list[Row]:
@@ -640,17 +748,22 @@ def rows(results: dict[str, Any]) -> list[Row]:
     single, conc = a["single"], a["concurrent"]
     w, c = conc["writers"], h["concurrency"]
     return [
-        Row("Event-store appends/s, 1 writer", *pair(single, "per_second")),
-        Row(f"Event-store appends/s, {w} writers", *pair(conc, "per_second")),
-        Row("Append latency p50 ms, 1 writer", *pair(single, "p50_ms"), 2),
-        Row(f"Append latency p50 ms, {w} writers", *pair(conc, "p50_ms"), 2),
-        Row(f"Append latency p99 ms, {w} writers", *pair(conc, "p99_ms"), 2),
-        Row("Relay → Kafka events/s (until acked)", *pair(r, "per_second")),
-        Row(f"Registry commands/s over HTTP, {c} concurrent", *pair(h, "per_second")),
-        Row("HTTP latency p50 ms", *pair(h, "p50_ms"), 1),
-        Row("HTTP latency p99 ms", *pair(h, "p99_ms"), 1),
-        Row("Server CPU ms per request", *pair(h, "server_cpu_ms_per_request"), 2),
+        Row("Event-store appends/s, 1 writer", single, "per_second"),
+        Row(f"Event-store appends/s, {w} writers", conc, "per_second"),
+        Row("Append latency p50 ms, 1 writer", single, "p50_ms", 2),
+        Row(f"Append latency p50 ms, {w} writers", conc, "p50_ms", 2),
+        Row(f"Append latency p99 ms, {w} writers", conc, "p99_ms", 2),
+        Row("Relay → Kafka events/s (until acked)", r, "per_second"),
+        Row(f"Registry commands/s over HTTP, {c} in flight", h, "per_second"),
+        Row("HTTP latency p50 ms", h, "p50_ms", 1),
+        Row("HTTP latency p99 ms", h, "p99_ms", 1),
+        Row("Server CPU ms per request", h, "server_cpu_ms_per_request", 2),
     ]
+
+
+def us(summary: dict[str, Any]) -> float:
+    """Microseconds per item of a run summary."""
+    return 1e6 / float(summary["per_second"])
 
 
 def interpretation(results: dict[str, Any]) -> list[str]:
@@ -659,71 +772,86 @@ def interpretation(results: dict[str, Any]) -> list[str]:
     conc_ratio = conc["ours"]["per_second"] / conc["baseline"]["per_second"]
     scale_ours = conc["ours"]["per_second"] / single["ours"]["per_second"]
     scale_base = conc["baseline"]["per_second"] / single["baseline"]["per_second"]
-    rounds = r["baseline_in_batch_rounds"]["per_second"]
+    rounds = r["baseline_in_batch_rounds"]
+    base = h["baseline"]
+    client_cores = base["client_cpu_ms_per_request"] * base["per_second"] / 1000
     return [
-        f"**Appends.** One `append` is one transaction of seven round trips (BEGIN, advisory "
-        f"lock, event-id check, stream-version read, INSERT … RETURNING, NOTIFY, COMMIT) against "
-        f"three for the baseline, and it maintains the unique (stream_id, stream_version) and "
-        f"event_id indexes the plain table lacks; both wait for the same WAL flush at commit. "
-        f"With {conc['writers']} writers the baseline scales {scale_base:.1f}× over one writer "
-        f"(group commit), the store {scale_ours:.1f}×: the per-store advisory lock serialises "
-        f"appends by design, so positions become visible in commit order and a reader following "
-        f"`position > last_seen` never skips a row. Concurrent writers therefore queue on the "
-        f"lock (p99 {conc['ours']['p99_ms']:.1f} ms vs {conc['baseline']['p99_ms']:.1f} ms) and "
-        f"the store reaches {conc_ratio:.0%} of the raw-insert rate.",
-        f"**Relay.** The relay reads {r['batch_size']} events from PostgreSQL, builds each "
-        f"CloudEvent envelope (pydantic, ~{r['value_bytes_mean']:.0f}-byte JSON + "
-        f"{r['headers_per_record']} headers), waits for Kafka to acknowledge the whole batch and "
-        f"saves its checkpoint before the next one. The raw producer streams pre-serialised "
-        f"bytes with no barrier; the same raw producer forced into {r['batch_size']}-record "
-        f"rounds does {rounds:,.0f}/s, so the gap splits into the at-least-once batch barrier "
-        f"and the per-event read + envelope serialisation in Python.",
-        f"**HTTP.** A registry command authenticates a JWT, validates the command, reads and "
-        f"folds the stream, checks the idempotency key, and appends through the store with an "
-        f"inline read-model upsert (one more statement in the append transaction), while the "
-        f"relay in the same process publishes to Kafka. The bare endpoint only parses the body. "
-        f"Server CPU per request ({h['ours']['server_cpu_ms_per_request']:.2f} ms vs "
-        f"{h['baseline']['server_cpu_ms_per_request']:.2f} ms) shows where the time goes; on "
-        f"this {results['machine']['cpu_count']}-core machine the client (httpx, "
-        f"{h['baseline']['client_cpu_ms_per_request']:.2f} ms CPU per request), the server, "
-        f"PostgreSQL and Kafka share the cores, so the bare figure is partly bounded by the "
-        f"load generator and both figures are lower than on a dedicated host.",
+        f"**Appends.** One `append` is a transaction of seven round trips (BEGIN, advisory lock, "
+        f"event-id check, stream-version read, INSERT … RETURNING, NOTIFY, COMMIT) against three "
+        f"for the baseline (BEGIN, INSERT, COMMIT), and it maintains the unique event_id and "
+        f"(stream_id, stream_version) indexes the plain table lacks; both wait for the same WAL "
+        f"flush at commit. With {conc['writers']} writers the raw inserts scale "
+        f"{scale_base:.1f}× over one writer (commits overlap and share WAL flushes), the store "
+        f"{scale_ours:.1f}×: the per-store advisory lock serialises appends by design, so global "
+        f"positions become visible in commit order and a reader following `position > last_seen`"
+        f" never skips a row. The lock is held across the whole transaction including the "
+        f"commit's WAL flush, so concurrent writers queue (p99 {conc['ours']['p99_ms']:.1f} ms vs "
+        f"{conc['baseline']['p99_ms']:.1f} ms) and the store reaches {conc_ratio:.0%} of the "
+        f"raw-insert rate: one store's append throughput is bounded by 1 / (lock-held time).",
+        f"**Relay.** Per batch of {r['batch_size']} the relay reads the events from PostgreSQL, "
+        f"builds each CloudEvent envelope (pydantic; ~{r['value_bytes_mean']:.0f}-byte JSON + "
+        f"{r['headers_per_record']} headers), waits until Kafka acknowledged the whole batch "
+        f"and saves its checkpoint before reading the next; the baseline streams the same "
+        f"pre-serialised bytes with no barrier. Per event: relay {us(r['ours'])} µs, raw "
+        f"producer {us(r['baseline'])} µs, raw producer forced into {r['batch_size']}-record "
+        f"rounds {us(rounds)} µs ({rounds['per_second']:,.0f}/s). So about "
+        f"{us(rounds) - us(r['baseline']):.0f} µs per event is the at-least-once batch barrier "
+        f"and {us(r['ours']) - us(rounds):.0f} µs the database read, envelope serialisation and "
+        f"checkpoint, in Python on the event loop (negative differences are within noise).",
+        f"**HTTP.** A registry command verifies the JWT, checks the registration rules (credit "
+        f"code, name, charter, staff ratio, reference data), reads and folds the stream, and "
+        f"appends through the store with the inline read-model upsert in the same transaction "
+        f"(so under the append lock); the relay task in the same process then publishes the "
+        f"events. The bare endpoint only parses the body. Server CPU per request "
+        f"({h['ours']['server_cpu_ms_per_request']:.2f} ms vs "
+        f"{h['baseline']['server_cpu_ms_per_request']:.2f} ms, relay included, PostgreSQL's "
+        f"CPU not counted) shows the work added. With {h['concurrency']} requests in flight, "
+        f"latency ≈ {h['concurrency']} / throughput (Little's law), so the p50 ratio mirrors the "
+        f"throughput ratio. On this {results['machine']['cpu_count']}-CPU machine the load "
+        f"generator, the server, PostgreSQL and Kafka share the cores: httpx spent "
+        f"{h['baseline']['client_cpu_ms_per_request']:.2f} ms CPU per request, i.e. "
+        f"{client_cores:.1f} CPUs during the bare run, so the bare figure is bounded largely by "
+        f"the client, which understates the gap; both would be higher on a dedicated host.",
     ]
 
 
 def markdown_section(results: dict[str, Any]) -> str:
     m, s = results["machine"], results["sizes"]
-    v = m["versions"]
+    v, pg = m["versions"], m["postgresql"]
     lines = [
         f"## {results['mode'].capitalize()} run — {results['started_at']}",
         "",
-        f"- Machine: {m['cpu_count']} CPUs (`os.cpu_count()`), {m['cpu_model']}; "
-        f"load average at start {m['loadavg_at_start']}",
-        f"- Python {v['python']}, PostgreSQL {m['postgresql']}, Kafka {m['kafka']}; "
+        f"- Machine: {m['cpu_count']} CPUs (`os.cpu_count()`), {m['cpu_model']}; load average "
+        f"{m['loadavg_at_start']} at start (other work on the host adds noise)",
+        f"- Python {v['python']}, PostgreSQL {pg['server_version']} (fsync {pg['fsync']}, "
+        f"synchronous_commit {pg['synchronous_commit']}), Kafka {m['kafka']} (one broker); "
         f"asyncpg {v.get('asyncpg')}, aiokafka {v.get('aiokafka')}, fastapi {v.get('fastapi')}, "
-        f"uvicorn {v.get('uvicorn')} (no uvloop/httptools), httpx {v.get('httpx')}",
-        f"- N: appends {s['appends_single']:,} (1 writer) and {s['appends_concurrent']:,} "
-        f"({s['writers']} writers, pool {s['writers']}); relay {results['relay']['n']:,} events "
-        f"in batches of {s['relay_batch']} to {RELAY_PARTITIONS} partitions "
-        f"({results['relay']['streams']:,} keys); HTTP {s['http_requests']:,} requests at "
-        f"{s['http_concurrency']} concurrent (after {HTTP_WARMUP} warm-up requests)",
-        f"- Wall time: {results['wall_seconds']:.0f} s measuring (fresh database to drop), "
-        f"{results['wall_seconds_with_infra']:.0f} s with starting and stopping the servers",
+        f"uvicorn {v.get('uvicorn')} (asyncio loop, h11), httpx {v.get('httpx')}",
+        f"- N per round, {s['rounds']} round(s): appends {s['appends_single']:,} (1 writer) and "
+        f"{s['appends_concurrent']:,} ({s['writers']} writers, pool {s['writers']}); relay "
+        f"{results['relay']['n']:,} events in batches of {s['relay_batch']} to "
+        f"{RELAY_PARTITIONS} partitions ({results['relay']['streams']:,} keys); HTTP "
+        f"{s['http_requests']:,} registrations, {s['http_concurrency']} in flight",
+        f"- Wall time: {results['wall_seconds']:.0f} s measuring, "
+        f"{results['wall_seconds_with_infra']:.0f} s including server start and stop",
         "",
-        "| Figure | Ours | Baseline | Ratio (ours ÷ baseline) |",
-        "|---|---:|---:|---:|",
+        "| Figure | Ours | Baseline | Ratio (ours ÷ baseline) | Ratio range over rounds |",
+        "|---|---:|---:|---:|---:|",
+        *("| " + " | ".join(row.cells()) + " |" for row in rows(results)),
+        "",
+        *(f"{i}. {text}" for i, text in enumerate(interpretation(results), 1)),
+        "",
     ]
-    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows(results)]
-    lines += ["", *[f"{i}. {text}" for i, text in enumerate(interpretation(results), 1)], ""]
     return "\n".join(lines)
 
 
 RESULTS_HEADER = """# Foundation benchmark results
 
-Written by `.venv/bin/python -m benchmarks.bench_foundation [--quick]` (see its docstring for
-what each figure and baseline measure). Each run replaces the section of its mode; the raw
-numbers of the latest run are in `results-latest.json`. Throughput ratios below 1 mean the
-platform is slower than the bare baseline; latency and CPU ratios above 1 mean it costs more.
+Written by `.venv/bin/python -m benchmarks.bench_foundation [--quick]`; its docstring says what
+each figure and its bare baseline measure. Each run replaces the section of its mode (full or
+quick); the raw numbers of the latest run, every round included, are in `results-latest.json`.
+Figures are medians over the rounds. A throughput ratio below 1 means the platform is slower
+than the bare baseline; a latency or CPU ratio above 1 means it costs more.
 """
 
 
@@ -746,28 +874,27 @@ def write_results(results: dict[str, Any], out: Path) -> None:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    table = [["Figure", "Ours", "Baseline", "Ratio"], *(row.cells() for row in rows(results))]
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    table = [
+        ["Figure", "Ours", "Baseline", "Ratio", "Range"],
+        *(row.cells() for row in rows(results)),
+    ]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     print()
     for r in table:
-        cells = [r[0].ljust(widths[0]), *(c.rjust(wd) for c, wd in zip(r[1:], widths[1:]))]
+        numbers = (c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))
+        cells = [r[0].ljust(widths[0]), *numbers]
         print("  ".join(cells))
 
 
 # --------------------------------------------------------------------------- main
 
 
-async def run_all(infra: Infra, sizes: Sizes, mode: str, logs: Path) -> dict[str, Any]:
-    started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+async def run_all(infra: Infra, sizes: Sizes, logs: Path) -> dict[str, Any]:
     wall = time.perf_counter()
     db_url, db_name = await create_database(infra.admin_dsn)
     print(f"fresh database {db_name}", flush=True)
     try:
-        conn = await asyncpg.connect(db_url)
-        try:
-            pg_version = str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
+        pg = await postgres_facts(db_url)
         print("1. event-store appends", flush=True)
         appends = await bench_appends(db_url, sizes)
         print("2. relay into Kafka", flush=True)
@@ -777,18 +904,8 @@ async def run_all(infra: Infra, sizes: Sizes, mode: str, logs: Path) -> dict[str
     finally:
         await drop_database(infra.admin_dsn, db_name)
     return {
-        "benchmark": "bench_foundation",
-        "mode": mode,
-        "started_at": started_at,
         "wall_seconds": round(time.perf_counter() - wall, 1),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "cpu_model": cpu_model(),
-            "postgresql": pg_version,
-            "kafka": infra.kafka_version,
-            "versions": versions(),
-        },
-        "sizes": sizes.__dict__,
+        "postgresql": pg,
         "appends": appends,
         "relay": relay,
         "http": http,
@@ -796,29 +913,45 @@ async def run_all(infra: Infra, sizes: Sizes, mode: str, logs: Path) -> dict[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small N: a run under a minute")
+    parser = argparse.ArgumentParser(description="Foundation benchmark against bare baselines.")
+    parser.add_argument("--quick", action="store_true", help="small N, one round: under a minute")
     parser.add_argument(
         "--out", type=Path, default=BENCH_DIR, help="folder for RESULTS.md and the JSON"
     )
     args = parser.parse_args(argv)
     sizes, mode = (QUICK, "quick") if args.quick else (FULL, "full")
     configure_logging("bench", "WARNING")
-    loadavg = os.getloadavg()
+    started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    loadavg = [round(x, 2) for x in os.getloadavg()]
     total = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-foundation-") as tmp:
         state = Path(tmp)
         logs = state / "logs"
         logs.mkdir()
         with infrastructure(state) as infra:
-            results = asyncio.run(run_all(infra, sizes, mode, logs))
-    results["machine"]["loadavg_at_start"] = [round(x, 2) for x in loadavg]  # before servers
-    results["wall_seconds_with_infra"] = round(time.perf_counter() - total, 1)
+            measured = asyncio.run(run_all(infra, sizes, logs))
+    results: dict[str, Any] = {
+        "benchmark": "bench_foundation",
+        "mode": mode,
+        "started_at": started_at,
+        "wall_seconds": measured.pop("wall_seconds"),
+        "wall_seconds_with_infra": round(time.perf_counter() - total, 1),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "loadavg_at_start": loadavg,
+            "postgresql": measured.pop("postgresql"),
+            "kafka": infra.kafka_version,
+            "versions": versions(),
+        },
+        "sizes": asdict(sizes),
+        **measured,
+    }
     write_results(results, args.out)
     print_table(results)
     print(
         f"\n{mode} run: {results['wall_seconds']:.0f} s measuring, "
-        f"{results['wall_seconds_with_infra']:.0f} s with server start/stop; "
+        f"{results['wall_seconds_with_infra']:.0f} s with server start and stop; "
         f"results in {args.out / 'RESULTS.md'} and {args.out / 'results-latest.json'}"
     )
     return 0

@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, dead_letter_topic
 
 from servicekit.auth import TokenSettings
+from servicekit.consumer import EventConsumer, Projection
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
@@ -35,6 +36,7 @@ class Runtime:
     broker: KafkaBroker
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    consumers: list[EventConsumer] = field(default_factory=list)
 
     @property
     def token_settings(self) -> TokenSettings:
@@ -88,9 +90,27 @@ async def start_runtime(
     return runtime
 
 
+def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
+    """Subscribe a projection (its own consumer group and checkpoints) on the service's broker.
+
+    Call before `start_consumers`. Bad messages go to `socialwork.<service>.deadletter`.
+    """
+    consumer = EventConsumer(
+        broker=runtime.broker,
+        pool=runtime.pool,
+        schema=runtime.store.schema,
+        projection=projection,
+        dead_letter_producer=runtime.producer,
+        dead_letter_topic=dead_letter_topic(runtime.service),
+    )
+    runtime.consumers.append(consumer)
+    return consumer
+
+
 async def start_consumers(runtime: Runtime) -> None:
     """Start the broker once the service has registered its subscribers on it."""
-    await runtime.broker.start()
+    if runtime.consumers:
+        await runtime.broker.start()
 
 
 async def stop_runtime(runtime: Runtime) -> None:

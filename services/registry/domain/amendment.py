@@ -8,6 +8,7 @@ from typing import TypeVar
 from socialwork_contracts.reference import county_code_of
 from socialwork_contracts.registry import AgencyProfileAmended
 
+from servicekit.decisions import RuleViolation
 from services.registry.domain import rules
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import AmendAgencyProfile
@@ -16,7 +17,7 @@ from services.registry.domain.status import open_agency
 
 _T = TypeVar("_T")
 
-SPONSOR_CONFLICT = rules.RuleViolation(
+SPONSOR_CONFLICT = RuleViolation(
     "sponsor_conflict",
     "sponsor",
     "不能同时变更和取消业务主管单位",

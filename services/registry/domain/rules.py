@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from socialwork_contracts.reference import Classification, locality, service_fields, target_groups
 from socialwork_contracts.registry import AgencyKind
 
+from servicekit.decisions import RuleViolation
 from services.registry.domain import uscc as code
 
 # 民办非企业单位名称管理暂行规定: names may not contain these words (reserved for national bodies).
 FORBIDDEN_NAME_WORDS = ("中国", "全国", "中华")
 # guidance §2.2 "章程中要明确社会工作服务宗旨": the purpose names social work in one of these forms.
 SOCIAL_WORK_WORDS = ("社会工作", "社工")
-
-
-@dataclass(frozen=True, slots=True)
-class RuleViolation:
-    """One broken rule: a stable code, the command field it concerns, and messages for people."""
-
-    code: str
-    field: str
-    message_zh: str
-    message_en: str
 
 
 def uscc_format(uscc: str) -> list[RuleViolation]:

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from servicekit.decisions import RuleViolation
 from services.registry.domain import rules
-from services.registry.domain.rules import RuleViolation
 
 
 def codes(violations: list[RuleViolation]) -> list[str]:

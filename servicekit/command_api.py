@@ -1,0 +1,223 @@
+"""HTTP command endpoints, the same in every service.
+
+A service declares a `CommandSet` (how to find the stream, fold, decide, authorise and project)
+and its commands; each becomes `POST /commands/<name>` whose body is the command plus an
+optional `occurred_at`, with `Idempotency-Key` and `If-Match` headers. Refusals become problems:
+rules broken 422, wrong state 409 (404 for `*_not_found`), stale version 409, scope 403.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field, create_model
+from socialwork_contracts.base import DomainEvent
+
+from servicekit.auth import Principal
+from servicekit.commands import CommandContext, execute
+from servicekit.decisions import DomainRejected, InvalidTransition
+from servicekit.eventstore.store import InlineProjection
+from servicekit.http import IdempotencyKey, IfMatch, Problem
+from servicekit.runtime import Runtime
+
+S = TypeVar("S")
+log = structlog.get_logger()
+
+# A backdated fact is fine (historical records); one dated in the future is a typo.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class Timed(BaseModel):
+    occurred_at: dt.datetime | None = Field(
+        default=None,
+        description="When the fact happened (RFC 3339 with offset). Omit for now; set it to "
+        "enter a historical record. Stored apart from the time it is recorded.",
+    )
+
+
+class RecordedEventOut(BaseModel):
+    event_id: str
+    type: str = Field(description="`<Name>.v<N>`")
+    position: int
+    stream_version: int
+
+
+class CommandAccepted(BaseModel):
+    stream_id: str = Field(description="The aggregate the command acted on")
+    stream_version: int = Field(description="The stream's version after the command (ETag)")
+    events: list[RecordedEventOut]
+    duplicate: bool = Field(description="True when a retry was answered from the first result")
+
+
+@dataclass(frozen=True)
+class CommandSet(Generic[S]):
+    """What a service supplies for its commands; everything else is shared."""
+
+    stream_id: Callable[[Any], str]
+    evolve: Callable[[S | None, DomainEvent], S]
+    decide: Callable[[S | None, Any], Sequence[DomainEvent]]
+    authorize: Callable[[Principal, S | None, Any], None]
+    inline: Callable[[S], InlineProjection] | None = None
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    name: str  # path segment, e.g. "register-agency"
+    command: type[BaseModel]
+    summary: str
+
+
+def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    if requested is None:
+        return now
+    if requested.tzinfo is None:
+        raise Problem(
+            422,
+            "naive_time",
+            "时间缺少时区 (time without offset)",
+            "occurred_at must carry a UTC offset, e.g. 2020-07-05T09:00:00+08:00",
+        )
+    if requested > now + FUTURE_TOLERANCE:
+        raise Problem(
+            422,
+            "future_time",
+            "发生时间不能晚于当前时间 (occurred in the future)",
+            f"occurred_at {requested.isoformat()} is in the future",
+        )
+    return requested
+
+
+def domain_problem(exc: DomainRejected | InvalidTransition) -> Problem:
+    if isinstance(exc, DomainRejected):
+        return Problem(
+            422,
+            "rules_violated",
+            "不符合业务规则 (rules violated)",
+            "; ".join(v.message_en for v in exc.violations),
+            errors=[
+                {
+                    "code": v.code,
+                    "field": v.field,
+                    "message": v.message_zh,
+                    "message_en": v.message_en,
+                }
+                for v in exc.violations
+            ],
+        )
+    status = 404 if exc.code.endswith("_not_found") else 409
+    return Problem(status, exc.code, exc.message_zh, exc.message_en)
+
+
+def command_router(
+    commands: CommandSet[Any],
+    routes: Sequence[CommandRoute],
+    *,
+    runtime_of: Callable[[Request], Runtime],
+    principal: Callable[..., Principal],
+    tag: str = "commands",
+) -> APIRouter:
+    router = APIRouter()
+
+    async def run(
+        request: Request,
+        response: Response,
+        caller: Principal,
+        body: Timed,
+        command_type: type[BaseModel],
+        idempotency_key: str | None,
+        if_match: int | None,
+    ) -> CommandAccepted:
+        occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
+        command = command_type.model_validate(body.model_dump(exclude={"occurred_at"}))
+        stream_id = commands.stream_id(command)
+        context = CommandContext(
+            principal=caller,
+            correlation_id=request.state.correlation_id,
+            occurred_at=occurred_at,
+            command_id=idempotency_key,
+        )
+        with structlog.contextvars.bound_contextvars(stream_id=stream_id):
+            try:
+                outcome = await execute(
+                    runtime_of(request).store,
+                    stream_id=stream_id,
+                    command=command,
+                    context=context,
+                    evolve=commands.evolve,
+                    decide=commands.decide,
+                    authorize=lambda state: commands.authorize(caller, state, command),
+                    expected_version=if_match,
+                    inline=commands.inline,
+                )
+            except (DomainRejected, InvalidTransition) as exc:
+                log.info("command.refused", command=command_type.__name__, reason=str(exc))
+                raise domain_problem(exc) from exc
+            result = outcome.result
+            log.info(
+                "command.accepted",
+                command=command_type.__name__,
+                version=result.stream_version,
+                duplicate=result.duplicate,
+            )
+        response.headers["ETag"] = str(result.stream_version)
+        response.status_code = 200 if result.duplicate else 201
+        return CommandAccepted(
+            stream_id=stream_id,
+            stream_version=result.stream_version,
+            duplicate=result.duplicate,
+            events=[
+                RecordedEventOut(
+                    event_id=str(e.event_id),
+                    type=f"{e.event_type}.v{e.event_version}",
+                    position=e.position,
+                    stream_version=e.stream_version,
+                )
+                for e in result.events
+            ],
+        )
+
+    for route in routes:
+        _add(router, route, run, principal, tag)
+    return router
+
+
+def _add(
+    router: APIRouter, route: CommandRoute, run: Any, principal: Callable[..., Principal], tag: str
+) -> None:
+    bases: tuple[type[BaseModel], ...] = (route.command, Timed)
+    body_type: type[BaseModel] = create_model(  # the command's fields plus occurred_at
+        f"{route.command.__name__}Request",
+        __base__=bases,
+        __doc__=route.command.__doc__ or route.summary,
+    )
+    command_type = route.command
+
+    async def endpoint(
+        request: Request,
+        response: Response,
+        body: Any,
+        caller: Principal = Depends(principal),  # noqa: B008 - FastAPI's dependency idiom
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> CommandAccepted:
+        accepted: CommandAccepted = await run(
+            request, response, caller, body, command_type, idempotency_key, if_match
+        )
+        return accepted
+
+    endpoint.__annotations__["body"] = body_type
+    router.add_api_route(
+        f"/commands/{route.name}",
+        endpoint,
+        methods=["POST"],
+        summary=route.summary,
+        status_code=201,
+        response_model=CommandAccepted,
+        tags=[tag],
+        responses={400: {}, 401: {}, 403: {}, 404: {}, 409: {}, 422: {}},
+    )

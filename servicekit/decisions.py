@@ -1,0 +1,43 @@
+"""How a pure domain says no. Shared so every API maps refusals to the same HTTP problems.
+
+Pure: no I/O. `DomainRejected` (rules broken, every violation listed) becomes 422;
+`InvalidTransition` becomes 404 when its code ends in `_not_found`, else 409.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RuleViolation:
+    """One broken rule: a stable code, the command field it concerns, and messages for people."""
+
+    code: str
+    field: str
+    message_zh: str
+    message_en: str
+
+
+class DomainRejected(Exception):
+    """The command breaks rules; carries every violation found, not just the first."""
+
+    def __init__(self, violations: list[RuleViolation]) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.code}" for v in violations))
+        self.violations = violations
+
+
+class InvalidTransition(Exception):
+    """The command is not allowed in the aggregate's current state (or it does not exist)."""
+
+    def __init__(self, code: str, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+def reject_any(violations: list[RuleViolation]) -> None:
+    """Raise DomainRejected with all the violations, if there are any."""
+    if violations:
+        raise DomainRejected(violations)
