@@ -775,14 +775,15 @@ def interpretation(results: dict[str, Any]) -> list[str]:
     rounds = r["baseline_in_batch_rounds"]
     base = h["baseline"]
     client_cores = base["client_cpu_ms_per_request"] * base["per_second"] / 1000
+    server_cores = base["server_cpu_ms_per_request"] * base["per_second"] / 1000
     return [
         f"**Appends.** One `append` is a transaction of seven round trips (BEGIN, advisory lock, "
         f"event-id check, stream-version read, INSERT … RETURNING, NOTIFY, COMMIT) against three "
         f"for the baseline (BEGIN, INSERT, COMMIT), and it maintains the unique event_id and "
         f"(stream_id, stream_version) indexes the plain table lacks; both wait for the same WAL "
-        f"flush at commit. With {conc['writers']} writers the raw inserts scale "
-        f"{scale_base:.1f}× over one writer (commits overlap and share WAL flushes), the store "
-        f"{scale_ours:.1f}×: the per-store advisory lock serialises appends by design, so global "
+        f"flush at commit. {conc['writers']} writers reach {scale_base:.1f}× the one-writer "
+        f"rate with raw inserts (commits overlap and share WAL flushes) but {scale_ours:.1f}× "
+        f"with the store: the per-store advisory lock serialises appends by design, so global "
         f"positions become visible in commit order and a reader following `position > last_seen`"
         f" never skips a row. The lock is held across the whole transaction including the "
         f"commit's WAL flush, so concurrent writers queue (p99 {conc['ours']['p99_ms']:.1f} ms vs "
@@ -792,9 +793,9 @@ def interpretation(results: dict[str, Any]) -> list[str]:
         f"builds each CloudEvent envelope (pydantic; ~{r['value_bytes_mean']:.0f}-byte JSON + "
         f"{r['headers_per_record']} headers), waits until Kafka acknowledged the whole batch "
         f"and saves its checkpoint before reading the next; the baseline streams the same "
-        f"pre-serialised bytes with no barrier. Per event: relay {us(r['ours'])} µs, raw "
-        f"producer {us(r['baseline'])} µs, raw producer forced into {r['batch_size']}-record "
-        f"rounds {us(rounds)} µs ({rounds['per_second']:,.0f}/s). So about "
+        f"pre-serialised bytes with no barrier. Per event: relay {us(r['ours']):.0f} µs, raw "
+        f"producer {us(r['baseline']):.0f} µs, raw producer forced into {r['batch_size']}-record "
+        f"rounds {us(rounds):.0f} µs ({rounds['per_second']:,.0f}/s). So about "
         f"{us(rounds) - us(r['baseline']):.0f} µs per event is the at-least-once batch barrier "
         f"and {us(r['ours']) - us(rounds):.0f} µs the database read, envelope serialisation and "
         f"checkpoint, in Python on the event loop (negative differences are within noise).",
@@ -808,10 +809,11 @@ def interpretation(results: dict[str, Any]) -> list[str]:
         f"CPU not counted) shows the work added. With {h['concurrency']} requests in flight, "
         f"latency ≈ {h['concurrency']} / throughput (Little's law), so the p50 ratio mirrors the "
         f"throughput ratio. On this {results['machine']['cpu_count']}-CPU machine the load "
-        f"generator, the server, PostgreSQL and Kafka share the cores: httpx spent "
-        f"{h['baseline']['client_cpu_ms_per_request']:.2f} ms CPU per request, i.e. "
-        f"{client_cores:.1f} CPUs during the bare run, so the bare figure is bounded largely by "
-        f"the client, which understates the gap; both would be higher on a dedicated host.",
+        f"generator, the server, PostgreSQL and Kafka share the cores: during the bare run httpx "
+        f"used {base['client_cpu_ms_per_request']:.2f} ms CPU per request ({client_cores:.2f} "
+        f"CPUs) and the bare server {base['server_cpu_ms_per_request']:.2f} ms "
+        f"({server_cores:.2f} CPUs), so the bare figure measures the Python load generator as "
+        f"much as the server and understates the gap; both would be higher on a dedicated host.",
     ]
 
 

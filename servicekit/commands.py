@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from socialwork_contracts.base import DomainEvent
 
 from servicekit.auth import Principal
+from servicekit.db import Connection
 from servicekit.eventstore import (
     AppendResult,
     ConcurrencyConflict,
@@ -61,17 +62,22 @@ async def execute(
     authorize: Callable[[S | None], None],
     expected_version: int | None = None,
     inline: Callable[[S], InlineProjection] | None = None,
+    conn: Connection | None = None,
 ) -> Outcome:
-    """Run one command. A retried command (same id, same body) returns the first result."""
+    """Run one command. A retried command (same id, same body) returns the first result.
+
+    With `conn`, the command runs inside the caller's transaction (a process manager reacting to
+    another service's event commits its command with its consumer checkpoint).
+    """
     command_hash = command_fingerprint(
         {"type": type(command).__name__, "body": command.model_dump(mode="json")}
     )
-    history = await store.read_stream(stream_id)
+    history = await store.read_stream(stream_id, conn=conn)
     state = fold(evolve, [r.load() for r in history])
     version = history[-1].stream_version if history else 0
     authorize(state)
     if context.command_id is not None:
-        previous = await store.find_command(context.command_id, command_hash)
+        previous = await store.find_command(context.command_id, command_hash, conn=conn)
         if previous is not None:
             return Outcome(previous, state)
     if expected_version is not None and expected_version != version:
@@ -95,8 +101,10 @@ async def execute(
         command_id=context.command_id,
         command_hash=command_hash,
         inline=inline(new_state) if inline is not None and new_state is not None else None,
+        conn=conn,
     )
     if result.duplicate:
         # A concurrent retry won the race; report the first result and the state it produced.
-        return Outcome(result, fold(evolve, [r.load() for r in await store.read_stream(stream_id)]))
+        reread = await store.read_stream(stream_id, conn=conn)
+        return Outcome(result, fold(evolve, [r.load() for r in reread]))
     return Outcome(result, new_state)

@@ -1,4 +1,8 @@
-"""structlog, configured once per process: JSON lines unless on a terminal."""
+"""structlog, configured once per process: JSON lines unless on a terminal.
+
+Standard-library loggers (uvicorn, aiokafka, FastStream) go through the same renderer, so an
+operator's log pipeline sees one JSON object per line from every source.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +19,33 @@ def configure_logging(service: str, level: str = "INFO") -> structlog.stdlib.Bou
         if sys.stderr.isatty()
         else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
     structlog.contextvars.bind_contextvars(service=service)
     logger: structlog.stdlib.BoundLogger = structlog.get_logger()
     return logger

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
+from servicekit.logging import configure_logging
 from servicekit.settings import ServiceSettings
 
 
@@ -14,6 +15,7 @@ def serve(service: str, create_app: Callable[[ServiceSettings], FastAPI]) -> Non
     """Serve until SIGTERM/SIGINT: uvicorn stops accepting, drains requests, then the lifespan
     stops consumers and the relay and closes connections."""
     settings = ServiceSettings()  # from the environment
+    configure_logging(service, settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

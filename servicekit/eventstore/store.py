@@ -89,6 +89,7 @@ class EventStore:
         command_id: str | None = None,
         command_hash: str | None = None,
         inline: InlineProjection | None = None,
+        conn: Connection | None = None,
     ) -> AppendResult:
         """Append events to a stream atomically.
 
@@ -96,84 +97,109 @@ class EventStore:
         None = any). A command id or event id seen before returns the original result and
         writes nothing; a command id reused with a different `command_hash` is refused.
         """
-        s = self.schema
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"append:{s}")
-            if command_id is not None:
-                previous = await self._previous_command(conn, command_id, command_hash)
-                if previous is not None:
-                    return previous
-            if events:
-                seen = await conn.fetch(
-                    f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[]) "
-                    "ORDER BY position",
-                    [e.event_id for e in events],
+        if conn is not None:
+            # Join the caller's transaction (e.g. a consumer's batch): events, effects and
+            # checkpoint then commit together.
+            async with conn.transaction():
+                return await self._append_in(
+                    conn, stream_id, events, expected_version, command_id, command_hash, inline
                 )
-                if seen:
-                    return AppendResult(
-                        stream_id=seen[0]["stream_id"],
-                        stream_version=max(r["stream_version"] for r in seen),
-                        events=tuple(_record(r) for r in seen),
-                        duplicate=True,
-                    )
-            current: int = await conn.fetchval(
-                f"SELECT coalesce(max(stream_version), 0) FROM {s}.events WHERE stream_id = $1",
-                stream_id,
+        async with self.pool.acquire() as own, own.transaction():
+            return await self._append_in(
+                own, stream_id, events, expected_version, command_id, command_hash, inline
             )
-            if expected_version is not None and current != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, current)
-            rows = await conn.fetch(
-                f"""
-                INSERT INTO {s}.events (position, event_id, stream_id, stream_version, event_type,
-                    event_version, data, occurred_at, recorded_at, actor, actor_role,
-                    correlation_id, causation_id, command_id)
-                SELECT nextval('{s}.event_position'), e.event_id, $1, $2 + e.n, e.event_type,
-                    e.event_version, e.data, e.occurred_at, clock_timestamp(), e.actor,
-                    e.actor_role, e.correlation_id, e.causation_id, $3
-                FROM unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::timestamptz[],
-                            $9::text[], $10::text[], $11::text[], $12::text[])
-                     WITH ORDINALITY AS e(event_id, event_type, event_version, data, occurred_at,
-                                          actor, actor_role, correlation_id, causation_id, n)
-                ORDER BY e.n
-                RETURNING {_COLUMNS}
-                """,
-                stream_id,
-                current,
-                command_id,
-                [e.event_id for e in events],
-                [e.event.event_type for e in events],
-                [e.event.event_version for e in events],
-                [e.event.model_dump(mode="json") for e in events],
-                [e.metadata.occurred_at for e in events],
-                [e.metadata.actor for e in events],
-                [e.metadata.actor_role for e in events],
-                [e.metadata.correlation_id for e in events],
-                [e.metadata.causation_id for e in events],
-            )
-            recorded = tuple(sorted((_record(r) for r in rows), key=lambda r: r.position))
-            version = recorded[-1].stream_version if recorded else current
-            if command_id is not None:
-                await conn.execute(
-                    f"INSERT INTO {s}.commands (command_id, command_hash, stream_id, "
-                    "stream_version, positions) VALUES ($1, $2, $3, $4, $5)",
-                    command_id,
-                    command_hash or "",
-                    stream_id,
-                    version,
-                    [r.position for r in recorded],
-                )
-            if inline is not None and recorded:
-                await inline(conn, recorded)
-            if recorded:
-                await conn.execute(
-                    "SELECT pg_notify($1, $2)", self.notify_channel, str(recorded[-1].position)
-                )
-            return AppendResult(stream_id=stream_id, stream_version=version, events=recorded)
 
-    async def find_command(self, command_id: str, command_hash: str | None) -> AppendResult | None:
+    async def _append_in(
+        self,
+        conn: Connection,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None,
+        command_id: str | None,
+        command_hash: str | None,
+        inline: InlineProjection | None,
+    ) -> AppendResult:
+        s = self.schema
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"append:{s}")
+        if command_id is not None:
+            previous = await self._previous_command(conn, command_id, command_hash)
+            if previous is not None:
+                return previous
+        if events:
+            seen = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[]) "
+                "ORDER BY position",
+                [e.event_id for e in events],
+            )
+            if seen:
+                return AppendResult(
+                    stream_id=seen[0]["stream_id"],
+                    stream_version=max(r["stream_version"] for r in seen),
+                    events=tuple(_record(r) for r in seen),
+                    duplicate=True,
+                )
+        current: int = await conn.fetchval(
+            f"SELECT coalesce(max(stream_version), 0) FROM {s}.events WHERE stream_id = $1",
+            stream_id,
+        )
+        if expected_version is not None and current != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, current)
+        rows = await conn.fetch(
+            f"""
+            INSERT INTO {s}.events (position, event_id, stream_id, stream_version, event_type,
+                event_version, data, occurred_at, recorded_at, actor, actor_role,
+                correlation_id, causation_id, command_id)
+            SELECT nextval('{s}.event_position'), e.event_id, $1, $2 + e.n, e.event_type,
+                e.event_version, e.data, e.occurred_at, clock_timestamp(), e.actor,
+                e.actor_role, e.correlation_id, e.causation_id, $3
+            FROM unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::timestamptz[],
+                        $9::text[], $10::text[], $11::text[], $12::text[])
+                 WITH ORDINALITY AS e(event_id, event_type, event_version, data, occurred_at,
+                                      actor, actor_role, correlation_id, causation_id, n)
+            ORDER BY e.n
+            RETURNING {_COLUMNS}
+            """,
+            stream_id,
+            current,
+            command_id,
+            [e.event_id for e in events],
+            [e.event.event_type for e in events],
+            [e.event.event_version for e in events],
+            [e.event.model_dump(mode="json") for e in events],
+            [e.metadata.occurred_at for e in events],
+            [e.metadata.actor for e in events],
+            [e.metadata.actor_role for e in events],
+            [e.metadata.correlation_id for e in events],
+            [e.metadata.causation_id for e in events],
+        )
+        recorded = tuple(sorted((_record(r) for r in rows), key=lambda r: r.position))
+        version = recorded[-1].stream_version if recorded else current
+        if command_id is not None:
+            await conn.execute(
+                f"INSERT INTO {s}.commands (command_id, command_hash, stream_id, "
+                "stream_version, positions) VALUES ($1, $2, $3, $4, $5)",
+                command_id,
+                command_hash or "",
+                stream_id,
+                version,
+                [r.position for r in recorded],
+            )
+        if inline is not None and recorded:
+            await inline(conn, recorded)
+        if recorded:
+            await conn.execute(
+                "SELECT pg_notify($1, $2)", self.notify_channel, str(recorded[-1].position)
+            )
+        return AppendResult(stream_id=stream_id, stream_version=version, events=recorded)
+
+    async def find_command(
+        self, command_id: str, command_hash: str | None, *, conn: Connection | None = None
+    ) -> AppendResult | None:
         """The result of a command appended before under this id, if any."""
-        async with self.pool.acquire() as conn:
+        if conn is not None:
             return await self._previous_command(conn, command_id, command_hash)
+        async with self.pool.acquire() as own:
+            return await self._previous_command(own, command_id, command_hash)
 
     async def _previous_command(
         self, conn: Connection, command_id: str, command_hash: str | None
@@ -201,10 +227,10 @@ class EventStore:
         )
 
     async def read_stream(
-        self, stream_id: str, *, recorded_until: Any = None
+        self, stream_id: str, *, recorded_until: Any = None, conn: Connection | None = None
     ) -> list[RecordedEvent]:
         """All events of a stream in version order (optionally only those recorded by a time)."""
-        rows = await self.pool.fetch(
+        rows = await (conn or self.pool).fetch(
             f"SELECT {_COLUMNS} FROM {self.schema}.events WHERE stream_id = $1 "
             "AND ($2::timestamptz IS NULL OR recorded_at <= $2) ORDER BY stream_version",
             stream_id,

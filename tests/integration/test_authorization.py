@@ -36,7 +36,9 @@ async def test_token_signed_with_another_key_is_401(client: httpx.AsyncClient) -
 
     from servicekit.auth import TokenSettings, issue_token
 
-    other = TokenSettings("another-secret-0123456789abcdef-long-enough", TOKENS.issuer, TOKENS.audience)
+    other = TokenSettings(
+        "another-secret-0123456789abcdef-long-enough", TOKENS.issuer, TOKENS.audience
+    )
     token = issue_token(other, subject="x", role=Role.CITY_ADMIN, now=dt.datetime.now(dt.UTC))
     response = await client.post(
         REGISTER, json=registration(1), headers={"Authorization": f"Bearer {token}"}

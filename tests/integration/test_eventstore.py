@@ -144,3 +144,20 @@ async def test_read_all_pages_in_position_order(store: EventStore) -> None:
     assert [e.stream_id for e in first + rest] == [f"p-{i}" for i in range(5)]
     assert await store.head_position() == rest[-1].position
     assert uuid.UUID(str(first[0].event_id))
+
+
+async def test_append_joins_the_callers_transaction(store: EventStore) -> None:
+    class Abort(Exception):
+        pass
+
+    async def append_then_abort() -> None:
+        async with store.pool.acquire() as conn, conn.transaction():
+            await store.append("j-1", [staff_event("j-1")], expected_version=0, conn=conn)
+            raise Abort
+
+    with pytest.raises(Abort):
+        await append_then_abort()
+    assert await store.read_stream("j-1") == []
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.append("j-1", [staff_event("j-1")], expected_version=0, conn=conn)
+    assert len(await store.read_stream("j-1")) == 1

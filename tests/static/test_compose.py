@@ -654,3 +654,31 @@ def test_lock_check_catches_loose_and_local_pins() -> None:
     assert any("option line" in p for p in problems)
     assert any("from the source tree" in p for p in problems)
     assert any("uvicorn is not in the lock" in p for p in problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# The operator documents name what the code has.
+
+
+def doc_problems(configuration: str, operations: str) -> list[str]:
+    from socialwork_contracts.topics import DEAD_LETTER_HEADERS
+
+    problems = [
+        f"docs/configuration.md does not describe {alias}"
+        for alias in _SETTINGS_BY_ALIAS
+        if f"| `{alias}` |" not in configuration
+    ]
+    problems += [
+        f"docs/operations.md does not name the dead-letter header {header}"
+        for header in DEAD_LETTER_HEADERS
+        if f"`{header}`" not in operations
+    ]
+    return problems
+
+
+def test_docs_name_every_setting_and_dead_letter_header() -> None:
+    docs = ROOT / "docs"
+    configuration = (docs / "configuration.md").read_text(encoding="utf-8")
+    operations = (docs / "operations.md").read_text(encoding="utf-8")
+    assert doc_problems(configuration, operations) == []
+    assert doc_problems("", "") != []

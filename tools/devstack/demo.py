@@ -9,6 +9,8 @@ import datetime as dt
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from servicekit.auth import Role, TokenSettings, issue_token
@@ -51,6 +53,28 @@ def demo_uscc(index: int, division: str) -> str:
     return with_check_character(f"52{division}MJ{serial[:7]}")
 
 
+@dataclass
+class DemoContext:
+    """What each service's demo step gets: URLs, tokens, a poster, and what earlier steps made."""
+
+    urls: dict[str, str]
+    secret: str
+    agencies: list[tuple[str, str]] = field(default_factory=list)  # (uscc, reporting unit)
+
+    def token(
+        self, role: Role = Role.CITY_ADMIN, *, unit: str | None = None, base: str | None = None
+    ) -> str:
+        settings = TokenSettings(self.secret, "socialwork-dev", "socialwork")
+        now = dt.datetime.now(dt.UTC)
+        return issue_token(
+            settings, subject="demo-loader", role=role, unit=unit, base=base, now=now
+        )
+
+    def post(self, service: str, command: str, key: str, body: dict[str, Any]) -> int:
+        """POST a command with an idempotency key (so a second demo load changes nothing)."""
+        return _post(f"{self.urls[service]}/commands/{command}", self.token(), key, body)
+
+
 def _post(url: str, token: str, key: str, body: dict[str, Any]) -> int:
     request = urllib.request.Request(  # noqa: S310 - loopback URL we built
         url,
@@ -70,21 +94,24 @@ def _post(url: str, token: str, key: str, body: dict[str, Any]) -> int:
 
 
 def load_demo(urls: dict[str, str], secret: str) -> None:
-    settings = TokenSettings(secret, "socialwork-dev", "socialwork")
-    token = issue_token(
-        settings, subject="demo-loader", role=Role.CITY_ADMIN, now=dt.datetime.now(dt.UTC)
-    )
-    registry = urls["registry"]
+    """Run every service's demo step in order; later steps build on earlier ones."""
+    context = DemoContext(urls, secret)
+    for step in STEPS:
+        step(context)
+
+
+def registry_demo(context: DemoContext) -> None:
     usccs: list[str] = []
     for i, (unit, division, name) in enumerate(AGENCIES):
         field, group = FIELDS[i % len(FIELDS)]
         registered_on = dt.date(2017, 3, 1) + dt.timedelta(days=73 * i)
         uscc = demo_uscc(i, division)
         usccs.append(uscc)
+        context.agencies.append((uscc, unit))
         full_time = 3 + i % 5
-        _post(
-            f"{registry}/commands/register-agency",
-            token,
+        context.post(
+            "registry",
+            "register-agency",
             f"demo-register-{i}",
             {
                 "uscc": uscc,
@@ -139,10 +166,14 @@ def load_demo(urls: dict[str, str], secret: str) -> None:
         ("deregister-agency", {"uscc": usccs[16], "reason": "理事会决议自行解散"}, "2020-10-08"),
     ]
     for step, (command, body, day) in enumerate(later):
-        _post(
-            f"{registry}/commands/{command}",
-            token,
+        context.post(
+            "registry",
+            command,
             f"demo-step-{step}",
             {**body, "occurred_at": f"{day}T09:30:00+08:00"},
         )
     print(f"demo: {len(AGENCIES)} agencies registered, {len(later)} later facts recorded")
+
+
+# Each service adds its step here, in dependency order (registry first).
+STEPS: list[Callable[[DemoContext], None]] = [registry_demo]
