@@ -18,11 +18,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, create_model
 from socialwork_contracts.base import DomainEvent
 
-from servicekit.auth import Principal
+from servicekit.auth import Forbidden, Principal
 from servicekit.commands import CommandContext, execute
 from servicekit.decisions import DomainRejected, InvalidTransition
+from servicekit.eventstore import ConcurrencyConflict
 from servicekit.eventstore.store import InlineProjection
 from servicekit.http import IdempotencyKey, IfMatch, Problem
+from servicekit.metrics import COMMANDS
 from servicekit.runtime import Runtime
 
 S = TypeVar("S")
@@ -155,9 +157,18 @@ def command_router(
                     inline=commands.inline,
                 )
             except (DomainRejected, InvalidTransition) as exc:
+                COMMANDS.labels(command_type.__name__, "refused").inc()
                 log.info("command.refused", command=command_type.__name__, reason=str(exc))
                 raise domain_problem(exc) from exc
+            except ConcurrencyConflict:
+                COMMANDS.labels(command_type.__name__, "conflict").inc()
+                raise
+            except Forbidden:
+                COMMANDS.labels(command_type.__name__, "forbidden").inc()
+                raise
             result = outcome.result
+            outcome_label = "duplicate" if result.duplicate else "accepted"
+            COMMANDS.labels(command_type.__name__, outcome_label).inc()
             log.info(
                 "command.accepted",
                 command=command_type.__name__,

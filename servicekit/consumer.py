@@ -31,6 +31,7 @@ from socialwork_contracts.envelope import CloudEvent
 from servicekit.cloudevents import split_type
 from servicekit.db import Connection
 from servicekit.eventstore.schema import checked_schema
+from servicekit.metrics import DEAD_LETTERS, EVENTS_APPLIED
 
 log = structlog.get_logger()
 
@@ -168,6 +169,7 @@ class EventConsumer:
             await self._dead_letter(conn, record, f"{type(exc).__name__}: {exc}")
             return
         self.stats.applied += 1
+        EVENTS_APPLIED.labels(self.projection.name).inc()
 
     async def _dead_letter(
         self, conn: Connection, record: ConsumerRecord[bytes, bytes], reason: str
@@ -200,6 +202,7 @@ class EventConsumer:
             self.dlq_topic, value=record.value, key=record.key, headers=headers
         )
         self.stats.dead_lettered += 1
+        DEAD_LETTERS.labels(self.projection.name).inc()
         log.warning(
             "consumer.dead_lettered",
             consumer=self.projection.name,

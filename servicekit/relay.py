@@ -43,6 +43,7 @@ class OutboxRelay:
         topic: str,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
+        drain_seconds: float = 10.0,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -50,6 +51,7 @@ class OutboxRelay:
         self.topic = topic
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.drain_seconds = drain_seconds
         self.checkpoint_name = f"relay:{topic}"
         self.is_leader = False
         self.published_position = 0
@@ -98,6 +100,11 @@ class OutboxRelay:
             if published == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+        # Graceful stop: publish what was committed before letting go of the lock, so a
+        # shutdown leaves nothing waiting (a crash would leave it for the next leader).
+        deadline = asyncio.get_running_loop().time() + self.drain_seconds
+        while asyncio.get_running_loop().time() < deadline and await self.publish_batch():
+            pass
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -37,6 +37,8 @@ class Runtime:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[EventConsumer] = field(default_factory=list)
+    # Set while the service must not take traffic (e.g. a replay is running): readiness is false.
+    busy: bool = False
 
     @property
     def token_settings(self) -> TokenSettings:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from collections.abc import Callable
 
 import uvicorn
@@ -16,6 +18,9 @@ def serve(service: str, create_app: Callable[[ServiceSettings], FastAPI]) -> Non
     stops consumers and the relay and closes connections."""
     settings = ServiceSettings()  # from the environment
     configure_logging(service, settings.log_level)
+    # uvicorn drains and runs the lifespan shutdown, then re-raises the signal it caught with
+    # the previous handler; this one turns that completed graceful stop into exit status 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

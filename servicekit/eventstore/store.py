@@ -20,6 +20,7 @@ from servicekit.db import Connection
 from servicekit.eventstore.errors import ConcurrencyConflict, IdempotencyKeyReused
 from servicekit.eventstore.records import AppendResult, NewEvent, RecordedEvent
 from servicekit.eventstore.schema import checked_schema, create_schema
+from servicekit.metrics import APPEND_SECONDS
 
 # Runs inside the append transaction, e.g. to update a read model atomically with the events.
 InlineProjection = Callable[[Connection, Sequence[RecordedEvent]], Awaitable[None]]
@@ -97,6 +98,21 @@ class EventStore:
         None = any). A command id or event id seen before returns the original result and
         writes nothing; a command id reused with a different `command_hash` is refused.
         """
+        with APPEND_SECONDS.time():
+            return await self._append(
+                stream_id, events, expected_version, command_id, command_hash, inline, conn
+            )
+
+    async def _append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None,
+        command_id: str | None,
+        command_hash: str | None,
+        inline: InlineProjection | None,
+        conn: Connection | None,
+    ) -> AppendResult:
         if conn is not None:
             # Join the caller's transaction (e.g. a consumer's batch): events, effects and
             # checkpoint then commit together.

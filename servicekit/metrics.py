@@ -1,0 +1,113 @@
+"""Prometheus metrics every service exposes at /metrics.
+
+Counters and histograms are updated where the work happens; lags and positions are read at
+scrape time from the store, the relay and the consumers, so they are never stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aiokafka import TopicPartition
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+if TYPE_CHECKING:
+    from servicekit.runtime import Runtime
+
+# One registry per process: metrics are process-wide like the logs.
+REGISTRY = CollectorRegistry()
+
+COMMANDS = Counter(
+    "socialwork_commands_total",
+    "Commands handled, by command type and outcome (accepted, duplicate, refused, conflict)",
+    ["command", "outcome"],
+    registry=REGISTRY,
+)
+APPEND_SECONDS = Histogram(
+    "socialwork_event_append_seconds",
+    "Time to append a command's events to the event store (one transaction)",
+    registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+DEAD_LETTERS = Counter(
+    "socialwork_dead_letters_total",
+    "Messages sent to the dead-letter topic, by consumer",
+    ["consumer"],
+    registry=REGISTRY,
+)
+EVENTS_APPLIED = Counter(
+    "socialwork_consumer_events_applied_total",
+    "Events applied by a consumer (after de-duplication)",
+    ["consumer"],
+    registry=REGISTRY,
+)
+STORE_POSITION = Gauge(
+    "socialwork_store_position", "Highest global position in the event store", registry=REGISTRY
+)
+PUBLISHED_POSITION = Gauge(
+    "socialwork_relay_published_position",
+    "Highest position the relay has published to Kafka (this instance, when leader)",
+    registry=REGISTRY,
+)
+RELAY_LAG = Gauge(
+    "socialwork_relay_lag_events",
+    "Store position minus published position (events committed, not yet on Kafka)",
+    registry=REGISTRY,
+)
+RELAY_LEADER = Gauge(
+    "socialwork_relay_leader", "1 if this instance's relay holds the leader lock", registry=REGISTRY
+)
+CONSUMER_POSITION = Gauge(
+    "socialwork_consumer_position",
+    "Next offset a consumer will apply (its projection position), per topic and partition",
+    ["consumer", "topic", "partition"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "socialwork_consumer_lag_messages",
+    "Messages on the partition not yet applied by the consumer",
+    ["consumer", "topic", "partition"],
+    registry=REGISTRY,
+)
+
+
+async def refresh(runtime: Runtime) -> None:
+    """Read positions and lags for one scrape."""
+    head = await runtime.store.head_position()
+    STORE_POSITION.set(head)
+    relay = runtime.relay
+    if relay is not None:
+        published = await runtime.store.checkpoint(relay.checkpoint_name)
+        PUBLISHED_POSITION.set(published)
+        RELAY_LAG.set(max(head - published, 0))
+        RELAY_LEADER.set(1 if relay.is_leader else 0)
+    for consumer in runtime.consumers:
+        name = consumer.projection.name
+        kafka = consumer.subscriber.consumer
+        for (topic, partition), next_offset in (await consumer.checkpoints()).items():
+            CONSUMER_POSITION.labels(name, topic, str(partition)).set(next_offset)
+            if kafka is None:
+                continue
+            highwater = kafka.highwater(TopicPartition(topic, partition))
+            if highwater is not None:
+                CONSUMER_LAG.labels(name, topic, str(partition)).set(
+                    max(highwater - next_offset, 0)
+                )
+
+
+def install_metrics(app: FastAPI, runtime: Callable[[], Runtime | None]) -> None:
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=True)
+    async def metrics() -> Response:
+        current = runtime()
+        if current is not None:
+            await refresh(current)
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
