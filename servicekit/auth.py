@@ -22,6 +22,7 @@ class Role(StrEnum):
     BASE_OPERATOR = "base_operator"  # 孵化基地运营方: one base
     AUDITOR = "auditor"  # 审计: reads everything, writes nothing
     INTEGRATOR = "integrator"  # 对接系统: reads events and reports only
+    SYSTEM = "system"  # a service's own process manager; never issued as a token
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def issue_token(
     now: dt.datetime,
     ttl: dt.timedelta = dt.timedelta(hours=8),
 ) -> str:
+    if role is Role.SYSTEM:
+        raise ValueError("the system role is internal to the services")
     if role is Role.UNIT_OFFICER and not unit:
         raise ValueError("a unit officer's token needs a reporting unit")
     if role is Role.BASE_OPERATOR and not base:
@@ -89,6 +92,8 @@ def verify_token(settings: TokenSettings, token: str) -> Principal:
         role = Role(claims["role"])
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise Unauthenticated(str(exc)) from exc
+    if role is Role.SYSTEM:
+        raise Unauthenticated("the system role is not given to callers")
     principal = Principal(str(claims["sub"]), role, claims.get("unit"), claims.get("base"))
     if (role is Role.UNIT_OFFICER and not principal.unit) or (
         role is Role.BASE_OPERATOR and not principal.base
@@ -123,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m servicekit.auth")
     sub = parser.add_subparsers(dest="cmd", required=True)
     issue = sub.add_parser("issue", help="print a development bearer token")
-    issue.add_argument("--role", required=True, choices=[r.value for r in Role])
+    issue.add_argument(
+        "--role", required=True, choices=[r.value for r in Role if r is not Role.SYSTEM]
+    )
     issue.add_argument("--sub", required=True, help="the user's id")
     issue.add_argument("--unit", help="reporting unit id, for unit_officer")
     issue.add_argument("--base", help="base id, for base_operator")

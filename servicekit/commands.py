@@ -34,6 +34,7 @@ class CommandContext:
     correlation_id: str
     occurred_at: dt.datetime
     command_id: str | None = None  # the client's idempotency key
+    causation_id: str | None = None  # the event that caused it, for a process manager
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ async def execute(
     if expected_version is not None and expected_version != version:
         raise ConcurrencyConflict(stream_id, expected_version, version)
     events = decide(state, command)
-    causation = context.command_id or str(uuid.uuid4())
+    causation = context.causation_id or context.command_id or str(uuid.uuid4())
     metadata = EventMetadata(
         actor=context.principal.subject,
         actor_role=context.principal.role.value,

@@ -42,8 +42,13 @@ TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 class Projection(Protocol):
     """What a consuming service supplies: how to apply one event, and how to forget everything."""
 
-    name: str
-    topics: Sequence[str]
+    @property
+    def name(self) -> str:
+        """Consumer group id and checkpoint name."""
+
+    @property
+    def topics(self) -> Sequence[str]:
+        """The topics it folds."""
 
     async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
         """Apply one event inside the batch transaction. Raise to dead-letter it."""

@@ -7,6 +7,8 @@ project's devstack starts a broker and a server for the session and stops them a
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,8 +29,10 @@ class Infra:
 
 
 @pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    state = Path(tmp_path_factory.mktemp("devstack"))
+def infra() -> Iterator[Infra]:
+    # Not under pytest's tmp_path: pytest prunes old base temp folders, which would pull the
+    # data directory from under a server still used by a concurrent session.
+    state = Path(tempfile.mkdtemp(prefix="socialwork-test-infra-"))
     kafka_proc = pg_proc = None
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     dsn = os.environ.get("DATABASE_URL")
@@ -45,6 +49,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
             kafka_proc.stop()
         if pg_proc is not None:
             pg_proc.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 async def _admin(admin_dsn: str, statement: str) -> None:

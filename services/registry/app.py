@@ -10,11 +10,18 @@ from socialwork_contracts.topics import REGISTRY
 
 from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
 from servicekit.logging import configure_logging
-from servicekit.runtime import Runtime, start_runtime, stop_runtime
+from servicekit.runtime import (
+    Runtime,
+    add_consumer,
+    start_consumers,
+    start_runtime,
+    stop_runtime,
+)
 from servicekit.settings import ServiceSettings
 from servicekit.web import install_health
 from services.registry import readmodel
 from services.registry.api import build_router
+from services.registry.consumers import SupervisionPenalties
 
 SERVICE = "registry"
 
@@ -30,6 +37,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         runtime = await start_runtime(resolved, service=SERVICE, publishes=REGISTRY)
         async with runtime.pool.acquire() as conn:
             await conn.execute(readmodel.DDL)
+        add_consumer(runtime, SupervisionPenalties(runtime.store))
+        await start_consumers(runtime)
         holder["runtime"] = runtime
         app.state.runtime = runtime
         try:

@@ -79,6 +79,7 @@ async def test_metrics_parse_and_count_commands(
                 return scraped if done and scraped.get("socialwork_store_position{}") == 1 else None
 
             scraped = await wait_for(relayed)
+        assert scraped is not None
         assert (
             scraped['socialwork_commands_total{command="RegisterAgency",outcome="accepted"}'] == 1
         )

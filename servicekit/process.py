@@ -1,0 +1,67 @@
+"""Process managers: a service's own command, caused by another service's event.
+
+The command runs in the consumer's batch transaction with a command id derived from the event
+id, so a redelivered or republished event changes nothing. A refusal by the domain (the target
+is already in the wanted state, or unknown here) is a no-op, logged, never a dead letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import BaseModel
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
+
+from servicekit.auth import Principal, Role
+from servicekit.commands import CommandContext, Outcome, execute
+from servicekit.db import Connection
+from servicekit.decisions import DomainRejected, InvalidTransition
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import InlineProjection
+
+S = TypeVar("S")
+log = structlog.get_logger()
+
+
+def system_actor(process: str) -> Principal:
+    return Principal(f"system:{process}", Role.SYSTEM)
+
+
+async def react(
+    store: EventStore,
+    conn: Connection,
+    cause: CloudEvent,
+    *,
+    process: str,
+    stream_id: str,
+    command: BaseModel,
+    evolve: Callable[[S | None, DomainEvent], S],
+    decide: Callable[[S | None, Any], Sequence[DomainEvent]],
+    inline: Callable[[S], InlineProjection] | None = None,
+) -> Outcome | None:
+    """Run `command` because of `cause`; None when the domain declines it."""
+    context = CommandContext(
+        principal=system_actor(process),
+        correlation_id=cause.correlationid,
+        occurred_at=cause.time,
+        command_id=f"pm:{process}:{cause.id}",
+        causation_id=cause.id,
+    )
+    try:
+        return await execute(
+            store,
+            stream_id=stream_id,
+            command=command,
+            context=context,
+            evolve=evolve,
+            decide=decide,
+            authorize=lambda _state: None,  # the cause was authorised where it was decided
+            inline=inline,
+            conn=conn,
+        )
+    except (DomainRejected, InvalidTransition) as exc:
+        log.info("process.declined", process=process, cause=cause.id, reason=str(exc))
+        return None

@@ -1,0 +1,193 @@
+"""Invariants under concurrency, the supervision reaction, and the API's edges (real infra)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from socialwork_contracts.envelope import CloudEvent, schema_urn
+from socialwork_contracts.supervision import AgencyListed
+from socialwork_contracts.topics import SUPERVISION
+
+from servicekit.auth import Role
+from tests.conftest import Infra
+from tests.integration.incubation.world import World, new_id, world
+from tests.support import auth, wait_for
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def w(service_env: dict[str, str]) -> AsyncIterator[World]:
+    async with world() as both:
+        yield both
+
+
+async def test_invariants_hold_under_concurrent_commands(w: World, database_url: str) -> None:
+    await w.base(places=2)
+    agencies = [await w.register() for _ in range(3)]
+    ids = [await w.apply(a) for a in agencies]
+    for incubation_id in ids:
+        await w.review(incubation_id)
+
+    # Three approvals at once for two offices: exactly two get in, the third is told why.
+    answers = await asyncio.gather(*(w.command("approve-application", w.approval(i)) for i in ids))
+    assert sorted(a.status_code for a in answers) == [201, 201, 422]
+    refused = next(a for a in answers if a.status_code == 422).json()
+    assert {e["code"] for e in refused["errors"]} <= {"no_office_available", "call_places_full"}
+
+    # Two agreements at once for the same office: one agency per office.
+    admitted = [i for i, a in zip(ids, answers, strict=True) if a.status_code == 201]
+    signs = await asyncio.gather(
+        *(w.command("sign-agreement", w.agreement(i, "301")) for i in admitted)
+    )
+    assert sorted(s.status_code for s in signs) == [201, 422]
+    assert "office_occupied" in {
+        e["code"] for s in signs if s.status_code == 422 for e in s.json()["errors"]
+    }
+
+    # The same agency at a second base while it holds a place here: refused.
+    holder = agencies[ids.index(admitted[0])]
+    other = World(w.registry, w.incubation)
+    await other.base()
+    second = await other.command(
+        "submit-application",
+        {
+            "incubation_id": new_id(),
+            "base_id": other.base_id,
+            "call_id": other.call_id,
+            "uscc": holder,
+            "submitted_on": "2023-04-10",
+        },
+    )
+    assert second.status_code == 422
+    assert second.json()["errors"][0]["code"] == "agency_already_incubating"
+
+    # The last line of defence: the schema itself refuses a second place for one agency.
+    conn = await asyncpg.connect(database_url)
+    try:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                "INSERT INTO incubation.incubations (incubation_id, base_id, call_id, uscc, "
+                "agency_name, status, local, submitted_on, state, version) VALUES "
+                "($1, $2, 'c', $3, 'x', 'approved', true, '2023-04-10', '{}', 1)",
+                new_id(),
+                other.base_id,
+                holder,
+            )
+    finally:
+        await conn.close()
+
+
+async def test_a_credit_listing_ends_the_incubation_and_bars_admission(
+    w: World, infra: Infra
+) -> None:
+    await w.base()
+    listed = await w.register()
+    incubation_id = await w.admit(listed, "301")
+    listing = AgencyListed(
+        listing_id=new_id(),
+        uscc=listed,
+        list="abnormal",
+        ground="rectification_overdue",
+        legal_basis="《社会组织信用信息管理办法》第十六条",
+        listed_on=dt.date(2024, 1, 10),
+    )
+    envelope = CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/socialwork/supervision",
+        type=AgencyListed.type_key(),
+        subject=listed,
+        time=dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC),
+        dataschema=schema_urn(AgencyListed.type_key()),
+        data=listing.model_dump(mode="json"),
+        streamid=listed,
+        streamversion=1,
+        position=1,
+        correlationid="corr-listing",
+        causationid="cause-listing",
+        actor="inspector",
+        actorrole="unit_officer",
+        recordedtime=dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            SUPERVISION.name, envelope.model_dump_json().encode(), key=listed.encode()
+        )
+    finally:
+        await producer.stop()
+
+    async def ended() -> bool:
+        return await w.status(incubation_id) == "terminated"
+
+    await wait_for(ended)
+    state = (await w.incubation.get(f"/incubations/{incubation_id}", headers=auth())).json()
+    assert state["termination_reason"] == "penalty_or_listing"
+    assert state["ended_on"] == "2024-01-10"
+    again = await w.command(
+        "submit-application",
+        {
+            "incubation_id": new_id(),
+            "base_id": w.base_id,
+            "call_id": w.call_id,
+            "uscc": listed,
+            "submitted_on": "2023-04-11",
+        },
+    )
+    assert again.status_code == 422 and again.json()["errors"][0]["code"] == "agency_listed"
+
+
+async def test_api_edges(w: World, database_url: str) -> None:
+    await w.base()
+    # A base below standard says why.
+    update = {
+        "base_id": w.base_id,
+        "offices": [{"office_id": "301", "area_m2": "18"}, {"office_id": "302", "area_m2": "14"}],
+        "has_desks_and_chairs": True,
+        "has_projector": False,
+        "fire_safety_compliant": True,
+        "updated_on": "2023-05-01",
+    }
+    assert (await w.command("update-facilities", update, key="upd-1")).status_code == 201
+    retry = await w.command("update-facilities", update, key="upd-1")
+    assert retry.status_code == 200 and retry.json()["duplicate"] is True
+    base = (await w.incubation.get(f"/bases/{w.base_id}", headers=auth(Role.AUDITOR))).json()
+    codes = {s["code"] for s in base["hardware_standard"]["shortfalls"]}
+    assert base["hardware_standard"]["can_admit"] is False
+    assert codes == {"too_few_offices", "no_shared_room", "no_projector"}
+
+    # Scope: another unit's officer, a reader, another base's operator: 403, nothing stored.
+    close = {"base_id": w.base_id, "reason": "调整", "closed_on": "2024-01-01"}
+    for scope in (
+        {"role": Role.UNIT_OFFICER, "unit": "erqi"},
+        {"role": Role.AUDITOR},
+        {"role": Role.BASE_OPERATOR, "base": new_id()},
+    ):
+        assert (await w.command("close-base", close, **scope)).status_code == 403
+    missing = await w.command(
+        "approve-application",
+        {"incubation_id": new_id(), "opinion": "x", "approved_on": "2023-06-01"},
+    )
+    assert missing.status_code == 404 and missing.json()["code"] == "incubation_not_found"
+    unknown = await w.command(
+        "submit-application",
+        {
+            "incubation_id": new_id(),
+            "base_id": w.base_id,
+            "call_id": w.call_id,
+            "uscc": "52410105MA0000000X",
+            "submitted_on": "2023-04-10",
+        },
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["code"] == "agency_not_registered"
+    officer = await w.command("close-base", close, role=Role.UNIT_OFFICER, unit="jinshui")
+    assert officer.status_code == 201
+    assert (await w.incubation.get("/bases", headers=auth(Role.INTEGRATOR))).status_code == 403

@@ -1,0 +1,119 @@
+"""The registry follows supervision's penalties: revocation and suspension, exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from socialwork_contracts.envelope import CloudEvent, kafka_headers, schema_urn
+from socialwork_contracts.supervision import PenaltyImposed
+from socialwork_contracts.topics import SUPERVISION
+
+from services.registry.app import create_app
+from tests.conftest import Infra
+from tests.integration.apphost import running
+from tests.support import auth, registration, wait_for
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def client(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app) as client:
+        yield client
+
+
+def penalty(uscc: str, kind: str, **extra: object) -> CloudEvent:
+    event = PenaltyImposed(
+        penalty_id=str(uuid.uuid4()),
+        uscc=uscc,
+        kind=kind,  # type: ignore[arg-type]
+        document_number="郑民罚〔2021〕7号",
+        legal_basis="《民办非企业单位登记管理暂行条例》第二十五条",
+        deciding_department="郑州市民政局",
+        decided_on=dt.date(2021, 3, 1),
+        **extra,  # type: ignore[arg-type]
+    )
+    now = dt.datetime.now(dt.UTC)
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/socialwork/supervision",
+        type=event.type_key(),
+        subject=uscc,
+        time=dt.datetime(2021, 3, 1, 2, tzinfo=dt.UTC),
+        dataschema=schema_urn(event.type_key()),
+        data=event.model_dump(mode="json"),
+        streamid=uscc,
+        streamversion=1,
+        position=1,
+        correlationid="corr-penalty",
+        causationid="cmd-penalty",
+        actor="inspector",
+        actorrole="city_admin",
+        recordedtime=now,
+    )
+
+
+async def publish(infra: Infra, envelope: CloudEvent, times: int = 1) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await producer.start()
+    try:
+        headers = [(k, v.encode()) for k, v in kafka_headers(envelope).items()]
+        for _ in range(times):
+            await producer.send_and_wait(
+                SUPERVISION.name,
+                envelope.model_dump_json().encode(),
+                key=envelope.subject.encode(),
+                headers=headers,
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_revocation_penalty_revokes_the_registration_once(
+    client: httpx.AsyncClient, infra: Infra
+) -> None:
+    body = registration(900)
+    uscc = body["uscc"]
+    assert (
+        await client.post("/commands/register-agency", json=body, headers=auth())
+    ).status_code == 201
+    cause = penalty(uscc, "revocation")
+    await publish(infra, cause, times=2)  # a republished event must not revoke twice
+
+    async def revoked() -> dict[str, Any] | None:
+        history = (await client.get(f"/agencies/{uscc}/history", headers=auth())).json()
+        return history if history["state"]["status"] == "revoked" else None
+
+    history = await wait_for(revoked)
+    assert history is not None
+    events = history["events"]
+    assert [e["type"] for e in events] == ["AgencyRegistered.v2", "AgencyRegistrationRevoked.v1"]
+    revocation = events[1]
+    assert revocation["actor"] == "system:registry.supervision-penalties"
+    assert revocation["actor_role"] == "system"
+    assert revocation["causation_id"] == cause.id
+    assert revocation["correlation_id"] == "corr-penalty"
+    assert revocation["occurred_at"].startswith("2021-03-01")
+    assert revocation["data"]["decision_document"] == "郑民罚〔2021〕7号"
+
+
+async def test_suspension_penalty_suspends_and_unknown_agency_is_ignored(
+    client: httpx.AsyncClient, infra: Infra
+) -> None:
+    body = registration(901)
+    uscc = body["uscc"]
+    await client.post("/commands/register-agency", json=body, headers=auth())
+    await publish(infra, penalty(registration(999_999)["uscc"], "revocation"))  # not ours
+    await publish(infra, penalty(uscc, "suspension", suspended_until=dt.date(2021, 6, 30)))
+
+    async def suspended() -> bool:
+        agency = (await client.get(f"/agencies/{uscc}", headers=auth())).json()
+        return bool(agency["status"] == "suspended" and agency["suspended_until"] == "2021-06-30")
+
+    await wait_for(suspended)
