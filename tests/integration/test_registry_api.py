@@ -184,3 +184,32 @@ async def test_health_endpoints(client: httpx.AsyncClient) -> None:
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "broker": True}
     spec = (await client.get("/openapi.json")).json()
     assert "/commands/register-agency" in spec["paths"]
+
+
+async def test_read_model_rebuilt_from_the_log_is_identical(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    from servicekit.eventstore import EventStore
+    from servicekit.eventstore.store import create_pool
+    from services.registry.rebuild import rebuild
+
+    for serial in (20, 21, 22):
+        await client.post(REGISTER, json=registration(serial), headers=auth())
+    change = {"uscc": registration(21)["uscc"], "full_time_staff": 9, "qualified_staff": 3}
+    await client.post("/commands/change-agency-staff", json=change, headers=auth())
+    await client.post(
+        "/commands/revoke-agency-registration",
+        json={"uscc": registration(22)["uscc"], "reason": "撤销"},
+        headers=auth(),
+    )
+    pool = await create_pool(database_url)
+    try:
+        before = [
+            dict(r) for r in await pool.fetch("SELECT * FROM registry.agencies ORDER BY uscc")
+        ]
+        await pool.execute("UPDATE registry.agencies SET name = 'corrupted'")
+        assert await rebuild(EventStore(pool, "registry")) == 3
+        after = [dict(r) for r in await pool.fetch("SELECT * FROM registry.agencies ORDER BY uscc")]
+    finally:
+        await pool.close()
+    assert after == before
