@@ -161,3 +161,41 @@ async def test_append_joins_the_callers_transaction(store: EventStore) -> None:
     async with store.pool.acquire() as conn, conn.transaction():
         await store.append("j-1", [staff_event("j-1")], expected_version=0, conn=conn)
     assert len(await store.read_stream("j-1")) == 1
+
+
+async def test_a_stored_v1_event_reads_as_v2(store: EventStore) -> None:
+    """An AgencyRegistered written by an older build (v1, one `locality`) loads as v2."""
+    from socialwork_contracts.registry import AgencyRegistered
+
+    v1 = {
+        "uscc": "52410105MJ0000001X",
+        "name": "郑州市金水区老版本社会工作服务中心",
+        "kind": "service_agency",
+        "locality": "jinshui",
+        "address": "金水区",
+        "legal_representative": "王芳",
+        "charter_purpose": "社会工作",
+        "charter_scope": "社区",
+        "charter_method": "个案",
+        "full_time_staff": 3,
+        "qualified_staff": 1,
+        "service_fields": ["community_service"],
+        "target_groups": ["elderly"],
+        "priority": True,
+        "registered_on": "2018-06-01",
+    }
+    async with store.pool.acquire() as conn:
+        await conn.execute(
+            """INSERT INTO teststore.events (position, event_id, stream_id, stream_version,
+                   event_type, event_version, data, occurred_at, recorded_at, actor, actor_role,
+                   correlation_id, causation_id)
+               VALUES (nextval('teststore.event_position'), $1, 'old-1', 1, 'AgencyRegistered',
+                   1, $2, now(), now(), 'legacy', 'city_admin', 'c', 'c')""",
+            uuid.uuid4(),
+            v1,
+        )
+    [stored] = await store.read_stream("old-1")
+    assert stored.event_version == 1
+    event = stored.load()
+    assert isinstance(event, AgencyRegistered)
+    assert (event.reporting_unit, event.county_code) == ("jinshui", "410105")
