@@ -29,6 +29,7 @@ from socialwork_contracts import supervision as sup
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.reference import localities
 
+from benchmarks.bench_foundation import wait_for_leaders
 from servicekit.kafka_admin import ensure_topics
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -161,7 +162,7 @@ def agency_life(rng: random.Random, n: int, base_items: list[Item]) -> Iterator[
                 grade=rng.randint(1, 5),
                 announced_on=announced,
                 valid_from=announced,
-                valid_to=announced.replace(year=announced.year + 5),
+                valid_to=announced + dt.timedelta(days=5 * 365),
             ),
             announced,
         )
@@ -372,7 +373,8 @@ async def publish(
 ) -> dict[str, int]:
     """Generate and send; returns the count per producing service."""
     topics = topic_names(prefix)
-    await ensure_topics(bootstrap, [(t, partitions) for t in topics.values()])
+    await ensure_topics(bootstrap, [(t, 6) for t in topics.values()])
+    await wait_for_leaders(bootstrap, list(topics.values()))  # new topics: leaders first
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024, acks=1
     )
@@ -386,7 +388,7 @@ async def publish(
             key, value = envelope(item, position, rng)
             pending.append(await producer.send(topics[item.event.producer], value, key=key))
             counts[item.event.producer] += 1
-            if len(pending) >= 20000:
+            if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending.clear()
                 print(f"\rgenerated {position:,} events ({time.monotonic() - started:.0f} s)",

@@ -29,7 +29,12 @@ class ServiceSpec:
 
 
 # Every service that exists so far; each new service adds its line.
-SERVICES = (ServiceSpec("registry", 8001),)
+SERVICES = (
+    ServiceSpec("registry", 8001),
+    ServiceSpec("incubation", 8002),
+    ServiceSpec("supervision", 8003),
+    ServiceSpec("reporting", 8004),
+)
 
 
 def dev_secret(state: Path) -> str:

@@ -1,9 +1,14 @@
 """Events published by the incubation service (topic `socialwork.incubation.events`).
 
 Two kinds of stream (aggregate) publish here:
-- a base (孵化基地), keyed by `base_id`: BaseEstablished, TrainingDelivered, BaseClosed;
-- an incubation (one agency's stay in one office of one base), keyed by `incubation_id`:
-  IncubationStarted, IncubationExtended, SupportRecorded, AgencyGraduated, IncubationTerminated.
+- a base (孵化基地), keyed by `base_id`: BaseEstablished, BaseFacilitiesUpdated,
+  AdmissionStandardAdopted, CallPublished, TrainingDelivered, BaseClosed;
+- an incubation (one agency's application to one call, and, if admitted, its stay in one office
+  of the base), keyed by `incubation_id`: ApplicationSubmitted, ApplicationReviewed,
+  ApplicationApproved, ApplicationRejected, AgreementSigned, IncubationStarted,
+  IncubationExtended, SupportRecorded, AgencyGraduated, IncubationTerminated.
+
+Calendar dates are Asia/Shanghai local dates; a term or window `[start, end]` includes both ends.
 
 Money, areas and hours are decimal strings (`"12000.00"`), never floats, so sums stay exact.
 """
@@ -29,7 +34,10 @@ TerminationReason = Literal[
 
 _USCC = "统一社会信用代码 of the incubated agency (18 characters, GB 32100-2015)"
 _BASE_ID = "孵化基地 id (UUID) of the base"
-_INCUBATION_ID = "入孵 id (UUID): one agency's stay in one office of one base; the stream id"
+_INCUBATION_ID = (
+    "入孵 id (UUID): one agency's application and, if admitted, its stay in one office of one "
+    "base; the stream id"
+)
 _OFFICE_ID = "办公室编号 id of the office, unique within the base (one agency per office, §5.3)"
 
 
@@ -95,6 +103,61 @@ class BaseEstablished(_IncubationEvent):
     established_on: dt.date = Field(description="建成日期 date the base was established")
 
 
+class BaseFacilitiesUpdated(_IncubationEvent):
+    """The base's rooms or equipment changed (场地设施变更); the lists replace the old ones."""
+
+    event_type: ClassVar[str] = "BaseFacilitiesUpdated"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    offices: list[Office] = Field(description="办公室 all offices of the base after the change")
+    has_desks_and_chairs: bool = Field(description="配备办公桌椅 desks and chairs provided")
+    has_projector: bool = Field(description="配备投影仪 projector provided")
+    fire_safety_compliant: bool = Field(
+        description="消防设施达标 fire-safety equipment to standard"
+    )
+    updated_on: dt.date = Field(description="变更日期 date the change took effect")
+
+
+class AdmissionStandardAdopted(_IncubationEvent):
+    """A version of the base's admission standard and agreement template was adopted (§5.2)."""
+
+    event_type: ClassVar[str] = "AdmissionStandardAdopted"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    version: int = Field(description="版本号 version of the standard, 1, 2, … increasing")
+    requirements: list[str] = Field(description="入孵申请标准 the admission requirements, in order")
+    agreement_template: str = Field(
+        description="入孵协议书范本 reference (document number or store id) of the agreement "
+        "template used with this standard"
+    )
+    effective_from: dt.date = Field(
+        description="生效日期 first day this version applies (inclusive)"
+    )
+
+
+class CallPublished(_IncubationEvent):
+    """A call for applications was published (发布入孵申请通知); guidance §5.2."""
+
+    event_type: ClassVar[str] = "CallPublished"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    call_id: str = Field(description="申请通知 id (UUID) of the call")
+    title: str = Field(description="通知标题 title of the call")
+    opens_on: dt.date = Field(description="申请开始日期 first day applications are accepted")
+    closes_on: dt.date = Field(
+        description="申请截止日期 last day applications are accepted (inclusive)"
+    )
+    places: int = Field(description="入孵名额 number of agencies the call will admit at most")
+    standard_version: int = Field(description="入孵标准版本 admission standard version applied")
+    published_on: dt.date = Field(description="发布日期 date the call was published")
+
+
 class BaseClosed(_IncubationEvent):
     """A base stopped operating (基地撤销或停止运营); it admits no one from this date."""
 
@@ -105,6 +168,115 @@ class BaseClosed(_IncubationEvent):
     base_id: str = Field(description=_BASE_ID + "; the stream id")
     reason: str = Field(description="原因 why the base closed")
     closed_on: dt.date = Field(description="停止运营日期 date the base closed")
+
+
+ReviewStage = Literal["intake", "first_review", "panel_review", "public_notice"]
+AGREEMENT_OBLIGATIONS = (
+    "self_operated",
+    "independent_accounting",
+    "own_profit_and_loss",
+    "social_work_only",
+    "no_commercial_activity",
+    "no_premises_alteration",
+    "no_office_subletting_or_sharing",
+)
+
+
+class ApplicationSubmitted(_IncubationEvent):
+    """An agency applied to a call of a base (入孵申请); the incubation's stream begins here."""
+
+    event_type: ClassVar[str] = "ApplicationSubmitted"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    call_id: str = Field(description="申请通知 id (UUID) of the call applied to")
+    uscc: str = Field(description=_USCC)
+    agency_name: str = Field(description="机构名称 the agency's registered name when it applied")
+    local: bool = Field(
+        description="本地机构: true when the agency's reporting unit is the base's (guidance §3)"
+    )
+    non_local_reason: str | None = Field(
+        default=None,
+        description="非本地机构申请理由 recorded reason for accepting a non-local agency; null "
+        "if local",
+    )
+    submitted_on: dt.date = Field(description="申请日期 date the application was received")
+
+
+class ApplicationReviewed(_IncubationEvent):
+    """One review stage was passed (审核): intake, first review, panel review, public notice."""
+
+    event_type: ClassVar[str] = "ApplicationReviewed"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    stage: ReviewStage = Field(
+        description="审核环节, in this order: intake 受理 | first_review 初审 | "
+        "panel_review 评审 | public_notice 公示"
+    )
+    opinion: str = Field(description="审核意见 the reviewers' opinion")
+    reviewed_on: dt.date = Field(description="审核日期 date the stage was completed")
+
+
+class ApplicationApproved(_IncubationEvent):
+    """The application was approved after all review stages (审核通过，准予入孵)."""
+
+    event_type: ClassVar[str] = "ApplicationApproved"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    call_id: str = Field(description="申请通知 id (UUID) of the call")
+    uscc: str = Field(description=_USCC)
+    opinion: str = Field(description="审批意见 reasons for the approval")
+    approved_on: dt.date = Field(description="批准日期 date of approval")
+
+
+class ApplicationRejected(_IncubationEvent):
+    """The application was refused, with its reasons (不予入孵)."""
+
+    event_type: ClassVar[str] = "ApplicationRejected"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    call_id: str = Field(description="申请通知 id (UUID) of the call")
+    uscc: str = Field(description=_USCC)
+    stage: ReviewStage | None = Field(
+        default=None,
+        description="环节 the review stage at which it was refused; null when after all stages",
+    )
+    reasons: list[str] = Field(description="不予入孵理由 the reasons, at least one")
+    rejected_on: dt.date = Field(description="决定日期 date of the refusal")
+
+
+class AgreementSigned(_IncubationEvent):
+    """The incubation agreement was signed (签订入孵协议); the office is reserved from now."""
+
+    event_type: ClassVar[str] = "AgreementSigned"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    agreement_id: str = Field(description="入孵协议 id (UUID) of the agreement")
+    office_id: str = Field(description=_OFFICE_ID + "; assigned to this agency alone")
+    term_start: dt.date = Field(description="协议期限起 first day of the term (inclusive)")
+    term_end: dt.date = Field(description="协议期限止 last day of the term (inclusive)")
+    obligations: list[str] = Field(
+        description="入驻要求 (guidance §5.3) the agency accepted: self_operated 自主运营 | "
+        "independent_accounting 独立核算 | own_profit_and_loss 自负盈亏 | "
+        "social_work_only 不从事与社会工作服务无关的活动 | no_commercial_activity 不从事商业活动 | "
+        "no_premises_alteration 不得改造办公场地架构 | no_office_subletting_or_sharing 不得转租、"
+        "分租、转让、转借、擅自调换或与他人共享办公场地. Consumers must accept ids added later."
+    )
+    standard_version: int = Field(
+        description="入孵标准版本 version of the admission standard (and template) used"
+    )
+    signed_on: dt.date = Field(description="签订日期 date both parties signed")
 
 
 class IncubationStarted(_IncubationEvent):
@@ -207,6 +379,11 @@ class AgencyGraduated(_IncubationEvent):
     graduated_on: dt.date = Field(description="出壳日期 date of graduation")
     assessment_summary: str = Field(description="出壳评估意见 summary of the exit assessment")
     office_id: str = Field(description=_OFFICE_ID + "; free again from the next day")
+    criteria_version: str | None = Field(
+        default=None,
+        description="出壳标准版本 version of the graduation criteria assessed against; null if "
+        "not recorded",
+    )
 
 
 class IncubationTerminated(_IncubationEvent):
@@ -231,7 +408,15 @@ class IncubationTerminated(_IncubationEvent):
 
 EVENTS: tuple[type[DomainEvent], ...] = (
     BaseEstablished,
+    BaseFacilitiesUpdated,
+    AdmissionStandardAdopted,
+    CallPublished,
     BaseClosed,
+    ApplicationSubmitted,
+    ApplicationReviewed,
+    ApplicationApproved,
+    ApplicationRejected,
+    AgreementSigned,
     IncubationStarted,
     IncubationExtended,
     SupportRecorded,

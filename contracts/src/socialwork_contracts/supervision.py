@@ -144,6 +144,11 @@ class PenaltyImposed(_SupervisionEvent):
     legal_basis: str = Field(description="法律依据 the provisions applied")
     deciding_department: str = Field(description="作出决定的机关 the deciding department")
     decided_on: dt.date = Field(description="决定日期 date of the decision")
+    reason: str | None = Field(
+        default=None,
+        description="处罚事由 the facts the penalty is for (free text; what a registry records as "
+        "the reason of a revocation); null when not given",
+    )
 
 
 class AgencyListed(_SupervisionEvent):
@@ -195,6 +200,26 @@ class AgencyDelisted(_SupervisionEvent):
     removed_on: dt.date = Field(description="移出日期 date the listing ended")
 
 
+class ListingClockRestarted(_SupervisionEvent):
+    """A new entry ground arose while the agency was on this list (重新计算列入期限).
+
+    The listing interval stays open; its clock (6-month automatic exit, 2-year escalation or
+    2-year serious-list exit) runs again from `restarted_on`.
+    """
+
+    event_type: ClassVar[str] = "ListingClockRestarted"
+    event_version: ClassVar[int] = 1
+
+    listing_id: str = Field(description=_LISTING_ID + " whose clock restarts")
+    uscc: str = Field(description=_USCC)
+    list: CreditList = Field(description=_LIST)
+    ground: str = Field(description="新的列入事由 id (same ids as AgencyListed.ground)")
+    cause_ref: str | None = Field(
+        default=None, description="id of the penalty, rectification or listing behind the ground"
+    )
+    restarted_on: dt.date = Field(description="重新起算日期 the clock runs again from this day")
+
+
 class AnnualInspectionConcluded(_SupervisionEvent):
     """The annual inspection or annual report of one year was concluded (年检 / 年报)."""
 
@@ -229,6 +254,78 @@ class EvaluationGradeAwarded(_SupervisionEvent):
     )
 
 
+PerformanceConclusion = Literal["excellent", "good", "qualified", "unqualified"]
+
+
+class CommendationRecorded(_SupervisionEvent):
+    """A commendation or award the agency received was recorded (表彰奖励); credit file "other"."""
+
+    event_type: ClassVar[str] = "CommendationRecorded"
+    event_version: ClassVar[int] = 1
+
+    commendation_id: str = Field(description="表彰 id (UUID)")
+    uscc: str = Field(description=_USCC)
+    title: str = Field(description="表彰名称 name of the honour, e.g. 郑州市优秀社会工作服务机构")
+    awarding_body: str = Field(description="授予单位 who gave it")
+    document_number: str | None = Field(default=None, description="表彰文件文号, if any")
+    awarded_on: dt.date = Field(description="授予日期 date it was given")
+
+
+class GovernmentProjectRecorded(_SupervisionEvent):
+    """A government project the agency undertook was recorded (承接政府购买服务项目)."""
+
+    event_type: ClassVar[str] = "GovernmentProjectRecorded"
+    event_version: ClassVar[int] = 1
+
+    project_id: str = Field(description="项目 id (UUID)")
+    uscc: str = Field(description=_USCC)
+    name: str = Field(description="项目名称 name of the project")
+    purchaser: str = Field(description="购买主体 the government department that bought it")
+    amount_yuan: DecimalString = Field(
+        description="合同金额（元） exact decimal string with at most 2 places"
+    )
+    start_on: dt.date = Field(description="项目期限起 first day (inclusive)")
+    end_on: dt.date = Field(description="项目期限止 last day (inclusive)")
+
+
+class ProjectPerformanceEvaluated(_SupervisionEvent):
+    """A funded project's performance evaluation was concluded (项目绩效评价)."""
+
+    event_type: ClassVar[str] = "ProjectPerformanceEvaluated"
+    event_version: ClassVar[int] = 1
+
+    evaluation_id: str = Field(description="绩效评价 id (UUID)")
+    uscc: str = Field(description=_USCC)
+    project_id: str | None = Field(
+        default=None, description="项目 id of a GovernmentProjectRecorded, when recorded here"
+    )
+    project_name: str = Field(description="项目名称 name of the evaluated project")
+    score: DecimalString = Field(description="得分 score, decimal string (e.g. `86.5`)")
+    conclusion: PerformanceConclusion = Field(
+        description="结论: excellent 优秀 | good 良好 | qualified 合格 | unqualified 不合格"
+    )
+    evaluator: str = Field(description="评价机构 who evaluated it")
+    evaluated_on: dt.date = Field(description="评价日期 date of the conclusion")
+
+
+class FollowUpEvaluationRecorded(_SupervisionEvent):
+    """A follow-up evaluation of a graduated agency (出壳后跟进评估, guidance §6.2)."""
+
+    event_type: ClassVar[str] = "FollowUpEvaluationRecorded"
+    event_version: ClassVar[int] = 1
+
+    evaluation_id: str = Field(description="跟进评估 id (UUID)")
+    uscc: str = Field(description=_USCC)
+    base_id: str | None = Field(
+        default=None, description="孵化基地 id of the base it graduated from, when known"
+    )
+    findings: str = Field(description="评估发现 how the agency is doing")
+    conclusion: PerformanceConclusion = Field(
+        description="结论: excellent 优秀 | good 良好 | qualified 合格 | unqualified 不合格"
+    )
+    evaluated_on: dt.date = Field(description="评估日期 date of the evaluation")
+
+
 EVENTS: tuple[type[DomainEvent], ...] = (
     ViolationRecorded,
     RectificationOrdered,
@@ -237,6 +334,11 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     PenaltyImposed,
     AgencyListed,
     AgencyDelisted,
+    ListingClockRestarted,
     AnnualInspectionConcluded,
     EvaluationGradeAwarded,
+    CommendationRecorded,
+    GovernmentProjectRecorded,
+    ProjectPerformanceEvaluated,
+    FollowUpEvaluationRecorded,
 )

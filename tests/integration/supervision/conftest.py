@@ -11,7 +11,8 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from socialwork_contracts.incubation import IncubationStarted
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.incubation import AgencyGraduated, IncubationStarted
 from socialwork_contracts.topics import INCUBATION
 
 from servicekit.cloudevents import to_kafka_record
@@ -48,7 +49,7 @@ class Apps:
         finally:
             await conn.close()
 
-    async def resident(self, uscc: str, base_id: str, started_on: dt.date) -> None:
+    async def resident(self, uscc: str, base_id: str, started_on: dt.date) -> str:
         """Publish an IncubationStarted as the incubation service would (its contract only)."""
         incubation_id = str(uuid.uuid4())
         event = IncubationStarted(
@@ -62,11 +63,44 @@ class Apps:
             started_on=started_on,
             local=True,
         )
+        await self.publish(event, incubation_id)
+
+        async def seen() -> bool:
+            return await self.residency(incubation_id, "TRUE")
+
+        await wait_for(seen)
+        return incubation_id
+
+    async def graduated(self, uscc: str, base_id: str, incubation_id: str, on: dt.date) -> None:
+        event = AgencyGraduated(
+            incubation_id=incubation_id,
+            base_id=base_id,
+            uscc=uscc,
+            graduated_on=on,
+            assessment_summary="出壳评估合格",
+            office_id="302",
+        )
+        await self.publish(event, incubation_id, version=2)
+        await wait_for(lambda: self.residency(incubation_id, "graduated"))
+
+    async def residency(self, incubation_id: str, condition: str) -> bool:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return bool(
+                await conn.fetchval(
+                    f"SELECT {condition} FROM supervision.residencies WHERE incubation_id = $1",
+                    incubation_id,
+                )
+            )
+        finally:
+            await conn.close()
+
+    async def publish(self, event: DomainEvent, stream_id: str, version: int = 1) -> None:
         record = RecordedEvent(
-            position=1,
+            position=version,
             event_id=uuid.uuid4(),
-            stream_id=incubation_id,
-            stream_version=1,
+            stream_id=stream_id,
+            stream_version=version,
             event_type=event.event_type,
             event_version=event.event_version,
             data=event.model_dump(mode="json"),
@@ -84,20 +118,6 @@ class Apps:
             await producer.send_and_wait(INCUBATION.name, value=value, key=key, headers=headers)
         finally:
             await producer.stop()
-
-        async def seen() -> bool:
-            conn = await asyncpg.connect(self.database_url)
-            try:
-                return bool(
-                    await conn.fetchval(
-                        "SELECT 1 FROM supervision.residencies WHERE incubation_id = $1",
-                        incubation_id,
-                    )
-                )
-            finally:
-                await conn.close()
-
-        await wait_for(seen)
 
 
 @pytest.fixture

@@ -222,3 +222,41 @@ async def test_unknown_agency_and_scope(apps: Apps) -> None:
     assert checks.status_code == 403
     ok = await apps.supervision.post("/commands/record-violation", json=body, headers=auth())
     assert ok.status_code == 201 and ok.json()["events"][0]["type"] == "ViolationRecorded.v1"
+
+    # A fine keeps its exact amount; a graduate gets a follow-up evaluation (guidance §6.2).
+    fine = await apps.supervision.post(
+        "/commands/impose-penalty",
+        json={
+            "uscc": uscc,
+            "penalty_id": str(uuid.uuid4()),
+            "kind": "fine",
+            "amount_yuan": "1234.50",
+            "document_number": "罚1",
+            "legal_basis": "条例",
+            "deciding_department": "郑州市民政局",
+            "decided_on": "2024-03-05",
+            "occurred_at": at("2024-03-05"),
+        },
+        headers=auth(),
+    )
+    assert fine.status_code == 201, fine.text
+    follow_up = {
+        "uscc": uscc,
+        "evaluation_id": str(uuid.uuid4()),
+        "findings": "运营良好",
+        "conclusion": "good",
+        "evaluated_on": "2024-12-01",
+    }
+    early = await apps.supervision.post(
+        "/commands/record-follow-up-evaluation", json=follow_up, headers=auth()
+    )
+    assert early.status_code == 422 and early.json()["errors"][0]["code"] == "not_graduated"
+    incubation_id = await apps.resident(uscc, BASE, dt.date(2023, 1, 3))
+    await apps.graduated(uscc, BASE, incubation_id, dt.date(2024, 6, 30))
+    later = await apps.supervision.post(
+        "/commands/record-follow-up-evaluation", json=follow_up, headers=auth()
+    )
+    assert later.status_code == 201, later.text
+    file = (await apps.supervision.get(f"/credit-files/{uscc}", headers=auth())).json()
+    assert file["penalties"][0]["amount_yuan"] == "1234.50"
+    assert file["follow_up_evaluations"][0]["base_id"] == BASE

@@ -1,0 +1,1 @@
+"""The incubation service: bases, calls, admissions, agreements, support and exits."""

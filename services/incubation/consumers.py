@@ -1,0 +1,219 @@
+"""Projections fed by other services' topics, and the process managers they drive.
+
+- `incubation.registry-agencies`: the registry's agencies (name, reporting unit, status) into
+  `incubation.agencies`; a deregistration or revocation ends the agency's incubation.
+- `incubation.supervision-credit`: credit-list intervals into `incubation.listings`; a listing,
+  a serious violation, or a suspension/revocation penalty ends the agency's incubation.
+
+Both tolerate events about agencies or incubations they do not know (other tests and services
+share the topics): nothing to do is not an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
+from socialwork_contracts.incubation import TerminationReason
+from socialwork_contracts.registry import (
+    AgencyDeregistered,
+    AgencyProfileAmended,
+    AgencyRegistered,
+    AgencyRegistrationRevoked,
+    AgencyReinstated,
+    AgencySuspended,
+)
+from socialwork_contracts.supervision import (
+    AgencyDelisted,
+    AgencyListed,
+    PenaltyImposed,
+    ViolationRecorded,
+)
+from socialwork_contracts.topics import REGISTRY, SUPERVISION
+
+from servicekit.db import Connection
+from servicekit.eventstore import ConcurrencyConflict, EventStore
+from servicekit.process import react
+from services.incubation import readmodel
+from services.incubation.domain.commands import TerminateIncubation
+from services.incubation.domain.decide_incubation import decide_incubation
+from services.incubation.domain.facts import Facts
+from services.incubation.domain.incubation import Incubation, IncubationEvent
+from services.incubation.handlers import evolve_incubation
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
+# guidance §5.3 bans: a serious violation of these is a breach of the incubation agreement.
+BREACH_CATEGORIES = frozenset(
+    {"office_subletting", "premises_altered", "commercial_activity", "unrelated_activity"}
+)
+SERIOUS = frozenset({"serious", "grave"})
+ENDING_PENALTIES = frozenset({"suspension", "revocation"})
+RETRIES = 3
+
+
+def local_day(envelope: CloudEvent) -> dt.date:
+    """The Asia/Shanghai calendar day on which the triggering fact happened."""
+    return envelope.time.astimezone(SHANGHAI).date()
+
+
+async def end_incubations(
+    store: EventStore,
+    conn: Connection,
+    envelope: CloudEvent,
+    *,
+    uscc: str,
+    reason: TerminationReason,
+    detail: str,
+    process: str,
+) -> None:
+    """Process manager: terminate the agency's incubation (if any) in the consumer's transaction.
+
+    `servicekit.process.react` derives the command id from the triggering event's id, so a
+    redelivery changes nothing; a refusal (already graduated or terminated) is a logged no-op.
+    Termination needs no facts beyond its own stream, and takes no lock.
+    """
+    for index, incubation_id in enumerate(await readmodel.occupying_incubations(conn, uscc)):
+        command = TerminateIncubation(
+            incubation_id=incubation_id,
+            reason=reason,
+            detail=detail,
+            terminated_on=local_day(envelope),
+        )
+        # At most one incubation holds an office per agency (invariant); the suffix only keeps
+        # command ids distinct if that were ever not so.
+        name = process if index == 0 else f"{process}/{incubation_id}"
+        for attempt in range(1, RETRIES + 1):
+            try:
+                await react(
+                    store,
+                    conn,
+                    envelope,
+                    process=name,
+                    stream_id=incubation_id,
+                    command=command,
+                    evolve=evolve_incubation,
+                    decide=_terminate,
+                    inline=readmodel.upsert_incubation,
+                )
+            except ConcurrencyConflict:
+                if attempt == RETRIES:
+                    raise
+                continue
+            break
+
+
+def _terminate(state: Incubation | None, command: Any) -> list[IncubationEvent]:
+    return decide_incubation(state, command, Facts())
+
+
+@dataclass
+class RegistryAgencies:
+    """The registry's agencies as this service needs them; ends incubations of closed ones."""
+
+    store: EventStore
+    name: str = "incubation.registry-agencies"
+    topics: Sequence[str] = field(default_factory=lambda: (REGISTRY.name,))
+
+    async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
+        version = envelope.streamversion
+        match event:
+            case AgencyRegistered():
+                await readmodel.upsert_agency(
+                    conn, event.uscc, event.name, event.reporting_unit, "active", version
+                )
+            case AgencyProfileAmended():
+                await readmodel.update_agency(
+                    conn, event.uscc, version, name=event.name, unit=event.reporting_unit
+                )
+            case AgencySuspended():
+                await readmodel.update_agency(conn, event.uscc, version, status="suspended")
+            case AgencyReinstated():
+                await readmodel.update_agency(conn, event.uscc, version, status="active")
+            case AgencyDeregistered() | AgencyRegistrationRevoked():
+                closed = "deregistered" if isinstance(event, AgencyDeregistered) else "revoked"
+                await readmodel.update_agency(conn, event.uscc, version, status=closed)
+                word = "注销登记" if closed == "deregistered" else "撤销登记"
+                await end_incubations(
+                    self.store,
+                    conn,
+                    envelope,
+                    uscc=event.uscc,
+                    reason="deregistration_or_revocation",
+                    detail=f"登记管理机关{word}：{event.reason}",
+                    process=self.name,
+                )
+            case _:
+                return  # other registry facts do not concern incubation
+
+    async def reset(self, conn: Connection) -> None:
+        await readmodel.reset_agencies(conn)
+
+
+@dataclass
+class SupervisionCredit:
+    """Credit-list intervals; a listing or serious case ends the incubation (domain.md)."""
+
+    store: EventStore
+    name: str = "incubation.supervision-credit"
+    topics: Sequence[str] = field(default_factory=lambda: (SUPERVISION.name,))
+
+    async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
+        match event:
+            case AgencyListed():
+                await readmodel.open_listing(
+                    conn, event.listing_id, event.uscc, event.list, event.ground, event.listed_on
+                )
+                list_zh = "活动异常名录" if event.list == "abnormal" else "严重违法失信名单"
+                await self._end(
+                    conn,
+                    envelope,
+                    event.uscc,
+                    "penalty_or_listing",
+                    f"列入{list_zh}（{event.ground}）",
+                )
+            case AgencyDelisted():
+                await readmodel.close_listing(
+                    conn, event.listing_id, event.reason, event.removed_on
+                )
+            case ViolationRecorded() if event.severity in SERIOUS:
+                reason: TerminationReason = (
+                    "agreement_breach"
+                    if event.category in BREACH_CATEGORIES
+                    else "penalty_or_listing"
+                )
+                await self._end(
+                    conn,
+                    envelope,
+                    event.uscc,
+                    reason,
+                    f"严重违规（{event.category}）：{event.facts}",
+                )
+            case PenaltyImposed() if event.kind in ENDING_PENALTIES:
+                await self._end(
+                    conn,
+                    envelope,
+                    event.uscc,
+                    "penalty_or_listing",
+                    f"行政处罚（{event.kind}）：{event.document_number}",
+                )
+            case _:
+                return
+
+    async def _end(
+        self,
+        conn: Connection,
+        envelope: CloudEvent,
+        uscc: str,
+        reason: TerminationReason,
+        detail: str,
+    ) -> None:
+        await end_incubations(
+            self.store, conn, envelope, uscc=uscc, reason=reason, detail=detail, process=self.name
+        )
+
+    async def reset(self, conn: Connection) -> None:
+        await readmodel.reset_listings(conn)

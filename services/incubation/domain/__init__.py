@@ -1,0 +1,1 @@
+"""The pure incubation domain: commands, state, decisions and rules (no I/O)."""

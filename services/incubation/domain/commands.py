@@ -1,0 +1,221 @@
+"""What the incubation service can be asked to do. Frozen and typed; the rules live elsewhere.
+
+Dates are Asia/Shanghai calendar dates and come in the command; ids of new things (base, call,
+incubation, agreement, training session) are chosen by the client so that a retry is the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field
+from socialwork_contracts.incubation import BaseLevel, ReviewStage, TerminationReason
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OfficeSpec(BaseModel):
+    """One room of a base: id, floor area and whether it is the shared meeting/training room."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    office_id: str = Field(min_length=1, max_length=40)
+    area_m2: Decimal = Field(ge=0, decimal_places=2)
+    shared_room: bool = False
+
+
+class _Facilities(_Command):
+    offices: tuple[OfficeSpec, ...]
+    has_desks_and_chairs: bool
+    has_projector: bool
+    fire_safety_compliant: bool
+
+
+# --- the base aggregate (stream = base_id) ---------------------------------------------------
+
+
+class EstablishBase(_Facilities):
+    """Record a new base (建立孵化基地) with its operator, rooms and equipment."""
+
+    base_id: str
+    name: str
+    level: BaseLevel
+    reporting_unit: str
+    address: str
+    supervising_department: str
+    operator: str
+    operator_uscc: str | None = None
+    purchase_contract: str | None = None
+    established_on: dt.date
+
+
+class UpdateFacilities(_Facilities):
+    """Replace the base's rooms and equipment (场地设施变更)."""
+
+    base_id: str
+    updated_on: dt.date
+
+
+class AdoptAdmissionStandard(_Command):
+    """Adopt the next version of the admission standard and agreement template (§5.2)."""
+
+    base_id: str
+    version: int
+    requirements: tuple[str, ...]
+    agreement_template: str
+    effective_from: dt.date
+
+
+class PublishCall(_Command):
+    """Publish a call for applications (发布申请通知) with its window and places."""
+
+    base_id: str
+    call_id: str
+    title: str
+    opens_on: dt.date
+    closes_on: dt.date
+    places: int
+    published_on: dt.date
+
+
+class RecordTraining(_Command):
+    """Record a training session held at the base (人才培训)."""
+
+    base_id: str
+    session_id: str
+    title: str
+    held_on: dt.date
+    hours: Decimal = Field(decimal_places=2)
+    attendees: int
+    agency_usccs: tuple[str, ...] = ()
+
+
+class CloseBase(_Command):
+    """Close the base. Refused while it has residents: each must first graduate or be terminated."""
+
+    base_id: str
+    reason: str
+    closed_on: dt.date
+
+
+BaseCommand: TypeAlias = (
+    EstablishBase
+    | UpdateFacilities
+    | AdoptAdmissionStandard
+    | PublishCall
+    | RecordTraining
+    | CloseBase
+)
+
+
+# --- the incubation aggregate (stream = incubation_id) ---------------------------------------
+
+
+class SubmitApplication(_Command):
+    """Receive an agency's application to a call (入孵申请)."""
+
+    incubation_id: str
+    base_id: str
+    call_id: str
+    uscc: str
+    submitted_on: dt.date
+    non_local_reason: str | None = None  # required when the agency is not local to the base
+
+
+class ReviewApplication(_Command):
+    """Record one passed review stage: intake → first review → panel review → public notice."""
+
+    incubation_id: str
+    stage: ReviewStage
+    opinion: str
+    reviewed_on: dt.date
+
+
+class ApproveApplication(_Command):
+    """Approve the application after all review stages (准予入孵)."""
+
+    incubation_id: str
+    opinion: str
+    approved_on: dt.date
+
+
+class RejectApplication(_Command):
+    """Refuse the application, with reasons (不予入孵)."""
+
+    incubation_id: str
+    reasons: tuple[str, ...]
+    rejected_on: dt.date
+
+
+class SignAgreement(_Command):
+    """Sign the incubation agreement: term and the office assigned (签订入孵协议)."""
+
+    incubation_id: str
+    agreement_id: str
+    office_id: str
+    term_start: dt.date
+    term_end: dt.date
+    signed_on: dt.date
+
+
+class StartIncubation(_Command):
+    """The agency moves into its office (入驻)."""
+
+    incubation_id: str
+    started_on: dt.date
+
+
+class ExtendIncubation(_Command):
+    """Extend the agreement to a new last day (续驻)."""
+
+    incubation_id: str
+    agreement_id: str
+    term_end: dt.date
+    extended_on: dt.date
+
+
+class RecordSupport(_Command):
+    """Record support given to the incubated agency (§1); money in exact yuan."""
+
+    incubation_id: str
+    support_type: str
+    funding_type: str | None = None
+    amount_yuan: Decimal | None = Field(default=None, decimal_places=2)
+    description: str
+    given_on: dt.date
+
+
+class GraduateAgency(_Command):
+    """Graduate after the exit assessment (出壳): each assessed criterion id → met or not."""
+
+    incubation_id: str
+    assessment: dict[str, bool]
+    assessment_summary: str
+    graduated_on: dt.date
+
+
+class TerminateIncubation(_Command):
+    """End the incubation before graduation (退驻), with its reason."""
+
+    incubation_id: str
+    reason: TerminationReason
+    detail: str
+    terminated_on: dt.date
+
+
+IncubationCommand: TypeAlias = (
+    SubmitApplication
+    | ReviewApplication
+    | ApproveApplication
+    | RejectApplication
+    | SignAgreement
+    | StartIncubation
+    | ExtendIncubation
+    | RecordSupport
+    | GraduateAgency
+    | TerminateIncubation
+)

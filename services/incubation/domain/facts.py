@@ -1,0 +1,37 @@
+"""What a decision needs to know beyond its own stream, read in the command's transaction.
+
+The handler loads these (under the base's and the agency's advisory locks) and passes them in,
+so `decide` stays pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.incubation.domain.base import Base
+from services.incubation.domain.criteria import CriteriaVersion
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyFacts:
+    """The agency as this service learned it from the registry's and supervision's topics."""
+
+    uscc: str
+    name: str
+    reporting_unit: str
+    status: str  # registry status: active | suspended | deregistered | revoked
+    lists: tuple[str, ...] = ()  # credit lists it is on now: abnormal, serious
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    base: Base | None = None
+    agency: AgencyFacts | None = None
+    # Other incubations of this agency that hold a place (approved, signed or incubating).
+    agency_holding: tuple[str, ...] = ()
+    # Other incubations at this base that hold a place, and the offices other incubations hold.
+    base_holding: int = 0
+    occupied_offices: frozenset[str] = frozenset()
+    # Other applications of the same call already approved (whatever became of them since).
+    call_approved: int = 0
+    criteria: CriteriaVersion | None = None

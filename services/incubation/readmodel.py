@@ -1,0 +1,431 @@
+"""The incubation service's own tables (schema `incubation`): query views kept inline with the
+events, the facts learned from other services' topics, and the last-line invariant indexes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter
+from socialwork_contracts.incubation import SupportRecorded, TrainingDelivered
+
+from servicekit.db import Connection
+from servicekit.eventstore import RecordedEvent
+from servicekit.eventstore.store import InlineProjection
+from services.incubation.domain.base import Base
+from services.incubation.domain.facts import AgencyFacts
+from services.incubation.domain.incubation import HOLDING, OCCUPYING, Incubation
+
+SCHEMA = "incubation"
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.agencies (
+    uscc            text PRIMARY KEY,
+    name            text NOT NULL,
+    reporting_unit  text NOT NULL,
+    status          text NOT NULL,
+    version         integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.listings (
+    listing_id      text PRIMARY KEY,
+    uscc            text NOT NULL,
+    list            text NOT NULL,
+    ground          text NOT NULL,
+    listed_on       date NOT NULL,
+    removed_on      date,
+    removal_reason  text
+);
+CREATE INDEX IF NOT EXISTS listings_open ON {SCHEMA}.listings (uscc) WHERE removed_on IS NULL;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.bases (
+    base_id         text PRIMARY KEY,
+    name            text NOT NULL,
+    reporting_unit  text NOT NULL,
+    level           text NOT NULL,
+    closed_on       date,
+    state           jsonb NOT NULL,
+    version         integer NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.incubations (
+    incubation_id   text PRIMARY KEY,
+    base_id         text NOT NULL,
+    call_id         text NOT NULL,
+    uscc            text NOT NULL,
+    agency_name     text NOT NULL,
+    status          text NOT NULL,
+    local           boolean NOT NULL,
+    office_id       text,
+    agreement_id    text,
+    term_start      date,
+    term_end        date,
+    submitted_on    date NOT NULL,
+    started_on      date,
+    ended_on        date,
+    termination_reason text,
+    state           jsonb NOT NULL,
+    version         integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incubations_base ON {SCHEMA}.incubations (base_id, status);
+CREATE INDEX IF NOT EXISTS incubations_call ON {SCHEMA}.incubations (call_id, status);
+-- Last line of defence for the cross-stream invariants (a violation is a 409, nothing stored):
+-- an agency holds at most one place, and an office is held by at most one agency.
+CREATE UNIQUE INDEX IF NOT EXISTS one_place_per_agency ON {SCHEMA}.incubations (uscc)
+    WHERE status IN ('approved', 'signed', 'incubating');
+CREATE UNIQUE INDEX IF NOT EXISTS one_agency_per_office ON {SCHEMA}.incubations (base_id, office_id)
+    WHERE status IN ('signed', 'incubating');
+CREATE TABLE IF NOT EXISTS {SCHEMA}.support (
+    event_id        uuid PRIMARY KEY,
+    incubation_id   text NOT NULL,
+    base_id         text NOT NULL,
+    uscc            text NOT NULL,
+    support_type    text NOT NULL,
+    funding_type    text,
+    amount_yuan     numeric(16, 2),
+    description     text NOT NULL,
+    given_on        date NOT NULL
+);
+CREATE INDEX IF NOT EXISTS support_incubation ON {SCHEMA}.support (incubation_id);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.trainings (
+    base_id         text NOT NULL,
+    session_id      text NOT NULL,
+    title           text NOT NULL,
+    held_on         date NOT NULL,
+    hours           numeric(8, 2) NOT NULL,
+    attendees       integer NOT NULL,
+    agency_usccs    text[] NOT NULL,
+    PRIMARY KEY (base_id, session_id)
+);
+"""
+
+_BASE = TypeAdapter(Base)
+_INCUBATION = TypeAdapter(Incubation)
+_HOLDING = sorted(HOLDING)
+_OCCUPYING = sorted(OCCUPYING)
+_ADMITTED = ["approved", "signed", "incubating", "graduated", "terminated"]
+
+
+# --- inline projections (run in the append transaction) -------------------------------------
+
+
+def upsert_base(base: Base) -> InlineProjection:
+    async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.bases (base_id, name, reporting_unit, level, closed_on, state, "
+            "version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (base_id) DO UPDATE SET "
+            "name = excluded.name, closed_on = excluded.closed_on, state = excluded.state, "
+            f"version = excluded.version WHERE {SCHEMA}.bases.version < excluded.version",
+            base.base_id,
+            base.name,
+            base.reporting_unit,
+            base.level,
+            base.closed_on,
+            _BASE.dump_python(base, mode="json"),
+            events[-1].stream_version,
+        )
+        for recorded in events:
+            event = recorded.load()
+            if isinstance(event, TrainingDelivered):
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.trainings (base_id, session_id, title, held_on, hours, "
+                    "attendees, agency_usccs) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                    "ON CONFLICT DO NOTHING",
+                    event.base_id,
+                    event.session_id,
+                    event.title,
+                    event.held_on,
+                    Decimal(event.hours),
+                    event.attendees,
+                    event.agency_usccs,
+                )
+
+    return write
+
+
+def upsert_incubation(state: Incubation) -> InlineProjection:
+    async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        agreement = state.agreement
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.incubations (incubation_id, base_id, call_id, uscc, "
+            "agency_name, status, local, office_id, agreement_id, term_start, term_end, "
+            "submitted_on, started_on, ended_on, termination_reason, state, version) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+            "ON CONFLICT (incubation_id) DO UPDATE SET status = excluded.status, "
+            "office_id = excluded.office_id, agreement_id = excluded.agreement_id, "
+            "term_start = excluded.term_start, term_end = excluded.term_end, "
+            "started_on = excluded.started_on, ended_on = excluded.ended_on, "
+            "termination_reason = excluded.termination_reason, state = excluded.state, "
+            f"version = excluded.version WHERE {SCHEMA}.incubations.version < excluded.version",
+            state.incubation_id,
+            state.base_id,
+            state.call_id,
+            state.uscc,
+            state.agency_name,
+            state.status,
+            state.local,
+            state.office_id,
+            agreement.agreement_id if agreement else None,
+            agreement.term_start if agreement else None,
+            agreement.term_end if agreement else None,
+            state.submitted_on,
+            state.started_on,
+            state.ended_on,
+            state.termination_reason,
+            _INCUBATION.dump_python(state, mode="json"),
+            events[-1].stream_version,
+        )
+        for recorded in events:
+            event = recorded.load()
+            if isinstance(event, SupportRecorded):
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.support (event_id, incubation_id, base_id, uscc, "
+                    "support_type, funding_type, amount_yuan, description, given_on) VALUES "
+                    "($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    recorded.event_id,
+                    event.incubation_id,
+                    event.base_id,
+                    event.uscc,
+                    event.support_type,
+                    event.funding_type,
+                    None if event.amount_yuan is None else Decimal(event.amount_yuan),
+                    event.description,
+                    event.given_on,
+                )
+
+    return write
+
+
+# --- facts for decisions ----------------------------------------------------------------------
+
+
+async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
+    row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.agencies WHERE uscc = $1", uscc)
+    if row is None:
+        return None
+    lists = await conn.fetch(
+        f"SELECT DISTINCT list FROM {SCHEMA}.listings WHERE uscc = $1 AND removed_on IS NULL "
+        "ORDER BY list",
+        uscc,
+    )
+    return AgencyFacts(
+        row["uscc"], row["name"], row["reporting_unit"], row["status"], tuple(r[0] for r in lists)
+    )
+
+
+async def agency_holding(conn: Connection, uscc: str, other_than: str) -> tuple[str, ...]:
+    rows = await conn.fetch(
+        f"SELECT incubation_id FROM {SCHEMA}.incubations WHERE uscc = $1 "
+        "AND status = ANY($2::text[]) AND incubation_id <> $3 ORDER BY incubation_id",
+        uscc,
+        _HOLDING,
+        other_than,
+    )
+    return tuple(r[0] for r in rows)
+
+
+async def base_occupancy(
+    conn: Connection, base_id: str, other_than: str
+) -> tuple[int, frozenset[str]]:
+    """(places held at the base, offices held) by incubations other than `other_than`."""
+    rows = await conn.fetch(
+        f"SELECT status, office_id FROM {SCHEMA}.incubations WHERE base_id = $1 "
+        "AND status = ANY($2::text[]) AND incubation_id <> $3",
+        base_id,
+        _HOLDING,
+        other_than,
+    )
+    offices = frozenset(r["office_id"] for r in rows if r["status"] in OCCUPYING)
+    return len(rows), offices
+
+
+async def call_approved(conn: Connection, call_id: str, other_than: str) -> int:
+    count: int = await conn.fetchval(
+        f"SELECT count(*) FROM {SCHEMA}.incubations WHERE call_id = $1 "
+        "AND status = ANY($2::text[]) AND incubation_id <> $3",
+        call_id,
+        _ADMITTED,
+        other_than,
+    )
+    return count
+
+
+async def lock(conn: Connection, key: str) -> None:
+    """A transaction-scoped advisory lock: serialises admissions to one base / of one agency."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"incubation:{key}")
+
+
+# --- what the consumers write -----------------------------------------------------------------
+
+
+async def upsert_agency(
+    conn: Connection, uscc: str, name: str, unit: str, status: str, version: int
+) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.agencies (uscc, name, reporting_unit, status, version) VALUES "
+        "($1, $2, $3, $4, $5) ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, "
+        "reporting_unit = excluded.reporting_unit, status = excluded.status, "
+        f"version = excluded.version WHERE {SCHEMA}.agencies.version < excluded.version",
+        uscc,
+        name,
+        unit,
+        status,
+        version,
+    )
+
+
+async def update_agency(
+    conn: Connection,
+    uscc: str,
+    version: int,
+    *,
+    status: str | None = None,
+    name: str | None = None,
+    unit: str | None = None,
+) -> bool:
+    """Change a known agency; False (nothing written) for one never registered here."""
+    result: str = await conn.execute(
+        f"UPDATE {SCHEMA}.agencies SET status = coalesce($3, status), name = coalesce($4, name), "
+        "reporting_unit = coalesce($5, reporting_unit), version = $2 "
+        "WHERE uscc = $1 AND version < $2",
+        uscc,
+        version,
+        status,
+        name,
+        unit,
+    )
+    return result != "UPDATE 0"
+
+
+async def open_listing(
+    conn: Connection, listing_id: str, uscc: str, list_name: str, ground: str, on: dt.date
+) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.listings (listing_id, uscc, list, ground, listed_on) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        listing_id,
+        uscc,
+        list_name,
+        ground,
+        on,
+    )
+
+
+async def close_listing(conn: Connection, listing_id: str, reason: str, on: dt.date) -> None:
+    await conn.execute(
+        f"UPDATE {SCHEMA}.listings SET removed_on = $2, removal_reason = $3 "
+        "WHERE listing_id = $1 AND removed_on IS NULL",
+        listing_id,
+        on,
+        reason,
+    )
+
+
+async def occupying_incubations(conn: Connection, uscc: str) -> list[str]:
+    """The agency's incubations that hold an office (signed or incubating)."""
+    rows = await conn.fetch(
+        f"SELECT incubation_id FROM {SCHEMA}.incubations WHERE uscc = $1 "
+        "AND status = ANY($2::text[]) ORDER BY incubation_id",
+        uscc,
+        _OCCUPYING,
+    )
+    return [r[0] for r in rows]
+
+
+async def reset_agencies(conn: Connection) -> None:
+    await conn.execute(f"DELETE FROM {SCHEMA}.agencies")
+
+
+async def reset_listings(conn: Connection) -> None:
+    await conn.execute(f"DELETE FROM {SCHEMA}.listings")
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def _row(record: Any) -> dict[str, Any]:
+    return dict(record)
+
+
+async def list_bases(conn: Connection, reporting_unit: str | None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT state, version FROM {SCHEMA}.bases WHERE ($1::text IS NULL OR "
+        "reporting_unit = $1) ORDER BY name, base_id",
+        reporting_unit,
+    )
+    return [{**r["state"], "version": r["version"]} for r in rows]
+
+
+async def get_base(conn: Connection, base_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT state, version FROM {SCHEMA}.bases WHERE base_id = $1", base_id
+    )
+    return None if row is None else {**row["state"], "version": row["version"]}
+
+
+async def find_incubations(
+    conn: Connection,
+    *,
+    base_id: str | None = None,
+    call_id: str | None = None,
+    uscc: str | None = None,
+    statuses: Sequence[str] | None = None,
+    with_agreement: bool = False,
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT incubation_id, base_id, call_id, uscc, agency_name, status, local, office_id, "
+        "agreement_id, term_start, term_end, submitted_on, started_on, ended_on, "
+        f"termination_reason, version FROM {SCHEMA}.incubations WHERE "
+        "($1::text IS NULL OR base_id = $1) AND ($2::text IS NULL OR call_id = $2) "
+        "AND ($3::text IS NULL OR uscc = $3) AND ($4::text[] IS NULL OR status = ANY($4)) "
+        "AND (NOT $5 OR agreement_id IS NOT NULL) ORDER BY submitted_on, incubation_id",
+        base_id,
+        call_id,
+        uscc,
+        list(statuses) if statuses is not None else None,
+        with_agreement,
+    )
+    return [_row(r) for r in rows]
+
+
+async def get_incubation(conn: Connection, incubation_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        f"SELECT state, version FROM {SCHEMA}.incubations WHERE incubation_id = $1", incubation_id
+    )
+    return None if row is None else {**row["state"], "version": row["version"]}
+
+
+async def find_support(
+    conn: Connection, *, base_id: str | None, incubation_id: str | None, uscc: str | None
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT incubation_id, base_id, uscc, support_type, funding_type, "
+        f"amount_yuan::text AS amount_yuan, description, given_on FROM {SCHEMA}.support WHERE "
+        "($1::text IS NULL OR base_id = $1) AND ($2::text IS NULL OR incubation_id = $2) "
+        "AND ($3::text IS NULL OR uscc = $3) ORDER BY given_on, event_id",
+        base_id,
+        incubation_id,
+        uscc,
+    )
+    return [_row(r) for r in rows]
+
+
+async def find_trainings(conn: Connection, base_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT session_id, title, held_on, hours::text AS hours, attendees, agency_usccs "
+        f"FROM {SCHEMA}.trainings WHERE base_id = $1 ORDER BY held_on, session_id",
+        base_id,
+    )
+    return [_row(r) for r in rows]
+
+
+async def local_agency(conn: Connection, uscc: str) -> dict[str, Any] | None:
+    facts = await agency_facts(conn, uscc)
+    if facts is None:
+        return None
+    return {
+        "uscc": facts.uscc,
+        "name": facts.name,
+        "reporting_unit": facts.reporting_unit,
+        "status": facts.status,
+        "credit_lists": list(facts.lists),
+    }

@@ -1,0 +1,1 @@
+"""Reporting service: citywide projections, reports, exports and a dashboard (issue #5)."""

@@ -1,0 +1,384 @@
+"""The reporting HTTP API: reports as of any date (by occurrence and by recording), exports."""
+
+# No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from socialwork_contracts import reference
+
+from servicekit.auth import Principal, require_role
+from servicekit.http import Problem
+from servicekit.runtime import Runtime
+from services.reporting import readmodel
+from services.reporting.authz import READERS, readable_unit
+from services.reporting.domain import reports
+from services.reporting.domain.periods import (
+    LOCAL,
+    Half,
+    end_of_local_day,
+    local_date,
+    report_period,
+)
+from services.reporting.domain.state import CityState, fold
+from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
+from services.reporting.exports import Format, table_response
+
+AsOf = Annotated[
+    dt.date | None,
+    Query(
+        description="按发生时间 as of this local date (facts that happened by then); default today"
+    ),
+]
+RecordedUntil = Annotated[
+    str | None,
+    Query(
+        description="按记录时间 only facts recorded by then: a local date (the whole day) or an "
+        "RFC 3339 instant; reproduces a report exactly as it could be made at that time"
+    ),
+]
+Fmt = Annotated[Format, Query(alias="format", description="json | csv | xlsx (Chinese headers)")]
+Unit = Annotated[
+    str | None, Query(description="统计单位 id; default all units the caller may read")
+]
+
+
+def parse_recorded(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return end_of_local_day(dt.date.fromisoformat(value))
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Problem(
+            422, "invalid_recorded_until", "记录时间格式错误 (invalid recorded_until)", str(exc)
+        ) from exc
+    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL)
+
+
+def today() -> dt.date:
+    return local_date(dt.datetime.now(dt.UTC))
+
+
+def _check_unit(unit: str | None) -> None:
+    if unit is None:
+        return
+    try:
+        reference.locality(unit)
+    except KeyError as exc:
+        raise Problem(404, "unit_not_found", "统计单位不存在 (unknown unit)", unit) from exc
+
+
+TARGET_COLUMNS = (
+    ("id", "指标编号"),
+    ("title", "指标"),
+    ("status", "状态"),
+    ("required", "要求数"),
+    ("achieved", "已完成数"),
+    ("missing", "缺口（何处）"),
+)
+HALF_COLUMNS = (
+    ("reporting_unit", "统计单位代码"),
+    ("unit_name", "统计单位"),
+    *reports.FIGURE_COLUMNS,
+)
+COVERAGE_COLUMNS = (
+    ("unit_name", "统计单位"),
+    ("dimension", "维度"),
+    ("item_name", "服务对象/服务领域"),
+    ("priority", "重点"),
+    ("agencies", "机构数"),
+)
+TREND_COLUMNS = (
+    ("year", "年份"),
+    ("agencies_registered", "年末登记在册机构"),
+    ("agencies_new", "当年新登记机构"),
+    ("bases_operating", "年末运营基地"),
+    ("bases_new", "当年新建基地"),
+    ("graduated", "当年出壳机构"),
+)
+LISTING_COLUMNS = (
+    ("uscc", "统一社会信用代码"),
+    ("agency_name", "机构名称"),
+    ("unit_name", "统计单位"),
+    ("list", "名录"),
+    ("ground", "列入事由"),
+    ("listed_on", "列入日期"),
+    ("removed_on", "移出日期"),
+    ("removal_reason", "移出原因"),
+    ("escalation_due_on", "满2年转严重名单日期"),
+)
+BASE_COLUMNS = (
+    ("base_name", "基地名称"),
+    ("unit_name", "统计单位"),
+    ("established_on", "建成日期"),
+    ("window_end", "一年期满日"),
+    ("local_agencies", "一年内孵化本地机构数"),
+    ("missing", "缺口"),
+    ("status", "状态"),
+)
+AGENCY_COLUMNS = (
+    ("uscc", "统一社会信用代码"),
+    ("name", "机构名称"),
+    ("kind", "类型"),
+    ("reporting_unit", "统计单位"),
+    ("status", "登记状态"),
+    ("status_since", "状态起始日期"),
+    ("registered_on", "登记日期"),
+    ("priority", "重点机构"),
+)
+
+
+def build_router(
+    runtime_of: Callable[[Request], Runtime], principal: Any, options: TargetOptions
+) -> APIRouter:
+    router = APIRouter()
+    Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
+
+    async def state_as_of(
+        request: Request, as_of: dt.date, recorded_until: dt.datetime | None
+    ) -> CityState:
+        async with runtime_of(request).pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            facts = await readmodel.load_facts(
+                conn, generation, effective_until=as_of, recorded_until=recorded_until
+            )
+        return fold(facts)
+
+    @router.get("/reports/targets", tags=["reports"], summary="目标进度 Target tracker (§3)")
+    async def target_tracker(
+        request: Request,
+        caller: Caller,
+        as_of: AsOf = None,
+        recorded_until: RecordedUntil = None,
+        fmt: Fmt = "json",
+    ) -> Response:
+        require_role(caller, READERS, "read the target tracker")
+        day = as_of or today()
+        state = await state_as_of(request, day, parse_recorded(recorded_until))
+        body = targets(state, day, options)
+        body["recorded_until"] = recorded_until
+        rows = [{**t, "missing": t.get("missing", t.get("missing_count"))} for t in body["targets"]]
+        return table_response(
+            fmt,
+            body=body,
+            rows=rows,
+            columns=TARGET_COLUMNS,
+            filename=f"目标进度-{day}",
+            title="目标进度",
+        )
+
+    @router.get(
+        "/reports/half-year", tags=["reports"], summary="年中/年终报告 Mid-year or year-end (§6.3)"
+    )
+    async def half_year(
+        request: Request,
+        caller: Caller,
+        year: Annotated[int, Query(ge=2000, le=2100)],
+        half: Half = "mid_year",
+        unit: Unit = None,
+        recorded_until: RecordedUntil = None,
+        fmt: Fmt = "json",
+    ) -> Response:
+        scope = readable_unit(caller, unit, "read half-year reports")
+        _check_unit(scope)
+        period = report_period(year, half)
+        state = await state_as_of(request, period.end, parse_recorded(recorded_until))
+        units = [scope] if scope else reports.unit_ids()
+        rows: list[dict[str, Any]] = [
+            {
+                "reporting_unit": u,
+                "unit_name": reports.unit_name(u),
+                **reports.figures(state, period, u),
+            }
+            for u in units
+        ]
+        city = None
+        if scope is None:
+            city = {
+                "reporting_unit": "city",
+                "unit_name": "全市合计",
+                **reports.figures(state, period, None),
+            }
+        title = f"{year} 年{'年中' if half == 'mid_year' else '年终'}报告"
+        body = {
+            "year": year,
+            "half": half,
+            "title": title,
+            "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+            "recorded_until": recorded_until,
+            "columns": dict(HALF_COLUMNS),
+            "city": city,
+            "units": rows,
+        }
+        return table_response(
+            fmt,
+            body=body,
+            rows=[*rows, *([city] if city else [])],
+            columns=HALF_COLUMNS,
+            filename=f"{year}-{half}-report",
+            title=title,
+        )
+
+    @router.get("/reports/coverage", tags=["reports"], summary="重点覆盖 Priority coverage by unit")
+    async def coverage(
+        request: Request,
+        caller: Caller,
+        as_of: AsOf = None,
+        recorded_until: RecordedUntil = None,
+        unit: Unit = None,
+        fmt: Fmt = "json",
+    ) -> Response:
+        scope = readable_unit(caller, unit, "read coverage")
+        _check_unit(scope)
+        day = as_of or today()
+        state = await state_as_of(request, day, parse_recorded(recorded_until))
+        rows = reports.coverage(state, [scope] if scope else reports.unit_ids())
+        body = {"as_of": day.isoformat(), "recorded_until": recorded_until, "rows": rows}
+        return table_response(
+            fmt,
+            body=body,
+            rows=rows,
+            columns=COVERAGE_COLUMNS,
+            filename=f"重点覆盖-{day}",
+            title="重点覆盖",
+        )
+
+    @router.get("/reports/trends", tags=["reports"], summary="年度趋势 Trends by year (city)")
+    async def trends(
+        request: Request,
+        caller: Caller,
+        as_of: AsOf = None,
+        recorded_until: RecordedUntil = None,
+        fmt: Fmt = "json",
+    ) -> Response:
+        require_role(caller, READERS, "read trends")
+        day = as_of or today()
+        state = await state_as_of(request, day, parse_recorded(recorded_until))
+        rows = reports.trends(state, day)
+        body = {"as_of": day.isoformat(), "recorded_until": recorded_until, "rows": rows}
+        return table_response(
+            fmt,
+            body=body,
+            rows=rows,
+            columns=TREND_COLUMNS,
+            filename=f"年度趋势-{day}",
+            title="年度趋势",
+        )
+
+    @router.get(
+        "/reports/credit-listings", tags=["reports"], summary="信用名录 Agencies on credit lists"
+    )
+    async def credit_listings(
+        request: Request,
+        caller: Caller,
+        as_of: AsOf = None,
+        recorded_until: RecordedUntil = None,
+        include_removed: bool = False,
+        unit: Unit = None,
+        fmt: Fmt = "json",
+    ) -> Response:
+        scope = readable_unit(caller, unit, "read credit lists")
+        day = as_of or today()
+        state = await state_as_of(request, day, parse_recorded(recorded_until))
+        rows = [
+            r
+            for r in reports.credit_listings(state, include_removed=include_removed)
+            if scope is None or r["reporting_unit"] == scope
+        ]
+        body = {"as_of": day.isoformat(), "recorded_until": recorded_until, "rows": rows}
+        return table_response(
+            fmt,
+            body=body,
+            rows=rows,
+            columns=LISTING_COLUMNS,
+            filename=f"信用名录-{day}",
+            title="信用名录",
+        )
+
+    @router.get("/reports/bases", tags=["reports"], summary="基地孵化进度 Bases and target 2")
+    async def bases(
+        request: Request,
+        caller: Caller,
+        as_of: AsOf = None,
+        recorded_until: RecordedUntil = None,
+        unit: Unit = None,
+        fmt: Fmt = "json",
+    ) -> Response:
+        scope = readable_unit(caller, unit, "read bases")
+        day = as_of or today()
+        state = await state_as_of(request, day, parse_recorded(recorded_until))
+        rows = [
+            r
+            for r in base_local_agencies(state, day)
+            if scope is None or r["reporting_unit"] == scope
+        ]
+        body = {"as_of": day.isoformat(), "recorded_until": recorded_until, "rows": rows}
+        return table_response(
+            fmt, body=body, rows=rows, columns=BASE_COLUMNS, filename=f"基地-{day}", title="基地"
+        )
+
+    @router.get("/agencies", tags=["lists"], summary="机构（当前） Agencies, current state")
+    async def agencies(
+        request: Request,
+        caller: Caller,
+        unit: Unit = None,
+        limit: Annotated[int, Query(ge=1, le=10000)] = 500,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        fmt: Fmt = "json",
+    ) -> Response:
+        scope = readable_unit(caller, unit, "read agencies")
+        async with runtime_of(request).pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            total, items = await readmodel.list_agencies(conn, generation, scope, limit, offset)
+        rows = [
+            {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()}
+            for r in items
+        ]
+        body = {"total": total, "limit": limit, "offset": offset, "items": rows}
+        return table_response(
+            fmt, body=body, rows=rows, columns=AGENCY_COLUMNS, filename="机构", title="机构"
+        )
+
+    @router.get("/agencies/{uscc}", tags=["lists"], summary="机构（当前） One agency")
+    async def agency(request: Request, caller: Caller, uscc: str) -> dict[str, Any]:
+        require_role(caller, READERS, "read agencies")
+        async with runtime_of(request).pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            row = await readmodel.get_agency(conn, generation, uscc)
+        if row is None:
+            raise Problem(404, "agency_not_found", "机构不存在 (agency not found)", uscc)
+        readable_unit(caller, row["reporting_unit"], "read agencies")
+        return row
+
+    @router.get("/projection/status", tags=["operations"], summary="投影状态 Projection status")
+    async def status(request: Request, caller: Caller) -> dict[str, Any]:
+        require_role(caller, READERS, "read the projection status")
+        runtime = runtime_of(request)
+        async with runtime.pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            facts = await conn.fetchval(f"SELECT count(*) FROM {generation}.facts")  # noqa: S608 - checked identifier
+        consumer = runtime.consumers[0] if runtime.consumers else None
+        return {
+            "generation": generation,
+            "facts": facts,
+            "checkpoints": {f"{t}/{p}": o for (t, p), o in (await consumer.checkpoints()).items()}
+            if consumer
+            else {},
+            "stats": {
+                "applied": consumer.stats.applied,
+                "duplicates": consumer.stats.duplicates,
+                "skipped": consumer.stats.skipped,
+                "dead_lettered": consumer.stats.dead_lettered,
+            }
+            if consumer
+            else {},
+        }
+
+    @router.get("/reference/localities", tags=["reference"], summary="统计单位 Reporting units")
+    async def localities() -> list[reference.Locality]:
+        return list(reference.localities())
+
+    return router

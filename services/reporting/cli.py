@@ -1,0 +1,163 @@
+"""Command line: serve (default), replay with switch-over, and the projection checksum."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from socialwork_contracts.topics import EVENT_TOPICS
+
+from servicekit.eventstore.store import create_pool
+from servicekit.logging import configure_logging
+from servicekit.serve import serve
+from servicekit.settings import ServiceSettings
+from services.reporting import readmodel
+from services.reporting.consumers import LIVE_CONSUMER
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and time left, redrawn at most 5 times a second."""
+
+    def __init__(self, label: str, width: int = 30) -> None:
+        self.label = label
+        self.width = width
+        self.started = time.monotonic()
+        self.last_draw = 0.0
+
+    def __call__(self, done: int, total: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last_draw < 0.2:
+            return
+        self.last_draw = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        share = done / total if total else 1.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        filled = int(self.width * share)
+        bar = "█" * filled + "░" * (self.width - filled)
+        sys.stderr.write(
+            f"\r{self.label} {bar} {share:6.1%} {done:,}/{total:,} "
+            f"{rate:,.0f} 条/s 剩余 {time.strftime('%H:%M:%S', time.gmtime(left))}"
+        )
+        if final:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+async def run_replay(settings: ServiceSettings, *, switch: bool, keep: int) -> dict[str, object]:
+    from services.reporting.replay import next_generation, replay
+
+    pool = await create_pool(settings.database_url)
+    try:
+        generation = await next_generation(pool)
+        bar = ProgressBar(f"重放 {generation}")
+        result = await replay(
+            pool,
+            settings.kafka_bootstrap_servers,
+            [t.name for t in EVENT_TOPICS],
+            generation=generation,
+            switch=switch,
+            progress=bar,
+        )
+        bar(result.events, result.events, final=True)
+        if result.switched:
+            async with pool.acquire() as conn:
+                # Keep the previous generation(s) so readers mid-query are never cut off.
+                for old in (await readmodel.generations(conn))[:-keep]:
+                    await readmodel.drop_generation(conn, old)
+        return {
+            "generation": result.generation,
+            "events": result.events,
+            "facts": result.facts,
+            "skipped": result.skipped,
+            "dead_lettered": result.dead_lettered,
+            "seconds": round(result.seconds, 2),
+            "events_per_second": round(result.events / result.seconds) if result.seconds else 0,
+            "switched": result.switched,
+        }
+    finally:
+        await pool.close()
+
+
+async def run_checksum(settings: ServiceSettings, *, rebuild: bool) -> dict[str, object]:
+    from services.reporting.replay import next_generation, replay
+
+    pool = await create_pool(settings.database_url)
+    try:
+        async with pool.acquire() as conn:
+            live = await readmodel.current_generation(conn)
+        if not rebuild:
+            async with pool.acquire() as conn:
+                return await readmodel.checksum(conn, live)
+        scratch = await next_generation(pool)
+        bar = ProgressBar(f"重建 {scratch}")
+        result = await replay(
+            pool,
+            settings.kafka_bootstrap_servers,
+            [t.name for t in EVENT_TOPICS],
+            generation=scratch,
+            switch=False,
+            progress=bar,
+        )
+        bar(result.events, result.events, final=True)
+        rebuilt_offsets = {}
+        async with pool.acquire() as conn:
+            rebuilt_offsets = await readmodel.replay_offsets(conn, f"reporting.replay.{scratch}")
+        # Compare at the same log positions: wait (bounded) until the live consumer is there too.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            async with pool.acquire() as conn:
+                live_offsets = await readmodel.replay_offsets(conn, LIVE_CONSUMER)
+            if all(live_offsets.get(k, 0) >= v for k, v in rebuilt_offsets.items() if v > 0):
+                break
+            await asyncio.sleep(0.5)
+        async with pool.acquire() as conn:
+            live_sum = await readmodel.checksum(conn, live)
+            rebuilt_sum = await readmodel.checksum(conn, scratch)
+            await readmodel.drop_generation(conn, scratch)
+            await conn.execute(
+                f"DELETE FROM {readmodel.CONTROL}.consumer_offsets WHERE consumer = $1",  # noqa: S608 - constant schema
+                f"reporting.replay.{scratch}",
+            )
+        return {
+            "live": live_sum,
+            "rebuilt": rebuilt_sum,
+            "equal": live_sum["sha256"] == rebuilt_sum["sha256"],
+        }
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.reporting")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="serve the HTTP API and the dashboard (the default)")
+    replay_cmd = sub.add_parser("replay", help="rebuild the projection from offset 0 and switch")
+    replay_cmd.add_argument("--no-switch", action="store_true", help="build only; do not switch")
+    replay_cmd.add_argument("--keep", type=int, default=2, help="generations to keep (≥2)")
+    checksum_cmd = sub.add_parser("checksum", help="hash the live projection")
+    checksum_cmd.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="also rebuild from scratch and compare (exit 1 if not equal)",
+    )
+    args = parser.parse_args(argv)
+    if args.command in (None, "serve"):
+        from services.reporting.app import SERVICE, create_app
+
+        serve(SERVICE, create_app)
+        return 0
+    settings = ServiceSettings()  # from the environment
+    configure_logging("reporting", settings.log_level)
+    if args.command == "replay":
+        outcome = asyncio.run(
+            run_replay(settings, switch=not args.no_switch, keep=max(2, args.keep))
+        )
+        sys.stdout.write(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n")
+        return 0 if outcome["switched"] or args.no_switch else 1
+    outcome = asyncio.run(run_checksum(settings, rebuild=args.rebuild))
+    sys.stdout.write(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n")
+    return 0 if outcome.get("equal", True) else 1

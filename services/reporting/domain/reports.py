@@ -1,0 +1,306 @@
+"""Mid-year and year-end figures (guidance §6.3), priority coverage, trends and credit lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from socialwork_contracts import reference
+
+from services.reporting.domain.periods import Period, add_years
+from services.reporting.domain.state import AgencyView, BaseView, CityState
+
+Figures = dict[str, int | str]
+LIVE_STATUSES = ("active", "suspended")  # registered and not deregistered or revoked
+FUNDING_TYPES = (
+    ("seed_fund", "种子基金"),
+    ("venture_philanthropy", "公益创投"),
+    ("project_competition", "项目大赛"),
+    ("subsidy_or_award", "补贴或奖励"),
+    ("fee_waiver", "费用减免"),
+    ("government_purchase", "政府购买服务"),
+    ("other", "其他"),
+)
+CONCLUSIONS = (
+    ("qualified", "合格"),
+    ("basically_qualified", "基本合格"),
+    ("unqualified", "不合格"),
+    ("filed", "已报送"),
+    ("not_filed", "未报送"),
+)
+CATEGORIES = (
+    ("acting_against_charter", "违反章程"),
+    ("fund_fraud_or_misuse", "骗取挪用资金"),
+    ("false_information", "虚假信息"),
+    ("infringing_recipients", "侵害服务对象"),
+    ("commercial_activity", "营利性经营"),
+    ("office_subletting", "转租共用办公室"),
+    ("premises_altered", "擅改场地"),
+    ("unrelated_activity", "无关活动"),
+    ("refusing_inspection", "拒绝检查"),
+    ("other", "其他"),
+)
+
+# Column key -> Chinese header, in report order (also the CSV/Excel columns).
+FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("bases_operating", "运营中基地数"),
+    ("bases_city_level", "市级基地"),
+    ("bases_county_level", "县（市、区）级基地"),
+    ("bases_township_level", "乡镇（街道）级基地"),
+    ("bases_meeting_standard", "硬件达标基地"),
+    ("bases_below_standard", "硬件未达标基地"),
+    ("bases_new", "本期新建基地"),
+    ("bases_closed", "本期停止运营基地"),
+    ("agencies_registered", "登记在册机构"),
+    ("agencies_active", "正常活动机构"),
+    ("agencies_suspended", "停止活动机构"),
+    ("agencies_new", "本期新登记机构"),
+    ("agencies_deregistered_or_revoked", "本期注销或撤销机构"),
+    ("agencies_priority", "重点机构"),
+    ("agencies_incubating", "在孵机构"),
+    ("incubations_started", "本期入孵"),
+    ("agencies_graduated", "本期出壳"),
+    ("incubations_terminated", "本期退驻"),
+    ("funding_total_yuan", "资金扶持合计（元）"),
+    *((f"funding_{k}_yuan", f"{zh}（元）") for k, zh in FUNDING_TYPES),
+    ("training_sessions", "培训场次"),
+    ("training_hours", "培训时长（小时）"),
+    ("training_attendees", "培训人次"),
+    *((f"inspections_{k}", f"年检{zh}") for k, zh in CONCLUSIONS),
+    ("violations", "本期违规"),
+    *((f"violations_{k}", f"违规：{zh}") for k, zh in CATEGORIES),
+    ("rectifications_ordered", "本期责令整改"),
+    ("rectifications_confirmed", "本期整改到位"),
+    ("rectifications_overdue", "本期逾期未整改"),
+    ("rectifications_open", "期末未完成整改"),
+    ("listed_abnormal", "期末活动异常名录"),
+    ("listed_serious", "期末严重违法失信名单"),
+    ("listings_new", "本期列入名录"),
+    ("follow_ups", "本期出壳机构跟进评估"),
+    ("follow_ups_unqualified", "跟进评估不合格"),
+)
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _operating(base: BaseView, day: dt.date) -> bool:
+    return base.established_on <= day and (base.closed_on is None or base.closed_on > day)
+
+
+def figures(state: CityState, period: Period, unit: str | None) -> Figures:
+    """One row of the half-year report: a unit's figures, or the city's when `unit` is None."""
+
+    def in_unit(u: str) -> bool:
+        return unit is None or u == unit
+
+    end = period.end
+    bases = [b for b in state.bases.values() if in_unit(b.reporting_unit)]
+    operating = [b for b in bases if _operating(b, end)]
+    agencies = [a for a in state.agencies.values() if in_unit(a.reporting_unit)]
+    live = [a for a in agencies if a.status in LIVE_STATUSES]
+    incubations = [i for i in state.incubations.values() if in_unit(state.unit_of_base(i.base_id))]
+    funding = [
+        f
+        for f in state.funding
+        if in_unit(state.unit_of_base(f.base_id)) and period.contains(f.given_on)
+    ]
+    trainings = [
+        t
+        for t in state.trainings
+        if in_unit(state.unit_of_base(t.base_id)) and period.contains(t.held_on)
+    ]
+    inspections = [
+        i
+        for i in state.inspections
+        if in_unit(state.unit_of_agency(i.uscc)) and period.contains(i.concluded_on)
+    ]
+    violations = [
+        v
+        for v in state.violations.values()
+        if in_unit(state.unit_of_agency(v.uscc)) and period.contains(v.found_on)
+    ]
+    rectifications = [
+        r for r in state.rectifications.values() if in_unit(state.unit_of_agency(r.uscc))
+    ]
+    listings = [l for l in state.listings.values() if in_unit(state.unit_of_agency(l.uscc))]  # noqa: E741
+    open_listings = [l for l in listings if l.removed_on is None or l.removed_on > end]  # noqa: E741
+
+    row: Figures = {
+        "bases_operating": len(operating),
+        "bases_city_level": sum(b.level == "city" for b in operating),
+        "bases_county_level": sum(b.level == "county" for b in operating),
+        "bases_township_level": sum(b.level == "township" for b in operating),
+        "bases_meeting_standard": sum(b.meets_hardware_standard for b in operating),
+        "bases_below_standard": sum(not b.meets_hardware_standard for b in operating),
+        "bases_new": sum(period.contains(b.established_on) for b in bases),
+        "bases_closed": sum(period.contains(b.closed_on) for b in bases),
+        "agencies_registered": len(live),
+        "agencies_active": sum(a.status == "active" for a in live),
+        "agencies_suspended": sum(a.status == "suspended" for a in live),
+        "agencies_new": sum(period.contains(a.registered_on) for a in agencies),
+        "agencies_deregistered_or_revoked": sum(
+            a.status in ("deregistered", "revoked") and period.contains(a.status_since)
+            for a in agencies
+        ),
+        "agencies_priority": sum(a.priority for a in live),
+        "agencies_incubating": len(
+            {
+                i.uscc
+                for i in incubations
+                if i.started_on <= end
+                and (i.graduated_on is None or i.graduated_on > end)
+                and (i.terminated_on is None or i.terminated_on > end)
+            }
+        ),
+        "incubations_started": sum(period.contains(i.started_on) for i in incubations),
+        "agencies_graduated": sum(period.contains(i.graduated_on) for i in incubations),
+        "incubations_terminated": sum(period.contains(i.terminated_on) for i in incubations),
+        "funding_total_yuan": _money(sum((f.amount for f in funding), Decimal(0))),
+    }
+    known_funding = {k for k, _ in FUNDING_TYPES}
+    for key, _ in FUNDING_TYPES:
+        total = sum(
+            (
+                f.amount
+                for f in funding
+                if (f.funding_type if f.funding_type in known_funding else "other") == key
+            ),
+            Decimal(0),
+        )
+        row[f"funding_{key}_yuan"] = _money(total)
+    row["training_sessions"] = len(trainings)
+    row["training_hours"] = str(sum((t.hours for t in trainings), Decimal(0)))
+    row["training_attendees"] = sum(t.attendees for t in trainings)
+    for key, _ in CONCLUSIONS:
+        row[f"inspections_{key}"] = sum(i.conclusion == key for i in inspections)
+    row["violations"] = len(violations)
+    known_categories = {k for k, _ in CATEGORIES}
+    for key, _ in CATEGORIES:
+        row[f"violations_{key}"] = sum(
+            (v.category if v.category in known_categories else "other") == key for v in violations
+        )
+    row["rectifications_ordered"] = sum(period.contains(r.ordered_on) for r in rectifications)
+    row["rectifications_confirmed"] = sum(period.contains(r.confirmed_on) for r in rectifications)
+    row["rectifications_overdue"] = sum(period.contains(r.overdue_on) for r in rectifications)
+    row["rectifications_open"] = sum(
+        r.ordered_on <= end and (r.confirmed_on is None or r.confirmed_on > end)
+        for r in rectifications
+    )
+    row["listed_abnormal"] = len({l.uscc for l in open_listings if l.list == "abnormal"})  # noqa: E741
+    row["listed_serious"] = len({l.uscc for l in open_listings if l.list == "serious"})  # noqa: E741
+    row["listings_new"] = sum(period.contains(l.listed_on) for l in listings)  # noqa: E741
+    follow_ups = [
+        f
+        for f in state.follow_ups
+        if in_unit(state.unit_of_agency(f.uscc)) and period.contains(f.evaluated_on)
+    ]
+    row["follow_ups"] = len(follow_ups)
+    row["follow_ups_unqualified"] = sum(f.conclusion == "unqualified" for f in follow_ups)
+    return row
+
+
+def unit_ids() -> list[str]:
+    return [u.id for u in reference.localities()]
+
+
+def unit_name(unit: str) -> str:
+    try:
+        return reference.locality(unit).name
+    except KeyError:
+        return "未知统计单位" if unit == "unknown" else unit
+
+
+def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str | bool]]:
+    """Priority coverage (§2.1): live agencies by target group and by service field, per unit."""
+    rows: list[dict[str, int | str | bool]] = []
+    live = [a for a in state.agencies.values() if a.status in LIVE_STATUSES]
+    for unit in units:
+        in_unit = [a for a in live if a.reporting_unit == unit]
+        for dimension, items, pick in (
+            ("target_group", reference.target_groups(), _groups),
+            ("service_field", reference.service_fields(), _fields),
+        ):
+            for item in items:
+                rows.append(
+                    {
+                        "reporting_unit": unit,
+                        "unit_name": unit_name(unit),
+                        "dimension": dimension,
+                        "item": item.id,
+                        "item_name": item.name,
+                        "priority": item.priority,
+                        "agencies": sum(item.id in pick(a) for a in in_unit),
+                    }
+                )
+    return rows
+
+
+def _groups(agency: AgencyView) -> tuple[str, ...]:
+    return agency.target_groups
+
+
+def _fields(agency: AgencyView) -> tuple[str, ...]:
+    return agency.service_fields
+
+
+def trends(state: CityState, until: dt.date) -> list[dict[str, int]]:
+    """Year by year: agencies registered and bases operating at each year end, and new ones."""
+    years = [a.registered_on.year for a in state.agencies.values()]
+    years += [b.established_on.year for b in state.bases.values()]
+    if not years:
+        return []
+    rows = []
+    for year in range(min(years), until.year + 1):
+        end = min(dt.date(year, 12, 31), until)
+        rows.append(
+            {
+                "year": year,
+                "agencies_registered": sum(
+                    a.registered_on <= end
+                    and not (a.status in ("deregistered", "revoked") and a.status_since <= end)
+                    for a in state.agencies.values()
+                ),
+                "agencies_new": sum(a.registered_on.year == year for a in state.agencies.values()),
+                "bases_operating": sum(_operating(b, end) for b in state.bases.values()),
+                "bases_new": sum(b.established_on.year == year for b in state.bases.values()),
+                "graduated": sum(
+                    i.graduated_on is not None and i.graduated_on.year == year
+                    for i in state.incubations.values()
+                ),
+            }
+        )
+    return rows
+
+
+def credit_listings(state: CityState, *, include_removed: bool) -> list[dict[str, str | None]]:
+    """Agencies on each credit list with dates, and the escalation date the clock brings."""
+    rows: list[dict[str, str | None]] = []
+    for listing in sorted(state.listings.values(), key=lambda x: (x.listed_on, x.listing_id)):
+        if listing.removed_on is not None and not include_removed:
+            continue
+        agency = state.agencies.get(listing.uscc)
+        unit = state.unit_of_agency(listing.uscc)
+        # Domain rule: 2 full years on the abnormal list moves an agency to the serious list.
+        start = listing.clock_from or listing.listed_on
+        escalation = add_years(start, 2) if listing.list == "abnormal" else None
+        rows.append(
+            {
+                "listing_id": listing.listing_id,
+                "uscc": listing.uscc,
+                "agency_name": agency.name if agency else None,
+                "reporting_unit": unit,
+                "unit_name": unit_name(unit),
+                "list": listing.list,
+                "ground": listing.ground,
+                "listed_on": listing.listed_on.isoformat(),
+                "removed_on": listing.removed_on.isoformat() if listing.removed_on else None,
+                "removal_reason": listing.removal_reason,
+                "escalation_due_on": escalation.isoformat()
+                if escalation and listing.removed_on is None
+                else None,
+            }
+        )
+    return rows

@@ -1,0 +1,321 @@
+"""Fold facts (in effective order) into the state of the city's agencies, bases and credit files.
+
+Facts from different services are not globally ordered on arrival; they are sorted by effective
+date before folding and joined by id here, so an incubation seen before its agency's registration
+still counts once both are known.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from socialwork_contracts import incubation as inc
+from socialwork_contracts import registry as reg
+from socialwork_contracts import supervision as sup
+from socialwork_contracts.catalog import UnknownEventType, load
+
+from services.reporting.domain.facts import Fact
+
+MIN_OFFICES = 3  # guidance §3.2: at least 3 offices
+MIN_OFFICE_AREA = Decimal(15)  # guidance §3.2: each at least 15 m²
+
+
+@dataclass(frozen=True)
+class AgencyView:
+    uscc: str
+    name: str
+    kind: str
+    reporting_unit: str
+    registered_on: dt.date
+    status: str  # active | suspended | deregistered | revoked
+    status_since: dt.date
+    priority: bool
+    service_fields: tuple[str, ...]
+    target_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BaseView:
+    base_id: str
+    name: str
+    level: str
+    reporting_unit: str
+    established_on: dt.date
+    closed_on: dt.date | None
+    meets_hardware_standard: bool
+
+
+@dataclass(frozen=True)
+class IncubationView:
+    incubation_id: str
+    base_id: str
+    uscc: str
+    started_on: dt.date
+    term_end: dt.date
+    local: bool
+    graduated_on: dt.date | None = None
+    terminated_on: dt.date | None = None
+    termination_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Funding:
+    base_id: str
+    uscc: str
+    support_type: str
+    funding_type: str | None
+    amount: Decimal
+    given_on: dt.date
+
+
+@dataclass(frozen=True)
+class Training:
+    base_id: str
+    held_on: dt.date
+    hours: Decimal
+    attendees: int
+
+
+@dataclass(frozen=True)
+class Inspection:
+    uscc: str
+    year: int
+    conclusion: str
+    concluded_on: dt.date
+
+
+@dataclass(frozen=True)
+class Violation:
+    violation_id: str
+    uscc: str
+    category: str
+    severity: str
+    found_on: dt.date
+
+
+@dataclass(frozen=True)
+class Rectification:
+    rectification_id: str
+    uscc: str
+    violation_id: str
+    ordered_on: dt.date
+    deadline: dt.date
+    confirmed_on: dt.date | None = None
+    overdue_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    listing_id: str
+    uscc: str
+    list: str
+    ground: str
+    listed_on: dt.date
+    removed_on: dt.date | None = None
+    removal_reason: str | None = None
+    clock_from: dt.date | None = None  # a repeated ground restarts the listing clock
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    uscc: str
+    base_id: str | None
+    conclusion: str
+    evaluated_on: dt.date
+
+
+@dataclass
+class CityState:
+    agencies: dict[str, AgencyView] = field(default_factory=dict)
+    bases: dict[str, BaseView] = field(default_factory=dict)
+    incubations: dict[str, IncubationView] = field(default_factory=dict)
+    funding: list[Funding] = field(default_factory=list)
+    trainings: list[Training] = field(default_factory=list)
+    inspections: list[Inspection] = field(default_factory=list)
+    violations: dict[str, Violation] = field(default_factory=dict)
+    rectifications: dict[str, Rectification] = field(default_factory=dict)
+    listings: dict[str, Listing] = field(default_factory=dict)
+    penalties: dict[str, str] = field(default_factory=dict)  # penalty id -> kind
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+    def unit_of_agency(self, uscc: str) -> str:
+        agency = self.agencies.get(uscc)
+        return agency.reporting_unit if agency is not None else "unknown"
+
+    def unit_of_base(self, base_id: str) -> str:
+        base = self.bases.get(base_id)
+        return base.reporting_unit if base is not None else "unknown"
+
+
+def meets_hardware_standard(event: inc.BaseEstablished | inc.BaseFacilitiesUpdated) -> bool:
+    """Guidance §3.2: ≥3 offices of ≥15 m² including a shared room, furniture, projector, fire."""
+    big = [o for o in event.offices if Decimal(o.area_m2) >= MIN_OFFICE_AREA]
+    return (
+        len(big) >= MIN_OFFICES
+        and any(o.shared_room for o in big)
+        and event.has_desks_and_chairs
+        and event.has_projector
+        and event.fire_safety_compliant
+    )
+
+
+def sort_key(fact: Fact) -> tuple[dt.date, dt.datetime, dt.datetime, str]:
+    return (fact.effective_on, fact.occurred_at, fact.recorded_at, fact.event_id)
+
+
+def fold(facts: Iterable[Fact]) -> CityState:
+    """The city's state after every given fact, applied in effective order."""
+    state = CityState()
+    for fact in sorted(facts, key=sort_key):
+        apply(state, fact)
+    return state
+
+
+def apply(state: CityState, fact: Fact) -> None:
+    try:
+        event = load(fact.event_type, fact.event_version, fact.data)
+    except UnknownEventType:
+        return  # a type this build does not fold (added later by its producer)
+    day = fact.effective_on
+    match event:
+        case reg.AgencyRegistered():
+            state.agencies[event.uscc] = AgencyView(
+                uscc=event.uscc,
+                name=event.name,
+                kind=event.kind,
+                reporting_unit=event.reporting_unit,
+                registered_on=event.registered_on,
+                status="active",
+                status_since=event.registered_on,
+                priority=event.priority,
+                service_fields=tuple(event.service_fields),
+                target_groups=tuple(event.target_groups),
+            )
+        case reg.AgencyProfileAmended():
+            if (a := state.agencies.get(event.uscc)) is not None:
+                state.agencies[event.uscc] = replace(
+                    a,
+                    name=event.name or a.name,
+                    reporting_unit=event.reporting_unit or a.reporting_unit,
+                    priority=event.priority,
+                    service_fields=tuple(event.service_fields)
+                    if event.service_fields is not None
+                    else a.service_fields,
+                    target_groups=tuple(event.target_groups)
+                    if event.target_groups is not None
+                    else a.target_groups,
+                )
+        case reg.AgencySuspended():
+            _status(state, event.uscc, "suspended", day)
+        case reg.AgencyReinstated():
+            _status(state, event.uscc, "active", day)
+        case reg.AgencyDeregistered():
+            _status(state, event.uscc, "deregistered", day)
+        case reg.AgencyRegistrationRevoked():
+            _status(state, event.uscc, "revoked", day)
+        case inc.BaseEstablished():
+            state.bases[event.base_id] = BaseView(
+                base_id=event.base_id,
+                name=event.name,
+                level=event.level,
+                reporting_unit=event.reporting_unit,
+                established_on=event.established_on,
+                closed_on=None,
+                meets_hardware_standard=meets_hardware_standard(event),
+            )
+        case inc.BaseFacilitiesUpdated():
+            if (b := state.bases.get(event.base_id)) is not None:
+                state.bases[event.base_id] = replace(
+                    b, meets_hardware_standard=meets_hardware_standard(event)
+                )
+        case inc.BaseClosed():
+            if (b := state.bases.get(event.base_id)) is not None:
+                state.bases[event.base_id] = replace(b, closed_on=event.closed_on)
+        case inc.IncubationStarted():
+            state.incubations[event.incubation_id] = IncubationView(
+                incubation_id=event.incubation_id,
+                base_id=event.base_id,
+                uscc=event.uscc,
+                started_on=event.started_on,
+                term_end=event.term_end,
+                local=event.local,
+            )
+        case inc.IncubationExtended():
+            if (i := state.incubations.get(event.incubation_id)) is not None:
+                state.incubations[event.incubation_id] = replace(i, term_end=event.term_end)
+        case inc.AgencyGraduated():
+            if (i := state.incubations.get(event.incubation_id)) is not None:
+                state.incubations[event.incubation_id] = replace(i, graduated_on=event.graduated_on)
+        case inc.IncubationTerminated():
+            if (i := state.incubations.get(event.incubation_id)) is not None:
+                state.incubations[event.incubation_id] = replace(
+                    i, terminated_on=event.terminated_on, termination_reason=event.reason
+                )
+        case inc.SupportRecorded():
+            if event.support_type == "funding" or event.amount_yuan is not None:
+                state.funding.append(
+                    Funding(
+                        base_id=event.base_id,
+                        uscc=event.uscc,
+                        support_type=event.support_type,
+                        funding_type=event.funding_type,
+                        amount=Decimal(event.amount_yuan or "0"),
+                        given_on=event.given_on,
+                    )
+                )
+        case inc.TrainingDelivered():
+            state.trainings.append(
+                Training(event.base_id, event.held_on, Decimal(event.hours), event.attendees)
+            )
+        case sup.AnnualInspectionConcluded():
+            state.inspections.append(
+                Inspection(event.uscc, event.year, event.conclusion, event.concluded_on)
+            )
+        case sup.ViolationRecorded():
+            state.violations[event.violation_id] = Violation(
+                event.violation_id, event.uscc, event.category, event.severity, event.found_on
+            )
+        case sup.RectificationOrdered():
+            state.rectifications[event.rectification_id] = Rectification(
+                event.rectification_id,
+                event.uscc,
+                event.violation_id,
+                event.ordered_on,
+                event.deadline,
+            )
+        case sup.RectificationConfirmed():
+            if (r := state.rectifications.get(event.rectification_id)) is not None:
+                state.rectifications[r.rectification_id] = replace(
+                    r, confirmed_on=event.confirmed_on
+                )
+        case sup.RectificationOverdue():
+            if (r := state.rectifications.get(event.rectification_id)) is not None:
+                state.rectifications[r.rectification_id] = replace(r, overdue_on=event.overdue_on)
+        case sup.AgencyListed():
+            state.listings[event.listing_id] = Listing(
+                event.listing_id, event.uscc, event.list, event.ground, event.listed_on
+            )
+        case sup.AgencyDelisted():
+            if (lst := state.listings.get(event.listing_id)) is not None:
+                state.listings[lst.listing_id] = replace(
+                    lst, removed_on=event.removed_on, removal_reason=event.reason
+                )
+        case sup.ListingClockRestarted():
+            if (lst := state.listings.get(event.listing_id)) is not None:
+                state.listings[lst.listing_id] = replace(lst, clock_from=event.restarted_on)
+        case sup.FollowUpEvaluationRecorded():
+            state.follow_ups.append(
+                FollowUp(event.uscc, event.base_id, event.conclusion, event.evaluated_on)
+            )
+        case sup.PenaltyImposed():
+            state.penalties[event.penalty_id] = event.kind
+        case _:
+            return  # staff changes, grades and later additions do not change these reports
+
+
+def _status(state: CityState, uscc: str, status: str, day: dt.date) -> None:
+    if (a := state.agencies.get(uscc)) is not None:
+        state.agencies[uscc] = replace(a, status=status, status_since=day)

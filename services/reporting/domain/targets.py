@@ -1,0 +1,170 @@
+"""The four targets of guidance §3, with what is met, what is missing and where."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from socialwork_contracts import reference
+
+from services.reporting.domain.periods import within_one_year
+from services.reporting.domain.reports import LIVE_STATUSES
+from services.reporting.domain.state import BaseView, CityState
+
+DISTRICT_DEADLINE = dt.date(2020, 12, 31)  # guidance §3: "到 2020 年"
+COUNTY_DEADLINE = dt.date(2025, 12, 31)  # guidance §3: "到 2025 年"
+CITY_AGENCY_TARGET = 100  # guidance §3: 全市社工机构达到 100 家
+LOCAL_AGENCIES_PER_BASE = 3  # guidance §3: 一年内孵化本地机构 3 家以上
+AIRPORT_ZONE = "hangkonggang"
+
+Status = Literal["met", "missed", "in_progress"]
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    # domain.md: whether the province-led airport zone counts for target 1 is configurable.
+    count_airport_zone: bool = True
+
+
+def _status(met: bool, as_of: dt.date, deadline: dt.date) -> Status:
+    if met:
+        return "met"
+    return "missed" if as_of > deadline else "in_progress"
+
+
+def _operating_on(base: BaseView, day: dt.date) -> bool:
+    return base.established_on <= day and (base.closed_on is None or base.closed_on > day)
+
+
+def _unit_bases(state: CityState, unit: str, day: dt.date) -> list[BaseView]:
+    return [b for b in state.bases.values() if b.reporting_unit == unit and _operating_on(b, day)]
+
+
+def _unit_target(
+    state: CityState, units: list[reference.Locality], deadline: dt.date, as_of: dt.date
+) -> dict[str, Any]:
+    day = min(as_of, deadline)
+    rows = []
+    for unit in units:
+        bases = _unit_bases(state, unit.id, day)
+        rows.append(
+            {
+                "reporting_unit": unit.id,
+                "unit_name": unit.name,
+                "bases": len(bases),
+                "first_established_on": min(b.established_on for b in bases).isoformat()
+                if bases
+                else None,
+                "met": bool(bases),
+            }
+        )
+    met = sum(1 for r in rows if r["met"])
+    return {
+        "deadline": deadline.isoformat(),
+        "evaluated_on": day.isoformat(),
+        "required": len(rows),
+        "achieved": met,
+        "status": _status(met == len(rows), as_of, deadline),
+        "missing": [r["unit_name"] for r in rows if not r["met"]],
+        "units": rows,
+    }
+
+
+def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]]:
+    """Target 2 per base: local agencies that moved in within one year of its establishment."""
+    rows = []
+    for base in sorted(state.bases.values(), key=lambda b: (b.established_on, b.base_id)):
+        if base.established_on > as_of:
+            continue
+        window = within_one_year(base.established_on)
+        local = {
+            i.uscc
+            for i in state.incubations.values()
+            if i.base_id == base.base_id
+            and i.local
+            and window.contains(i.started_on)
+            and i.started_on <= as_of
+        }
+        met = len(local) >= LOCAL_AGENCIES_PER_BASE
+        rows.append(
+            {
+                "base_id": base.base_id,
+                "base_name": base.name,
+                "reporting_unit": base.reporting_unit,
+                "unit_name": _unit_name(base.reporting_unit),
+                "established_on": base.established_on.isoformat(),
+                "window_end": window.end.isoformat(),
+                "local_agencies": len(local),
+                "missing": max(0, LOCAL_AGENCIES_PER_BASE - len(local)),
+                "status": _status(met, as_of, window.end),
+            }
+        )
+    return rows
+
+
+def _unit_name(unit: str) -> str:
+    try:
+        return reference.locality(unit).name
+    except KeyError:
+        return unit
+
+
+def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[str, Any]:
+    """The target tracker as of a date (the state must be folded as of the same date)."""
+    units = [u for u in reference.localities() if u.valid_on(as_of) or u.valid_to is None]
+    district = [
+        u
+        for u in units
+        if u.target == "district_zone" and (options.count_airport_zone or u.id != AIRPORT_ZONE)
+    ]
+    county = [u for u in units if u.target == "county"]
+    day = min(as_of, DISTRICT_DEADLINE)
+    agencies = sum(
+        a.registered_on <= day and (a.status in LIVE_STATUSES or a.status_since > day)
+        for a in state.agencies.values()
+    )
+    bases = base_local_agencies(state, as_of)
+    coverage = _unit_target(state, units, COUNTY_DEADLINE, as_of)
+    return {
+        "as_of": as_of.isoformat(),
+        "options": {"count_airport_zone": options.count_airport_zone},
+        "targets": [
+            {
+                "id": "district_bases",
+                "title": "每个区（开发区）至少建立 1 个孵化基地（2020 年底）",
+                **_unit_target(state, district, DISTRICT_DEADLINE, as_of),
+            },
+            {
+                "id": "base_local_incubation",
+                "title": "每个基地一年内孵化本地机构 3 家以上",
+                "required": len(bases),
+                "achieved": sum(b["status"] == "met" for b in bases),
+                "status": "met"
+                if all(b["status"] == "met" for b in bases) and bases
+                else ("missed" if any(b["status"] == "missed" for b in bases) else "in_progress"),
+                "missing": [b["base_name"] for b in bases if b["status"] != "met"],
+                "bases": bases,
+            },
+            {
+                "id": "city_agencies",
+                "title": "全市社工机构达到 100 家（2020 年底）",
+                "deadline": DISTRICT_DEADLINE.isoformat(),
+                "evaluated_on": day.isoformat(),
+                "required": CITY_AGENCY_TARGET,
+                "achieved": agencies,
+                "missing_count": max(0, CITY_AGENCY_TARGET - agencies),
+                "status": _status(agencies >= CITY_AGENCY_TARGET, as_of, DISTRICT_DEADLINE),
+            },
+            {
+                "id": "county_bases",
+                "title": "每个县（市）至少建立 1 个孵化基地（2025 年底）",
+                **_unit_target(state, county, COUNTY_DEADLINE, as_of),
+            },
+            {
+                "id": "all_units_covered",
+                "title": "孵化基地实现各县（市、区）全覆盖（2025 年底）",
+                **coverage,
+            },
+        ],
+    }

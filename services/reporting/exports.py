@@ -1,0 +1,75 @@
+"""Every list and report as JSON, CSV (UTF-8 with BOM, so Excel reads the Chinese) or Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+from urllib.parse import quote
+
+from fastapi import Response
+from fastapi.responses import JSONResponse
+from openpyxl import Workbook
+
+Format = Literal["json", "csv", "xlsx"]
+Columns = Sequence[tuple[str, str]]  # (key, Chinese header)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    return value
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], columns: Columns) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([zh for _, zh in columns])
+    for row in rows:
+        writer.writerow([_cell(row.get(key)) for key, _ in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append([zh for _, zh in columns])
+    for row in rows:
+        sheet.append([_cell(row.get(key)) for key, _ in columns])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def table_response(
+    fmt: Format,
+    *,
+    body: Any,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Columns,
+    filename: str,
+    title: str,
+) -> Response:
+    """JSON is the full report; CSV and Excel are its table with Chinese headers."""
+    if fmt == "json":
+        return JSONResponse(body)
+    disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
+    if fmt == "csv":
+        return Response(
+            to_csv(rows, columns),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": disposition},
+        )
+    return Response(
+        to_xlsx(rows, columns, title),
+        media_type=XLSX,
+        headers={"Content-Disposition": disposition},
+    )

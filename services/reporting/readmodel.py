@@ -1,0 +1,307 @@
+"""The reporting service's tables: a generation pointer and, per generation, facts and agencies.
+
+Every applied event is kept as an append-only fact (both times, payload in its current version),
+so any report can be recomputed as of any occurred date and any recorded instant. A generation is
+one schema (`reporting_g<N>`); a replay builds the next one and the pointer switches in one
+transaction, so readers never see a half-built projection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from servicekit.db import Connection
+from services.reporting.domain.facts import Fact
+from services.reporting.domain.state import fold
+
+CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
+_GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
+
+CONTROL_DDL = f"""
+CREATE TABLE IF NOT EXISTS {CONTROL}.generation (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    current     text NOT NULL,
+    switched_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+INSERT INTO {CONTROL}.generation (current) VALUES ('reporting_g1') ON CONFLICT DO NOTHING;
+"""
+
+_FACT_COLUMNS = (
+    "event_id, service, event_type, event_version, stream_id, uscc, base_id, effective_on, "
+    "occurred_at, recorded_at, data"
+)
+_AGENCY_COLUMNS = "uscc, name, kind, reporting_unit, status, status_since, registered_on, priority"
+
+
+def generation_name(number: int) -> str:
+    return f"reporting_g{number}"
+
+
+def checked_generation(name: str) -> str:
+    if not _GENERATION.match(name):
+        raise ValueError(f"not a generation schema: {name!r}")
+    return name
+
+
+def generation_ddl(generation: str) -> str:
+    g = checked_generation(generation)
+    return f"""
+CREATE SCHEMA IF NOT EXISTS {g};
+CREATE TABLE IF NOT EXISTS {g}.facts (
+    event_id      text PRIMARY KEY,
+    service       text NOT NULL,
+    event_type    text NOT NULL,
+    event_version integer NOT NULL,
+    stream_id     text NOT NULL,
+    uscc          text,
+    base_id       text,
+    effective_on  date NOT NULL,
+    occurred_at   timestamptz NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    data          jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS facts_effective ON {g}.facts (effective_on);
+CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
+CREATE TABLE IF NOT EXISTS {g}.agencies (
+    uscc           text PRIMARY KEY,
+    name           text NOT NULL,
+    kind           text NOT NULL,
+    reporting_unit text NOT NULL,
+    status         text NOT NULL,
+    status_since   date NOT NULL,
+    registered_on  date NOT NULL,
+    priority       boolean NOT NULL
+);
+"""
+
+
+async def current_generation(conn: Connection, *, lock: bool = False) -> str:
+    suffix = " FOR UPDATE" if lock else ""
+    value: str = await conn.fetchval(f"SELECT current FROM {CONTROL}.generation{suffix}")
+    return checked_generation(value)
+
+
+async def ensure(conn: Connection) -> str:
+    """Create the pointer and the current generation's tables; return the current generation."""
+    await conn.execute(CONTROL_DDL)
+    generation = await current_generation(conn)
+    await conn.execute(generation_ddl(generation))
+    return generation
+
+
+async def insert_facts(conn: Connection, generation: str, facts: Sequence[Fact]) -> None:
+    """Store facts, once per event id (a redelivered or republished event changes nothing)."""
+    if not facts:
+        return
+    g = checked_generation(generation)
+    await conn.execute(
+        f"INSERT INTO {g}.facts ({_FACT_COLUMNS}) SELECT * FROM unnest("
+        "$1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], "
+        "$8::date[], $9::timestamptz[], $10::timestamptz[], $11::jsonb[]) "
+        "ON CONFLICT (event_id) DO NOTHING",
+        [f.event_id for f in facts],
+        [f.service for f in facts],
+        [f.event_type for f in facts],
+        [f.event_version for f in facts],
+        [f.stream_id for f in facts],
+        [f.uscc for f in facts],
+        [f.base_id for f in facts],
+        [f.effective_on for f in facts],
+        [f.occurred_at for f in facts],
+        [f.recorded_at for f in facts],
+        [f.data for f in facts],
+    )
+
+
+def _fact(row: Any) -> Fact:
+    return Fact(
+        event_id=row["event_id"],
+        service=row["service"],
+        event_type=row["event_type"],
+        event_version=row["event_version"],
+        stream_id=row["stream_id"],
+        uscc=row["uscc"],
+        base_id=row["base_id"],
+        effective_on=row["effective_on"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        data=row["data"],
+    )
+
+
+async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[str]) -> None:
+    """Re-fold the registry facts of these agencies into the live summary table.
+
+    Folding all of an agency's facts in effective order (not arrival order) makes the row the
+    same whatever order the facts arrived in, live or in a replay.
+    """
+    keys = sorted(set(usccs))
+    if not keys:
+        return
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1)",
+        keys,
+    )
+    state = fold(_fact(r) for r in rows)
+    agencies = [state.agencies[k] for k in keys if k in state.agencies]
+    if not agencies:
+        return
+    await conn.execute(
+        f"INSERT INTO {g}.agencies ({_AGENCY_COLUMNS}) SELECT * FROM unnest("
+        "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], "
+        "$8::bool[]) ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
+        "reporting_unit = excluded.reporting_unit, status = excluded.status, "
+        "status_since = excluded.status_since, registered_on = excluded.registered_on, "
+        "priority = excluded.priority",
+        [a.uscc for a in agencies],
+        [a.name for a in agencies],
+        [a.kind for a in agencies],
+        [a.reporting_unit for a in agencies],
+        [a.status for a in agencies],
+        [a.status_since for a in agencies],
+        [a.registered_on for a in agencies],
+        [a.priority for a in agencies],
+    )
+
+
+async def load_facts(
+    conn: Connection,
+    generation: str,
+    *,
+    effective_until: dt.date | None,
+    recorded_until: dt.datetime | None,
+) -> list[Fact]:
+    """The facts a report sees: happened by a date and/or recorded by an instant."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT {_FACT_COLUMNS} FROM {g}.facts "
+        "WHERE ($1::date IS NULL OR effective_on <= $1) "
+        "AND ($2::timestamptz IS NULL OR recorded_at <= $2)",
+        effective_until,
+        recorded_until,
+    )
+    return [_fact(r) for r in rows]
+
+
+async def get_agency(conn: Connection, generation: str, uscc: str) -> dict[str, Any] | None:
+    g = checked_generation(generation)
+    row = await conn.fetchrow(f"SELECT {_AGENCY_COLUMNS} FROM {g}.agencies WHERE uscc = $1", uscc)
+    return dict(row) if row is not None else None
+
+
+async def list_agencies(
+    conn: Connection, generation: str, unit: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    g = checked_generation(generation)
+    where = "($1::text IS NULL OR reporting_unit = $1)"
+    total: int = await conn.fetchval(f"SELECT count(*) FROM {g}.agencies WHERE {where}", unit)
+    rows = await conn.fetch(
+        f"SELECT {_AGENCY_COLUMNS} FROM {g}.agencies WHERE {where} "
+        "ORDER BY registered_on, uscc LIMIT $2 OFFSET $3",
+        unit,
+        limit,
+        offset,
+    )
+    return total, [dict(r) for r in rows]
+
+
+async def checksum(conn: Connection, generation: str) -> dict[str, Any]:
+    """A deterministic hash of every projection row, in key order (live vs rebuilt)."""
+    g = checked_generation(generation)
+    digest = hashlib.sha256()
+    counts: dict[str, int] = {}
+    for table, key in (("facts", "event_id"), ("agencies", "uscc")):
+        columns = _FACT_COLUMNS if table == "facts" else _AGENCY_COLUMNS
+        n = 0
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            cursor = conn.cursor(f"SELECT {columns} FROM {g}.{table} ORDER BY {key}")
+            async for row in cursor:
+                values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row]
+                digest.update(repr(values).encode())
+                digest.update(b"\n")
+                n += 1
+        counts[table] = n
+        digest.update(f"--{table}:{n}--".encode())
+    return {"generation": g, "sha256": digest.hexdigest(), "rows": counts}
+
+
+# -- replay bookkeeping: checkpoints of the bulk replay and the switch-over ---------------------
+
+
+async def replay_offsets(conn: Connection, consumer: str) -> dict[tuple[str, int], int]:
+    rows = await conn.fetch(
+        f"SELECT topic, partition, next_offset FROM {CONTROL}.consumer_offsets WHERE consumer = $1",
+        consumer,
+    )
+    return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def save_offsets(
+    conn: Connection, consumer: str, offsets: dict[tuple[str, int], int]
+) -> None:
+    await conn.executemany(
+        f"INSERT INTO {CONTROL}.consumer_offsets (consumer, topic, partition, next_offset) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, partition) DO UPDATE "
+        "SET next_offset = excluded.next_offset, updated_at = clock_timestamp()",
+        [(consumer, t, p, o) for (t, p), o in offsets.items()],
+    )
+
+
+async def record_skipped(conn: Connection, consumer: str, rows: list[tuple[str, str, str]]) -> None:
+    await conn.executemany(
+        f"INSERT INTO {CONTROL}.skipped_events (consumer, event_id, event_type, reason) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [(consumer, *r) for r in rows],
+    )
+
+
+async def record_dead_letters(
+    conn: Connection, consumer: str, rows: list[tuple[str, int, int, str | None, bytes, str]]
+) -> None:
+    await conn.executemany(
+        f'INSERT INTO {CONTROL}.dead_letters (consumer, topic, partition, "offset", key, value, '
+        "reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [(consumer, *r) for r in rows],
+    )
+
+
+async def drop_generation(conn: Connection, generation: str) -> None:
+    await conn.execute(f"DROP SCHEMA IF EXISTS {checked_generation(generation)} CASCADE")
+
+
+async def switch_generation(
+    conn: Connection, *, new: str, live_consumer: str, offsets: dict[tuple[str, int], int]
+) -> bool:
+    """In one transaction: point readers and the live consumer at `new` from its offsets.
+
+    Refused (False) while the live consumer is ahead of the rebuilt one on any partition: the
+    caller catches up once more and retries, so no event falls between the two.
+    """
+    async with conn.transaction():
+        await current_generation(conn, lock=True)
+        live = await conn.fetch(
+            f"SELECT topic, partition, next_offset FROM {CONTROL}.consumer_offsets "
+            "WHERE consumer = $1 FOR UPDATE",
+            live_consumer,
+        )
+        if any(r["next_offset"] > offsets.get((r["topic"], r["partition"]), 0) for r in live):
+            return False
+        await conn.execute(
+            f"UPDATE {CONTROL}.generation SET current = $1, switched_at = clock_timestamp()",
+            checked_generation(new),
+        )
+        await save_offsets(conn, live_consumer, offsets)
+    return True
+
+
+async def generations(conn: Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT nspname FROM pg_namespace WHERE nspname ~ '^reporting_g[0-9]+$'"
+    )
+    return sorted((r["nspname"] for r in rows), key=lambda n: int(n.removeprefix("reporting_g")))

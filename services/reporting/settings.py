@@ -1,0 +1,21 @@
+"""Reporting options from the environment (documented in docs/reporting.md)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.reporting.domain.targets import TargetOptions
+
+
+class ReportingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    count_airport_zone: bool = Field(
+        default=True,
+        validation_alias="REPORTING_COUNT_AIRPORT_ZONE",
+        description="Whether 航空港区 counts among the 10 区（开发区） of target 1 (domain.md)",
+    )
+
+    def target_options(self) -> TargetOptions:
+        return TargetOptions(count_airport_zone=self.count_airport_zone)

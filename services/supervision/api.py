@@ -1,0 +1,259 @@
+"""The supervision HTTP API: commands (shared command router) and credit-file queries."""
+
+# No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
+import contextvars
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from servicekit.auth import Principal, Role, require_role
+from servicekit.command_api import CommandRoute, CommandSet, command_router
+from servicekit.commands import CommandContext, execute
+from servicekit.http import Problem
+from servicekit.runtime import Runtime
+from services.supervision import readmodel
+from services.supervision.authz import READERS, authorize
+from services.supervision.checks import LOCAL, CheckReport, local_date, run_checks
+from services.supervision.domain import commands as cmd
+from services.supervision.domain.commands import AgencyFacts, SupervisionCommand
+from services.supervision.domain.credit_file import CreditFile, evolve
+from services.supervision.domain.decide import decide
+from services.supervision.domain.events import as_supervision_event
+from services.supervision.report import credit_file_view, credit_report
+
+# What the registry and incubation told us of the command's agency, loaded for this request by
+# `load_agency` before the shared command router runs (its decide/authorize take no context).
+AGENCY: contextvars.ContextVar[AgencyFacts | None] = contextvars.ContextVar(
+    "supervision_agency", default=None
+)
+
+
+def _evolve(state: CreditFile | None, event: Any) -> CreditFile:
+    return evolve(state, as_supervision_event(event))
+
+
+COMMANDS = CommandSet[CreditFile](
+    stream_id=lambda command: command.uscc,  # the contract keys supervision events by uscc
+    evolve=_evolve,
+    decide=lambda state, command: decide(state, command, AGENCY.get()),
+    authorize=lambda principal, state, command: authorize(principal, state, command, AGENCY.get()),
+    inline=readmodel.project_credit_file,
+)
+
+ROUTES = (
+    CommandRoute("record-violation", cmd.RecordViolation, "记录违规 Record a violation"),
+    CommandRoute("order-rectification", cmd.OrderRectification, "责令整改 Order rectification"),
+    CommandRoute(
+        "confirm-rectification", cmd.ConfirmRectification, "确认整改 Confirm rectification"
+    ),
+    CommandRoute("impose-penalty", cmd.ImposePenalty, "行政处罚 Impose a penalty"),
+    CommandRoute(
+        "conclude-annual-inspection", cmd.ConcludeAnnualInspection, "年检结论 Annual inspection"
+    ),
+    CommandRoute("award-evaluation-grade", cmd.AwardEvaluationGrade, "评估等级 Evaluation grade"),
+    CommandRoute("record-commendation", cmd.RecordCommendation, "表彰奖励 Record a commendation"),
+    CommandRoute(
+        "record-government-project", cmd.RecordGovernmentProject, "政府项目 Government project"
+    ),
+    CommandRoute(
+        "evaluate-project-performance",
+        cmd.EvaluateProjectPerformance,
+        "绩效评价 Project performance evaluation",
+    ),
+    CommandRoute(
+        "record-follow-up-evaluation",
+        cmd.RecordFollowUpEvaluation,
+        "跟进评估 Follow-up evaluation of a graduate",
+    ),
+    CommandRoute("list-agency", cmd.ListAgency, "列入名录（其他法定情形） List by decision"),
+    CommandRoute("delist-agency", cmd.DelistAgency, "移出名录 Remove from a list by decision"),
+)
+
+
+class RunChecks(BaseModel):
+    as_of: dt.date | None = Field(
+        default=None, description="Local date to check as of; omit for today (Asia/Shanghai)"
+    )
+
+
+def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> APIRouter:
+    async def load_agency(request: Request) -> None:
+        try:
+            body = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return  # the command router answers with its malformed-body problem
+        if not isinstance(body, dict) or not isinstance(body.get("uscc"), str):
+            return
+        try:
+            on = dt.date.fromisoformat(body["found_on"]) if "found_on" in body else None
+        except (TypeError, ValueError):
+            on = None
+        async with runtime_of(request).pool.acquire() as conn:
+            AGENCY.set(await readmodel.agency_facts(conn, body["uscc"], on))
+
+    router = APIRouter()
+    router.include_router(
+        command_router(COMMANDS, ROUTES, runtime_of=runtime_of, principal=principal),
+        dependencies=[Depends(load_agency)],
+    )
+    Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
+
+    @router.post(
+        "/commands/run-scheduled-checks",
+        tags=["commands"],
+        summary="到期检查 Run the scheduled check now (city admin)",
+    )
+    async def run_scheduled_checks(request: Request, caller: Caller, body: RunChecks) -> Any:
+        require_role(caller, frozenset({Role.CITY_ADMIN}), "run the scheduled check")
+        runtime = runtime_of(request)
+        now = dt.datetime.now(dt.UTC)
+        report = await scheduled_check(runtime, body.as_of or local_today(now), now)
+        return asdict(report)
+
+    @router.get("/credit-files/{uscc}", tags=["queries"], summary="诚信档案 Credit file")
+    async def credit_file(
+        request: Request,
+        caller: Caller,
+        uscc: str,
+        as_of: dt.date | None = None,
+        recorded_as_of: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        require_role(caller, READERS, "read credit files")
+        runtime = runtime_of(request)
+        file, events, day = await file_as_of(runtime, uscc, as_of, recorded_as_of)
+        async with runtime.pool.acquire() as conn:
+            agency = await readmodel.agency_facts(conn, uscc, None)
+        view = credit_file_view(file, agency, day, uscc)
+        view["events"] = events
+        view["recorded_as_of"] = recorded_as_of
+        return view
+
+    @router.get(
+        "/credit-files/{uscc}/report",
+        tags=["queries"],
+        summary="信用报告 Printable credit report (Chinese)",
+        response_class=PlainTextResponse,
+    )
+    async def printable_report(
+        request: Request,
+        caller: Caller,
+        uscc: str,
+        as_of: dt.date | None = None,
+        recorded_as_of: dt.datetime | None = None,
+    ) -> str:
+        require_role(caller, READERS, "read credit files")
+        runtime = runtime_of(request)
+        file, _, day = await file_as_of(runtime, uscc, as_of, recorded_as_of)
+        async with runtime.pool.acquire() as conn:
+            agency = await readmodel.agency_facts(conn, uscc, None)
+        return credit_report(file, agency, day, uscc)
+
+    @router.get("/credit-lists/{credit_list}", tags=["queries"], summary="名录 Agencies listed")
+    async def listed(
+        request: Request,
+        caller: Caller,
+        credit_list: Literal["abnormal", "serious"],
+        as_of: dt.date | None = None,
+        reporting_unit: str | None = None,
+    ) -> dict[str, Any]:
+        require_role(caller, READERS, "read credit lists")
+        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        async with runtime_of(request).pool.acquire() as conn:
+            items = await readmodel.listed_agencies(conn, credit_list, day, reporting_unit)
+        return {"list": credit_list, "as_of": day, "total": len(items), "items": items}
+
+    @router.get("/rectifications", tags=["queries"], summary="整改 Due and overdue")
+    async def rectifications(
+        request: Request,
+        caller: Caller,
+        as_of: dt.date | None = None,
+        reporting_unit: str | None = None,
+    ) -> dict[str, Any]:
+        require_role(caller, READERS, "read rectifications")
+        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        async with runtime_of(request).pool.acquire() as conn:
+            found = await readmodel.rectifications_by_state(conn, day, reporting_unit)
+        return {"as_of": day, **found}
+
+    @router.get(
+        "/credit-lists-coming", tags=["queries"], summary="即将自动移出与转入 Coming clock events"
+    )
+    async def coming(
+        request: Request,
+        caller: Caller,
+        as_of: dt.date | None = None,
+        within_days: Annotated[int, Query(ge=1, le=3660)] = 90,
+    ) -> dict[str, Any]:
+        require_role(caller, READERS, "read credit lists")
+        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        until = day + dt.timedelta(days=within_days)
+        async with runtime_of(request).pool.acquire() as conn:
+            items = await readmodel.coming_clock_events(conn, day, until)
+        return {"as_of": day, "until": until, "items": items}
+
+    return router
+
+
+def local_today(now: dt.datetime) -> dt.date:
+    return local_date(now)
+
+
+async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:
+    """Run the scheduled check on a runtime (the periodic job and the admin endpoint)."""
+
+    async def run(command: SupervisionCommand, context: CommandContext) -> bool:
+        async with runtime.pool.acquire() as conn:
+            agency = await readmodel.agency_facts(conn, command.uscc, None)
+        outcome = await execute(
+            runtime.store,
+            stream_id=command.uscc,
+            command=command,
+            context=context,
+            evolve=_evolve,
+            decide=lambda state, c: decide(state, c, agency),
+            authorize=lambda state: None,  # the clock acts for the bureau
+            inline=readmodel.project_credit_file,
+        )
+        return not outcome.result.duplicate
+
+    return await run_checks(runtime, run, as_of, now)
+
+
+async def file_as_of(
+    runtime: Runtime, uscc: str, as_of: dt.date | None, recorded_as_of: dt.datetime | None
+) -> tuple[CreditFile | None, list[dict[str, Any]], dt.date]:
+    """The file folded from the facts that had occurred by the end of `as_of` (local) and had
+    been recorded by `recorded_as_of`."""
+    day = as_of or local_today(dt.datetime.now(dt.UTC))
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL)
+    recorded = await runtime.store.read_stream(uscc, recorded_until=recorded_as_of)
+    kept = [r for r in recorded if r.occurred_at < end]
+    file: CreditFile | None = None
+    for r in kept:
+        file = _evolve(file, r.load())
+    if file is None and not recorded:
+        raise Problem(
+            404,
+            "credit_file_not_found",
+            "诚信档案不存在 (no credit file)",
+            f"no records for {uscc}",
+        )
+    events = [
+        {
+            "event_id": str(r.event_id),
+            "type": f"{r.event_type}.v{r.event_version}",
+            "stream_version": r.stream_version,
+            "occurred_at": r.occurred_at,
+            "recorded_at": r.recorded_at,
+            "actor": r.actor,
+            "data": r.data,
+        }
+        for r in kept
+    ]
+    return file, events, day

@@ -1,0 +1,429 @@
+"""The credit file (诚信档案) of one agency, folded from its supervision events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Literal, assert_never
+
+from socialwork_contracts.supervision import (
+    AgencyDelisted,
+    AgencyListed,
+    AnnualInspectionConcluded,
+    CommendationRecorded,
+    CreditList,
+    EvaluationGradeAwarded,
+    FollowUpEvaluationRecorded,
+    GovernmentProjectRecorded,
+    InspectionConclusion,
+    ListingClockRestarted,
+    PenaltyImposed,
+    PenaltyKind,
+    PerformanceConclusion,
+    ProjectPerformanceEvaluated,
+    RectificationConfirmed,
+    RectificationOrdered,
+    RectificationOverdue,
+    Severity,
+    ViolationRecorded,
+)
+
+from services.supervision.domain.events import SupervisionEvent
+
+RectificationStatus = Literal["open", "confirmed", "overdue"]
+
+# domain.md "Abnormal list": grounds that end only when the matter is put right; the others
+# (a warning or small fine) end by themselves after 6 months.
+RECTIFIABLE_GROUNDS = frozenset(
+    {"rectification_overdue", "annual_report_not_filed", "unreachable", "no_party_organisation"}
+)
+
+
+class EventOutOfOrder(Exception):
+    """A stored event cannot follow the state folded so far (a corrupt or misrouted stream)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    violation_id: str
+    category: str
+    severity: Severity
+    facts: str
+    evidence_ref: str
+    base_id: str | None
+    found_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Rectification:
+    rectification_id: str
+    violation_id: str
+    requirements: str
+    deadline: dt.date  # inclusive
+    ordered_on: dt.date
+    document_number: str | None
+    status: RectificationStatus = "open"
+    overdue_on: dt.date | None = None
+    confirmed_on: dt.date | None = None
+    verification: str | None = None
+
+    @property
+    def unresolved(self) -> bool:
+        return self.status != "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class Penalty:
+    penalty_id: str
+    kind: PenaltyKind
+    amount_yuan: Decimal | None
+    suspended_until: dt.date | None
+    violation_id: str | None
+    document_number: str
+    legal_basis: str
+    deciding_department: str
+    decided_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """One ground that keeps a listing open (the first, or one that restarted its clock)."""
+
+    ground: str
+    cause_ref: str | None
+    since: dt.date
+    needs_rectification: bool
+    rectified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One interval on one list: listed at, ground, basis; removed at, reason."""
+
+    listing_id: str
+    list: CreditList
+    ground: str
+    detail: str | None
+    cause_ref: str | None
+    legal_basis: str
+    listed_on: dt.date
+    clock_from: dt.date  # listed_on, or the day a new ground restarted the clock
+    causes: tuple[Cause, ...]
+    removed_on: dt.date | None = None
+    removal_reason: str | None = None
+    removal_detail: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.removed_on is None
+
+    @property
+    def pending_rectification(self) -> bool:
+        return any(c.needs_rectification and not c.rectified for c in self.causes)
+
+    @property
+    def auto_exit_grounds(self) -> bool:
+        return any(not c.needs_rectification for c in self.causes)
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    inspection_id: str
+    year: int
+    conclusion: InspectionConclusion
+    remarks: str | None
+    concluded_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    evaluation_id: str
+    grade: int
+    announced_on: dt.date
+    valid_from: dt.date
+    valid_to: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Commendation:
+    commendation_id: str
+    title: str
+    awarding_body: str
+    document_number: str | None
+    awarded_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class GovernmentProject:
+    project_id: str
+    name: str
+    purchaser: str
+    amount_yuan: Decimal
+    start_on: dt.date
+    end_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceEvaluation:
+    evaluation_id: str
+    project_id: str | None
+    project_name: str
+    score: Decimal
+    conclusion: PerformanceConclusion
+    evaluator: str
+    evaluated_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    evaluation_id: str
+    base_id: str | None
+    findings: str
+    conclusion: PerformanceConclusion
+    evaluated_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class CreditFile:
+    uscc: str
+    violations: tuple[Violation, ...] = ()
+    rectifications: tuple[Rectification, ...] = ()
+    penalties: tuple[Penalty, ...] = ()
+    listings: tuple[Listing, ...] = ()
+    inspections: tuple[Inspection, ...] = ()
+    grades: tuple[Grade, ...] = ()
+    commendations: tuple[Commendation, ...] = ()
+    projects: tuple[GovernmentProject, ...] = ()
+    performance: tuple[PerformanceEvaluation, ...] = ()
+    follow_ups: tuple[FollowUp, ...] = ()
+
+    def violation(self, violation_id: str) -> Violation | None:
+        return next((v for v in self.violations if v.violation_id == violation_id), None)
+
+    def rectification(self, rectification_id: str) -> Rectification | None:
+        return next(
+            (r for r in self.rectifications if r.rectification_id == rectification_id), None
+        )
+
+    def listing(self, listing_id: str) -> Listing | None:
+        return next((x for x in self.listings if x.listing_id == listing_id), None)
+
+    def open_listing(self, credit_list: CreditList) -> Listing | None:
+        return next((x for x in self.listings if x.list == credit_list and x.is_open), None)
+
+    def has_id(self, some_id: str) -> bool:
+        """True when any record of the file already uses this id (ids are never reused)."""
+        return some_id in {
+            *(v.violation_id for v in self.violations),
+            *(r.rectification_id for r in self.rectifications),
+            *(p.penalty_id for p in self.penalties),
+            *(x.listing_id for x in self.listings),
+            *(i.inspection_id for i in self.inspections),
+            *(g.evaluation_id for g in self.grades),
+            *(c.commendation_id for c in self.commendations),
+            *(p.project_id for p in self.projects),
+            *(e.evaluation_id for e in self.performance),
+            *(f.evaluation_id for f in self.follow_ups),
+        }
+
+
+def evolve(state: CreditFile | None, event: SupervisionEvent) -> CreditFile:
+    """Apply one event; a credit file opens with its first event of any kind."""
+    file = state or CreditFile(uscc=event.uscc)
+    match event:
+        case ViolationRecorded():
+            return replace(file, violations=(*file.violations, _violation(event)))
+        case RectificationOrdered():
+            return replace(file, rectifications=(*file.rectifications, _ordered(event)))
+        case RectificationConfirmed():
+            file = _update_rectification(
+                file,
+                event.rectification_id,
+                status="confirmed",
+                confirmed_on=event.confirmed_on,
+                verification=event.verification,
+            )
+            return _mark_rectified(file, event.rectification_id)
+        case RectificationOverdue():
+            return _update_rectification(
+                file, event.rectification_id, status="overdue", overdue_on=event.overdue_on
+            )
+        case PenaltyImposed():
+            return replace(file, penalties=(*file.penalties, _penalty(event)))
+        case AgencyListed():
+            return replace(file, listings=(*file.listings, _listed(event)))
+        case ListingClockRestarted():
+            listing = _existing_listing(file, event.listing_id)
+            cause = _cause(listing.list, event.ground, event.cause_ref, event.restarted_on)
+            return _replace_listing(
+                file,
+                replace(listing, clock_from=event.restarted_on, causes=(*listing.causes, cause)),
+            )
+        case AgencyDelisted():
+            listing = _existing_listing(file, event.listing_id)
+            return _replace_listing(
+                file,
+                replace(
+                    listing,
+                    removed_on=event.removed_on,
+                    removal_reason=event.reason,
+                    removal_detail=event.detail,
+                ),
+            )
+        case AnnualInspectionConcluded():
+            file = replace(file, inspections=(*file.inspections, _inspection(event)))
+            if event.conclusion != "not_filed":
+                # A late annual report puts right the listing for not filing that year.
+                for earlier in file.inspections:
+                    if earlier.year == event.year and earlier.conclusion == "not_filed":
+                        file = _mark_rectified(file, earlier.inspection_id)
+            return file
+        case EvaluationGradeAwarded():
+            grade = Grade(
+                event.evaluation_id,
+                event.grade,
+                event.announced_on,
+                event.valid_from,
+                event.valid_to,
+            )
+            return replace(file, grades=(*file.grades, grade))
+        case CommendationRecorded():
+            commendation = Commendation(
+                event.commendation_id,
+                event.title,
+                event.awarding_body,
+                event.document_number,
+                event.awarded_on,
+            )
+            return replace(file, commendations=(*file.commendations, commendation))
+        case GovernmentProjectRecorded():
+            project = GovernmentProject(
+                event.project_id,
+                event.name,
+                event.purchaser,
+                Decimal(event.amount_yuan),
+                event.start_on,
+                event.end_on,
+            )
+            return replace(file, projects=(*file.projects, project))
+        case ProjectPerformanceEvaluated():
+            evaluation = PerformanceEvaluation(
+                event.evaluation_id,
+                event.project_id,
+                event.project_name,
+                Decimal(event.score),
+                event.conclusion,
+                event.evaluator,
+                event.evaluated_on,
+            )
+            return replace(file, performance=(*file.performance, evaluation))
+        case FollowUpEvaluationRecorded():
+            follow_up = FollowUp(
+                event.evaluation_id,
+                event.base_id,
+                event.findings,
+                event.conclusion,
+                event.evaluated_on,
+            )
+            return replace(file, follow_ups=(*file.follow_ups, follow_up))
+        case _:
+            assert_never(event)
+
+
+def fold(events: Iterable[SupervisionEvent], state: CreditFile | None = None) -> CreditFile | None:
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _violation(e: ViolationRecorded) -> Violation:
+    return Violation(
+        e.violation_id, e.category, e.severity, e.facts, e.evidence_ref, e.base_id, e.found_on
+    )
+
+
+def _ordered(e: RectificationOrdered) -> Rectification:
+    return Rectification(
+        e.rectification_id,
+        e.violation_id,
+        e.requirements,
+        e.deadline,
+        e.ordered_on,
+        e.document_number,
+    )
+
+
+def _penalty(e: PenaltyImposed) -> Penalty:
+    return Penalty(
+        e.penalty_id,
+        e.kind,
+        Decimal(e.amount_yuan) if e.amount_yuan is not None else None,
+        e.suspended_until,
+        e.violation_id,
+        e.document_number,
+        e.legal_basis,
+        e.deciding_department,
+        e.decided_on,
+    )
+
+
+def _inspection(e: AnnualInspectionConcluded) -> Inspection:
+    return Inspection(e.inspection_id, e.year, e.conclusion, e.remarks, e.concluded_on)
+
+
+def _cause(credit_list: CreditList, ground: str, ref: str | None, since: dt.date) -> Cause:
+    needs = credit_list == "abnormal" and ground in RECTIFIABLE_GROUNDS
+    return Cause(ground, ref, since, needs_rectification=needs)
+
+
+def _listed(e: AgencyListed) -> Listing:
+    return Listing(
+        listing_id=e.listing_id,
+        list=e.list,
+        ground=e.ground,
+        detail=e.detail,
+        cause_ref=e.cause_ref,
+        legal_basis=e.legal_basis,
+        listed_on=e.listed_on,
+        clock_from=e.listed_on,
+        causes=(_cause(e.list, e.ground, e.cause_ref, e.listed_on),),
+    )
+
+
+def _existing_listing(file: CreditFile, listing_id: str) -> Listing:
+    listing = file.listing(listing_id)
+    if listing is None:
+        raise EventOutOfOrder(f"listing {listing_id} of {file.uscc} was never opened")
+    return listing
+
+
+def _replace_listing(file: CreditFile, new: Listing) -> CreditFile:
+    listings = tuple(new if x.listing_id == new.listing_id else x for x in file.listings)
+    return replace(file, listings=listings)
+
+
+def _update_rectification(file: CreditFile, rectification_id: str, **changes: object) -> CreditFile:
+    if file.rectification(rectification_id) is None:
+        raise EventOutOfOrder(f"rectification {rectification_id} of {file.uscc} never ordered")
+    rectifications = tuple(
+        replace(r, **changes) if r.rectification_id == rectification_id else r  # type: ignore[arg-type]
+        for r in file.rectifications
+    )
+    return replace(file, rectifications=rectifications)
+
+
+def _mark_rectified(file: CreditFile, cause_ref: str) -> CreditFile:
+    listings = tuple(
+        replace(
+            x,
+            causes=tuple(
+                replace(c, rectified=True) if c.cause_ref == cause_ref else c for c in x.causes
+            ),
+        )
+        if x.is_open
+        else x
+        for x in file.listings
+    )
+    return replace(file, listings=listings)

@@ -1,0 +1,75 @@
+"""Annual inspection and evaluation-grade rules (guidance §6.2; domain.md "Supervision"), pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from socialwork_contracts.supervision import InspectionConclusion
+
+from services.supervision.domain.periods import add_months
+from services.supervision.domain.policy import (
+    GradePolicy,
+    InspectionMode,
+    InspectionPolicy,
+    grade_policy,
+    inspection_policy,
+)
+
+CONCLUSIONS_BY_MODE: dict[InspectionMode, frozenset[InspectionConclusion]] = {
+    "inspection": frozenset({"qualified", "basically_qualified", "unqualified"}),
+    "annual_report": frozenset({"filed", "not_filed"}),
+}
+FAILING: frozenset[InspectionConclusion] = frozenset({"unqualified", "not_filed"})
+
+
+def year_policy(year: int) -> InspectionPolicy:
+    """The mode for a working year is the one in force on its 31 December."""
+    return inspection_policy(dt.date(year, 12, 31))
+
+
+def exempt(registered_on: dt.date, year: int, policy: InspectionPolicy) -> bool:
+    """Registered less than six months before 31 December of the year: no inspection that year.
+
+    Registered on 30 June (exactly six months before) is not exempt; on 1 July it is.
+    """
+    year_end = dt.date(year, 12, 31)
+    return registered_on > add_months(year_end, -policy.exempt_months_before_year_end)
+
+
+def grade_validity(
+    announced_on: dt.date, policy: GradePolicy | None = None
+) -> tuple[dt.date, dt.date]:
+    """Valid from and to (inclusive) by the rule in force on the announcement date."""
+    rule = policy or grade_policy(announced_on)
+    if rule.rule == "from_announcement":
+        return announced_on, add_months(announced_on, 12 * rule.years) - dt.timedelta(days=1)
+    start = dt.date(announced_on.year + 1, 1, 1)
+    return start, dt.date(start.year + rule.years - 1, 12, 31)
+
+
+def revocation_proposed(
+    registered_on: dt.date,
+    conclusions: Iterable[tuple[int, InspectionConclusion]],
+    up_to_year: int,
+) -> list[int]:
+    """Years ending a run of consecutive non-participation or failure long enough to propose
+    revocation (two consecutive years by default). A year without a conclusion counts as
+    non-participation unless the agency was exempt that year."""
+    by_year: dict[int, list[InspectionConclusion]] = {}
+    for year, conclusion in conclusions:
+        by_year.setdefault(year, []).append(conclusion)
+    proposals: list[int] = []
+    run = 0
+    for year in range(registered_on.year, up_to_year + 1):
+        policy = year_policy(year)
+        if exempt(registered_on, year, policy):
+            run = 0
+            continue
+        results = by_year.get(year)
+        # The latest conclusion of the year counts (a late report replaces "not filed").
+        failed = results is None or results[-1] in FAILING
+        run = run + 1 if failed else 0
+        if run >= policy.consecutive_failures_for_revocation:
+            proposals.append(year)
+    return proposals

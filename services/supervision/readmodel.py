@@ -1,0 +1,302 @@
+"""The supervision service's query tables, in its own schema.
+
+`agencies` and `residencies` are fed by the registry's and incubation's topics (consumers.py);
+`credit_files`, `rectifications` and `listings` are written inline with each append, so the
+scheduled check and the list queries read committed, current state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from servicekit.db import Connection
+from servicekit.eventstore import RecordedEvent
+from servicekit.eventstore.store import InlineProjection
+from services.supervision.domain import rules
+from services.supervision.domain.commands import AgencyFacts
+from services.supervision.domain.credit_file import CreditFile
+from services.supervision.domain.policy import credit_policy
+
+SCHEMA = "supervision"
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.agencies (
+    uscc           text PRIMARY KEY,
+    name           text NOT NULL,
+    reporting_unit text NOT NULL,
+    registered_on  date NOT NULL,
+    status         text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.residencies (
+    incubation_id text PRIMARY KEY,
+    uscc          text NOT NULL,
+    base_id       text NOT NULL,
+    started_on    date NOT NULL,
+    ended_on      date,
+    graduated     boolean NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS residencies_uscc ON {SCHEMA}.residencies (uscc);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.credit_files (
+    uscc             text PRIMARY KEY,
+    version          integer NOT NULL,
+    updated_position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.rectifications (
+    rectification_id text PRIMARY KEY,
+    uscc             text NOT NULL,
+    violation_id     text NOT NULL,
+    requirements     text NOT NULL,
+    deadline         date NOT NULL,
+    ordered_on       date NOT NULL,
+    status           text NOT NULL,
+    overdue_on       date,
+    confirmed_on     date
+);
+CREATE INDEX IF NOT EXISTS rectifications_due ON {SCHEMA}.rectifications (status, deadline);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.listings (
+    listing_id        text PRIMARY KEY,
+    uscc              text NOT NULL,
+    list              text NOT NULL,
+    ground            text NOT NULL,
+    legal_basis       text NOT NULL,
+    listed_on         date NOT NULL,
+    clock_from        date NOT NULL,
+    removed_on        date,
+    removal_reason    text,
+    auto_exit_on      date,
+    escalation_on     date,
+    serious_exit_from date
+);
+CREATE INDEX IF NOT EXISTS listings_open ON {SCHEMA}.listings (list, removed_on);
+"""
+
+
+def project_credit_file(file: CreditFile) -> InlineProjection:
+    """Rewrite the file's rectification and listing rows with the events that changed them."""
+
+    async def write(conn: Connection, events: Any) -> None:
+        last: RecordedEvent = events[-1]
+        newer = await conn.fetchval(
+            f"INSERT INTO {SCHEMA}.credit_files (uscc, version, updated_position) "
+            "VALUES ($1, $2, $3) ON CONFLICT (uscc) DO UPDATE SET version = excluded.version, "
+            f"updated_position = excluded.updated_position "
+            f"WHERE {SCHEMA}.credit_files.version < excluded.version RETURNING true",
+            file.uscc,
+            last.stream_version,
+            last.position,
+        )
+        if not newer:
+            return
+        await conn.execute(f"DELETE FROM {SCHEMA}.rectifications WHERE uscc = $1", file.uscc)
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.rectifications (rectification_id, uscc, violation_id, "
+            "requirements, deadline, ordered_on, status, overdue_on, confirmed_on) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            [
+                (
+                    r.rectification_id,
+                    file.uscc,
+                    r.violation_id,
+                    r.requirements,
+                    r.deadline,
+                    r.ordered_on,
+                    r.status,
+                    r.overdue_on,
+                    r.confirmed_on,
+                )
+                for r in file.rectifications
+            ],
+        )
+        await conn.execute(f"DELETE FROM {SCHEMA}.listings WHERE uscc = $1", file.uscc)
+        rows = []
+        for x in file.listings:
+            policy = credit_policy(x.clock_from)
+            rows.append(
+                (
+                    x.listing_id,
+                    file.uscc,
+                    x.list,
+                    x.ground,
+                    x.legal_basis,
+                    x.listed_on,
+                    x.clock_from,
+                    x.removed_on,
+                    x.removal_reason,
+                    rules.auto_exit_on(x, policy),
+                    rules.escalation_on(x, policy),
+                    rules.serious_exit_from(x, policy),
+                )
+            )
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.listings (listing_id, uscc, list, ground, legal_basis, "
+            "listed_on, clock_from, removed_on, removal_reason, auto_exit_on, escalation_on, "
+            "serious_exit_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            rows,
+        )
+
+    return write
+
+
+async def agency_facts(conn: Connection, uscc: str, on: dt.date | None) -> AgencyFacts | None:
+    """The agency as the registry told us, with the base it was resident in on `on`."""
+    row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.agencies WHERE uscc = $1", uscc)
+    if row is None:
+        return None
+    base_id = None
+    if on is not None:
+        base_id = await conn.fetchval(
+            f"SELECT base_id FROM {SCHEMA}.residencies WHERE uscc = $1 AND started_on <= $2 "
+            "AND (ended_on IS NULL OR ended_on >= $2) ORDER BY started_on DESC LIMIT 1",
+            uscc,
+            on,
+        )
+    graduation = await conn.fetchrow(
+        f"SELECT base_id, ended_on FROM {SCHEMA}.residencies WHERE uscc = $1 AND graduated "
+        "ORDER BY ended_on DESC LIMIT 1",
+        uscc,
+    )
+    return AgencyFacts(
+        row["uscc"],
+        row["name"],
+        row["reporting_unit"],
+        row["registered_on"],
+        row["status"],
+        base_id,
+        graduation["base_id"] if graduation else None,
+        graduation["ended_on"] if graduation else None,
+    )
+
+
+async def due_rectifications(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:
+    """Open rectifications whose inclusive deadline is before `as_of`."""
+    rows = await conn.fetch(
+        f"SELECT * FROM {SCHEMA}.rectifications WHERE status = 'open' AND deadline < $1 "
+        "ORDER BY deadline, rectification_id",
+        as_of,
+    )
+    return [dict(r) for r in rows]
+
+
+async def due_listings(conn: Connection, column: str, as_of: dt.date) -> list[dict[str, Any]]:
+    """Open listings whose automatic exit or escalation day has come."""
+    assert column in ("auto_exit_on", "escalation_on")
+    rows = await conn.fetch(
+        f"SELECT * FROM {SCHEMA}.listings WHERE removed_on IS NULL AND {column} <= $1 "
+        f"ORDER BY {column}, listing_id",
+        as_of,
+    )
+    return [dict(r) for r in rows]
+
+
+async def listed_agencies(
+    conn: Connection, credit_list: str, as_of: dt.date, unit: str | None
+) -> list[dict[str, Any]]:
+    """Agencies on a list on a day: intervals with listed_on <= day < removed_on."""
+    rows = await conn.fetch(
+        f"SELECT l.*, a.name, a.reporting_unit FROM {SCHEMA}.listings l "
+        f"LEFT JOIN {SCHEMA}.agencies a USING (uscc) WHERE l.list = $1 AND l.listed_on <= $2 "
+        "AND (l.removed_on IS NULL OR l.removed_on > $2) "
+        "AND ($3::text IS NULL OR a.reporting_unit = $3) ORDER BY l.listed_on, l.uscc",
+        credit_list,
+        as_of,
+        unit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def rectifications_by_state(
+    conn: Connection, as_of: dt.date, unit: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Open rectifications still due, and those overdue, on a day."""
+    rows = await conn.fetch(
+        f"SELECT r.*, a.name, a.reporting_unit FROM {SCHEMA}.rectifications r "
+        f"LEFT JOIN {SCHEMA}.agencies a USING (uscc) WHERE r.status <> 'confirmed' "
+        "AND ($1::text IS NULL OR a.reporting_unit = $1) ORDER BY r.deadline",
+        unit,
+    )
+    due = [dict(r) for r in rows if r["status"] == "open" and r["deadline"] >= as_of]
+    overdue = [dict(r) for r in rows if r["status"] == "overdue" or r["deadline"] < as_of]
+    return {"due": due, "overdue": overdue}
+
+
+async def coming_clock_events(
+    conn: Connection, as_of: dt.date, until: dt.date
+) -> list[dict[str, Any]]:
+    """Automatic removals and escalations falling due between two days (inclusive)."""
+    rows = await conn.fetch(
+        f"SELECT l.*, a.name, a.reporting_unit FROM {SCHEMA}.listings l "
+        f"LEFT JOIN {SCHEMA}.agencies a USING (uscc) WHERE l.removed_on IS NULL AND "
+        "((l.auto_exit_on BETWEEN $1 AND $2) OR (l.escalation_on BETWEEN $1 AND $2)) "
+        "ORDER BY coalesce(l.auto_exit_on, l.escalation_on)",
+        as_of,
+        until,
+    )
+    return [
+        {
+            **dict(r),
+            "kind": "automatic_removal" if r["auto_exit_on"] is not None else "escalation",
+            "due_on": r["auto_exit_on"] or r["escalation_on"],
+        }
+        for r in rows
+    ]
+
+
+# -- fed by other services' topics (consumers.py) ------------------------------------------
+
+
+async def add_agency(
+    conn: Connection, uscc: str, name: str, unit: str, registered_on: dt.date
+) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.agencies (uscc, name, reporting_unit, registered_on, status) "
+        "VALUES ($1, $2, $3, $4, 'active') ON CONFLICT (uscc) DO NOTHING",
+        uscc,
+        name,
+        unit,
+        registered_on,
+    )
+
+
+async def amend_agency(conn: Connection, uscc: str, name: str | None, unit: str | None) -> None:
+    await conn.execute(
+        f"UPDATE {SCHEMA}.agencies SET name = coalesce($2, name), "
+        "reporting_unit = coalesce($3, reporting_unit) WHERE uscc = $1",
+        uscc,
+        name,
+        unit,
+    )
+
+
+async def set_agency_status(conn: Connection, uscc: str, status: str) -> None:
+    await conn.execute(f"UPDATE {SCHEMA}.agencies SET status = $2 WHERE uscc = $1", uscc, status)
+
+
+async def start_residency(
+    conn: Connection, incubation_id: str, uscc: str, base_id: str, started_on: dt.date
+) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.residencies (incubation_id, uscc, base_id, started_on) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (incubation_id) DO NOTHING",
+        incubation_id,
+        uscc,
+        base_id,
+        started_on,
+    )
+
+
+async def end_residency(
+    conn: Connection, incubation_id: str, ended_on: dt.date, *, graduated: bool
+) -> None:
+    await conn.execute(
+        f"UPDATE {SCHEMA}.residencies SET ended_on = $2, graduated = $3 WHERE incubation_id = $1",
+        incubation_id,
+        ended_on,
+        graduated,
+    )
+
+
+async def forget(conn: Connection, table: str) -> None:
+    """Empty a consumer-fed table (a projection rebuild from offset 0)."""
+    assert table in ("agencies", "residencies")
+    await conn.execute(f"DELETE FROM {SCHEMA}.{table}")

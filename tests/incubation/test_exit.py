@@ -1,0 +1,147 @@
+"""Support, graduation against versioned criteria, termination."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from servicekit.decisions import DomainRejected, InvalidTransition
+from services.incubation.domain.commands import GraduateAgency, RecordSupport, TerminateIncubation
+from services.incubation.domain.criteria import (
+    CriteriaVersion,
+    Criterion,
+    all_versions,
+    criteria_on,
+)
+from services.incubation.domain.incubation import Incubation
+from tests.incubation.given import INC_ID, D, agency, facts, incubating, run, signed
+
+
+def codes(exc: DomainRejected) -> set[str]:
+    return {v.code for v in exc.violations}
+
+
+FUNDING = RecordSupport(
+    incubation_id=INC_ID,
+    support_type="funding",
+    funding_type="venture_philanthropy",
+    amount_yuan=Decimal("50000.00"),
+    description="公益创投",
+    given_on=D(2023, 9, 15),
+)
+ALL_MET = {c.id: True for c in all_versions()[0].assessed()}
+GRADUATE = GraduateAgency(
+    incubation_id=INC_ID,
+    assessment=ALL_MET,
+    assessment_summary="出壳评估通过",
+    graduated_on=D(2024, 6, 30),
+)
+
+
+def funded() -> Incubation:
+    return run(incubating(), FUNDING)[1]
+
+
+def test_funding_is_recorded_in_exact_yuan() -> None:
+    events, state = run(incubating(), FUNDING.model_copy(update={"amount_yuan": Decimal("0.1")}))
+    assert events[0].amount_yuan == "0.10" and state.funded_count == 1
+
+
+def test_funding_needs_a_type_and_a_positive_amount_with_two_places() -> None:
+    for bad in (
+        {"funding_type": None},
+        {"amount_yuan": None},
+        {"amount_yuan": Decimal("0")},
+        {"amount_yuan": Decimal("1.005")},
+    ):
+        with pytest.raises(DomainRejected):
+            run(incubating(), FUNDING.model_copy(update=bad))
+
+
+def test_no_funding_of_a_listed_agency_but_other_support_goes_on() -> None:
+    listed = facts(agency=agency(lists=("abnormal",)))
+    with pytest.raises(DomainRejected) as refused:
+        run(incubating(), FUNDING, listed)
+    assert codes(refused.value) == {"agency_listed"}
+    advice = RecordSupport(
+        incubation_id=INC_ID,
+        support_type="guidance",
+        description="整改辅导",
+        given_on=D(2023, 9, 1),
+    )
+    run(incubating(), advice, listed)
+
+
+def test_support_only_during_incubation_and_not_before_move_in() -> None:
+    with pytest.raises(InvalidTransition):
+        run(signed(), FUNDING)
+    with pytest.raises(DomainRejected):
+        run(incubating(), FUNDING.model_copy(update={"given_on": D(2023, 7, 2)}))
+
+
+def test_graduation_against_the_criteria_in_force() -> None:
+    events, state = run(funded(), GRADUATE)
+    assert state.status == "graduated" and events[0].criteria_version == "2018-1"
+    assert events[0].office_id == "301"
+
+
+def test_graduation_needs_every_assessed_criterion_met() -> None:
+    partial = {**ALL_MET, "governance_in_place": False}
+    with pytest.raises(DomainRejected) as refused:
+        run(funded(), GRADUATE.model_copy(update={"assessment": partial}))
+    assert codes(refused.value) == {"criterion_not_met:governance_in_place"}
+
+
+def test_graduation_needs_a_funded_project_system_checked() -> None:
+    with pytest.raises(DomainRejected) as refused:
+        run(incubating(), GRADUATE)
+    assert codes(refused.value) == {"criterion_not_met:funded_project"}
+
+
+def test_no_graduation_of_a_listed_agency() -> None:
+    with pytest.raises(DomainRejected) as refused:
+        run(funded(), GRADUATE, facts(agency=agency(lists=("serious",))))
+    assert "agency_listed" in codes(refused.value)
+
+
+def test_no_graduation_of_a_listed_agency_even_if_the_configuration_forgets_it() -> None:
+    lax = CriteriaVersion("lax", D(2018, 1, 1), (Criterion("exit", "assessment", "评估", "exit"),))
+    given = facts(agency=agency(lists=("abnormal",)), criteria=lax)
+    with pytest.raises(DomainRejected) as refused:
+        run(funded(), GRADUATE.model_copy(update={"assessment": {"exit": True}}), given)
+    assert codes(refused.value) == {"agency_listed"}
+
+
+def test_criteria_are_chosen_by_effective_date() -> None:
+    v1 = CriteriaVersion("a", D(2018, 1, 8), ())
+    v2 = CriteriaVersion("b", D(2026, 1, 1), ())
+    assert criteria_on(D(2018, 1, 7), (v1, v2)) is None
+    assert criteria_on(D(2018, 1, 8), (v1, v2)) == v1
+    assert criteria_on(D(2025, 12, 31), (v1, v2)) == v1
+    assert criteria_on(D(2026, 1, 1), (v1, v2)) == v2
+    assert criteria_on(D(2024, 1, 1)) is not None
+
+
+def test_termination_frees_the_office_from_signed_or_incubating() -> None:
+    end = TerminateIncubation(
+        incubation_id=INC_ID, reason="voluntary", detail="机构申请退出", terminated_on=D(2023, 8, 1)
+    )
+    for state in (signed(), incubating()):
+        events, after = run(state, end)
+        assert after.status == "terminated" and events[0].office_id == "301"
+    with pytest.raises(InvalidTransition):
+        run(run(incubating(), end)[1], end)
+
+
+def test_term_expired_only_after_the_last_day() -> None:
+    end = TerminateIncubation(
+        incubation_id=INC_ID,
+        reason="term_expired",
+        detail="期满未续驻",
+        terminated_on=D(2024, 7, 2),
+    )
+    with pytest.raises(DomainRejected) as refused:
+        run(incubating(), end)
+    assert codes(refused.value) == {"term_not_expired"}
+    run(incubating(), end.model_copy(update={"terminated_on": D(2024, 7, 3)}))

@@ -1,0 +1,28 @@
+"""CSV and Excel exports carry Chinese headers and readable cells."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from services.reporting.exports import to_csv, to_xlsx
+
+COLUMNS = (("name", "机构名称"), ("priority", "重点机构"), ("fields", "服务领域"))
+ROWS = [{"name": "郑州市某社会工作服务中心", "priority": True, "fields": ["社区服务", "婚姻家庭"]}]
+
+
+def test_csv_has_a_bom_and_chinese_headers() -> None:
+    body = to_csv(ROWS, COLUMNS)
+    assert body.startswith("\ufeff".encode())
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines == ["机构名称,重点机构,服务领域", "郑州市某社会工作服务中心,是,社区服务、婚姻家庭"]
+
+
+def test_xlsx_has_the_same_table() -> None:
+    sheet = load_workbook(io.BytesIO(to_xlsx(ROWS, COLUMNS, "机构"))).active
+    assert sheet is not None and sheet.title == "机构"
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("机构名称", "重点机构", "服务领域"),
+        ("郑州市某社会工作服务中心", "是", "社区服务、婚姻家庭"),
+    ]

@@ -1,0 +1,71 @@
+"""The four targets of guidance §3, on both sides of their boundaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from socialwork_contracts import registry as reg
+
+from services.reporting.domain.state import fold
+from services.reporting.domain.targets import TargetOptions, targets
+from tests.reporting.builders import agency, base, fact, started
+
+D = dt.date
+
+
+def by_id(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["id"]: t for t in result["targets"]}
+
+
+def test_a_base_needs_three_local_agencies_before_its_first_anniversary() -> None:
+    facts = [
+        base("b1", "zhongyuan", D(2019, 3, 15)),
+        started("b1", "u1", D(2019, 4, 1)),
+        started("b1", "u2", D(2019, 5, 1)),
+        started("b1", "u9", D(2019, 5, 2), local=False),  # not local: does not count
+        started("b1", "u3", D(2020, 3, 15)),  # on the anniversary: one day late
+    ]
+    late = by_id(targets(fold(facts), D(2020, 6, 1), TargetOptions()))
+    row = late["base_local_incubation"]["bases"][0]
+    assert (row["local_agencies"], row["missing"], row["status"]) == (2, 1, "missed")
+    assert row["window_end"] == "2020-03-14"
+
+    facts[-1] = started("b1", "u3", D(2020, 3, 14))  # the last day of the year
+    met = by_id(targets(fold(facts), D(2020, 6, 1), TargetOptions()))
+    assert met["base_local_incubation"]["bases"][0]["status"] == "met"
+    early = by_id(targets(fold(facts[:2]), D(2019, 6, 1), TargetOptions()))
+    assert early["base_local_incubation"]["bases"][0]["status"] == "in_progress"
+
+
+def test_district_target_counts_bases_by_the_end_of_2020_and_the_airport_zone_is_optional() -> None:
+    units = ["zhongyuan", "erqi", "guancheng", "jinshui", "shangjie", "huiji", "zhengdong",
+             "jingkai", "gaoxin"]  # fmt: skip
+    facts = [base(f"b-{u}", u, D(2020, 12, 31)) for u in units]
+    facts.append(base("b-late", "hangkonggang", D(2021, 1, 1)))
+    with_airport = by_id(targets(fold(facts), D(2021, 6, 1), TargetOptions()))["district_bases"]
+    assert (with_airport["achieved"], with_airport["required"]) == (9, 10)
+    assert with_airport["status"] == "missed"
+    assert with_airport["missing"] == ["郑州航空港经济综合实验区"]
+    without = by_id(targets(fold(facts), D(2021, 6, 1), TargetOptions(count_airport_zone=False)))
+    assert without["district_bases"]["status"] == "met"
+    assert without["district_bases"]["required"] == 9
+
+
+def test_city_agencies_counts_live_registrations_on_the_deadline() -> None:
+    facts = [agency(f"a{i}", "jinshui", D(2020, 1, 1)) for i in range(100)]
+    facts.append(fact(reg.AgencyDeregistered(uscc="a0", reason="解散"), D(2020, 12, 31)))
+    missed = by_id(targets(fold(facts), D(2021, 1, 1), TargetOptions()))["city_agencies"]
+    assert (missed["achieved"], missed["missing_count"], missed["status"]) == (99, 1, "missed")
+    facts[-1] = fact(reg.AgencyDeregistered(uscc="a0", reason="解散"), D(2021, 1, 1))
+    met = by_id(targets(fold(facts), D(2021, 2, 1), TargetOptions()))["city_agencies"]
+    assert (met["achieved"], met["status"]) == (100, "met")
+
+
+def test_county_target_and_full_coverage_by_2025() -> None:
+    counties = ["gongyi", "xingyang", "xinmi", "xinzheng", "dengfeng"]
+    facts = [base(f"b-{u}", u, D(2024, 1, 1)) for u in counties]
+    result = by_id(targets(fold(facts), D(2025, 1, 1), TargetOptions()))
+    assert result["county_bases"]["status"] == "in_progress"
+    assert result["county_bases"]["missing"] == ["中牟县"]
+    assert result["all_units_covered"]["achieved"] == 5

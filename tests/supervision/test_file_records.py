@@ -1,0 +1,228 @@
+"""Violations, inspections and grades in the credit file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from socialwork_contracts.supervision import (
+    AgencyListed,
+    CommendationRecorded,
+    EvaluationGradeAwarded,
+    FollowUpEvaluationRecorded,
+    GovernmentProjectRecorded,
+    ProjectPerformanceEvaluated,
+    ViolationRecorded,
+)
+
+from servicekit.decisions import DomainRejected, InvalidTransition
+from services.supervision.domain import inspection
+from services.supervision.domain.commands import (
+    AwardEvaluationGrade,
+    ConcludeAnnualInspection,
+    EvaluateProjectPerformance,
+    RecordCommendation,
+    RecordFollowUpEvaluation,
+    RecordGovernmentProject,
+    RecordViolation,
+)
+from services.supervision.domain.decide import decide
+from services.supervision.domain.policy import InspectionPolicy, inspection_policy
+from tests.supervision.conftest import BASE, USCC, Given
+
+D = dt.date
+
+
+def violation(**over: object) -> RecordViolation:
+    body: dict[str, object] = {
+        "uscc": USCC,
+        "violation_id": "v1",
+        "category": "office_subletting",
+        "severity": "serious",
+        "facts": "转借办公室",
+        "evidence_ref": "JC-1",
+        "found_on": D(2024, 4, 8),
+    }
+    return RecordViolation.model_validate({**body, **over})
+
+
+def test_violation_carries_the_base_of_a_resident_agency(given: Given) -> None:
+    (event,) = given.when(violation())
+    assert isinstance(event, ViolationRecorded) and event.base_id == BASE
+
+
+def test_violation_of_an_unknown_agency_is_refused() -> None:
+    with pytest.raises(InvalidTransition) as refused:
+        decide(None, violation(), None)
+    assert refused.value.code == "agency_not_found"
+
+
+def test_violation_needs_a_known_category_and_facts(given: Given) -> None:
+    with pytest.raises(DomainRejected) as refused:
+        given.when(violation(category="jaywalking", facts=" "))
+    assert {v.code for v in refused.value.violations} == {"unknown_category", "required"}
+
+
+def test_ids_are_not_reused(given: Given) -> None:
+    given.when(violation())
+    with pytest.raises(DomainRejected):
+        given.when(violation())
+
+
+@pytest.mark.parametrize(
+    ("registered_on", "exempt"), [(D(2023, 6, 30), False), (D(2023, 7, 1), True)]
+)
+def test_six_month_exemption_boundary(registered_on: dt.date, exempt: bool) -> None:
+    assert inspection.exempt(registered_on, 2023, inspection_policy(D(2023, 12, 31))) is exempt
+
+
+def test_exempt_year_refused(given: Given) -> None:
+    given.agency = given.agency.__class__(USCC, "x", "jinshui", D(2023, 7, 1), "active")
+    command = ConcludeAnnualInspection(
+        uscc=USCC, inspection_id="i1", year=2023, conclusion="qualified", concluded_on=D(2024, 5, 1)
+    )
+    with pytest.raises(DomainRejected) as refused:
+        given.when(command)
+    assert refused.value.violations[0].code == "exempt_year"
+
+
+def test_conclusion_must_match_the_mode(given: Given) -> None:
+    with pytest.raises(DomainRejected) as refused:
+        given.when(
+            ConcludeAnnualInspection(
+                uscc=USCC,
+                inspection_id="i1",
+                year=2023,
+                conclusion="filed",
+                concluded_on=D(2024, 5, 1),
+            )
+        )
+    assert refused.value.violations[0].code == "conclusion_not_in_mode"
+
+
+@pytest.mark.parametrize(
+    ("years", "proposed"),
+    [
+        ({2020: "qualified", 2021: "unqualified", 2022: "qualified"}, []),
+        ({2020: "qualified", 2021: "unqualified"}, [2022]),  # 2022 missing: non-participation
+        ({2020: "unqualified", 2021: "unqualified", 2022: "basically_qualified"}, [2021]),
+    ],
+)
+def test_two_consecutive_failures_propose_revocation(
+    years: dict[int, str], proposed: list[int]
+) -> None:
+    found = inspection.revocation_proposed(
+        D(2019, 3, 1),
+        [(2019, "qualified"), *years.items()],  # type: ignore[list-item]
+        2022,
+    )
+    assert found == proposed
+
+
+def test_grade_validity_by_the_rule_on_the_announcement_date(given: Given) -> None:
+    (old,) = given.when(
+        AwardEvaluationGrade(uscc=USCC, evaluation_id="e1", grade=4, announced_on=D(2026, 2, 28))
+    )
+    (new,) = given.when(
+        AwardEvaluationGrade(uscc=USCC, evaluation_id="e2", grade=5, announced_on=D(2026, 3, 1))
+    )
+    assert isinstance(old, EvaluationGradeAwarded) and isinstance(new, EvaluationGradeAwarded)
+    assert (old.valid_from, old.valid_to) == (D(2026, 2, 28), D(2031, 2, 27))
+    assert (new.valid_from, new.valid_to) == (D(2027, 1, 1), D(2031, 12, 31))
+
+
+def test_annual_report_mode_not_filed_lists_and_a_late_filing_ends_it(
+    given: Given, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    annual_report = InspectionPolicy(valid_from=D(2020, 1, 1), mode="annual_report")
+    monkeypatch.setattr(inspection, "year_policy", lambda year: annual_report)
+    events = given.when(
+        ConcludeAnnualInspection(
+            uscc=USCC,
+            inspection_id="i1",
+            year=2023,
+            conclusion="not_filed",
+            concluded_on=D(2024, 7, 1),
+        )
+    )
+    assert isinstance(events[1], AgencyListed)
+    assert events[1].ground == "annual_report_not_filed"
+    late = given.when(
+        ConcludeAnnualInspection(
+            uscc=USCC, inspection_id="i2", year=2023, conclusion="filed", concluded_on=D(2024, 8, 1)
+        )
+    )
+    assert given.types(late) == ["AnnualInspectionConcluded", "AgencyDelisted"]
+
+
+def test_follow_up_only_after_graduation(given: Given) -> None:
+    command = RecordFollowUpEvaluation(
+        uscc=USCC,
+        evaluation_id="f1",
+        findings="独立运营良好",
+        conclusion="good",
+        evaluated_on=D(2025, 6, 30),
+    )
+    with pytest.raises(DomainRejected) as refused:
+        given.when(command)
+    assert refused.value.violations[0].code == "not_graduated"
+    given.agency = replace(given.agency, graduated_from=BASE, graduated_on=D(2025, 7, 1))
+    with pytest.raises(DomainRejected):  # evaluated the day before graduating
+        given.when(command)
+    given.agency = replace(given.agency, graduated_on=D(2025, 6, 30))
+    (event,) = given.when(command)
+    assert isinstance(event, FollowUpEvaluationRecorded) and event.base_id == BASE
+
+
+def test_projects_and_their_performance_keep_exact_amounts(given: Given) -> None:
+    (project,) = given.when(
+        RecordGovernmentProject(
+            uscc=USCC,
+            project_id="g1",
+            name="社区居家养老服务项目",
+            purchaser="郑州市金水区民政局",
+            amount_yuan=Decimal("180000.1"),
+            start_on=D(2024, 3, 1),
+            end_on=D(2025, 2, 28),
+        )
+    )
+    assert isinstance(project, GovernmentProjectRecorded) and project.amount_yuan == "180000.10"
+    with pytest.raises(DomainRejected):
+        given.when(
+            EvaluateProjectPerformance(
+                uscc=USCC,
+                evaluation_id="e1",
+                project_id="nope",
+                project_name="x",
+                score=Decimal("86.5"),
+                conclusion="good",
+                evaluator="评估中心",
+                evaluated_on=D(2025, 3, 20),
+            )
+        )
+    (evaluation,) = given.when(
+        EvaluateProjectPerformance(
+            uscc=USCC,
+            evaluation_id="e1",
+            project_id="g1",
+            project_name="社区居家养老服务项目",
+            score=Decimal("86.50"),
+            conclusion="good",
+            evaluator="评估中心",
+            evaluated_on=D(2025, 3, 20),
+        )
+    )
+    assert isinstance(evaluation, ProjectPerformanceEvaluated) and evaluation.score == "86.5"
+    (honour,) = given.when(
+        RecordCommendation(
+            uscc=USCC,
+            commendation_id="c1",
+            title="优秀社会工作服务机构",
+            awarding_body="郑州市民政局",
+            awarded_on=D(2023, 12, 20),
+        )
+    )
+    assert isinstance(honour, CommendationRecorded)
+    assert given.state is not None and len(given.state.projects) == 1
