@@ -9,19 +9,21 @@ rules broken 422, wrong state 409 (404 for `*_not_found`), stale version 409, sc
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, create_model
 from socialwork_contracts.base import DomainEvent
 
 from servicekit.auth import Forbidden, Principal
-from servicekit.commands import CommandContext, execute
+from servicekit.commands import CommandContext, Outcome, execute
+from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
-from servicekit.eventstore import ConcurrencyConflict
+from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.store import InlineProjection
 from servicekit.http import IdempotencyKey, IfMatch, Problem
 from servicekit.metrics import COMMANDS
@@ -58,13 +60,56 @@ class CommandAccepted(BaseModel):
 
 @dataclass(frozen=True)
 class CommandSet(Generic[S]):
-    """What a service supplies for its commands; everything else is shared."""
+    """What a service supplies for its commands; everything else is shared.
+
+    With `facts`, outside facts (another aggregate, a local read model of another service's
+    events) are loaded on the command's own connection, inside its transaction, and passed as
+    the last argument: `decide(state, command, facts)`, `authorize(principal, state, command,
+    facts)`.
+    """
 
     stream_id: Callable[[Any], str]
     evolve: Callable[[S | None, DomainEvent], S]
-    decide: Callable[[S | None, Any], Sequence[DomainEvent]]
-    authorize: Callable[[Principal, S | None, Any], None]
+    decide: Callable[..., Sequence[DomainEvent]]
+    authorize: Callable[..., None]
     inline: Callable[[S], InlineProjection] | None = None
+    facts: Callable[[Connection, Any], Awaitable[Any]] | None = None
+
+    async def handle(
+        self,
+        store: EventStore,
+        conn: Connection,
+        command: Any,
+        context: CommandContext,
+        expected_version: int | None,
+    ) -> Outcome:
+        if self.facts is None:
+            decide, authorize = self.decide, self.authorize
+        else:
+            known = await self.facts(conn, command)
+
+            def decide(state: S | None, c: Any) -> Sequence[DomainEvent]:
+                return self.decide(state, c, known)
+
+            def authorize(principal: Principal, state: S | None, c: Any) -> None:
+                self.authorize(principal, state, c, known)
+
+        return await execute(
+            store,
+            stream_id=self.stream_id(command),
+            command=command,
+            context=context,
+            evolve=self.evolve,
+            decide=decide,
+            authorize=lambda state: authorize(context.principal, state, command),
+            expected_version=expected_version,
+            inline=self.inline,
+            conn=conn,
+        )
+
+
+# A service with its own way to run commands (locks, several aggregates) supplies this instead.
+Handler = Callable[[EventStore, Connection, Any, CommandContext, "int | None"], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +139,14 @@ def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datet
     return requested
 
 
+INVARIANT_CONFLICT = Problem(
+    409,
+    "invariant_conflict",
+    "与同时提交的操作冲突，未保存任何内容 (conflict with a concurrent command)",
+    "a concurrent command took what this one needed; nothing was stored — retry",
+)
+
+
 def domain_problem(exc: DomainRejected | InvalidTransition) -> Problem:
     if isinstance(exc, DomainRejected):
         return Problem(
@@ -116,7 +169,7 @@ def domain_problem(exc: DomainRejected | InvalidTransition) -> Problem:
 
 
 def command_router(
-    commands: CommandSet[Any],
+    commands: CommandSet[Any] | Handler,
     routes: Sequence[CommandRoute],
     *,
     runtime_of: Callable[[Request], Runtime],
@@ -124,6 +177,7 @@ def command_router(
     tag: str = "commands",
 ) -> APIRouter:
     router = APIRouter()
+    handler: Handler = commands.handle if isinstance(commands, CommandSet) else commands
 
     async def run(
         request: Request,
@@ -136,49 +190,47 @@ def command_router(
     ) -> CommandAccepted:
         occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
         command = command_type.model_validate(body.model_dump(exclude={"occurred_at"}))
-        stream_id = commands.stream_id(command)
         context = CommandContext(
             principal=caller,
             correlation_id=request.state.correlation_id,
             occurred_at=occurred_at,
             command_id=idempotency_key,
         )
-        with structlog.contextvars.bound_contextvars(stream_id=stream_id):
-            try:
-                outcome = await execute(
-                    runtime_of(request).store,
-                    stream_id=stream_id,
-                    command=command,
-                    context=context,
-                    evolve=commands.evolve,
-                    decide=commands.decide,
-                    authorize=lambda state: commands.authorize(caller, state, command),
-                    expected_version=if_match,
-                    inline=commands.inline,
-                )
-            except (DomainRejected, InvalidTransition) as exc:
-                COMMANDS.labels(command_type.__name__, "refused").inc()
-                log.info("command.refused", command=command_type.__name__, reason=str(exc))
-                raise domain_problem(exc) from exc
-            except ConcurrencyConflict:
-                COMMANDS.labels(command_type.__name__, "conflict").inc()
-                raise
-            except Forbidden:
-                COMMANDS.labels(command_type.__name__, "forbidden").inc()
-                raise
-            result = outcome.result
-            outcome_label = "duplicate" if result.duplicate else "accepted"
-            COMMANDS.labels(command_type.__name__, outcome_label).inc()
-            log.info(
-                "command.accepted",
-                command=command_type.__name__,
-                version=result.stream_version,
-                duplicate=result.duplicate,
-            )
+        runtime = runtime_of(request)
+        name = command_type.__name__
+        try:
+            # One transaction per command: facts read, decision and append see one snapshot.
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                outcome = await handler(runtime.store, conn, command, context, if_match)
+        except (DomainRejected, InvalidTransition) as exc:
+            COMMANDS.labels(name, "refused").inc()
+            log.info("command.refused", command=name, reason=str(exc))
+            raise domain_problem(exc) from exc
+        except ConcurrencyConflict:
+            COMMANDS.labels(name, "conflict").inc()
+            raise
+        except asyncpg.UniqueViolationError as exc:
+            # A unique index guarding an invariant across aggregates caught a concurrent
+            # command that the decision could not see; nothing was stored.
+            COMMANDS.labels(name, "conflict").inc()
+            log.warning("command.invariant_conflict", command=name, constraint=exc.constraint_name)
+            raise INVARIANT_CONFLICT from exc
+        except Forbidden:
+            COMMANDS.labels(name, "forbidden").inc()
+            raise
+        result = outcome.result
+        COMMANDS.labels(name, "duplicate" if result.duplicate else "accepted").inc()
+        log.info(
+            "command.accepted",
+            command=name,
+            stream_id=result.stream_id,
+            version=result.stream_version,
+            duplicate=result.duplicate,
+        )
         response.headers["ETag"] = str(result.stream_version)
         response.status_code = 200 if result.duplicate else 201
         return CommandAccepted(
-            stream_id=stream_id,
+            stream_id=result.stream_id,
             stream_version=result.stream_version,
             duplicate=result.duplicate,
             events=[

@@ -72,6 +72,12 @@ CONSUMER_POSITION = Gauge(
     ["consumer", "topic", "partition"],
     registry=REGISTRY,
 )
+CONSUMER_ASSIGNED = Gauge(
+    "socialwork_consumer_assigned_partitions",
+    "Partitions assigned to this instance's consumer (the group shares them among instances)",
+    ["consumer"],
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "socialwork_consumer_lag_messages",
     "Messages on the partition not yet applied by the consumer",
@@ -93,11 +99,15 @@ async def refresh(runtime: Runtime) -> None:
     for consumer in runtime.consumers:
         name = consumer.projection.name
         kafka = consumer.subscriber.consumer
+        # Lag is known only for partitions assigned to this instance (others belong to a peer).
+        assigned = kafka.assignment() if kafka is not None else set()
+        CONSUMER_ASSIGNED.labels(name).set(len(assigned))
         for (topic, partition), next_offset in (await consumer.checkpoints()).items():
             CONSUMER_POSITION.labels(name, topic, str(partition)).set(next_offset)
-            if kafka is None:
+            tp = TopicPartition(topic, partition)
+            if kafka is None or tp not in assigned:
                 continue
-            highwater = kafka.highwater(TopicPartition(topic, partition))
+            highwater = kafka.highwater(tp)
             if highwater is not None:
                 CONSUMER_LAG.labels(name, topic, str(partition)).set(
                     max(highwater - next_offset, 0)

@@ -19,10 +19,11 @@ from servicekit.auth import Principal, Role
 from servicekit.commands import CommandContext, Outcome, execute
 from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
-from servicekit.eventstore import EventStore
+from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.store import InlineProjection
 
 S = TypeVar("S")
+CONFLICT_RETRIES = 3
 log = structlog.get_logger()
 
 
@@ -50,18 +51,25 @@ async def react(
         command_id=f"pm:{process}:{cause.id}",
         causation_id=cause.id,
     )
-    try:
-        return await execute(
-            store,
-            stream_id=stream_id,
-            command=command,
-            context=context,
-            evolve=evolve,
-            decide=decide,
-            authorize=lambda _state: None,  # the cause was authorised where it was decided
-            inline=inline,
-            conn=conn,
-        )
-    except (DomainRejected, InvalidTransition) as exc:
-        log.info("process.declined", process=process, cause=cause.id, reason=str(exc))
-        return None
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        try:
+            return await execute(
+                store,
+                stream_id=stream_id,
+                command=command,
+                context=context,
+                evolve=evolve,
+                decide=decide,
+                authorize=lambda _state: None,  # the cause was authorised where it was decided
+                inline=inline,
+                conn=conn,
+            )
+        except (DomainRejected, InvalidTransition) as exc:
+            log.info("process.declined", process=process, cause=cause.id, reason=str(exc))
+            return None
+        except ConcurrencyConflict:
+            # A user's command on the same stream won the race; decide again on the new state.
+            if attempt == CONFLICT_RETRIES:
+                raise
+            log.info("process.retry_after_conflict", process=process, attempt=attempt)
+    return None

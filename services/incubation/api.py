@@ -1,32 +1,26 @@
 """The incubation HTTP API: commands (actor, occurrence time, idempotency key) and queries.
 
-Commands are `POST /commands/<name>` exactly as in servicekit.command_api, but each runs through
-`handlers.handle`, which loads the facts a decision needs (other streams, the read model) under
-advisory locks in the same transaction as the append.
+Commands go through servicekit.command_api with `handlers.handle` as the handler: it loads the
+facts a decision needs (other streams, the read model) under advisory locks in the command's
+transaction, before the append.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, create_model
 
 from servicekit.auth import Principal, require_role
 from servicekit.command_api import (
-    CommandAccepted,
     CommandRoute,
-    RecordedEventOut,
-    Timed,
-    domain_problem,
-    occurrence_time,
+    command_router,
 )
-from servicekit.commands import CommandContext
-from servicekit.decisions import DomainRejected, InvalidTransition
-from servicekit.http import IdempotencyKey, IfMatch, Problem
+from servicekit.commands import CommandContext, Outcome
+from servicekit.db import Connection
+from servicekit.eventstore import EventStore
+from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.incubation import readmodel
 from services.incubation.authz import READERS
@@ -58,106 +52,15 @@ ROUTES = (
     CommandRoute("terminate-incubation", cmd.TerminateIncubation, "退驻 Terminate"),
 )
 
-INVARIANT_CONFLICT = Problem(
-    409,
-    "invariant_conflict",
-    "与同时提交的操作冲突：一家机构同一时间只能入孵一处，一间办公室只能分配给一家机构",
-    "a concurrent command took the same place or office; nothing was stored",
-)
 
-
-def _command_routes(
-    runtime_of: Callable[[Request], Runtime], principal: Callable[..., Principal]
-) -> APIRouter:
-    router = APIRouter()
-
-    async def run(
-        request: Request,
-        response: Response,
-        caller: Principal,
-        body: Timed,
-        command_type: type[BaseModel],
-        idempotency_key: str | None,
-        if_match: int | None,
-    ) -> CommandAccepted:
-        occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
-        command: Any = command_type.model_validate(body.model_dump(exclude={"occurred_at"}))
-        context = CommandContext(
-            principal=caller,
-            correlation_id=request.state.correlation_id,
-            occurred_at=occurred_at,
-            command_id=idempotency_key,
-        )
-        runtime = runtime_of(request)
-        try:
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                outcome = await handle(
-                    runtime.store, conn, command, context, expected_version=if_match
-                )
-        except (DomainRejected, InvalidTransition) as exc:
-            log.info("command.refused", command=command_type.__name__, reason=str(exc))
-            raise domain_problem(exc) from exc
-        except asyncpg.UniqueViolationError as exc:
-            log.warning("command.invariant_conflict", command=command_type.__name__)
-            raise INVARIANT_CONFLICT from exc
-        result = outcome.result
-        log.info("command.accepted", command=command_type.__name__, duplicate=result.duplicate)
-        response.headers["ETag"] = str(result.stream_version)
-        response.status_code = 200 if result.duplicate else 201
-        return CommandAccepted(
-            stream_id=result.stream_id,
-            stream_version=result.stream_version,
-            duplicate=result.duplicate,
-            events=[
-                RecordedEventOut(
-                    event_id=str(e.event_id),
-                    type=f"{e.event_type}.v{e.event_version}",
-                    position=e.position,
-                    stream_version=e.stream_version,
-                )
-                for e in result.events
-            ],
-        )
-
-    for route in ROUTES:
-        _add(router, route, run, principal)
-    return router
-
-
-def _add(
-    router: APIRouter, route: CommandRoute, run: Any, principal: Callable[..., Principal]
-) -> None:
-    body_type: type[BaseModel] = create_model(
-        f"{route.command.__name__}Request",
-        __base__=(route.command, Timed),
-        __doc__=route.command.__doc__ or route.summary,
-    )
-    command_type = route.command
-
-    async def endpoint(
-        request: Request,
-        response: Response,
-        body: Any,
-        caller: Principal = Depends(principal),  # noqa: B008 - FastAPI's dependency idiom
-        idempotency_key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> CommandAccepted:
-        accepted: CommandAccepted = await run(
-            request, response, caller, body, command_type, idempotency_key, if_match
-        )
-        return accepted
-
-    endpoint.__annotations__["body"] = body_type
-    router.add_api_route(
-        f"/commands/{route.name}",
-        endpoint,
-        methods=["POST"],
-        summary=route.summary,
-        status_code=201,
-        response_model=CommandAccepted,
-        tags=["commands"],
-        responses={400: {}, 401: {}, 403: {}, 404: {}, 409: {}, 422: {}},
-    )
+async def _handle(
+    store: EventStore,
+    conn: Connection,
+    command: Any,
+    context: CommandContext,
+    expected_version: int | None,
+) -> Outcome:
+    return await handle(store, conn, command, context, expected_version=expected_version)
 
 
 def _not_found(what: str, key: str) -> Problem:
@@ -165,7 +68,7 @@ def _not_found(what: str, key: str) -> Problem:
 
 
 def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> APIRouter:
-    router = _command_routes(runtime_of, principal)
+    router = command_router(_handle, ROUTES, runtime_of=runtime_of, principal=principal)
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
 
     @router.get("/bases", tags=["queries"], summary="孵化基地 List bases")

@@ -36,7 +36,7 @@ from socialwork_contracts.supervision import (
 from socialwork_contracts.topics import REGISTRY, SUPERVISION
 
 from servicekit.db import Connection
-from servicekit.eventstore import ConcurrencyConflict, EventStore
+from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.incubation import readmodel
 from services.incubation.domain.commands import TerminateIncubation
@@ -52,7 +52,6 @@ BREACH_CATEGORIES = frozenset(
 )
 SERIOUS = frozenset({"serious", "grave"})
 ENDING_PENALTIES = frozenset({"suspension", "revocation"})
-RETRIES = 3
 
 
 def local_day(envelope: CloudEvent) -> dt.date:
@@ -86,24 +85,17 @@ async def end_incubations(
         # At most one incubation holds an office per agency (invariant); the suffix only keeps
         # command ids distinct if that were ever not so.
         name = process if index == 0 else f"{process}/{incubation_id}"
-        for attempt in range(1, RETRIES + 1):
-            try:
-                await react(
-                    store,
-                    conn,
-                    envelope,
-                    process=name,
-                    stream_id=incubation_id,
-                    command=command,
-                    evolve=evolve_incubation,
-                    decide=_terminate,
-                    inline=readmodel.upsert_incubation,
-                )
-            except ConcurrencyConflict:
-                if attempt == RETRIES:
-                    raise
-                continue
-            break
+        await react(  # retries itself when a concurrent command wins the stream
+            store,
+            conn,
+            envelope,
+            process=name,
+            stream_id=incubation_id,
+            command=command,
+            evolve=evolve_incubation,
+            decide=_terminate,
+            inline=readmodel.upsert_incubation,
+        )
 
 
 def _terminate(state: Incubation | None, command: Any) -> list[IncubationEvent]:

@@ -1,9 +1,7 @@
 """The supervision HTTP API: commands (shared command router) and credit-file queries."""
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
-import contextvars
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -15,6 +13,7 @@ from pydantic import BaseModel, Field
 from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import CommandRoute, CommandSet, command_router
 from servicekit.commands import CommandContext, execute
+from servicekit.db import Connection
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.supervision import readmodel
@@ -27,11 +26,12 @@ from services.supervision.domain.decide import decide
 from services.supervision.domain.events import as_supervision_event
 from services.supervision.report import credit_file_view, credit_report
 
-# What the registry and incubation told us of the command's agency, loaded for this request by
-# `load_agency` before the shared command router runs (its decide/authorize take no context).
-AGENCY: contextvars.ContextVar[AgencyFacts | None] = contextvars.ContextVar(
-    "supervision_agency", default=None
-)
+
+async def agency_facts(conn: Connection, command: Any) -> AgencyFacts | None:
+    """What the registry and incubation told us of the command's agency (residency on the day
+    a violation was found), read in the command's transaction."""
+    found_on: dt.date | None = getattr(command, "found_on", None)
+    return await readmodel.agency_facts(conn, command.uscc, found_on)
 
 
 def _evolve(state: CreditFile | None, event: Any) -> CreditFile:
@@ -41,9 +41,10 @@ def _evolve(state: CreditFile | None, event: Any) -> CreditFile:
 COMMANDS = CommandSet[CreditFile](
     stream_id=lambda command: command.uscc,  # the contract keys supervision events by uscc
     evolve=_evolve,
-    decide=lambda state, command: decide(state, command, AGENCY.get()),
-    authorize=lambda principal, state, command: authorize(principal, state, command, AGENCY.get()),
+    decide=decide,
+    authorize=authorize,
     inline=readmodel.project_credit_file,
+    facts=agency_facts,
 )
 
 ROUTES = (
@@ -83,24 +84,9 @@ class RunChecks(BaseModel):
 
 
 def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> APIRouter:
-    async def load_agency(request: Request) -> None:
-        try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
-            return  # the command router answers with its malformed-body problem
-        if not isinstance(body, dict) or not isinstance(body.get("uscc"), str):
-            return
-        try:
-            on = dt.date.fromisoformat(body["found_on"]) if "found_on" in body else None
-        except (TypeError, ValueError):
-            on = None
-        async with runtime_of(request).pool.acquire() as conn:
-            AGENCY.set(await readmodel.agency_facts(conn, body["uscc"], on))
-
     router = APIRouter()
     router.include_router(
-        command_router(COMMANDS, ROUTES, runtime_of=runtime_of, principal=principal),
-        dependencies=[Depends(load_agency)],
+        command_router(COMMANDS, ROUTES, runtime_of=runtime_of, principal=principal)
     )
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
 

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from socialwork_contracts.topics import REGISTRY
+from socialwork_contracts.topics import REGISTRY, SUPERVISION
 
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
@@ -148,6 +148,21 @@ async def test_two_instances_one_relay_and_correct_concurrency(
                 scraped = samples((await client.get(f"{s.url}/metrics")).text)
                 leaders.append(scraped["socialwork_relay_leader{}"])
         assert sorted(leaders) == [0, 1], "exactly one relay publishes"
+
+        # The registry's consumer group shares the supervision topic's partitions.
+        async def shared() -> list[float] | None:
+            counts = []
+            async with httpx.AsyncClient() as client:
+                for s in (first, second):
+                    scraped = samples((await client.get(f"{s.url}/metrics")).text)
+                    key = (
+                        "socialwork_consumer_assigned_partitions"
+                        '{consumer="registry.supervision-penalties"}'
+                    )
+                    counts.append(scraped.get(key, 0.0))
+            return counts if sum(counts) == SUPERVISION.partitions and min(counts) > 0 else None
+
+        assert await wait_for(shared, timeout=60)
         keys = {registration(s)["uscc"].encode() for s in serials}
         on_wire = await read_until(infra.kafka, REGISTRY.name, lambda r: r.key in keys, count=61)
         assert len(on_wire) == 61
