@@ -368,10 +368,8 @@ def topic_names(prefix: str) -> dict[str, str]:
     return {p: f"{prefix}.{p}" for p in ("registry", "incubation", "supervision")}
 
 
-async def publish(
-    bootstrap: str, prefix: str, total: int, *, partitions: int = 6
-) -> dict[str, int]:
-    """Generate and send; returns the count per producing service."""
+async def publish(bootstrap: str, prefix: str, total: int) -> dict[str, int]:
+    """Generate and send to 6-partition topics; returns the count per producing service."""
     topics = topic_names(prefix)
     await ensure_topics(bootstrap, [(t, 6) for t in topics.values()])
     await wait_for_leaders(bootstrap, list(topics.values()))  # new topics: leaders first

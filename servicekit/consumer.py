@@ -82,6 +82,7 @@ class EventConsumer:
         dead_letter_producer: AIOKafkaProducer,
         dead_letter_topic: str,
         max_records: int = 500,
+        group_id: str | None = None,
     ) -> None:
         self.pool = pool
         self.schema = checked_schema(schema)
@@ -91,7 +92,7 @@ class EventConsumer:
         self.stats = ConsumerStats()
         self.subscriber = broker.subscriber(
             *projection.topics,
-            group_id=projection.name,
+            group_id=group_id or projection.name,
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",

@@ -34,6 +34,7 @@ class Runtime:
     producer: AIOKafkaProducer
     relay: OutboxRelay | None
     broker: KafkaBroker
+    installation_id: str
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[EventConsumer] = field(default_factory=list)
@@ -85,7 +86,8 @@ async def start_runtime(
             batch_size=settings.relay_batch_size,
             poll_seconds=settings.relay_poll_seconds,
         )
-    runtime = Runtime(settings, service, pool, store, producer, relay, broker)
+    installation = await store.installation_id()
+    runtime = Runtime(settings, service, pool, store, producer, relay, broker, installation)
     if relay is not None:
         runtime.tasks.append(asyncio.create_task(relay.run(runtime.stop_event)))
     log.info("runtime.started", service=service)
@@ -95,7 +97,9 @@ async def start_runtime(
 def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
     """Subscribe a projection (its own consumer group and checkpoints) on the service's broker.
 
-    Call before `start_consumers`. Bad messages go to `socialwork.<service>.deadletter`.
+    Call before `start_consumers`. Bad messages go to `socialwork.<service>.deadletter`. The
+    Kafka group is `<projection name>.<store id>`: instances of one service on one database share
+    it (and split the partitions); another database never inherits its members or offsets.
     """
     consumer = EventConsumer(
         broker=runtime.broker,
@@ -104,6 +108,7 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
         projection=projection,
         dead_letter_producer=runtime.producer,
         dead_letter_topic=dead_letter_topic(runtime.service),
+        group_id=f"{projection.name}.{runtime.installation_id[:8]}",
     )
     runtime.consumers.append(consumer)
     return consumer

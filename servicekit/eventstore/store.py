@@ -264,6 +264,11 @@ class EventStore:
         )
         return [_record(r) for r in rows]
 
+    async def installation_id(self) -> str:
+        """This store's identity (created with the schema; the same for every instance)."""
+        value = await self.pool.fetchval(f"SELECT id FROM {self.schema}.installation")
+        return str(value)
+
     async def head_position(self) -> int:
         value: int = await self.pool.fetchval(
             f"SELECT coalesce(max(position), 0) FROM {self.schema}.events"

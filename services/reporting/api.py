@@ -24,6 +24,7 @@ from services.reporting.domain.periods import (
 from services.reporting.domain.state import CityState, fold
 from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
 from services.reporting.exports import Format, table_response
+from services.reporting.snapshots import Snapshots
 
 AsOf = Annotated[
     dt.date | None,
@@ -71,6 +72,8 @@ def _check_unit(unit: str | None) -> None:
         raise Problem(404, "unit_not_found", "统计单位不存在 (unknown unit)", unit) from exc
 
 
+LIST_ZH = {"abnormal": "活动异常名录", "serious": "严重违法失信名单"}
+STATUS_ZH = {"met": "已完成", "missed": "未完成（已逾期）", "in_progress": "推进中"}
 TARGET_COLUMNS = (
     ("id", "指标编号"),
     ("title", "指标"),
@@ -137,15 +140,24 @@ def build_router(
     router = APIRouter()
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
 
+    snapshots = Snapshots()
+
     async def state_as_of(
         request: Request, as_of: dt.date, recorded_until: dt.datetime | None
     ) -> CityState:
-        async with runtime_of(request).pool.acquire() as conn:
+        pool = runtime_of(request).pool
+        async with pool.acquire() as conn:
             generation = await readmodel.current_generation(conn)
-            facts = await readmodel.load_facts(
-                conn, generation, effective_until=as_of, recorded_until=recorded_until
-            )
-        return fold(facts)
+            applied = await readmodel.offsets_total(conn, await readmodel.live_consumer(conn))
+
+        async def build() -> CityState:
+            async with pool.acquire() as conn:
+                facts = await readmodel.load_facts(
+                    conn, generation, effective_until=as_of, recorded_until=recorded_until
+                )
+            return fold(facts)
+
+        return await snapshots.get((generation, applied, as_of, recorded_until), build)
 
     @router.get("/reports/targets", tags=["reports"], summary="目标进度 Target tracker (§3)")
     async def target_tracker(
@@ -289,10 +301,11 @@ def build_router(
             if scope is None or r["reporting_unit"] == scope
         ]
         body = {"as_of": day.isoformat(), "recorded_until": recorded_until, "rows": rows}
+        table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
         return table_response(
             fmt,
             body=body,
-            rows=rows,
+            rows=table,
             columns=LISTING_COLUMNS,
             filename=f"信用名录-{day}",
             title="信用名录",
@@ -316,8 +329,9 @@ def build_router(
             if scope is None or r["reporting_unit"] == scope
         ]
         body = {"as_of": day.isoformat(), "recorded_until": recorded_until, "rows": rows}
+        table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
         return table_response(
-            fmt, body=body, rows=rows, columns=BASE_COLUMNS, filename=f"基地-{day}", title="基地"
+            fmt, body=body, rows=table, columns=BASE_COLUMNS, filename=f"基地-{day}", title="基地"
         )
 
     @router.get("/agencies", tags=["lists"], summary="机构（当前） Agencies, current state")

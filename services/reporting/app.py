@@ -41,7 +41,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         runtime = await start_runtime(resolved, service=SERVICE, publishes=None)
         async with runtime.pool.acquire() as conn:
             await readmodel.ensure(conn)
-        add_consumer(runtime, LiveProjection())
+            consumer_name = await readmodel.live_consumer(conn)
+        add_consumer(runtime, LiveProjection(consumer_name))
         await start_consumers(runtime)
         holder["runtime"] = runtime
         app.state.runtime = runtime

@@ -15,7 +15,6 @@ from servicekit.logging import configure_logging
 from servicekit.serve import serve
 from servicekit.settings import ServiceSettings
 from services.reporting import readmodel
-from services.reporting.consumers import LIVE_CONSUMER
 
 
 class ProgressBar:
@@ -90,37 +89,55 @@ async def run_checksum(settings: ServiceSettings, *, rebuild: bool) -> dict[str,
         async with pool.acquire() as conn:
             live = await readmodel.current_generation(conn)
         if not rebuild:
-            async with pool.acquire() as conn:
+            async with pool.acquire() as conn, conn.transaction(readonly=True):
                 return await readmodel.checksum(conn, live)
         scratch = await next_generation(pool)
+        scratch_consumer = f"reporting.replay.{scratch}"
+        topics = [t.name for t in EVENT_TOPICS]
         bar = ProgressBar(f"重建 {scratch}")
         result = await replay(
             pool,
             settings.kafka_bootstrap_servers,
-            [t.name for t in EVENT_TOPICS],
+            topics,
             generation=scratch,
             switch=False,
             progress=bar,
         )
         bar(result.events, result.events, final=True)
-        rebuilt_offsets = {}
+        # Compare at the same log positions, read in one snapshot with both hashes: while the
+        # live consumer is behind, wait; while it is ahead, bring the rebuild to where it is.
+        deadline = time.monotonic() + 120
+        while True:
+            async with (
+                pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                live_at = await readmodel.replay_offsets(conn, await readmodel.live_consumer(conn))
+                rebuilt_at = await readmodel.replay_offsets(conn, scratch_consumer)
+                keys = set(live_at) | set(rebuilt_at)
+                same = all(live_at.get(k, 0) == rebuilt_at.get(k, 0) for k in keys)
+                if same:
+                    live_sum = await readmodel.checksum(conn, live)
+                    rebuilt_sum = await readmodel.checksum(conn, scratch)
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit("the live projection did not settle; try again when quieter")
+            if any(live_at.get(k, 0) > rebuilt_at.get(k, 0) for k in keys):
+                await replay(
+                    pool,
+                    settings.kafka_bootstrap_servers,
+                    topics,
+                    generation=scratch,
+                    switch=False,
+                    until=live_at,
+                )
+            else:
+                await asyncio.sleep(0.2)
         async with pool.acquire() as conn:
-            rebuilt_offsets = await readmodel.replay_offsets(conn, f"reporting.replay.{scratch}")
-        # Compare at the same log positions: wait (bounded) until the live consumer is there too.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            async with pool.acquire() as conn:
-                live_offsets = await readmodel.replay_offsets(conn, LIVE_CONSUMER)
-            if all(live_offsets.get(k, 0) >= v for k, v in rebuilt_offsets.items() if v > 0):
-                break
-            await asyncio.sleep(0.5)
-        async with pool.acquire() as conn:
-            live_sum = await readmodel.checksum(conn, live)
-            rebuilt_sum = await readmodel.checksum(conn, scratch)
             await readmodel.drop_generation(conn, scratch)
             await conn.execute(
                 f"DELETE FROM {readmodel.CONTROL}.consumer_offsets WHERE consumer = $1",  # noqa: S608 - constant schema
-                f"reporting.replay.{scratch}",
+                scratch_consumer,
             )
         return {
             "live": live_sum,

@@ -13,14 +13,15 @@ from services.reporting import readmodel
 from services.reporting.domain.facts import fact_of
 from services.reporting.readmodel_live import generation_for_write
 
-LIVE_CONSUMER = "reporting.projection"
-
 
 @dataclass
 class LiveProjection:
-    """Applied by servicekit's EventConsumer: one batch, one transaction, with its checkpoint."""
+    """Applied by servicekit's EventConsumer: one batch, one transaction, with its checkpoint.
 
-    name: str = LIVE_CONSUMER
+    `name` (checkpoint name and Kafka group) comes from readmodel.live_consumer.
+    """
+
+    name: str
     topics: tuple[str, ...] = field(default_factory=lambda: tuple(t.name for t in EVENT_TOPICS))
 
     async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:

@@ -29,6 +29,13 @@ CREATE TABLE IF NOT EXISTS {CONTROL}.generation (
     switched_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 INSERT INTO {CONTROL}.generation (current) VALUES ('reporting_g1') ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {CONTROL}.installation (
+    singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    live_consumer text NOT NULL
+);
+INSERT INTO {CONTROL}.installation (live_consumer)
+VALUES ('reporting.projection.' || substr(md5(random()::text || clock_timestamp()::text), 1, 10))
+ON CONFLICT DO NOTHING;
 """
 
 _FACT_COLUMNS = (
@@ -49,6 +56,20 @@ def checked_generation(name: str) -> str:
 
 
 def generation_ddl(generation: str) -> str:
+    """Tables and every index (a live generation)."""
+    return generation_tables_ddl(generation) + generation_index_ddl(generation)
+
+
+def generation_index_ddl(generation: str) -> str:
+    """Secondary indexes; a bulk replay creates them once, after loading (cheaper than per row)."""
+    g = checked_generation(generation)
+    return f"""
+CREATE INDEX IF NOT EXISTS facts_effective ON {g}.facts (effective_on);
+CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
+"""
+
+
+def generation_tables_ddl(generation: str) -> str:
     g = checked_generation(generation)
     return f"""
 CREATE SCHEMA IF NOT EXISTS {g};
@@ -65,8 +86,6 @@ CREATE TABLE IF NOT EXISTS {g}.facts (
     recorded_at   timestamptz NOT NULL,
     data          jsonb NOT NULL
 );
-CREATE INDEX IF NOT EXISTS facts_effective ON {g}.facts (effective_on);
-CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
 CREATE TABLE IF NOT EXISTS {g}.agencies (
     uscc           text PRIMARY KEY,
     name           text NOT NULL,
@@ -78,6 +97,17 @@ CREATE TABLE IF NOT EXISTS {g}.agencies (
     priority       boolean NOT NULL
 );
 """
+
+
+async def live_consumer(conn: Connection) -> str:
+    """The live consumer's name and Kafka group, one per database (see docs/reporting.md).
+
+    A database that starts empty (new, restored or reset) gets a new group, so it folds from
+    offset 0 instead of inheriting offsets another database's consumer committed to Kafka.
+    Instances sharing one database share the group and split the partitions.
+    """
+    name: str = await conn.fetchval(f"SELECT live_consumer FROM {CONTROL}.installation")
+    return name
 
 
 async def current_generation(conn: Connection, *, lock: bool = False) -> str:
@@ -189,6 +219,14 @@ async def load_facts(
     return [_fact(r) for r in rows]
 
 
+async def registry_usccs(conn: Connection, generation: str) -> list[str]:
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT DISTINCT uscc FROM {g}.facts WHERE service = 'registry' AND uscc IS NOT NULL"
+    )
+    return [r["uscc"] for r in rows]
+
+
 async def get_agency(conn: Connection, generation: str, uscc: str) -> dict[str, Any] | None:
     g = checked_generation(generation)
     row = await conn.fetchrow(f"SELECT {_AGENCY_COLUMNS} FROM {g}.agencies WHERE uscc = $1", uscc)
@@ -212,23 +250,30 @@ async def list_agencies(
 
 
 async def checksum(conn: Connection, generation: str) -> dict[str, Any]:
-    """A deterministic hash of every projection row, in key order (live vs rebuilt)."""
+    """A deterministic hash of every projection row, in key order (live vs rebuilt).
+
+    Runs inside the caller's transaction (a cursor needs one; a repeatable-read one lets the
+    caller hash two generations and read the checkpoints in one snapshot).
+    """
     g = checked_generation(generation)
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
+    tables: dict[str, str] = {}
     for table, key in (("facts", "event_id"), ("agencies", "uscc")):
         columns = _FACT_COLUMNS if table == "facts" else _AGENCY_COLUMNS
         n = 0
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            cursor = conn.cursor(f"SELECT {columns} FROM {g}.{table} ORDER BY {key}")
-            async for row in cursor:
-                values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row]
-                digest.update(repr(values).encode())
-                digest.update(b"\n")
-                n += 1
+        own = hashlib.sha256()
+        cursor = conn.cursor(f"SELECT {columns} FROM {g}.{table} ORDER BY {key}")
+        async for row in cursor:
+            values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row]
+            line = repr(values).encode() + b"\n"
+            digest.update(line)
+            own.update(line)
+            n += 1
         counts[table] = n
+        tables[table] = own.hexdigest()
         digest.update(f"--{table}:{n}--".encode())
-    return {"generation": g, "sha256": digest.hexdigest(), "rows": counts}
+    return {"generation": g, "sha256": digest.hexdigest(), "rows": counts, "tables": tables}
 
 
 # -- replay bookkeeping: checkpoints of the bulk replay and the switch-over ---------------------
@@ -240,6 +285,15 @@ async def replay_offsets(conn: Connection, consumer: str) -> dict[tuple[str, int
         consumer,
     )
     return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def offsets_total(conn: Connection, consumer: str) -> int:
+    """Sum of a consumer's checkpoints: grows with every applied batch (a cache key)."""
+    total: int = await conn.fetchval(
+        f"SELECT coalesce(sum(next_offset), 0) FROM {CONTROL}.consumer_offsets WHERE consumer = $1",
+        consumer,
+    )
+    return total
 
 
 async def save_offsets(

@@ -22,7 +22,6 @@ from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.cloudevents import split_type
 from services.reporting import readmodel
-from services.reporting.consumers import LIVE_CONSUMER
 from services.reporting.domain.facts import Fact, fact_of
 
 log = structlog.get_logger()
@@ -80,12 +79,18 @@ async def apply_batch(
     consumer: str,
     batch: Batch,
     offsets: dict[tuple[str, int], int],
+    *,
+    refresh: bool,
 ) -> None:
-    """One transaction: the batch's facts, agency summaries, records and checkpoint."""
+    """One transaction: the batch's facts, records and checkpoint (and summaries once loaded)."""
     async with pool.acquire() as conn, conn.transaction():
+        # A rebuild's batch lost in a crash is read again from its checkpoint (same
+        # transaction), so it need not wait for the WAL flush.
+        await conn.execute("SET LOCAL synchronous_commit = off")
         await readmodel.insert_facts(conn, generation, batch.facts)
-        usccs = [f.uscc for f in batch.facts if f.service == "registry" and f.uscc is not None]
-        await readmodel.refresh_agencies(conn, generation, usccs)
+        if refresh:
+            usccs = [f.uscc for f in batch.facts if f.service == "registry" and f.uscc]
+            await readmodel.refresh_agencies(conn, generation, usccs)
         if batch.skipped:
             await readmodel.record_skipped(conn, consumer, batch.skipped)
         if batch.dead:
@@ -93,6 +98,34 @@ async def apply_batch(
             # records them again in the table only.
             await readmodel.record_dead_letters(conn, consumer, batch.dead)
         await readmodel.save_offsets(conn, consumer, offsets)
+
+
+async def fetch(kafka: AIOKafkaConsumer, max_records: int) -> list[ConsumerRecord[bytes, bytes]]:
+    """Up to `max_records` records: what is buffered now, topped up while more is ready.
+
+    One getmany returns one fetch response's worth (often a few hundred records); a batch of
+    thousands makes the per-transaction costs (commit, checkpoint) small per event.
+    """
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    timeout = 500
+    while len(records) < max_records:
+        fetched = await kafka.getmany(timeout_ms=timeout, max_records=max_records - len(records))
+        got = [r for rs in fetched.values() for r in rs]
+        if not got:
+            break
+        records.extend(got)
+        timeout = 0
+    return records
+
+
+async def finish_load(pool: asyncpg.Pool, generation: str) -> None:
+    """After the bulk load: secondary indexes, then every agency summary folded once."""
+    async with pool.acquire() as conn:
+        await conn.execute(readmodel.generation_index_ddl(generation))
+        async with conn.transaction():
+            usccs = await readmodel.registry_usccs(conn, generation)
+            for start in range(0, len(usccs), 5000):
+                await readmodel.refresh_agencies(conn, generation, usccs[start : start + 5000])
 
 
 async def next_generation(pool: asyncpg.Pool) -> str:
@@ -110,14 +143,18 @@ async def replay(
     *,
     generation: str,
     switch: bool,
-    live_consumer: str = LIVE_CONSUMER,
     progress: Progress | None = None,
     max_records: int = 5000,
+    until: dict[tuple[str, int], int] | None = None,
 ) -> ReplayResult:
-    """Fold every event of `topics` from offset 0 into `generation`; optionally switch to it."""
+    """Fold every event of `topics` from offset 0 into `generation`; optionally switch to it.
+
+    With `until` (next offset per partition) it stops exactly there, e.g. to compare with the
+    live projection at the same log positions.
+    """
     consumer_name = f"reporting.replay.{generation}"
     async with pool.acquire() as conn:
-        await conn.execute(readmodel.generation_ddl(generation))
+        await conn.execute(readmodel.generation_tables_ddl(generation))
         saved = await readmodel.replay_offsets(conn, consumer_name)
     kafka = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -143,7 +180,13 @@ async def replay(
             offset = saved.get((tp.topic, tp.partition), 0)
             kafka.seek(tp, offset)
             offsets[(tp.topic, tp.partition)] = offset
-        ends = await kafka.end_offsets(partitions)
+        if until is None:
+            ends = await kafka.end_offsets(partitions)
+        else:
+            ends = {
+                tp: max(until.get((tp.topic, tp.partition), 0), offsets[(tp.topic, tp.partition)])
+                for tp in partitions
+            }
         total = sum(max(0, ends[tp] - offsets[(tp.topic, tp.partition)]) for tp in partitions)
         counts = {"events": 0, "facts": 0, "skipped": 0, "dead": 0}
         # Parsing (CPU, this process) overlaps with writing (PostgreSQL, another process): the
@@ -154,7 +197,9 @@ async def replay(
             while True:
                 batch, batch_offsets, n = await queue.get()
                 try:
-                    await apply_batch(pool, generation, consumer_name, batch, batch_offsets)
+                    await apply_batch(
+                        pool, generation, consumer_name, batch, batch_offsets, refresh=loaded
+                    )
                     counts["events"] += n
                     counts["facts"] += len(batch.facts)
                     counts["skipped"] += len(batch.skipped)
@@ -164,6 +209,7 @@ async def replay(
                 finally:
                     queue.task_done()
 
+        loaded = False  # until the first catch-up: facts only, summaries and indexes after
         writer = asyncio.create_task(write())
 
         async def drained() -> None:
@@ -177,11 +223,17 @@ async def replay(
             while True:
                 if all(offsets[(tp.topic, tp.partition)] >= ends[tp] for tp in partitions):
                     await drained()
+                    if not loaded:
+                        await finish_load(pool, generation)
+                        loaded = True
                     if not switch:
                         break
                     async with pool.acquire() as conn:
                         switched = await readmodel.switch_generation(
-                            conn, new=generation, live_consumer=live_consumer, offsets=offsets
+                            conn,
+                            new=generation,
+                            live_consumer=await readmodel.live_consumer(conn),
+                            offsets=offsets,
                         )
                     if switched:
                         break
@@ -190,8 +242,11 @@ async def replay(
                         max(0, ends[tp] - offsets[(tp.topic, tp.partition)]) for tp in partitions
                     )
                     continue
-                fetched = await kafka.getmany(timeout_ms=500, max_records=max_records)
-                records = [r for rs in fetched.values() for r in rs]
+                records = await fetch(kafka, max_records)
+                if until is not None:
+                    records = [
+                        r for r in records if r.offset < ends[TopicPartition(r.topic, r.partition)]
+                    ]
                 if not records:
                     continue
                 for r in records:

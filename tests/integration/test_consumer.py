@@ -240,3 +240,26 @@ def staff_envelope(
         .model_dump_json()
         .encode()
     )
+
+
+async def test_a_fresh_database_folds_from_offset_zero_despite_kafka_offsets(
+    rig: Rig, infra: Infra, database_url: str
+) -> None:
+    """The checkpoint lives in PostgreSQL: a new or reset database starts from the beginning
+    even when Kafka holds committed offsets for the same consumer group."""
+    relay = relay_for(rig)
+    for i in range(12):
+        await rig.store.append(f"f-{i}", [staff_event(f"f-{i}", 3)], expected_version=0)
+    while await relay.publish_batch():
+        pass
+    name = f"c-{uuid.uuid4().hex[:6]}"
+    for _ in range(3):
+        broker, _consumer = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
+        try:
+            await wait_for(lambda: _count(rig, 12))
+        finally:
+            await broker.stop()
+        # Forget everything in PostgreSQL (a new database), keep Kafka's committed offsets.
+        await rig.pool.execute("DELETE FROM consumertest.staff_log")
+        await rig.pool.execute("DELETE FROM consumertest.consumer_offsets")
+        await rig.pool.execute("DELETE FROM consumertest.processed_events")
