@@ -86,12 +86,12 @@ CREATE TABLE IF NOT EXISTS {s}.skipped_events (
 );
 -- One row: this store's identity. Consumer groups carry it, so only instances that share these
 -- checkpoints share a Kafka group (another database on the same cluster gets its own group).
-CREATE TABLE IF NOT EXISTS {s}.installation (
+CREATE TABLE IF NOT EXISTS {s}.store_identity (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     id          uuid NOT NULL DEFAULT gen_random_uuid(),
     created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-INSERT INTO {s}.installation DEFAULT VALUES ON CONFLICT DO NOTHING;
+INSERT INTO {s}.store_identity DEFAULT VALUES ON CONFLICT DO NOTHING;
 -- Events are permanent: a correction is a new event, never an edit (guide: standards).
 CREATE OR REPLACE FUNCTION {s}.events_are_immutable() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -266,7 +266,7 @@ class EventStore:
 
     async def installation_id(self) -> str:
         """This store's identity (created with the schema; the same for every instance)."""
-        value = await self.pool.fetchval(f"SELECT id FROM {self.schema}.installation")
+        value = await self.pool.fetchval(f"SELECT id FROM {self.schema}.store_identity")
         return str(value)
 
     async def head_position(self) -> int:
