@@ -1,14 +1,20 @@
-"""Liveness and readiness endpoints with the semantics operators expect."""
+"""A service's ASGI app: the shared composition, liveness and readiness, metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from socialwork_contracts.topics import TopicSpec
 
+from servicekit.auth import Principal
+from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
+from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
-from servicekit.runtime import Runtime
+from servicekit.runtime import Runtime, start_consumers, start_runtime, stop_runtime
+from servicekit.settings import ServiceSettings
 
 
 def install_health(app: FastAPI, runtime: Callable[[], Runtime | None]) -> None:
@@ -30,3 +36,51 @@ def install_health(app: FastAPI, runtime: Callable[[], Runtime | None]) -> None:
             {"status": "ready" if ok else "not_ready", "checks": checks},
             status_code=200 if ok else 503,
         )
+
+
+RouterFactory = Callable[[Callable[[Request], Runtime], Callable[..., Principal]], APIRouter]
+
+
+def service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    settings: ServiceSettings | None,
+    publishes: TopicSpec | None,
+    prepare: Callable[[Runtime], Awaitable[None]],
+    router: RouterFactory,
+) -> FastAPI:
+    """A service's ASGI app: the same composition for every service.
+
+    Nothing connects here; the lifespan starts the runtime (schema, topics, relay), runs the
+    service's `prepare` (its tables, consumers, periodic jobs), starts the consumers, and on
+    shutdown stops them, drains the relay and closes connections.
+    """
+    holder: dict[str, Runtime] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or ServiceSettings()  # from the environment
+        configure_logging(service, resolved.log_level)
+        runtime = await start_runtime(resolved, service=service, publishes=publishes)
+        try:
+            await prepare(runtime)
+            await start_consumers(runtime)
+            holder["runtime"] = runtime
+            app.state.runtime = runtime
+            yield
+        finally:
+            await stop_runtime(runtime)
+
+    def runtime_of(request: Request) -> Runtime:
+        runtime: Runtime = request.app.state.runtime
+        return runtime
+
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    install_problem_handlers(app)
+    install_correlation(app)
+    install_health(app, lambda: holder.get("runtime"))
+    principal = principal_dependency(lambda: holder["runtime"].token_settings)
+    app.include_router(router(runtime_of, principal))
+    return app

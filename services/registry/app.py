@@ -1,24 +1,13 @@
-"""Composition root of the registry service: settings -> runtime -> FastAPI app."""
+"""Composition root of the registry service: its tables, its consumer, its routes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from socialwork_contracts.topics import REGISTRY
 
-from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
-from servicekit.logging import configure_logging
-from servicekit.runtime import (
-    Runtime,
-    add_consumer,
-    start_consumers,
-    start_runtime,
-    stop_runtime,
-)
+from servicekit.runtime import Runtime, add_consumer
 from servicekit.settings import ServiceSettings
-from servicekit.web import install_health
+from servicekit.web import service_app
 from services.registry import readmodel
 from services.registry.api import build_router
 from services.registry.consumers import SupervisionPenalties
@@ -26,40 +15,21 @@ from services.registry.consumers import SupervisionPenalties
 SERVICE = "registry"
 
 
+async def prepare(runtime: Runtime) -> None:
+    async with runtime.pool.acquire() as conn:
+        await conn.execute(readmodel.DDL)
+    add_consumer(runtime, SupervisionPenalties(runtime.store))
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The registry's ASGI app; connections open in its lifespan, not here."""
-    holder: dict[str, Runtime] = {}
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resolved = settings or ServiceSettings()  # from the environment
-        configure_logging(SERVICE, resolved.log_level)
-        runtime = await start_runtime(resolved, service=SERVICE, publishes=REGISTRY)
-        async with runtime.pool.acquire() as conn:
-            await conn.execute(readmodel.DDL)
-        add_consumer(runtime, SupervisionPenalties(runtime.store))
-        await start_consumers(runtime)
-        holder["runtime"] = runtime
-        app.state.runtime = runtime
-        try:
-            yield
-        finally:
-            await stop_runtime(runtime)
-
-    def runtime_of(request: Request) -> Runtime:
-        runtime: Runtime = request.app.state.runtime
-        return runtime
-
-    app = FastAPI(
+    return service_app(
+        service=SERVICE,
         title="社工机构登记服务 Registry service",
-        version="1.0.0",
         description="登记、变更、停止活动、注销与撤销 — registration facts of social-work "
         "agencies. Every command needs a bearer token; see docs/auth.md.",
-        lifespan=lifespan,
+        settings=settings,
+        publishes=REGISTRY,
+        prepare=prepare,
+        router=build_router,
     )
-    install_problem_handlers(app)
-    install_correlation(app)
-    install_health(app, lambda: holder.get("runtime"))
-    principal = principal_dependency(lambda: holder["runtime"].token_settings)
-    app.include_router(build_router(runtime_of, principal))
-    return app
