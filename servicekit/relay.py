@@ -1,9 +1,9 @@
 """Transactional outbox relay: publishes what the store committed, in commit order, to Kafka.
 
-The events table is the outbox. One relay per store publishes at a time (a session advisory lock
-held on a dedicated connection); the others wait to take over. The published position is saved
-only after Kafka acknowledged the batch, so a crash republishes at most one batch (consumers drop
-duplicates by event id) and never loses one.
+The events table is the outbox. One relay per store publishes at a time (servicekit.leadership);
+the others wait to take over. The published position is saved only after Kafka acknowledged the
+batch, so a crash republishes at most one batch (consumers drop duplicates by event id) and never
+loses one.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 
 from servicekit.cloudevents import to_kafka_record
 from servicekit.db import Connection
 from servicekit.eventstore import EventStore
+from servicekit.leadership import Leadership, still_held
 
 log = structlog.get_logger()
 
@@ -53,48 +53,34 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.drain_seconds = drain_seconds
         self.checkpoint_name = f"relay:{topic}"
-        self.is_leader = False
+        self._leadership = Leadership(
+            store.pool, f"relay:{store.schema}", retry_seconds=poll_seconds
+        )
         self.published_position = 0
         self._wake = asyncio.Event()
 
+    @property
+    def is_leader(self) -> bool:
+        return self._leadership.is_leader
+
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set; survives lost database connections by retaking the lock."""
-        while not stop.is_set():
-            try:
-                await self._lead(stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.is_leader = False
-                log.warning("relay.connection_lost", error=str(exc))
-                await _wait(stop, self.poll_seconds)
 
-    async def _lead(self, stop: asyncio.Event) -> None:
-        # A pooled connection held for the whole leadership; asyncpg's reset on release
-        # unlocks all advisory locks, so leadership ends with the connection.
-        async with self.store.pool.acquire() as conn:
+        async def relay(conn: Connection) -> None:
+            await conn.add_listener(self.store.notify_channel, self._on_notify)
             try:
-                await self._lead_on(conn, stop)
+                await self._publish_until(stop, conn)
             finally:
-                self.is_leader = False
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(self.store.notify_channel, self._on_notify)
 
-    async def _lead_on(self, conn: Connection, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            got = await conn.fetchval(
-                "SELECT pg_try_advisory_lock(hashtext($1))", f"relay:{self.store.schema}"
-            )
-            if got:
-                break
-            await _wait(stop, self.poll_seconds)
-        if stop.is_set():
-            return
-        self.is_leader = True
+        await self._leadership.run(stop, relay)
+
+    async def _publish_until(self, stop: asyncio.Event, conn: Connection) -> None:
         log.info("relay.leading", topic=self.topic)
-        await conn.add_listener(self.store.notify_channel, self._on_notify)
         self.published_position = await self.store.checkpoint(self.checkpoint_name)
         while not stop.is_set():
-            if conn.is_closed():
-                raise asyncpg.InterfaceError("relay lock connection closed")
+            still_held(conn, self._leadership.lock_name)
             self._wake.clear()  # before reading, so a commit during the read still wakes us
             published = await self.publish_batch()
             if published == 0:
@@ -125,8 +111,3 @@ class OutboxRelay:
         await self.store.save_checkpoint(self.checkpoint_name, self.published_position)
         log.debug("relay.published", count=len(batch), position=self.published_position)
         return len(batch)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

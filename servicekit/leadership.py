@@ -1,0 +1,69 @@
+"""One leader among a service's replicas, for work that must not run twice at once.
+
+Leadership is a session advisory lock held on a dedicated pooled connection. asyncpg resets a
+connection on release, which unlocks its advisory locks, so leadership ends with the connection
+(a crashed or partitioned leader loses it); the others poll and take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import structlog
+
+from servicekit.db import Connection
+
+log = structlog.get_logger()
+
+# Runs while this process leads; returns when `stop` is set (or raises on a lost connection).
+LeaderWork = Callable[[Connection], Awaitable[None]]
+
+
+class Leadership:
+    def __init__(self, pool: asyncpg.Pool, lock_name: str, *, retry_seconds: float) -> None:
+        self.pool = pool
+        self.lock_name = lock_name
+        self.retry_seconds = retry_seconds
+        self.is_leader = False
+
+    async def run(self, stop: asyncio.Event, work: LeaderWork) -> None:
+        """Until `stop`: wait for the lock, then do `work` while holding it."""
+        while not stop.is_set():
+            try:
+                await self._lead(stop, work)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.is_leader = False
+                log.warning("leadership.connection_lost", lock=self.lock_name, error=str(exc))
+                await wait(stop, self.retry_seconds)
+
+    async def _lead(self, stop: asyncio.Event, work: LeaderWork) -> None:
+        async with self.pool.acquire() as conn:
+            try:
+                while not stop.is_set():
+                    if await conn.fetchval(
+                        "SELECT pg_try_advisory_lock(hashtext($1))", self.lock_name
+                    ):
+                        break
+                    await wait(stop, self.retry_seconds)
+                if stop.is_set():
+                    return
+                self.is_leader = True
+                log.info("leadership.acquired", lock=self.lock_name)
+                await work(conn)
+            finally:
+                self.is_leader = False
+
+
+def still_held(conn: Connection, lock_name: str) -> None:
+    """Raise when the leader's connection is gone (and with it the lock)."""
+    if conn.is_closed():
+        raise asyncpg.InterfaceError(f"connection holding {lock_name} closed")
+
+
+async def wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep up to `seconds`, waking early when `stop` is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
