@@ -141,13 +141,12 @@ class EventConsumer:
         except (ValidationError, ValueError) as exc:
             await self._dead_letter(conn, record, f"not a valid CloudEvent: {exc}")
             return
-        fresh = await conn.fetchval(
-            f"INSERT INTO {s}.processed_events (consumer, event_id) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING RETURNING true",
+        seen = await conn.fetchval(
+            f"SELECT true FROM {s}.processed_events WHERE consumer = $1 AND event_id = $2",
             name,
             envelope.id,
         )
-        if not fresh:
+        if seen:
             self.stats.duplicates += 1  # a relay republish: same event id, new offset
             return
         try:
@@ -161,14 +160,18 @@ class EventConsumer:
                 envelope.type,
                 str(exc),
             )
+            await self._mark_processed(conn, envelope.id)
             self.stats.skipped += 1
             return
         except ValidationError as exc:
             await self._dead_letter(conn, record, f"data does not match {envelope.type}: {exc}")
             return
         try:
-            async with conn.transaction():  # a savepoint: a failed apply leaves nothing behind
+            # A savepoint: a failed apply leaves nothing behind, not even the processed mark,
+            # so the dead letter can be re-driven once its cause is fixed.
+            async with conn.transaction():
                 await self.projection.apply(conn, envelope, event)
+                await self._mark_processed(conn, envelope.id)
         except TRANSIENT:
             raise
         except Exception as exc:
@@ -176,6 +179,13 @@ class EventConsumer:
             return
         self.stats.applied += 1
         EVENTS_APPLIED.labels(self.projection.name).inc()
+
+    async def _mark_processed(self, conn: Connection, event_id: str) -> None:
+        await conn.execute(
+            f"INSERT INTO {self.schema}.processed_events (consumer, event_id) VALUES ($1, $2)",
+            self.projection.name,
+            event_id,
+        )
 
     async def _dead_letter(
         self, conn: Connection, record: ConsumerRecord[bytes, bytes], reason: str

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from socialwork_contracts.topics import TopicSpec
 
+from servicekit.admin import admin_router
 from servicekit.auth import Principal
 from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
 from servicekit.logging import configure_logging
@@ -83,4 +84,5 @@ def service_app(
     install_health(app, lambda: holder.get("runtime"))
     principal = principal_dependency(lambda: holder["runtime"].token_settings)
     app.include_router(router(runtime_of, principal))
+    app.include_router(admin_router(runtime_of, principal))
     return app

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS {s}.dead_letters (
     reason      text NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+ALTER TABLE {s}.dead_letters ADD COLUMN IF NOT EXISTS redriven_at timestamptz;
 CREATE TABLE IF NOT EXISTS {s}.skipped_events (
     consumer    text NOT NULL,
     event_id    text NOT NULL,

@@ -263,3 +263,27 @@ async def test_a_fresh_database_folds_from_offset_zero_despite_kafka_offsets(
         await rig.pool.execute("DELETE FROM consumertest.staff_log")
         await rig.pool.execute("DELETE FROM consumertest.consumer_offsets")
         await rig.pool.execute("DELETE FROM consumertest.processed_events")
+
+
+async def test_a_dead_letter_redriven_after_the_fix_is_applied(rig: Rig, infra: Infra) -> None:
+    await rig.store.append("d-1", [staff_event("d-1", 13)], expected_version=None)
+    await relay_for(rig).publish_batch()
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
+    broker, consumer = await start_consumer(rig, infra, projection)
+    try:
+        await wait_for(lambda: _dead_lettered(consumer, 1))
+        assert await rows(rig) == []
+        letter = await rig.pool.fetchrow("SELECT topic, key, value FROM consumertest.dead_letters")
+        assert letter is not None
+        projection.fail_on_staff = -1  # the cause is fixed
+        await rig.raw_producer.send_and_wait(
+            letter["topic"], letter["value"], key=letter["key"].encode()
+        )
+        await wait_for(lambda: _count(rig, 1))
+        assert [r["staff"] for r in await rows(rig)] == [13]
+    finally:
+        await broker.stop()
+
+
+async def _dead_lettered(consumer: EventConsumer, n: int) -> bool:
+    return consumer.stats.dead_lettered >= n

@@ -14,6 +14,7 @@ from socialwork_contracts.envelope import CloudEvent, kafka_headers, schema_urn
 from socialwork_contracts.supervision import PenaltyImposed
 from socialwork_contracts.topics import SUPERVISION
 
+from servicekit.auth import Role
 from services.registry.app import create_app
 from tests.conftest import Infra
 from tests.integration.apphost import running
@@ -117,3 +118,40 @@ async def test_suspension_penalty_suspends_and_unknown_agency_is_ignored(
         return bool(agency["status"] == "suspended" and agency["suspended_until"] == "2021-06-30")
 
     await wait_for(suspended)
+
+
+async def test_operator_lists_and_redrives_dead_letters(
+    client: httpx.AsyncClient, infra: Infra
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await producer.start()
+    try:
+        await producer.send_and_wait(SUPERVISION.name, b"{broken json", key=b"who-knows")
+    finally:
+        await producer.stop()
+
+    async def listed() -> list[dict[str, Any]] | None:
+        response = await client.get("/admin/dead-letters", headers=auth())
+        letters: list[dict[str, Any]] = response.json()
+        return [x for x in letters if x["key"] == "who-knows"] or None
+
+    [letter] = await wait_for(listed) or []
+    assert "not a valid CloudEvent" in letter["reason"]
+    assert (await client.get("/admin/dead-letters", headers=auth(Role.AUDITOR))).status_code == 403
+    redriven = await client.post(f"/admin/dead-letters/{letter['id']}/redrive", headers=auth())
+    assert redriven.status_code == 200
+    assert redriven.json()["topic"] == SUPERVISION.name
+
+    async def dead_again() -> bool:
+        letters = (await client.get("/admin/dead-letters", headers=auth())).json()
+        return len([x for x in letters if x["key"] == "who-knows"]) == 1 and all(
+            x["id"] != letter["id"] for x in letters
+        )
+
+    await wait_for(dead_again)  # still broken: dead-lettered again, the first one marked re-driven
+    rebuild = await client.post(
+        "/admin/consumers/registry.supervision-penalties/rebuild", headers=auth()
+    )
+    assert rebuild.status_code == 200
+    missing = await client.post("/admin/consumers/nope/rebuild", headers=auth())
+    assert missing.status_code == 404
