@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         if not database_url:
             postgres = start_postgres(state / "postgres")
             database_url = postgres.url
+        (state / "env").write_text(
+            f"export KAFKA_BOOTSTRAP_SERVERS={bootstrap}\nexport DATABASE_URL={database_url}\n",
+            encoding="utf-8",
+        )
         print(f"kafka      {bootstrap}")
         print(f"postgresql {database_url}")
         env = {
