@@ -1,0 +1,41 @@
+"""Every service: starts from its composition root, answers health, and exposes metrics that a
+Prometheus scrape parses (the operations contract of docs/operations.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
+
+from servicekit.settings import ServiceSettings
+from services.incubation.app import create_app as incubation
+from services.registry.app import create_app as registry
+from services.reporting.app import create_app as reporting
+from services.supervision.app import create_app as supervision
+from tests.integration.apphost import running
+
+pytestmark = pytest.mark.infra
+
+APPS: dict[str, Callable[[ServiceSettings], FastAPI]] = {
+    "registry": registry,
+    "incubation": incubation,
+    "supervision": supervision,
+    "reporting": reporting,
+}
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+async def test_health_and_metrics(service: str, service_env: dict[str, str]) -> None:
+    async with running(APPS[service]) as client:
+        assert (await client.get("/health/live")).status_code == 200
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
+        scrape = await client.get("/metrics")
+        assert scrape.status_code == 200
+        assert scrape.headers["content-type"].startswith("text/plain")
+        names = {f.name for f in text_string_to_metric_families(scrape.text)}
+        assert {"socialwork_commands", "socialwork_store_position"} <= names
+        spec = (await client.get("/openapi.json")).json()
+        assert "/admin/dead-letters" in spec["paths"]
