@@ -11,6 +11,7 @@ from socialwork_contracts.topics import TopicSpec
 
 from servicekit.admin import admin_router
 from servicekit.auth import Principal
+from servicekit.history import history_router
 from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
@@ -85,4 +86,5 @@ def service_app(
     principal = principal_dependency(lambda: holder["runtime"].token_settings)
     app.include_router(router(runtime_of, principal))
     app.include_router(admin_router(runtime_of, principal))
+    app.include_router(history_router(runtime_of, principal))
     return app

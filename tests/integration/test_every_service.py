@@ -39,3 +39,4 @@ async def test_health_and_metrics(service: str, service_env: dict[str, str]) -> 
         assert {"socialwork_commands", "socialwork_store_position"} <= names
         spec = (await client.get("/openapi.json")).json()
         assert "/admin/dead-letters" in spec["paths"]
+        assert "/streams/{stream_id}/events" in spec["paths"]

@@ -50,6 +50,10 @@ async def test_register_then_read(client: httpx.AsyncClient) -> None:
 
     history = await client.get(f"/agencies/{body['uscc']}/history", headers=auth())
     event = history.json()["events"][0]
+    trail = await client.get(f"/streams/{body['uscc']}/events", headers=auth(Role.AUDITOR))
+    assert trail.json()["events"][0]["event_id"] == event["event_id"]
+    denied = await client.get(f"/streams/{body['uscc']}/events", headers=auth(Role.INTEGRATOR))
+    assert denied.status_code == 403
     assert event["actor"] == "tester" and event["actor_role"] == "city_admin"
     assert event["correlation_id"] and event["causation_id"]
 
