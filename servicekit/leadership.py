@@ -38,6 +38,11 @@ class Leadership:
                 self.is_leader = False
                 log.warning("leadership.connection_lost", lock=self.lock_name, error=str(exc))
                 await wait(stop, self.retry_seconds)
+            except Exception:
+                # A background duty must outlive any one failure: log it, let go, try again.
+                self.is_leader = False
+                log.exception("leadership.work_failed", lock=self.lock_name)
+                await wait(stop, self.retry_seconds)
 
     async def _lead(self, stop: asyncio.Event, work: LeaderWork) -> None:
         async with self.pool.acquire() as conn:

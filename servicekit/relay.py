@@ -13,6 +13,7 @@ import contextlib
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from servicekit.cloudevents import to_kafka_record
 from servicekit.db import Connection
@@ -82,7 +83,12 @@ class OutboxRelay:
         while not stop.is_set():
             still_held(conn, self._leadership.lock_name)
             self._wake.clear()  # before reading, so a commit during the read still wakes us
-            published = await self.publish_batch()
+            try:
+                published = await self.publish_batch()
+            except KafkaError as exc:
+                # Broker unreachable: nothing was checkpointed, so the batch is sent again.
+                log.warning("relay.publish_failed", topic=self.topic, error=str(exc))
+                published = 0
             if published == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)

@@ -93,3 +93,39 @@ async def test_only_one_relay_publishes_and_another_takes_over(
 
 async def _leaders(relays: list[OutboxRelay], n: int) -> bool:
     return sum(r.is_leader for r in relays) == n
+
+
+class FlakyProducer:
+    """Fails the first `failures` sends as an unreachable broker would, then delegates."""
+
+    def __init__(self, real: AIOKafkaProducer, failures: int) -> None:
+        self.real = real
+        self.failures = failures
+
+    async def send(self, *args: object, **kwargs: object) -> object:
+        if self.failures > 0:
+            self.failures -= 1
+            from aiokafka.errors import KafkaConnectionError
+
+            raise KafkaConnectionError("broker unreachable (simulated)")
+        return await self.real.send(*args, **kwargs)
+
+
+async def test_relay_survives_an_unreachable_broker(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    await store.append("z-1", [staff_event("z-1")], expected_version=0)
+    flaky = FlakyProducer(producer, failures=3)
+    stop = asyncio.Event()
+    relay = OutboxRelay(store, flaky, producer_name="registry", topic=topic, poll_seconds=0.05)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        records = await read_until(infra.kafka, topic, lambda r: True, count=1)
+        assert [r.key for r in records] == [b"z-1"]
+        assert flaky.failures == 0
+        assert not task.done(), "the relay stopped after the broker failed"
+    finally:
+        stop.set()
+        await task
