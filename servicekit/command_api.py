@@ -129,6 +129,15 @@ def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datet
             "时间缺少时区 (time without offset)",
             "occurred_at must carry a UTC offset, e.g. 2020-07-05T09:00:00+08:00",
         )
+    try:
+        requested.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise Problem(
+            422,
+            "time_out_of_range",
+            "时间超出范围 (time out of range)",
+            f"occurred_at {requested.isoformat()} is outside the representable range",
+        ) from exc
     if requested > now + FUTURE_TOLERANCE:
         raise Problem(
             422,

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import asyncpg
 import structlog
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -132,6 +133,22 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def on_bad_value(request: Request, exc: Exception) -> Response:
+        # A value the database (class 22 "data exception": a NUL character, a number or a time
+        # outside its range) or Python's date arithmetic cannot hold. Only client input reaches
+        # these, and the transaction is rolled back, so nothing is stored.
+        log.warning("http.value_out_of_range", path=request.url.path, error=str(exc))
+        return problem_response(
+            Problem(
+                422,
+                "invalid_value",
+                "取值超出范围或含有非法字符 (value out of range)",
+                "A value is outside the range that can be stored (a number or date too large "
+                "or too small) or contains a character that cannot be stored (NUL).",
+            ),
+            request,
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("http.unexpected_error", path=request.url.path)
         return problem_response(
@@ -151,6 +168,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, on_forbidden)
     app.add_exception_handler(ConcurrencyConflict, on_conflict)
     app.add_exception_handler(IdempotencyKeyReused, on_key_reused)
+    app.add_exception_handler(asyncpg.DataError, on_bad_value)
+    app.add_exception_handler(OverflowError, on_bad_value)
     app.add_exception_handler(Exception, on_unexpected)
 
 
@@ -200,6 +219,8 @@ IfMatch = Annotated[
     int | None,
     Header(
         alias="If-Match",
+        ge=0,
+        le=2**63 - 1,
         description="The stream version the client last saw; a different current version is a 409",
     ),
 ]

@@ -137,43 +137,68 @@ class EventStore:
     ) -> AppendResult:
         s = self.schema
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"append:{s}")
-        if command_id is not None:
+        # Under the lock, one round trip answers: the stream's version, and whether this
+        # command or any of these events was appended before (the rare duplicate paths then
+        # read the details).
+        check = await conn.fetchrow(
+            f"""
+            SELECT (SELECT coalesce(max(stream_version), 0) FROM {s}.events
+                     WHERE stream_id = $1) AS current,
+                   EXISTS (SELECT 1 FROM {s}.events WHERE event_id = ANY($2::uuid[])) AS seen,
+                   ($3::text IS NOT NULL
+                    AND EXISTS (SELECT 1 FROM {s}.commands WHERE command_id = $3)) AS known
+            """,
+            stream_id,
+            [e.event_id for e in events],
+            command_id,
+        )
+        assert check is not None  # a SELECT of scalars always returns one row
+        if check["known"] and command_id is not None:
             previous = await self._previous_command(conn, command_id, command_hash)
             if previous is not None:
                 return previous
-        if events:
+        if check["seen"]:
             seen = await conn.fetch(
                 f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[]) "
                 "ORDER BY position",
                 [e.event_id for e in events],
             )
-            if seen:
-                return AppendResult(
-                    stream_id=seen[0]["stream_id"],
-                    stream_version=max(r["stream_version"] for r in seen),
-                    events=tuple(_record(r) for r in seen),
-                    duplicate=True,
-                )
-        current: int = await conn.fetchval(
-            f"SELECT coalesce(max(stream_version), 0) FROM {s}.events WHERE stream_id = $1",
-            stream_id,
-        )
+            return AppendResult(
+                stream_id=seen[0]["stream_id"],
+                stream_version=max(r["stream_version"] for r in seen),
+                events=tuple(_record(r) for r in seen),
+                duplicate=True,
+            )
+        current: int = check["current"]
         if expected_version is not None and current != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, current)
+        # Events, the command's record and the wake-up of the relay in one statement.
         rows = await conn.fetch(
             f"""
-            INSERT INTO {s}.events (position, event_id, stream_id, stream_version, event_type,
-                event_version, data, occurred_at, recorded_at, actor, actor_role,
-                correlation_id, causation_id, command_id)
-            SELECT nextval('{s}.event_position'), e.event_id, $1, $2 + e.n, e.event_type,
-                e.event_version, e.data, e.occurred_at, clock_timestamp(), e.actor,
-                e.actor_role, e.correlation_id, e.causation_id, $3
-            FROM unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::timestamptz[],
-                        $9::text[], $10::text[], $11::text[], $12::text[])
-                 WITH ORDINALITY AS e(event_id, event_type, event_version, data, occurred_at,
-                                      actor, actor_role, correlation_id, causation_id, n)
-            ORDER BY e.n
-            RETURNING {_COLUMNS}
+            WITH ins AS (
+                INSERT INTO {s}.events (position, event_id, stream_id, stream_version,
+                    event_type, event_version, data, occurred_at, recorded_at, actor,
+                    actor_role, correlation_id, causation_id, command_id)
+                SELECT nextval('{s}.event_position'), e.event_id, $1, $2 + e.n, e.event_type,
+                    e.event_version, e.data, e.occurred_at, clock_timestamp(), e.actor,
+                    e.actor_role, e.correlation_id, e.causation_id, $3
+                FROM unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::timestamptz[],
+                            $9::text[], $10::text[], $11::text[], $12::text[])
+                     WITH ORDINALITY AS e(event_id, event_type, event_version, data,
+                                          occurred_at, actor, actor_role, correlation_id,
+                                          causation_id, n)
+                ORDER BY e.n
+                RETURNING {_COLUMNS}
+            ), command AS (
+                INSERT INTO {s}.commands (command_id, command_hash, stream_id, stream_version,
+                                          positions)
+                SELECT $3, $13, $1, coalesce(max(stream_version), $2),
+                       coalesce(array_agg(position ORDER BY position), '{{}}')
+                FROM ins HAVING $3::text IS NOT NULL
+            ), wake AS (
+                SELECT pg_notify($14, max(position)::text) FROM ins HAVING count(*) > 0
+            )
+            SELECT ins.* FROM ins WHERE (SELECT count(*) FROM wake) >= 0
             """,
             stream_id,
             current,
@@ -187,25 +212,13 @@ class EventStore:
             [e.metadata.actor_role for e in events],
             [e.metadata.correlation_id for e in events],
             [e.metadata.causation_id for e in events],
+            command_hash or "",
+            self.notify_channel,
         )
         recorded = tuple(sorted((_record(r) for r in rows), key=lambda r: r.position))
         version = recorded[-1].stream_version if recorded else current
-        if command_id is not None:
-            await conn.execute(
-                f"INSERT INTO {s}.commands (command_id, command_hash, stream_id, "
-                "stream_version, positions) VALUES ($1, $2, $3, $4, $5)",
-                command_id,
-                command_hash or "",
-                stream_id,
-                version,
-                [r.position for r in recorded],
-            )
         if inline is not None and recorded:
             await inline(conn, recorded)
-        if recorded:
-            await conn.execute(
-                "SELECT pg_notify($1, $2)", self.notify_channel, str(recorded[-1].position)
-            )
         return AppendResult(stream_id=stream_id, stream_version=version, events=recorded)
 
     async def find_command(
