@@ -148,6 +148,38 @@ def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datet
     return requested
 
 
+def unstorable_text(value: Any, location: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
+    """Where a command carries text the store cannot hold: NUL (refused by PostgreSQL) or a lone
+    surrogate (valid as a JSON escape, not encodable as UTF-8)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [
+                {"location": ["body", *location], "message": "lone surrogate (\\ud800-\\udfff)"}
+            ]
+        if "\x00" in value:
+            return [{"location": ["body", *location], "message": "NUL character (\\u0000)"}]
+        return []
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in unstorable_text(v, (*location, str(k)))]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [e for i, v in enumerate(value) for e in unstorable_text(v, (*location, i))]
+    return []
+
+
+def refuse_unstorable_text(body: dict[str, Any]) -> None:
+    errors = unstorable_text(body)
+    if errors:
+        raise Problem(
+            422,
+            "invalid_characters",
+            "含有无法保存的字符 (characters that cannot be stored)",
+            "Text fields must not contain NUL characters or lone UTF-16 surrogates.",
+            errors=errors,
+        )
+
+
 INVARIANT_CONFLICT = Problem(
     409,
     "invariant_conflict",
@@ -198,7 +230,9 @@ def command_router(
         if_match: int | None,
     ) -> CommandAccepted:
         occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
-        command = command_type.model_validate(body.model_dump(exclude={"occurred_at"}))
+        fields = body.model_dump(exclude={"occurred_at"})
+        refuse_unstorable_text(fields)
+        command = command_type.model_validate(fields)
         context = CommandContext(
             principal=caller,
             correlation_id=request.state.correlation_id,
