@@ -52,11 +52,14 @@ def parse_recorded(value: str | None) -> dt.datetime | None:
         if len(value) == 10:
             return end_of_local_day(dt.date.fromisoformat(value))
         instant = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
+        if not instant.tzinfo:
+            instant = instant.replace(tzinfo=LOCAL)
+        instant.astimezone(dt.UTC)  # an instant outside the representable range overflows
+    except (ValueError, OverflowError) as exc:
         raise Problem(
             422, "invalid_recorded_until", "记录时间格式错误 (invalid recorded_until)", str(exc)
         ) from exc
-    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL)
+    return instant
 
 
 def today() -> dt.date:

@@ -46,7 +46,9 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-async def run_replay(settings: ServiceSettings, *, switch: bool, keep: int) -> dict[str, object]:
+async def run_replay(
+    settings: ServiceSettings, *, switch: bool, keep: int, workers: int = 1
+) -> dict[str, object]:
     from services.reporting.replay import next_generation, replay
 
     pool = await create_pool(settings.database_url)
@@ -60,6 +62,8 @@ async def run_replay(settings: ServiceSettings, *, switch: bool, keep: int) -> d
             generation=generation,
             switch=switch,
             progress=bar,
+            dsn=settings.database_url,
+            workers=workers,
         )
         bar(result.events, result.events, final=True)
         if result.switched:
@@ -81,7 +85,9 @@ async def run_replay(settings: ServiceSettings, *, switch: bool, keep: int) -> d
         await pool.close()
 
 
-async def run_checksum(settings: ServiceSettings, *, rebuild: bool) -> dict[str, object]:
+async def run_checksum(
+    settings: ServiceSettings, *, rebuild: bool, workers: int = 1
+) -> dict[str, object]:
     from services.reporting.replay import next_generation, replay
 
     pool = await create_pool(settings.database_url)
@@ -102,6 +108,8 @@ async def run_checksum(settings: ServiceSettings, *, rebuild: bool) -> dict[str,
             generation=scratch,
             switch=False,
             progress=bar,
+            dsn=settings.database_url,
+            workers=workers,
         )
         bar(result.events, result.events, final=True)
         # Compare at the same log positions, read in one snapshot with both hashes: while the
@@ -156,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd.add_argument("--no-switch", action="store_true", help="build only; do not switch")
     replay_cmd.add_argument("--keep", type=int, default=2, help="generations to keep (≥2)")
     checksum_cmd = sub.add_parser("checksum", help="hash the live projection")
+    for command in (replay_cmd, checksum_cmd):
+        command.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes for the bulk load, each owning a share of the partitions",
+        )
     checksum_cmd.add_argument(
         "--rebuild",
         action="store_true",
@@ -171,10 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("reporting", settings.log_level)
     if args.command == "replay":
         outcome = asyncio.run(
-            run_replay(settings, switch=not args.no_switch, keep=max(2, args.keep))
+            run_replay(
+                settings,
+                switch=not args.no_switch,
+                keep=max(2, args.keep),
+                workers=max(1, args.workers),
+            )
         )
         sys.stdout.write(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n")
         return 0 if outcome["switched"] or args.no_switch else 1
-    outcome = asyncio.run(run_checksum(settings, rebuild=args.rebuild))
+    outcome = asyncio.run(
+        run_checksum(settings, rebuild=args.rebuild, workers=max(1, args.workers))
+    )
     sys.stdout.write(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n")
     return 0 if outcome.get("equal", True) else 1

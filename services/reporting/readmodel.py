@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from servicekit.db import Connection
-from services.reporting.domain.facts import Fact
+from services.reporting.domain.facts import Fact, FactRow
 from services.reporting.domain.state import fold
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
@@ -145,6 +145,35 @@ async def insert_facts(conn: Connection, generation: str, facts: Sequence[Fact])
         [f.occurred_at for f in facts],
         [f.recorded_at for f in facts],
         [f.data for f in facts],
+    )
+
+
+_STAGE = "reporting_fact_stage"  # per session, emptied at each commit
+_STAGE_DDL = f"""
+CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
+    event_id text, service text, event_type text, event_version integer, stream_id text,
+    uscc text, base_id text, effective_on date, occurred_at timestamptz,
+    recorded_at timestamptz, data text
+) ON COMMIT DELETE ROWS
+"""
+
+
+async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactRow]) -> None:
+    """Bulk form of insert_facts (the replay): COPY into a session staging table, then one
+    INSERT ... ON CONFLICT (event_id) DO NOTHING, so a fact is still stored once per event id.
+
+    Must run inside the caller's transaction (the staging rows go at its commit). The payload
+    arrives as JSON text and is cast to jsonb by PostgreSQL: no dict or json.dumps in Python.
+    """
+    if not rows:
+        return
+    g = checked_generation(generation)
+    await conn.execute(_STAGE_DDL)
+    await conn.copy_records_to_table(_STAGE, records=rows)
+    await conn.execute(
+        f"INSERT INTO {g}.facts ({_FACT_COLUMNS}) SELECT event_id, service, event_type, "
+        "event_version, stream_id, uscc, base_id, effective_on, occurred_at, recorded_at, "
+        f"data::jsonb FROM {_STAGE} ON CONFLICT (event_id) DO NOTHING"
     )
 
 

@@ -9,8 +9,10 @@ checkpoint move to the new generation in one transaction (see readmodel.switch_g
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import asyncpg
@@ -21,8 +23,9 @@ from socialwork_contracts.catalog import UnknownEventType, load
 from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.cloudevents import split_type
+from servicekit.eventstore.store import create_pool
 from services.reporting import readmodel
-from services.reporting.domain.facts import Fact, fact_of
+from services.reporting.domain.facts import FactRow, fact_row
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -41,7 +44,7 @@ class ReplayResult:
 
 @dataclass
 class Batch:
-    facts: list[Fact]
+    facts: list[FactRow]  # readmodel._FACT_COLUMNS order; [1] service, [5] uscc
     skipped: list[tuple[str, str, str]]
     dead: list[tuple[str, int, int, str | None, bytes, str]]
 
@@ -68,7 +71,7 @@ def parse_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> Batch:
             batch.dead.append((*coords, f"data does not match {envelope.type}: {exc}"[:2000]))
             continue
         batch.facts.append(
-            fact_of(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
+            fact_row(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
         )
     return batch
 
@@ -87,9 +90,9 @@ async def apply_batch(
         # A rebuild's batch lost in a crash is read again from its checkpoint (same
         # transaction), so it need not wait for the WAL flush.
         await conn.execute("SET LOCAL synchronous_commit = off")
-        await readmodel.insert_facts(conn, generation, batch.facts)
+        await readmodel.copy_fact_rows(conn, generation, batch.facts)
         if refresh:
-            usccs = [f.uscc for f in batch.facts if f.service == "registry" and f.uscc]
+            usccs = [f[5] for f in batch.facts if f[1] == "registry" and f[5]]
             await readmodel.refresh_agencies(conn, generation, usccs)
         if batch.skipped:
             await readmodel.record_skipped(conn, consumer, batch.skipped)
@@ -116,6 +119,111 @@ async def fetch(kafka: AIOKafkaConsumer, max_records: int) -> list[ConsumerRecor
         records.extend(got)
         timeout = 0
     return records
+
+
+PartitionSpan = tuple[str, int, int, int]  # topic, partition, first offset, end (exclusive)
+
+
+def _kafka(bootstrap: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+
+
+def load_partitions(
+    dsn: str, bootstrap: str, generation: str, spans: list[PartitionSpan], max_records: int
+) -> tuple[int, int, int, int]:
+    """One shard of the bulk load, in its own process: these partitions up to their ends.
+
+    Same batches as the single-process path (facts, records and this shard's checkpoints in one
+    transaction); the shards' partitions are disjoint, so their checkpoint rows are too. Facts
+    are keyed by event id and summaries are folded after every shard has finished, so the
+    result does not depend on how partitions are split. Returns (events, facts, skipped, dead).
+    """
+    return asyncio.run(_load_partitions(dsn, bootstrap, generation, spans, max_records))
+
+
+async def _load_partitions(
+    dsn: str, bootstrap: str, generation: str, spans: list[PartitionSpan], max_records: int
+) -> tuple[int, int, int, int]:
+    consumer_name = f"reporting.replay.{generation}"
+    pool = await create_pool(dsn, max_size=2)
+    kafka = _kafka(bootstrap)
+    await kafka.start()
+    counts = [0, 0, 0, 0]
+    try:
+        ends = {TopicPartition(t, p): end for t, p, _, end in spans}
+        offsets = {(t, p): start for t, p, start, _ in spans}
+        kafka.assign(list(ends))
+        for t, p, start, _ in spans:
+            kafka.seek(TopicPartition(t, p), start)
+        pending: asyncio.Task[None] | None = None
+        while any(offsets[(tp.topic, tp.partition)] < end for tp, end in ends.items()):
+            records = [
+                r
+                for r in await fetch(kafka, max_records)
+                if r.offset < ends[TopicPartition(r.topic, r.partition)]
+            ]
+            if not records:
+                continue
+            for r in records:
+                key = (r.topic, r.partition)
+                offsets[key] = max(offsets[key], r.offset + 1)
+            batch = parse_batch(records)
+            if pending is not None:
+                await pending  # one batch in PostgreSQL while the next is parsed, in order
+            pending = asyncio.create_task(
+                apply_batch(pool, generation, consumer_name, batch, dict(offsets), refresh=False)
+            )
+            counts[0] += len(records)
+            counts[1] += len(batch.facts)
+            counts[2] += len(batch.skipped)
+            counts[3] += len(batch.dead)
+        if pending is not None:
+            await pending
+    finally:
+        await kafka.stop()
+        await pool.close()
+    return counts[0], counts[1], counts[2], counts[3]
+
+
+async def sharded_load(
+    dsn: str,
+    bootstrap: str,
+    generation: str,
+    spans: list[PartitionSpan],
+    *,
+    workers: int,
+    max_records: int,
+) -> tuple[int, int, int, int]:
+    """The bulk load split by partition over `workers` processes.
+
+    Largest partitions first, each to the least loaded shard.
+    """
+    shards: list[list[PartitionSpan]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for span in sorted(spans, key=lambda s: s[3] - s[2], reverse=True):
+        i = sizes.index(min(sizes))
+        shards[i].append(span)
+        sizes[i] += span[3] - span[2]
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        done = await asyncio.gather(
+            *(
+                loop.run_in_executor(
+                    pool, load_partitions, dsn, bootstrap, generation, shard, max_records
+                )
+                for shard in shards
+                if shard
+            )
+        )
+    events, facts, skipped, dead = (sum(column) for column in zip(*done, strict=True))
+    return events, facts, skipped, dead
 
 
 async def finish_load(pool: asyncpg.Pool, generation: str) -> None:
@@ -146,23 +254,21 @@ async def replay(
     progress: Progress | None = None,
     max_records: int = 5000,
     until: dict[tuple[str, int], int] | None = None,
+    dsn: str | None = None,
+    workers: int = 1,
 ) -> ReplayResult:
     """Fold every event of `topics` from offset 0 into `generation`; optionally switch to it.
 
     With `until` (next offset per partition) it stops exactly there, e.g. to compare with the
-    live projection at the same log positions.
+    live projection at the same log positions. With `workers` > 1 (and the `dsn` they connect
+    with), the bulk load up to the current ends is split by partition over that many processes;
+    indexes, summaries, catch-up and the switch then run here as in the single-process path.
     """
     consumer_name = f"reporting.replay.{generation}"
     async with pool.acquire() as conn:
         await conn.execute(readmodel.generation_tables_ddl(generation))
         saved = await readmodel.replay_offsets(conn, consumer_name)
-    kafka = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
+    kafka = _kafka(bootstrap)
     await kafka.start()
     started = time.monotonic()
     switched = False
@@ -189,6 +295,22 @@ async def replay(
             }
         total = sum(max(0, ends[tp] - offsets[(tp.topic, tp.partition)]) for tp in partitions)
         counts = {"events": 0, "facts": 0, "skipped": 0, "dead": 0}
+        if workers > 1 and dsn is not None and total > 0:
+            spans = [
+                (tp.topic, tp.partition, offsets[(tp.topic, tp.partition)], ends[tp])
+                for tp in partitions
+                if ends[tp] > offsets[(tp.topic, tp.partition)]
+            ]
+            loaded_counts = await sharded_load(
+                dsn, bootstrap, generation, spans, workers=workers, max_records=max_records
+            )
+            for name, n in zip(counts, loaded_counts, strict=True):
+                counts[name] += n
+            for tp in partitions:  # every shard has checkpointed its partitions at their ends
+                offsets[(tp.topic, tp.partition)] = max(offsets[(tp.topic, tp.partition)], ends[tp])
+                kafka.seek(tp, offsets[(tp.topic, tp.partition)])
+            if progress is not None:
+                progress(counts["events"], max(total, counts["events"]))
         # Parsing (CPU, this process) overlaps with writing (PostgreSQL, another process): the
         # writer applies batch k while the next ones are fetched and validated; order is kept.
         queue: asyncio.Queue[tuple[Batch, dict[tuple[str, int], int], int]] = asyncio.Queue(2)
@@ -224,7 +346,13 @@ async def replay(
                 if all(offsets[(tp.topic, tp.partition)] >= ends[tp] for tp in partitions):
                     await drained()
                     if not loaded:
+                        log.info(
+                            "replay.loaded",
+                            events=counts["events"],
+                            seconds=round(time.monotonic() - started, 1),
+                        )
                         await finish_load(pool, generation)
+                        log.info("replay.indexed", seconds=round(time.monotonic() - started, 1))
                         loaded = True
                     if not switch:
                         break
