@@ -46,6 +46,9 @@ class TokenSettings:
     secret: str
     issuer: str
     audience: str
+    # During a key rotation, tokens signed with the previous key stay valid until they expire;
+    # new tokens are always signed with `secret`.
+    previous_secret: str | None = None
 
 
 def issue_token(
@@ -80,21 +83,39 @@ def issue_token(
 
 
 def verify_token(settings: TokenSettings, token: str) -> Principal:
+    keys = [settings.secret] + ([settings.previous_secret] if settings.previous_secret else [])
+    claims: dict[str, object] | None = None
+    error: Exception | None = None
+    for key in keys:
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["HS256"],
+                audience=settings.audience,
+                issuer=settings.issuer,
+                options={"require": ["sub", "role", "exp"]},
+            )
+            break
+        except jwt.InvalidSignatureError as exc:
+            error = exc  # perhaps signed with the previous key: try it
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(str(exc)) from exc
+    if claims is None:
+        raise Unauthenticated(str(error)) from error
     try:
-        claims = jwt.decode(
-            token,
-            settings.secret,
-            algorithms=["HS256"],
-            audience=settings.audience,
-            issuer=settings.issuer,
-            options={"require": ["sub", "role", "exp"]},
-        )
-        role = Role(claims["role"])
-    except (jwt.InvalidTokenError, ValueError) as exc:
+        role = Role(str(claims["role"]))
+    except ValueError as exc:
         raise Unauthenticated(str(exc)) from exc
     if role is Role.SYSTEM:
         raise Unauthenticated("the system role is not given to callers")
-    principal = Principal(str(claims["sub"]), role, claims.get("unit"), claims.get("base"))
+    unit, base = claims.get("unit"), claims.get("base")
+    principal = Principal(
+        str(claims["sub"]),
+        role,
+        unit if isinstance(unit, str) else None,
+        base if isinstance(base, str) else None,
+    )
     if (role is Role.UNIT_OFFICER and not principal.unit) or (
         role is Role.BASE_OPERATOR and not principal.base
     ):

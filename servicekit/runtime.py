@@ -43,10 +43,12 @@ class Runtime:
 
     @property
     def token_settings(self) -> TokenSettings:
+        previous = self.settings.auth_jwt_previous_secret
         return TokenSettings(
             self.settings.auth_jwt_secret.get_secret_value(),
             self.settings.auth_jwt_issuer,
             self.settings.auth_jwt_audience,
+            previous.get_secret_value() if previous is not None else None,
         )
 
     async def ready(self) -> dict[str, bool]:

@@ -19,6 +19,11 @@ class ServiceSettings(BaseSettings):
     auth_jwt_secret: SecretStr = Field(
         description="HMAC key that signs bearer tokens (HS256)", validation_alias="AUTH_JWT_SECRET"
     )
+    auth_jwt_previous_secret: SecretStr | None = Field(
+        default=None,
+        description="During a key rotation only: the previous key, still accepted for verifying",
+        validation_alias="AUTH_JWT_PREVIOUS_SECRET",
+    )
     auth_jwt_issuer: str = Field(default="socialwork-dev", validation_alias="AUTH_JWT_ISSUER")
     auth_jwt_audience: str = Field(default="socialwork", validation_alias="AUTH_JWT_AUDIENCE")
     kafka_replication_factor: int = Field(default=1, validation_alias="KAFKA_REPLICATION_FACTOR")
