@@ -145,6 +145,44 @@ function renderListings(body) {
   }));
 }
 
+const DIMENSIONS = [["target_group", "服务对象"], ["service_field", "服务领域"]];
+
+// The API returns one row per unit and item (target group or service field, in reference-data
+// order); the dashboard pivots them: one row per unit, one column per item.
+function renderCoverage(body) {
+  const items = [];
+  const seen = new Set();
+  const units = new Map();
+  body.rows.forEach((r) => {
+    const key = `${r.dimension}:${r.item}`;
+    if (!seen.has(key)) { seen.add(key); items.push(r); }
+    if (!units.has(r.reporting_unit)) units.set(r.reporting_unit, { name: r.unit_name, counts: new Map() });
+    units.get(r.reporting_unit).counts.set(key, r.agencies);
+  });
+  const top = text("tr", "");
+  top.append(text("th", "统计单位", { rowspan: "2" }));
+  const second = text("tr", "");
+  DIMENSIONS.forEach(([dimension, label]) => {
+    const group = items.filter((r) => r.dimension === dimension);
+    if (!group.length) return;
+    top.append(text("th", label, { colspan: String(group.length) }));
+    group.forEach((r) => {
+      const attrs = { "data-dimension": r.dimension, "data-item": r.item };
+      if (r.priority) Object.assign(attrs, { class: "priority", title: "重点" });
+      second.append(text("th", r.priority ? `★${r.item_name}` : r.item_name, attrs));
+    });
+  });
+  const ordered = DIMENSIONS.flatMap(([dimension]) => items.filter((r) => r.dimension === dimension));
+  $("#coverage thead").replaceChildren(top, second);
+  $("#coverage tbody").replaceChildren(...[...units.entries()].map(([unit, u]) => {
+    const tr = text("tr", "", { "data-unit": unit });
+    tr.append(text("td", u.name));
+    ordered.forEach((r) => tr.append(text("td", u.counts.get(`${r.dimension}:${r.item}`),
+      { "data-dimension": r.dimension, "data-item": r.item })));
+    return tr;
+  }));
+}
+
 async function refresh(event) {
   if (event) event.preventDefault();
   if (!$("#token").value) {
@@ -157,14 +195,16 @@ async function refresh(event) {
   $("#message").textContent = "加载中…";
   try {
     const asOf = $("#as-of").value;
-    const [targets, report, trends, listings] = await Promise.all([
+    const [targets, report, coverage, trends, listings] = await Promise.all([
       api("/reports/targets", { as_of: asOf }).then((r) => r.json()),
       api("/reports/half-year", { year: $("#year").value, half: $("#half").value }).then((r) => r.json()),
+      api("/reports/coverage", { as_of: asOf }).then((r) => r.json()),
       api("/reports/trends", { as_of: asOf }).then((r) => r.json()),
       api("/reports/credit-listings", { as_of: asOf }).then((r) => r.json()),
     ]);
     renderTargets(targets);
     renderReport(report);
+    renderCoverage(coverage);
     renderTrends(trends);
     renderListings(listings);
     $("#message").textContent = `数据截至 ${targets.as_of}${targets.recorded_until ? `（按记录时间 ${targets.recorded_until}）` : ""}`;

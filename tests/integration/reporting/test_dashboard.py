@@ -97,10 +97,14 @@ async def test_dashboard_shows_the_known_numbers(
                 ),
             )
             cell = "#unit-table tbody tr[data-unit=zhongyuan] td[data-figure=agencies_incubating]"
+            covered = "#coverage tbody tr[data-unit=zhongyuan] td[data-item={}]"
             for _ in range(60):  # the projection may still be catching up: reload until it has
                 await page.goto(url)
                 await page.wait_for_selector("body[data-state=ready]", timeout=15000)
-                if await page.text_content(cell) == "2":
+                if (
+                    await page.text_content(cell) == "2"
+                    and await page.text_content(covered.format("elderly")) == "1"
+                ):
                     break
                 await asyncio.sleep(0.5)
             row = "#unit-table tbody tr[data-unit=zhongyuan]"
@@ -136,6 +140,25 @@ async def test_dashboard_shows_the_known_numbers(
             listing = await page.text_content("#listings tbody")
             assert listing is not None and "活动异常名录" in listing and "2013-03-01" in listing
             assert await page.locator("#unit-chart svg rect").count() == 32
+            # Coverage as of 2011-06-30: A0 and A2 serve children, A1 the elderly (A3, elderly,
+            # was deregistered on 2011-06-20); all four serve the community, 巩义市 has A5.
+            coverage = {
+                item: await page.text_content(covered.format(item))
+                for item in ("children", "elderly", "community_service", "women")
+            }
+            assert coverage == {
+                "children": "2",
+                "elderly": "1",
+                "community_service": "3",
+                "women": "0",
+            }
+            gongyi = "#coverage tbody tr[data-unit=gongyi]"
+            assert await page.text_content(f"{gongyi} td[data-item=children]") == "1"
+            assert await page.text_content(f"{gongyi} td:first-child") == "巩义市"
+            assert await page.locator("#coverage tbody tr").count() == 16
+            head = await page.text_content("#coverage thead")
+            assert head is not None and "服务对象" in head and "★儿童" in head
+            assert "社区服务" in head and "妇女" in head and "★妇女" not in head
             await browser.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
