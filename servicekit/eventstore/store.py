@@ -136,7 +136,7 @@ class EventStore:
         inline: InlineProjection | None,
     ) -> AppendResult:
         s = self.schema
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"append:{s}")
+        await self.hold_appends(conn)
         # Under the lock, one round trip answers: the stream's version, and whether this
         # command or any of these events was appended before (the rare duplicate paths then
         # read the details).
@@ -267,9 +267,16 @@ class EventStore:
         )
         return [_record(r) for r in rows]
 
-    async def read_all(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+    async def hold_appends(self, conn: Connection) -> None:
+        """Make appends wait until `conn`'s transaction ends (e.g. while a read model is
+        rebuilt from the whole log, so no command slips in between the read and the write)."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"append:{self.schema}")
+
+    async def read_all(
+        self, after: int = 0, limit: int = 1000, *, conn: Connection | None = None
+    ) -> list[RecordedEvent]:
         """Events with position > `after`, in position (= commit) order."""
-        rows = await self.pool.fetch(
+        rows = await (conn or self.pool).fetch(
             f"SELECT {_COLUMNS} FROM {self.schema}.events WHERE position > $1 "
             "ORDER BY position LIMIT $2",
             after,

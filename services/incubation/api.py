@@ -23,7 +23,7 @@ from servicekit.eventstore import EventStore
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.incubation import readmodel
-from services.incubation.authz import READERS
+from services.incubation.authz import READERS, ReadScope, read_scope, require_readable
 from services.incubation.domain import commands as cmd
 from services.incubation.domain.criteria import all_versions
 from services.incubation.domain.rules import hardware_standard
@@ -67,6 +67,14 @@ def _not_found(what: str, key: str) -> Problem:
     return Problem(404, f"{what}_not_found", f"未找到 {key}", f"no {what} {key}")
 
 
+async def _check_base(conn: Connection, scope: ReadScope, base_id: str, action: str) -> None:
+    """403 for a base outside the reader's scope (an unknown base is left to the query)."""
+    if scope.base is None and scope.unit is None:
+        return
+    unit = await readmodel.base_unit(conn, base_id) if scope.unit is not None else None
+    require_readable(scope, base_id, unit, action)
+
+
 def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> APIRouter:
     router = command_router(_handle, ROUTES, runtime_of=runtime_of, principal=principal)
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
@@ -75,17 +83,20 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
     async def list_bases(
         request: Request, caller: Caller, reporting_unit: str | None = None
     ) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read bases")
+        scope = read_scope(caller, "read bases")
         async with runtime_of(request).pool.acquire() as conn:
-            return await readmodel.list_bases(conn, reporting_unit)
+            return await readmodel.list_bases(
+                conn, reporting_unit, in_unit=scope.unit, at_base=scope.base
+            )
 
     @router.get("/bases/{base_id}", tags=["queries"], summary="基地详情 One base, with standard")
     async def get_base(
         request: Request, response: Response, caller: Caller, base_id: str
     ) -> dict[str, Any]:
-        require_role(caller, READERS, "read bases")
+        scope = read_scope(caller, "read bases")
         runtime = runtime_of(request)
         async with runtime.pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read bases")
             row = await readmodel.get_base(conn, base_id)
             state = await load_base(runtime.store, conn, base_id)
         if row is None or state is None:
@@ -106,9 +117,10 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
 
     @router.get("/bases/{base_id}/offices", tags=["queries"], summary="办公室与占用 Occupancy")
     async def offices(request: Request, caller: Caller, base_id: str) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read bases")
+        scope = read_scope(caller, "read bases")
         runtime = runtime_of(request)
         async with runtime.pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read bases")
             state = await load_base(runtime.store, conn, base_id)
             holders = await readmodel.find_incubations(
                 conn, base_id=base_id, statuses=["signed", "incubating"]
@@ -135,8 +147,9 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
 
     @router.get("/bases/{base_id}/calls", tags=["queries"], summary="申请通知 Calls")
     async def calls(request: Request, caller: Caller, base_id: str) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read bases")
+        scope = read_scope(caller, "read bases")
         async with runtime_of(request).pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read bases")
             row = await readmodel.get_base(conn, base_id)
         if row is None:
             raise _not_found("base", base_id)
@@ -145,14 +158,16 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
 
     @router.get("/bases/{base_id}/residents", tags=["queries"], summary="在孵机构 Residents")
     async def residents(request: Request, caller: Caller, base_id: str) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read incubations")
+        scope = read_scope(caller, "read incubations")
         async with runtime_of(request).pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read incubations")
             return await readmodel.find_incubations(conn, base_id=base_id, statuses=["incubating"])
 
     @router.get("/bases/{base_id}/trainings", tags=["queries"], summary="培训 Training sessions")
     async def trainings(request: Request, caller: Caller, base_id: str) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read bases")
+        scope = read_scope(caller, "read bases")
         async with runtime_of(request).pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read bases")
             return await readmodel.find_trainings(conn, base_id)
 
     @router.get("/applications", tags=["queries"], summary="入孵申请 Applications")
@@ -164,31 +179,43 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         uscc: str | None = None,
         status: Annotated[list[str] | None, Query()] = None,
     ) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read incubations")
+        scope = read_scope(caller, "read incubations")
         async with runtime_of(request).pool.acquire() as conn:
             return await readmodel.find_incubations(
-                conn, base_id=base_id, call_id=call_id, uscc=uscc, statuses=status
+                conn,
+                base_id=base_id,
+                call_id=call_id,
+                uscc=uscc,
+                statuses=status,
+                in_unit=scope.unit,
+                at_base=scope.base,
             )
 
     @router.get("/agreements", tags=["queries"], summary="入孵协议 Agreements")
     async def agreements(
         request: Request, caller: Caller, base_id: str | None = None, uscc: str | None = None
     ) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read incubations")
+        scope = read_scope(caller, "read incubations")
         async with runtime_of(request).pool.acquire() as conn:
             return await readmodel.find_incubations(
-                conn, base_id=base_id, uscc=uscc, with_agreement=True
+                conn,
+                base_id=base_id,
+                uscc=uscc,
+                with_agreement=True,
+                in_unit=scope.unit,
+                at_base=scope.base,
             )
 
     @router.get("/incubations/{incubation_id}", tags=["queries"], summary="入孵详情 One")
     async def incubation(
         request: Request, response: Response, caller: Caller, incubation_id: str
     ) -> dict[str, Any]:
-        require_role(caller, READERS, "read incubations")
+        scope = read_scope(caller, "read incubations")
         async with runtime_of(request).pool.acquire() as conn:
             row = await readmodel.get_incubation(conn, incubation_id)
-        if row is None:
-            raise _not_found("incubation", incubation_id)
+            if row is None:
+                raise _not_found("incubation", incubation_id)
+            await _check_base(conn, scope, row["base_id"], "read incubations")
         response.headers["ETag"] = str(row["version"])
         return row
 
@@ -200,10 +227,15 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         incubation_id: str | None = None,
         uscc: str | None = None,
     ) -> list[dict[str, Any]]:
-        require_role(caller, READERS, "read support")
+        scope = read_scope(caller, "read support")
         async with runtime_of(request).pool.acquire() as conn:
             return await readmodel.find_support(
-                conn, base_id=base_id, incubation_id=incubation_id, uscc=uscc
+                conn,
+                base_id=base_id,
+                incubation_id=incubation_id,
+                uscc=uscc,
+                in_unit=scope.unit,
+                at_base=scope.base,
             )
 
     @router.get("/agencies/{uscc}", tags=["queries"], summary="机构（本服务所知） Agency facts")

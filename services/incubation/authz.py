@@ -8,9 +8,17 @@
   to the supervising civil-affairs department;
 - auditor, integrator: read only;
 - system (this service's own process managers, never a token): terminations only.
+
+Reading (queries) is scoped the same way: city_admin and auditor read everything; a unit_officer
+reads the bases of their reporting unit and the applications, agreements, incubations and support
+at those bases; a base_operator reads their own base and what happens there. Lists are filtered
+to the caller's scope (an out-of-scope filter gives an empty list); asking for one named base
+(or its offices, calls, residents, trainings) or one incubation outside the scope is a 403.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from servicekit.auth import Forbidden, Principal, Role, require_base, require_role, require_unit
 from services.incubation.domain.base import Base
@@ -54,3 +62,29 @@ def authorize(principal: Principal, base: Base | None, command: object) -> None:
     if principal.role is Role.BASE_OPERATOR and not operator_may(command):
         raise Forbidden(f"a base operator may not {action}")
     require_base(principal, base.base_id, base.reporting_unit, action)
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What a reader may see: everything (both None), one reporting unit, or one base."""
+
+    unit: str | None = None
+    base: str | None = None
+
+
+def read_scope(principal: Principal, action: str) -> ReadScope:
+    """The caller's read scope; Forbidden for roles that may not read at all."""
+    require_role(principal, READERS, action)
+    if principal.role is Role.UNIT_OFFICER:
+        return ReadScope(unit=principal.unit or "")
+    if principal.role is Role.BASE_OPERATOR:
+        return ReadScope(base=principal.base or "")
+    return ReadScope()
+
+
+def require_readable(scope: ReadScope, base_id: str, unit: str | None, action: str) -> None:
+    """Forbidden unless a base (with its reporting unit, None if unknown) is in the scope."""
+    if scope.base is not None and scope.base != base_id:
+        raise Forbidden(f"a base operator may not {action} of base {base_id}")
+    if scope.unit is not None and unit is not None and scope.unit != unit:
+        raise Forbidden(f"a unit officer may not {action} in unit {unit}")

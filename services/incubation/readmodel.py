@@ -339,6 +339,15 @@ async def reset_listings(conn: Connection) -> None:
     await conn.execute(f"DELETE FROM {SCHEMA}.listings")
 
 
+async def reset_own_tables(conn: Connection) -> None:
+    """Empty the tables the inline projections keep (for a rebuild from the log, in its
+    transaction); the agencies and listings learned from other services stay."""
+    await conn.execute(
+        f"DELETE FROM {SCHEMA}.bases; DELETE FROM {SCHEMA}.incubations; "
+        f"DELETE FROM {SCHEMA}.support; DELETE FROM {SCHEMA}.trainings"
+    )
+
+
 # --- queries ----------------------------------------------------------------------------------
 
 
@@ -346,11 +355,21 @@ def _row(record: Any) -> dict[str, Any]:
     return dict(record)
 
 
-async def list_bases(conn: Connection, reporting_unit: str | None) -> list[dict[str, Any]]:
+async def list_bases(
+    conn: Connection,
+    reporting_unit: str | None,
+    *,
+    in_unit: str | None = None,
+    at_base: str | None = None,
+) -> list[dict[str, Any]]:
+    """Bases, optionally of one unit; `in_unit`/`at_base` narrow to the reader's scope."""
     rows = await conn.fetch(
         f"SELECT state, version FROM {SCHEMA}.bases WHERE ($1::text IS NULL OR "
-        "reporting_unit = $1) ORDER BY name, base_id",
+        "reporting_unit = $1) AND ($2::text IS NULL OR reporting_unit = $2) "
+        "AND ($3::text IS NULL OR base_id = $3) ORDER BY name, base_id",
         reporting_unit,
+        in_unit,
+        at_base,
     )
     return [{**r["state"], "version": r["version"]} for r in rows]
 
@@ -362,6 +381,22 @@ async def get_base(conn: Connection, base_id: str) -> dict[str, Any] | None:
     return None if row is None else {**row["state"], "version": row["version"]}
 
 
+async def base_unit(conn: Connection, base_id: str) -> str | None:
+    """The base's reporting unit; None for an unknown base."""
+    unit: str | None = await conn.fetchval(
+        f"SELECT reporting_unit FROM {SCHEMA}.bases WHERE base_id = $1", base_id
+    )
+    return unit
+
+
+# Narrows a query on a table with `base_id` to bases of one unit ($n) and to one base ($n + 1).
+def _in_scope(n: int) -> str:
+    return (
+        f"(${n}::text IS NULL OR base_id IN (SELECT base_id FROM {SCHEMA}.bases "
+        f"WHERE reporting_unit = ${n})) AND (${n + 1}::text IS NULL OR base_id = ${n + 1})"
+    )
+
+
 async def find_incubations(
     conn: Connection,
     *,
@@ -370,6 +405,8 @@ async def find_incubations(
     uscc: str | None = None,
     statuses: Sequence[str] | None = None,
     with_agreement: bool = False,
+    in_unit: str | None = None,
+    at_base: str | None = None,
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"SELECT incubation_id, base_id, call_id, uscc, agency_name, status, local, office_id, "
@@ -377,12 +414,15 @@ async def find_incubations(
         f"termination_reason, version FROM {SCHEMA}.incubations WHERE "
         "($1::text IS NULL OR base_id = $1) AND ($2::text IS NULL OR call_id = $2) "
         "AND ($3::text IS NULL OR uscc = $3) AND ($4::text[] IS NULL OR status = ANY($4)) "
-        "AND (NOT $5 OR agreement_id IS NOT NULL) ORDER BY submitted_on, incubation_id",
+        f"AND (NOT $5 OR agreement_id IS NOT NULL) AND {_in_scope(6)} "
+        "ORDER BY submitted_on, incubation_id",
         base_id,
         call_id,
         uscc,
         list(statuses) if statuses is not None else None,
         with_agreement,
+        in_unit,
+        at_base,
     )
     return [_row(r) for r in rows]
 
@@ -395,16 +435,24 @@ async def get_incubation(conn: Connection, incubation_id: str) -> dict[str, Any]
 
 
 async def find_support(
-    conn: Connection, *, base_id: str | None, incubation_id: str | None, uscc: str | None
+    conn: Connection,
+    *,
+    base_id: str | None,
+    incubation_id: str | None,
+    uscc: str | None,
+    in_unit: str | None = None,
+    at_base: str | None = None,
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         f"SELECT incubation_id, base_id, uscc, support_type, funding_type, "
         f"amount_yuan::text AS amount_yuan, description, given_on FROM {SCHEMA}.support WHERE "
         "($1::text IS NULL OR base_id = $1) AND ($2::text IS NULL OR incubation_id = $2) "
-        "AND ($3::text IS NULL OR uscc = $3) ORDER BY given_on, event_id",
+        f"AND ($3::text IS NULL OR uscc = $3) AND {_in_scope(4)} ORDER BY given_on, event_id",
         base_id,
         incubation_id,
         uscc,
+        in_unit,
+        at_base,
     )
     return [_row(r) for r in rows]
 

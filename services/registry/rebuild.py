@@ -21,13 +21,15 @@ async def rebuild(store: EventStore) -> int:
     """Rewrite the read model from the log; returns the number of agencies written."""
     states: dict[str, tuple[Agency, RecordedEvent]] = {}
     position = 0
-    while batch := await store.read_all(position, 5000):
-        for recorded in batch:
-            previous = states.get(recorded.stream_id)
-            state = evolve(previous[0] if previous else None, as_registry_event(recorded.load()))
-            states[recorded.stream_id] = (state, recorded)
-        position = batch[-1].position
     async with store.pool.acquire() as conn, conn.transaction():
+        await store.hold_appends(conn)  # no command commits between this read and the write
+        while batch := await store.read_all(position, 5000, conn=conn):
+            for recorded in batch:
+                previous = states.get(recorded.stream_id)
+                event = as_registry_event(recorded.load())
+                state = evolve(previous[0] if previous else None, event)
+                states[recorded.stream_id] = (state, recorded)
+            position = batch[-1].position
         await conn.execute(readmodel.DDL)
         await conn.execute("DELETE FROM registry.agencies")
         for state, last in states.values():

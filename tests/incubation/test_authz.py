@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from servicekit.auth import Forbidden, Principal, Role
-from services.incubation.authz import authorize
+from services.incubation.authz import ReadScope, authorize, read_scope, require_readable
 from services.incubation.domain.commands import (
     ApproveApplication,
     RecordTraining,
@@ -72,3 +72,25 @@ def test_the_system_role_only_terminates() -> None:
     )
     with pytest.raises(Forbidden):
         authorize(system, BASE, APPROVE)
+
+
+def test_read_scopes_by_role() -> None:
+    officer = Principal("o", Role.UNIT_OFFICER, unit="jinshui")
+    operator = Principal("b", Role.BASE_OPERATOR, base=BASE_ID)
+    assert read_scope(Principal("c", Role.CITY_ADMIN), "read") == ReadScope()
+    assert read_scope(Principal("a", Role.AUDITOR), "read") == ReadScope()
+    assert read_scope(officer, "read") == ReadScope(unit="jinshui")
+    assert read_scope(operator, "read") == ReadScope(base=BASE_ID)
+    with pytest.raises(Forbidden):
+        read_scope(Principal("i", Role.INTEGRATOR), "read")
+
+
+def test_a_named_base_outside_the_read_scope_is_forbidden() -> None:
+    require_readable(ReadScope(), "any", "erqi", "read")
+    require_readable(ReadScope(unit="jinshui"), "b1", "jinshui", "read")
+    require_readable(ReadScope(unit="jinshui"), "unknown", None, "read")  # left to the 404
+    require_readable(ReadScope(base=BASE_ID), BASE_ID, "jinshui", "read")
+    with pytest.raises(Forbidden):
+        require_readable(ReadScope(unit="jinshui"), "b2", "erqi", "read")
+    with pytest.raises(Forbidden):
+        require_readable(ReadScope(base=BASE_ID), "other", "jinshui", "read")

@@ -65,14 +65,14 @@ class World:
 
         await wait_for(seen)
 
-    async def base(self, places: int = 2) -> None:
+    async def base(self, places: int = 2, unit: str = "jinshui") -> None:
         await self.ok(
             "establish-base",
             {
                 "base_id": self.base_id,
                 "name": "金水区社工机构孵化基地",
                 "level": "county",
-                "reporting_unit": "jinshui",
+                "reporting_unit": unit,
                 "address": "郑州市金水区纬五路21号",
                 "supervising_department": "金水区民政局",
                 "operator": "恒善社会工作服务中心",
