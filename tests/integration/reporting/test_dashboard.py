@@ -98,15 +98,17 @@ async def test_dashboard_shows_the_known_numbers(
             )
             cell = "#unit-table tbody tr[data-unit=zhongyuan] td[data-figure=agencies_incubating]"
             covered = "#coverage tbody tr[data-unit=zhongyuan] td[data-item={}]"
-            for _ in range(60):  # the projection may still be catching up: reload until it has
+
+            async def caught_up() -> bool:
+                # The projection may still be catching up: reload until the page shows it.
                 await page.goto(url)
                 await page.wait_for_selector("body[data-state=ready]", timeout=15000)
-                if (
+                return (
                     await page.text_content(cell) == "2"
                     and await page.text_content(covered.format("elderly")) == "1"
-                ):
-                    break
-                await asyncio.sleep(0.5)
+                )
+
+            await wait_for(caught_up, timeout=30, interval=0.5)
             row = "#unit-table tbody tr[data-unit=zhongyuan]"
             figures = {
                 key: await page.text_content(f"{row} td[data-figure={key}]")
