@@ -1,19 +1,43 @@
 """Bearer-token authentication and role/locality-scoped authorisation, shared by every API.
 
-Tokens are HS256 JWTs signed with AUTH_JWT_SECRET (an OIDC provider's RS256 keys can replace the
-key later; the claims stay): `sub`, `role`, and `unit` (reporting unit) or `base` for scoped roles.
+Tokens are JWTs with the claims `sub`, `role`, `iat`, `exp`, and `unit` (reporting unit) or
+`base` for scoped roles. Development tokens are HS256, signed with AUTH_JWT_SECRET; an identity
+provider's RS256/ES256 tokens are verified with the public keys of its JWKS, chosen by `kid`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import math
 import os
 import sys
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jwt
+import structlog
+
+if TYPE_CHECKING:
+    from servicekit.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+MAX_SUBJECT_LENGTH = 200
+# Actors named `system:…` are the services' own process managers (servicekit/process.py).
+SYSTEM_SUBJECT_PREFIX = "system:"
+MAX_LEEWAY = dt.timedelta(seconds=60)
+IDENTITY_PROVIDER_ALGORITHMS = frozenset({"RS256", "ES256"})
+# Unicode categories a subject may not contain: controls (newline, tab, escape), format
+# characters (bidirectional overrides that make an actor print as another) and line separators.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class Role(StrEnum):
@@ -41,6 +65,77 @@ class Forbidden(Exception):
     """Authenticated, but outside the caller's role or scope (HTTP 403)."""
 
 
+class JwksKeys:
+    """An identity provider's public signing keys (a JWKS), cached and rotated by `kid`.
+
+    The set is fetched on first use and again after `lifespan` seconds. A `kid` not in the set
+    (the provider rotated its keys) triggers one refresh, at most once per `cooldown` seconds,
+    so a flood of tokens with invented kids cannot turn into a flood of fetches. A failed fetch
+    keeps the keys already held.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Mapping[str, Any]],
+        *,
+        lifespan: float = 300.0,
+        cooldown: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch, self._lifespan, self._cooldown, self._clock = fetch, lifespan, cooldown, clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._checked_at = -math.inf  # last fetch attempt, successful or not
+        # A thread lock (FastAPI runs the sync auth dependency in its thread pool, never on the
+        # event loop): concurrent verifications share one fetch instead of each starting one.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, path: Path, *, lifespan: float = 300.0) -> JwksKeys:
+        """Keys from a JWKS file, re-read after `lifespan` so a replaced file is picked up."""
+
+        def read() -> Mapping[str, Any]:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(document, dict):
+                raise ValueError(f"{path} is not a JWKS object")
+            return document
+
+        return cls(read, lifespan=lifespan)
+
+    @classmethod
+    def from_url(cls, url: str, *, lifespan: float = 300.0, timeout: float = 5.0) -> JwksKeys:
+        """Keys from a JWKS URL, fetched by PyJWKClient (no redirects, http(s) only)."""
+        client = jwt.PyJWKClient(url, cache_jwk_set=False, timeout=timeout)
+        return cls(client.fetch_data, lifespan=lifespan)
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        """The signing key with this `kid`, or Unauthenticated."""
+        with self._lock:
+            now = self._clock()
+            if now - self._checked_at >= (self._lifespan if self._keys else self._cooldown):
+                self._refresh(now)
+            if kid not in self._keys and now - self._checked_at >= self._cooldown:
+                self._refresh(now)
+            found = self._keys.get(kid)
+        if found is None:
+            raise Unauthenticated(f"no signing key with kid {kid[:64]!r}")  # kid is the caller's
+        return found
+
+    def _refresh(self, now: float) -> None:
+        self._checked_at = now
+        try:
+            key_set = jwt.PyJWKSet.from_dict(dict(self._fetch()))
+        except (jwt.PyJWTError, OSError, ValueError) as exc:
+            log.warning("jwks_fetch_failed", error=str(exc), keys_kept=len(self._keys))
+            return
+        self._keys = {
+            key.key_id: key
+            for key in key_set.keys
+            if key.key_id
+            and key.public_key_use in ("sig", None)
+            and key.algorithm_name in IDENTITY_PROVIDER_ALGORITHMS
+        }
+
+
 @dataclass(frozen=True)
 class TokenSettings:
     secret: str
@@ -49,6 +144,61 @@ class TokenSettings:
     # During a key rotation, tokens signed with the previous key stay valid until they expire;
     # new tokens are always signed with `secret`.
     previous_secret: str | None = None
+    # A stolen token is useful until it expires: refuse any that lives longer than this.
+    max_lifetime: dt.timedelta = dt.timedelta(hours=12)
+    # Clock skew between the issuer and us, allowed on exp, iat and nbf.
+    leeway: dt.timedelta = dt.timedelta(seconds=30)
+    # An identity provider's keys (RS256/ES256); None accepts development tokens only.
+    jwks: JwksKeys | None = None
+    # Whether HS256 tokens signed with `secret` are accepted (development, `./dev token`).
+    accept_hs256: bool = True
+
+    def __post_init__(self) -> None:
+        if not dt.timedelta(0) <= self.leeway <= MAX_LEEWAY:
+            raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY.seconds} s")
+        if self.max_lifetime <= dt.timedelta(0):
+            raise ValueError("the maximum token lifetime must be positive")
+
+
+def token_settings_from(settings: ServiceSettings) -> TokenSettings:
+    """A service's token settings; make it once per process, as its JWKS cache must persist."""
+    previous = settings.auth_jwt_previous_secret
+    return TokenSettings(
+        settings.auth_jwt_secret.get_secret_value(),
+        settings.auth_jwt_issuer,
+        settings.auth_jwt_audience,
+        previous.get_secret_value() if previous is not None else None,
+        max_lifetime=dt.timedelta(seconds=settings.auth_jwt_max_lifetime_seconds),
+        leeway=dt.timedelta(seconds=settings.auth_jwt_leeway_seconds),
+        jwks=_jwks_from(settings),
+        # Once an identity provider issues the tokens, a leaked shared secret must not mint more.
+        accept_hs256=(settings.auth_jwks_url is None and settings.auth_jwks_file is None)
+        or settings.auth_jwt_allow_hs256_with_jwks,
+    )
+
+
+def _jwks_from(settings: ServiceSettings) -> JwksKeys | None:
+    lifespan = settings.auth_jwks_cache_seconds
+    if settings.auth_jwks_url is not None:
+        return JwksKeys.from_url(settings.auth_jwks_url, lifespan=lifespan)
+    if settings.auth_jwks_file is not None:
+        return JwksKeys.from_file(settings.auth_jwks_file, lifespan=lifespan)
+    return None
+
+
+def subject_problem(subject: object) -> str | None:
+    """Why `subject` may not name an actor in events and logs, or None if it may."""
+    if not isinstance(subject, str) or not subject.strip():
+        return "sub is empty"
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        return f"sub is longer than {MAX_SUBJECT_LENGTH} characters"
+    if subject != subject.strip():
+        return "sub has leading or trailing whitespace"
+    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in subject):
+        return "sub contains control characters"
+    if subject.casefold().startswith(SYSTEM_SUBJECT_PREFIX):
+        return f"sub {SYSTEM_SUBJECT_PREFIX}… is reserved for the services' process managers"
+    return None
 
 
 def issue_token(
@@ -67,6 +217,10 @@ def issue_token(
         raise ValueError("a unit officer's token needs a reporting unit")
     if role is Role.BASE_OPERATOR and not base:
         raise ValueError("a base operator's token needs a base")
+    if problem := subject_problem(subject):
+        raise ValueError(problem)
+    if ttl > settings.max_lifetime:
+        raise ValueError(f"a token may live at most {settings.max_lifetime}")
     claims: dict[str, object] = {
         "sub": subject,
         "role": role.value,
@@ -83,26 +237,73 @@ def issue_token(
 
 
 def verify_token(settings: TokenSettings, token: str) -> Principal:
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(str(exc)) from exc
+    if algorithm == "HS256" and settings.accept_hs256:
+        claims = _decode_hs256(settings, token)
+    elif algorithm in IDENTITY_PROVIDER_ALGORITHMS and settings.jwks is not None:
+        claims = _decode_signed_by_provider(settings, settings.jwks, token, str(algorithm))
+    else:
+        raise Unauthenticated(f"tokens signed with {algorithm!r} are not accepted")
+    _check_lifetime(settings, claims)
+    return _principal(claims)
+
+
+def _decode(settings: TokenSettings, token: str, key: str | jwt.PyJWK, algorithm: str) -> Any:
+    return jwt.decode(
+        token,
+        key,
+        algorithms=[algorithm],
+        audience=settings.audience,
+        issuer=settings.issuer,
+        leeway=settings.leeway,
+        options={"require": ["sub", "role", "iat", "exp"]},
+    )
+
+
+def _decode_hs256(settings: TokenSettings, token: str) -> dict[str, object]:
     keys = [settings.secret] + ([settings.previous_secret] if settings.previous_secret else [])
-    claims: dict[str, object] | None = None
     error: Exception | None = None
     for key in keys:
         try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=["HS256"],
-                audience=settings.audience,
-                issuer=settings.issuer,
-                options={"require": ["sub", "role", "exp"]},
-            )
-            break
+            return dict(_decode(settings, token, key, "HS256"))
         except jwt.InvalidSignatureError as exc:
             error = exc  # perhaps signed with the previous key: try it
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated(str(exc)) from exc
-    if claims is None:
-        raise Unauthenticated(str(error)) from error
+    raise Unauthenticated(str(error)) from error
+
+
+def _decode_signed_by_provider(
+    settings: TokenSettings, jwks: JwksKeys, token: str, algorithm: str
+) -> dict[str, object]:
+    kid = jwt.get_unverified_header(token).get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthenticated("token has no kid")
+    try:
+        return dict(_decode(settings, token, jwks.key(kid), algorithm))
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(str(exc)) from exc
+
+
+def _check_lifetime(settings: TokenSettings, claims: Mapping[str, object]) -> None:
+    if _seconds(claims, "exp") - _seconds(claims, "iat") > settings.max_lifetime.total_seconds():
+        raise Unauthenticated(f"token lives longer than {settings.max_lifetime}")
+
+
+def _seconds(claims: Mapping[str, object], name: str) -> float:
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated(f"{name} must be a number")
+    return float(value)
+
+
+def _principal(claims: Mapping[str, object]) -> Principal:
+    subject = claims["sub"]
+    if problem := subject_problem(subject):
+        raise Unauthenticated(problem)
     try:
         role = Role(str(claims["role"]))
     except ValueError as exc:
@@ -111,7 +312,7 @@ def verify_token(settings: TokenSettings, token: str) -> Principal:
         raise Unauthenticated("the system role is not given to callers")
     unit, base = claims.get("unit"), claims.get("base")
     principal = Principal(
-        str(claims["sub"]),
+        str(subject),
         role,
         unit if isinstance(unit, str) else None,
         base if isinstance(base, str) else None,
@@ -164,16 +365,22 @@ def main(argv: list[str] | None = None) -> int:
         secret,
         os.environ.get("AUTH_JWT_ISSUER", "socialwork-dev"),
         os.environ.get("AUTH_JWT_AUDIENCE", "socialwork"),
+        max_lifetime=dt.timedelta(
+            seconds=float(os.environ.get("AUTH_JWT_MAX_LIFETIME_SECONDS", 12 * 3600))
+        ),
     )
-    token = issue_token(
-        settings,
-        subject=args.sub,
-        role=Role(args.role),
-        unit=args.unit,
-        base=args.base,
-        now=dt.datetime.now(dt.UTC),
-        ttl=dt.timedelta(hours=args.hours),
-    )
+    try:
+        token = issue_token(
+            settings,
+            subject=args.sub,
+            role=Role(args.role),
+            unit=args.unit,
+            base=args.base,
+            now=dt.datetime.now(dt.UTC),
+            ttl=dt.timedelta(hours=args.hours),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     sys.stdout.write(token + "\n")
     return 0
 

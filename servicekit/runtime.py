@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -12,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, dead_letter_topic
 
-from servicekit.auth import TokenSettings
+from servicekit.auth import TokenSettings, token_settings_from
 from servicekit.consumer import EventConsumer, Projection
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
@@ -41,15 +42,10 @@ class Runtime:
     # Set while the service must not take traffic (e.g. a replay is running): readiness is false.
     busy: bool = False
 
-    @property
+    @functools.cached_property
     def token_settings(self) -> TokenSettings:
-        previous = self.settings.auth_jwt_previous_secret
-        return TokenSettings(
-            self.settings.auth_jwt_secret.get_secret_value(),
-            self.settings.auth_jwt_issuer,
-            self.settings.auth_jwt_audience,
-            previous.get_secret_value() if previous is not None else None,
-        )
+        """Made once: the JWKS key cache inside it must outlive a request."""
+        return token_settings_from(self.settings)
 
     async def ready(self) -> dict[str, bool]:
         """Readiness of each dependency (database, broker)."""

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A JWKS fetched over plain HTTP could be swapped in transit, and with it every caller's identity.
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ServiceSettings(BaseSettings):
@@ -26,10 +32,67 @@ class ServiceSettings(BaseSettings):
     )
     auth_jwt_issuer: str = Field(default="socialwork-dev", validation_alias="AUTH_JWT_ISSUER")
     auth_jwt_audience: str = Field(default="socialwork", validation_alias="AUTH_JWT_AUDIENCE")
+    auth_jwt_max_lifetime_seconds: int = Field(
+        default=12 * 3600,
+        gt=0,
+        description="Tokens whose exp lies further than this after their iat are refused",
+        validation_alias="AUTH_JWT_MAX_LIFETIME_SECONDS",
+    )
+    auth_jwt_leeway_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=60,
+        description="Clock skew allowed on exp, iat and nbf",
+        validation_alias="AUTH_JWT_LEEWAY_SECONDS",
+    )
+    auth_jwks_url: str | None = Field(
+        default=None,
+        description="HTTPS URL of the identity provider's JWKS (RS256/ES256 tokens)",
+        validation_alias="AUTH_JWKS_URL",
+    )
+    auth_jwks_file: Path | None = Field(
+        default=None,
+        description="Path of a JWKS file, instead of AUTH_JWKS_URL",
+        validation_alias="AUTH_JWKS_FILE",
+    )
+    auth_jwks_cache_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long the JWKS is kept before it is fetched again",
+        validation_alias="AUTH_JWKS_CACHE_SECONDS",
+    )
+    auth_jwt_allow_hs256_with_jwks: bool = Field(
+        default=False,
+        description="With a JWKS set, also accept HS256 tokens signed with AUTH_JWT_SECRET",
+        validation_alias="AUTH_JWT_ALLOW_HS256_WITH_JWKS",
+    )
     kafka_replication_factor: int = Field(default=1, validation_alias="KAFKA_REPLICATION_FACTOR")
     relay_batch_size: int = Field(default=500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_seconds: float = Field(default=0.5, validation_alias="RELAY_POLL_SECONDS")
     http_host: str = Field(default="127.0.0.1", validation_alias="HTTP_HOST")
     http_port: int = Field(default=8000, validation_alias="HTTP_PORT")
+    http_max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1,
+        description="Largest request body accepted; a larger one is answered 413",
+        validation_alias="HTTP_MAX_BODY_BYTES",
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     db_pool_max: int = Field(default=10, validation_alias="DB_POOL_MAX")
+
+    @field_validator("auth_jwks_url")
+    @classmethod
+    def _jwks_url_is_https(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+        if parts.scheme == "https" or loopback:
+            return url
+        raise ValueError("AUTH_JWKS_URL must be https (plain http only on the loopback)")
+
+    @model_validator(mode="after")
+    def _one_jwks_source(self) -> ServiceSettings:
+        if self.auth_jwks_url is not None and self.auth_jwks_file is not None:
+            raise ValueError("set AUTH_JWKS_URL or AUTH_JWKS_FILE, not both")
+        return self

@@ -15,15 +15,25 @@ from openpyxl import Workbook
 Format = Literal["json", "csv", "xlsx"]
 Columns = Sequence[tuple[str, str]]  # (key, Chinese header)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# OWASP CSV injection: a spreadsheet reads a cell starting with one of these as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """Text that no spreadsheet evaluates: a leading formula character gets a quote before it."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _cell(value: Any) -> Any:
+    """A readable cell; text (an agency's name, a list) is neutralised, numbers stay numbers."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list | tuple):
-        return "、".join(str(v) for v in value)
+        return neutralised("、".join(str(v) for v in value))
+    if isinstance(value, str):
+        return neutralised(value)
     return value
 
 
@@ -44,6 +54,11 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> 
     sheet.append([zh for _, zh in columns])
     for row in rows:
         sheet.append([_cell(row.get(key)) for key, _ in columns])
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            # openpyxl types text itself: "=…" as a formula, "#REF!" as an error; text is text.
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
