@@ -1,7 +1,10 @@
-"""HTTP conventions shared by every API: RFC 9457 problem details, correlation ids, auth, health."""
+"""HTTP conventions shared by every API: RFC 9457 problem details, correlation ids, auth, health,
+a bound on request bodies, and database outages answered 503."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -14,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.auth import Forbidden, Principal, TokenSettings, Unauthenticated, verify_token
 from servicekit.eventstore import ConcurrencyConflict, IdempotencyKeyReused
@@ -187,6 +191,228 @@ def install_correlation(app: FastAPI) -> None:
         response.headers["X-Correlation-ID"] = correlation_id
         return response
 
+
+# --------------------------------------------------------------------------- request size
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None  # chunked, or no body; a malformed header is the server's to refuse
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body, or _BodyTooLarge at the first chunk that takes it over the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then the server's own messages."""
+    pending = True
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # e.g. http.disconnect
+
+    return replayed
+
+
+class BodySizeLimit:
+    """Refuse a request body over the limit with 413 before any of it reaches the app.
+
+    Issue 9 item 6: an event Kafka refuses (1 MB) stops its topic, so what a caller sends is
+    bounded at the edge. A declared Content-Length is checked before reading; a chunked body is
+    counted as it arrives and reading stops at the chunk that crosses the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: Callable[[], int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes()
+        declared = _declared_length(scope)
+        try:
+            if declared is not None and declared > limit:
+                raise _BodyTooLarge
+            body = await _read_body(receive, limit)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send, limit, declared)
+            return
+        except _ClientGone:
+            return  # nobody is left to answer
+        await self.app(scope, _replay(body, receive), send)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, limit: int, declared: int | None
+    ) -> None:
+        request = Request(scope)
+        log.warning("http.payload_too_large", path=request.url.path, limit=limit, declared=declared)
+        problem = Problem(
+            413,
+            "payload_too_large",
+            "请求体过大 (payload too large)",
+            f"The request body is larger than {limit} bytes; it was not read and nothing was "
+            "stored.",
+            max_bytes=limit,
+        )
+        await problem_response(problem, request)(scope, receive, send)
+
+
+# --------------------------------------------------------------------------- database outage
+
+# How long a client should wait before retrying while the database is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# How long the check for the end of an outage may wait for the database.
+DATABASE_PROBE_TIMEOUT_SECONDS = 2.0
+
+# Errors that mean the database could not be reached or the connection was lost, as opposed to
+# the database refusing a statement. OSError covers refused connections, unreachable hosts and
+# timeouts (TimeoutError is an OSError).
+DATABASE_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08, e.g. the connection does not exist
+    asyncpg.CannotConnectNowError,  # the server is starting up or shutting down
+    asyncpg.AdminShutdownError,  # pg_ctl stop (fast or immediate)
+    asyncpg.CrashShutdownError,  # another backend crashed
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # only when the connection is closed: see connection_lost
+    OSError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether exc (or what it was raised from) means the database is unreachable.
+
+    asyncpg's InterfaceError also reports misuse of a connection (a bug, which stays a 500); it
+    counts only when it says the connection or pool is closed, e.g. "cannot call
+    Transaction.__aexit__(): the underlying connection is closed" after the server went away.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, asyncpg.InterfaceError):
+            if "closed" in str(current) or "closing" in str(current):
+                return True
+        elif isinstance(current, DATABASE_CONNECTION_ERRORS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class DatabaseOutage:
+    """Logs an outage once when it begins and once when it ends, not once per request."""
+
+    def __init__(self, probe: Callable[[], Awaitable[object]]) -> None:
+        self._probe = probe
+        self._since: float | None = None
+        self._probing = False
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def began(self, reason: str) -> None:
+        if self._since is None:
+            self._since = time.monotonic()
+            log.error("database.unavailable", reason=reason)
+
+    def ended(self) -> None:
+        if self._since is not None:
+            down = time.monotonic() - self._since
+            self._since = None
+            # warning, not info, so that it shows wherever the outage did
+            log.warning("database.available", down_seconds=round(down, 1))
+
+    async def recheck(self) -> None:
+        """While an outage lasts, ask the database again (one probe at a time)."""
+        if self._since is None or self._probing:
+            return
+        self._probing = True
+        try:
+            await asyncio.wait_for(self._probe(), DATABASE_PROBE_TIMEOUT_SECONDS)
+        except DATABASE_CONNECTION_ERRORS:
+            return  # still down; already logged
+        finally:
+            self._probing = False
+        self.ended()
+
+
+class _DatabaseRecheck:
+    """After each request during an outage (its answer already sent), see whether it ended."""
+
+    def __init__(self, app: ASGIApp, outage: DatabaseOutage) -> None:
+        self.app = app
+        self.outage = outage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            await self.outage.recheck()
+
+
+DATABASE_UNAVAILABLE = Problem(
+    503,
+    "database_unavailable",
+    "数据库暂时不可用，结果未知 (database unavailable, outcome unknown)",
+    "The database could not be reached or the connection was lost, so whether this request "
+    "took effect is unknown. Retry after Retry-After seconds: a command retried with the same "
+    "Idempotency-Key is applied at most once (an earlier success is answered as a duplicate).",
+)
+
+
+def install_database_outage(app: FastAPI, probe: Callable[[], Awaitable[object]]) -> DatabaseOutage:
+    """Answer connection-level database errors 503 with Retry-After, never a 500 with a trace.
+
+    Issue 9 item 12: a command may have committed before its connection dropped, so the answer
+    says the outcome is unknown and a retry with the same Idempotency-Key is safe. `probe` asks
+    the database (e.g. SELECT 1) to see an outage end.
+    """
+    outage = DatabaseOutage(probe)
+
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        if not connection_lost(exc):
+            raise exc  # not an outage: the 500 handler logs it with its trace
+        outage.began(f"{type(exc).__name__}: {exc}")
+        response = problem_response(DATABASE_UNAVAILABLE, request)
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
+    for error in DATABASE_CONNECTION_ERRORS:
+        app.add_exception_handler(error, on_unavailable)
+    app.add_middleware(_DatabaseRecheck, outage=outage)
+    return outage
+
+
+# --------------------------------------------------------------------------- auth
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `python -m servicekit.auth issue`")
 

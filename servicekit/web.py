@@ -12,15 +12,24 @@ from socialwork_contracts.topics import TopicSpec
 from servicekit.admin import admin_router
 from servicekit.auth import Principal
 from servicekit.history import history_router
-from servicekit.http import install_correlation, install_problem_handlers, principal_dependency
+from servicekit.http import (
+    BodySizeLimit,
+    DatabaseOutage,
+    install_correlation,
+    install_database_outage,
+    install_problem_handlers,
+    principal_dependency,
+)
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
 from servicekit.runtime import Runtime, start_consumers, start_runtime, stop_runtime
 from servicekit.settings import ServiceSettings
 
 
-def install_health(app: FastAPI, runtime: Callable[[], Runtime | None]) -> None:
-    """/health/live, /health/ready and /metrics (Prometheus)."""
+def install_health(
+    app: FastAPI, runtime: Callable[[], Runtime | None], outage: DatabaseOutage | None = None
+) -> None:
+    """/health/live, /health/ready and /metrics (Prometheus); readiness also notes an outage."""
     install_metrics(app, runtime)
 
     @app.get("/health/live", tags=["health"], summary="Liveness: the process answers")
@@ -31,6 +40,11 @@ def install_health(app: FastAPI, runtime: Callable[[], Runtime | None]) -> None:
     async def ready() -> JSONResponse:
         current = runtime()
         checks = await current.ready() if current is not None else {"started": False}
+        if outage is not None and "database" in checks:
+            if checks["database"]:
+                outage.ended()
+            else:
+                outage.began("readiness check: the database did not answer")
         if current is not None and current.busy:
             checks["not_replaying"] = False  # e.g. a projection rebuild is running
         ok = all(checks.values())
@@ -82,7 +96,12 @@ def service_app(
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     install_problem_handlers(app)
     install_correlation(app)
-    install_health(app, lambda: holder.get("runtime"))
+    outage = install_database_outage(app, lambda: holder["runtime"].pool.fetchval("SELECT 1"))
+    # Outermost, so an oversized body is refused before anything else reads it.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=lambda: holder["runtime"].settings.http_max_body_bytes
+    )
+    install_health(app, lambda: holder.get("runtime"), outage)
     principal = principal_dependency(lambda: holder["runtime"].token_settings)
     app.include_router(router(runtime_of, principal))
     app.include_router(admin_router(runtime_of, principal))

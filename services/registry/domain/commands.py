@@ -1,6 +1,7 @@
 """What the registry can be asked to do. Frozen, typed only: the rules live in `rules`/`decide`.
 
 Dates come in the command (the registration or amendment date), never from a clock in the domain.
+Every text is bounded (`socialwork_contracts.limits`) so that no event can outgrow a Kafka record.
 """
 
 from __future__ import annotations
@@ -9,31 +10,32 @@ import datetime as dt
 from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict
+from socialwork_contracts.limits import BoundedId, BoundedIds, BoundedName, BoundedText
 from socialwork_contracts.registry import AgencyKind
 
 
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    uscc: str  # 统一社会信用代码: the agency's stream id
+    uscc: BoundedId  # 统一社会信用代码: the agency's stream id
 
 
 class RegisterAgency(_Command):
     """Register an agency (登记成立) as civil affairs registered it on `registered_on`."""
 
-    name: str
+    name: BoundedName
     kind: AgencyKind
-    reporting_unit: str
-    address: str
-    legal_representative: str
-    sponsor: str | None = None
-    charter_purpose: str
-    charter_scope: str
-    charter_method: str
+    reporting_unit: BoundedId
+    address: BoundedName
+    legal_representative: BoundedName
+    sponsor: BoundedName | None = None
+    charter_purpose: BoundedText
+    charter_scope: BoundedText
+    charter_method: BoundedText
     full_time_staff: int
     qualified_staff: int
-    service_fields: tuple[str, ...]
-    target_groups: tuple[str, ...]
+    service_fields: BoundedIds
+    target_groups: BoundedIds
     registered_on: dt.date
 
 
@@ -41,17 +43,17 @@ class AmendAgencyProfile(_Command):
     """Change registered particulars (变更登记). None means "unchanged"; see `remove_sponsor`."""
 
     amended_on: dt.date  # the reporting unit, if changed, must exist on this day
-    name: str | None = None
-    address: str | None = None
-    legal_representative: str | None = None
-    sponsor: str | None = None
+    name: BoundedName | None = None
+    address: BoundedName | None = None
+    legal_representative: BoundedName | None = None
+    sponsor: BoundedName | None = None
     remove_sponsor: bool = False  # the agency no longer has a 业务主管单位
-    reporting_unit: str | None = None
-    charter_purpose: str | None = None
-    charter_scope: str | None = None
-    charter_method: str | None = None
-    service_fields: tuple[str, ...] | None = None
-    target_groups: tuple[str, ...] | None = None
+    reporting_unit: BoundedId | None = None
+    charter_purpose: BoundedText | None = None
+    charter_scope: BoundedText | None = None
+    charter_method: BoundedText | None = None
+    service_fields: BoundedIds | None = None
+    target_groups: BoundedIds | None = None
 
 
 class ChangeAgencyStaff(_Command):
@@ -65,28 +67,28 @@ class SuspendAgency(_Command):
     """Order the agency to stop activities (限期停止活动), until a day (inclusive) if set."""
 
     until: dt.date | None = None
-    reason: str
-    decision_document: str | None = None
+    reason: BoundedText
+    decision_document: BoundedName | None = None
 
 
 class ReinstateAgency(_Command):
     """Let a suspended agency act again (恢复活动)."""
 
-    reason: str
+    reason: BoundedText
 
 
 class DeregisterAgency(_Command):
     """Cancel the registration (注销登记). Terminal."""
 
-    reason: str
+    reason: BoundedText
 
 
 class RevokeAgencyRegistration(_Command):
     """Revoke the registration as a penalty (撤销登记). Terminal."""
 
-    reason: str
-    decision_document: str | None = None
-    legal_basis: str | None = None
+    reason: BoundedText
+    decision_document: BoundedName | None = None
+    legal_basis: BoundedText | None = None
 
 
 RegistryCommand: TypeAlias = (

@@ -1,7 +1,8 @@
 """What the supervision service can be asked to do. Frozen, typed only; dates and ids come in.
 
 Every command names the agency (`uscc`, its credit file's stream). Creation-like commands carry
-the new record's id (a client-chosen UUID) so that a retry is the same command.
+the new record's id (a client-chosen UUID) so that a retry is the same command. Every text is
+bounded (`socialwork_contracts.limits`) so that no event can outgrow a Kafka record.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+from socialwork_contracts.limits import BoundedId, BoundedName, BoundedText
 from socialwork_contracts.supervision import (
     CreditList,
     InspectionConclusion,
@@ -38,68 +40,68 @@ class AgencyFacts:
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    uscc: str = Field(description="统一社会信用代码 of the agency (its credit file)")
+    uscc: BoundedId = Field(description="统一社会信用代码 of the agency (its credit file)")
 
 
 class RecordViolation(_Command):
     """Record a violation found (违规行为, guidance §6.2); the base is added if resident."""
 
-    violation_id: str
-    category: str
+    violation_id: BoundedId
+    category: BoundedId
     severity: Severity
-    facts: str
-    evidence_ref: str
+    facts: BoundedText
+    evidence_ref: BoundedText
     found_on: dt.date
 
 
 class OrderRectification(_Command):
     """Order the agency to correct a violation by a deadline (责令改正, inclusive)."""
 
-    rectification_id: str
-    violation_id: str
-    requirements: str
+    rectification_id: BoundedId
+    violation_id: BoundedId
+    requirements: BoundedText
     deadline: dt.date
     ordered_on: dt.date
-    document_number: str | None = None
+    document_number: BoundedName | None = None
 
 
 class ConfirmRectification(_Command):
     """Record that the rectification was verified (整改到位)."""
 
-    rectification_id: str
-    verification: str
+    rectification_id: BoundedId
+    verification: BoundedText
     confirmed_on: dt.date
 
 
 class ImposePenalty(_Command):
     """Record an administrative penalty (行政处罚); listings follow from it."""
 
-    penalty_id: str
+    penalty_id: BoundedId
     kind: PenaltyKind
     amount_yuan: Decimal | None = Field(default=None, ge=0, decimal_places=2)
     suspended_until: dt.date | None = None
-    violation_id: str | None = None
-    document_number: str
-    legal_basis: str
-    deciding_department: str
+    violation_id: BoundedId | None = None
+    document_number: BoundedName
+    legal_basis: BoundedText
+    deciding_department: BoundedName
     decided_on: dt.date
-    reason: str | None = None
+    reason: BoundedText | None = None
 
 
 class ConcludeAnnualInspection(_Command):
     """Record the conclusion of one year's annual inspection or annual report (年检/年报)."""
 
-    inspection_id: str
+    inspection_id: BoundedId
     year: int
     conclusion: InspectionConclusion
-    remarks: str | None = None
+    remarks: BoundedText | None = None
     concluded_on: dt.date
 
 
 class AwardEvaluationGrade(_Command):
     """Record an announced evaluation grade (评估等级 1A-5A); validity is computed."""
 
-    evaluation_id: str
+    evaluation_id: BoundedId
     grade: int
     announced_on: dt.date
 
@@ -107,19 +109,19 @@ class AwardEvaluationGrade(_Command):
 class RecordCommendation(_Command):
     """Record a commendation or award (表彰奖励)."""
 
-    commendation_id: str
-    title: str
-    awarding_body: str
-    document_number: str | None = None
+    commendation_id: BoundedId
+    title: BoundedName
+    awarding_body: BoundedName
+    document_number: BoundedName | None = None
     awarded_on: dt.date
 
 
 class RecordGovernmentProject(_Command):
     """Record a government project the agency undertook (承接政府购买服务项目)."""
 
-    project_id: str
-    name: str
-    purchaser: str
+    project_id: BoundedId
+    name: BoundedName
+    purchaser: BoundedName
     amount_yuan: Decimal = Field(ge=0, decimal_places=2)
     start_on: dt.date
     end_on: dt.date
@@ -128,20 +130,20 @@ class RecordGovernmentProject(_Command):
 class EvaluateProjectPerformance(_Command):
     """Record a funded project's performance evaluation (绩效评价): score and conclusion."""
 
-    evaluation_id: str
-    project_id: str | None = None
-    project_name: str
+    evaluation_id: BoundedId
+    project_id: BoundedId | None = None
+    project_name: BoundedName
     score: Decimal = Field(ge=0, le=100, decimal_places=2)
     conclusion: PerformanceConclusion
-    evaluator: str
+    evaluator: BoundedName
     evaluated_on: dt.date
 
 
 class RecordFollowUpEvaluation(_Command):
     """Record a follow-up evaluation of a graduated agency (guidance §6.2)."""
 
-    evaluation_id: str
-    findings: str
+    evaluation_id: BoundedId
+    findings: BoundedText
     conclusion: PerformanceConclusion
     evaluated_on: dt.date
 
@@ -149,41 +151,41 @@ class RecordFollowUpEvaluation(_Command):
 class ListAgency(_Command):
     """Put the agency on a list for a ground not derived from facts recorded here."""
 
-    listing_id: str
+    listing_id: BoundedId
     list: CreditList
-    ground: str
-    detail: str
-    legal_basis: str
+    ground: BoundedId
+    detail: BoundedText
+    legal_basis: BoundedText
     listed_on: dt.date
 
 
 class DelistAgency(_Command):
     """Remove the agency from a list by decision (not by the clock)."""
 
-    listing_id: str
+    listing_id: BoundedId
     reason: Literal[
         "rectification_verified",
         "two_years_no_new_ground",
         "deregistration_completed",
         "decision_withdrawn",
     ]
-    detail: str
+    detail: BoundedText
     removed_on: dt.date
 
 
 # Issued by the scheduled check only (deterministic ids; no HTTP route).
 class MarkRectificationOverdue(_Command):
-    rectification_id: str
+    rectification_id: BoundedId
     overdue_on: dt.date
 
 
 class ExpireListing(_Command):
-    listing_id: str
+    listing_id: BoundedId
     removed_on: dt.date
 
 
 class EscalateListing(_Command):
-    listing_id: str
+    listing_id: BoundedId
     escalated_on: dt.date
 
 
