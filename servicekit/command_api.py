@@ -4,6 +4,7 @@ A service declares a `CommandSet` (how to find the stream, fold, decide, authori
 and its commands; each becomes `POST /commands/<name>` whose body is the command plus an
 optional `occurred_at`, with `Idempotency-Key` and `If-Match` headers. Refusals become problems:
 rules broken 422, wrong state 409 (404 for `*_not_found`), stale version 409, scope 403.
+An `Idempotency-Key` is stored scoped by caller and route (`client_command_id`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import BaseModel, Field, create_model
 from socialwork_contracts.base import DomainEvent
 
 from servicekit.auth import Forbidden, Principal
-from servicekit.commands import CommandContext, Outcome, execute
+from servicekit.commands import CommandContext, Outcome, client_command_id, execute
 from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore
@@ -225,22 +226,23 @@ def command_router(
         response: Response,
         caller: Principal,
         body: Timed,
-        command_type: type[BaseModel],
+        route: CommandRoute,
         idempotency_key: str | None,
         if_match: int | None,
     ) -> CommandAccepted:
         occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
         fields = body.model_dump(exclude={"occurred_at"})
         refuse_unstorable_text(fields)
-        command = command_type.model_validate(fields)
+        command = route.command.model_validate(fields)
         context = CommandContext(
             principal=caller,
             correlation_id=request.state.correlation_id,
             occurred_at=occurred_at,
-            command_id=idempotency_key,
+            command_id=client_command_id(caller.subject, route.name, idempotency_key),
+            occurred_at_stated=body.occurred_at is not None,
         )
         runtime = runtime_of(request)
-        name = command_type.__name__
+        name = route.command.__name__
         try:
             # One transaction per command: facts read, decision and append see one snapshot.
             async with runtime.pool.acquire() as conn, conn.transaction():
@@ -301,7 +303,6 @@ def _add(
         __base__=bases,
         __doc__=route.command.__doc__ or route.summary,
     )
-    command_type = route.command
 
     async def endpoint(
         request: Request,
@@ -312,7 +313,7 @@ def _add(
         if_match: IfMatch = None,
     ) -> CommandAccepted:
         accepted: CommandAccepted = await run(
-            request, response, caller, body, command_type, idempotency_key, if_match
+            request, response, caller, body, route, idempotency_key, if_match
         )
         return accepted
 

@@ -33,8 +33,36 @@ class CommandContext:
     principal: Principal
     correlation_id: str
     occurred_at: dt.datetime
-    command_id: str | None = None  # the client's idempotency key
+    command_id: str | None = None  # client_command_id(...) or a system id (`pm:…`, `overdue:…`)
     causation_id: str | None = None  # the event that caused it, for a process manager
+    # False when occurred_at is the time the command arrived (the caller stated none): a retry
+    # arrives later but is the same command, so that time stays out of the fingerprint.
+    occurred_at_stated: bool = True
+
+
+def client_command_id(subject: str, route: str, key: str | None) -> str | None:
+    """The stored id of a client's command: its `Idempotency-Key` scoped by caller and route.
+
+    The `client:` prefix keeps client keys apart from system ids (`pm:…`, `overdue:…`), and the
+    scope keeps one caller's or one route's key from answering another's. `:` in the subject is
+    escaped so that it cannot shift the boundary between subject, route and key.
+    """
+    if key is None:
+        return None
+    scope = subject.replace("%", "%25").replace(":", "%3A")
+    return f"client:{scope}:{route}:{key}"
+
+
+def fingerprint(command: BaseModel, context: CommandContext) -> str:
+    """The whole command as sent, occurrence time included: a retry must repeat all of it."""
+    occurred_at = context.occurred_at.astimezone(dt.UTC).isoformat()
+    return command_fingerprint(
+        {
+            "type": type(command).__name__,
+            "body": command.model_dump(mode="json"),
+            "occurred_at": occurred_at if context.occurred_at_stated else None,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -65,22 +93,24 @@ async def execute(
     inline: Callable[[S], InlineProjection] | None = None,
     conn: Connection | None = None,
 ) -> Outcome:
-    """Run one command. A retried command (same id, same body) returns the first result.
+    """Run one command. A retry (same id, same command) returns the first result, even to a
+    caller who would no longer be authorised; the same id with another command is refused.
 
     With `conn`, the command runs inside the caller's transaction (a process manager reacting to
     another service's event commits its command with its consumer checkpoint).
     """
-    command_hash = command_fingerprint(
-        {"type": type(command).__name__, "body": command.model_dump(mode="json")}
-    )
+    command_hash = fingerprint(command, context)
     history = await store.read_stream(stream_id, conn=conn)
     state = fold(evolve, [r.load() for r in history])
     version = history[-1].stream_version if history else 0
-    authorize(state)
     if context.command_id is not None:
+        # A retry is recognised before authorisation: the caller was allowed when the command
+        # was accepted, and the state may have left their scope since. A client id is scoped
+        # by caller (client_command_id), so no one else can reach this answer.
         previous = await store.find_command(context.command_id, command_hash, conn=conn)
         if previous is not None:
             return Outcome(previous, state)
+    authorize(state)
     if expected_version is not None and expected_version != version:
         raise ConcurrencyConflict(stream_id, expected_version, version)
     events = decide(state, command)

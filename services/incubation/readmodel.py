@@ -14,6 +14,7 @@ from socialwork_contracts.incubation import SupportRecorded, TrainingDelivered
 from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
 from servicekit.eventstore.store import InlineProjection
+from servicekit.locks import lock_for_transaction
 from services.incubation.domain.base import Base
 from services.incubation.domain.facts import AgencyFacts
 from services.incubation.domain.incubation import HOLDING, OCCUPYING, Incubation
@@ -251,7 +252,7 @@ async def call_approved(conn: Connection, call_id: str, other_than: str) -> int:
 
 async def lock(conn: Connection, key: str) -> None:
     """A transaction-scoped advisory lock: serialises admissions to one base / of one agency."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"incubation:{key}")
+    await lock_for_transaction(conn, "incubation", key)
 
 
 # --- what the consumers write -----------------------------------------------------------------

@@ -12,35 +12,20 @@ from pydantic import BaseModel, Field
 
 from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import CommandRoute, CommandSet, command_router
-from servicekit.commands import CommandContext, execute
-from servicekit.db import Connection
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.supervision import readmodel
 from services.supervision.authz import READERS, authorize
-from services.supervision.checks import LOCAL, CheckReport, local_date, run_checks
+from services.supervision.checks import LOCAL, FutureCheckDate, local_date, scheduled_check
 from services.supervision.domain import commands as cmd
-from services.supervision.domain.commands import AgencyFacts, SupervisionCommand
-from services.supervision.domain.credit_file import CreditFile, evolve
+from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.decide import decide
-from services.supervision.domain.events import as_supervision_event
+from services.supervision.handlers import agency_facts, evolve_file
 from services.supervision.report import credit_file_view, credit_report
-
-
-async def agency_facts(conn: Connection, command: Any) -> AgencyFacts | None:
-    """What the registry and incubation told us of the command's agency (residency on the day
-    a violation was found), read in the command's transaction."""
-    found_on: dt.date | None = getattr(command, "found_on", None)
-    return await readmodel.agency_facts(conn, command.uscc, found_on)
-
-
-def _evolve(state: CreditFile | None, event: Any) -> CreditFile:
-    return evolve(state, as_supervision_event(event))
-
 
 COMMANDS = CommandSet[CreditFile](
     stream_id=lambda command: command.uscc,  # the contract keys supervision events by uscc
-    evolve=_evolve,
+    evolve=evolve_file,
     decide=decide,
     authorize=authorize,
     inline=readmodel.project_credit_file,
@@ -79,7 +64,8 @@ ROUTES = (
 
 class RunChecks(BaseModel):
     as_of: dt.date | None = Field(
-        default=None, description="Local date to check as of; omit for today (Asia/Shanghai)"
+        default=None,
+        description="Local date to check as of, not after today (Asia/Shanghai); omit for today",
     )
 
 
@@ -99,7 +85,12 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         require_role(caller, frozenset({Role.CITY_ADMIN}), "run the scheduled check")
         runtime = runtime_of(request)
         now = dt.datetime.now(dt.UTC)
-        report = await scheduled_check(runtime, body.as_of or local_today(now), now)
+        try:
+            report = await scheduled_check(runtime, body.as_of or local_today(now), now)
+        except FutureCheckDate as exc:
+            raise Problem(
+                422, "future_date", "检查日期不能晚于今天 (date after today)", str(exc)
+            ) from exc
         return asdict(report)
 
     @router.get("/credit-files/{uscc}", tags=["queries"], summary="诚信档案 Credit file")
@@ -190,27 +181,6 @@ def local_today(now: dt.datetime) -> dt.date:
     return local_date(now)
 
 
-async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:
-    """Run the scheduled check on a runtime (the periodic job and the admin endpoint)."""
-
-    async def run(command: SupervisionCommand, context: CommandContext) -> bool:
-        async with runtime.pool.acquire() as conn:
-            agency = await readmodel.agency_facts(conn, command.uscc, None)
-        outcome = await execute(
-            runtime.store,
-            stream_id=command.uscc,
-            command=command,
-            context=context,
-            evolve=_evolve,
-            decide=lambda state, c: decide(state, c, agency),
-            authorize=lambda state: None,  # the clock acts for the bureau
-            inline=readmodel.project_credit_file,
-        )
-        return not outcome.result.duplicate
-
-    return await run_checks(runtime, run, as_of, now)
-
-
 async def file_as_of(
     runtime: Runtime, uscc: str, as_of: dt.date | None, recorded_as_of: dt.datetime | None
 ) -> tuple[CreditFile | None, list[dict[str, Any]], dt.date]:
@@ -222,7 +192,7 @@ async def file_as_of(
     kept = [r for r in recorded if r.occurred_at < end]
     file: CreditFile | None = None
     for r in kept:
-        file = _evolve(file, r.load())
+        file = evolve_file(file, r.load())
     if file is None and not recorded:
         raise Problem(
             404,

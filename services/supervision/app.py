@@ -15,7 +15,8 @@ from servicekit.scheduler import PeriodicJob
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.supervision import readmodel
-from services.supervision.api import build_router, local_today, scheduled_check
+from services.supervision.api import build_router
+from services.supervision.checks import local_date, scheduled_check
 from services.supervision.consumers import KnownAgencies, Residencies
 
 SERVICE = "supervision"
@@ -38,7 +39,7 @@ async def prepare(runtime: Runtime) -> None:
     add_consumer(runtime, Residencies())
 
     async def check(now: dt.datetime) -> object:
-        return await scheduled_check(runtime, local_today(now), now)
+        return await scheduled_check(runtime, local_date(now), now)
 
     interval = CheckSettings().check_interval_seconds
     if interval > 0:  # 0 turns the periodic run off (tests trigger it through the API)

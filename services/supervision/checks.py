@@ -2,16 +2,21 @@
 
 It scans the read model for what is due on `as_of` and issues commands with deterministic ids
 (`overdue:<rectification>`, `auto-exit:<listing>:<day>`, `escalate:<listing>:<day>`), so running
-it twice, or on two replicas, changes nothing the second time.
+it twice, or on two replicas, changes nothing the second time. Each item runs on its own: one
+that fails is logged and counted, and the others go on (the next run tries it again). A day after
+today is refused: the check would record overdue facts and listings ahead of time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
+import asyncpg
 import structlog
 
 from servicekit.auth import Principal, Role
@@ -19,7 +24,7 @@ from servicekit.commands import CommandContext
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict
 from servicekit.runtime import Runtime
-from services.supervision import readmodel
+from services.supervision import handlers, readmodel
 from services.supervision.domain.commands import (
     EscalateListing,
     ExpireListing,
@@ -31,9 +36,16 @@ log = structlog.get_logger()
 LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 CLOCK = Principal("system:supervision-clock", Role.SYSTEM)
 MAX_ROUNDS = 10  # an overdue found today may itself be due for escalation when as_of is far on
+# The database itself is gone: every item would fail alike, so the run stops (and is retried).
+OUTAGE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 # Runs one command; True when it wrote new events (False: answered as a duplicate).
 Execute = Callable[[SupervisionCommand, CommandContext], Awaitable[bool]]
+Kind = Literal["overdue", "removed", "escalated"]
+
+
+class FutureCheckDate(ValueError):
+    """A check as of a day after today (local) would record facts ahead of time."""
 
 
 @dataclass
@@ -42,6 +54,24 @@ class CheckReport:
     overdue: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
+    succeeded: int = 0  # items whose fact was recorded by this run
+    skipped: int = 0  # refused by the domain: the file changed since the scan
+    failed: int = 0  # items that raised; logged, tried again by the next run
+    failures: list[str] = field(default_factory=list)  # their command ids
+
+    def listed(self, kind: Kind) -> list[str]:
+        return {"overdue": self.overdue, "removed": self.removed, "escalated": self.escalated}[kind]
+
+
+@dataclass(frozen=True)
+class Due:
+    """One item the check found due: the command to issue and where the report lists it."""
+
+    kind: Kind
+    record_id: str  # the rectification or listing
+    command_id: str
+    command: SupervisionCommand
+    day: dt.date  # the local day the fact happens
 
 
 def local_date(instant: dt.datetime) -> dt.date:
@@ -55,52 +85,32 @@ def fact_time(day: dt.date, now: dt.datetime) -> dt.datetime:
     return min(start, now)
 
 
+def refuse_future(as_of: dt.date, now: dt.datetime) -> None:
+    today = local_date(now)
+    if as_of > today:
+        raise FutureCheckDate(f"as_of {as_of} is after today ({today}, Asia/Shanghai)")
+
+
+async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:
+    """Run the scheduled check on a runtime (the periodic job and the admin endpoint)."""
+    return await run_checks(runtime, functools.partial(handlers.run_for_clock, runtime), as_of, now)
+
+
 async def run_checks(
     runtime: Runtime, execute: Execute, as_of: dt.date, now: dt.datetime
 ) -> CheckReport:
     """Everything due on `as_of`, issued once; returns what was done this time."""
+    refuse_future(as_of, now)
     report = CheckReport(as_of)
-
-    async def issue(command: SupervisionCommand, command_id: str, day: dt.date) -> bool:
-        context = CommandContext(
-            principal=CLOCK,
-            correlation_id=f"scheduled-check:{as_of.isoformat()}",
-            occurred_at=fact_time(day, now),
-            command_id=command_id,
-        )
-        try:
-            return await execute(command, context)
-        except (DomainRejected, InvalidTransition, ConcurrencyConflict) as exc:
-            # The file changed since the scan (e.g. confirmed meanwhile): the next run sees it.
-            log.info("scheduled_check.skipped", command_id=command_id, reason=str(exc))
-            return False
-
+    settled: set[str] = set()  # skipped or failed this run: not tried again in a later round
     for _ in range(MAX_ROUNDS):
-        async with runtime.pool.acquire() as conn:
-            rectifications = await readmodel.due_rectifications(conn, as_of)
-            expiring = await readmodel.due_listings(conn, "auto_exit_on", as_of)
-            escalating = await readmodel.due_listings(conn, "escalation_on", as_of)
+        items = [d for d in await due(runtime, as_of) if d.command_id not in settled]
         done = 0
-        for r in rectifications:
-            overdue_on = r["deadline"] + dt.timedelta(days=1)
-            command = MarkRectificationOverdue(
-                uscc=r["uscc"], rectification_id=r["rectification_id"], overdue_on=overdue_on
-            )
-            if await issue(command, f"overdue:{r['rectification_id']}", overdue_on):
-                report.overdue.append(r["rectification_id"])
+        for item in items:
+            if await issue(execute, item, as_of, now, report):
                 done += 1
-        for x in expiring:
-            day = x["auto_exit_on"]
-            expire = ExpireListing(uscc=x["uscc"], listing_id=x["listing_id"], removed_on=day)
-            if await issue(expire, f"auto-exit:{x['listing_id']}:{day}", day):
-                report.removed.append(x["listing_id"])
-                done += 1
-        for x in escalating:
-            day = x["escalation_on"]
-            escalate = EscalateListing(uscc=x["uscc"], listing_id=x["listing_id"], escalated_on=day)
-            if await issue(escalate, f"escalate:{x['listing_id']}:{day}", day):
-                report.escalated.append(x["listing_id"])
-                done += 1
+            else:
+                settled.add(item.command_id)
         if done == 0:
             break
     log.info(
@@ -109,5 +119,62 @@ async def run_checks(
         overdue=len(report.overdue),
         removed=len(report.removed),
         escalated=len(report.escalated),
+        skipped=report.skipped,
+        failed=report.failed,
     )
     return report
+
+
+async def due(runtime: Runtime, as_of: dt.date) -> list[Due]:
+    """What the read model shows due on `as_of`, with deterministic command ids."""
+    async with runtime.pool.acquire() as conn:
+        rectifications = await readmodel.due_rectifications(conn, as_of)
+        expiring = await readmodel.due_listings(conn, "auto_exit_on", as_of)
+        escalating = await readmodel.due_listings(conn, "escalation_on", as_of)
+    items: list[Due] = []
+    for r in rectifications:
+        rid, day = r["rectification_id"], r["deadline"] + dt.timedelta(days=1)
+        overdue = MarkRectificationOverdue(uscc=r["uscc"], rectification_id=rid, overdue_on=day)
+        items.append(Due("overdue", rid, f"overdue:{rid}", overdue, day))
+    for x in expiring:
+        lid, day = x["listing_id"], x["auto_exit_on"]
+        expire = ExpireListing(uscc=x["uscc"], listing_id=lid, removed_on=day)
+        items.append(Due("removed", lid, f"auto-exit:{lid}:{day}", expire, day))
+    for x in escalating:
+        lid, day = x["listing_id"], x["escalation_on"]
+        escalate = EscalateListing(uscc=x["uscc"], listing_id=lid, escalated_on=day)
+        items.append(Due("escalated", lid, f"escalate:{lid}:{day}", escalate, day))
+    return items
+
+
+async def issue(
+    execute: Execute, item: Due, as_of: dt.date, now: dt.datetime, report: CheckReport
+) -> bool:
+    """Run one item's command; True when it recorded its fact. Never raises for the item alone."""
+    context = CommandContext(
+        principal=CLOCK,
+        correlation_id=f"scheduled-check:{as_of.isoformat()}",
+        occurred_at=fact_time(item.day, now),
+        command_id=item.command_id,
+    )
+    try:
+        wrote = await execute(item.command, context)
+    except (DomainRejected, InvalidTransition, ConcurrencyConflict) as exc:
+        # The file changed since the scan (e.g. confirmed meanwhile): the next run sees it.
+        log.info("scheduled_check.skipped", command_id=item.command_id, reason=str(exc))
+        report.skipped += 1
+        return False
+    except OUTAGE:
+        raise
+    except Exception:
+        # One bad item must not hold back the rest; it is logged with its ids and retried.
+        log.exception(
+            "scheduled_check.item_failed", command_id=item.command_id, uscc=item.command.uscc
+        )
+        report.failed += 1
+        report.failures.append(item.command_id)
+        return False
+    if wrote:
+        report.succeeded += 1
+        report.listed(item.kind).append(item.record_id)
+    return wrote

@@ -74,7 +74,16 @@ async def test_resident_agency_subletting_its_office(apps: Apps) -> None:
     after = await api.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
     assert after.json()["overdue"] == [rectification_id]
     again = await api.post(CHECKS, json={"as_of": "2024-05-02"}, headers=auth())
-    assert again.json() == {"as_of": "2024-05-02", "overdue": [], "removed": [], "escalated": []}
+    assert again.json() == {
+        "as_of": "2024-05-02",
+        "overdue": [],
+        "removed": [],
+        "escalated": [],
+        "succeeded": 0,
+        "skipped": 0,
+        "failed": 0,
+        "failures": [],
+    }
 
     abnormal = (
         await api.get(

@@ -1,0 +1,122 @@
+"""The scheduled check under hostile input (issue 9, item 7): a client key cannot wedge it, a date
+after today is refused, and one failing item never blocks the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.supervision.checks import LOCAL
+from services.supervision.domain.commands import MarkRectificationOverdue
+from services.supervision.domain.decide import decide
+from tests.integration.supervision.conftest import Apps
+from tests.support import auth
+
+pytestmark = pytest.mark.infra
+CHECKS = "/commands/run-scheduled-checks"
+RUNS_COMMANDS = "services.supervision.handlers.decide"  # what the check's commands decide with
+
+
+async def ordered_rectification(
+    apps: Apps, deadline: str = "2024-04-30", key: str | None = None
+) -> str:
+    """A newly registered agency with a violation and a rectification due by `deadline`."""
+    # A fresh credit code: the shared broker's topics still hold earlier runs' agencies.
+    serial = random.randint(10**8, 31**9 - 1)
+    uscc = await apps.register(serial)
+    violation_id, rectification_id = str(uuid.uuid4()), str(uuid.uuid4())
+    headers = auth() if key is None else {**auth(), "Idempotency-Key": key}
+    found = await apps.supervision.post(
+        "/commands/record-violation",
+        json={
+            "uscc": uscc,
+            "violation_id": violation_id,
+            "category": "office_subletting",
+            "severity": "serious",
+            "facts": "检查发现该机构将办公室转借他人使用",
+            "evidence_ref": f"JC-{serial}",
+            "found_on": "2024-04-08",
+        },
+        headers=headers,
+    )
+    assert found.status_code == 201, found.text
+    ordered = await apps.supervision.post(
+        "/commands/order-rectification",
+        json={
+            "uscc": uscc,
+            "rectification_id": rectification_id,
+            "violation_id": violation_id,
+            "requirements": "立即收回办公室，提交书面整改报告",
+            "deadline": deadline,
+            "ordered_on": "2024-04-09",
+        },
+        headers=auth(),
+    )
+    assert ordered.status_code == 201, ordered.text
+    return rectification_id
+
+
+async def stored_events(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM supervision.events")
+        return count
+    finally:
+        await conn.close()
+
+
+async def test_a_client_key_named_like_a_system_id_cannot_wedge_the_check(apps: Apps) -> None:
+    first = await ordered_rectification(apps)
+    # Another agency's violation sent with the key the check will use for the first item.
+    await ordered_rectification(apps, deadline="2024-06-30", key=f"overdue:{first}")
+    checked = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["overdue"] == [first]
+
+
+async def test_a_date_after_today_is_refused_and_nothing_is_recorded(
+    apps: Apps, database_url: str
+) -> None:
+    rectification_id = await ordered_rectification(apps)
+    before = await stored_events(database_url)
+    today = dt.datetime.now(LOCAL).date()
+    tomorrow = today + dt.timedelta(days=1)
+    refused = await apps.supervision.post(
+        CHECKS, json={"as_of": tomorrow.isoformat()}, headers=auth()
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "future_date"
+    assert await stored_events(database_url) == before
+
+    checked = await apps.supervision.post(CHECKS, json={"as_of": today.isoformat()}, headers=auth())
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["overdue"] == [rectification_id]
+
+
+async def test_one_failing_item_does_not_stop_the_others(
+    apps: Apps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = await ordered_rectification(apps, deadline="2024-04-20")
+    others = [await ordered_rectification(apps) for _ in range(2)]
+
+    def decide_failing_one_item(state: Any, command: Any, agency: Any) -> Any:
+        if isinstance(command, MarkRectificationOverdue) and command.rectification_id == failing:
+            raise RuntimeError("injected failure")
+        return decide(state, command, agency)
+
+    monkeypatch.setattr(RUNS_COMMANDS, decide_failing_one_item)
+    checked = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
+    assert checked.status_code == 200, checked.text
+    report = checked.json()
+    assert sorted(report["overdue"]) == sorted(others)
+    assert (report["succeeded"], report["failed"]) == (2, 1)
+    assert report["failures"] == [f"overdue:{failing}"]
+
+    monkeypatch.setattr(RUNS_COMMANDS, decide)  # the failed item is tried again next run
+    again = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
+    assert again.json()["overdue"] == [failing]
