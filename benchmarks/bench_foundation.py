@@ -61,7 +61,7 @@ from devstack.ports import free_port
 from devstack.postgres import start_postgres
 
 from servicekit.cloudevents import to_kafka_record
-from servicekit.eventstore import EventStore, NewEvent
+from servicekit.eventstore import START, EventStore, NewEvent
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from servicekit.logging import configure_logging
@@ -448,10 +448,10 @@ async def bench_relay(db_url: str, kafka: str, sizes: Sizes) -> dict[str, Any]:
 
         # The baseline sends exactly the bytes the relay sends (key, CloudEvent value, headers).
         records: list[KafkaRecord] = []
-        after = 0
+        after = START
         while batch := await store.read_all(after, 5_000):
             records.extend(to_kafka_record(e, PRODUCER_NAME) for e in batch)
-            after = batch[-1].position
+            after = batch[-1].log_position
         value_bytes = [len(v) for _, v, _ in records]
 
         run_id = uuid.uuid4().hex[:8]
@@ -494,11 +494,12 @@ async def bench_relay(db_url: str, kafka: str, sizes: Sizes) -> dict[str, Any]:
             )
             started = time.perf_counter()
             published = 0
-            while published < total:
-                sent = await relay.publish_batch()
-                if sent == 0:
-                    break
-                published += sent
+            async with store.pool.acquire() as conn:
+                while published < total:
+                    sent = await relay.publish_batch(conn)
+                    if sent == 0:
+                        break
+                    published += sent
             return Run(published, time.perf_counter() - started)
 
         async def raw_run(index: int) -> Run:

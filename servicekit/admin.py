@@ -1,22 +1,27 @@
-"""Operator endpoints every service has: inspect and re-drive dead letters, rebuild a consumer.
+"""Operator endpoints every service has: dead letters, parked records, rebuilding a consumer.
 
-City administrators only. Re-driving publishes the dead-lettered record again, with its original
-key, to its original topic: consumers that applied it drop it by event id, and the one that gave
-up tries again (a failed apply left no processed mark). Fix the cause first.
+City administrators only. A re-drive delivers the dead-lettered record again to the consumer
+that failed, once per request, through the same stream-order checks; it never writes to the
+shared event topics, and a letter re-driven successfully is not re-driven again. Fix the cause
+first.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
+import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from socialwork_contracts.envelope import CONTENT_TYPE
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
 
 from servicekit.auth import Principal, Role, require_role
+from servicekit.consumer import AlreadyRedriven, DeadLetterNotFound, EventConsumer, Refused
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 
 ADMINS = frozenset({Role.CITY_ADMIN})
+CATCH_UP_SECONDS = 1800.0
+log = structlog.get_logger()
 
 
 def admin_router(
@@ -33,9 +38,11 @@ def admin_router(
         runtime = runtime_of(request)
         rows = await runtime.pool.fetch(
             f'SELECT id, consumer, topic, partition, "offset", key, reason, recorded_at, '
-            f"redriven_at, convert_from(substring(value from 1 for 300), 'UTF8') AS preview "
+            "published_at, redriven_at, redrive_outcome, "
+            "convert_from(substring(value from 1 for 300), 'UTF8') AS preview "
             f"FROM {runtime.store.schema}.dead_letters "
-            "WHERE $1 OR redriven_at IS NULL ORDER BY id LIMIT $2",
+            "WHERE $1 OR redriven_at IS NULL OR redrive_outcome LIKE 'failed%' "
+            "ORDER BY id LIMIT $2",
             include_redriven,
             min(max(limit, 1), 1000),
         )
@@ -45,47 +52,100 @@ def admin_router(
     async def redrive(request: Request, caller: Caller, letter_id: int) -> dict[str, Any]:
         require_role(caller, ADMINS, "re-drive dead letters")
         runtime = runtime_of(request)
-        schema = runtime.store.schema
-        row = await runtime.pool.fetchrow(
-            f"SELECT topic, key, value FROM {schema}.dead_letters WHERE id = $1", letter_id
+        owner = await runtime.pool.fetchval(
+            f"SELECT consumer FROM {runtime.store.schema}.dead_letters WHERE id = $1", letter_id
         )
-        if row is None:
+        consumer = _consumer(runtime, owner) if owner is not None else None
+        if consumer is None:
             raise Problem(404, "dead_letter_not_found", "死信不存在", f"no dead letter {letter_id}")
-        sent = await runtime.producer.send_and_wait(
-            row["topic"],
-            value=row["value"],
-            key=row["key"].encode() if row["key"] is not None else None,
-            headers=[
-                ("content-type", CONTENT_TYPE.encode()),
-                ("redriven_from", str(letter_id).encode()),
-            ],
-        )
-        await runtime.pool.execute(
-            f"UPDATE {schema}.dead_letters SET redriven_at = clock_timestamp() WHERE id = $1",
-            letter_id,
-        )
+        try:
+            outcome = await consumer.redrive(letter_id)
+        except DeadLetterNotFound as exc:
+            raise Problem(404, "dead_letter_not_found", "死信不存在", str(exc)) from exc
+        except AlreadyRedriven as exc:
+            raise Problem(
+                409,
+                "already_redriven",
+                "该死信已成功重新投递 (already re-driven)",
+                f"dead letter {letter_id} was re-driven before with outcome {exc}",
+            ) from exc
+        failed = isinstance(outcome, Refused)
         return {
             "id": letter_id,
-            "topic": row["topic"],
-            "partition": sent.partition,
-            "offset": sent.offset,
+            "consumer": consumer.name,
+            "outcome": "failed" if failed else outcome,
+            "reason": outcome.reason if isinstance(outcome, Refused) else None,
+        }
+
+    @router.get("/parked", summary="暂存 Records and events set aside, with the reason")
+    async def parked(request: Request, caller: Caller, limit: int = 100) -> dict[str, Any]:
+        require_role(caller, ADMINS, "read parked records")
+        runtime = runtime_of(request)
+        s, bound = runtime.store.schema, min(max(limit, 1), 1000)
+        records = await runtime.pool.fetch(
+            f'SELECT id, consumer, topic, partition, "offset", stream_id, stream_version, reason, '
+            f"recorded_at FROM {s}.parked_records ORDER BY id LIMIT $1",
+            bound,
+        )
+        events = await runtime.pool.fetch(
+            f"SELECT position, event_id, stream_id, topic, reason, recorded_at "
+            f"FROM {s}.parked_events ORDER BY position LIMIT $1",
+            bound,
+        )
+        return {
+            "consumer_records": [dict(r) for r in records],
+            "unpublished_events": [dict(r) for r in events],
         }
 
     @router.post(
-        "/consumers/{name}/rebuild", summary="重建 Rebuild a consumer's view from offset 0"
+        "/consumers/{name}/rebuild",
+        summary="重建 Rebuild a consumer's view from offset 0",
+        status_code=202,
     )
-    async def rebuild(request: Request, caller: Caller, name: str) -> dict[str, Any]:
+    async def rebuild(
+        request: Request, response: Response, caller: Caller, name: str
+    ) -> dict[str, Any]:
         require_role(caller, ADMINS, "rebuild views")
         runtime = runtime_of(request)
-        consumer = next((c for c in runtime.consumers if c.projection.name == name), None)
+        consumer = _consumer(runtime, name)
         if consumer is None:
-            known = [c.projection.name for c in runtime.consumers]
+            known = [c.name for c in runtime.consumers]
             raise Problem(404, "consumer_not_found", "消费者不存在", f"{name}; known: {known}")
-        runtime.busy = True  # readiness is false while the view is emptied and reset
+        rebuilder = runtime.rebuilders.get(name)
+        if rebuilder is not None:
+            runtime.tasks.append(asyncio.create_task(_logged(name, rebuilder())))
+            return {"consumer": name, "status": "building a new generation; switch when caught up"}
+        # Rebuilt in place: every instance rewinds (the epoch), and this one is not ready
+        # until it has caught up, so no one reads a half-built view from it.
+        runtime.busy = True
         try:
             await consumer.reset()
-        finally:
+        except BaseException:
             runtime.busy = False
+            raise
+        runtime.tasks.append(asyncio.create_task(_ready_when_caught_up(runtime, consumer)))
         return {"consumer": name, "status": "rebuilding from offset 0"}
 
     return router
+
+
+def _consumer(runtime: Runtime, name: str) -> EventConsumer | None:
+    return next((c for c in runtime.consumers if c.name == name), None)
+
+
+async def _logged(name: str, work: Any) -> None:
+    try:
+        await work
+        log.info("admin.rebuilt", consumer=name)
+    except Exception:
+        log.exception("admin.rebuild_failed", consumer=name)
+
+
+async def _ready_when_caught_up(runtime: Runtime, consumer: EventConsumer) -> None:
+    try:
+        caught_up = await consumer.wait_caught_up(CATCH_UP_SECONDS)
+        log.info("admin.rebuilt", consumer=consumer.name, caught_up=caught_up)
+    except Exception:
+        log.exception("admin.rebuild_wait_failed", consumer=consumer.name)
+    finally:
+        runtime.busy = False

@@ -7,7 +7,7 @@ from socialwork_contracts.envelope import CloudEvent, kafka_headers, schema_urn
 from servicekit.eventstore.records import RecordedEvent
 
 
-def to_cloudevent(event: RecordedEvent, producer: str) -> CloudEvent:
+def to_cloudevent(event: RecordedEvent, producer: str, store_id: str | None = None) -> CloudEvent:
     type_key = f"{event.event_type}.v{event.event_version}"
     return CloudEvent(
         id=str(event.event_id),
@@ -20,6 +20,7 @@ def to_cloudevent(event: RecordedEvent, producer: str) -> CloudEvent:
         streamid=event.stream_id,
         streamversion=event.stream_version,
         position=event.position,
+        storeid=store_id,
         correlationid=event.correlation_id,
         causationid=event.causation_id,
         actor=event.actor,
@@ -29,10 +30,10 @@ def to_cloudevent(event: RecordedEvent, producer: str) -> CloudEvent:
 
 
 def to_kafka_record(
-    event: RecordedEvent, producer: str
+    event: RecordedEvent, producer: str, store_id: str | None = None
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) for the producer: key = aggregate id keeps one stream in order."""
-    envelope = to_cloudevent(event, producer)
+    envelope = to_cloudevent(event, producer, store_id)
     headers = [(k, v.encode()) for k, v in kafka_headers(envelope).items()]
     return event.stream_id.encode(), envelope.model_dump_json().encode(), headers
 

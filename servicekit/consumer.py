@@ -1,42 +1,64 @@
 """Consumers that fold other services' events into a local table, exactly once in effect.
 
 Each batch is applied in one PostgreSQL transaction together with its checkpoint (the next
-offset per topic-partition) and the ids of the events applied, so a redelivered message or a
-relay duplicate changes nothing. On partition assignment the consumer seeks to the checkpoint kept
-in PostgreSQL, not to Kafka's committed offset. A message that cannot be parsed or handled goes
-to the dead-letter topic (and the `dead_letters` table) with its reason and coordinates; an event
-of a type or version this build does not know is skipped with a record in `skipped_events`.
+offset per topic-partition, locked per partition) and, per stream, the last version applied. A
+consumer expects the next version of each stream: what it has seen is dropped, what comes early
+is parked and applied when the gap closes. On assignment the consumer seeks to the checkpoint kept
+in PostgreSQL, not to Kafka's committed offset, and a record past the checkpoint sends it back.
+
+Nothing a record holds can stop a partition: a record that cannot be parsed, loaded or applied
+is written to `dead_letters` in the same transaction (published to the dead-letter topic
+afterwards by servicekit.dead_letters: no Kafka I/O inside a transaction) with its reason; an
+event of a type this build does not know is skipped with a record in `skipped_events`. Transient
+database errors are retried with backoff, per record and then per batch.
+
+A rebuild bumps the consumer's epoch in PostgreSQL; every instance compares it before each
+batch and polls it, so all of them rewind together.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from faststream import AckPolicy, Context
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from faststream.message import StreamMessage
-from pydantic import ValidationError
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import UnknownEventType, load
 from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.cloudevents import split_type
 from servicekit.db import Connection
+from servicekit.eventstore import StaleTransaction
 from servicekit.eventstore.schema import checked_schema
-from servicekit.metrics import DEAD_LETTERS, EVENTS_APPLIED
+from servicekit.leadership import wait
+from servicekit.metrics import (
+    CONSUMER_RETRIES,
+    DEAD_LETTERS,
+    EVENTS_APPLIED,
+    OFFSET_GAPS,
+    PARKED_RECORDS,
+)
 
 log = structlog.get_logger()
 
-# Connection-level failures are retried (the batch is redelivered), never dead-lettered.
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# The connection or the transaction's place in the log is lost: the whole batch runs again.
+RETRY_BATCH = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, StaleTransaction)
+# One statement lost a race (deadlock, serialization failure, lock timeout): run the record again.
+RETRY_RECORD = (asyncpg.TransactionRollbackError, asyncpg.LockNotAvailableError)
+RECORD_ATTEMPTS = 4
+BATCH_ATTEMPTS = 8
+MAX_BACKOFF_SECONDS = 5.0
+EPOCH_POLL_SECONDS = 1.0
 
 
 class Projection(Protocol):
@@ -57,18 +79,65 @@ class Projection(Protocol):
         """Delete everything this projection wrote (for a rebuild from offset 0)."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as the consumer handles it (from the broker, a parking, a re-drive)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @classmethod
+    def of(cls, record: ConsumerRecord[bytes, bytes]) -> Delivery:
+        return cls(record.topic, record.partition, record.offset, record.key, record.value)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A record that cannot be applied: it becomes a dead letter with this reason."""
+
+    reason: str
+
+
+# What became of one record: "applied", "skipped", "duplicate", "parked", or a refusal.
+Outcome = str | Refused
+
+
 @dataclass
 class ConsumerStats:
     applied: int = 0
     duplicates: int = 0
     skipped: int = 0
+    parked: int = 0
     dead_lettered: int = 0
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
+
+
+class DeadLetterNotFound(Exception):
+    pass
+
+
+class AlreadyRedriven(Exception):
+    pass
 
 
 async def _raw_decoder(message: StreamMessage[Any]) -> Any:
     # Parsing is ours: a malformed body must reach the handler to be dead-lettered.
     return message.body
+
+
+def parse(delivery: Delivery) -> CloudEvent | Refused:
+    """The record's envelope, or why it is not one this platform accepts."""
+    try:
+        envelope = CloudEvent.model_validate_json(delivery.value or b"")
+        split_type(envelope.type)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        return Refused(f"not a valid CloudEvent: {exc}")
+    if delivery.key is None or delivery.key != envelope.streamid.encode():
+        return Refused(f"key {delivery.key!r} differs from streamid {envelope.streamid!r}")
+    return envelope
 
 
 class EventConsumer:
@@ -79,17 +148,16 @@ class EventConsumer:
         pool: asyncpg.Pool,
         schema: str,
         projection: Projection,
-        dead_letter_producer: AIOKafkaProducer,
-        dead_letter_topic: str,
         max_records: int = 500,
         group_id: str | None = None,
     ) -> None:
         self.pool = pool
         self.schema = checked_schema(schema)
         self.projection = projection
-        self.dlq_producer = dead_letter_producer
-        self.dlq_topic = dead_letter_topic
         self.stats = ConsumerStats()
+        self.epoch: int | None = None
+        # A gap seen once sends the consumer back; the same gap seen again is real (retention).
+        self._last_gap: dict[tuple[str, int], tuple[int, int]] = {}
         self.subscriber = broker.subscriber(
             *projection.topics,
             group_id=group_id or projection.name,
@@ -102,153 +170,416 @@ class EventConsumer:
         )
         self.subscriber(self._handle)
 
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
     async def _handle(self, body: Any, message: KafkaMessage = Context("message")) -> None:  # noqa: B008 - FastStream's injection idiom
         records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
         await self.apply_batch(records)
 
+    # -- batches ----------------------------------------------------------------------------
+
     async def apply_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply records (any topics/partitions) in one transaction with their checkpoints."""
-        s, name = self.schema, self.projection.name
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                f"SELECT topic, partition, next_offset FROM {s}.consumer_offsets "
-                "WHERE consumer = $1 FOR UPDATE",
-                name,
-            )
-            next_offset = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-            touched: dict[tuple[str, int], int] = {}
-            for record in records:
-                tp = (record.topic, record.partition)
-                if record.offset < next_offset.get(tp, 0):
-                    self.stats.duplicates += 1
-                    continue
-                await self._apply_one(conn, record)
-                next_offset[tp] = touched[tp] = record.offset + 1
-            if touched:
-                await conn.executemany(
-                    f"INSERT INTO {s}.consumer_offsets (consumer, topic, partition, next_offset) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT (consumer, topic, partition) DO UPDATE "
-                    "SET next_offset = excluded.next_offset, updated_at = clock_timestamp()",
-                    [(name, t, p, o) for (t, p), o in touched.items()],
-                )
-        self.stats.positions.update(touched)
+        deliveries = [Delivery.of(r) for r in records]
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            try:
+                seeks = await self._apply_once(deliveries)
+            except RETRY_BATCH as exc:
+                if attempt == BATCH_ATTEMPTS:
+                    raise  # FastStream redelivers the batch
+                CONSUMER_RETRIES.labels(self.name).inc()
+                log.warning("consumer.batch_retry", consumer=self.name, error=repr(exc)[:300])
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            self._seek(seeks)
+            return
 
-    async def _apply_one(self, conn: Connection, record: ConsumerRecord[bytes, bytes]) -> None:
-        s, name = self.schema, self.projection.name
-        try:
-            envelope = CloudEvent.model_validate_json(record.value or b"")
-            event_type, version = split_type(envelope.type)
-        except (ValidationError, ValueError) as exc:
-            await self._dead_letter(conn, record, f"not a valid CloudEvent: {exc}")
-            return
-        seen = await conn.fetchval(
-            f"SELECT true FROM {s}.processed_events WHERE consumer = $1 AND event_id = $2",
-            name,
-            envelope.id,
+    async def _apply_once(self, deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
+        """One attempt at the batch; returns the partitions to rewind (after the commit)."""
+        by_partition: dict[tuple[str, int], list[Delivery]] = {}
+        for d in deliveries:
+            by_partition.setdefault((d.topic, d.partition), []).append(d)
+        seeks: dict[tuple[str, int], int] = {}
+        touched: dict[tuple[str, int], int] = {}
+        async with self.pool.acquire() as conn, conn.transaction():
+            if await self._epoch_changed(conn):
+                return await self._saved_offsets(conn, by_partition)
+            expected = await self._lock_partitions(conn, by_partition)
+            for tp, batch in sorted(by_partition.items()):
+                next_offset = expected[tp]
+                for delivery in batch:
+                    if delivery.offset < next_offset:
+                        self.stats.duplicates += 1  # redelivered after a rebalance or retry
+                        continue
+                    if delivery.offset > next_offset and self._go_back(tp, next_offset, delivery):
+                        seeks[tp] = next_offset
+                        break
+                    await self._consume(conn, delivery)
+                    next_offset = touched[tp] = delivery.offset + 1
+            await self._save_offsets(conn, touched)
+        self.stats.positions.update(touched)
+        return seeks
+
+    def _go_back(self, tp: tuple[str, int], expected: int, delivery: Delivery) -> bool:
+        """A record past the checkpoint: rewind once; a gap met twice is in the log itself."""
+        gap = (expected, delivery.offset)
+        if self._last_gap.get(tp) == gap:
+            log.warning("consumer.offset_gap_accepted", consumer=self.name, tp=tp, gap=gap)
+            return False
+        self._last_gap[tp] = gap
+        OFFSET_GAPS.labels(self.name).inc()
+        log.warning("consumer.offset_gap", consumer=self.name, tp=tp, gap=gap)
+        return True
+
+    async def _lock_partitions(
+        self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
+    ) -> dict[tuple[str, int], int]:
+        """Lock this batch's checkpoint rows (not the consumer's others), creating new ones at
+        the first offset received (a partition with no row was sought to its beginning)."""
+        tps = sorted(by_partition)
+        topics, partitions = [t for t, _ in tps], [p for _, p in tps]
+        firsts = [by_partition[tp][0].offset for tp in tps]
+        s = self.schema
+        await conn.execute(
+            f"INSERT INTO {s}.consumer_offsets (consumer, topic, partition, next_offset) "
+            "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o) "
+            "ON CONFLICT DO NOTHING",
+            self.name,
+            topics,
+            partitions,
+            firsts,
         )
-        if seen:
-            self.stats.duplicates += 1  # a relay republish: same event id, new offset
+        rows = await conn.fetch(
+            f"SELECT topic, partition, next_offset FROM {s}.consumer_offsets "
+            "WHERE consumer = $1 AND (topic, partition) IN "
+            "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE",
+            self.name,
+            topics,
+            partitions,
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def _save_offsets(self, conn: Connection, touched: dict[tuple[str, int], int]) -> None:
+        if touched:
+            await conn.executemany(
+                f"UPDATE {self.schema}.consumer_offsets SET next_offset = $4, "
+                "updated_at = clock_timestamp() "
+                "WHERE consumer = $1 AND topic = $2 AND partition = $3",
+                [(self.name, t, p, o) for (t, p), o in touched.items()],
+            )
+
+    async def _saved_offsets(
+        self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
+    ) -> dict[tuple[str, int], int]:
+        saved = await self._checkpoints(conn)
+        return {tp: saved.get(tp, 0) for tp in by_partition}
+
+    def _seek(self, seeks: dict[tuple[str, int], int]) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is None:
             return
+        assigned = consumer.assignment()
+        for (topic, partition), offset in seeks.items():
+            tp = TopicPartition(topic, partition)
+            if tp in assigned:
+                consumer.seek(tp, offset)
+
+    # -- one record ---------------------------------------------------------------------------
+
+    async def _consume(self, conn: Connection, delivery: Delivery) -> Outcome:
+        """Handle one record from the broker: its outcome, a refusal dead-lettered."""
+        outcome = await self.handle(conn, delivery)
+        if isinstance(outcome, Refused):
+            await self._dead_letter(conn, delivery, outcome.reason)
+        return outcome
+
+    async def handle(self, conn: Connection, delivery: Delivery) -> Outcome:
+        """Apply one record in stream order: drop what was seen, park what is early."""
+        envelope = parse(delivery)
+        if isinstance(envelope, Refused):
+            return envelope
+        store_id = envelope.storeid or ""
+        last = await conn.fetchrow(
+            f"SELECT version, event_id FROM {self.schema}.consumer_streams "
+            "WHERE consumer = $1 AND topic = $2 AND store_id = $3 AND stream_id = $4",
+            self.name,
+            delivery.topic,
+            store_id,
+            envelope.streamid,
+        )
+        version = last["version"] if last is not None else 0
+        if envelope.streamversion <= version:
+            if (
+                last is not None
+                and envelope.streamversion == version != 0
+                and (envelope.id != last["event_id"])
+            ):
+                return await self._park(conn, delivery, envelope, "a different event holds it")
+            self.stats.duplicates += 1  # a republished batch: seen before
+            return "duplicate"
+        if envelope.streamversion > version + 1:
+            return await self._park(conn, delivery, envelope, f"expected version {version + 1}")
+        outcome = await self._apply(conn, envelope)
+        if isinstance(outcome, Refused):
+            return outcome
+        await self._advance(conn, delivery.topic, envelope)
+        await self._unpark(conn, delivery.topic, envelope)
+        return outcome
+
+    async def _apply(self, conn: Connection, envelope: CloudEvent) -> Outcome:
+        event_type, version = split_type(envelope.type)
         try:
             event = load(event_type, version, envelope.data)
         except UnknownEventType as exc:
             await conn.execute(
-                f"INSERT INTO {s}.skipped_events (consumer, event_id, event_type, reason) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                name,
+                f"INSERT INTO {self.schema}.skipped_events (consumer, event_id, event_type, "
+                "reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                self.name,
                 envelope.id,
                 envelope.type,
                 str(exc),
             )
-            await self._mark_processed(conn, envelope.id)
             self.stats.skipped += 1
-            return
-        except ValidationError as exc:
-            await self._dead_letter(conn, record, f"data does not match {envelope.type}: {exc}")
-            return
-        try:
-            # A savepoint: a failed apply leaves nothing behind, not even the processed mark,
-            # so the dead letter can be re-driven once its cause is fixed.
-            async with conn.transaction():
-                await self.projection.apply(conn, envelope, event)
-                await self._mark_processed(conn, envelope.id)
-        except TRANSIENT:
-            raise
-        except Exception as exc:
-            await self._dead_letter(conn, record, f"{type(exc).__name__}: {exc}")
-            return
-        self.stats.applied += 1
-        EVENTS_APPLIED.labels(self.projection.name).inc()
+            return "skipped"
+        except Exception as exc:  # invalid data, or an upcaster that cannot read it
+            return Refused(f"data does not match {envelope.type}: {type(exc).__name__}: {exc}")
+        return await self._apply_event(conn, envelope, event)
 
-    async def _mark_processed(self, conn: Connection, event_id: str) -> None:
+    async def _apply_event(
+        self, conn: Connection, envelope: CloudEvent, event: DomainEvent
+    ) -> Outcome:
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                # A savepoint: a failed apply leaves nothing behind, and the batch goes on.
+                async with conn.transaction():
+                    await self.projection.apply(conn, envelope, event)
+            except RETRY_BATCH:
+                raise
+            except RETRY_RECORD as exc:
+                CONSUMER_RETRIES.labels(self.name).inc()
+                if attempt == RECORD_ATTEMPTS:
+                    return Refused(f"gave up after {attempt} attempts: {type(exc).__name__}")
+                await asyncio.sleep(_backoff(attempt))
+                continue
+            except Exception as exc:
+                return Refused(f"{type(exc).__name__}: {exc}")
+            self.stats.applied += 1
+            EVENTS_APPLIED.labels(self.name).inc()
+            return "applied"
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    async def _advance(self, conn: Connection, topic: str, envelope: CloudEvent) -> None:
         await conn.execute(
-            f"INSERT INTO {self.schema}.processed_events (consumer, event_id) VALUES ($1, $2)",
-            self.projection.name,
-            event_id,
+            f"INSERT INTO {self.schema}.consumer_streams AS s (consumer, topic, store_id, "
+            "stream_id, version, event_id) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
+            "SET version = excluded.version, event_id = excluded.event_id",
+            self.name,
+            topic,
+            envelope.storeid or "",
+            envelope.streamid,
+            envelope.streamversion,
+            envelope.id,
         )
 
-    async def _dead_letter(
-        self, conn: Connection, record: ConsumerRecord[bytes, bytes], reason: str
-    ) -> None:
+    async def _park(
+        self, conn: Connection, delivery: Delivery, envelope: CloudEvent, why: str
+    ) -> Outcome:
+        reason = f"version {envelope.streamversion} of {envelope.streamid} out of order: {why}"
+        await conn.execute(
+            f'INSERT INTO {self.schema}.parked_records (consumer, topic, partition, "offset", '
+            "store_id, stream_id, stream_version, key, value, reason) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+            self.name,
+            delivery.topic,
+            delivery.partition,
+            delivery.offset,
+            envelope.storeid or "",
+            envelope.streamid,
+            envelope.streamversion,
+            delivery.key,
+            delivery.value,
+            reason,
+        )
+        self.stats.parked += 1
+        PARKED_RECORDS.labels(self.name).inc()
+        log.warning("consumer.parked", consumer=self.name, reason=reason)
+        return "parked"
+
+    async def _unpark(self, conn: Connection, topic: str, envelope: CloudEvent) -> None:
+        """The stream moved on: apply the record parked for its next version, if any."""
+        row = await conn.fetchrow(
+            f"DELETE FROM {self.schema}.parked_records WHERE id = (SELECT id FROM "
+            f"{self.schema}.parked_records WHERE consumer = $1 AND topic = $2 AND store_id = $3 "
+            "AND stream_id = $4 AND stream_version = $5 ORDER BY id LIMIT 1) "
+            'RETURNING topic, partition, "offset", key, value',
+            self.name,
+            topic,
+            envelope.storeid or "",
+            envelope.streamid,
+            envelope.streamversion + 1,
+        )
+        if row is not None:
+            await self._consume(conn, Delivery(**dict(row)))
+
+    async def _dead_letter(self, conn: Connection, delivery: Delivery, reason: str) -> None:
         reason = reason[:2000]
         await conn.execute(
             f'INSERT INTO {self.schema}.dead_letters (consumer, topic, partition, "offset", key, '
             "value, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            self.projection.name,
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key.decode(errors="replace") if record.key else None,
-            record.value,
+            self.name,
+            delivery.topic,
+            delivery.partition,
+            delivery.offset,
+            delivery.key.decode(errors="replace") if delivery.key else None,
+            delivery.value,
             reason,
         )
-        # Header names are part of the public contract (socialwork_contracts.topics).
-        headers = [
-            ("dlq_consumer", self.projection.name.encode()),
-            ("dlq_original_topic", record.topic.encode()),
-            ("dlq_original_partition", str(record.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
-            ("dlq_error", reason[:1000].encode()),
-            ("dlq_failed_at", dt.datetime.now(dt.UTC).isoformat().encode()),
-            *[(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")],
-        ]
-        # Awaited before the batch commits: if the commit then fails, a redelivery may
-        # dead-letter the message twice, but it is never lost.
-        await self.dlq_producer.send_and_wait(
-            self.dlq_topic, value=record.value, key=record.key, headers=headers
-        )
         self.stats.dead_lettered += 1
-        DEAD_LETTERS.labels(self.projection.name).inc()
+        DEAD_LETTERS.labels(self.name).inc()
         log.warning(
             "consumer.dead_lettered",
-            consumer=self.projection.name,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
+            consumer=self.name,
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
             reason=reason[:200],
         )
 
-    async def reset(self) -> None:
-        """Forget everything applied and start again from offset 0 (a rebuild)."""
-        s, name = self.schema, self.projection.name
+    # -- operator actions ---------------------------------------------------------------------
+
+    async def redrive(self, letter_id: int) -> Outcome:
+        """Deliver one dead letter again to this consumer (never to the shared log).
+
+        Refused for a letter already re-driven successfully; a failure is recorded on the
+        letter, which stays re-drivable once the cause is fixed.
+        """
+        s = self.schema
         async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f'SELECT topic, partition, "offset", key, value, redrive_outcome '
+                f"FROM {s}.dead_letters WHERE id = $1 AND consumer = $2 FOR UPDATE",
+                letter_id,
+                self.name,
+            )
+            if row is None:
+                raise DeadLetterNotFound(letter_id)
+            if row["redrive_outcome"] in ("applied", "skipped", "duplicate", "parked"):
+                raise AlreadyRedriven(row["redrive_outcome"])
+            delivery = Delivery(
+                row["topic"],
+                row["partition"],
+                row["offset"],
+                row["key"].encode() if row["key"] is not None else None,
+                row["value"],
+            )
+            outcome = await self.handle(conn, delivery)
+            text = f"failed: {outcome.reason}"[:2000] if isinstance(outcome, Refused) else outcome
+            await conn.execute(
+                f"UPDATE {s}.dead_letters SET redriven_at = clock_timestamp(), "
+                "redrive_outcome = $2 WHERE id = $1",
+                letter_id,
+                text,
+            )
+        log.info("consumer.redriven", consumer=self.name, letter=letter_id, outcome=text)
+        return outcome
+
+    async def reset(self) -> None:
+        """Forget everything applied and start again from offset 0 (a rebuild), on every
+        instance: the epoch moves, and each instance rewinds when it sees it."""
+        s = self.schema
+        async with self.pool.acquire() as conn, conn.transaction():
+            # Waits for batches in flight (they hold the epoch row FOR SHARE).
+            epoch = await conn.fetchval(
+                f"INSERT INTO {s}.consumer_epochs AS e (consumer, epoch) VALUES ($1, 1) "
+                "ON CONFLICT (consumer) DO UPDATE SET epoch = e.epoch + 1 RETURNING epoch",
+                self.name,
+            )
             await self.projection.reset(conn)
-            for table in ("consumer_offsets", "processed_events", "skipped_events"):
-                await conn.execute(f"DELETE FROM {s}.{table} WHERE consumer = $1", name)
-        consumer = self.subscriber.consumer
-        if consumer is not None:
-            assigned = consumer.assignment()
-            if assigned:
-                await consumer.seek_to_beginning(*assigned)
+            await conn.execute(
+                f"UPDATE {s}.consumer_offsets SET next_offset = 0 WHERE consumer = $1", self.name
+            )
+            for table in ("consumer_streams", "parked_records", "skipped_events"):
+                await conn.execute(f"DELETE FROM {s}.{table} WHERE consumer = $1", self.name)
+        self.epoch = epoch
         self.stats = ConsumerStats()
+        await self._rewind()
+        log.info("consumer.reset", consumer=self.name, epoch=epoch)
+
+    async def _epoch_changed(self, conn: Connection) -> bool:
+        """Compare the stored epoch (held FOR SHARE, so a reset waits for this batch)."""
+        await conn.execute(
+            f"INSERT INTO {self.schema}.consumer_epochs (consumer, epoch) VALUES ($1, 0) "
+            "ON CONFLICT DO NOTHING",
+            self.name,
+        )
+        epoch: int = await conn.fetchval(
+            f"SELECT epoch FROM {self.schema}.consumer_epochs WHERE consumer = $1 FOR SHARE",
+            self.name,
+        )
+        if self.epoch is None:
+            self.epoch = epoch
+        if epoch == self.epoch:
+            return False
+        log.info("consumer.epoch_changed", consumer=self.name, epoch=epoch)
+        self.epoch = epoch
+        self._last_gap.clear()
+        return True
+
+    async def watch_epoch(self, stop: asyncio.Event) -> None:
+        """Rewind when another instance reset the view, even with no new records arriving."""
+        while not stop.is_set():
+            with contextlib.suppress(*RETRY_BATCH):
+                epoch = await self.pool.fetchval(
+                    f"SELECT epoch FROM {self.schema}.consumer_epochs WHERE consumer = $1",
+                    self.name,
+                )
+                if epoch is not None and self.epoch is not None and epoch != self.epoch:
+                    self.epoch = epoch
+                    self._last_gap.clear()
+                    await self._rewind()
+            await wait(stop, EPOCH_POLL_SECONDS)
+
+    async def _rewind(self) -> None:
+        consumer = self.subscriber.consumer
+        if consumer is None:
+            return
+        saved = await self.checkpoints()
+        for tp in consumer.assignment():
+            consumer.seek(tp, saved.get((tp.topic, tp.partition), 0))
+
+    async def wait_caught_up(self, within_seconds: float) -> bool:
+        """Wait until this instance's partitions are applied up to their current ends."""
+        consumer = self.subscriber.consumer
+        if consumer is None:
+            return True
+        assigned = list(consumer.assignment())
+        ends = await consumer.end_offsets(assigned) if assigned else {}
+        deadline = asyncio.get_running_loop().time() + within_seconds
+        while asyncio.get_running_loop().time() < deadline:
+            saved = await self.checkpoints()
+            if all(saved.get((tp.topic, tp.partition), 0) >= end for tp, end in ends.items()):
+                return True
+            await asyncio.sleep(0.2)
+        return False
 
     async def checkpoints(self) -> dict[tuple[str, int], int]:
-        rows = await self.pool.fetch(
+        async with self.pool.acquire() as conn:
+            return await self._checkpoints(conn)
+
+    async def _checkpoints(self, conn: Connection) -> dict[tuple[str, int], int]:
+        rows = await conn.fetch(
             f"SELECT topic, partition, next_offset FROM {self.schema}.consumer_offsets "
             "WHERE consumer = $1",
-            self.projection.name,
+            self.name,
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(0.05 * 2**attempt, MAX_BACKOFF_SECONDS))
 
 
 class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 
 from servicekit.db import Connection
+from servicekit.locks import lock_key
 
 log = structlog.get_logger()
 
@@ -49,7 +50,8 @@ class Leadership:
             try:
                 while not stop.is_set():
                     if await conn.fetchval(
-                        "SELECT pg_try_advisory_lock(hashtext($1))", self.lock_name
+                        "SELECT pg_try_advisory_lock($1::bigint)",
+                        lock_key("leader", self.lock_name),
                     ):
                         break
                     await wait(stop, self.retry_seconds)

@@ -50,6 +50,30 @@ EVENTS_APPLIED = Counter(
     ["consumer"],
     registry=REGISTRY,
 )
+PARKED_EVENTS = Counter(
+    "socialwork_relay_parked_events_total",
+    "Events the relay could not publish (refused by Kafka, e.g. too large), parked under /admin",
+    ["topic"],
+    registry=REGISTRY,
+)
+PARKED_RECORDS = Counter(
+    "socialwork_consumer_parked_records_total",
+    "Records a consumer parked because an earlier version of their stream had not arrived",
+    ["consumer"],
+    registry=REGISTRY,
+)
+CONSUMER_RETRIES = Counter(
+    "socialwork_consumer_retries_total",
+    "Batches or records retried after a transient database or connection error",
+    ["consumer"],
+    registry=REGISTRY,
+)
+OFFSET_GAPS = Counter(
+    "socialwork_consumer_offset_gaps_total",
+    "Times a consumer received a record past its checkpoint and went back for the rest",
+    ["consumer"],
+    registry=REGISTRY,
+)
 STORE_POSITION = Gauge(
     "socialwork_store_position", "Highest global position in the event store", registry=REGISTRY
 )
@@ -60,7 +84,7 @@ PUBLISHED_POSITION = Gauge(
 )
 RELAY_LAG = Gauge(
     "socialwork_relay_lag_events",
-    "Store position minus published position (events committed, not yet on Kafka)",
+    "Events committed after the relay's checkpoint (not yet on Kafka)",
     registry=REGISTRY,
 )
 RELAY_LEADER = Gauge(
@@ -93,8 +117,8 @@ async def refresh(runtime: Runtime) -> None:
     relay = runtime.relay
     if relay is not None:
         published = await runtime.store.checkpoint(relay.checkpoint_name)
-        PUBLISHED_POSITION.set(published)
-        RELAY_LAG.set(max(head - published, 0))
+        PUBLISHED_POSITION.set(published.position)
+        RELAY_LAG.set(await runtime.store.count_after(published))
         RELAY_LEADER.set(1 if relay.is_leader else 0)
     for consumer in runtime.consumers:
         name = consumer.projection.name

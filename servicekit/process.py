@@ -1,8 +1,10 @@
 """Process managers: a service's own command, caused by another service's event.
 
 The command runs in the consumer's batch transaction with a command id derived from the event
-id, so a redelivered or republished event changes nothing. A refusal by the domain (the target
-is already in the wanted state, or unknown here) is a no-op, logged, never a dead letter.
+id, so a redelivered or republished event changes nothing. Every decision is recorded under that
+id, refusals included (the target is already in the wanted state, or unknown here): a replay of
+the cause, e.g. when the view is rebuilt, answers from the record and never decides again
+against today's state. A refusal is logged, never a dead letter.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.auth import Principal, Role
-from servicekit.commands import CommandContext, Outcome, execute
+from servicekit.commands import CommandContext, Outcome, execute, fingerprint
 from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore
@@ -43,14 +45,18 @@ async def react(
     decide: Callable[[S | None, Any], Sequence[DomainEvent]],
     inline: Callable[[S], InlineProjection] | None = None,
 ) -> Outcome | None:
-    """Run `command` because of `cause`; None when the domain declines it."""
+    """Run `command` because of `cause`; None when the domain declines it (now or before)."""
+    command_id = f"pm:{process}:{cause.id}"
     context = CommandContext(
         principal=system_actor(process),
         correlation_id=cause.correlationid,
         occurred_at=cause.time,
-        command_id=f"pm:{process}:{cause.id}",
+        command_id=command_id,
         causation_id=cause.id,
     )
+    previous = await store.find_command(command_id, None, conn=conn)
+    if previous is not None and previous.refusal is not None:
+        return None  # decided before: declined
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
             return await execute(
@@ -66,6 +72,9 @@ async def react(
             )
         except (DomainRejected, InvalidTransition) as exc:
             log.info("process.declined", process=process, cause=cause.id, reason=str(exc))
+            await store.record_refusal(
+                conn, command_id, fingerprint(command, context), stream_id, str(exc)
+            )
             return None
         except ConcurrencyConflict:
             # A user's command on the same stream won the race; decide again on the new state.

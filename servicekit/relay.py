@@ -1,9 +1,12 @@
 """Transactional outbox relay: publishes what the store committed, in commit order, to Kafka.
 
 The events table is the outbox. One relay per store publishes at a time (servicekit.leadership);
-the others wait to take over. The published position is saved only after Kafka acknowledged the
-batch, so a crash republishes at most one batch (consumers drop duplicates by event id) and never
-loses one.
+the others wait to take over. The leader reads and checkpoints on the connection that holds its
+lock, and the checkpoint only moves forward: a leader whose session was killed can no longer
+write it, and a stale one cannot move it back. The checkpoint is saved only after Kafka
+acknowledged the batch, so a crash republishes at most one batch (consumers drop what they have
+seen) and never loses one. An event Kafka refuses for itself (too large) is parked with the
+reason, counted, and the relay goes on.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ import contextlib
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+)
 
 from servicekit.cloudevents import to_kafka_record
 from servicekit.db import Connection
-from servicekit.eventstore import EventStore
+from servicekit.eventstore import START, EventStore, RecordedEvent
 from servicekit.leadership import Leadership, still_held
+from servicekit.metrics import PARKED_EVENTS
+
+# Refusals of one record, not of the broker: retrying them can never succeed.
+REFUSED = (MessageSizeTooLargeError, RecordTooLargeError)
 
 log = structlog.get_logger()
 
@@ -57,8 +68,10 @@ class OutboxRelay:
         self._leadership = Leadership(
             store.pool, f"relay:{store.schema}", retry_seconds=poll_seconds
         )
-        self.published_position = 0
+        self.published = START
+        self.store_id: str | None = None  # read from the store when leading
         self._wake = asyncio.Event()
+        self._broker_down = False
 
     @property
     def is_leader(self) -> bool:
@@ -79,41 +92,92 @@ class OutboxRelay:
 
     async def _publish_until(self, stop: asyncio.Event, conn: Connection) -> None:
         log.info("relay.leading", topic=self.topic)
-        self.published_position = await self.store.checkpoint(self.checkpoint_name)
+        self.published = await self.store.checkpoint(self.checkpoint_name, conn=conn)
+        self.store_id = await self.store.installation_id()
+        backoff = self.poll_seconds
         while not stop.is_set():
             still_held(conn, self._leadership.lock_name)
             self._wake.clear()  # before reading, so a commit during the read still wakes us
             try:
-                published = await self.publish_batch()
+                published = await self.publish_batch(conn)
             except KafkaError as exc:
                 # Broker unreachable: nothing was checkpointed, so the batch is sent again.
-                log.warning("relay.publish_failed", topic=self.topic, error=str(exc))
-                published = 0
+                self._broker_unavailable(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._broker_available()
+            backoff = self.poll_seconds
             if published == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         # Graceful stop: publish what was committed before letting go of the lock, so a
         # shutdown leaves nothing waiting (a crash would leave it for the next leader).
         deadline = asyncio.get_running_loop().time() + self.drain_seconds
-        while asyncio.get_running_loop().time() < deadline and await self.publish_batch():
-            pass
+        with contextlib.suppress(KafkaError):
+            while asyncio.get_running_loop().time() < deadline and await self.publish_batch(conn):
+                pass
+
+    def _broker_unavailable(self, exc: Exception) -> None:
+        if not self._broker_down:  # once per outage, not once per retry
+            log.warning("relay.broker_unavailable", topic=self.topic, error=str(exc))
+        self._broker_down = True
+
+    def _broker_available(self) -> None:
+        if self._broker_down:
+            log.info("relay.broker_available", topic=self.topic)
+        self._broker_down = False
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def publish_batch(self) -> int:
-        """Publish the next batch after the checkpoint; returns how many events were sent."""
-        batch = await self.store.read_all(self.published_position, self.batch_size)
+    async def publish_batch(self, conn: Connection) -> int:
+        """Publish the next batch after the checkpoint; returns how many events were handled.
+
+        `conn` must hold the relay's leadership: the batch is read and the checkpoint moved on it.
+        """
+        batch = await self.store.read_all(self.published, self.batch_size, conn=conn)
         if not batch:
             return 0
-        deliveries = []
-        for event in batch:
-            key, value, headers = to_kafka_record(event, self.producer_name)
-            deliveries.append(
-                await self.producer.send(self.topic, value=value, key=key, headers=headers)
-            )
-        await asyncio.gather(*deliveries)
-        self.published_position = batch[-1].position
-        await self.store.save_checkpoint(self.checkpoint_name, self.published_position)
-        log.debug("relay.published", count=len(batch), position=self.published_position)
+        deliveries = [await self._send(event) for event in batch]
+        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        for event, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, REFUSED):
+                await self._park(conn, event, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome  # the broker, not the record: send the batch again
+        last = batch[-1].log_position
+        if not await self.store.advance_checkpoint(conn, self.checkpoint_name, last):
+            # Someone published past us (we were deposed and have come back): continue from
+            # the checkpoint, never move it back.
+            self.published = await self.store.checkpoint(self.checkpoint_name, conn=conn)
+            log.warning("relay.checkpoint_ahead", topic=self.topic, position=self.published)
+            return len(batch)
+        self.published = last
+        log.debug("relay.published", count=len(batch), position=last.position)
         return len(batch)
+
+    async def _send(self, event: RecordedEvent) -> asyncio.Future[object]:
+        """Hand one event to the producer; a record refused outright becomes a failed future."""
+        key, value, headers = to_kafka_record(event, self.producer_name, self.store_id)
+        try:
+            delivery: asyncio.Future[object] = await self.producer.send(
+                self.topic, value=value, key=key, headers=headers
+            )
+        except REFUSED as exc:
+            failed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
+        return delivery
+
+    async def _park(self, conn: Connection, event: RecordedEvent, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        await self.store.park(conn, event, self.topic, reason)
+        PARKED_EVENTS.labels(self.topic).inc()
+        log.error(
+            "relay.event_parked",
+            topic=self.topic,
+            position=event.position,
+            stream_id=event.stream_id,
+            reason=reason,
+        )

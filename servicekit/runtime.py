@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -15,6 +16,7 @@ from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, dead_letter_top
 
 from servicekit.auth import TokenSettings, token_settings_from
 from servicekit.consumer import EventConsumer, Projection
+from servicekit.dead_letters import DeadLetterPublisher
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
@@ -39,8 +41,11 @@ class Runtime:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     consumers: list[EventConsumer] = field(default_factory=list)
-    # Set while the service must not take traffic (e.g. a replay is running): readiness is false.
+    # Set while the service must not take traffic (e.g. a view is being rebuilt in place).
     busy: bool = False
+    # Consumers whose view is rebuilt into a new generation while the current one keeps serving
+    # (by name): the operator's rebuild runs this instead of emptying the view in place.
+    rebuilders: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
 
     @functools.cached_property
     def token_settings(self) -> TokenSettings:
@@ -48,15 +53,19 @@ class Runtime:
         return token_settings_from(self.settings)
 
     async def ready(self) -> dict[str, bool]:
-        """Readiness of each dependency (database, broker)."""
-        checks = {"database": False, "broker": False}
+        """Readiness: the database answers. The broker is reported, not required: while Kafka is
+        away commands are still accepted and wait in the outbox (relay lag is a metric)."""
+        checks = {"database": False}
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
             checks["database"] = True
+        return checks
+
+    async def broker_reachable(self) -> bool:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
-            checks["broker"] = True
-        return checks
+            return True
+        return False
 
 
 async def start_runtime(
@@ -95,7 +104,8 @@ async def start_runtime(
 def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
     """Subscribe a projection (its own consumer group and checkpoints) on the service's broker.
 
-    Call before `start_consumers`. Bad messages go to `socialwork.<service>.deadletter`. The
+    Call before `start_consumers`. Bad messages go to the store's `dead_letters` table, and from
+    there to `socialwork.<service>.deadletter` (servicekit.dead_letters). The
     Kafka group is `<projection name>.<store id>`: instances of one service on one database share
     it (and split the partitions); another database never inherits its members or offsets.
     """
@@ -104,8 +114,6 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
         pool=runtime.pool,
         schema=runtime.store.schema,
         projection=projection,
-        dead_letter_producer=runtime.producer,
-        dead_letter_topic=dead_letter_topic(runtime.service),
         group_id=f"{projection.name}.{runtime.installation_id[:8]}",
     )
     runtime.consumers.append(consumer)
@@ -115,6 +123,15 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
 async def start_consumers(runtime: Runtime) -> None:
     """Start the broker once the service has registered its subscribers on it."""
     if runtime.consumers:
+        publisher = DeadLetterPublisher(
+            runtime.pool,
+            runtime.producer,
+            schema=runtime.store.schema,
+            topic=dead_letter_topic(runtime.service),
+        )
+        runtime.tasks.append(asyncio.create_task(publisher.run(runtime.stop_event)))
+        for consumer in runtime.consumers:
+            runtime.tasks.append(asyncio.create_task(consumer.watch_epoch(runtime.stop_event)))
         await runtime.broker.start()
 
 

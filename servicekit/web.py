@@ -36,7 +36,11 @@ def install_health(
     async def live() -> dict[str, str]:
         return {"status": "alive"}
 
-    @app.get("/health/ready", tags=["health"], summary="Readiness: database and broker reachable")
+    @app.get(
+        "/health/ready",
+        tags=["health"],
+        summary="Readiness: the database reachable (Kafka is not required)",
+    )
     async def ready() -> JSONResponse:
         current = runtime()
         checks = await current.ready() if current is not None else {"started": False}
@@ -48,6 +52,8 @@ def install_health(
         if current is not None and current.busy:
             checks["not_replaying"] = False  # e.g. a projection rebuild is running
         ok = all(checks.values())
+        if current is not None:
+            checks["broker"] = await current.broker_reachable()  # reported, not required
         return JSONResponse(
             {"status": "ready" if ok else "not_ready", "checks": checks},
             status_code=200 if ok else 503,

@@ -1,15 +1,29 @@
-"""PostgreSQL event store: optimistic concurrency per stream, a commit-ordered global position."""
+"""PostgreSQL event store: optimistic concurrency per stream, a log readers never skip."""
 
-from servicekit.eventstore.errors import ConcurrencyConflict, IdempotencyKeyReused
-from servicekit.eventstore.records import AppendResult, EventMetadata, NewEvent, RecordedEvent
+from servicekit.eventstore.errors import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    StaleTransaction,
+)
+from servicekit.eventstore.records import (
+    START,
+    AppendResult,
+    EventMetadata,
+    LogPosition,
+    NewEvent,
+    RecordedEvent,
+)
 from servicekit.eventstore.store import EventStore
 
 __all__ = [
+    "START",
     "AppendResult",
     "ConcurrencyConflict",
     "EventMetadata",
     "EventStore",
     "IdempotencyKeyReused",
+    "LogPosition",
     "NewEvent",
     "RecordedEvent",
+    "StaleTransaction",
 ]

@@ -19,3 +19,16 @@ class IdempotencyKeyReused(Exception):
     def __init__(self, command_id: str) -> None:
         super().__init__(f"command id {command_id} was already used for a different command")
         self.command_id = command_id
+
+
+class StaleTransaction(Exception):
+    """The transaction began writing before the stream's last event was written.
+
+    Readers order the log by writing transaction, so appending now would place this event
+    before its predecessor. Only a transaction that wrote something before it read the stream
+    (a consumer batch) can meet this; it must roll back and run again (a new transaction).
+    """
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"stream {stream_id}: this transaction is older than its last event")
+        self.stream_id = stream_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import load
@@ -29,6 +29,16 @@ class NewEvent:
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
+class LogPosition(NamedTuple):
+    """Where a reader of the whole log stands: (writing transaction, position), in log order."""
+
+    transaction: int
+    position: int
+
+
+START = LogPosition(0, 0)
+
+
 @dataclass(frozen=True)
 class RecordedEvent:
     position: int
@@ -44,6 +54,11 @@ class RecordedEvent:
     actor_role: str
     correlation_id: str
     causation_id: str
+    transaction_id: int = 0  # the writing transaction (xid8): with position, the log order
+
+    @property
+    def log_position(self) -> LogPosition:
+        return LogPosition(self.transaction_id, self.position)
 
     def load(self) -> DomainEvent:
         """The event as the current version of its type (old versions are upcast)."""
@@ -57,6 +72,9 @@ class AppendResult:
     events: tuple[RecordedEvent, ...]
     # True when the command or events had been appended before: nothing new was written.
     duplicate: bool = False
+    # Set when the command under this id was refused by the domain (a process manager's
+    # recorded decision): nothing was appended, and nothing will be.
+    refusal: str | None = None
 
     @property
     def last_position(self) -> int:

@@ -1,10 +1,10 @@
 """Append and read events in one service's PostgreSQL schema.
 
-Global positions come from a sequence, but a sequence value taken by a transaction that commits
-late would let a reader skip it. So every append takes one transaction-level advisory lock per
-store before drawing positions and holds it to commit: positions become visible in commit order,
-and a reader following `position > last_seen` never skips a row (the approach of
-pyeventsourcing's PostgreSQL recorder). The price is that appends in one store are serialised.
+Writers take no store-wide lock. Each row records its writing transaction (`xid8`); a reader of
+the whole log takes only rows whose transaction is below the oldest one still running
+(`pg_snapshot_xmin`), in (transaction, position) order. A transaction that commits late makes a
+reader wait for it, never skip it (the approach of Emmett's PostgreSQL store). Version conflicts
+come from the unique (stream, version) constraint.
 """
 
 from __future__ import annotations
@@ -17,9 +17,14 @@ from typing import Any
 import asyncpg
 
 from servicekit.db import Connection
-from servicekit.eventstore.errors import ConcurrencyConflict, IdempotencyKeyReused
-from servicekit.eventstore.records import AppendResult, NewEvent, RecordedEvent
+from servicekit.eventstore.errors import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    StaleTransaction,
+)
+from servicekit.eventstore.records import START, AppendResult, LogPosition, NewEvent, RecordedEvent
 from servicekit.eventstore.schema import checked_schema, create_schema
+from servicekit.locks import lock_key
 from servicekit.metrics import APPEND_SECONDS
 
 # Runs inside the append transaction, e.g. to update a read model atomically with the events.
@@ -27,8 +32,14 @@ InlineProjection = Callable[[Connection, Sequence[RecordedEvent]], Awaitable[Non
 
 _COLUMNS = (
     "position, event_id, stream_id, stream_version, event_type, event_version, data, "
-    "occurred_at, recorded_at, actor, actor_role, correlation_id, causation_id"
+    "occurred_at, recorded_at, actor, actor_role, correlation_id, causation_id, "
+    "transaction_id::text::bigint AS transaction_id"
 )
+ANY_VERSION_RETRIES = 5
+# Rows of transactions older than every running one: no later commit can precede them.
+_SETTLED = "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+# Unique constraints a concurrent writer of the same stream or command can trip.
+_RACES = frozenset({"events_stream_id_stream_version_key", "events_event_id_key", "commands_pkey"})
 
 
 async def init_connection(conn: Connection) -> None:
@@ -66,6 +77,7 @@ def _record(row: asyncpg.Record) -> RecordedEvent:
         actor_role=row["actor_role"],
         correlation_id=row["correlation_id"],
         causation_id=row["causation_id"],
+        transaction_id=row["transaction_id"],
     )
 
 
@@ -76,6 +88,7 @@ class EventStore:
         self.pool = pool
         self.schema = checked_schema(schema)
         self.notify_channel = f"{self.schema}_events"
+        self._appends_lock = lock_key("append", self.schema)
 
     async def create_schema(self) -> None:
         async with self.pool.acquire() as conn:
@@ -99,6 +112,15 @@ class EventStore:
         writes nothing; a command id reused with a different `command_hash` is refused.
         """
         with APPEND_SECONDS.time():
+            for _ in range(ANY_VERSION_RETRIES):
+                try:
+                    return await self._append(
+                        stream_id, events, expected_version, command_id, command_hash, inline, conn
+                    )
+                except ConcurrencyConflict:
+                    if expected_version is not None:
+                        raise
+                    # "Any version": another writer took the next version first; go after it.
             return await self._append(
                 stream_id, events, expected_version, command_id, command_hash, inline, conn
             )
@@ -113,17 +135,58 @@ class EventStore:
         inline: InlineProjection | None,
         conn: Connection | None,
     ) -> AppendResult:
-        if conn is not None:
-            # Join the caller's transaction (e.g. a consumer's batch): events, effects and
-            # checkpoint then commit together.
-            async with conn.transaction():
-                return await self._append_in(
-                    conn, stream_id, events, expected_version, command_id, command_hash, inline
-                )
-        async with self.pool.acquire() as own, own.transaction():
-            return await self._append_in(
-                own, stream_id, events, expected_version, command_id, command_hash, inline
-            )
+        args = (stream_id, events, expected_version, command_id, command_hash, inline)
+        try:
+            if conn is not None:
+                # Join the caller's transaction (e.g. a consumer's batch): events, effects and
+                # checkpoint then commit together. The savepoint keeps it usable after a race.
+                async with conn.transaction():
+                    return await self._append_in(conn, *args)
+            async with self.pool.acquire() as own, own.transaction():
+                return await self._append_in(own, *args)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.schema_name != self.schema or exc.constraint_name not in _RACES:
+                raise  # e.g. a read model's unique index guarding an invariant
+            # A concurrent writer of this stream or command committed first: answer as if this
+            # append had come after it.
+            return await self._after_race(conn, stream_id, events, command_id, command_hash)
+
+    async def _after_race(
+        self,
+        conn: Connection | None,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        command_id: str | None,
+        command_hash: str | None,
+    ) -> AppendResult:
+        if command_id is not None:
+            previous = await self.find_command(command_id, command_hash, conn=conn)
+            if previous is not None:
+                return previous
+        seen = await self._seen(conn or self.pool, [e.event_id for e in events])
+        if seen is not None:
+            return seen
+        current = await (conn or self.pool).fetchval(
+            f"SELECT coalesce(max(stream_version), 0) FROM {self.schema}.events "
+            "WHERE stream_id = $1",
+            stream_id,
+        )
+        raise ConcurrencyConflict(stream_id, -1, current)
+
+    async def _seen(self, conn: Connection | asyncpg.Pool, ids: list[Any]) -> AppendResult | None:
+        seen = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM {self.schema}.events WHERE event_id = ANY($1::uuid[]) "
+            "ORDER BY position",
+            ids,
+        )
+        if not seen:
+            return None
+        return AppendResult(
+            stream_id=seen[0]["stream_id"],
+            stream_version=max(r["stream_version"] for r in seen),
+            events=tuple(_record(r) for r in seen),
+            duplicate=True,
+        )
 
     async def _append_in(
         self,
@@ -136,21 +199,25 @@ class EventStore:
         inline: InlineProjection | None,
     ) -> AppendResult:
         s = self.schema
-        await self.hold_appends(conn)
-        # Under the lock, one round trip answers: the stream's version, and whether this
-        # command or any of these events was appended before (the rare duplicate paths then
-        # read the details).
+        # One round trip: a shared hold on appends (a rebuild takes it exclusively), the
+        # stream's version, whether this command or these events were appended before, and
+        # whether this transaction began writing before the stream's last event was written.
         check = await conn.fetchrow(
             f"""
-            SELECT (SELECT coalesce(max(stream_version), 0) FROM {s}.events
+            SELECT pg_advisory_xact_lock_shared($4) IS NULL AS held,
+                   (SELECT coalesce(max(stream_version), 0) FROM {s}.events
                      WHERE stream_id = $1) AS current,
                    EXISTS (SELECT 1 FROM {s}.events WHERE event_id = ANY($2::uuid[])) AS seen,
                    ($3::text IS NOT NULL
-                    AND EXISTS (SELECT 1 FROM {s}.commands WHERE command_id = $3)) AS known
+                    AND EXISTS (SELECT 1 FROM {s}.commands WHERE command_id = $3)) AS known,
+                   coalesce(pg_current_xact_id_if_assigned()
+                            < (SELECT max(transaction_id) FROM {s}.events WHERE stream_id = $1),
+                            false) AS stale
             """,
             stream_id,
             [e.event_id for e in events],
             command_id,
+            self._appends_lock,
         )
         assert check is not None  # a SELECT of scalars always returns one row
         if check["known"] and command_id is not None:
@@ -158,17 +225,11 @@ class EventStore:
             if previous is not None:
                 return previous
         if check["seen"]:
-            seen = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[]) "
-                "ORDER BY position",
-                [e.event_id for e in events],
-            )
-            return AppendResult(
-                stream_id=seen[0]["stream_id"],
-                stream_version=max(r["stream_version"] for r in seen),
-                events=tuple(_record(r) for r in seen),
-                duplicate=True,
-            )
+            seen = await self._seen(conn, [e.event_id for e in events])
+            assert seen is not None  # seen under this snapshot a moment ago; events stay
+            return seen
+        if check["stale"]:
+            raise StaleTransaction(stream_id)
         current: int = check["current"]
         if expected_version is not None and current != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, current)
@@ -235,8 +296,8 @@ class EventStore:
     ) -> AppendResult | None:
         s = self.schema
         row = await conn.fetchrow(
-            f"SELECT command_hash, stream_id, stream_version, positions FROM {s}.commands "
-            "WHERE command_id = $1",
+            f"SELECT command_hash, stream_id, stream_version, positions, refusal "
+            f"FROM {s}.commands WHERE command_id = $1",
             command_id,
         )
         if row is None:
@@ -253,6 +314,22 @@ class EventStore:
             stream_version=row["stream_version"],
             events=tuple(_record(r) for r in rows),
             duplicate=True,
+            refusal=row["refusal"],
+        )
+
+    async def record_refusal(
+        self, conn: Connection, command_id: str, command_hash: str, stream_id: str, reason: str
+    ) -> None:
+        """Record that the command under this id was refused (a process manager's decision),
+        so that a replay of its cause answers from the record instead of deciding again."""
+        await conn.execute(
+            f"INSERT INTO {self.schema}.commands (command_id, command_hash, stream_id, "
+            "stream_version, positions, refusal) VALUES ($1, $2, $3, 0, '{}', $4) "
+            "ON CONFLICT (command_id) DO NOTHING",
+            command_id,
+            command_hash,
+            stream_id,
+            reason[:2000],
         )
 
     async def read_stream(
@@ -269,17 +346,30 @@ class EventStore:
 
     async def hold_appends(self, conn: Connection) -> None:
         """Make appends wait until `conn`'s transaction ends (e.g. while a read model is
-        rebuilt from the whole log, so no command slips in between the read and the write)."""
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"append:{self.schema}")
+        rebuilt from the whole log, so no command slips in between the read and the write).
+        Appends hold the same lock shared, so they never wait for each other."""
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", self._appends_lock)
 
     async def read_all(
-        self, after: int = 0, limit: int = 1000, *, conn: Connection | None = None
+        self,
+        after: LogPosition = START,
+        limit: int = 1000,
+        *,
+        conn: Connection | None = None,
+        appends_held: bool = False,
     ) -> list[RecordedEvent]:
-        """Events with position > `after`, in position (= commit) order."""
+        """Events after `after` in log order, only those no running transaction can precede.
+
+        With `appends_held` (the caller holds `hold_appends`), every committed event is final
+        and the bound on running transactions is not needed.
+        """
+        bound = "" if appends_held else _SETTLED
         rows = await (conn or self.pool).fetch(
-            f"SELECT {_COLUMNS} FROM {self.schema}.events WHERE position > $1 "
-            "ORDER BY position LIMIT $2",
-            after,
+            f"SELECT {_COLUMNS} FROM {self.schema}.events "
+            f"WHERE (transaction_id, position) > ($1::text::xid8, $2) {bound} "
+            "ORDER BY transaction_id, position LIMIT $3",
+            str(after.transaction),
+            after.position,
             limit,
         )
         return [_record(r) for r in rows]
@@ -295,17 +385,50 @@ class EventStore:
         )
         return value
 
-    async def checkpoint(self, name: str) -> int:
-        value: int | None = await self.pool.fetchval(
-            f"SELECT position FROM {self.schema}.checkpoints WHERE name = $1", name
+    async def park(self, conn: Connection, event: RecordedEvent, topic: str, reason: str) -> None:
+        """Set aside an event the relay cannot publish, with the reason (listed under /admin)."""
+        await conn.execute(
+            f"INSERT INTO {self.schema}.parked_events (position, event_id, stream_id, topic, "
+            "reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
+            event.position,
+            event.event_id,
+            event.stream_id,
+            topic,
+            reason,
         )
-        return value or 0
 
-    async def save_checkpoint(self, name: str, position: int) -> None:
-        await self.pool.execute(
-            f"INSERT INTO {self.schema}.checkpoints (name, position) VALUES ($1, $2) "
-            "ON CONFLICT (name) DO UPDATE SET position = excluded.position, "
-            "updated_at = clock_timestamp()",
-            name,
-            position,
+    async def count_after(self, after: LogPosition) -> int:
+        """How many committed events lie after `after` in log order (e.g. a relay's lag)."""
+        value: int = await self.pool.fetchval(
+            f"SELECT count(*) FROM {self.schema}.events "
+            "WHERE (transaction_id, position) > ($1::text::xid8, $2)",
+            str(after.transaction),
+            after.position,
         )
+        return value
+
+    async def checkpoint(self, name: str, *, conn: Connection | None = None) -> LogPosition:
+        row = await (conn or self.pool).fetchrow(
+            f"SELECT transaction_id::text::bigint AS transaction_id, position "
+            f"FROM {self.schema}.checkpoints WHERE name = $1",
+            name,
+        )
+        return START if row is None else LogPosition(row["transaction_id"], row["position"])
+
+    async def advance_checkpoint(self, conn: Connection, name: str, to: LogPosition) -> bool:
+        """Move the checkpoint forward to `to`; never backwards. False if it was not behind.
+
+        Called on the connection that holds the writer's leadership, so a deposed leader's
+        write fails with its session, and a stale one cannot move the checkpoint back.
+        """
+        status: str = await conn.execute(
+            f"INSERT INTO {self.schema}.checkpoints AS c (name, transaction_id, position) "
+            "VALUES ($1, $2::text::xid8, $3) ON CONFLICT (name) DO UPDATE "
+            "SET transaction_id = excluded.transaction_id, position = excluded.position, "
+            "updated_at = clock_timestamp() "
+            "WHERE (c.transaction_id, c.position) < (excluded.transaction_id, excluded.position)",
+            name,
+            str(to.transaction),
+            to.position,
+        )
+        return status.endswith(" 1")

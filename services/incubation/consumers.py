@@ -73,9 +73,12 @@ async def end_incubations(
 
     `servicekit.process.react` derives the command id from the triggering event's id, so a
     redelivery changes nothing; a refusal (already graduated or terminated) is a logged no-op.
-    Termination needs no facts beyond its own stream, and takes no lock.
+    It takes the agency's lock, as admissions do, before it looks for the agency's places: a
+    concurrent admission or agreement either committed before (and is terminated here) or
+    runs after and sees the agency closed. Approved stays end too, not only signed ones.
     """
-    for index, incubation_id in enumerate(await readmodel.occupying_incubations(conn, uscc)):
+    await readmodel.lock(conn, f"agency:{uscc}")
+    for index, incubation_id in enumerate(await readmodel.holding_incubations(conn, uscc)):
         command = TerminateIncubation(
             incubation_id=incubation_id,
             reason=reason,

@@ -102,7 +102,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.trainings (
 _BASE = TypeAdapter(Base)
 _INCUBATION = TypeAdapter(Incubation)
 _HOLDING = sorted(HOLDING)
-_OCCUPYING = sorted(OCCUPYING)
+_HOLDING = sorted(HOLDING)
 _ADMITTED = ["approved", "signed", "incubating", "graduated", "terminated"]
 
 
@@ -321,13 +321,13 @@ async def close_listing(conn: Connection, listing_id: str, reason: str, on: dt.d
     )
 
 
-async def occupying_incubations(conn: Connection, uscc: str) -> list[str]:
-    """The agency's incubations that hold an office (signed or incubating)."""
+async def holding_incubations(conn: Connection, uscc: str) -> list[str]:
+    """The agency's incubations that hold a place: approved, signed or incubating."""
     rows = await conn.fetch(
         f"SELECT incubation_id FROM {SCHEMA}.incubations WHERE uscc = $1 "
         "AND status = ANY($2::text[]) ORDER BY incubation_id",
         uscc,
-        _OCCUPYING,
+        _HOLDING,
     )
     return [r[0] for r in rows]
 

@@ -17,7 +17,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
-from servicekit.eventstore import EventStore, RecordedEvent
+from servicekit.eventstore import START, EventStore, RecordedEvent
 from servicekit.eventstore.store import create_pool
 from servicekit.settings import ServiceSettings
 from services.incubation import readmodel
@@ -38,10 +38,10 @@ async def rebuild(store: EventStore) -> Rebuilt:
     bases: dict[str, Base] = {}
     incubations: dict[str, Incubation] = {}
     events: dict[str, list[RecordedEvent]] = {}
-    position = 0
+    position = START
     async with store.pool.acquire() as conn, conn.transaction():
         await store.hold_appends(conn)  # no command commits between this read and the write
-        while batch := await store.read_all(position, 5000, conn=conn):
+        while batch := await store.read_all(position, 5000, conn=conn, appends_held=True):
             for recorded in batch:
                 event = recorded.load()
                 stream = recorded.stream_id
@@ -52,7 +52,7 @@ async def rebuild(store: EventStore) -> Rebuilt:
                 else:
                     raise TypeError(f"not a base or incubation event: {event.type_key()}")
                 events.setdefault(stream, []).append(recorded)
-            position = batch[-1].position
+            position = batch[-1].log_position
         await conn.execute(readmodel.DDL)
         await readmodel.reset_own_tables(conn)
         for base_id, base in bases.items():

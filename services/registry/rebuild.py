@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from servicekit.eventstore import EventStore, RecordedEvent
+from servicekit.eventstore import START, EventStore, RecordedEvent
 from servicekit.eventstore.store import create_pool
 from servicekit.settings import ServiceSettings
 from services.registry import readmodel
@@ -20,16 +20,16 @@ from services.registry.domain.events import as_registry_event
 async def rebuild(store: EventStore) -> int:
     """Rewrite the read model from the log; returns the number of agencies written."""
     states: dict[str, tuple[Agency, RecordedEvent]] = {}
-    position = 0
+    position = START
     async with store.pool.acquire() as conn, conn.transaction():
         await store.hold_appends(conn)  # no command commits between this read and the write
-        while batch := await store.read_all(position, 5000, conn=conn):
+        while batch := await store.read_all(position, 5000, conn=conn, appends_held=True):
             for recorded in batch:
                 previous = states.get(recorded.stream_id)
                 event = as_registry_event(recorded.load())
                 state = evolve(previous[0] if previous else None, event)
                 states[recorded.stream_id] = (state, recorded)
-            position = batch[-1].position
+            position = batch[-1].log_position
         await conn.execute(readmodel.DDL)
         await conn.execute("DELETE FROM registry.agencies")
         for state, last in states.values():

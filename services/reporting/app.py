@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
+from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.http import Problem
 from servicekit.runtime import Runtime, add_consumer
@@ -14,6 +15,7 @@ from servicekit.web import service_app
 from services.reporting import readmodel
 from services.reporting.api import build_router
 from services.reporting.consumers import LiveProjection
+from services.reporting.replay import next_generation, replay
 from services.reporting.settings import ReportingSettings
 
 SERVICE = "reporting"
@@ -26,6 +28,19 @@ async def prepare(runtime: Runtime) -> None:
         await readmodel.ensure(conn)
         consumer_name = await readmodel.live_consumer(conn)
     add_consumer(runtime, LiveProjection(consumer_name))
+
+    async def rebuild() -> object:
+        # A new generation from offset 0, then the switch: reports never go empty meanwhile.
+        generation = await next_generation(runtime.pool)
+        return await replay(
+            runtime.pool,
+            runtime.settings.kafka_bootstrap_servers,
+            [t.name for t in EVENT_TOPICS],
+            generation=generation,
+            switch=True,
+        )
+
+    runtime.rebuilders[consumer_name] = rebuild
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

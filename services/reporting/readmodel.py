@@ -336,6 +336,20 @@ async def save_offsets(
     )
 
 
+async def save_stream_versions(
+    conn: Connection, consumer: str, streams: dict[tuple[str, str, str], tuple[int, str]]
+) -> None:
+    """The highest version of each stream a rebuild has read (never lowered)."""
+    await conn.executemany(
+        f"INSERT INTO {CONTROL}.consumer_streams AS s (consumer, topic, store_id, stream_id, "
+        "version, event_id) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
+        "SET version = excluded.version, event_id = excluded.event_id "
+        "WHERE s.version < excluded.version",
+        [(consumer, t, st, sid, v, e) for (t, st, sid), (v, e) in streams.items()],
+    )
+
+
 async def record_skipped(conn: Connection, consumer: str, rows: list[tuple[str, str, str]]) -> None:
     await conn.executemany(
         f"INSERT INTO {CONTROL}.skipped_events (consumer, event_id, event_type, reason) "
@@ -359,7 +373,12 @@ async def drop_generation(conn: Connection, generation: str) -> None:
 
 
 async def switch_generation(
-    conn: Connection, *, new: str, live_consumer: str, offsets: dict[tuple[str, int], int]
+    conn: Connection,
+    *,
+    new: str,
+    live_consumer: str,
+    offsets: dict[tuple[str, int], int],
+    rebuilt_by: str,
 ) -> bool:
     """In one transaction: point readers and the live consumer at `new` from its offsets.
 
@@ -380,6 +399,18 @@ async def switch_generation(
             checked_generation(new),
         )
         await save_offsets(conn, live_consumer, offsets)
+        # The live consumer continues where the rebuild stopped: it expects, per stream, the
+        # version after the rebuild's.
+        await conn.execute(
+            f"DELETE FROM {CONTROL}.consumer_streams WHERE consumer = $1", live_consumer
+        )
+        await conn.execute(
+            f"INSERT INTO {CONTROL}.consumer_streams (consumer, topic, store_id, stream_id, "
+            "version, event_id) SELECT $1, topic, store_id, stream_id, version, event_id "
+            f"FROM {CONTROL}.consumer_streams WHERE consumer = $2",
+            live_consumer,
+            rebuilt_by,
+        )
     return True
 
 

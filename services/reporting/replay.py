@@ -13,16 +13,15 @@ import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from pydantic import ValidationError
 from socialwork_contracts.catalog import UnknownEventType, load
-from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.cloudevents import split_type
+from servicekit.consumer import Delivery, Refused, parse
 from servicekit.eventstore.store import create_pool
 from services.reporting import readmodel
 from services.reporting.domain.facts import FactRow, fact_row
@@ -47,6 +46,9 @@ class Batch:
     facts: list[FactRow]  # readmodel._FACT_COLUMNS order; [1] service, [5] uscc
     skipped: list[tuple[str, str, str]]
     dead: list[tuple[str, int, int, str | None, bytes, str]]
+    # (topic, store id, stream id) -> (version, event id): the highest version seen, so the live
+    # consumer expects the next one after a switch (servicekit.consumer's stream order).
+    streams: dict[tuple[str, str, str], tuple[int, str]] = field(default_factory=dict)
 
 
 def parse_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> Batch:
@@ -56,19 +58,22 @@ def parse_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> Batch:
         value = record.value or b""
         key = record.key.decode(errors="replace") if record.key else None
         coords = (record.topic, record.partition, record.offset, key, value)
-        try:
-            envelope = CloudEvent.model_validate_json(value)
-            event_type, version = split_type(envelope.type)
-        except (ValidationError, ValueError) as exc:
-            batch.dead.append((*coords, f"not a valid CloudEvent: {exc}"[:2000]))
+        envelope = parse(Delivery.of(record))  # the live consumer's own checks
+        if isinstance(envelope, Refused):
+            batch.dead.append((*coords, envelope.reason[:2000]))
             continue
+        event_type, version = split_type(envelope.type)
+        stream = (record.topic, envelope.storeid or "", envelope.streamid)
+        if batch.streams.get(stream, (0, ""))[0] < envelope.streamversion:
+            batch.streams[stream] = (envelope.streamversion, envelope.id)
         try:
             event = load(event_type, version, envelope.data)
         except UnknownEventType as exc:
             batch.skipped.append((envelope.id, envelope.type, str(exc)))
             continue
-        except ValidationError as exc:
-            batch.dead.append((*coords, f"data does not match {envelope.type}: {exc}"[:2000]))
+        except Exception as exc:  # invalid data, or an upcaster that cannot read it
+            reason = f"data does not match {envelope.type}: {type(exc).__name__}: {exc}"
+            batch.dead.append((*coords, reason[:2000]))
             continue
         batch.facts.append(
             fact_row(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
@@ -101,6 +106,7 @@ async def apply_batch(
             # records them again in the table only.
             await readmodel.record_dead_letters(conn, consumer, batch.dead)
         await readmodel.save_offsets(conn, consumer, offsets)
+        await readmodel.save_stream_versions(conn, consumer, batch.streams)
 
 
 async def fetch(kafka: AIOKafkaConsumer, max_records: int) -> list[ConsumerRecord[bytes, bytes]]:
@@ -362,6 +368,7 @@ async def replay(
                             new=generation,
                             live_consumer=await readmodel.live_consumer(conn),
                             offsets=offsets,
+                            rebuilt_by=consumer_name,
                         )
                     if switched:
                         break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -15,9 +16,10 @@ from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.registry import AgencyStaffChanged
 from socialwork_contracts.topics import DEAD_LETTER_HEADERS
 
-from servicekit.consumer import EventConsumer
+from servicekit.consumer import AlreadyRedriven, EventConsumer, Refused
 from servicekit.db import Connection
-from servicekit.eventstore import EventStore
+from servicekit.dead_letters import DeadLetterPublisher
+from servicekit.eventstore import START, EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboxRelay, make_producer
@@ -85,15 +87,16 @@ async def start_consumer(
 ) -> tuple[KafkaBroker, EventConsumer]:
     broker = KafkaBroker(infra.kafka, logger=None)
     consumer = EventConsumer(
-        broker=broker,
-        pool=rig.pool,
-        schema="consumertest",
-        projection=projection,
-        dead_letter_producer=rig.raw_producer,
-        dead_letter_topic=rig.dlq,
+        broker=broker, pool=rig.pool, schema="consumertest", projection=projection
     )
     await broker.start()
     return broker, consumer
+
+
+async def publish_all(relay: OutboxRelay, rig: Rig) -> None:
+    async with rig.pool.acquire() as conn:
+        while await relay.publish_batch(conn):
+            pass
 
 
 async def rows(rig: Rig) -> list[asyncpg.Record]:
@@ -112,15 +115,13 @@ async def test_relay_republish_after_a_crash_is_deduplicated(rig: Rig, infra: In
             f"a-{i % 4}", [staff_event(f"a-{i % 4}", 3 + i)], expected_version=None
         )
     relay = relay_for(rig)
-    while await relay.publish_batch():
-        pass
+    await publish_all(relay, rig)
     # A relay that died after Kafka acknowledged but before it saved the checkpoint: the next
     # one starts from the old checkpoint and publishes the same events again.
-    await rig.store.save_checkpoint(relay.checkpoint_name, 5)
     second = relay_for(rig)
-    second.published_position = 5
-    while await second.publish_batch():
-        pass
+    second.published = (await rig.store.read_all(START, 5))[-1].log_position
+    await rig.pool.execute("DELETE FROM consumertest.checkpoints")
+    await publish_all(second, rig)
     on_wire = await read_until(infra.kafka, rig.topic, lambda r: True, count=35)
     assert len(on_wire) == 35, "the duplicates did reach Kafka"
 
@@ -144,40 +145,64 @@ async def _duplicates_seen(consumer: EventConsumer, n: int) -> bool:
     return consumer.stats.duplicates >= n
 
 
-async def test_bad_messages_go_to_the_dead_letter_topic_and_the_rest_is_applied(
-    rig: Rig, infra: Infra
-) -> None:
+async def test_bad_messages_are_dead_lettered_and_nothing_blocks(rig: Rig, infra: Infra) -> None:
+    """Malformed, keyless, unknown, invalid and failing records: each dead-lettered or skipped,
+    published to the dead-letter topic after the batch, and the valid records around applied.
+    A stream whose version k failed waits (parked) until k is re-driven: never out of order."""
     await rig.store.append("b-1", [staff_event("b-1", 4)], expected_version=None)
     await rig.store.append("b-1", [staff_event("b-1", 13)], expected_version=None)  # handler fails
     relay = relay_for(rig)
-    await relay.publish_batch()
-    await rig.raw_producer.send_and_wait(rig.topic, b"{this is not json", key=b"b-1")
-    unknown = staff_envelope("b-1", type_="AgencyTeleported.v1")
-    await rig.raw_producer.send_and_wait(rig.topic, unknown, key=b"b-1")
-    wrong = staff_envelope("b-1", data={"uscc": "b-1", "full_time_staff": "many"})
-    await rig.raw_producer.send_and_wait(rig.topic, wrong, key=b"b-1")
+    await publish_all(relay, rig)
+    await rig.raw_producer.send_and_wait(rig.topic, b"{this is not json", key=b"x-1")
+    unknown = staff_envelope("b-2", type_="AgencyTeleported.v1")
+    await rig.raw_producer.send_and_wait(rig.topic, unknown, key=b"b-2")
+    wrong = staff_envelope("b-3", data={"uscc": "b-3", "full_time_staff": "many"})
+    await rig.raw_producer.send_and_wait(rig.topic, wrong, key=b"b-3")
+    upcast = staff_envelope("b-4", type_="AgencyRegistered.v1", data={"uscc": "b-4"})
+    await rig.raw_producer.send_and_wait(rig.topic, upcast, key=b"b-4")
+    await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("b-5"), key=b"not-b-5")
     await rig.store.append("b-1", [staff_event("b-1", 5)], expected_version=None)
-    await relay.publish_batch()
+    await rig.store.append("b-6", [staff_event("b-6", 6)], expected_version=None)
+    await publish_all(relay, rig)
 
-    broker, consumer = await start_consumer(
-        rig, infra, StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
+    broker, consumer = await start_consumer(rig, infra, projection)
+    publisher = DeadLetterPublisher(
+        rig.pool, rig.raw_producer, schema="consumertest", topic=rig.dlq
     )
+    stop = asyncio.Event()
+    publishing = asyncio.create_task(publisher.run(stop))
     try:
         await wait_for(lambda: _count(rig, 2))
-        assert sorted(r["staff"] for r in await rows(rig)) == [4, 5]
-        dead = await read_until(infra.kafka, rig.dlq, lambda r: True, count=3)
-        reasons = sorted(dict(r.headers)["dlq_error"].decode()[:20] for r in dead)
-        assert len(dead) == 3, reasons
-        assert any("ValueError" in dict(r.headers)["dlq_error"].decode() for r in dead)
-        assert all(dict(r.headers)["dlq_original_topic"].decode() == rig.topic for r in dead)
+        assert sorted(r["staff"] for r in await rows(rig)) == [4, 6]
+        dead = await read_until(infra.kafka, rig.dlq, lambda r: True, count=5)
+        reasons = sorted(dict(r.headers)["dlq_error"].decode() for r in dead)
+        assert len(dead) == 5, reasons
+        assert any("ValueError" in r for r in reasons)
+        assert any("KeyError" in r or "locality" in r for r in reasons), reasons
+        assert any("differs from streamid" in r for r in reasons), reasons
         for record in dead:
             documented = {k for k, _ in record.headers if k.startswith("dlq_")}
             assert documented == set(DEAD_LETTER_HEADERS)
         stored = await rig.pool.fetchval("SELECT count(*) FROM consumertest.dead_letters")
         skipped = await rig.pool.fetchval("SELECT count(*) FROM consumertest.skipped_events")
-        assert (stored, skipped) == (3, 1)
-        assert (consumer.stats.dead_lettered, consumer.stats.skipped) == (3, 1)
+        parked = await rig.pool.fetch(
+            "SELECT stream_id, stream_version FROM consumertest.parked_records"
+        )
+        assert (stored, skipped) == (5, 1)
+        assert [(r["stream_id"], r["stream_version"]) for r in parked] == [("b-1", 3)]
+        # The cause is fixed and the failed version re-driven: it and the parked one apply.
+        projection.fail_on_staff = -1
+        letter = await rig.pool.fetchval(
+            "SELECT id FROM consumertest.dead_letters WHERE reason LIKE 'ValueError%'"
+        )
+        assert await consumer.redrive(letter) == "applied"
+        assert sorted(r["staff"] for r in await rows(rig)) == [4, 5, 6, 13]
+        with pytest.raises(AlreadyRedriven):
+            await consumer.redrive(letter)
     finally:
+        stop.set()
+        await publishing
         await broker.stop()
 
 
@@ -185,8 +210,7 @@ async def test_checkpoint_survives_restart_and_reset_rebuilds(rig: Rig, infra: I
     relay = relay_for(rig)
     for i in range(10):
         await rig.store.append(f"r-{i}", [staff_event(f"r-{i}", 3)], expected_version=0)
-    while await relay.publish_batch():
-        pass
+    await publish_all(relay, rig)
     name = f"c-{uuid.uuid4().hex[:6]}"
     broker, consumer = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
     await wait_for(lambda: _count(rig, 10))
@@ -194,8 +218,7 @@ async def test_checkpoint_survives_restart_and_reset_rebuilds(rig: Rig, infra: I
 
     for i in range(10, 15):
         await rig.store.append(f"r-{i}", [staff_event(f"r-{i}", 3)], expected_version=0)
-    while await relay.publish_batch():
-        pass
+    await publish_all(relay, rig)
     broker, consumer = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
     try:
         await wait_for(lambda: _count(rig, 15))
@@ -250,8 +273,7 @@ async def test_a_fresh_database_folds_from_offset_zero_despite_kafka_offsets(
     relay = relay_for(rig)
     for i in range(12):
         await rig.store.append(f"f-{i}", [staff_event(f"f-{i}", 3)], expected_version=0)
-    while await relay.publish_batch():
-        pass
+    await publish_all(relay, rig)
     name = f"c-{uuid.uuid4().hex[:6]}"
     for _ in range(3):
         broker, _consumer = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
@@ -262,25 +284,29 @@ async def test_a_fresh_database_folds_from_offset_zero_despite_kafka_offsets(
         # Forget everything in PostgreSQL (a new database), keep Kafka's committed offsets.
         await rig.pool.execute("DELETE FROM consumertest.staff_log")
         await rig.pool.execute("DELETE FROM consumertest.consumer_offsets")
-        await rig.pool.execute("DELETE FROM consumertest.processed_events")
+        await rig.pool.execute("DELETE FROM consumertest.consumer_streams")
 
 
-async def test_a_dead_letter_redriven_after_the_fix_is_applied(rig: Rig, infra: Infra) -> None:
+async def test_a_dead_letter_is_redriven_to_its_consumer_never_to_the_topic(
+    rig: Rig, infra: Infra
+) -> None:
     await rig.store.append("d-1", [staff_event("d-1", 13)], expected_version=None)
-    await relay_for(rig).publish_batch()
+    await publish_all(relay_for(rig), rig)
     projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
     broker, consumer = await start_consumer(rig, infra, projection)
     try:
         await wait_for(lambda: _dead_lettered(consumer, 1))
         assert await rows(rig) == []
-        letter = await rig.pool.fetchrow("SELECT topic, key, value FROM consumertest.dead_letters")
-        assert letter is not None
+        letter = await rig.pool.fetchval("SELECT id FROM consumertest.dead_letters")
+        failed = await consumer.redrive(letter)  # the cause is not fixed yet: recorded, kept
+        assert isinstance(failed, Refused)
         projection.fail_on_staff = -1  # the cause is fixed
-        await rig.raw_producer.send_and_wait(
-            letter["topic"], letter["value"], key=letter["key"].encode()
-        )
-        await wait_for(lambda: _count(rig, 1))
+        assert await consumer.redrive(letter) == "applied"
         assert [r["staff"] for r in await rows(rig)] == [13]
+        with pytest.raises(AlreadyRedriven):
+            await consumer.redrive(letter)
+        on_topic = await read_until(infra.kafka, rig.topic, lambda r: True, count=1)
+        assert len(on_topic) == 1, "a re-drive wrote to the shared topic"
     finally:
         await broker.stop()
 

@@ -24,7 +24,7 @@ from socialwork_contracts.topics import REGISTRY
 
 from servicekit.consumer import EventConsumer
 from servicekit.db import Connection
-from servicekit.eventstore import EventStore
+from servicekit.eventstore import START, EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.relay import make_producer
 from tests.conftest import Infra
@@ -106,7 +106,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
         pool = await create_pool(database_url)
         try:
             store = EventStore(pool, "registry")
-            stored = {e.stream_id for e in await store.read_all(0, 10 * BURST)}
+            stored = {e.stream_id for e in await store.read_all(START, 10 * BURST)}
             assert stored == {b["uscc"] for b in bodies.values()}
             await pool.execute(
                 "CREATE SCHEMA burst; CREATE TABLE burst.seen (event_id text, uscc text)"
@@ -121,8 +121,6 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
                 pool=pool,
                 schema="burst",
                 projection=Registrations(f"burst-{uuid.uuid4().hex[:6]}", [REGISTRY.name]),
-                dead_letter_producer=producer,
-                dead_letter_topic="socialwork.registry-test.deadletter",
             )
             await broker.start()
             ours = {b["uscc"] for b in bodies.values()}

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
+from servicekit.eventstore import START, ConcurrencyConflict, EventStore, IdempotencyKeyReused
 from servicekit.eventstore.store import create_pool
 from tests.support import staff_event
 
@@ -97,24 +97,25 @@ async def test_events_cannot_be_edited_or_deleted(store: EventStore) -> None:
 
 
 async def test_tailing_reader_never_skips_a_late_commit(store: EventStore) -> None:
-    """Writers race while a reader follows `position > last`; the reader must see every event.
+    """Writers race while a reader follows the log; the reader must see every event.
 
-    A plain sequence would let a transaction that drew a smaller position commit after a larger
-    one, and a reader would move past it. Each writer lingers a random moment inside its
-    transaction after drawing positions (through the inline hook) to force that case.
+    Writers take no store-wide lock, so a transaction that wrote first may commit last, and a
+    reader moving past the rows it saw would skip it. Each writer lingers a random moment inside
+    its transaction after writing (through the inline hook) to force that case; the bound on
+    running transactions in `read_all` is what makes the reader wait instead.
     """
     writers, per_writer = 8, 40
     stop = asyncio.Event()
     seen: list[int] = []
 
     async def tail() -> None:
-        last = 0
+        last = START
         while True:
             batch = await store.read_all(last, 100)
             for event in batch:
-                assert event.position > last
+                assert event.log_position > last
                 seen.append(event.position)
-                last = event.position
+                last = event.log_position
             if stop.is_set() and not batch:
                 return
             await asyncio.sleep(0)
@@ -131,16 +132,46 @@ async def test_tailing_reader_never_skips_a_late_commit(store: EventStore) -> No
     await asyncio.gather(*(write(w) for w in range(writers)))
     stop.set()
     await reader
-    stored = [e.position for e in await store.read_all(0, 100_000)]
+    stored = [e.position for e in await store.read_all(START, 100_000)]
     assert len(stored) == writers * per_writer
     assert seen == stored, "the tailing reader skipped or reordered events"
+
+
+async def test_writers_do_not_wait_for_each_other(store: EventStore) -> None:
+    """No store-wide lock: a second writer commits while the first is still open."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.append("slow", [staff_event("slow")], expected_version=0, conn=conn)
+        fast = await asyncio.wait_for(
+            store.append("fast", [staff_event("fast")], expected_version=0), 2
+        )
+        assert fast.stream_version == 1
+        # The slow writer's transaction is still running: a reader waits for it, so the fast
+        # event, written later, is not yet readable either.
+        assert await store.read_all(START, 10) == []
+    assert [e.stream_id for e in await store.read_all(START, 10)] == ["slow", "fast"]
+
+
+async def test_concurrent_appends_to_one_stream_conflict_or_wait_never_fork(
+    store: EventStore,
+) -> None:
+    """The unique (stream, version) constraint decides: one wins, the other is told."""
+    await store.append("race", [staff_event("race")], expected_version=0)
+    results = await asyncio.gather(
+        *(store.append("race", [staff_event("race")], expected_version=1) for _ in range(6)),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if not isinstance(r, BaseException)]
+    assert len(wins) == 1
+    assert all(isinstance(r, ConcurrencyConflict) for r in results if r not in wins)
+    versions = [e.stream_version for e in await store.read_stream("race")]
+    assert versions == [1, 2]
 
 
 async def test_read_all_pages_in_position_order(store: EventStore) -> None:
     for i in range(5):
         await store.append(f"p-{i}", [staff_event(f"p-{i}")], expected_version=0)
-    first = await store.read_all(0, 2)
-    rest = await store.read_all(first[-1].position, 10)
+    first = await store.read_all(START, 2)
+    rest = await store.read_all(first[-1].log_position, 10)
     assert [e.stream_id for e in first + rest] == [f"p-{i}" for i in range(5)]
     assert await store.head_position() == rest[-1].position
     assert uuid.UUID(str(first[0].event_id))

@@ -18,6 +18,7 @@ from servicekit.auth import Role
 from services.registry.app import create_app
 from tests.conftest import Infra
 from tests.integration.apphost import running
+from tests.integration.kafka_reader import read_until
 from tests.support import auth, registration, wait_for
 
 pytestmark = pytest.mark.infra
@@ -51,6 +52,7 @@ def penalty(uscc: str, kind: str, **extra: object) -> CloudEvent:
         data=event.model_dump(mode="json"),
         streamid=uscc,
         streamversion=1,
+        storeid=str(uuid.uuid4()),  # a hand-made record: version 1 of its own history
         position=1,
         correlationid="corr-penalty",
         causationid="cmd-penalty",
@@ -140,18 +142,18 @@ async def test_operator_lists_and_redrives_dead_letters(
     assert (await client.get("/admin/dead-letters", headers=auth(Role.AUDITOR))).status_code == 403
     redriven = await client.post(f"/admin/dead-letters/{letter['id']}/redrive", headers=auth())
     assert redriven.status_code == 200
-    assert redriven.json()["topic"] == SUPERVISION.name
-
-    async def dead_again() -> bool:
-        letters = (await client.get("/admin/dead-letters", headers=auth())).json()
-        return len([x for x in letters if x["key"] == "who-knows"]) == 1 and all(
-            x["id"] != letter["id"] for x in letters
-        )
-
-    await wait_for(dead_again)  # still broken: dead-lettered again, the first one marked re-driven
+    # Still broken: the failure is recorded on the letter, which stays listed; no new letter,
+    # and nothing is written to the shared topic (the re-drive went to the consumer only).
+    assert redriven.json()["outcome"] == "failed"
+    [again] = await wait_for(listed) or []
+    assert again["id"] == letter["id"] and again["redrive_outcome"].startswith("failed")
+    on_topic = await read_until(
+        infra.kafka, SUPERVISION.name, lambda r: r.key == b"who-knows", count=2, timeout=5
+    )
+    assert len(on_topic) == 1
     rebuild = await client.post(
         "/admin/consumers/registry.supervision-penalties/rebuild", headers=auth()
     )
-    assert rebuild.status_code == 200
+    assert rebuild.status_code == 202
     missing = await client.post("/admin/consumers/nope/rebuild", headers=auth())
     assert missing.status_code == 404

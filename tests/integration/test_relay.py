@@ -7,16 +7,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from socialwork_contracts.registry import AgencyProfileAmended
 
-from servicekit.eventstore import EventStore
+from servicekit.eventstore import START, EventStore, LogPosition, NewEvent
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboxRelay, make_producer
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
-from tests.support import staff_event, wait_for
+from tests.support import metadata, staff_event, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -51,7 +53,7 @@ async def test_events_committed_while_no_relay_ran_are_published_on_start(
     try:
         records = await read_until(infra.kafka, topic, lambda r: True, count=12)
         assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 13))
-        assert await store.checkpoint(relay.checkpoint_name) == 12
+        assert (await store.checkpoint(relay.checkpoint_name)).position == 12
         # Commits after the start are woken by NOTIFY and published too.
         await store.append("x-late", [staff_event("x-late")], expected_version=0)
         late = await read_until(infra.kafka, topic, lambda r: r.key == b"x-late", count=1)
@@ -129,3 +131,63 @@ async def test_relay_survives_an_unreachable_broker(
     finally:
         stop.set()
         await task
+
+
+async def test_an_event_kafka_refuses_is_parked_and_the_relay_goes_on(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    """One oversized event used to stop the topic: the relay retried that batch forever."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    huge = AgencyProfileAmended(
+        uscc="big-1", name="名" * 400_000, priority=False, changed_fields=["name"]
+    )  # ~1.2 MB of UTF-8
+    await store.append("big-1", [NewEvent(huge, metadata())], expected_version=0)
+    await store.append("after-1", [staff_event("after-1")], expected_version=0)
+    stop = asyncio.Event()
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=0.05)
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        records = await read_until(infra.kafka, topic, lambda r: True, count=1)
+        assert [r.key for r in records] == [b"after-1"]
+        parked = await store.pool.fetch("SELECT stream_id, reason FROM relaytest.parked_events")
+        assert [r["stream_id"] for r in parked] == ["big-1"]
+        assert "TooLarge" in parked[0]["reason"]
+        assert not task.done()
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_deposed_leader_cannot_move_the_checkpoint(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    """The old relay saved its checkpoint on any pooled connection, unconditionally: a leader
+    whose session was killed kept publishing and moved the checkpoint back (600 -> 500)."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    for i in range(10):
+        await store.append(f"f-{i}", [staff_event(f"f-{i}")], expected_version=0)
+    events = await store.read_all(START, 100)
+    leader = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=100)
+    zombie = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=5)
+    async with store.pool.acquire() as new_conn, store.pool.acquire() as old_conn:
+        assert await leader.publish_batch(new_conn) == 10
+        # The zombie read before it was deposed: it stands at event 0 and publishes 1..5 again.
+        assert await zombie.publish_batch(old_conn) == 5
+        assert await store.checkpoint(leader.checkpoint_name) == events[-1].log_position
+        # And once its session is gone, it cannot write at all.
+        pid = await old_conn.fetchval("SELECT pg_backend_pid()")
+        await new_conn.execute("SELECT pg_terminate_backend($1)", pid)
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await zombie.publish_batch(old_conn)
+    assert await store.checkpoint(leader.checkpoint_name) == events[-1].log_position
+
+
+async def test_advancing_a_checkpoint_never_moves_it_back(store: EventStore) -> None:
+    async with store.pool.acquire() as conn:
+        assert await store.advance_checkpoint(conn, "c", LogPosition(7, 600))
+        assert not await store.advance_checkpoint(conn, "c", LogPosition(7, 500))
+        assert not await store.advance_checkpoint(conn, "c", LogPosition(6, 900))
+        assert await store.advance_checkpoint(conn, "c", LogPosition(8, 1))
+    assert await store.checkpoint("c") == LogPosition(8, 1)

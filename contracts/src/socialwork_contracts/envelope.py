@@ -48,8 +48,14 @@ class CloudEvent(BaseModel):
         description="Extension: version of the stream after this event (1-based)"
     )
     position: int = Field(
-        description="Extension: global position in the producing service's store; increases in "
-        "commit order per producer (not contiguous)"
+        description="Extension: global position in the producing service's store; unique per "
+        "producer and increasing within a stream (not contiguous; across streams, events are "
+        "published in commit order, which may differ from position order)"
+    )
+    storeid: str | None = Field(
+        default=None,
+        description="Extension: identity of the producing store. A stream is identified by "
+        "(`storeid`, `streamid`): a store re-created from scratch starts new histories",
     )
     correlationid: str = Field(description="Extension: id shared by everything one request caused")
     causationid: str = Field(

@@ -395,7 +395,11 @@ class IncubationTerminated(_IncubationEvent):
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
     uscc: str = Field(description=_USCC)
-    office_id: str = Field(description=_OFFICE_ID + "; free again from the next day")
+    office_id: str | None = Field(
+        default=None,
+        description=_OFFICE_ID + "; free again from the next day. Absent when the stay ended "
+        "after approval, before an agreement assigned an office",
+    )
     reason: TerminationReason = Field(
         description="退驻原因: voluntary 主动退出 | agreement_breach 违反入孵协议 (shared, sublet, "
         "altered the office, commercial or unrelated activity) | penalty_or_listing 受到行政处罚或"

@@ -43,6 +43,7 @@ from services.incubation.domain.commands import (
 )
 from services.incubation.domain.facts import Facts
 from services.incubation.domain.incubation import (
+    HOLDING,
     Incubation,
     IncubationEvent,
     in_status,
@@ -533,29 +534,28 @@ def _system_check(criterion: str, s: Incubation, facts: Facts) -> bool:
 
 
 def terminate(state: Incubation | None, command: TerminateIncubation) -> IncubationTerminated:
-    """退驻 from a signed agreement or a running incubation; the office is freed."""
-    s = in_status(
-        known_incubation(state, command.incubation_id),
-        frozenset({"signed", "incubating"}),
-        "terminate",
-    )
+    """退驻 from an approval, a signed agreement or a running incubation; the place is freed."""
+    s = in_status(known_incubation(state, command.incubation_id), HOLDING, "terminate")
     agreement = s.agreement
-    assert agreement is not None
     found = rules.text_present("detail", command.detail, "退驻说明")
-    found += rules.date_order(
-        "terminated_on",
-        agreement.signed_on,
-        command.terminated_on,
-        "退驻日期早于协议签订",
-        "terminated before the agreement was signed",
-    )
-    if command.reason == "term_expired" and command.terminated_on <= agreement.term_end:
+    if agreement is not None:
+        found += rules.date_order(
+            "terminated_on",
+            agreement.signed_on,
+            command.terminated_on,
+            "退驻日期早于协议签订",
+            "terminated before the agreement was signed",
+        )
+    if command.reason == "term_expired" and (
+        agreement is None or command.terminated_on <= agreement.term_end
+    ):
+        term_end = agreement.term_end if agreement is not None else None
         found.append(
             RuleViolation(
                 "term_not_expired",
                 "reason",
-                f"协议期限至{agreement.term_end}（含当日），尚未期满",
-                f"the term runs to {agreement.term_end} inclusive",
+                f"协议期限至{term_end}（含当日），尚未期满",
+                f"the term runs to {term_end} inclusive",
             )
         )
     reject_any(found)
@@ -563,7 +563,7 @@ def terminate(state: Incubation | None, command: TerminateIncubation) -> Incubat
         incubation_id=s.incubation_id,
         base_id=s.base_id,
         uscc=s.uscc,
-        office_id=agreement.office_id,
+        office_id=agreement.office_id if agreement is not None else None,
         reason=command.reason,
         terminated_on=command.terminated_on,
         detail=command.detail,

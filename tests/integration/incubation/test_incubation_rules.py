@@ -108,6 +108,7 @@ async def test_a_credit_listing_ends_the_incubation_and_bars_admission(
         data=listing.model_dump(mode="json"),
         streamid=listed,
         streamversion=1,
+        storeid=str(uuid.uuid4()),  # a hand-made record: version 1 of its own history
         position=1,
         correlationid="corr-listing",
         causationid="cause-listing",

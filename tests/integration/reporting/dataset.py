@@ -250,6 +250,9 @@ def envelope(item: Published, position: int, *, type_key: str | None = None) -> 
         data=event.model_dump(mode="json"),
         streamid=stream,
         streamversion=1,
+        # Hand-made records, one per history: a fresh store id each, so consumers (which expect
+        # the next version of each stream) take every one as version 1 of its own history.
+        storeid=str(uuid.uuid4()),
         position=position,
         correlationid=ident(f"corr-{item.name}"),
         causationid=ident(f"cause-{item.name}"),

@@ -63,6 +63,7 @@ async def publish_odd_messages(producer: AIOKafkaProducer) -> None:
     )
     bad = envelope(training, 99).model_dump(mode="json")
     bad["data"]["attendees"] = "many"
+    bad["streamid"] = bad["subject"] = "bad-training"  # the key is the stream id
     import json
 
     await producer.send_and_wait(INCUBATION.name, json.dumps(bad).encode(), key=b"bad-training")
@@ -71,7 +72,9 @@ async def publish_odd_messages(producer: AIOKafkaProducer) -> None:
         100,
         type_key="BaseRenamed.v1",
     )
-    await producer.send_and_wait(INCUBATION.name, unknown.model_dump_json().encode(), key=b"x")
+    await producer.send_and_wait(
+        INCUBATION.name, unknown.model_dump_json().encode(), key=unknown.streamid.encode()
+    )
 
 
 async def test_known_history_replay_exports_and_as_of(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 import httpx
@@ -31,6 +31,8 @@ class Apps:
     supervision: httpx.AsyncClient
     database_url: str
     kafka: str
+    # The incubation store these hand-made records come from: one per test, as in production.
+    store_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     async def register(self, serial: int, registered_on: str = "2019-05-01") -> str:
         body = {**registration(serial), "registered_on": registered_on}
@@ -114,7 +116,7 @@ class Apps:
         producer: AIOKafkaProducer = make_producer(self.kafka)
         await producer.start()
         try:
-            key, value, headers = to_kafka_record(record, "incubation")
+            key, value, headers = to_kafka_record(record, "incubation", self.store_id)
             await producer.send_and_wait(INCUBATION.name, value=value, key=key, headers=headers)
         finally:
             await producer.stop()
