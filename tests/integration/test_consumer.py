@@ -313,3 +313,39 @@ async def test_a_dead_letter_is_redriven_to_its_consumer_never_to_the_topic(
 
 async def _dead_lettered(consumer: EventConsumer, n: int) -> bool:
     return consumer.stats.dead_lettered >= n
+
+
+async def test_a_rebuild_with_two_instances_loses_no_history(rig: Rig, infra: Infra) -> None:
+    """`reset()` on one instance used to rewind only its own partitions: the other carried on,
+    and the old records it saw again were dropped as duplicates. Now every instance rewinds."""
+    relay = relay_for(rig)
+    for i in range(30):
+        await rig.store.append(f"m-{i}", [staff_event(f"m-{i}", 3)], expected_version=0)
+    await publish_all(relay, rig)
+    name = f"c-{uuid.uuid4().hex[:6]}"
+    first = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
+    second = await start_consumer(rig, infra, StaffLog(name, [rig.topic]))
+    stop = asyncio.Event()
+    watchers = [asyncio.create_task(c.watch_epoch(stop)) for _, c in (first, second)]
+    try:
+        await wait_for(lambda: _count(rig, 30))
+        await wait_for(lambda: _split(first[1], second[1]), timeout=60)
+        await first[1].reset()  # one instance holds only some of the three partitions
+        for i in range(30, 40):
+            await rig.store.append(f"m-{i}", [staff_event(f"m-{i}", 3)], expected_version=0)
+        await publish_all(relay, rig)
+        await wait_for(lambda: _count(rig, 40), timeout=60)
+        applied = await rows(rig)
+        assert len({r["event_id"] for r in applied}) == len(applied) == 40
+    finally:
+        stop.set()
+        await asyncio.gather(*watchers)
+        for broker, _ in (first, second):
+            await broker.stop()
+
+
+async def _split(*consumers: EventConsumer) -> bool:
+    held = [
+        c.subscriber.consumer.assignment() if c.subscriber.consumer else set() for c in consumers
+    ]
+    return all(held)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -157,3 +158,49 @@ async def test_operator_lists_and_redrives_dead_letters(
     assert rebuild.status_code == 202
     missing = await client.post("/admin/consumers/nope/rebuild", headers=auth())
     assert missing.status_code == 404
+
+
+async def test_a_refused_reaction_is_not_decided_again_on_a_rebuild(
+    client: httpx.AsyncClient, infra: Infra, database_url: str
+) -> None:
+    """The penalty's suspension is refused (suspended by hand already); after a reinstatement a
+    rebuild replayed the penalty and suspended the agency again, dated before the
+    reinstatement. The refusal is now a recorded decision, so the replay answers from it."""
+    body = registration(902)
+    uscc = body["uscc"]
+    await client.post("/commands/register-agency", json=body, headers=auth())
+    by_hand = {"uscc": uscc, "reason": "现场检查发现问题", "until": "2021-12-31"}
+    assert (
+        await client.post("/commands/suspend-agency", json=by_hand, headers=auth())
+    ).status_code == 201
+    cause = penalty(uscc, "suspension", suspended_until=dt.date(2021, 6, 30))
+    await publish(infra, cause)
+
+    async def declined() -> bool:
+        conn = await asyncpg.connect(database_url)
+        try:
+            refusal = await conn.fetchval(
+                "SELECT refusal FROM registry.commands WHERE command_id LIKE $1", f"%{cause.id}"
+            )
+        finally:
+            await conn.close()
+        return refusal is not None
+
+    await wait_for(declined)
+    again = {"uscc": uscc, "reason": "整改完成"}
+    assert (
+        await client.post("/commands/reinstate-agency", json=again, headers=auth())
+    ).status_code == 201
+    rebuild = await client.post(
+        "/admin/consumers/registry.supervision-penalties/rebuild", headers=auth()
+    )
+    assert rebuild.status_code == 202
+
+    async def replayed() -> bool:
+        ready = await client.get("/health/ready")
+        return ready.status_code == 200
+
+    await wait_for(replayed, timeout=60)
+    history = (await client.get(f"/agencies/{uscc}/history", headers=auth())).json()
+    types = [e["type"].split(".")[0] for e in history["events"]]
+    assert types == ["AgencyRegistered", "AgencySuspended", "AgencyReinstated"], types
