@@ -29,6 +29,7 @@ class Leadership:
         self.lock_name = lock_name
         self.retry_seconds = retry_seconds
         self.is_leader = False
+        self._lost = False  # the database was unreachable at the last attempt (logged once)
 
     async def run(self, stop: asyncio.Event, work: LeaderWork) -> None:
         """Until `stop`: wait for the lock, then do `work` while holding it."""
@@ -37,7 +38,9 @@ class Leadership:
                 await self._lead(stop, work)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 self.is_leader = False
-                log.warning("leadership.connection_lost", lock=self.lock_name, error=str(exc))
+                if not self._lost:  # once per outage, not once per retry
+                    log.warning("leadership.connection_lost", lock=self.lock_name, error=str(exc))
+                self._lost = True
                 await wait(stop, self.retry_seconds)
             except Exception:
                 # A background duty must outlive any one failure: log it, let go, try again.
@@ -58,6 +61,7 @@ class Leadership:
                 if stop.is_set():
                     return
                 self.is_leader = True
+                self._lost = False
                 log.info("leadership.acquired", lock=self.lock_name)
                 await work(conn)
             finally:

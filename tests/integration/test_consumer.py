@@ -37,9 +37,16 @@ class StaffLog:
     name: str
     topics: Sequence[str]
     fail_on_staff: int = -1
+    deadlocks: int = 0  # how many times to fail as a deadlock victim would, before succeeding
 
     async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
         assert isinstance(event, AgencyStaffChanged)
+        if self.deadlocks > 0:
+            self.deadlocks -= 1
+            await conn.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = 'deadlock_detected'; "
+                "END $$"
+            )
         if event.full_time_staff == self.fail_on_staff:
             raise ValueError("this projection refuses 13 staff")
         await conn.execute(
@@ -349,3 +356,19 @@ async def _split(*consumers: EventConsumer) -> bool:
         c.subscriber.consumer.assignment() if c.subscriber.consumer else set() for c in consumers
     ]
     return all(held)
+
+
+async def test_a_transient_database_error_is_retried_not_dead_lettered(
+    rig: Rig, infra: Infra
+) -> None:
+    """A deadlock (or serialization failure) used to dead-letter a perfectly good record."""
+    await rig.store.append("t-1", [staff_event("t-1", 7)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], deadlocks=2)
+    broker, consumer = await start_consumer(rig, infra, projection)
+    try:
+        await wait_for(lambda: _count(rig, 1))
+        assert consumer.stats.dead_lettered == 0
+        assert projection.deadlocks == 0
+    finally:
+        await broker.stop()

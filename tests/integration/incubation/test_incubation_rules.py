@@ -192,3 +192,28 @@ async def test_api_edges(w: World, database_url: str) -> None:
     officer = await w.command("close-base", close, role=Role.UNIT_OFFICER, unit="jinshui")
     assert officer.status_code == 201
     assert (await w.incubation.get("/bases", headers=auth(Role.INTEGRATOR))).status_code == 403
+
+
+async def test_a_revocation_ends_an_approved_stay_too(w: World) -> None:
+    """Only signed and running stays were terminated: an approved one kept its place."""
+    await w.base(places=2)
+    uscc = await w.register()
+    await w.known(uscc, "active")
+    incubation_id = await w.apply(uscc)
+    await w.review(incubation_id)
+    await w.ok("approve-application", w.approval(incubation_id))
+    revoke = await w.registry.post(
+        "/commands/revoke-agency-registration",
+        json={
+            "uscc": uscc,
+            "reason": "以欺骗手段取得登记",
+            "decision_document": "郑民撤〔2023〕1号",
+        },
+        headers=auth(),
+    )
+    assert revoke.status_code == 201, revoke.text
+
+    async def terminated() -> bool:
+        return await w.status(incubation_id) == "terminated"
+
+    await wait_for(terminated)
