@@ -12,6 +12,13 @@ from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 from socialwork_contracts.incubation import BaseLevel, ReviewStage, TerminationReason
+from socialwork_contracts.limits import (
+    LIST_MAX_ITEMS,
+    BoundedId,
+    BoundedIds,
+    BoundedName,
+    BoundedText,
+)
 
 
 class _Command(BaseModel):
@@ -41,41 +48,41 @@ class _Facilities(_Command):
 class EstablishBase(_Facilities):
     """Record a new base (建立孵化基地) with its operator, rooms and equipment."""
 
-    base_id: str
-    name: str
+    base_id: BoundedId
+    name: BoundedName
     level: BaseLevel
-    reporting_unit: str
-    address: str
-    supervising_department: str
-    operator: str
-    operator_uscc: str | None = None
-    purchase_contract: str | None = None
+    reporting_unit: BoundedId
+    address: BoundedName
+    supervising_department: BoundedName
+    operator: BoundedName
+    operator_uscc: BoundedId | None = None
+    purchase_contract: BoundedName | None = None
     established_on: dt.date
 
 
 class UpdateFacilities(_Facilities):
     """Replace the base's rooms and equipment (场地设施变更)."""
 
-    base_id: str
+    base_id: BoundedId
     updated_on: dt.date
 
 
 class AdoptAdmissionStandard(_Command):
     """Adopt the next version of the admission standard and agreement template (§5.2)."""
 
-    base_id: str
+    base_id: BoundedId
     version: int
-    requirements: tuple[str, ...]
-    agreement_template: str
+    requirements: tuple[BoundedText, ...] = Field(max_length=LIST_MAX_ITEMS)
+    agreement_template: BoundedText
     effective_from: dt.date
 
 
 class PublishCall(_Command):
     """Publish a call for applications (发布申请通知) with its window and places."""
 
-    base_id: str
-    call_id: str
-    title: str
+    base_id: BoundedId
+    call_id: BoundedId
+    title: BoundedName
     opens_on: dt.date
     closes_on: dt.date
     places: int
@@ -85,20 +92,20 @@ class PublishCall(_Command):
 class RecordTraining(_Command):
     """Record a training session held at the base (人才培训)."""
 
-    base_id: str
-    session_id: str
-    title: str
+    base_id: BoundedId
+    session_id: BoundedId
+    title: BoundedName
     held_on: dt.date
     hours: Decimal = Field(decimal_places=2)
     attendees: int
-    agency_usccs: tuple[str, ...] = ()
+    agency_usccs: BoundedIds = ()
 
 
 class CloseBase(_Command):
     """Close the base. Refused while it has residents: each must first graduate or be terminated."""
 
-    base_id: str
-    reason: str
+    base_id: BoundedId
+    reason: BoundedText
     closed_on: dt.date
 
 
@@ -118,45 +125,45 @@ BaseCommand: TypeAlias = (
 class SubmitApplication(_Command):
     """Receive an agency's application to a call (入孵申请)."""
 
-    incubation_id: str
-    base_id: str
-    call_id: str
-    uscc: str
+    incubation_id: BoundedId
+    base_id: BoundedId
+    call_id: BoundedId
+    uscc: BoundedId
     submitted_on: dt.date
-    non_local_reason: str | None = None  # required when the agency is not local to the base
+    non_local_reason: BoundedText | None = None  # required when the agency is not local to the base
 
 
 class ReviewApplication(_Command):
     """Record one passed review stage: intake → first review → panel review → public notice."""
 
-    incubation_id: str
+    incubation_id: BoundedId
     stage: ReviewStage
-    opinion: str
+    opinion: BoundedText
     reviewed_on: dt.date
 
 
 class ApproveApplication(_Command):
     """Approve the application after all review stages (准予入孵)."""
 
-    incubation_id: str
-    opinion: str
+    incubation_id: BoundedId
+    opinion: BoundedText
     approved_on: dt.date
 
 
 class RejectApplication(_Command):
     """Refuse the application, with reasons (不予入孵)."""
 
-    incubation_id: str
-    reasons: tuple[str, ...]
+    incubation_id: BoundedId
+    reasons: tuple[BoundedText, ...] = Field(max_length=LIST_MAX_ITEMS)
     rejected_on: dt.date
 
 
 class SignAgreement(_Command):
     """Sign the incubation agreement: term and the office assigned (签订入孵协议)."""
 
-    incubation_id: str
-    agreement_id: str
-    office_id: str
+    incubation_id: BoundedId
+    agreement_id: BoundedId
+    office_id: BoundedId
     term_start: dt.date
     term_end: dt.date
     signed_on: dt.date
@@ -165,15 +172,15 @@ class SignAgreement(_Command):
 class StartIncubation(_Command):
     """The agency moves into its office (入驻)."""
 
-    incubation_id: str
+    incubation_id: BoundedId
     started_on: dt.date
 
 
 class ExtendIncubation(_Command):
     """Extend the agreement to a new last day (续驻)."""
 
-    incubation_id: str
-    agreement_id: str
+    incubation_id: BoundedId
+    agreement_id: BoundedId
     term_end: dt.date
     extended_on: dt.date
 
@@ -181,29 +188,29 @@ class ExtendIncubation(_Command):
 class RecordSupport(_Command):
     """Record support given to the incubated agency (§1); money in exact yuan."""
 
-    incubation_id: str
-    support_type: str
-    funding_type: str | None = None
+    incubation_id: BoundedId
+    support_type: BoundedId
+    funding_type: BoundedId | None = None
     amount_yuan: Decimal | None = Field(default=None, decimal_places=2)
-    description: str
+    description: BoundedText
     given_on: dt.date
 
 
 class GraduateAgency(_Command):
     """Graduate after the exit assessment (出壳): each assessed criterion id → met or not."""
 
-    incubation_id: str
+    incubation_id: BoundedId
     assessment: dict[str, bool]
-    assessment_summary: str
+    assessment_summary: BoundedText
     graduated_on: dt.date
 
 
 class TerminateIncubation(_Command):
     """End the incubation before graduation (退驻), with its reason."""
 
-    incubation_id: str
+    incubation_id: BoundedId
     reason: TerminationReason
-    detail: str
+    detail: BoundedText
     terminated_on: dt.date
 
 
