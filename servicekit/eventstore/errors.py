@@ -21,14 +21,15 @@ class IdempotencyKeyReused(Exception):
         self.command_id = command_id
 
 
-class StaleTransaction(Exception):
+class StaleTransaction(ConcurrencyConflict):
     """The transaction began writing before the stream's last event was written.
 
     Readers order the log by writing transaction, so appending now would place this event
     before its predecessor. Only a transaction that wrote something before it read the stream
-    (a consumer batch) can meet this; it must roll back and run again (a new transaction).
+    (a consumer batch) can meet this; it must roll back and run again (a new transaction). An
+    HTTP caller sees it as a version conflict (409): retrying is the right answer there too.
     """
 
     def __init__(self, stream_id: str) -> None:
-        super().__init__(f"stream {stream_id}: this transaction is older than its last event")
-        self.stream_id = stream_id
+        super().__init__(stream_id, -1, -1)
+        self.args = (f"stream {stream_id}: this transaction is older than its last event",)

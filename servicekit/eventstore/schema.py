@@ -19,7 +19,15 @@ def checked_schema(name: str) -> str:
 def ddl(schema: str) -> str:
     s = checked_schema(schema)
     return f"""
-CREATE SCHEMA IF NOT EXISTS {s};
+-- Made beforehand, for the service's own role, by the administrator (servicekit.db_access); that
+-- role may not create schemas, and CREATE SCHEMA IF NOT EXISTS checks the privilege even when
+-- the schema exists. So create it only where it is missing (tests, a single-user installation).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '{s}') THEN
+        CREATE SCHEMA {s};
+    END IF;
+END $$;
 CREATE SEQUENCE IF NOT EXISTS {s}.event_position;
 CREATE TABLE IF NOT EXISTS {s}.events (
     position        bigint PRIMARY KEY,

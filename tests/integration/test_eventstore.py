@@ -10,9 +10,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from servicekit.eventstore import START, ConcurrencyConflict, EventStore, IdempotencyKeyReused
+from servicekit.eventstore import (
+    START,
+    ConcurrencyConflict,
+    EventStore,
+    IdempotencyKeyReused,
+    StaleTransaction,
+)
 from servicekit.eventstore.store import create_pool
-from tests.support import staff_event
+from tests.support import staff_event, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -105,19 +111,16 @@ async def test_tailing_reader_never_skips_a_late_commit(store: EventStore) -> No
     running transactions in `read_all` is what makes the reader wait instead.
     """
     writers, per_writer = 8, 40
-    stop = asyncio.Event()
     seen: list[int] = []
 
     async def tail() -> None:
         last = START
-        while True:
+        while len(seen) < writers * per_writer:
             batch = await store.read_all(last, 100)
             for event in batch:
                 assert event.log_position > last
                 seen.append(event.position)
                 last = event.log_position
-            if stop.is_set() and not batch:
-                return
             await asyncio.sleep(0)
 
     async def linger(_conn: object, _events: object) -> None:
@@ -130,8 +133,7 @@ async def test_tailing_reader_never_skips_a_late_commit(store: EventStore) -> No
 
     reader = asyncio.create_task(tail())
     await asyncio.gather(*(write(w) for w in range(writers)))
-    stop.set()
-    await reader
+    await asyncio.wait_for(reader, 30)
     stored = [e.position for e in await store.read_all(START, 100_000)]
     assert len(stored) == writers * per_writer
     assert seen == stored, "the tailing reader skipped or reordered events"
@@ -148,7 +150,14 @@ async def test_writers_do_not_wait_for_each_other(store: EventStore) -> None:
         # The slow writer's transaction is still running: a reader waits for it, so the fast
         # event, written later, is not yet readable either.
         assert await store.read_all(START, 10) == []
-    assert [e.stream_id for e in await store.read_all(START, 10)] == ["slow", "fast"]
+
+    # Once it commits, both are readable in log order (as soon as no older transaction of the
+    # cluster is still running).
+    async def both() -> list[str] | None:
+        ids = [e.stream_id for e in await store.read_all(START, 10)]
+        return ids if len(ids) == 2 else None
+
+    assert await wait_for(both) == ["slow", "fast"]
 
 
 async def test_concurrent_appends_to_one_stream_conflict_or_wait_never_fork(
@@ -230,3 +239,18 @@ async def test_a_stored_v1_event_reads_as_v2(store: EventStore) -> None:
     event = stored.load()
     assert isinstance(event, AgencyRegistered)
     assert (event.reporting_unit, event.county_code) == ("jinshui", "410105")
+
+
+async def test_a_transaction_older_than_the_streams_last_event_must_run_again(
+    store: EventStore,
+) -> None:
+    """Readers order the log by writing transaction: an append by a transaction that began
+    writing before the stream's last event would be read before it, so it is refused."""
+    await store.append("old", [staff_event("old")], expected_version=0)
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.append(
+            "first-write", [staff_event("first-write")], expected_version=0, conn=conn
+        )
+        await store.append("old", [staff_event("old")], expected_version=1)  # a newer transaction
+        with pytest.raises(StaleTransaction):
+            await store.append("old", [staff_event("old")], expected_version=2, conn=conn)
