@@ -12,10 +12,16 @@ from pydantic import BaseModel, Field
 
 from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import CommandRoute, CommandSet, command_router
+from servicekit.decisions import InvalidTransition
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.supervision import readmodel
-from services.supervision.authz import READERS, authorize
+from services.supervision.authz import (
+    LIST_READERS,
+    authorize,
+    readable_unit,
+    require_file_reader,
+)
 from services.supervision.checks import LOCAL, FutureCheckDate, local_date, scheduled_check
 from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile
@@ -101,11 +107,9 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         as_of: dt.date | None = None,
         recorded_as_of: dt.datetime | None = None,
     ) -> dict[str, Any]:
-        require_role(caller, READERS, "read credit files")
         runtime = runtime_of(request)
+        agency = await readable_agency(runtime, caller, uscc)
         file, events, day = await file_as_of(runtime, uscc, as_of, recorded_as_of)
-        async with runtime.pool.acquire() as conn:
-            agency = await readmodel.agency_facts(conn, uscc, None)
         view = credit_file_view(file, agency, day, uscc)
         view["events"] = events
         view["recorded_as_of"] = recorded_as_of
@@ -124,11 +128,9 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         as_of: dt.date | None = None,
         recorded_as_of: dt.datetime | None = None,
     ) -> str:
-        require_role(caller, READERS, "read credit files")
         runtime = runtime_of(request)
+        agency = await readable_agency(runtime, caller, uscc)
         file, _, day = await file_as_of(runtime, uscc, as_of, recorded_as_of)
-        async with runtime.pool.acquire() as conn:
-            agency = await readmodel.agency_facts(conn, uscc, None)
         return credit_report(file, agency, day, uscc)
 
     @router.get("/credit-lists/{credit_list}", tags=["queries"], summary="名录 Agencies listed")
@@ -139,7 +141,7 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         as_of: dt.date | None = None,
         reporting_unit: str | None = None,
     ) -> dict[str, Any]:
-        require_role(caller, READERS, "read credit lists")
+        require_role(caller, LIST_READERS, "read credit lists")
         day = as_of or local_today(dt.datetime.now(dt.UTC))
         async with runtime_of(request).pool.acquire() as conn:
             items = await readmodel.listed_agencies(conn, credit_list, day, reporting_unit)
@@ -152,10 +154,10 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         as_of: dt.date | None = None,
         reporting_unit: str | None = None,
     ) -> dict[str, Any]:
-        require_role(caller, READERS, "read rectifications")
+        unit = readable_unit(caller, reporting_unit, "read rectifications")
         day = as_of or local_today(dt.datetime.now(dt.UTC))
         async with runtime_of(request).pool.acquire() as conn:
-            found = await readmodel.rectifications_by_state(conn, day, reporting_unit)
+            found = await readmodel.rectifications_by_state(conn, day, unit)
         return {"as_of": day, **found}
 
     @router.get(
@@ -167,7 +169,7 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         as_of: dt.date | None = None,
         within_days: Annotated[int, Query(ge=1, le=3660)] = 90,
     ) -> dict[str, Any]:
-        require_role(caller, READERS, "read credit lists")
+        require_role(caller, LIST_READERS, "read credit lists")
         day = as_of or local_today(dt.datetime.now(dt.UTC))
         until = day + dt.timedelta(days=within_days)
         async with runtime_of(request).pool.acquire() as conn:
@@ -179,6 +181,19 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
 
 def local_today(now: dt.datetime) -> dt.date:
     return local_date(now)
+
+
+async def readable_agency(runtime: Runtime, caller: Principal, uscc: str) -> cmd.AgencyFacts | None:
+    """The agency's facts for its credit file, once the caller may read that file (403, or 404
+    to a scoped caller naming an agency not known here)."""
+    async with runtime.pool.acquire() as conn:
+        scope = await readmodel.agency_scope(conn, uscc)
+        agency = await readmodel.agency_facts(conn, uscc, None)
+    try:
+        require_file_reader(caller, scope, uscc)
+    except InvalidTransition as exc:
+        raise Problem(404, exc.code, "机构不存在 (agency not found)", exc.message_en) from exc
+    return agency
 
 
 async def file_as_of(

@@ -13,6 +13,7 @@ from typing import Any
 from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
 from servicekit.eventstore.store import InlineProjection
+from services.supervision.authz import AgencyScope
 from services.supervision.domain import rules
 from services.supervision.domain.commands import AgencyFacts
 from services.supervision.domain.credit_file import CreditFile
@@ -166,6 +167,20 @@ async def agency_facts(conn: Connection, uscc: str, on: dt.date | None) -> Agenc
         graduation["base_id"] if graduation else None,
         graduation["ended_on"] if graduation else None,
     )
+
+
+async def agency_scope(conn: Connection, uscc: str) -> AgencyScope | None:
+    """The agency's unit and the bases that incubated it; None when the registry's row is
+    missing (never registered, or the table is being rebuilt)."""
+    row = await conn.fetchrow(
+        f"SELECT a.reporting_unit, array_remove(array_agg(DISTINCT r.base_id), NULL) AS bases "
+        f"FROM {SCHEMA}.agencies a LEFT JOIN {SCHEMA}.residencies r USING (uscc) "
+        "WHERE a.uscc = $1 GROUP BY a.reporting_unit",
+        uscc,
+    )
+    if row is None:
+        return None
+    return AgencyScope(row["reporting_unit"], frozenset(row["bases"]))
 
 
 async def due_rectifications(conn: Connection, as_of: dt.date) -> list[dict[str, Any]]:

@@ -109,13 +109,18 @@ def decide(
 # -- guards ---------------------------------------------------------------------------------
 
 
+def agency_not_found(uscc: str) -> InvalidTransition:
+    """The refusal for an agency supervision has not learnt of from the registry (404)."""
+    return InvalidTransition(
+        "agency_not_found",
+        f"未找到统一社会信用代码为{uscc}的机构",
+        f"no agency with credit code {uscc} is known to supervision",
+    )
+
+
 def _known(agency: AgencyFacts | None, uscc: str) -> AgencyFacts:
     if agency is None:
-        raise InvalidTransition(
-            "agency_not_found",
-            f"未找到统一社会信用代码为{uscc}的机构",
-            f"no agency with credit code {uscc} is known to supervision",
-        )
+        raise agency_not_found(uscc)
     return agency
 
 
