@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from socialwork_contracts.envelope import CloudEvent, kafka_headers, schema_urn
 
 from servicekit.eventstore.records import RecordedEvent
+
+
+def with_offset(instant: dt.datetime) -> dt.datetime:
+    """RFC 3339 times need an offset. asyncpg stores datetime.min and max as -infinity and
+    +infinity and reads those back naive (0001-01-01T00:00:00Z was accepted before occurrence
+    times were bounded): publish them in UTC rather than as times no consumer can parse."""
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=dt.UTC)
 
 
 def to_cloudevent(event: RecordedEvent, producer: str, store_id: str | None = None) -> CloudEvent:
@@ -14,7 +23,7 @@ def to_cloudevent(event: RecordedEvent, producer: str, store_id: str | None = No
         source=f"/socialwork/{producer}",
         type=type_key,
         subject=event.stream_id,
-        time=event.occurred_at,
+        time=with_offset(event.occurred_at),
         dataschema=schema_urn(type_key),
         data=event.data,
         streamid=event.stream_id,
@@ -25,7 +34,7 @@ def to_cloudevent(event: RecordedEvent, producer: str, store_id: str | None = No
         causationid=event.causation_id,
         actor=event.actor,
         actorrole=event.actor_role,
-        recordedtime=event.recorded_at,
+        recordedtime=with_offset(event.recorded_at),
     )
 
 

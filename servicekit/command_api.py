@@ -35,6 +35,11 @@ log = structlog.get_logger()
 
 # A backdated fact is fine (historical records); one dated in the future is a typo.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Issue 10 item 5: the earliest occurrence time a command may state (docs/operations.md). The
+# records of private social-work agencies begin well after it, so an earlier time is a typo or
+# an attack, not history: 0001-01-01T00:00:00Z, for one, is stored by asyncpg as -infinity and
+# read back without an offset, which neither the envelope schema nor any consumer accepts.
+OCCURRENCE_FLOOR = dt.datetime(1990, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 class Timed(BaseModel):
@@ -121,6 +126,7 @@ class CommandRoute:
 
 
 def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """The stated occurrence time (default now), or a 422 unless it is from the floor to now."""
     if requested is None:
         return now
     if requested.tzinfo is None:
@@ -133,12 +139,9 @@ def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datet
     try:
         requested.astimezone(dt.UTC)
     except OverflowError as exc:
-        raise Problem(
-            422,
-            "time_out_of_range",
-            "时间超出范围 (time out of range)",
-            f"occurred_at {requested.isoformat()} is outside the representable range",
-        ) from exc
+        raise _out_of_range(requested) from exc
+    if requested < OCCURRENCE_FLOOR:
+        raise _out_of_range(requested)
     if requested > now + FUTURE_TOLERANCE:
         raise Problem(
             422,
@@ -147,6 +150,17 @@ def occurrence_time(requested: dt.datetime | None, now: dt.datetime) -> dt.datet
             f"occurred_at {requested.isoformat()} is in the future",
         )
     return requested
+
+
+def _out_of_range(requested: dt.datetime) -> Problem:
+    return Problem(
+        422,
+        "time_out_of_range",
+        "发生时间超出范围 (time out of range)",
+        f"occurred_at {requested.isoformat()} is outside the accepted range, from "
+        f"{OCCURRENCE_FLOOR.isoformat()} until now",
+        earliest=OCCURRENCE_FLOOR.isoformat(),
+    )
 
 
 def unstorable_text(value: Any, location: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:

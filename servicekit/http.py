@@ -1,12 +1,17 @@
 """HTTP conventions shared by every API: RFC 9457 problem details, correlation ids, auth, health,
-a bound on request bodies, and database outages answered 503."""
+a bound on request bodies, database outages answered 503, and the security edge (refusals logged
+and counted, failed authentication limited, security headers)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
+import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import asyncpg
@@ -15,12 +20,14 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.auth import Forbidden, Principal, TokenSettings, Unauthenticated, verify_token
 from servicekit.eventstore import ConcurrencyConflict, IdempotencyKeyReused
+from servicekit.metrics import REFUSED_REQUESTS
 
 log = structlog.get_logger()
 PROBLEM_JSON = "application/problem+json"
@@ -48,7 +55,9 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_response(problem: Problem, request: Request) -> JSONResponse:
+def problem_response(
+    problem: Problem, request: Request, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:socialwork:problem:{problem.code}",
         "title": problem.title,
@@ -60,8 +69,10 @@ def problem_response(problem: Problem, request: Request) -> JSONResponse:
     }
     if problem.errors:
         body["errors"] = problem.errors
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+    sent = dict(headers or {})
+    if problem.status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=sent)
 
 
 def _validation_problem(exc: RequestValidationError) -> Problem:
@@ -91,6 +102,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
+        if exc.status in (401, 403):
+            record_refusal(request, exc.status, exc.detail)
         return problem_response(exc, request)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
@@ -99,20 +112,35 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code, title = _HTTP_PROBLEMS.get(exc.status_code, ("http_error", str(exc.detail)))
+        # The headers Starlette set, e.g. Allow on a 405 (RFC 9110 §15.5.6).
         return problem_response(
-            Problem(exc.status_code, code, str(exc.detail), str(exc.detail)), request
+            Problem(exc.status_code, code, title, str(exc.detail)), request, exc.headers
         )
 
     async def on_unauthenticated(request: Request, exc: Exception) -> Response:
+        record_refusal(request, 401, str(exc))
         return problem_response(
             Problem(401, "unauthenticated", "未认证 (authentication required)", str(exc)), request
         )
 
     async def on_forbidden(request: Request, exc: Exception) -> Response:
+        record_refusal(request, 403, str(exc))
         return problem_response(
             Problem(403, "forbidden", "无权执行此操作 (forbidden)", str(exc)), request
         )
+
+    async def on_too_many_failures(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, TooManyFailedAuthentications)
+        record_refusal(request, 429, str(exc))
+        problem = Problem(
+            429,
+            "too_many_failed_authentications",
+            "认证失败次数过多，请稍后再试 (too many failed authentications)",
+            f"{exc}; retry after {exc.retry_after} s",
+            retry_after=exc.retry_after,
+        )
+        return problem_response(problem, request, {"Retry-After": str(exc.retry_after)})
 
     async def on_conflict(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ConcurrencyConflict)
@@ -170,11 +198,29 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Unauthenticated, on_unauthenticated)
     app.add_exception_handler(Forbidden, on_forbidden)
+    app.add_exception_handler(TooManyFailedAuthentications, on_too_many_failures)
     app.add_exception_handler(ConcurrencyConflict, on_conflict)
     app.add_exception_handler(IdempotencyKeyReused, on_key_reused)
     app.add_exception_handler(asyncpg.DataError, on_bad_value)
     app.add_exception_handler(OverflowError, on_bad_value)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+_HTTP_PROBLEMS = {
+    404: ("not_found", "资源不存在 (not found)"),
+    405: ("method_not_allowed", "不支持此请求方法 (method not allowed)"),
+}
+
+# A caller's id is written into every event the request causes and every log line: issue 10
+# item 9 found 8 KB ids stored verbatim. One that breaks this rule is replaced, not trimmed.
+_FIT_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def correlation_id(given: str | None) -> str:
+    """The caller's X-Correlation-ID if it is at most 128 of [A-Za-z0-9._:-], else a new id."""
+    if given is not None and _FIT_CORRELATION_ID.fullmatch(given):
+        return given
+    return str(uuid.uuid4())
 
 
 def install_correlation(app: FastAPI) -> None:
@@ -184,12 +230,162 @@ def install_correlation(app: FastAPI) -> None:
     async def correlate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
-        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        assigned = correlation_id(request.headers.get("x-correlation-id"))
+        request.state.correlation_id = assigned
+        with structlog.contextvars.bound_contextvars(correlation_id=assigned):
             response = await call_next(request)
-        response.headers["X-Correlation-ID"] = correlation_id
+        response.headers["X-Correlation-ID"] = assigned
         return response
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def _route_of(request: Request) -> str:
+    """The matched route's template (`/agencies/{uscc}`): label values a caller cannot grow."""
+    path = getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+def _client_of(request: Request) -> str:
+    # The peer address; behind a proxy, uvicorn puts the client's there from X-Forwarded-For
+    # when the proxy is trusted (FORWARDED_ALLOW_IPS, docs/operations.md).
+    return request.client.host if request.client is not None else "unknown"
+
+
+def record_refusal(request: Request, status: int, reason: str) -> None:
+    """Log a refused request as a security event and count it (issue 10 item 9)."""
+    route = _route_of(request)
+    caller: Principal | None = getattr(request.state, "principal", None)
+    REFUSED_REQUESTS.labels(str(status), route).inc()
+    log.warning(
+        "security.refused",
+        status=status,
+        subject=caller.subject if caller is not None else None,
+        role=caller.role.value if caller is not None else None,
+        route=route,
+        method=request.method,
+        reason=reason[:300],
+        client=_client_of(request),
+    )
+
+
+# --------------------------------------------------------------------------- failed authentication
+
+# Issue 10 item 9: past this many failed authentications from one address within the window,
+# its requests are answered 429 without verifying their token (docs/auth.md).
+AUTH_FAILURE_LIMIT = 20
+AUTH_FAILURE_WINDOW_SECONDS = 60.0
+# Addresses remembered at once; past it the least recently failed are forgotten first.
+AUTH_FAILURE_MAX_ADDRESSES = 10_000
+
+
+class TooManyFailedAuthentications(Exception):
+    """An address failed to authenticate too often; answered 429 with Retry-After."""
+
+    def __init__(self, address: str, retry_after: int) -> None:
+        super().__init__(f"too many failed authentications from {address}")
+        self.retry_after = retry_after
+
+
+class FailedAuthentications:
+    """Failed authentications per client address over a sliding window, in this process.
+
+    An address with `limit` failures in the last `window` seconds is held until the oldest of
+    them leaves the window. Only the last `limit` failure times of an address are kept.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = AUTH_FAILURE_LIMIT,
+        window: float = AUTH_FAILURE_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        max_addresses: int = AUTH_FAILURE_MAX_ADDRESSES,
+    ) -> None:
+        self._limit, self._window, self._clock = limit, window, clock
+        self._max_addresses = max_addresses
+        self._failures: dict[str, deque[float]] = {}
+        # The auth dependency is synchronous and runs in FastAPI's thread pool.
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def retry_after(self, address: str) -> int | None:
+        """Whole seconds until `address` may authenticate again, or None if it may now."""
+        with self._lock:
+            now = self._clock()
+            times = self._recent(address, now)
+            if len(times) < self._limit:
+                return None
+            return max(1, math.ceil(times[0] + self._window - now))
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            now = self._clock()
+            times = self._recent(address, now)
+            times.append(now)
+            self._failures.pop(address, None)
+            self._failures[address] = times  # last in order: the most recent failure
+            while len(self._failures) > self._max_addresses:
+                del self._failures[next(iter(self._failures))]
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        times = self._failures.get(address) or deque(maxlen=self._limit)
+        while times and times[0] <= now - self._window:
+            times.popleft()
+        if not times:
+            self._failures.pop(address, None)
+        return times
+
+
+# --------------------------------------------------------------------------- security headers
+
+# Issue 10 item 9. The dashboard loads only its own script and style sheet; `data:` images
+# are its empty favicon (no request for /favicon.ico).
+STRICT_CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+# Swagger UI as FastAPI serves it: an inline start script, assets from a public CDN (no package
+# installed here ships them), FastAPI's favicon. Relaxed for these pages only.
+SWAGGER_UI_CSP = (
+    "default-src 'self'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SWAGGER_UI_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # for browsers without CSP frame-ancestors
+}
+
+
+class SecurityHeaders:
+    """Add the security headers and a Content-Security-Policy to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = SWAGGER_UI_CSP if scope["path"] in SWAGGER_UI_PATHS else STRICT_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = policy
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 # --------------------------------------------------------------------------- request size
@@ -418,16 +614,31 @@ _bearer = HTTPBearer(auto_error=False, description="JWT from `python -m servicek
 
 
 def principal_dependency(
-    settings: Callable[[], TokenSettings],
+    settings: Callable[[], TokenSettings], failures: FailedAuthentications | None = None
 ) -> Callable[..., Principal]:
-    """A FastAPI dependency that authenticates the caller or raises 401."""
+    """A FastAPI dependency that authenticates the caller or raises 401.
+
+    With `failures`, an address that presented too many invalid tokens gets 429 instead, and
+    its token is not verified; a missing token is not a failed authentication.
+    """
 
     def current_principal(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         if credentials is None:
             raise Unauthenticated("missing bearer token")
-        return verify_token(settings(), credentials.credentials)
+        address = _client_of(request)
+        if failures is not None and (wait := failures.retry_after(address)) is not None:
+            raise TooManyFailedAuthentications(address, wait)
+        try:
+            principal = verify_token(settings(), credentials.credentials)
+        except Unauthenticated:
+            if failures is not None:
+                failures.failed(address)
+            raise
+        request.state.principal = principal  # named in the log line of a later refusal
+        return principal
 
     return current_principal
 

@@ -32,6 +32,13 @@ COMMANDS = Counter(
     ["command", "outcome"],
     registry=REGISTRY,
 )
+REFUSED_REQUESTS = Counter(
+    "socialwork_refused_requests_total",
+    "Requests refused at the edge, by status (401 unauthenticated, 403 forbidden, 429 too many "
+    "failed authentications) and route template; each is also logged as security.refused",
+    ["status", "route"],
+    registry=REGISTRY,
+)
 APPEND_SECONDS = Histogram(
     "socialwork_event_append_seconds",
     "Time to append a command's events to the event store (one transaction)",

@@ -15,6 +15,8 @@ from servicekit.history import history_router
 from servicekit.http import (
     BodySizeLimit,
     DatabaseOutage,
+    FailedAuthentications,
+    SecurityHeaders,
     install_correlation,
     install_database_outage,
     install_problem_handlers,
@@ -99,16 +101,26 @@ def service_app(
         runtime: Runtime = request.app.state.runtime
         return runtime
 
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    # One API browser, /docs: ReDoc would need its own CDN assets and fonts past the CSP.
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        description=description,
+        lifespan=lifespan,
+        redoc_url=None,
+    )
     install_problem_handlers(app)
     install_correlation(app)
     outage = install_database_outage(app, lambda: holder["runtime"].pool.fetchval("SELECT 1"))
-    # Outermost, so an oversized body is refused before anything else reads it.
+    # Outside the app's own, so an oversized body is refused before anything else reads it.
     app.add_middleware(
         BodySizeLimit, max_bytes=lambda: holder["runtime"].settings.http_max_body_bytes
     )
+    app.add_middleware(SecurityHeaders)  # outside even that: a 413 carries the headers too
     install_health(app, lambda: holder.get("runtime"), outage)
-    principal = principal_dependency(lambda: holder["runtime"].token_settings)
+    principal = principal_dependency(
+        lambda: holder["runtime"].token_settings, FailedAuthentications()
+    )
     app.include_router(router(runtime_of, principal))
     app.include_router(admin_router(runtime_of, principal))
     app.include_router(history_router(runtime_of, principal))

@@ -2,10 +2,12 @@
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BeforeValidator
 from socialwork_contracts import reference
 
 from servicekit.auth import Principal, require_role
@@ -26,8 +28,21 @@ from services.reporting.domain.targets import TargetOptions, base_local_agencies
 from services.reporting.exports import Format, table_response
 from services.reporting.snapshots import Snapshots
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    """Only a calendar date YYYY-MM-DD: pydantic would also read `0` or `1309392000` as Unix
+    times and `2011-06-30T00:00:00` as a date, silently answering for a day nobody asked for
+    (issue 10 item 9)."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("as_of must be a date, YYYY-MM-DD")
+    return value
+
+
 AsOf = Annotated[
     dt.date | None,
+    BeforeValidator(_iso_date_only),
     Query(
         description="按发生时间 as of this local date (facts that happened by then); default today"
     ),

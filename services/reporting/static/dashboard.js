@@ -1,6 +1,9 @@
 // Dashboard of the reporting service: plain JavaScript and inline SVG, no external assets, so it
-// works on an intranet without internet access. The token comes from ?token=, or is pasted.
+// works on an intranet without internet access (and under a strict Content-Security-Policy).
+// The token is pasted, or given once in the address as #token= (or ?token=).
 "use strict";
+
+const TOKEN_KEY = "reporting-token";
 
 const STATUS = { met: "已完成", missed: "未完成（已逾期）", in_progress: "推进中" };
 const SVG = "http://www.w3.org/2000/svg";
@@ -190,7 +193,7 @@ async function refresh(event) {
     document.body.dataset.state = "no-token";
     return;
   }
-  sessionStorage.setItem("reporting-token", $("#token").value);
+  sessionStorage.setItem(TOKEN_KEY, $("#token").value);
   document.body.dataset.state = "loading";
   $("#message").textContent = "加载中…";
   try {
@@ -226,9 +229,26 @@ async function download(event) {
   URL.revokeObjectURL(url);
 }
 
+// A token left in the address bar ends up in the history, bookmarks and screenshots (and, as a
+// query parameter, in proxy logs): read it once, keep it in this tab's sessionStorage, and take
+// it out of the address. A fragment (#token=) is preferred: it never reaches a server.
+function takeToken() {
+  const url = new URL(window.location.href);
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const given = fragment.get("token") || url.searchParams.get("token");
+  if (fragment.has("token") || url.searchParams.has("token")) {
+    fragment.delete("token");
+    url.searchParams.delete("token");
+    url.hash = fragment.toString();
+    window.history.replaceState(window.history.state, "", url.href);
+  }
+  if (given) sessionStorage.setItem(TOKEN_KEY, given);
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
 function init() {
+  $("#token").value = takeToken();
   const query = new URLSearchParams(window.location.search);
-  $("#token").value = query.get("token") || sessionStorage.getItem("reporting-token") || "";
   $("#year").value = query.get("year") || String(new Date().getFullYear());
   $("#half").value = query.get("half") || "mid_year";
   $("#as-of").value = query.get("as_of") || "";
