@@ -7,9 +7,39 @@ operator's log pipeline sees one JSON object per line from every source.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import time
 
 import structlog
+
+# Client libraries that log every failed reconnect: during an outage, once per kind is enough.
+CHATTY_LOGGERS = ("aiokafka", "kafka", "asyncpg")
+REPEAT_SECONDS = 60.0
+_VARYING = re.compile(r"\d+|'[^']*'|\([^)]*\)")
+
+
+class OncePerOutage(logging.Filter):
+    """Drop a record whose text (numbers, addresses and quoted parts aside) was logged in the
+    last `window` seconds: a broker outage is then a handful of lines a minute, not thousands."""
+
+    def __init__(self, window: float = REPEAT_SECONDS) -> None:
+        super().__init__()
+        self.window = window
+        self._last: dict[tuple[str, str], float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.partition(".")[0] not in CHATTY_LOGGERS:
+            return True
+        key = (record.name, _VARYING.sub("…", record.getMessage()))
+        now = time.monotonic()
+        if now - self._last.get(key, -self.window) < self.window:
+            return False
+        self._last[key] = now
+        if len(self._last) > 1000:  # bounded: forget the oldest kinds
+            for old in sorted(self._last, key=self._last.__getitem__)[:500]:
+                del self._last[old]
+        return True
 
 
 def configure_logging(service: str, level: str = "INFO") -> structlog.stdlib.BoundLogger:
@@ -46,6 +76,8 @@ def configure_logging(service: str, level: str = "INFO") -> structlog.stdlib.Bou
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # On the handler, so that it sees the records of the libraries' child loggers too.
+    handler.addFilter(OncePerOutage())
     structlog.contextvars.bind_contextvars(service=service)
     logger: structlog.stdlib.BoundLogger = structlog.get_logger()
     return logger
