@@ -2,8 +2,9 @@
 
 - `incubation.registry-agencies`: the registry's agencies (name, reporting unit, status) into
   `incubation.agencies`; a deregistration or revocation ends the agency's incubation.
-- `incubation.supervision-credit`: credit-list intervals into `incubation.listings`; a listing,
-  a serious violation, or a suspension/revocation penalty ends the agency's incubation.
+- `incubation.supervision-credit`: credit-list intervals into `incubation.listings`; the serious
+  list, a serious violation, or a suspension/revocation penalty ends the agency's incubation
+  (domain.md); an abnormal listing only bars admission, funding and graduation.
 
 Both tolerate events about agencies or incubations they do not know (other tests and services
 share the topics): nothing to do is not an error.
@@ -150,7 +151,7 @@ class RegistryAgencies:
 
 @dataclass
 class SupervisionCredit:
-    """Credit-list intervals; a listing or serious case ends the incubation (domain.md)."""
+    """Credit-list intervals; a serious case ends the incubation (domain.md)."""
 
     store: EventStore
     name: str = "incubation.supervision-credit"
@@ -162,14 +163,14 @@ class SupervisionCredit:
                 await readmodel.open_listing(
                     conn, event.listing_id, event.uscc, event.list, event.ground, event.listed_on
                 )
-                list_zh = "活动异常名录" if event.list == "abnormal" else "严重违法失信名单"
-                await self._end(
-                    conn,
-                    envelope,
-                    event.uscc,
-                    "penalty_or_listing",
-                    f"列入{list_zh}（{event.ground}）",
-                )
+                if event.list == "serious":  # an abnormal listing bars admission, not the stay
+                    await self._end(
+                        conn,
+                        envelope,
+                        event.uscc,
+                        "penalty_or_listing",
+                        f"列入严重违法失信名单（{event.ground}）",
+                    )
             case AgencyDelisted():
                 await readmodel.close_listing(
                     conn, event.listing_id, event.reason, event.removed_on

@@ -35,7 +35,7 @@ class CheckSettings(BaseSettings):
 async def prepare(runtime: Runtime) -> None:
     async with runtime.pool.acquire() as conn:
         await conn.execute(readmodel.DDL)
-    add_consumer(runtime, KnownAgencies())
+    add_consumer(runtime, KnownAgencies(runtime.store))
     add_consumer(runtime, Residencies())
 
     async def check(now: dt.datetime) -> object:

@@ -1,5 +1,8 @@
 """What supervision learns from other services' topics, into its own tables.
 
+A suspension or revocation the registry records lists the agency here (domain.md "Serious
+list"): the registry owns the registration decision, supervision its credit consequence.
+
 Both projections tolerate events about agencies or incubations they never saw (other tests and
 services publish to the same topics): an update that matches no row changes nothing.
 """
@@ -7,6 +10,7 @@ services publish to the same topics): an update that matches no row changes noth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
@@ -26,13 +30,21 @@ from socialwork_contracts.registry import (
 from socialwork_contracts.topics import INCUBATION, REGISTRY
 
 from servicekit.db import Connection
+from servicekit.eventstore import EventStore
+from servicekit.process import react
 from services.supervision import readmodel
+from services.supervision.checks import local_date
+from services.supervision.domain.commands import ListForRegistrationSanction
+from services.supervision.domain.decide import decide
+from services.supervision.handlers import evolve_file
 
 
 @dataclass
 class KnownAgencies:
-    """Registry topic -> agencies (name, reporting unit, registration date, status)."""
+    """Registry topic -> agencies (name, reporting unit, registration date, status); a
+    suspension or revocation -> the serious list (process manager)."""
 
+    store: EventStore
     name: str = "supervision.agencies"
     topics: tuple[str, ...] = field(default=(REGISTRY.name,))
 
@@ -46,14 +58,43 @@ class KnownAgencies:
                 await readmodel.amend_agency(conn, event.uscc, event.name, event.reporting_unit)
             case AgencySuspended():
                 await readmodel.set_agency_status(conn, event.uscc, "suspended")
+                await self._list(conn, envelope, event.uscc, "suspension", event.decision_document)
             case AgencyReinstated():
                 await readmodel.set_agency_status(conn, event.uscc, "active")
             case AgencyDeregistered():
                 await readmodel.set_agency_status(conn, event.uscc, "deregistered")
             case AgencyRegistrationRevoked():
                 await readmodel.set_agency_status(conn, event.uscc, "revoked")
+                await self._list(conn, envelope, event.uscc, "revocation", event.decision_document)
             case _:
                 pass  # other registry facts do not matter to supervision
+
+    async def _list(
+        self,
+        conn: Connection,
+        envelope: CloudEvent,
+        uscc: str,
+        kind: Literal["suspension", "revocation"],
+        document: str | None,
+    ) -> None:
+        command = ListForRegistrationSanction(
+            uscc=uscc,
+            kind=kind,
+            decided_on=local_date(envelope.time),
+            decision_document=document,
+            cause_ref=envelope.id,
+        )
+        await react(
+            self.store,
+            conn,
+            envelope,
+            process=self.name,
+            stream_id=command.uscc,
+            command=command,
+            evolve=evolve_file,
+            decide=lambda state, c: decide(state, c, None),
+            inline=readmodel.project_credit_file,
+        )
 
     async def reset(self, conn: Connection) -> None:
         await readmodel.forget(conn, "agencies")

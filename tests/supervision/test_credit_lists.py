@@ -17,6 +17,7 @@ from services.supervision.domain.commands import (
     ExpireListing,
     ImposePenalty,
     ListAgency,
+    ListForRegistrationSanction,
     MarkRectificationOverdue,
     OrderRectification,
     RecordViolation,
@@ -334,3 +335,47 @@ def test_unreachable_listing_needs_verification_then_ends(given: Given) -> None:
 def test_small_penalty_threshold_uses_decimal() -> None:
     assert rules.is_small_penalty("fine", Decimal("49999.99"), POLICY)
     assert not rules.is_small_penalty("fine", Decimal("50000.00"), POLICY)
+
+
+# -- entry: a sanction recorded in the registry -----------------------------------------------
+
+
+def sanction(
+    kind: str, on: dt.date, document: str | None, cause: str
+) -> ListForRegistrationSanction:
+    return ListForRegistrationSanction.model_validate(
+        {
+            "uscc": USCC,
+            "kind": kind,
+            "decided_on": on,
+            "decision_document": document,
+            "cause_ref": cause,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "ground"), [("revocation", "revoked"), ("suspension", "suspension")]
+)
+def test_a_registry_sanction_lists_on_the_serious_list(
+    given: Given, kind: str, ground: str
+) -> None:
+    events = given.when(sanction(kind, D(2022, 6, 15), "郑民撤〔2022〕3号", "evt-1"))
+    assert given.types(events) == ["AgencyListed"]
+    listed = events[0]
+    assert isinstance(listed, AgencyListed)
+    assert (listed.list, listed.ground, listed.listed_on, listed.cause_ref) == (
+        "serious",
+        ground,
+        D(2022, 6, 15),
+        "evt-1",
+    )
+
+
+def test_the_registrys_echo_of_a_penalty_here_is_declined(given: Given) -> None:
+    given.when(penalty("p9", "revocation", D(2022, 8, 1)))
+    with pytest.raises(InvalidTransition):
+        given.when(sanction("revocation", D(2022, 8, 1), "郑民罚〔2022〕p9号", "evt-2"))
+    # Another decision (another document, or none) is a new ground: the clock restarts.
+    events = given.when(sanction("suspension", D(2022, 9, 1), None, "evt-3"))
+    assert given.types(events) == ["ListingClockRestarted"]

@@ -189,6 +189,15 @@ class EscalateListing(_Command):
     escalated_on: dt.date
 
 
+# Issued by the process manager that follows the registry (no HTTP route): the registration
+# decision belongs to the registry, its credit consequence to supervision.
+class ListForRegistrationSanction(_Command):
+    kind: Literal["suspension", "revocation"]
+    decided_on: dt.date
+    decision_document: BoundedName | None
+    cause_ref: BoundedId  # the registry event's id
+
+
 SupervisionCommand: TypeAlias = (
     RecordViolation
     | OrderRectification
@@ -205,4 +214,5 @@ SupervisionCommand: TypeAlias = (
     | MarkRectificationOverdue
     | ExpireListing
     | EscalateListing
+    | ListForRegistrationSanction
 )

@@ -43,6 +43,7 @@ from services.supervision.domain.commands import (
     ExpireListing,
     ImposePenalty,
     ListAgency,
+    ListForRegistrationSanction,
     MarkRectificationOverdue,
     OrderRectification,
     RecordCommendation,
@@ -102,6 +103,8 @@ def decide(
             return [expire(_file(state, command.uscc), command)]
         case EscalateListing():
             return escalate(_file(state, command.uscc), command)
+        case ListForRegistrationSanction():
+            return list_for_sanction(state, command)
         case _:
             assert_never(command)
 
@@ -417,6 +420,27 @@ def _enter(
             listed_on=on,
         )
     ]
+
+
+def list_for_sanction(
+    state: CreditFile | None, command: ListForRegistrationSanction
+) -> list[DomainEvent]:
+    """A suspension or revocation the registry recorded: the listing a penalty here would give.
+
+    The registry's echo of a penalty decided here (same kind, same decision document) is
+    already listed by that penalty; it neither lists again nor restarts the clock.
+    """
+    penalties = state.penalties if state is not None else ()
+    if command.decision_document is not None and any(
+        p.kind == command.kind and p.document_number == command.decision_document for p in penalties
+    ):
+        raise InvalidTransition(
+            "listed_by_penalty",
+            "该处罚已在监管服务记录并列入名录",
+            "the penalty recorded here already listed the agency",
+        )
+    ground = rules.SANCTION_GROUNDS[command.kind]
+    return _enter(state, command.uscc, ground, command.cause_ref, command.decided_on)
 
 
 def list_by_hand(state: CreditFile | None, command: ListAgency) -> list[DomainEvent]:

@@ -83,11 +83,16 @@ def penalty_grounds(
             )
     elif kind == "fine":
         grounds.append(ListingGround("serious", "large_fine", "受到5万元以上罚款"))
-    elif kind == "suspension":
-        grounds.append(ListingGround("serious", "suspension", "受到限期停止活动处罚"))
-    elif kind == "revocation":
-        grounds.append(ListingGround("serious", "revoked", "被撤销登记"))
+    elif kind in SANCTION_GROUNDS:
+        grounds.append(SANCTION_GROUNDS[kind])
     return grounds  # confiscation alone is no listing ground
+
+
+# Registration sanctions list the agency whichever service recorded them (domain.md).
+SANCTION_GROUNDS: dict[PenaltyKind, ListingGround] = {
+    "suspension": ListingGround("serious", "suspension", "受到限期停止活动处罚"),
+    "revocation": ListingGround("serious", "revoked", "被撤销登记"),
+}
 
 
 def auto_exit_on(listing: Listing, policy: CreditPolicy) -> dt.date | None:

@@ -84,17 +84,12 @@ async def test_invariants_hold_under_concurrent_commands(w: World, database_url:
         await conn.close()
 
 
-async def test_a_credit_listing_ends_the_incubation_and_bars_admission(
-    w: World, infra: Infra
-) -> None:
-    await w.base()
-    listed = await w.register()
-    incubation_id = await w.admit(listed, "301")
+async def publish_listing(infra: Infra, uscc: str, credit_list: str, ground: str) -> None:
     listing = AgencyListed(
         listing_id=new_id(),
-        uscc=listed,
-        list="abnormal",
-        ground="rectification_overdue",
+        uscc=uscc,
+        list=credit_list,  # type: ignore[arg-type]
+        ground=ground,
         legal_basis="《社会组织信用信息管理办法》第十六条",
         listed_on=dt.date(2024, 1, 10),
     )
@@ -102,11 +97,11 @@ async def test_a_credit_listing_ends_the_incubation_and_bars_admission(
         id=str(uuid.uuid4()),
         source="/socialwork/supervision",
         type=AgencyListed.type_key(),
-        subject=listed,
+        subject=uscc,
         time=dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC),
         dataschema=schema_urn(AgencyListed.type_key()),
         data=listing.model_dump(mode="json"),
-        streamid=listed,
+        streamid=uscc,
         streamversion=1,
         storeid=str(uuid.uuid4()),  # a hand-made record: version 1 of its own history
         position=1,
@@ -120,10 +115,35 @@ async def test_a_credit_listing_ends_the_incubation_and_bars_admission(
     await producer.start()
     try:
         await producer.send_and_wait(
-            SUPERVISION.name, envelope.model_dump_json().encode(), key=listed.encode()
+            SUPERVISION.name, envelope.model_dump_json().encode(), key=uscc.encode()
         )
     finally:
         await producer.stop()
+
+
+async def admission_refused(w: World, uscc: str) -> bool:
+    again = await w.command(
+        "submit-application",
+        {
+            "incubation_id": new_id(),
+            "base_id": w.base_id,
+            "call_id": w.call_id,
+            "uscc": uscc,
+            "submitted_on": "2023-04-11",
+        },
+    )
+    return again.status_code == 422 and "agency_listed" in {
+        e["code"] for e in again.json()["errors"]
+    }
+
+
+async def test_a_serious_listing_ends_the_incubation_and_bars_admission(
+    w: World, infra: Infra
+) -> None:
+    await w.base()
+    listed = await w.register()
+    incubation_id = await w.admit(listed, "301")
+    await publish_listing(infra, listed, "serious", "large_fine")
 
     async def ended() -> bool:
         return await w.status(incubation_id) == "terminated"
@@ -132,17 +152,21 @@ async def test_a_credit_listing_ends_the_incubation_and_bars_admission(
     state = (await w.incubation.get(f"/incubations/{incubation_id}", headers=auth())).json()
     assert state["termination_reason"] == "penalty_or_listing"
     assert state["ended_on"] == "2024-01-10"
-    again = await w.command(
-        "submit-application",
-        {
-            "incubation_id": new_id(),
-            "base_id": w.base_id,
-            "call_id": w.call_id,
-            "uscc": listed,
-            "submitted_on": "2023-04-11",
-        },
-    )
-    assert again.status_code == 422 and again.json()["errors"][0]["code"] == "agency_listed"
+    assert await admission_refused(w, listed)
+
+
+async def test_an_abnormal_listing_bars_admission_but_does_not_evict(
+    w: World, infra: Infra
+) -> None:
+    """domain.md: an abnormal listing alone blocks admission, funding and graduation only."""
+    await w.base()
+    listed = await w.register()
+    incubation_id = await w.admit(listed, "301")
+    await publish_listing(infra, listed, "abnormal", "warning_or_small_fine")
+    # The listing and any termination are applied in one transaction: once it bars admission,
+    # an eviction would already show.
+    await wait_for(lambda: admission_refused(w, listed))
+    assert await w.status(incubation_id) == "incubating"
 
 
 async def test_api_edges(w: World, database_url: str) -> None:
