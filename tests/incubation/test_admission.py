@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from servicekit.decisions import DomainRejected, InvalidTransition
@@ -168,3 +170,10 @@ def test_rejection_records_reasons_and_the_stage() -> None:
         )
     with pytest.raises(InvalidTransition):
         run(state, APPROVE)
+
+
+def test_any_agency_of_the_city_is_local_to_a_city_level_base() -> None:
+    """domain.md target 2: a city-level base's locality is the whole city."""
+    city_base = dataclasses.replace(ready_base(), level="city")
+    events, _ = run(None, submit(), facts(base=city_base, agency=agency(unit="erqi")))
+    assert events[0].local is True and events[0].non_local_reason is None

@@ -45,14 +45,14 @@ def agency(uscc: str, unit: str, day: dt.date, **extra: object) -> Fact:
     return fact(reg.AgencyRegistered.model_validate(fields), day)
 
 
-def base(base_id: str, unit: str, day: dt.date, *, offices: int = 3) -> Fact:
+def base(base_id: str, unit: str, day: dt.date, *, offices: int = 3, level: str = "county") -> Fact:
     rooms = [
         inc.Office(office_id=str(i), area_m2="20.00", shared_room=i == 0) for i in range(offices)
     ]
     event = inc.BaseEstablished(
         base_id=base_id,
         name=f"基地{base_id}",
-        level="county",
+        level=level,  # type: ignore[arg-type]
         reporting_unit=unit,
         county_code=None,
         address="地址",
@@ -78,5 +78,17 @@ def started(base_id: str, uscc: str, day: dt.date, *, local: bool = True) -> Fac
         term_end=day + dt.timedelta(days=364),
         started_on=day,
         local=local,
+    )
+    return fact(event, day)
+
+
+def terminated(base_id: str, uscc: str, day: dt.date) -> Fact:
+    event = inc.IncubationTerminated(
+        incubation_id=f"inc-{base_id}-{uscc}",
+        base_id=base_id,
+        uscc=uscc,
+        reason="voluntary",
+        detail="机构申请退驻",
+        terminated_on=day,
     )
     return fact(event, day)

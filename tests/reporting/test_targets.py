@@ -9,7 +9,7 @@ from socialwork_contracts import registry as reg
 
 from services.reporting.domain.state import fold
 from services.reporting.domain.targets import TargetOptions, targets
-from tests.reporting.builders import agency, base, fact, started
+from tests.reporting.builders import agency, base, fact, started, terminated
 
 D = dt.date
 
@@ -69,3 +69,58 @@ def test_county_target_and_full_coverage_by_2025() -> None:
     assert result["county_bases"]["status"] == "in_progress"
     assert result["county_bases"]["missing"] == ["中牟县"]
     assert result["all_units_covered"]["achieved"] == 5
+
+
+def local_row(facts: list[Any], as_of: dt.date) -> dict[str, Any]:
+    rows = by_id(targets(fold(facts), as_of, TargetOptions()))["base_local_incubation"]["bases"]
+    assert len(rows) == 1
+    return dict(rows[0])
+
+
+def test_a_city_level_bases_locality_is_the_whole_city() -> None:
+    """domain.md target 2: "local" is the base's unit, or the whole city for a city-level base;
+    the stays below were recorded as not local (a unit other than the base's)."""
+    facts = [
+        base("c1", "zhengdong", D(2019, 3, 15), level="city"),
+        *(started("c1", u, D(2019, 4, 1), local=False) for u in ("u1", "u2", "u3")),
+    ]
+    assert local_row(facts, D(2020, 6, 1))["local_agencies"] == 3
+    facts[0] = base("c1", "zhengdong", D(2019, 3, 15), level="county")
+    assert local_row(facts, D(2020, 6, 1))["local_agencies"] == 0
+
+
+def test_a_stay_that_ended_within_the_minimum_does_not_count() -> None:
+    """Default minimum 30 days (docs/reporting.md): 29 days does not count, 30 does."""
+    facts = [
+        base("b1", "zhongyuan", D(2019, 3, 15)),
+        started("b1", "u1", D(2019, 4, 1)),
+        started("b1", "u2", D(2019, 4, 1)),
+        terminated("b1", "u2", D(2019, 4, 30)),  # 29 days after move-in
+        started("b1", "u3", D(2019, 4, 1)),
+        terminated("b1", "u3", D(2019, 5, 1)),  # 30 days
+    ]
+    assert local_row(facts, D(2020, 6, 1))["local_agencies"] == 2
+    # Before it ended, the short stay still counted: the figure as of a day is what was known.
+    assert local_row(facts, D(2019, 4, 20))["local_agencies"] == 3
+
+
+def test_the_hundred_agencies_are_service_agencies_and_associations_a_figure_apart() -> None:
+    facts = [agency(f"a{i}", "jinshui", D(2020, 1, 1)) for i in range(99)]
+    facts += [agency(f"s{i}", "jinshui", D(2020, 1, 1), kind="association") for i in range(2)]
+    result = by_id(targets(fold(facts), D(2021, 1, 1), TargetOptions()))["city_agencies"]
+    assert (result["achieved"], result["associations"], result["status"]) == (99, 2, "missed")
+
+
+def test_agency_coverage_per_unit_beside_base_coverage() -> None:
+    """Target 4: every unit has a base, and 社工机构 cover every unit — two figures."""
+    facts = [base("b-gongyi", "gongyi", D(2024, 1, 1)), agency("a1", "xinmi", D(2024, 2, 1))]
+    facts.append(fact(reg.AgencyRegistrationRevoked(uscc="a1", reason="撤销"), D(2024, 3, 1)))
+    facts.append(agency("a2", "zhongmou", D(2024, 2, 1)))
+    result = by_id(targets(fold(facts), D(2025, 1, 1), TargetOptions()))
+    bases = {r["reporting_unit"]: r["met"] for r in result["all_units_covered"]["units"]}
+    agencies = {r["reporting_unit"]: r for r in result["agencies_cover_all_units"]["units"]}
+    assert bases["gongyi"] and not bases["zhongmou"]
+    assert agencies["zhongmou"]["live_agencies"] == 1 and agencies["zhongmou"]["met"]
+    assert agencies["xinmi"]["live_agencies"] == 0 and not agencies["xinmi"]["met"]  # revoked
+    assert not agencies["gongyi"]["met"]
+    assert result["agencies_cover_all_units"]["achieved"] == 1

@@ -125,7 +125,10 @@ def submit(
                 f"the call takes applications from {call.opens_on} to {call.closes_on} inclusive",
             )
         )
-    local = facts.agency is not None and facts.agency.reporting_unit == base.reporting_unit
+    # domain.md target 2: a city-level base's locality is the whole city, another base's its unit.
+    local = facts.agency is not None and (
+        base.level == "city" or facts.agency.reporting_unit == base.reporting_unit
+    )
     if not local and facts.agency is not None:
         found += rules.text_present("non_local_reason", command.non_local_reason, "非本地机构理由")
     reject_any(found)

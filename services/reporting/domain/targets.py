@@ -10,13 +10,17 @@ from socialwork_contracts import reference
 
 from services.reporting.domain.periods import within_one_year
 from services.reporting.domain.reports import LIVE_STATUSES
-from services.reporting.domain.state import BaseView, CityState
+from services.reporting.domain.state import AgencyView, BaseView, CityState, IncubationView
 
 DISTRICT_DEADLINE = dt.date(2020, 12, 31)  # guidance §3: "到 2020 年"
 COUNTY_DEADLINE = dt.date(2025, 12, 31)  # guidance §3: "到 2025 年"
 CITY_AGENCY_TARGET = 100  # guidance §3: 全市社工机构达到 100 家
 LOCAL_AGENCIES_PER_BASE = 3  # guidance §3: 一年内孵化本地机构 3 家以上
 AIRPORT_ZONE = "hangkonggang"
+SERVICE_AGENCY = "service_agency"  # 社工机构 = 民办社会工作服务机构; associations apart
+# Target 2: a stay that ended sooner than this after move-in was not an incubation. The
+# guidance is silent; the value in force on the move-in day applies (docs/reporting.md).
+MINIMUM_STAY_DAYS: tuple[tuple[dt.date, int], ...] = ((dt.date(2018, 1, 1), 30),)
 
 Status = Literal["met", "missed", "in_progress"]
 
@@ -71,8 +75,33 @@ def _unit_target(
     }
 
 
+def _live_on(agency: AgencyView, day: dt.date) -> bool:
+    return agency.registered_on <= day and (
+        agency.status in LIVE_STATUSES or agency.status_since > day
+    )
+
+
+def minimum_stay_days(moved_in: dt.date) -> int:
+    in_force = [days for since, days in MINIMUM_STAY_DAYS if since <= moved_in]
+    return in_force[-1] if in_force else MINIMUM_STAY_DAYS[0][1]
+
+
+def _stayed(stay: IncubationView, as_of: dt.date) -> bool:
+    """Not a stay that had already ended, by `as_of`, within the minimum after move-in."""
+    ended = stay.graduated_on or stay.terminated_on
+    if ended is None or ended > as_of:
+        return True
+    return (ended - stay.started_on).days >= minimum_stay_days(stay.started_on)
+
+
+def _local(base: BaseView, stay: IncubationView) -> bool:
+    """domain.md: a city-level base's locality is the whole city, any other base's its unit."""
+    return base.level == "city" or stay.local
+
+
 def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]]:
-    """Target 2 per base: local agencies that moved in within one year of its establishment."""
+    """Target 2 per base: local agencies that moved in within one year of its establishment
+    and did not leave within the minimum stay."""
     rows = []
     for base in sorted(state.bases.values(), key=lambda b: (b.established_on, b.base_id)):
         if base.established_on > as_of:
@@ -82,9 +111,10 @@ def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]
             i.uscc
             for i in state.incubations.values()
             if i.base_id == base.base_id
-            and i.local
+            and _local(base, i)
             and window.contains(i.started_on)
             and i.started_on <= as_of
+            and _stayed(i, as_of)
         }
         met = len(local) >= LOCAL_AGENCIES_PER_BASE
         rows.append(
@@ -101,6 +131,36 @@ def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]
             }
         )
     return rows
+
+
+def _agency_coverage(
+    state: CityState, units: list[reference.Locality], deadline: dt.date, as_of: dt.date
+) -> dict[str, Any]:
+    """Target 4, second half: at least one live 社工机构 in every unit (not the same as a base)."""
+    day = min(as_of, deadline)
+    live: dict[str, int] = {}
+    for a in state.agencies.values():
+        if a.kind == SERVICE_AGENCY and _live_on(a, day):
+            live[a.reporting_unit] = live.get(a.reporting_unit, 0) + 1
+    rows = [
+        {
+            "reporting_unit": u.id,
+            "unit_name": u.name,
+            "live_agencies": live.get(u.id, 0),
+            "met": live.get(u.id, 0) > 0,
+        }
+        for u in units
+    ]
+    met = sum(1 for r in rows if r["met"])
+    return {
+        "deadline": deadline.isoformat(),
+        "evaluated_on": day.isoformat(),
+        "required": len(rows),
+        "achieved": met,
+        "status": _status(met == len(rows), as_of, deadline),
+        "missing": [r["unit_name"] for r in rows if not r["met"]],
+        "units": rows,
+    }
 
 
 def _unit_name(unit: str) -> str:
@@ -120,10 +180,8 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
     ]
     county = [u for u in units if u.target == "county"]
     day = min(as_of, DISTRICT_DEADLINE)
-    agencies = sum(
-        a.registered_on <= day and (a.status in LIVE_STATUSES or a.status_since > day)
-        for a in state.agencies.values()
-    )
+    live = [a for a in state.agencies.values() if _live_on(a, day)]
+    agencies = sum(a.kind == SERVICE_AGENCY for a in live)
     bases = base_local_agencies(state, as_of)
     coverage = _unit_target(state, units, COUNTY_DEADLINE, as_of)
     return {
@@ -148,11 +206,12 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
             },
             {
                 "id": "city_agencies",
-                "title": "全市社工机构达到 100 家（2020 年底）",
+                "title": "全市社工机构（民办社会工作服务机构）达到 100 家（2020 年底）",
                 "deadline": DISTRICT_DEADLINE.isoformat(),
                 "evaluated_on": day.isoformat(),
                 "required": CITY_AGENCY_TARGET,
                 "achieved": agencies,
+                "associations": len(live) - agencies,  # 社会工作协会: shown, not counted
                 "missing_count": max(0, CITY_AGENCY_TARGET - agencies),
                 "status": _status(agencies >= CITY_AGENCY_TARGET, as_of, DISTRICT_DEADLINE),
             },
@@ -163,8 +222,13 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
             },
             {
                 "id": "all_units_covered",
-                "title": "孵化基地实现各县（市、区）全覆盖（2025 年底）",
+                "title": "孵化基地覆盖各县（市、区）（2025 年底）",
                 **coverage,
+            },
+            {
+                "id": "agencies_cover_all_units",
+                "title": "社工机构实现各县（市、区）全覆盖（2025 年底）",
+                **_agency_coverage(state, units, COUNTY_DEADLINE, as_of),
             },
         ],
     }
