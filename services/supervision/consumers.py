@@ -1,7 +1,8 @@
 """What supervision learns from other services' topics, into its own tables.
 
 A suspension or revocation the registry records lists the agency here (domain.md "Serious
-list"): the registry owns the registration decision, supervision its credit consequence.
+list"): the registry owns the registration decision, supervision its credit consequence. A
+qualified-staff share fallen short is recorded here as a violation an officer can order rectified.
 
 Both projections tolerate events about agencies or incubations they never saw (other tests and
 services publish to the same topics): an update that matches no row changes nothing.
@@ -9,6 +10,7 @@ services publish to the same topics): an update that matches no row changes noth
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +28,7 @@ from socialwork_contracts.registry import (
     AgencyRegistrationRevoked,
     AgencyReinstated,
     AgencySuspended,
+    QualifiedStaffShareFellShort,
 )
 from socialwork_contracts.topics import INCUBATION, REGISTRY
 
@@ -34,9 +37,12 @@ from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.supervision import readmodel
 from services.supervision.checks import local_date
-from services.supervision.domain.commands import ListForRegistrationSanction
+from services.supervision.domain.commands import ListForRegistrationSanction, RecordViolation
 from services.supervision.domain.decide import decide
 from services.supervision.handlers import evolve_file
+
+# Deterministic violation ids for shortfalls: one per registry event, whatever is redelivered.
+SHORTFALL_IDS = uuid.UUID("0b6c8f5e-3f1d-4a57-9a55-5b1f3c0d7e21")
 
 
 @dataclass
@@ -66,8 +72,37 @@ class KnownAgencies:
             case AgencyRegistrationRevoked():
                 await readmodel.set_agency_status(conn, event.uscc, "revoked")
                 await self._list(conn, envelope, event.uscc, "revocation", event.decision_document)
+            case QualifiedStaffShareFellShort():
+                await self._record_shortfall(conn, envelope, event)
             case _:
                 pass  # other registry facts do not matter to supervision
+
+    async def _record_shortfall(
+        self, conn: Connection, envelope: CloudEvent, event: QualifiedStaffShareFellShort
+    ) -> None:
+        found_on = local_date(envelope.time)
+        command = RecordViolation(
+            uscc=event.uscc,
+            violation_id=str(uuid.uuid5(SHORTFALL_IDS, envelope.id)),
+            category="qualified_staff_below_ratio",
+            severity="minor",
+            facts=f"专职人员{event.full_time_staff}人，持证或具社工本科以上学历"
+            f"{event.qualified_staff}人，不足三分之一（应至少{event.required_qualified_staff}人）",
+            evidence_ref=f"登记管理机关记录 {envelope.id}",
+            found_on=found_on,
+        )
+        agency = await readmodel.agency_facts(conn, event.uscc, found_on)
+        await react(
+            self.store,
+            conn,
+            envelope,
+            process=self.name,
+            stream_id=event.uscc,
+            command=command,
+            evolve=evolve_file,
+            decide=lambda state, c: decide(state, c, agency),
+            inline=readmodel.project_credit_file,
+        )
 
     async def _list(
         self,

@@ -61,6 +61,7 @@ CATEGORY_ZH = {
     "premises_altered": "擅自改变场地",
     "unrelated_activity": "开展与社会工作无关的活动",
     "refusing_inspection": "拒绝监督检查",
+    "qualified_staff_below_ratio": "持证或具社工本科以上学历的专职人员不足三分之一",
 }
 
 

@@ -16,6 +16,7 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     registry.AgencyRegistered,
     registry.AgencyProfileAmended,
     registry.AgencyStaffChanged,
+    registry.QualifiedStaffShareFellShort,
     registry.AgencySuspended,
     registry.AgencyReinstated,
     registry.AgencyDeregistered,

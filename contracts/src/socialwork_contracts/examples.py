@@ -147,6 +147,19 @@ EXAMPLES: dict[str, _Example] = {
         REGISTRAR,
         "registrar",
     ),
+    "QualifiedStaffShareFellShort.v1": _Example(
+        {
+            "uscc": TONGXIN,
+            "full_time_staff": 7,
+            "qualified_staff": 2,
+            "required_qualified_staff": 3,
+        },
+        dt.datetime(2024, 4, 1, 9, 0, tzinfo=_CST),
+        dt.datetime(2024, 4, 1, 1, 2, 9, tzinfo=_UTC),
+        4,
+        REGISTRAR,
+        "registrar",
+    ),
     "AgencySuspended.v1": _Example(
         {
             "uscc": ANKANG,

@@ -110,6 +110,21 @@ class AgencyStaffChanged(_RegistryEvent):
     qualified_staff: int = Field(description="持证或社工本科以上学历的专职人员人数（变更后）")
 
 
+class QualifiedStaffShareFellShort(_RegistryEvent):
+    """After a staff change, fewer than a third of full-time staff are qualified (§2.2).
+
+    Recorded with the change that caused it (the change is a fact, not refused); supervision
+    records it as a violation an officer can order rectified.
+    """
+
+    event_type: ClassVar[str] = "QualifiedStaffShareFellShort"
+    event_version: ClassVar[int] = 1
+
+    full_time_staff: int = Field(description="专职工作人员人数（变更后）")
+    qualified_staff: int = Field(description="持证或社工本科以上学历的专职人员人数（变更后）")
+    required_qualified_staff: int = Field(description="应有持证人数 ⌈专职人数 ÷ 3⌉")
+
+
 class AgencySuspended(_RegistryEvent):
     """Ordered to stop activities for a period (限期停止活动)."""
 

@@ -37,6 +37,7 @@ VIOLATION_CATEGORIES = (
     "premises_altered",
     "unrelated_activity",
     "refusing_inspection",
+    "qualified_staff_below_ratio",
     "other",
 )
 
@@ -60,7 +61,9 @@ class ViolationRecorded(_SupervisionEvent):
         "infringing_recipients 侵害服务对象权益 | commercial_activity 从事营利性经营活动 | "
         "office_subletting 转租、转借、调换或与他人共用办公室 | premises_altered 擅自改变场地 | "
         "unrelated_activity 开展与社会工作无关的活动 | refusing_inspection 拒绝监督检查 | "
-        "other 其他. Consumers must accept ids added later."
+        "qualified_staff_below_ratio 持证专职人员不足三分之一 (recorded by supervision when the "
+        "registry records QualifiedStaffShareFellShort) | other 其他. Consumers must accept ids "
+        "added later."
     )
     severity: Severity = Field(description="严重程度: minor 轻微 | serious 严重 | grave 特别严重")
     facts: str = Field(description="违规事实 what was found")

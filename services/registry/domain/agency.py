@@ -16,6 +16,7 @@ from socialwork_contracts.registry import (
     AgencyReinstated,
     AgencyStaffChanged,
     AgencySuspended,
+    QualifiedStaffShareFellShort,
 )
 
 from services.registry.domain.errors import EventOutOfOrder
@@ -74,6 +75,8 @@ def evolve(state: Agency | None, event: RegistryEvent) -> Agency:
                 full_time_staff=event.full_time_staff,
                 qualified_staff=event.qualified_staff,
             )
+        case QualifiedStaffShareFellShort():
+            return _existing(state, event)  # the counts came with AgencyStaffChanged
         case AgencySuspended():
             return replace(_existing(state, event), status="suspended", suspended_until=event.until)
         case AgencyReinstated():

@@ -12,6 +12,7 @@ from socialwork_contracts.registry import (
     AgencyReinstated,
     AgencyStaffChanged,
     AgencySuspended,
+    QualifiedStaffShareFellShort,
 )
 
 from services.registry.domain import rules
@@ -40,7 +41,7 @@ def decide(state: Agency | None, command: RegistryCommand) -> list[RegistryEvent
         case AmendAgencyProfile():
             return [amend_profile(state, command)]
         case ChangeAgencyStaff():
-            return [change_staff(state, command)]
+            return change_staff(state, command)
         case SuspendAgency():
             return [suspend(state, command)]
         case ReinstateAgency():
@@ -103,20 +104,28 @@ def register(state: Agency | None, command: RegisterAgency) -> AgencyRegistered:
     )
 
 
-def change_staff(state: Agency | None, command: ChangeAgencyStaff) -> AgencyStaffChanged:
-    """New staff counts; guidance §2.2: the qualified third is recomputed when staff change."""
+def change_staff(state: Agency | None, command: ChangeAgencyStaff) -> list[RegistryEvent]:
+    """New staff counts. A drop below the qualified third (guidance §2.2) is a fact that
+    happened: recorded beside the change, for supervision to act on, never refused."""
     agency = open_agency(state, command.uscc)
-    reject_any(rules.staff_ratio(command.full_time_staff, command.qualified_staff))
-    if (command.full_time_staff, command.qualified_staff) == (
-        agency.full_time_staff,
-        agency.qualified_staff,
-    ):
+    full_time, qualified = command.full_time_staff, command.qualified_staff
+    reject_any(rules.staff_counts(full_time, qualified))
+    if (full_time, qualified) == (agency.full_time_staff, agency.qualified_staff):
         raise DomainRejected([rules.NOTHING_CHANGED])
-    return AgencyStaffChanged(
-        uscc=agency.uscc,
-        full_time_staff=command.full_time_staff,
-        qualified_staff=command.qualified_staff,
-    )
+    events: list[RegistryEvent] = [
+        AgencyStaffChanged(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
+    ]
+    was_met = rules.qualified_share_met(agency.full_time_staff, agency.qualified_staff)
+    if was_met and not rules.qualified_share_met(full_time, qualified):
+        events.append(
+            QualifiedStaffShareFellShort(
+                uscc=agency.uscc,
+                full_time_staff=full_time,
+                qualified_staff=qualified,
+                required_qualified_staff=rules.required_qualified_staff(full_time),
+            )
+        )
+    return events
 
 
 def suspend(state: Agency | None, command: SuspendAgency) -> AgencySuspended:

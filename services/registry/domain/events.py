@@ -13,6 +13,7 @@ from socialwork_contracts.registry import (
     AgencyReinstated,
     AgencyStaffChanged,
     AgencySuspended,
+    QualifiedStaffShareFellShort,
 )
 
 # Current versions only: a stored AgencyRegistered v1 arrives upcast (socialwork_contracts.catalog).
@@ -20,6 +21,7 @@ RegistryEvent: TypeAlias = (
     AgencyRegistered
     | AgencyProfileAmended
     | AgencyStaffChanged
+    | QualifiedStaffShareFellShort
     | AgencySuspended
     | AgencyReinstated
     | AgencyDeregistered

@@ -125,7 +125,18 @@ def required_qualified_staff(full_time_staff: int) -> int:
 
 
 def staff_ratio(full_time_staff: int, qualified_staff: int) -> list[RuleViolation]:
-    """At least one full-time worker; 0 ≤ qualified ≤ full-time; qualified ≥ ⌈full-time ÷ 3⌉."""
+    """Registration: possible counts, and qualified ≥ ⌈full-time ÷ 3⌉."""
+    return staff_counts(full_time_staff, qualified_staff) or qualified_share(
+        full_time_staff, qualified_staff
+    )
+
+
+def qualified_share_met(full_time_staff: int, qualified_staff: int) -> bool:
+    return qualified_staff >= required_qualified_staff(full_time_staff)
+
+
+def staff_counts(full_time_staff: int, qualified_staff: int) -> list[RuleViolation]:
+    """Counts that can exist: at least one full-time worker; 0 ≤ qualified ≤ full-time."""
     if full_time_staff < 1:
         return [
             RuleViolation(
@@ -153,6 +164,11 @@ def staff_ratio(full_time_staff: int, qualified_staff: int) -> list[RuleViolatio
                 "qualified staff cannot exceed full-time staff",
             )
         ]
+    return []
+
+
+def qualified_share(full_time_staff: int, qualified_staff: int) -> list[RuleViolation]:
+    """A third or more of full-time staff qualified (guidance §2.2)."""
     needed = required_qualified_staff(full_time_staff)
     if qualified_staff >= needed:
         return []

@@ -39,6 +39,7 @@ CATEGORIES = (
     ("premises_altered", "擅改场地"),
     ("unrelated_activity", "无关活动"),
     ("refusing_inspection", "拒绝检查"),
+    ("qualified_staff_below_ratio", "持证人员不足"),
     ("other", "其他"),
 )
 

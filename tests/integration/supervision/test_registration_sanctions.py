@@ -115,3 +115,42 @@ async def reacted(apps: Apps, uscc: str) -> bool:
         return bool(status == "revoked")
     finally:
         await conn.close()
+
+
+async def test_a_staff_drop_below_the_third_is_recorded_and_flagged(apps: Apps) -> None:
+    """issue 11 §1: the change is stored (not refused) and supervision records the shortfall
+    as a violation an officer can order rectified — once, whatever is redelivered."""
+    uscc = await apps.register(4304)  # 6 full-time, 2 qualified
+    await registry_command(
+        apps,
+        "change-agency-staff",
+        {
+            "uscc": uscc,
+            "full_time_staff": 9,
+            "qualified_staff": 2,
+            "occurred_at": "2024-05-06T09:00:00+08:00",
+        },
+    )
+
+    async def flagged() -> list[dict[str, Any]]:
+        answer = await apps.supervision.get(f"/credit-files/{uscc}", headers=auth())
+        return list(answer.json()["violations"]) if answer.status_code == 200 else []
+
+    violations = await wait_for(flagged)
+    assert [(v["category"], v["severity"], v["found_on"]) for v in violations] == [
+        ("qualified_staff_below_ratio", "minor", "2024-05-06")
+    ]
+    officer = auth(Role.UNIT_OFFICER, unit="jinshui")
+    ordered = await apps.supervision.post(
+        "/commands/order-rectification",
+        json={
+            "uscc": uscc,
+            "rectification_id": str(uuid.uuid4()),
+            "violation_id": violations[0]["violation_id"],
+            "requirements": "三个月内补足持证专职人员",
+            "deadline": "2024-08-06",
+            "ordered_on": "2024-05-07",
+        },
+        headers=officer,
+    )
+    assert ordered.status_code == 201, ordered.text

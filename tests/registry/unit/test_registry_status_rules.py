@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from socialwork_contracts.registry import AgencyStaffChanged
+from socialwork_contracts.registry import AgencyStaffChanged, QualifiedStaffShareFellShort
 
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import (
@@ -37,17 +37,36 @@ def test_staff_change_keeping_the_ratio(agency: Agency, full_time: int, qualifie
 @pytest.mark.parametrize(
     ("full_time", "qualified", "code"),
     [
-        (3, 0, "qualified_staff_share"),
-        (4, 1, "qualified_staff_share"),
         (3, 4, "qualified_staff_exceeds_full_time"),
         (0, 0, "full_time_staff_too_few"),
     ],
 )
-def test_staff_change_breaking_the_ratio(
-    agency: Agency, full_time: int, qualified: int, code: str
-) -> None:
+def test_impossible_staff_counts(agency: Agency, full_time: int, qualified: int, code: str) -> None:
     when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
     assert rejected(agency, when) == [code]
+
+
+@pytest.mark.parametrize(("full_time", "qualified", "needed"), [(3, 0, 1), (4, 1, 2), (9, 2, 3)])
+def test_a_drop_below_the_third_is_recorded_not_refused(
+    agency: Agency, full_time: int, qualified: int, needed: int
+) -> None:
+    """issue 11 §1: the staff left; refusing to record it would only hide the fact."""
+    when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
+    assert decide(agency, when) == [
+        AgencyStaffChanged(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified),
+        QualifiedStaffShareFellShort(
+            uscc=agency.uscc,
+            full_time_staff=full_time,
+            qualified_staff=qualified,
+            required_qualified_staff=needed,
+        ),
+    ]
+
+
+def test_only_the_drop_is_a_shortfall_not_every_change_below(agency: Agency) -> None:
+    below = replace(agency, full_time_staff=4, qualified_staff=1)
+    when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=5, qualified_staff=1)
+    assert [type(e) for e in decide(below, when)] == [AgencyStaffChanged]
 
 
 def test_staff_unchanged(agency: Agency) -> None:
