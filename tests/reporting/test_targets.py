@@ -124,3 +124,25 @@ def test_agency_coverage_per_unit_beside_base_coverage() -> None:
     assert agencies["xinmi"]["live_agencies"] == 0 and not agencies["xinmi"]["met"]  # revoked
     assert not agencies["gongyi"]["met"]
     assert result["agencies_cover_all_units"]["achieved"] == 1
+
+
+def test_on_the_deadline_day_a_missing_target_is_missed() -> None:
+    """issue 11 §7: the year-end report as of the deadline is the moment of judgement."""
+    facts = [base("b-zy", "zhongyuan", D(2019, 1, 1))]
+    on_deadline = by_id(targets(fold(facts), D(2020, 12, 31), TargetOptions()))
+    assert on_deadline["district_bases"]["status"] == "missed"
+    before = by_id(targets(fold(facts), D(2020, 12, 30), TargetOptions()))
+    assert before["district_bases"]["status"] == "in_progress"
+
+
+def test_a_base_still_within_its_first_year_is_pending_not_a_gap() -> None:
+    facts = [
+        base("b-old", "zhongyuan", D(2019, 3, 15)),  # window ended 2020-03-14, nobody came
+        base("b-new", "erqi", D(2020, 10, 1)),  # window ends 2021-09-30
+    ]
+    result = by_id(targets(fold(facts), D(2020, 12, 31), TargetOptions()))
+    card = result["base_local_incubation"]
+    assert card["status"] == "missed"
+    assert card["missing"] == ["基地b-old"]
+    assert card["pending"] == ["基地b-new"]
+    assert "2020-12-31" in card["title"]

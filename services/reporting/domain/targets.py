@@ -32,9 +32,10 @@ class TargetOptions:
 
 
 def _status(met: bool, as_of: dt.date, deadline: dt.date) -> Status:
+    # As of the deadline day itself the target is judged (the year-end report's question).
     if met:
         return "met"
-    return "missed" if as_of > deadline else "in_progress"
+    return "missed" if as_of >= deadline else "in_progress"
 
 
 def _operating_on(base: BaseView, day: dt.date) -> bool:
@@ -195,13 +196,15 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
             },
             {
                 "id": "base_local_incubation",
-                "title": "每个基地一年内孵化本地机构 3 家以上",
+                "title": f"每个基地一年内孵化本地机构 3 家以上（截至 {as_of.isoformat()}）",
                 "required": len(bases),
                 "achieved": sum(b["status"] == "met" for b in bases),
                 "status": "met"
                 if all(b["status"] == "met" for b in bases) and bases
                 else ("missed" if any(b["status"] == "missed" for b in bases) else "in_progress"),
-                "missing": [b["base_name"] for b in bases if b["status"] != "met"],
+                # A base still within its first year is pending, not a gap (issue 11 §7).
+                "missing": [b["base_name"] for b in bases if b["status"] == "missed"],
+                "pending": [b["base_name"] for b in bases if b["status"] == "in_progress"],
                 "bases": bases,
             },
             {

@@ -54,6 +54,7 @@ function renderTargets(body) {
     card.append(text("div", STATUS[t.status] || t.status, { class: "status" }));
     const missing = Array.isArray(t.missing) ? t.missing.join("、") : (t.missing_count ? `还差 ${t.missing_count} 家` : "");
     if (missing) card.append(text("div", `缺口：${missing}`, { class: "missing" }));
+    if (t.pending && t.pending.length) card.append(text("div", `一年期未满（推进中）：${t.pending.join("、")}`, { class: "note" }));
     if (t.associations !== undefined) card.append(text("div", `另有社会工作协会 ${t.associations} 家（不计入）`, { class: "note" }));
     box.append(card);
   });
