@@ -107,7 +107,7 @@ HALF_COLUMNS = (
 )
 COVERAGE_COLUMNS = (
     ("unit_name", "统计单位"),
-    ("dimension", "维度"),
+    ("dimension_name", "维度"),
     ("item_name", "服务对象/服务领域"),
     ("priority", "重点"),
     ("agencies", "机构数"),
@@ -232,7 +232,8 @@ def build_router(
                 "unit_name": "全市合计",
                 **reports.figures(state, period, None),
             }
-        title = f"{year} 年{'年中' if half == 'mid_year' else '年终'}报告"
+        half_zh = "年中" if half == "mid_year" else "年终"
+        title = f"{year} 年{half_zh}报告"
         body = {
             "year": year,
             "half": half,
@@ -248,7 +249,7 @@ def build_router(
             body=body,
             rows=[*rows, *([city] if city else [])],
             columns=HALF_COLUMNS,
-            filename=f"{year}-{half}-report",
+            filename=f"{year}年{half_zh}报告-{period.end.isoformat()}",
             title=title,
         )
 
@@ -371,7 +372,12 @@ def build_router(
         ]
         body = {"total": total, "limit": limit, "offset": offset, "items": rows}
         return table_response(
-            fmt, body=body, rows=rows, columns=AGENCY_COLUMNS, filename="机构", title="机构"
+            fmt,
+            body=body,
+            rows=rows,
+            columns=AGENCY_COLUMNS,
+            filename=f"机构-{dt.datetime.now(LOCAL).date().isoformat()}",  # the current state
+            title="机构",
         )
 
     @router.get("/agencies/{uscc}", tags=["lists"], summary="机构（当前） One agency")

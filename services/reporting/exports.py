@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -17,6 +18,9 @@ Columns = Sequence[tuple[str, str]]  # (key, Chinese header)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # OWASP CSV injection: a spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Amounts travel as exact decimal strings (JSON); in Excel they are numbers one can add, shown
+# with thousands separators. Keys name the unit: `…_yuan` money, `…_hours` training hours.
+NUMBER_FORMATS = {"_yuan": "#,##0.00", "_hours": "#,##0.0"}
 
 
 def neutralised(text: str) -> str:
@@ -37,6 +41,19 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _number_format(key: str) -> str | None:
+    return next((f for suffix, f in NUMBER_FORMATS.items() if key.endswith(suffix)), None)
+
+
+def _xlsx_cell(key: str, value: Any) -> Any:
+    if _number_format(key) is not None and isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            pass  # not an amount after all: written as (neutralised) text
+    return _cell(value)
+
+
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Columns) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -53,12 +70,17 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> 
     sheet.title = title[:31]
     sheet.append([zh for _, zh in columns])
     for row in rows:
-        sheet.append([_cell(row.get(key)) for key, _ in columns])
-    for cells in sheet.iter_rows():
-        for cell in cells:
+        sheet.append([_xlsx_cell(key, row.get(key)) for key, _ in columns])
+    formats = [_number_format(key) for key, _ in columns]
+    for cells in sheet.iter_rows(min_row=2):
+        for cell, number_format in zip(cells, formats, strict=False):
             # openpyxl types text itself: "=…" as a formula, "#REF!" as an error; text is text.
             if isinstance(cell.value, str):
                 cell.data_type = "s"
+            elif number_format is not None:
+                cell.number_format = number_format
+    for cell in sheet[1]:
+        cell.data_type = "s"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -26,3 +26,19 @@ def test_xlsx_has_the_same_table() -> None:
         ("机构名称", "重点机构", "服务领域"),
         ("郑州市某社会工作服务中心", "是", "社区服务、婚姻家庭"),
     ]
+
+
+def test_money_and_hours_are_numbers_in_excel() -> None:
+    """issue 11 §7: Excel must be able to add them; shown with separators and two decimals."""
+    columns = (
+        ("unit_name", "统计单位"),
+        ("funding_total_yuan", "资金（元）"),
+        ("training_hours", "培训时长"),
+    )
+    rows = [{"unit_name": "中原区", "funding_total_yuan": "1262000.50", "training_hours": "12.5"}]
+    sheet = load_workbook(io.BytesIO(to_xlsx(rows, columns, "报告"))).active
+    assert sheet is not None
+    money, hours = sheet["B2"], sheet["C2"]
+    assert money.value == 1262000.5 and money.data_type == "n"
+    assert money.number_format == "#,##0.00"
+    assert hours.value == 12.5 and hours.data_type == "n"

@@ -214,6 +214,9 @@ def unit_name(unit: str) -> str:
         return "未知统计单位" if unit == "unknown" else unit
 
 
+DIMENSION_NAMES = {"target_group": "服务对象", "service_field": "服务领域"}
+
+
 def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str | bool]]:
     """Priority coverage (§2.1): live agencies by target group and by service field, per unit."""
     rows: list[dict[str, int | str | bool]] = []
@@ -230,6 +233,7 @@ def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str
                         "reporting_unit": unit,
                         "unit_name": unit_name(unit),
                         "dimension": dimension,
+                        "dimension_name": DIMENSION_NAMES[dimension],
                         "item": item.id,
                         "item_name": item.name,
                         "priority": item.priority,

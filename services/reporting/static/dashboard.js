@@ -5,6 +5,13 @@
 
 const TOKEN_KEY = "reporting-token";
 
+// What an officer can do about a refusal (the HTTP status alone says nothing to a reader).
+const ADVICE = {
+  401: "访问令牌无效或已过期：请向本单位系统管理员重新获取令牌后粘贴到“令牌”框。",
+  403: "当前令牌无权查看这些数据：请确认所属单位与角色，或联系系统管理员。",
+  429: "请求过于频繁，请稍后再试。",
+};
+const NONE = "暂无";
 const STATUS = { met: "已完成", missed: "未完成（已逾期）", in_progress: "推进中" };
 const SVG = "http://www.w3.org/2000/svg";
 // Ground ids of the credit lists (supervision contract); ids added later are shown as they are.
@@ -39,7 +46,7 @@ async function api(path, extra) {
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).title || detail; } catch (e) { /* not JSON */ }
-    throw new Error(`${response.status} ${detail}`);
+    throw new Error(ADVICE[response.status] || `${response.status} ${detail}`);
   }
   return response;
 }
@@ -63,15 +70,29 @@ function renderTargets(body) {
 const UNIT_FIGURES = ["bases_operating", "bases_meeting_standard", "agencies_registered", "agencies_new",
   "agencies_incubating", "agencies_graduated", "funding_total_yuan", "training_attendees", "violations"];
 
+// Money (…_yuan, exact decimal strings) with thousands separators and two decimals.
+function shown(key, value) {
+  if (!key.endsWith("_yuan") || value == null) return value;
+  const [whole, fraction = ""] = String(value).split(".");
+  return `${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${(fraction + "00").slice(0, 2)}`;
+}
+
 function unitRow(row) {
   const tr = text("tr", "", { "data-unit": row.reporting_unit });
   tr.append(text("td", row.unit_name));
-  UNIT_FIGURES.forEach((key) => tr.append(text("td", row[key], { "data-figure": key })));
+  UNIT_FIGURES.forEach((key) => tr.append(text("td", shown(key, row[key]), { "data-figure": key })));
   return tr;
 }
 
+// An empty table says so instead of showing nothing.
+function rowsOrNone(tbody, rows, columns) {
+  tbody.replaceChildren(...(rows.length ? rows : [text("tr", "", { class: "empty" })]));
+  if (!rows.length) tbody.firstChild.append(text("td", NONE, { colspan: String(columns) }));
+}
+
 function barChart(container, labels, series) {
-  const width = 900, height = 260, left = 40, bottom = 70, top = 20;
+  // The bottom margin fits the longest unit name (郑州航空港经济综合实验区) written at -40°.
+  const width = 900, height = 320, left = 40, bottom = 130, top = 20;
   const max = Math.max(1, ...series.flatMap((s) => s.values));
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -124,8 +145,7 @@ function barChart(container, labels, series) {
 
 function renderReport(body) {
   $("#report-title").textContent = `各统计单位情况 — ${body.title}（${body.period.start} 至 ${body.period.end}）`;
-  const tbody = $("#unit-table tbody");
-  tbody.replaceChildren(...body.units.map((r) => unitRow(r)));
+  rowsOrNone($("#unit-table tbody"), body.units.map((r) => unitRow(r)), UNIT_FIGURES.length + 1);
   $("#unit-table tfoot").replaceChildren(...(body.city ? [unitRow(body.city)] : []));
   barChart($("#unit-chart"), body.units.map((r) => r.unit_name), [
     { name: "登记在册机构", color: "#1565c0", values: body.units.map((r) => r.agencies_registered) },
@@ -142,12 +162,12 @@ function renderTrends(body) {
 
 function renderListings(body) {
   const names = { abnormal: "活动异常名录", serious: "严重违法失信名单" };
-  $("#listings tbody").replaceChildren(...body.rows.map((r) => {
+  rowsOrNone($("#listings tbody"), body.rows.map((r) => {
     const tr = text("tr", "", { "data-uscc": r.uscc });
     [r.agency_name || r.uscc, r.unit_name, names[r.list] || r.list, GROUNDS[r.ground] || r.ground, r.listed_on, r.escalation_due_on || "—"]
       .forEach((v) => tr.append(text("td", v)));
     return tr;
-  }));
+  }), 6);
 }
 
 const DIMENSIONS = [["target_group", "服务对象"], ["service_field", "服务领域"]];
@@ -191,7 +211,7 @@ function renderCoverage(body) {
 async function refresh(event) {
   if (event) event.preventDefault();
   if (!$("#token").value) {
-    $("#message").textContent = "请先粘贴访问令牌（./dev token --role city_admin --sub 我）";
+    $("#message").textContent = "请先在“令牌”框粘贴访问令牌（由本单位系统管理员签发），再点“刷新”。";
     document.body.dataset.state = "no-token";
     return;
   }
@@ -220,13 +240,20 @@ async function refresh(event) {
   }
 }
 
+// The server names every file after its report and date (重点覆盖-2020-12-31.csv); keep it.
+function fileName(response, link) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  return encoded ? decodeURIComponent(encoded[1]) : `${link.dataset.export}.${link.dataset.format}`;
+}
+
 async function download(event) {
   event.preventDefault();
   const link = event.currentTarget;
   const path = `/reports/${link.dataset.export}`;
   const response = await api(path, { year: $("#year").value, half: $("#half").value, as_of: $("#as-of").value, format: link.dataset.format });
   const url = URL.createObjectURL(await response.blob());
-  const a = text("a", "", { href: url, download: `${link.dataset.export}.${link.dataset.format}` });
+  const a = text("a", "", { href: url, download: fileName(response, link) });
   a.click();
   URL.revokeObjectURL(url);
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import subprocess
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from playwright.async_api import async_playwright
+from openpyxl import load_workbook
+from playwright.async_api import Page, async_playwright
 
 from servicekit.auth import Role
 from servicekit.settings import ServiceSettings
@@ -129,7 +131,7 @@ async def test_dashboard_shows_the_known_numbers(
                 "agencies_new": "4",
                 "agencies_incubating": "2",
                 "agencies_graduated": "1",
-                "funding_total_yuan": "62000.50",
+                "funding_total_yuan": "62,000.50",  # separators on the page
                 "training_attendees": "25",
                 "violations": "1",
             }
@@ -161,8 +163,59 @@ async def test_dashboard_shows_the_known_numbers(
             head = await page.text_content("#coverage thead")
             assert head is not None and "服务对象" in head and "★儿童" in head
             assert "社区服务" in head and "妇女" in head and "★妇女" not in head
+            await check_officer_view(page, served, bearer)
             await browser.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     assert problems == []
     assert outside == []
+
+
+async def check_officer_view(page: Page, served: str, bearer: str) -> None:
+    """issue 11 §7: what misled or hindered an officer reading the page."""
+    # Downloads keep the report and the date in the file name; money is a number in Excel.
+    async with page.expect_download() as caught:
+        await page.click("a[data-export=half-year][data-format=xlsx]")
+    download = await caught.value
+    assert download.suggested_filename == "2011年年中报告-2011-06-30.xlsx"
+    data = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    money = sheet.cell(row=2, column=header.index("资金扶持合计（元）") + 1)
+    assert money.data_type == "n" and money.number_format == "#,##0.00"
+    async with page.expect_download() as caught:
+        await page.click("a[data-export=coverage][data-format=csv]")
+    coverage = await caught.value
+    assert coverage.suggested_filename == "重点覆盖-2011-06-30.csv"
+    raw = await asyncio.to_thread(Path(await coverage.path()).read_bytes)
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[1].split(",")[1] in ("服务对象", "服务领域")  # 维度 in Chinese
+
+    # The longest unit name fits under the bar chart.
+    clipped = await page.evaluate(
+        """() => {
+            const svg = document.querySelector("#unit-chart svg").getBoundingClientRect();
+            return [...document.querySelectorAll("#unit-chart svg text")]
+              .filter((t) => t.getBoundingClientRect().bottom > svg.bottom + 0.5)
+              .map((t) => t.textContent);
+        }"""
+    )
+    assert clipped == []
+
+    # An empty list says 暂无; no token and a bad token say what to do, in an officer's words.
+    await page.goto(f"{served}/dashboard?year=2000&half=mid_year&as_of=2000-06-30")
+    await page.wait_for_selector("body[data-state=ready]")
+    assert await page.text_content("#listings tbody") == "暂无"
+    fresh = await page.context.new_page()  # a new tab: no token in its session storage
+    await fresh.goto(f"{served}/dashboard")
+    await fresh.wait_for_selector("body[data-state=no-token]")
+    message = await fresh.text_content("#message")
+    assert message is not None and "系统管理员" in message and "./dev" not in message
+    await fresh.close()
+    refused = await page.context.new_page()
+    await refused.goto(f"{served}/dashboard#token=not-a-token")
+    await refused.wait_for_selector("body[data-state=error]")
+    message = await refused.text_content("#message")
+    assert message is not None and "令牌无效或已过期" in message
+    await refused.close()
