@@ -18,6 +18,7 @@ from typing import Literal
 
 import asyncpg
 import structlog
+from socialwork_contracts.periods import UnknownCalendarYear
 
 from servicekit.auth import Principal, Role
 from servicekit.commands import CommandContext
@@ -31,6 +32,7 @@ from services.supervision.domain.commands import (
     MarkRectificationOverdue,
     SupervisionCommand,
 )
+from services.supervision.domain.periods import overdue_from
 
 log = structlog.get_logger()
 LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -133,7 +135,15 @@ async def due(runtime: Runtime, as_of: dt.date) -> list[Due]:
         escalating = await readmodel.due_listings(conn, "escalation_on", as_of)
     items: list[Due] = []
     for r in rectifications:
-        rid, day = r["rectification_id"], r["deadline"] + dt.timedelta(days=1)
+        rid = r["rectification_id"]
+        try:
+            day = overdue_from(r["deadline"])  # a deadline on a day off moves on (§203)
+        except UnknownCalendarYear as exc:
+            # Never guessed: the item waits, loudly, until the year's calendar is added.
+            log.error("scheduled_check.calendar_unknown", rectification_id=rid, reason=str(exc))
+            continue
+        if day > as_of:
+            continue
         overdue = MarkRectificationOverdue(uscc=r["uscc"], rectification_id=rid, overdue_on=day)
         items.append(Due("overdue", rid, f"overdue:{rid}", overdue, day))
     for x in expiring:

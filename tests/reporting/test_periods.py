@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from socialwork_contracts.periods import add_years
+
 from services.reporting.domain.periods import (
-    add_years,
     end_of_local_day,
     local_date,
     report_period,

@@ -197,6 +197,18 @@ def test_overdue_only_the_day_after_the_deadline(given: Given) -> None:
         )
 
 
+def test_a_deadline_on_a_holiday_moves_to_the_next_working_day(given: Given) -> None:
+    """Civil Code §203: due on National Day 2024 -> last day 2024-10-08, overdue on 10-09."""
+    violation_and_order(given, D(2024, 10, 1))
+    for early in (D(2024, 10, 2), D(2024, 10, 8)):
+        with pytest.raises(DomainRejected):
+            given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=early))
+    events = given.when(
+        MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 10, 9))
+    )
+    assert given.types(events) == ["RectificationOverdue", "AgencyListed"]
+
+
 def test_confirmed_rectification_ends_its_listing(given: Given) -> None:
     violation_and_order(given, D(2024, 4, 30))
     given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1)))

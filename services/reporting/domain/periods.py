@@ -2,7 +2,8 @@
 
 - Mid-year (年中) report of year Y: Y-01-01 .. Y-06-30; year-end (年终): Y-01-01 .. Y-12-31.
 - "Within one year of D" means on or before the day before D's anniversary: D .. add_years(D,1)-1.
-- add_years keeps the month and day; 29 February becomes 28 February in a common year.
+- add_years keeps the month and day; 29 February becomes 28 February in a common year
+  (`socialwork_contracts.periods`, the one convention of every service).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from socialwork_contracts.periods import add_years
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 Half = Literal["mid_year", "year_end"]
@@ -29,13 +32,6 @@ def report_period(year: int, half: Half) -> Period:
     """The period a mid-year or year-end report covers (guidance §6.3)."""
     end = dt.date(year, 6, 30) if half == "mid_year" else dt.date(year, 12, 31)
     return Period(dt.date(year, 1, 1), end)
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a common year
-        return day.replace(year=day.year + years, day=28)
 
 
 def within_one_year(start: dt.date) -> Period:

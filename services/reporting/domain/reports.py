@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from socialwork_contracts import reference
+from socialwork_contracts.periods import add_years
 
-from services.reporting.domain.periods import Period, add_years
+from services.reporting.domain.periods import Period
 from services.reporting.domain.state import AgencyView, BaseView, CityState
 
 Figures = dict[str, int | str]

@@ -53,7 +53,7 @@ from services.supervision.domain.commands import (
     SupervisionCommand,
 )
 from services.supervision.domain.credit_file import CreditFile, Listing, Rectification, evolve
-from services.supervision.domain.periods import day_after
+from services.supervision.domain.periods import overdue_from
 from services.supervision.domain.policy import credit_policy
 
 GROUNDS_BASIS = {
@@ -300,7 +300,7 @@ def mark_overdue(file: CreditFile, command: MarkRectificationOverdue) -> list[Do
             "该整改已确认或已逾期",
             f"the rectification is {rectification.status}",
         )
-    overdue_on = day_after(rectification.deadline)
+    overdue_on = overdue_from(rectification.deadline)
     if command.overdue_on != overdue_on:
         raise DomainRejected(
             [

@@ -1,24 +1,16 @@
-"""The one period convention of the supervision service (docs/supervision.md "Periods").
-
-"n months after d" is the same day of the month n months later, clamped to the last day of a
-shorter month (2024-08-31 + 6 months = 2025-02-28). A period of n months that starts on d is
-*complete* on `add_months(d, n)`: an agency listed on 2024-05-27 has been listed 6 months on
-2024-11-27 (not on 2024-11-26). "Within n months before d" includes the day `add_months(d, -n)`.
-Deadlines are inclusive: an order due on 2024-04-30 is overdue from 2024-05-01.
+"""Supervision's periods, on the one convention (`socialwork_contracts.periods`, docs/supervision.md
+"Periods"): a period of n months from d is complete on `add_months(d, n)`; "within n months
+before d" includes `add_months(d, -n)`; an inclusive deadline on a day off moves to the next
+working day (Civil Code §203), so the rectification is overdue the day after that.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
+from socialwork_contracts.periods import add_months, day_after, last_day
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day-of-month `months` later (negative: earlier), clamped to the month's end."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
+__all__ = ["add_months", "day_after", "overdue_from", "period_complete", "within_months_before"]
 
 
 def period_complete(start: dt.date, months: int, today: dt.date) -> bool:
@@ -31,6 +23,7 @@ def within_months_before(earlier: dt.date, later: dt.date, months: int) -> bool:
     return add_months(later, -months) <= earlier <= later
 
 
-def day_after(deadline: dt.date) -> dt.date:
-    """The first day past an inclusive deadline."""
-    return deadline + dt.timedelta(days=1)
+def overdue_from(deadline: dt.date) -> dt.date:
+    """The first day a rectification due on `deadline` is overdue (UnknownCalendarYear when
+    the working calendar does not hold the deadline's year yet)."""
+    return day_after(last_day(deadline))

@@ -120,3 +120,13 @@ async def test_one_failing_item_does_not_stop_the_others(
     monkeypatch.setattr(RUNS_COMMANDS, decide)  # the failed item is tried again next run
     again = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
     assert again.json()["overdue"] == [failing]
+
+
+async def test_a_deadline_on_a_holiday_is_overdue_after_the_next_working_day(apps: Apps) -> None:
+    """Civil Code §203 in the scheduled check: due 2024-10-01 (National Day) -> last day
+    2024-10-08 -> overdue from 2024-10-09, not 2024-10-02."""
+    rid = await ordered_rectification(apps, deadline="2024-10-01")
+    on_last_day = await apps.supervision.post(CHECKS, json={"as_of": "2024-10-08"}, headers=auth())
+    assert rid not in on_last_day.json()["overdue"]
+    after = await apps.supervision.post(CHECKS, json={"as_of": "2024-10-09"}, headers=auth())
+    assert rid in after.json()["overdue"]
