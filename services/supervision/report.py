@@ -9,8 +9,8 @@ from typing import Any
 
 from services.supervision.domain import inspection, rules
 from services.supervision.domain.commands import AgencyFacts
-from services.supervision.domain.credit_file import CreditFile, Listing
-from services.supervision.domain.policy import credit_policy
+from services.supervision.domain.credit_file import CreditFile, Grade, Listing
+from services.supervision.domain.policy import credit_policy, grade_policy
 
 LIST_ZH = {"abnormal": "活动异常名录", "serious": "严重违法失信名单"}
 PENALTY_ZH = {
@@ -95,15 +95,36 @@ def _exact(value: Any) -> Any:
     return value
 
 
+GRADE_STATUS_ZH = {
+    "valid": "有效",
+    "suspended": "列入严重违法失信名单期间暂停",
+    "expired": "已过期",
+    "not_yet_valid": "尚未生效",
+}
+
+
+def grade_status(grade: Grade, day: dt.date, on_serious_list: bool) -> str:
+    """valid | suspended (on the serious list, by the grade rule in force) | expired |
+    not_yet_valid, as of `day`."""
+    if day < grade.valid_from:
+        return "not_yet_valid"
+    if day > grade.valid_to:
+        return "expired"
+    if on_serious_list and grade_policy(day).on_serious_listing == "suspended":
+        return "suspended"
+    return "valid"
+
+
 def credit_file_view(
     file: CreditFile | None, agency: AgencyFacts | None, day: dt.date, uscc: str
 ) -> dict[str, Any]:
     """The whole credit file as of `day` (already folded from the facts known then)."""
     file = file or CreditFile(uscc=uscc)
     listings = [_listing_view(x, day) for x in file.listings if x.listed_on <= day]
-    grades = [asdict(g) for g in file.grades]
+    serious = any(x["list"] == "serious" and x["removed_on"] is None for x in listings)
+    grades = [{**asdict(g), "status": grade_status(g, day, serious)} for g in file.grades]
     current_grade = next(
-        (g for g in reversed(file.grades) if g.valid_from <= day <= g.valid_to), None
+        (g for g in reversed(grades) if g["status"] in ("valid", "suspended")), None
     )
     proposals: list[int] = []
     if agency is not None:
@@ -127,7 +148,7 @@ def credit_file_view(
         "government_projects": [asdict(p) for p in file.projects],
         "performance_evaluations": [asdict(e) for e in file.performance],
         "follow_up_evaluations": [asdict(f) for f in file.follow_ups],
-        "current_grade": asdict(current_grade) if current_grade else None,
+        "current_grade": current_grade,
         "revocation_proposed_for_years": proposals,
     }
     exact: dict[str, Any] = _exact(view)
@@ -181,7 +202,8 @@ def credit_report(
         lines.append(f"  连续两年未参加或不合格，建议撤销登记（{years}年度）")
     lines += ["", "六、评估等级"]
     for g in view["grades"]:
-        lines.append(f"  {g['grade']}A，有效期{g['valid_from']}至{g['valid_to']}")
+        status = GRADE_STATUS_ZH[g["status"]]
+        lines.append(f"  {g['grade']}A，有效期{g['valid_from']}至{g['valid_to']}（{status}）")
     lines += ["", "七、表彰奖励与承接政府项目"]
     for c in view["commendations"]:
         lines.append(f"  {c['awarded_on']} {c['title']}（{c['awarding_body']}）")

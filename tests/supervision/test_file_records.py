@@ -30,7 +30,9 @@ from services.supervision.domain.commands import (
 )
 from services.supervision.domain.decide import decide
 from services.supervision.domain.policy import InspectionPolicy, inspection_policy
+from services.supervision.report import credit_file_view
 from tests.supervision.conftest import BASE, USCC, Given
+from tests.supervision.test_credit_lists import penalty as penalty_of
 
 D = dt.date
 
@@ -226,3 +228,30 @@ def test_projects_and_their_performance_keep_exact_amounts(given: Given) -> None
     )
     assert isinstance(honour, CommendationRecorded)
     assert given.state is not None and len(given.state.projects) == 1
+
+
+def grade_status(given: Given, day: dt.date) -> tuple[str | None, list[str]]:
+    view = credit_file_view(given.state, given.agency, day, USCC)
+    current = view["current_grade"]
+    return (current["status"] if current else None), [g["status"] for g in view["grades"]]
+
+
+def test_an_expired_grade_is_shown_as_expired(given: Given) -> None:
+    given.when(
+        AwardEvaluationGrade(uscc=USCC, evaluation_id="e1", grade=4, announced_on=D(2020, 5, 1))
+    )  # valid 2020-05-01 .. 2025-04-30
+    assert grade_status(given, D(2025, 4, 30)) == ("valid", ["valid"])
+    assert grade_status(given, D(2025, 5, 1)) == (None, ["expired"])
+    assert grade_status(given, D(2020, 4, 30)) == (None, ["not_yet_valid"])
+
+
+def test_the_serious_list_suspends_a_grade_while_it_lasts(given: Given) -> None:
+    """Grade rule (configurable, GradePolicy.on_serious_listing): a grade is not to be relied
+    on while the agency is on the serious list; lowering or cancelling it is the evaluation
+    committee's decision, recorded as a new grade."""
+    given.when(
+        AwardEvaluationGrade(uscc=USCC, evaluation_id="e1", grade=4, announced_on=D(2022, 5, 1))
+    )
+    given.when(penalty_of("p1", "fine", D(2023, 3, 1), amount="60000"))  # serious list
+    assert grade_status(given, D(2023, 2, 28)) == ("valid", ["valid"])
+    assert grade_status(given, D(2023, 3, 1)) == ("suspended", ["suspended"])

@@ -13,6 +13,9 @@ from typing import Literal, TypeVar
 
 InspectionMode = Literal["inspection", "annual_report"]
 GradeRule = Literal["from_announcement", "calendar_years"]
+# While on the serious list a grade is "suspended" (not to be relied on) until the evaluation
+# committee lowers or cancels it, which is recorded as a new grade; or "unaffected".
+SeriousListingEffect = Literal["suspended", "unaffected"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class GradePolicy:
     valid_from: dt.date
     rule: GradeRule
     years: int = 5
+    on_serious_listing: SeriousListingEffect = "suspended"
 
 
 CREDIT_POLICIES: tuple[CreditPolicy, ...] = (CreditPolicy(valid_from=dt.date(2018, 1, 24)),)
