@@ -26,11 +26,13 @@ from socialwork_contracts.registry import (
     AgencyRegistered,
     AgencyRegistrationRevoked,
     AgencyReinstated,
+    AgencyStaffChanged,
     AgencySuspended,
 )
 from socialwork_contracts.supervision import (
     AgencyDelisted,
     AgencyListed,
+    AnnualInspectionConcluded,
     PenaltyImposed,
     ViolationRecorded,
 )
@@ -118,9 +120,13 @@ class RegistryAgencies:
         version = envelope.streamversion
         match event:
             case AgencyRegistered():
+                staff = event.full_time_staff, event.qualified_staff
                 await readmodel.upsert_agency(
-                    conn, event.uscc, event.name, event.reporting_unit, "active", version
+                    conn, event.uscc, event.name, event.reporting_unit, "active", version, staff
                 )
+            case AgencyStaffChanged():
+                staff = event.full_time_staff, event.qualified_staff
+                await readmodel.update_agency(conn, event.uscc, version, staff=staff)
             case AgencyProfileAmended():
                 await readmodel.update_agency(
                     conn, event.uscc, version, name=event.name, unit=event.reporting_unit
@@ -175,6 +181,8 @@ class SupervisionCredit:
                 await readmodel.close_listing(
                     conn, event.listing_id, event.reason, event.removed_on
                 )
+            case AnnualInspectionConcluded():  # graduation reads the latest (docs/incubation.md)
+                await readmodel.record_inspection(conn, event.uscc, event.year, event.conclusion)
             case ViolationRecorded() if event.severity in SERIOUS:
                 reason: TerminationReason = (
                     "agreement_breach"

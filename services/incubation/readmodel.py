@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.listings (
     removal_reason  text
 );
 CREATE INDEX IF NOT EXISTS listings_open ON {SCHEMA}.listings (uscc) WHERE removed_on IS NULL;
+-- Graduation reads the registry's staff counts and supervision's latest annual inspection.
+ALTER TABLE {SCHEMA}.agencies ADD COLUMN IF NOT EXISTS full_time_staff integer;
+ALTER TABLE {SCHEMA}.agencies ADD COLUMN IF NOT EXISTS qualified_staff integer;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.inspections (
+    uscc            text NOT NULL,
+    year            integer NOT NULL,
+    conclusion      text NOT NULL,
+    PRIMARY KEY (uscc, year)
+);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.bases (
     base_id         text PRIMARY KEY,
     name            text NOT NULL,
@@ -208,8 +217,20 @@ async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
         "ORDER BY list",
         uscc,
     )
+    inspection = await conn.fetchrow(
+        f"SELECT year, conclusion FROM {SCHEMA}.inspections WHERE uscc = $1 "
+        "ORDER BY year DESC LIMIT 1",
+        uscc,
+    )
+    staff = row["full_time_staff"], row["qualified_staff"]
     return AgencyFacts(
-        row["uscc"], row["name"], row["reporting_unit"], row["status"], tuple(r[0] for r in lists)
+        row["uscc"],
+        row["name"],
+        row["reporting_unit"],
+        row["status"],
+        tuple(r[0] for r in lists),
+        staff=None if None in staff else staff,
+        inspection=(inspection["year"], inspection["conclusion"]) if inspection else None,
     )
 
 
@@ -259,18 +280,27 @@ async def lock(conn: Connection, key: str) -> None:
 
 
 async def upsert_agency(
-    conn: Connection, uscc: str, name: str, unit: str, status: str, version: int
+    conn: Connection,
+    uscc: str,
+    name: str,
+    unit: str,
+    status: str,
+    version: int,
+    staff: tuple[int, int],
 ) -> None:
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.agencies (uscc, name, reporting_unit, status, version) VALUES "
-        "($1, $2, $3, $4, $5) ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, "
+        f"INSERT INTO {SCHEMA}.agencies (uscc, name, reporting_unit, status, version, "
+        "full_time_staff, qualified_staff) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, "
         "reporting_unit = excluded.reporting_unit, status = excluded.status, "
+        "full_time_staff = excluded.full_time_staff, qualified_staff = excluded.qualified_staff, "
         f"version = excluded.version WHERE {SCHEMA}.agencies.version < excluded.version",
         uscc,
         name,
         unit,
         status,
         version,
+        *staff,
     )
 
 
@@ -282,17 +312,23 @@ async def update_agency(
     status: str | None = None,
     name: str | None = None,
     unit: str | None = None,
+    staff: tuple[int, int] | None = None,
 ) -> bool:
     """Change a known agency; False (nothing written) for one never registered here."""
+    full_time, qualified = staff if staff is not None else (None, None)
     result: str = await conn.execute(
         f"UPDATE {SCHEMA}.agencies SET status = coalesce($3, status), name = coalesce($4, name), "
-        "reporting_unit = coalesce($5, reporting_unit), version = $2 "
+        "reporting_unit = coalesce($5, reporting_unit), "
+        "full_time_staff = coalesce($6, full_time_staff), "
+        "qualified_staff = coalesce($7, qualified_staff), version = $2 "
         "WHERE uscc = $1 AND version < $2",
         uscc,
         version,
         status,
         name,
         unit,
+        full_time,
+        qualified,
     )
     return result != "UPDATE 0"
 
@@ -337,7 +373,18 @@ async def reset_agencies(conn: Connection) -> None:
 
 
 async def reset_listings(conn: Connection) -> None:
-    await conn.execute(f"DELETE FROM {SCHEMA}.listings")
+    await conn.execute(f"DELETE FROM {SCHEMA}.listings; DELETE FROM {SCHEMA}.inspections")
+
+
+async def record_inspection(conn: Connection, uscc: str, year: int, conclusion: str) -> None:
+    """The conclusion of a year (a later conclusion of the same year replaces it)."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.inspections (uscc, year, conclusion) VALUES ($1, $2, $3) "
+        "ON CONFLICT (uscc, year) DO UPDATE SET conclusion = excluded.conclusion",
+        uscc,
+        year,
+        conclusion,
+    )
 
 
 async def reset_own_tables(conn: Connection) -> None:
@@ -477,4 +524,11 @@ async def local_agency(conn: Connection, uscc: str) -> dict[str, Any] | None:
         "reporting_unit": facts.reporting_unit,
         "status": facts.status,
         "credit_lists": list(facts.lists),
+        # What graduation judges against (None: not known here yet).
+        "staff": dict(zip(("full_time", "qualified"), facts.staff, strict=True))
+        if facts.staff
+        else None,
+        "latest_inspection": dict(zip(("year", "conclusion"), facts.inspection, strict=True))
+        if facts.inspection
+        else None,
     }

@@ -121,9 +121,14 @@ def ready_base(**changes: Any) -> Base:
 
 
 def agency(
-    status: str = "active", unit: str = "jinshui", lists: tuple[str, ...] = ()
+    status: str = "active",
+    unit: str = "jinshui",
+    lists: tuple[str, ...] = (),
+    *,
+    staff: tuple[int, int] | None = None,
+    inspection: tuple[int, str] | None = None,
 ) -> AgencyFacts:
-    return AgencyFacts(USCC, "同心社会工作服务中心", unit, status, lists)
+    return AgencyFacts(USCC, "同心社会工作服务中心", unit, status, lists, staff, inspection)
 
 
 def facts(**changes: Any) -> Facts:

@@ -145,3 +145,42 @@ def test_term_expired_only_after_the_last_day() -> None:
         run(incubating(), end)
     assert codes(refused.value) == {"term_not_expired"}
     run(incubating(), end.model_copy(update={"terminated_on": D(2024, 7, 3)}))
+
+
+def test_the_staff_ratio_is_checked_from_the_registrys_counts() -> None:
+    """issue 11 §6: facts the platform holds decide, not a tick-box."""
+    below = facts(agency=agency(staff=(9, 2)))
+    with pytest.raises(DomainRejected) as refused:
+        run(funded(), GRADUATE, below)
+    assert codes(refused.value) == {"criterion_not_met:staff_ratio_met"}
+    untick = {**ALL_MET, "staff_ratio_met": False}  # the counts decide, whatever is ticked
+    run(
+        funded(),
+        GRADUATE.model_copy(update={"assessment": untick}),
+        facts(agency=agency(staff=(9, 3))),
+    )
+
+
+@pytest.mark.parametrize(
+    ("conclusion", "passes"),
+    [("qualified", True), ("filed", True), ("basically_qualified", False), ("unqualified", False),
+     ("not_filed", False)],
+)  # fmt: skip
+def test_the_latest_annual_inspection_is_checked_from_supervision(
+    conclusion: str, passes: bool
+) -> None:
+    given = facts(agency=agency(inspection=(2023, conclusion)))
+    if passes:
+        run(funded(), GRADUATE, given)
+    else:
+        with pytest.raises(DomainRejected) as refused:
+            run(funded(), GRADUATE, given)
+        assert codes(refused.value) == {"criterion_not_met:annual_inspection_passed"}
+
+
+def test_without_a_recorded_conclusion_the_assessors_mark_decides() -> None:
+    untick = {**ALL_MET, "annual_inspection_passed": False}
+    with pytest.raises(DomainRejected) as refused:
+        run(funded(), GRADUATE.model_copy(update={"assessment": untick}))
+    assert codes(refused.value) == {"criterion_not_met:annual_inspection_passed"}
+    run(funded(), GRADUATE)  # ticked, nothing recorded against it

@@ -2,7 +2,9 @@
 
 domain.md marks the criteria *configurable*: a new version is a new entry in the JSON file with
 its `effective_from`, never a code branch. `system` criteria are checked from facts this service
-holds; `assessment` criteria must be marked met by the assessors in the GraduateAgency command.
+holds; `records` criteria from what the registry and supervision published (staff counts, the
+latest annual inspection) when they are known, else by the assessors' mark; `assessment` criteria
+must be marked met by the assessors in the GraduateAgency command.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Literal
 
-CheckedBy = Literal["system", "assessment"]
+CheckedBy = Literal["system", "records", "assessment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +34,8 @@ class CriteriaVersion:
     criteria: tuple[Criterion, ...]
 
     def assessed(self) -> tuple[Criterion, ...]:
-        return tuple(c for c in self.criteria if c.checked_by == "assessment")
+        """Criteria the assessors may have to mark (records fall back to their mark)."""
+        return tuple(c for c in self.criteria if c.checked_by != "system")
 
 
 @cache

@@ -41,7 +41,7 @@ from services.incubation.domain.commands import (
     SubmitApplication,
     TerminateIncubation,
 )
-from services.incubation.domain.facts import Facts
+from services.incubation.domain.facts import AgencyFacts, Facts
 from services.incubation.domain.incubation import (
     HOLDING,
     Incubation,
@@ -491,8 +491,11 @@ def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) ->
         )
     found: list[RuleViolation] = []
     for criterion in criteria.criteria:
+        recorded = _recorded(criterion.id, facts.agency)
         if criterion.checked_by == "system":
             met = _system_check(criterion.id, s, facts)
+        elif criterion.checked_by == "records" and recorded is not None:
+            met = recorded  # the published facts decide, whatever the assessors marked
         else:
             met = command.assessment.get(criterion.id) is True
         if not met:
@@ -523,6 +526,23 @@ def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) ->
         office_id=s.agreement.office_id,
         criteria_version=criteria.version,
     )
+
+
+# The latest annual inspection passed: 合格, or filed in annual-report mode. 基本合格 is not 合格
+# (the guidance's word is 年检合格; docs/incubation.md).
+PASSING_INSPECTION = frozenset({"qualified", "filed"})
+
+
+def _recorded(criterion: str, agency: AgencyFacts | None) -> bool | None:
+    """What the registry's and supervision's facts say of a criterion; None when unknown."""
+    if agency is None:
+        return None
+    if criterion == "staff_ratio_met" and agency.staff is not None:
+        full_time, qualified = agency.staff
+        return qualified * 3 >= full_time  # guidance §2.2: a third or more qualified
+    if criterion == "annual_inspection_passed" and agency.inspection is not None:
+        return agency.inspection[1] in PASSING_INSPECTION
+    return None
 
 
 def _system_check(criterion: str, s: Incubation, facts: Facts) -> bool:

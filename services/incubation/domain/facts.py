@@ -21,6 +21,8 @@ class AgencyFacts:
     reporting_unit: str
     status: str  # registry status: active | suspended | deregistered | revoked
     lists: tuple[str, ...] = ()  # credit lists it is on now: abnormal, serious
+    staff: tuple[int, int] | None = None  # (full-time, qualified) as the registry recorded them
+    inspection: tuple[int, str] | None = None  # (year, conclusion) of the latest annual inspection
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from socialwork_contracts.topics import SUPERVISION
 
 from servicekit.auth import Role
 from tests.conftest import Infra
-from tests.integration.incubation.world import World, new_id, world
+from tests.integration.incubation.world import ALL_MET, World, new_id, world
 from tests.support import auth, wait_for
 
 pytestmark = pytest.mark.infra
@@ -241,3 +241,50 @@ async def test_a_revocation_ends_an_approved_stay_too(w: World) -> None:
         return await w.status(incubation_id) == "terminated"
 
     await wait_for(terminated)
+
+
+async def test_graduation_reads_the_registrys_staff_counts(w: World) -> None:
+    """issue 11 §6: a staff drop recorded in the registry blocks graduation, whatever the
+    assessors tick; restored counts let it through."""
+    await w.base()
+    uscc = await w.register()  # 6 full-time, 2 qualified
+    incubation_id = await w.admit(uscc, "301")
+    await w.ok(
+        "record-support",
+        {
+            "incubation_id": incubation_id,
+            "support_type": "funding",
+            "funding_type": "venture_philanthropy",
+            "amount_yuan": "20000.00",
+            "description": "公益创投项目资助",
+            "given_on": "2023-09-15",
+        },
+    )
+
+    async def staff(full_time: int, qualified: int) -> None:
+        body = {"uscc": uscc, "full_time_staff": full_time, "qualified_staff": qualified}
+        answer = await w.registry.post("/commands/change-agency-staff", json=body, headers=auth())
+        assert answer.status_code == 201, answer.text
+
+        async def seen() -> bool:
+            agency = (await w.incubation.get(f"/agencies/{uscc}", headers=auth())).json()
+            return bool(agency["staff"] == {"full_time": full_time, "qualified": qualified})
+
+        await wait_for(seen)
+
+    graduation = {
+        "incubation_id": incubation_id,
+        "assessment": ALL_MET,
+        "assessment_summary": "出壳评估通过",
+        "graduated_on": "2024-06-30",
+    }
+
+    async def refused_for_staff() -> bool:
+        answer = await w.command("graduate-agency", graduation)
+        codes = {e["code"] for e in answer.json().get("errors", [])}
+        return answer.status_code == 422 and codes == {"criterion_not_met:staff_ratio_met"}
+
+    await staff(9, 2)
+    assert await refused_for_staff()
+    await staff(9, 3)
+    assert (await w.command("graduate-agency", graduation)).status_code == 201
