@@ -26,9 +26,11 @@ from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict
 from servicekit.runtime import Runtime
 from services.supervision import handlers, readmodel
+from services.supervision.domain import inspection
 from services.supervision.domain.commands import (
     EscalateListing,
     ExpireListing,
+    MarkAnnualReportOverdue,
     MarkRectificationOverdue,
     SupervisionCommand,
 )
@@ -43,7 +45,7 @@ OUTAGE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 # Runs one command; True when it wrote new events (False: answered as a duplicate).
 Execute = Callable[[SupervisionCommand, CommandContext], Awaitable[bool]]
-Kind = Literal["overdue", "removed", "escalated"]
+Kind = Literal["overdue", "removed", "escalated", "reports_overdue"]
 
 
 class FutureCheckDate(ValueError):
@@ -56,13 +58,19 @@ class CheckReport:
     overdue: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
+    reports_overdue: list[str] = field(default_factory=list)  # "<uscc>:<working year>"
     succeeded: int = 0  # items whose fact was recorded by this run
     skipped: int = 0  # refused by the domain: the file changed since the scan
     failed: int = 0  # items that raised; logged, tried again by the next run
     failures: list[str] = field(default_factory=list)  # their command ids
 
     def listed(self, kind: Kind) -> list[str]:
-        return {"overdue": self.overdue, "removed": self.removed, "escalated": self.escalated}[kind]
+        return {
+            "overdue": self.overdue,
+            "removed": self.removed,
+            "escalated": self.escalated,
+            "reports_overdue": self.reports_overdue,
+        }[kind]
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,7 @@ async def due(runtime: Runtime, as_of: dt.date) -> list[Due]:
             continue
         overdue = MarkRectificationOverdue(uscc=r["uscc"], rectification_id=rid, overdue_on=day)
         items.append(Due("overdue", rid, f"overdue:{rid}", overdue, day))
+    items += await _missing_reports(runtime, as_of)
     for x in expiring:
         lid, day = x["listing_id"], x["auto_exit_on"]
         expire = ExpireListing(uscc=x["uscc"], listing_id=lid, removed_on=day)
@@ -154,6 +163,29 @@ async def due(runtime: Runtime, as_of: dt.date) -> list[Due]:
         lid, day = x["listing_id"], x["escalation_on"]
         escalate = EscalateListing(uscc=x["uscc"], listing_id=lid, escalated_on=day)
         items.append(Due("escalated", lid, f"escalate:{lid}:{day}", escalate, day))
+    return items
+
+
+async def _missing_reports(runtime: Runtime, as_of: dt.date) -> list[Due]:
+    """Working years whose report deadline has passed with no report (docs/supervision.md)."""
+    items: list[Due] = []
+    for year in inspection.clock_years(as_of.year - 1):
+        policy = inspection.year_policy(year)
+        try:
+            day = overdue_from(inspection.filing_deadline(year, policy))
+        except UnknownCalendarYear as exc:
+            log.error("scheduled_check.calendar_unknown", year=year, reason=str(exc))
+            continue
+        if day > as_of:
+            continue
+        registered_by = inspection.last_registration_day(year, policy)
+        async with runtime.pool.acquire() as conn:
+            missing = await readmodel.missing_reports(conn, year, registered_by)
+        for row in missing:
+            uscc = row["uscc"]
+            command = MarkAnnualReportOverdue(uscc=uscc, year=year, overdue_on=day)
+            record = f"{uscc}:{year}"
+            items.append(Due("reports_overdue", record, f"annual-report:{record}", command, day))
     return items
 
 

@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.rectifications (
     confirmed_on     date
 );
 CREATE INDEX IF NOT EXISTS rectifications_due ON {SCHEMA}.rectifications (status, deadline);
+-- Working years with a conclusion or an overdue report: the clock looks for the others.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.annual_reports (
+    uscc             text NOT NULL,
+    year             integer NOT NULL,
+    PRIMARY KEY (uscc, year)
+);
 CREATE TABLE IF NOT EXISTS {SCHEMA}.listings (
     listing_id        text PRIMARY KEY,
     uscc              text NOT NULL,
@@ -107,6 +113,14 @@ def project_credit_file(file: CreditFile) -> InlineProjection:
                     r.confirmed_on,
                 )
                 for r in file.rectifications
+            ],
+        )
+        await conn.executemany(
+            f"INSERT INTO {SCHEMA}.annual_reports (uscc, year) VALUES ($1, $2) "
+            "ON CONFLICT DO NOTHING",
+            [
+                (file.uscc, year)
+                for year in {*(i.year for i in file.inspections), *file.overdue_reports}
             ],
         )
         await conn.execute(f"DELETE FROM {SCHEMA}.listings WHERE uscc = $1", file.uscc)
@@ -189,6 +203,21 @@ async def due_rectifications(conn: Connection, as_of: dt.date) -> list[dict[str,
         f"SELECT * FROM {SCHEMA}.rectifications WHERE status = 'open' AND deadline < $1 "
         "ORDER BY deadline, rectification_id",
         as_of,
+    )
+    return [dict(r) for r in rows]
+
+
+async def missing_reports(
+    conn: Connection, year: int, registered_by: dt.date
+) -> list[dict[str, Any]]:
+    """Registered agencies, not exempt for `year`, with neither a conclusion nor an overdue
+    report for it."""
+    rows = await conn.fetch(
+        f"SELECT a.uscc FROM {SCHEMA}.agencies a WHERE a.status IN ('active', 'suspended') "
+        "AND a.registered_on <= $2 AND NOT EXISTS (SELECT 1 FROM "
+        f"{SCHEMA}.annual_reports r WHERE r.uscc = a.uscc AND r.year = $1) ORDER BY a.uscc",
+        year,
+        registered_by,
     )
     return [dict(r) for r in rows]
 

@@ -23,6 +23,7 @@ from services.supervision.domain.commands import (
     AwardEvaluationGrade,
     ConcludeAnnualInspection,
     EvaluateProjectPerformance,
+    MarkAnnualReportOverdue,
     RecordCommendation,
     RecordFollowUpEvaluation,
     RecordGovernmentProject,
@@ -255,3 +256,72 @@ def test_the_serious_list_suspends_a_grade_while_it_lasts(given: Given) -> None:
     given.when(penalty_of("p1", "fine", D(2023, 3, 1), amount="60000"))  # serious list
     assert grade_status(given, D(2023, 2, 28)) == ("valid", ["valid"])
     assert grade_status(given, D(2023, 3, 1)) == ("suspended", ["suspended"])
+
+
+# -- the annual cycle: a missing report by time alone -----------------------------------------
+
+
+@pytest.fixture
+def clock_cycle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clock runs the cycle for working year 2023 (reports due 2024-05-31, a Friday)."""
+    policy = InspectionPolicy(
+        valid_from=D(2023, 1, 1), mode="inspection", clock_lists_missing_report=True
+    )
+    monkeypatch.setattr(inspection, "year_policy", lambda year: policy)
+
+
+def overdue_2023(on: dt.date) -> MarkAnnualReportOverdue:
+    return MarkAnnualReportOverdue(uscc=USCC, year=2023, overdue_on=on)
+
+
+@pytest.mark.usefixtures("clock_cycle")
+def test_a_missing_report_lists_the_day_after_the_deadline(given: Given) -> None:
+    with pytest.raises(DomainRejected):
+        given.when(overdue_2023(D(2024, 5, 31)))  # the deadline day itself
+    events = given.when(overdue_2023(D(2024, 6, 1)))
+    assert given.types(events) == ["AnnualReportOverdue", "AgencyListed"]
+    listed = events[1]
+    assert isinstance(listed, AgencyListed)
+    assert (listed.list, listed.ground, listed.listed_on) == (
+        "abnormal",
+        "annual_report_not_filed",
+        D(2024, 6, 1),
+    )
+    with pytest.raises(InvalidTransition):  # once per year
+        given.when(overdue_2023(D(2024, 6, 1)))
+
+
+@pytest.mark.usefixtures("clock_cycle")
+def test_a_late_report_ends_the_listing(given: Given) -> None:
+    given.when(overdue_2023(D(2024, 6, 1)))
+    events = given.when(
+        ConcludeAnnualInspection(
+            uscc=USCC,
+            inspection_id="i-2023",
+            year=2023,
+            conclusion="qualified",
+            concluded_on=D(2024, 7, 10),
+        )
+    )
+    assert given.types(events) == ["AnnualInspectionConcluded", "AgencyDelisted"]
+
+
+@pytest.mark.usefixtures("clock_cycle")
+def test_a_concluded_or_exempt_year_is_not_overdue(given: Given) -> None:
+    given.when(
+        ConcludeAnnualInspection(
+            uscc=USCC, inspection_id="i-2023", year=2023, conclusion="qualified",
+            concluded_on=D(2024, 5, 20),
+        )
+    )  # fmt: skip
+    with pytest.raises(InvalidTransition):
+        given.when(overdue_2023(D(2024, 6, 1)))
+    newcomer = Given(replace(given.agency, registered_on=D(2023, 7, 1)))  # exempt for 2023
+    with pytest.raises(InvalidTransition):
+        newcomer.when(overdue_2023(D(2024, 6, 1)))
+
+
+def test_the_clock_lists_nobody_for_years_recorded_by_hand(given: Given) -> None:
+    """The shipped configuration: years before 2026 were recorded by hand."""
+    with pytest.raises(InvalidTransition):
+        given.when(overdue_2023(D(2024, 6, 1)))

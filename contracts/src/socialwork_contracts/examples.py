@@ -551,6 +551,14 @@ EXAMPLES: dict[str, _Example] = {
         "system:rectification-deadlines",
         "system",
     ),
+    "AnnualReportOverdue.v1": _Example(
+        {"uscc": ANKANG, "year": 2026, "deadline": "2027-05-31", "overdue_on": "2027-06-01"},
+        dt.datetime(2027, 6, 1, 0, 0, tzinfo=_CST),
+        dt.datetime(2027, 5, 31, 16, 0, 4, tzinfo=_UTC),
+        9,
+        "system:supervision-clock",
+        "system",
+    ),
     "PenaltyImposed.v1": _Example(
         {
             "penalty_id": _id("penalty:ankang-warning"),

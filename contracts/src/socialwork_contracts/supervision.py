@@ -223,6 +223,21 @@ class ListingClockRestarted(_SupervisionEvent):
     restarted_on: dt.date = Field(description="重新起算日期 the clock runs again from this day")
 
 
+class AnnualReportOverdue(_SupervisionEvent):
+    """No annual report (年检/年报) of a working year by its filing deadline (未按时报送年度工作
+    报告); the clock alone emits it, with the abnormal listing it brings."""
+
+    event_type: ClassVar[str] = "AnnualReportOverdue"
+    event_version: ClassVar[int] = 1
+
+    uscc: str = Field(description=_USCC)
+    year: int = Field(description="年度 the working year whose report is missing, e.g. 2026")
+    deadline: dt.date = Field(
+        description="报送截止日 the last day to file (a day off moved to the next working day)"
+    )
+    overdue_on: dt.date = Field(description="逾期日 the first day after the deadline")
+
+
 class AnnualInspectionConcluded(_SupervisionEvent):
     """The annual inspection or annual report of one year was concluded (年检 / 年报)."""
 
@@ -334,6 +349,7 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     RectificationOrdered,
     RectificationConfirmed,
     RectificationOverdue,
+    AnnualReportOverdue,
     PenaltyImposed,
     AgencyListed,
     AgencyDelisted,

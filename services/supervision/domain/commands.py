@@ -184,6 +184,11 @@ class ExpireListing(_Command):
     removed_on: dt.date
 
 
+class MarkAnnualReportOverdue(_Command):
+    year: int
+    overdue_on: dt.date
+
+
 class EscalateListing(_Command):
     listing_id: BoundedId
     escalated_on: dt.date
@@ -214,5 +219,6 @@ SupervisionCommand: TypeAlias = (
     | MarkRectificationOverdue
     | ExpireListing
     | EscalateListing
+    | MarkAnnualReportOverdue
     | ListForRegistrationSanction
 )

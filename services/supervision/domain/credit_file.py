@@ -12,6 +12,7 @@ from socialwork_contracts.supervision import (
     AgencyDelisted,
     AgencyListed,
     AnnualInspectionConcluded,
+    AnnualReportOverdue,
     CommendationRecorded,
     CreditList,
     EvaluationGradeAwarded,
@@ -31,6 +32,7 @@ from socialwork_contracts.supervision import (
 )
 
 from services.supervision.domain.events import SupervisionEvent
+from services.supervision.domain.inspection import report_cause
 
 RectificationStatus = Literal["open", "confirmed", "overdue"]
 
@@ -198,6 +200,7 @@ class CreditFile:
     projects: tuple[GovernmentProject, ...] = ()
     performance: tuple[PerformanceEvaluation, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
+    overdue_reports: tuple[int, ...] = ()  # working years whose report was missing at the deadline
 
     def violation(self, violation_id: str) -> Violation | None:
         return next((v for v in self.violations if v.violation_id == violation_id), None)
@@ -279,7 +282,11 @@ def evolve(state: CreditFile | None, event: SupervisionEvent) -> CreditFile:
                 for earlier in file.inspections:
                     if earlier.year == event.year and earlier.conclusion == "not_filed":
                         file = _mark_rectified(file, earlier.inspection_id)
+                if event.year in file.overdue_reports:
+                    file = _mark_rectified(file, report_cause(event.year))
             return file
+        case AnnualReportOverdue():
+            return replace(file, overdue_reports=(*file.overdue_reports, event.year))
         case EvaluationGradeAwarded():
             grade = Grade(
                 event.evaluation_id,

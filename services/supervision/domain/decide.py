@@ -16,6 +16,7 @@ from socialwork_contracts.supervision import (
     AgencyDelisted,
     AgencyListed,
     AnnualInspectionConcluded,
+    AnnualReportOverdue,
     CommendationRecorded,
     EvaluationGradeAwarded,
     FollowUpEvaluationRecorded,
@@ -44,6 +45,7 @@ from services.supervision.domain.commands import (
     ImposePenalty,
     ListAgency,
     ListForRegistrationSanction,
+    MarkAnnualReportOverdue,
     MarkRectificationOverdue,
     OrderRectification,
     RecordCommendation,
@@ -53,7 +55,7 @@ from services.supervision.domain.commands import (
     SupervisionCommand,
 )
 from services.supervision.domain.credit_file import CreditFile, Listing, Rectification, evolve
-from services.supervision.domain.periods import overdue_from
+from services.supervision.domain.periods import last_day, overdue_from
 from services.supervision.domain.policy import credit_policy
 
 GROUNDS_BASIS = {
@@ -105,6 +107,8 @@ def decide(
             return escalate(_file(state, command.uscc), command)
         case ListForRegistrationSanction():
             return list_for_sanction(state, command)
+        case MarkAnnualReportOverdue():
+            return mark_report_overdue(state, command, _known(agency, command.uscc))
         case _:
             assert_never(command)
 
@@ -629,7 +633,50 @@ def conclude_inspection(
         events += _enter(state, command.uscc, ground, command.inspection_id, command.concluded_on)
     elif earlier and state is not None:
         events += _delist_if_rectified(state, earlier[-1].inspection_id, concluded)
+    elif state is not None and command.year in state.overdue_reports:
+        cause = inspection_rules.report_cause(command.year)
+        events += _delist_if_rectified(state, cause, concluded)
     return events
+
+
+def mark_report_overdue(
+    state: CreditFile | None, command: MarkAnnualReportOverdue, agency: AgencyFacts
+) -> list[DomainEvent]:
+    """Time alone: no report of the working year by its deadline -> the abnormal list
+    (ground `annual_report_not_filed`), whichever annual mode applies that year."""
+    year = command.year
+    policy = inspection_rules.year_policy(year)
+    if not policy.clock_lists_missing_report:
+        raise InvalidTransition(
+            "clock_not_in_force",
+            f"{year}年度的年报逾期不由系统自动列入",
+            f"the clock does not list a missing report of {year} (recorded by hand then)",
+        )
+    file = state or CreditFile(uscc=command.uscc)
+    if inspection_rules.exempt(agency.registered_on, year, policy):
+        raise InvalidTransition("exempt_year", "该年度免于年检", f"exempt for {year}")
+    if any(i.year == year for i in file.inspections) or year in file.overdue_reports:
+        raise InvalidTransition(
+            "report_recorded", "该年度已有结论或已逾期", f"{year} already concluded or overdue"
+        )
+    deadline = last_day(inspection_rules.filing_deadline(year, policy))
+    if command.overdue_on != overdue_from(deadline):
+        raise DomainRejected(
+            [
+                RuleViolation(
+                    "not_overdue_on",
+                    "overdue_on",
+                    f"逾期日期应为{overdue_from(deadline)}",
+                    f"the report becomes overdue on {overdue_from(deadline)}",
+                )
+            ]
+        )
+    overdue = AnnualReportOverdue(
+        uscc=command.uscc, year=year, deadline=deadline, overdue_on=command.overdue_on
+    )
+    ground = rules.ListingGround("abnormal", "annual_report_not_filed", "未按时报送年度工作报告")
+    cause = inspection_rules.report_cause(year)
+    return [overdue, *_enter(state, command.uscc, ground, cause, command.overdue_on)]
 
 
 def award_grade(state: CreditFile | None, command: AwardEvaluationGrade) -> EvaluationGradeAwarded:

@@ -9,6 +9,7 @@ from socialwork_contracts.supervision import (
     AgencyDelisted,
     AgencyListed,
     AnnualInspectionConcluded,
+    AnnualReportOverdue,
     CommendationRecorded,
     EvaluationGradeAwarded,
     FollowUpEvaluationRecorded,
@@ -27,6 +28,7 @@ SupervisionEvent: TypeAlias = (
     | RectificationOrdered
     | RectificationConfirmed
     | RectificationOverdue
+    | AnnualReportOverdue
     | PenaltyImposed
     | AgencyListed
     | ListingClockRestarted

@@ -9,6 +9,7 @@ from socialwork_contracts.supervision import InspectionConclusion
 
 from services.supervision.domain.periods import add_months
 from services.supervision.domain.policy import (
+    INSPECTION_POLICIES,
     GradePolicy,
     InspectionMode,
     InspectionPolicy,
@@ -28,13 +29,34 @@ def year_policy(year: int) -> InspectionPolicy:
     return inspection_policy(dt.date(year, 12, 31))
 
 
+def filing_deadline(year: int, policy: InspectionPolicy | None = None) -> dt.date:
+    """The day the working year's report is due (as configured, before §203 moves it)."""
+    month, day = (policy or year_policy(year)).filing_deadline
+    return dt.date(year + 1, month, day)
+
+
+def clock_years(up_to: int) -> list[int]:
+    """The working years up to `up_to` whose missing report the clock lists by itself."""
+    first = min(p.valid_from.year for p in INSPECTION_POLICIES)
+    return [y for y in range(first, up_to + 1) if year_policy(y).clock_lists_missing_report]
+
+
+def report_cause(year: int) -> str:
+    """The cause of the listing for a missing report of a year (one per year)."""
+    return f"annual-report:{year}"
+
+
 def exempt(registered_on: dt.date, year: int, policy: InspectionPolicy) -> bool:
     """Registered less than six months before 31 December of the year: no inspection that year.
 
     Registered on 30 June (exactly six months before) is not exempt; on 1 July it is.
     """
-    year_end = dt.date(year, 12, 31)
-    return registered_on > add_months(year_end, -policy.exempt_months_before_year_end)
+    return registered_on > last_registration_day(year, policy)
+
+
+def last_registration_day(year: int, policy: InspectionPolicy) -> dt.date:
+    """The last registration day that still owes the year's report (30 June by default)."""
+    return add_months(dt.date(year, 12, 31), -policy.exempt_months_before_year_end)
 
 
 def grade_validity(

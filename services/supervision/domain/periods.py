@@ -10,7 +10,14 @@ import datetime as dt
 
 from socialwork_contracts.periods import add_months, day_after, last_day
 
-__all__ = ["add_months", "day_after", "overdue_from", "period_complete", "within_months_before"]
+__all__ = [
+    "add_months",
+    "day_after",
+    "last_day",
+    "overdue_from",
+    "period_complete",
+    "within_months_before",
+]
 
 
 def period_complete(start: dt.date, months: int, today: dt.date) -> bool:

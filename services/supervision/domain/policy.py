@@ -40,6 +40,13 @@ class InspectionPolicy:
     mode: InspectionMode
     exempt_months_before_year_end: int = 6  # registered < 6 months before 31 Dec: exempt
     consecutive_failures_for_revocation: int = 2
+    # The working year's report is filed by this day of the next year (sponsor's preliminary
+    # review before, by 31 March); a deadline on a day off moves to the next working day.
+    filing_deadline: tuple[int, int] = (5, 31)
+    sponsor_review_deadline: tuple[int, int] = (3, 31)
+    # Whether the clock lists a missing report by itself. Off for years recorded by hand before
+    # the platform ran the cycle, so replaying old years lists nobody retroactively.
+    clock_lists_missing_report: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,10 @@ class GradePolicy:
 CREDIT_POLICIES: tuple[CreditPolicy, ...] = (CreditPolicy(valid_from=dt.date(2018, 1, 24)),)
 INSPECTION_POLICIES: tuple[InspectionPolicy, ...] = (
     InspectionPolicy(valid_from=dt.date(1998, 10, 25), mode="inspection"),
+    # From working year 2026 (reports due 2027-05-31) the platform runs the annual cycle.
+    InspectionPolicy(
+        valid_from=dt.date(2026, 12, 31), mode="inspection", clock_lists_missing_report=True
+    ),
 )
 GRADE_POLICIES: tuple[GradePolicy, ...] = (
     GradePolicy(valid_from=dt.date(2011, 3, 1), rule="from_announcement"),

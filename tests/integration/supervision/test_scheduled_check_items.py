@@ -12,8 +12,10 @@ import asyncpg
 import pytest
 
 from services.supervision.checks import LOCAL
+from services.supervision.domain import inspection
 from services.supervision.domain.commands import MarkRectificationOverdue
 from services.supervision.domain.decide import decide
+from services.supervision.domain.policy import InspectionPolicy
 from tests.integration.supervision.conftest import Apps
 from tests.support import auth
 
@@ -130,3 +132,48 @@ async def test_a_deadline_on_a_holiday_is_overdue_after_the_next_working_day(app
     assert rid not in on_last_day.json()["overdue"]
     after = await apps.supervision.post(CHECKS, json={"as_of": "2024-10-09"}, headers=auth())
     assert rid in after.json()["overdue"]
+
+
+async def test_a_missing_annual_report_is_listed_by_time_alone(
+    apps: Apps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """issue 11 §3: the clock runs the annual cycle (here for working year 2023, due
+    2024-05-31); an agency that filed, and one registered after 30 June, are left alone."""
+    policy = InspectionPolicy(
+        valid_from=dt.date(2023, 1, 1), mode="inspection", clock_lists_missing_report=True
+    )
+    monkeypatch.setattr(inspection, "INSPECTION_POLICIES", (policy,))
+    monkeypatch.setattr(inspection, "year_policy", lambda year: policy)
+    serial = random.randint(10**8, 31**9 - 1)
+    silent = await apps.register(serial, registered_on="2020-03-01")
+    filed = await apps.register(serial + 1, registered_on="2020-03-01")
+    newcomer = await apps.register(serial + 2, registered_on="2023-07-01")
+    concluded = await apps.supervision.post(
+        "/commands/conclude-annual-inspection",
+        json={
+            "uscc": filed,
+            "inspection_id": str(uuid.uuid4()),
+            "year": 2023,
+            "conclusion": "qualified",
+            "concluded_on": "2024-05-20",
+        },
+        headers=auth(),
+    )
+    assert concluded.status_code == 201, concluded.text
+
+    def ours(report: dict[str, Any]) -> list[str]:
+        mine = {silent, filed, newcomer}
+        return [r for r in report["reports_overdue"] if r.split(":")[0] in mine]
+
+    on_deadline = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-31"}, headers=auth())
+    assert ours(on_deadline.json()) == []
+    after = await apps.supervision.post(CHECKS, json={"as_of": "2024-06-01"}, headers=auth())
+    assert ours(after.json()) == [f"{silent}:2023"]
+    again = await apps.supervision.post(CHECKS, json={"as_of": "2024-06-02"}, headers=auth())
+    assert ours(again.json()) == []
+    abnormal = await apps.supervision.get(
+        "/credit-lists/abnormal", params={"as_of": "2024-06-01"}, headers=auth()
+    )
+    grounds = {(x["uscc"], x["ground"]) for x in abnormal.json()["items"]}
+    assert (silent, "annual_report_not_filed") in grounds
+    assert not {filed, newcomer} & {u for u, _ in grounds}

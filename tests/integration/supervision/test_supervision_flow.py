@@ -79,6 +79,7 @@ async def test_resident_agency_subletting_its_office(apps: Apps) -> None:
         "overdue": [],
         "removed": [],
         "escalated": [],
+        "reports_overdue": [],
         "succeeded": 0,
         "skipped": 0,
         "failed": 0,
