@@ -18,6 +18,14 @@ from servicekit.db import Connection
 from servicekit.locks import lock_key
 
 log = structlog.get_logger()
+# What a session killed mid-statement raises (asyncpg's InternalClientError included: the
+# protocol breaks when the server's termination notice lands inside an operation).
+LOST_CONNECTION = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 # Runs while this process leads; returns when `stop` is set (or raises on a lost connection).
 LeaderWork = Callable[[Connection], Awaitable[None]]
@@ -36,7 +44,7 @@ class Leadership:
         while not stop.is_set():
             try:
                 await self._lead(stop, work)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except LOST_CONNECTION as exc:
                 self.is_leader = False
                 if not self._lost:  # once per outage, not once per retry
                     log.warning("leadership.connection_lost", lock=self.lock_name, error=str(exc))
