@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError, for_code
+
+from servicekit.kafka_security import KafkaSecurity
 
 # The Kafka log is the history integrators replay from offset 0, so it must never expire.
 UNLIMITED_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
+class TopicsNotReady(RuntimeError):
+    """A topic is missing (or invisible to this principal) and could not be created."""
+
+
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[tuple[str, int]], *, replication_factor: int = 1
+    bootstrap: str,
+    topics: Iterable[tuple[str, int]],
+    *,
+    replication_factor: int = 1,
+    security: KafkaSecurity | None = None,
 ) -> None:
-    """Create each (name, partitions) topic if absent. Existing topics are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Create each (name, partitions) topic if absent. Existing topics are left as they are.
+
+    On a broker with ACLs the services may not create topics: the administrator's provisioning
+    (`python -m servicekit.kafka_access provision`) creates them, and each service may only
+    describe them. A topic that is still missing then stops the service at start, with a message
+    saying so, instead of a relay that fails on every batch later.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, **(security or KafkaSecurity()).client_options()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -31,8 +49,25 @@ async def ensure_topics(
             if name not in existing
         ]
         if new:
-            # Another replica may create it between our list and create.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
+            response = await admin.create_topics(new)
+            _raise_refusals(response.topic_errors)
     finally:
         await admin.close()
+
+
+def _raise_refusals(results: Iterable[Sequence[Any]]) -> None:
+    """CreateTopics answers per topic and raises nothing itself: look at each answer."""
+    for name, code, *rest in results:
+        if code == 0:
+            continue
+        error = for_code(code)
+        if error is TopicAlreadyExistsError:
+            continue  # another replica created it between our list and create
+        if error is TopicAuthorizationFailedError:
+            raise TopicsNotReady(
+                f"topic {name} does not exist (or this principal may not describe it) and this "
+                "principal may not create it: run the Kafka provisioning "
+                "(python -m servicekit.kafka_access provision; docs/operations.md)"
+            )
+        message = rest[0] if rest and rest[0] else error.__name__
+        raise TopicsNotReady(f"topic {name} could not be created: {message}")

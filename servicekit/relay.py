@@ -25,6 +25,7 @@ from aiokafka.errors import (
 from servicekit.cloudevents import to_kafka_record
 from servicekit.db import Connection
 from servicekit.eventstore import START, EventStore, RecordedEvent
+from servicekit.kafka_security import KafkaSecurity
 from servicekit.leadership import Leadership, still_held
 from servicekit.metrics import PARKED_EVENTS
 
@@ -34,10 +35,11 @@ REFUSED = (MessageSizeTooLargeError, RecordTooLargeError)
 log = structlog.get_logger()
 
 
-def make_producer(bootstrap: str) -> AIOKafkaProducer:
+def make_producer(bootstrap: str, security: KafkaSecurity | None = None) -> AIOKafkaProducer:
     # Idempotent producer: retries never duplicate or reorder within a partition.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **(security or KafkaSecurity()).client_options(),
         enable_idempotence=True,
         acks="all",
         linger_ms=5,

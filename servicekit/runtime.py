@@ -12,7 +12,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
-from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, dead_letter_topic
+from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, consumed_by, dead_letter_topic
 
 from servicekit.auth import TokenSettings, token_settings_from
 from servicekit.consumer import EventConsumer, Projection
@@ -20,6 +20,7 @@ from servicekit.dead_letters import DeadLetterPublisher
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
+from servicekit.kafka_security import kafka_security
 from servicekit.relay import OutboxRelay, make_producer
 from servicekit.settings import ServiceSettings
 
@@ -72,17 +73,21 @@ async def start_runtime(
     settings: ServiceSettings, *, service: str, publishes: TopicSpec | None
 ) -> Runtime:
     """Create the schema and topics, connect, and start the relay if the service publishes."""
+    security = kafka_security(settings)  # every Kafka client below authenticates as the service
     await ensure_topics(
         settings.kafka_bootstrap_servers,
         [(t.name, t.partitions) for t in EVENT_TOPICS] + [(dead_letter_topic(service), 1)],
         replication_factor=settings.kafka_replication_factor,
+        security=security,
     )
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
     store = EventStore(pool, service)
     await store.create_schema()
-    producer = make_producer(settings.kafka_bootstrap_servers)
+    producer = make_producer(settings.kafka_bootstrap_servers, security)
     await producer.start()
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers, security=security.faststream(), logger=None
+    )
     relay = None
     if publishes is not None:
         relay = OutboxRelay(
@@ -109,6 +114,15 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
     Kafka group is `<projection name>.<store id>`: instances of one service on one database share
     it (and split the partitions); another database never inherits its members or offsets.
     """
+    # The broker's ACLs grant what the contract declares (servicekit.kafka_access): say so here
+    # rather than as an authorization error from the broker later.
+    undeclared = set(projection.topics) - {t.name for t in consumed_by(runtime.service)}
+    if undeclared or not projection.name.startswith(f"{runtime.service}."):
+        raise ValueError(
+            f"{runtime.service}: projection {projection.name} must be named {runtime.service}.… "
+            f"and fold only topics whose TopicSpec.consumers name {runtime.service} "
+            f"(undeclared: {sorted(undeclared)})"
+        )
     consumer = EventConsumer(
         broker=runtime.broker,
         pool=runtime.pool,

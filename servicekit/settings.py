@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -12,16 +13,71 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class ServiceSettings(BaseSettings):
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach and authenticate to Kafka: every service, and the access provisioning."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(
+        description="Kafka bootstrap servers, comma-separated",
+        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
+    )
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="PLAINTEXT (no authentication: development only), SASL_PLAINTEXT or SASL_SSL",
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism = Field(
+        default="SCRAM-SHA-512",
+        description="SASL mechanism when the protocol is SASL_*",
+        validation_alias="KAFKA_SASL_MECHANISM",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        description="This service's Kafka principal (User:<name>) when the protocol is SASL_*",
+        validation_alias="KAFKA_SASL_USERNAME",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None,
+        description="Password of KAFKA_SASL_USERNAME",
+        validation_alias="KAFKA_SASL_PASSWORD",
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="With SASL_SSL: CA certificates (PEM) that signed the broker's certificate",
+        validation_alias="KAFKA_SSL_CAFILE",
+    )
+
+    @model_validator(mode="after")
+    def _credentials_match_the_protocol(self) -> KafkaSettings:
+        # A half-configured client would either fail at the broker much later or, worse,
+        # silently talk without authentication: refuse it at start instead.
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        given = self.kafka_sasl_username is not None or self.kafka_sasl_password is not None
+        if sasl and (not self.kafka_sasl_username or self.kafka_sasl_password is None):
+            raise ValueError(
+                "KAFKA_SECURITY_PROTOCOL is SASL_*: set KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and given:
+            raise ValueError(
+                "KAFKA_SASL_USERNAME/KAFKA_SASL_PASSWORD are set but KAFKA_SECURITY_PROTOCOL is "
+                f"{self.kafka_security_protocol}: set it to SASL_PLAINTEXT or SASL_SSL"
+            )
+        if self.kafka_ssl_cafile is not None and self.kafka_security_protocol != "SASL_SSL":
+            raise ValueError("KAFKA_SSL_CAFILE needs KAFKA_SECURITY_PROTOCOL=SASL_SSL")
+        return self
+
+
+class ServiceSettings(KafkaSettings):
     """Environment variables shared by every service (documented in docs/configuration.md)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     database_url: str = Field(description="PostgreSQL DSN", validation_alias="DATABASE_URL")
-    kafka_bootstrap_servers: str = Field(
-        description="Kafka bootstrap servers, comma-separated",
-        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
-    )
     auth_jwt_secret: SecretStr = Field(
         description="HMAC key that signs bearer tokens (HS256)", validation_alias="AUTH_JWT_SECRET"
     )

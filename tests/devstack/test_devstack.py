@@ -15,10 +15,15 @@ from pathlib import Path
 import asyncpg
 import devstack
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAuthorizationFailedError
 from devstack.kafka import KafkaProcess, start_kafka
 from devstack.ports import free_port, port_is_open, wait_port_closed
 from devstack.postgres import PostgresProcess, start_postgres
+
+from servicekit.kafka_security import KafkaSecurity
+from servicekit.settings import KafkaSettings
 
 pytestmark = pytest.mark.infra
 
@@ -82,7 +87,8 @@ async def test_kafka_and_postgres_start_answer_and_stop(tmp_path: Path) -> None:
     assert exit_code == 143  # SIGTERM: the JVM ran Kafka's shutdown hook, not SIGKILL
     assert not kafka.running()
     assert postgres.pid is None
-    for port in (kafka.port, kafka.controller_port, postgres.port):
+    assert kafka.sasl_port is not None
+    for port in (kafka.port, kafka.controller_port, kafka.sasl_port, postgres.port):
         assert not port_is_open(port), port
     log = kafka.log_path.read_text(encoding="utf-8")
     assert "Kafka Server started" in log
@@ -188,6 +194,25 @@ async def test_cli_up_writes_env_and_down_stops_everything(tmp_path: Path) -> No
         _, topics = await _kafka_metadata(bootstrap)
         assert isinstance(topics, list)
         assert (await _select_one(env["DATABASE_URL"]))[0] == 1
+        # Each service's own variables: its Kafka principal on the SASL listener, its own role.
+        registry = _parse_env((state / "env.registry").read_text(encoding="utf-8"))
+        assert (state / "env.registry").stat().st_mode & 0o777 == 0o600
+        assert registry["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert registry["KAFKA_SASL_USERNAME"] == "registry"
+        assert registry["KAFKA_BOOTSTRAP_SERVERS"] != bootstrap
+        assert registry["DATABASE_URL"].startswith("postgresql://registry@127.0.0.1:")
+        assert (await _select_one(registry["DATABASE_URL"]))[0] == 1
+        security = KafkaSecurity.from_settings(KafkaSettings.model_validate(registry))
+        producer = AIOKafkaProducer(
+            bootstrap_servers=registry["KAFKA_BOOTSTRAP_SERVERS"], **security.client_options()
+        )
+        await producer.start()
+        try:
+            await producer.send_and_wait("socialwork.registry.events", b"probe", key=b"k")
+            with pytest.raises(TopicAuthorizationFailedError):
+                await producer.send_and_wait("socialwork.incubation.events", b"forged", key=b"k")
+        finally:
+            await producer.stop()
 
         down = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "devstack", "down", "--state", str(state), env=_cli_env(),
@@ -204,6 +229,7 @@ async def test_cli_up_writes_env_and_down_stops_everything(tmp_path: Path) -> No
     assert f"kafka     {bootstrap}" in output
     assert "postgres  postgresql://postgres@127.0.0.1:" in output
     assert not (state / "devstack.json").exists()
+    assert not list(state.glob("env*"))
     assert not port_is_open(int(bootstrap.rpartition(":")[2]))
     pg_port = int(env["DATABASE_URL"].rpartition(":")[2].partition("/")[0])
     assert not port_is_open(pg_port)

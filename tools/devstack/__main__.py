@@ -1,9 +1,11 @@
 """Command line: ``python -m devstack up|down|fetch-kafka``.
 
 ``up`` starts Kafka and PostgreSQL (each unless KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL already
-point elsewhere), writes ``<state>/env`` (shell exports) and ``<state>/devstack.json`` (pids),
-and runs until SIGINT/SIGTERM, then stops what it started. ``down`` stops a running ``up`` from
-another terminal (or, if that process died, the servers it left behind).
+point elsewhere), gives each service its own Kafka principal and database role on what it
+started (devstack.access), writes ``<state>/env`` (shell exports of the development super
+users), ``<state>/env.<service>`` (each service's own variables) and ``<state>/devstack.json``
+(pids), and runs until SIGINT/SIGTERM, then stops what it started. ``down`` stops a running
+``up`` from another terminal (or, if that process died, the servers it left behind).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from types import FrameType
 from typing import Any
 
 from devstack._process import pid_matches, terminate_pid
+from devstack.access import service_environments, write_service_env_files
 from devstack.kafka import (
     KAFKA_VERSION,
     KafkaError,
@@ -87,6 +90,8 @@ def _section(info: dict[str, Any], name: str) -> dict[str, Any]:
 def _remove_files(state: Path) -> None:
     for name in (INFO_FILE, ENV_FILE):
         (state / name).unlink(missing_ok=True)
+    for path in state.glob(f"{ENV_FILE}.*"):  # env.<service>
+        path.unlink(missing_ok=True)
 
 
 def _stop_all(kafka: KafkaProcess | None, postgres: PostgresProcess | None) -> None:
@@ -131,6 +136,7 @@ def cmd_up(state: Path) -> int:
             kafka = start_kafka(state / "kafka")
             bootstrap = kafka.bootstrap
             print(f"kafka     {bootstrap}  pid {kafka.pid}  log {kafka.log_path}", flush=True)
+            print(f"          {kafka.sasl_bootstrap}  SASL/SCRAM with ACLs (services)", flush=True)
         database_url = os.environ.get("DATABASE_URL", "").strip()
         if database_url:
             print(f"postgres  {database_url}  (from DATABASE_URL, not started)", flush=True)
@@ -142,6 +148,15 @@ def cmd_up(state: Path) -> int:
                 f"postgres  {database_url}  pid {postgres.pid}  log {postgres.log_path}", flush=True
             )
 
+        if kafka is not None or postgres is not None:
+            own = service_environments(
+                state,
+                kafka=kafka,
+                bootstrap=bootstrap,
+                postgres_url=postgres.url if postgres is not None else None,
+                database_url=database_url,
+            )
+            write_service_env_files(state, own)
         _write_atomic(
             state / ENV_FILE,
             f"export KAFKA_BOOTSTRAP_SERVERS={shlex.quote(bootstrap)}\n"
@@ -152,6 +167,7 @@ def cmd_up(state: Path) -> int:
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "kafka": {
                 "bootstrap": bootstrap,
+                "sasl_bootstrap": kafka.sasl_bootstrap if kafka else None,
                 "started": kafka is not None,
                 "pid": kafka.pid if kafka else None,
                 "version": KAFKA_VERSION,

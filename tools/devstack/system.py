@@ -1,6 +1,8 @@
 """`./dev up [--demo]`: Kafka, PostgreSQL and every service, started locally; Ctrl-C stops all.
 
-The services run as the same commands their containers run (`python -m services.<name>`).
+The services run as the same commands their containers run (`python -m services.<name>`), each
+with least privilege as in production: its own Kafka principal on the broker's SASL listener
+(ACLs of servicekit.kafka_access) and its own database role (servicekit.db_access).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.__main__ import default_state_dir
+from devstack.access import service_environments, write_service_env_files
 from devstack.kafka import KafkaProcess, start_kafka
 from devstack.postgres import PostgresProcess, start_postgres
 
@@ -92,16 +95,28 @@ def main(argv: list[str] | None = None) -> int:
         if not database_url:
             postgres = start_postgres(state / "postgres")
             database_url = postgres.url
+        # Development super users (anonymous PLAINTEXT listener, postgres): for tools and tests.
         (state / "env").write_text(
             f"export KAFKA_BOOTSTRAP_SERVERS={bootstrap}\nexport DATABASE_URL={database_url}\n",
             encoding="utf-8",
         )
-        print(f"kafka      {bootstrap}")
-        print(f"postgresql {database_url}")
+        own = service_environments(
+            state,
+            kafka=kafka,
+            bootstrap=bootstrap,
+            postgres_url=postgres.url if postgres is not None else None,
+            database_url=database_url,
+        )
+        write_service_env_files(state, own)
+        if kafka is not None:
+            print(f"kafka      {kafka.sasl_bootstrap}  (services: SASL/SCRAM, ACLs)")
+            print(f"           {bootstrap}  (PLAINTEXT, super user: development tools only)")
+        else:
+            print(f"kafka      {bootstrap}")
+        print(f"postgresql {database_url}" + ("  (services: a role each)" if postgres else ""))
+        print(f"           each service's variables: {state}/env.<service>")
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "DATABASE_URL": database_url,
             "AUTH_JWT_SECRET": dev_secret(state),
             "HTTP_HOST": "127.0.0.1",
         }
@@ -109,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             log = state / "logs" / f"{spec.name}.log"
             proc = subprocess.Popen(
                 [sys.executable, "-m", f"services.{spec.name}"],
-                env={**env, "HTTP_PORT": str(spec.port)},
+                env={**env, **own[spec.name], "HTTP_PORT": str(spec.port)},
                 stdout=log.open("ab"),
                 stderr=subprocess.STDOUT,
             )

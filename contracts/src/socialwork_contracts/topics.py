@@ -11,25 +11,46 @@ class TopicSpec:
     producer: str
     partitions: int
     description: str
+    # The services that fold this topic. Kafka's ACLs are derived from it (who may read what);
+    # tests keep it equal to the topics of each service's projections.
+    consumers: tuple[str, ...] = ()
 
 
 REGISTRY = TopicSpec(
-    "socialwork.registry.events", "registry", 6, "机构登记事件 — agency registration facts"
+    "socialwork.registry.events",
+    "registry",
+    6,
+    "机构登记事件 — agency registration facts",
+    consumers=("incubation", "supervision", "reporting"),
 )
 INCUBATION = TopicSpec(
     "socialwork.incubation.events",
     "incubation",
     6,
     "孵化基地与孵化周期事件 — bases and incubations",
+    consumers=("supervision", "reporting"),
 )
 SUPERVISION = TopicSpec(
     "socialwork.supervision.events",
     "supervision",
     6,
     "监管与信用事件 — supervision and credit lists",
+    consumers=("registry", "incubation", "reporting"),
 )
 
 EVENT_TOPICS: tuple[TopicSpec, ...] = (REGISTRY, INCUBATION, SUPERVISION)
+
+# Every service of the platform: the producers, then the services that only consume.
+SERVICES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [t.producer for t in EVENT_TOPICS] + [c for t in EVENT_TOPICS for c in t.consumers]
+    )
+)
+
+
+def consumed_by(service: str) -> tuple[TopicSpec, ...]:
+    """The event topics a service folds."""
+    return tuple(t for t in EVENT_TOPICS if service in t.consumers)
 
 
 def topic_of(producer: str) -> TopicSpec:
