@@ -209,11 +209,14 @@ def environment_problems(doc: Doc) -> list[str]:
         for alias, (_, info) in sorted(_SETTINGS_BY_ALIAS.items()):
             if info.is_required() and alias not in env:
                 problems.append(f"{name}: required setting {alias} is not set")
+        if "METRICS_TOKEN" not in env:  # optional in code, where unset closes /metrics
+            problems.append(f"{name}: METRICS_TOKEN is not set, so /metrics refuses the scraper")
         for key, value in env.items():
             if key not in _SETTINGS_BY_ALIAS:
                 continue
             _, info = _SETTINGS_BY_ALIAS[key]
-            if info.annotation is SecretStr and not re.fullmatch(rf"\$\{{{key}:\?[^}}]+\}}", value):
+            secret = info.annotation in (SecretStr, SecretStr | None)
+            if secret and not re.fullmatch(rf"\$\{{{key}:\?[^}}]+\}}", value):
                 problems.append(
                     f"{name}: secret {key} must come from the environment (${{{key}:?}})"
                 )
@@ -242,10 +245,20 @@ def test_project_services_set_exactly_the_known_settings(compose: Doc) -> None:
         (lambda env: env.update(KAFKA_BOOTSTRAP="kafka:19092"), "not a setting"),
         (lambda env: env.pop("DATABASE_URL"), "required setting DATABASE_URL"),
         (lambda env: env.update(AUTH_JWT_SECRET="hunter2"), "must come from the environment"),
+        (lambda env: env.update(METRICS_TOKEN="scrape-me"), "must come from the environment"),
+        (lambda env: env.pop("METRICS_TOKEN"), "METRICS_TOKEN is not set"),
         (lambda env: env.update(LOG_LEVEL="${LOG_LEVEL:-DEBUG}"), "the code's is 'INFO'"),
         (lambda env: env.update(HTTP_PORT="eighty"), "does not validate"),
     ],
-    ids=["unknown", "missing-required", "literal-secret", "default-drift", "bad-type"],
+    ids=[
+        "unknown",
+        "missing-required",
+        "literal-secret",
+        "literal-metrics-token",
+        "no-metrics-token",
+        "default-drift",
+        "bad-type",
+    ],
 )
 def test_environment_check_catches(compose: Doc, mutate: Any, expected: str) -> None:
     broken = copy.deepcopy(compose)
