@@ -25,6 +25,7 @@ from servicekit.http import (
 )
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
+from servicekit.problem_docs import install_problem_docs
 from servicekit.runtime import Runtime, start_consumers, start_runtime, stop_runtime
 from servicekit.settings import ServiceSettings
 
@@ -128,4 +129,5 @@ def service_app(
     app.include_router(router(runtime_of, principal))
     app.include_router(admin_router(runtime_of, principal))
     app.include_router(history_router(runtime_of, principal))
+    install_problem_docs(app)
     return app
