@@ -83,7 +83,9 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             if method not in {"get", "head", *WRITE_METHODS}:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in sorted(problem_statuses(method, operation)):
+            # Plus a problem status a route declares itself (e.g. 404 for an unknown query value).
+            declared = {int(code) for code in responses if code.isdigit() and int(code) in _WHY}
+            for status in sorted(problem_statuses(method, operation) | declared):
                 answer = responses.setdefault(str(status), {"description": _WHY[status]})
                 if answer.get("description") in (None, "", "Validation Error"):
                     answer["description"] = _WHY[status]

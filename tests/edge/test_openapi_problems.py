@@ -66,3 +66,18 @@ def test_401_and_503_document_their_headers(service: str) -> None:
             assert "WWW-Authenticate" in responses["401"]["headers"]
         if "503" in responses:
             assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_reporting_documents_its_exports_the_dashboard_and_unknown_units() -> None:
+    # schemathesis found these answers undocumented: CSV and Excel exports, the HTML page, 404.
+    paths = built("reporting").openapi()["paths"]
+    for path, item in paths.items():
+        operation = item.get("get", {})
+        if any(p["name"] == "format" for p in operation.get("parameters", [])):
+            content = operation["responses"]["200"]["content"]
+            assert {"application/json", "text/csv"} <= set(content), path
+            assert any("spreadsheetml" in media for media in content), path
+    assert "text/html" in paths["/dashboard"]["get"]["responses"]["200"]["content"]
+    for path in ("/reports/coverage", "/reports/half-year"):
+        answer = paths[path]["get"]["responses"]["404"]
+        assert answer["content"]["application/problem+json"]["schema"] == {"$ref": PROBLEM_REF}
