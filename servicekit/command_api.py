@@ -339,6 +339,5 @@ def _add(
         summary=route.summary,
         status_code=201,
         response_model=CommandAccepted,
-        tags=[tag],
-        responses={400: {}, 401: {}, 403: {}, 404: {}, 409: {}, 422: {}},
+        tags=[tag],  # its problem responses: servicekit/problem_docs.py
     )

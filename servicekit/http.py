@@ -342,22 +342,13 @@ class FailedAuthentications:
 
 # --------------------------------------------------------------------------- security headers
 
-# Issue 10 item 9. The dashboard loads only its own script and style sheet; `data:` images
-# are its empty favicon (no request for /favicon.ico).
+# Issue 10 item 9. One policy for every page: the dashboard and /docs (servicekit/docs_ui.py)
+# load only their own scripts and style sheets; `data:` images are the dashboard's empty favicon
+# and Swagger UI's icons.
 STRICT_CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-# Swagger UI as FastAPI serves it: an inline start script, assets from a public CDN (no package
-# installed here ships them), FastAPI's favicon. Relaxed for these pages only.
-SWAGGER_UI_CSP = (
-    "default-src 'self'; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; object-src 'none'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-SWAGGER_UI_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -375,12 +366,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = SWAGGER_UI_CSP if scope["path"] in SWAGGER_UI_PATHS else STRICT_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
+                headers["Content-Security-Policy"] = STRICT_CSP
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
             await send(message)

@@ -6,11 +6,13 @@ scrape time from the store, the relay and the consumers, so they are never stale
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from aiokafka import TopicPartition
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -19,6 +21,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pydantic import SecretStr
+
+from servicekit.auth import Unauthenticated
 
 if TYPE_CHECKING:
     from servicekit.runtime import Runtime
@@ -145,8 +150,43 @@ async def refresh(runtime: Runtime) -> None:
                 )
 
 
+# Issue 10: metrics name routes, consumers and lags, so only the scraper may read them. A shared
+# token (METRICS_TOKEN), not a user's JWT: Prometheus sends a fixed bearer token from a file.
+_scraper = HTTPBearer(
+    scheme_name="MetricsToken",
+    auto_error=False,
+    description="The METRICS_TOKEN of the service (docs/operations.md)",
+)
+
+
+def check_metrics_token(
+    expected: SecretStr | None, credentials: HTTPAuthorizationCredentials | None
+) -> None:
+    """Raise Unauthenticated unless the credentials are the configured metrics token."""
+    if expected is None:
+        raise Unauthenticated("metrics are closed: METRICS_TOKEN is not set")
+    if credentials is None:
+        raise Unauthenticated("missing bearer token (METRICS_TOKEN)")
+    given = credentials.credentials.encode("utf-8", "replace")
+    if not hmac.compare_digest(given, expected.get_secret_value().encode()):
+        raise Unauthenticated("wrong metrics token")
+
+
 def install_metrics(app: FastAPI, runtime: Callable[[], Runtime | None]) -> None:
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=True)
+    def scraper(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_scraper)],
+    ) -> None:
+        current = runtime()
+        check_metrics_token(
+            current.settings.metrics_token if current is not None else None, credentials
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics (bearer METRICS_TOKEN)",
+        dependencies=[Depends(scraper)],
+    )
     async def metrics() -> Response:
         current = runtime()
         if current is not None:

@@ -133,6 +133,11 @@ class ServiceSettings(KafkaSettings):
         description="Largest request body accepted; a larger one is answered 413",
         validation_alias="HTTP_MAX_BODY_BYTES",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a scraper must send for /metrics; unset, /metrics answers 401",
+        validation_alias="METRICS_TOKEN",
+    )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     db_pool_max: int = Field(default=10, validation_alias="DB_POOL_MAX")
 

@@ -11,6 +11,7 @@ from socialwork_contracts.topics import TopicSpec
 
 from servicekit.admin import admin_router
 from servicekit.auth import Principal
+from servicekit.docs_ui import install_docs
 from servicekit.history import history_router
 from servicekit.http import (
     BodySizeLimit,
@@ -24,6 +25,7 @@ from servicekit.http import (
 )
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
+from servicekit.problem_docs import install_problem_docs
 from servicekit.runtime import Runtime, start_consumers, start_runtime, stop_runtime
 from servicekit.settings import ServiceSettings
 
@@ -101,14 +103,17 @@ def service_app(
         runtime: Runtime = request.app.state.runtime
         return runtime
 
-    # One API browser, /docs: ReDoc would need its own CDN assets and fonts past the CSP.
+    # One API browser, /docs, served from this service (docs_ui.py); no OAuth2 flow to redirect.
     app = FastAPI(
         title=title,
         version="1.0.0",
         description=description,
         lifespan=lifespan,
+        docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
+    install_docs(app)
     install_problem_handlers(app)
     install_correlation(app)
     outage = install_database_outage(app, lambda: holder["runtime"].pool.fetchval("SELECT 1"))
@@ -124,4 +129,5 @@ def service_app(
     app.include_router(router(runtime_of, principal))
     app.include_router(admin_router(runtime_of, principal))
     app.include_router(history_router(runtime_of, principal))
+    install_problem_docs(app)
     return app

@@ -31,6 +31,7 @@ from servicekit.kafka_access import managed_users, provision
 from servicekit.kafka_security import KafkaSecurity
 
 TEST_SECRET = "test-secret-not-for-production-0123456789"
+TEST_METRICS_TOKEN = "test-metrics-token-not-for-production"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def service_env(infra: Infra, database_url: str, monkeypatch: pytest.MonkeyPatch
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
         "AUTH_JWT_SECRET": TEST_SECRET,
+        "METRICS_TOKEN": TEST_METRICS_TOKEN,
         "RELAY_POLL_SECONDS": "0.2",
         "LOG_LEVEL": "WARNING",
     }

@@ -12,12 +12,14 @@ from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.auth import Principal, Role, TokenSettings, issue_token
 from servicekit.eventstore import EventMetadata, NewEvent
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 
 T = TypeVar("T")
 
 TOKENS = TokenSettings(TEST_SECRET, "socialwork-dev", "socialwork")
 ADMIN = Principal("admin-1", Role.CITY_ADMIN)
+# What a Prometheus scraper sends for /metrics (METRICS_TOKEN in service_env).
+SCRAPER = {"Authorization": f"Bearer {TEST_METRICS_TOKEN}"}
 
 
 def token(

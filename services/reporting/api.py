@@ -25,7 +25,7 @@ from services.reporting.domain.periods import (
 )
 from services.reporting.domain.state import CityState, fold
 from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
-from services.reporting.exports import Format, table_response
+from services.reporting.exports import XLSX, Format, table_response
 from services.reporting.snapshots import Snapshots
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -55,6 +55,18 @@ RecordedUntil = Annotated[
     ),
 ]
 Fmt = Annotated[Format, Query(alias="format", description="json | csv | xlsx (Chinese headers)")]
+# A report or list is JSON, or with ?format= a CSV or an Excel file (exports.py).
+TABLE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or the table as CSV or Excel (`format`)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+TABLE_AND_UNIT = {**TABLE, 404: {"description": "Unknown reporting unit (`unit`)"}}
 Unit = Annotated[
     str | None, Query(description="统计单位 id; default all units the caller may read")
 ]
@@ -177,7 +189,12 @@ def build_router(
 
         return await snapshots.get((generation, applied, as_of, recorded_until), build)
 
-    @router.get("/reports/targets", tags=["reports"], summary="目标进度 Target tracker (§3)")
+    @router.get(
+        "/reports/targets",
+        tags=["reports"],
+        summary="目标进度 Target tracker (§3)",
+        responses=TABLE,
+    )
     async def target_tracker(
         request: Request,
         caller: Caller,
@@ -201,7 +218,10 @@ def build_router(
         )
 
     @router.get(
-        "/reports/half-year", tags=["reports"], summary="年中/年终报告 Mid-year or year-end (§6.3)"
+        "/reports/half-year",
+        tags=["reports"],
+        summary="年中/年终报告 Mid-year or year-end (§6.3)",
+        responses=TABLE_AND_UNIT,
     )
     async def half_year(
         request: Request,
@@ -253,7 +273,12 @@ def build_router(
             title=title,
         )
 
-    @router.get("/reports/coverage", tags=["reports"], summary="重点覆盖 Priority coverage by unit")
+    @router.get(
+        "/reports/coverage",
+        tags=["reports"],
+        summary="重点覆盖 Priority coverage by unit",
+        responses=TABLE_AND_UNIT,
+    )
     async def coverage(
         request: Request,
         caller: Caller,
@@ -277,7 +302,12 @@ def build_router(
             title="重点覆盖",
         )
 
-    @router.get("/reports/trends", tags=["reports"], summary="年度趋势 Trends by year (city)")
+    @router.get(
+        "/reports/trends",
+        tags=["reports"],
+        summary="年度趋势 Trends by year (city)",
+        responses=TABLE,
+    )
     async def trends(
         request: Request,
         caller: Caller,
@@ -300,7 +330,10 @@ def build_router(
         )
 
     @router.get(
-        "/reports/credit-listings", tags=["reports"], summary="信用名录 Agencies on credit lists"
+        "/reports/credit-listings",
+        tags=["reports"],
+        summary="信用名录 Agencies on credit lists",
+        responses=TABLE,
     )
     async def credit_listings(
         request: Request,
@@ -330,7 +363,12 @@ def build_router(
             title="信用名录",
         )
 
-    @router.get("/reports/bases", tags=["reports"], summary="基地孵化进度 Bases and target 2")
+    @router.get(
+        "/reports/bases",
+        tags=["reports"],
+        summary="基地孵化进度 Bases and target 2",
+        responses=TABLE,
+    )
     async def bases(
         request: Request,
         caller: Caller,
@@ -353,7 +391,9 @@ def build_router(
             fmt, body=body, rows=table, columns=BASE_COLUMNS, filename=f"基地-{day}", title="基地"
         )
 
-    @router.get("/agencies", tags=["lists"], summary="机构（当前） Agencies, current state")
+    @router.get(
+        "/agencies", tags=["lists"], summary="机构（当前） Agencies, current state", responses=TABLE
+    )
     async def agencies(
         request: Request,
         caller: Caller,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.http import Problem
@@ -62,7 +62,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/dashboard")
 
-    @app.get("/dashboard", tags=["dashboard"], summary="仪表盘 Dashboard page (data needs a token)")
+    @app.get(
+        "/dashboard",
+        tags=["dashboard"],
+        summary="仪表盘 Dashboard page (data needs a token)",
+        response_class=HTMLResponse,  # documents text/html (it is a file, not JSON)
+    )
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC / "dashboard.html", media_type="text/html; charset=utf-8")
 

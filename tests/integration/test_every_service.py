@@ -15,6 +15,7 @@ from services.registry.app import create_app as registry
 from services.reporting.app import create_app as reporting
 from services.supervision.app import create_app as supervision
 from tests.integration.apphost import running
+from tests.support import SCRAPER, auth
 
 pytestmark = pytest.mark.infra
 
@@ -32,7 +33,7 @@ async def test_health_and_metrics(service: str, service_env: dict[str, str]) -> 
         assert (await client.get("/health/live")).status_code == 200
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
-        scrape = await client.get("/metrics")
+        scrape = await client.get("/metrics", headers=SCRAPER)
         assert scrape.status_code == 200
         assert scrape.headers["content-type"].startswith("text/plain")
         names = {f.name for f in text_string_to_metric_families(scrape.text)}
@@ -40,3 +41,29 @@ async def test_health_and_metrics(service: str, service_env: dict[str, str]) -> 
         spec = (await client.get("/openapi.json")).json()
         assert "/admin/dead-letters" in spec["paths"]
         assert "/streams/{stream_id}/events" in spec["paths"]
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+async def test_metrics_need_the_metrics_token(service: str, service_env: dict[str, str]) -> None:
+    async with running(APPS[service]) as client:
+        refused = [
+            await client.get("/metrics"),
+            await client.get("/metrics", headers={"Authorization": "Bearer wrong"}),
+            await client.get("/metrics", headers=auth()),  # a user's JWT is not the scraper's
+        ]
+        for answer in refused:
+            assert answer.status_code == 401, answer.text
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.headers["WWW-Authenticate"] == "Bearer"
+            assert "socialwork_" not in answer.text
+        assert (await client.get("/metrics", headers=SCRAPER)).status_code == 200
+
+
+async def test_metrics_are_closed_without_a_configured_token(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METRICS_TOKEN")
+    async with running(registry) as client:
+        answer = await client.get("/metrics", headers=SCRAPER)
+        assert answer.status_code == 401
+        assert "METRICS_TOKEN is not set" in answer.json()["detail"]

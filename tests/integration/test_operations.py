@@ -14,7 +14,7 @@ from socialwork_contracts.topics import REGISTRY, SUPERVISION
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
 from tests.integration.processes import ServiceProcess
-from tests.support import auth, registration, wait_for
+from tests.support import SCRAPER, auth, registration, wait_for
 
 pytestmark = pytest.mark.infra
 REGISTER = "/commands/register-agency"
@@ -74,7 +74,7 @@ async def test_metrics_parse_and_count_commands(
             ).status_code == 409
 
             async def relayed() -> dict[str, float] | None:
-                scraped = samples((await client.get("/metrics")).text)
+                scraped = samples((await client.get("/metrics", headers=SCRAPER)).text)
                 done = scraped.get("socialwork_relay_lag_events{}") == 0
                 return scraped if done and scraped.get("socialwork_store_position{}") == 1 else None
 
@@ -145,7 +145,7 @@ async def test_two_instances_one_relay_and_correct_concurrency(
             assert sorted(r.status_code for r in results) == [201, 409]
             leaders = []
             for s in (first, second):
-                scraped = samples((await client.get(f"{s.url}/metrics")).text)
+                scraped = samples((await client.get(f"{s.url}/metrics", headers=SCRAPER)).text)
                 leaders.append(scraped["socialwork_relay_leader{}"])
         assert sorted(leaders) == [0, 1], "exactly one relay publishes"
 
@@ -154,7 +154,7 @@ async def test_two_instances_one_relay_and_correct_concurrency(
             counts = []
             async with httpx.AsyncClient() as client:
                 for s in (first, second):
-                    scraped = samples((await client.get(f"{s.url}/metrics")).text)
+                    scraped = samples((await client.get(f"{s.url}/metrics", headers=SCRAPER)).text)
                     key = (
                         "socialwork_consumer_assigned_partitions"
                         '{consumer="registry.supervision-penalties"}'

@@ -241,6 +241,8 @@ def environment_problems(doc: Doc) -> list[str]:
         for alias, (_, info) in sorted(_SETTINGS_BY_ALIAS.items()):
             if info.is_required() and alias not in env:
                 problems.append(f"{name}: required setting {alias} is not set")
+        if "METRICS_TOKEN" not in env:  # optional in code, where unset closes /metrics
+            problems.append(f"{name}: METRICS_TOKEN is not set, so /metrics refuses the scraper")
         for key, value in env.items():
             if key not in _SETTINGS_BY_ALIAS:
                 continue
@@ -283,6 +285,8 @@ def test_project_services_set_exactly_the_known_settings(compose: Doc) -> None:
             "password in DATABASE_URL",
         ),
         (lambda env: env.pop("KAFKA_SASL_PASSWORD"), "does not validate"),
+        (lambda env: env.update(METRICS_TOKEN="scrape-me"), "must come from the environment"),
+        (lambda env: env.pop("METRICS_TOKEN"), "METRICS_TOKEN is not set"),
         (lambda env: env.update(LOG_LEVEL="${LOG_LEVEL:-DEBUG}"), "the code's is 'INFO'"),
         (lambda env: env.update(HTTP_PORT="eighty"), "does not validate"),
     ],
@@ -293,6 +297,8 @@ def test_project_services_set_exactly_the_known_settings(compose: Doc) -> None:
         "literal-kafka-password",
         "literal-database-password",
         "sasl-without-password",
+        "literal-metrics-token",
+        "no-metrics-token",
         "default-drift",
         "bad-type",
     ],

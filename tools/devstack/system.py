@@ -40,11 +40,11 @@ SERVICES = (
 )
 
 
-def dev_secret(state: Path) -> str:
-    """AUTH_JWT_SECRET from the environment, else one generated once for this checkout."""
-    if os.environ.get("AUTH_JWT_SECRET"):
-        return os.environ["AUTH_JWT_SECRET"]
-    path = state / "dev-secret"
+def dev_secret(state: Path, variable: str = "AUTH_JWT_SECRET", file: str = "dev-secret") -> str:
+    """A secret from the environment, else one generated once for this checkout."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = state / file
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
         path.chmod(0o600)
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {
             **os.environ,
             "AUTH_JWT_SECRET": dev_secret(state),
+            "METRICS_TOKEN": dev_secret(state, "METRICS_TOKEN", "metrics-token"),
             "HTTP_HOST": "127.0.0.1",
         }
         for spec in SERVICES:
