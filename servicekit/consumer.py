@@ -135,6 +135,9 @@ def parse(delivery: Delivery) -> CloudEvent | Refused:
         split_type(envelope.type)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         return Refused(f"not a valid CloudEvent: {exc}")
+    if "specversion" not in envelope.model_fields_set:
+        # Required by CloudEvents 1.0; the model's default is for producing, not for reading.
+        return Refused("not a valid CloudEvent: specversion is missing")
     if delivery.key is None or delivery.key != envelope.streamid.encode():
         return Refused(f"key {delivery.key!r} differs from streamid {envelope.streamid!r}")
     return envelope

@@ -386,12 +386,14 @@ async def switch_generation(
     caller catches up once more and retries, so no event falls between the two.
     """
     async with conn.transaction():
-        await current_generation(conn, lock=True)
+        # The live consumer's order: its checkpoints (by topic, partition), then the generation.
+        # The other order deadlocks with a live batch, which then dead-letters a valid event.
         live = await conn.fetch(
             f"SELECT topic, partition, next_offset FROM {CONTROL}.consumer_offsets "
-            "WHERE consumer = $1 FOR UPDATE",
+            "WHERE consumer = $1 ORDER BY topic, partition FOR UPDATE",
             live_consumer,
         )
+        await current_generation(conn, lock=True)
         if any(r["next_offset"] > offsets.get((r["topic"], r["partition"]), 0) for r in live):
             return False
         await conn.execute(
