@@ -325,3 +325,16 @@ def test_the_clock_lists_nobody_for_years_recorded_by_hand(given: Given) -> None
     """The shipped configuration: years before 2026 were recorded by hand."""
     with pytest.raises(InvalidTransition):
         given.when(overdue_2023(D(2024, 6, 1)))
+
+
+@pytest.mark.usefixtures("clock_cycle")
+def test_each_agencys_missing_report_is_its_own_listing(given: Given) -> None:
+    """Listing ids derive from the cause: the same year for two agencies is two listings."""
+    other = "52410105MJ0A1B2C3X"
+    second = Given(replace(given.agency, uscc=other))
+    mine = given.when(overdue_2023(D(2024, 6, 1)))[1]
+    theirs = second.when(MarkAnnualReportOverdue(uscc=other, year=2023, overdue_on=D(2024, 6, 1)))[
+        1
+    ]
+    assert isinstance(mine, AgencyListed) and isinstance(theirs, AgencyListed)
+    assert mine.listing_id != theirs.listing_id

@@ -283,7 +283,7 @@ def evolve(state: CreditFile | None, event: SupervisionEvent) -> CreditFile:
                     if earlier.year == event.year and earlier.conclusion == "not_filed":
                         file = _mark_rectified(file, earlier.inspection_id)
                 if event.year in file.overdue_reports:
-                    file = _mark_rectified(file, report_cause(event.year))
+                    file = _mark_rectified(file, report_cause(file.uscc, event.year))
             return file
         case AnnualReportOverdue():
             return replace(file, overdue_reports=(*file.overdue_reports, event.year))

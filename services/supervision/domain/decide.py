@@ -634,7 +634,7 @@ def conclude_inspection(
     elif earlier and state is not None:
         events += _delist_if_rectified(state, earlier[-1].inspection_id, concluded)
     elif state is not None and command.year in state.overdue_reports:
-        cause = inspection_rules.report_cause(command.year)
+        cause = inspection_rules.report_cause(command.uscc, command.year)
         events += _delist_if_rectified(state, cause, concluded)
     return events
 
@@ -675,7 +675,7 @@ def mark_report_overdue(
         uscc=command.uscc, year=year, deadline=deadline, overdue_on=command.overdue_on
     )
     ground = rules.ListingGround("abnormal", "annual_report_not_filed", "未按时报送年度工作报告")
-    cause = inspection_rules.report_cause(year)
+    cause = inspection_rules.report_cause(command.uscc, year)
     return [overdue, *_enter(state, command.uscc, ground, cause, command.overdue_on)]
 
 

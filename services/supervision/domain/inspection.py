@@ -41,9 +41,10 @@ def clock_years(up_to: int) -> list[int]:
     return [y for y in range(first, up_to + 1) if year_policy(y).clock_lists_missing_report]
 
 
-def report_cause(year: int) -> str:
-    """The cause of the listing for a missing report of a year (one per year)."""
-    return f"annual-report:{year}"
+def report_cause(uscc: str, year: int) -> str:
+    """The cause of the listing for an agency's missing report of a year; listing ids derive
+    from causes, so it names the agency as well as the year."""
+    return f"annual-report:{uscc}:{year}"
 
 
 def exempt(registered_on: dt.date, year: int, policy: InspectionPolicy) -> bool:
