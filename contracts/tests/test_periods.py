@@ -26,6 +26,9 @@ D = dt.date
         (D(2023, 8, 29), 6, D(2024, 2, 29)),  # into a leap February
         (D(2024, 5, 27), 6, D(2024, 11, 27)),
         (D(2024, 3, 31), -1, D(2024, 2, 29)),
+        (D(2024, 2, 29), 24, D(2026, 2, 28)),
+        (D(2024, 12, 15), 1, D(2025, 1, 15)),  # across a year end
+        (D(2024, 5, 20), -36, D(2021, 5, 20)),  # the 3-year window of repeated penalties
     ],
 )
 def test_months_keep_the_day_or_clamp(start: dt.date, months: int, expected: dt.date) -> None:

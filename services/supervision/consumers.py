@@ -37,7 +37,12 @@ from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.supervision import readmodel
 from services.supervision.checks import local_date
-from services.supervision.domain.commands import ListForRegistrationSanction, RecordViolation
+from services.supervision.domain.commands import (
+    AgencyFacts,
+    ListForRegistrationSanction,
+    RecordViolation,
+    SupervisionCommand,
+)
 from services.supervision.domain.decide import decide
 from services.supervision.handlers import evolve_file
 
@@ -92,17 +97,7 @@ class KnownAgencies:
             found_on=found_on,
         )
         agency = await readmodel.agency_facts(conn, event.uscc, found_on)
-        await react(
-            self.store,
-            conn,
-            envelope,
-            process=self.name,
-            stream_id=event.uscc,
-            command=command,
-            evolve=evolve_file,
-            decide=lambda state, c: decide(state, c, agency),
-            inline=readmodel.project_credit_file,
-        )
+        await self._react(conn, envelope, command, agency)
 
     async def _list(
         self,
@@ -119,6 +114,16 @@ class KnownAgencies:
             decision_document=document,
             cause_ref=envelope.id,
         )
+        await self._react(conn, envelope, command, None)
+
+    async def _react(
+        self,
+        conn: Connection,
+        envelope: CloudEvent,
+        command: SupervisionCommand,
+        agency: AgencyFacts | None,
+    ) -> None:
+        """Decide `command` on the agency's credit file because of `envelope` (once)."""
         await react(
             self.store,
             conn,
@@ -127,7 +132,7 @@ class KnownAgencies:
             stream_id=command.uscc,
             command=command,
             evolve=evolve_file,
-            decide=lambda state, c: decide(state, c, None),
+            decide=lambda state, c: decide(state, c, agency),
             inline=readmodel.project_credit_file,
         )
 

@@ -64,6 +64,13 @@ def _unit_target(
                 "met": bool(bases),
             }
         )
+    return _per_unit(rows, deadline, day, as_of)
+
+
+def _per_unit(
+    rows: list[dict[str, Any]], deadline: dt.date, day: dt.date, as_of: dt.date
+) -> dict[str, Any]:
+    """A per-unit target: every unit's row `met` by the deadline."""
     met = sum(1 for r in rows if r["met"])
     return {
         "deadline": deadline.isoformat(),
@@ -152,16 +159,7 @@ def _agency_coverage(
         }
         for u in units
     ]
-    met = sum(1 for r in rows if r["met"])
-    return {
-        "deadline": deadline.isoformat(),
-        "evaluated_on": day.isoformat(),
-        "required": len(rows),
-        "achieved": met,
-        "status": _status(met == len(rows), as_of, deadline),
-        "missing": [r["unit_name"] for r in rows if not r["met"]],
-        "units": rows,
-    }
+    return _per_unit(rows, deadline, day, as_of)
 
 
 def _unit_name(unit: str) -> str:
