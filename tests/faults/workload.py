@@ -11,6 +11,7 @@ Chains touch disjoint streams, so no two clients ever race on one stream: any 40
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import uuid
@@ -37,7 +38,11 @@ class Workload:
         return sum(len(chain) for chain in self.chains)
 
 
-def build(scenario: str, *, total: int = 300, seed: int = 9) -> Workload:
+# Issue 9 asks for bursts of at least 2,000 commands; FAULTS_BURST shortens a local run.
+BURST = int(os.environ.get("FAULTS_BURST", "2000"))
+
+
+def build(scenario: str, *, total: int = BURST, seed: int = 9) -> Workload:
     """About `total` burst commands, shuffled so every service is busy throughout."""
     slug = re.sub(r"[^a-z0-9]+", "-", scenario.lower()).strip("-")
     serial = iter(range(1_000, 10**6))
