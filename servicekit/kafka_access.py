@@ -29,7 +29,6 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from aiokafka.admin import AIOKafkaAdminClient
 from socialwork_contracts.topics import EVENT_TOPICS, SERVICES, consumed_by, dead_letter_topic
 
 from servicekit.kafka_acls import (
@@ -38,6 +37,7 @@ from servicekit.kafka_acls import (
     Operation,
     PatternType,
     ResourceType,
+    admin_client,
     converge_grants,
     principal,
     set_scram_credentials,
@@ -125,13 +125,9 @@ async def provision(
     await ensure_topics(
         bootstrap, topics_to_create(), replication_factor=replication_factor, security=security
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
-    await admin.start()
-    try:
+    async with admin_client(bootstrap, security) as admin:
         await set_scram_credentials(admin, passwords)
         return await converge_grants(admin, managed_users(), access_plan())
-    finally:
-        await admin.close()
 
 
 def password_variable(user: str) -> str:

@@ -1,9 +1,10 @@
 """How a Kafka client authenticates: one value, turned into each client library's options.
 
 Every client a service makes (the relay's producer, the FastStream broker of its consumers, the
-admin client that checks its topics, reporting's replay consumer) gets its credentials here, so
-none of them can be left talking without authentication. The value holds plain strings only, so
-it can be handed to a worker process (reporting's sharded replay pickles its arguments).
+admin client that checks its topics, reporting's replay consumer) and the provisioning's admin
+client of ACLs and SCRAM credentials get their credentials here, so none of them can be left
+talking without authentication. The value holds plain strings only, so it can be handed to a
+worker process (reporting's sharded replay pickles its arguments).
 """
 
 from __future__ import annotations
@@ -67,6 +68,22 @@ class KafkaSecurity:
             "sasl_plain_password": self.password,
             "ssl_context": self._ssl_context(),
         }
+
+    def librdkafka_config(self) -> dict[str, str]:
+        """The same settings as librdkafka's properties (confluent-kafka's admin client)."""
+        if not self.sasl:
+            return {"security.protocol": "PLAINTEXT"}
+        config = {
+            "security.protocol": self.protocol,
+            "sasl.mechanism": self.mechanism,
+            "sasl.username": self.username or "",  # __post_init__ checks
+            "sasl.password": self.password or "",
+        }
+        if self.protocol == "SASL_SSL":
+            # As _ssl_context: the given CA file, else the system's CAs; the host name checked.
+            config["ssl.ca.location"] = self.ssl_cafile or "probe"
+            config["ssl.endpoint.identification.algorithm"] = "https"
+        return config
 
     def faststream(self) -> BaseSecurity | None:
         """The same credentials as FastStream's `KafkaBroker(security=...)` expects them."""

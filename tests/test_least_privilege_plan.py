@@ -8,12 +8,12 @@ it must follow what the services consume, and grant nothing a service does not n
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import types
 from typing import Any
 
 import pytest
+from confluent_kafka.admin import ScramMechanism
 from pydantic import ValidationError
 from socialwork_contracts.topics import (
     EVENT_TOPICS,
@@ -111,12 +111,12 @@ def test_the_integrator_only_reads_the_event_topics() -> None:
     assert [g.name for g in grants if g.resource is ResourceType.GROUP] == [f"{INTEGRATOR}."]
 
 
-def test_scram_credential_is_kafkas_salted_password() -> None:
-    user, mechanism, iterations, salt, salted, tags = scram_upsertion("registry", "s3cret")
-    assert (user, mechanism, tags) == ("registry", 2, {})  # 2 = SCRAM-SHA-512
-    assert 4096 <= iterations <= 16384
-    assert salted == hashlib.pbkdf2_hmac("sha512", b"s3cret", salt, iterations)
-    assert scram_upsertion("registry", "s3cret")[3] != salt  # a new salt every time
+def test_scram_credential_is_sha512_with_a_fresh_salt() -> None:
+    upsertion = scram_upsertion("registry", "s3cret")
+    assert (upsertion.user, upsertion.password) == ("registry", b"s3cret")
+    assert upsertion.scram_credential_info.mechanism is ScramMechanism.SCRAM_SHA_512
+    assert 4096 <= upsertion.scram_credential_info.iterations <= 16384  # what Kafka accepts
+    assert upsertion.salt is None  # librdkafka draws a random salt for each credential
 
 
 def test_password_variables() -> None:
@@ -183,8 +183,19 @@ def test_kafka_security_reaches_every_client_library() -> None:
     }
     faststream = security.faststream()
     assert type(faststream).__name__ == "SASLScram512"
+    assert security.librdkafka_config() == {
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "registry",
+        "sasl.password": "s3cret",
+    }
+    tls = KafkaSecurity("SASL_SSL", "SCRAM-SHA-256", "registry", "s3cret", "/etc/kafka/ca.pem")
+    assert tls.librdkafka_config()["ssl.ca.location"] == "/etc/kafka/ca.pem"
+    assert tls.librdkafka_config()["ssl.endpoint.identification.algorithm"] == "https"
+    assert tls.librdkafka_config()["sasl.mechanism"] == "SCRAM-SHA-256"
     plain = KafkaSecurity.from_settings(KafkaSettings.model_validate(BOOTSTRAP))
     assert plain.client_options() == {"security_protocol": "PLAINTEXT"}
+    assert plain.librdkafka_config() == {"security.protocol": "PLAINTEXT"}
     assert plain.faststream() is None
     with pytest.raises(ValueError, match="needs a username"):
         KafkaSecurity("SASL_PLAINTEXT")

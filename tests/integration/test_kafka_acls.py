@@ -36,10 +36,13 @@ from servicekit.kafka_acls import (
     Grant,
     Operation,
     PatternType,
+    ProvisioningError,
     ResourceType,
+    admin_client,
     converge_grants,
     current_acls,
     principal,
+    set_scram_credentials,
 )
 from servicekit.kafka_admin import TopicsNotReady, ensure_topics
 from servicekit.kafka_security import KafkaSecurity
@@ -237,9 +240,7 @@ async def test_provisioning_removes_a_grant_beyond_the_plan(secured_kafka: Secur
         PatternType.LITERAL,
         Operation.WRITE,
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=secured_kafka.admin)
-    await admin.start()
-    try:
+    async with admin_client(secured_kafka.admin, KafkaSecurity()) as admin:
         await converge_grants(admin, ["registry"], [*access_plan(), rogue])
         await asyncio.sleep(0.5)  # ACL changes reach the authorizer through the metadata log
         registry = secured_kafka.security("registry")
@@ -249,8 +250,20 @@ async def test_provisioning_removes_a_grant_beyond_the_plan(secured_kafka: Secur
         assert changes.created == []
         held = {a.as_grant() for u in managed_users() for a in await current_acls(admin, u)}
         assert held == set(access_plan())
-    finally:
-        await admin.close()
     await asyncio.sleep(0.5)
     with pytest.raises(TopicAuthorizationFailedError):
         await write(secured_kafka.bootstrap, registry, INCUBATION.name)
+
+
+async def test_a_service_may_not_see_or_change_acls_or_credentials(
+    secured_kafka: SecuredKafka,
+) -> None:
+    async with admin_client(secured_kafka.bootstrap, secured_kafka.security("registry")) as admin:
+        # librdkafka reads a refused listing as "none" (it drops the error): the creations fail.
+        with pytest.raises(ProvisioningError, match=r"create ACL .* CLUSTER_AUTHORIZATION_FAILED"):
+            await converge_grants(admin, ["registry"], access_plan())
+        with pytest.raises(ProvisioningError, match="SCRAM credential of integrator: CLUSTER_AUTH"):
+            await set_scram_credentials(admin, {"integrator": "taken-over"})
+    # The integrator's password is still its own.
+    integrator = secured_kafka.security("integrator")
+    await read_one_or_wait(secured_kafka, integrator, REGISTRY.name)
