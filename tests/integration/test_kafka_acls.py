@@ -48,6 +48,7 @@ from servicekit.kafka_admin import TopicsNotReady, ensure_topics
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.relay import make_producer
 from tests.conftest import SecuredKafka
+from tests.support import wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -76,6 +77,17 @@ async def write(bootstrap: str, security: KafkaSecurity, topic: str) -> int:
     async with producer(bootstrap, security) as client:
         sent = await asyncio.wait_for(client.send_and_wait(topic, b"probe", key=b"k"), TIMEOUT)
         return int(sent.offset)
+
+
+async def writes(bootstrap: str, security: KafkaSecurity, topic: str) -> bool:
+    try:
+        return await write(bootstrap, security, topic) >= 0
+    except TopicAuthorizationFailedError:
+        return False
+
+
+async def refused(bootstrap: str, security: KafkaSecurity, topic: str) -> bool:
+    return not await writes(bootstrap, security, topic)
 
 
 async def test_a_write_without_credentials_is_refused(secured_kafka: SecuredKafka) -> None:
@@ -242,15 +254,16 @@ async def test_provisioning_removes_a_grant_beyond_the_plan(secured_kafka: Secur
     )
     async with admin_client(secured_kafka.admin, KafkaSecurity()) as admin:
         await converge_grants(admin, ["registry"], [*access_plan(), rogue])
-        await asyncio.sleep(0.5)  # ACL changes reach the authorizer through the metadata log
         registry = secured_kafka.security("registry")
-        assert await write(secured_kafka.bootstrap, registry, INCUBATION.name) >= 0
+        # ACL changes reach the authorizer through the metadata log: wait until the grant holds.
+        await wait_for(lambda: writes(secured_kafka.bootstrap, registry, INCUBATION.name))
         changes = await converge_grants(admin, managed_users(), access_plan())
         assert [str(a.as_grant()) for a in changes.deleted] == [str(rogue)]
         assert changes.created == []
         held = {a.as_grant() for u in managed_users() for a in await current_acls(admin, u)}
         assert held == set(access_plan())
-    await asyncio.sleep(0.5)
+    # Until the deletion reached the authorizer, then for good: refused.
+    await wait_for(lambda: refused(secured_kafka.bootstrap, registry, INCUBATION.name))
     with pytest.raises(TopicAuthorizationFailedError):
         await write(secured_kafka.bootstrap, registry, INCUBATION.name)
 
