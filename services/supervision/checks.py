@@ -144,13 +144,8 @@ async def due(runtime: Runtime, as_of: dt.date) -> list[Due]:
     items: list[Due] = []
     for r in rectifications:
         rid = r["rectification_id"]
-        try:
-            day = overdue_from(r["deadline"])  # a deadline on a day off moves on (§203)
-        except UnknownCalendarYear as exc:
-            # Never guessed: the item waits, loudly, until the year's calendar is added.
-            log.error("scheduled_check.calendar_unknown", rectification_id=rid, reason=str(exc))
-            continue
-        if day > as_of:
+        day = _overdue_day(r["deadline"], rectification_id=rid)
+        if day is None or day > as_of:
             continue
         overdue = MarkRectificationOverdue(uscc=r["uscc"], rectification_id=rid, overdue_on=day)
         items.append(Due("overdue", rid, f"overdue:{rid}", overdue, day))
@@ -166,17 +161,23 @@ async def due(runtime: Runtime, as_of: dt.date) -> list[Due]:
     return items
 
 
+def _overdue_day(deadline: dt.date, **ids: object) -> dt.date | None:
+    """The first overdue day of an inclusive deadline (a day off moves it on, §203); None when
+    the working calendar lacks its year — never guessed: the item waits, loudly."""
+    try:
+        return overdue_from(deadline)
+    except UnknownCalendarYear as exc:
+        log.error("scheduled_check.calendar_unknown", reason=str(exc), **ids)
+        return None
+
+
 async def _missing_reports(runtime: Runtime, as_of: dt.date) -> list[Due]:
     """Working years whose report deadline has passed with no report (docs/supervision.md)."""
     items: list[Due] = []
     for year in inspection.clock_years(as_of.year - 1):
         policy = inspection.year_policy(year)
-        try:
-            day = overdue_from(inspection.filing_deadline(year, policy))
-        except UnknownCalendarYear as exc:
-            log.error("scheduled_check.calendar_unknown", year=year, reason=str(exc))
-            continue
-        if day > as_of:
+        day = _overdue_day(inspection.filing_deadline(year, policy), year=year)
+        if day is None or day > as_of:
             continue
         registered_by = inspection.last_registration_day(year, policy)
         async with runtime.pool.acquire() as conn:
