@@ -57,6 +57,9 @@ JINSHUI_BASE = _id("base:jinshui")
 ZHONGMOU_BASE = _id("base:zhongmou-baishajie")
 INCUBATION_TONGXIN = _id("incubation:tongxin")
 INCUBATION_ANKANG = _id("incubation:ankang")
+HUIMIN = make_uscc("52410105", "MJ2P7Q31")  # 郑州市金水区惠民社会工作服务中心 (assisted group)
+GROUP_HUIMIN = _id("group:huimin")
+INCUBATION_HUIMIN = _id("incubation:huimin")
 VIOLATION = _id("violation:ankang-subletting")
 REGISTRAR = _id("user:registrar-zhang")
 BASE_MANAGER = _id("user:base-manager-li")
@@ -489,6 +492,63 @@ EXAMPLES: dict[str, _Example] = {
         3,
         BASE_MANAGER,
         "base_manager",
+    ),
+    "IncubationIdentityLinked.v1": _Example(
+        {
+            "incubation_id": INCUBATION_HUIMIN,
+            "base_id": JINSHUI_BASE,
+            "provisional_id": GROUP_HUIMIN,
+            "uscc": HUIMIN,
+            "linked_on": "2024-01-18",
+        },
+        dt.datetime(2024, 1, 18, 10, 0, tzinfo=_CST),
+        dt.datetime(2024, 1, 18, 2, 0, 4, tzinfo=_UTC),
+        4,
+        "system:incubation.registry-agencies",
+        "system",
+    ),
+    "GroupInPreparationRecorded.v1": _Example(
+        {
+            "provisional_id": GROUP_HUIMIN,
+            "base_id": JINSHUI_BASE,
+            "name": "郑州市金水区惠民社会工作服务中心",
+            "kind": "service_agency",
+            "reporting_unit": "jinshui",
+            "contact_person": "赵敏",
+            "recorded_on": "2023-09-01",
+            "register_by": "2024-03-01",
+        },
+        dt.datetime(2023, 9, 1, 9, 30, tzinfo=_CST),
+        dt.datetime(2023, 9, 1, 1, 30, 5, tzinfo=_UTC),
+        1,
+        BASE_MANAGER,
+        "base_manager",
+    ),
+    "GroupRegistrationOverdue.v1": _Example(
+        {
+            "provisional_id": GROUP_HUIMIN,
+            "base_id": JINSHUI_BASE,
+            "register_by": "2024-03-01",
+            "overdue_on": "2024-03-02",
+        },
+        dt.datetime(2024, 3, 2, 0, 0, tzinfo=_CST),
+        dt.datetime(2024, 3, 2, 0, 5, 1, tzinfo=_UTC),
+        2,
+        "system:incubation-clock",
+        "system",
+    ),
+    "GroupRegistered.v1": _Example(
+        {
+            "provisional_id": GROUP_HUIMIN,
+            "base_id": JINSHUI_BASE,
+            "uscc": HUIMIN,
+            "registered_on": "2024-01-18",
+        },
+        dt.datetime(2024, 1, 18, 10, 0, tzinfo=_CST),
+        dt.datetime(2024, 1, 18, 2, 0, 4, tzinfo=_UTC),
+        2,
+        "system:incubation.registry-agencies",
+        "system",
     ),
     "ViolationRecorded.v1": _Example(
         {

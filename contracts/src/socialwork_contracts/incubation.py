@@ -6,7 +6,17 @@ Two kinds of stream (aggregate) publish here:
 - an incubation (one agency's application to one call, and, if admitted, its stay in one office
   of the base), keyed by `incubation_id`: ApplicationSubmitted, ApplicationReviewed,
   ApplicationApproved, ApplicationRejected, AgreementSigned, IncubationStarted,
-  IncubationExtended, SupportRecorded, AgencyGraduated, IncubationTerminated.
+  IncubationExtended, SupportRecorded, AgencyGraduated, IncubationTerminated,
+  IncubationIdentityLinked;
+- a group in preparation (筹备中的社会组织, registration assistance 注册协助), keyed by
+  `provisional_id`: GroupInPreparationRecorded, GroupRegistrationOverdue, GroupRegistered.
+
+Registration assistance (注册协助): a group with no credit code yet applies, is admitted and
+supported under its provisional id, which stands where an agency's `uscc` stands (a UUID, 36
+characters, never a credit code) until the registry registers it naming that id
+(`AgencyRegistered.provisional_id`); then `GroupRegistered` and `IncubationIdentityLinked` record
+the link and later events carry the credit code. Consumers attribute the earlier events of the
+provisional id to the agency from the link on (count it once).
 
 Calendar dates are Asia/Shanghai local dates; a term or window `[start, end]` includes both ends.
 
@@ -32,8 +42,15 @@ TerminationReason = Literal[
     "term_expired",
 ]
 
-_USCC = "统一社会信用代码 of the incubated agency (18 characters, GB 32100-2015)"
+_USCC = (
+    "统一社会信用代码 of the incubated agency (18 characters, GB 32100-2015); for a group in "
+    "preparation not yet registered, its provisional id (UUID) instead (注册协助)"
+)
 _BASE_ID = "孵化基地 id (UUID) of the base"
+_PROVISIONAL_ID = (
+    "临时标识 provisional id (UUID) of a group in preparation (筹备中) receiving registration "
+    "assistance; the stream id of the group"
+)
 _INCUBATION_ID = (
     "入孵 id (UUID): one agency's application and, if admitted, its stay in one office of one "
     "base; the stream id"
@@ -410,6 +427,74 @@ class IncubationTerminated(_IncubationEvent):
     detail: str = Field(description="说明 facts behind the reason (free text)")
 
 
+class IncubationIdentityLinked(_IncubationEvent):
+    """The group in preparation behind this incubation was registered (注册协助完成): from now
+    on the incubation is the agency's, under its credit code; its history follows the agency."""
+
+    event_type: ClassVar[str] = "IncubationIdentityLinked"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    provisional_id: str = Field(description=_PROVISIONAL_ID)
+    uscc: str = Field(description="统一社会信用代码 the credit code the registry gave the group")
+    linked_on: dt.date = Field(description="登记日期 the registration date that made the link")
+
+
+class _GroupEvent(DomainEvent):
+    producer: ClassVar[str] = "incubation"
+    stream_field: ClassVar[str] = "provisional_id"
+
+
+class GroupInPreparationRecorded(_GroupEvent):
+    """A group in preparation (筹备中, no credit code yet) was taken on for registration
+    assistance (注册协助) by a base; it may apply and be supported under its provisional id."""
+
+    event_type: ClassVar[str] = "GroupInPreparationRecorded"
+    event_version: ClassVar[int] = 1
+
+    provisional_id: str = Field(description=_PROVISIONAL_ID)
+    base_id: str = Field(description=_BASE_ID + " assisting the registration")
+    name: str = Field(description="拟登记名称 the name the group intends to register")
+    kind: Literal["service_agency", "association"] = Field(
+        description="拟登记类型 service_agency 民办社会工作服务机构 | association 社会工作协会"
+    )
+    reporting_unit: str = Field(
+        description="统计单位 reporting unit id where the group intends to register"
+    )
+    contact_person: str = Field(description="筹备负责人 the person leading the preparation")
+    recorded_on: dt.date = Field(description="登记协助开始日期 day the group was taken on")
+    register_by: dt.date = Field(
+        description="应登记期限 last day (inclusive) by which the group should be registered "
+        "(recorded_on + the months in force, default 6; docs/incubation.md)"
+    )
+
+
+class GroupRegistrationOverdue(_GroupEvent):
+    """The group was not registered by its deadline (逾期未登记); recorded by the scheduled
+    check, once. A later registration still links the group."""
+
+    event_type: ClassVar[str] = "GroupRegistrationOverdue"
+    event_version: ClassVar[int] = 1
+
+    provisional_id: str = Field(description=_PROVISIONAL_ID)
+    base_id: str = Field(description=_BASE_ID + " assisting the registration")
+    register_by: dt.date = Field(description="应登记期限 the deadline that passed (inclusive)")
+    overdue_on: dt.date = Field(description="逾期日期 first day past the deadline")
+
+
+class GroupRegistered(_GroupEvent):
+    """The registry registered the group naming its provisional id (注册协助完成)."""
+
+    event_type: ClassVar[str] = "GroupRegistered"
+    event_version: ClassVar[int] = 1
+
+    provisional_id: str = Field(description=_PROVISIONAL_ID)
+    base_id: str = Field(description=_BASE_ID + " that assisted the registration")
+    uscc: str = Field(description="统一社会信用代码 the credit code the registry gave the group")
+    registered_on: dt.date = Field(description="登记日期 date of registration")
+
+
 EVENTS: tuple[type[DomainEvent], ...] = (
     BaseEstablished,
     BaseFacilitiesUpdated,
@@ -427,4 +512,8 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     TrainingDelivered,
     AgencyGraduated,
     IncubationTerminated,
+    IncubationIdentityLinked,
+    GroupInPreparationRecorded,
+    GroupRegistrationOverdue,
+    GroupRegistered,
 )

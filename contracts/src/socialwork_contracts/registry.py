@@ -77,6 +77,11 @@ class AgencyRegistered(_RegistryEvent):
     target_groups: list[str] = Field(description="服务对象 ids (reference/target_groups.json)")
     priority: bool = Field(description="重点机构 (derived: serves a priority group or field, §2.1)")
     registered_on: dt.date = Field(description="登记日期 date of registration by civil affairs")
+    provisional_id: str | None = Field(
+        default=None,
+        description="临时标识 of the group in preparation (注册协助, incubation's "
+        "`GroupInPreparationRecorded`) this registration ends; null when none. Added in 1.2.0",
+    )
 
 
 class AgencyProfileAmended(_RegistryEvent):

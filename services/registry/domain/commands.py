@@ -37,6 +37,8 @@ class RegisterAgency(_Command):
     service_fields: BoundedIds
     target_groups: BoundedIds
     registered_on: dt.date
+    # 注册协助: the provisional id of the group in preparation this registration ends, if any.
+    provisional_id: BoundedId | None = None
 
 
 class AmendAgencyProfile(_Command):

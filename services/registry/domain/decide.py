@@ -82,6 +82,7 @@ def register(state: Agency | None, command: RegisterAgency) -> AgencyRegistered:
         + rules.reporting_unit_valid_on(command.reporting_unit, command.registered_on)
         + rules.service_fields_valid(command.service_fields)
         + rules.target_groups_valid(command.target_groups)
+        + rules.provisional_id_format(command.provisional_id)
     )
     return AgencyRegistered(
         uscc=command.uscc,
@@ -101,6 +102,7 @@ def register(state: Agency | None, command: RegisterAgency) -> AgencyRegistered:
         target_groups=list(command.target_groups),
         priority=rules.priority_of(command.service_fields, command.target_groups),
         registered_on=command.registered_on,
+        provisional_id=command.provisional_id,
     )
 
 

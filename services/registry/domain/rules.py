@@ -7,6 +7,7 @@ of a command instead of stopping at the first.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Sequence
 
 from socialwork_contracts.reference import Classification, locality, service_fields, target_groups
@@ -239,6 +240,27 @@ def optional_text_present(
 ) -> list[RuleViolation]:
     """An optional text is either absent or not blank."""
     return [] if value is None else text_present(field, value, label_zh, label_en)
+
+
+def provisional_id_format(provisional_id: str | None) -> list[RuleViolation]:
+    """A group in preparation's provisional id is a UUID (never a credit code; issue 11 §2)."""
+    if provisional_id is None:
+        return []
+    try:
+        uuid.UUID(provisional_id)
+    except ValueError:
+        pass
+    else:
+        if len(provisional_id) == 36:
+            return []
+    return [
+        RuleViolation(
+            "provisional_id_format",
+            "provisional_id",
+            "临时标识应为筹备组的UUID",
+            "the provisional id must be the group's UUID",
+        )
+    ]
 
 
 _KIND_ZH: dict[AgencyKind, str] = {"association": "社会团体", "service_agency": "民办非企业单位"}

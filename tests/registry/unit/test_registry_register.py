@@ -110,3 +110,18 @@ def test_rejection_carries_both_languages(registration: RegisterAgency) -> None:
     [violation] = caught.value.violations
     assert "中国" in violation.message_zh
     assert "中国" in violation.message_en
+
+
+def test_registration_names_the_group_in_preparation_it_ends(
+    registration: RegisterAgency,
+) -> None:
+    # issue 11 §2: the registration of an assisted group (注册协助) names its provisional id.
+    group = "6f1c1d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f"
+    [event] = decide(None, registration.model_copy(update={"provisional_id": group}))
+    assert isinstance(event, AgencyRegistered)
+    assert event.provisional_id == group
+
+
+def test_a_provisional_id_is_a_uuid(registration: RegisterAgency) -> None:
+    bad = registration.model_copy(update={"provisional_id": "52410105MJY123456X"})
+    assert rejected(bad) == [("provisional_id_format", "provisional_id")]
