@@ -6,13 +6,16 @@ transaction, before the append.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from servicekit.auth import Principal, require_role
+from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import (
     CommandRoute,
     command_router,
@@ -24,6 +27,7 @@ from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.incubation import readmodel
 from services.incubation.authz import READERS, ReadScope, read_scope, require_readable
+from services.incubation.checks import FutureCheckDate, local_date, scheduled_check
 from services.incubation.domain import commands as cmd
 from services.incubation.domain.criteria import all_versions
 from services.incubation.domain.rules import hardware_standard
@@ -50,7 +54,19 @@ ROUTES = (
     CommandRoute("record-support", cmd.RecordSupport, "扶持记录 Record support"),
     CommandRoute("graduate-agency", cmd.GraduateAgency, "出壳 Graduate"),
     CommandRoute("terminate-incubation", cmd.TerminateIncubation, "退驻 Terminate"),
+    CommandRoute(
+        "record-group-in-preparation",
+        cmd.RecordGroupInPreparation,
+        "注册协助 Take on a group in preparation (no credit code yet)",
+    ),
 )
+
+
+class RunChecks(BaseModel):
+    as_of: dt.date | None = Field(
+        default=None,
+        description="Local date to check as of, not after today (Asia/Shanghai); omit for today",
+    )
 
 
 async def _handle(
@@ -246,6 +262,37 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         if found is None:
             raise _not_found("agency", uscc)
         return found
+
+    @router.post(
+        "/commands/run-scheduled-checks",
+        tags=["commands"],
+        summary="到期检查 Run the scheduled check now (city admin): groups not registered in time",
+    )
+    async def run_scheduled_checks(request: Request, caller: Caller, body: RunChecks) -> Any:
+        require_role(caller, frozenset({Role.CITY_ADMIN}), "run the scheduled check")
+        now = dt.datetime.now(dt.UTC)
+        try:
+            report = await scheduled_check(runtime_of(request), body.as_of or local_date(now), now)
+        except FutureCheckDate as exc:
+            raise Problem(
+                422, "future_date", "检查日期不能晚于今天 (date after today)", str(exc)
+            ) from exc
+        return asdict(report)
+
+    @router.get("/groups", tags=["queries"], summary="注册协助 Groups in preparation")
+    async def groups(
+        request: Request,
+        caller: Caller,
+        base_id: str | None = None,
+        status: Annotated[str | None, Query(pattern="^(preparing|registered)$")] = None,
+    ) -> list[dict[str, Any]]:
+        scope = read_scope(caller, "read groups")
+        if scope.base is not None and base_id not in (None, scope.base):
+            return []  # an out-of-scope filter gives an empty list, as elsewhere
+        async with runtime_of(request).pool.acquire() as conn:
+            return await readmodel.find_groups(
+                conn, base_id=scope.base or base_id, unit=scope.unit, status=status
+            )
 
     @router.get("/reference/graduation-criteria", tags=["reference"], summary="出壳标准")
     async def graduation_criteria() -> list[dict[str, Any]]:

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+
 from fastapi import FastAPI
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from socialwork_contracts.topics import INCUBATION
 
 from servicekit.runtime import Runtime, add_consumer
+from servicekit.scheduler import PeriodicJob
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.incubation import readmodel
 from services.incubation.api import build_router
+from services.incubation.checks import local_date, scheduled_check
 from services.incubation.consumers import RegistryAgencies, SupervisionCredit
 
 SERVICE = "incubation"
+
+
+class CheckSettings(BaseSettings):
+    """How often the scheduled check runs (docs/incubation.md); 0 turns the periodic run off."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    check_interval_seconds: float = Field(
+        default=300.0, validation_alias="INCUBATION_CHECK_INTERVAL_SECONDS"
+    )
 
 
 async def prepare(runtime: Runtime) -> None:
@@ -20,6 +37,16 @@ async def prepare(runtime: Runtime) -> None:
         await conn.execute(readmodel.DDL)
     add_consumer(runtime, RegistryAgencies(runtime.store))
     add_consumer(runtime, SupervisionCredit(runtime.store))
+
+    async def check(now: dt.datetime) -> object:
+        return await scheduled_check(runtime, local_date(now), now)
+
+    interval = CheckSettings().check_interval_seconds
+    if interval > 0:
+        job = PeriodicJob(
+            runtime.pool, name=f"{SERVICE}:scheduled-check", job=check, interval_seconds=interval
+        )
+        runtime.tasks.append(asyncio.create_task(job.run(runtime.stop_event)))
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -24,6 +24,10 @@ from servicekit.auth import Forbidden, Principal, Role, require_base, require_ro
 from services.incubation.domain.base import Base
 from services.incubation.domain.commands import (
     EstablishBase,
+    LinkIncubationIdentity,
+    MarkGroupRegistrationOverdue,
+    RecordGroupInPreparation,
+    RecordGroupRegistration,
     RecordSupport,
     RecordTraining,
     ReviewApplication,
@@ -36,21 +40,37 @@ CIVIL_AFFAIRS = frozenset({Role.CITY_ADMIN, Role.UNIT_OFFICER})
 WRITERS = frozenset({Role.CITY_ADMIN, Role.UNIT_OFFICER, Role.BASE_OPERATOR})
 READERS = frozenset({Role.CITY_ADMIN, Role.UNIT_OFFICER, Role.BASE_OPERATOR, Role.AUDITOR})
 OPERATOR_REVIEW_STAGES = frozenset({"intake", "first_review"})
+# Facts only this service's own processes record: reactions to the registry, the scheduled check.
+SYSTEM_ONLY = (
+    TerminateIncubation,
+    LinkIncubationIdentity,
+    MarkGroupRegistrationOverdue,
+    RecordGroupRegistration,
+)
 
 
 def operator_may(command: object) -> bool:
     """Commands a base operator may send about its own base."""
     if isinstance(command, ReviewApplication):
         return command.stage in OPERATOR_REVIEW_STAGES
-    return isinstance(command, SubmitApplication | StartIncubation | RecordSupport | RecordTraining)
+    return isinstance(
+        command,
+        SubmitApplication
+        | StartIncubation
+        | RecordSupport
+        | RecordTraining
+        | RecordGroupInPreparation,  # 注册协助 is the base's work
+    )
 
 
 def authorize(principal: Principal, base: Base | None, command: object) -> None:
     """Raise Forbidden unless the principal may send this command about this base."""
     action = type(command).__name__
-    if principal.role is Role.SYSTEM and isinstance(command, TerminateIncubation):
-        return  # a process manager reacting to the registry or supervision
+    if principal.role is Role.SYSTEM and isinstance(command, SYSTEM_ONLY):
+        return  # a process manager reacting to the registry or supervision, or the clock
     require_role(principal, WRITERS, action)
+    if isinstance(command, SYSTEM_ONLY[1:]):
+        raise Forbidden(f"only this service's own processes may {action}")
     if isinstance(command, EstablishBase):
         require_role(principal, CIVIL_AFFAIRS, action)
         require_unit(principal, command.reporting_unit, action)

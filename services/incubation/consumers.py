@@ -1,7 +1,8 @@
 """Projections fed by other services' topics, and the process managers they drive.
 
 - `incubation.registry-agencies`: the registry's agencies (name, reporting unit, status) into
-  `incubation.agencies`; a deregistration or revocation ends the agency's incubation.
+  `incubation.agencies`; a deregistration or revocation ends the agency's incubation; a
+  registration naming a group in preparation links the group and its incubations (注册协助).
 - `incubation.supervision-credit`: credit-list intervals into `incubation.listings`; the serious
   list, a serious violation, or a suspension/revocation penalty ends the agency's incubation
   (domain.md); an abnormal listing only bars admission, funding and graduation.
@@ -42,11 +43,16 @@ from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.incubation import readmodel
-from services.incubation.domain.commands import TerminateIncubation
+from services.incubation.domain.commands import (
+    LinkIncubationIdentity,
+    RecordGroupRegistration,
+    TerminateIncubation,
+)
 from services.incubation.domain.decide_incubation import decide_incubation
 from services.incubation.domain.facts import Facts
+from services.incubation.domain.group import decide_group
 from services.incubation.domain.incubation import Incubation, IncubationEvent
-from services.incubation.handlers import evolve_incubation
+from services.incubation.handlers import evolve_group, evolve_incubation
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 # guidance §5.3 bans: a serious violation of these is a breach of the incubation agreement.
@@ -99,12 +105,63 @@ async def end_incubations(
             stream_id=incubation_id,
             command=command,
             evolve=evolve_incubation,
-            decide=_terminate,
+            decide=_decide_without_facts,
             inline=readmodel.upsert_incubation,
         )
 
 
-def _terminate(state: Incubation | None, command: Any) -> list[IncubationEvent]:
+async def link_group(
+    store: EventStore,
+    conn: Connection,
+    envelope: CloudEvent,
+    event: AgencyRegistered,
+    *,
+    process: str,
+) -> None:
+    """注册协助 (issue 11 §2): the registration names a group in preparation; the group and each
+    of its incubations (whatever their status: the history follows the agency) are linked to
+    the credit code, in the consumer's transaction. An unknown or already linked group is a
+    recorded refusal (`servicekit.process.react`), so a replay never decides again."""
+    pid = event.provisional_id
+    assert pid is not None
+    await readmodel.lock(conn, f"agency:{pid}")  # as admissions under the provisional id do
+    group = RecordGroupRegistration(
+        provisional_id=pid, uscc=event.uscc, registered_on=event.registered_on
+    )
+    linked = await react(
+        store,
+        conn,
+        envelope,
+        process=f"{process}/group",
+        stream_id=pid,
+        command=group,
+        evolve=evolve_group,
+        decide=lambda state, c: decide_group(state, c, None),
+        inline=readmodel.upsert_group,
+    )
+    if linked is None:
+        return  # not a group this service assists, or linked before: nothing to carry over
+    for incubation_id in await readmodel.group_incubations(conn, pid):
+        command = LinkIncubationIdentity(
+            incubation_id=incubation_id,
+            provisional_id=pid,
+            uscc=event.uscc,
+            linked_on=event.registered_on,
+        )
+        await react(
+            store,
+            conn,
+            envelope,
+            process=f"{process}/link/{incubation_id}",
+            stream_id=incubation_id,
+            command=command,
+            evolve=evolve_incubation,
+            decide=_decide_without_facts,
+            inline=readmodel.upsert_incubation,
+        )
+
+
+def _decide_without_facts(state: Incubation | None, command: Any) -> list[IncubationEvent]:
     return decide_incubation(state, command, Facts())
 
 
@@ -124,6 +181,8 @@ class RegistryAgencies:
                 await readmodel.upsert_agency(
                     conn, event.uscc, event.name, event.reporting_unit, "active", version, staff
                 )
+                if event.provisional_id is not None:
+                    await link_group(self.store, conn, envelope, event, process=self.name)
             case AgencyStaffChanged():
                 staff = event.full_time_staff, event.qualified_staff
                 await readmodel.update_agency(conn, event.uscc, version, staff=staff)

@@ -19,6 +19,7 @@ from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from services.incubation import authz, readmodel
 from services.incubation.domain import base as base_domain
+from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
 from services.incubation.domain.base import Base, BaseEvent
 from services.incubation.domain.commands import (
@@ -26,6 +27,7 @@ from services.incubation.domain.commands import (
     BaseCommand,
     CloseBase,
     GraduateAgency,
+    GroupCommand,
     IncubationCommand,
     SignAgreement,
     SubmitApplication,
@@ -34,6 +36,7 @@ from services.incubation.domain.criteria import criteria_on
 from services.incubation.domain.decide_base import decide_base
 from services.incubation.domain.decide_incubation import decide_incubation
 from services.incubation.domain.facts import Facts
+from services.incubation.domain.group import Group, GroupEvent
 from services.incubation.domain.incubation import Incubation, IncubationEvent
 
 # Commands that take a place, an office or the agency's one incubation: serialised per base and
@@ -52,6 +55,16 @@ def as_incubation_event(event: DomainEvent) -> IncubationEvent:
     if isinstance(event, IncubationEvent):
         return event
     raise TypeError(f"not an incubation event: {event.type_key()}")
+
+
+def as_group_event(event: DomainEvent) -> GroupEvent:
+    if isinstance(event, GroupEvent):
+        return event
+    raise TypeError(f"not a group event: {event.type_key()}")
+
+
+def evolve_group(state: Group | None, event: DomainEvent) -> Group:
+    return group_domain.evolve(state, as_group_event(event))
 
 
 def evolve_base(state: Base | None, event: DomainEvent) -> Base:
@@ -81,7 +94,7 @@ async def load_incubation(
 async def handle(
     store: EventStore,
     conn: Connection,
-    command: BaseCommand | IncubationCommand,
+    command: BaseCommand | IncubationCommand | GroupCommand,
     context: CommandContext,
     *,
     expected_version: int | None = None,
@@ -89,6 +102,8 @@ async def handle(
     """Run one command inside the caller's transaction on `conn`."""
     if isinstance(command, BaseCommand):
         return await _handle_base(store, conn, command, context, expected_version)
+    if isinstance(command, GroupCommand):
+        return await _handle_group(store, conn, command, context, expected_version)
     return await _handle_incubation(store, conn, command, context, expected_version)
 
 
@@ -118,6 +133,37 @@ async def _handle_base(
         authorize=lambda state: authz.authorize(context.principal, state, command),
         expected_version=expected_version,
         inline=readmodel.upsert_base,
+        conn=conn,
+    )
+
+
+async def _handle_group(
+    store: EventStore,
+    conn: Connection,
+    command: GroupCommand,
+    context: CommandContext,
+    expected_version: int | None,
+) -> Outcome:
+    """注册协助: the group's own stream; the assisting base decides who may write it."""
+    await readmodel.lock(conn, f"agency:{command.provisional_id}")  # as admissions do
+    base_id = getattr(command, "base_id", None) or await readmodel.group_base(
+        conn, command.provisional_id
+    )
+    base = await load_base(store, conn, base_id) if base_id else None
+
+    def decide(state: Group | None, cmd: Any) -> list[GroupEvent]:
+        return group_domain.decide_group(state, cmd, base)
+
+    return await execute(
+        store,
+        stream_id=command.provisional_id,
+        command=command,
+        context=context,
+        evolve=evolve_group,
+        decide=decide,
+        authorize=lambda _state: authz.authorize(context.principal, base, command),
+        expected_version=expected_version,
+        inline=readmodel.upsert_group,
         conn=conn,
     )
 

@@ -9,7 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
-from socialwork_contracts.incubation import SupportRecorded, TrainingDelivered
+from socialwork_contracts.incubation import (
+    GroupRegistered,
+    IncubationIdentityLinked,
+    SupportRecorded,
+    TrainingDelivered,
+)
 
 from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
@@ -17,6 +22,7 @@ from servicekit.eventstore.store import InlineProjection
 from servicekit.locks import lock_for_transaction
 from services.incubation.domain.base import Base
 from services.incubation.domain.facts import AgencyFacts
+from services.incubation.domain.group import Group
 from services.incubation.domain.incubation import HOLDING, OCCUPYING, Incubation
 
 SCHEMA = "incubation"
@@ -106,6 +112,22 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.trainings (
     agency_usccs    text[] NOT NULL,
     PRIMARY KEY (base_id, session_id)
 );
+-- 注册协助 (issue 11 §2): groups in preparation, known by a provisional id until registered.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.groups (
+    provisional_id  text PRIMARY KEY,
+    base_id         text NOT NULL,
+    name            text NOT NULL,
+    reporting_unit  text NOT NULL,
+    recorded_on     date NOT NULL,
+    register_by     date NOT NULL,
+    status          text NOT NULL,
+    overdue_on      date,
+    uscc            text,
+    registered_on   date,
+    version         integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS groups_preparing ON {SCHEMA}.groups (register_by)
+    WHERE status = 'preparing' AND overdue_on IS NULL;
 """
 
 _BASE = TypeAdapter(Base)
@@ -161,6 +183,7 @@ def upsert_incubation(state: Incubation) -> InlineProjection:
             "submitted_on, started_on, ended_on, termination_reason, state, version) VALUES "
             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
             "ON CONFLICT (incubation_id) DO UPDATE SET status = excluded.status, "
+            "uscc = excluded.uscc, "
             "office_id = excluded.office_id, agreement_id = excluded.agreement_id, "
             "term_start = excluded.term_start, term_end = excluded.term_end, "
             "started_on = excluded.started_on, ended_on = excluded.ended_on, "
@@ -186,6 +209,12 @@ def upsert_incubation(state: Incubation) -> InlineProjection:
         )
         for recorded in events:
             event = recorded.load()
+            if isinstance(event, IncubationIdentityLinked):  # its support follows the agency
+                await conn.execute(
+                    f"UPDATE {SCHEMA}.support SET uscc = $2 WHERE incubation_id = $1",
+                    event.incubation_id,
+                    event.uscc,
+                )
             if isinstance(event, SupportRecorded):
                 await conn.execute(
                     f"INSERT INTO {SCHEMA}.support (event_id, incubation_id, base_id, uscc, "
@@ -205,13 +234,50 @@ def upsert_incubation(state: Incubation) -> InlineProjection:
     return write
 
 
+def upsert_group(state: Group) -> InlineProjection:
+    """The group's row; on registration its training attendance follows the agency."""
+
+    async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.groups (provisional_id, base_id, name, reporting_unit, "
+            "recorded_on, register_by, status, overdue_on, uscc, registered_on, version) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT (provisional_id) DO UPDATE SET status = excluded.status, "
+            "overdue_on = excluded.overdue_on, uscc = excluded.uscc, "
+            "registered_on = excluded.registered_on, version = excluded.version "
+            f"WHERE {SCHEMA}.groups.version < excluded.version",
+            state.provisional_id,
+            state.base_id,
+            state.name,
+            state.reporting_unit,
+            state.recorded_on,
+            state.register_by,
+            state.status,
+            state.overdue_on,
+            state.uscc,
+            state.registered_on,
+            events[-1].stream_version,
+        )
+        for recorded in events:
+            event = recorded.load()
+            if isinstance(event, GroupRegistered):
+                await conn.execute(
+                    f"UPDATE {SCHEMA}.trainings SET agency_usccs = "
+                    "array_replace(agency_usccs, $1, $2) WHERE $1 = ANY(agency_usccs)",
+                    event.provisional_id,
+                    event.uscc,
+                )
+
+    return write
+
+
 # --- facts for decisions ----------------------------------------------------------------------
 
 
 async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
     row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.agencies WHERE uscc = $1", uscc)
     if row is None:
-        return None
+        return await _group_facts(conn, uscc)
     lists = await conn.fetch(
         f"SELECT DISTINCT list FROM {SCHEMA}.listings WHERE uscc = $1 AND removed_on IS NULL "
         "ORDER BY list",
@@ -232,6 +298,61 @@ async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
         staff=None if None in staff else staff,
         inspection=(inspection["year"], inspection["conclusion"]) if inspection else None,
     )
+
+
+async def _group_facts(conn: Connection, provisional_id: str) -> AgencyFacts | None:
+    """A group in preparation stands where an agency would (注册协助), until it is registered."""
+    row = await conn.fetchrow(
+        f"SELECT name, reporting_unit FROM {SCHEMA}.groups "
+        "WHERE provisional_id = $1 AND status = 'preparing'",
+        provisional_id,
+    )
+    if row is None:
+        return None
+    return AgencyFacts(provisional_id, row["name"], row["reporting_unit"], "preparing")
+
+
+async def group_base(conn: Connection, provisional_id: str) -> str | None:
+    """The base assisting a group (for authorisation), None when unknown."""
+    found: str | None = await conn.fetchval(
+        f"SELECT base_id FROM {SCHEMA}.groups WHERE provisional_id = $1", provisional_id
+    )
+    return found
+
+
+async def group_incubations(conn: Connection, provisional_id: str) -> list[str]:
+    """Every incubation still under the group's provisional id, whatever its status."""
+    rows = await conn.fetch(
+        f"SELECT incubation_id FROM {SCHEMA}.incubations WHERE uscc = $1 ORDER BY incubation_id",
+        provisional_id,
+    )
+    return [r[0] for r in rows]
+
+
+async def groups_past_deadline(conn: Connection, before: dt.date) -> list[dict[str, Any]]:
+    """Groups still in preparation, not yet flagged, whose deadline is before `before`."""
+    rows = await conn.fetch(
+        f"SELECT provisional_id, register_by FROM {SCHEMA}.groups WHERE status = 'preparing' "
+        "AND overdue_on IS NULL AND register_by < $1 ORDER BY register_by, provisional_id",
+        before,
+    )
+    return [dict(r) for r in rows]
+
+
+async def find_groups(
+    conn: Connection, *, base_id: str | None, unit: str | None, status: str | None
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT g.*, b.reporting_unit AS base_unit FROM {SCHEMA}.groups g "
+        f"LEFT JOIN {SCHEMA}.bases b USING (base_id) "
+        "WHERE ($1::text IS NULL OR g.base_id = $1) "
+        "AND ($2::text IS NULL OR b.reporting_unit = $2) "
+        "AND ($3::text IS NULL OR g.status = $3) ORDER BY g.recorded_on, g.provisional_id",
+        base_id,
+        unit,
+        status,
+    )
+    return [_row(r) for r in rows]
 
 
 async def agency_holding(conn: Connection, uscc: str, other_than: str) -> tuple[str, ...]:
@@ -392,7 +513,8 @@ async def reset_own_tables(conn: Connection) -> None:
     transaction); the agencies and listings learned from other services stay."""
     await conn.execute(
         f"DELETE FROM {SCHEMA}.bases; DELETE FROM {SCHEMA}.incubations; "
-        f"DELETE FROM {SCHEMA}.support; DELETE FROM {SCHEMA}.trainings"
+        f"DELETE FROM {SCHEMA}.support; DELETE FROM {SCHEMA}.trainings; "
+        f"DELETE FROM {SCHEMA}.groups"
     )
 
 

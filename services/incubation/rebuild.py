@@ -2,9 +2,9 @@
 
 Folds every base and incubation stream from this service's store (`EventStore.read_all`, in
 position order) and rewrites the tables the inline projections keep — `incubation.bases`,
-`incubation.incubations`, `incubation.support` and `incubation.trainings` — in one transaction,
-so readers see the old tables until the new ones are complete; appends wait meanwhile
-(`EventStore.hold_appends`), so no command slips in between the read and the write.
+`incubation.incubations`, `incubation.support`, `incubation.trainings` and `incubation.groups`
+— in one transaction, so readers see the old tables until the new ones are complete; appends
+wait meanwhile (`EventStore.hold_appends`), so no command slips in between the read and the write.
 
 The tables learned from other services' topics — `incubation.agencies` (registry) and
 `incubation.listings` (supervision) — are not derived from this log and are left untouched; the
@@ -22,8 +22,10 @@ from servicekit.eventstore.store import create_pool
 from servicekit.settings import ServiceSettings
 from services.incubation import readmodel
 from services.incubation.domain import base as base_domain
+from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
 from services.incubation.domain.base import Base, BaseEvent
+from services.incubation.domain.group import Group, GroupEvent
 from services.incubation.domain.incubation import Incubation, IncubationEvent
 
 
@@ -37,6 +39,7 @@ async def rebuild(store: EventStore) -> Rebuilt:
     """Rewrite the incubation read model from the log; returns how many streams were written."""
     bases: dict[str, Base] = {}
     incubations: dict[str, Incubation] = {}
+    groups: dict[str, Group] = {}
     events: dict[str, list[RecordedEvent]] = {}
     position = START
     async with store.pool.acquire() as conn, conn.transaction():
@@ -49,6 +52,8 @@ async def rebuild(store: EventStore) -> Rebuilt:
                     bases[stream] = base_domain.evolve(bases.get(stream), event)
                 elif isinstance(event, IncubationEvent):
                     incubations[stream] = incubation_domain.evolve(incubations.get(stream), event)
+                elif isinstance(event, GroupEvent):
+                    groups[stream] = group_domain.evolve(groups.get(stream), event)
                 else:
                     raise TypeError(f"not a base or incubation event: {event.type_key()}")
                 events.setdefault(stream, []).append(recorded)
@@ -59,6 +64,8 @@ async def rebuild(store: EventStore) -> Rebuilt:
             await readmodel.upsert_base(base)(conn, events[base_id])
         for incubation_id, state in incubations.items():
             await readmodel.upsert_incubation(state)(conn, events[incubation_id])
+        for provisional_id, group in groups.items():  # after the bases' trainings
+            await readmodel.upsert_group(group)(conn, events[provisional_id])
     return Rebuilt(len(bases), len(incubations))
 
 

@@ -19,6 +19,7 @@ from socialwork_contracts.limits import (
     BoundedName,
     BoundedText,
 )
+from socialwork_contracts.registry import AgencyKind
 
 
 class _Command(BaseModel):
@@ -214,6 +215,51 @@ class TerminateIncubation(_Command):
     terminated_on: dt.date
 
 
+class LinkIncubationIdentity(_Command):
+    """The group behind this incubation was registered: carry on under its credit code
+    (注册协助; sent only by the registry reaction, never over HTTP)."""
+
+    incubation_id: BoundedId
+    provisional_id: BoundedId
+    uscc: BoundedId
+    linked_on: dt.date
+
+
+# --- the group-in-preparation aggregate (stream = provisional_id; 注册协助, issue 11 §2) --------
+
+
+class RecordGroupInPreparation(_Command):
+    """Take on a group in preparation (筹备中, no credit code yet) for registration assistance."""
+
+    provisional_id: BoundedId  # a client-chosen UUID: the group's identity until registration
+    base_id: BoundedId
+    name: BoundedName
+    kind: AgencyKind
+    reporting_unit: BoundedId
+    contact_person: BoundedName
+    recorded_on: dt.date
+
+
+class MarkGroupRegistrationOverdue(_Command):
+    """Record that the group was not registered by its deadline (the scheduled check only)."""
+
+    provisional_id: BoundedId
+    overdue_on: dt.date
+
+
+class RecordGroupRegistration(_Command):
+    """The registry registered the group under a credit code (the registry reaction only)."""
+
+    provisional_id: BoundedId
+    uscc: BoundedId
+    registered_on: dt.date
+
+
+GroupCommand: TypeAlias = (
+    RecordGroupInPreparation | MarkGroupRegistrationOverdue | RecordGroupRegistration
+)
+
+
 IncubationCommand: TypeAlias = (
     SubmitApplication
     | ReviewApplication
@@ -225,4 +271,5 @@ IncubationCommand: TypeAlias = (
     | RecordSupport
     | GraduateAgency
     | TerminateIncubation
+    | LinkIncubationIdentity
 )

@@ -20,6 +20,7 @@ from socialwork_contracts.incubation import (
     ApplicationReviewed,
     ApplicationSubmitted,
     IncubationExtended,
+    IncubationIdentityLinked,
     IncubationStarted,
     IncubationTerminated,
     SupportRecorded,
@@ -33,6 +34,7 @@ from services.incubation.domain.commands import (
     ExtendIncubation,
     GraduateAgency,
     IncubationCommand,
+    LinkIncubationIdentity,
     RecordSupport,
     RejectApplication,
     ReviewApplication,
@@ -76,6 +78,8 @@ def decide_incubation(
             return [graduate(state, command, facts)]
         case TerminateIncubation():
             return [terminate(state, command)]
+        case LinkIncubationIdentity():
+            return [link_identity(state, command)]
         case _:
             assert_never(command)
 
@@ -508,6 +512,7 @@ def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) ->
                 )
             )
     found += rules.not_listed(facts.agency)  # always, whatever the configured criteria say
+    found += rules.registered(facts.agency)  # 注册协助: a group must be registered first
     found += rules.text_present("assessment_summary", command.assessment_summary, "出壳评估意见")
     found += rules.date_order(
         "graduated_on",
@@ -590,4 +595,25 @@ def terminate(state: Incubation | None, command: TerminateIncubation) -> Incubat
         reason=command.reason,
         terminated_on=command.terminated_on,
         detail=command.detail,
+    )
+
+
+def link_identity(
+    state: Incubation | None, command: LinkIncubationIdentity
+) -> IncubationIdentityLinked:
+    """注册协助: the group behind this incubation was registered; whatever its status (the
+    history follows the agency), once, and only for the group it was under."""
+    s = known_incubation(state, command.incubation_id)
+    if s.uscc != command.provisional_id:
+        raise InvalidTransition(
+            "not_this_group",
+            f"该入孵记录不属于筹备组{command.provisional_id}（当前为{s.uscc}）",
+            f"incubation {s.incubation_id} is under {s.uscc}, not {command.provisional_id}",
+        )
+    return IncubationIdentityLinked(
+        incubation_id=s.incubation_id,
+        base_id=s.base_id,
+        provisional_id=command.provisional_id,
+        uscc=command.uscc,
+        linked_on=command.linked_on,
     )

@@ -14,6 +14,7 @@ from socialwork_contracts.incubation import (
     ApplicationReviewed,
     ApplicationSubmitted,
     IncubationExtended,
+    IncubationIdentityLinked,
     IncubationStarted,
     IncubationTerminated,
     ReviewStage,
@@ -35,6 +36,7 @@ IncubationEvent: TypeAlias = (
     | SupportRecorded
     | AgencyGraduated
     | IncubationTerminated
+    | IncubationIdentityLinked
 )
 
 Status = Literal[
@@ -81,6 +83,7 @@ class Incubation:
     termination_reason: TerminationReason | None = None
     support_count: int = 0
     funded_count: int = 0  # support records of type funding (a graduation criterion)
+    provisional_id: str | None = None  # 注册协助: the group's id, once linked to its credit code
 
     @property
     def office_id(self) -> str | None:
@@ -158,6 +161,11 @@ def evolve(state: Incubation | None, event: IncubationEvent) -> Incubation:
                 status="terminated",
                 ended_on=event.terminated_on,
                 termination_reason=event.reason,
+            )
+        case IncubationIdentityLinked():
+            # 注册协助: the group was registered; the stay and its history are the agency's now.
+            return replace(
+                _existing(state, event), uscc=event.uscc, provisional_id=event.provisional_id
             )
         case _:
             assert_never(event)

@@ -95,6 +95,23 @@ def offices_well_formed(offices: Sequence[object]) -> list[RuleViolation]:
     ]
 
 
+ADMISSIBLE_STATUSES = frozenset({"active", "preparing"})
+
+
+def registered(agency: AgencyFacts | None) -> list[RuleViolation]:
+    """A group in preparation cannot graduate: only a registered agency leaves mature (出壳)."""
+    if agency is None or agency.status != "preparing":
+        return []
+    return [
+        RuleViolation(
+            "group_not_registered",
+            "uscc",
+            "筹备中的社会组织尚未登记，不能出壳",
+            "a group in preparation must be registered before it can graduate",
+        )
+    ]
+
+
 def agency_admissible(agency: AgencyFacts | None, uscc: str) -> list[RuleViolation]:
     """Known to the registry, active, and on neither credit list (domain.md, supervision)."""
     if agency is None:
@@ -107,7 +124,8 @@ def agency_admissible(agency: AgencyFacts | None, uscc: str) -> list[RuleViolati
             )
         ]
     found: list[RuleViolation] = []
-    if agency.status != "active":
+    # 注册协助 (issue 11 §2): a group in preparation is admitted under its provisional id.
+    if agency.status not in ADMISSIBLE_STATUSES:
         found.append(
             RuleViolation(
                 "agency_not_active",
