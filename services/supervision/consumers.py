@@ -18,6 +18,7 @@ from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.incubation import (
     AgencyGraduated,
+    IncubationIdentityLinked,
     IncubationStarted,
     IncubationTerminated,
 )
@@ -161,6 +162,8 @@ class Residencies:
                 await readmodel.end_residency(
                     conn, event.incubation_id, event.terminated_on, graduated=False
                 )
+            case IncubationIdentityLinked():  # 注册协助: the stay is the registered agency's
+                await readmodel.relink_residency(conn, event.incubation_id, event.uscc)
             case _:
                 pass  # base events and support records do not matter here
 

@@ -329,6 +329,13 @@ async def start_residency(
     )
 
 
+async def relink_residency(conn: Connection, incubation_id: str, uscc: str) -> None:
+    """注册协助: a stay begun under a group's provisional id belongs to its registered agency."""
+    await conn.execute(
+        f"UPDATE {SCHEMA}.residencies SET uscc = $2 WHERE incubation_id = $1", incubation_id, uscc
+    )
+
+
 async def end_residency(
     conn: Connection, incubation_id: str, ended_on: dt.date, *, graduated: bool
 ) -> None:

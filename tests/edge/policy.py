@@ -92,8 +92,11 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
                 "review-application",  # the generated stage is `intake`, an operator's
                 "start-incubation",
                 "record-support",
+                "record-group-in-preparation",  # 注册协助 is the base's work
             )
         },
+        ("POST", "/commands/run-scheduled-checks"): ADMIN,
+        ("GET", "/groups"): INCUBATION_LIST,
         ("GET", "/bases"): INCUBATION_LIST,
         ("GET", "/bases/{base_id}"): INCUBATION_READ,
         ("GET", "/bases/{base_id}/offices"): INCUBATION_READ,

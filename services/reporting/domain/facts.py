@@ -41,6 +41,7 @@ _DOMAIN_DATE: tuple[tuple[type[DomainEvent], str], ...] = (
     (inc.TrainingDelivered, "held_on"),
     (inc.AgencyGraduated, "graduated_on"),
     (inc.IncubationTerminated, "terminated_on"),
+    (inc.IncubationIdentityLinked, "linked_on"),
     (sup.ViolationRecorded, "found_on"),
     (sup.RectificationOrdered, "ordered_on"),
     (sup.RectificationConfirmed, "confirmed_on"),

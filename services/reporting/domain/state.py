@@ -254,6 +254,15 @@ def apply(state: CityState, fact: Fact) -> None:
                 state.incubations[event.incubation_id] = replace(
                     i, terminated_on=event.terminated_on, termination_reason=event.reason
                 )
+        case inc.IncubationIdentityLinked():
+            # 注册协助 (issue 11 §2): the group was registered; its stay and the funding it
+            # received under the provisional id are the agency's from now on (counted once).
+            if (i := state.incubations.get(event.incubation_id)) is not None:
+                state.incubations[event.incubation_id] = replace(i, uscc=event.uscc)
+            state.funding[:] = [
+                replace(f, uscc=event.uscc) if f.uscc == event.provisional_id else f
+                for f in state.funding
+            ]
         case inc.SupportRecorded():
             if event.support_type == "funding" or event.amount_yuan is not None:
                 state.funding.append(
