@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from socialwork_contracts.topics import EVENT_TOPICS
 
@@ -15,6 +15,7 @@ from servicekit.web import service_app
 from services.reporting import readmodel
 from services.reporting.api import build_router
 from services.reporting.consumers import LiveProjection
+from services.reporting.public import build_public_router
 from services.reporting.replay import next_generation, replay
 from services.reporting.settings import ReportingSettings
 
@@ -43,6 +44,11 @@ async def prepare(runtime: Runtime) -> None:
     runtime.rebuilders[consumer_name] = rebuild
 
 
+def _runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The reporting ASGI app; connections and the consumer start in its lifespan."""
     options = ReportingSettings().target_options()
@@ -57,6 +63,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         prepare=prepare,
         router=lambda runtime_of, principal: build_router(runtime_of, principal, options),
     )
+    # The public channel (no token, rate-limited, its own routes): services/reporting/public.py.
+    app.include_router(build_public_router(_runtime_of))
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -24,6 +24,14 @@ PUBLIC = {
     "/",
     "/dashboard",
     "/dashboard/assets/{name}",
+    # The public channel (issue 11 §5): read-only, rate-limited, public data only.
+    "/public",
+    "/public/assets/{name}",
+    "/public/api/agencies",
+    "/public/api/credit-lists",
+    "/public/api/grades",
+    "/public/api/calls",
+    "/public/api/showcase",
 }
 
 
