@@ -46,6 +46,12 @@ ROUTES = (
     CommandRoute("close-base", cmd.CloseBase, "关闭基地 Close a base"),
     CommandRoute("submit-application", cmd.SubmitApplication, "入孵申请 Submit an application"),
     CommandRoute("review-application", cmd.ReviewApplication, "审核 Record a review stage"),
+    CommandRoute("open-public-notice", cmd.OpenPublicNotice, "入孵公示 Open the public notice"),
+    CommandRoute(
+        "record-admission-objection",
+        cmd.RecordAdmissionObjection,
+        "公示期异议 Record an objection received during the notice",
+    ),
     CommandRoute("approve-application", cmd.ApproveApplication, "准予入孵 Approve"),
     CommandRoute("reject-application", cmd.RejectApplication, "不予入孵 Reject"),
     CommandRoute("sign-agreement", cmd.SignAgreement, "签订入孵协议 Sign the agreement"),

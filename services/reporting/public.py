@@ -88,6 +88,7 @@ def build_public_router(runtime_of: Callable[[Request], Runtime]) -> APIRouter:
         return read
 
     routes: tuple[tuple[str, str, Callable[[public.PublicState, dt.date], Any]], ...] = (
+        ("notices", "入孵公示 Public notices of admissions", public.notices),
         ("agencies", "入孵机构公示 Admitted agencies", lambda s, _d: public.admitted(s)),
         ("credit-lists", "信用名录 Credit lists", lambda s, _d: public.credit_lists(s)),
         ("grades", "评估等级 Evaluation grades", public.grades),

@@ -76,6 +76,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
                 "adopt-admission-standard",
                 "publish-call",
                 "close-base",
+                "open-public-notice",
+                "record-admission-objection",
                 "approve-application",
                 "reject-application",
                 "sign-agreement",

@@ -27,6 +27,7 @@ PUBLIC = {
     # The public channel (issue 11 §5): read-only, rate-limited, public data only.
     "/public",
     "/public/assets/{name}",
+    "/public/api/notices",
     "/public/api/agencies",
     "/public/api/credit-lists",
     "/public/api/grades",

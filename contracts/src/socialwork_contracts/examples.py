@@ -507,6 +507,36 @@ EXAMPLES: dict[str, _Example] = {
         "system:incubation.registry-agencies",
         "system",
     ),
+    "PublicNoticeOpened.v1": _Example(
+        {
+            "incubation_id": INCUBATION_TONGXIN,
+            "base_id": JINSHUI_BASE,
+            "uscc": TONGXIN,
+            "agency_name": "郑州市金水区同心社会工作服务中心",
+            "starts_on": "2023-05-15",
+            "ends_on": "2023-05-19",
+        },
+        dt.datetime(2023, 5, 15, 9, 0, tzinfo=_CST),
+        dt.datetime(2023, 5, 15, 1, 0, 3, tzinfo=_UTC),
+        4,
+        REGISTRAR,
+        "unit_officer",
+    ),
+    "AdmissionObjectionRecorded.v1": _Example(
+        {
+            "incubation_id": INCUBATION_TONGXIN,
+            "base_id": JINSHUI_BASE,
+            "uscc": TONGXIN,
+            "objection_id": _id("objection:tongxin-1"),
+            "received_on": "2023-05-17",
+            "summary": "来信反映该机构专职人员人数与实际不符，请核实",
+        },
+        dt.datetime(2023, 5, 17, 14, 0, tzinfo=_CST),
+        dt.datetime(2023, 5, 17, 6, 0, 8, tzinfo=_UTC),
+        5,
+        REGISTRAR,
+        "unit_officer",
+    ),
     "GroupInPreparationRecorded.v1": _Example(
         {
             "provisional_id": GROUP_HUIMIN,

@@ -446,6 +446,35 @@ class _GroupEvent(DomainEvent):
     stream_field: ClassVar[str] = "provisional_id"
 
 
+class PublicNoticeOpened(_IncubationEvent):
+    """The admission was put to public notice (入孵公示) for a window with a start and an end;
+    objections may be received during it; the `public_notice` stage is passed after it ends."""
+
+    event_type: ClassVar[str] = "PublicNoticeOpened"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    agency_name: str = Field(description="机构名称 the name published")
+    starts_on: dt.date = Field(description="公示开始日期 first day of the window (inclusive)")
+    ends_on: dt.date = Field(description="公示截止日期 last day of the window (inclusive)")
+
+
+class AdmissionObjectionRecorded(_IncubationEvent):
+    """An objection to the admission was received during its public notice (公示期异议)."""
+
+    event_type: ClassVar[str] = "AdmissionObjectionRecorded"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    objection_id: str = Field(description="异议 id (UUID)")
+    received_on: dt.date = Field(description="收到日期 within the window")
+    summary: str = Field(description="异议内容摘要 (not published)")
+
+
 class GroupInPreparationRecorded(_GroupEvent):
     """A group in preparation (筹备中, no credit code yet) was taken on for registration
     assistance (注册协助) by a base; it may apply and be supported under its provisional id."""
@@ -513,6 +542,8 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     AgencyGraduated,
     IncubationTerminated,
     IncubationIdentityLinked,
+    PublicNoticeOpened,
+    AdmissionObjectionRecorded,
     GroupInPreparationRecorded,
     GroupRegistrationOverdue,
     GroupRegistered,

@@ -143,6 +143,23 @@ class ReviewApplication(_Command):
     reviewed_on: dt.date
 
 
+class OpenPublicNotice(_Command):
+    """Put the admission to public notice (入孵公示) for a window, after the panel review."""
+
+    incubation_id: BoundedId
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+class RecordAdmissionObjection(_Command):
+    """Record an objection received during the public notice (公示期异议)."""
+
+    incubation_id: BoundedId
+    objection_id: BoundedId
+    received_on: dt.date
+    summary: BoundedText
+
+
 class ApproveApplication(_Command):
     """Approve the application after all review stages (准予入孵)."""
 
@@ -263,6 +280,8 @@ GroupCommand: TypeAlias = (
 IncubationCommand: TypeAlias = (
     SubmitApplication
     | ReviewApplication
+    | OpenPublicNotice
+    | RecordAdmissionObjection
     | ApproveApplication
     | RejectApplication
     | SignAgreement

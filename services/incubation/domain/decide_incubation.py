@@ -13,6 +13,7 @@ from typing import assert_never
 
 from socialwork_contracts.incubation import (
     AGREEMENT_OBLIGATIONS,
+    AdmissionObjectionRecorded,
     AgencyGraduated,
     AgreementSigned,
     ApplicationApproved,
@@ -23,6 +24,7 @@ from socialwork_contracts.incubation import (
     IncubationIdentityLinked,
     IncubationStarted,
     IncubationTerminated,
+    PublicNoticeOpened,
     SupportRecorded,
 )
 
@@ -35,6 +37,8 @@ from services.incubation.domain.commands import (
     GraduateAgency,
     IncubationCommand,
     LinkIncubationIdentity,
+    OpenPublicNotice,
+    RecordAdmissionObjection,
     RecordSupport,
     RejectApplication,
     ReviewApplication,
@@ -62,6 +66,10 @@ def decide_incubation(
             return [submit(state, command, facts)]
         case ReviewApplication():
             return [review(state, command)]
+        case OpenPublicNotice():
+            return [open_notice(state, command)]
+        case RecordAdmissionObjection():
+            return [record_objection(state, command)]
         case ApproveApplication():
             return [approve(state, command, facts)]
         case RejectApplication():
@@ -160,8 +168,23 @@ def review(state: Incubation | None, command: ReviewApplication) -> ApplicationR
             f"审核环节应为{s.next_stage}",
             f"the next review stage is {s.next_stage}, not {command.stage}",
         )
+    found = []
+    if (
+        command.stage == "public_notice"
+        and s.notice is not None
+        and command.reviewed_on <= s.notice[1]
+    ):
+        found.append(
+            RuleViolation(
+                "public_notice_not_over",
+                "reviewed_on",
+                f"公示期至{s.notice[1]}，期满后方可完成公示环节",
+                f"the public notice runs until {s.notice[1]}; the stage is passed after it",
+            )
+        )
     reject_any(
-        rules.text_present("opinion", command.opinion, "审核意见")
+        found
+        + rules.text_present("opinion", command.opinion, "审核意见")
         + rules.date_order(
             "reviewed_on",
             s.last_reviewed_on or s.submitted_on,
@@ -616,4 +639,68 @@ def link_identity(
         provisional_id=command.provisional_id,
         uscc=command.uscc,
         linked_on=command.linked_on,
+    )
+
+
+def open_notice(state: Incubation | None, command: OpenPublicNotice) -> PublicNoticeOpened:
+    """公示: after the panel review, once, for a window of at least the working days in force."""
+    s = in_status(
+        known_incubation(state, command.incubation_id), frozenset({"submitted"}), "open notice"
+    )
+    if s.next_stage != "public_notice" or s.notice is not None:
+        raise InvalidTransition(
+            "public_notice_not_due",
+            "评审通过后方可公示，且只公示一次",
+            "the public notice follows the panel review, once",
+        )
+    reject_any(
+        rules.date_order(
+            "starts_on",
+            s.last_reviewed_on or s.submitted_on,
+            command.starts_on,
+            "公示开始早于评审",
+            "the notice starts before the panel review",
+        )
+        + rules.notice_window(command.starts_on, command.ends_on)
+    )
+    return PublicNoticeOpened(
+        incubation_id=s.incubation_id,
+        base_id=s.base_id,
+        uscc=s.uscc,
+        agency_name=s.agency_name,
+        starts_on=command.starts_on,
+        ends_on=command.ends_on,
+    )
+
+
+def record_objection(
+    state: Incubation | None, command: RecordAdmissionObjection
+) -> AdmissionObjectionRecorded:
+    """An objection is recorded when it was received within the window (公示期内)."""
+    s = known_incubation(state, command.incubation_id)
+    if s.notice is None:
+        raise InvalidTransition(
+            "no_public_notice", "该申请未进行公示", "the application has not been put to notice"
+        )
+    if command.objection_id in s.objections:
+        raise InvalidTransition("duplicate_objection", "该异议已记录", "objection already recorded")
+    starts_on, ends_on = s.notice
+    found = rules.text_present("summary", command.summary, "异议内容")
+    if not starts_on <= command.received_on <= ends_on:
+        found.append(
+            RuleViolation(
+                "outside_public_notice",
+                "received_on",
+                f"收到日期不在公示期内（{starts_on}至{ends_on}）",
+                f"received outside the notice window {starts_on} to {ends_on}",
+            )
+        )
+    reject_any(found)
+    return AdmissionObjectionRecorded(
+        incubation_id=s.incubation_id,
+        base_id=s.base_id,
+        uscc=s.uscc,
+        objection_id=command.objection_id,
+        received_on=command.received_on,
+        summary=command.summary,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias, assert_never
 
 from socialwork_contracts.incubation import (
+    AdmissionObjectionRecorded,
     AgencyGraduated,
     AgreementSigned,
     ApplicationApproved,
@@ -17,6 +18,7 @@ from socialwork_contracts.incubation import (
     IncubationIdentityLinked,
     IncubationStarted,
     IncubationTerminated,
+    PublicNoticeOpened,
     ReviewStage,
     SupportRecorded,
     TerminationReason,
@@ -37,6 +39,8 @@ IncubationEvent: TypeAlias = (
     | AgencyGraduated
     | IncubationTerminated
     | IncubationIdentityLinked
+    | PublicNoticeOpened
+    | AdmissionObjectionRecorded
 )
 
 Status = Literal[
@@ -84,6 +88,8 @@ class Incubation:
     support_count: int = 0
     funded_count: int = 0  # support records of type funding (a graduation criterion)
     provisional_id: str | None = None  # 注册协助: the group's id, once linked to its credit code
+    notice: tuple[dt.date, dt.date] | None = None  # 公示期 [start, end], inclusive
+    objections: tuple[str, ...] = ()  # ids of objections received during the notice
 
     @property
     def office_id(self) -> str | None:
@@ -162,6 +168,11 @@ def evolve(state: Incubation | None, event: IncubationEvent) -> Incubation:
                 ended_on=event.terminated_on,
                 termination_reason=event.reason,
             )
+        case PublicNoticeOpened():
+            return replace(_existing(state, event), notice=(event.starts_on, event.ends_on))
+        case AdmissionObjectionRecorded():
+            s = _existing(state, event)
+            return replace(s, objections=(*s.objections, event.objection_id))
         case IncubationIdentityLinked():
             # 注册协助: the group was registered; the stay and its history are the agency's now.
             return replace(

@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+from socialwork_contracts.periods import UnknownCalendarYear, is_working_day
+
 from servicekit.decisions import RuleViolation
 from services.incubation.domain.base import Facilities, Room
 from services.incubation.domain.facts import AgencyFacts
@@ -92,6 +94,38 @@ def offices_well_formed(offices: Sequence[object]) -> list[RuleViolation]:
     return [
         RuleViolation("office_id_duplicate", "offices", f"办公室编号重复：{i}", f"office {i} twice")
         for i in repeated
+    ]
+
+
+# 公示期: at least this many working days, by the day the notice starts (dated configuration;
+# the guidance is silent — five working days is the usual length of a civil-affairs 公示).
+NOTICE_WORKING_DAYS: tuple[tuple[dt.date, int], ...] = ((dt.date(2018, 1, 1), 5),)
+
+
+def notice_working_days(starts_on: dt.date) -> int:
+    in_force = [n for since, n in NOTICE_WORKING_DAYS if since <= starts_on]
+    return in_force[-1] if in_force else NOTICE_WORKING_DAYS[0][1]
+
+
+def notice_window(starts_on: dt.date, ends_on: dt.date) -> list[RuleViolation]:
+    """The window [starts_on, ends_on] holds at least the working days in force."""
+    needed = notice_working_days(starts_on)
+    try:
+        days = sum(
+            is_working_day(starts_on + dt.timedelta(days=i))
+            for i in range((ends_on - starts_on).days + 1)
+        )
+    except UnknownCalendarYear as exc:
+        return [RuleViolation("calendar_unknown", "ends_on", "工作日历缺少该年度", str(exc))]
+    if ends_on >= starts_on and days >= needed:
+        return []
+    return [
+        RuleViolation(
+            "public_notice_too_short",
+            "ends_on",
+            f"公示期应不少于{needed}个工作日（现为{max(days, 0)}个）",
+            f"the notice must span at least {needed} working days ({max(days, 0)} given)",
+        )
     ]
 
 

@@ -68,6 +68,7 @@ class PublicState:
     listings: dict[str, dict[str, Any]] = field(default_factory=dict)
     grades: dict[str, dict[str, Any]] = field(default_factory=dict)  # uscc -> latest grade
     showcase: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
 
 
 def fold_public(facts: list[Fact]) -> PublicState:
@@ -122,6 +123,17 @@ def _apply(state: PublicState, event: object) -> None:
         case inc.IncubationTerminated():
             if (s := state.stays.get(event.incubation_id)) is not None:
                 s.status, s.ended_on = "terminated", event.terminated_on
+        case inc.PublicNoticeOpened():
+            state.notices.append(
+                {
+                    "incubation_id": event.incubation_id,
+                    "base_id": event.base_id,
+                    "uscc": event.uscc,
+                    "agency_name": event.agency_name,
+                    "starts_on": event.starts_on,
+                    "ends_on": event.ends_on,
+                }
+            )
         case inc.IncubationIdentityLinked():
             if (s := state.stays.get(event.incubation_id)) is not None:
                 s.uscc = event.uscc
@@ -244,3 +256,25 @@ def showcase(state: PublicState) -> list[dict[str, Any]]:
     """成果展示: commendations of agencies (优秀机构), newest first."""
     rows = [{**s, "agency_name": _name(state, s["uscc"])} for s in state.showcase]
     return sorted(rows, key=lambda r: (r["awarded_on"], r["uscc"]), reverse=True)
+
+
+def notices(state: PublicState, as_of: dt.date) -> list[dict[str, Any]]:
+    """入孵公示: each admission's public notice with its window, open ones first (objections are
+    received by civil affairs and are not published)."""
+    rows = []
+    for n in state.notices:
+        base_name, unit = state.bases.get(n["base_id"], (n["base_id"], ""))
+        if as_of < n["starts_on"]:
+            continue  # announced ahead: shown from its first day
+        rows.append(
+            {
+                "agency_name": _name(state, n["uscc"], n["agency_name"]),
+                "uscc": _public_code(n["uscc"]),
+                "base_name": base_name,
+                "reporting_unit": _unit_name(unit),
+                "starts_on": n["starts_on"],
+                "ends_on": n["ends_on"],
+                "status": "公示中" if as_of <= n["ends_on"] else "公示期满",
+            }
+        )
+    return sorted(rows, key=lambda r: (r["status"] != "公示中", r["starts_on"]), reverse=False)

@@ -73,6 +73,14 @@ def history() -> list[Published]:
         local=True,
         submitted_on=D(2013, 2, 5),
     )
+    notice = inc.PublicNoticeOpened(
+        incubation_id=incubation,
+        base_id=BASE,
+        uscc=AGENCY,
+        agency_name="旧名称",
+        starts_on=D(2013, 2, 18),
+        ends_on=D(2013, 2, 22),
+    )
     approved = inc.ApplicationApproved(
         incubation_id=incubation,
         base_id=BASE,
@@ -110,6 +118,7 @@ def history() -> list[Published]:
         ("public-base", base, "2013-01-02"),
         ("public-call", call, "2013-01-20"),
         ("public-applied", applied, "2013-02-05"),
+        ("public-notice", notice, "2013-02-18"),
         ("public-approved", approved, "2013-03-01"),
         ("public-listed", listed, "2013-06-03"),
         ("public-grade", grade, "2013-05-01"),
@@ -167,6 +176,15 @@ async def test_the_public_page_shows_public_data_without_a_token(
                 "2013-02-28",
                 "3",
                 "2013-01-20",
+            ]
+            assert await row("notices", AGENCY) == [
+                name,
+                AGENCY,
+                "中原区公开测试孵化基地",
+                "中原区",
+                "2013-02-18",
+                "2013-02-22",
+                "公示期满",
             ]
             assert await row("agencies", AGENCY) == [
                 name,
