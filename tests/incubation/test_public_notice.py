@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from socialwork_contracts.incubation import AdmissionObjectionRecorded, PublicNoticeOpened
+from socialwork_contracts.incubation import (
+    AdmissionObjectionRecorded,
+    PublicNoticeOpened,
+    ReviewStage,
+)
 
 from servicekit.decisions import DomainRejected, InvalidTransition
 from services.incubation.domain.commands import (
@@ -22,7 +26,8 @@ D = dt.date
 
 def panel_reviewed() -> Incubation:
     state = submitted()
-    for i, stage in enumerate(("intake", "first_review", "panel_review")):
+    stages: tuple[ReviewStage, ...] = ("intake", "first_review", "panel_review")
+    for i, stage in enumerate(stages):
         state = run(
             state,
             ReviewApplication(

@@ -4,6 +4,7 @@ link, and the group is never counted as an agency of its own."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from socialwork_contracts import incubation as inc
 
@@ -44,5 +45,5 @@ def test_the_link_carries_the_stay_and_its_funding_to_the_agency() -> None:
     )
     [stay] = state.incubations.values()
     assert stay.uscc == "u1"
-    assert [(f.uscc, f.amount) for f in state.funding] == [("u1", 20000)]
+    assert [(f.uscc, f.amount) for f in state.funding] == [("u1", Decimal("20000.00"))]
     assert list(state.agencies) == ["u1"]  # counted once, as the registered agency
