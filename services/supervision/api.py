@@ -23,6 +23,7 @@ from services.supervision.authz import (
     require_file_reader,
 )
 from services.supervision.checks import LOCAL, FutureCheckDate, local_date, scheduled_check
+from services.supervision.domain import calendar
 from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.decide import decide
@@ -47,6 +48,14 @@ ROUTES = (
     CommandRoute("impose-penalty", cmd.ImposePenalty, "行政处罚 Impose a penalty"),
     CommandRoute(
         "conclude-annual-inspection", cmd.ConcludeAnnualInspection, "年检结论 Annual inspection"
+    ),
+    CommandRoute(
+        "record-sponsor-review",
+        cmd.RecordSponsorReview,
+        "年报初审 Sponsor's preliminary review of the annual report",
+    ),
+    CommandRoute(
+        "file-annual-report", cmd.FileAnnualReport, "年报报送 Annual report filed with us"
     ),
     CommandRoute("award-evaluation-grade", cmd.AwardEvaluationGrade, "评估等级 Evaluation grade"),
     CommandRoute("record-commendation", cmd.RecordCommendation, "表彰奖励 Record a commendation"),
@@ -175,6 +184,66 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         async with runtime_of(request).pool.acquire() as conn:
             items = await readmodel.coming_clock_events(conn, day, until)
         return {"as_of": day, "until": until, "items": items}
+
+    async def calendar_of(
+        runtime: Runtime, conn: Any, uscc: str, registered_on: dt.date, day: dt.date
+    ) -> list[dict[str, Any]]:
+        """The agency's items from its credit file as it stood at the end of `day`."""
+        file: CreditFile | None = None
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL)
+        for r in await runtime.store.read_stream(uscc, conn=conn):
+            if r.occurred_at < end:
+                file = evolve_file(file, r.load())
+        stays = [calendar.Stay(**s) for s in await readmodel.stays_of(conn, uscc)]
+        items = calendar.compliance_calendar(file, uscc, registered_on, stays, day)
+        return [asdict(i) for i in items]
+
+    @router.get(
+        "/compliance-calendar/{uscc}",
+        tags=["queries"],
+        summary="合规日历 What an agency owes, by when, what is late",
+    )
+    async def agency_calendar(
+        request: Request, caller: Caller, uscc: str, as_of: dt.date | None = None
+    ) -> dict[str, Any]:
+        runtime = runtime_of(request)
+        agency = await readable_agency(runtime, caller, uscc)
+        if agency is None:
+            raise Problem(404, "agency_not_found", "机构不存在 (agency not found)", uscc)
+        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        async with runtime.pool.acquire() as conn:
+            items = await calendar_of(runtime, conn, uscc, agency.registered_on, day)
+        return {"uscc": uscc, "name": agency.name, "as_of": day, "items": items}
+
+    @router.get(
+        "/compliance-calendar",
+        tags=["queries"],
+        summary="合规日历（统计单位） A unit's agencies: what is due and what is late",
+    )
+    async def unit_calendar(
+        request: Request,
+        caller: Caller,
+        reporting_unit: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> dict[str, Any]:
+        unit = readable_unit(caller, reporting_unit, "read compliance calendars") or reporting_unit
+        if unit is None:
+            raise Problem(
+                422, "unit_required", "请指定统计单位 (reporting_unit required)", "reporting_unit"
+            )
+        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        runtime = runtime_of(request)
+        rows = []
+        async with runtime.pool.acquire() as conn:
+            for agency in await readmodel.agencies_in_unit(conn, unit):
+                found = await calendar_of(
+                    runtime, conn, agency["uscc"], agency["registered_on"], day
+                )
+                for item in found:
+                    rows.append({"uscc": agency["uscc"], "name": agency["name"], **item})
+        rows.sort(key=lambda r: (r["due_on"], r["uscc"], r["kind"]))
+        late = sum(r["status"] == "late" for r in rows)
+        return {"reporting_unit": unit, "as_of": day, "late": late, "items": rows}
 
     return router
 

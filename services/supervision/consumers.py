@@ -18,6 +18,7 @@ from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.incubation import (
     AgencyGraduated,
+    IncubationExtended,
     IncubationIdentityLinked,
     IncubationStarted,
     IncubationTerminated,
@@ -152,8 +153,15 @@ class Residencies:
         match event:
             case IncubationStarted():
                 await readmodel.start_residency(
-                    conn, event.incubation_id, event.uscc, event.base_id, event.started_on
+                    conn,
+                    event.incubation_id,
+                    event.uscc,
+                    event.base_id,
+                    event.started_on,
+                    event.term_end,
                 )
+            case IncubationExtended():
+                await readmodel.extend_residency(conn, event.incubation_id, event.term_end)
             case AgencyGraduated():
                 await readmodel.end_residency(
                     conn, event.incubation_id, event.graduated_on, graduated=True

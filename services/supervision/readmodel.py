@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.residencies (
     graduated     boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS residencies_uscc ON {SCHEMA}.residencies (uscc);
+-- The agreement's last day (compliance calendar); null for stays recorded before it was kept.
+ALTER TABLE {SCHEMA}.residencies ADD COLUMN IF NOT EXISTS term_end date;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.credit_files (
     uscc             text PRIMARY KEY,
     version          integer NOT NULL,
@@ -120,7 +122,11 @@ def project_credit_file(file: CreditFile) -> InlineProjection:
             "ON CONFLICT DO NOTHING",
             [
                 (file.uscc, year)
-                for year in {*(i.year for i in file.inspections), *file.overdue_reports}
+                for year in {
+                    *(i.year for i in file.inspections),
+                    *file.overdue_reports,
+                    *(y for y, _day, late in file.filed_reports if not late),
+                }
             ],
         )
         await conn.execute(f"DELETE FROM {SCHEMA}.listings WHERE uscc = $1", file.uscc)
@@ -317,16 +323,49 @@ async def set_agency_status(conn: Connection, uscc: str, status: str) -> None:
 
 
 async def start_residency(
-    conn: Connection, incubation_id: str, uscc: str, base_id: str, started_on: dt.date
+    conn: Connection,
+    incubation_id: str,
+    uscc: str,
+    base_id: str,
+    started_on: dt.date,
+    term_end: dt.date | None = None,
 ) -> None:
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.residencies (incubation_id, uscc, base_id, started_on) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (incubation_id) DO NOTHING",
+        f"INSERT INTO {SCHEMA}.residencies (incubation_id, uscc, base_id, started_on, term_end) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incubation_id) DO NOTHING",
         incubation_id,
         uscc,
         base_id,
         started_on,
+        term_end,
     )
+
+
+async def extend_residency(conn: Connection, incubation_id: str, term_end: dt.date) -> None:
+    await conn.execute(
+        f"UPDATE {SCHEMA}.residencies SET term_end = $2 WHERE incubation_id = $1",
+        incubation_id,
+        term_end,
+    )
+
+
+async def stays_of(conn: Connection, uscc: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT incubation_id, base_id, term_end, ended_on FROM {SCHEMA}.residencies "
+        "WHERE uscc = $1 ORDER BY started_on, incubation_id",
+        uscc,
+    )
+    return [dict(r) for r in rows]
+
+
+async def agencies_in_unit(conn: Connection, unit: str) -> list[dict[str, Any]]:
+    """Live agencies (active or suspended) of a reporting unit, for its compliance calendar."""
+    rows = await conn.fetch(
+        f"SELECT uscc, name, registered_on FROM {SCHEMA}.agencies WHERE reporting_unit = $1 "
+        "AND status IN ('active', 'suspended') ORDER BY uscc",
+        unit,
+    )
+    return [dict(r) for r in rows]
 
 
 async def relink_residency(conn: Connection, incubation_id: str, uscc: str) -> None:

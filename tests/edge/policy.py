@@ -120,6 +120,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
                 "confirm-rectification",
                 "impose-penalty",
                 "conclude-annual-inspection",
+                "record-sponsor-review",
+                "file-annual-report",
                 "award-evaluation-grade",
                 "record-commendation",
                 "record-government-project",
@@ -136,6 +138,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/credit-lists/{credit_list}"): rule(*CALLER_ROLES),  # public lists
         ("GET", "/credit-lists-coming"): rule(*CALLER_ROLES),
         ("GET", "/rectifications"): rule(CA, UO, AUD, scoped=True),
+        ("GET", "/compliance-calendar"): rule(CA, UO, AUD, scoped=True),
+        ("GET", "/compliance-calendar/{uscc}"): rule(CA, UO, BO, AUD, scoped=True),
         **COMMON,
     },
     "reporting": {

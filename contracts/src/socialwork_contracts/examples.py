@@ -649,6 +649,36 @@ EXAMPLES: dict[str, _Example] = {
         "system:supervision-clock",
         "system",
     ),
+    "AnnualReportPreliminarilyReviewed.v1": _Example(
+        {
+            "uscc": ZZ_ASSOCIATION,
+            "year": 2026,
+            "sponsor": "郑州市民政局",
+            "opinion": "材料齐全，同意报送",
+            "reviewed_on": "2027-03-25",
+            "deadline": "2027-03-31",
+            "late": False,
+        },
+        dt.datetime(2027, 3, 25, 10, 0, tzinfo=_CST),
+        dt.datetime(2027, 3, 25, 2, 0, 4, tzinfo=_UTC),
+        1,
+        INSPECTOR,
+        "unit_officer",
+    ),
+    "AnnualReportFiled.v1": _Example(
+        {
+            "uscc": ZZ_ASSOCIATION,
+            "year": 2026,
+            "filed_on": "2027-05-20",
+            "deadline": "2027-05-31",
+            "late": False,
+        },
+        dt.datetime(2027, 5, 20, 10, 0, tzinfo=_CST),
+        dt.datetime(2027, 5, 20, 2, 0, 4, tzinfo=_UTC),
+        2,
+        INSPECTOR,
+        "unit_officer",
+    ),
     "PenaltyImposed.v1": _Example(
         {
             "penalty_id": _id("penalty:ankang-warning"),

@@ -238,6 +238,36 @@ class AnnualReportOverdue(_SupervisionEvent):
     overdue_on: dt.date = Field(description="逾期日 the first day after the deadline")
 
 
+class AnnualReportPreliminarilyReviewed(_SupervisionEvent):
+    """The sponsor (业务主管单位) completed its preliminary review of a working year's annual
+    report (初审); due by the sponsor-review deadline (default 31 March of the next year)."""
+
+    event_type: ClassVar[str] = "AnnualReportPreliminarilyReviewed"
+    event_version: ClassVar[int] = 1
+
+    uscc: str = Field(description=_USCC)
+    year: int = Field(description="年度 the working year reported on")
+    sponsor: str = Field(description="业务主管单位 the sponsor that reviewed it")
+    opinion: str = Field(description="初审意见 the sponsor's opinion")
+    reviewed_on: dt.date = Field(description="初审日期")
+    deadline: dt.date = Field(description="初审截止日 (a day off moved to the next working day)")
+    late: bool = Field(description="逾期 true when reviewed after the deadline")
+
+
+class AnnualReportFiled(_SupervisionEvent):
+    """The annual report of a working year was filed with civil affairs (报送登记管理机关);
+    due by the filing deadline (default 31 May of the next year). A conclusion follows."""
+
+    event_type: ClassVar[str] = "AnnualReportFiled"
+    event_version: ClassVar[int] = 1
+
+    uscc: str = Field(description=_USCC)
+    year: int = Field(description="年度 the working year reported on")
+    filed_on: dt.date = Field(description="报送日期")
+    deadline: dt.date = Field(description="报送截止日 (a day off moved to the next working day)")
+    late: bool = Field(description="逾期 true when filed after the deadline")
+
+
 class AnnualInspectionConcluded(_SupervisionEvent):
     """The annual inspection or annual report of one year was concluded (年检 / 年报)."""
 
@@ -350,6 +380,8 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     RectificationConfirmed,
     RectificationOverdue,
     AnnualReportOverdue,
+    AnnualReportPreliminarilyReviewed,
+    AnnualReportFiled,
     PenaltyImposed,
     AgencyListed,
     AgencyDelisted,

@@ -98,6 +98,22 @@ class ConcludeAnnualInspection(_Command):
     concluded_on: dt.date
 
 
+class RecordSponsorReview(_Command):
+    """Record the sponsor's preliminary review (业务主管单位初审) of a working year's report."""
+
+    year: int
+    sponsor: BoundedName
+    opinion: BoundedText
+    reviewed_on: dt.date
+
+
+class FileAnnualReport(_Command):
+    """Record that the working year's annual report was filed with civil affairs (报送)."""
+
+    year: int
+    filed_on: dt.date
+
+
 class AwardEvaluationGrade(_Command):
     """Record an announced evaluation grade (评估等级 1A-5A); validity is computed."""
 
@@ -209,6 +225,8 @@ SupervisionCommand: TypeAlias = (
     | ConfirmRectification
     | ImposePenalty
     | ConcludeAnnualInspection
+    | RecordSponsorReview
+    | FileAnnualReport
     | AwardEvaluationGrade
     | RecordCommendation
     | RecordGovernmentProject

@@ -12,7 +12,9 @@ from socialwork_contracts.supervision import (
     AgencyDelisted,
     AgencyListed,
     AnnualInspectionConcluded,
+    AnnualReportFiled,
     AnnualReportOverdue,
+    AnnualReportPreliminarilyReviewed,
     CommendationRecorded,
     CreditList,
     EvaluationGradeAwarded,
@@ -201,6 +203,19 @@ class CreditFile:
     performance: tuple[PerformanceEvaluation, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
     overdue_reports: tuple[int, ...] = ()  # working years whose report was missing at the deadline
+    # The annual-report cycle (issue 11 §3): (working year, day) of the sponsor's preliminary
+    # review (初审) and of the filing with civil affairs (报送), each recorded once.
+    sponsor_reviews: tuple[tuple[int, dt.date], ...] = ()
+    filed_reports: tuple[tuple[int, dt.date, bool], ...] = ()  # (year, day, late)
+
+    def filed(self, year: int) -> dt.date | None:
+        return next((day for y, day, _late in self.filed_reports if y == year), None)
+
+    def filed_in_time(self, year: int) -> bool:
+        return any(y == year and not late for y, _day, late in self.filed_reports)
+
+    def sponsor_reviewed(self, year: int) -> dt.date | None:
+        return next((day for y, day in self.sponsor_reviews if y == year), None)
 
     def violation(self, violation_id: str) -> Violation | None:
         return next((v for v in self.violations if v.violation_id == violation_id), None)
@@ -287,6 +302,12 @@ def evolve(state: CreditFile | None, event: SupervisionEvent) -> CreditFile:
             return file
         case AnnualReportOverdue():
             return replace(file, overdue_reports=(*file.overdue_reports, event.year))
+        case AnnualReportPreliminarilyReviewed():
+            reviewed = (event.year, event.reviewed_on)
+            return replace(file, sponsor_reviews=(*file.sponsor_reviews, reviewed))
+        case AnnualReportFiled():
+            filed = (event.year, event.filed_on, event.late)
+            return replace(file, filed_reports=(*file.filed_reports, filed))
         case EvaluationGradeAwarded():
             grade = Grade(
                 event.evaluation_id,

@@ -11,12 +11,15 @@ import datetime as dt
 from typing import assert_never
 
 from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.periods import UnknownCalendarYear
 from socialwork_contracts.supervision import (
     VIOLATION_CATEGORIES,
     AgencyDelisted,
     AgencyListed,
     AnnualInspectionConcluded,
+    AnnualReportFiled,
     AnnualReportOverdue,
+    AnnualReportPreliminarilyReviewed,
     CommendationRecorded,
     EvaluationGradeAwarded,
     FollowUpEvaluationRecorded,
@@ -42,6 +45,7 @@ from services.supervision.domain.commands import (
     EscalateListing,
     EvaluateProjectPerformance,
     ExpireListing,
+    FileAnnualReport,
     ImposePenalty,
     ListAgency,
     ListForRegistrationSanction,
@@ -51,6 +55,7 @@ from services.supervision.domain.commands import (
     RecordCommendation,
     RecordFollowUpEvaluation,
     RecordGovernmentProject,
+    RecordSponsorReview,
     RecordViolation,
     SupervisionCommand,
 )
@@ -109,6 +114,10 @@ def decide(
             return list_for_sanction(state, command)
         case MarkAnnualReportOverdue():
             return mark_report_overdue(state, command, _known(agency, command.uscc))
+        case RecordSponsorReview():
+            return [record_sponsor_review(state, command, _known(agency, command.uscc))]
+        case FileAnnualReport():
+            return [file_report(state, command, _known(agency, command.uscc))]
         case _:
             assert_never(command)
 
@@ -655,7 +664,11 @@ def mark_report_overdue(
     file = state or CreditFile(uscc=command.uscc)
     if inspection_rules.exempt(agency.registered_on, year, policy):
         raise InvalidTransition("exempt_year", "该年度免于年检", f"exempt for {year}")
-    if any(i.year == year for i in file.inspections) or year in file.overdue_reports:
+    if (
+        any(i.year == year for i in file.inspections)
+        or year in file.overdue_reports
+        or file.filed_in_time(year)  # filed by the deadline: nothing is missing
+    ):
         raise InvalidTransition(
             "report_recorded", "该年度已有结论或已逾期", f"{year} already concluded or overdue"
         )
@@ -677,6 +690,84 @@ def mark_report_overdue(
     ground = rules.ListingGround("abnormal", "annual_report_not_filed", "未按时报送年度工作报告")
     cause = inspection_rules.report_cause(command.uscc, year)
     return [overdue, *_enter(state, command.uscc, ground, cause, command.overdue_on)]
+
+
+def _cycle_checks(
+    state: CreditFile | None, uscc: str, year: int, day: dt.date, agency: AgencyFacts
+) -> list[RuleViolation]:
+    problems: list[RuleViolation] = []
+    policy = inspection_rules.year_policy(year)
+    if inspection_rules.exempt(agency.registered_on, year, policy):
+        problems.append(
+            RuleViolation(
+                "exempt_year",
+                "year",
+                "登记不满6个月的年度免于年检",
+                "registered less than six months before 31 December: exempt that year",
+            )
+        )
+    if day.year <= year:
+        problems.append(
+            RuleViolation("date_too_early", "year", "日期应在该年度之后", "after the working year")
+        )
+    return problems
+
+
+def _deadline(deadline: dt.date) -> dt.date:
+    """The inclusive deadline moved past a day off (§203); UnknownCalendarYear → 422."""
+    try:
+        return last_day(deadline)
+    except UnknownCalendarYear as exc:
+        raise DomainRejected(
+            [RuleViolation("calendar_unknown", "year", "工作日历缺少该年度", str(exc))]
+        ) from exc
+
+
+def record_sponsor_review(
+    state: CreditFile | None, command: RecordSponsorReview, agency: AgencyFacts
+) -> AnnualReportPreliminarilyReviewed:
+    """业务主管单位初审 of a working year's report: once; late when after the deadline."""
+    file = state or CreditFile(uscc=command.uscc)
+    problems = _cycle_checks(state, command.uscc, command.year, command.reviewed_on, agency)
+    problems += _text("sponsor", command.sponsor, "业务主管单位")
+    problems += _text("opinion", command.opinion, "初审意见")
+    if file.sponsor_reviewed(command.year) is not None:
+        problems.append(
+            RuleViolation("already_reviewed", "year", "该年度已有初审", "already reviewed")
+        )
+    reject_any(problems)
+    policy = inspection_rules.year_policy(command.year)
+    deadline = _deadline(inspection_rules.sponsor_review_deadline(command.year, policy))
+    return AnnualReportPreliminarilyReviewed(
+        uscc=command.uscc,
+        year=command.year,
+        sponsor=command.sponsor,
+        opinion=command.opinion,
+        reviewed_on=command.reviewed_on,
+        deadline=deadline,
+        late=command.reviewed_on > deadline,
+    )
+
+
+def file_report(
+    state: CreditFile | None, command: FileAnnualReport, agency: AgencyFacts
+) -> AnnualReportFiled:
+    """报送: the report reached civil affairs; once; late when after the deadline (a report
+    filed before the deadline keeps the clock from listing the agency)."""
+    file = state or CreditFile(uscc=command.uscc)
+    problems = _cycle_checks(state, command.uscc, command.year, command.filed_on, agency)
+    if file.filed(command.year) is not None:
+        problems.append(RuleViolation("already_filed", "year", "该年度已报送", "already filed"))
+    reject_any(problems)
+    policy = inspection_rules.year_policy(command.year)
+    deadline = _deadline(inspection_rules.filing_deadline(command.year, policy))
+    return AnnualReportFiled(
+        uscc=command.uscc,
+        year=command.year,
+        filed_on=command.filed_on,
+        deadline=deadline,
+        late=command.filed_on > deadline,
+    )
 
 
 def award_grade(state: CreditFile | None, command: AwardEvaluationGrade) -> EvaluationGradeAwarded:

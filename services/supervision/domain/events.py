@@ -9,7 +9,9 @@ from socialwork_contracts.supervision import (
     AgencyDelisted,
     AgencyListed,
     AnnualInspectionConcluded,
+    AnnualReportFiled,
     AnnualReportOverdue,
+    AnnualReportPreliminarilyReviewed,
     CommendationRecorded,
     EvaluationGradeAwarded,
     FollowUpEvaluationRecorded,
@@ -29,6 +31,8 @@ SupervisionEvent: TypeAlias = (
     | RectificationConfirmed
     | RectificationOverdue
     | AnnualReportOverdue
+    | AnnualReportPreliminarilyReviewed
+    | AnnualReportFiled
     | PenaltyImposed
     | AgencyListed
     | ListingClockRestarted

@@ -35,6 +35,12 @@ def filing_deadline(year: int, policy: InspectionPolicy | None = None) -> dt.dat
     return dt.date(year + 1, month, day)
 
 
+def sponsor_review_deadline(year: int, policy: InspectionPolicy | None = None) -> dt.date:
+    """The day the sponsor's preliminary review (初审) is due (before §203 moves it)."""
+    month, day = (policy or year_policy(year)).sponsor_review_deadline
+    return dt.date(year + 1, month, day)
+
+
 def clock_years(up_to: int) -> list[int]:
     """The working years up to `up_to` whose missing report the clock lists by itself."""
     first = min(p.valid_from.year for p in INSPECTION_POLICIES)
