@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from devstack.demo_guidance import guidance_demo
 from devstack.demo_incubation import incubation_demo
 from devstack.demo_supervision import supervision_demo
 from servicekit.auth import Role, TokenSettings, issue_token
@@ -178,4 +179,9 @@ def registry_demo(context: DemoContext) -> None:
 
 
 # Each service adds its step here, in dependency order (registry first).
-STEPS: list[Callable[[DemoContext], None]] = [registry_demo, incubation_demo, supervision_demo]
+STEPS: list[Callable[[DemoContext], None]] = [
+    registry_demo,
+    incubation_demo,
+    supervision_demo,
+    guidance_demo,
+]
