@@ -204,15 +204,21 @@ def test_command_check_catches_a_missing_module(compose: Doc) -> None:
 
 def own_settings(service: str) -> set[str]:
     """Environment variables a service reads beyond ServiceSettings (its own settings class)."""
+    from services.incubation.app import CheckSettings as IncubationCheckSettings
+    from services.reporting.public import PublicSettings
     from services.reporting.settings import ReportingSettings
     from services.supervision.app import CheckSettings
 
-    classes: dict[str, type[BaseSettings]] = {
-        "supervision": CheckSettings,
-        "reporting": ReportingSettings,
+    classes: dict[str, tuple[type[BaseSettings], ...]] = {
+        "incubation": (IncubationCheckSettings,),
+        "supervision": (CheckSettings,),
+        "reporting": (ReportingSettings, PublicSettings),
     }
-    cls = classes.get(service)
-    return {str(i.validation_alias) for i in cls.model_fields.values()} if cls else set()
+    return {
+        str(i.validation_alias)
+        for cls in classes.get(service, ())
+        for i in cls.model_fields.values()
+    }
 
 
 def dsn_credentials(url: str) -> tuple[str | None, str | None]:
