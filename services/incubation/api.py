@@ -44,6 +44,9 @@ ROUTES = (
     CommandRoute("publish-call", cmd.PublishCall, "发布申请通知 Publish a call"),
     CommandRoute("record-training", cmd.RecordTraining, "人才培训 Record a training session"),
     CommandRoute("close-base", cmd.CloseBase, "关闭基地 Close a base"),
+    CommandRoute(
+        "evaluate-base", cmd.EvaluateBase, "基地运行评估 Evaluate the base's operation (§6.3)"
+    ),
     CommandRoute("submit-application", cmd.SubmitApplication, "入孵申请 Submit an application"),
     CommandRoute("review-application", cmd.ReviewApplication, "审核 Record a review stage"),
     CommandRoute("open-public-notice", cmd.OpenPublicNotice, "入孵公示 Open the public notice"),
@@ -191,6 +194,19 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         async with runtime_of(request).pool.acquire() as conn:
             await _check_base(conn, scope, base_id, "read bases")
             return await readmodel.find_trainings(conn, base_id)
+
+    @router.get(
+        "/bases/{base_id}/evaluations", tags=["queries"], summary="基地运行评估 Evaluations"
+    )
+    async def evaluations(request: Request, caller: Caller, base_id: str) -> list[dict[str, Any]]:
+        scope = read_scope(caller, "read bases")
+        runtime = runtime_of(request)
+        async with runtime.pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read bases")
+            recorded = await runtime.store.read_stream(base_id, conn=conn)
+        if not recorded:
+            raise _not_found("base", base_id)
+        return [r.data for r in recorded if r.event_type == "BaseEvaluated"]
 
     @router.get("/applications", tags=["queries"], summary="入孵申请 Applications")
     async def applications(

@@ -26,6 +26,7 @@ from services.incubation.domain.commands import (
     ApproveApplication,
     BaseCommand,
     CloseBase,
+    EvaluateBase,
     GraduateAgency,
     GroupCommand,
     IncubationCommand,
@@ -119,6 +120,11 @@ async def _handle_base(
     if isinstance(command, CloseBase):
         holding, _ = await readmodel.base_occupancy(conn, command.base_id, "")
         facts = Facts(base_holding=holding)
+    if isinstance(command, EvaluateBase):
+        figures = await readmodel.base_figures(
+            conn, command.base_id, command.period_start, command.period_end
+        )
+        facts = Facts(figures=figures)
 
     def decide(state: Base | None, cmd: Any) -> list[BaseEvent]:
         return decide_base(state, cmd, facts)

@@ -21,7 +21,7 @@ from servicekit.eventstore import RecordedEvent
 from servicekit.eventstore.store import InlineProjection
 from servicekit.locks import lock_for_transaction
 from services.incubation.domain.base import Base
-from services.incubation.domain.facts import AgencyFacts
+from services.incubation.domain.facts import AgencyFacts, BaseFigures
 from services.incubation.domain.group import Group
 from services.incubation.domain.incubation import HOLDING, OCCUPYING, Incubation
 
@@ -297,6 +297,49 @@ async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
         tuple(r[0] for r in lists),
         staff=None if None in staff else staff,
         inspection=(inspection["year"], inspection["conclusion"]) if inspection else None,
+    )
+
+
+async def base_figures(conn: Connection, base_id: str, start: dt.date, end: dt.date) -> BaseFigures:
+    """The base's operation over [start, end] as this service holds it (基地运行评估)."""
+    stays = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE started_on <= $3 AND (ended_on IS NULL OR ended_on >= $3)"
+        "   AND office_id IS NOT NULL AND status IN ('incubating', 'graduated', 'terminated')) "
+        "   AS occupied, "
+        "count(*) FILTER (WHERE started_on BETWEEN $2 AND $3) AS started, "
+        "count(*) FILTER (WHERE status = 'graduated' AND ended_on BETWEEN $2 AND $3) AS graduated, "
+        "count(*) FILTER (WHERE status = 'terminated' AND ended_on BETWEEN $2 AND $3) AS ended "
+        f"FROM {SCHEMA}.incubations WHERE base_id = $1",
+        base_id,
+        start,
+        end,
+    )
+    funding = await conn.fetchval(
+        f"SELECT coalesce(sum(amount_yuan), 0)::numeric(16, 2)::text FROM {SCHEMA}.support "
+        "WHERE base_id = $1 AND support_type = 'funding' AND given_on BETWEEN $2 AND $3",
+        base_id,
+        start,
+        end,
+    )
+    training = await conn.fetchrow(
+        "SELECT count(*) AS sessions, coalesce(sum(hours), 0)::numeric(10, 2)::text AS hours, "
+        f"coalesce(sum(attendees), 0) AS attendees FROM {SCHEMA}.trainings "
+        "WHERE base_id = $1 AND held_on BETWEEN $2 AND $3",
+        base_id,
+        start,
+        end,
+    )
+    assert stays is not None  # an aggregate always returns one row
+    assert training is not None
+    return BaseFigures(
+        offices_occupied=stays["occupied"],
+        incubations_started=stays["started"],
+        graduations=stays["graduated"],
+        terminations=stays["ended"],
+        funding_yuan=funding,
+        training_sessions=training["sessions"],
+        training_hours=training["hours"],
+        training_attendees=training["attendees"],
     )
 
 

@@ -6,6 +6,7 @@ cycle and what the public page then shows.
   answered), admitted, moves in and is helped with its registration; the registry registers it on
   2024-11-20 naming its provisional id, and the stay follows the agency. A second group, taken on
   2024-01-10, never registers and is flagged by the scheduled check on 2024-07-11.
+- 基地运行评估: the 金水区 base's 2024 operation is evaluated (良好) with the platform's figures.
 - 年报: 绿城 (中原区) files its 2024 and 2025 reports through the sponsor's review in time and
   is concluded 合格 for 2024; 邻里守望 (中原区) files 2024 late. The compliance calendar
   (`GET /compliance-calendar?reporting_unit=zhongyuan` on supervision) shows what is still owed.
@@ -120,6 +121,13 @@ def guidance_demo(context: DemoContext) -> None:
             raise SystemExit("demo: the assisted group's stay never moved to its credit code")
         time.sleep(0.3)
 
+    inc("evaluate-base", "evaluate-jinshui-2024", "2025-01-20", {
+        "base_id": base, "evaluation_id": _id("base-evaluation:jinshui-2024"),
+        "period_start": "2024-01-01", "period_end": "2024-12-31", "conclusion": "good",
+        "evaluator": "郑州市金水区民政局",
+        "remarks": "场地利用充分，注册协助成效明显；退驻较多，需加强入孵审核与日常监管",
+        "evaluated_on": "2025-01-20"})  # fmt: skip
+
     lvcheng, linli = context.agencies[0][0], context.agencies[1][0]
     cycle: list[tuple[str, str, str, dict[str, Any]]] = [
         ("record-sponsor-review", "review-lvcheng-2024", "2025-03-20", {
@@ -142,6 +150,7 @@ def guidance_demo(context: DemoContext) -> None:
         post("supervision", command, key, day, body)
     print(
         "demo: guidance — 惠民 admitted as a group in preparation (公示 with one objection), "
-        "registered and linked; 康宁 flagged unregistered; an annual-report cycle in 中原区; "
+        "registered and linked; 康宁 flagged unregistered; the 金水区 base evaluated for 2024; "
+        "an annual-report cycle in 中原区; "
         "public page at /public on reporting"
     )

@@ -2,7 +2,7 @@
 
 Two kinds of stream (aggregate) publish here:
 - a base (孵化基地), keyed by `base_id`: BaseEstablished, BaseFacilitiesUpdated,
-  AdmissionStandardAdopted, CallPublished, TrainingDelivered, BaseClosed;
+  AdmissionStandardAdopted, CallPublished, TrainingDelivered, BaseEvaluated, BaseClosed;
 - an incubation (one agency's application to one call, and, if admitted, its stay in one office
   of the base), keyed by `incubation_id`: ApplicationSubmitted, ApplicationReviewed,
   ApplicationApproved, ApplicationRejected, AgreementSigned, IncubationStarted,
@@ -173,6 +173,38 @@ class CallPublished(_IncubationEvent):
     places: int = Field(description="入孵名额 number of agencies the call will admit at most")
     standard_version: int = Field(description="入孵标准版本 admission standard version applied")
     published_on: dt.date = Field(description="发布日期 date the call was published")
+
+
+BaseEvaluationConclusion = Literal["excellent", "good", "qualified", "unqualified"]
+
+
+class BaseEvaluated(_IncubationEvent):
+    """The base's operation over a period was evaluated (基地运行评估, guidance §6.3), with the
+    figures the platform held for the period and the evaluators' conclusion."""
+
+    event_type: ClassVar[str] = "BaseEvaluated"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    evaluation_id: str = Field(description="评估 id (UUID)")
+    period_start: dt.date = Field(description="评估期起 first day (inclusive)")
+    period_end: dt.date = Field(description="评估期止 last day (inclusive)")
+    offices: int = Field(description="可分配办公室数 allottable offices at the period's end")
+    offices_occupied: int = Field(description="期末在用办公室数 offices held at the period's end")
+    incubations_started: int = Field(description="期内入驻机构数 move-ins within the period")
+    graduations: int = Field(description="期内出壳机构数 graduations within the period")
+    terminations: int = Field(description="期内退驻机构数 early exits within the period")
+    funding_yuan: DecimalString = Field(description="期内资金扶持（元） funding given, exact")
+    training_sessions: int = Field(description="期内培训场次")
+    training_hours: DecimalString = Field(description="期内培训时长（小时）")
+    training_attendees: int = Field(description="期内参训人次")
+    conclusion: BaseEvaluationConclusion = Field(
+        description="评估结论: excellent 优秀 | good 良好 | qualified 合格 | unqualified 不合格"
+    )
+    evaluator: str = Field(description="评估单位 who evaluated")
+    remarks: str | None = Field(default=None, description="评估意见")
+    evaluated_on: dt.date = Field(description="评估日期")
 
 
 class BaseClosed(_IncubationEvent):
@@ -530,6 +562,7 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     AdmissionStandardAdopted,
     CallPublished,
     BaseClosed,
+    BaseEvaluated,
     ApplicationSubmitted,
     ApplicationReviewed,
     ApplicationApproved,

@@ -15,6 +15,7 @@ from socialwork_contracts.incubation import (
     AdmissionStandardAdopted,
     BaseClosed,
     BaseEstablished,
+    BaseEvaluated,
     BaseFacilitiesUpdated,
     BaseLevel,
     CallPublished,
@@ -31,6 +32,7 @@ BaseEvent: TypeAlias = (
     | CallPublished
     | TrainingDelivered
     | BaseClosed
+    | BaseEvaluated
 )
 
 
@@ -93,6 +95,7 @@ class Base:
     standards: tuple[Standard, ...] = ()
     calls: tuple[Call, ...] = ()
     training_sessions: tuple[str, ...] = ()
+    evaluations: tuple[str, ...] = ()  # 基地运行评估 ids
     closed_on: dt.date | None = None
     closed_reason: str | None = None
 
@@ -179,6 +182,9 @@ def evolve(state: Base | None, event: BaseEvent) -> Base:
             return replace(
                 _existing(state, event), closed_on=event.closed_on, closed_reason=event.reason
             )
+        case BaseEvaluated():
+            base = _existing(state, event)
+            return replace(base, evaluations=(*base.evaluations, event.evaluation_id))
         case _:
             assert_never(event)
 

@@ -11,7 +11,12 @@ from decimal import Decimal
 from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
-from socialwork_contracts.incubation import BaseLevel, ReviewStage, TerminationReason
+from socialwork_contracts.incubation import (
+    BaseEvaluationConclusion,
+    BaseLevel,
+    ReviewStage,
+    TerminationReason,
+)
 from socialwork_contracts.limits import (
     LIST_MAX_ITEMS,
     BoundedId,
@@ -110,6 +115,20 @@ class CloseBase(_Command):
     closed_on: dt.date
 
 
+class EvaluateBase(_Command):
+    """Evaluate the base's operation over a period (基地运行评估, guidance §6.3): the figures are
+    the platform's own for the period; the evaluators give the conclusion."""
+
+    base_id: BoundedId
+    evaluation_id: BoundedId
+    period_start: dt.date
+    period_end: dt.date
+    conclusion: BaseEvaluationConclusion
+    evaluator: BoundedName
+    remarks: BoundedText | None = None
+    evaluated_on: dt.date
+
+
 BaseCommand: TypeAlias = (
     EstablishBase
     | UpdateFacilities
@@ -117,6 +136,7 @@ BaseCommand: TypeAlias = (
     | PublishCall
     | RecordTraining
     | CloseBase
+    | EvaluateBase
 )
 
 

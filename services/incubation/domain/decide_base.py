@@ -8,6 +8,7 @@ from socialwork_contracts.incubation import (
     AdmissionStandardAdopted,
     BaseClosed,
     BaseEstablished,
+    BaseEvaluated,
     BaseFacilitiesUpdated,
     CallPublished,
     Office,
@@ -17,12 +18,13 @@ from socialwork_contracts.reference import county_code_of, locality
 
 from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
 from services.incubation.domain import rules
-from services.incubation.domain.base import Base, BaseEvent, open_base
+from services.incubation.domain.base import Base, BaseEvent, known_base, open_base
 from services.incubation.domain.commands import (
     AdoptAdmissionStandard,
     BaseCommand,
     CloseBase,
     EstablishBase,
+    EvaluateBase,
     OfficeSpec,
     PublishCall,
     RecordTraining,
@@ -44,6 +46,8 @@ def decide_base(state: Base | None, command: BaseCommand, facts: Facts) -> list[
             return [publish_call(state, command)]
         case RecordTraining():
             return [record_training(state, command)]
+        case EvaluateBase():
+            return [evaluate(state, command, facts)]
         case CloseBase():
             return [close(state, command, facts)]
         case _:
@@ -299,3 +303,56 @@ def close(state: Base | None, command: CloseBase, facts: Facts) -> BaseClosed:
     )
     reject_any(found)
     return BaseClosed(base_id=base.base_id, reason=command.reason, closed_on=command.closed_on)
+
+
+def evaluate(state: Base | None, command: EvaluateBase, facts: Facts) -> BaseEvaluated:
+    """基地运行评估 (guidance §6.3): the period's figures as held, the evaluators' conclusion."""
+    base = known_base(state, command.base_id)  # a closed base's last period may be evaluated
+    if command.evaluation_id in base.evaluations:
+        raise InvalidTransition(
+            "duplicate_evaluation", "该评估已记录", f"evaluation {command.evaluation_id} exists"
+        )
+    found = rules.text_present("evaluator", command.evaluator, "评估单位")
+    found += rules.date_order(
+        "period_end",
+        command.period_start,
+        command.period_end,
+        "评估期止早于起",
+        "period ends first",
+    )
+    found += rules.date_order(
+        "evaluated_on",
+        command.period_end,
+        command.evaluated_on,
+        "评估日期早于评估期结束",
+        "evaluated before the period ended",
+    )
+    found += rules.date_order(
+        "period_end",
+        base.established_on,
+        command.period_end,
+        "评估期在基地建成之前",
+        "the period ends before the base was established",
+    )
+    reject_any(found)
+    figures = facts.figures
+    assert figures is not None, "the handler loads the period's figures"
+    return BaseEvaluated(
+        base_id=base.base_id,
+        evaluation_id=command.evaluation_id,
+        period_start=command.period_start,
+        period_end=command.period_end,
+        offices=len(rules.allottable_offices(base.facilities)),
+        offices_occupied=figures.offices_occupied,
+        incubations_started=figures.incubations_started,
+        graduations=figures.graduations,
+        terminations=figures.terminations,
+        funding_yuan=figures.funding_yuan,
+        training_sessions=figures.training_sessions,
+        training_hours=figures.training_hours,
+        training_attendees=figures.training_attendees,
+        conclusion=command.conclusion,
+        evaluator=command.evaluator,
+        remarks=command.remarks,
+        evaluated_on=command.evaluated_on,
+    )

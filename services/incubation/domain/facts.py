@@ -26,6 +26,20 @@ class AgencyFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class BaseFigures:
+    """What the platform holds of a base's operation over a period (for its evaluation)."""
+
+    offices_occupied: int  # at the period's end
+    incubations_started: int
+    graduations: int
+    terminations: int
+    funding_yuan: str  # exact decimal string
+    training_sessions: int
+    training_hours: str
+    training_attendees: int
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     base: Base | None = None
     agency: AgencyFacts | None = None
@@ -37,3 +51,4 @@ class Facts:
     # Other applications of the same call already approved (whatever became of them since).
     call_approved: int = 0
     criteria: CriteriaVersion | None = None
+    figures: BaseFigures | None = None  # a base evaluation's period
