@@ -77,6 +77,18 @@ ROUTES = (
 )
 
 
+# The compliance calendar's day: within the years the inspection rules can be applied to.
+CalendarDay = Annotated[
+    dt.date | None, Query(description="as of this local day (default today), 1991–2100")
+]
+
+
+def _calendar_day(day: dt.date | None) -> dt.date | None:
+    if day is not None and not 1991 <= day.year <= 2100:
+        raise Problem(422, "invalid_value", "日期超出范围 (date out of range)", "1991–2100")
+    return day
+
+
 class RunChecks(BaseModel):
     as_of: dt.date | None = Field(
         default=None,
@@ -204,13 +216,13 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         summary="合规日历 What an agency owes, by when, what is late",
     )
     async def agency_calendar(
-        request: Request, caller: Caller, uscc: str, as_of: dt.date | None = None
+        request: Request, caller: Caller, uscc: str, as_of: CalendarDay = None
     ) -> dict[str, Any]:
         runtime = runtime_of(request)
         agency = await readable_agency(runtime, caller, uscc)
         if agency is None:
             raise Problem(404, "agency_not_found", "机构不存在 (agency not found)", uscc)
-        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        day = _calendar_day(as_of) or local_today(dt.datetime.now(dt.UTC))
         async with runtime.pool.acquire() as conn:
             items = await calendar_of(runtime, conn, uscc, agency.registered_on, day)
         return {"uscc": uscc, "name": agency.name, "as_of": day, "items": items}
@@ -224,14 +236,14 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         request: Request,
         caller: Caller,
         reporting_unit: str | None = None,
-        as_of: dt.date | None = None,
+        as_of: CalendarDay = None,
     ) -> dict[str, Any]:
         unit = readable_unit(caller, reporting_unit, "read compliance calendars") or reporting_unit
         if unit is None:
             raise Problem(
                 422, "unit_required", "请指定统计单位 (reporting_unit required)", "reporting_unit"
             )
-        day = as_of or local_today(dt.datetime.now(dt.UTC))
+        day = _calendar_day(as_of) or local_today(dt.datetime.now(dt.UTC))
         runtime = runtime_of(request)
         rows = []
         async with runtime.pool.acquire() as conn:

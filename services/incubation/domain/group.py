@@ -142,12 +142,26 @@ def record(
         raise InvalidTransition(
             "base_closed", "孵化基地已关闭", f"base {command.base_id} is closed"
         )
+    try:
+        deadline: dt.date | None = register_by(command.recorded_on)
+    except (ValueError, OverflowError):  # a date Python's calendar cannot hold months after
+        deadline = None
     reject_any(
         _uuid(command.provisional_id)
         + rules.text_present("name", command.name, "拟登记名称")
         + rules.text_present("contact_person", command.contact_person, "筹备负责人")
         + _unit(command.reporting_unit, command.recorded_on)
+        + (
+            []
+            if deadline is not None
+            else [
+                RuleViolation(
+                    "recorded_on_out_of_range", "recorded_on", "日期超出范围", "date out of range"
+                )
+            ]
+        )
     )
+    assert deadline is not None
     return GroupInPreparationRecorded(
         provisional_id=command.provisional_id,
         base_id=found_base.base_id,
@@ -156,7 +170,7 @@ def record(
         reporting_unit=command.reporting_unit,
         contact_person=command.contact_person,
         recorded_on=command.recorded_on,
-        register_by=register_by(command.recorded_on),
+        register_by=deadline,
     )
 
 

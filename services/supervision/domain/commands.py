@@ -101,7 +101,7 @@ class ConcludeAnnualInspection(_Command):
 class RecordSponsorReview(_Command):
     """Record the sponsor's preliminary review (业务主管单位初审) of a working year's report."""
 
-    year: int
+    year: int = Field(ge=1990, le=2100)
     sponsor: BoundedName
     opinion: BoundedText
     reviewed_on: dt.date
@@ -110,7 +110,7 @@ class RecordSponsorReview(_Command):
 class FileAnnualReport(_Command):
     """Record that the working year's annual report was filed with civil affairs (报送)."""
 
-    year: int
+    year: int = Field(ge=1990, le=2100)
     filed_on: dt.date
 
 
