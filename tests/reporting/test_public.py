@@ -84,3 +84,18 @@ def test_a_group_in_preparation_is_shown_by_name_without_a_code() -> None:
         None,
         "在孵",
     )
+
+
+def test_a_grade_is_suspended_while_on_the_serious_list() -> None:
+    grade = sup.EvaluationGradeAwarded(
+        evaluation_id="g",
+        uscc="u1",
+        grade=3,
+        announced_on=D(2023, 11, 15),
+        valid_from=D(2023, 11, 15),
+        valid_to=D(2028, 11, 14),
+    )
+    facts = [agency("u1", "erqi", D(2018, 1, 1)), fact(grade, D(2023, 11, 15))]
+    assert public.grades(public.fold_public(facts), D(2024, 8, 1))[0]["status"] == "有效"
+    listed_state = public.fold_public([*facts, fact(listed("l1", D(2024, 7, 1)), D(2024, 7, 1))])
+    assert public.grades(listed_state, D(2024, 8, 1))[0]["status"] == "暂停（列入严重违法失信名单）"

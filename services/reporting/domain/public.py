@@ -225,11 +225,16 @@ def credit_lists(state: PublicState) -> list[dict[str, Any]]:
 
 
 def grades(state: PublicState, as_of: dt.date) -> list[dict[str, Any]]:
-    """评估等级: the latest grade of each agency, shown as expired once past its validity."""
+    """评估等级: the latest grade of each agency, shown as expired once past its validity, and
+    as suspended while the agency is on the serious list (supervision's default grade rule,
+    `GradePolicy.on_serious_listing`; the committee's later decision is a new grade)."""
+    serious = {x["uscc"] for x in state.listings.values() if x["list"] == "serious"}
     rows = []
     for g in state.grades.values():
         valid = g["valid_from"] <= as_of <= g["valid_to"]
         status = "有效" if valid else ("已过期" if as_of > g["valid_to"] else "未生效")
+        if valid and g["uscc"] in serious:
+            status = "暂停（列入严重违法失信名单）"
         rows.append(
             {
                 "agency_name": _name(state, g["uscc"]),
