@@ -116,6 +116,7 @@ async def provision(
     passwords: Mapping[str, str],
     *,
     replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
 ) -> Changes:
     """Topics, credentials and ACLs, as the administrator (a super user of the broker).
 
@@ -123,7 +124,11 @@ async def provision(
     left out keep whatever credential they have, and their ACLs are still converged.
     """
     await ensure_topics(
-        bootstrap, topics_to_create(), replication_factor=replication_factor, security=security
+        bootstrap,
+        topics_to_create(),
+        replication_factor=replication_factor,
+        min_insync_replicas=min_insync_replicas,
+        security=security,
     )
     async with admin_client(bootstrap, security) as admin:
         await set_scram_credentials(admin, passwords)
@@ -159,12 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = KafkaSettings()  # the administrator's connection, from the environment
     passwords = passwords_from_environment(os.environ)
     replication = int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1"))
+    min_insync = os.environ.get("KAFKA_MIN_INSYNC_REPLICAS")
     changes = asyncio.run(
         provision(
             settings.kafka_bootstrap_servers,
             KafkaSecurity.from_settings(settings),
             passwords,
             replication_factor=replication,
+            min_insync_replicas=int(min_insync) if min_insync else None,
         )
     )
     print(  # noqa: T201 - a command-line report

@@ -14,6 +14,18 @@ from servicekit.kafka_security import KafkaSecurity
 UNLIMITED_RETENTION = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
+def topic_configs(min_insync_replicas: int | None) -> dict[str, str]:
+    """A new topic's settings: unlimited retention, and the acknowledgement quorum if given.
+
+    With acks=all (servicekit.relay), min.insync.replicas is how many replicas hold a record
+    before it is acknowledged: 2 of 3 lets one broker die with no acknowledged record lost.
+    """
+    configs = dict(UNLIMITED_RETENTION)
+    if min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(min_insync_replicas)
+    return configs
+
+
 class TopicsNotReady(RuntimeError):
     """A topic is missing (or invisible to this principal) and could not be created."""
 
@@ -23,6 +35,7 @@ async def ensure_topics(
     topics: Iterable[tuple[str, int]],
     *,
     replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
     security: KafkaSecurity | None = None,
 ) -> None:
     """Create each (name, partitions) topic if absent. Existing topics are left as they are.
@@ -43,7 +56,7 @@ async def ensure_topics(
                 name=name,
                 num_partitions=partitions,
                 replication_factor=replication_factor,
-                topic_configs=UNLIMITED_RETENTION,
+                topic_configs=topic_configs(min_insync_replicas),
             )
             for name, partitions in topics
             if name not in existing

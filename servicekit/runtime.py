@@ -78,6 +78,7 @@ async def start_runtime(
         settings.kafka_bootstrap_servers,
         [(t.name, t.partitions) for t in EVENT_TOPICS] + [(dead_letter_topic(service), 1)],
         replication_factor=settings.kafka_replication_factor,
+        min_insync_replicas=settings.kafka_min_insync_replicas,
         security=security,
     )
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)

@@ -123,6 +123,12 @@ class ServiceSettings(KafkaSettings):
         validation_alias="AUTH_JWT_ALLOW_HS256_WITH_JWKS",
     )
     kafka_replication_factor: int = Field(default=1, validation_alias="KAFKA_REPLICATION_FACTOR")
+    kafka_min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="min.insync.replicas of the topics a service creates; unset: the broker's",
+        validation_alias="KAFKA_MIN_INSYNC_REPLICAS",
+    )
     relay_batch_size: int = Field(default=500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_seconds: float = Field(default=0.5, validation_alias="RELAY_POLL_SECONDS")
     http_host: str = Field(default="127.0.0.1", validation_alias="HTTP_HOST")

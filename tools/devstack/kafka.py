@@ -237,14 +237,24 @@ SASL_MECHANISM: Final = "SCRAM-SHA-512"
 
 
 def server_properties(
-    *, port: int, controller_port: int, data_dir: Path, sasl_port: int | None = None
+    *,
+    port: int,
+    controller_port: int,
+    data_dir: Path,
+    sasl_port: int | None = None,
+    node_id: int = 1,
+    voters: str | None = None,
+    replication: int = 1,
+    min_insync: int = 1,
 ) -> dict[str, str]:
     """server.properties of a combined broker + controller listening on 127.0.0.1 only.
 
     The quorum is static (``controller.quorum.voters``), so a formatted data dir can be started
     again on different ports. With ``sasl_port``, a SASL/SCRAM-SHA-512 listener is added and
     ACLs are enforced; the PLAINTEXT listener and the controller's stay open to the anonymous
-    super user (development only, see the module docstring).
+    super user (development only, see the module docstring). A node of a cluster
+    (:func:`start_cluster`) passes its ``node_id``, the quorum's ``voters`` and the replication
+    its internal topics and default topics get.
     """
     endpoints = [f"PLAINTEXT://{LOCALHOST}:{port}"]
     if sasl_port is not None:
@@ -267,8 +277,8 @@ def server_properties(
         }
     return {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@{LOCALHOST}:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.voters": voters or f"{node_id}@{LOCALHOST}:{controller_port}",
         "listeners": listeners,
         "advertised.listeners": listeners,
         "controller.listener.names": "CONTROLLER",
@@ -279,15 +289,15 @@ def server_properties(
         # The project creates its own topics, with their own retention.
         "auto.create.topics.enable": "false",
         "num.partitions": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": str(replication),
+        "min.insync.replicas": str(min_insync),
+        "offsets.topic.replication.factor": str(replication),
         "offsets.topic.num.partitions": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(replication),
+        "transaction.state.log.min.isr": str(min_insync),
         "transaction.state.log.num.partitions": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": str(replication),
+        "share.coordinator.state.topic.min.isr": str(min_insync),
         "share.coordinator.state.topic.num.partitions": "1",
         # No 3 s wait before the first rebalance of every new consumer group.
         "group.initial.rebalance.delay.ms": "0",
@@ -399,7 +409,9 @@ def _write_log4j_config(state_dir: Path) -> Path:
     return target
 
 
-def _format_storage(java: str, lib: Path, props: Path, data_dir: Path, log_path: Path) -> None:
+def _format_storage(
+    java: str, lib: Path, props: Path, data_dir: Path, log_path: Path, cluster_id: str | None
+) -> None:
     if (data_dir / "meta.properties").exists():
         return  # formatted by an earlier run: keep its topics and offsets
     cmd = [
@@ -409,7 +421,7 @@ def _format_storage(java: str, lib: Path, props: Path, data_dir: Path, log_path:
         "kafka.tools.StorageTool",
         "format",
         "-t",
-        random_cluster_id(),
+        cluster_id or random_cluster_id(),
         "-c",
         str(props),
         "--ignore-formatted",
@@ -501,6 +513,38 @@ def launch_broker(
     ready. :func:`start_kafka` uses it with devstack's own properties; tests use it to run the
     production configuration of docker-compose.yml on this machine.
     """
+    broker, offset = spawn_broker(
+        state_dir,
+        settings,
+        port=port,
+        controller_port=controller_port,
+        sasl_port=sasl_port,
+        version=version,
+    )
+    try:
+        _wait_started(broker, offset, timeout)
+    except BaseException:
+        broker.stop(timeout=10.0)
+        raise
+    return broker
+
+
+def spawn_broker(
+    state_dir: Path,
+    settings: Mapping[str, str],
+    *,
+    port: int,
+    controller_port: int,
+    sasl_port: int | None = None,
+    version: str = KAFKA_VERSION,
+    cluster_id: str | None = None,
+) -> tuple[KafkaProcess, int]:
+    """Format (once, with ``cluster_id`` or a random one) and start a broker without waiting.
+
+    Returns it with the log offset its start was written from. A node of a multi-voter quorum
+    only reports ``Kafka Server started`` once a majority of the voters runs, so a cluster
+    spawns every node before it waits for any (:func:`start_cluster`).
+    """
     lib = ensure_kafka_classpath(version)
     java = find_java()
     state_dir = state_dir.resolve()
@@ -522,7 +566,7 @@ def launch_broker(
     with log_path.open("a", encoding="utf-8") as log:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         log.write(f"=== devstack: Kafka {version} on {LOCALHOST}:{port} at {stamp} ===\n")
-    _format_storage(java, lib, props, data_dir, log_path)
+    _format_storage(java, lib, props, data_dir, log_path, cluster_id)
     cmd = [
         java,
         *JVM_HEAP,
@@ -553,12 +597,7 @@ def launch_broker(
         log_path=log_path,
         version=version,
     )
-    try:
-        _wait_started(broker, offset, timeout)
-    except BaseException:
-        broker.stop(timeout=10.0)
-        raise
-    return broker
+    return broker, offset
 
 
 def _read_from(path: Path, offset: int) -> str:

@@ -1,0 +1,1 @@
+"""A three-broker Kafka cluster and every service twice (issue 14)."""
