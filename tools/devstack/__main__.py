@@ -22,7 +22,8 @@ from types import FrameType
 from typing import Any
 
 from devstack._process import pid_matches, terminate_pid
-from devstack.access import service_environments, write_service_env_files
+from devstack.access import KafkaListeners, service_environments, write_service_env_files
+from devstack.cluster import KafkaCluster, start_cluster
 from devstack.kafka import (
     KAFKA_VERSION,
     KafkaError,
@@ -94,8 +95,11 @@ def _remove_files(state: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _stop_all(kafka: KafkaProcess | None, postgres: PostgresProcess | None) -> None:
-    if kafka is not None:
+def _stop_all(kafka: KafkaProcess | KafkaCluster | None, postgres: PostgresProcess | None) -> None:
+    if isinstance(kafka, KafkaCluster):
+        kafka.stop()
+        print(f"kafka     {len(kafka.nodes)} nodes stopped", flush=True)
+    elif kafka is not None:
         code = kafka.stop()
         print(f"kafka     stopped (exit {code})", flush=True)
     if postgres is not None:
@@ -103,7 +107,13 @@ def _stop_all(kafka: KafkaProcess | None, postgres: PostgresProcess | None) -> N
         print("postgres  stopped", flush=True)
 
 
-def cmd_up(state: Path) -> int:
+def _kafka_pids(kafka: KafkaProcess | KafkaCluster | None) -> list[int]:
+    if isinstance(kafka, KafkaCluster):
+        return [node.process.pid for node in kafka.nodes]
+    return [kafka.pid] if kafka is not None else []
+
+
+def cmd_up(state: Path, brokers: int = 1) -> int:
     state = state.resolve()
     state.mkdir(parents=True, exist_ok=True)
     previous = _read_info(state)
@@ -122,7 +132,7 @@ def cmd_up(state: Path) -> int:
 
     for sig in _HANDLED_SIGNALS:
         signal.signal(sig, _raise_stop)
-    kafka: KafkaProcess | None = None
+    kafka: KafkaProcess | KafkaCluster | None = None
     postgres: PostgresProcess | None = None
     pg_attempted = False
     exit_code = 0
@@ -133,9 +143,17 @@ def cmd_up(state: Path) -> int:
                 f"kafka     {bootstrap}  (KAFKA_BOOTSTRAP_SERVERS is set: not started)", flush=True
             )
         else:
-            kafka = start_kafka(state / "kafka")
+            if brokers > 1:
+                kafka = start_cluster(state / "kafka-cluster", brokers=brokers)
+                pids = " ".join(str(pid) for pid in _kafka_pids(kafka))
+                print(f"kafka     {kafka.bootstrap}  pids {pids}", flush=True)
+            else:
+                kafka = start_kafka(state / "kafka")
+                print(
+                    f"kafka     {kafka.bootstrap}  pid {kafka.pid}  log {kafka.log_path}",
+                    flush=True,
+                )
             bootstrap = kafka.bootstrap
-            print(f"kafka     {bootstrap}  pid {kafka.pid}  log {kafka.log_path}", flush=True)
             print(f"          {kafka.sasl_bootstrap}  SASL/SCRAM with ACLs (services)", flush=True)
         database_url = os.environ.get("DATABASE_URL", "").strip()
         if database_url:
@@ -149,12 +167,16 @@ def cmd_up(state: Path) -> int:
             )
 
         if kafka is not None or postgres is not None:
+            listeners: KafkaListeners | None = kafka
+            cluster = kafka if isinstance(kafka, KafkaCluster) else None
             own = service_environments(
                 state,
-                kafka=kafka,
+                kafka=listeners,
                 bootstrap=bootstrap,
                 postgres_url=postgres.url if postgres is not None else None,
                 database_url=database_url,
+                replication=cluster.replication if cluster else 1,
+                min_insync=cluster.min_insync if cluster else None,
             )
             write_service_env_files(state, own)
         _write_atomic(
@@ -169,10 +191,11 @@ def cmd_up(state: Path) -> int:
                 "bootstrap": bootstrap,
                 "sasl_bootstrap": kafka.sasl_bootstrap if kafka else None,
                 "started": kafka is not None,
-                "pid": kafka.pid if kafka else None,
+                "pid": kafka.pid if isinstance(kafka, KafkaProcess) else None,
+                "pids": _kafka_pids(kafka),
                 "version": KAFKA_VERSION,
-                "state_dir": str(kafka.state_dir) if kafka else None,
-                "log": str(kafka.log_path) if kafka else None,
+                "state_dir": str(kafka.state_dir) if isinstance(kafka, KafkaProcess) else None,
+                "log": str(kafka.log_path) if isinstance(kafka, KafkaProcess) else None,
             },
             "postgres": {
                 "url": database_url,
@@ -188,7 +211,7 @@ def cmd_up(state: Path) -> int:
         while True:
             time.sleep(1.0)
             if kafka is not None and not kafka.running():
-                print(f"kafka exited unexpectedly; see {kafka.log_path}", file=sys.stderr)
+                print(f"kafka exited unexpectedly; see {state}", file=sys.stderr)
                 exit_code = 1
                 break
             if postgres is not None and not postgres.running():
@@ -216,9 +239,13 @@ def cmd_up(state: Path) -> int:
 
 def _stop_leftovers(state: Path, info: dict[str, Any]) -> list[str]:
     stopped: list[str] = []
-    kafka_pid = _int_or_none(_section(info, "kafka").get("pid"))
-    if kafka_pid is not None and stop_kafka_pid(kafka_pid):
-        stopped.append(f"kafka (pid {kafka_pid})")
+    kafka = _section(info, "kafka")
+    pids = kafka.get("pids")
+    candidates = [_int_or_none(kafka.get("pid"))]
+    candidates += [_int_or_none(p) for p in pids] if isinstance(pids, list) else []
+    for kafka_pid in dict.fromkeys(p for p in candidates if p is not None):
+        if stop_kafka_pid(kafka_pid):
+            stopped.append(f"kafka (pid {kafka_pid})")
     pg_state = _section(info, "postgres").get("state_dir")
     if isinstance(pg_state, str) and stop_postgres_dir(Path(pg_state)):
         stopped.append(f"postgres ({pg_state})")
@@ -264,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         ("down", "stop the stack started by `up` in the same state folder"),
     ):
         sub = commands.add_parser(name, help=text)
+        if name == "up":
+            sub.add_argument("--brokers", type=int, default=1, help="Kafka nodes (3: a quorum)")
         sub.add_argument(
             "--state",
             type=Path,
@@ -276,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_fetch_kafka()
     state: Path = args.state if args.state is not None else default_state_dir()
     if args.command == "up":
-        return cmd_up(state)
+        return cmd_up(state, args.brokers)
     return cmd_down(state)
 
 

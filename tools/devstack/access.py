@@ -13,17 +13,27 @@ import json
 import secrets
 import shlex
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from socialwork_contracts.topics import SERVICES
 
-from devstack.kafka import SASL_MECHANISM, KafkaProcess
+from devstack.kafka import SASL_MECHANISM
 from servicekit import db_access, kafka_access
 from servicekit.kafka_security import KafkaSecurity
 
 PASSWORDS_FILE: Final = "kafka-passwords.json"
+
+
+class KafkaListeners(Protocol):
+    """A broker (devstack.kafka.KafkaProcess) or a cluster (devstack.cluster.KafkaCluster)."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    @property
+    def sasl_bootstrap(self) -> str: ...
 
 
 def kafka_passwords(state: Path) -> dict[str, str]:
@@ -41,9 +51,23 @@ def kafka_passwords(state: Path) -> dict[str, str]:
     return wanted
 
 
-def provision_kafka(kafka: KafkaProcess, passwords: dict[str, str]) -> None:
+def provision_kafka(
+    kafka: KafkaListeners,
+    passwords: dict[str, str],
+    *,
+    replication: int = 1,
+    min_insync: int | None = None,
+) -> None:
     """Topics, SCRAM credentials and ACLs, through the anonymous super user's listener."""
-    asyncio.run(kafka_access.provision(kafka.bootstrap, KafkaSecurity(), passwords))
+    asyncio.run(
+        kafka_access.provision(
+            kafka.bootstrap,
+            KafkaSecurity(),
+            passwords,
+            replication_factor=replication,
+            min_insync_replicas=min_insync,
+        )
+    )
 
 
 def role_url(admin_url: str, role: str) -> str:
@@ -68,7 +92,7 @@ def provision_database(admin_url: str) -> dict[str, str]:
     return {service: role_url(admin_url, service) for service in SERVICES}
 
 
-def kafka_environment(kafka: KafkaProcess, user: str, password: str) -> dict[str, str]:
+def kafka_environment(kafka: KafkaListeners, user: str, password: str) -> dict[str, str]:
     """What a service reads to reach the SASL listener as its own principal."""
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.sasl_bootstrap,
@@ -82,21 +106,29 @@ def kafka_environment(kafka: KafkaProcess, user: str, password: str) -> dict[str
 def service_environments(
     state: Path,
     *,
-    kafka: KafkaProcess | None,
+    kafka: KafkaListeners | None,
     bootstrap: str,
     postgres_url: str | None,
     database_url: str,
+    replication: int = 1,
+    min_insync: int | None = None,
 ) -> dict[str, dict[str, str]]:
     """Each service's Kafka and database variables; provisions what devstack itself started.
 
     A broker or database given from outside (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL) is used as
-    it is by every service: devstack provisions nothing there.
+    it is by every service: devstack provisions nothing there. On a cluster (`replication` > 1)
+    the topics are created replicated, and the services are told so for any topic they create.
     """
     services = SERVICES
     if kafka is not None:
         passwords = kafka_passwords(state)
-        provision_kafka(kafka, passwords)
+        provision_kafka(kafka, passwords, replication=replication, min_insync=min_insync)
         kafka_envs = {s: kafka_environment(kafka, s, passwords[s]) for s in services}
+        if replication > 1:
+            replicated = {"KAFKA_REPLICATION_FACTOR": str(replication)}
+            if min_insync is not None:
+                replicated["KAFKA_MIN_INSYNC_REPLICAS"] = str(min_insync)
+            kafka_envs = {s: {**env, **replicated} for s, env in kafka_envs.items()}
     else:
         kafka_envs = {s: {"KAFKA_BOOTSTRAP_SERVERS": bootstrap} for s in services}
     if postgres_url is not None:

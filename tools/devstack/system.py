@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.__main__ import default_state_dir
-from devstack.access import service_environments, write_service_env_files
+from devstack.access import KafkaListeners, service_environments, write_service_env_files
+from devstack.cluster import KafkaCluster, start_cluster
 from devstack.kafka import KafkaProcess, start_kafka
 from devstack.postgres import PostgresProcess, start_postgres
 
@@ -38,6 +39,20 @@ SERVICES = (
     ServiceSpec("supervision", 8003),
     ServiceSpec("reporting", 8004),
 )
+
+
+# `--replicas N`: instance n (from 0) of a service listens on its port + 10 n (8001, 8011, ...).
+REPLICA_PORT_STEP = 10
+
+
+def instance_port(port: int, instance: int) -> int:
+    """The HTTP port of a service's `instance`-th copy (0 is the service's own port)."""
+    return port + REPLICA_PORT_STEP * instance
+
+
+def instance_log(state: Path, name: str, instance: int) -> Path:
+    suffix = "" if instance == 0 else f"-{instance + 1}"
+    return state / "logs" / f"{name}{suffix}.log"
 
 
 def dev_secret(state: Path, variable: str = "AUTH_JWT_SECRET", file: str = "dev-secret") -> str:
@@ -70,12 +85,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev up")
     parser.add_argument("--demo", action="store_true", help="load the demo data once started")
     parser.add_argument("--state", type=Path, default=default_state_dir())
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=1,
+        help="Kafka nodes (3: a KRaft quorum, topics replicated 3 with min.insync.replicas 2)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help=f"instances of every service; instance n listens on its port + {REPLICA_PORT_STEP}n",
+    )
     args = parser.parse_args(argv)
+    if args.brokers < 1 or args.replicas < 1 or args.replicas > 9:
+        parser.error("--brokers must be at least 1 and --replicas between 1 and 9")
     state: Path = args.state
     state.mkdir(parents=True, exist_ok=True)
     (state / "logs").mkdir(exist_ok=True)
 
-    kafka: KafkaProcess | None = None
+    kafka: KafkaProcess | KafkaCluster | None = None
     postgres: PostgresProcess | None = None
     services: list[subprocess.Popen[bytes]] = []
     stopping = False
@@ -89,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
-            kafka = start_kafka(state / "kafka")
+            if args.brokers > 1:
+                kafka = start_cluster(state / "kafka-cluster", brokers=args.brokers)
+            else:
+                kafka = start_kafka(state / "kafka")
             bootstrap = kafka.bootstrap
         database_url = os.environ.get("DATABASE_URL")
         if not database_url:
@@ -100,16 +132,22 @@ def main(argv: list[str] | None = None) -> int:
             f"export KAFKA_BOOTSTRAP_SERVERS={bootstrap}\nexport DATABASE_URL={database_url}\n",
             encoding="utf-8",
         )
+        listeners: KafkaListeners | None = kafka
+        replication = kafka.replication if isinstance(kafka, KafkaCluster) else 1
         own = service_environments(
             state,
-            kafka=kafka,
+            kafka=listeners,
             bootstrap=bootstrap,
             postgres_url=postgres.url if postgres is not None else None,
             database_url=database_url,
+            replication=replication,
+            min_insync=kafka.min_insync if isinstance(kafka, KafkaCluster) else None,
         )
         write_service_env_files(state, own)
         if kafka is not None:
             print(f"kafka      {kafka.sasl_bootstrap}  (services: SASL/SCRAM, ACLs)")
+            if replication > 1:
+                print(f"           {args.brokers} nodes, topics replicated {replication}")
             print(f"           {bootstrap}  (PLAINTEXT, super user: development tools only)")
         else:
             print(f"kafka      {bootstrap}")
@@ -122,17 +160,20 @@ def main(argv: list[str] | None = None) -> int:
             "HTTP_HOST": "127.0.0.1",
         }
         for spec in SERVICES:
-            log = state / "logs" / f"{spec.name}.log"
-            proc = subprocess.Popen(
-                [sys.executable, "-m", f"services.{spec.name}"],
-                env={**env, **own[spec.name], "HTTP_PORT": str(spec.port)},
-                stdout=log.open("ab"),
-                stderr=subprocess.STDOUT,
-            )
-            services.append(proc)
-            url = f"http://127.0.0.1:{spec.port}"
-            wait_ready(url, proc, log)
-            print(f"{spec.name:<10} {url}  (API docs {url}/docs, log {log})")
+            # One instance after the other: two creating a schema at once race (tests/faults).
+            for instance in range(args.replicas):
+                port = instance_port(spec.port, instance)
+                log = instance_log(state, spec.name, instance)
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", f"services.{spec.name}"],
+                    env={**env, **own[spec.name], "HTTP_PORT": str(port)},
+                    stdout=log.open("ab"),
+                    stderr=subprocess.STDOUT,
+                )
+                services.append(proc)
+                url = f"http://127.0.0.1:{port}"
+                wait_ready(url, proc, log)
+                print(f"{spec.name:<10} {url}  (API docs {url}/docs, log {log})")
         if args.demo:
             from devstack.demo import load_demo
 
