@@ -69,6 +69,11 @@ class Runtime:
         return False
 
 
+def bootstrap_list(servers: str) -> list[str]:
+    """`a:1, b:2` as a list: FastStream takes a string as one address (aiokafka splits it)."""
+    return [server.strip() for server in servers.split(",") if server.strip()]
+
+
 async def start_runtime(
     settings: ServiceSettings, *, service: str, publishes: TopicSpec | None
 ) -> Runtime:
@@ -87,7 +92,9 @@ async def start_runtime(
     producer = make_producer(settings.kafka_bootstrap_servers, security)
     await producer.start()
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers, security=security.faststream(), logger=None
+        bootstrap_list(settings.kafka_bootstrap_servers),
+        security=security.faststream(),
+        logger=None,
     )
     relay = None
     if publishes is not None:

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+from devstack.cluster import KafkaCluster, start_cluster
 from devstack.kafka import KafkaProcess, start_kafka
 from devstack.postgres import PostgresProcess
 
@@ -39,6 +40,31 @@ class Broker:
     def discard(self) -> None:
         """End of a scenario: its data is thrown away, so no clean shutdown is needed."""
         self.process.kill()
+
+
+class ClusterBroker:
+    """Three KRaft nodes (issue 14) behind the same faces as `Broker`: `kill` crashes the node
+    chosen as `target` (a test picks the partition leader), `restart` brings back every node
+    that is down, on its own ports and data."""
+
+    def __init__(self, state_dir: Path, brokers: int = 3) -> None:
+        self.cluster: KafkaCluster = start_cluster(state_dir, brokers=brokers, sasl=False)
+        self.target = 1
+
+    @property
+    def bootstrap(self) -> str:
+        return self.cluster.bootstrap
+
+    def kill(self) -> None:
+        self.cluster.kill(self.target)
+
+    def restart(self) -> None:
+        for node in self.cluster.nodes:
+            if not node.process.running():
+                self.cluster.restart(node.node_id)
+
+    def discard(self) -> None:
+        self.cluster.kill_all()
 
 
 async def create_database(server: PostgresProcess) -> str:

@@ -16,7 +16,7 @@ from tests.faults.badrecords import Injected
 from tests.faults.checks import Verdict, judge
 from tests.faults.evidence import CheckpointWatch, consumers, gather, wait_converged
 from tests.faults.fleet import SERVICES, Fleet
-from tests.faults.infra import Broker
+from tests.faults.infra import Broker, ClusterBroker
 from tests.faults.kafka_log import Reader
 from tests.faults.load import Oracle, burst
 from tests.faults.workload import Workload, build
@@ -30,7 +30,7 @@ class Stage:
     """Fresh for each scenario: broker, database, services (the server outlives them)."""
 
     postgres: PostgresProcess
-    broker: Broker
+    broker: Broker | ClusterBroker
     database_url: str
     fleet: Fleet
     rows: list[report.Row]
@@ -64,8 +64,17 @@ class Context:
 Fault = Callable[[Context], Awaitable[None]]
 
 
-async def run(stage: Stage, name: str, fault: Fault, *, instances: dict[str, int]) -> None:
-    """Run the scenario, add its row to the table, and fail with every check that failed."""
+async def run(
+    stage: Stage,
+    name: str,
+    fault: Fault,
+    *,
+    instances: dict[str, int],
+    total: int | None = None,
+) -> Oracle:
+    """Run the scenario, add its row to the table, and fail with every check that failed.
+
+    `total` shortens the burst (the cluster tests); returns what the clients were told."""
     started = time.monotonic()
     phases = Phases()
     for service in SERVICES:
@@ -75,7 +84,7 @@ async def run(stage: Stage, name: str, fault: Fault, *, instances: dict[str, int
     stop_watch = asyncio.Event()
     watch = CheckpointWatch(stage.database_url)
     watching = asyncio.create_task(watch.run(stop_watch))
-    workload = build(name)
+    workload = build(name) if total is None else build(name, total=total)
     oracle = Oracle()
     headers = auth()  # one token for the whole run: a retry comes from the same caller
     ctx = Context(stage, oracle, workload)
@@ -124,6 +133,7 @@ async def run(stage: Stage, name: str, fault: Fault, *, instances: dict[str, int
         + "\n- ".join(verdict.failures)
         + f"\nservice logs ({stage.fleet.log_dir}):\n{stage.fleet.log_summary()}"
     )
+    return oracle
 
 
 class Phases:
