@@ -55,7 +55,7 @@ async def wait_led_without(cluster: KafkaCluster, node_id: int, timeout: float =
     async def moved() -> bool:
         try:
             states = await describe(cluster.bootstrap)
-        except Exception:  # noqa: BLE001 - metadata from a node that just died: ask again
+        except Exception:  # metadata from a node that just died: ask again
             return False
         return bool(states) and all(p.leader not in (node_id, -1) for p in states)
 
@@ -68,7 +68,7 @@ async def wait_fully_replicated(cluster: KafkaCluster, timeout: float = 120.0) -
     async def in_sync() -> bool:
         try:
             states = await describe(cluster.bootstrap)
-        except Exception:  # noqa: BLE001 - a node still starting: ask again
+        except Exception:  # a node still starting: ask again
             return False
         return bool(states) and all(set(p.isr) == set(p.replicas) for p in states)
 
