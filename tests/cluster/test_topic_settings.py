@@ -16,7 +16,7 @@ def test_min_insync_replicas_is_read_from_the_environment(
     monkeypatch.setenv("AUTH_JWT_SECRET", "s" * 32)
     monkeypatch.setenv("KAFKA_REPLICATION_FACTOR", "3")
     monkeypatch.setenv("KAFKA_MIN_INSYNC_REPLICAS", "2")
-    settings = ServiceSettings()  # type: ignore[call-arg]  # read from the environment
+    settings = ServiceSettings()  # read from the environment
     assert settings.kafka_replication_factor == 3
     assert settings.kafka_min_insync_replicas == 2
 
