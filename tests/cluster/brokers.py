@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from devstack.cluster import KafkaCluster
 from socialwork_contracts.topics import EVENT_TOPICS
 
@@ -86,8 +87,8 @@ async def topic_settings(bootstrap: str, topics: tuple[str, ...]) -> dict[str, d
         await admin.close()
     found: dict[str, dict[str, str]] = {}
     for answer in answers:
-        for _code, _message, _kind, name, entries in answer.resources:
-            found[name] = {entry[0]: entry[1] for entry in entries}
+        for resource in answer.resources:  # (code, message, type, name, entries)
+            found[resource[3]] = {entry[0]: entry[1] for entry in resource[4]}
     return found
 
 
