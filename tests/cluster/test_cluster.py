@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from socialwork_contracts.topics import EVENT_TOPICS, SERVICES, consumed_by, dead_letter_topic
+from socialwork_contracts.topics import EVENT_TOPICS, SERVICES, dead_letter_topic
 
 from tests.cluster.brokers import (
     busiest_leader,
@@ -39,6 +39,8 @@ from tests.cluster.instances import (
     wait_lock_moved,
     wait_relay_moved,
 )
+from tests.faults.evidence import consumers
+from tests.faults.kafka_log import PARTITIONS, Reader
 from tests.faults.load import Oracle
 from tests.faults.scenario import Context, run
 from tests.support import auth, wait_for
@@ -83,6 +85,7 @@ async def test_partition_leader_killed_mid_burst_with_every_service_twice(
     path.write_text(f"new partition leaders {elected[0]:.2f} s after SIGKILL of the busiest\n")
 
     record_rss(cluster_stage)
+    await record_bytes_per_event(cluster_stage)
     await check_topics_replicated(broker.bootstrap)
     await check_partitions_split(cluster_stage)
     await check_reports_agree(cluster_stage, oracle)
@@ -129,6 +132,31 @@ def record_rss(cluster_stage: ClusterStage) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+async def record_bytes_per_event(cluster_stage: ClusterStage) -> None:
+    """Disk bytes per published event on one replica (log segments alone, and with indexes):
+    docs/capacity.md grows the never-deleted topics from it."""
+    ends = await describe_ends(cluster_stage.broker.bootstrap)
+    data = cluster_stage.broker.cluster.nodes[0].state_dir / "data"
+    lines = []
+    for topic in (t.name for t in EVENT_TOPICS):
+        files = [f for d in data.glob(f"{topic}-*") for f in d.iterdir() if f.is_file()]
+        logs = sum(f.stat().st_size for f in files if f.suffix == ".log")
+        everything = sum(f.stat().st_size for f in files)
+        records = sum(n for (name, _), n in ends.items() if name == topic)
+        if records:
+            lines.append(
+                f"{topic}: {records} records, {logs / records:.0f} B/record in .log segments, "
+                f"{everything / records:.0f} B/record with indexes (one replica)"
+            )
+    path = cluster_stage.stage.table_path.with_name("cluster-bytes.txt")
+    path.write_text("\n".join(lines) + "\n")
+
+
+async def describe_ends(bootstrap: str) -> dict[tuple[str, int], int]:
+    async with Reader(bootstrap) as reader:
+        return await reader.end_offsets(tuple(t.name for t in EVENT_TOPICS))
+
+
 async def check_topics_replicated(bootstrap: str) -> None:
     """Every topic the services created has 3 replicas and min.insync.replicas 2."""
     topics = tuple(t.name for t in EVENT_TOPICS) + tuple(dead_letter_topic(s) for s in SERVICES)
@@ -148,17 +176,17 @@ async def check_topics_replicated(bootstrap: str) -> None:
 async def check_partitions_split(cluster_stage: ClusterStage) -> None:
     """Each consumer's partitions are shared by both instances of its service, none left out."""
     fleet = cluster_stage.stage.fleet
-    expected = {s: sum(t.partitions for t in consumed_by(s)) for s in SERVICES}
-    latest: dict[str, dict[str, list[int]]] = {}
+    specs = await consumers(cluster_stage.stage.database_url)
+    expected = {c.name: sum(PARTITIONS[t] for t in c.topics) for c in specs}
+    latest: dict[str, list[int]] = {}
 
     async def split() -> bool:
         for service in SERVICES:
-            latest[service] = await assignments(fleet, service)
-        return all(
-            len(counts) == 2 and min(counts) > 0 and sum(counts) == expected[service]
-            for service in SERVICES
-            for counts in latest[service].values()
-        ) and all(latest[s] for s in SERVICES)
+            latest.update(await assignments(fleet, service))
+        return set(latest) == set(expected) and all(
+            len(counts) == 2 and min(counts) > 0 and sum(counts) == expected[name]
+            for name, counts in latest.items()
+        )
 
     try:
         await wait_for(split, timeout=60, interval=0.5)
