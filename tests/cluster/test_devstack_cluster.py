@@ -14,7 +14,7 @@ def test_a_node_of_a_cluster_names_every_voter_and_replicates_its_internal_topic
     settings = server_properties(
         port=2002,
         controller_port=1002,
-        data_dir=Path("/tmp/n2"),
+        data_dir=Path("data/n2"),
         node_id=2,
         voters=voters,
         replication=3,
@@ -33,7 +33,7 @@ def test_a_node_of_a_cluster_names_every_voter_and_replicates_its_internal_topic
 
 
 def test_a_single_node_keeps_its_settings() -> None:
-    settings = server_properties(port=2001, controller_port=1001, data_dir=Path("/tmp/n1"))
+    settings = server_properties(port=2001, controller_port=1001, data_dir=Path("data/n1"))
     assert settings["controller.quorum.voters"] == "1@127.0.0.1:1001"
     assert settings["offsets.topic.replication.factor"] == settings["min.insync.replicas"] == "1"
 
