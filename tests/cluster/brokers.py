@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,12 +93,15 @@ async def topic_settings(bootstrap: str, topics: tuple[str, ...]) -> dict[str, d
     return found
 
 
-async def rolling_restart(cluster: KafkaCluster, problems: list[str]) -> None:
+async def rolling_restart(
+    cluster: KafkaCluster, problems: list[str], restarted: Callable[[int], None]
+) -> None:
     """Each node in turn: controlled shutdown, start again, wait until every replica is back in
     sync before the next (what an operator, or a StatefulSet's rolling update, does)."""
     for node in cluster.nodes:
         await asyncio.to_thread(cluster.stop_node, node.node_id)
         await asyncio.to_thread(cluster.restart, node.node_id)
+        restarted(node.node_id)
         try:
             await wait_fully_replicated(cluster)
         except AssertionError as exc:
