@@ -115,7 +115,7 @@ async def test_rolling_restart_of_the_brokers_under_load(cluster_stage: ClusterS
         "3 brokers: rolling restart",
         fault,
         instances={},
-        total=BURST * 2,
+        total=BURST,
     )
     path = cluster_stage.stage.table_path.with_name("cluster-rolling.txt")
     path.write_text(f"brokers restarted while the burst still ran: {during} of 1, 2, 3\n")
