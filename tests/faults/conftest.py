@@ -40,7 +40,7 @@ def fault_postgres() -> Iterator[PostgresProcess]:
 def fault_table(request: pytest.FixtureRequest) -> Path:
     """Where the table is written after every scenario (so even an aborted run leaves it):
     the worktree's .state (ignored by git), which pytest does not prune as it does tmp dirs."""
-    request.config.stash[ROWS] = []
+    request.config.stash.setdefault(ROWS, [])  # tests/cluster adds its rows too
     return TABLE_PATH
 
 
