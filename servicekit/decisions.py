@@ -1,7 +1,8 @@
 """How a pure domain says no. Shared so every API maps refusals to the same HTTP problems.
 
 Pure: no I/O. `DomainRejected` (rules broken, every violation listed) becomes 422;
-`InvalidTransition` becomes 404 when its code ends in `_not_found`, else 409.
+`InvalidTransition` becomes 404 when its code ends in `_not_found`, else 409. `EventOutOfOrder`
+is not a refusal: a stored stream that cannot be folded (a defect, never a caller's mistake).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class InvalidTransition(Exception):
         self.code = code
         self.message_zh = message_zh
         self.message_en = message_en
+
+
+class EventOutOfOrder(Exception):
+    """A stored event cannot follow the state folded so far (a corrupt or misrouted stream)."""
 
 
 def reject_any(violations: list[RuleViolation]) -> None:

@@ -23,7 +23,7 @@ from socialwork_contracts.incubation import (
     TrainingDelivered,
 )
 
-from servicekit.decisions import InvalidTransition
+from servicekit.decisions import EventOutOfOrder, InvalidTransition
 
 BaseEvent: TypeAlias = (
     BaseEstablished
@@ -34,10 +34,6 @@ BaseEvent: TypeAlias = (
     | BaseClosed
     | BaseEvaluated
 )
-
-
-class EventOutOfOrder(Exception):
-    """A stored event cannot follow the state folded so far (a corrupt or misrouted stream)."""
 
 
 @dataclass(frozen=True, slots=True)

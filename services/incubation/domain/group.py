@@ -22,9 +22,9 @@ from socialwork_contracts.incubation import (
 from socialwork_contracts.periods import add_months, day_after, last_day
 from socialwork_contracts.reference import locality
 
-from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
+from servicekit.decisions import EventOutOfOrder, InvalidTransition, RuleViolation, reject_any
 from services.incubation.domain import rules
-from services.incubation.domain.base import Base, EventOutOfOrder, known_base
+from services.incubation.domain.base import Base, known_base
 from services.incubation.domain.commands import (
     GroupCommand,
     MarkGroupRegistrationOverdue,
