@@ -7,7 +7,9 @@ is not a refusal: a stored stream that cannot be folded (a defect, never a calle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +48,17 @@ def reject_any(violations: list[RuleViolation]) -> None:
     """Raise DomainRejected with all the violations, if there are any."""
     if violations:
         raise DomainRejected(violations)
+
+
+def event_narrowing(union: Any, events: str) -> Callable[[Any], Any]:
+    """A function that narrows a loaded event to a domain's union of events, or TypeError.
+
+    Typed where it is bound: `as_x_event: Callable[[DomainEvent], XEvent] = event_narrowing(...)`.
+    """
+
+    def narrow(event: Any) -> Any:
+        if isinstance(event, union):
+            return event
+        raise TypeError(f"not {events} event: {event.type_key()}")
+
+    return narrow

@@ -10,12 +10,14 @@ The partial UNIQUE indexes on `incubations` are the last line of defence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 
 from servicekit.commands import CommandContext, Outcome, execute
 from servicekit.db import Connection
+from servicekit.decisions import event_narrowing
 from servicekit.eventstore import EventStore
 from services.incubation import authz, readmodel
 from services.incubation.domain import base as base_domain
@@ -46,16 +48,10 @@ from services.incubation.domain.incubation import Incubation, IncubationEvent
 TAKES_A_PLACE = (SubmitApplication, ApproveApplication, SignAgreement)
 
 
-def as_base_event(event: DomainEvent) -> BaseEvent:
-    if isinstance(event, BaseEvent):
-        return event
-    raise TypeError(f"not a base event: {event.type_key()}")
-
-
-def as_incubation_event(event: DomainEvent) -> IncubationEvent:
-    if isinstance(event, IncubationEvent):
-        return event
-    raise TypeError(f"not an incubation event: {event.type_key()}")
+as_base_event: Callable[[DomainEvent], BaseEvent] = event_narrowing(BaseEvent, "a base")
+as_incubation_event: Callable[[DomainEvent], IncubationEvent] = event_narrowing(
+    IncubationEvent, "an incubation"
+)
 
 
 def as_group_event(event: DomainEvent) -> GroupEvent:
