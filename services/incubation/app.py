@@ -8,6 +8,7 @@ import datetime as dt
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from socialwork_contracts.periods import local_date
 from socialwork_contracts.topics import INCUBATION
 
 from servicekit.runtime import Runtime, add_consumer
@@ -16,7 +17,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.incubation import readmodel
 from services.incubation.api import build_router
-from services.incubation.checks import local_date, scheduled_check
+from services.incubation.checks import scheduled_check
 from services.incubation.consumers import RegistryAgencies, SupervisionCredit
 
 SERVICE = "incubation"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, local_date
 
 from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import CommandRoute, CommandSet, command_router
@@ -22,7 +23,7 @@ from services.supervision.authz import (
     readable_unit,
     require_file_reader,
 )
-from services.supervision.checks import LOCAL, FutureCheckDate, local_date, scheduled_check
+from services.supervision.checks import FutureCheckDate, scheduled_check
 from services.supervision.domain import calendar
 from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile
@@ -202,7 +203,7 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
     ) -> list[dict[str, Any]]:
         """The agency's items from its credit file as it stood at the end of `day`."""
         file: CreditFile | None = None
-        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TIME_ZONE)
         for r in await runtime.store.read_stream(uscc, conn=conn):
             if r.occurred_at < end:
                 file = evolve_file(file, r.load())
@@ -283,7 +284,7 @@ async def file_as_of(
     """The file folded from the facts that had occurred by the end of `as_of` (local) and had
     been recorded by `recorded_as_of`."""
     day = as_of or local_today(dt.datetime.now(dt.UTC))
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TIME_ZONE)
     recorded = await runtime.store.read_stream(uscc, recorded_until=recorded_as_of)
     kept = [r for r in recorded if r.occurred_at < end]
     file: CreditFile | None = None

@@ -23,6 +23,7 @@ from socialwork_contracts.incubation import (
     IncubationStarted,
     IncubationTerminated,
 )
+from socialwork_contracts.periods import local_date
 from socialwork_contracts.registry import (
     AgencyDeregistered,
     AgencyProfileAmended,
@@ -38,7 +39,6 @@ from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.supervision import readmodel
-from services.supervision.checks import local_date
 from services.supervision.domain.commands import (
     AgencyFacts,
     ListForRegistrationSanction,

@@ -13,6 +13,7 @@ from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent, schema_urn
+from socialwork_contracts.periods import LOCAL_TIME_ZONE
 from socialwork_contracts.uscc import check_character
 
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -36,7 +37,7 @@ def _id(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:socialwork:example:{name}"))
 
 
-_CST = dt.timezone(dt.timedelta(hours=8))
+_CST = LOCAL_TIME_ZONE
 _UTC = dt.UTC
 
 # 52 = civil affairs, 民办非企业单位; 51 = civil affairs, 社会团体 (§2.2).
