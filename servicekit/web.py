@@ -24,7 +24,7 @@ from servicekit.http import (
     principal_dependency,
 )
 from servicekit.logging import configure_logging
-from servicekit.metrics import install_metrics
+from servicekit.metrics_endpoint import install_metrics
 from servicekit.problem_docs import install_problem_docs
 from servicekit.runtime import Runtime, start_consumers, start_runtime, stop_runtime
 from servicekit.settings import ServiceSettings
