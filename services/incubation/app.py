@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from socialwork_contracts.periods import local_date
-from socialwork_contracts.topics import INCUBATION
 
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.scheduler import PeriodicJob
@@ -59,7 +58,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "agreements, support and exits. Every command needs a bearer token; see "
         "docs/incubation.md.",
         settings=settings,
-        publishes=INCUBATION,
         prepare=prepare,
         router=build_router,
     )

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from socialwork_contracts.periods import local_date
-from socialwork_contracts.topics import SUPERVISION
 
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.scheduler import PeriodicJob
@@ -57,7 +56,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         description="诚信档案、违规、整改、行政处罚与信用名录 — credit files, violations, "
         "rectification, penalties and credit lists. Every request needs a bearer token.",
         settings=settings,
-        publishes=SUPERVISION,
         prepare=prepare,
         router=build_router,
     )
