@@ -50,9 +50,9 @@ from services.incubation.domain.commands import (
     TerminateIncubation,
 )
 from services.incubation.domain.decide_incubation import decide_incubation
-from services.incubation.domain.facts import Facts
 from services.incubation.domain.group import decide_group
 from services.incubation.domain.incubation import Incubation, IncubationEvent
+from services.incubation.domain.situation import Situation
 from services.incubation.handlers import evolve_group, evolve_incubation
 
 # guidance §5.3 bans: a serious violation of these is a breach of the incubation agreement.
@@ -162,7 +162,7 @@ async def link_group(
 
 
 def _decide_without_facts(state: Incubation | None, command: Any) -> list[IncubationEvent]:
-    return decide_incubation(state, command, Facts())
+    return decide_incubation(state, command, Situation())
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Thin handlers: lock, load facts, fold, decide, append — in the caller's transaction.
+"""Thin handlers: lock, load the situation, fold, decide, append — in the caller's transaction.
 
 A command about an incubation reads other streams and the read model (the base, the agency's
 registry status and listings, who holds which office). To make those checks hold under
@@ -20,10 +20,9 @@ from servicekit.db import Connection
 from servicekit.decisions import event_narrowing
 from servicekit.eventstore import EventStore
 from services.incubation import authz, readmodel
-from services.incubation.domain import base as base_domain
 from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
-from services.incubation.domain.base import Base, BaseEvent
+from services.incubation.domain import incubation_base as base_domain
 from services.incubation.domain.commands import (
     ApproveApplication,
     BaseCommand,
@@ -36,11 +35,12 @@ from services.incubation.domain.commands import (
     SubmitApplication,
 )
 from services.incubation.domain.criteria import criteria_on
-from services.incubation.domain.decide_base import decide_base
 from services.incubation.domain.decide_incubation import decide_incubation
-from services.incubation.domain.facts import Facts
+from services.incubation.domain.decide_incubation_base import decide_incubation_base
 from services.incubation.domain.group import Group, GroupEvent
 from services.incubation.domain.incubation import Incubation, IncubationEvent
+from services.incubation.domain.incubation_base import BaseEvent, IncubationBase
+from services.incubation.domain.situation import Situation
 
 # Commands that take a place, an office or the agency's one incubation: serialised per base and
 # per agency. Commands that only free capacity (graduation, termination) need no lock, which
@@ -64,7 +64,7 @@ def evolve_group(state: Group | None, event: DomainEvent) -> Group:
     return group_domain.evolve(state, as_group_event(event))
 
 
-def evolve_base(state: Base | None, event: DomainEvent) -> Base:
+def evolve_base(state: IncubationBase | None, event: DomainEvent) -> IncubationBase:
     return base_domain.evolve(state, as_base_event(event))
 
 
@@ -72,8 +72,8 @@ def evolve_incubation(state: Incubation | None, event: DomainEvent) -> Incubatio
     return incubation_domain.evolve(state, as_incubation_event(event))
 
 
-async def load_base(store: EventStore, conn: Connection, base_id: str) -> Base | None:
-    state: Base | None = None
+async def load_base(store: EventStore, conn: Connection, base_id: str) -> IncubationBase | None:
+    state: IncubationBase | None = None
     for recorded in await store.read_stream(base_id, conn=conn):
         state = evolve_base(state, recorded.load())
     return state
@@ -112,18 +112,18 @@ async def _handle_base(
     expected_version: int | None,
 ) -> Outcome:
     await readmodel.lock(conn, f"base:{command.base_id}")
-    facts = Facts()
+    situation = Situation()
     if isinstance(command, CloseBase):
         holding, _ = await readmodel.base_occupancy(conn, command.base_id, "")
-        facts = Facts(base_holding=holding)
+        situation = Situation(base_holding=holding)
     if isinstance(command, EvaluateBase):
         figures = await readmodel.base_figures(
             conn, command.base_id, command.period_start, command.period_end
         )
-        facts = Facts(figures=figures)
+        situation = Situation(figures=figures)
 
-    def decide(state: Base | None, cmd: Any) -> list[BaseEvent]:
-        return decide_base(state, cmd, facts)
+    def decide(state: IncubationBase | None, cmd: Any) -> list[BaseEvent]:
+        return decide_incubation_base(state, cmd, situation)
 
     return await execute(
         store,
@@ -193,9 +193,9 @@ async def _handle_incubation(
     call_id = command.call_id if isinstance(command, SubmitApplication) else None
     if call_id is None and current is not None:
         call_id = current.call_id
-    facts = Facts(
+    situation = Situation(
         base=base,
-        agency=await readmodel.agency_facts(conn, uscc),
+        agency=await readmodel.known_agency(conn, uscc),
         agency_holding=await readmodel.agency_holding(conn, uscc, command.incubation_id),
         base_holding=holding,
         occupied_offices=occupied,
@@ -204,7 +204,7 @@ async def _handle_incubation(
     )
 
     def decide(state: Incubation | None, cmd: Any) -> list[IncubationEvent]:
-        return decide_incubation(state, cmd, facts)
+        return decide_incubation(state, cmd, situation)
 
     return await execute(
         store,

@@ -15,12 +15,12 @@ from servicekit.db import Connection
 from servicekit.eventstore import EventStore, RecordedEvent
 from servicekit.rebuild import rebuild_from_log
 from services.incubation import readmodel
-from services.incubation.domain import base as base_domain
 from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
-from services.incubation.domain.base import Base, BaseEvent
+from services.incubation.domain import incubation_base as base_domain
 from services.incubation.domain.group import Group, GroupEvent
 from services.incubation.domain.incubation import Incubation, IncubationEvent
+from services.incubation.domain.incubation_base import BaseEvent, IncubationBase
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Rebuilt:
 
 async def rebuild(store: EventStore) -> Rebuilt:
     """Rewrite the incubation read model from the log; returns how many streams were written."""
-    bases: dict[str, Base] = {}
+    bases: dict[str, IncubationBase] = {}
     incubations: dict[str, Incubation] = {}
     groups: dict[str, Group] = {}
     events: dict[str, list[RecordedEvent]] = {}

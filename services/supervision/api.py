@@ -28,7 +28,7 @@ from services.supervision.domain import calendar
 from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.decide import decide
-from services.supervision.handlers import agency_facts, evolve_file
+from services.supervision.handlers import evolve_file, known_agency
 from services.supervision.report import credit_file_view, credit_report
 
 COMMANDS = CommandSet[CreditFile](
@@ -37,7 +37,7 @@ COMMANDS = CommandSet[CreditFile](
     decide=decide,
     authorize=authorize,
     inline=readmodel.project_credit_file,
-    facts=agency_facts,
+    situation=known_agency,
 )
 
 ROUTES = (
@@ -265,12 +265,12 @@ def local_today(now: dt.datetime) -> dt.date:
     return local_date(now)
 
 
-async def readable_agency(runtime: Runtime, caller: Principal, uscc: str) -> cmd.AgencyFacts | None:
+async def readable_agency(runtime: Runtime, caller: Principal, uscc: str) -> cmd.KnownAgency | None:
     """The agency's facts for its credit file, once the caller may read that file (403, or 404
     to a scoped caller naming an agency not known here)."""
     async with runtime.pool.acquire() as conn:
         scope = await readmodel.agency_scope(conn, uscc)
-        agency = await readmodel.agency_facts(conn, uscc, None)
+        agency = await readmodel.known_agency(conn, uscc, None)
     try:
         require_file_reader(caller, scope, uscc)
     except InvalidTransition as exc:
