@@ -52,12 +52,7 @@ as_base_event: Callable[[DomainEvent], BaseEvent] = event_narrowing(BaseEvent, "
 as_incubation_event: Callable[[DomainEvent], IncubationEvent] = event_narrowing(
     IncubationEvent, "an incubation"
 )
-
-
-def as_group_event(event: DomainEvent) -> GroupEvent:
-    if isinstance(event, GroupEvent):
-        return event
-    raise TypeError(f"not a group event: {event.type_key()}")
+as_group_event: Callable[[DomainEvent], GroupEvent] = event_narrowing(GroupEvent, "a group")
 
 
 def evolve_group(state: Group | None, event: DomainEvent) -> Group:
