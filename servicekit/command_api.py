@@ -68,10 +68,10 @@ class CommandAccepted(BaseModel):
 class CommandSet(Generic[S]):
     """What a service supplies for its commands; everything else is shared.
 
-    With `facts`, outside facts (another aggregate, a local read model of another service's
-    events) are loaded on the command's own connection, inside its transaction, and passed as
-    the last argument: `decide(state, command, facts)`, `authorize(principal, state, command,
-    facts)`.
+    With `situation`, what the decision needs beyond its stream (another aggregate, a local
+    read model of another service's events) is loaded on the command's own connection, inside its
+    transaction, and passed as the last argument: `decide(state, command, situation)`,
+    `authorize(principal, state, command, situation)`.
     """
 
     stream_id: Callable[[Any], str]
@@ -79,7 +79,7 @@ class CommandSet(Generic[S]):
     decide: Callable[..., Sequence[DomainEvent]]
     authorize: Callable[..., None]
     inline: Callable[[S], InlineProjection] | None = None
-    facts: Callable[[Connection, Any], Awaitable[Any]] | None = None
+    situation: Callable[[Connection, Any], Awaitable[Any]] | None = None
 
     async def handle(
         self,
@@ -89,10 +89,10 @@ class CommandSet(Generic[S]):
         context: CommandContext,
         expected_version: int | None,
     ) -> Outcome:
-        if self.facts is None:
+        if self.situation is None:
             decide, authorize = self.decide, self.authorize
         else:
-            known = await self.facts(conn, command)
+            known = await self.situation(conn, command)
 
             def decide(state: S | None, c: Any) -> Sequence[DomainEvent]:
                 return self.decide(state, c, known)

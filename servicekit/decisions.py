@@ -1,12 +1,15 @@
 """How a pure domain says no. Shared so every API maps refusals to the same HTTP problems.
 
 Pure: no I/O. `DomainRejected` (rules broken, every violation listed) becomes 422;
-`InvalidTransition` becomes 404 when its code ends in `_not_found`, else 409.
+`InvalidTransition` becomes 404 when its code ends in `_not_found`, else 409. `EventOutOfOrder`
+is not a refusal: a stored stream that cannot be folded (a defect, never a caller's mistake).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,25 @@ class InvalidTransition(Exception):
         self.message_en = message_en
 
 
+class EventOutOfOrder(Exception):
+    """A stored event cannot follow the state folded so far (a corrupt or misrouted stream)."""
+
+
 def reject_any(violations: list[RuleViolation]) -> None:
     """Raise DomainRejected with all the violations, if there are any."""
     if violations:
         raise DomainRejected(violations)
+
+
+def event_narrowing(union: Any, events: str) -> Callable[[Any], Any]:
+    """A function that narrows a loaded event to a domain's union of events, or TypeError.
+
+    Typed where it is bound: `as_x_event: Callable[[DomainEvent], XEvent] = event_narrowing(...)`.
+    """
+
+    def narrow(event: Any) -> Any:
+        if isinstance(event, union):
+            return event
+        raise TypeError(f"not {events} event: {event.type_key()}")
+
+    return narrow

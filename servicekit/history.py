@@ -12,10 +12,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from servicekit.auth import Principal, Role, require_role
+from servicekit.eventstore import RecordedEvent
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 
 AUDIT_READERS = frozenset({Role.CITY_ADMIN, Role.AUDITOR})
+
+
+def audit_entry(e: RecordedEvent) -> dict[str, Any]:
+    """One stored event as the audit trail shows it: the fact, who recorded it, when and why."""
+    return {
+        "event_id": str(e.event_id),
+        "type": f"{e.event_type}.v{e.event_version}",
+        "stream_version": e.stream_version,
+        "position": e.position,
+        "occurred_at": e.occurred_at,
+        "recorded_at": e.recorded_at,
+        "actor": e.actor,
+        "actor_role": e.actor_role,
+        "correlation_id": e.correlation_id,
+        "causation_id": e.causation_id,
+        "data": e.data,
+    }
 
 
 def history_router(
@@ -40,22 +58,7 @@ def history_router(
         return {
             "stream_id": stream_id,
             "version": events[-1].stream_version,
-            "events": [
-                {
-                    "event_id": str(e.event_id),
-                    "type": f"{e.event_type}.v{e.event_version}",
-                    "stream_version": e.stream_version,
-                    "position": e.position,
-                    "occurred_at": e.occurred_at,
-                    "recorded_at": e.recorded_at,
-                    "actor": e.actor,
-                    "actor_role": e.actor_role,
-                    "correlation_id": e.correlation_id,
-                    "causation_id": e.causation_id,
-                    "data": e.data,
-                }
-                for e in events
-            ],
+            "events": [audit_entry(e) for e in events],
         }
 
     return router

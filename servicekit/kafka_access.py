@@ -3,11 +3,11 @@
 Before this, anyone who reached the broker could append facts to any service's topic (a forged
 `AgencyRegistered` showed up in reporting). Now the broker authenticates every client (SASL)
 and authorises each request against these grants (Kafka's StandardAuthorizer, no ACL = denied).
-They are derived from the topic declarations in socialwork_contracts.topics, nothing else:
+They are derived from the service manifest in socialwork_contracts.topics, nothing else:
 
 - a service **writes** only the event topic it produces (`TopicSpec.producer`) and its own
   dead-letter topic `socialwork.<service>.deadletter`;
-- it **reads** the event topics it folds (`TopicSpec.consumers`), in consumer groups named
+- it **reads** the event topics it folds (`ServiceSpec.consumes`), in consumer groups named
   `<service>.…` (`<projection>.<store id>`, servicekit.runtime);
 - it may only **describe** the other event topics (so its start-up check sees they exist);
 - the integrator reads the event topics, in groups named `integrator.…`, and writes nothing;

@@ -128,7 +128,7 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
     if undeclared or not projection.name.startswith(f"{runtime.service}."):
         raise ValueError(
             f"{runtime.service}: projection {projection.name} must be named {runtime.service}.… "
-            f"and fold only topics whose TopicSpec.consumers name {runtime.service} "
+            f"and fold only the topics its ServiceSpec.consumes names "
             f"(undeclared: {sorted(undeclared)})"
         )
     consumer = EventConsumer(

@@ -1,15 +1,20 @@
-"""Run a service's ASGI app under uvicorn with graceful shutdown on SIGTERM."""
+"""A service's command line: serve its ASGI app under uvicorn (graceful shutdown on SIGTERM),
+or rebuild its read model from its log (servicekit.rebuild)."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from servicekit.eventstore import EventStore
 from servicekit.logging import configure_logging
+from servicekit.rebuild import rebuild_command
 from servicekit.settings import ServiceSettings
 
 
@@ -30,3 +35,21 @@ def serve(service: str, create_app: Callable[[ServiceSettings], FastAPI]) -> Non
         timeout_graceful_shutdown=20,
         lifespan="on",
     )
+
+
+def main(
+    service: str,
+    create_app: Callable[[ServiceSettings], FastAPI],
+    rebuild: Callable[[EventStore], Awaitable[Any]] | None = None,
+    describe: Callable[[Any], str] = str,
+) -> None:
+    """`python -m services.<service> [serve|rebuild-read-model]`: serve (the default, no
+    arguments) is the container's and the local scripts' command."""
+    commands = ["serve"] + (["rebuild-read-model"] if rebuild is not None else [])
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command == "serve":
+        serve(service, create_app)
+    elif command == "rebuild-read-model" and rebuild is not None:
+        raise SystemExit(asyncio.run(rebuild_command(service, rebuild, describe)))
+    else:
+        sys.exit(f"unknown command {command!r}; use {' or '.join(commands)}")

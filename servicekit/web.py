@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from socialwork_contracts.topics import TopicSpec
+from socialwork_contracts.topics import service_spec
 
 from servicekit.admin import admin_router
 from servicekit.auth import Principal
@@ -24,7 +24,7 @@ from servicekit.http import (
     principal_dependency,
 )
 from servicekit.logging import configure_logging
-from servicekit.metrics import install_metrics
+from servicekit.metrics_endpoint import install_metrics
 from servicekit.problem_docs import install_problem_docs
 from servicekit.runtime import Runtime, start_consumers, start_runtime, stop_runtime
 from servicekit.settings import ServiceSettings
@@ -73,7 +73,6 @@ def service_app(
     title: str,
     description: str,
     settings: ServiceSettings | None,
-    publishes: TopicSpec | None,
     prepare: Callable[[Runtime], Awaitable[None]],
     router: RouterFactory,
 ) -> FastAPI:
@@ -83,6 +82,7 @@ def service_app(
     service's `prepare` (its tables, consumers, periodic jobs), starts the consumers, and on
     shutdown stops them, drains the relay and closes connections.
     """
+    publishes = service_spec(service).publishes  # a service of the manifest; its topic, if any
     holder: dict[str, Runtime] = {}
 
     @asynccontextmanager

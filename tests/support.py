@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from fastapi import FastAPI
 from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.auth import Principal, Role, TokenSettings, issue_token
 from servicekit.eventstore import EventMetadata, NewEvent
+from servicekit.settings import ServiceSettings
 from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 
 T = TypeVar("T")
@@ -20,6 +23,14 @@ TOKENS = TokenSettings(TEST_SECRET, "socialwork-dev", "socialwork")
 ADMIN = Principal("admin-1", Role.CITY_ADMIN)
 # What a Prometheus scraper sends for /metrics (METRICS_TOKEN in service_env).
 SCRAPER = {"Authorization": f"Bearer {TEST_METRICS_TOKEN}"}
+
+AppFactory = Callable[[ServiceSettings], FastAPI]
+
+
+def app_factory(service: str) -> AppFactory:
+    """The composition root of a service of the manifest: `services.<service>.app.create_app`."""
+    factory: AppFactory = importlib.import_module(f"services.{service}.app").create_app
+    return factory
 
 
 def token(

@@ -219,5 +219,5 @@ def test_a_service_may_only_subscribe_to_what_the_contract_declares(
     projection: _Projection,
 ) -> None:
     runtime: Any = types.SimpleNamespace(service="registry")
-    with pytest.raises(ValueError, match=r"TopicSpec\.consumers"):
+    with pytest.raises(ValueError, match=r"ServiceSpec\.consumes"):
         add_consumer(runtime, projection)  # type: ignore[arg-type]

@@ -15,10 +15,10 @@ from referencing.jsonschema import DRAFT202012
 from socialwork_contracts import export
 from socialwork_contracts.catalog import BY_TYPE_KEY, EVENT_CLASSES, load
 from socialwork_contracts.envelope import CloudEvent, schema_urn
-from socialwork_contracts.examples import uscc_check_character
 from socialwork_contracts.incubation import AgencyGraduated, IncubationStarted
 from socialwork_contracts.supervision import VIOLATION_CATEGORIES, ViolationRecorded
 from socialwork_contracts.topics import EVENT_TOPICS, topic_of
+from socialwork_contracts.uscc import check_character as uscc_check_character
 
 CONTRACTS = Path(__file__).resolve().parents[1]
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")

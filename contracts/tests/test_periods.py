@@ -13,6 +13,7 @@ from socialwork_contracts.periods import (
     day_after,
     is_working_day,
     last_day,
+    local_date,
 )
 
 D = dt.date
@@ -85,3 +86,8 @@ def test_a_year_the_calendar_does_not_hold_is_an_error_not_a_guess() -> None:
         is_working_day(D(2099, 1, 5))
     with pytest.raises(UnknownCalendarYear):
         last_day(D(2099, 1, 3))
+
+
+def test_local_date_is_the_day_in_shanghai() -> None:
+    assert local_date(dt.datetime(2026, 5, 31, 16, 0, tzinfo=dt.UTC)) == dt.date(2026, 6, 1)
+    assert local_date(dt.datetime(2026, 5, 31, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 5, 31)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from socialwork_contracts.periods import local_date
 
 from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import (
@@ -27,7 +28,7 @@ from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.incubation import readmodel
 from services.incubation.authz import READERS, ReadScope, read_scope, require_readable
-from services.incubation.checks import FutureCheckDate, local_date, scheduled_check
+from services.incubation.checks import FutureCheckDate, scheduled_check
 from services.incubation.domain import commands as cmd
 from services.incubation.domain.criteria import all_versions
 from services.incubation.domain.rules import hardware_standard

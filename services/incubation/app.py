@@ -8,7 +8,7 @@ import datetime as dt
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from socialwork_contracts.topics import INCUBATION
+from socialwork_contracts.periods import local_date
 
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.scheduler import PeriodicJob
@@ -16,7 +16,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.incubation import readmodel
 from services.incubation.api import build_router
-from services.incubation.checks import local_date, scheduled_check
+from services.incubation.checks import scheduled_check
 from services.incubation.consumers import RegistryAgencies, SupervisionCredit
 
 SERVICE = "incubation"
@@ -58,7 +58,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "agreements, support and exits. Every command needs a bearer token; see "
         "docs/incubation.md.",
         settings=settings,
-        publishes=INCUBATION,
         prepare=prepare,
         router=build_router,
     )

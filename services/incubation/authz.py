@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from servicekit.auth import Forbidden, Principal, Role, require_base, require_role, require_unit
-from services.incubation.domain.base import Base
 from services.incubation.domain.commands import (
     EstablishBase,
     LinkIncubationIdentity,
@@ -35,6 +34,7 @@ from services.incubation.domain.commands import (
     SubmitApplication,
     TerminateIncubation,
 )
+from services.incubation.domain.incubation_base import IncubationBase
 
 CIVIL_AFFAIRS = frozenset({Role.CITY_ADMIN, Role.UNIT_OFFICER})
 WRITERS = frozenset({Role.CITY_ADMIN, Role.UNIT_OFFICER, Role.BASE_OPERATOR})
@@ -63,7 +63,7 @@ def operator_may(command: object) -> bool:
     )
 
 
-def authorize(principal: Principal, base: Base | None, command: object) -> None:
+def authorize(principal: Principal, base: IncubationBase | None, command: object) -> None:
     """Raise Forbidden unless the principal may send this command about this base."""
     action = type(command).__name__
     if principal.role is Role.SYSTEM and isinstance(command, SYSTEM_ONLY):

@@ -11,11 +11,10 @@ working calendar does not know waits, logged, and is never guessed.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 
 import structlog
-from socialwork_contracts.periods import UnknownCalendarYear
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
 
 from servicekit.auth import Principal, Role
 from servicekit.commands import CommandContext
@@ -28,7 +27,6 @@ from services.incubation.domain.group import overdue_from
 from services.incubation.handlers import handle
 
 log = structlog.get_logger()
-LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 CLOCK = Principal("system:incubation-clock", Role.SYSTEM)
 
 
@@ -42,10 +40,6 @@ class CheckReport:
     groups_overdue: list[str] = field(default_factory=list)  # provisional ids flagged now
     skipped: int = 0  # refused by the domain: the group changed since the scan
     waiting: list[str] = field(default_factory=list)  # deadline in a year the calendar lacks
-
-
-def local_date(instant: dt.datetime) -> dt.date:
-    return instant.astimezone(LOCAL).date()
 
 
 async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:
@@ -70,7 +64,7 @@ async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) ->
         context = CommandContext(
             principal=CLOCK,
             correlation_id=f"scheduled-check:{as_of.isoformat()}",
-            occurred_at=min(dt.datetime.combine(day, dt.time(0, 0), tzinfo=LOCAL), now),
+            occurred_at=min(dt.datetime.combine(day, dt.time(0, 0), tzinfo=LOCAL_TIME_ZONE), now),
             command_id=f"group-overdue:{pid}",
         )
         try:

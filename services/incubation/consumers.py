@@ -21,6 +21,7 @@ from typing import Any
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.incubation import TerminationReason
+from socialwork_contracts.periods import local_date
 from socialwork_contracts.registry import (
     AgencyDeregistered,
     AgencyProfileAmended,
@@ -49,12 +50,11 @@ from services.incubation.domain.commands import (
     TerminateIncubation,
 )
 from services.incubation.domain.decide_incubation import decide_incubation
-from services.incubation.domain.facts import Facts
 from services.incubation.domain.group import decide_group
 from services.incubation.domain.incubation import Incubation, IncubationEvent
+from services.incubation.domain.situation import Situation
 from services.incubation.handlers import evolve_group, evolve_incubation
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
 # guidance §5.3 bans: a serious violation of these is a breach of the incubation agreement.
 BREACH_CATEGORIES = frozenset(
     {"office_subletting", "premises_altered", "commercial_activity", "unrelated_activity"}
@@ -65,7 +65,7 @@ ENDING_PENALTIES = frozenset({"suspension", "revocation"})
 
 def local_day(envelope: CloudEvent) -> dt.date:
     """The Asia/Shanghai calendar day on which the triggering fact happened."""
-    return envelope.time.astimezone(SHANGHAI).date()
+    return local_date(envelope.time)
 
 
 async def end_incubations(
@@ -162,7 +162,7 @@ async def link_group(
 
 
 def _decide_without_facts(state: Incubation | None, command: Any) -> list[IncubationEvent]:
-    return decide_incubation(state, command, Facts())
+    return decide_incubation(state, command, Situation())
 
 
 @dataclass

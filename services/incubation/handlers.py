@@ -1,4 +1,4 @@
-"""Thin handlers: lock, load facts, fold, decide, append — in the caller's transaction.
+"""Thin handlers: lock, load the situation, fold, decide, append — in the caller's transaction.
 
 A command about an incubation reads other streams and the read model (the base, the agency's
 registry status and listings, who holds which office). To make those checks hold under
@@ -10,18 +10,19 @@ The partial UNIQUE indexes on `incubations` are the last line of defence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 
 from servicekit.commands import CommandContext, Outcome, execute
 from servicekit.db import Connection
+from servicekit.decisions import event_narrowing
 from servicekit.eventstore import EventStore
 from services.incubation import authz, readmodel
-from services.incubation.domain import base as base_domain
 from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
-from services.incubation.domain.base import Base, BaseEvent
+from services.incubation.domain import incubation_base as base_domain
 from services.incubation.domain.commands import (
     ApproveApplication,
     BaseCommand,
@@ -34,11 +35,12 @@ from services.incubation.domain.commands import (
     SubmitApplication,
 )
 from services.incubation.domain.criteria import criteria_on
-from services.incubation.domain.decide_base import decide_base
 from services.incubation.domain.decide_incubation import decide_incubation
-from services.incubation.domain.facts import Facts
+from services.incubation.domain.decide_incubation_base import decide_incubation_base
 from services.incubation.domain.group import Group, GroupEvent
 from services.incubation.domain.incubation import Incubation, IncubationEvent
+from services.incubation.domain.incubation_base import BaseEvent, IncubationBase
+from services.incubation.domain.situation import Situation
 
 # Commands that take a place, an office or the agency's one incubation: serialised per base and
 # per agency. Commands that only free capacity (graduation, termination) need no lock, which
@@ -46,29 +48,18 @@ from services.incubation.domain.incubation import Incubation, IncubationEvent
 TAKES_A_PLACE = (SubmitApplication, ApproveApplication, SignAgreement)
 
 
-def as_base_event(event: DomainEvent) -> BaseEvent:
-    if isinstance(event, BaseEvent):
-        return event
-    raise TypeError(f"not a base event: {event.type_key()}")
-
-
-def as_incubation_event(event: DomainEvent) -> IncubationEvent:
-    if isinstance(event, IncubationEvent):
-        return event
-    raise TypeError(f"not an incubation event: {event.type_key()}")
-
-
-def as_group_event(event: DomainEvent) -> GroupEvent:
-    if isinstance(event, GroupEvent):
-        return event
-    raise TypeError(f"not a group event: {event.type_key()}")
+as_base_event: Callable[[DomainEvent], BaseEvent] = event_narrowing(BaseEvent, "a base")
+as_incubation_event: Callable[[DomainEvent], IncubationEvent] = event_narrowing(
+    IncubationEvent, "an incubation"
+)
+as_group_event: Callable[[DomainEvent], GroupEvent] = event_narrowing(GroupEvent, "a group")
 
 
 def evolve_group(state: Group | None, event: DomainEvent) -> Group:
     return group_domain.evolve(state, as_group_event(event))
 
 
-def evolve_base(state: Base | None, event: DomainEvent) -> Base:
+def evolve_base(state: IncubationBase | None, event: DomainEvent) -> IncubationBase:
     return base_domain.evolve(state, as_base_event(event))
 
 
@@ -76,8 +67,8 @@ def evolve_incubation(state: Incubation | None, event: DomainEvent) -> Incubatio
     return incubation_domain.evolve(state, as_incubation_event(event))
 
 
-async def load_base(store: EventStore, conn: Connection, base_id: str) -> Base | None:
-    state: Base | None = None
+async def load_base(store: EventStore, conn: Connection, base_id: str) -> IncubationBase | None:
+    state: IncubationBase | None = None
     for recorded in await store.read_stream(base_id, conn=conn):
         state = evolve_base(state, recorded.load())
     return state
@@ -116,18 +107,18 @@ async def _handle_base(
     expected_version: int | None,
 ) -> Outcome:
     await readmodel.lock(conn, f"base:{command.base_id}")
-    facts = Facts()
+    situation = Situation()
     if isinstance(command, CloseBase):
         holding, _ = await readmodel.base_occupancy(conn, command.base_id, "")
-        facts = Facts(base_holding=holding)
+        situation = Situation(base_holding=holding)
     if isinstance(command, EvaluateBase):
         figures = await readmodel.base_figures(
             conn, command.base_id, command.period_start, command.period_end
         )
-        facts = Facts(figures=figures)
+        situation = Situation(figures=figures)
 
-    def decide(state: Base | None, cmd: Any) -> list[BaseEvent]:
-        return decide_base(state, cmd, facts)
+    def decide(state: IncubationBase | None, cmd: Any) -> list[BaseEvent]:
+        return decide_incubation_base(state, cmd, situation)
 
     return await execute(
         store,
@@ -197,9 +188,9 @@ async def _handle_incubation(
     call_id = command.call_id if isinstance(command, SubmitApplication) else None
     if call_id is None and current is not None:
         call_id = current.call_id
-    facts = Facts(
+    situation = Situation(
         base=base,
-        agency=await readmodel.agency_facts(conn, uscc),
+        agency=await readmodel.known_agency(conn, uscc),
         agency_holding=await readmodel.agency_holding(conn, uscc, command.incubation_id),
         base_holding=holding,
         occupied_offices=occupied,
@@ -208,7 +199,7 @@ async def _handle_incubation(
     )
 
     def decide(state: Incubation | None, cmd: Any) -> list[IncubationEvent]:
-        return decide_incubation(state, cmd, facts)
+        return decide_incubation(state, cmd, situation)
 
     return await execute(
         store,

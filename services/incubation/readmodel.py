@@ -20,10 +20,10 @@ from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
 from servicekit.eventstore.store import InlineProjection
 from servicekit.locks import lock_for_transaction
-from services.incubation.domain.base import Base
-from services.incubation.domain.facts import AgencyFacts, BaseFigures
 from services.incubation.domain.group import Group
 from services.incubation.domain.incubation import HOLDING, OCCUPYING, Incubation
+from services.incubation.domain.incubation_base import IncubationBase
+from services.incubation.domain.situation import BaseFigures, KnownAgency
 
 SCHEMA = "incubation"
 
@@ -130,7 +130,7 @@ CREATE INDEX IF NOT EXISTS groups_preparing ON {SCHEMA}.groups (register_by)
     WHERE status = 'preparing' AND overdue_on IS NULL;
 """
 
-_BASE = TypeAdapter(Base)
+_BASE = TypeAdapter(IncubationBase)
 _INCUBATION = TypeAdapter(Incubation)
 _HOLDING = sorted(HOLDING)
 _HOLDING = sorted(HOLDING)
@@ -140,7 +140,7 @@ _ADMITTED = ["approved", "signed", "incubating", "graduated", "terminated"]
 # --- inline projections (run in the append transaction) -------------------------------------
 
 
-def upsert_base(base: Base) -> InlineProjection:
+def upsert_base(base: IncubationBase) -> InlineProjection:
     async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
         await conn.execute(
             f"INSERT INTO {SCHEMA}.bases (base_id, name, reporting_unit, level, closed_on, state, "
@@ -274,7 +274,7 @@ def upsert_group(state: Group) -> InlineProjection:
 # --- facts for decisions ----------------------------------------------------------------------
 
 
-async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
+async def known_agency(conn: Connection, uscc: str) -> KnownAgency | None:
     row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.agencies WHERE uscc = $1", uscc)
     if row is None:
         return await _group_facts(conn, uscc)
@@ -289,7 +289,7 @@ async def agency_facts(conn: Connection, uscc: str) -> AgencyFacts | None:
         uscc,
     )
     staff = row["full_time_staff"], row["qualified_staff"]
-    return AgencyFacts(
+    return KnownAgency(
         row["uscc"],
         row["name"],
         row["reporting_unit"],
@@ -343,7 +343,7 @@ async def base_figures(conn: Connection, base_id: str, start: dt.date, end: dt.d
     )
 
 
-async def _group_facts(conn: Connection, provisional_id: str) -> AgencyFacts | None:
+async def _group_facts(conn: Connection, provisional_id: str) -> KnownAgency | None:
     """A group in preparation stands where an agency would (注册协助), until it is registered."""
     row = await conn.fetchrow(
         f"SELECT name, reporting_unit FROM {SCHEMA}.groups "
@@ -352,7 +352,7 @@ async def _group_facts(conn: Connection, provisional_id: str) -> AgencyFacts | N
     )
     if row is None:
         return None
-    return AgencyFacts(provisional_id, row["name"], row["reporting_unit"], "preparing")
+    return KnownAgency(provisional_id, row["name"], row["reporting_unit"], "preparing")
 
 
 async def group_base(conn: Connection, provisional_id: str) -> str | None:
@@ -680,20 +680,20 @@ async def find_trainings(conn: Connection, base_id: str) -> list[dict[str, Any]]
 
 
 async def local_agency(conn: Connection, uscc: str) -> dict[str, Any] | None:
-    facts = await agency_facts(conn, uscc)
-    if facts is None:
+    agency = await known_agency(conn, uscc)
+    if agency is None:
         return None
     return {
-        "uscc": facts.uscc,
-        "name": facts.name,
-        "reporting_unit": facts.reporting_unit,
-        "status": facts.status,
-        "credit_lists": list(facts.lists),
+        "uscc": agency.uscc,
+        "name": agency.name,
+        "reporting_unit": agency.reporting_unit,
+        "status": agency.status,
+        "credit_lists": list(agency.lists),
         # What graduation judges against (None: not known here yet).
-        "staff": dict(zip(("full_time", "qualified"), facts.staff, strict=True))
-        if facts.staff
+        "staff": dict(zip(("full_time", "qualified"), agency.staff, strict=True))
+        if agency.staff
         else None,
-        "latest_inspection": dict(zip(("year", "conclusion"), facts.inspection, strict=True))
-        if facts.inspection
+        "latest_inspection": dict(zip(("year", "conclusion"), agency.inspection, strict=True))
+        if agency.inspection
         else None,
     }

@@ -10,6 +10,7 @@ from socialwork_contracts import reference
 
 from servicekit.auth import Principal, require_role
 from servicekit.command_api import CommandRoute, CommandSet, command_router
+from servicekit.history import audit_entry
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.registry import readmodel
@@ -110,22 +111,7 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
         return {
             "uscc": uscc,
             "state": state,
-            "events": [
-                {
-                    "event_id": str(e.event_id),
-                    "type": f"{e.event_type}.v{e.event_version}",
-                    "stream_version": e.stream_version,
-                    "position": e.position,
-                    "occurred_at": e.occurred_at,
-                    "recorded_at": e.recorded_at,
-                    "actor": e.actor,
-                    "actor_role": e.actor_role,
-                    "correlation_id": e.correlation_id,
-                    "causation_id": e.causation_id,
-                    "data": e.data,
-                }
-                for e in events
-            ],
+            "events": [audit_entry(e) for e in events],
         }
 
     @router.get("/reference/localities", tags=["reference"], summary="统计单位 Reporting units")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from socialwork_contracts.topics import REGISTRY
 
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.settings import ServiceSettings
@@ -29,7 +28,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         description="登记、变更、停止活动、注销与撤销 — registration facts of social-work "
         "agencies. Every command needs a bearer token; see docs/auth.md.",
         settings=settings,
-        publishes=REGISTRY,
         prepare=prepare,
         router=build_router,
     )

@@ -59,7 +59,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "可按发生时间或记录时间回溯 — citywide projections folded from every service's events. "
         "Reads need a bearer token (docs/reporting.md); the dashboard page is at /dashboard.",
         settings=settings,
-        publishes=None,
         prepare=prepare,
         router=lambda runtime_of, principal: build_router(runtime_of, principal, options),
     )

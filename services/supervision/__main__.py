@@ -1,7 +1,7 @@
 """`python -m services.supervision` — the container's and the local scripts' entry point."""
 
-from servicekit.serve import serve
+from servicekit.serve import main
 from services.supervision.app import SERVICE, create_app
 
 if __name__ == "__main__":
-    serve(SERVICE, create_app)
+    main(SERVICE, create_app)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, local_date
 
 from servicekit.auth import Principal, Role, require_role
 from servicekit.command_api import CommandRoute, CommandSet, command_router
@@ -22,12 +23,12 @@ from services.supervision.authz import (
     readable_unit,
     require_file_reader,
 )
-from services.supervision.checks import LOCAL, FutureCheckDate, local_date, scheduled_check
+from services.supervision.checks import FutureCheckDate, scheduled_check
 from services.supervision.domain import calendar
 from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.decide import decide
-from services.supervision.handlers import agency_facts, evolve_file
+from services.supervision.handlers import evolve_file, known_agency
 from services.supervision.report import credit_file_view, credit_report
 
 COMMANDS = CommandSet[CreditFile](
@@ -36,7 +37,7 @@ COMMANDS = CommandSet[CreditFile](
     decide=decide,
     authorize=authorize,
     inline=readmodel.project_credit_file,
-    facts=agency_facts,
+    situation=known_agency,
 )
 
 ROUTES = (
@@ -202,7 +203,7 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
     ) -> list[dict[str, Any]]:
         """The agency's items from its credit file as it stood at the end of `day`."""
         file: CreditFile | None = None
-        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TIME_ZONE)
         for r in await runtime.store.read_stream(uscc, conn=conn):
             if r.occurred_at < end:
                 file = evolve_file(file, r.load())
@@ -264,12 +265,12 @@ def local_today(now: dt.datetime) -> dt.date:
     return local_date(now)
 
 
-async def readable_agency(runtime: Runtime, caller: Principal, uscc: str) -> cmd.AgencyFacts | None:
+async def readable_agency(runtime: Runtime, caller: Principal, uscc: str) -> cmd.KnownAgency | None:
     """The agency's facts for its credit file, once the caller may read that file (403, or 404
     to a scoped caller naming an agency not known here)."""
     async with runtime.pool.acquire() as conn:
         scope = await readmodel.agency_scope(conn, uscc)
-        agency = await readmodel.agency_facts(conn, uscc, None)
+        agency = await readmodel.known_agency(conn, uscc, None)
     try:
         require_file_reader(caller, scope, uscc)
     except InvalidTransition as exc:
@@ -283,7 +284,7 @@ async def file_as_of(
     """The file folded from the facts that had occurred by the end of `as_of` (local) and had
     been recorded by `recorded_as_of`."""
     day = as_of or local_today(dt.datetime.now(dt.UTC))
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TIME_ZONE)
     recorded = await runtime.store.read_stream(uscc, recorded_until=recorded_as_of)
     kept = [r for r in recorded if r.occurred_at < end]
     file: CreditFile | None = None

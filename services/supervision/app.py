@@ -8,7 +8,7 @@ import datetime as dt
 from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from socialwork_contracts.topics import SUPERVISION
+from socialwork_contracts.periods import local_date
 
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.scheduler import PeriodicJob
@@ -16,7 +16,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.supervision import readmodel
 from services.supervision.api import build_router
-from services.supervision.checks import local_date, scheduled_check
+from services.supervision.checks import scheduled_check
 from services.supervision.consumers import KnownAgencies, Residencies
 
 SERVICE = "supervision"
@@ -56,7 +56,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         description="诚信档案、违规、整改、行政处罚与信用名录 — credit files, violations, "
         "rectification, penalties and credit lists. Every request needs a bearer token.",
         settings=settings,
-        publishes=SUPERVISION,
         prepare=prepare,
         router=build_router,
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from servicekit.auth import Forbidden, Principal, Role, require_role, require_unit
-from services.supervision.domain.commands import AgencyFacts, RecordViolation, SupervisionCommand
+from services.supervision.domain.commands import KnownAgency, RecordViolation, SupervisionCommand
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.decide import agency_not_found
 
@@ -48,7 +48,7 @@ def authorize(
     principal: Principal,
     state: CreditFile | None,
     command: SupervisionCommand,
-    agency: AgencyFacts | None,
+    agency: KnownAgency | None,
 ) -> None:
     """Raise Forbidden unless the principal may send this command about this agency
     (InvalidTransition `agency_not_found` to a unit officer naming an agency not known here)."""

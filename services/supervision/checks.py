@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import asyncpg
 import structlog
-from socialwork_contracts.periods import UnknownCalendarYear
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
 
 from servicekit.auth import Principal, Role
 from servicekit.commands import CommandContext
@@ -37,7 +36,6 @@ from services.supervision.domain.commands import (
 from services.supervision.domain.periods import overdue_from
 
 log = structlog.get_logger()
-LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 CLOCK = Principal("system:supervision-clock", Role.SYSTEM)
 MAX_ROUNDS = 10  # an overdue found today may itself be due for escalation when as_of is far on
 # The database itself is gone: every item would fail alike, so the run stops (and is retried).
@@ -84,14 +82,9 @@ class Due:
     day: dt.date  # the local day the fact happens
 
 
-def local_date(instant: dt.datetime) -> dt.date:
-    """Calendar rules run on the local (Asia/Shanghai) date."""
-    return instant.astimezone(LOCAL).date()
-
-
 def fact_time(day: dt.date, now: dt.datetime) -> dt.datetime:
     """A clock-driven fact happened at the start of its local day (never later than now)."""
-    start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=LOCAL)
+    start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=LOCAL_TIME_ZONE)
     return min(start, now)
 
 

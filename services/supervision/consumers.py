@@ -23,6 +23,7 @@ from socialwork_contracts.incubation import (
     IncubationStarted,
     IncubationTerminated,
 )
+from socialwork_contracts.periods import local_date
 from socialwork_contracts.registry import (
     AgencyDeregistered,
     AgencyProfileAmended,
@@ -38,9 +39,8 @@ from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.supervision import readmodel
-from services.supervision.checks import local_date
 from services.supervision.domain.commands import (
-    AgencyFacts,
+    KnownAgency,
     ListForRegistrationSanction,
     RecordViolation,
     SupervisionCommand,
@@ -98,7 +98,7 @@ class KnownAgencies:
             evidence_ref=f"登记管理机关记录 {envelope.id}",
             found_on=found_on,
         )
-        agency = await readmodel.agency_facts(conn, event.uscc, found_on)
+        agency = await readmodel.known_agency(conn, event.uscc, found_on)
         await self._react(conn, envelope, command, agency)
 
     async def _list(
@@ -123,7 +123,7 @@ class KnownAgencies:
         conn: Connection,
         envelope: CloudEvent,
         command: SupervisionCommand,
-        agency: AgencyFacts | None,
+        agency: KnownAgency | None,
     ) -> None:
         """Decide `command` on the agency's credit file because of `envelope` (once)."""
         await react(

@@ -12,7 +12,7 @@ from servicekit.commands import CommandContext, execute
 from servicekit.db import Connection
 from servicekit.runtime import Runtime
 from services.supervision import readmodel
-from services.supervision.domain.commands import AgencyFacts, SupervisionCommand
+from services.supervision.domain.commands import KnownAgency, SupervisionCommand
 from services.supervision.domain.credit_file import CreditFile, evolve
 from services.supervision.domain.decide import decide
 from services.supervision.domain.events import as_supervision_event
@@ -22,11 +22,11 @@ def evolve_file(state: CreditFile | None, event: DomainEvent) -> CreditFile:
     return evolve(state, as_supervision_event(event))
 
 
-async def agency_facts(conn: Connection, command: Any) -> AgencyFacts | None:
+async def known_agency(conn: Connection, command: Any) -> KnownAgency | None:
     """What the registry and incubation told us of the command's agency (residency on the day
     a violation was found), read in the command's transaction."""
     found_on: dt.date | None = getattr(command, "found_on", None)
-    return await readmodel.agency_facts(conn, command.uscc, found_on)
+    return await readmodel.known_agency(conn, command.uscc, found_on)
 
 
 async def run_for_clock(
@@ -35,7 +35,7 @@ async def run_for_clock(
     """One command of the scheduled check, in its own transaction, so a failure undoes only it.
     True when it recorded new events (False: answered as a duplicate)."""
     async with runtime.pool.acquire() as conn, conn.transaction():
-        agency = await readmodel.agency_facts(conn, command.uscc, None)
+        agency = await readmodel.known_agency(conn, command.uscc, None)
         outcome = await execute(
             runtime.store,
             stream_id=command.uscc,

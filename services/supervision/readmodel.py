@@ -15,7 +15,7 @@ from servicekit.eventstore import RecordedEvent
 from servicekit.eventstore.store import InlineProjection
 from services.supervision.authz import AgencyScope
 from services.supervision.domain import rules
-from services.supervision.domain.commands import AgencyFacts
+from services.supervision.domain.commands import KnownAgency
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.policy import credit_policy
 
@@ -159,7 +159,7 @@ def project_credit_file(file: CreditFile) -> InlineProjection:
     return write
 
 
-async def agency_facts(conn: Connection, uscc: str, on: dt.date | None) -> AgencyFacts | None:
+async def known_agency(conn: Connection, uscc: str, on: dt.date | None) -> KnownAgency | None:
     """The agency as the registry told us, with the base it was resident in on `on`."""
     row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.agencies WHERE uscc = $1", uscc)
     if row is None:
@@ -177,7 +177,7 @@ async def agency_facts(conn: Connection, uscc: str, on: dt.date | None) -> Agenc
         "ORDER BY ended_on DESC LIMIT 1",
         uscc,
     )
-    return AgencyFacts(
+    return KnownAgency(
         row["uscc"],
         row["name"],
         row["reporting_unit"],

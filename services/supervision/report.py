@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.supervision.domain import inspection, rules
-from services.supervision.domain.commands import AgencyFacts
+from services.supervision.domain.commands import KnownAgency
 from services.supervision.domain.credit_file import CreditFile, Grade, Listing
 from services.supervision.domain.policy import credit_policy, grade_policy
 
@@ -116,7 +116,7 @@ def grade_status(grade: Grade, day: dt.date, on_serious_list: bool) -> str:
 
 
 def credit_file_view(
-    file: CreditFile | None, agency: AgencyFacts | None, day: dt.date, uscc: str
+    file: CreditFile | None, agency: KnownAgency | None, day: dt.date, uscc: str
 ) -> dict[str, Any]:
     """The whole credit file as of `day` (already folded from the facts known then)."""
     file = file or CreditFile(uscc=uscc)
@@ -156,7 +156,7 @@ def credit_file_view(
 
 
 def credit_report(
-    file: CreditFile | None, agency: AgencyFacts | None, day: dt.date, uscc: str
+    file: CreditFile | None, agency: KnownAgency | None, day: dt.date, uscc: str
 ) -> str:
     """A plain-text report in Chinese, for printing (信用报告)."""
     view = credit_file_view(file, agency, day, uscc)

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fastapi import FastAPI
+from socialwork_contracts.topics import SERVICES
 
 from servicekit.settings import ServiceSettings
-from services.incubation.app import create_app as incubation
-from services.registry.app import create_app as registry
-from services.reporting.app import create_app as reporting
-from services.supervision.app import create_app as supervision
 from tests.conftest import TEST_SECRET
+from tests.support import AppFactory, app_factory
 
-FACTORIES: dict[str, Callable[[ServiceSettings], FastAPI]] = {
-    "registry": registry,
-    "incubation": incubation,
-    "supervision": supervision,
-    "reporting": reporting,
-}
+# Every service of the manifest (socialwork_contracts.topics.MANIFEST).
+FACTORIES: dict[str, AppFactory] = {service: app_factory(service) for service in SERVICES}
 
 
 def offline_settings() -> ServiceSettings:

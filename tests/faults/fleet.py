@@ -14,8 +14,6 @@ import httpx
 
 from tests.integration.processes import ServiceProcess
 
-SERVICES = ("registry", "incubation", "supervision", "reporting")
-
 
 @dataclass
 class Fleet:

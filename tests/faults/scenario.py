@@ -10,12 +10,13 @@ from pathlib import Path
 
 import asyncpg
 from devstack.postgres import PostgresProcess
+from socialwork_contracts.topics import SERVICES
 
 from tests.faults import report
 from tests.faults.badrecords import Injected
 from tests.faults.checks import Verdict, judge
 from tests.faults.evidence import CheckpointWatch, consumers, gather, wait_converged
-from tests.faults.fleet import SERVICES, Fleet
+from tests.faults.fleet import Fleet
 from tests.faults.infra import Broker, ClusterBroker
 from tests.faults.kafka_log import Reader
 from tests.faults.load import Oracle, burst

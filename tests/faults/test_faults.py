@@ -15,11 +15,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from socialwork_contracts.topics import SERVICES
 
 from servicekit.locks import lock_key
 from tests.faults import badrecords
 from tests.faults.evidence import PRODUCERS
-from tests.faults.fleet import SERVICES
 from tests.faults.infra import advisory_lock_holder, terminate_backend
 from tests.faults.kafka_log import PARTITIONS, Reader
 from tests.faults.scenario import Context, Stage, run

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from services.incubation.domain import base as base_domain
 from services.incubation.domain import incubation as incubation_domain
-from services.incubation.domain.base import Base, BaseEvent
+from services.incubation.domain import incubation_base as base_domain
 from services.incubation.domain.commands import (
     AdoptAdmissionStandard,
     ApproveApplication,
@@ -25,10 +24,11 @@ from services.incubation.domain.commands import (
     UpdateFacilities,
 )
 from services.incubation.domain.criteria import criteria_on
-from services.incubation.domain.decide_base import decide_base
 from services.incubation.domain.decide_incubation import decide_incubation
-from services.incubation.domain.facts import AgencyFacts, Facts
+from services.incubation.domain.decide_incubation_base import decide_incubation_base
 from services.incubation.domain.incubation import REVIEW_STAGES, Incubation, IncubationEvent
+from services.incubation.domain.incubation_base import BaseEvent, IncubationBase
+from services.incubation.domain.situation import KnownAgency, Situation
 
 D = dt.date
 BASE_ID = "base-1"
@@ -62,18 +62,18 @@ def establish(**changes: Any) -> EstablishBase:
     return EstablishBase(**fields)
 
 
-def fold_base(events: Sequence[BaseEvent]) -> Base | None:
-    state: Base | None = None
+def fold_base(events: Sequence[BaseEvent]) -> IncubationBase | None:
+    state: IncubationBase | None = None
     for e in events:
         state = base_domain.evolve(state, e)
     return state
 
 
 def run_base(
-    state: Base | None, command: BaseCommand, facts: Facts | None = None
-) -> tuple[list[Any], Base]:
+    state: IncubationBase | None, command: BaseCommand, situation: Situation | None = None
+) -> tuple[list[Any], IncubationBase]:
     """(events, new state); events typed loosely so tests can read any event's fields."""
-    events: list[BaseEvent] = decide_base(state, command, facts or Facts())
+    events: list[BaseEvent] = decide_incubation_base(state, command, situation or Situation())
     new = state
     for e in events:
         new = base_domain.evolve(new, e)
@@ -81,7 +81,7 @@ def run_base(
     return events, new
 
 
-def ready_base(**changes: Any) -> Base:
+def ready_base(**changes: Any) -> IncubationBase:
     """An established base with a standard (v1 from 2023-03-15) and an open call (April 2023);
     facility `changes` are applied afterwards (UpdateFacilities), e.g. to fall below standard."""
     _, base = run_base(None, establish())
@@ -127,25 +127,25 @@ def agency(
     *,
     staff: tuple[int, int] | None = None,
     inspection: tuple[int, str] | None = None,
-) -> AgencyFacts:
-    return AgencyFacts(USCC, "同心社会工作服务中心", unit, status, lists, staff, inspection)
+) -> KnownAgency:
+    return KnownAgency(USCC, "同心社会工作服务中心", unit, status, lists, staff, inspection)
 
 
-def facts(**changes: Any) -> Facts:
+def situation(**changes: Any) -> Situation:
     fields: dict[str, Any] = {
         "base": ready_base(),
         "agency": agency(),
         "criteria": criteria_on(D(2024, 1, 1)),
         **changes,
     }
-    return Facts(**fields)
+    return Situation(**fields)
 
 
 def run(
-    state: Incubation | None, command: IncubationCommand, given: Facts | None = None
+    state: Incubation | None, command: IncubationCommand, given: Situation | None = None
 ) -> tuple[list[Any], Incubation]:
     """(events, new state); events typed loosely so tests can read any event's fields."""
-    events: list[IncubationEvent] = decide_incubation(state, command, given or facts())
+    events: list[IncubationEvent] = decide_incubation(state, command, given or situation())
     new = state
     for e in events:
         new = incubation_domain.evolve(new, e)

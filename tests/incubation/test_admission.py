@@ -20,10 +20,10 @@ from tests.incubation.given import (
     USCC,
     D,
     agency,
-    facts,
     ready_base,
     reviewed,
     run,
+    situation,
     submitted,
 )
 
@@ -55,36 +55,36 @@ def test_a_local_active_agency_applies() -> None:
 
 def test_an_agency_unknown_to_the_registry_cannot_apply() -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(None, submit(), facts(agency=None))
+        run(None, submit(), situation(agency=None))
     assert codes(refused.value) == {"agency_not_registered"}
 
 
 @pytest.mark.parametrize("status", ["suspended", "deregistered", "revoked"])
 def test_an_agency_that_is_not_active_cannot_apply_nor_be_approved(status: str) -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(None, submit(), facts(agency=agency(status)))
+        run(None, submit(), situation(agency=agency(status)))
     assert codes(refused.value) == {"agency_not_active"}
     with pytest.raises(DomainRejected) as refused:
-        run(reviewed(), APPROVE, facts(agency=agency(status)))
+        run(reviewed(), APPROVE, situation(agency=agency(status)))
     assert codes(refused.value) == {"agency_not_active"}
 
 
 @pytest.mark.parametrize("listed", ["abnormal", "serious"])
 def test_an_agency_on_a_credit_list_cannot_apply_nor_be_admitted(listed: str) -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(None, submit(), facts(agency=agency(lists=(listed,))))
+        run(None, submit(), situation(agency=agency(lists=(listed,))))
     assert codes(refused.value) == {"agency_listed"}
     with pytest.raises(DomainRejected) as refused:
-        run(reviewed(), APPROVE, facts(agency=agency(lists=(listed,))))
+        run(reviewed(), APPROVE, situation(agency=agency(lists=(listed,))))
     assert codes(refused.value) == {"agency_listed"}
 
 
 def test_an_agency_already_holding_a_place_cannot_apply_nor_be_approved_again() -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(None, submit(), facts(agency_holding=("other",)))
+        run(None, submit(), situation(agency_holding=("other",)))
     assert codes(refused.value) == {"agency_already_incubating"}
     with pytest.raises(DomainRejected) as refused:
-        run(reviewed(), APPROVE, facts(agency_holding=("other",)))
+        run(reviewed(), APPROVE, situation(agency_holding=("other",)))
     assert codes(refused.value) == {"agency_already_incubating"}
 
 
@@ -98,7 +98,7 @@ def test_the_call_window_includes_both_ends() -> None:
 
 
 def test_a_non_local_agency_needs_a_recorded_reason() -> None:
-    elsewhere = facts(agency=agency(unit="erqi"))
+    elsewhere = situation(agency=agency(unit="erqi"))
     with pytest.raises(DomainRejected) as refused:
         run(None, submit(), elsewhere)
     assert codes(refused.value) == {"non_local_reason_missing"}
@@ -111,7 +111,7 @@ def test_an_unknown_call_or_base_is_not_found() -> None:
         run(None, submit(call_id="nope"))
     assert missing.value.code == "call_not_found"
     with pytest.raises(InvalidTransition) as missing:
-        run(None, submit(), facts(base=None))
+        run(None, submit(), situation(base=None))
     assert missing.value.code == "base_not_found"
 
 
@@ -135,22 +135,22 @@ def test_approval_needs_every_review_stage() -> None:
 
 def test_no_admission_beyond_the_offices_available() -> None:
     # Two allottable offices (301, 302); the shared room 305 does not count.
-    run(reviewed(), APPROVE, facts(base_holding=1))
+    run(reviewed(), APPROVE, situation(base_holding=1))
     with pytest.raises(DomainRejected) as refused:
-        run(reviewed(), APPROVE, facts(base_holding=2, call_approved=0))
+        run(reviewed(), APPROVE, situation(base_holding=2, call_approved=0))
     assert codes(refused.value) == {"no_office_available"}
 
 
 def test_no_admission_beyond_the_places_of_the_call() -> None:
-    run(reviewed(), APPROVE, facts(call_approved=1))
+    run(reviewed(), APPROVE, situation(call_approved=1))
     with pytest.raises(DomainRejected) as refused:
-        run(reviewed(), APPROVE, facts(call_approved=2))
+        run(reviewed(), APPROVE, situation(call_approved=2))
     assert codes(refused.value) == {"call_places_full"}
 
 
 def test_a_base_below_standard_cannot_admit() -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(reviewed(), APPROVE, facts(base=ready_base(fire_safety_compliant=False)))
+        run(reviewed(), APPROVE, situation(base=ready_base(fire_safety_compliant=False)))
     assert codes(refused.value) == {"fire_safety_not_compliant"}
 
 
@@ -175,5 +175,5 @@ def test_rejection_records_reasons_and_the_stage() -> None:
 def test_any_agency_of_the_city_is_local_to_a_city_level_base() -> None:
     """domain.md target 2: a city-level base's locality is the whole city."""
     city_base = dataclasses.replace(ready_base(), level="city")
-    events, _ = run(None, submit(), facts(base=city_base, agency=agency(unit="erqi")))
+    events, _ = run(None, submit(), situation(base=city_base, agency=agency(unit="erqi")))
     assert events[0].local is True and events[0].non_local_reason is None

@@ -11,11 +11,11 @@ from tests.incubation.given import (
     D,
     agency,
     approved,
-    facts,
     incubating,
     run,
     sign_command,
     signed,
+    situation,
 )
 
 
@@ -32,9 +32,9 @@ def test_signing_assigns_the_office_and_records_the_obligations() -> None:
 
 def test_one_agency_per_office() -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(approved(), sign_command(), facts(occupied_offices=frozenset({"301"})))
+        run(approved(), sign_command(), situation(occupied_offices=frozenset({"301"})))
     assert codes(refused.value) == {"office_occupied"}
-    run(approved(), sign_command(office_id="302"), facts(occupied_offices=frozenset({"301"})))
+    run(approved(), sign_command(office_id="302"), situation(occupied_offices=frozenset({"301"})))
 
 
 def test_the_shared_room_and_unknown_offices_cannot_be_assigned() -> None:
@@ -79,9 +79,12 @@ def test_move_in_within_the_inclusive_term(day: object, ok: bool) -> None:
 
 def test_move_in_refused_once_the_agency_is_revoked_or_listed() -> None:
     command = StartIncubation(incubation_id=INC_ID, started_on=D(2023, 7, 3))
-    for facts_now in (facts(agency=agency("revoked")), facts(agency=agency(lists=("serious",)))):
+    for situation_now in (
+        situation(agency=agency("revoked")),
+        situation(agency=agency(lists=("serious",))),
+    ):
         with pytest.raises(DomainRejected):
-            run(signed(), command, facts_now)
+            run(signed(), command, situation_now)
 
 
 def test_extension_signed_by_the_last_day_of_the_term() -> None:
@@ -103,7 +106,7 @@ def test_extension_signed_by_the_last_day_of_the_term() -> None:
 
 
 def test_no_agreement_once_the_agency_is_revoked_or_listed_after_approval() -> None:
-    for now in (facts(agency=agency("revoked")), facts(agency=agency(lists=("abnormal",)))):
+    for now in (situation(agency=agency("revoked")), situation(agency=agency(lists=("abnormal",)))):
         with pytest.raises(DomainRejected) as refused:
             run(approved(), sign_command(), now)
         assert codes(refused.value) & {"agency_not_active", "agency_listed"}

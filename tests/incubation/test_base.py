@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from servicekit.decisions import DomainRejected, InvalidTransition
-from services.incubation.domain.base import Base
 from services.incubation.domain.commands import (
     AdoptAdmissionStandard,
     CloseBase,
@@ -16,8 +15,9 @@ from services.incubation.domain.commands import (
     RecordTraining,
     UpdateFacilities,
 )
-from services.incubation.domain.facts import Facts
+from services.incubation.domain.incubation_base import IncubationBase
 from services.incubation.domain.rules import allottable_offices, hardware_standard
+from services.incubation.domain.situation import Situation
 from tests.incubation.given import BASE_ID, OFFICES, D, establish, ready_base, run_base
 
 
@@ -25,7 +25,7 @@ def codes(exc: DomainRejected) -> set[str]:
     return {v.code for v in exc.violations}
 
 
-def base_with(offices: tuple[OfficeSpec, ...], **changes: object) -> Base:
+def base_with(offices: tuple[OfficeSpec, ...], **changes: object) -> IncubationBase:
     return run_base(None, establish(offices=offices, **changes))[1]
 
 
@@ -169,9 +169,9 @@ def test_training_hours_are_exact_and_sessions_recorded_once() -> None:
 def test_closing_is_refused_while_residents_remain() -> None:
     close = CloseBase(base_id=BASE_ID, reason="场地调整", closed_on=D(2025, 1, 31))
     with pytest.raises(DomainRejected) as refused:
-        run_base(ready_base(), close, Facts(base_holding=1))
+        run_base(ready_base(), close, Situation(base_holding=1))
     assert codes(refused.value) == {"base_has_residents"}
-    _, closed = run_base(ready_base(), close, Facts(base_holding=0))
+    _, closed = run_base(ready_base(), close, Situation(base_holding=0))
     assert closed.is_closed
     with pytest.raises(InvalidTransition):
         run_base(closed, call())

@@ -15,7 +15,7 @@ from services.incubation.domain.criteria import (
     criteria_on,
 )
 from services.incubation.domain.incubation import Incubation
-from tests.incubation.given import INC_ID, D, agency, facts, incubating, run, signed
+from tests.incubation.given import INC_ID, D, agency, incubating, run, signed, situation
 
 
 def codes(exc: DomainRejected) -> set[str]:
@@ -60,7 +60,7 @@ def test_funding_needs_a_type_and_a_positive_amount_with_two_places() -> None:
 
 
 def test_no_funding_of_a_listed_agency_but_other_support_goes_on() -> None:
-    listed = facts(agency=agency(lists=("abnormal",)))
+    listed = situation(agency=agency(lists=("abnormal",)))
     with pytest.raises(DomainRejected) as refused:
         run(incubating(), FUNDING, listed)
     assert codes(refused.value) == {"agency_listed"}
@@ -101,13 +101,13 @@ def test_graduation_needs_a_funded_project_system_checked() -> None:
 
 def test_no_graduation_of_a_listed_agency() -> None:
     with pytest.raises(DomainRejected) as refused:
-        run(funded(), GRADUATE, facts(agency=agency(lists=("serious",))))
+        run(funded(), GRADUATE, situation(agency=agency(lists=("serious",))))
     assert "agency_listed" in codes(refused.value)
 
 
 def test_no_graduation_of_a_listed_agency_even_if_the_configuration_forgets_it() -> None:
     lax = CriteriaVersion("lax", D(2018, 1, 1), (Criterion("exit", "assessment", "评估", "exit"),))
-    given = facts(agency=agency(lists=("abnormal",)), criteria=lax)
+    given = situation(agency=agency(lists=("abnormal",)), criteria=lax)
     with pytest.raises(DomainRejected) as refused:
         run(funded(), GRADUATE.model_copy(update={"assessment": {"exit": True}}), given)
     assert codes(refused.value) == {"agency_listed"}
@@ -149,7 +149,7 @@ def test_term_expired_only_after_the_last_day() -> None:
 
 def test_the_staff_ratio_is_checked_from_the_registrys_counts() -> None:
     """issue 11 §6: facts the platform holds decide, not a tick-box."""
-    below = facts(agency=agency(staff=(9, 2)))
+    below = situation(agency=agency(staff=(9, 2)))
     with pytest.raises(DomainRejected) as refused:
         run(funded(), GRADUATE, below)
     assert codes(refused.value) == {"criterion_not_met:staff_ratio_met"}
@@ -157,7 +157,7 @@ def test_the_staff_ratio_is_checked_from_the_registrys_counts() -> None:
     run(
         funded(),
         GRADUATE.model_copy(update={"assessment": untick}),
-        facts(agency=agency(staff=(9, 3))),
+        situation(agency=agency(staff=(9, 3))),
     )
 
 
@@ -169,7 +169,7 @@ def test_the_staff_ratio_is_checked_from_the_registrys_counts() -> None:
 def test_the_latest_annual_inspection_is_checked_from_supervision(
     conclusion: str, passes: bool
 ) -> None:
-    given = facts(agency=agency(inspection=(2023, conclusion)))
+    given = situation(agency=agency(inspection=(2023, conclusion)))
     if passes:
         run(funded(), GRADUATE, given)
     else:

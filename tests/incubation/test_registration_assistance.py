@@ -24,17 +24,17 @@ from services.incubation.domain.commands import (
     RecordGroupRegistration,
     SubmitApplication,
 )
-from services.incubation.domain.facts import AgencyFacts
 from services.incubation.domain.group import Group, decide_group
+from services.incubation.domain.situation import KnownAgency
 from tests.incubation.given import (
     BASE_ID,
     CALL_ID,
     INC_ID,
     USCC,
-    facts,
     incubating,
     ready_base,
     run,
+    situation,
 )
 
 D = dt.date
@@ -64,8 +64,8 @@ def group_after(*commands: Any) -> Group:
     return state
 
 
-def preparing() -> AgencyFacts:
-    return AgencyFacts(GROUP, "郑州市金水区惠民社会工作服务中心（筹）", "jinshui", "preparing")
+def preparing() -> KnownAgency:
+    return KnownAgency(GROUP, "郑州市金水区惠民社会工作服务中心（筹）", "jinshui", "preparing")
 
 
 def test_a_group_is_taken_on_with_its_deadline_six_months_on() -> None:
@@ -109,7 +109,7 @@ def test_a_group_in_preparation_may_apply_under_its_provisional_id() -> None:
         uscc=GROUP,
         submitted_on=D(2023, 4, 10),
     )
-    [event], state = run(None, command, facts(agency=preparing()))
+    [event], state = run(None, command, situation(agency=preparing()))
     assert (event.uscc, event.local, state.uscc) == (GROUP, True, GROUP)
 
 
@@ -122,7 +122,7 @@ def test_an_unknown_provisional_id_may_not_apply() -> None:
         submitted_on=D(2023, 4, 10),
     )
     with pytest.raises(DomainRejected) as caught:
-        run(None, command, facts(agency=None))
+        run(None, command, situation(agency=None))
     assert [v.code for v in caught.value.violations] == ["agency_not_registered"]
 
 
@@ -134,7 +134,7 @@ def test_a_group_cannot_graduate_before_it_is_registered() -> None:
         graduated_on=D(2024, 6, 1),
     )
     with pytest.raises(DomainRejected) as caught:
-        run(incubating(), graduate, facts(agency=preparing()))
+        run(incubating(), graduate, situation(agency=preparing()))
     assert "group_not_registered" in {v.code for v in caught.value.violations}
 
 

@@ -3,28 +3,17 @@ Prometheus scrape parses (the operations contract of docs/operations.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from socialwork_contracts.topics import SERVICES
 
-from servicekit.settings import ServiceSettings
-from services.incubation.app import create_app as incubation
-from services.registry.app import create_app as registry
-from services.reporting.app import create_app as reporting
-from services.supervision.app import create_app as supervision
 from tests.integration.apphost import running
-from tests.support import SCRAPER, auth
+from tests.support import SCRAPER, AppFactory, app_factory, auth
 
 pytestmark = pytest.mark.infra
 
-APPS: dict[str, Callable[[ServiceSettings], FastAPI]] = {
-    "registry": registry,
-    "incubation": incubation,
-    "supervision": supervision,
-    "reporting": reporting,
-}
+# Every service of the manifest (socialwork_contracts.topics.MANIFEST).
+APPS: dict[str, AppFactory] = {service: app_factory(service) for service in SERVICES}
 
 
 @pytest.mark.parametrize("service", sorted(APPS))
@@ -63,7 +52,7 @@ async def test_metrics_are_closed_without_a_configured_token(
     service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("METRICS_TOKEN")
-    async with running(registry) as client:
+    async with running(APPS["registry"]) as client:
         answer = await client.get("/metrics", headers=SCRAPER)
         assert answer.status_code == 401
         assert "METRICS_TOKEN is not set" in answer.json()["detail"]

@@ -21,7 +21,7 @@ import yaml
 from devstack.kafka import AUTHORIZER
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
-from socialwork_contracts.topics import EVENT_TOPICS, SERVICES, dead_letter_topic
+from socialwork_contracts.topics import EVENT_TOPICS, SERVICES, dead_letter_topic, service_spec
 
 from servicekit import db_access, kafka_access
 from servicekit.kafka_admin import UNLIMITED_RETENTION
@@ -342,6 +342,11 @@ def port_problems(doc: Doc) -> list[str]:
         for target in published:
             if target != port:
                 problems.append(f"{name}: publishes container port {target}, HTTP_PORT is {port}")
+        hosts = [str(e).rsplit(":", 1)[0] for e in service.get("ports") or [] if ":" in str(e)]
+        if name in SERVICES and hosts != [str(service_spec(name).port)]:
+            problems.append(
+                f"{name}: host port {hosts}, the manifest's is {service_spec(name).port}"
+            )
         test = " ".join(command_argv((service.get("healthcheck") or {}).get("test")))
         urls = re.findall(r"http://[^/'\"]+:(\d+)(/[\w/]*)", test)
         if not urls:
@@ -365,6 +370,9 @@ def test_port_check_catches_a_mismatch(compose: Doc) -> None:
     broken = copy.deepcopy(compose)
     broken["services"]["registry"]["environment"]["HTTP_PORT"] = "9000"
     assert any("HTTP_PORT is 9000" in p for p in port_problems(broken))
+    broken = copy.deepcopy(compose)
+    broken["services"]["registry"]["ports"] = ["8009:8000"]
+    assert any("the manifest's is 8001" in p for p in port_problems(broken))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from socialwork_contracts.base import DomainEvent
 
 from services.registry.domain.uscc import with_check_character
-from services.supervision.domain.commands import AgencyFacts, SupervisionCommand
+from services.supervision.domain.commands import KnownAgency, SupervisionCommand
 from services.supervision.domain.credit_file import CreditFile, evolve
 from services.supervision.domain.decide import decide
 from services.supervision.domain.events import as_supervision_event
@@ -19,9 +19,9 @@ BASE = "8a0c5f5e-1111-4c1e-9d64-1f0cbd3f0a01"
 
 
 @pytest.fixture
-def agency() -> AgencyFacts:
+def agency() -> KnownAgency:
     """A 金水区 agency registered on 2019-03-01, resident in a base."""
-    return AgencyFacts(
+    return KnownAgency(
         USCC, "郑州市金水区向阳社会工作服务中心", "jinshui", dt.date(2019, 3, 1), "active", BASE
     )
 
@@ -29,7 +29,7 @@ def agency() -> AgencyFacts:
 class Given:
     """Given events / when command / then events, folding as the service does."""
 
-    def __init__(self, agency: AgencyFacts) -> None:
+    def __init__(self, agency: KnownAgency) -> None:
         self.agency = agency
         self.state: CreditFile | None = None
         self.history: list[DomainEvent] = []
@@ -46,5 +46,5 @@ class Given:
 
 
 @pytest.fixture
-def given(agency: AgencyFacts) -> Given:
+def given(agency: KnownAgency) -> Given:
     return Given(agency)

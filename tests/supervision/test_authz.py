@@ -15,9 +15,9 @@ from services.supervision.authz import (
     require_file_reader,
 )
 from services.supervision.domain.commands import (
-    AgencyFacts,
     ConfirmRectification,
     DelistAgency,
+    KnownAgency,
     RecordViolation,
 )
 from tests.supervision.conftest import BASE, USCC
@@ -63,7 +63,7 @@ def test_an_officer_may_not_act_on_an_agency_supervision_does_not_know(
     assert refused.value.code == "agency_not_found"
 
 
-def test_officers_act_in_their_own_unit_and_the_city_everywhere(agency: AgencyFacts) -> None:
+def test_officers_act_in_their_own_unit_and_the_city_everywhere(agency: KnownAgency) -> None:
     authorize(JINSHUI, None, CONFIRM, agency)
     authorize(CITY, None, CONFIRM, agency)
     authorize(CITY, None, CONFIRM, None)  # the domain answers an unknown agency
@@ -72,12 +72,12 @@ def test_officers_act_in_their_own_unit_and_the_city_everywhere(agency: AgencyFa
 
 
 @pytest.mark.parametrize("caller", [AUDITOR, INTEGRATOR, OWN_BASE, OTHER_BASE])
-def test_other_roles_may_not_decide(caller: Principal, agency: AgencyFacts) -> None:
+def test_other_roles_may_not_decide(caller: Principal, agency: KnownAgency) -> None:
     with pytest.raises(Forbidden):
         authorize(caller, None, DELIST, agency)
 
 
-def test_a_base_reports_violations_of_its_residents_only(agency: AgencyFacts) -> None:
+def test_a_base_reports_violations_of_its_residents_only(agency: KnownAgency) -> None:
     authorize(OWN_BASE, None, VIOLATION, agency)
     for facts in (agency, None):
         with pytest.raises(Forbidden):

@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from socialwork_contracts.uscc import CHARSET
+
 from devstack.demo_guidance import guidance_demo
 from devstack.demo_incubation import incubation_demo
 from devstack.demo_supervision import supervision_demo
 from servicekit.auth import Role, TokenSettings, issue_token
-from services.registry.domain.uscc import CHARSET, with_check_character
+from services.registry.domain.uscc import with_check_character
 
 # (reporting unit, division code of the registering authority, agency name)
 AGENCIES: tuple[tuple[str, str, str], ...] = (

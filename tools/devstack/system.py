@@ -16,30 +16,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
+
+from socialwork_contracts.topics import MANIFEST
 
 from devstack.__main__ import default_state_dir
 from devstack.access import KafkaListeners, service_environments, write_service_env_files
 from devstack.cluster import KafkaCluster, start_cluster
 from devstack.kafka import KafkaProcess, start_kafka
 from devstack.postgres import PostgresProcess, start_postgres
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    name: str
-    port: int
-
-
-# Every service that exists so far; each new service adds its line.
-SERVICES = (
-    ServiceSpec("registry", 8001),
-    ServiceSpec("incubation", 8002),
-    ServiceSpec("supervision", 8003),
-    ServiceSpec("reporting", 8004),
-)
-
 
 # `--replicas N`: instance n (from 0) of a service listens on its port + 10 n (8001, 8011, ...).
 REPLICA_PORT_STEP = 10
@@ -159,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "METRICS_TOKEN": dev_secret(state, "METRICS_TOKEN", "metrics-token"),
             "HTTP_HOST": "127.0.0.1",
         }
-        for spec in SERVICES:
+        for spec in MANIFEST:  # every service of the manifest
             # One instance after the other: two creating a schema at once race (tests/faults).
             for instance in range(args.replicas):
                 port = instance_port(spec.port, instance)
@@ -178,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             from devstack.demo import load_demo
 
             load_demo(
-                {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}, env["AUTH_JWT_SECRET"]
+                {s.name: f"http://127.0.0.1:{s.port}" for s in MANIFEST}, env["AUTH_JWT_SECRET"]
             )
         print("token:     ./dev token --role city_admin --sub me")
         print("running; Ctrl-C stops everything")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 from socialwork_contracts import incubation, registry, supervision
@@ -11,19 +12,10 @@ from socialwork_contracts.upcasters import UPCASTERS
 
 Payload = dict[str, Any]
 
-EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
-    registry.AgencyRegisteredV1,
-    registry.AgencyRegistered,
-    registry.AgencyProfileAmended,
-    registry.AgencyStaffChanged,
-    registry.QualifiedStaffShareFellShort,
-    registry.AgencySuspended,
-    registry.AgencyReinstated,
-    registry.AgencyDeregistered,
-    registry.AgencyRegistrationRevoked,
-    *incubation.EVENTS,
-    *supervision.EVENTS,
-)
+# One module of events per producing service of the manifest (topics.MANIFEST); a test checks
+# that the two agree, and that every class names its module's service as its producer.
+PRODUCERS: tuple[ModuleType, ...] = (registry, incubation, supervision)
+EVENT_CLASSES: tuple[type[DomainEvent], ...] = tuple(c for m in PRODUCERS for c in m.EVENTS)
 
 BY_TYPE_KEY: Mapping[str, type[DomainEvent]] = {c.type_key(): c for c in EVENT_CLASSES}
 CURRENT_VERSION: Mapping[str, int] = {

@@ -13,16 +13,10 @@ from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent, schema_urn
+from socialwork_contracts.periods import LOCAL_TIME_ZONE
+from socialwork_contracts.uscc import check_character
 
-_USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def uscc_check_character(first17: str) -> str:
-    """The 18th character of a unified social credit code (GB 32100-2015, weighted sum mod 31)."""
-    total = sum(_USCC_CHARSET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
-    return _USCC_CHARSET[(31 - total % 31) % 31]
 
 
 def organisation_code_check_character(first8: str) -> str:
@@ -36,14 +30,14 @@ def make_uscc(authority_and_division: str, organisation: str) -> str:
     """A well-formed code from 8 leading characters (e.g. `52410105`) and an 8-character serial."""
     org = organisation + organisation_code_check_character(organisation)
     first17 = authority_and_division + org
-    return first17 + uscc_check_character(first17)
+    return first17 + check_character(first17)
 
 
 def _id(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:socialwork:example:{name}"))
 
 
-_CST = dt.timezone(dt.timedelta(hours=8))
+_CST = LOCAL_TIME_ZONE
 _UTC = dt.UTC
 
 # 52 = civil affairs, 民办非企业单位; 51 = civil affairs, 社会团体 (§2.2).

@@ -22,6 +22,10 @@ import datetime as dt
 import json
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
+
+# The platform's local time: every calendar date in an event or a rule is a day here.
+LOCAL_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class UnknownCalendarYear(LookupError):
@@ -33,6 +37,11 @@ class UnknownCalendarYear(LookupError):
             "add that year's official holidays and make-up days to working_calendar.json"
         )
         self.year = year
+
+
+def local_date(instant: dt.datetime) -> dt.date:
+    """The local (Asia/Shanghai) calendar day of an instant."""
+    return instant.astimezone(LOCAL_TIME_ZONE).date()
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

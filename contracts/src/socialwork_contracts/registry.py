@@ -168,3 +168,16 @@ class AgencyRegistrationRevoked(_RegistryEvent):
     reason: str = Field(description="撤销原因")
     decision_document: str | None = Field(default=None, description="处罚决定书文号")
     legal_basis: str | None = Field(default=None, description="法律依据")
+
+
+EVENTS: tuple[type[DomainEvent], ...] = (
+    AgencyRegisteredV1,
+    AgencyRegistered,
+    AgencyProfileAmended,
+    AgencyStaffChanged,
+    QualifiedStaffShareFellShort,
+    AgencySuspended,
+    AgencyReinstated,
+    AgencyDeregistered,
+    AgencyRegistrationRevoked,
+)

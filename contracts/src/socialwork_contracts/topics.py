@@ -1,4 +1,10 @@
-"""Kafka topics: one per producing service. Key = aggregate id, so one aggregate stays in order."""
+"""The platform's services and Kafka topics, each described once (the service manifest).
+
+One topic per producing service; key = aggregate id, so one aggregate stays in order. `MANIFEST`
+says what each service is: its local port, the topics and event types it folds, the roles its
+API serves. Devstack, the provisioning jobs (topics, Kafka ACLs, database roles), the tests over
+every service and the event catalog read it or are checked against it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,11 @@ class TopicSpec:
     producer: str
     partitions: int
     description: str
-    # The services that fold this topic. Kafka's ACLs are derived from it (who may read what);
-    # tests keep it equal to the topics of each service's projections.
-    consumers: tuple[str, ...] = ()
+
+    @property
+    def consumers(self) -> tuple[str, ...]:
+        """The services that fold this topic (their `ServiceSpec.consumes` names it)."""
+        return tuple(s.name for s in MANIFEST if self in s.consumes)
 
 
 REGISTRY = TopicSpec(
@@ -21,36 +29,117 @@ REGISTRY = TopicSpec(
     "registry",
     6,
     "机构登记事件 — agency registration facts",
-    consumers=("incubation", "supervision", "reporting"),
 )
 INCUBATION = TopicSpec(
     "socialwork.incubation.events",
     "incubation",
     6,
     "孵化基地与孵化周期事件 — bases and incubations",
-    consumers=("supervision", "reporting"),
 )
 SUPERVISION = TopicSpec(
     "socialwork.supervision.events",
     "supervision",
     6,
     "监管与信用事件 — supervision and credit lists",
-    consumers=("registry", "incubation", "reporting"),
 )
 
 EVENT_TOPICS: tuple[TopicSpec, ...] = (REGISTRY, INCUBATION, SUPERVISION)
 
-# Every service of the platform: the producers, then the services that only consume.
-SERVICES: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        [t.producer for t in EVENT_TOPICS] + [c for t in EVENT_TOPICS for c in t.consumers]
-    )
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service: what `./dev up`, provisioning, access rights and the tests need to know."""
+
+    name: str  # `python -m services.<name>`, its database schema and role, its Kafka principal
+    port: int  # local HTTP port (`./dev up`; docker-compose.yml publishes the same one)
+    # The topics it folds. Kafka's ACLs are derived from it (who may read what); tests keep it
+    # equal to the topics of the service's projections (services/<name>/consumers.py).
+    consumes: tuple[TopicSpec, ...]
+    # The event types it reacts to on those topics (None: every type, as reporting folds all);
+    # tests keep it equal to the event classes its consumers.py names.
+    event_types: tuple[str, ...] | None
+    # The token roles its routes admit (servicekit.auth.Role values; tests/edge/policy.py
+    # holds each route's own).
+    roles: tuple[str, ...]
+
+    @property
+    def publishes(self) -> TopicSpec | None:
+        """The event topic it produces (None for a service that only reads)."""
+        return next((t for t in EVENT_TOPICS if t.producer == self.name), None)
+
+
+MANIFEST: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        "registry",
+        8001,
+        consumes=(SUPERVISION,),
+        event_types=("PenaltyImposed",),
+        roles=("city_admin", "unit_officer", "base_operator", "auditor"),
+    ),
+    ServiceSpec(
+        "incubation",
+        8002,
+        consumes=(REGISTRY, SUPERVISION),
+        event_types=(
+            "AgencyRegistered",
+            "AgencyProfileAmended",
+            "AgencyStaffChanged",
+            "AgencySuspended",
+            "AgencyReinstated",
+            "AgencyDeregistered",
+            "AgencyRegistrationRevoked",
+            "AgencyListed",
+            "AgencyDelisted",
+            "AnnualInspectionConcluded",
+            "ViolationRecorded",
+            "PenaltyImposed",
+        ),
+        roles=("city_admin", "unit_officer", "base_operator", "auditor"),
+    ),
+    ServiceSpec(
+        "supervision",
+        8003,
+        consumes=(REGISTRY, INCUBATION),
+        event_types=(
+            "AgencyRegistered",
+            "AgencyProfileAmended",
+            "AgencySuspended",
+            "AgencyReinstated",
+            "AgencyDeregistered",
+            "AgencyRegistrationRevoked",
+            "QualifiedStaffShareFellShort",
+            "IncubationStarted",
+            "IncubationExtended",
+            "IncubationIdentityLinked",
+            "AgencyGraduated",
+            "IncubationTerminated",
+        ),
+        roles=("city_admin", "unit_officer", "base_operator", "auditor", "integrator"),
+    ),
+    ServiceSpec(
+        "reporting",
+        8004,
+        consumes=(REGISTRY, INCUBATION, SUPERVISION),
+        event_types=None,
+        roles=("city_admin", "unit_officer", "auditor", "integrator"),
+    ),
 )
+
+# Every service of the platform, by name, in the manifest's order.
+SERVICES: tuple[str, ...] = tuple(s.name for s in MANIFEST)
+
+
+def service_spec(name: str) -> ServiceSpec:
+    """The manifest entry of one service; KeyError for an unknown name."""
+    for spec in MANIFEST:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
 
 
 def consumed_by(service: str) -> tuple[TopicSpec, ...]:
     """The event topics a service folds."""
-    return tuple(t for t in EVENT_TOPICS if service in t.consumers)
+    return service_spec(service).consumes
 
 
 def topic_of(producer: str) -> TopicSpec:

@@ -1,4 +1,4 @@
-"""decide(state, command, facts) -> events for an incubation: pure (no clock, no ids, no I/O).
+"""decide(state, command, situation) -> events for an incubation: pure (no clock, no ids, no I/O).
 
 The invariants of issue #3, each enforced here and tested in tests/incubation:
 one agency per office; an agency in at most one incubation at a time; no admission beyond the
@@ -30,7 +30,6 @@ from socialwork_contracts.incubation import (
 
 from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
 from services.incubation.domain import rules
-from services.incubation.domain.base import Base, known_base
 from services.incubation.domain.commands import (
     ApproveApplication,
     ExtendIncubation,
@@ -47,7 +46,6 @@ from services.incubation.domain.commands import (
     SubmitApplication,
     TerminateIncubation,
 )
-from services.incubation.domain.facts import AgencyFacts, Facts
 from services.incubation.domain.incubation import (
     HOLDING,
     Incubation,
@@ -55,15 +53,17 @@ from services.incubation.domain.incubation import (
     in_status,
     known_incubation,
 )
+from services.incubation.domain.incubation_base import IncubationBase, known_base
+from services.incubation.domain.situation import KnownAgency, Situation
 
 
 def decide_incubation(
-    state: Incubation | None, command: IncubationCommand, facts: Facts
+    state: Incubation | None, command: IncubationCommand, situation: Situation
 ) -> list[IncubationEvent]:
     """The events an incubation command produces; DomainRejected or InvalidTransition."""
     match command:
         case SubmitApplication():
-            return [submit(state, command, facts)]
+            return [submit(state, command, situation)]
         case ReviewApplication():
             return [review(state, command)]
         case OpenPublicNotice():
@@ -71,19 +71,19 @@ def decide_incubation(
         case RecordAdmissionObjection():
             return [record_objection(state, command)]
         case ApproveApplication():
-            return [approve(state, command, facts)]
+            return [approve(state, command, situation)]
         case RejectApplication():
             return [reject(state, command)]
         case SignAgreement():
-            return [sign(state, command, facts)]
+            return [sign(state, command, situation)]
         case StartIncubation():
-            return [start(state, command, facts)]
+            return [start(state, command, situation)]
         case ExtendIncubation():
             return [extend(state, command)]
         case RecordSupport():
-            return [record_support(state, command, facts)]
+            return [record_support(state, command, situation)]
         case GraduateAgency():
-            return [graduate(state, command, facts)]
+            return [graduate(state, command, situation)]
         case TerminateIncubation():
             return [terminate(state, command)]
         case LinkIncubationIdentity():
@@ -92,42 +92,42 @@ def decide_incubation(
             assert_never(command)
 
 
-def _open_base(facts: Facts, base_id: str) -> Base:
-    base = known_base(facts.base, base_id)
+def _open_base(situation: Situation, base_id: str) -> IncubationBase:
+    base = known_base(situation.base, base_id)
     if base.is_closed:
         raise InvalidTransition("base_closed", "孵化基地已关闭", f"base {base_id} is closed")
     return base
 
 
-def _not_elsewhere(facts: Facts) -> list[RuleViolation]:
+def _not_elsewhere(situation: Situation) -> list[RuleViolation]:
     """Invariant: an agency is in at most one incubation (approved, signed or incubating)."""
-    if not facts.agency_holding:
+    if not situation.agency_holding:
         return []
     return [
         RuleViolation(
             "agency_already_incubating",
             "uscc",
             "该机构已在孵化中（或已获准入孵），同一时间只能入孵一处",
-            f"the agency already holds a place in incubation {facts.agency_holding[0]}",
+            f"the agency already holds a place in incubation {situation.agency_holding[0]}",
         )
     ]
 
 
 def submit(
-    state: Incubation | None, command: SubmitApplication, facts: Facts
+    state: Incubation | None, command: SubmitApplication, situation: Situation
 ) -> ApplicationSubmitted:
     """guidance §5.2 申请: a registered, active, unlisted agency; 本地 unless a reason is given."""
     if state is not None:
         raise InvalidTransition(
             "duplicate_application", "该申请已存在", f"application {command.incubation_id} exists"
         )
-    base = _open_base(facts, command.base_id)
+    base = _open_base(situation, command.base_id)
     call = base.call(command.call_id)
     if call is None:
         raise InvalidTransition(
             "call_not_found", "申请通知不存在", f"no call {command.call_id} at this base"
         )
-    found = rules.agency_admissible(facts.agency, command.uscc) + _not_elsewhere(facts)
+    found = rules.agency_admissible(situation.agency, command.uscc) + _not_elsewhere(situation)
     if not call.open_on(command.submitted_on):
         found.append(
             RuleViolation(
@@ -138,19 +138,19 @@ def submit(
             )
         )
     # domain.md target 2: a city-level base's locality is the whole city, another base's its unit.
-    local = facts.agency is not None and (
-        base.level == "city" or facts.agency.reporting_unit == base.reporting_unit
+    local = situation.agency is not None and (
+        base.level == "city" or situation.agency.reporting_unit == base.reporting_unit
     )
-    if not local and facts.agency is not None:
+    if not local and situation.agency is not None:
         found += rules.text_present("non_local_reason", command.non_local_reason, "非本地机构理由")
     reject_any(found)
-    assert facts.agency is not None
+    assert situation.agency is not None
     return ApplicationSubmitted(
         incubation_id=command.incubation_id,
         base_id=base.base_id,
         call_id=call.call_id,
         uscc=command.uscc,
-        agency_name=facts.agency.name,
+        agency_name=situation.agency.name,
         local=local,
         non_local_reason=None if local else command.non_local_reason,
         submitted_on=command.submitted_on,
@@ -204,13 +204,13 @@ def review(state: Incubation | None, command: ReviewApplication) -> ApplicationR
 
 
 def approve(
-    state: Incubation | None, command: ApproveApplication, facts: Facts
+    state: Incubation | None, command: ApproveApplication, situation: Situation
 ) -> ApplicationApproved:
     """Admission: all stages passed; agency admissible; a free office and a place in the call."""
     s = in_status(
         known_incubation(state, command.incubation_id), frozenset({"submitted"}), "approve"
     )
-    base = _open_base(facts, s.base_id)
+    base = _open_base(situation, s.base_id)
     found: list[RuleViolation] = []
     if s.next_stage is not None:
         found.append(
@@ -222,9 +222,9 @@ def approve(
             )
         )
     found += rules.hardware_standard(base.facilities)
-    found += rules.agency_admissible(facts.agency, s.uscc) + _not_elsewhere(facts)
+    found += rules.agency_admissible(situation.agency, s.uscc) + _not_elsewhere(situation)
     offices = len(rules.allottable_offices(base.facilities))
-    if facts.base_holding >= offices:
+    if situation.base_holding >= offices:
         found.append(
             RuleViolation(
                 "no_office_available",
@@ -234,7 +234,7 @@ def approve(
             )
         )
     call = base.call(s.call_id)
-    if call is not None and facts.call_approved >= call.places:
+    if call is not None and situation.call_approved >= call.places:
         found.append(
             RuleViolation(
                 "call_places_full",
@@ -288,12 +288,12 @@ def reject(state: Incubation | None, command: RejectApplication) -> ApplicationR
     )
 
 
-def sign(state: Incubation | None, command: SignAgreement, facts: Facts) -> AgreementSigned:
+def sign(state: Incubation | None, command: SignAgreement, situation: Situation) -> AgreementSigned:
     """§5.3 agreement: one free allottable office; term starts no earlier than signing and ends
     no earlier than it starts (both ends inclusive: a one-day term is start == end)."""
     s = in_status(known_incubation(state, command.incubation_id), frozenset({"approved"}), "sign")
-    base = _open_base(facts, s.base_id)
-    found = rules.agency_admissible(facts.agency, s.uscc)  # revoked or listed since approval
+    base = _open_base(situation, s.base_id)
+    found = rules.agency_admissible(situation.agency, s.uscc)  # revoked or listed since approval
     room = base.room(command.office_id)
     if room is None or room not in rules.allottable_offices(base.facilities):
         found.append(
@@ -304,7 +304,7 @@ def sign(state: Incubation | None, command: SignAgreement, facts: Facts) -> Agre
                 f"office {command.office_id} does not exist or cannot be given to one agency",
             )
         )
-    elif command.office_id in facts.occupied_offices:
+    elif command.office_id in situation.occupied_offices:
         found.append(
             RuleViolation(
                 "office_occupied",
@@ -360,12 +360,14 @@ def sign(state: Incubation | None, command: SignAgreement, facts: Facts) -> Agre
     )
 
 
-def start(state: Incubation | None, command: StartIncubation, facts: Facts) -> IncubationStarted:
+def start(
+    state: Incubation | None, command: StartIncubation, situation: Situation
+) -> IncubationStarted:
     """入驻 within the agreed term (term_start ≤ started_on ≤ term_end), agency still admissible."""
     s = in_status(known_incubation(state, command.incubation_id), frozenset({"signed"}), "move in")
     agreement = s.agreement
     assert agreement is not None
-    found = rules.agency_admissible(facts.agency, s.uscc)
+    found = rules.agency_admissible(situation.agency, s.uscc)
     found += rules.date_order(
         "started_on",
         agreement.term_start,
@@ -440,7 +442,7 @@ def extend(state: Incubation | None, command: ExtendIncubation) -> IncubationExt
 
 
 def record_support(
-    state: Incubation | None, command: RecordSupport, facts: Facts
+    state: Incubation | None, command: RecordSupport, situation: Situation
 ) -> SupportRecorded:
     """§1 support to a resident; funding needs its type and an exact amount, and no listing."""
     s = in_status(
@@ -468,7 +470,7 @@ def record_support(
                 )
             )
         found += rules.money("amount_yuan", command.amount_yuan, required=True)
-        found += rules.not_listed(facts.agency)
+        found += rules.not_listed(situation.agency)
     else:
         if command.funding_type is not None:
             found.append(
@@ -502,14 +504,16 @@ def record_support(
     )
 
 
-def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) -> AgencyGraduated:
+def graduate(
+    state: Incubation | None, command: GraduateAgency, situation: Situation
+) -> AgencyGraduated:
     """出壳 against the criteria version in force on the graduation day (configuration data)."""
     s = in_status(
         known_incubation(state, command.incubation_id), frozenset({"incubating"}), "graduate"
     )
     assert s.started_on is not None
     assert s.agreement is not None
-    criteria = facts.criteria
+    criteria = situation.criteria
     if criteria is None:
         raise InvalidTransition(
             "no_graduation_criteria",
@@ -518,9 +522,9 @@ def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) ->
         )
     found: list[RuleViolation] = []
     for criterion in criteria.criteria:
-        recorded = _recorded(criterion.id, facts.agency)
+        recorded = _recorded(criterion.id, situation.agency)
         if criterion.checked_by == "system":
-            met = _system_check(criterion.id, s, facts)
+            met = _system_check(criterion.id, s, situation)
         elif criterion.checked_by == "records" and recorded is not None:
             met = recorded  # the published facts decide, whatever the assessors marked
         else:
@@ -534,8 +538,8 @@ def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) ->
                     f"graduation criterion not met: {criterion.en}",
                 )
             )
-    found += rules.not_listed(facts.agency)  # always, whatever the configured criteria say
-    found += rules.registered(facts.agency)  # 注册协助: a group must be registered first
+    found += rules.not_listed(situation.agency)  # always, whatever the configured criteria say
+    found += rules.registered(situation.agency)  # 注册协助: a group must be registered first
     found += rules.text_present("assessment_summary", command.assessment_summary, "出壳评估意见")
     found += rules.date_order(
         "graduated_on",
@@ -561,7 +565,7 @@ def graduate(state: Incubation | None, command: GraduateAgency, facts: Facts) ->
 PASSING_INSPECTION = frozenset({"qualified", "filed"})
 
 
-def _recorded(criterion: str, agency: AgencyFacts | None) -> bool | None:
+def _recorded(criterion: str, agency: KnownAgency | None) -> bool | None:
     """What the registry's and supervision's facts say of a criterion; None when unknown."""
     if agency is None:
         return None
@@ -573,8 +577,8 @@ def _recorded(criterion: str, agency: AgencyFacts | None) -> bool | None:
     return None
 
 
-def _system_check(criterion: str, s: Incubation, facts: Facts) -> bool:
-    agency = facts.agency
+def _system_check(criterion: str, s: Incubation, situation: Situation) -> bool:
+    agency = situation.agency
     if criterion == "registered_and_active":
         return agency is not None and agency.status == "active"
     if criterion == "not_listed":

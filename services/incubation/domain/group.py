@@ -22,15 +22,15 @@ from socialwork_contracts.incubation import (
 from socialwork_contracts.periods import add_months, day_after, last_day
 from socialwork_contracts.reference import locality
 
-from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
+from servicekit.decisions import EventOutOfOrder, InvalidTransition, RuleViolation, reject_any
 from services.incubation.domain import rules
-from services.incubation.domain.base import Base, EventOutOfOrder, known_base
 from services.incubation.domain.commands import (
     GroupCommand,
     MarkGroupRegistrationOverdue,
     RecordGroupInPreparation,
     RecordGroupRegistration,
 )
+from services.incubation.domain.incubation_base import IncubationBase, known_base
 
 GroupEvent: TypeAlias = GroupInPreparationRecorded | GroupRegistrationOverdue | GroupRegistered
 GroupStatus = Literal["preparing", "registered"]
@@ -116,7 +116,9 @@ def known_group(state: Group | None, provisional_id: str) -> Group:
     return state
 
 
-def decide_group(state: Group | None, command: GroupCommand, base: Base | None) -> list[GroupEvent]:
+def decide_group(
+    state: Group | None, command: GroupCommand, base: IncubationBase | None
+) -> list[GroupEvent]:
     """The events a group command produces; DomainRejected or InvalidTransition."""
     match command:
         case RecordGroupInPreparation():
@@ -130,7 +132,7 @@ def decide_group(state: Group | None, command: GroupCommand, base: Base | None) 
 
 
 def record(
-    state: Group | None, command: RecordGroupInPreparation, base: Base | None
+    state: Group | None, command: RecordGroupInPreparation, base: IncubationBase | None
 ) -> GroupInPreparationRecorded:
     """Take the group on at an open base; its deadline is fixed now (the policy of this day)."""
     if state is not None:

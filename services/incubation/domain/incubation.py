@@ -24,8 +24,7 @@ from socialwork_contracts.incubation import (
     TerminationReason,
 )
 
-from servicekit.decisions import InvalidTransition
-from services.incubation.domain.base import EventOutOfOrder
+from servicekit.decisions import EventOutOfOrder, InvalidTransition
 
 IncubationEvent: TypeAlias = (
     ApplicationSubmitted

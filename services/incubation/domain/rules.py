@@ -10,8 +10,8 @@ from decimal import Decimal
 from socialwork_contracts.periods import UnknownCalendarYear, is_working_day
 
 from servicekit.decisions import RuleViolation
-from services.incubation.domain.base import Facilities, Room
-from services.incubation.domain.facts import AgencyFacts
+from services.incubation.domain.incubation_base import Facilities, Room
+from services.incubation.domain.situation import KnownAgency
 
 # guidance §3.2: 至少设立3-5间办公室，每间不少于15m²，其中包括一间面积较大的共用会议室或培训室.
 MIN_OFFICES = 3
@@ -132,7 +132,7 @@ def notice_window(starts_on: dt.date, ends_on: dt.date) -> list[RuleViolation]:
 ADMISSIBLE_STATUSES = frozenset({"active", "preparing"})
 
 
-def registered(agency: AgencyFacts | None) -> list[RuleViolation]:
+def registered(agency: KnownAgency | None) -> list[RuleViolation]:
     """A group in preparation cannot graduate: only a registered agency leaves mature (出壳)."""
     if agency is None or agency.status != "preparing":
         return []
@@ -146,7 +146,7 @@ def registered(agency: AgencyFacts | None) -> list[RuleViolation]:
     ]
 
 
-def agency_admissible(agency: AgencyFacts | None, uscc: str) -> list[RuleViolation]:
+def agency_admissible(agency: KnownAgency | None, uscc: str) -> list[RuleViolation]:
     """Known to the registry, active, and on neither credit list (domain.md, supervision)."""
     if agency is None:
         return [
@@ -172,7 +172,7 @@ def agency_admissible(agency: AgencyFacts | None, uscc: str) -> list[RuleViolati
     return found
 
 
-def not_listed(agency: AgencyFacts | None) -> list[RuleViolation]:
+def not_listed(agency: KnownAgency | None) -> list[RuleViolation]:
     """An agency on the abnormal or the serious list may not be admitted, funded or graduated."""
     if agency is None:
         return []

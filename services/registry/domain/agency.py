@@ -19,7 +19,7 @@ from socialwork_contracts.registry import (
     QualifiedStaffShareFellShort,
 )
 
-from services.registry.domain.errors import EventOutOfOrder
+from servicekit.decisions import EventOutOfOrder
 from services.registry.domain.events import RegistryEvent
 
 # domain.md "Registering an agency": registration status is its own dimension, apart from credit

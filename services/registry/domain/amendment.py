@@ -8,11 +8,10 @@ from typing import TypeVar
 from socialwork_contracts.reference import county_code_of
 from socialwork_contracts.registry import AgencyProfileAmended
 
-from servicekit.decisions import RuleViolation
+from servicekit.decisions import DomainRejected, RuleViolation, reject_any
 from services.registry.domain import rules
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import AmendAgencyProfile
-from services.registry.domain.errors import DomainRejected, reject_any
 from services.registry.domain.status import open_agency
 
 _T = TypeVar("_T")

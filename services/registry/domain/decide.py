@@ -15,6 +15,7 @@ from socialwork_contracts.registry import (
     QualifiedStaffShareFellShort,
 )
 
+from servicekit.decisions import DomainRejected, InvalidTransition, reject_any
 from services.registry.domain import rules
 from services.registry.domain.agency import Agency
 from services.registry.domain.amendment import amend_profile
@@ -28,7 +29,6 @@ from services.registry.domain.commands import (
     RevokeAgencyRegistration,
     SuspendAgency,
 )
-from services.registry.domain.errors import DomainRejected, InvalidTransition, reject_any
 from services.registry.domain.events import RegistryEvent
 from services.registry.domain.status import open_agency
 

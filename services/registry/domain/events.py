@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias
 
 from socialwork_contracts.base import DomainEvent
@@ -16,6 +17,8 @@ from socialwork_contracts.registry import (
     QualifiedStaffShareFellShort,
 )
 
+from servicekit.decisions import event_narrowing
+
 # Current versions only: a stored AgencyRegistered v1 arrives upcast (socialwork_contracts.catalog).
 RegistryEvent: TypeAlias = (
     AgencyRegistered
@@ -29,8 +32,7 @@ RegistryEvent: TypeAlias = (
 )
 
 
-def as_registry_event(event: DomainEvent) -> RegistryEvent:
-    """Narrow a loaded event to a registry event; TypeError for anything else."""
-    if isinstance(event, RegistryEvent):
-        return event
-    raise TypeError(f"not a registry event: {event.type_key()}")
+# Narrow a loaded event to a registry event; TypeError for anything else.
+as_registry_event: Callable[[DomainEvent], RegistryEvent] = event_narrowing(
+    RegistryEvent, "a registry"
+)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from servicekit.decisions import InvalidTransition
 from services.registry.domain.agency import Agency
-from services.registry.domain.errors import InvalidTransition
 
 
 def registered_agency(state: Agency | None, uscc: str) -> Agency:

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 
 from socialwork_contracts.registry import AgencyKind
 
-# GB 32100-2015: the 31 characters in use (0-9, A-Z without I O S V Z), in value order.
-CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-LENGTH = 18
+# The code's characters and check character are the contract's (socialwork_contracts.uscc).
+from socialwork_contracts.uscc import CHARSET as CHARSET
+from socialwork_contracts.uscc import LENGTH as LENGTH
+from socialwork_contracts.uscc import check_character as check_character
+from socialwork_contracts.uscc import uses_code_characters as uses_code_characters
 
 CIVIL_AFFAIRS = "5"  # character 1: registered by civil affairs (民政)
 FOUNDATION = "3"  # character 2 for a foundation (基金会): not an agency kind of this registry
@@ -24,22 +25,9 @@ KIND_BY_CATEGORY: Mapping[str, AgencyKind] = {
 ZHENGZHOU_DIVISION_PREFIX = "4101"  # GB/T 2260: 郑州市 and its counties
 
 
-def check_character(first17: str) -> str:
-    """The check character of the first 17 characters (GB 32100-2015: weighted sum mod 31)."""
-    if len(first17) != LENGTH - 1 or not uses_code_characters(first17):
-        raise ValueError(f"need 17 characters from {CHARSET}: {first17!r}")
-    total = sum(CHARSET.index(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
-    return CHARSET[(31 - total % 31) % 31]
-
-
 def with_check_character(first17: str) -> str:
     """The full 18-character code: the 17 given characters and their check character."""
     return first17 + check_character(first17)
-
-
-def uses_code_characters(code: str) -> bool:
-    """True when every character is one GB 32100-2015 allows (upper case, no I O S V Z)."""
-    return all(c in CHARSET for c in code)
 
 
 def has_valid_check_character(code: str) -> bool:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-from socialwork_contracts.periods import add_years
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, add_years
+from socialwork_contracts.periods import local_date as local_date
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+LOCAL = LOCAL_TIME_ZONE
 Half = Literal["mid_year", "year_end"]
 
 
@@ -37,10 +37,6 @@ def report_period(year: int, half: Half) -> Period:
 def within_one_year(start: dt.date) -> Period:
     """Guidance §3 "一年内": the start day through the day before its first anniversary."""
     return Period(start, add_years(start, 1) - dt.timedelta(days=1))
-
-
-def local_date(instant: dt.datetime) -> dt.date:
-    return instant.astimezone(LOCAL).date()
 
 
 def end_of_local_day(day: dt.date) -> dt.datetime:

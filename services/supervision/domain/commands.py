@@ -24,7 +24,7 @@ from socialwork_contracts.supervision import (
 
 
 @dataclass(frozen=True, slots=True)
-class AgencyFacts:
+class KnownAgency:
     """What the supervision service has learnt of an agency from the registry and incubation."""
 
     uscc: str

@@ -33,6 +33,7 @@ from socialwork_contracts.supervision import (
     ViolationRecorded,
 )
 
+from servicekit.decisions import EventOutOfOrder
 from services.supervision.domain.events import SupervisionEvent
 from services.supervision.domain.inspection import report_cause
 
@@ -43,10 +44,6 @@ RectificationStatus = Literal["open", "confirmed", "overdue"]
 RECTIFIABLE_GROUNDS = frozenset(
     {"rectification_overdue", "annual_report_not_filed", "unreachable", "no_party_organisation"}
 )
-
-
-class EventOutOfOrder(Exception):
-    """A stored event cannot follow the state folded so far (a corrupt or misrouted stream)."""
 
 
 @dataclass(frozen=True, slots=True)

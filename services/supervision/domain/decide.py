@@ -37,7 +37,6 @@ from servicekit.decisions import DomainRejected, InvalidTransition, RuleViolatio
 from services.supervision.domain import inspection as inspection_rules
 from services.supervision.domain import rules
 from services.supervision.domain.commands import (
-    AgencyFacts,
     AwardEvaluationGrade,
     ConcludeAnnualInspection,
     ConfirmRectification,
@@ -47,6 +46,7 @@ from services.supervision.domain.commands import (
     ExpireListing,
     FileAnnualReport,
     ImposePenalty,
+    KnownAgency,
     ListAgency,
     ListForRegistrationSanction,
     MarkAnnualReportOverdue,
@@ -70,7 +70,7 @@ GROUNDS_BASIS = {
 
 
 def decide(
-    state: CreditFile | None, command: SupervisionCommand, agency: AgencyFacts | None
+    state: CreditFile | None, command: SupervisionCommand, agency: KnownAgency | None
 ) -> list[DomainEvent]:
     """The events a command produces; DomainRejected or InvalidTransition when refused."""
     match command:
@@ -134,7 +134,7 @@ def agency_not_found(uscc: str) -> InvalidTransition:
     )
 
 
-def _known(agency: AgencyFacts | None, uscc: str) -> AgencyFacts:
+def _known(agency: KnownAgency | None, uscc: str) -> KnownAgency:
     if agency is None:
         raise agency_not_found(uscc)
     return agency
@@ -200,7 +200,7 @@ def _listing(file: CreditFile, listing_id: str) -> Listing:
 
 
 def record_violation(
-    state: CreditFile | None, command: RecordViolation, agency: AgencyFacts
+    state: CreditFile | None, command: RecordViolation, agency: KnownAgency
 ) -> ViolationRecorded:
     """guidance §6.2: a violation with its category, severity, facts and evidence."""
     category = (
@@ -594,7 +594,7 @@ def escalate(file: CreditFile, command: EscalateListing) -> list[DomainEvent]:
 
 
 def conclude_inspection(
-    state: CreditFile | None, command: ConcludeAnnualInspection, agency: AgencyFacts
+    state: CreditFile | None, command: ConcludeAnnualInspection, agency: KnownAgency
 ) -> list[DomainEvent]:
     policy = inspection_rules.year_policy(command.year)
     problems = _new_id(state, "inspection_id", command.inspection_id)
@@ -649,7 +649,7 @@ def conclude_inspection(
 
 
 def mark_report_overdue(
-    state: CreditFile | None, command: MarkAnnualReportOverdue, agency: AgencyFacts
+    state: CreditFile | None, command: MarkAnnualReportOverdue, agency: KnownAgency
 ) -> list[DomainEvent]:
     """Time alone: no report of the working year by its deadline -> the abnormal list
     (ground `annual_report_not_filed`), whichever annual mode applies that year."""
@@ -693,7 +693,7 @@ def mark_report_overdue(
 
 
 def _cycle_checks(
-    state: CreditFile | None, uscc: str, year: int, day: dt.date, agency: AgencyFacts
+    state: CreditFile | None, uscc: str, year: int, day: dt.date, agency: KnownAgency
 ) -> list[RuleViolation]:
     problems: list[RuleViolation] = []
     policy = inspection_rules.year_policy(year)
@@ -724,7 +724,7 @@ def _deadline(deadline: dt.date) -> dt.date:
 
 
 def record_sponsor_review(
-    state: CreditFile | None, command: RecordSponsorReview, agency: AgencyFacts
+    state: CreditFile | None, command: RecordSponsorReview, agency: KnownAgency
 ) -> AnnualReportPreliminarilyReviewed:
     """业务主管单位初审 of a working year's report: once; late when after the deadline."""
     file = state or CreditFile(uscc=command.uscc)
@@ -750,7 +750,7 @@ def record_sponsor_review(
 
 
 def file_report(
-    state: CreditFile | None, command: FileAnnualReport, agency: AgencyFacts
+    state: CreditFile | None, command: FileAnnualReport, agency: KnownAgency
 ) -> AnnualReportFiled:
     """报送: the report reached civil affairs; once; late when after the deadline (a report
     filed before the deadline keeps the clock from listing the agency)."""
@@ -855,7 +855,7 @@ def evaluate_performance(
 
 
 def record_follow_up(
-    state: CreditFile | None, command: RecordFollowUpEvaluation, agency: AgencyFacts
+    state: CreditFile | None, command: RecordFollowUpEvaluation, agency: KnownAgency
 ) -> FollowUpEvaluationRecorded:
     """guidance §6.2: after incubation, follow-up evaluations of graduated agencies."""
     problems = _new_id(state, "evaluation_id", command.evaluation_id) + _text(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias
 
 from socialwork_contracts.base import DomainEvent
@@ -25,6 +26,8 @@ from socialwork_contracts.supervision import (
     ViolationRecorded,
 )
 
+from servicekit.decisions import event_narrowing
+
 SupervisionEvent: TypeAlias = (
     ViolationRecorded
     | RectificationOrdered
@@ -46,8 +49,7 @@ SupervisionEvent: TypeAlias = (
 )
 
 
-def as_supervision_event(event: DomainEvent) -> SupervisionEvent:
-    """Narrow a loaded event to a supervision event; TypeError for anything else."""
-    if isinstance(event, SupervisionEvent):
-        return event
-    raise TypeError(f"not a supervision event: {event.type_key()}")
+# Narrow a loaded event to a supervision event; TypeError for anything else.
+as_supervision_event: Callable[[DomainEvent], SupervisionEvent] = event_narrowing(
+    SupervisionEvent, "a supervision"
+)

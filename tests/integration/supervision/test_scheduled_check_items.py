@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from socialwork_contracts.periods import LOCAL_TIME_ZONE
 
-from services.supervision.checks import LOCAL
 from services.supervision.domain import inspection
 from services.supervision.domain.commands import MarkRectificationOverdue
 from services.supervision.domain.decide import decide
@@ -86,7 +86,7 @@ async def test_a_date_after_today_is_refused_and_nothing_is_recorded(
 ) -> None:
     rectification_id = await ordered_rectification(apps)
     before = await stored_events(database_url)
-    today = dt.datetime.now(LOCAL).date()
+    today = dt.datetime.now(LOCAL_TIME_ZONE).date()
     tomorrow = today + dt.timedelta(days=1)
     refused = await apps.supervision.post(
         CHECKS, json={"as_of": tomorrow.isoformat()}, headers=auth()

@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from socialwork_contracts.registry import AgencyProfileAmended
 
+from servicekit.decisions import DomainRejected
 from services.registry.domain.agency import Agency, evolve
 from services.registry.domain.commands import AmendAgencyProfile
 from services.registry.domain.decide import decide
-from services.registry.domain.errors import DomainRejected
 
 ON = dt.date(2020, 6, 1)
 

@@ -18,8 +18,8 @@ from socialwork_contracts.registry import (
     AgencySuspended,
 )
 
+from servicekit.decisions import EventOutOfOrder
 from services.registry.domain.agency import Agency, evolve, fold
-from services.registry.domain.errors import EventOutOfOrder
 from services.registry.domain.events import as_registry_event
 
 

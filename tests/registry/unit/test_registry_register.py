@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from socialwork_contracts.registry import AgencyRegistered
 
+from servicekit.decisions import DomainRejected, InvalidTransition
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import RegisterAgency
 from services.registry.domain.decide import decide
-from services.registry.domain.errors import DomainRejected, InvalidTransition
 from services.registry.domain.uscc import with_check_character
 
 

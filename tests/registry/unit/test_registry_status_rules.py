@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from socialwork_contracts.registry import AgencyStaffChanged, QualifiedStaffShareFellShort
 
+from servicekit.decisions import DomainRejected
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import (
     ChangeAgencyStaff,
@@ -17,7 +18,6 @@ from services.registry.domain.commands import (
     SuspendAgency,
 )
 from services.registry.domain.decide import decide
-from services.registry.domain.errors import DomainRejected
 
 
 def rejected(agency: Agency, command: RegistryCommand) -> list[str]:

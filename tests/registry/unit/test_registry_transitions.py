@@ -17,6 +17,7 @@ from socialwork_contracts.registry import (
     AgencySuspended,
 )
 
+from servicekit.decisions import InvalidTransition
 from services.registry.domain.agency import AgencyStatus, fold
 from services.registry.domain.commands import (
     AmendAgencyProfile,
@@ -29,7 +30,6 @@ from services.registry.domain.commands import (
     SuspendAgency,
 )
 from services.registry.domain.decide import decide
-from services.registry.domain.errors import InvalidTransition
 from services.registry.domain.events import RegistryEvent
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from socialwork_contracts.registry import AgencyKind
+from socialwork_contracts.uscc import check_character
 
 from services.registry.domain.rules import uscc_format, uscc_matches_kind
 from services.registry.domain.uscc import (
-    check_character,
     has_valid_check_character,
     kind_of,
     with_check_character,

@@ -23,7 +23,7 @@ from socialwork_contracts.incubation import (
     TrainingDelivered,
 )
 
-from servicekit.decisions import InvalidTransition
+from servicekit.decisions import EventOutOfOrder, InvalidTransition
 
 BaseEvent: TypeAlias = (
     BaseEstablished
@@ -34,10 +34,6 @@ BaseEvent: TypeAlias = (
     | BaseClosed
     | BaseEvaluated
 )
-
-
-class EventOutOfOrder(Exception):
-    """A stored event cannot follow the state folded so far (a corrupt or misrouted stream)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +75,7 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
-class Base:
+class IncubationBase:
     base_id: str
     name: str
     level: BaseLevel
@@ -119,13 +115,13 @@ def rooms(offices: list[Office]) -> tuple[Room, ...]:
     return tuple(Room(o.office_id, Decimal(o.area_m2), o.shared_room) for o in offices)
 
 
-def evolve(state: Base | None, event: BaseEvent) -> Base:
+def evolve(state: IncubationBase | None, event: BaseEvent) -> IncubationBase:
     """Apply one base event; EventOutOfOrder when it cannot follow the state."""
     match event:
         case BaseEstablished():
             if state is not None:
                 raise EventOutOfOrder(f"base {event.base_id} already established")
-            return Base(
+            return IncubationBase(
                 base_id=event.base_id,
                 name=event.name,
                 level=event.level,
@@ -189,13 +185,13 @@ def evolve(state: Base | None, event: BaseEvent) -> Base:
             assert_never(event)
 
 
-def _existing(state: Base | None, event: BaseEvent) -> Base:
+def _existing(state: IncubationBase | None, event: BaseEvent) -> IncubationBase:
     if state is None:
         raise EventOutOfOrder(f"{event.type_key()} before BaseEstablished")
     return state
 
 
-def known_base(state: Base | None, base_id: str) -> Base:
+def known_base(state: IncubationBase | None, base_id: str) -> IncubationBase:
     """The base, or `base_not_found` (404)."""
     if state is None:
         raise InvalidTransition(
@@ -204,7 +200,7 @@ def known_base(state: Base | None, base_id: str) -> Base:
     return state
 
 
-def open_base(state: Base | None, base_id: str) -> Base:
+def open_base(state: IncubationBase | None, base_id: str) -> IncubationBase:
     """The base if not closed; `base_closed` (409) otherwise."""
     base = known_base(state, base_id)
     if base.is_closed:

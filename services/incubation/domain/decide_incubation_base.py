@@ -1,4 +1,4 @@
-"""decide(state, command, facts) -> events for a base: pure (no clock, no ids, no I/O)."""
+"""decide(state, command, situation) -> events for a base: pure (no clock, no ids, no I/O)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from socialwork_contracts.reference import county_code_of, locality
 
 from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
 from services.incubation.domain import rules
-from services.incubation.domain.base import Base, BaseEvent, known_base, open_base
 from services.incubation.domain.commands import (
     AdoptAdmissionStandard,
     BaseCommand,
@@ -30,10 +29,18 @@ from services.incubation.domain.commands import (
     RecordTraining,
     UpdateFacilities,
 )
-from services.incubation.domain.facts import Facts
+from services.incubation.domain.incubation_base import (
+    BaseEvent,
+    IncubationBase,
+    known_base,
+    open_base,
+)
+from services.incubation.domain.situation import Situation
 
 
-def decide_base(state: Base | None, command: BaseCommand, facts: Facts) -> list[BaseEvent]:
+def decide_incubation_base(
+    state: IncubationBase | None, command: BaseCommand, situation: Situation
+) -> list[BaseEvent]:
     """The events a base command produces; DomainRejected or InvalidTransition if refused."""
     match command:
         case EstablishBase():
@@ -47,9 +54,9 @@ def decide_base(state: Base | None, command: BaseCommand, facts: Facts) -> list[
         case RecordTraining():
             return [record_training(state, command)]
         case EvaluateBase():
-            return [evaluate(state, command, facts)]
+            return [evaluate(state, command, situation)]
         case CloseBase():
-            return [close(state, command, facts)]
+            return [close(state, command, situation)]
         case _:
             assert_never(command)
 
@@ -61,7 +68,7 @@ def _offices(specs: tuple[OfficeSpec, ...]) -> list[Office]:
     ]
 
 
-def establish(state: Base | None, command: EstablishBase) -> BaseEstablished:
+def establish(state: IncubationBase | None, command: EstablishBase) -> BaseEstablished:
     """Record a base; a base below the hardware standard may be recorded (it cannot admit)."""
     if state is not None:
         raise InvalidTransition(
@@ -118,7 +125,9 @@ def _unit_valid(unit: str, command: EstablishBase) -> list[RuleViolation]:
     ]
 
 
-def update_facilities(state: Base | None, command: UpdateFacilities) -> BaseFacilitiesUpdated:
+def update_facilities(
+    state: IncubationBase | None, command: UpdateFacilities
+) -> BaseFacilitiesUpdated:
     base = open_base(state, command.base_id)
     reject_any(
         rules.offices_well_formed(command.offices)
@@ -140,7 +149,9 @@ def update_facilities(state: Base | None, command: UpdateFacilities) -> BaseFaci
     )
 
 
-def adopt_standard(state: Base | None, command: AdoptAdmissionStandard) -> AdmissionStandardAdopted:
+def adopt_standard(
+    state: IncubationBase | None, command: AdoptAdmissionStandard
+) -> AdmissionStandardAdopted:
     """Versions go 1, 2, 3 …; each takes effect no earlier than the one before."""
     base = open_base(state, command.base_id)
     expected = len(base.standards) + 1
@@ -182,7 +193,7 @@ def adopt_standard(state: Base | None, command: AdoptAdmissionStandard) -> Admis
     )
 
 
-def publish_call(state: Base | None, command: PublishCall) -> CallPublished:
+def publish_call(state: IncubationBase | None, command: PublishCall) -> CallPublished:
     """guidance §5.2: a call needs an admission standard in force and a base up to standard."""
     base = open_base(state, command.base_id)
     if base.call(command.call_id) is not None:
@@ -239,7 +250,7 @@ def publish_call(state: Base | None, command: PublishCall) -> CallPublished:
     )
 
 
-def record_training(state: Base | None, command: RecordTraining) -> TrainingDelivered:
+def record_training(state: IncubationBase | None, command: RecordTraining) -> TrainingDelivered:
     base = open_base(state, command.base_id)
     if command.session_id in base.training_sessions:
         raise InvalidTransition(
@@ -280,17 +291,17 @@ def record_training(state: Base | None, command: RecordTraining) -> TrainingDeli
     )
 
 
-def close(state: Base | None, command: CloseBase, facts: Facts) -> BaseClosed:
+def close(state: IncubationBase | None, command: CloseBase, situation: Situation) -> BaseClosed:
     """What happens to residents is explicit: each must graduate or be terminated first."""
     base = open_base(state, command.base_id)
     found = rules.text_present("reason", command.reason, "关闭原因")
-    if facts.base_holding:
+    if situation.base_holding:
         found.append(
             RuleViolation(
                 "base_has_residents",
                 "base_id",
-                f"基地仍有{facts.base_holding}家入孵或已批准机构，须先出壳或退驻",
-                f"{facts.base_holding} agencies still hold places; graduate or "
+                f"基地仍有{situation.base_holding}家入孵或已批准机构，须先出壳或退驻",
+                f"{situation.base_holding} agencies still hold places; graduate or "
                 "terminate each first",
             )
         )
@@ -305,7 +316,9 @@ def close(state: Base | None, command: CloseBase, facts: Facts) -> BaseClosed:
     return BaseClosed(base_id=base.base_id, reason=command.reason, closed_on=command.closed_on)
 
 
-def evaluate(state: Base | None, command: EvaluateBase, facts: Facts) -> BaseEvaluated:
+def evaluate(
+    state: IncubationBase | None, command: EvaluateBase, situation: Situation
+) -> BaseEvaluated:
     """基地运行评估 (guidance §6.3): the period's figures as held, the evaluators' conclusion."""
     base = known_base(state, command.base_id)  # a closed base's last period may be evaluated
     if command.evaluation_id in base.evaluations:
@@ -335,7 +348,7 @@ def evaluate(state: Base | None, command: EvaluateBase, facts: Facts) -> BaseEva
         "the period ends before the base was established",
     )
     reject_any(found)
-    figures = facts.figures
+    figures = situation.figures
     assert figures is not None, "the handler loads the period's figures"
     return BaseEvaluated(
         base_id=base.base_id,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.incubation.domain.base import Base
 from services.incubation.domain.criteria import CriteriaVersion
+from services.incubation.domain.incubation_base import IncubationBase
 
 
 @dataclass(frozen=True, slots=True)
-class AgencyFacts:
+class KnownAgency:
     """The agency as this service learned it from the registry's and supervision's topics."""
 
     uscc: str
@@ -40,9 +40,9 @@ class BaseFigures:
 
 
 @dataclass(frozen=True, slots=True)
-class Facts:
-    base: Base | None = None
-    agency: AgencyFacts | None = None
+class Situation:
+    base: IncubationBase | None = None
+    agency: KnownAgency | None = None
     # Other incubations of this agency that hold a place (approved, signed or incubating).
     agency_holding: tuple[str, ...] = ()
     # Other incubations at this base that hold a place, and the offices other incubations hold.
