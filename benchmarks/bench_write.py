@@ -240,7 +240,7 @@ async def measure(
 
 def summary(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
     def med(side: str, key: str) -> float:
-        return statistics.median(r[side][key] for r in rounds)
+        return float(statistics.median(r[side][key] for r in rounds))
 
     ratios = [r["ours"]["per_second"] / r["bare"]["per_second"] for r in rounds]
     cpu = [

@@ -630,7 +630,7 @@ _bearer = HTTPBearer(auto_error=False, description="JWT from `python -m servicek
 
 def principal_dependency(
     settings: Callable[[], TokenSettings], failures: FailedAuthentications | None = None
-) -> Callable[..., Principal]:
+) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency that authenticates the caller or raises 401.
 
     With `failures`, an address that presented too many invalid tokens gets 429 instead, and

@@ -1,0 +1,115 @@
+"""Group commit: concurrent commands share one transaction and one commit (issue 12).
+
+Every command used to pay a commit of its own, a WAL flush, which bounded a service's commands to
+about one per flush. Here the commands waiting when a group starts run one after another on one
+connection inside one transaction, each in its own savepoint: a command that raises (a version
+conflict, a refusal, a read model's unique index) rolls back its own writes only and gets its
+own error, and the others commit together. Each still reads, decides and appends as before —
+the same version checks, idempotency records and inline projections, the append hold taken
+shared, the NOTIFY to the relay (delivered at the commit). The answer is given after the commit,
+so a command is never reported accepted before it is durable; if the commit fails, every command
+of the group gets that error and nothing of it was stored.
+
+One group runs at a time per process: two groups in two transactions could wait for each other
+on rows both touch (a deadlock PostgreSQL would break by failing one command). Arrivals during a
+group's commit form the next group, so the group size follows the load by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+
+from servicekit.db import Connection
+from servicekit.eventstore import StaleTransaction
+
+T = TypeVar("T")
+Work = Callable[[Connection], Coroutine[Any, Any, Any]]
+
+# A command found stale (its stream was written by a transaction that began after this group's)
+# is run again at the head of the next group, whose transaction has not begun writing yet.
+STALE_RETRIES = 3
+
+
+@dataclass
+class _Pending:
+    work: Work
+    future: asyncio.Future[Any]
+    context: contextvars.Context  # the request's (log fields bound to its correlation id)
+    tries: int = 0
+
+
+@dataclass
+class GroupCommit:
+    """Runs commands in shared transactions on connections of `pool`."""
+
+    pool: asyncpg.Pool
+    max_group: int = 64
+    commits: int = 0  # how many group transactions committed (for tests and metrics)
+    _pending: deque[_Pending] = field(default_factory=deque)
+    _runner: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
+        """Run `work(conn)` inside a savepoint of the next group; its result once committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(work, future, contextvars.copy_context()))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._drain())
+        # shield: a caller who gives up (client gone) must not cancel the group's work midway.
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            group = [
+                self._pending.popleft() for _ in range(min(self.max_group, len(self._pending)))
+            ]
+            try:
+                await self._run_group(group)
+            except BaseException as exc:  # handed to every caller of the group
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+
+    async def _run_group(self, group: list[_Pending]) -> None:
+        done: list[tuple[_Pending, Any]] = []
+        retry: list[_Pending] = []
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                for pending in group:
+                    if pending.future.cancelled():
+                        continue
+                    try:
+                        async with conn.transaction():  # a savepoint: a failure undoes only this
+                            task: asyncio.Task[Any] = asyncio.create_task(
+                                pending.work(conn), context=pending.context
+                            )
+                            result = await asyncio.shield(task)
+                    except StaleTransaction as exc:
+                        pending.tries += 1
+                        if pending.tries < STALE_RETRIES:
+                            retry.append(pending)
+                        else:
+                            pending.future.set_exception(exc)
+                    except Exception as exc:  # this command's own error, its answer
+                        if _connection_failed(conn):
+                            raise  # the whole group is lost: every caller gets it
+                        pending.future.set_exception(exc)
+                    else:
+                        done.append((pending, result))
+            self.commits += 1
+        for pending, result in done:
+            if not pending.future.done():
+                pending.future.set_result(result)
+        self._pending.extendleft(reversed(retry))
+
+
+def _connection_failed(conn: Connection) -> bool:
+    return bool(conn.is_closed())
