@@ -17,7 +17,7 @@ from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.records import AppendResult
 from servicekit.eventstore.store import create_pool
 from servicekit.group_commit import GroupCommit
-from tests.support import staff_event
+from tests.support import staff_event, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -95,3 +95,28 @@ async def test_a_refusal_rolls_back_only_its_own_writes(store: EventStore) -> No
     assert isinstance(outcomes[1], ValueError)
     assert await store.read_stream("g-refused") == []
     assert len(await store.read_stream("g-a")) == len(await store.read_stream("g-b")) == 1
+
+
+async def test_a_command_that_loses_a_race_is_answered_from_the_winner(store: EventStore) -> None:
+    """Another transaction appends the same command first and commits while the group's insert
+    waits on the unique index: the command is run again and answered as a duplicate, once."""
+    group = GroupCommit(store.pool)
+    async with store.pool.acquire() as rival:
+        transaction = rival.transaction()
+        await transaction.start()
+        winner = await appending(store, "g-race", 0, "cmd-race")(rival)
+        pending = asyncio.create_task(group.run(appending(store, "g-race", 0, "cmd-race")))
+        await wait_for(lambda: _waiting_on_a_lock(store), timeout=30)
+        await transaction.commit()
+    answer = await pending
+    assert answer.duplicate
+    assert [e.event_id for e in answer.events] == [e.event_id for e in winner.events]
+    assert len(await store.read_stream("g-race")) == 1
+
+
+async def _waiting_on_a_lock(store: EventStore) -> bool:
+    waiting = await store.pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()"
+    )
+    return bool(waiting)
