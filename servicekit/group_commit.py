@@ -30,15 +30,17 @@ from typing import Any, TypeVar
 import asyncpg
 
 from servicekit.db import Connection
-from servicekit.eventstore import StaleTransaction
+from servicekit.eventstore.errors import RaceLost, StaleTransaction
+from servicekit.eventstore.store import RACES_RETRIED_BY_CALLER
 
 T = TypeVar("T")
 Work = Callable[[Connection], Coroutine[Any, Any, Any]]
 
-# A command found stale (its stream was written by a transaction that began after this group's)
-# or chosen as a deadlock's victim is run again at the head of a later group.
+# A command found stale (its stream was written by a transaction that began after this group's),
+# one that lost a race to a concurrent writer, or a deadlock's victim is run again at the head
+# of a later group, where it reads the winner's events and answers as usual (duplicate, 409).
 RETRIES = 3
-_RETRY = (StaleTransaction, asyncpg.DeadlockDetectedError)
+_RETRY = (StaleTransaction, RaceLost, asyncpg.DeadlockDetectedError)
 
 
 @dataclass
@@ -63,7 +65,10 @@ class GroupCommit:
     async def run(self, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
         """Run `work(conn)` inside a savepoint of the next group; its result once committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(work, future, contextvars.copy_context()))
+        context = contextvars.copy_context()
+        # This savepoint answers for the append's: a lost race reruns the command (RaceLost).
+        context.run(RACES_RETRIED_BY_CALLER.set, True)
+        self._pending.append(_Pending(work, future, context))
         if len(self._runners) < self.lanes:
             runner = asyncio.create_task(self._drain())
             self._runners.add(runner)
