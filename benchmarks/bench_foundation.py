@@ -995,6 +995,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **measured,
     }
     if args.only:
+        args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / f"results-{args.only}.json"
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(json.dumps(results[args.only].get("ratio_range"), indent=None))

@@ -325,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 measure(infra.kafka, infra.admin_dsn, args.rounds, args.seconds, tmp)
             )
     vers = versions()
-    for dist in ("uvloop", "httptools", "orjson"):
+    for dist in ("uvloop", "httptools"):
         try:
             vers[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
