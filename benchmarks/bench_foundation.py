@@ -929,27 +929,27 @@ def print_table(results: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- main
 
 
-async def run_all(infra: Infra, sizes: Sizes, logs: Path) -> dict[str, Any]:
+async def run_all(
+    infra: Infra, sizes: Sizes, logs: Path, only: str | None = None
+) -> dict[str, Any]:
     wall = time.perf_counter()
     db_url, db_name = await create_database(infra.admin_dsn)
     print(f"fresh database {db_name}", flush=True)
+    measured: dict[str, Any] = {}
     try:
         pg = await postgres_facts(db_url)
-        print("1. event-store appends", flush=True)
-        appends = await bench_appends(db_url, sizes)
-        print("2. relay into Kafka", flush=True)
-        relay = await bench_relay(db_url, infra.kafka, sizes)
-        print("3. registry commands over HTTP", flush=True)
-        http = await bench_http(db_url, infra.kafka, sizes, logs)
+        if only in (None, "appends"):
+            print("1. event-store appends", flush=True)
+            measured["appends"] = await bench_appends(db_url, sizes)
+        if only in (None, "relay"):
+            print("2. relay into Kafka", flush=True)
+            measured["relay"] = await bench_relay(db_url, infra.kafka, sizes)
+        if only in (None, "http"):
+            print("3. registry commands over HTTP", flush=True)
+            measured["http"] = await bench_http(db_url, infra.kafka, sizes, logs)
     finally:
         await drop_database(infra.admin_dsn, db_name)
-    return {
-        "wall_seconds": round(time.perf_counter() - wall, 1),
-        "postgresql": pg,
-        "appends": appends,
-        "relay": relay,
-        "http": http,
-    }
+    return {"wall_seconds": round(time.perf_counter() - wall, 1), "postgresql": pg, **measured}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -957,6 +957,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small N, one round: under a minute")
     parser.add_argument(
         "--out", type=Path, default=BENCH_DIR, help="folder for RESULTS.md and the JSON"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("appends", "relay", "http"),
+        help="measure one figure; prints it and writes only results-<figure>.json",
     )
     args = parser.parse_args(argv)
     sizes, mode = (QUICK, "quick") if args.quick else (FULL, "full")
@@ -970,7 +975,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs = state / "logs"
         logs.mkdir()
         with infrastructure(state) as infra:
-            measured = asyncio.run(run_all(infra, sizes, logs))
+            measured = asyncio.run(run_all(infra, sizes, logs, args.only))
     results: dict[str, Any] = {
         "benchmark": "bench_foundation",
         "mode": mode,
@@ -989,6 +994,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sizes": asdict(sizes),
         **measured,
     }
+    if args.only:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / f"results-{args.only}.json"
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(json.dumps(results[args.only].get("ratio_range"), indent=None))
+        print(f"\n{args.only} only: {path} (RESULTS.md left as it was)")
+        return 0
     write_results(results, args.out)
     print_table(results)
     print(

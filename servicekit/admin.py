@@ -8,7 +8,7 @@ first.
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import structlog
@@ -25,7 +25,7 @@ log = structlog.get_logger()
 
 
 def admin_router(
-    runtime_of: Callable[[Request], Runtime], principal: Callable[..., Principal]
+    runtime_of: Callable[[Request], Runtime], principal: Callable[..., Awaitable[Principal]]
 ) -> APIRouter:
     router = APIRouter(prefix="/admin", tags=["operations"])
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias

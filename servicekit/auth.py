@@ -251,6 +251,55 @@ def verify_token(settings: TokenSettings, token: str) -> Principal:
     return _principal(claims)
 
 
+class VerifiedTokens:
+    """Tokens already verified, by their exact text, until they expire (issue 12: checking the
+    signature was a fixed CPU cost of every request).
+
+    A token is remembered only after `verify_token` accepted it, only for the settings object
+    that accepted it (a rotated key or another JWKS verifies again), and only until its `exp`
+    plus the leeway `verify_token` allows; a refused token is never remembered.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._known: dict[str, tuple[TokenSettings, Principal, float]] = {}
+        self._lock = threading.Lock()  # verify() may run in a worker thread (JWKS fetch)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def remembered(
+        self, settings: TokenSettings, token: str, *, now: float | None = None
+    ) -> Principal | None:
+        """The principal of a token verified before under `settings`, None if not known."""
+        at = time.time() if now is None else now
+        known = self._known.get(token)
+        if known is None:
+            return None
+        accepted_by, principal, expires = known
+        if accepted_by is settings and at < expires:
+            return principal
+        with self._lock:
+            self._known.pop(token, None)
+        if accepted_by is settings:
+            raise Unauthenticated("Signature has expired")
+        return None
+
+    def verify(self, settings: TokenSettings, token: str, *, now: float | None = None) -> Principal:
+        principal = self.remembered(settings, token, now=now)
+        if principal is not None:
+            return principal
+        principal = verify_token(settings, token)
+        # verify_token enforced exp; read it again to know how long the answer holds.
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            with self._lock:
+                while len(self._known) >= self.capacity:
+                    del self._known[next(iter(self._known))]  # the oldest first
+                self._known[token] = (settings, principal, exp + settings.leeway.total_seconds())
+        return principal
+
+
 def _decode(settings: TokenSettings, token: str, key: str | jwt.PyJWK, algorithm: str) -> Any:
     return jwt.decode(
         token,

@@ -229,7 +229,7 @@ def command_router(
     routes: Sequence[CommandRoute],
     *,
     runtime_of: Callable[[Request], Runtime],
-    principal: Callable[..., Principal],
+    principal: Callable[..., Awaitable[Principal]],
     tag: str = "commands",
 ) -> APIRouter:
     router = APIRouter()
@@ -258,9 +258,12 @@ def command_router(
         runtime = runtime_of(request)
         name = route.command.__name__
         try:
-            # One transaction per command: facts read, decision and append see one snapshot.
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                outcome = await handler(runtime.store, conn, command, context, if_match)
+            # Facts read, decision and append in one savepoint of a group commit: they see one
+            # state, and concurrent commands share the commit (servicekit/group_commit.py).
+            async def work(conn: Connection) -> Outcome:
+                return await handler(runtime.store, conn, command, context, if_match)
+
+            outcome = await runtime.commits.run(work)
         except (DomainRejected, InvalidTransition) as exc:
             COMMANDS.labels(name, "refused").inc()
             log.info("command.refused", command=name, reason=str(exc))
@@ -309,7 +312,11 @@ def command_router(
 
 
 def _add(
-    router: APIRouter, route: CommandRoute, run: Any, principal: Callable[..., Principal], tag: str
+    router: APIRouter,
+    route: CommandRoute,
+    run: Any,
+    principal: Callable[..., Awaitable[Principal]],
+    tag: str,
 ) -> None:
     bases: tuple[type[BaseModel], ...] = (route.command, Timed)
     body_type: type[BaseModel] = create_model(  # the command's fields plus occurred_at

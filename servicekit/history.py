@@ -6,7 +6,7 @@
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -37,7 +37,7 @@ def audit_entry(e: RecordedEvent) -> dict[str, Any]:
 
 
 def history_router(
-    runtime_of: Callable[[Request], Runtime], principal: Callable[..., Principal]
+    runtime_of: Callable[[Request], Runtime], principal: Callable[..., Awaitable[Principal]]
 ) -> APIRouter:
     router = APIRouter(tags=["audit"])
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias

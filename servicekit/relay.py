@@ -24,7 +24,7 @@ from aiokafka.errors import (
 
 from servicekit.cloudevents import to_kafka_record
 from servicekit.db import Connection
-from servicekit.eventstore import START, EventStore, RecordedEvent
+from servicekit.eventstore import START, EventStore, LogPosition, RecordedEvent
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.leadership import Leadership, still_held
 from servicekit.metrics import PARKED_EVENTS
@@ -74,6 +74,8 @@ class OutboxRelay:
         self.store_id: str | None = None  # read from the store when leading
         self._wake = asyncio.Event()
         self._broker_down = False
+        # (connection, read after, events): the next batch, read while Kafka acknowledged one.
+        self._prefetched: tuple[Connection, LogPosition, list[RecordedEvent]] | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -137,18 +139,25 @@ class OutboxRelay:
         """Publish the next batch after the checkpoint; returns how many events were handled.
 
         `conn` must hold the relay's leadership: the batch is read and the checkpoint moved on it.
+        While Kafka acknowledges this batch, the next one is read on the same connection (issue
+        12): rows below the oldest running transaction never change, so that read is exactly
+        what a read after the checkpoint would return, and the checkpoint still moves only
+        after its own batch was acknowledged.
         """
-        batch = await self.store.read_all(self.published, self.batch_size, conn=conn)
+        batch = self._take_prefetched(conn)
+        if batch is None:
+            batch = await self.store.read_all(self.published, self.batch_size, conn=conn)
         if not batch:
             return 0
         deliveries = [await self._send(event) for event in batch]
+        last = batch[-1].log_position
+        ahead = await self.store.read_all(last, self.batch_size, conn=conn)
         outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
         for event, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, REFUSED):
                 await self._park(conn, event, outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome  # the broker, not the record: send the batch again
-        last = batch[-1].log_position
         if not await self.store.advance_checkpoint(conn, self.checkpoint_name, last):
             # Someone published past us (we were deposed and have come back): continue from
             # the checkpoint, never move it back.
@@ -156,8 +165,18 @@ class OutboxRelay:
             log.warning("relay.checkpoint_ahead", topic=self.topic, position=self.published)
             return len(batch)
         self.published = last
+        if ahead:
+            self._prefetched = (conn, last, ahead)
         log.debug("relay.published", count=len(batch), position=last.position)
         return len(batch)
+
+    def _take_prefetched(self, conn: Connection) -> list[RecordedEvent] | None:
+        """The batch read ahead, if it follows the checkpoint and was read on this connection."""
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is None:
+            return None
+        on, after, batch = prefetched
+        return batch if on is conn and after == self.published else None
 
     async def _send(self, event: RecordedEvent) -> asyncio.Future[object]:
         """Hand one event to the producer; a record refused outright becomes a failed future."""

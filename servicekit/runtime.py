@@ -19,6 +19,7 @@ from servicekit.consumer import EventConsumer, Projection
 from servicekit.dead_letters import DeadLetterPublisher
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
+from servicekit.group_commit import GroupCommit
 from servicekit.kafka_admin import ensure_topics
 from servicekit.kafka_security import kafka_security
 from servicekit.relay import OutboxRelay, make_producer
@@ -52,6 +53,11 @@ class Runtime:
     def token_settings(self) -> TokenSettings:
         """Made once: the JWKS key cache inside it must outlive a request."""
         return token_settings_from(self.settings)
+
+    @functools.cached_property
+    def commits(self) -> GroupCommit:
+        """The HTTP commands' group commit: concurrent commands share a transaction."""
+        return GroupCommit(self.pool)
 
     async def ready(self) -> dict[str, bool]:
         """Readiness: the database answers. The broker is reported, not required: while Kafka is

@@ -64,7 +64,9 @@ def install_health(
         )
 
 
-RouterFactory = Callable[[Callable[[Request], Runtime], Callable[..., Principal]], APIRouter]
+RouterFactory = Callable[
+    [Callable[[Request], Runtime], Callable[..., Awaitable[Principal]]], APIRouter
+]
 
 
 def service_app(

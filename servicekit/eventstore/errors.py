@@ -33,3 +33,13 @@ class StaleTransaction(ConcurrencyConflict):
     def __init__(self, stream_id: str) -> None:
         super().__init__(stream_id, -1, -1)
         self.args = (f"stream {stream_id}: this transaction is older than its last event",)
+
+
+class RaceLost(ConcurrencyConflict):
+    """A concurrent writer of this stream or command committed first, and the append had no
+    savepoint of its own to answer from (the caller runs the whole command again instead:
+    servicekit.group_commit). Seen by an HTTP caller only if that keeps failing: a 409."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(stream_id, -1, -1)
+        self.args = (f"stream {stream_id}: a concurrent command was appended first",)

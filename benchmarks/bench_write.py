@@ -1,0 +1,358 @@
+"""Write-path benchmark (issue 12): registry commands over HTTP under `wrk` beside a bare endpoint.
+
+Run from the repository root:
+
+    .venv/bin/python -m benchmarks.bench_write [--rounds 3] [--seconds 15]
+
+The registry (`services.registry.app:create_app`) and the bare FastAPI endpoint
+(benchmarks/bare_app.py) are each served by the same uvicorn command line in their own process
+(same loop and HTTP parser: whatever uvicorn picks, uvloop and httptools when installed) and
+loaded by `wrk` (C, Debian's package, installed with apt when absent), 32 connections on 2
+threads, POSTing unique valid registration bodies read by a Lua script from a file the script
+writes first (each thread takes every other line, so no body repeats within a run). Each round
+measures both back to back, alternating which goes first; the ratio of each round is ours ÷
+bare in that round. Server CPU per request is utime + stime of the server process over the run
+(PostgreSQL's and Kafka's CPU not counted) divided by the requests answered.
+
+Kafka and PostgreSQL come from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set, else devstack
+starts both. The section `bench_write` of benchmarks/RESULTS.md is replaced with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_foundation import (
+    BENCH_DIR,
+    REGISTER_PATH,
+    Server,
+    code_state,
+    cpu_model,
+    cpu_seconds,
+    create_database,
+    drop_database,
+    infrastructure,
+    serve,
+    versions,
+)
+from tests.conftest import TEST_SECRET
+from tests.support import auth, registration
+
+CONNECTIONS = 32
+THREADS = 2
+WARMUP_SECONDS = 3
+
+# Each wrk thread has its own Lua state: `setup` numbers the threads, and each takes the lines
+# i, i + THREADS, i + 2 * THREADS, ... of the bodies file so that no two requests share a body.
+LUA = """
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  bodies = {}
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  step = tonumber(args[2])
+  next_index = id + 1
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = args[3]
+end
+function request()
+  local body = bodies[next_index]
+  next_index = next_index + step
+  if next_index > #bodies then next_index = id + 1 end
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    requests: int
+    seconds: float
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    errors: int
+    server_cpu_ms_per_request: float
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("installing wrk with apt ...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)  # noqa: S607 - Debian's package
+    found = shutil.which("wrk")
+    if found is None:
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True)  # noqa: S607
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)  # noqa: S607
+        found = shutil.which("wrk")
+    assert found is not None, "wrk could not be installed"
+    return found
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    assert match is not None, text
+    value, unit = float(match[1]), match[2]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    total = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
+    assert total is not None, out
+    seconds = float(total[2]) * {"ms": 0.001, "s": 1.0, "m": 60.0}[total[3]]
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests": int(total[1]),
+        "seconds": seconds,
+        "p50_ms": _ms(p50[1]) if p50 else float("nan"),
+        "p99_ms": _ms(p99[1]) if p99 else float("nan"),
+        "non_2xx": int(non_2xx[1]) if non_2xx else 0,
+        "errors": sum(int(x) for x in errors.groups()) if errors else 0,
+    }
+
+
+async def run_wrk(
+    wrk: str, server: Server, bodies: Path, header: str, seconds: int, measure: bool = True
+) -> WrkRun:
+    script = bodies.with_suffix(".lua")
+    script.write_text(LUA, encoding="utf-8")
+    before = cpu_seconds(server.pid)
+    proc = await asyncio.create_subprocess_exec(
+        wrk,
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        server.base + REGISTER_PATH,
+        "--",
+        str(bodies),
+        str(THREADS),
+        header,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    cpu = cpu_seconds(server.pid) - before
+    parsed = parse_wrk(out.decode())
+    if measure and parsed["non_2xx"]:
+        print(f"    WARNING: {int(parsed['non_2xx'])} non-2xx answers", flush=True)
+    count = int(parsed["requests"])
+    return WrkRun(
+        requests=count,
+        seconds=parsed["seconds"],
+        per_second=count / parsed["seconds"],
+        p50_ms=parsed["p50_ms"],
+        p99_ms=parsed["p99_ms"],
+        non_2xx=int(parsed["non_2xx"]),
+        errors=int(parsed["errors"]),
+        server_cpu_ms_per_request=round(cpu * 1000 / max(count, 1), 3),
+    )
+
+
+def write_bodies(path: Path, first_serial: int, count: int) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for serial in range(first_serial, first_serial + count):
+            out.write(json.dumps(registration(serial), ensure_ascii=False) + "\n")
+
+
+async def measure(
+    infra_kafka: str, admin_dsn: str, rounds: int, seconds: int, tmp: Path
+) -> list[dict[str, Any]]:
+    wrk = ensure_wrk()
+    db_url, db_name = await create_database(admin_dsn)
+    env = {
+        "DATABASE_URL": db_url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra_kafka,
+        "AUTH_JWT_SECRET": TEST_SECRET,
+        "LOG_LEVEL": "WARNING",
+    }
+    header = auth()["Authorization"]
+    # Enough unique bodies for the bare endpoint's rate; the registry never gets near the end.
+    per_run = 6_000 * (seconds + WARMUP_SECONDS)
+    serial = 1
+    out: list[dict[str, Any]] = []
+    try:
+        async with (
+            serve("benchmarks.bare_app:create_app", env, tmp / "bare.log", "/health/live") as bare,
+            serve(
+                "services.registry.app:create_app", env, tmp / "registry.log", "/health/ready"
+            ) as registry,
+        ):
+            for index in range(rounds):
+                runs: dict[str, WrkRun] = {}
+                order = [("ours", registry), ("bare", bare)]
+                if index % 2:
+                    order.reverse()
+                for name, server in order:
+                    bodies = tmp / f"bodies-{name}-{index}.jsonl"
+                    write_bodies(bodies, serial, per_run)
+                    serial += per_run
+                    await run_wrk(wrk, server, bodies, header, WARMUP_SECONDS, measure=False)
+                    # the warm-up used the first lines; start the measured run past them
+                    lines = bodies.read_text(encoding="utf-8").splitlines()
+                    bodies.write_text("\n".join(lines[6_000 * WARMUP_SECONDS :]) + "\n")
+                    runs[name] = await run_wrk(wrk, server, bodies, header, seconds)
+                ratio = runs["ours"].per_second / runs["bare"].per_second
+                cpu = (
+                    runs["ours"].server_cpu_ms_per_request / runs["bare"].server_cpu_ms_per_request
+                )
+                print(
+                    f"  round {index + 1}: ours {runs['ours'].per_second:,.0f}/s "
+                    f"(p50 {runs['ours'].p50_ms:.1f} ms, p99 {runs['ours'].p99_ms:.1f} ms, "
+                    f"{runs['ours'].server_cpu_ms_per_request:.2f} ms CPU), bare "
+                    f"{runs['bare'].per_second:,.0f}/s (p50 {runs['bare'].p50_ms:.1f} ms, "
+                    f"{runs['bare'].server_cpu_ms_per_request:.2f} ms CPU): "
+                    f"ratio {ratio:.3f}, CPU {cpu:.2f}x",
+                    flush=True,
+                )
+                out.append({"ours": runs["ours"].__dict__, "bare": runs["bare"].__dict__})
+    finally:
+        await drop_database(admin_dsn, db_name)
+    return out
+
+
+def summary(rounds: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    def med(side: str, key: str) -> float:
+        return float(statistics.median(r[side][key] for r in rounds))
+
+    ratios = [r["ours"]["per_second"] / r["bare"]["per_second"] for r in rounds]
+    cpu = [
+        r["ours"]["server_cpu_ms_per_request"] / r["bare"]["server_cpu_ms_per_request"]
+        for r in rounds
+    ]
+    return {
+        "ours_per_second": med("ours", "per_second"),
+        "bare_per_second": med("bare", "per_second"),
+        "ratio": statistics.median(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
+        "ours_p50_ms": med("ours", "p50_ms"),
+        "ours_p99_ms": med("ours", "p99_ms"),
+        "bare_p50_ms": med("bare", "p50_ms"),
+        "bare_p99_ms": med("bare", "p99_ms"),
+        "ours_cpu_ms": med("ours", "server_cpu_ms_per_request"),
+        "bare_cpu_ms": med("bare", "server_cpu_ms_per_request"),
+        "cpu_ratio": statistics.median(cpu),
+        "cpu_ratio_range": [min(cpu), max(cpu)],
+        "ours_non_2xx": sum(r["ours"]["non_2xx"] for r in rounds),
+    }
+
+
+def section(results: dict[str, Any]) -> str:
+    s = results["summary"]
+    m = results["machine"]
+    code = results["code"]
+    dirty = f", plus uncommitted changes to {len(code['uncommitted'])} file(s)" * bool(
+        code["uncommitted"]
+    )
+    vers = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    return (
+        f"## Write path under wrk — {results['started_at']}\n\n"
+        f"Written by `.venv/bin/python -m benchmarks.bench_write --rounds {results['rounds']} "
+        f"--seconds {results['seconds']}`; its docstring says what is measured.\n\n"
+        f"- Machine: {m['cpu_count']} CPUs, {m['cpu_model']}; load average "
+        f"{m['loadavg_at_start']} at start (shared host)\n"
+        f"- {vers}; wrk {m['wrk']}\n"
+        f"- Code: commit {code['commit'][:12]}{dirty}\n"
+        f"- {results['rounds']} rounds of {results['seconds']} s each side "
+        f"({WARMUP_SECONDS} s warm-up), {CONNECTIONS} connections, {THREADS} wrk threads\n\n"
+        "| Figure | Registry | Bare | Ratio | Ratio range |\n|---|---:|---:|---:|---:|\n"
+        f"| `register-agency` requests/s | {s['ours_per_second']:,.0f} | "
+        f"{s['bare_per_second']:,.0f} | {s['ratio']:.3f}× | "
+        f"{s['ratio_range'][0]:.3f}–{s['ratio_range'][1]:.3f} |\n"
+        f"| latency p50 ms | {s['ours_p50_ms']:.1f} | {s['bare_p50_ms']:.1f} | | |\n"
+        f"| latency p99 ms | {s['ours_p99_ms']:.1f} | {s['bare_p99_ms']:.1f} | | |\n"
+        f"| server CPU ms per request | {s['ours_cpu_ms']:.2f} | {s['bare_cpu_ms']:.2f} | "
+        f"{s['cpu_ratio']:.2f}× | {s['cpu_ratio_range'][0]:.2f}–{s['cpu_ratio_range'][1]:.2f} |\n"
+        f"\nRegistry answers other than 2xx: {s['ours_non_2xx']}.\n"
+    )
+
+
+def write_section(text: str, name: str) -> None:
+    md = BENCH_DIR / "RESULTS.md"
+    content = md.read_text(encoding="utf-8")
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{text}{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(content):
+        content = pattern.sub(lambda _: block, content)
+    else:
+        content = content.rstrip("\n") + "\n\n" + block + "\n"
+    md.write_text(content, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    loadavg = [round(x, 2) for x in os.getloadavg()]
+    wrk_version = subprocess.run(  # noqa: S603 - the wrk binary found on PATH
+        [ensure_wrk(), "-v"], capture_output=True, text=True, check=False
+    ).stdout.split("\n")[0]
+    with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp_name:
+        tmp = Path(tmp_name)
+        with infrastructure(tmp) as infra:
+            rounds = asyncio.run(
+                measure(infra.kafka, infra.admin_dsn, args.rounds, args.seconds, tmp)
+            )
+    vers = versions()
+    for dist in ("uvloop", "httptools"):
+        try:
+            vers[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            vers[dist] = "absent"
+    results = {
+        "started_at": started_at,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "loadavg_at_start": loadavg,
+            "versions": vers,
+            "wrk": wrk_version.strip(),
+        },
+        "code": code_state(),
+        "per_round": rounds,
+        "summary": summary(rounds),
+    }
+    print(json.dumps(results["summary"], indent=2))
+    if not args.no_write:
+        write_section(section(results), "bench_write")
+        (BENCH_DIR / "results-write-latest.json").write_text(
+            json.dumps(results, indent=2) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

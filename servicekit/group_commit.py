@@ -1,0 +1,128 @@
+"""Group commit: concurrent commands share one transaction and one commit (issue 12).
+
+Every command used to pay a commit of its own, a WAL flush, which bounded a service's commands to
+about one per flush. Here the commands waiting when a group starts run one after another on one
+connection inside one transaction, each in its own savepoint: a command that raises (a version
+conflict, a refusal, a read model's unique index) rolls back its own writes only and gets its
+own error, and the others commit together. Each still reads, decides and appends as before —
+the same version checks, idempotency records and inline projections, the append hold taken
+shared, the NOTIFY to the relay (delivered at the commit). The answer is given after the commit,
+so a command is never reported accepted before it is durable; if the commit fails, every command
+of the group gets that error and nothing of it was stored.
+
+A few groups run at once (`lanes`), each on its own connection: the commands of one group run
+one after another, so a single lane would bound a process to one command per round-trip chain.
+Arrivals while every lane is busy form the next groups, so the group size follows the load by
+itself. Two groups may wait for each other on rows both touch; PostgreSQL then fails one
+statement as a deadlock, and that command alone is rolled back to its savepoint and run again in
+a later group, like a command found stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+
+from servicekit.db import Connection
+from servicekit.eventstore.errors import RaceLost, StaleTransaction
+from servicekit.eventstore.store import RACES_RETRIED_BY_CALLER
+
+T = TypeVar("T")
+Work = Callable[[Connection], Coroutine[Any, Any, Any]]
+
+# A command found stale (its stream was written by a transaction that began after this group's),
+# one that lost a race to a concurrent writer, or a deadlock's victim is run again at the head
+# of a later group, where it reads the winner's events and answers as usual (duplicate, 409).
+RETRIES = 3
+_RETRY = (StaleTransaction, RaceLost, asyncpg.DeadlockDetectedError)
+
+
+@dataclass
+class _Pending:
+    work: Work
+    future: asyncio.Future[Any]
+    context: contextvars.Context  # the request's (log fields bound to its correlation id)
+    tries: int = 0
+
+
+@dataclass
+class GroupCommit:
+    """Runs commands in shared transactions on connections of `pool`."""
+
+    pool: asyncpg.Pool
+    max_group: int = 64
+    lanes: int = 4
+    commits: int = 0  # how many group transactions committed (for tests and metrics)
+    _pending: deque[_Pending] = field(default_factory=deque)
+    _runners: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def run(self, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
+        """Run `work(conn)` inside a savepoint of the next group; its result once committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        context = contextvars.copy_context()
+        # This savepoint answers for the append's: a lost race reruns the command (RaceLost).
+        context.run(RACES_RETRIED_BY_CALLER.set, True)
+        self._pending.append(_Pending(work, future, context))
+        if len(self._runners) < self.lanes:
+            runner = asyncio.create_task(self._drain())
+            self._runners.add(runner)
+            runner.add_done_callback(self._runners.discard)
+        # shield: a caller who gives up (client gone) must not cancel the group's work midway.
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            group = [
+                self._pending.popleft() for _ in range(min(self.max_group, len(self._pending)))
+            ]
+            try:
+                await self._run_group(group)
+            except BaseException as exc:  # handed to every caller of the group
+                for pending in group:
+                    if not pending.future.done():
+                        pending.future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+
+    async def _run_group(self, group: list[_Pending]) -> None:
+        done: list[tuple[_Pending, Any]] = []
+        retry: list[_Pending] = []
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                # One savepoint per command, the release of the previous one and the next one
+                # sent together: one round trip per command instead of two.
+                mark = "SAVEPOINT group_command"
+                for pending in group:
+                    await conn.execute(mark)
+                    mark = "RELEASE SAVEPOINT group_command; SAVEPOINT group_command"
+                    try:
+                        task: asyncio.Task[Any] = asyncio.create_task(
+                            pending.work(conn), context=pending.context
+                        )
+                        result = await asyncio.shield(task)
+                    except Exception as exc:  # this command's own error, its answer
+                        if _connection_failed(conn):
+                            raise  # the whole group is lost: every caller gets it
+                        await conn.execute("ROLLBACK TO SAVEPOINT group_command")
+                        pending.tries += 1
+                        if isinstance(exc, _RETRY) and pending.tries < RETRIES:
+                            retry.append(pending)
+                        else:
+                            pending.future.set_exception(exc)
+                    else:
+                        done.append((pending, result))
+            self.commits += 1
+        for pending, result in done:
+            if not pending.future.done():
+                pending.future.set_result(result)
+        self._pending.extendleft(reversed(retry))
+
+
+def _connection_failed(conn: Connection) -> bool:
+    return bool(conn.is_closed())

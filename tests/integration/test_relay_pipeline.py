@@ -1,0 +1,74 @@
+"""The relay reads its next batch while Kafka acknowledges the current one (issue 12), and still
+saves each checkpoint only after its batch was acknowledged, in log order."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from servicekit.eventstore import START, EventStore, LogPosition
+from servicekit.eventstore.store import create_pool
+from servicekit.kafka_admin import ensure_topics
+from servicekit.relay import OutboxRelay, make_producer
+from tests.conftest import Infra
+from tests.integration.kafka_reader import read_until
+from tests.support import staff_event
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[EventStore]:
+    pool = await create_pool(database_url)
+    store = EventStore(pool, "relaypipe")
+    await store.create_schema()
+    yield store
+    await pool.close()
+
+
+@pytest.fixture
+async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    producer = make_producer(infra.kafka)
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+async def test_the_next_batch_is_read_before_the_current_checkpoint_is_saved(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    for i in range(25):
+        await store.append(f"p-{i}", [staff_event(f"p-{i}")], expected_version=0)
+    steps: list[tuple[str, int]] = []
+    read_all, advance = store.read_all, store.advance_checkpoint
+
+    async def reading(after: LogPosition = START, limit: int = 1000, **kw: Any) -> Any:
+        steps.append(("read", after.position))
+        return await read_all(after, limit, **kw)
+
+    async def saving(conn: Any, name: str, to: LogPosition) -> bool:
+        steps.append(("checkpoint", to.position))
+        return await advance(conn, name, to)
+
+    monkeypatch.setattr(store, "read_all", reading)
+    monkeypatch.setattr(store, "advance_checkpoint", saving)
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=10)
+    async with store.pool.acquire() as conn:
+        counts = [await relay.publish_batch(conn) for _ in range(4)]
+    assert counts == [10, 10, 5, 0]
+    # batch 1 read; batch 2 read before batch 1's checkpoint; and so on: reads overlap sends.
+    assert steps[:3] == [("read", 0), ("read", 10), ("checkpoint", 10)]
+    assert [s for s in steps if s[0] == "checkpoint"] == [
+        ("checkpoint", 10),
+        ("checkpoint", 20),
+        ("checkpoint", 25),
+    ]
+    records = await read_until(infra.kafka, topic, lambda r: True, count=25)
+    assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 26))
