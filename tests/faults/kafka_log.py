@@ -57,6 +57,28 @@ class Reader:
         ends = await self.consumer.end_offsets(partitions_of(topics))
         return {(tp.topic, tp.partition): int(offset) for tp, offset in ends.items()}
 
+    async def last_records(self, topic: str, timeout: float = 30.0) -> list[Record]:
+        """The last record of each non-empty partition of `topic`: a fault that must act while
+        the burst is still running cannot afford to read the whole topic first."""
+        wanted = partitions_of([topic])
+        ends = await self.consumer.end_offsets(wanted)
+        pending = {tp for tp in wanted if ends[tp] > 0}
+        self.consumer.assign(sorted(pending, key=lambda tp: tp.partition))
+        for tp in pending:
+            self.consumer.seek(tp, ends[tp] - 1)
+        last: dict[TopicPartition, Record] = {}
+        deadline = time.monotonic() + timeout
+        while pending - last.keys() and time.monotonic() < deadline:
+            batches = await self.consumer.getmany(*(pending - last.keys()), timeout_ms=500)
+            for tp, batch in batches.items():
+                for r in batch:
+                    if r.offset == ends[tp] - 1:
+                        headers = tuple(r.headers or ())
+                        last[tp] = Record(r.topic, r.partition, r.offset, r.key, r.value, headers)
+        if pending - last.keys():
+            raise AssertionError(f"could not read the last records of {topic}")
+        return sorted(last.values(), key=lambda r: r.partition)
+
     async def read(self, topics: Iterable[str], timeout: float = 60.0) -> list[Record]:
         """Every record now on `topics`, in partition order."""
         wanted = partitions_of(topics)
