@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from servicekit.db import Connection
@@ -66,6 +66,7 @@ def generation_index_ddl(generation: str) -> str:
     return f"""
 CREATE INDEX IF NOT EXISTS facts_effective ON {g}.facts (effective_on);
 CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
+CREATE INDEX IF NOT EXISTS facts_tx ON {g}.facts (tx);
 """
 
 
@@ -84,8 +85,14 @@ CREATE TABLE IF NOT EXISTS {g}.facts (
     effective_on  date NOT NULL,
     occurred_at   timestamptz NOT NULL,
     recorded_at   timestamptz NOT NULL,
-    data          jsonb NOT NULL
+    data          jsonb NOT NULL,
+    tx            xid8 DEFAULT pg_current_xact_id()
 );
+-- The writing transaction of each fact (not hashed by `checksum`): a cached report stays valid
+-- while no fact committed after its snapshot falls within its cut-off (cache.py). Added without
+-- a rewrite to a generation made before it; its older facts (NULL) count as old.
+ALTER TABLE {g}.facts ADD COLUMN IF NOT EXISTS tx xid8;
+ALTER TABLE {g}.facts ALTER COLUMN tx SET DEFAULT pg_current_xact_id();
 CREATE TABLE IF NOT EXISTS {g}.agencies (
     uscc           text PRIMARY KEY,
     name           text NOT NULL,
@@ -246,6 +253,84 @@ async def load_facts(
         recorded_until,
     )
     return [_fact(r) for r in rows]
+
+
+# The fold's order (state.sort_key) in SQL: "C" collation compares event ids by code point, as
+# Python compares str.
+_FOLD_ORDER = 'ORDER BY effective_on, occurred_at, recorded_at, event_id COLLATE "C"'
+_AS_OF = "effective_on <= $1 AND ($2::timestamptz IS NULL OR recorded_at <= $2)"
+# Facts committed after a snapshot ($3): from the tx index, only the recent rows are read.
+_SINCE = (
+    "tx >= pg_snapshot_xmin($3::text::pg_snapshot) "
+    "AND NOT pg_visible_in_snapshot(tx, $3::text::pg_snapshot)"
+)
+
+
+async def facts_in_order(
+    conn: Connection, generation: str, cutoff: dt.date, recorded_until: dt.datetime | None
+) -> AsyncIterator[Fact]:
+    """The facts a report sees, streamed in fold order (never all in memory at once).
+
+    Runs inside the caller's transaction (a cursor needs one).
+    """
+    g = checked_generation(generation)
+    query = f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE {_AS_OF} {_FOLD_ORDER}"
+    async for row in conn.cursor(query, cutoff, recorded_until, prefetch=5000):
+        yield _fact(row)
+
+
+async def facts_since(
+    conn: Connection,
+    generation: str,
+    snapshot: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+) -> list[Fact]:
+    """Facts within a cut-off committed after `snapshot` (pg_current_snapshot() text), in order."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE {_AS_OF} AND {_SINCE} {_FOLD_ORDER}",
+        cutoff,
+        recorded_until,
+        snapshot,
+    )
+    return [_fact(r) for r in rows]
+
+
+async def any_fact_since(
+    conn: Connection,
+    generation: str,
+    snapshot: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+) -> bool:
+    """Whether a fact within the cut-off was committed after `snapshot` (a cached answer is
+    still exact when not: facts are never updated or deleted, see `facts_filenode`)."""
+    g = checked_generation(generation)
+    found: bool = await conn.fetchval(
+        f"SELECT EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE})",
+        cutoff,
+        recorded_until,
+        snapshot,
+    )
+    return found
+
+
+async def facts_filenode(conn: Connection, generation: str) -> int:
+    """The facts table's storage file: a TRUNCATE (a reset) gives it a new one, so a cached
+    answer keyed by it is not served from before a reset."""
+    g = checked_generation(generation)
+    node: int = await conn.fetchval("SELECT pg_relation_filenode($1::regclass)", f"{g}.facts")
+    return node
+
+
+async def facts_estimate(conn: Connection, generation: str) -> int:
+    """The planner's row estimate of the facts table (kept by autovacuum; no scan)."""
+    g = checked_generation(generation)
+    estimate: float = await conn.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = $1::regclass", f"{g}.facts"
+    )
+    return max(int(estimate), 0)
 
 
 async def registry_usccs(conn: Connection, generation: str) -> list[str]:

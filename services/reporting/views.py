@@ -1,0 +1,126 @@
+"""Each report as a pure function of a folded state and its query: the JSON body and table rows.
+
+Run in the fold worker process (foldworker.py), so a route only checks the caller and formats;
+`ReportQuery` is hashable, so an answer is cached by (generation, query) and reused while no
+newly applied fact falls within the query's as-of cut-off (cache.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from services.reporting.domain import reports
+from services.reporting.domain.periods import Half, report_period
+from services.reporting.domain.state import CityState
+from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
+
+Kind = Literal["targets", "half_year", "coverage", "trends", "credit_listings", "bases"]
+Rows = list[dict[str, Any]]
+
+LIST_ZH = {"abnormal": "活动异常名录", "serious": "严重违法失信名单"}
+STATUS_ZH = {"met": "已完成", "missed": "未完成（已逾期）", "in_progress": "推进中"}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    kind: Kind
+    day: dt.date  # as of this local date by occurrence (the half-year report: its period end)
+    recorded_until: dt.datetime | None  # by recording: facts recorded by this instant only
+    recorded_text: str | None  # echoed in the body as the caller wrote it
+    scope: str | None = None  # one unit, or None for every unit
+    year: int = 0
+    half: Half = "mid_year"
+    include_removed: bool = False
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: dict[str, Any]
+    rows: Rows  # the table of CSV and Excel exports
+
+
+def render(state: CityState, query: ReportQuery, options: TargetOptions) -> Rendered:
+    """The answer to one report query from the state folded as of its cut-off."""
+    day, recorded = query.day, query.recorded_text
+    match query.kind:
+        case "targets":
+            body = targets(state, day, options)
+            body["recorded_until"] = recorded
+            rows = [
+                {**t, "missing": t.get("missing", t.get("missing_count"))} for t in body["targets"]
+            ]
+            return Rendered(body, rows)
+        case "half_year":
+            return _half_year(state, query)
+        case "coverage":
+            rows = reports.coverage(state, [query.scope] if query.scope else reports.unit_ids())
+            return Rendered(_listing_body(day, recorded, rows), rows)
+        case "trends":
+            trend_rows: Rows = list(reports.trends(state, day))
+            return Rendered(_listing_body(day, recorded, trend_rows), trend_rows)
+        case "credit_listings":
+            rows = [
+                r
+                for r in reports.credit_listings(state, include_removed=query.include_removed)
+                if query.scope is None or r["reporting_unit"] == query.scope
+            ]
+            table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
+            return Rendered(_listing_body(day, recorded, rows), table)
+        case "bases":
+            rows = [
+                r
+                for r in base_local_agencies(state, day)
+                if query.scope is None or r["reporting_unit"] == query.scope
+            ]
+            table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
+            return Rendered(_listing_body(day, recorded, rows), table)
+
+
+def _listing_body(day: dt.date, recorded: str | None, rows: Rows) -> dict[str, Any]:
+    return {"as_of": day.isoformat(), "recorded_until": recorded, "rows": rows}
+
+
+HALF_COLUMNS = (
+    ("reporting_unit", "统计单位代码"),
+    ("unit_name", "统计单位"),
+    *reports.FIGURE_COLUMNS,
+)
+
+
+def half_year_title(year: int, half: Half) -> tuple[str, str]:
+    half_zh = "年中" if half == "mid_year" else "年终"
+    return half_zh, f"{year} 年{half_zh}报告"
+
+
+def _half_year(state: CityState, query: ReportQuery) -> Rendered:
+    period = report_period(query.year, query.half)
+    units = [query.scope] if query.scope else reports.unit_ids()
+    rows: Rows = [
+        {
+            "reporting_unit": u,
+            "unit_name": reports.unit_name(u),
+            **reports.figures(state, period, u),
+        }
+        for u in units
+    ]
+    city = None
+    if query.scope is None:
+        city = {
+            "reporting_unit": "city",
+            "unit_name": "全市合计",
+            **reports.figures(state, period, None),
+        }
+    _, title = half_year_title(query.year, query.half)
+    body = {
+        "year": query.year,
+        "half": query.half,
+        "title": title,
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "recorded_until": query.recorded_text,
+        "columns": dict(HALF_COLUMNS),
+        "city": city,
+        "units": rows,
+    }
+    return Rendered(body, [*rows, *([city] if city else [])])
