@@ -37,9 +37,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from benchmarks import report_load
 from benchmarks.bench_foundation import (
     ROOT,
     create_database,
@@ -235,6 +237,63 @@ async def latency(kafka: str, admin_dsn: str, seconds: float, rate: float) -> di
     }
 
 
+def bench_token() -> dict[str, str]:
+    token = issue_token(
+        TokenSettings(SECRET, "socialwork-dev", "socialwork"),
+        subject="bench",
+        role=Role.CITY_ADMIN,
+        now=dt.datetime.now(dt.UTC),
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def report_phase(kafka: str, dsn: str, args: argparse.Namespace) -> dict[str, Any]:
+    env = {"DATABASE_URL": dsn, "KAFKA_BOOTSTRAP_SERVERS": kafka, "AUTH_JWT_SECRET": SECRET,
+           "LOG_LEVEL": "WARNING"}  # fmt: skip
+    logs = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    return await report_load.run(
+        env,
+        kafka,
+        bench_token(),
+        seconds=args.report_seconds,
+        clients=args.clients,
+        live_rate=args.live_rate,
+        logs=logs,
+    )
+
+
+async def profile_fold(dsn: str) -> dict[str, Any]:
+    """cProfile of one cold fold as of today in the fold worker's code (in this process)."""
+    import cProfile
+    import io
+    import pstats
+
+    from services.reporting import foldworker, readmodel
+    from services.reporting.domain.targets import TargetOptions
+    from services.reporting.views import ReportQuery
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        generation = await readmodel.current_generation(conn)
+    finally:
+        await conn.close()
+    worker = foldworker.Worker()
+    today = dt.datetime.now(dt.UTC).date()
+    queries = [
+        ReportQuery("half_year", today, None, None, year=today.year, half="mid_year"),
+        ReportQuery("targets", today, None, None),
+    ]
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    await worker.answer(dsn, generation, queries, TargetOptions())
+    profiler.disable()
+    seconds = time.perf_counter() - started
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+    return {"seconds": seconds, "maxrss_mb": maxrss_mb(), "table": out.getvalue()}
+
+
 def section(r: dict[str, Any]) -> str:
     raw = max(r["raw"], key=lambda x: x["rate"])
     o = r["ours"]
@@ -313,6 +372,8 @@ async def main_async(args: argparse.Namespace) -> None:
         ]
         print(f"raw read: {raw[0]['rate']:,.0f} events/s", flush=True)
         dsn, name = await create_database(infra.admin_dsn)
+        reports: dict[str, Any] | None = None
+        profile: dict[str, Any] | None = None
         try:
             mine = await asyncio.to_thread(
                 child,
@@ -326,6 +387,11 @@ async def main_async(args: argparse.Namespace) -> None:
                 "--topics",
                 *topics,
             )
+            if args.report_seconds > 0:
+                profile = await asyncio.to_thread(child, "profile", "--dsn", dsn)
+                print(f"cold fold profiled: {profile['seconds']:.1f} s", flush=True)
+                reports = await report_phase(infra.kafka, dsn, args)
+                print(json.dumps(reports, indent=1), flush=True)
         finally:
             await drop_database(infra.admin_dsn, name)
         print(f"replay fold: {mine['rate']:,.0f} events/s", flush=True)
@@ -344,6 +410,8 @@ async def main_async(args: argparse.Namespace) -> None:
         "raw": raw,
         "ours": mine,
         "latency": lat,
+        "reports": reports,
+        "profile": profile,
     }
     write_results(section(results))
     print(json.dumps(results, indent=2, ensure_ascii=False))
@@ -358,13 +426,22 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="replay processes, split by partition"
     )
-    parser.add_argument("--phase", choices=["raw", "replay"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--report-seconds", type=float, default=60.0, help="report load phase (0: skip)"
+    )
+    parser.add_argument("--clients", type=int, default=8, help="concurrent report clients")
+    parser.add_argument(
+        "--live-rate", type=float, default=50.0, help="live events/s during the report load"
+    )
+    parser.add_argument("--phase", choices=["raw", "replay", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
     parser.add_argument("--topics", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase == "raw":
         print(json.dumps(asyncio.run(raw_read(args.bootstrap, args.topics))))
+    elif args.phase == "profile":
+        print(json.dumps(asyncio.run(profile_fold(args.dsn))))
     elif args.phase == "replay":
         print(json.dumps(asyncio.run(ours(args.bootstrap, args.topics, args.dsn, args.workers))))
     else:
