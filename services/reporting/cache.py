@@ -3,7 +3,7 @@
 A report as of a date (by occurrence, and by recording when asked) depends only on the facts
 within that cut-off. Facts are never updated or deleted, so an answer read in snapshot S is
 still exact while no fact within the cut-off has been committed after S: one indexed lookup
-(`readmodel.any_fact_since`) instead of a fold. Live facts of today leave answers for earlier
+(`readmodel.snapshot_if_unchanged`) instead of a fold. Live facts of today leave answers for earlier
 dates valid. Misses go to the fold worker process (foldworker.py); concurrent requests for the
 same query share one computation, and the service's event loop never folds.
 """
@@ -60,11 +60,14 @@ class ReportCache:
             filenode = await readmodel.facts_filenode(conn, generation)
             key = (generation, filenode, query)
             entry = self.entries.get(key)
-            if entry is not None and not await readmodel.any_fact_since(
-                conn, generation, entry.snapshot, query.day, query.recorded_until
-            ):
-                self.entries.move_to_end(key)
-                return entry.rendered
+            if entry is not None:
+                current = await readmodel.snapshot_if_unchanged(
+                    conn, generation, entry.snapshot, query.day, query.recorded_until
+                )
+                if current is not None:
+                    self.entries[key] = Entry(current, entry.rendered)
+                    self.entries.move_to_end(key)
+                    return entry.rendered
         future = self.pending.get(key)
         if future is None:
             future = asyncio.ensure_future(self._compute(generation, query))

@@ -22,7 +22,7 @@ from services.reporting import readmodel
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.state import CityState, apply, sort_key
 from services.reporting.domain.targets import TargetOptions
-from services.reporting.views import Rendered, ReportQuery, render
+from services.reporting.views import Rendered, ReportQuery, by_unit, render
 
 HELD_STATES = 2  # each is a city's worth of views (RSS); the dashboard asks for one or two
 SortKey = tuple[dt.date, dt.datetime, dt.datetime, str]
@@ -34,6 +34,12 @@ class Held:
     snapshot: str  # pg_current_snapshot() of the transaction the state was last read in
     state: CityState
     last: SortKey | None  # the last fact folded, in fold order
+    units: dict[str, CityState] | None = None  # views.by_unit(state), until the state moves
+
+    def by_unit(self) -> dict[str, CityState]:
+        if self.units is None:
+            self.units = by_unit(self.state)
+        return self.units
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,7 @@ class Worker:
         self.held[key] = held
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
-        rendered = [render(held.state, q, options) for q in queries]
+        rendered = [render(held.state, q, options, held.by_unit) for q in queries]
         return Answer(generation, filenode, snapshot, rendered, refolded)
 
 
@@ -104,6 +110,7 @@ def _advance(held: Held, facts: list[Fact]) -> None:
         apply(held.state, fact)
     if facts:
         held.last = sort_key(facts[-1])
+        held.units = None
 
 
 _worker: Worker | None = None

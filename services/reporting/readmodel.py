@@ -297,23 +297,27 @@ async def facts_since(
     return [_fact(r) for r in rows]
 
 
-async def any_fact_since(
+async def snapshot_if_unchanged(
     conn: Connection,
     generation: str,
     snapshot: str,
     cutoff: dt.date,
     recorded_until: dt.datetime | None,
-) -> bool:
-    """Whether a fact within the cut-off was committed after `snapshot` (a cached answer is
-    still exact when not: facts are never updated or deleted, see `facts_filenode`)."""
+) -> str | None:
+    """The current snapshot if no fact within the cut-off was committed after `snapshot`, else
+    None. An answer read in `snapshot` is then still exact (facts are never updated or deleted,
+    see `facts_filenode`), and the caller keeps the newer snapshot so the next check reads only
+    the facts committed after it. Both come from one statement, hence one snapshot.
+    """
     g = checked_generation(generation)
-    found: bool = await conn.fetchval(
-        f"SELECT EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE})",
+    current: str | None = await conn.fetchval(
+        f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE}) "
+        "THEN NULL ELSE pg_current_snapshot()::text END",
         cutoff,
         recorded_until,
         snapshot,
     )
-    return found
+    return current
 
 
 async def facts_filenode(conn: Connection, generation: str) -> int:

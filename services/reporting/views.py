@@ -8,6 +8,7 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,8 +42,53 @@ class Rendered:
     rows: Rows  # the table of CSV and Excel exports
 
 
-def render(state: CityState, query: ReportQuery, options: TargetOptions) -> Rendered:
-    """The answer to one report query from the state folded as of its cut-off."""
+def by_unit(state: CityState) -> dict[str, CityState]:
+    """The state split by reporting unit the way `reports.figures` filters it (bases and
+    agencies by their unit, incubations, funding and trainings by their base's, supervision
+    records by their agency's), so a unit's figures read its share instead of the whole city:
+    `figures(by_unit(s)[u], p, None) == figures(s, p, u)`; the city report took 17 full scans.
+    """
+    parts: dict[str, CityState] = {}
+
+    def part(unit: str) -> CityState:
+        found = parts.get(unit)
+        if found is None:
+            found = parts[unit] = CityState()
+        return found
+
+    for uscc, agency in state.agencies.items():
+        part(agency.reporting_unit).agencies[uscc] = agency
+    for base_id, base in state.bases.items():
+        part(base.reporting_unit).bases[base_id] = base
+    for key, incubation in state.incubations.items():
+        part(state.unit_of_base(incubation.base_id)).incubations[key] = incubation
+    for funding in state.funding:
+        part(state.unit_of_base(funding.base_id)).funding.append(funding)
+    for training in state.trainings:
+        part(state.unit_of_base(training.base_id)).trainings.append(training)
+    for inspection in state.inspections:
+        part(state.unit_of_agency(inspection.uscc)).inspections.append(inspection)
+    for key, violation in state.violations.items():
+        part(state.unit_of_agency(violation.uscc)).violations[key] = violation
+    for key, rectification in state.rectifications.items():
+        part(state.unit_of_agency(rectification.uscc)).rectifications[key] = rectification
+    for key, listing in state.listings.items():
+        part(state.unit_of_agency(listing.uscc)).listings[key] = listing
+    for follow_up in state.follow_ups:
+        part(state.unit_of_agency(follow_up.uscc)).follow_ups.append(follow_up)
+    return parts
+
+
+def render(
+    state: CityState,
+    query: ReportQuery,
+    options: TargetOptions,
+    units: Callable[[], dict[str, CityState]] | None = None,
+) -> Rendered:
+    """The answer to one report query from the state folded as of its cut-off.
+
+    `units` gives `by_unit(state)`, computed once per state by the caller that keeps it.
+    """
     day, recorded = query.day, query.recorded_text
     match query.kind:
         case "targets":
@@ -53,7 +99,7 @@ def render(state: CityState, query: ReportQuery, options: TargetOptions) -> Rend
             ]
             return Rendered(body, rows)
         case "half_year":
-            return _half_year(state, query)
+            return _half_year(state, query, units or (lambda: by_unit(state)))
         case "coverage":
             rows = reports.coverage(state, [query.scope] if query.scope else reports.unit_ids())
             return Rendered(_listing_body(day, recorded, rows), rows)
@@ -94,16 +140,18 @@ def half_year_title(year: int, half: Half) -> tuple[str, str]:
     return half_zh, f"{year} 年{half_zh}报告"
 
 
-def _half_year(state: CityState, query: ReportQuery) -> Rendered:
+def _half_year(
+    state: CityState, query: ReportQuery, units: Callable[[], dict[str, CityState]]
+) -> Rendered:
     period = report_period(query.year, query.half)
-    units = [query.scope] if query.scope else reports.unit_ids()
+    parts = units()
     rows: Rows = [
         {
             "reporting_unit": u,
             "unit_name": reports.unit_name(u),
-            **reports.figures(state, period, u),
+            **reports.figures(parts.get(u) or CityState(), period, None),
         }
-        for u in units
+        for u in ([query.scope] if query.scope else reports.unit_ids())
     ]
     city = None
     if query.scope is None:
