@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import asyncpg
+from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEventType, load
 
 from servicekit.eventstore.store import init_connection
 from services.reporting import readmodel
-from services.reporting.domain.facts import Fact
-from services.reporting.domain.state import CityState, apply, sort_key
+from services.reporting.domain.state import CityState, apply_event, folded_types
 from services.reporting.domain.targets import TargetOptions
+from services.reporting.readmodel import FoldRow
 from services.reporting.views import Rendered, ReportQuery, by_unit, render
 
 HELD_STATES = 2  # each is a city's worth of views (RSS); the dashboard asks for one or two
@@ -81,19 +83,20 @@ class Worker:
                 key = (generation, filenode, cutoff, recorded)
                 held, refolded = self.held.pop(key, None), False
                 if held is not None:
-                    new = await readmodel.facts_since(
-                        conn, generation, held.snapshot, cutoff, recorded
+                    new = await readmodel.fold_rows_since(
+                        conn, generation, held.snapshot, cutoff, recorded, FOLDED
                     )
-                    if new and held.last is not None and sort_key(new[0]) <= held.last:
+                    if new and held.last is not None and _sort_key(new[0]) <= held.last:
                         held = None  # an earlier fact arrived late: the fold order changed
                     else:
-                        _advance(held, new)
+                        for row in new:
+                            _apply(held, row)
                 if held is None:
                     refolded = True
                     held = Held(snapshot, CityState(), None)
-                    async for fact in readmodel.facts_in_order(conn, generation, cutoff, recorded):
-                        apply(held.state, fact)
-                        held.last = sort_key(fact)
+                    rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED)
+                    async for row in rows:
+                        _apply(held, row)
                 held.snapshot = snapshot
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             self.conn = None  # reconnect on the next call
@@ -105,12 +108,27 @@ class Worker:
         return Answer(generation, filenode, snapshot, rendered, refolded)
 
 
-def _advance(held: Held, facts: list[Fact]) -> None:
-    for fact in facts:
-        apply(held.state, fact)
-    if facts:
-        held.last = sort_key(facts[-1])
-        held.units = None
+FOLDED = sorted(folded_types())  # the other types leave the state as it is: not even read
+
+
+def _sort_key(row: FoldRow) -> SortKey:
+    return (row[2], row[3], row[4], row[5])  # state.sort_key's order
+
+
+def _apply(held: Held, row: FoldRow) -> None:
+    """Fold one fact; the payload is validated from its JSON text once, as `catalog.load`
+    would from a dict (older stored versions still go through the upcasters)."""
+    event_type, version, day, *_, text = row
+    if CURRENT_VERSION.get(event_type) == version:
+        event = BY_TYPE_KEY[f"{event_type}.v{version}"].model_validate_json(text)
+    else:
+        try:
+            event = load(event_type, version, json.loads(text))
+        except UnknownEventType:
+            return  # as state.apply: a type or version this build does not fold
+    apply_event(held.state, event, day)
+    held.last = _sort_key(row)
+    held.units = None
 
 
 _worker: Worker | None = None

@@ -266,35 +266,53 @@ _SINCE = (
 )
 
 
-async def facts_in_order(
-    conn: Connection, generation: str, cutoff: dt.date, recorded_until: dt.datetime | None
-) -> AsyncIterator[Fact]:
-    """The facts a report sees, streamed in fold order (never all in memory at once).
+# What a fold reads of a fact: its type, its effective date, its sort key and the payload as
+# JSON text (validated by pydantic-core straight from the text; no dict in between).
+FoldRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, str]
+_FOLD_COLUMNS = (
+    "event_type, event_version, effective_on, occurred_at, recorded_at, event_id, data::text"
+)
+
+
+async def fold_rows_in_order(
+    conn: Connection,
+    generation: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+    types: Sequence[str],
+) -> AsyncIterator[FoldRow]:
+    """The facts of these types a report sees, streamed in fold order (never all in memory).
 
     Runs inside the caller's transaction (a cursor needs one).
     """
     g = checked_generation(generation)
-    query = f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE {_AS_OF} {_FOLD_ORDER}"
-    async for row in conn.cursor(query, cutoff, recorded_until, prefetch=5000):
-        yield _fact(row)
+    query = (
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {_AS_OF} "
+        f"AND event_type = ANY($3::text[]) {_FOLD_ORDER}"
+    )
+    async for row in conn.cursor(query, cutoff, recorded_until, list(types), prefetch=10000):
+        yield tuple(row)  # a Record of exactly the FoldRow columns
 
 
-async def facts_since(
+async def fold_rows_since(
     conn: Connection,
     generation: str,
     snapshot: str,
     cutoff: dt.date,
     recorded_until: dt.datetime | None,
-) -> list[Fact]:
+    types: Sequence[str],
+) -> list[FoldRow]:
     """Facts within a cut-off committed after `snapshot` (pg_current_snapshot() text), in order."""
     g = checked_generation(generation)
     rows = await conn.fetch(
-        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE {_AS_OF} AND {_SINCE} {_FOLD_ORDER}",
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {_AS_OF} AND {_SINCE} "
+        f"AND event_type = ANY($4::text[]) {_FOLD_ORDER}",
         cutoff,
         recorded_until,
         snapshot,
+        list(types),
     )
-    return [_fact(r) for r in rows]
+    return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
 
 
 async def snapshot_if_unchanged(
