@@ -342,6 +342,59 @@ is serialised once by pydantic-core (`model_dump_json`) and cast to jsonb by Pos
 one `INSERT … ON CONFLICT (event_id) DO NOTHING` (still idempotent, same transaction as the
 checkpoint), and the effective-date field is resolved once per event class instead of a
 20-branch isinstance chain per event.
+{report_section(r)}"""
+
+
+def report_section(r: dict[str, Any]) -> str:
+    """The report endpoints' part of the section (report_load.py says what is measured)."""
+    rep, prof = r.get("reports"), r.get("profile")
+    if not rep:
+        return ""
+    cold = sorted(rep["cold_s"].items(), key=lambda kv: -kv[1])
+    cold_rows = "\n".join(f"| `{path}` | {seconds:.2f} |" for path, seconds in cold)
+    load = rep["load"]
+    table = "\n".join(
+        f"| {group} | {v['n']} | {v['p50_ms']:.0f} | {v['p99_ms']:.0f} | {v['max_ms']:.0f} |"
+        for group, v in (
+            ("reports (JSON)", load["report"]),
+            ("exports (CSV/Excel)", load["export"]),
+            ("`/health/live` meanwhile", rep["load_probe"]),
+        )
+    )
+    profile = prof["table"].strip() if prof else "(not run)"
+    prof_s, prof_mb = (prof["seconds"], prof["maxrss_mb"]) if prof else (0.0, 0.0)
+    return f"""
+### Report endpoints (`--report-seconds {rep["seconds"]:g} --clients {rep["clients"]}`)
+
+Load: {rep["clients"]} concurrent closed-loop clients (an httpx async client in this script, no
+think time) cycling through {len(rep["cold_s"])} report and export requests (every endpoint as of
+today; past half-year, target and coverage reports by occurrence and by recording; CSV and Excel)
+for {rep["seconds"]:g} s, while {rep["live_sent"]:,} live events dated today were published to the
+real topics at {rep["live_rate"]:g}/s (the service applied {rep["applied"]} events meanwhile).
+{rep["requests_per_s"]:.1f} requests/s, {rep["errors"]} errors.
+
+| Requests | n | p50 ms | p99 ms | max ms |
+|---|---:|---:|---:|---:|
+{table}
+
+RSS of the service (its process and the fold worker): {rep["rss_start_mb"]:.0f} MB at start,
+peak {rep["rss_peak_mb"]:.0f} MB, {rep["rss_end_mb"]:.0f} MB at the end.
+
+First request of each query (cold; one after the other, before the load), and meanwhile
+`/health/live` every 20 ms answered in p50 {rep["cold_probe"]["p50_ms"]:.0f} ms, p99
+{rep["cold_probe"]["p99_ms"]:.0f} ms, max {rep["cold_probe"]["max_ms"]:.0f} ms (the loop is not
+blocked by a fold):
+
+| Query | Seconds |
+|---|---:|
+{cold_rows}
+
+One cold fold as of today in the fold worker's code, cProfile ({prof_s:.1f} s under the
+profiler, peak RSS {prof_mb:.0f} MB), by own time:
+
+```
+{profile}
+```
 """
 
 
