@@ -29,6 +29,7 @@ ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 async def prepare(runtime: Runtime, cache: ReportCache) -> None:
     cache.dsn = runtime.settings.database_url
     runtime.tasks.append(asyncio.create_task(_close_when_stopped(runtime, cache)))
+    runtime.tasks.append(asyncio.create_task(cache.start()))
     async with runtime.pool.acquire() as conn:
         await readmodel.ensure(conn)
         consumer_name = await readmodel.live_consumer(conn)

@@ -49,6 +49,11 @@ class ReportCache:
             self.executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
         return self.executor
 
+    async def start(self) -> None:
+        """Start the worker process now (spawning it imports the contracts: seconds on a busy
+        host), so the first report does not wait for that."""
+        await asyncio.get_running_loop().run_in_executor(self._executor(), foldworker.started)
+
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)

@@ -14,9 +14,10 @@ import asyncio
 import datetime as dt
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import asyncpg
+from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEventType, load
 
 from servicekit.eventstore.store import init_connection
@@ -31,17 +32,71 @@ SortKey = tuple[dt.date, dt.datetime, dt.datetime, str]
 StateKey = tuple[str, int, dt.date, dt.datetime | None]
 
 
+TAIL_LIMIT = 20_000  # facts kept apart from the base (then the base moves up to them)
+
+
 @dataclass
 class Held:
+    """A folded state = `base` (every fact before `mark`) + the `tail` facts, in fold order.
+
+    Topics are not ordered with each other, so live facts often arrive a little out of fold
+    order (a later-occurred fact from one partition before an earlier one from another). A late
+    fact at or after `mark` costs a copy of the base and the tail folded again; only one before
+    `mark` costs a whole fold. At a fold the mark is the start of the last effective day.
+    """
+
     snapshot: str  # pg_current_snapshot() of the transaction the state was last read in
-    state: CityState
-    last: SortKey | None  # the last fact folded, in fold order
+    state: CityState = field(default_factory=CityState)
+    base: CityState = field(default_factory=CityState)
+    mark: SortKey | None = None  # None: still folding from the start (no base yet)
+    tail: list[tuple[SortKey, DomainEvent, dt.date]] = field(default_factory=list)
     units: dict[str, CityState] | None = None  # views.by_unit(state), until the state moves
+    merges: int = 0  # late facts folded in by `merge` (tests)
+
+    @property
+    def last(self) -> SortKey | None:
+        return self.tail[-1][0] if self.tail else self.mark
 
     def by_unit(self) -> dict[str, CityState]:
         if self.units is None:
             self.units = by_unit(self.state)
         return self.units
+
+    def add(self, key: SortKey, event: DomainEvent, day: dt.date) -> None:
+        """Fold one more fact that sorts after every fact folded so far."""
+        apply_event(self.state, event, day)
+        self.tail.append((key, event, day))
+        self.units = None
+        if len(self.tail) > TAIL_LIMIT:
+            self.set_mark(key)
+
+    def set_mark(self, mark: SortKey) -> None:
+        """Move the base up to every fact before `mark` (the tail keeps the rest)."""
+        keep = [t for t in self.tail if t[0] >= mark]
+        self.base = _copy(self.base)
+        for _, event, day in self.tail[: len(self.tail) - len(keep)]:
+            apply_event(self.base, event, day)
+        self.tail, self.mark = keep, mark
+
+    def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
+        """Fold facts that sort among the tail: the base again with the tail in order."""
+        self.tail = sorted([*self.tail, *late], key=lambda t: t[0])
+        self.state = _copy(self.base)
+        for _, event, day in self.tail:
+            apply_event(self.state, event, day)
+        self.units = None
+
+
+# The smallest (occurred, recorded, event id) of a day: a mark before all of that day's facts.
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+START_OF_DAY: tuple[dt.datetime, dt.datetime, str] = (_EARLIEST, _EARLIEST, "")
+
+
+def _copy(state: CityState) -> CityState:
+    """A copy sharing the (immutable) views: its dicts and lists can change apart."""
+    return CityState(
+        **{f.name: type(v)(v) for f in fields(state) if (v := getattr(state, f.name)) is not None}
+    )
 
 
 @dataclass(frozen=True)
@@ -86,17 +141,23 @@ class Worker:
                     new = await readmodel.fold_rows_since(
                         conn, generation, held.snapshot, cutoff, recorded, FOLDED
                     )
-                    if new and held.last is not None and _sort_key(new[0]) <= held.last:
-                        held = None  # an earlier fact arrived late: the fold order changed
-                    else:
-                        for row in new:
-                            _apply(held, row)
+                    held = _advance(held, new)  # None: a fact before its mark arrived late
                 if held is None:
                     refolded = True
-                    held = Held(snapshot, CityState(), None)
+                    held = Held(snapshot)
                     rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED)
                     async for row in rows:
-                        _apply(held, row)
+                        if (fact := _parsed(row)) is None:
+                            continue
+                        if held.tail and fact[2] != held.tail[-1][2]:
+                            for _, event, day in held.tail:  # a day before the last: the base
+                                apply_event(held.base, event, day)
+                            held.tail.clear()
+                        held.tail.append(fact)
+                    # The tail holds the last effective day: today's late facts land after it.
+                    if held.tail:
+                        held.mark = (held.tail[0][2], *START_OF_DAY)
+                    held.merge([])
                 held.snapshot = snapshot
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             self.conn = None  # reconnect on the next call
@@ -115,9 +176,9 @@ def _sort_key(row: FoldRow) -> SortKey:
     return (row[2], row[3], row[4], row[5])  # state.sort_key's order
 
 
-def _apply(held: Held, row: FoldRow) -> None:
-    """Fold one fact; the payload is validated from its JSON text once, as `catalog.load`
-    would from a dict (older stored versions still go through the upcasters)."""
+def _parsed(row: FoldRow) -> tuple[SortKey, DomainEvent, dt.date] | None:
+    """A fact's sort key, event and effective day; the payload validated from its JSON text
+    once, as `catalog.load` would from a dict (older stored versions still upcast)."""
     event_type, version, day, *_, text = row
     if CURRENT_VERSION.get(event_type) == version:
         event = BY_TYPE_KEY[f"{event_type}.v{version}"].model_validate_json(text)
@@ -125,13 +186,34 @@ def _apply(held: Held, row: FoldRow) -> None:
         try:
             event = load(event_type, version, json.loads(text))
         except UnknownEventType:
-            return  # as state.apply: a type or version this build does not fold
-    apply_event(held.state, event, day)
-    held.last = _sort_key(row)
-    held.units = None
+            return None  # as state.apply: a type or version this build does not fold
+    return _sort_key(row), event, day
+
+
+def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
+    """The held state with facts committed since it was read (in fold order), or None when
+    one sorts before its mark (then only a whole fold is exact)."""
+    facts = [p for r in rows if (p := _parsed(r)) is not None]
+    if not facts:
+        return held
+    last = held.last
+    if last is None or facts[0][0] > last:
+        for fact in facts:
+            held.add(*fact)
+        return held
+    if held.mark is None or facts[0][0] < held.mark:
+        return None
+    held.merge(facts)
+    held.merges += 1
+    return held
 
 
 _worker: Worker | None = None
+
+
+def started() -> bool:
+    """Called once in a new worker process: its imports are done by then."""
+    return True
 
 
 def answer(dsn: str, generation: str, queries: list[ReportQuery], options: TargetOptions) -> Answer:

@@ -88,12 +88,20 @@ async def test_worker_answers_equal_the_old_fold_as_facts_arrive(
     rows = list(fact_rows(4000, seed=12))
     rng = random.Random(12)
     rng.shuffle(rows)  # arrival order is not fold order: backdated facts land mid-history
-    latest = max(r[7] for r in rows)
-    # The last chunk only holds the latest facts: it sorts after everything folded, so held
-    # states advance instead of folding again.
-    tail = [r for r in rows if r[7] == latest]
-    rest = [r for r in rows if r[7] != latest]
-    chunks = [rest[:1500], rest[1500:2500], rest[2500:], tail]
+    last_days = sorted({r[7] for r in rows})[-2:]
+    # The last chunks hold the last two days' facts: they sort after everything folded, so held
+    # states advance instead of folding again; arriving latest first, the later chunks sort
+    # before the earlier ones (as live facts from different partitions do) and are merged.
+    tail = sorted((r for r in rows if r[7] in last_days), key=lambda r: (r[7], r[8], r[9], r[0]))
+    tail.reverse()
+    rest = [r for r in rows if r[7] not in last_days]
+    step = max(1, len(tail) // 3)
+    chunks = [
+        rest[:1500],
+        rest[1500:2500],
+        rest[2500:],
+        *(tail[i : i + step] for i in range(0, len(tail), step)),
+    ]
     worker = foldworker.Worker()
     refolds = advances = 0
     for chunk in chunks:
@@ -106,7 +114,8 @@ async def test_worker_answers_equal_the_old_fold_as_facts_arrive(
             state = await old_fold(pool, day, recorded)
             for query, rendered in zip(asked, answer.rendered, strict=True):
                 assert rendered == render(state, query, OPTIONS), (query, chunk is tail)
-    assert refolds and advances  # both paths were compared
+    merges = sum(held.merges for held in worker.held.values())
+    assert refolds and advances and merges, (refolds, advances, merges)  # every path compared
 
 
 async def test_an_answer_is_reused_until_a_fact_within_its_cutoff_arrives(
