@@ -12,6 +12,7 @@ generated history):
    for `seconds`, while live events (dated today) are published to the real topics at
    `live_rate` per second and folded by the service's live consumer.
 4. RSS: the server process plus its children (the fold worker), sampled every 0.5 s.
+5. The real topics are emptied afterwards (delete-records on this benchmark's own broker).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
-from socialwork_contracts.topics import topic_of
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.records_to_delete import RecordsToDelete
+from socialwork_contracts.topics import EVENT_TOPICS, topic_of
 
 from benchmarks.bench_foundation import percentile, serve
 from benchmarks.history_generator import history
@@ -131,6 +134,26 @@ async def publish_live(kafka: str, rate: float, stop: asyncio.Event) -> int:
     return sent
 
 
+async def forget_live(kafka: str) -> None:
+    """Delete what the real topics hold (this benchmark's own devstack broker): the live events
+    would otherwise be a backlog that the latency phase's fresh consumer must read first."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        names = [t.name for t in EVENT_TOPICS]
+        described = await admin.describe_topics(names)
+        parts = [
+            TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]
+        ]
+        ends = await consumer.end_offsets(parts)
+        await admin.delete_records({tp: RecordsToDelete(end) for tp, end in ends.items() if end})
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
 async def probe(http: httpx.AsyncClient, stop: asyncio.Event, waits: list[float]) -> None:
     while not stop.is_set():
         sent = time.perf_counter()
@@ -209,6 +232,7 @@ async def run(
         stop_sampler.set()
         await sampler
         rss_end = rss_mb(s.pid)
+    await forget_live(kafka)
 
     def summary(values: list[float]) -> dict[str, float]:
         return {
