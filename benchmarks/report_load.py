@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.records_to_delete import RecordsToDelete
 from socialwork_contracts.topics import EVENT_TOPICS, topic_of
@@ -138,19 +138,18 @@ async def forget_live(kafka: str) -> None:
     """Delete what the real topics hold (this benchmark's own devstack broker): the live events
     would otherwise be a backlog that the latency phase's fresh consumer must read first."""
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, enable_auto_commit=False)
     await admin.start()
-    await consumer.start()
     try:
-        names = [t.name for t in EVENT_TOPICS]
-        described = await admin.describe_topics(names)
-        parts = [
-            TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]
-        ]
-        ends = await consumer.end_offsets(parts)
-        await admin.delete_records({tp: RecordsToDelete(end) for tp, end in ends.items() if end})
+        described = await admin.describe_topics([t.name for t in EVENT_TOPICS])
+        # Kafka's DeleteRecords reads offset -1 as "up to the high watermark".
+        await admin.delete_records(
+            {
+                TopicPartition(d["topic"], p["partition"]): RecordsToDelete(-1)
+                for d in described
+                for p in d["partitions"]
+            }
+        )
     finally:
-        await consumer.stop()
         await admin.close()
 
 
