@@ -31,6 +31,7 @@ from socialwork_contracts.reference import localities
 
 from benchmarks.bench_foundation import wait_for_leaders
 from servicekit.kafka_admin import ensure_topics
+from services.reporting.domain.facts import FactRow, fact_row
 
 CST = dt.timezone(dt.timedelta(hours=8))
 UNIT_WEIGHTS = {"jinshui": 6, "erqi": 4, "zhongyuan": 4, "guancheng": 3, "zhengdong": 4}
@@ -339,8 +340,7 @@ def envelope(item: Item, position: int, rng: random.Random) -> tuple[bytes, byte
     """(key, value) of the CloudEvent, exactly as the relay would publish it."""
     event = item.event
     stream = str(getattr(event, event.stream_field))
-    occurred = dt.datetime.combine(item.day, dt.time(9, 30), tzinfo=CST)
-    recorded = occurred + dt.timedelta(days=item.recorded_lag_days, minutes=5)
+    occurred, recorded = occurred_recorded(item)
     key = event.type_key()
     body = {
         "specversion": "1.0",
@@ -362,6 +362,22 @@ def envelope(item: Item, position: int, rng: random.Random) -> tuple[bytes, byte
         "recordedtime": recorded.astimezone(dt.UTC).isoformat(),
     }
     return stream.encode(), json.dumps(body, ensure_ascii=False).encode()
+
+
+def occurred_recorded(item: Item) -> tuple[dt.datetime, dt.datetime]:
+    occurred = dt.datetime.combine(item.day, dt.time(9, 30), tzinfo=CST)
+    return occurred, occurred + dt.timedelta(days=item.recorded_lag_days, minutes=5)
+
+
+def fact_rows(total: int, seed: int = 2018) -> Iterator[FactRow]:
+    """The same history as reporting facts (what a replay stores), for loading a projection
+    directly into PostgreSQL without Kafka (report benchmarks and equivalence tests)."""
+    rng = random.Random(seed + 1)
+    for item in history(total, seed):
+        event = item.event
+        occurred, recorded = occurred_recorded(item)
+        stream = str(getattr(event, event.stream_field))
+        yield fact_row(_id(rng), event, stream, occurred, recorded)
 
 
 def topic_names(prefix: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.reporting import readmodel
 from services.reporting.api import build_router
+from services.reporting.cache import ReportCache
 from services.reporting.consumers import LiveProjection
 from services.reporting.public import build_public_router
 from services.reporting.replay import next_generation, replay
@@ -24,7 +26,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
-async def prepare(runtime: Runtime) -> None:
+async def prepare(runtime: Runtime, cache: ReportCache) -> None:
+    cache.dsn = runtime.settings.database_url
+    runtime.tasks.append(asyncio.create_task(_close_when_stopped(runtime, cache)))
+    runtime.tasks.append(asyncio.create_task(cache.start()))
     async with runtime.pool.acquire() as conn:
         await readmodel.ensure(conn)
         consumer_name = await readmodel.live_consumer(conn)
@@ -49,9 +54,14 @@ def _runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+async def _close_when_stopped(runtime: Runtime, cache: ReportCache) -> None:
+    await runtime.stop_event.wait()
+    cache.close()  # the fold worker process ends with the service
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The reporting ASGI app; connections and the consumer start in its lifespan."""
-    options = ReportingSettings().target_options()
+    cache = ReportCache("", ReportingSettings().target_options())  # the DSN comes with the runtime
     app = service_app(
         service=SERVICE,
         title="统计报表服务 Reporting service",
@@ -59,8 +69,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "可按发生时间或记录时间回溯 — citywide projections folded from every service's events. "
         "Reads need a bearer token (docs/reporting.md); the dashboard page is at /dashboard.",
         settings=settings,
-        prepare=prepare,
-        router=lambda runtime_of, principal: build_router(runtime_of, principal, options),
+        prepare=lambda runtime: prepare(runtime, cache),
+        router=lambda runtime_of, principal: build_router(runtime_of, principal, cache),
     )
     # The public channel (no token, rate-limited, its own routes): services/reporting/public.py.
     app.include_router(build_public_router(_runtime_of))

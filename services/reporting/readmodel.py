@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from servicekit.db import Connection
@@ -65,7 +65,11 @@ def generation_index_ddl(generation: str) -> str:
     g = checked_generation(generation)
     return f"""
 CREATE INDEX IF NOT EXISTS facts_effective ON {g}.facts (effective_on);
+-- The fold's order (_FOLD_ORDER): a report's facts stream from it without a sort of them all.
+CREATE INDEX IF NOT EXISTS facts_fold ON {g}.facts
+    (effective_on, occurred_at, recorded_at, event_id COLLATE "C");
 CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
+CREATE INDEX IF NOT EXISTS facts_tx ON {g}.facts (tx);
 """
 
 
@@ -84,8 +88,14 @@ CREATE TABLE IF NOT EXISTS {g}.facts (
     effective_on  date NOT NULL,
     occurred_at   timestamptz NOT NULL,
     recorded_at   timestamptz NOT NULL,
-    data          jsonb NOT NULL
+    data          jsonb NOT NULL,
+    tx            xid8 DEFAULT pg_current_xact_id()
 );
+-- The writing transaction of each fact (not hashed by `checksum`): a cached report stays valid
+-- while no fact committed after its snapshot falls within its cut-off (cache.py). Added without
+-- a rewrite to a generation made before it; its older facts (NULL) count as old.
+ALTER TABLE {g}.facts ADD COLUMN IF NOT EXISTS tx xid8;
+ALTER TABLE {g}.facts ALTER COLUMN tx SET DEFAULT pg_current_xact_id();
 CREATE TABLE IF NOT EXISTS {g}.agencies (
     uscc           text PRIMARY KEY,
     name           text NOT NULL,
@@ -246,6 +256,106 @@ async def load_facts(
         recorded_until,
     )
     return [_fact(r) for r in rows]
+
+
+# The fold's order (state.sort_key) in SQL: "C" collation compares event ids by code point, as
+# Python compares str.
+_FOLD_ORDER = 'ORDER BY effective_on, occurred_at, recorded_at, event_id COLLATE "C"'
+_AS_OF = "effective_on <= $1 AND ($2::timestamptz IS NULL OR recorded_at <= $2)"
+# Facts committed after a snapshot ($3): from the tx index, only the recent rows are read.
+_SINCE = (
+    "tx >= pg_snapshot_xmin($3::text::pg_snapshot) "
+    "AND NOT pg_visible_in_snapshot(tx, $3::text::pg_snapshot)"
+)
+
+
+# What a fold reads of a fact: its type, its effective date, its sort key and the payload as
+# JSON text (validated by pydantic-core straight from the text; no dict in between).
+FoldRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, str]
+_FOLD_COLUMNS = (
+    "event_type, event_version, effective_on, occurred_at, recorded_at, event_id, data::text"
+)
+
+
+async def fold_rows_in_order(
+    conn: Connection,
+    generation: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+    types: Sequence[str],
+) -> AsyncIterator[FoldRow]:
+    """The facts of these types a report sees, streamed in fold order (never all in memory).
+
+    Runs inside the caller's transaction (a cursor needs one).
+    """
+    g = checked_generation(generation)
+    query = (
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {_AS_OF} "
+        f"AND event_type = ANY($3::text[]) {_FOLD_ORDER}"
+    )
+    async for row in conn.cursor(query, cutoff, recorded_until, list(types), prefetch=10000):
+        yield tuple(row)  # a Record of exactly the FoldRow columns
+
+
+async def fold_rows_since(
+    conn: Connection,
+    generation: str,
+    snapshot: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+    types: Sequence[str],
+) -> list[FoldRow]:
+    """Facts within a cut-off committed after `snapshot` (pg_current_snapshot() text), in order."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {_AS_OF} AND {_SINCE} "
+        f"AND event_type = ANY($4::text[]) {_FOLD_ORDER}",
+        cutoff,
+        recorded_until,
+        snapshot,
+        list(types),
+    )
+    return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
+
+
+async def snapshot_if_unchanged(
+    conn: Connection,
+    generation: str,
+    snapshot: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+) -> str | None:
+    """The current snapshot if no fact within the cut-off was committed after `snapshot`, else
+    None. An answer read in `snapshot` is then still exact (facts are never updated or deleted,
+    see `facts_filenode`), and the caller keeps the newer snapshot so the next check reads only
+    the facts committed after it. Both come from one statement, hence one snapshot.
+    """
+    g = checked_generation(generation)
+    current: str | None = await conn.fetchval(
+        f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE}) "
+        "THEN NULL ELSE pg_current_snapshot()::text END",
+        cutoff,
+        recorded_until,
+        snapshot,
+    )
+    return current
+
+
+async def facts_filenode(conn: Connection, generation: str) -> int:
+    """The facts table's storage file: a TRUNCATE (a reset) gives it a new one, so a cached
+    answer keyed by it is not served from before a reset."""
+    g = checked_generation(generation)
+    node: int = await conn.fetchval("SELECT pg_relation_filenode($1::regclass)", f"{g}.facts")
+    return node
+
+
+async def facts_estimate(conn: Connection, generation: str) -> int:
+    """The planner's row estimate of the facts table (kept by autovacuum; no scan)."""
+    g = checked_generation(generation)
+    estimate: float = await conn.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = $1::regclass", f"{g}.facts"
+    )
+    return max(int(estimate), 0)
 
 
 async def registry_usccs(conn: Connection, generation: str) -> list[str]:

@@ -1,0 +1,259 @@
+"""Report endpoints under load on a replayed projection, with live events arriving.
+
+Used by `bench_reporting` after its replay (the same database, so the projection holds the whole
+generated history):
+
+1. The reporting service runs as a uvicorn server (one process; its fold worker is a child).
+2. Cold: each distinct report cut-off asked once, one after the other, while a prober asks
+   `/health/live` every 20 ms — the prober's worst wait shows whether a fold blocks the loop.
+3. Load: `clients` concurrent clients (an httpx async client each, closed loop, no think time)
+   cycle through a dashboard-like mix — every report endpoint as of today, past half-year
+   reports per unit and for the city, by occurrence and by recording, CSV and Excel exports —
+   for `seconds`, while live events (dated today) are published to the real topics at
+   `live_rate` per second and folded by the service's live consumer.
+4. RSS: the server process plus its children (the fold worker), sampled every 0.5 s.
+5. The real topics are emptied afterwards (delete-records on this benchmark's own broker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.records_to_delete import RecordsToDelete
+from socialwork_contracts.topics import EVENT_TOPICS, topic_of
+
+from benchmarks.bench_foundation import percentile, serve
+from benchmarks.history_generator import history
+from services.reporting.domain.facts import _date_field
+
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+def mix() -> list[tuple[str, str]]:
+    """(group, path): the dashboard's calls and the exports an officer downloads."""
+    units = ["jinshui", "erqi", "zhongyuan", "gongyi", "dengfeng"]
+    return [
+        ("report", "/reports/targets"),
+        ("report", "/reports/coverage"),
+        ("report", "/reports/trends"),
+        ("report", "/reports/credit-listings"),
+        ("report", "/reports/bases"),
+        ("report", "/reports/half-year?year=2020&half=mid_year"),
+        ("report", "/reports/half-year?year=2023&half=year_end"),
+        ("report", "/reports/half-year?year=2020&half=mid_year&recorded_until=2020-07-05"),
+        ("report", "/reports/targets?as_of=2020-12-31"),
+        ("report", "/reports/targets?as_of=2022-06-30&recorded_until=2022-07-01"),
+        ("report", "/reports/coverage?as_of=2023-12-31"),
+        ("report", "/reports/credit-listings?as_of=2023-12-31&include_removed=true"),
+        *(("report", f"/reports/half-year?year=2023&half=year_end&unit={u}") for u in units),
+        ("export", "/reports/half-year?year=2023&half=year_end&format=xlsx"),
+        ("export", "/reports/half-year?year=2020&half=mid_year&format=csv"),
+        ("export", "/reports/credit-listings?format=xlsx"),
+        ("export", "/reports/coverage?format=csv"),
+    ]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
+def live_events(seed: int) -> Iterator[tuple[str, bytes, bytes]]:
+    """(topic, key, CloudEvent) of generated events moved to today, as live traffic would be."""
+    rng = random.Random(seed)
+    today = dt.datetime.now(CST).date()
+    for position, item in enumerate(history(10_000_000, seed), start=1):
+        event = item.event
+        name = _date_field(type(event))
+        if name is not None:
+            event = event.model_copy(update={name: today})
+        stream = str(getattr(event, event.stream_field))
+        now = dt.datetime.now(dt.UTC)
+        key = event.type_key()
+        body = {
+            "specversion": "1.0",
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "source": f"/socialwork/{event.producer}",
+            "type": key,
+            "subject": stream,
+            "time": now.isoformat(),
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:socialwork:schema:{key}",
+            "data": event.model_dump(mode="json"),
+            "streamid": stream,
+            "streamversion": 1,
+            "position": position,
+            "correlationid": "bench-live",
+            "causationid": "bench-live",
+            "actor": "bench",
+            "actorrole": "city_admin",
+            "recordedtime": now.isoformat(),
+        }
+        yield topic_of(event.producer).name, stream.encode(), json.dumps(body).encode()
+
+
+async def publish_live(kafka: str, rate: float, stop: asyncio.Event) -> int:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks=1)
+    await producer.start()
+    sent = 0
+    try:
+        events = live_events(seed=int(time.time()))
+        started = time.perf_counter()
+        while not stop.is_set():
+            topic, key, value = next(events)
+            await producer.send(topic, value, key=key)
+            sent += 1
+            delay = started + sent / rate - time.perf_counter()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def forget_live(kafka: str) -> None:
+    """Delete what the real topics hold (this benchmark's own devstack broker): the live events
+    would otherwise be a backlog that the latency phase's fresh consumer must read first."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([t.name for t in EVENT_TOPICS])
+        # Kafka's DeleteRecords reads offset -1 as "up to the high watermark".
+        await admin.delete_records(
+            {
+                TopicPartition(d["topic"], p["partition"]): RecordsToDelete(-1)
+                for d in described
+                for p in d["partitions"]
+            }
+        )
+    finally:
+        await admin.close()
+
+
+async def probe(http: httpx.AsyncClient, stop: asyncio.Event, waits: list[float]) -> None:
+    while not stop.is_set():
+        sent = time.perf_counter()
+        await http.get("/health/live")
+        waits.append(time.perf_counter() - sent)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.02)
+
+
+async def run(
+    env: dict[str, str],
+    kafka: str,
+    headers: dict[str, str],
+    *,
+    seconds: float,
+    clients: int,
+    live_rate: float,
+    logs: Path,
+) -> dict[str, Any]:
+    async with (
+        serve("services.reporting.app:create_app", env, logs / "reports.log", "/health/ready") as s,
+        httpx.AsyncClient(base_url=s.base, timeout=600, headers=headers) as http,
+    ):
+        rss_start = rss_mb(s.pid)
+        rss_peak = rss_start
+        stop_sampler = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal rss_peak
+            while not stop_sampler.is_set():
+                rss_peak = max(rss_peak, rss_mb(s.pid))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop_sampler.wait(), 0.5)
+
+        sampler = asyncio.create_task(sample())
+        # Cold: every distinct path once, in order; the prober measures the loop meanwhile.
+        cold: dict[str, float] = {}
+        waits: list[float] = []
+        stop_probe = asyncio.Event()
+        prober = asyncio.create_task(probe(http, stop_probe, waits))
+        for _, path in mix():
+            sent = time.perf_counter()
+            answer = await http.get(path)
+            answer.raise_for_status()
+            cold[path] = time.perf_counter() - sent
+        stop_probe.set()
+        await prober
+        # Load with live events arriving.
+        stop_live = asyncio.Event()
+        live = asyncio.create_task(publish_live(kafka, live_rate, stop_live))
+        latencies: dict[str, list[float]] = {"report": [], "export": []}
+        errors = 0
+        deadline = time.perf_counter() + seconds
+        live_waits: list[float] = []
+        stop_probe = asyncio.Event()
+        prober = asyncio.create_task(probe(http, stop_probe, live_waits))
+
+        async def client(k: int) -> None:
+            nonlocal errors
+            paths = mix()
+            i = k
+            while time.perf_counter() < deadline:
+                group, path = paths[i % len(paths)]
+                i += 1
+                sent = time.perf_counter()
+                answer = await http.get(path)
+                latencies[group].append(time.perf_counter() - sent)
+                errors += answer.status_code != 200
+
+        await asyncio.gather(*(client(k) for k in range(clients)))
+        stop_probe.set()
+        stop_live.set()
+        sent_live = await live
+        await prober
+        status = (await http.get("/projection/status")).json()
+        stop_sampler.set()
+        await sampler
+        rss_end = rss_mb(s.pid)
+    await forget_live(kafka)
+
+    def summary(values: list[float]) -> dict[str, float]:
+        return {
+            "n": len(values),
+            "p50_ms": percentile(values, 0.5) * 1000 if values else 0,
+            "p99_ms": percentile(values, 0.99) * 1000 if values else 0,
+            "max_ms": max(values) * 1000 if values else 0,
+        }
+
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "live_rate": live_rate,
+        "live_sent": sent_live,
+        "applied": status.get("stats", {}).get("applied"),
+        "cold_s": cold,
+        "cold_probe": summary(waits),
+        "load": {g: summary(v) for g, v in latencies.items()},
+        "load_probe": summary(live_waits),
+        "errors": errors,
+        "requests_per_s": sum(len(v) for v in latencies.values()) / seconds,
+        "rss_start_mb": rss_start,
+        "rss_peak_mb": rss_peak,
+        "rss_end_mb": rss_end,
+    }

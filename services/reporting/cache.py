@@ -1,0 +1,106 @@
+"""Report answers cached by (generation, query), valid until a fact within their cut-off arrives.
+
+A report as of a date (by occurrence, and by recording when asked) depends only on the facts
+within that cut-off. Facts are never updated or deleted, so an answer read in snapshot S is
+still exact while no fact within the cut-off has been committed after S: one indexed lookup
+(`readmodel.snapshot_if_unchanged`) instead of a fold. Live facts of today leave answers for earlier
+dates valid. Misses go to the fold worker process (foldworker.py); concurrent requests for the
+same query share one computation, and the service's event loop never folds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.reporting import foldworker, readmodel
+from services.reporting.domain.targets import TargetOptions
+from services.reporting.views import Rendered, ReportQuery
+
+CacheKey = tuple[str, int, ReportQuery]
+
+
+@dataclass(frozen=True)
+class Entry:
+    snapshot: str
+    rendered: Rendered
+
+
+class ReportCache:
+    def __init__(self, dsn: str, options: TargetOptions, size: int = 256) -> None:
+        self.dsn = dsn
+        self.options = options
+        self.size = size
+        self.entries: OrderedDict[CacheKey, Entry] = OrderedDict()
+        self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
+        self.executor: ProcessPoolExecutor | None = None
+        self.folds = 0  # answers computed by the worker (for tests and the benchmark)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            # spawn: a forked child would inherit the service's loop, pool sockets and threads
+            context = multiprocessing.get_context("spawn")
+            self.executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return self.executor
+
+    async def start(self) -> None:
+        """Start the worker process now (spawning it imports the contracts: seconds on a busy
+        host), so the first report does not wait for that."""
+        await asyncio.get_running_loop().run_in_executor(self._executor(), foldworker.started)
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = None
+
+    async def answer(self, pool: asyncpg.Pool, query: ReportQuery) -> Rendered:
+        async with pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            filenode = await readmodel.facts_filenode(conn, generation)
+            key = (generation, filenode, query)
+            entry = self.entries.get(key)
+            if entry is not None:
+                current = await readmodel.snapshot_if_unchanged(
+                    conn, generation, entry.snapshot, query.day, query.recorded_until
+                )
+                if current is not None:
+                    self.entries[key] = Entry(current, entry.rendered)
+                    self.entries.move_to_end(key)
+                    return entry.rendered
+        future = self.pending.get(key)
+        if future is None:
+            future = asyncio.ensure_future(self._compute(generation, query))
+            self.pending[key] = future
+            future.add_done_callback(lambda _: self.pending.pop(key, None))
+        entry = await asyncio.shield(future)
+        return entry.rendered
+
+    async def _compute(self, generation: str, query: ReportQuery) -> Entry:
+        loop = asyncio.get_running_loop()
+        for attempt in range(2):
+            try:
+                answer = await loop.run_in_executor(
+                    self._executor(),
+                    foldworker.answer,
+                    self.dsn,
+                    generation,
+                    [query],
+                    self.options,
+                )
+                break
+            except BrokenProcessPool:
+                self.executor = None  # the worker died (killed, out of memory): a new one
+                if attempt:
+                    raise
+        self.folds += 1
+        entry = Entry(answer.snapshot, answer.rendered[0])
+        self.entries[(answer.generation, answer.filenode, query)] = entry
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return entry

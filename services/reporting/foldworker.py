@@ -1,0 +1,224 @@
+"""The fold worker: a separate process that folds facts and renders reports.
+
+Folding a million facts is seconds of CPU; in the service's process it held the event loop (and
+every other request) for that long. Here it runs in a child process with its own connection,
+and only the rendered answers travel back. The worker keeps the last few folded states: a
+state as of a cut-off is advanced by the facts committed since it was read when they all sort
+after the last fact it folded (live facts usually do), and folded again from the start
+otherwise, so the result is always the fold of exactly the facts its snapshot sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+
+import asyncpg
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEventType, load
+
+from servicekit.eventstore.store import init_connection
+from services.reporting import readmodel
+from services.reporting.domain.state import CityState, apply_event, folded_types
+from services.reporting.domain.targets import TargetOptions
+from services.reporting.readmodel import FoldRow
+from services.reporting.views import Rendered, ReportQuery, by_unit, render
+
+HELD_STATES = 2  # each is a city's worth of views (RSS); the dashboard asks for one or two
+SortKey = tuple[dt.date, dt.datetime, dt.datetime, str]
+StateKey = tuple[str, int, dt.date, dt.datetime | None]
+
+
+TAIL_LIMIT = 20_000  # facts kept apart from the base (then the base moves up to them)
+
+
+@dataclass
+class Held:
+    """A folded state = `base` (every fact before `mark`) + the `tail` facts, in fold order.
+
+    Topics are not ordered with each other, so live facts often arrive a little out of fold
+    order (a later-occurred fact from one partition before an earlier one from another). A late
+    fact at or after `mark` costs a copy of the base and the tail folded again; only one before
+    `mark` costs a whole fold. At a fold the mark is the start of the last effective day.
+    """
+
+    snapshot: str  # pg_current_snapshot() of the transaction the state was last read in
+    state: CityState = field(default_factory=CityState)
+    base: CityState = field(default_factory=CityState)
+    mark: SortKey | None = None  # None: still folding from the start (no base yet)
+    tail: list[tuple[SortKey, DomainEvent, dt.date]] = field(default_factory=list)
+    units: dict[str, CityState] | None = None  # views.by_unit(state), until the state moves
+    merges: int = 0  # late facts folded in by `merge` (tests)
+
+    @property
+    def last(self) -> SortKey | None:
+        return self.tail[-1][0] if self.tail else self.mark
+
+    def by_unit(self) -> dict[str, CityState]:
+        if self.units is None:
+            self.units = by_unit(self.state)
+        return self.units
+
+    def add(self, key: SortKey, event: DomainEvent, day: dt.date) -> None:
+        """Fold one more fact that sorts after every fact folded so far."""
+        apply_event(self.state, event, day)
+        self.tail.append((key, event, day))
+        self.units = None
+        if len(self.tail) > TAIL_LIMIT:
+            self.set_mark(key)
+
+    def set_mark(self, mark: SortKey) -> None:
+        """Move the base up to every fact before `mark` (the tail keeps the rest)."""
+        keep = [t for t in self.tail if t[0] >= mark]
+        self.base = _copy(self.base)
+        for _, event, day in self.tail[: len(self.tail) - len(keep)]:
+            apply_event(self.base, event, day)
+        self.tail, self.mark = keep, mark
+
+    def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
+        """Fold facts that sort among the tail: the base again with the tail in order."""
+        self.tail = sorted([*self.tail, *late], key=lambda t: t[0])
+        self.state = _copy(self.base)
+        for _, event, day in self.tail:
+            apply_event(self.state, event, day)
+        self.units = None
+
+
+# The smallest (occurred, recorded, event id) of a day: a mark before all of that day's facts.
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
+START_OF_DAY: tuple[dt.datetime, dt.datetime, str] = (_EARLIEST, _EARLIEST, "")
+
+
+def _copy(state: CityState) -> CityState:
+    """A copy sharing the (immutable) views: its dicts and lists can change apart."""
+    return CityState(
+        **{f.name: type(v)(v) for f in fields(state) if (v := getattr(state, f.name)) is not None}
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    generation: str
+    filenode: int
+    snapshot: str
+    rendered: list[Rendered]
+    refolded: bool  # folded from the start (not held, or a fact arrived out of order)
+
+
+class Worker:
+    """One per worker process (module global below): its loop, connection and held states."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.conn: asyncpg.Connection | None = None
+        self.held: OrderedDict[StateKey, Held] = OrderedDict()
+
+    async def connection(self, dsn: str) -> asyncpg.Connection:
+        if self.conn is None or self.conn.is_closed():
+            self.conn = await asyncpg.connect(dsn)
+            await init_connection(self.conn)
+        return self.conn
+
+    async def answer(
+        self,
+        dsn: str,
+        generation: str,
+        queries: list[ReportQuery],
+        options: TargetOptions,
+    ) -> Answer:
+        cutoff, recorded = queries[0].day, queries[0].recorded_until
+        conn = await self.connection(dsn)
+        try:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                snapshot: str = await conn.fetchval("SELECT pg_current_snapshot()::text")
+                filenode = await readmodel.facts_filenode(conn, generation)
+                key = (generation, filenode, cutoff, recorded)
+                held, refolded = self.held.pop(key, None), False
+                if held is not None:
+                    new = await readmodel.fold_rows_since(
+                        conn, generation, held.snapshot, cutoff, recorded, FOLDED
+                    )
+                    held = _advance(held, new)  # None: a fact before its mark arrived late
+                if held is None:
+                    refolded = True
+                    held = Held(snapshot)
+                    rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED)
+                    async for row in rows:
+                        if (fact := _parsed(row)) is None:
+                            continue
+                        if held.tail and fact[2] != held.tail[-1][2]:
+                            for _, event, day in held.tail:  # a day before the last: the base
+                                apply_event(held.base, event, day)
+                            held.tail.clear()
+                        held.tail.append(fact)
+                    # The tail holds the last effective day: today's late facts land after it.
+                    if held.tail:
+                        held.mark = (held.tail[0][2], *START_OF_DAY)
+                    held.merge([])
+                held.snapshot = snapshot
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            self.conn = None  # reconnect on the next call
+            raise
+        self.held[key] = held
+        while len(self.held) > HELD_STATES:
+            self.held.popitem(last=False)
+        rendered = [render(held.state, q, options, held.by_unit) for q in queries]
+        return Answer(generation, filenode, snapshot, rendered, refolded)
+
+
+FOLDED = sorted(folded_types())  # the other types leave the state as it is: not even read
+
+
+def _sort_key(row: FoldRow) -> SortKey:
+    return (row[2], row[3], row[4], row[5])  # state.sort_key's order
+
+
+def _parsed(row: FoldRow) -> tuple[SortKey, DomainEvent, dt.date] | None:
+    """A fact's sort key, event and effective day; the payload validated from its JSON text
+    once, as `catalog.load` would from a dict (older stored versions still upcast)."""
+    event_type, version, day, *_, text = row
+    if CURRENT_VERSION.get(event_type) == version:
+        event = BY_TYPE_KEY[f"{event_type}.v{version}"].model_validate_json(text)
+    else:
+        try:
+            event = load(event_type, version, json.loads(text))
+        except UnknownEventType:
+            return None  # as state.apply: a type or version this build does not fold
+    return _sort_key(row), event, day
+
+
+def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
+    """The held state with facts committed since it was read (in fold order), or None when
+    one sorts before its mark (then only a whole fold is exact)."""
+    facts = [p for r in rows if (p := _parsed(r)) is not None]
+    if not facts:
+        return held
+    last = held.last
+    if last is None or facts[0][0] > last:
+        for fact in facts:
+            held.add(*fact)
+        return held
+    if held.mark is None or facts[0][0] < held.mark:
+        return None
+    held.merge(facts)
+    held.merges += 1
+    return held
+
+
+_worker: Worker | None = None
+
+
+def started() -> bool:
+    """Called once in a new worker process: its imports are done by then."""
+    return True
+
+
+def answer(dsn: str, generation: str, queries: list[ReportQuery], options: TargetOptions) -> Answer:
+    """Entry point in the worker process (ProcessPoolExecutor): same cut-off for every query."""
+    global _worker  # one per process, made on its first call
+    if _worker is None:
+        _worker = Worker()
+    return _worker.loop.run_until_complete(_worker.answer(dsn, generation, queries, options))
