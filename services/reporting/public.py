@@ -6,11 +6,18 @@ tables; a separate router (`/public…`) and a separate pure fold (`domain/publi
 from the internal, token-guarded API — it shares neither routes nor response shapes with it, and
 shows only what `domain/public.py` lets out. Each address may make `PUBLIC_RATE_LIMIT_PER_MINUTE`
 requests a minute (default 120) in this process; past that, 429 with the seconds to wait.
+
+Anyone may call it, so no caller may make it fold the log at will: one request folds for all
+that arrive meanwhile, in a thread (the event loop keeps answering), and a folded state serves
+for `PUBLIC_REFRESH_SECONDS` (default 10) before new facts are looked for.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
+import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,6 @@ from services.reporting.domain.periods import local_date
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"public.js": "text/javascript", "public.css": "text/css"}
-Key = tuple[str, int, dt.date]
 
 
 class PublicSettings(BaseSettings):
@@ -36,6 +42,48 @@ class PublicSettings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=120, ge=1, validation_alias="PUBLIC_RATE_LIMIT_PER_MINUTE"
     )
+    refresh_seconds: float = Field(default=10.0, ge=0, validation_alias="PUBLIC_REFRESH_SECONDS")
+
+
+@dataclass
+class _Folded:
+    state: public.PublicState
+    generation: str
+    applied: int
+    day: dt.date
+    at: float  # time.monotonic() of the fold or of the last check that found nothing new
+
+
+class PublicView:
+    """The newest public state, folded by one request for every request waiting on it."""
+
+    def __init__(self, refresh_seconds: float) -> None:
+        self.refresh_seconds = refresh_seconds
+        self.folded: _Folded | None = None
+        self.lock = asyncio.Lock()
+
+    async def state(self, runtime: Runtime, day: dt.date) -> public.PublicState:
+        async with self.lock:  # waiters get the state the first one folded
+            now = time.monotonic()
+            held = self.folded
+            if held is not None and held.day == day and now - held.at < self.refresh_seconds:
+                return held.state
+            async with runtime.pool.acquire() as conn:
+                generation = await readmodel.current_generation(conn)
+                applied = await readmodel.offsets_total(conn, await readmodel.live_consumer(conn))
+                if held is not None and (held.generation, held.applied, held.day) == (
+                    generation,
+                    applied,
+                    day,
+                ):
+                    held.at = now
+                    return held.state
+                facts = await readmodel.load_facts(
+                    conn, generation, effective_until=day, recorded_until=None
+                )
+            state = await asyncio.to_thread(public.fold_public, facts)
+            self.folded = _Folded(state, generation, applied, day, now)
+            return state
 
 
 def _client(request: Request) -> str:
@@ -44,9 +92,10 @@ def _client(request: Request) -> str:
 
 def build_public_router(runtime_of: Callable[[Request], Runtime]) -> APIRouter:
     router = APIRouter(prefix="/public", tags=["public 公开"])
+    settings = PublicSettings()
     # The same sliding window that holds back failed authentications, counting every request.
-    window = FailedAuthentications(limit=PublicSettings().rate_limit_per_minute, window=60.0)
-    cache: dict[Key, public.PublicState] = {}
+    window = FailedAuthentications(limit=settings.rate_limit_per_minute, window=60.0)
+    view = PublicView(settings.refresh_seconds)
 
     def admit(request: Request) -> None:
         address = _client(request)
@@ -64,18 +113,7 @@ def build_public_router(runtime_of: Callable[[Request], Runtime]) -> APIRouter:
     async def state(request: Request) -> tuple[public.PublicState, dt.date]:
         admit(request)
         day = local_date(dt.datetime.now(dt.UTC))
-        pool = runtime_of(request).pool
-        async with pool.acquire() as conn:
-            generation = await readmodel.current_generation(conn)
-            applied = await readmodel.offsets_total(conn, await readmodel.live_consumer(conn))
-            key = (generation, applied, day)
-            if key not in cache:
-                facts = await readmodel.load_facts(
-                    conn, generation, effective_until=day, recorded_until=None
-                )
-                cache.clear()  # one state at a time: the newest
-                cache[key] = public.fold_public(facts)
-        return cache[key], day
+        return await view.state(runtime_of(request), day), day
 
     def listing(
         rows: Callable[[public.PublicState, dt.date], list[dict[str, Any]]],

@@ -7,10 +7,13 @@ and date (not the officer's free-text detail), an expired grade as expired and a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import shutil
 import tempfile
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -19,6 +22,7 @@ from socialwork_contracts import incubation as inc
 from socialwork_contracts import supervision as sup
 
 from services.reporting.app import create_app
+from services.reporting.domain import public as public_domain
 from tests.integration.apphost import running
 from tests.integration.reporting.dataset import Published, at, ident, publish, registered
 from tests.integration.reporting.test_dashboard import (  # noqa: F401 - pytest fixtures
@@ -237,3 +241,24 @@ async def test_the_public_api_needs_no_token_and_is_rate_limited(
         assert refused.json()["type"].endswith(":too_many_requests")
         internal = await client.get("/reports/credit-listings")  # the internal API still guards
         assert internal.status_code == 401
+
+
+async def test_concurrent_public_requests_share_one_fold_made_off_the_event_loop(
+    service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may call the public API: a crowd of callers must not make the service fold the
+    whole log once each, nor fold it on the event loop every other request waits on."""
+    folds: list[threading.Thread] = []
+    fold = public_domain.fold_public
+
+    def counted(facts: list[Any]) -> public_domain.PublicState:
+        folds.append(threading.current_thread())
+        return fold(facts)
+
+    monkeypatch.setattr(public_domain, "fold_public", counted)
+    async with running(create_app) as client:
+        paths = ("notices", "agencies", "credit-lists", "grades", "calls", "showcase") * 3
+        answers = await asyncio.gather(*(client.get(f"/public/api/{p}") for p in paths))
+        assert [a.status_code for a in answers] == [200] * len(paths)
+    assert len(folds) == 1
+    assert folds[0] is not threading.main_thread()
