@@ -181,7 +181,7 @@ def build_router(
         day = as_of or today()
         query = ReportQuery("targets", day, parse_recorded(recorded_until), recorded_until)
         found = await answer(request, query)
-        return table_response(
+        return await table_response(
             fmt,
             body=found.body,
             rows=found.rows,
@@ -214,7 +214,7 @@ def build_router(
         )
         found = await answer(request, query)
         half_zh, title = half_year_title(year, half)
-        return table_response(
+        return await table_response(
             fmt,
             body=found.body,
             rows=found.rows,
@@ -244,7 +244,7 @@ def build_router(
             "coverage", day, parse_recorded(recorded_until), recorded_until, scope=scope
         )
         found = await answer(request, query)
-        return table_response(
+        return await table_response(
             fmt,
             body=found.body,
             rows=found.rows,
@@ -270,7 +270,7 @@ def build_router(
         day = as_of or today()
         query = ReportQuery("trends", day, parse_recorded(recorded_until), recorded_until)
         found = await answer(request, query)
-        return table_response(
+        return await table_response(
             fmt,
             body=found.body,
             rows=found.rows,
@@ -305,7 +305,7 @@ def build_router(
             include_removed=include_removed,
         )
         found = await answer(request, query)
-        return table_response(
+        return await table_response(
             fmt,
             body=found.body,
             rows=found.rows,
@@ -334,7 +334,7 @@ def build_router(
             "bases", day, parse_recorded(recorded_until), recorded_until, scope=scope
         )
         found = await answer(request, query)
-        return table_response(
+        return await table_response(
             fmt,
             body=found.body,
             rows=found.rows,
@@ -363,7 +363,7 @@ def build_router(
             for r in items
         ]
         body = {"total": total, "limit": limit, "offset": offset, "items": rows}
-        return table_response(
+        return await table_response(
             fmt,
             body=body,
             rows=rows,

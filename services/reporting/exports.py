@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import Mapping, Sequence
@@ -86,7 +87,7 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> 
     return buffer.getvalue()
 
 
-def table_response(
+async def table_response(
     fmt: Format,
     *,
     body: Any,
@@ -95,18 +96,19 @@ def table_response(
     filename: str,
     title: str,
 ) -> Response:
-    """JSON is the full report; CSV and Excel are its table with Chinese headers."""
+    """JSON is the full report; CSV and Excel are its table with Chinese headers, built in a
+    thread: a city table takes openpyxl hundreds of milliseconds the event loop must not wait."""
     if fmt == "json":
         return JSONResponse(body)
     disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
     if fmt == "csv":
         return Response(
-            to_csv(rows, columns),
+            await asyncio.to_thread(to_csv, rows, columns),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": disposition},
         )
     return Response(
-        to_xlsx(rows, columns, title),
+        await asyncio.to_thread(to_xlsx, rows, columns, title),
         media_type=XLSX,
         headers={"Content-Disposition": disposition},
     )
