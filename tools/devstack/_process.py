@@ -1,4 +1,4 @@
-"""Process helpers shared by the launchers: liveness checks and a TERM-then-KILL stop."""
+"""Process helpers shared by the launchers: liveness checks, a TERM-then-KILL stop, log tails."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import signal
 import time
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 
 def pid_alive(pid: int) -> bool:
@@ -77,3 +79,39 @@ def terminate_pid(pid: int, *, timeout: float = 30.0, group: bool = False) -> No
         return
     send(signal.SIGKILL)
     wait_pid_gone(pid, 5.0)
+
+
+def tail(text: str, lines: int = 40) -> str:
+    """The last lines of text, for error messages that quote a process's output or log."""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class StopsOnExit:
+    """A launched process or cluster that a `with` block stops, however the block ends."""
+
+    def stop(self) -> object:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Logged(StopsOnExit):
+    """A launched process that writes a log, quoted in the errors about it."""
+
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return tail(text, lines)

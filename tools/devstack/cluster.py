@@ -15,9 +15,9 @@ import contextlib
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
+from devstack._process import StopsOnExit
 from devstack.kafka import (
     _BIND_ATTEMPTS,
     _BIND_CLASH,
@@ -58,7 +58,7 @@ class ClusterNode:
         return f"{LOCALHOST}:{self.port}"
 
 
-class KafkaCluster:
+class KafkaCluster(StopsOnExit):
     """A running cluster started by :func:`start_cluster`."""
 
     def __init__(
@@ -141,17 +141,6 @@ class KafkaCluster:
     def kill_all(self) -> None:
         for node in self.nodes:
             node.process.kill()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"KafkaCluster(bootstrap={self.bootstrap!r}, nodes={len(self.nodes)})"

@@ -30,10 +30,9 @@ import time
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
-from devstack._process import pid_matches, terminate_pid
+from devstack._process import Logged, pid_matches, tail, terminate_pid
 from devstack.ports import LOCALHOST, free_port, port_is_open
 
 KAFKA_VERSION: Final = "4.1.1"
@@ -134,10 +133,6 @@ def _classpath_ready(home: Path, pom: str) -> bool:
         return False
 
 
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def find_java() -> str:
     """``$JAVA_HOME/bin/java`` when set, else ``java`` from PATH."""
     java_home = os.environ.get("JAVA_HOME")
@@ -197,7 +192,7 @@ def _resolve_classpath(home: Path, pom: str, version: str) -> None:
     if result.returncode != 0:
         raise KafkaError(
             f"Maven could not resolve Kafka {version} (exit {result.returncode}):\n"
-            + _tail(result.stdout + result.stderr)
+            + tail(result.stdout + result.stderr)
         )
     jars = {p.name for p in partial.glob("*.jar")}
     wanted = (
@@ -309,7 +304,7 @@ def render_properties(settings: Mapping[str, str], title: str) -> str:
     return f"# {title}\n" + body
 
 
-class KafkaProcess:
+class KafkaProcess(Logged):
     """A running broker started by :func:`start_kafka`."""
 
     def __init__(
@@ -379,24 +374,6 @@ class KafkaProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._popen.pid, sig)
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return _tail(text, lines)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         sasl = f", sasl={self.sasl_bootstrap!r}" if self.sasl_port is not None else ""
         return f"KafkaProcess(bootstrap={self.bootstrap!r}{sasl}, pid={self.pid})"
@@ -434,7 +411,7 @@ def _format_storage(
     if result.returncode != 0:
         raise KafkaError(
             f"kafka-storage format failed (exit {result.returncode}):\n"
-            + _tail(result.stdout + result.stderr)
+            + tail(result.stdout + result.stderr)
         )
 
 
@@ -641,7 +618,7 @@ def _failure_report(log_path: Path, offset: int) -> str:
     report = ""
     if errors:
         report += "First errors:\n" + "\n".join(errors[:6]) + "\n"
-    return report + f"{log_path} ends:\n" + _tail(text, 15)
+    return report + f"{log_path} ends:\n" + tail(text, 15)
 
 
 def stop_kafka_pid(pid: int, *, timeout: float = STOP_TIMEOUT) -> bool:

@@ -24,10 +24,9 @@ import stat
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
-from devstack._process import pid_matches
+from devstack._process import Logged, pid_matches, tail
 from devstack.ports import LOCALHOST, free_port, port_is_open
 
 DATABASE: Final = "socialwork"
@@ -111,7 +110,7 @@ def install_postgres() -> None:
     if result.returncode != 0:
         raise PostgresError(
             f"apt-get install postgresql failed (exit {result.returncode}):\n"
-            + _tail(result.stdout + result.stderr)
+            + tail(result.stdout + result.stderr)
         )
 
 
@@ -141,10 +140,6 @@ def _server_major(bindir: Path) -> str:
 
 
 # --------------------------------------------------------------------------- root handling
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def ensure_os_user() -> pwd.struct_passwd:
@@ -196,7 +191,7 @@ def _grant_search(path: Path, user: pwd.struct_passwd) -> list[Path]:
 # --------------------------------------------------------------------------- server
 
 
-class PostgresProcess:
+class PostgresProcess(Logged):
     """A PostgreSQL server in a state folder, started by :func:`start_postgres`."""
 
     def __init__(
@@ -319,24 +314,6 @@ class PostgresProcess:
         """Simulate a crash (``pg_ctl stop -m immediate``): the next start runs WAL recovery."""
         self._stop("immediate", timeout)
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return _tail(text, lines)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"PostgresProcess(url={self.url!r}, pid={self.pid})"
 
@@ -393,7 +370,7 @@ def _initdb(bindir: Path, state_dir: Path, run_as: tuple[str, ...]) -> None:
         if result.returncode == 0:
             (state_dir / _INITDB_MARKER).write_text(f"locale={locale}\n", encoding="utf-8")
             return
-        failure = _tail(result.stdout + result.stderr)
+        failure = tail(result.stdout + result.stderr)
         _empty_dir(data_dir)
     raise PostgresError(f"initdb failed:\n{failure}")
 
