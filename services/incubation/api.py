@@ -64,6 +64,15 @@ ROUTES = (
     CommandRoute("record-support", cmd.RecordSupport, "扶持记录 Record support"),
     CommandRoute("graduate-agency", cmd.GraduateAgency, "出壳 Graduate"),
     CommandRoute("terminate-incubation", cmd.TerminateIncubation, "退驻 Terminate"),
+    CommandRoute("record-base-staff", cmd.RecordBaseStaff, "专职人员 Record the base's staff"),
+    CommandRoute(
+        "record-base-funding", cmd.RecordBaseFunding, "基地经费 Record the base's funding by source"
+    ),
+    CommandRoute(
+        "record-professional-services",
+        cmd.RecordProfessionalServices,
+        "提供专业服务 Record a resident's professional services over a period",
+    ),
     CommandRoute(
         "record-group-in-preparation",
         cmd.RecordGroupInPreparation,
@@ -277,6 +286,15 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
                 at_base=scope.base,
             )
 
+    @router.get("/services", tags=["queries"], summary="提供专业服务 Services delivered")
+    async def services(
+        request: Request, caller: Caller, base_id: str, incubation_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        scope = read_scope(caller, "read support")
+        async with runtime_of(request).pool.acquire() as conn:
+            await _check_base(conn, scope, base_id, "read support")
+            return await readmodel.find_services(conn, base_id=base_id, incubation_id=incubation_id)
+
     @router.get("/agencies/{uscc}", tags=["queries"], summary="机构（本服务所知） Agency facts")
     async def agency(request: Request, caller: Caller, uscc: str) -> dict[str, Any]:
         require_role(caller, READERS, "read agencies")
@@ -289,7 +307,8 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
     @router.post(
         "/commands/run-scheduled-checks",
         tags=["commands"],
-        summary="到期检查 Run the scheduled check now (city admin): groups not registered in time",
+        summary="到期检查 Run the scheduled check now (city admin): groups not registered in "
+        "time, stays past their term, stays without activity",
     )
     async def run_scheduled_checks(request: Request, caller: Caller, body: RunChecks) -> Any:
         require_role(caller, frozenset({Role.CITY_ADMIN}), "run the scheduled check")

@@ -3,7 +3,8 @@
 - city_admin: anything;
 - unit_officer: commands on bases of their reporting unit (and their incubations);
 - base_operator: on their own base only: receive applications, record the intake and first-review
-  stages, record move-in, support and training — the decisions (panel review, public notice,
+  stages, record move-in, support, training, residents' professional services and the base's
+  staff — the decisions (panel review, public notice,
   approval, refusal, agreement, extension, graduation, termination, the base's own facts) belong
   to the supervising civil-affairs department;
 - auditor, integrator: read only;
@@ -23,10 +24,14 @@ from dataclasses import dataclass
 from servicekit.auth import Forbidden, Principal, Role, require_base, require_role, require_unit
 from services.incubation.domain.commands import (
     EstablishBase,
+    FlagInactivity,
     LinkIncubationIdentity,
     MarkGroupRegistrationOverdue,
+    MarkTermOverrun,
+    RecordBaseStaff,
     RecordGroupInPreparation,
     RecordGroupRegistration,
+    RecordProfessionalServices,
     RecordSupport,
     RecordTraining,
     ReviewApplication,
@@ -46,6 +51,8 @@ SYSTEM_ONLY = (
     LinkIncubationIdentity,
     MarkGroupRegistrationOverdue,
     RecordGroupRegistration,
+    MarkTermOverrun,
+    FlagInactivity,
 )
 
 
@@ -59,7 +66,9 @@ def operator_may(command: object) -> bool:
         | StartIncubation
         | RecordSupport
         | RecordTraining
-        | RecordGroupInPreparation,  # 注册协助 is the base's work
+        | RecordGroupInPreparation  # 注册协助 is the base's work
+        | RecordProfessionalServices  # the base records its residents' services
+        | RecordBaseStaff,  # and its own staff
     )
 
 

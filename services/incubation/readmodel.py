@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 from socialwork_contracts.incubation import (
     GroupRegistered,
     IncubationIdentityLinked,
+    ProfessionalServicesRecorded,
     SupportRecorded,
     TrainingDelivered,
 )
@@ -128,6 +129,29 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.groups (
 );
 CREATE INDEX IF NOT EXISTS groups_preparing ON {SCHEMA}.groups (register_by)
     WHERE status = 'preparing' AND overdue_on IS NULL;
+-- 提供专业服务情况 (issue 11 §6): what residents delivered, as the base recorded it.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.services_delivered (
+    record_id       text PRIMARY KEY,
+    incubation_id   text NOT NULL,
+    base_id         text NOT NULL,
+    uscc            text NOT NULL,
+    period_start    date NOT NULL,
+    period_end      date NOT NULL,
+    projects        integer NOT NULL,
+    service_hours   numeric(10, 2) NOT NULL,
+    beneficiaries   integer NOT NULL,
+    description     text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS services_base ON {SCHEMA}.services_delivered (base_id, period_end);
+-- The clock of each running stay (term end, last activity) and what the check already flagged:
+-- the scheduled check reads its candidates here (期满未续驻, 长期未开展活动).
+CREATE TABLE IF NOT EXISTS {SCHEMA}.stay_clocks (
+    incubation_id     text PRIMARY KEY,
+    term_end          date NOT NULL,
+    last_activity_on  date NOT NULL,
+    overrun_flagged   boolean NOT NULL,
+    quiet_flagged     boolean NOT NULL
+);
 """
 
 _BASE = TypeAdapter(IncubationBase)
@@ -207,11 +231,19 @@ def upsert_incubation(state: Incubation) -> InlineProjection:
             _INCUBATION.dump_python(state, mode="json"),
             events[-1].stream_version,
         )
+        await _stay_clock(conn, state)
         for recorded in events:
             event = recorded.load()
+            if isinstance(event, ProfessionalServicesRecorded):
+                await _services(conn, event)
             if isinstance(event, IncubationIdentityLinked):  # its support follows the agency
                 await conn.execute(
                     f"UPDATE {SCHEMA}.support SET uscc = $2 WHERE incubation_id = $1",
+                    event.incubation_id,
+                    event.uscc,
+                )
+                await conn.execute(
+                    f"UPDATE {SCHEMA}.services_delivered SET uscc = $2 WHERE incubation_id = $1",
                     event.incubation_id,
                     event.uscc,
                 )
@@ -232,6 +264,78 @@ def upsert_incubation(state: Incubation) -> InlineProjection:
                 )
 
     return write
+
+
+async def _stay_clock(conn: Connection, state: Incubation) -> None:
+    """A running stay's clock row; a stay that ended leaves the table."""
+    if state.status != "incubating" or state.agreement is None or state.last_activity_on is None:
+        await conn.execute(
+            f"DELETE FROM {SCHEMA}.stay_clocks WHERE incubation_id = $1", state.incubation_id
+        )
+        return
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.stay_clocks (incubation_id, term_end, last_activity_on, "
+        "overrun_flagged, quiet_flagged) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (incubation_id) DO UPDATE SET term_end = excluded.term_end, "
+        "last_activity_on = excluded.last_activity_on, "
+        "overrun_flagged = excluded.overrun_flagged, quiet_flagged = excluded.quiet_flagged",
+        state.incubation_id,
+        state.agreement.term_end,
+        state.last_activity_on,
+        state.agreement.term_end in state.overruns,
+        state.last_activity_on in state.quiet_spells,
+    )
+
+
+async def _services(conn: Connection, event: ProfessionalServicesRecorded) -> None:
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.services_delivered (record_id, incubation_id, base_id, uscc, "
+        "period_start, period_end, projects, service_hours, beneficiaries, description) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+        event.record_id,
+        event.incubation_id,
+        event.base_id,
+        event.uscc,
+        event.period_start,
+        event.period_end,
+        event.projects,
+        Decimal(event.service_hours),
+        event.beneficiaries,
+        event.description,
+    )
+
+
+async def stays_past_term(conn: Connection, before: dt.date) -> list[dict[str, Any]]:
+    """Running stays whose term ended before `before`, not yet flagged for that term."""
+    rows = await conn.fetch(
+        f"SELECT incubation_id, term_end FROM {SCHEMA}.stay_clocks WHERE NOT overrun_flagged "
+        "AND term_end < $1 ORDER BY term_end, incubation_id",
+        before,
+    )
+    return [dict(r) for r in rows]
+
+
+async def quiet_stays(conn: Connection, active_before: dt.date) -> list[dict[str, Any]]:
+    """Running stays with no activity since before `active_before`, spell not yet flagged."""
+    rows = await conn.fetch(
+        f"SELECT incubation_id, last_activity_on FROM {SCHEMA}.stay_clocks "
+        "WHERE NOT quiet_flagged AND last_activity_on < $1 "
+        "ORDER BY last_activity_on, incubation_id",
+        active_before,
+    )
+    return [dict(r) for r in rows]
+
+
+async def find_services(
+    conn: Connection, *, base_id: str | None, incubation_id: str | None
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"SELECT * FROM {SCHEMA}.services_delivered WHERE ($1::text IS NULL OR base_id = $1) "
+        "AND ($2::text IS NULL OR incubation_id = $2) ORDER BY period_end, record_id",
+        base_id,
+        incubation_id,
+    )
+    return [{**dict(r), "service_hours": str(r["service_hours"])} for r in rows]
 
 
 def upsert_group(state: Group) -> InlineProjection:
@@ -329,8 +433,18 @@ async def base_figures(conn: Connection, base_id: str, start: dt.date, end: dt.d
         start,
         end,
     )
+    services = await conn.fetchrow(
+        "SELECT coalesce(sum(projects), 0) AS projects, "
+        "coalesce(sum(service_hours), 0)::numeric(10, 2)::text AS hours, "
+        f"coalesce(sum(beneficiaries), 0) AS beneficiaries FROM {SCHEMA}.services_delivered "
+        "WHERE base_id = $1 AND period_end BETWEEN $2 AND $3",
+        base_id,
+        start,
+        end,
+    )
     assert stays is not None  # an aggregate always returns one row
     assert training is not None
+    assert services is not None
     return BaseFigures(
         offices_occupied=stays["occupied"],
         incubations_started=stays["started"],
@@ -340,6 +454,9 @@ async def base_figures(conn: Connection, base_id: str, start: dt.date, end: dt.d
         training_sessions=training["sessions"],
         training_hours=training["hours"],
         training_attendees=training["attendees"],
+        service_projects=services["projects"],
+        service_hours=services["hours"],
+        service_beneficiaries=services["beneficiaries"],
     )
 
 
@@ -557,7 +674,8 @@ async def reset_own_tables(conn: Connection) -> None:
     await conn.execute(
         f"DELETE FROM {SCHEMA}.bases; DELETE FROM {SCHEMA}.incubations; "
         f"DELETE FROM {SCHEMA}.support; DELETE FROM {SCHEMA}.trainings; "
-        f"DELETE FROM {SCHEMA}.groups"
+        f"DELETE FROM {SCHEMA}.groups; DELETE FROM {SCHEMA}.services_delivered; "
+        f"DELETE FROM {SCHEMA}.stay_clocks"
     )
 
 

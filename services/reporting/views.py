@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from services.reporting.domain import reports
+from services.reporting.domain import operations, reports
 from services.reporting.domain.periods import Half, report_period
 from services.reporting.domain.state import CityState
 from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
@@ -76,6 +76,8 @@ def by_unit(state: CityState) -> dict[str, CityState]:
         part(state.unit_of_agency(listing.uscc)).listings[key] = listing
     for follow_up in state.follow_ups:
         part(state.unit_of_agency(follow_up.uscc)).follow_ups.append(follow_up)
+    for record in state.operations:  # issue 11's facts: by base, else by agency
+        part(operations.unit_of(state, record)).operations.append(record)
     return parts
 
 
@@ -168,6 +170,7 @@ def _half_year(
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "recorded_until": query.recorded_text,
         "columns": dict(HALF_COLUMNS),
+        "sections": reports.SECTIONS,  # what each part counts, and by which date
         "city": city,
         "units": rows,
     }

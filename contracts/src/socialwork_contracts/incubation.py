@@ -2,12 +2,13 @@
 
 Two kinds of stream (aggregate) publish here:
 - a base (孵化基地), keyed by `base_id`: BaseEstablished, BaseFacilitiesUpdated,
-  AdmissionStandardAdopted, CallPublished, TrainingDelivered, BaseEvaluated, BaseClosed;
+  AdmissionStandardAdopted, CallPublished, TrainingDelivered, BaseEvaluated, BaseStaffRecorded,
+  BaseFundingRecorded, BaseClosed;
 - an incubation (one agency's application to one call, and, if admitted, its stay in one office
   of the base), keyed by `incubation_id`: ApplicationSubmitted, ApplicationReviewed,
   ApplicationApproved, ApplicationRejected, AgreementSigned, IncubationStarted,
-  IncubationExtended, SupportRecorded, AgencyGraduated, IncubationTerminated,
-  IncubationIdentityLinked;
+  IncubationExtended, SupportRecorded, ProfessionalServicesRecorded, IncubationTermOverrun,
+  IncubationInactivityFlagged, AgencyGraduated, IncubationTerminated, IncubationIdentityLinked;
 - a group in preparation (筹备中的社会组织, registration assistance 注册协助), keyed by
   `provisional_id`: GroupInPreparationRecorded, GroupRegistrationOverdue, GroupRegistered.
 
@@ -199,12 +200,84 @@ class BaseEvaluated(_IncubationEvent):
     training_sessions: int = Field(description="期内培训场次")
     training_hours: DecimalString = Field(description="期内培训时长（小时）")
     training_attendees: int = Field(description="期内参训人次")
+    staff_full_time: int | None = Field(
+        default=None,
+        description="专职人员数 the base's full-time staff at the period's end (latest "
+        "BaseStaffRecorded on or before it); null when none recorded. Added in 1.3.0",
+    )
+    staff_qualified: int | None = Field(
+        default=None,
+        description="其中持证或社工专业人员数 of whom qualified (certificate or social-work "
+        "degree); null when none recorded. Added in 1.3.0",
+    )
+    funding_budget_yuan: DecimalString | None = Field(
+        default=None,
+        description="期内财政预算资金（元） the base's own funding received in the period from the "
+        "budget (§6.1 纳入财政预算). Added in 1.3.0",
+    )
+    funding_other_yuan: DecimalString | None = Field(
+        default=None,
+        description="期内其他来源资金（元） from other sources (社会力量等). Added in 1.3.0",
+    )
+    service_projects: int | None = Field(
+        default=None,
+        description="期内专业服务项目数 projects of the residents' professional services recorded "
+        "for periods ending within the evaluation period. Added in 1.3.0",
+    )
+    service_hours: DecimalString | None = Field(
+        default=None, description="期内专业服务时长（小时）. Added in 1.3.0"
+    )
+    service_beneficiaries: int | None = Field(
+        default=None, description="期内服务人次 beneficiaries served. Added in 1.3.0"
+    )
     conclusion: BaseEvaluationConclusion = Field(
         description="评估结论: excellent 优秀 | good 良好 | qualified 合格 | unqualified 不合格"
     )
     evaluator: str = Field(description="评估单位 who evaluated")
     remarks: str | None = Field(default=None, description="评估意见")
     evaluated_on: dt.date = Field(description="评估日期")
+
+
+BaseFundingSource = Literal["budget", "other"]
+BaseFundingPurpose = Literal["construction", "operation"]
+
+
+class BaseStaffRecorded(_IncubationEvent):
+    """The base's full-time staff were counted (专职人员, guidance §3.4): how many, and how many
+    hold a social-worker certificate or a social-work degree. The count holds until the next."""
+
+    event_type: ClassVar[str] = "BaseStaffRecorded"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    full_time: int = Field(description="专职人员数 full-time staff of the base (≥ 0)")
+    qualified: int = Field(
+        description="其中持证或社工专业人员数 of whom hold 助理社会工作师, 社会工作师 or "
+        "高级社会工作师, or a social-work bachelor's degree or higher (0 ≤ qualified ≤ full_time)"
+    )
+    counted_on: dt.date = Field(description="统计日期 the day the count applies from")
+
+
+class BaseFundingRecorded(_IncubationEvent):
+    """Money the base itself received for its construction or operation (基地经费), by source:
+    the budget (财政预算, guidance §6.1) or other sources (其他来源: 社会力量、捐赠等, §2.3)."""
+
+    event_type: ClassVar[str] = "BaseFundingRecorded"
+    event_version: ClassVar[int] = 1
+    stream_field: ClassVar[str] = "base_id"
+
+    base_id: str = Field(description=_BASE_ID + "; the stream id")
+    funding_id: str = Field(description="经费记录 id (UUID)")
+    source: BaseFundingSource = Field(
+        description="资金来源: budget 财政预算 | other 其他来源 (social investment, donations …)"
+    )
+    purpose: BaseFundingPurpose = Field(
+        description="用途: construction 建设经费 | operation 运营管理经费"
+    )
+    payer: str = Field(description="出资方 who provided the money, e.g. 金水区财政局")
+    amount_yuan: DecimalString = Field(description="金额（元） exact, at most 2 places, > 0")
+    received_on: dt.date = Field(description="到账日期 date the money was received")
 
 
 class BaseClosed(_IncubationEvent):
@@ -326,6 +399,12 @@ class AgreementSigned(_IncubationEvent):
         description="入孵标准版本 version of the admission standard (and template) used"
     )
     signed_on: dt.date = Field(description="签订日期 date both parties signed")
+    default_term_months: int | None = Field(
+        default=None,
+        description="默认孵化期限（月） when the agreement named no end: the months of the default "
+        "term in force on the signing day (reference_data/incubation_policy.json), from which "
+        "`term_end` was computed; null when the parties agreed the end. Added in 1.3.0",
+    )
 
 
 class IncubationStarted(_IncubationEvent):
@@ -459,6 +538,59 @@ class IncubationTerminated(_IncubationEvent):
     detail: str = Field(description="说明 facts behind the reason (free text)")
 
 
+class ProfessionalServicesRecorded(_IncubationEvent):
+    """The professional services an incubated agency delivered over a period, as the base
+    recorded them (提供专业服务情况, guidance §6.3): projects run, service hours, beneficiaries.
+    The period lies within one half-year, so each half-year report counts it whole."""
+
+    event_type: ClassVar[str] = "ProfessionalServicesRecorded"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    record_id: str = Field(description="服务记录 id (UUID)")
+    period_start: dt.date = Field(description="服务期起 first day covered (inclusive)")
+    period_end: dt.date = Field(description="服务期止 last day covered (inclusive)")
+    projects: int = Field(description="服务项目数 projects delivered in the period (≥ 0)")
+    service_hours: DecimalString = Field(description="服务时长（小时） exact, e.g. `120.5`")
+    beneficiaries: int = Field(description="服务人次 people served (person-times, ≥ 0)")
+    description: str = Field(description="服务内容 what was delivered")
+
+
+class IncubationTermOverrun(_IncubationEvent):
+    """The stay went past its term without an extension (期满未续驻): still incubating the day
+    after `term_end`. Recorded by the scheduled check, once per term end; grounds for
+    graduation or termination (`term_expired`), which the officer decides."""
+
+    event_type: ClassVar[str] = "IncubationTermOverrun"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    term_end: dt.date = Field(description="协议期限止 the last day of the term that passed")
+    overrun_on: dt.date = Field(description="超期日 the first day past the term")
+
+
+class IncubationInactivityFlagged(_IncubationEvent):
+    """No activity was recorded for the stay for the days in force (长期未开展活动; default 90,
+    reference_data/incubation_policy.json): no move-in, support, professional service or
+    extension since `last_activity_on`. Recorded by the scheduled check, once per quiet spell."""
+
+    event_type: ClassVar[str] = "IncubationInactivityFlagged"
+    event_version: ClassVar[int] = 1
+
+    incubation_id: str = Field(description=_INCUBATION_ID)
+    base_id: str = Field(description=_BASE_ID)
+    uscc: str = Field(description=_USCC)
+    last_activity_on: dt.date = Field(description="最近活动日期 the last recorded activity")
+    inactive_days: int = Field(description="无活动天数 the days in force that passed without any")
+    flagged_on: dt.date = Field(
+        description="标记日期 last_activity_on + inactive_days: the first day the spell reached it"
+    )
+
+
 class IncubationIdentityLinked(_IncubationEvent):
     """The group in preparation behind this incubation was registered (注册协助完成): from now
     on the incubation is the agency's, under its credit code; its history follows the agency."""
@@ -563,6 +695,8 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     CallPublished,
     BaseClosed,
     BaseEvaluated,
+    BaseStaffRecorded,
+    BaseFundingRecorded,
     ApplicationSubmitted,
     ApplicationReviewed,
     ApplicationApproved,
@@ -577,6 +711,9 @@ EVENTS: tuple[type[DomainEvent], ...] = (
     IncubationIdentityLinked,
     PublicNoticeOpened,
     AdmissionObjectionRecorded,
+    ProfessionalServicesRecorded,
+    IncubationTermOverrun,
+    IncubationInactivityFlagged,
     GroupInPreparationRecorded,
     GroupRegistrationOverdue,
     GroupRegistered,

@@ -73,3 +73,27 @@ def locality(locality_id: str) -> Locality:
 
 def county_code_of(locality_id: str) -> str | None:
     return locality(locality_id).county_code
+
+
+class IncubationPolicy(BaseModel):
+    """A dated version of the incubation term and inactivity policy (reference data)."""
+
+    model_config = ConfigDict(frozen=True)
+    effective_from: dt.date
+    term_months: int  # 默认孵化期限（月）, when an agreement names no end
+    inactivity_days: int  # 长期未开展活动: days without any recorded activity
+    source: str
+
+
+@cache
+def incubation_policies() -> tuple[IncubationPolicy, ...]:
+    items = _load("incubation_policy.json")["versions"]
+    found = tuple(IncubationPolicy.model_validate(x) for x in items)
+    return tuple(sorted(found, key=lambda p: p.effective_from))
+
+
+def incubation_policy_on(day: dt.date) -> IncubationPolicy:
+    """The version in force on `day` (the earliest one before any is in force)."""
+    versions = incubation_policies()
+    in_force = [p for p in versions if p.effective_from <= day]
+    return in_force[-1] if in_force else versions[0]

@@ -13,6 +13,8 @@ from typing import TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 from socialwork_contracts.incubation import (
     BaseEvaluationConclusion,
+    BaseFundingPurpose,
+    BaseFundingSource,
     BaseLevel,
     ReviewStage,
     TerminationReason,
@@ -129,6 +131,27 @@ class EvaluateBase(_Command):
     evaluated_on: dt.date
 
 
+class RecordBaseStaff(_Command):
+    """Record the base's full-time staff and how many are qualified (专职人员, §3.4)."""
+
+    base_id: BoundedId
+    full_time: int
+    qualified: int
+    counted_on: dt.date
+
+
+class RecordBaseFunding(_Command):
+    """Record money the base received, by source: budget or other (基地经费来源, §6.1)."""
+
+    base_id: BoundedId
+    funding_id: BoundedId
+    source: BaseFundingSource
+    purpose: BaseFundingPurpose
+    payer: BoundedName
+    amount_yuan: Decimal = Field(decimal_places=2)
+    received_on: dt.date
+
+
 BaseCommand: TypeAlias = (
     EstablishBase
     | UpdateFacilities
@@ -137,6 +160,8 @@ BaseCommand: TypeAlias = (
     | RecordTraining
     | CloseBase
     | EvaluateBase
+    | RecordBaseStaff
+    | RecordBaseFunding
 )
 
 
@@ -197,13 +222,14 @@ class RejectApplication(_Command):
 
 
 class SignAgreement(_Command):
-    """Sign the incubation agreement: term and the office assigned (签订入孵协议)."""
+    """Sign the incubation agreement: term and the office assigned (签订入孵协议). Without a
+    `term_end` the default term in force on the signing day applies (incubation_policy.json)."""
 
     incubation_id: BoundedId
     agreement_id: BoundedId
     office_id: BoundedId
     term_start: dt.date
-    term_end: dt.date
+    term_end: dt.date | None = None
     signed_on: dt.date
 
 
@@ -250,6 +276,33 @@ class TerminateIncubation(_Command):
     reason: TerminationReason
     detail: BoundedText
     terminated_on: dt.date
+
+
+class RecordProfessionalServices(_Command):
+    """Record the professional services a resident delivered over a period (提供专业服务情况)."""
+
+    incubation_id: BoundedId
+    record_id: BoundedId
+    period_start: dt.date
+    period_end: dt.date
+    projects: int
+    service_hours: Decimal = Field(decimal_places=2)
+    beneficiaries: int
+    description: BoundedText
+
+
+class MarkTermOverrun(_Command):
+    """Record that the stay is past its term without extension (the scheduled check only)."""
+
+    incubation_id: BoundedId
+    overrun_on: dt.date
+
+
+class FlagInactivity(_Command):
+    """Record that no activity was recorded for the days in force (the scheduled check only)."""
+
+    incubation_id: BoundedId
+    flagged_on: dt.date
 
 
 class LinkIncubationIdentity(_Command):
@@ -311,4 +364,7 @@ IncubationCommand: TypeAlias = (
     | GraduateAgency
     | TerminateIncubation
     | LinkIncubationIdentity
+    | RecordProfessionalServices
+    | MarkTermOverrun
+    | FlagInactivity
 )

@@ -29,15 +29,18 @@ from socialwork_contracts.incubation import (
 )
 
 from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
-from services.incubation.domain import rules
+from services.incubation.domain import rules, services_delivered, term
 from services.incubation.domain.commands import (
     ApproveApplication,
     ExtendIncubation,
+    FlagInactivity,
     GraduateAgency,
     IncubationCommand,
     LinkIncubationIdentity,
+    MarkTermOverrun,
     OpenPublicNotice,
     RecordAdmissionObjection,
+    RecordProfessionalServices,
     RecordSupport,
     RejectApplication,
     ReviewApplication,
@@ -88,6 +91,12 @@ def decide_incubation(
             return [terminate(state, command)]
         case LinkIncubationIdentity():
             return [link_identity(state, command)]
+        case RecordProfessionalServices():
+            return [services_delivered.record_services(state, command)]
+        case MarkTermOverrun():
+            return [term.mark_overrun(state, command)]
+        case FlagInactivity():
+            return [term.flag_inactivity(state, command)]
         case _:
             assert_never(command)
 
@@ -292,6 +301,7 @@ def sign(state: Incubation | None, command: SignAgreement, situation: Situation)
     """§5.3 agreement: one free allottable office; term starts no earlier than signing and ends
     no earlier than it starts (both ends inclusive: a one-day term is start == end)."""
     s = in_status(known_incubation(state, command.incubation_id), frozenset({"approved"}), "sign")
+    term_end, default_months = term.agreed_term(command)  # default term when none was named
     base = _open_base(situation, s.base_id)
     found = rules.agency_admissible(situation.agency, s.uscc)  # revoked or listed since approval
     room = base.room(command.office_id)
@@ -323,7 +333,7 @@ def sign(state: Incubation | None, command: SignAgreement, situation: Situation)
     found += rules.date_order(
         "term_end",
         command.term_start,
-        command.term_end,
+        term_end,
         "协议不能在开始前结束",
         "the agreement cannot end before it starts",
     )
@@ -353,10 +363,11 @@ def sign(state: Incubation | None, command: SignAgreement, situation: Situation)
         agreement_id=command.agreement_id,
         office_id=command.office_id,
         term_start=command.term_start,
-        term_end=command.term_end,
+        term_end=term_end,
         obligations=list(AGREEMENT_OBLIGATIONS),
         standard_version=standard.version,
         signed_on=command.signed_on,
+        default_term_months=default_months,
     )
 
 

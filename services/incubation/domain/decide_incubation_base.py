@@ -17,7 +17,7 @@ from socialwork_contracts.incubation import (
 from socialwork_contracts.reference import county_code_of, locality
 
 from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
-from services.incubation.domain import rules
+from services.incubation.domain import base_operations, rules
 from services.incubation.domain.commands import (
     AdoptAdmissionStandard,
     BaseCommand,
@@ -26,6 +26,8 @@ from services.incubation.domain.commands import (
     EvaluateBase,
     OfficeSpec,
     PublishCall,
+    RecordBaseFunding,
+    RecordBaseStaff,
     RecordTraining,
     UpdateFacilities,
 )
@@ -57,6 +59,10 @@ def decide_incubation_base(
             return [evaluate(state, command, situation)]
         case CloseBase():
             return [close(state, command, situation)]
+        case RecordBaseStaff():
+            return [base_operations.record_staff(state, command)]
+        case RecordBaseFunding():
+            return [base_operations.record_funding(state, command)]
         case _:
             assert_never(command)
 
@@ -368,4 +374,7 @@ def evaluate(
         evaluator=command.evaluator,
         remarks=command.remarks,
         evaluated_on=command.evaluated_on,
+        **base_operations.evaluation_figures(
+            base, command.period_start, command.period_end, figures
+        ),
     )

@@ -16,8 +16,11 @@ from socialwork_contracts.incubation import (
     ApplicationSubmitted,
     IncubationExtended,
     IncubationIdentityLinked,
+    IncubationInactivityFlagged,
     IncubationStarted,
     IncubationTerminated,
+    IncubationTermOverrun,
+    ProfessionalServicesRecorded,
     PublicNoticeOpened,
     ReviewStage,
     SupportRecorded,
@@ -40,6 +43,9 @@ IncubationEvent: TypeAlias = (
     | IncubationIdentityLinked
     | PublicNoticeOpened
     | AdmissionObjectionRecorded
+    | ProfessionalServicesRecorded
+    | IncubationTermOverrun
+    | IncubationInactivityFlagged
 )
 
 Status = Literal[
@@ -89,6 +95,11 @@ class Incubation:
     provisional_id: str | None = None  # 注册协助: the group's id, once linked to its credit code
     notice: tuple[dt.date, dt.date] | None = None  # 公示期 [start, end], inclusive
     objections: tuple[str, ...] = ()  # ids of objections received during the notice
+    # Activity recorded for the stay (move-in, support, services, extension): its latest day.
+    last_activity_on: dt.date | None = None
+    service_records: tuple[str, ...] = ()  # 提供专业服务 record ids
+    overruns: tuple[dt.date, ...] = ()  # term ends flagged as overrun (期满未续驻)
+    quiet_spells: tuple[dt.date, ...] = ()  # last-activity days flagged inactive
 
     @property
     def office_id(self) -> str | None:
@@ -140,11 +151,10 @@ def evolve(state: Incubation | None, event: IncubationEvent) -> Incubation:
             )
             return replace(_existing(state, event), status="signed", agreement=agreement)
         case IncubationStarted():
-            return replace(
-                _existing(state, event), status="incubating", started_on=event.started_on
-            )
+            s = _active(_existing(state, event), event.started_on)
+            return replace(s, status="incubating", started_on=event.started_on)
         case IncubationExtended():
-            s = _existing(state, event)
+            s = _active(_existing(state, event), event.extended_on)
             agreement = _agreement(s, event)
             return replace(
                 s,
@@ -155,9 +165,18 @@ def evolve(state: Incubation | None, event: IncubationEvent) -> Incubation:
                 ),
             )
         case SupportRecorded():
-            s = _existing(state, event)
+            s = _active(_existing(state, event), event.given_on)
             funded = s.funded_count + (1 if event.support_type == "funding" else 0)
             return replace(s, support_count=s.support_count + 1, funded_count=funded)
+        case ProfessionalServicesRecorded():
+            s = _active(_existing(state, event), event.period_end)
+            return replace(s, service_records=(*s.service_records, event.record_id))
+        case IncubationTermOverrun():
+            s = _existing(state, event)
+            return replace(s, overruns=(*s.overruns, event.term_end))
+        case IncubationInactivityFlagged():
+            s = _existing(state, event)
+            return replace(s, quiet_spells=(*s.quiet_spells, event.last_activity_on))
         case AgencyGraduated():
             return replace(_existing(state, event), status="graduated", ended_on=event.graduated_on)
         case IncubationTerminated():
@@ -185,6 +204,13 @@ def _existing(state: Incubation | None, event: IncubationEvent) -> Incubation:
     if state is None:
         raise EventOutOfOrder(f"{event.type_key()} before ApplicationSubmitted")
     return state
+
+
+def _active(state: Incubation, day: dt.date) -> Incubation:
+    """The stay with `day` as activity (the latest day wins: a backdated record keeps it)."""
+    if state.last_activity_on is not None and state.last_activity_on >= day:
+        return state
+    return replace(state, last_activity_on=day)
 
 
 def _agreement(state: Incubation, event: IncubationEvent) -> Agreement:

@@ -17,7 +17,9 @@ from socialwork_contracts.incubation import (
     BaseEstablished,
     BaseEvaluated,
     BaseFacilitiesUpdated,
+    BaseFundingRecorded,
     BaseLevel,
+    BaseStaffRecorded,
     CallPublished,
     Office,
     TrainingDelivered,
@@ -33,6 +35,8 @@ BaseEvent: TypeAlias = (
     | TrainingDelivered
     | BaseClosed
     | BaseEvaluated
+    | BaseStaffRecorded
+    | BaseFundingRecorded
 )
 
 
@@ -75,6 +79,26 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffCount:
+    """专职人员 counted on a day (§3.4); holds until the next count."""
+
+    counted_on: dt.date
+    full_time: int
+    qualified: int
+
+
+@dataclass(frozen=True, slots=True)
+class BaseFunds:
+    """Money the base itself received (基地经费), by source: budget or other (§6.1)."""
+
+    funding_id: str
+    source: str  # budget | other
+    purpose: str  # construction | operation
+    amount: Decimal
+    received_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class IncubationBase:
     base_id: str
     name: str
@@ -92,6 +116,8 @@ class IncubationBase:
     calls: tuple[Call, ...] = ()
     training_sessions: tuple[str, ...] = ()
     evaluations: tuple[str, ...] = ()  # 基地运行评估 ids
+    staff: tuple[StaffCount, ...] = ()  # in the order recorded
+    funds: tuple[BaseFunds, ...] = ()
     closed_on: dt.date | None = None
     closed_reason: str | None = None
 
@@ -181,6 +207,20 @@ def evolve(state: IncubationBase | None, event: BaseEvent) -> IncubationBase:
         case BaseEvaluated():
             base = _existing(state, event)
             return replace(base, evaluations=(*base.evaluations, event.evaluation_id))
+        case BaseStaffRecorded():
+            base = _existing(state, event)
+            count = StaffCount(event.counted_on, event.full_time, event.qualified)
+            return replace(base, staff=(*base.staff, count))
+        case BaseFundingRecorded():
+            base = _existing(state, event)
+            funds = BaseFunds(
+                event.funding_id,
+                event.source,
+                event.purpose,
+                Decimal(event.amount_yuan),
+                event.received_on,
+            )
+            return replace(base, funds=(*base.funds, funds))
         case _:
             assert_never(event)
 

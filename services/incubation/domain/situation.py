@@ -37,6 +37,10 @@ class BaseFigures:
     training_sessions: int
     training_hours: str
     training_attendees: int
+    # 提供专业服务: records whose period ends within the evaluation period.
+    service_projects: int = 0
+    service_hours: str = "0"
+    service_beneficiaries: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import TypedDict
 
 from socialwork_contracts import reference
 from socialwork_contracts.periods import add_years
 
+from services.reporting.domain import operations as ops
 from services.reporting.domain.periods import Period
 from services.reporting.domain.state import AgencyView, BaseView, CityState
 
@@ -81,6 +83,64 @@ FIGURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("listings_new", "本期列入名录"),
     ("follow_ups", "本期出壳机构跟进评估"),
     ("follow_ups_unqualified", "跟进评估不合格"),
+    *ops.OPERATION_COLUMNS,
+    *ops.SERVICE_COLUMNS,
+    *ops.DEVELOPMENT_COLUMNS,
+)
+
+
+# What the half-year report counts, as its header says (guidance §6.3: 运营情况、机构发展情况、
+# 提供专业服务情况). "本期" figures count facts whose own date (occurrence) falls within the
+# period; "期末" figures are the state on its last day. Asked with `recorded_until`, only facts
+# recorded by that instant count (a backdated entry shows in later answers, never earlier ones).
+# Bases, stays, funding, training, services and base facts count in the base's unit; agencies,
+# supervision records and annual reports in the agency's.
+class Section(TypedDict):
+    key: str
+    title: str
+    columns: list[str]
+    counts: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    {
+        "key": "base_operation",
+        "title": "基地运营情况 Base operation",
+        "columns": [
+            k
+            for k, _ in FIGURE_COLUMNS
+            if k.startswith(("bases_", "incubations_", "agencies_incubating", "agencies_graduated"))
+            or k.startswith(("funding_", "training_"))
+        ]
+        + [k for k, _ in ops.OPERATION_COLUMNS],
+        "counts": "基地数量与层级、硬件达标、办公室与在用、专职人员（期末最近一次统计）、基地经费"
+        "（财政预算/其他来源，按到账日）、运行评估（按评估日）、入孵出孵退驻、资金扶持、培训；"
+        "期满未续驻与长期未开展活动为系统按日标记的事实 (term overruns and inactivity are "
+        "facts the scheduled check records, dated their day)",
+    },
+    {
+        "key": "agency_development",
+        "title": "机构发展情况 Agency development",
+        "columns": [
+            k
+            for k, _ in FIGURE_COLUMNS
+            if k.startswith(("agencies_", "inspections_", "violations", "rectifications_"))
+            or k.startswith(("listed_", "listings_", "follow_ups"))
+        ]
+        + [k for k, _ in ops.DEVELOPMENT_COLUMNS],
+        "counts": "登记在册机构（不含注销撤销）、注册协助筹备组（受理日/登记日/逾期日）、入孵公示"
+        "（公示开始日）与异议（收到日）、年报（到期：报送截止日在本期；报送：报送日；逾期未报送："
+        "逾期日）、年检结论、违规整改、信用名录 (annual reports due = deadline within the "
+        "period; filed = filed within it; overdue = first overdue day within it)",
+    },
+    {
+        "key": "professional_services",
+        "title": "提供专业服务情况 Professional services delivered",
+        "columns": [k for k, _ in ops.SERVICE_COLUMNS],
+        "counts": "基地为在孵机构记录的专业服务：服务期止日在本期内的记录之和；每条记录的服务期在"
+        "同一半年内 (records whose service period ends within the period; a record never "
+        "spans two half-years)",
+    },
 )
 
 
@@ -201,6 +261,17 @@ def figures(state: CityState, period: Period, unit: str | None) -> Figures:
     ]
     row["follow_ups"] = len(follow_ups)
     row["follow_ups_unqualified"] = sum(f.conclusion == "unqualified" for f in follow_ups)
+    row["offices_allottable"] = sum(b.offices for b in operating)
+    operating_ids = [b.base_id for b in operating]
+    row["offices_occupied"] = sum(
+        i.base_id in operating_ids
+        and i.started_on <= end
+        and (i.graduated_on is None or i.graduated_on > end)
+        and (i.terminated_on is None or i.terminated_on > end)
+        for i in incubations
+    )
+    records = [r for r in state.operations if in_unit(ops.unit_of(state, r))]
+    row.update(ops.operation_figures(state, period, records, operating_ids))
     return row
 
 

@@ -19,6 +19,7 @@ from socialwork_contracts import supervision as sup
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import UnknownEventType, load
 
+from services.reporting.domain import operations as ops
 from services.reporting.domain.facts import Fact
 
 MIN_OFFICES = 3  # guidance §3.2: at least 3 offices
@@ -49,6 +50,7 @@ class BaseView:
     established_on: dt.date
     closed_on: dt.date | None
     meets_hardware_standard: bool
+    offices: int = 0  # allottable: ≥ 15 m², not the shared room (one agency each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,8 @@ class CityState:
     listings: dict[str, Listing] = field(default_factory=dict)
     penalties: dict[str, str] = field(default_factory=dict)  # penalty id -> kind
     follow_ups: list[FollowUp] = field(default_factory=list)
+    # Issue 11's facts: base operation, services delivered, assistance, notices, annual reports.
+    operations: list[ops.Record] = field(default_factory=list)
 
     def unit_of_agency(self, uscc: str) -> str:
         agency = self.agencies.get(uscc)
@@ -163,6 +167,11 @@ def meets_hardware_standard(event: inc.BaseEstablished | inc.BaseFacilitiesUpdat
         and event.has_projector
         and event.fire_safety_compliant
     )
+
+
+def allottable_offices(event: inc.BaseEstablished | inc.BaseFacilitiesUpdated) -> int:
+    """Offices one agency may be given (§3.2, §5.3): ≥ 15 m² and not the shared room."""
+    return sum(Decimal(o.area_m2) >= MIN_OFFICE_AREA and not o.shared_room for o in event.offices)
 
 
 def sort_key(fact: Fact) -> tuple[dt.date, dt.datetime, dt.datetime, str]:
@@ -289,6 +298,7 @@ def _base_established(state: CityState, event: inc.BaseEstablished, day: dt.date
         established_on=event.established_on,
         closed_on=None,
         meets_hardware_standard=meets_hardware_standard(event),
+        offices=allottable_offices(event),
     )
 
 
@@ -296,7 +306,9 @@ def _base_established(state: CityState, event: inc.BaseEstablished, day: dt.date
 def _facilities(state: CityState, event: inc.BaseFacilitiesUpdated, day: dt.date) -> None:
     if (b := state.bases.get(event.base_id)) is not None:
         state.bases[event.base_id] = replace(
-            b, meets_hardware_standard=meets_hardware_standard(event)
+            b,
+            meets_hardware_standard=meets_hardware_standard(event),
+            offices=allottable_offices(event),
         )
 
 
@@ -347,6 +359,7 @@ def _identity_linked(state: CityState, event: inc.IncubationIdentityLinked, day:
     state.funding[:] = [
         replace(f, uscc=event.uscc) if f.uscc == event.provisional_id else f for f in state.funding
     ]
+    ops.relink(state, event.provisional_id, event.uscc)
 
 
 @_handles(inc.SupportRecorded)
@@ -439,6 +452,9 @@ def _follow_up(state: CityState, event: sup.FollowUpEvaluationRecorded, day: dt.
 @_handles(sup.PenaltyImposed)
 def _penalty(state: CityState, event: sup.PenaltyImposed, day: dt.date) -> None:
     state.penalties[event.penalty_id] = event.kind
+
+
+_HANDLERS.update(ops.HANDLERS)  # issue 11's facts (domain/operations.py)
 
 
 def _status(state: CityState, uscc: str, status: str, day: dt.date) -> None:
