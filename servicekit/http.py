@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from socialwork_contracts.periods import UnknownCalendarYear
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -187,6 +188,21 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def on_calendar_unknown(request: Request, exc: Exception) -> Response:
+        # A deadline in a year the pinned working calendar lacks is never guessed (issue 11 §4):
+        # the officer is told why and what unblocks it, instead of an internal error.
+        assert isinstance(exc, UnknownCalendarYear)
+        log.warning("http.calendar_year_unknown", path=request.url.path, year=exc.year)
+        problem = Problem(
+            422,
+            "calendar_year_unknown",
+            f"{exc.year}年工作日历尚未录入 (working calendar for {exc.year} not yet entered)",
+            f"{exc.message_zh} {exc}",
+            year=exc.year,
+            known_years=list(exc.known),
+        )
+        return problem_response(problem, request)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("http.unexpected_error", path=request.url.path)
         return problem_response(
@@ -209,6 +225,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IdempotencyKeyReused, on_key_reused)
     app.add_exception_handler(asyncpg.DataError, on_bad_value)
     app.add_exception_handler(OverflowError, on_bad_value)
+    app.add_exception_handler(UnknownCalendarYear, on_calendar_unknown)
     app.add_exception_handler(Exception, on_unexpected)
 
 

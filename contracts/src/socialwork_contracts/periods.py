@@ -9,9 +9,11 @@ Dates are local (Asia/Shanghai) calendar days. The reading follows the Civil Cod
 - A deadline (the last day of a period, inclusive) that falls on a day off — a weekend or a
   statutory holiday — moves to the next working day (§203); a make-up working day (调休) on a
   weekend is a working day. The official calendar is pinned in
-  `reference_data/working_calendar.json` (generated from the `chinesecalendar` library; years
-  beyond it may be added by the bureau). A day in a year it does not hold raises
-  `UnknownCalendarYear`: a deadline is never guessed.
+  `reference_data/working_calendar.json` (generated from the `chinesecalendar` library; a year
+  beyond it is added by the bureau from the State Council's notice, with the notice's number, by
+  `python -m devstack.working_calendar --add-year`). A day in a year it does not hold raises
+  `UnknownCalendarYear`: a deadline is never guessed; services answer a 422 problem
+  `calendar_year_unknown` that says what to do.
 - "n working days after d" is the n-th working day after d (d itself not counted).
 """
 
@@ -22,6 +24,7 @@ import datetime as dt
 import json
 from functools import cache
 from importlib import resources
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # The platform's local time: every calendar date in an event or a rule is a day here.
@@ -37,6 +40,13 @@ class UnknownCalendarYear(LookupError):
             "add that year's official holidays and make-up days to working_calendar.json"
         )
         self.year = year
+        self.known = known
+        # What an officer reads: why nothing was decided, and what unblocks it.
+        self.message_zh = (
+            f"{year}年工作日历尚未录入（现有{known[0]}–{known[1]}年），涉及该年度工作日或节假日"
+            f"顺延的期限暂不能核定：待国务院办公厅公布{year}年部分节假日安排后，由系统管理员录入"
+            "（docs/operations.md“录入新年度工作日历”），录入前不作推定。"
+        )
 
 
 def local_date(instant: dt.datetime) -> dt.date:
@@ -62,20 +72,27 @@ def day_after(deadline: dt.date) -> dt.date:
     return deadline + dt.timedelta(days=1)
 
 
-@cache
-def _calendar() -> dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]]:
-    """year -> (weekdays off, weekend days worked), from the pinned reference data."""
-    path = resources.files("socialwork_contracts").joinpath(
-        "reference_data", "working_calendar.json"
-    )
-    years = json.loads(path.read_text("utf-8"))["years"]
+Tables = dict[int, tuple[frozenset[dt.date], frozenset[dt.date]]]
+
+
+def tables(document: dict[str, Any]) -> Tables:
+    """year -> (weekdays off, weekend days worked) of a working-calendar document."""
     return {
         int(year): (
             frozenset(dt.date.fromisoformat(d) for d in table["weekdays_off"]),
             frozenset(dt.date.fromisoformat(d) for d in table["weekends_worked"]),
         )
-        for year, table in years.items()
+        for year, table in document["years"].items()
     }
+
+
+@cache
+def _calendar() -> Tables:
+    """The pinned reference data's tables (a year's "notice", its source, is not needed here)."""
+    path = resources.files("socialwork_contracts").joinpath(
+        "reference_data", "working_calendar.json"
+    )
+    return tables(json.loads(path.read_text("utf-8")))
 
 
 def known_years() -> tuple[int, int]:

@@ -116,7 +116,7 @@ def notice_window(starts_on: dt.date, ends_on: dt.date) -> list[RuleViolation]:
             for i in range((ends_on - starts_on).days + 1)
         )
     except UnknownCalendarYear as exc:
-        return [RuleViolation("calendar_unknown", "ends_on", "工作日历缺少该年度", str(exc))]
+        return [RuleViolation("calendar_unknown", "ends_on", exc.message_zh, str(exc))]
     if ends_on >= starts_on and days >= needed:
         return []
     return [

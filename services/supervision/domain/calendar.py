@@ -12,7 +12,7 @@ expiry; each current incubation agreement's end. Status: `done` (on time), `done
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from socialwork_contracts.periods import UnknownCalendarYear
@@ -42,6 +42,9 @@ class Item:
     due_on: dt.date
     status: Status
     done_on: dt.date | None = None
+    # False when the due day lies in a year the working calendar does not hold yet: shown as
+    # configured, not yet moved past a day off (§203) — provisional, said so (issue 11 §4).
+    calendar_confirmed: bool = True
 
 
 def _moved(day: dt.date) -> dt.date:
@@ -50,6 +53,19 @@ def _moved(day: dt.date) -> dt.date:
         return last_day(day)
     except UnknownCalendarYear:
         return day
+
+
+# Deadlines moved past a day off (§203); grade and agreement ends are dates as stated.
+MOVED_KINDS = frozenset({"annual_report_sponsor_review", "annual_report_filing", "rectification"})
+
+
+def _confirmed(day: dt.date) -> bool:
+    """Whether the working calendar holds the due day's year (the day is final)."""
+    try:
+        last_day(day)
+    except UnknownCalendarYear:
+        return False
+    return True
 
 
 def _status(due_on: dt.date, done_on: dt.date | None, as_of: dt.date) -> Status:
@@ -131,4 +147,8 @@ def compliance_calendar(
                 _status(stay.term_end, None, as_of),
             )
         )
+    items = [
+        replace(i, calendar_confirmed=_confirmed(i.due_on)) if i.kind in MOVED_KINDS else i
+        for i in items
+    ]
     return sorted(items, key=lambda i: (i.due_on, i.kind, i.ref))

@@ -719,7 +719,7 @@ def _deadline(deadline: dt.date) -> dt.date:
         return last_day(deadline)
     except UnknownCalendarYear as exc:
         raise DomainRejected(
-            [RuleViolation("calendar_unknown", "year", "工作日历缺少该年度", str(exc))]
+            [RuleViolation("calendar_unknown", "year", exc.message_zh, str(exc))]
         ) from exc
 
 
