@@ -6,7 +6,16 @@ cycle and what the public page then shows.
   answered), admitted, moves in and is helped with its registration; the registry registers it on
   2024-11-20 naming its provisional id, and the stay follows the agency. A second group, taken on
   2024-01-10, never registers and is flagged by the scheduled check on 2024-07-11.
-- 基地运行评估: the 金水区 base's 2024 operation is evaluated (良好) with the platform's figures.
+- 基地运营: the 金水区 base records its full-time staff (专职人员 5, 3 qualified) and its own money
+  by source (财政预算 ¥300,000 for operation, 其他来源 ¥50,000 from a charity); the base records
+  惠民's professional services for the second half of 2024 (提供专业服务: 2 projects, 186.5 hours,
+  240 people served).
+- 期满未续驻 / 长期未开展活动: 惠民's agreement ends 2025-08-04 and is neither extended nor closed,
+  and nothing is recorded for it after its services of 2024-12-31: the scheduled check (run as of
+  today) flags it inactive from 2025-03-31 (90 days) and past its term from 2025-08-05 — on the
+  stay (`GET /incubations/{id}` on incubation) and in the 2025 half-year reports of 金水区.
+- 基地运行评估: the 金水区 base's 2024 operation is evaluated (良好) with the platform's figures,
+  now with its staff, funding by source and the services delivered.
 - 年报: 绿城 (中原区) files its 2024 and 2025 reports through the sponsor's review in time and
   is concluded 合格 for 2024; 邻里守望 (中原区) files 2024 late. The compliance calendar
   (`GET /compliance-calendar?reporting_unit=zhongyuan` on supervision) shows what is still owed.
@@ -121,12 +130,31 @@ def guidance_demo(context: DemoContext) -> None:
             raise SystemExit("demo: the assisted group's stay never moved to its credit code")
         time.sleep(0.3)
 
+    inc("record-base-staff", "staff-jinshui-2024", "2024-01-02", {
+        "base_id": base, "full_time": 5, "qualified": 3, "counted_on": "2024-01-02"})  # fmt: skip
+    for key, source, payer, amount, day in (
+        ("budget-2024", "budget", "郑州市金水区财政局", "300000.00", "2024-03-15"),
+        ("charity-2024", "other", "郑州慈善总会", "50000.00", "2024-05-10"),
+    ):
+        inc("record-base-funding", f"funding-{key}", day, {
+            "base_id": base, "funding_id": _id(f"base-funding:{key}"), "source": source,
+            "purpose": "operation", "payer": payer, "amount_yuan": amount,
+            "received_on": day})  # fmt: skip
+    inc("record-professional-services", "services-huimin-2024h2", "2025-01-06", {
+        "incubation_id": incubation, "record_id": _id("services:huimin-2024h2"),
+        "period_start": "2024-08-05", "period_end": "2024-12-31", "projects": 2,
+        "service_hours": "186.5", "beneficiaries": 240,
+        "description": "“邻里守望”独居老人探访与社区互助小组"})  # fmt: skip
     inc("evaluate-base", "evaluate-jinshui-2024", "2025-01-20", {
         "base_id": base, "evaluation_id": _id("base-evaluation:jinshui-2024"),
         "period_start": "2024-01-01", "period_end": "2024-12-31", "conclusion": "good",
         "evaluator": "郑州市金水区民政局",
         "remarks": "场地利用充分，注册协助成效明显；退驻较多，需加强入孵审核与日常监管",
         "evaluated_on": "2025-01-20"})  # fmt: skip
+
+    # As of today: 惠民's term (to 2025-08-04) ran out without an extension, and nothing was
+    # recorded for it after 2024-12-31; both are flagged once, dated their own days.
+    context.post("incubation", "run-scheduled-checks", "demo-guidance-check-today", {})
 
     lvcheng, linli = context.agencies[0][0], context.agencies[1][0]
     cycle: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -150,7 +178,10 @@ def guidance_demo(context: DemoContext) -> None:
         post("supervision", command, key, day, body)
     print(
         "demo: guidance — 惠民 admitted as a group in preparation (公示 with one objection), "
-        "registered and linked; 康宁 flagged unregistered; the 金水区 base evaluated for 2024; "
+        "registered and linked; 康宁 flagged unregistered; the 金水区 base's staff, funding by "
+        "source and 惠民's services recorded, then its stay flagged inactive and past its term; "
+        "the 金水区 base evaluated for 2024 (GET /reports/half-year?year=2024&half=year_end"
+        "&unit=jinshui on reporting); "
         "an annual-report cycle in 中原区; "
         "public page at /public on reporting"
     )
