@@ -135,8 +135,8 @@ class RecordBaseStaff(_Command):
     """Record the base's full-time staff and how many are qualified (专职人员, §3.4)."""
 
     base_id: BoundedId
-    full_time: int
-    qualified: int
+    full_time: int = Field(le=100_000)  # bounded before it can reach the log
+    qualified: int = Field(le=100_000)
     counted_on: dt.date
 
 
@@ -148,7 +148,7 @@ class RecordBaseFunding(_Command):
     source: BaseFundingSource
     purpose: BaseFundingPurpose
     payer: BoundedName
-    amount_yuan: Decimal = Field(decimal_places=2)
+    amount_yuan: Decimal = Field(decimal_places=2, le=Decimal("99999999999999.99"))
     received_on: dt.date
 
 
@@ -285,9 +285,9 @@ class RecordProfessionalServices(_Command):
     record_id: BoundedId
     period_start: dt.date
     period_end: dt.date
-    projects: int
-    service_hours: Decimal = Field(decimal_places=2)
-    beneficiaries: int
+    projects: int = Field(le=1_000_000)  # bounded as the read model's columns hold them
+    service_hours: Decimal = Field(decimal_places=2, le=Decimal("99999999.99"))
+    beneficiaries: int = Field(le=1_000_000_000)
     description: BoundedText
 
 

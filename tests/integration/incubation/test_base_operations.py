@@ -73,6 +73,13 @@ async def test_staff_funding_services_and_flags_reach_the_evaluation_and_the_rep
     assert answer.status_code == 201, answer.text
     await w.ok("record-base-funding", funding(w, "budget", "300000", "2023-03-10"))
     await w.ok("record-base-funding", funding(w, "other", "50000.50", "2023-04-01"))
+    group = {
+        "provisional_id": new_id(), "base_id": w.base_id,
+        "name": "荥阳市康乐社会工作服务中心（筹）", "kind": "service_agency",
+        "reporting_unit": UNIT, "contact_person": "孙丽",
+        "recorded_on": "2023-05-08",
+    }  # fmt: skip
+    await w.ok("record-group-in-preparation", group)
     resident = await w.admit(await w.register(UNIT, CODE), "301")  # 2023-07-03 .. 2024-07-02
     answer = await w.incubation.post(
         "/commands/record-professional-services",
@@ -123,9 +130,10 @@ async def test_staff_funding_services_and_flags_reach_the_evaluation_and_the_rep
         counts = ("base_staff_full_time", "base_staff_qualified", "base_funding_budget_yuan",
                 "base_funding_other_yuan", "services_agencies", "services_projects",
                 "services_hours", "services_beneficiaries", "stays_inactive", "base_evaluations",
-                "offices_allottable", "offices_occupied")  # fmt: skip
+                "offices_allottable", "offices_occupied", "groups_taken_on",
+                "groups_preparing")  # fmt: skip
         assert tuple(year_2023[k] for k in counts) == (
-            5, 3, "300000.00", "50000.50", 1, 2, "120.5", 300, 1, 0, 2, 1
+            5, 3, "300000.00", "50000.50", 1, 2, "120.5", 300, 1, 0, 2, 1, 1, 1
         )  # fmt: skip
         assert (await half_year(reporting, 2024, "mid_year"))["base_evaluations"] == 1
 
