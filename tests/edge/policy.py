@@ -77,6 +77,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
                 "publish-call",
                 "close-base",
                 "evaluate-base",
+                "record-base-funding",  # the base's own money: civil affairs' record
                 "open-public-notice",
                 "record-admission-objection",
                 "approve-application",
@@ -96,6 +97,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
                 "start-incubation",
                 "record-support",
                 "record-group-in-preparation",  # 注册协助 is the base's work
+                "record-base-staff",
+                "record-professional-services",
             )
         },
         ("POST", "/commands/run-scheduled-checks"): ADMIN,
@@ -111,6 +114,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/applications"): INCUBATION_LIST,
         ("GET", "/agreements"): INCUBATION_LIST,
         ("GET", "/support"): INCUBATION_LIST,
+        ("GET", "/services"): INCUBATION_READ,  # one named base (base_id): out of scope, 403
         ("GET", "/agencies/{uscc}"): INCUBATION_LIST,
         **COMMON,
     },
