@@ -370,6 +370,11 @@ def report_section(r: dict[str, Any]) -> str:
             ("`/health/live` meanwhile", rep["load_probe"]),
         )
     )
+    paths = sorted(rep.get("by_path", {}).items(), key=lambda kv: -kv[1]["p99_ms"])
+    path_rows = "\n".join(
+        f"| `{path}` | {v['n']} | {v['p50_ms']:.0f} | {v['p99_ms']:.0f} | {v['max_ms']:.0f} |"
+        for path, v in paths
+    )
     profile = prof["table"].strip() if prof else "(not run)"
     prof_s, prof_mb = (prof["seconds"], prof["maxrss_mb"]) if prof else (0.0, 0.0)
     return f"""
@@ -385,6 +390,12 @@ real topics at {rep["live_rate"]:g}/s (the service applied {rep["applied"]} even
 | Requests | n | p50 ms | p99 ms | max ms |
 |---|---:|---:|---:|---:|
 {table}
+
+By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
+
+| Query | n | p50 ms | p99 ms | max ms |
+|---|---:|---:|---:|---:|
+{path_rows}
 
 RSS of the service (its process and the fold worker): {rep["rss_start_mb"]:.0f} MB at start,
 peak {rep["rss_peak_mb"]:.0f} MB, {rep["rss_end_mb"]:.0f} MB at the end.
