@@ -54,6 +54,10 @@ class ReportCache:
         host), so the first report does not wait for that."""
         await asyncio.get_running_loop().run_in_executor(self._executor(), foldworker.started)
 
+    def stats(self) -> dict[str, int]:
+        """What `/projection/status` shows of the cache (and the benchmark reads)."""
+        return {"cached": len(self.entries), "computing": len(self.pending), "folds": self.folds}
+
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,155 @@
+"""What every report route shares: its typed dependencies, query parameters and one reply path.
+
+The routers are module-level (one module per report); what differs per app (the runtime, the
+token check, the answer cache) reaches them through `request.app.state`, set by `app.py`.
+"""
+
+# No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
+from socialwork_contracts import reference
+
+from servicekit.auth import Principal
+from servicekit.http import Problem
+from servicekit.runtime import Runtime
+from services.reporting.cache import ReportCache
+from services.reporting.domain.periods import LOCAL, end_of_local_day, local_date
+from services.reporting.exports import XLSX, Columns, Format, table_response
+from services.reporting.views import ReportQuery
+
+# The same scheme as servicekit's token check (same name and text in the OpenAPI document).
+_BEARER = HTTPBearer(auto_error=False, description="JWT from `python -m servicekit.auth issue`")
+Authenticate = Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]
+
+
+async def _caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Principal:
+    """The authenticated caller: servicekit's check for this app (401 without a valid token)."""
+    authenticate: Authenticate = request.app.state.authenticate
+    return await authenticate(request, credentials)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _reports(request: Request) -> ReportCache:
+    cache: ReportCache = request.app.state.reports
+    return cache
+
+
+Caller = Annotated[Principal, Depends(_caller)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+Reports = Annotated[ReportCache, Depends(_reports)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    """Only a calendar date YYYY-MM-DD: pydantic would also read `0` or `1309392000` as Unix
+    times and `2011-06-30T00:00:00` as a date, silently answering for a day nobody asked for
+    (issue 10 item 9)."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("as_of must be a date, YYYY-MM-DD")
+    return value
+
+
+AsOf = Annotated[
+    dt.date | None,
+    BeforeValidator(_iso_date_only),
+    Query(
+        description="按发生时间 as of this local date (facts that happened by then); default today"
+    ),
+]
+RecordedUntil = Annotated[
+    str | None,
+    Query(
+        description="按记录时间 only facts recorded by then: a local date (the whole day) or an "
+        "RFC 3339 instant; reproduces a report exactly as it could be made at that time"
+    ),
+]
+Fmt = Annotated[Format, Query(alias="format", description="json | csv | xlsx (Chinese headers)")]
+Unit = Annotated[
+    str | None, Query(description="统计单位 id; default all units the caller may read")
+]
+# A report or list is JSON, or with ?format= a CSV or an Excel file (exports.py).
+TABLE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or the table as CSV or Excel (`format`)",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+TABLE_AND_UNIT = {**TABLE, 404: {"description": "Unknown reporting unit (`unit`)"}}
+
+
+def parse_recorded(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return end_of_local_day(dt.date.fromisoformat(value))
+        instant = dt.datetime.fromisoformat(value)
+        if not instant.tzinfo:
+            instant = instant.replace(tzinfo=LOCAL)
+        instant.astimezone(dt.UTC)  # an instant outside the representable range overflows
+    except (ValueError, OverflowError) as exc:
+        raise Problem(
+            422, "invalid_recorded_until", "记录时间格式错误 (invalid recorded_until)", str(exc)
+        ) from exc
+    return instant
+
+
+def today() -> dt.date:
+    return local_date(dt.datetime.now(dt.UTC))
+
+
+def check_unit(unit: str | None) -> None:
+    if unit is None:
+        return
+    try:
+        reference.locality(unit)
+    except KeyError as exc:
+        raise Problem(404, "unit_not_found", "统计单位不存在 (unknown unit)", unit) from exc
+
+
+def query_of(kind: Any, day: dt.date, recorded_until: str | None, **details: Any) -> ReportQuery:
+    """A report query as of `day`, by recording when `recorded_until` is given."""
+    return ReportQuery(kind, day, parse_recorded(recorded_until), recorded_until, **details)
+
+
+@dataclass(frozen=True)
+class Table:
+    """How a report's table is exported: its columns (Chinese headers), file name and title."""
+
+    columns: Columns
+    filename: str
+    title: str
+
+
+async def reply(
+    reports: ReportCache, runtime: Runtime, query: ReportQuery, fmt: Format, table: Table
+) -> Response:
+    """The one way a report is answered: from the cache or the fold worker, then formatted."""
+    found = await reports.answer(runtime.pool, query)
+    return await table_response(
+        fmt,
+        body=found.body,
+        rows=found.rows,
+        columns=table.columns,
+        filename=table.filename,
+        title=table.title,
+    )
