@@ -1,0 +1,132 @@
+"""Live answers have their own fold worker: a fold of a past date neither delays nor evicts them.
+
+In the 200k benchmark (issue 12) the first live fact after the cold requests cost a whole fold
+(27 s under load): the past cut-offs had pushed the live state out of the worker's held states,
+and every request waiting on that one worker waited for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from benchmarks.history_generator import fact_rows
+from servicekit.eventstore.store import init_connection
+from services.reporting import foldworker, readmodel
+from services.reporting.cache import ReportCache, lane_of
+from services.reporting.domain.facts import FactRow
+from services.reporting.domain.periods import local_date
+from services.reporting.domain.state import fold
+from services.reporting.domain.targets import TargetOptions
+from services.reporting.views import Rendered, ReportQuery, render
+
+OPTIONS = TargetOptions()
+PAST = [dt.date(2017, 6, 30), dt.date(2019, 12, 31), dt.date(2021, 6, 30)]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created: asyncpg.Pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=4, init=init_connection
+    )
+    async with created.acquire() as conn:
+        await conn.execute("CREATE SCHEMA IF NOT EXISTS reporting")
+        await readmodel.ensure(conn)
+    yield created
+    await created.close()
+
+
+@pytest.fixture
+async def cache(database_url: str) -> AsyncIterator[ReportCache]:
+    made = ReportCache(database_url, OPTIONS)
+    yield made
+    made.close()
+
+
+async def insert(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        generation = await readmodel.current_generation(conn)
+        await readmodel.copy_fact_rows(conn, generation, rows)
+
+
+async def oracle(pool: asyncpg.Pool, query: ReportQuery) -> Rendered:
+    async with pool.acquire() as conn:
+        generation = await readmodel.current_generation(conn)
+        facts = await readmodel.load_facts(
+            conn, generation, effective_until=query.day, recorded_until=query.recorded_until
+        )
+    return render(fold(facts), query, OPTIONS)
+
+
+def live_fact(row: FactRow, n: int) -> FactRow:
+    """A generated fact arriving now, taking effect today (as live traffic does)."""
+    now = dt.datetime.now(dt.UTC)
+    return (f"live-{n}", *row[1:7], local_date(now), now, now, row[10])
+
+
+def today_query() -> ReportQuery:
+    return ReportQuery("targets", local_date(dt.datetime.now(dt.UTC)), None, None)
+
+
+def test_a_query_is_live_while_facts_arriving_now_can_change_it() -> None:
+    now = dt.datetime(2026, 12, 4, 3, tzinfo=dt.UTC)
+    today = dt.date(2026, 12, 4)
+    assert lane_of(ReportQuery("targets", today, None, None), now) == "live"
+    assert lane_of(ReportQuery("trends", dt.date(2026, 12, 31), None, None), now) == "live"
+    assert lane_of(ReportQuery("targets", dt.date(2026, 12, 3), None, None), now) == "history"
+    assert lane_of(ReportQuery("targets", today, now, now.isoformat()), now) == "history"
+
+
+async def test_past_cutoffs_do_not_push_out_the_live_state(
+    pool: asyncpg.Pool, cache: ReportCache
+) -> None:
+    rows = list(fact_rows(3000, seed=21))
+    await insert(pool, rows)
+    query = today_query()
+    await cache.answer(pool, query)
+    for day in PAST:  # more cut-offs than a worker holds states (HELD_STATES)
+        await cache.answer(pool, ReportQuery("targets", day, None, None))
+    assert len(PAST) > foldworker.HELD_STATES
+    refolds = cache.refolds
+    await insert(pool, [live_fact(rows[0], 1)])
+    assert await cache.answer(pool, query) == await oracle(pool, query)
+    assert cache.refolds == refolds  # the live state was advanced, not folded again
+
+
+async def test_a_cold_fold_of_a_past_date_does_not_delay_a_live_answer(
+    pool: asyncpg.Pool, cache: ReportCache
+) -> None:
+    rows = list(fact_rows(20_000, seed=22))
+    await insert(pool, rows)
+    await cache.start()
+    query = today_query()
+    await cache.answer(pool, query)  # held by the live worker
+    await insert(pool, [live_fact(rows[0], 2)])  # the cached answer is stale: a worker is asked
+    past = asyncio.ensure_future(cache.answer(pool, ReportQuery("coverage", PAST[2], None, None)))
+    live = asyncio.ensure_future(cache.answer(pool, query))
+    done, _ = await asyncio.wait({past, live}, return_when=asyncio.FIRST_COMPLETED)
+    assert live in done and past not in done, "the live answer waited for the past fold"
+    assert await live == await oracle(pool, query)
+    await past
+
+
+async def test_a_killed_worker_is_replaced_and_answers_the_same(
+    pool: asyncpg.Pool, cache: ReportCache
+) -> None:
+    await insert(pool, list(fact_rows(1500, seed=23)))
+    query = today_query()
+    first = await cache.answer(pool, query)
+    loop = asyncio.get_running_loop()
+    pid = await loop.run_in_executor(cache._executor("live"), os.getpid)
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    await insert(pool, [live_fact(next(iter(fact_rows(1, seed=24))), 3)])
+    folds = cache.folds
+    again = await cache.answer(pool, query)  # the stale answer goes to a new worker
+    assert cache.folds == folds + 1 and again == await oracle(pool, query)
+    assert first.body["as_of"] == again.body["as_of"]
