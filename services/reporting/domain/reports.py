@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TypedDict
@@ -291,13 +293,16 @@ DIMENSION_NAMES = {"target_group": "服务对象", "service_field": "服务领�
 
 def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str | bool]]:
     """Priority coverage (§2.1): live agencies by target group and by service field, per unit."""
+    counts: Counter[tuple[str, str, str]] = Counter()  # (unit, dimension, item): one pass
+    for a in state.agencies.values():
+        if a.status in LIVE_STATUSES:
+            counts.update((a.reporting_unit, "target_group", g) for g in set(_groups(a)))
+            counts.update((a.reporting_unit, "service_field", f) for f in set(_fields(a)))
     rows: list[dict[str, int | str | bool]] = []
-    live = [a for a in state.agencies.values() if a.status in LIVE_STATUSES]
     for unit in units:
-        in_unit = [a for a in live if a.reporting_unit == unit]
-        for dimension, items, pick in (
-            ("target_group", reference.target_groups(), _groups),
-            ("service_field", reference.service_fields(), _fields),
+        for dimension, items in (
+            ("target_group", reference.target_groups()),
+            ("service_field", reference.service_fields()),
         ):
             for item in items:
                 rows.append(
@@ -309,7 +314,7 @@ def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str
                         "item": item.id,
                         "item_name": item.name,
                         "priority": item.priority,
-                        "agencies": sum(item.id in pick(a) for a in in_unit),
+                        "agencies": counts[(unit, dimension, item.id)],
                     }
                 )
     return rows
@@ -324,29 +329,40 @@ def _fields(agency: AgencyView) -> tuple[str, ...]:
 
 
 def trends(state: CityState, until: dt.date) -> list[dict[str, int]]:
-    """Year by year: agencies registered and bases operating at each year end, and new ones."""
-    years = [a.registered_on.year for a in state.agencies.values()]
-    years += [b.established_on.year for b in state.bases.values()]
+    """Year by year: agencies registered and bases operating at each year end, and new ones.
+
+    One pass and sorted days, not a scan of every agency, base and stay per year: an agency
+    counts at `end` when registered by then and not ended (deregistered, revoked) by then,
+    i.e. registered by `end` minus those with both days (the later of them) by `end`.
+    """
+    agencies, bases = state.agencies.values(), state.bases.values()
+    years = [a.registered_on.year for a in agencies] + [b.established_on.year for b in bases]
     if not years:
         return []
+    registered = sorted(a.registered_on for a in agencies)
+    ended = sorted(
+        max(a.registered_on, a.status_since)
+        for a in agencies
+        if a.status in ("deregistered", "revoked")
+    )
+    established = sorted(b.established_on for b in bases)
+    closed = sorted(max(b.established_on, b.closed_on) for b in bases if b.closed_on is not None)
+    new_agencies = Counter(a.registered_on.year for a in agencies)
+    new_bases = Counter(b.established_on.year for b in bases)
+    graduated = Counter(
+        i.graduated_on.year for i in state.incubations.values() if i.graduated_on is not None
+    )
     rows = []
     for year in range(min(years), until.year + 1):
         end = min(dt.date(year, 12, 31), until)
         rows.append(
             {
                 "year": year,
-                "agencies_registered": sum(
-                    a.registered_on <= end
-                    and not (a.status in ("deregistered", "revoked") and a.status_since <= end)
-                    for a in state.agencies.values()
-                ),
-                "agencies_new": sum(a.registered_on.year == year for a in state.agencies.values()),
-                "bases_operating": sum(_operating(b, end) for b in state.bases.values()),
-                "bases_new": sum(b.established_on.year == year for b in state.bases.values()),
-                "graduated": sum(
-                    i.graduated_on is not None and i.graduated_on.year == year
-                    for i in state.incubations.values()
-                ),
+                "agencies_registered": bisect_right(registered, end) - bisect_right(ended, end),
+                "agencies_new": new_agencies[year],
+                "bases_operating": bisect_right(established, end) - bisect_right(closed, end),
+                "bases_new": new_bases[year],
+                "graduated": graduated[year],
             }
         )
     return rows

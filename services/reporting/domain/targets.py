@@ -110,6 +110,10 @@ def _local(base: BaseView, stay: IncubationView) -> bool:
 def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]]:
     """Target 2 per base: local agencies that moved in within one year of its establishment
     and did not leave within the minimum stay."""
+    stays: dict[str, list[IncubationView]] = {}  # by base: one pass, not bases × stays
+    for stay in state.incubations.values():
+        if stay.started_on <= as_of:
+            stays.setdefault(stay.base_id, []).append(stay)
     rows = []
     for base in sorted(state.bases.values(), key=lambda b: (b.established_on, b.base_id)):
         if base.established_on > as_of:
@@ -117,12 +121,8 @@ def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]
         window = within_one_year(base.established_on)
         local = {
             i.uscc
-            for i in state.incubations.values()
-            if i.base_id == base.base_id
-            and _local(base, i)
-            and window.contains(i.started_on)
-            and i.started_on <= as_of
-            and _stayed(i, as_of)
+            for i in stays.get(base.base_id, ())
+            if _local(base, i) and window.contains(i.started_on) and _stayed(i, as_of)
         }
         met = len(local) >= LOCAL_AGENCIES_PER_BASE
         rows.append(
