@@ -293,11 +293,16 @@ DIMENSION_NAMES = {"target_group": "服务对象", "service_field": "服务领�
 
 def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str | bool]]:
     """Priority coverage (§2.1): live agencies by target group and by service field, per unit."""
-    counts: Counter[tuple[str, str, str]] = Counter()  # (unit, dimension, item): one pass
+    counts: dict[tuple[str, str, str], int] = {}  # (unit, dimension, item): one pass
     for a in state.agencies.values():
         if a.status in LIVE_STATUSES:
-            counts.update((a.reporting_unit, "target_group", g) for g in set(_groups(a)))
-            counts.update((a.reporting_unit, "service_field", f) for f in set(_fields(a)))
+            for dimension, ids in (
+                ("target_group", a.target_groups),
+                ("service_field", a.service_fields),
+            ):
+                for item_id in set(ids):
+                    key = (a.reporting_unit, dimension, item_id)
+                    counts[key] = counts.get(key, 0) + 1
     rows: list[dict[str, int | str | bool]] = []
     for unit in units:
         for dimension, items in (
@@ -314,7 +319,7 @@ def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str
                         "item": item.id,
                         "item_name": item.name,
                         "priority": item.priority,
-                        "agencies": counts[(unit, dimension, item.id)],
+                        "agencies": counts.get((unit, dimension, item.id), 0),
                     }
                 )
     return rows
