@@ -78,6 +78,10 @@ class Held:
             apply_event(self.base, event, day)
         self.tail, self.mark = keep, mark
 
+    def copy(self) -> Held:
+        """The same folded facts, apart from this one (the base is never changed in place)."""
+        return Held(self.snapshot, _copy(self.state), self.base, self.mark, list(self.tail))
+
     def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
         """Fold facts that sort among the tail: the base again with the tail in order."""
         self.tail = sorted([*self.tail, *late], key=lambda t: t[0])
@@ -115,6 +119,7 @@ class Worker:
         self.loop = asyncio.new_event_loop()
         self.conn: asyncpg.Connection | None = None
         self.held: OrderedDict[StateKey, Held] = OrderedDict()
+        self.extended = 0  # states made from a held state of an earlier day (tests)
 
     async def connection(self, dsn: str) -> asyncpg.Connection:
         if self.conn is None or self.conn.is_closed():
@@ -144,20 +149,7 @@ class Worker:
                     held = _advance(held, new)  # None: a fact before its mark arrived late
                 if held is None:
                     refolded = True
-                    held = Held(snapshot)
-                    rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED)
-                    async for row in rows:
-                        if (fact := _parsed(row)) is None:
-                            continue
-                        if held.tail and fact[2] != held.tail[-1][2]:
-                            for _, event, day in held.tail:  # a day before the last: the base
-                                apply_event(held.base, event, day)
-                            held.tail.clear()
-                        held.tail.append(fact)
-                    # The tail holds the last effective day: today's late facts land after it.
-                    if held.tail:
-                        held.mark = (held.tail[0][2], *START_OF_DAY)
-                    held.merge([])
+                    held = await self._fold(conn, generation, key)
                 held.snapshot = snapshot
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             self.conn = None  # reconnect on the next call
@@ -167,6 +159,54 @@ class Worker:
             self.held.popitem(last=False)
         rendered = [render(held.state, q, options, held.by_unit) for q in queries]
         return Answer(generation, filenode, snapshot, rendered, refolded)
+
+    async def _fold(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Held:
+        """A new state as of the key's cut-off: a held state as of an earlier day (same
+        recording cut-off) extended by the facts after that day, or else every fact folded."""
+        _, _, cutoff, recorded = key
+        earlier = await self._earlier(conn, generation, key)
+        held = Held("")
+        after = None
+        if earlier is not None:
+            after, source = earlier
+            held.base = _copy(source.state)
+        rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED, after)
+        async for row in rows:
+            if (fact := _parsed(row)) is None:
+                continue
+            if held.tail and fact[2] != held.tail[-1][2]:
+                for _, event, day in held.tail:  # a day before the last: the base
+                    apply_event(held.base, event, day)
+                held.tail.clear()
+            held.tail.append(fact)
+        if not held.tail and earlier is not None:
+            return earlier[1].copy()  # nothing took effect in between: the same state
+        # The tail holds the last effective day: today's late facts land after it.
+        if held.tail:
+            held.mark = (held.tail[0][2], *START_OF_DAY)
+        held.merge([])
+        return held
+
+    async def _earlier(
+        self, conn: asyncpg.Connection, generation: str, key: StateKey
+    ) -> tuple[dt.date, Held] | None:
+        """The held state of the latest earlier cut-off with the same table and recording
+        cut-off that no fact committed since it was read has changed (it is then exactly the
+        fold of the facts up to its day that this snapshot sees)."""
+        _, filenode, cutoff, recorded = key
+        candidates = [
+            (k[2], h)
+            for k, h in self.held.items()
+            if k[:2] == (generation, filenode) and k[3] == recorded and k[2] < cutoff
+        ]
+        for day, source in sorted(candidates, key=lambda c: c[0], reverse=True):
+            since = await readmodel.fold_rows_since(
+                conn, generation, source.snapshot, day, recorded, FOLDED
+            )
+            if not since:
+                self.extended += 1
+                return day, source
+        return None
 
 
 FOLDED = sorted(folded_types())  # the other types leave the state as it is: not even read

@@ -283,17 +283,21 @@ async def fold_rows_in_order(
     cutoff: dt.date,
     recorded_until: dt.datetime | None,
     types: Sequence[str],
+    after: dt.date | None = None,
 ) -> AsyncIterator[FoldRow]:
-    """The facts of these types a report sees, streamed in fold order (never all in memory).
+    """The facts of these types a report sees, streamed in fold order (never all in memory);
+    with `after`, only those taking effect after that day (a state as of it is extended).
 
     Runs inside the caller's transaction (a cursor needs one).
     """
     g = checked_generation(generation)
     query = (
         f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {_AS_OF} "
+        "AND ($4::date IS NULL OR effective_on > $4) "
         f"AND event_type = ANY($3::text[]) {_FOLD_ORDER}"
     )
-    async for row in conn.cursor(query, cutoff, recorded_until, list(types), prefetch=10000):
+    arguments = (cutoff, recorded_until, list(types), after)
+    async for row in conn.cursor(query, *arguments, prefetch=10000):
         yield tuple(row)  # a Record of exactly the FoldRow columns
 
 
