@@ -397,7 +397,7 @@ By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
 |---|---:|---:|---:|---:|
 {path_rows}
 
-RSS of the service (its process and the fold worker): {rep["rss_start_mb"]:.0f} MB at start,
+RSS of the service (its process and the fold workers): {rep["rss_start_mb"]:.0f} MB at start,
 peak {rep["rss_peak_mb"]:.0f} MB, {rep["rss_end_mb"]:.0f} MB at the end.
 
 First request of each query (cold; one after the other, before the load), and meanwhile
