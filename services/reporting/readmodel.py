@@ -345,6 +345,30 @@ async def snapshot_if_unchanged(
     return current
 
 
+async def still_exact(
+    conn: Connection,
+    generation: str,
+    snapshot: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+) -> tuple[str, int, str | None]:
+    """A cached answer's check in one round trip (three before): the current generation, the
+    file node of `generation`'s facts table, and what `snapshot_if_unchanged` gives; all from
+    one statement, hence one snapshot. The answer holds only if the first two are still its."""
+    g = checked_generation(generation)
+    row = await conn.fetchrow(
+        f"SELECT (SELECT current FROM {CONTROL}.generation), "
+        f"pg_relation_filenode('{g}.facts'::regclass), "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE}) "
+        "THEN NULL ELSE pg_current_snapshot()::text END",
+        cutoff,
+        recorded_until,
+        snapshot,
+    )
+    assert row is not None  # a SELECT without FROM gives one row
+    return row[0], row[1], row[2]
+
+
 async def facts_filenode(conn: Connection, generation: str) -> int:
     """The facts table's storage file: a TRUNCATE (a reset) gives it a new one, so a cached
     answer keyed by it is not served from before a reset."""

@@ -130,3 +130,18 @@ async def test_a_killed_worker_is_replaced_and_answers_the_same(
     again = await cache.answer(pool, query)  # the stale answer goes to a new worker
     assert cache.folds == folds + 1 and again == await oracle(pool, query)
     assert first.body["as_of"] == again.body["as_of"]
+
+
+async def test_a_cached_answer_is_not_served_after_a_reset(
+    pool: asyncpg.Pool, cache: ReportCache
+) -> None:
+    """The one-round-trip check of a cached answer also compares the table's file node: a
+    TRUNCATE leaves no fact committed after the answer's snapshot, yet every fact is gone."""
+    await insert(pool, list(fact_rows(1500, seed=25)))
+    query = ReportQuery("trends", dt.date(2024, 12, 31), None, None)
+    first = await cache.answer(pool, query)
+    assert first.rows and await cache.answer(pool, query) == first  # served from the cache
+    async with pool.acquire() as conn:
+        generation = await readmodel.current_generation(conn)
+        await conn.execute(f"TRUNCATE {generation}.facts")
+    assert await cache.answer(pool, query) == await oracle(pool, query) != first
