@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Literal, assert_never
+from typing import Any, Literal
 
 from socialwork_contracts.supervision import (
     AgencyDelisted,
@@ -33,7 +33,7 @@ from socialwork_contracts.supervision import (
     ViolationRecorded,
 )
 
-from servicekit.decisions import EventOutOfOrder
+from servicekit.decisions import EventOutOfOrder, exhaustive
 from services.supervision.domain.events import SupervisionEvent
 from services.supervision.domain.inspection import report_cause
 
@@ -246,115 +246,159 @@ class CreditFile:
 
 def evolve(state: CreditFile | None, event: SupervisionEvent) -> CreditFile:
     """Apply one event; a credit file opens with its first event of any kind."""
-    file = state or CreditFile(uscc=event.uscc)
-    match event:
-        case ViolationRecorded():
-            return replace(file, violations=(*file.violations, _violation(event)))
-        case RectificationOrdered():
-            return replace(file, rectifications=(*file.rectifications, _ordered(event)))
-        case RectificationConfirmed():
-            file = _update_rectification(
-                file,
-                event.rectification_id,
-                status="confirmed",
-                confirmed_on=event.confirmed_on,
-                verification=event.verification,
-            )
-            return _mark_rectified(file, event.rectification_id)
-        case RectificationOverdue():
-            return _update_rectification(
-                file, event.rectification_id, status="overdue", overdue_on=event.overdue_on
-            )
-        case PenaltyImposed():
-            return replace(file, penalties=(*file.penalties, _penalty(event)))
-        case AgencyListed():
-            return replace(file, listings=(*file.listings, _listed(event)))
-        case ListingClockRestarted():
-            listing = _existing_listing(file, event.listing_id)
-            cause = _cause(listing.list, event.ground, event.cause_ref, event.restarted_on)
-            return _replace_listing(
-                file,
-                replace(listing, clock_from=event.restarted_on, causes=(*listing.causes, cause)),
-            )
-        case AgencyDelisted():
-            listing = _existing_listing(file, event.listing_id)
-            return _replace_listing(
-                file,
-                replace(
-                    listing,
-                    removed_on=event.removed_on,
-                    removal_reason=event.reason,
-                    removal_detail=event.detail,
-                ),
-            )
-        case AnnualInspectionConcluded():
-            file = replace(file, inspections=(*file.inspections, _inspection(event)))
-            if event.conclusion != "not_filed":
-                # A late annual report puts right the listing for not filing that year.
-                for earlier in file.inspections:
-                    if earlier.year == event.year and earlier.conclusion == "not_filed":
-                        file = _mark_rectified(file, earlier.inspection_id)
-                if event.year in file.overdue_reports:
-                    file = _mark_rectified(file, report_cause(file.uscc, event.year))
-            return file
-        case AnnualReportOverdue():
-            return replace(file, overdue_reports=(*file.overdue_reports, event.year))
-        case AnnualReportPreliminarilyReviewed():
-            reviewed = (event.year, event.reviewed_on)
-            return replace(file, sponsor_reviews=(*file.sponsor_reviews, reviewed))
-        case AnnualReportFiled():
-            filed = (event.year, event.filed_on, event.late)
-            return replace(file, filed_reports=(*file.filed_reports, filed))
-        case EvaluationGradeAwarded():
-            grade = Grade(
-                event.evaluation_id,
-                event.grade,
-                event.announced_on,
-                event.valid_from,
-                event.valid_to,
-            )
-            return replace(file, grades=(*file.grades, grade))
-        case CommendationRecorded():
-            commendation = Commendation(
-                event.commendation_id,
-                event.title,
-                event.awarding_body,
-                event.document_number,
-                event.awarded_on,
-            )
-            return replace(file, commendations=(*file.commendations, commendation))
-        case GovernmentProjectRecorded():
-            project = GovernmentProject(
-                event.project_id,
-                event.name,
-                event.purchaser,
-                Decimal(event.amount_yuan),
-                event.start_on,
-                event.end_on,
-            )
-            return replace(file, projects=(*file.projects, project))
-        case ProjectPerformanceEvaluated():
-            evaluation = PerformanceEvaluation(
-                event.evaluation_id,
-                event.project_id,
-                event.project_name,
-                Decimal(event.score),
-                event.conclusion,
-                event.evaluator,
-                event.evaluated_on,
-            )
-            return replace(file, performance=(*file.performance, evaluation))
-        case FollowUpEvaluationRecorded():
-            follow_up = FollowUp(
-                event.evaluation_id,
-                event.base_id,
-                event.findings,
-                event.conclusion,
-                event.evaluated_on,
-            )
-            return replace(file, follow_ups=(*file.follow_ups, follow_up))
-        case _:
-            assert_never(event)
+    return _APPLY[type(event)](state or CreditFile(uscc=event.uscc), event)
+
+
+def _on_violation(file: CreditFile, event: ViolationRecorded) -> CreditFile:
+    return replace(file, violations=(*file.violations, _violation(event)))
+
+
+def _on_rectification_ordered(file: CreditFile, event: RectificationOrdered) -> CreditFile:
+    return replace(file, rectifications=(*file.rectifications, _ordered(event)))
+
+
+def _on_rectification_confirmed(file: CreditFile, event: RectificationConfirmed) -> CreditFile:
+    file = _update_rectification(
+        file,
+        event.rectification_id,
+        status="confirmed",
+        confirmed_on=event.confirmed_on,
+        verification=event.verification,
+    )
+    return _mark_rectified(file, event.rectification_id)
+
+
+def _on_rectification_overdue(file: CreditFile, event: RectificationOverdue) -> CreditFile:
+    return _update_rectification(
+        file, event.rectification_id, status="overdue", overdue_on=event.overdue_on
+    )
+
+
+def _on_penalty(file: CreditFile, event: PenaltyImposed) -> CreditFile:
+    return replace(file, penalties=(*file.penalties, _penalty(event)))
+
+
+def _on_listed(file: CreditFile, event: AgencyListed) -> CreditFile:
+    return replace(file, listings=(*file.listings, _listed(event)))
+
+
+def _on_clock_restarted(file: CreditFile, event: ListingClockRestarted) -> CreditFile:
+    listing = _existing_listing(file, event.listing_id)
+    cause = _cause(listing.list, event.ground, event.cause_ref, event.restarted_on)
+    restarted = replace(listing, clock_from=event.restarted_on, causes=(*listing.causes, cause))
+    return _replace_listing(file, restarted)
+
+
+def _on_delisted(file: CreditFile, event: AgencyDelisted) -> CreditFile:
+    listing = _existing_listing(file, event.listing_id)
+    removed = replace(
+        listing,
+        removed_on=event.removed_on,
+        removal_reason=event.reason,
+        removal_detail=event.detail,
+    )
+    return _replace_listing(file, removed)
+
+
+def _on_inspection(file: CreditFile, event: AnnualInspectionConcluded) -> CreditFile:
+    file = replace(file, inspections=(*file.inspections, _inspection(event)))
+    if event.conclusion == "not_filed":
+        return file
+    # A late annual report puts right the listing for not filing that year.
+    for earlier in file.inspections:
+        if earlier.year == event.year and earlier.conclusion == "not_filed":
+            file = _mark_rectified(file, earlier.inspection_id)
+    if event.year in file.overdue_reports:
+        file = _mark_rectified(file, report_cause(file.uscc, event.year))
+    return file
+
+
+def _on_report_overdue(file: CreditFile, event: AnnualReportOverdue) -> CreditFile:
+    return replace(file, overdue_reports=(*file.overdue_reports, event.year))
+
+
+def _on_sponsor_review(file: CreditFile, event: AnnualReportPreliminarilyReviewed) -> CreditFile:
+    reviewed = (event.year, event.reviewed_on)
+    return replace(file, sponsor_reviews=(*file.sponsor_reviews, reviewed))
+
+
+def _on_report_filed(file: CreditFile, event: AnnualReportFiled) -> CreditFile:
+    filed = (event.year, event.filed_on, event.late)
+    return replace(file, filed_reports=(*file.filed_reports, filed))
+
+
+def _on_grade(file: CreditFile, event: EvaluationGradeAwarded) -> CreditFile:
+    grade = Grade(
+        event.evaluation_id, event.grade, event.announced_on, event.valid_from, event.valid_to
+    )
+    return replace(file, grades=(*file.grades, grade))
+
+
+def _on_commendation(file: CreditFile, event: CommendationRecorded) -> CreditFile:
+    commendation = Commendation(
+        event.commendation_id,
+        event.title,
+        event.awarding_body,
+        event.document_number,
+        event.awarded_on,
+    )
+    return replace(file, commendations=(*file.commendations, commendation))
+
+
+def _on_project(file: CreditFile, event: GovernmentProjectRecorded) -> CreditFile:
+    project = GovernmentProject(
+        event.project_id,
+        event.name,
+        event.purchaser,
+        Decimal(event.amount_yuan),
+        event.start_on,
+        event.end_on,
+    )
+    return replace(file, projects=(*file.projects, project))
+
+
+def _on_performance(file: CreditFile, event: ProjectPerformanceEvaluated) -> CreditFile:
+    evaluation = PerformanceEvaluation(
+        event.evaluation_id,
+        event.project_id,
+        event.project_name,
+        Decimal(event.score),
+        event.conclusion,
+        event.evaluator,
+        event.evaluated_on,
+    )
+    return replace(file, performance=(*file.performance, evaluation))
+
+
+def _on_follow_up(file: CreditFile, event: FollowUpEvaluationRecorded) -> CreditFile:
+    follow_up = FollowUp(
+        event.evaluation_id, event.base_id, event.findings, event.conclusion, event.evaluated_on
+    )
+    return replace(file, follow_ups=(*file.follow_ups, follow_up))
+
+
+_APPLY: dict[type, Callable[[CreditFile, Any], CreditFile]] = exhaustive(
+    SupervisionEvent,
+    {
+        ViolationRecorded: _on_violation,
+        RectificationOrdered: _on_rectification_ordered,
+        RectificationConfirmed: _on_rectification_confirmed,
+        RectificationOverdue: _on_rectification_overdue,
+        PenaltyImposed: _on_penalty,
+        AgencyListed: _on_listed,
+        ListingClockRestarted: _on_clock_restarted,
+        AgencyDelisted: _on_delisted,
+        AnnualInspectionConcluded: _on_inspection,
+        AnnualReportOverdue: _on_report_overdue,
+        AnnualReportPreliminarilyReviewed: _on_sponsor_review,
+        AnnualReportFiled: _on_report_filed,
+        EvaluationGradeAwarded: _on_grade,
+        CommendationRecorded: _on_commendation,
+        GovernmentProjectRecorded: _on_project,
+        ProjectPerformanceEvaluated: _on_performance,
+        FollowUpEvaluationRecorded: _on_follow_up,
+    },
+)
 
 
 def fold(events: Iterable[SupervisionEvent], state: CreditFile | None = None) -> CreditFile | None:
