@@ -74,13 +74,16 @@ def violation_if(
 Handler = TypeVar("Handler")
 
 
-def exhaustive(union: Any, table: dict[type, Handler]) -> dict[type, Handler]:
-    """`table` itself once it has one entry per member of `union`, else TypeError.
+def exhaustive(
+    union: Any, table: dict[type, Handler], apart: tuple[type, ...] = ()
+) -> dict[type, Handler]:
+    """`table` itself once it has one entry per member of `union` (bar those handled `apart`,
+    such as a stream's first event), else TypeError.
 
     For an evolve's handlers keyed by event type: a missing event fails at import, as a match
     without its case fails `assert_never` under mypy.
     """
-    members = set(get_args(union))
+    members = set(get_args(union)) - set(apart)
     if set(table) != members:
         missing = sorted(c.__name__ for c in members - set(table))
         extra = sorted(c.__name__ for c in set(table) - members)
