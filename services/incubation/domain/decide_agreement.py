@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TypeAlias, assert_never
 
 from socialwork_contracts.incubation import (
@@ -11,7 +12,7 @@ from socialwork_contracts.incubation import (
     IncubationStarted,
 )
 
-from servicekit.decisions import RuleViolation, reject_any
+from servicekit.decisions import RuleViolation, reject_any, violation_if
 from services.incubation.domain import rules, term
 from services.incubation.domain.commands import (
     ExtendIncubation,
@@ -24,7 +25,7 @@ from services.incubation.domain.incubation import (
     in_status,
     known_incubation,
 )
-from services.incubation.domain.incubation_base import open_base
+from services.incubation.domain.incubation_base import IncubationBase, open_base
 from services.incubation.domain.situation import Situation
 
 AgreementCommand: TypeAlias = SignAgreement | StartIncubation | ExtendIncubation
@@ -52,46 +53,8 @@ def sign(state: Incubation | None, command: SignAgreement, situation: Situation)
     term_end, default_months = term.agreed_term(command)  # default term when none was named
     base = open_base(situation.base, s.base_id)
     found = rules.agency_admissible(situation.agency, s.uscc)  # revoked or listed since approval
-    room = base.room(command.office_id)
-    if room is None or room not in rules.allottable_offices(base.facilities):
-        found.append(
-            RuleViolation(
-                "office_not_allottable",
-                "office_id",
-                f"办公室{command.office_id}不存在或不可分配（共用会议室或不足15m²）",
-                f"office {command.office_id} does not exist or cannot be given to one agency",
-            )
-        )
-    elif command.office_id in situation.occupied_offices:
-        found.append(
-            RuleViolation(
-                "office_occupied",
-                "office_id",
-                f"办公室{command.office_id}已分配给其他机构（一室一机构）",
-                f"office {command.office_id} is already assigned (one agency per office)",
-            )
-        )
-    found += rules.date_order(
-        "term_start",
-        command.signed_on,
-        command.term_start,
-        "协议不能早于签订日期开始",
-        "the agreement cannot start before it is signed",
-    )
-    found += rules.date_order(
-        "term_end",
-        command.term_start,
-        term_end,
-        "协议不能在开始前结束",
-        "the agreement cannot end before it starts",
-    )
-    found += rules.date_order(
-        "signed_on",
-        s.decided_on or s.submitted_on,
-        command.signed_on,
-        "签订日期早于批准日期",
-        "signed before the approval",
-    )
+    found += _office_free(base, command.office_id, situation)
+    found += _term_in_order(s, command, term_end)
     standard = base.standard_on(command.signed_on)
     if standard is None:
         found.append(
@@ -197,4 +160,52 @@ def extend(state: Incubation | None, command: ExtendIncubation) -> IncubationExt
         previous_term_end=agreement.term_end,
         term_end=command.term_end,
         extended_on=command.extended_on,
+    )
+
+
+def _office_free(base: IncubationBase, office_id: str, situation: Situation) -> list[RuleViolation]:
+    """One agency per office, and only an office that may be given to one (§5.3)."""
+    room = base.room(office_id)
+    if room is None or room not in rules.allottable_offices(base.facilities):
+        return [
+            RuleViolation(
+                "office_not_allottable",
+                "office_id",
+                f"办公室{office_id}不存在或不可分配（共用会议室或不足15m²）",
+                f"office {office_id} does not exist or cannot be given to one agency",
+            )
+        ]
+    return violation_if(
+        office_id in situation.occupied_offices,
+        "office_occupied",
+        "office_id",
+        f"办公室{office_id}已分配给其他机构（一室一机构）",
+        f"office {office_id} is already assigned (one agency per office)",
+    )
+
+
+def _term_in_order(s: Incubation, command: SignAgreement, term_end: dt.date) -> list[RuleViolation]:
+    """Approved ≤ signed ≤ term start ≤ term end (the default term's end when none was named)."""
+    return (
+        rules.date_order(
+            "term_start",
+            command.signed_on,
+            command.term_start,
+            "协议不能早于签订日期开始",
+            "the agreement cannot start before it is signed",
+        )
+        + rules.date_order(
+            "term_end",
+            command.term_start,
+            term_end,
+            "协议不能在开始前结束",
+            "the agreement cannot end before it starts",
+        )
+        + rules.date_order(
+            "signed_on",
+            s.decided_on or s.submitted_on,
+            command.signed_on,
+            "签订日期早于批准日期",
+            "signed before the approval",
+        )
     )

@@ -6,7 +6,7 @@ from socialwork_contracts.incubation import (
     SupportRecorded,
 )
 
-from servicekit.decisions import RuleViolation, reject_any
+from servicekit.decisions import RuleViolation, reject_any, violation_if
 from services.incubation.domain import rules
 from services.incubation.domain.commands import (
     RecordSupport,
@@ -27,39 +27,7 @@ def record_support(
         known_incubation(state, command.incubation_id), frozenset({"incubating"}), "record support"
     )
     assert s.started_on is not None
-    found: list[RuleViolation] = []
-    if command.support_type not in rules.SUPPORT_TYPES:
-        found.append(
-            RuleViolation(
-                "support_type_unknown",
-                "support_type",
-                f"未知的扶持类型：{command.support_type}",
-                f"unknown support type {command.support_type}",
-            )
-        )
-    if command.support_type == "funding":
-        if command.funding_type not in rules.FUNDING_TYPES:
-            found.append(
-                RuleViolation(
-                    "funding_type_unknown",
-                    "funding_type",
-                    "资金类型缺失或未知",
-                    "funding needs a known funding type",
-                )
-            )
-        found += rules.money("amount_yuan", command.amount_yuan, required=True)
-        found += rules.not_listed(situation.agency)
-    else:
-        if command.funding_type is not None:
-            found.append(
-                RuleViolation(
-                    "funding_type_not_funding",
-                    "funding_type",
-                    "非资金扶持不填资金类型",
-                    "only funding has a funding type",
-                )
-            )
-        found += rules.money("amount_yuan", command.amount_yuan, required=False)
+    found = _terms(command, situation)
     found += rules.text_present("description", command.description, "扶持内容")
     found += rules.date_order(
         "given_on",
@@ -79,4 +47,39 @@ def record_support(
         amount_yuan=amount,
         description=command.description,
         given_on=command.given_on,
+    )
+
+
+def _terms(command: RecordSupport, situation: Situation) -> list[RuleViolation]:
+    """A known type; funding with a known funding type, an exact amount and no listing."""
+    found = violation_if(
+        command.support_type not in rules.SUPPORT_TYPES,
+        "support_type_unknown",
+        "support_type",
+        f"未知的扶持类型：{command.support_type}",
+        f"unknown support type {command.support_type}",
+    )
+    if command.support_type != "funding":
+        return (
+            found
+            + violation_if(
+                command.funding_type is not None,
+                "funding_type_not_funding",
+                "funding_type",
+                "非资金扶持不填资金类型",
+                "only funding has a funding type",
+            )
+            + rules.money("amount_yuan", command.amount_yuan, required=False)
+        )
+    return (
+        found
+        + violation_if(
+            command.funding_type not in rules.FUNDING_TYPES,
+            "funding_type_unknown",
+            "funding_type",
+            "资金类型缺失或未知",
+            "funding needs a known funding type",
+        )
+        + rules.money("amount_yuan", command.amount_yuan, required=True)
+        + rules.not_listed(situation.agency)
     )

@@ -26,12 +26,16 @@ from services.supervision.domain.commands import (
 )
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.guards import (
+    exempt_year,
     known,
     new_id,
+    overdue_on,
     required_text,
 )
 from services.supervision.domain.listing_entry import delist_if_rectified, enter_list
 from services.supervision.domain.periods import last_day, overdue_from
+
+NOT_FILED = rules.ListingGround("abnormal", "annual_report_not_filed", "未按时报送年度工作报告")
 
 AnnualCommand: TypeAlias = (
     ConcludeAnnualInspection | MarkAnnualReportOverdue | RecordSponsorReview | FileAnnualReport
@@ -69,15 +73,7 @@ def conclude_inspection(
                 f"year {command.year} uses the {policy.mode} mode",
             )
         )
-    if inspection_rules.exempt(agency.registered_on, command.year, policy):
-        problems.append(
-            RuleViolation(
-                "exempt_year",
-                "year",
-                "登记不满6个月的年度免于年检",
-                "registered less than six months before 31 December: exempt that year",
-            )
-        )
+    problems += exempt_year(agency.registered_on, command.year, policy)
     if command.concluded_on.year <= command.year - 1:
         problems.append(
             RuleViolation("date_too_early", "concluded_on", "结论日期早于年度", "before the year")
@@ -98,11 +94,8 @@ def conclude_inspection(
     )
     events: list[DomainEvent] = [concluded]
     if command.conclusion == "not_filed":
-        ground = rules.ListingGround(
-            "abnormal", "annual_report_not_filed", "未按时报送年度工作报告"
-        )
         events += enter_list(
-            state, command.uscc, ground, command.inspection_id, command.concluded_on
+            state, command.uscc, NOT_FILED, command.inspection_id, command.concluded_on
         )
     elif earlier and state is not None:
         events += delist_if_rectified(state, earlier[-1].inspection_id, concluded)
@@ -137,39 +130,18 @@ def mark_report_overdue(
             "report_recorded", "该年度已有结论或已逾期", f"{year} already concluded or overdue"
         )
     deadline = last_day(inspection_rules.filing_deadline(year, policy))
-    if command.overdue_on != overdue_from(deadline):
-        raise DomainRejected(
-            [
-                RuleViolation(
-                    "not_overdue_on",
-                    "overdue_on",
-                    f"逾期日期应为{overdue_from(deadline)}",
-                    f"the report becomes overdue on {overdue_from(deadline)}",
-                )
-            ]
-        )
+    overdue_on(command.overdue_on, overdue_from(deadline), "report")
     overdue = AnnualReportOverdue(
         uscc=command.uscc, year=year, deadline=deadline, overdue_on=command.overdue_on
     )
-    ground = rules.ListingGround("abnormal", "annual_report_not_filed", "未按时报送年度工作报告")
     cause = inspection_rules.report_cause(command.uscc, year)
-    return [overdue, *enter_list(state, command.uscc, ground, cause, command.overdue_on)]
+    return [overdue, *enter_list(state, command.uscc, NOT_FILED, cause, command.overdue_on)]
 
 
 def _cycle_checks(
     state: CreditFile | None, uscc: str, year: int, day: dt.date, agency: KnownAgency
 ) -> list[RuleViolation]:
-    problems: list[RuleViolation] = []
-    policy = inspection_rules.year_policy(year)
-    if inspection_rules.exempt(agency.registered_on, year, policy):
-        problems.append(
-            RuleViolation(
-                "exempt_year",
-                "year",
-                "登记不满6个月的年度免于年检",
-                "registered less than six months before 31 December: exempt that year",
-            )
-        )
+    problems = exempt_year(agency.registered_on, year, inspection_rules.year_policy(year))
     if day.year <= year:
         problems.append(
             RuleViolation("date_too_early", "year", "日期应在该年度之后", "after the working year")

@@ -10,7 +10,7 @@ from socialwork_contracts.supervision import (
     PenaltyImposed,
 )
 
-from servicekit.decisions import InvalidTransition, reject_any, violation_if
+from servicekit.decisions import InvalidTransition, RuleViolation, reject_any, violation_if
 from services.supervision.domain import rules
 from services.supervision.domain.commands import (
     ImposePenalty,
@@ -51,6 +51,53 @@ def impose_penalty(state: CreditFile | None, command: ImposePenalty) -> list[Dom
         + required_text("legal_basis", command.legal_basis, "法律依据")
         + required_text("deciding_department", command.deciding_department, "作出决定的机关")
     )
+    problems += _terms(state, command)
+    reject_any(problems)
+    amount = command.amount_yuan
+    penalty = PenaltyImposed(
+        penalty_id=command.penalty_id,
+        uscc=command.uscc,
+        kind=command.kind,
+        amount_yuan=f"{amount:.2f}" if amount is not None else None,
+        suspended_until=command.suspended_until,
+        violation_id=command.violation_id,
+        document_number=command.document_number,
+        legal_basis=command.legal_basis,
+        deciding_department=command.deciding_department,
+        decided_on=command.decided_on,
+        reason=command.reason,
+    )
+    events: list[DomainEvent] = [penalty]
+    policy = credit_policy(command.decided_on)
+    for ground in rules.penalty_grounds(state, command.kind, amount, command.decided_on, policy):
+        events += enter_list(state, command.uscc, ground, command.penalty_id, command.decided_on)
+    return events
+
+
+def list_for_sanction(
+    state: CreditFile | None, command: ListForRegistrationSanction
+) -> list[DomainEvent]:
+    """A suspension or revocation the registry recorded: the listing a penalty here would give.
+
+    The registry's echo of a penalty decided here (same kind, same decision document) is
+    already listed by that penalty; it neither lists again nor restarts the clock.
+    """
+    penalties = state.penalties if state is not None else ()
+    if command.decision_document is not None and any(
+        p.kind == command.kind and p.document_number == command.decision_document for p in penalties
+    ):
+        raise InvalidTransition(
+            "listed_by_penalty",
+            "该处罚已在监管服务记录并列入名录",
+            "the penalty recorded here already listed the agency",
+        )
+    ground = rules.SANCTION_GROUNDS[command.kind]
+    return enter_list(state, command.uscc, ground, command.cause_ref, command.decided_on)
+
+
+def _terms(state: CreditFile | None, command: ImposePenalty) -> list[RuleViolation]:
+    """An amount for money penalties only, an end date for a suspension only, a known violation."""
+    problems: list[RuleViolation] = []
     money = command.kind in ("fine", "confiscation")
     amount = command.amount_yuan
     until = command.suspended_until
@@ -91,43 +138,4 @@ def impose_penalty(state: CreditFile | None, command: ImposePenalty) -> list[Dom
         "违规记录不存在",
         "no violation",
     )
-    reject_any(problems)
-    penalty = PenaltyImposed(
-        penalty_id=command.penalty_id,
-        uscc=command.uscc,
-        kind=command.kind,
-        amount_yuan=f"{amount:.2f}" if amount is not None else None,
-        suspended_until=command.suspended_until,
-        violation_id=command.violation_id,
-        document_number=command.document_number,
-        legal_basis=command.legal_basis,
-        deciding_department=command.deciding_department,
-        decided_on=command.decided_on,
-        reason=command.reason,
-    )
-    events: list[DomainEvent] = [penalty]
-    policy = credit_policy(command.decided_on)
-    for ground in rules.penalty_grounds(state, command.kind, amount, command.decided_on, policy):
-        events += enter_list(state, command.uscc, ground, command.penalty_id, command.decided_on)
-    return events
-
-
-def list_for_sanction(
-    state: CreditFile | None, command: ListForRegistrationSanction
-) -> list[DomainEvent]:
-    """A suspension or revocation the registry recorded: the listing a penalty here would give.
-
-    The registry's echo of a penalty decided here (same kind, same decision document) is
-    already listed by that penalty; it neither lists again nor restarts the clock.
-    """
-    penalties = state.penalties if state is not None else ()
-    if command.decision_document is not None and any(
-        p.kind == command.kind and p.document_number == command.decision_document for p in penalties
-    ):
-        raise InvalidTransition(
-            "listed_by_penalty",
-            "该处罚已在监管服务记录并列入名录",
-            "the penalty recorded here already listed the agency",
-        )
-    ground = rules.SANCTION_GROUNDS[command.kind]
-    return enter_list(state, command.uscc, ground, command.cause_ref, command.decided_on)
+    return problems

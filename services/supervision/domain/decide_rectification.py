@@ -13,7 +13,7 @@ from socialwork_contracts.supervision import (
     ViolationRecorded,
 )
 
-from servicekit.decisions import DomainRejected, InvalidTransition, RuleViolation, reject_any
+from servicekit.decisions import InvalidTransition, RuleViolation, reject_any
 from services.supervision.domain import rules
 from services.supervision.domain.commands import (
     ConfirmRectification,
@@ -28,6 +28,7 @@ from services.supervision.domain.guards import (
     known,
     new_id,
     not_before,
+    overdue_on,
     rectification_in,
     required_text,
 )
@@ -148,27 +149,17 @@ def mark_overdue(file: CreditFile, command: MarkRectificationOverdue) -> list[Do
             "该整改已确认或已逾期",
             f"the rectification is {rectification.status}",
         )
-    overdue_on = overdue_from(rectification.deadline)
-    if command.overdue_on != overdue_on:
-        raise DomainRejected(
-            [
-                RuleViolation(
-                    "not_overdue_on",
-                    "overdue_on",
-                    f"逾期日期应为{overdue_on}",
-                    f"the rectification becomes overdue on {overdue_on}",
-                )
-            ]
-        )
+    overdue_day = overdue_from(rectification.deadline)
+    overdue_on(command.overdue_on, overdue_day, "rectification")
     overdue = RectificationOverdue(
         rectification_id=rectification.rectification_id,
         uscc=command.uscc,
         violation_id=rectification.violation_id,
         deadline=rectification.deadline,
-        overdue_on=overdue_on,
+        overdue_on=overdue_day,
     )
     ground = rules.ListingGround("abnormal", "rectification_overdue", "逾期未完成整改")
     return [
         overdue,
-        *enter_list(file, command.uscc, ground, rectification.rectification_id, overdue_on),
+        *enter_list(file, command.uscc, ground, rectification.rectification_id, overdue_day),
     ]

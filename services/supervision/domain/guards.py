@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from servicekit.decisions import InvalidTransition, RuleViolation
+from servicekit.decisions import DomainRejected, InvalidTransition, RuleViolation
+from services.supervision.domain import inspection
 from services.supervision.domain.commands import (
     KnownAgency,
 )
 from services.supervision.domain.credit_file import CreditFile, Listing, Rectification
+from services.supervision.domain.policy import InspectionPolicy
 
 
 def agency_not_found(uscc: str) -> InvalidTransition:
@@ -81,3 +83,32 @@ def open_listing_in(file: CreditFile, listing_id: str) -> Listing:
             f"no open listing {listing_id} in this credit file",
         )
     return found
+
+
+def overdue_on(given: dt.date, expected: dt.date, what: str) -> None:
+    """A clock's command names the day the thing became overdue; any other day is refused."""
+    if given != expected:
+        raise DomainRejected(
+            [
+                RuleViolation(
+                    "not_overdue_on",
+                    "overdue_on",
+                    f"逾期日期应为{expected}",
+                    f"the {what} becomes overdue on {expected}",
+                )
+            ]
+        )
+
+
+def exempt_year(registered_on: dt.date, year: int, policy: InspectionPolicy) -> list[RuleViolation]:
+    """guidance: a year in which the agency was registered less than six months is exempt."""
+    if not inspection.exempt(registered_on, year, policy):
+        return []
+    return [
+        RuleViolation(
+            "exempt_year",
+            "year",
+            "登记不满6个月的年度免于年检",
+            "registered less than six months before 31 December: exempt that year",
+        )
+    ]
