@@ -3,7 +3,7 @@
 A `DomainSpec` binds a domain's pure `decide` and `evolve`. `spec.given(*events)` folds a history
 (or `given_state` starts from a folded state); `.when(command)` decides on it as the service does
 and, when the command is accepted, folds its events into the history, so a test can go on with
-the next command. What `.when` gives back is checked with `.then(*events)`,
+the next command. What `.when` gives back is checked with `.then(*events)`, `.then_accepted()`,
 `.then_types(*names)`, `.then_rejected(*codes)` (rules broken, 422) or `.then_refused(code)`
 (not allowed now, 404/409); `.events` and `.state` give the outcome to assert on further.
 
@@ -14,7 +14,7 @@ next `.when` on the same history.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from servicekit.decisions import DomainRejected, InvalidTransition
@@ -43,29 +43,45 @@ class DomainSpec(Generic[S, C, X]):
         return Given(self, state, context)
 
 
-@dataclass
 class Given(Generic[S, C, X]):
-    """A stream's history so far and what its decisions see beyond it."""
+    """A stream's history so far and what its decisions see beyond it (`context`)."""
 
-    spec: DomainSpec[S, C, X]
-    state: S | None
-    context: X
-    history: list[Any] = field(default_factory=list)
-    unchecked: Then[S] | None = None
+    def __init__(
+        self,
+        spec: DomainSpec[S, C, X],
+        state: S | None,
+        context: X,
+        history: list[Any] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.context = context
+        self.history = history or []
+        self._state = state
+        self._last: Then[S] | None = None
+
+    @property
+    def state(self) -> S | None:
+        """The state after every accepted command (a refusal nobody checked is raised here)."""
+        self._no_unchecked_refusal()
+        return self._state
 
     def when(self, command: C) -> Then[S]:
         """Decide on the history; an accepted command's events join it."""
-        if self.unchecked is not None and not self.unchecked.checked:
-            raise AssertionError("an earlier command was refused") from self.unchecked.refusal
+        self._no_unchecked_refusal()
         try:
-            events = list(self.spec.decide(self.state, command, self.context))
+            events = list(self.spec.decide(self._state, command, self.context))
         except (DomainRejected, InvalidTransition) as refusal:
-            self.unchecked = Then([], self.state, refusal)
-            return self.unchecked
+            self._last = Then([], self._state, refusal)
+            return self._last
         for event in events:
-            self.state = self.spec.evolve(self.state, event)
+            self._state = self.spec.evolve(self._state, event)
         self.history += events
-        return Then(events, self.state)
+        self._last = Then(events, self._state)
+        return self._last
+
+    def _no_unchecked_refusal(self) -> None:
+        if self._last is not None and not self._last.checked:
+            raise AssertionError("a command was refused unchecked") from self._last.refusal
 
 
 class Then(Generic[S]):
@@ -101,6 +117,11 @@ class Then(Generic[S]):
     def outcome(self) -> tuple[list[Any], S]:
         """(events, state after them)."""
         return self.events, self.state
+
+    def then_accepted(self) -> Then[S]:
+        """Accepted, whatever its events (a step on the way to what the test checks)."""
+        assert self.refusal is None, f"refused: {self.refusal!r}"
+        return self
 
     def then(self, *expected: Any) -> Then[S]:
         """Exactly these events, in this order."""
