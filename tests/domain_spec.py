@@ -152,7 +152,7 @@ class Then(Generic[S]):
     def _described(self) -> str:
         if self.refusal is not None:
             return repr(self.refusal)
-        return f"accepted with {event_types(self._events)}"
+        return f"accepted with {[type(e).__name__ for e in self._events]}"
 
 
 def event_types(events: Sequence[Any]) -> list[str]:
