@@ -10,7 +10,7 @@ from socialwork_contracts.registry import (
 )
 
 from servicekit.decisions import DomainRejected, InvalidTransition, reject_any
-from services.registry.domain import rules
+from services.registry.domain import rules, uscc_rules
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import (
     ChangeAgencyStaff,
@@ -29,8 +29,8 @@ def register(state: Agency | None, command: RegisterAgency) -> AgencyRegistered:
             f"an agency with credit code {command.uscc} is already registered",
         )
     reject_any(
-        rules.uscc_format(command.uscc)
-        + rules.uscc_matches_kind(command.uscc, command.kind)
+        uscc_rules.uscc_format(command.uscc)
+        + uscc_rules.uscc_matches_kind(command.uscc, command.kind)
         + rules.name_present(command.name)
         + rules.name_without_forbidden_words(command.name)
         + rules.text_present("address", command.address, "住所", "address")
