@@ -89,3 +89,13 @@ def exhaustive(
         extra = sorted(c.__name__ for c in set(table) - members)
         raise TypeError(f"handlers missing for {missing}, unknown {extra}")
     return table
+
+
+Value = TypeVar("Value")
+
+
+def present(value: Value | None, error: Exception) -> Value:
+    """`value`, or `error` raised when there is none (a stream or a record not found)."""
+    if value is None:
+        raise error
+    return value

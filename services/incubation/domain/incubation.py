@@ -28,7 +28,7 @@ from socialwork_contracts.incubation import (
     TerminationReason,
 )
 
-from servicekit.decisions import EventOutOfOrder, InvalidTransition, exhaustive
+from servicekit.decisions import EventOutOfOrder, InvalidTransition, exhaustive, present
 
 IncubationEvent: TypeAlias = (
     ApplicationSubmitted
@@ -239,9 +239,7 @@ _APPLY: dict[type, Callable[[Incubation, Any], Incubation]] = exhaustive(
 
 
 def _existing(state: Incubation | None, event: IncubationEvent) -> Incubation:
-    if state is None:
-        raise EventOutOfOrder(f"{event.type_key()} before ApplicationSubmitted")
-    return state
+    return present(state, EventOutOfOrder(f"{event.type_key()} before ApplicationSubmitted"))
 
 
 def _active(state: Incubation, day: dt.date) -> Incubation:
@@ -252,20 +250,19 @@ def _active(state: Incubation, day: dt.date) -> Incubation:
 
 
 def _agreement(state: Incubation, event: IncubationEvent) -> Agreement:
-    if state.agreement is None:
-        raise EventOutOfOrder(f"{event.type_key()} before AgreementSigned")
-    return state.agreement
+    return present(state.agreement, EventOutOfOrder(f"{event.type_key()} before AgreementSigned"))
 
 
 def known_incubation(state: Incubation | None, incubation_id: str) -> Incubation:
     """The application/incubation, or `incubation_not_found` (404)."""
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "incubation_not_found",
             f"入孵申请{incubation_id}不存在",
             f"no application or incubation with id {incubation_id}",
-        )
-    return state
+        ),
+    )
 
 
 def in_status(state: Incubation, allowed: frozenset[Status], action_en: str) -> Incubation:

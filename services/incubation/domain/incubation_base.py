@@ -26,7 +26,7 @@ from socialwork_contracts.incubation import (
     TrainingDelivered,
 )
 
-from servicekit.decisions import EventOutOfOrder, InvalidTransition, exhaustive
+from servicekit.decisions import EventOutOfOrder, InvalidTransition, exhaustive, present
 
 BaseEvent: TypeAlias = (
     BaseEstablished
@@ -242,18 +242,17 @@ _APPLY: dict[type, Callable[[IncubationBase, Any], IncubationBase]] = exhaustive
 
 
 def _existing(state: IncubationBase | None, event: BaseEvent) -> IncubationBase:
-    if state is None:
-        raise EventOutOfOrder(f"{event.type_key()} before BaseEstablished")
-    return state
+    return present(state, EventOutOfOrder(f"{event.type_key()} before BaseEstablished"))
 
 
 def known_base(state: IncubationBase | None, base_id: str) -> IncubationBase:
     """The base, or `base_not_found` (404)."""
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "base_not_found", f"孵化基地{base_id}不存在", f"no base with id {base_id}"
-        )
-    return state
+        ),
+    )
 
 
 def open_base(state: IncubationBase | None, base_id: str) -> IncubationBase:

@@ -10,7 +10,7 @@ from socialwork_contracts.registry import (
     AgencySuspended,
 )
 
-from servicekit.decisions import InvalidTransition, reject_any
+from servicekit.decisions import InvalidTransition, present, reject_any
 from services.registry.domain import rules
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import (
@@ -23,13 +23,14 @@ from services.registry.domain.commands import (
 
 def registered_agency(state: Agency | None, uscc: str) -> Agency:
     """The agency, or InvalidTransition `agency_not_found` when the code was never registered."""
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "agency_not_found",
             f"未找到统一社会信用代码为{uscc}的机构",
             f"no agency is registered with credit code {uscc}",
-        )
-    return state
+        ),
+    )
 
 
 def open_agency(state: Agency | None, uscc: str) -> Agency:

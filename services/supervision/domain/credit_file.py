@@ -31,7 +31,7 @@ from socialwork_contracts.supervision import (
     ViolationRecorded,
 )
 
-from servicekit.decisions import EventOutOfOrder, exhaustive
+from servicekit.decisions import EventOutOfOrder, exhaustive, present
 from services.supervision.domain.credit_records import (
     Cause,
     Commendation,
@@ -295,9 +295,9 @@ def fold(events: Iterable[SupervisionEvent], state: CreditFile | None = None) ->
 
 def _existing_listing(file: CreditFile, listing_id: str) -> Listing:
     listing = file.listing(listing_id)
-    if listing is None:
-        raise EventOutOfOrder(f"listing {listing_id} of {file.uscc} was never opened")
-    return listing
+    return present(
+        listing, EventOutOfOrder(f"listing {listing_id} of {file.uscc} was never opened")
+    )
 
 
 def _replace_listing(file: CreditFile, new: Listing) -> CreditFile:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from servicekit.decisions import DomainRejected, InvalidTransition, RuleViolation
+from servicekit.decisions import DomainRejected, InvalidTransition, RuleViolation, present
 from services.supervision.domain import inspection
 from services.supervision.domain.commands import (
     KnownAgency,
@@ -24,19 +24,18 @@ def agency_not_found(uscc: str) -> InvalidTransition:
 
 
 def known(agency: KnownAgency | None, uscc: str) -> KnownAgency:
-    if agency is None:
-        raise agency_not_found(uscc)
-    return agency
+    return present(agency, agency_not_found(uscc))
 
 
 def existing_file(state: CreditFile | None, uscc: str) -> CreditFile:
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "credit_file_not_found",
             f"机构{uscc}尚无诚信档案记录",
             f"the credit file of {uscc} has no records yet",
-        )
-    return state
+        ),
+    )
 
 
 def new_id(state: CreditFile | None, field: str, value: str) -> list[RuleViolation]:
@@ -65,13 +64,14 @@ def not_before(field: str, day: dt.date, earliest: dt.date, zh: str) -> list[Rul
 
 def rectification_in(file: CreditFile, rectification_id: str) -> Rectification:
     found = file.rectification(rectification_id)
-    if found is None:
-        raise InvalidTransition(
+    return present(
+        found,
+        InvalidTransition(
             "rectification_not_found",
             f"未找到整改记录{rectification_id}",
             f"no rectification {rectification_id} in this credit file",
-        )
-    return found
+        ),
+    )
 
 
 def open_listing_in(file: CreditFile, listing_id: str) -> Listing:
