@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, get_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +62,40 @@ def event_narrowing(union: Any, events: str) -> Callable[[Any], Any]:
         raise TypeError(f"not {events} event: {event.type_key()}")
 
     return narrow
+
+
+def violation_if(
+    broken: bool, code: str, field: str, message_zh: str, message_en: str
+) -> list[RuleViolation]:
+    """One violation when `broken`, else none: checks then add up with `+` instead of branching."""
+    return [RuleViolation(code, field, message_zh, message_en)] if broken else []
+
+
+Handler = TypeVar("Handler")
+
+
+def exhaustive(
+    union: Any, table: dict[type, Handler], apart: tuple[type, ...] = ()
+) -> dict[type, Handler]:
+    """`table` itself once it has one entry per member of `union` (bar those handled `apart`,
+    such as a stream's first event), else TypeError.
+
+    For an evolve's handlers keyed by event type: a missing event fails at import, as a match
+    without its case fails `assert_never` under mypy.
+    """
+    members = set(get_args(union)) - set(apart)
+    if set(table) != members:
+        missing = sorted(c.__name__ for c in members - set(table))
+        extra = sorted(c.__name__ for c in set(table) - members)
+        raise TypeError(f"handlers missing for {missing}, unknown {extra}")
+    return table
+
+
+Value = TypeVar("Value")
+
+
+def present(value: Value | None, error: Exception) -> Value:
+    """`value`, or `error` raised when there is none (a stream or a record not found)."""
+    if value is None:
+        raise error
+    return value

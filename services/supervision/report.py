@@ -169,53 +169,104 @@ def credit_report(
         f"截至日期：{day.isoformat()}",
         "",
         "一、名录状态",
+        *_listing_lines(view),
+        "",
+        "二、违规记录",
+        *_violation_lines(view),
+        "",
+        "三、责令整改",
+        *_rectification_lines(view),
+        "",
+        "四、行政处罚",
+        *_penalty_lines(view),
+        "",
+        "五、年度检查",
+        *_inspection_lines(view),
+        "",
+        "六、评估等级",
+        *_grade_lines(view),
+        "",
+        "七、表彰奖励与承接政府项目",
+        *_other_record_lines(view),
+        "",
+        "（本报告依据诚信档案截至上述日期已记录的事实生成）",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def _listing_lines(view: dict[str, Any]) -> list[str]:
     on = view["on_lists"]
-    lines.append("  当前：" + ("、".join(LIST_ZH[x] for x in on) if on else "未列入任何名录"))
+    lines = ["  当前：" + ("、".join(LIST_ZH[x] for x in on) if on else "未列入任何名录")]
     for x in view["listings"]:
         reason = REMOVAL_ZH.get(x["removal_reason"] or "", "其他")
         end = f"至{x['removed_on']}（{reason}）" if x["removed_on"] else "至今"
         ground = GROUND_ZH.get(x["ground"], "其他法定情形")
         lines.append(f"  {LIST_ZH[x['list']]}：{x['listed_on']}起{end}，事由：{ground}")
-    lines += ["", "二、违规记录"]
-    for v in view["violations"]:
-        category = CATEGORY_ZH.get(v["category"], "其他")
-        lines.append(f"  {v['found_on']} {category}：{v['facts']}（证据：{v['evidence_ref']}）")
-    lines += ["", "三、责令整改"]
-    for r in view["rectifications"]:
-        lines.append(
-            f"  {r['ordered_on']}下达，期限{r['deadline']}，{STATUS_ZH[r['status']]}："
-            f"{r['requirements']}"
-        )
-    lines += ["", "四、行政处罚"]
+    return lines
+
+
+def _violation_lines(view: dict[str, Any]) -> list[str]:
+    return [
+        f"  {v['found_on']} {CATEGORY_ZH.get(v['category'], '其他')}：{v['facts']}"
+        f"（证据：{v['evidence_ref']}）"
+        for v in view["violations"]
+    ]
+
+
+def _rectification_lines(view: dict[str, Any]) -> list[str]:
+    return [
+        f"  {r['ordered_on']}下达，期限{r['deadline']}，{STATUS_ZH[r['status']]}："
+        f"{r['requirements']}"
+        for r in view["rectifications"]
+    ]
+
+
+def _penalty_lines(view: dict[str, Any]) -> list[str]:
+    lines = []
     for p in view["penalties"]:
         amount = f"，金额{p['amount_yuan']}元" if p["amount_yuan"] is not None else ""
         lines.append(
             f"  {p['decided_on']} {PENALTY_ZH[p['kind']]}{amount}，{p['document_number']}，"
             f"{p['deciding_department']}，依据{p['legal_basis']}"
         )
-    lines += ["", "五、年度检查"]
-    for i in view["inspections"]:
-        lines.append(f"  {i['year']}年度：{CONCLUSION_ZH[i['conclusion']]}（{i['concluded_on']}）")
+    return lines
+
+
+def _inspection_lines(view: dict[str, Any]) -> list[str]:
+    lines = [
+        f"  {i['year']}年度：{CONCLUSION_ZH[i['conclusion']]}（{i['concluded_on']}）"
+        for i in view["inspections"]
+    ]
     if view["revocation_proposed_for_years"]:
         years = "、".join(str(y) for y in view["revocation_proposed_for_years"])
         lines.append(f"  连续两年未参加或不合格，建议撤销登记（{years}年度）")
-    lines += ["", "六、评估等级"]
-    for g in view["grades"]:
-        status = GRADE_STATUS_ZH[g["status"]]
-        lines.append(f"  {g['grade']}A，有效期{g['valid_from']}至{g['valid_to']}（{status}）")
-    lines += ["", "七、表彰奖励与承接政府项目"]
-    for c in view["commendations"]:
-        lines.append(f"  {c['awarded_on']} {c['title']}（{c['awarding_body']}）")
-    for p in view["government_projects"]:
-        lines.append(
+    return lines
+
+
+def _grade_lines(view: dict[str, Any]) -> list[str]:
+    return [
+        f"  {g['grade']}A，有效期{g['valid_from']}至{g['valid_to']}"
+        f"（{GRADE_STATUS_ZH[g['status']]}）"
+        for g in view["grades"]
+    ]
+
+
+def _other_record_lines(view: dict[str, Any]) -> list[str]:
+    return [
+        *(
+            f"  {c['awarded_on']} {c['title']}（{c['awarding_body']}）"
+            for c in view["commendations"]
+        ),
+        *(
             f"  {p['start_on']}至{p['end_on']} {p['name']}，{p['purchaser']}，{p['amount_yuan']}元"
-        )
-    for e in view["performance_evaluations"]:
-        lines.append(
+            for p in view["government_projects"]
+        ),
+        *(
             f"  绩效评价 {e['project_name']}：{e['score']}分，{PERFORMANCE_ZH[e['conclusion']]}"
-        )
-    for f in view["follow_up_evaluations"]:
-        lines.append(f"  出壳跟进评估 {f['evaluated_on']}：{PERFORMANCE_ZH[f['conclusion']]}")
-    lines += ["", "（本报告依据诚信档案截至上述日期已记录的事实生成）"]
-    return "\n".join(lines) + "\n"
+            for e in view["performance_evaluations"]
+        ),
+        *(
+            f"  出壳跟进评估 {f['evaluated_on']}：{PERFORMANCE_ZH[f['conclusion']]}"
+            for f in view["follow_up_evaluations"]
+        ),
+    ]

@@ -1,12 +1,12 @@
-"""Given-events builders for the pure incubation domain tests."""
+"""Given: the bases, agencies and incubations the pure incubation domain tests start from."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
 from services.incubation.domain import incubation_base as base_domain
 from services.incubation.domain.commands import (
@@ -14,6 +14,7 @@ from services.incubation.domain.commands import (
     ApproveApplication,
     BaseCommand,
     EstablishBase,
+    GroupCommand,
     IncubationCommand,
     OfficeSpec,
     PublishCall,
@@ -26,9 +27,11 @@ from services.incubation.domain.commands import (
 from services.incubation.domain.criteria import criteria_on
 from services.incubation.domain.decide_incubation import decide_incubation
 from services.incubation.domain.decide_incubation_base import decide_incubation_base
-from services.incubation.domain.incubation import REVIEW_STAGES, Incubation, IncubationEvent
-from services.incubation.domain.incubation_base import BaseEvent, IncubationBase
+from services.incubation.domain.group import Group, decide_group
+from services.incubation.domain.incubation import REVIEW_STAGES, Incubation
+from services.incubation.domain.incubation_base import IncubationBase
 from services.incubation.domain.situation import KnownAgency, Situation
+from tests.domain_spec import DomainSpec, Given
 
 D = dt.date
 BASE_ID = "base-1"
@@ -62,50 +65,53 @@ def establish(**changes: Any) -> EstablishBase:
     return EstablishBase(**fields)
 
 
-def fold_base(events: Sequence[BaseEvent]) -> IncubationBase | None:
-    state: IncubationBase | None = None
-    for e in events:
-        state = base_domain.evolve(state, e)
-    return state
+BASES: DomainSpec[IncubationBase, BaseCommand, Situation]
+BASES = DomainSpec(decide_incubation_base, base_domain.evolve)
+INCUBATIONS: DomainSpec[Incubation, IncubationCommand, Situation]
+INCUBATIONS = DomainSpec(decide_incubation, incubation_domain.evolve)
+# A group in preparation is decided on beside the base that takes it on.
+GROUPS: DomainSpec[Group, GroupCommand, IncubationBase | None]
+GROUPS = DomainSpec(decide_group, group_domain.evolve)
 
 
-def run_base(
-    state: IncubationBase | None, command: BaseCommand, situation: Situation | None = None
-) -> tuple[list[Any], IncubationBase]:
-    """(events, new state); events typed loosely so tests can read any event's fields."""
-    events: list[BaseEvent] = decide_incubation_base(state, command, situation or Situation())
-    new = state
-    for e in events:
-        new = base_domain.evolve(new, e)
-    assert new is not None
-    return events, new
+def given_base(
+    state: IncubationBase | None, context: Situation | None = None
+) -> Given[IncubationBase, BaseCommand, Situation]:
+    """Given a base in `state` (None: not established), decided on in that situation."""
+    return BASES.given_state(state, context or Situation())
 
 
 def ready_base(**changes: Any) -> IncubationBase:
     """An established base with a standard (v1 from 2023-03-15) and an open call (April 2023);
     facility `changes` are applied afterwards (UpdateFacilities), e.g. to fall below standard."""
-    _, base = run_base(None, establish())
-    _, base = run_base(
-        base,
-        AdoptAdmissionStandard(
-            base_id=BASE_ID,
-            version=1,
-            requirements=("本地初创社工机构",),
-            agreement_template="TPL-1",
-            effective_from=D(2023, 3, 15),
-        ),
+    base = given_base(None).when(establish()).state
+    base = (
+        given_base(base)
+        .when(
+            AdoptAdmissionStandard(
+                base_id=BASE_ID,
+                version=1,
+                requirements=("本地初创社工机构",),
+                agreement_template="TPL-1",
+                effective_from=D(2023, 3, 15),
+            )
+        )
+        .state
     )
-    _, base = run_base(
-        base,
-        PublishCall(
-            base_id=BASE_ID,
-            call_id=CALL_ID,
-            title="2023年入孵申请",
-            opens_on=D(2023, 4, 1),
-            closes_on=D(2023, 4, 30),
-            places=2,
-            published_on=D(2023, 3, 25),
-        ),
+    base = (
+        given_base(base)
+        .when(
+            PublishCall(
+                base_id=BASE_ID,
+                call_id=CALL_ID,
+                title="2023年入孵申请",
+                opens_on=D(2023, 4, 1),
+                closes_on=D(2023, 4, 30),
+                places=2,
+                published_on=D(2023, 3, 25),
+            )
+        )
+        .state
     )
     if changes:
         facilities: dict[str, Any] = {
@@ -116,7 +122,7 @@ def ready_base(**changes: Any) -> IncubationBase:
             **changes,
         }
         update = UpdateFacilities(base_id=BASE_ID, updated_on=D(2023, 5, 1), **facilities)
-        _, base = run_base(base, update)
+        base = given_base(base).when(update).state
     return base
 
 
@@ -141,16 +147,19 @@ def situation(**changes: Any) -> Situation:
     return Situation(**fields)
 
 
-def run(
-    state: Incubation | None, command: IncubationCommand, given: Situation | None = None
-) -> tuple[list[Any], Incubation]:
-    """(events, new state); events typed loosely so tests can read any event's fields."""
-    events: list[IncubationEvent] = decide_incubation(state, command, given or situation())
-    new = state
-    for e in events:
-        new = incubation_domain.evolve(new, e)
-    assert new is not None
-    return events, new
+def given_group(
+    state: Group | None, base: IncubationBase | None
+) -> Given[Group, GroupCommand, IncubationBase | None]:
+    """Given a group in preparation in `state` (None: not taken on), beside that base."""
+    return GROUPS.given_state(state, base)
+
+
+def given(
+    state: Incubation | None, context: Situation | None = None
+) -> Given[Incubation, IncubationCommand, Situation]:
+    """Given an incubation in `state` (None: no application yet), in that situation (by
+    default a ready base, an active local agency and the criteria in force in 2024)."""
+    return INCUBATIONS.given_state(state, context or situation())
 
 
 def submitted(**changes: Any) -> Incubation:
@@ -162,26 +171,32 @@ def submitted(**changes: Any) -> Incubation:
         "submitted_on": D(2023, 4, 10),
         **changes,
     }
-    return run(None, SubmitApplication(**fields))[1]
+    return given(None).when(SubmitApplication(**fields)).state
 
 
 def reviewed() -> Incubation:
     state = submitted()
     for i, stage in enumerate(REVIEW_STAGES):
-        state = run(
-            state,
-            ReviewApplication(
-                incubation_id=INC_ID, stage=stage, opinion="通过", reviewed_on=D(2023, 5, 1 + i)
-            ),
-        )[1]
+        state = (
+            given(state)
+            .when(
+                ReviewApplication(
+                    incubation_id=INC_ID, stage=stage, opinion="通过", reviewed_on=D(2023, 5, 1 + i)
+                )
+            )
+            .state
+        )
     return state
 
 
 def approved() -> Incubation:
-    return run(
-        reviewed(),
-        ApproveApplication(incubation_id=INC_ID, opinion="准予入孵", approved_on=D(2023, 6, 1)),
-    )[1]
+    return (
+        given(reviewed())
+        .when(
+            ApproveApplication(incubation_id=INC_ID, opinion="准予入孵", approved_on=D(2023, 6, 1))
+        )
+        .state
+    )
 
 
 def sign_command(**changes: Any) -> SignAgreement:
@@ -198,8 +213,10 @@ def sign_command(**changes: Any) -> SignAgreement:
 
 
 def signed() -> Incubation:
-    return run(approved(), sign_command())[1]
+    return given(approved()).when(sign_command()).state
 
 
 def incubating() -> Incubation:
-    return run(signed(), StartIncubation(incubation_id=INC_ID, started_on=D(2023, 7, 3)))[1]
+    return (
+        given(signed()).when(StartIncubation(incubation_id=INC_ID, started_on=D(2023, 7, 3))).state
+    )

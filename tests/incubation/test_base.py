@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from servicekit.decisions import DomainRejected, InvalidTransition
+from servicekit.decisions import DomainRejected
 from services.incubation.domain.commands import (
     AdoptAdmissionStandard,
     CloseBase,
@@ -18,7 +18,7 @@ from services.incubation.domain.commands import (
 from services.incubation.domain.incubation_base import IncubationBase
 from services.incubation.domain.rules import allottable_offices, hardware_standard
 from services.incubation.domain.situation import Situation
-from tests.incubation.given import BASE_ID, OFFICES, D, establish, ready_base, run_base
+from tests.incubation.given import BASE_ID, OFFICES, D, establish, given_base, ready_base
 
 
 def codes(exc: DomainRejected) -> set[str]:
@@ -26,7 +26,7 @@ def codes(exc: DomainRejected) -> set[str]:
 
 
 def base_with(offices: tuple[OfficeSpec, ...], **changes: object) -> IncubationBase:
-    return run_base(None, establish(offices=offices, **changes))[1]
+    return given_base(None).when(establish(offices=offices, **changes)).state
 
 
 def call(**changes: object) -> PublishCall:
@@ -44,7 +44,7 @@ def call(**changes: object) -> PublishCall:
 
 
 def test_establish_records_offices_as_exact_decimal_strings() -> None:
-    events, base = run_base(None, establish())
+    events, base = given_base(None).when(establish()).outcome
     assert events[0].offices[1].area_m2 == "15.00"
     assert events[0].county_code == "410105"
     assert base.facilities.offices[0].area_m2 == Decimal("18.50")
@@ -95,29 +95,25 @@ def test_the_shared_room_is_never_allotted() -> None:
 
 def test_a_base_below_standard_cannot_publish_a_call_and_says_why() -> None:
     base = ready_base(has_projector=False)
-    with pytest.raises(DomainRejected) as refused:
-        run_base(base, call())
-    assert "no_projector" in codes(refused.value)
+    refused = given_base(base).when(call()).then_rejected()
+    assert "no_projector" in codes(refused)
 
 
 def test_a_call_needs_an_admission_standard_in_force_when_it_opens() -> None:
-    _, base = run_base(None, establish())
-    with pytest.raises(DomainRejected) as refused:
-        run_base(base, call())
-    assert "no_admission_standard" in codes(refused.value)
+    base = given_base(None).when(establish()).state
+    refused = given_base(base).when(call()).then_rejected()
+    assert "no_admission_standard" in codes(refused)
 
 
 def test_call_places_cannot_exceed_allottable_offices() -> None:
-    with pytest.raises(DomainRejected) as refused:
-        run_base(ready_base(), call(places=3))
-    assert codes(refused.value) == {"places_out_of_range"}
-    run_base(ready_base(), call(places=2))
+    refused = given_base(ready_base()).when(call(places=3)).then_rejected()
+    assert codes(refused) == {"places_out_of_range"}
+    given_base(ready_base()).when(call(places=2)).then_accepted()
 
 
 def test_a_call_cannot_close_before_it_opens_but_may_be_one_day() -> None:
-    with pytest.raises(DomainRejected):
-        run_base(ready_base(), call(closes_on=D(2023, 8, 31)))
-    run_base(ready_base(), call(closes_on=D(2023, 9, 1)))
+    given_base(ready_base()).when(call(closes_on=D(2023, 8, 31))).then_rejected()
+    given_base(ready_base()).when(call(closes_on=D(2023, 9, 1))).then_accepted()
 
 
 def test_standard_versions_are_consecutive() -> None:
@@ -128,10 +124,9 @@ def test_standard_versions_are_consecutive() -> None:
         agreement_template="TPL-3",
         effective_from=D(2024, 1, 1),
     )
-    with pytest.raises(DomainRejected) as refused:
-        run_base(ready_base(), adopt)
-    assert codes(refused.value) == {"standard_version_not_next"}
-    _, base = run_base(ready_base(), adopt.model_copy(update={"version": 2}))
+    refused = given_base(ready_base()).when(adopt).then_rejected()
+    assert codes(refused) == {"standard_version_not_next"}
+    base = given_base(ready_base()).when(adopt.model_copy(update={"version": 2})).state
     assert base.standard_on(D(2023, 12, 31)).version == 1  # type: ignore[union-attr]
     assert base.standard_on(D(2024, 1, 1)).version == 2  # type: ignore[union-attr]
 
@@ -145,7 +140,7 @@ def test_updating_facilities_can_bring_a_base_below_standard() -> None:
         fire_safety_compliant=True,
         updated_on=D(2024, 1, 1),
     )
-    _, base = run_base(ready_base(), update)
+    base = given_base(ready_base()).when(update).state
     assert hardware_standard(base.facilities) != []
 
 
@@ -158,20 +153,16 @@ def test_training_hours_are_exact_and_sessions_recorded_once() -> None:
         hours=Decimal("3.50"),
         attendees=46,
     )
-    events, base = run_base(ready_base(), training)
+    events, base = given_base(ready_base()).when(training).outcome
     assert events[0].hours == "3.5"
-    with pytest.raises(InvalidTransition):
-        run_base(base, training)
-    with pytest.raises(DomainRejected):
-        run_base(ready_base(), training.model_copy(update={"attendees": 0}))
+    given_base(base).when(training).then_refused()
+    given_base(ready_base()).when(training.model_copy(update={"attendees": 0})).then_rejected()
 
 
 def test_closing_is_refused_while_residents_remain() -> None:
     close = CloseBase(base_id=BASE_ID, reason="场地调整", closed_on=D(2025, 1, 31))
-    with pytest.raises(DomainRejected) as refused:
-        run_base(ready_base(), close, Situation(base_holding=1))
-    assert codes(refused.value) == {"base_has_residents"}
-    _, closed = run_base(ready_base(), close, Situation(base_holding=0))
+    refused = given_base(ready_base(), Situation(base_holding=1)).when(close).then_rejected()
+    assert codes(refused) == {"base_has_residents"}
+    closed = given_base(ready_base(), Situation(base_holding=0)).when(close).state
     assert closed.is_closed
-    with pytest.raises(InvalidTransition):
-        run_base(closed, call())
+    given_base(closed).when(call()).then_refused()

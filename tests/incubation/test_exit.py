@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from servicekit.decisions import DomainRejected, InvalidTransition
+from servicekit.decisions import DomainRejected
 from services.incubation.domain.commands import GraduateAgency, RecordSupport, TerminateIncubation
 from services.incubation.domain.criteria import (
     CriteriaVersion,
@@ -15,7 +15,7 @@ from services.incubation.domain.criteria import (
     criteria_on,
 )
 from services.incubation.domain.incubation import Incubation
-from tests.incubation.given import INC_ID, D, agency, incubating, run, signed, situation
+from tests.incubation.given import INC_ID, D, agency, given, incubating, signed, situation
 
 
 def codes(exc: DomainRejected) -> set[str]:
@@ -40,11 +40,13 @@ GRADUATE = GraduateAgency(
 
 
 def funded() -> Incubation:
-    return run(incubating(), FUNDING)[1]
+    return given(incubating()).when(FUNDING).state
 
 
 def test_funding_is_recorded_in_exact_yuan() -> None:
-    events, state = run(incubating(), FUNDING.model_copy(update={"amount_yuan": Decimal("0.1")}))
+    events, state = (
+        given(incubating()).when(FUNDING.model_copy(update={"amount_yuan": Decimal("0.1")})).outcome
+    )
     assert events[0].amount_yuan == "0.10" and state.funded_count == 1
 
 
@@ -55,62 +57,62 @@ def test_funding_needs_a_type_and_a_positive_amount_with_two_places() -> None:
         {"amount_yuan": Decimal("0")},
         {"amount_yuan": Decimal("1.005")},
     ):
-        with pytest.raises(DomainRejected):
-            run(incubating(), FUNDING.model_copy(update=bad))
+        given(incubating()).when(FUNDING.model_copy(update=bad)).then_rejected()
 
 
 def test_no_funding_of_a_listed_agency_but_other_support_goes_on() -> None:
     listed = situation(agency=agency(lists=("abnormal",)))
-    with pytest.raises(DomainRejected) as refused:
-        run(incubating(), FUNDING, listed)
-    assert codes(refused.value) == {"agency_listed"}
+    refused = given(incubating(), listed).when(FUNDING).then_rejected()
+    assert codes(refused) == {"agency_listed"}
     advice = RecordSupport(
         incubation_id=INC_ID,
         support_type="guidance",
         description="整改辅导",
         given_on=D(2023, 9, 1),
     )
-    run(incubating(), advice, listed)
+    given(incubating(), listed).when(advice).then_accepted()
 
 
 def test_support_only_during_incubation_and_not_before_move_in() -> None:
-    with pytest.raises(InvalidTransition):
-        run(signed(), FUNDING)
-    with pytest.raises(DomainRejected):
-        run(incubating(), FUNDING.model_copy(update={"given_on": D(2023, 7, 2)}))
+    given(signed()).when(FUNDING).then_refused()
+    given(incubating()).when(FUNDING.model_copy(update={"given_on": D(2023, 7, 2)})).then_rejected()
 
 
 def test_graduation_against_the_criteria_in_force() -> None:
-    events, state = run(funded(), GRADUATE)
+    events, state = given(funded()).when(GRADUATE).outcome
     assert state.status == "graduated" and events[0].criteria_version == "2018-1"
     assert events[0].office_id == "301"
 
 
 def test_graduation_needs_every_assessed_criterion_met() -> None:
     partial = {**ALL_MET, "governance_in_place": False}
-    with pytest.raises(DomainRejected) as refused:
-        run(funded(), GRADUATE.model_copy(update={"assessment": partial}))
-    assert codes(refused.value) == {"criterion_not_met:governance_in_place"}
+    refused = (
+        given(funded()).when(GRADUATE.model_copy(update={"assessment": partial})).then_rejected()
+    )
+    assert codes(refused) == {"criterion_not_met:governance_in_place"}
 
 
 def test_graduation_needs_a_funded_project_system_checked() -> None:
-    with pytest.raises(DomainRejected) as refused:
-        run(incubating(), GRADUATE)
-    assert codes(refused.value) == {"criterion_not_met:funded_project"}
+    refused = given(incubating()).when(GRADUATE).then_rejected()
+    assert codes(refused) == {"criterion_not_met:funded_project"}
 
 
 def test_no_graduation_of_a_listed_agency() -> None:
-    with pytest.raises(DomainRejected) as refused:
-        run(funded(), GRADUATE, situation(agency=agency(lists=("serious",))))
-    assert "agency_listed" in codes(refused.value)
+    refused = (
+        given(funded(), situation(agency=agency(lists=("serious",)))).when(GRADUATE).then_rejected()
+    )
+    assert "agency_listed" in codes(refused)
 
 
 def test_no_graduation_of_a_listed_agency_even_if_the_configuration_forgets_it() -> None:
     lax = CriteriaVersion("lax", D(2018, 1, 1), (Criterion("exit", "assessment", "评估", "exit"),))
-    given = situation(agency=agency(lists=("abnormal",)), criteria=lax)
-    with pytest.raises(DomainRejected) as refused:
-        run(funded(), GRADUATE.model_copy(update={"assessment": {"exit": True}}), given)
-    assert codes(refused.value) == {"agency_listed"}
+    context = situation(agency=agency(lists=("abnormal",)), criteria=lax)
+    refused = (
+        given(funded(), context)
+        .when(GRADUATE.model_copy(update={"assessment": {"exit": True}}))
+        .then_rejected()
+    )
+    assert codes(refused) == {"agency_listed"}
 
 
 def test_criteria_are_chosen_by_effective_date() -> None:
@@ -128,10 +130,9 @@ def test_termination_frees_the_office_from_signed_or_incubating() -> None:
         incubation_id=INC_ID, reason="voluntary", detail="机构申请退出", terminated_on=D(2023, 8, 1)
     )
     for state in (signed(), incubating()):
-        events, after = run(state, end)
+        events, after = given(state).when(end).outcome
         assert after.status == "terminated" and events[0].office_id == "301"
-    with pytest.raises(InvalidTransition):
-        run(run(incubating(), end)[1], end)
+    given(given(incubating()).when(end).state).when(end).then_refused()
 
 
 def test_term_expired_only_after_the_last_day() -> None:
@@ -141,24 +142,22 @@ def test_term_expired_only_after_the_last_day() -> None:
         detail="期满未续驻",
         terminated_on=D(2024, 7, 2),
     )
-    with pytest.raises(DomainRejected) as refused:
-        run(incubating(), end)
-    assert codes(refused.value) == {"term_not_expired"}
-    run(incubating(), end.model_copy(update={"terminated_on": D(2024, 7, 3)}))
+    refused = given(incubating()).when(end).then_rejected()
+    assert codes(refused) == {"term_not_expired"}
+    given(incubating()).when(
+        end.model_copy(update={"terminated_on": D(2024, 7, 3)})
+    ).then_accepted()
 
 
 def test_the_staff_ratio_is_checked_from_the_registrys_counts() -> None:
     """issue 11 §6: facts the platform holds decide, not a tick-box."""
     below = situation(agency=agency(staff=(9, 2)))
-    with pytest.raises(DomainRejected) as refused:
-        run(funded(), GRADUATE, below)
-    assert codes(refused.value) == {"criterion_not_met:staff_ratio_met"}
+    refused = given(funded(), below).when(GRADUATE).then_rejected()
+    assert codes(refused) == {"criterion_not_met:staff_ratio_met"}
     untick = {**ALL_MET, "staff_ratio_met": False}  # the counts decide, whatever is ticked
-    run(
-        funded(),
-        GRADUATE.model_copy(update={"assessment": untick}),
-        situation(agency=agency(staff=(9, 3))),
-    )
+    given(funded(), situation(agency=agency(staff=(9, 3)))).when(
+        GRADUATE.model_copy(update={"assessment": untick})
+    ).then_accepted()
 
 
 @pytest.mark.parametrize(
@@ -169,18 +168,18 @@ def test_the_staff_ratio_is_checked_from_the_registrys_counts() -> None:
 def test_the_latest_annual_inspection_is_checked_from_supervision(
     conclusion: str, passes: bool
 ) -> None:
-    given = situation(agency=agency(inspection=(2023, conclusion)))
+    context = situation(agency=agency(inspection=(2023, conclusion)))
     if passes:
-        run(funded(), GRADUATE, given)
+        given(funded(), context).when(GRADUATE).then_accepted()
     else:
-        with pytest.raises(DomainRejected) as refused:
-            run(funded(), GRADUATE, given)
-        assert codes(refused.value) == {"criterion_not_met:annual_inspection_passed"}
+        refused = given(funded(), context).when(GRADUATE).then_rejected()
+        assert codes(refused) == {"criterion_not_met:annual_inspection_passed"}
 
 
 def test_without_a_recorded_conclusion_the_assessors_mark_decides() -> None:
     untick = {**ALL_MET, "annual_inspection_passed": False}
-    with pytest.raises(DomainRejected) as refused:
-        run(funded(), GRADUATE.model_copy(update={"assessment": untick}))
-    assert codes(refused.value) == {"criterion_not_met:annual_inspection_passed"}
-    run(funded(), GRADUATE)  # ticked, nothing recorded against it
+    refused = (
+        given(funded()).when(GRADUATE.model_copy(update={"assessment": untick})).then_rejected()
+    )
+    assert codes(refused) == {"criterion_not_met:annual_inspection_passed"}
+    given(funded()).when(GRADUATE).then_accepted()  # ticked, nothing recorded against it

@@ -1,9 +1,8 @@
-"""Fixtures for the supervision domain tests: a known agency and a helper to run commands."""
+"""Fixtures for the supervision domain tests: a known agency, and its credit file to decide on."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import pytest
 from socialwork_contracts.base import DomainEvent
@@ -13,6 +12,7 @@ from services.supervision.domain.commands import KnownAgency, SupervisionCommand
 from services.supervision.domain.credit_file import CreditFile, evolve
 from services.supervision.domain.decide import decide
 from services.supervision.domain.events import as_supervision_event
+from tests.domain_spec import DomainSpec, Given
 
 USCC = with_check_character("52410105MJY123456")
 BASE = "8a0c5f5e-1111-4c1e-9d64-1f0cbd3f0a01"
@@ -26,25 +26,18 @@ def agency() -> KnownAgency:
     )
 
 
-class Given:
-    """Given events / when command / then events, folding as the service does."""
+def _evolve(state: CreditFile | None, event: DomainEvent) -> CreditFile:
+    return evolve(state, as_supervision_event(event))
 
-    def __init__(self, agency: KnownAgency) -> None:
-        self.agency = agency
-        self.state: CreditFile | None = None
-        self.history: list[DomainEvent] = []
 
-    def when(self, command: SupervisionCommand) -> list[DomainEvent]:
-        events = decide(self.state, command, self.agency)
-        for event in events:
-            self.state = evolve(self.state, as_supervision_event(event))
-        self.history += events
-        return events
-
-    def types(self, events: Sequence[DomainEvent]) -> list[str]:
-        return [e.event_type for e in events]
+# A credit file's decisions see, beyond the file, what supervision knows of the agency.
+CREDIT_FILE: DomainSpec[CreditFile, SupervisionCommand, KnownAgency | None] = DomainSpec(
+    decide, _evolve
+)
+CreditFileGiven = Given[CreditFile, SupervisionCommand, KnownAgency | None]
 
 
 @pytest.fixture
-def given(agency: KnownAgency) -> Given:
-    return Given(agency)
+def given(agency: KnownAgency) -> CreditFileGiven:
+    """Given a new credit file of a known agency."""
+    return CREDIT_FILE.given(context=agency)

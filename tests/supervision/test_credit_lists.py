@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from socialwork_contracts.supervision import AgencyDelisted, AgencyListed, ListingClockRestarted
 
-from servicekit.decisions import DomainRejected, InvalidTransition
 from services.supervision.domain import rules
 from services.supervision.domain.commands import (
     ConfirmRectification,
@@ -22,8 +21,10 @@ from services.supervision.domain.commands import (
     OrderRectification,
     RecordViolation,
 )
+from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.policy import credit_policy
-from tests.supervision.conftest import USCC, Given
+from tests.domain_spec import Then, event_types
+from tests.supervision.conftest import USCC, CreditFileGiven
 
 D = dt.date
 POLICY = credit_policy(D(2024, 1, 1))
@@ -47,7 +48,7 @@ def penalty(
     )
 
 
-def violation_and_order(given: Given, deadline: dt.date) -> None:
+def violation_and_order(given: CreditFileGiven, deadline: dt.date) -> None:
     given.when(
         RecordViolation(
             uscc=USCC,
@@ -71,7 +72,7 @@ def violation_and_order(given: Given, deadline: dt.date) -> None:
     )
 
 
-def open_listing(given: Given, kind: str = "abnormal") -> str:
+def open_listing(given: CreditFileGiven, kind: str = "abnormal") -> str:
     assert given.state is not None
     listing = given.state.open_listing(kind)  # type: ignore[arg-type]
     assert listing is not None
@@ -81,9 +82,9 @@ def open_listing(given: Given, kind: str = "abnormal") -> str:
 # -- entry: penalties ------------------------------------------------------------------------
 
 
-def test_a_warning_lists_on_the_abnormal_list(given: Given) -> None:
-    events = given.when(penalty("p1", "warning", D(2024, 5, 20)))
-    assert given.types(events) == ["PenaltyImposed", "AgencyListed"]
+def test_a_warning_lists_on_the_abnormal_list(given: CreditFileGiven) -> None:
+    events = given.when(penalty("p1", "warning", D(2024, 5, 20))).events
+    assert event_types(events) == ["PenaltyImposed", "AgencyListed"]
     listed = events[1]
     assert isinstance(listed, AgencyListed)
     assert (listed.list, listed.ground, listed.listed_on) == (
@@ -99,8 +100,8 @@ def test_a_warning_lists_on_the_abnormal_list(given: Given) -> None:
     ("amount", "expected"),
     [("49999.99", ("abnormal", "warning_or_small_fine")), ("50000", ("serious", "large_fine"))],
 )
-def test_fine_threshold(given: Given, amount: str, expected: tuple[str, str]) -> None:
-    events = given.when(penalty("p1", "fine", D(2024, 5, 20), amount))
+def test_fine_threshold(given: CreditFileGiven, amount: str, expected: tuple[str, str]) -> None:
+    events = given.when(penalty("p1", "fine", D(2024, 5, 20), amount)).events
     listed = [e for e in events if isinstance(e, AgencyListed)]
     assert [(x.list, x.ground) for x in listed] == [expected]
 
@@ -109,18 +110,18 @@ def test_fine_threshold(given: Given, amount: str, expected: tuple[str, str]) ->
     ("kind", "ground"), [("suspension", "suspension"), ("revocation", "revoked")]
 )
 def test_suspension_and_revocation_list_on_the_serious_list(
-    given: Given, kind: str, ground: str
+    given: CreditFileGiven, kind: str, ground: str
 ) -> None:
     until = D(2024, 8, 31) if kind == "suspension" else None
-    events = given.when(penalty("p1", kind, D(2024, 5, 20), until=until))
+    events = given.when(penalty("p1", kind, D(2024, 5, 20), until=until)).events
     listed = [e for e in events if isinstance(e, AgencyListed)]
     assert [(x.list, x.ground) for x in listed] == [("serious", ground)]
 
 
-def test_confiscation_alone_lists_nowhere(given: Given) -> None:
-    events = given.when(penalty("p1", "confiscation", D(2024, 5, 20), "1200.50"))
-    assert given.types(events) == ["PenaltyImposed"]
-    assert events[0].amount_yuan == "1200.50"  # type: ignore[attr-defined]
+def test_confiscation_alone_lists_nowhere(given: CreditFileGiven) -> None:
+    events = given.when(penalty("p1", "confiscation", D(2024, 5, 20), "1200.50")).events
+    assert event_types(events) == ["PenaltyImposed"]
+    assert events[0].amount_yuan == "1200.50"
 
 
 @pytest.mark.parametrize(
@@ -128,22 +129,22 @@ def test_confiscation_alone_lists_nowhere(given: Given) -> None:
     [(D(2024, 5, 20), True), (D(2024, 5, 21), False)],  # 3 years to the day / a day outside
 )
 def test_two_small_penalties_within_three_years(
-    given: Given, second: dt.date, serious: bool
+    given: CreditFileGiven, second: dt.date, serious: bool
 ) -> None:
     given.when(penalty("p1", "warning", D(2021, 5, 20)))
     # the first abnormal listing ended by itself long before
     listing = open_listing(given)
     given.when(ExpireListing(uscc=USCC, listing_id=listing, removed_on=D(2021, 11, 20)))
-    events = given.when(penalty("p2", "fine", second, "3000"))
+    events = given.when(penalty("p2", "fine", second, "3000")).events
     serious_listings = [e for e in events if isinstance(e, AgencyListed) and e.list == "serious"]
     assert bool(serious_listings) is serious
     if serious:
         assert serious_listings[0].ground == "repeated_penalties"
 
 
-def test_a_new_ground_while_listed_restarts_the_clock(given: Given) -> None:
+def test_a_new_ground_while_listed_restarts_the_clock(given: CreditFileGiven) -> None:
     given.when(penalty("p1", "warning", D(2024, 1, 10)))
-    events = given.when(penalty("p2", "warning", D(2024, 3, 1)))
+    events = given.when(penalty("p2", "warning", D(2024, 3, 1))).events
     restarted = [e for e in events if isinstance(e, ListingClockRestarted)]
     assert len(restarted) == 1 and restarted[0].restarted_on == D(2024, 3, 1)
     assert given.state is not None
@@ -156,19 +157,22 @@ def test_a_new_ground_while_listed_restarts_the_clock(given: Given) -> None:
 # -- exit: six months -------------------------------------------------------------------------
 
 
-def test_six_month_automatic_exit_boundary(given: Given) -> None:
+def test_six_month_automatic_exit_boundary(given: CreditFileGiven) -> None:
     given.when(penalty("p1", "warning", D(2024, 1, 15)))
     listing_id = open_listing(given)
-    with pytest.raises(InvalidTransition):  # 5 months 29 days
-        given.when(ExpireListing(uscc=USCC, listing_id=listing_id, removed_on=D(2024, 7, 14)))
-    events = given.when(ExpireListing(uscc=USCC, listing_id=listing_id, removed_on=D(2024, 7, 15)))
+    given.when(
+        ExpireListing(uscc=USCC, listing_id=listing_id, removed_on=D(2024, 7, 14))
+    ).then_refused()  # 5 months 29 days
+    events = given.when(
+        ExpireListing(uscc=USCC, listing_id=listing_id, removed_on=D(2024, 7, 15))
+    ).events
     delisted = events[0]
     assert isinstance(delisted, AgencyDelisted)
     assert (delisted.reason, delisted.removed_on) == ("six_months_elapsed", D(2024, 7, 15))
     assert given.state is not None and given.state.open_listing("abnormal") is None
 
 
-def test_a_listing_awaiting_rectification_never_ends_by_itself(given: Given) -> None:
+def test_a_listing_awaiting_rectification_never_ends_by_itself(given: CreditFileGiven) -> None:
     violation_and_order(given, D(2024, 4, 30))
     given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1)))
     assert given.state is not None
@@ -180,48 +184,49 @@ def test_a_listing_awaiting_rectification_never_ends_by_itself(given: Given) -> 
 # -- overdue and rectification ----------------------------------------------------------------
 
 
-def test_overdue_only_the_day_after_the_deadline(given: Given) -> None:
+def test_overdue_only_the_day_after_the_deadline(given: CreditFileGiven) -> None:
     violation_and_order(given, D(2024, 4, 30))
-    with pytest.raises(DomainRejected):
-        given.when(
-            MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 4, 30))
-        )
+    given.when(
+        MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 4, 30))
+    ).then_rejected()
     events = given.when(
         MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1))
-    )
-    assert given.types(events) == ["RectificationOverdue", "AgencyListed"]
+    ).events
+    assert event_types(events) == ["RectificationOverdue", "AgencyListed"]
     assert isinstance(events[1], AgencyListed) and events[1].ground == "rectification_overdue"
-    with pytest.raises(InvalidTransition):  # a second run finds it overdue already
-        given.when(
-            MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1))
-        )
+    given.when(
+        MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1))
+    ).then_refused()  # a second run finds it overdue already
 
 
-def test_a_deadline_on_a_holiday_moves_to_the_next_working_day(given: Given) -> None:
+def test_a_deadline_on_a_holiday_moves_to_the_next_working_day(given: CreditFileGiven) -> None:
     """Civil Code §203: due on National Day 2024 -> last day 2024-10-08, overdue on 10-09."""
     violation_and_order(given, D(2024, 10, 1))
     for early in (D(2024, 10, 2), D(2024, 10, 8)):
-        with pytest.raises(DomainRejected):
-            given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=early))
+        given.when(
+            MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=early)
+        ).then_rejected()
     events = given.when(
         MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 10, 9))
-    )
-    assert given.types(events) == ["RectificationOverdue", "AgencyListed"]
+    ).events
+    assert event_types(events) == ["RectificationOverdue", "AgencyListed"]
 
 
-def test_confirmed_rectification_ends_its_listing(given: Given) -> None:
+def test_confirmed_rectification_ends_its_listing(given: CreditFileGiven) -> None:
     violation_and_order(given, D(2024, 4, 30))
     given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1)))
     events = given.when(
         ConfirmRectification(
             uscc=USCC, rectification_id="r1", verification="现场核查", confirmed_on=D(2024, 6, 3)
         )
-    )
-    assert given.types(events) == ["RectificationConfirmed", "AgencyDelisted"]
+    ).events
+    assert event_types(events) == ["RectificationConfirmed", "AgencyDelisted"]
     assert isinstance(events[1], AgencyDelisted) and events[1].reason == "rectification_verified"
 
 
-def test_confirmed_rectification_with_a_recent_warning_waits_for_six_months(given: Given) -> None:
+def test_confirmed_rectification_with_a_recent_warning_waits_for_six_months(
+    given: CreditFileGiven,
+) -> None:
     violation_and_order(given, D(2024, 4, 30))
     given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1)))
     given.when(penalty("p1", "warning", D(2024, 5, 20)))
@@ -229,8 +234,8 @@ def test_confirmed_rectification_with_a_recent_warning_waits_for_six_months(give
         ConfirmRectification(
             uscc=USCC, rectification_id="r1", verification="现场核查", confirmed_on=D(2024, 6, 3)
         )
-    )
-    assert given.types(events) == ["RectificationConfirmed"]
+    ).events
+    assert event_types(events) == ["RectificationConfirmed"]
     assert given.state is not None
     listing = given.state.open_listing("abnormal")
     assert listing is not None and rules.auto_exit_on(listing, POLICY) == D(2024, 11, 20)
@@ -239,16 +244,17 @@ def test_confirmed_rectification_with_a_recent_warning_waits_for_six_months(give
 # -- escalation -----------------------------------------------------------------------------
 
 
-def test_two_year_escalation_boundary(given: Given) -> None:
+def test_two_year_escalation_boundary(given: CreditFileGiven) -> None:
     violation_and_order(given, D(2024, 4, 30))
     given.when(MarkRectificationOverdue(uscc=USCC, rectification_id="r1", overdue_on=D(2024, 5, 1)))
     listing_id = open_listing(given)
-    with pytest.raises(InvalidTransition):  # 2 years minus a day
-        given.when(EscalateListing(uscc=USCC, listing_id=listing_id, escalated_on=D(2026, 4, 30)))
+    given.when(
+        EscalateListing(uscc=USCC, listing_id=listing_id, escalated_on=D(2026, 4, 30))
+    ).then_refused()  # 2 years minus a day
     events = given.when(
         EscalateListing(uscc=USCC, listing_id=listing_id, escalated_on=D(2026, 5, 1))
-    )
-    assert given.types(events) == ["AgencyDelisted", "AgencyListed"]
+    ).events
+    assert event_types(events) == ["AgencyDelisted", "AgencyListed"]
     assert isinstance(events[0], AgencyDelisted) and events[0].reason == "escalated_to_serious"
     assert isinstance(events[1], AgencyListed)
     assert (events[1].list, events[1].ground, events[1].cause_ref) == (
@@ -261,11 +267,11 @@ def test_two_year_escalation_boundary(given: Given) -> None:
 # -- serious list exit ----------------------------------------------------------------------
 
 
-def test_serious_exit_on_application_after_two_years(given: Given) -> None:
+def test_serious_exit_on_application_after_two_years(given: CreditFileGiven) -> None:
     given.when(penalty("p1", "fine", D(2022, 3, 10), "80000"))
     listing_id = open_listing(given, "serious")
 
-    def apply(on: dt.date) -> object:
+    def apply(on: dt.date) -> Then[CreditFile]:
         return given.when(
             DelistAgency(
                 uscc=USCC,
@@ -276,48 +282,45 @@ def test_serious_exit_on_application_after_two_years(given: Given) -> None:
             )
         )
 
-    with pytest.raises(DomainRejected) as refused:
-        apply(D(2024, 3, 9))  # 2 years minus a day
-    assert refused.value.violations[0].code == "too_early_to_exit"
+    refused = apply(D(2024, 3, 9)).then_rejected()  # 2 years minus a day
+    assert refused.violations[0].code == "too_early_to_exit"
     apply(D(2024, 3, 10))
     assert given.state is not None and given.state.open_listing("serious") is None
 
 
-def test_deregistration_exit_only_for_revoked(given: Given) -> None:
+def test_deregistration_exit_only_for_revoked(given: CreditFileGiven) -> None:
     given.when(penalty("p1", "fine", D(2022, 3, 10), "80000"))
     listing_id = open_listing(given, "serious")
-    with pytest.raises(DomainRejected):
-        given.when(
-            DelistAgency(
-                uscc=USCC,
-                listing_id=listing_id,
-                reason="deregistration_completed",
-                detail="已注销",
-                removed_on=D(2022, 6, 1),
-            )
+    given.when(
+        DelistAgency(
+            uscc=USCC,
+            listing_id=listing_id,
+            reason="deregistration_completed",
+            detail="已注销",
+            removed_on=D(2022, 6, 1),
         )
+    ).then_rejected()
 
 
 # -- manual grounds -------------------------------------------------------------------------
 
 
-def test_derived_grounds_cannot_be_typed_in(given: Given) -> None:
-    with pytest.raises(DomainRejected) as refused:
-        given.when(
-            ListAgency(
-                uscc=USCC,
-                listing_id="l1",
-                list="abnormal",
-                ground="warning_or_small_fine",
-                detail="手工",
-                legal_basis="x",
-                listed_on=D(2024, 1, 1),
-            )
+def test_derived_grounds_cannot_be_typed_in(given: CreditFileGiven) -> None:
+    refused = given.when(
+        ListAgency(
+            uscc=USCC,
+            listing_id="l1",
+            list="abnormal",
+            ground="warning_or_small_fine",
+            detail="手工",
+            legal_basis="x",
+            listed_on=D(2024, 1, 1),
         )
-    assert refused.value.violations[0].code == "ground_derived_or_unknown"
+    ).then_rejected()
+    assert refused.violations[0].code == "ground_derived_or_unknown"
 
 
-def test_unreachable_listing_needs_verification_then_ends(given: Given) -> None:
+def test_unreachable_listing_needs_verification_then_ends(given: CreditFileGiven) -> None:
     given.when(
         ListAgency(
             uscc=USCC,
@@ -370,10 +373,10 @@ def sanction(
     ("kind", "ground"), [("revocation", "revoked"), ("suspension", "suspension")]
 )
 def test_a_registry_sanction_lists_on_the_serious_list(
-    given: Given, kind: str, ground: str
+    given: CreditFileGiven, kind: str, ground: str
 ) -> None:
-    events = given.when(sanction(kind, D(2022, 6, 15), "郑民撤〔2022〕3号", "evt-1"))
-    assert given.types(events) == ["AgencyListed"]
+    events = given.when(sanction(kind, D(2022, 6, 15), "郑民撤〔2022〕3号", "evt-1")).events
+    assert event_types(events) == ["AgencyListed"]
     listed = events[0]
     assert isinstance(listed, AgencyListed)
     assert (listed.list, listed.ground, listed.listed_on, listed.cause_ref) == (
@@ -384,10 +387,9 @@ def test_a_registry_sanction_lists_on_the_serious_list(
     )
 
 
-def test_the_registrys_echo_of_a_penalty_here_is_declined(given: Given) -> None:
+def test_the_registrys_echo_of_a_penalty_here_is_declined(given: CreditFileGiven) -> None:
     given.when(penalty("p9", "revocation", D(2022, 8, 1)))
-    with pytest.raises(InvalidTransition):
-        given.when(sanction("revocation", D(2022, 8, 1), "郑民罚〔2022〕p9号", "evt-2"))
+    given.when(sanction("revocation", D(2022, 8, 1), "郑民罚〔2022〕p9号", "evt-2")).then_refused()
     # Another decision (another document, or none) is a new ground: the clock restarts.
-    events = given.when(sanction("suspension", D(2022, 9, 1), None, "evt-3"))
-    assert given.types(events) == ["ListingClockRestarted"]
+    events = given.when(sanction("suspension", D(2022, 9, 1), None, "evt-3")).events
+    assert event_types(events) == ["ListingClockRestarted"]

@@ -22,7 +22,13 @@ from socialwork_contracts.incubation import (
 from socialwork_contracts.periods import add_months, day_after, last_day
 from socialwork_contracts.reference import locality
 
-from servicekit.decisions import EventOutOfOrder, InvalidTransition, RuleViolation, reject_any
+from servicekit.decisions import (
+    EventOutOfOrder,
+    InvalidTransition,
+    RuleViolation,
+    present,
+    reject_any,
+)
 from services.incubation.domain import rules
 from services.incubation.domain.commands import (
     GroupCommand,
@@ -101,19 +107,18 @@ def evolve(state: Group | None, event: GroupEvent) -> Group:
 
 
 def _existing(state: Group | None, event: GroupEvent) -> Group:
-    if state is None:
-        raise EventOutOfOrder(f"{event.type_key()} before GroupInPreparationRecorded")
-    return state
+    return present(state, EventOutOfOrder(f"{event.type_key()} before GroupInPreparationRecorded"))
 
 
 def known_group(state: Group | None, provisional_id: str) -> Group:
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "group_not_found",
             f"筹备组{provisional_id}不存在",
             f"no group in preparation with provisional id {provisional_id}",
-        )
-    return state
+        ),
+    )
 
 
 def decide_group(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal, TypeAlias, assert_never
+from typing import Any, Literal, TypeAlias
 
 from socialwork_contracts.incubation import (
     AdmissionObjectionRecorded,
@@ -27,7 +28,7 @@ from socialwork_contracts.incubation import (
     TerminationReason,
 )
 
-from servicekit.decisions import EventOutOfOrder, InvalidTransition
+from servicekit.decisions import EventOutOfOrder, InvalidTransition, exhaustive, present
 
 IncubationEvent: TypeAlias = (
     ApplicationSubmitted
@@ -113,97 +114,132 @@ class Incubation:
 
 def evolve(state: Incubation | None, event: IncubationEvent) -> Incubation:
     """Apply one incubation event; EventOutOfOrder when it cannot follow the state."""
-    match event:
-        case ApplicationSubmitted():
-            if state is not None:
-                raise EventOutOfOrder(f"incubation {event.incubation_id} already exists")
-            return Incubation(
-                incubation_id=event.incubation_id,
-                base_id=event.base_id,
-                call_id=event.call_id,
-                uscc=event.uscc,
-                agency_name=event.agency_name,
-                local=event.local,
-                non_local_reason=event.non_local_reason,
-                submitted_on=event.submitted_on,
-            )
-        case ApplicationReviewed():
-            s = _existing(state, event)
-            return replace(s, reviews=(*s.reviews, event.stage), last_reviewed_on=event.reviewed_on)
-        case ApplicationApproved():
-            return replace(_existing(state, event), status="approved", decided_on=event.approved_on)
-        case ApplicationRejected():
-            return replace(
-                _existing(state, event),
-                status="rejected",
-                decided_on=event.rejected_on,
-                rejection_reasons=tuple(event.reasons),
-            )
-        case AgreementSigned():
-            agreement = Agreement(
-                event.agreement_id,
-                event.office_id,
-                event.term_start,
-                event.term_end,
-                tuple(event.obligations),
-                event.standard_version,
-                event.signed_on,
-            )
-            return replace(_existing(state, event), status="signed", agreement=agreement)
-        case IncubationStarted():
-            s = _active(_existing(state, event), event.started_on)
-            return replace(s, status="incubating", started_on=event.started_on)
-        case IncubationExtended():
-            s = _active(_existing(state, event), event.extended_on)
-            agreement = _agreement(s, event)
-            return replace(
-                s,
-                agreement=replace(
-                    agreement,
-                    term_end=event.term_end,
-                    extensions=(*agreement.extensions, event.agreement_id),
-                ),
-            )
-        case SupportRecorded():
-            s = _active(_existing(state, event), event.given_on)
-            funded = s.funded_count + (1 if event.support_type == "funding" else 0)
-            return replace(s, support_count=s.support_count + 1, funded_count=funded)
-        case ProfessionalServicesRecorded():
-            s = _active(_existing(state, event), event.period_end)
-            return replace(s, service_records=(*s.service_records, event.record_id))
-        case IncubationTermOverrun():
-            s = _existing(state, event)
-            return replace(s, overruns=(*s.overruns, event.term_end))
-        case IncubationInactivityFlagged():
-            s = _existing(state, event)
-            return replace(s, quiet_spells=(*s.quiet_spells, event.last_activity_on))
-        case AgencyGraduated():
-            return replace(_existing(state, event), status="graduated", ended_on=event.graduated_on)
-        case IncubationTerminated():
-            return replace(
-                _existing(state, event),
-                status="terminated",
-                ended_on=event.terminated_on,
-                termination_reason=event.reason,
-            )
-        case PublicNoticeOpened():
-            return replace(_existing(state, event), notice=(event.starts_on, event.ends_on))
-        case AdmissionObjectionRecorded():
-            s = _existing(state, event)
-            return replace(s, objections=(*s.objections, event.objection_id))
-        case IncubationIdentityLinked():
-            # 注册协助: the group was registered; the stay and its history are the agency's now.
-            return replace(
-                _existing(state, event), uscc=event.uscc, provisional_id=event.provisional_id
-            )
-        case _:
-            assert_never(event)
+    if isinstance(event, ApplicationSubmitted):
+        if state is not None:
+            raise EventOutOfOrder(f"incubation {event.incubation_id} already exists")
+        return _submitted(event)
+    return _APPLY[type(event)](_existing(state, event), event)
+
+
+def _submitted(event: ApplicationSubmitted) -> Incubation:
+    return Incubation(
+        incubation_id=event.incubation_id,
+        base_id=event.base_id,
+        call_id=event.call_id,
+        uscc=event.uscc,
+        agency_name=event.agency_name,
+        local=event.local,
+        non_local_reason=event.non_local_reason,
+        submitted_on=event.submitted_on,
+    )
+
+
+def _reviewed(s: Incubation, event: ApplicationReviewed) -> Incubation:
+    return replace(s, reviews=(*s.reviews, event.stage), last_reviewed_on=event.reviewed_on)
+
+
+def _approved(s: Incubation, event: ApplicationApproved) -> Incubation:
+    return replace(s, status="approved", decided_on=event.approved_on)
+
+
+def _rejected(s: Incubation, event: ApplicationRejected) -> Incubation:
+    return replace(
+        s, status="rejected", decided_on=event.rejected_on, rejection_reasons=tuple(event.reasons)
+    )
+
+
+def _signed(s: Incubation, event: AgreementSigned) -> Incubation:
+    agreement = Agreement(
+        event.agreement_id,
+        event.office_id,
+        event.term_start,
+        event.term_end,
+        tuple(event.obligations),
+        event.standard_version,
+        event.signed_on,
+    )
+    return replace(s, status="signed", agreement=agreement)
+
+
+def _started(s: Incubation, event: IncubationStarted) -> Incubation:
+    s = _active(s, event.started_on)
+    return replace(s, status="incubating", started_on=event.started_on)
+
+
+def _extended(s: Incubation, event: IncubationExtended) -> Incubation:
+    s = _active(s, event.extended_on)
+    agreement = _agreement(s, event)
+    extensions = (*agreement.extensions, event.agreement_id)
+    return replace(s, agreement=replace(agreement, term_end=event.term_end, extensions=extensions))
+
+
+def _supported(s: Incubation, event: SupportRecorded) -> Incubation:
+    s = _active(s, event.given_on)
+    funded = s.funded_count + (1 if event.support_type == "funding" else 0)
+    return replace(s, support_count=s.support_count + 1, funded_count=funded)
+
+
+def _services_recorded(s: Incubation, event: ProfessionalServicesRecorded) -> Incubation:
+    s = _active(s, event.period_end)
+    return replace(s, service_records=(*s.service_records, event.record_id))
+
+
+def _term_overrun(s: Incubation, event: IncubationTermOverrun) -> Incubation:
+    return replace(s, overruns=(*s.overruns, event.term_end))
+
+
+def _inactivity_flagged(s: Incubation, event: IncubationInactivityFlagged) -> Incubation:
+    return replace(s, quiet_spells=(*s.quiet_spells, event.last_activity_on))
+
+
+def _graduated(s: Incubation, event: AgencyGraduated) -> Incubation:
+    return replace(s, status="graduated", ended_on=event.graduated_on)
+
+
+def _terminated(s: Incubation, event: IncubationTerminated) -> Incubation:
+    return replace(
+        s, status="terminated", ended_on=event.terminated_on, termination_reason=event.reason
+    )
+
+
+def _notice_opened(s: Incubation, event: PublicNoticeOpened) -> Incubation:
+    return replace(s, notice=(event.starts_on, event.ends_on))
+
+
+def _objected(s: Incubation, event: AdmissionObjectionRecorded) -> Incubation:
+    return replace(s, objections=(*s.objections, event.objection_id))
+
+
+def _linked(s: Incubation, event: IncubationIdentityLinked) -> Incubation:
+    # 注册协助: the group was registered; the stay and its history are the agency's now.
+    return replace(s, uscc=event.uscc, provisional_id=event.provisional_id)
+
+
+_APPLY: dict[type, Callable[[Incubation, Any], Incubation]] = exhaustive(
+    IncubationEvent,
+    {
+        ApplicationReviewed: _reviewed,
+        ApplicationApproved: _approved,
+        ApplicationRejected: _rejected,
+        AgreementSigned: _signed,
+        IncubationStarted: _started,
+        IncubationExtended: _extended,
+        SupportRecorded: _supported,
+        AgencyGraduated: _graduated,
+        IncubationTerminated: _terminated,
+        PublicNoticeOpened: _notice_opened,
+        AdmissionObjectionRecorded: _objected,
+        IncubationIdentityLinked: _linked,
+        ProfessionalServicesRecorded: _services_recorded,
+        IncubationTermOverrun: _term_overrun,
+        IncubationInactivityFlagged: _inactivity_flagged,
+    },
+    apart=(ApplicationSubmitted,),
+)
 
 
 def _existing(state: Incubation | None, event: IncubationEvent) -> Incubation:
-    if state is None:
-        raise EventOutOfOrder(f"{event.type_key()} before ApplicationSubmitted")
-    return state
+    return present(state, EventOutOfOrder(f"{event.type_key()} before ApplicationSubmitted"))
 
 
 def _active(state: Incubation, day: dt.date) -> Incubation:
@@ -214,20 +250,19 @@ def _active(state: Incubation, day: dt.date) -> Incubation:
 
 
 def _agreement(state: Incubation, event: IncubationEvent) -> Agreement:
-    if state.agreement is None:
-        raise EventOutOfOrder(f"{event.type_key()} before AgreementSigned")
-    return state.agreement
+    return present(state.agreement, EventOutOfOrder(f"{event.type_key()} before AgreementSigned"))
 
 
 def known_incubation(state: Incubation | None, incubation_id: str) -> Incubation:
     """The application/incubation, or `incubation_not_found` (404)."""
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "incubation_not_found",
             f"入孵申请{incubation_id}不存在",
             f"no application or incubation with id {incubation_id}",
-        )
-    return state
+        ),
+    )
 
 
 def in_status(state: Incubation, allowed: frozenset[Status], action_en: str) -> Incubation:

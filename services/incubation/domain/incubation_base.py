@@ -7,9 +7,10 @@ Occupancy is not folded here: it lives in the incubations (one stream each) and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TypeAlias, assert_never
+from typing import Any, TypeAlias
 
 from socialwork_contracts.incubation import (
     AdmissionStandardAdopted,
@@ -25,7 +26,7 @@ from socialwork_contracts.incubation import (
     TrainingDelivered,
 )
 
-from servicekit.decisions import EventOutOfOrder, InvalidTransition
+from servicekit.decisions import EventOutOfOrder, InvalidTransition, exhaustive, present
 
 BaseEvent: TypeAlias = (
     BaseEstablished
@@ -143,101 +144,115 @@ def rooms(offices: list[Office]) -> tuple[Room, ...]:
 
 def evolve(state: IncubationBase | None, event: BaseEvent) -> IncubationBase:
     """Apply one base event; EventOutOfOrder when it cannot follow the state."""
-    match event:
-        case BaseEstablished():
-            if state is not None:
-                raise EventOutOfOrder(f"base {event.base_id} already established")
-            return IncubationBase(
-                base_id=event.base_id,
-                name=event.name,
-                level=event.level,
-                reporting_unit=event.reporting_unit,
-                county_code=event.county_code,
-                address=event.address,
-                supervising_department=event.supervising_department,
-                operator=event.operator,
-                operator_uscc=event.operator_uscc,
-                purchase_contract=event.purchase_contract,
-                established_on=event.established_on,
-                facilities=Facilities(
-                    rooms(event.offices),
-                    event.has_desks_and_chairs,
-                    event.has_projector,
-                    event.fire_safety_compliant,
-                ),
-            )
-        case BaseFacilitiesUpdated():
-            return replace(
-                _existing(state, event),
-                facilities=Facilities(
-                    rooms(event.offices),
-                    event.has_desks_and_chairs,
-                    event.has_projector,
-                    event.fire_safety_compliant,
-                ),
-            )
-        case AdmissionStandardAdopted():
-            base = _existing(state, event)
-            standard = Standard(
-                event.version,
-                tuple(event.requirements),
-                event.agreement_template,
-                event.effective_from,
-            )
-            return replace(base, standards=(*base.standards, standard))
-        case CallPublished():
-            base = _existing(state, event)
-            call = Call(
-                event.call_id,
-                event.title,
-                event.opens_on,
-                event.closes_on,
-                event.places,
-                event.standard_version,
-                event.published_on,
-            )
-            return replace(base, calls=(*base.calls, call))
-        case TrainingDelivered():
-            base = _existing(state, event)
-            return replace(base, training_sessions=(*base.training_sessions, event.session_id))
-        case BaseClosed():
-            return replace(
-                _existing(state, event), closed_on=event.closed_on, closed_reason=event.reason
-            )
-        case BaseEvaluated():
-            base = _existing(state, event)
-            return replace(base, evaluations=(*base.evaluations, event.evaluation_id))
-        case BaseStaffRecorded():
-            base = _existing(state, event)
-            count = StaffCount(event.counted_on, event.full_time, event.qualified)
-            return replace(base, staff=(*base.staff, count))
-        case BaseFundingRecorded():
-            base = _existing(state, event)
-            funds = BaseFunds(
-                event.funding_id,
-                event.source,
-                event.purpose,
-                Decimal(event.amount_yuan),
-                event.received_on,
-            )
-            return replace(base, funds=(*base.funds, funds))
-        case _:
-            assert_never(event)
+    if isinstance(event, BaseEstablished):
+        if state is not None:
+            raise EventOutOfOrder(f"base {event.base_id} already established")
+        return _established(event)
+    return _APPLY[type(event)](_existing(state, event), event)
+
+
+def _facilities(event: BaseEstablished | BaseFacilitiesUpdated) -> Facilities:
+    return Facilities(
+        rooms(event.offices),
+        event.has_desks_and_chairs,
+        event.has_projector,
+        event.fire_safety_compliant,
+    )
+
+
+def _established(event: BaseEstablished) -> IncubationBase:
+    return IncubationBase(
+        base_id=event.base_id,
+        name=event.name,
+        level=event.level,
+        reporting_unit=event.reporting_unit,
+        county_code=event.county_code,
+        address=event.address,
+        supervising_department=event.supervising_department,
+        operator=event.operator,
+        operator_uscc=event.operator_uscc,
+        purchase_contract=event.purchase_contract,
+        established_on=event.established_on,
+        facilities=_facilities(event),
+    )
+
+
+def _facilities_updated(base: IncubationBase, event: BaseFacilitiesUpdated) -> IncubationBase:
+    return replace(base, facilities=_facilities(event))
+
+
+def _standard_adopted(base: IncubationBase, event: AdmissionStandardAdopted) -> IncubationBase:
+    standard = Standard(
+        event.version, tuple(event.requirements), event.agreement_template, event.effective_from
+    )
+    return replace(base, standards=(*base.standards, standard))
+
+
+def _call_published(base: IncubationBase, event: CallPublished) -> IncubationBase:
+    call = Call(
+        event.call_id,
+        event.title,
+        event.opens_on,
+        event.closes_on,
+        event.places,
+        event.standard_version,
+        event.published_on,
+    )
+    return replace(base, calls=(*base.calls, call))
+
+
+def _training(base: IncubationBase, event: TrainingDelivered) -> IncubationBase:
+    return replace(base, training_sessions=(*base.training_sessions, event.session_id))
+
+
+def _closed(base: IncubationBase, event: BaseClosed) -> IncubationBase:
+    return replace(base, closed_on=event.closed_on, closed_reason=event.reason)
+
+
+def _evaluated(base: IncubationBase, event: BaseEvaluated) -> IncubationBase:
+    return replace(base, evaluations=(*base.evaluations, event.evaluation_id))
+
+
+def _staff(base: IncubationBase, event: BaseStaffRecorded) -> IncubationBase:
+    count = StaffCount(event.counted_on, event.full_time, event.qualified)
+    return replace(base, staff=(*base.staff, count))
+
+
+def _funding(base: IncubationBase, event: BaseFundingRecorded) -> IncubationBase:
+    funds = BaseFunds(
+        event.funding_id, event.source, event.purpose, Decimal(event.amount_yuan), event.received_on
+    )
+    return replace(base, funds=(*base.funds, funds))
+
+
+_APPLY: dict[type, Callable[[IncubationBase, Any], IncubationBase]] = exhaustive(
+    BaseEvent,
+    {
+        BaseFacilitiesUpdated: _facilities_updated,
+        AdmissionStandardAdopted: _standard_adopted,
+        CallPublished: _call_published,
+        TrainingDelivered: _training,
+        BaseClosed: _closed,
+        BaseEvaluated: _evaluated,
+        BaseStaffRecorded: _staff,
+        BaseFundingRecorded: _funding,
+    },
+    apart=(BaseEstablished,),
+)
 
 
 def _existing(state: IncubationBase | None, event: BaseEvent) -> IncubationBase:
-    if state is None:
-        raise EventOutOfOrder(f"{event.type_key()} before BaseEstablished")
-    return state
+    return present(state, EventOutOfOrder(f"{event.type_key()} before BaseEstablished"))
 
 
 def known_base(state: IncubationBase | None, base_id: str) -> IncubationBase:
     """The base, or `base_not_found` (404)."""
-    if state is None:
-        raise InvalidTransition(
+    return present(
+        state,
+        InvalidTransition(
             "base_not_found", f"孵化基地{base_id}不存在", f"no base with id {base_id}"
-        )
-    return state
+        ),
+    )
 
 
 def open_base(state: IncubationBase | None, base_id: str) -> IncubationBase:

@@ -11,7 +11,7 @@ from socialwork_contracts.periods import UnknownCalendarYear, is_working_day
 
 from servicekit.decisions import RuleViolation
 from services.incubation.domain.incubation_base import Facilities, Room
-from services.incubation.domain.situation import KnownAgency
+from services.incubation.domain.situation import KnownAgency, Situation
 
 # guidance §3.2: 至少设立3-5间办公室，每间不少于15m²，其中包括一间面积较大的共用会议室或培训室.
 MIN_OFFICES = 3
@@ -223,3 +223,17 @@ def money(field: str, amount: Decimal | None, *, required: bool) -> list[RuleVio
             )
         ]
     return []
+
+
+def not_elsewhere(situation: Situation) -> list[RuleViolation]:
+    """Invariant: an agency is in at most one incubation (approved, signed or incubating)."""
+    if not situation.agency_holding:
+        return []
+    return [
+        RuleViolation(
+            "agency_already_incubating",
+            "uscc",
+            "该机构已在孵化中（或已获准入孵），同一时间只能入孵一处",
+            f"the agency already holds a place in incubation {situation.agency_holding[0]}",
+        )
+    ]

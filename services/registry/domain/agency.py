@@ -19,7 +19,7 @@ from socialwork_contracts.registry import (
     QualifiedStaffShareFellShort,
 )
 
-from servicekit.decisions import EventOutOfOrder
+from servicekit.decisions import EventOutOfOrder, present
 from services.registry.domain.events import RegistryEvent
 
 # domain.md "Registering an agency": registration status is its own dimension, apart from credit
@@ -145,6 +145,6 @@ def _new(value: _T | None, old: _T) -> _T:
 
 
 def _existing(state: Agency | None, event: RegistryEvent) -> Agency:
-    if state is None:
-        raise EventOutOfOrder(f"{event.type_key()} before AgencyRegistered for {event.uscc}")
-    return state
+    return present(
+        state, EventOutOfOrder(f"{event.type_key()} before AgencyRegistered for {event.uscc}")
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,89 +85,139 @@ def fold_public(facts: list[Fact]) -> PublicState:
 
 
 def _apply(state: PublicState, event: object) -> None:
-    match event:
-        case reg.AgencyRegistered():
-            state.names[event.uscc] = event.name
-        case reg.AgencyProfileAmended() if event.name is not None:
-            state.names[event.uscc] = event.name
-        case inc.BaseEstablished():
-            state.bases[event.base_id] = (event.name, event.reporting_unit)
-        case inc.CallPublished():
-            state.calls.append(
-                {
-                    "base_id": event.base_id,
-                    "call_id": event.call_id,
-                    "title": event.title,
-                    "opens_on": event.opens_on,
-                    "closes_on": event.closes_on,
-                    "places": event.places,
-                    "published_on": event.published_on,
-                }
-            )
-        case inc.ApplicationSubmitted():
-            state.stays[event.incubation_id] = _Stay(
-                event.incubation_id, event.base_id, event.uscc, event.agency_name
-            )
-        case inc.ApplicationApproved():
-            if (s := state.stays.get(event.incubation_id)) is not None:
-                s.status, s.approved_on = "approved", event.approved_on
-        case inc.IncubationStarted():
-            # A history may hold the move-in without its application (recorded elsewhere).
-            s = state.stays.setdefault(
-                event.incubation_id,
-                _Stay(event.incubation_id, event.base_id, event.uscc, event.uscc),
-            )
-            s.status, s.started_on = "incubating", event.started_on
-        case inc.AgencyGraduated():
-            if (s := state.stays.get(event.incubation_id)) is not None:
-                s.status, s.ended_on = "graduated", event.graduated_on
-        case inc.IncubationTerminated():
-            if (s := state.stays.get(event.incubation_id)) is not None:
-                s.status, s.ended_on = "terminated", event.terminated_on
-        case inc.PublicNoticeOpened():
-            state.notices.append(
-                {
-                    "incubation_id": event.incubation_id,
-                    "base_id": event.base_id,
-                    "uscc": event.uscc,
-                    "agency_name": event.agency_name,
-                    "starts_on": event.starts_on,
-                    "ends_on": event.ends_on,
-                }
-            )
-        case inc.IncubationIdentityLinked():
-            if (s := state.stays.get(event.incubation_id)) is not None:
-                s.uscc = event.uscc
-        case sup.AgencyListed():
-            state.listings[event.listing_id] = {
-                "uscc": event.uscc,
-                "list": event.list,
-                "ground": event.ground,
-                "legal_basis": event.legal_basis,
-                "listed_on": event.listed_on,
-            }
-        case sup.AgencyDelisted():
-            state.listings.pop(event.listing_id, None)
-        case sup.EvaluationGradeAwarded():
-            state.grades[event.uscc] = {
-                "uscc": event.uscc,
-                "grade": event.grade,
-                "announced_on": event.announced_on,
-                "valid_from": event.valid_from,
-                "valid_to": event.valid_to,
-            }
-        case sup.CommendationRecorded():
-            state.showcase.append(
-                {
-                    "uscc": event.uscc,
-                    "title": event.title,
-                    "awarding_body": event.awarding_body,
-                    "document_number": event.document_number,
-                    "awarded_on": event.awarded_on,
-                }
-            )
-        case _:
-            return
+    """Apply one event; the events the public channel does not show change nothing."""
+    apply = _APPLY.get(type(event))
+    if apply is not None:
+        apply(state, event)
+
+
+def _registered(state: PublicState, event: reg.AgencyRegistered) -> None:
+    state.names[event.uscc] = event.name
+
+
+def _amended(state: PublicState, event: reg.AgencyProfileAmended) -> None:
+    if event.name is not None:
+        state.names[event.uscc] = event.name
+
+
+def _base(state: PublicState, event: inc.BaseEstablished) -> None:
+    state.bases[event.base_id] = (event.name, event.reporting_unit)
+
+
+def _call(state: PublicState, event: inc.CallPublished) -> None:
+    state.calls.append(
+        {
+            "base_id": event.base_id,
+            "call_id": event.call_id,
+            "title": event.title,
+            "opens_on": event.opens_on,
+            "closes_on": event.closes_on,
+            "places": event.places,
+            "published_on": event.published_on,
+        }
+    )
+
+
+def _submitted(state: PublicState, event: inc.ApplicationSubmitted) -> None:
+    state.stays[event.incubation_id] = _Stay(
+        event.incubation_id, event.base_id, event.uscc, event.agency_name
+    )
+
+
+def _approved(state: PublicState, event: inc.ApplicationApproved) -> None:
+    if (s := state.stays.get(event.incubation_id)) is not None:
+        s.status, s.approved_on = "approved", event.approved_on
+
+
+def _started(state: PublicState, event: inc.IncubationStarted) -> None:
+    # A history may hold the move-in without its application (recorded elsewhere).
+    s = state.stays.setdefault(
+        event.incubation_id, _Stay(event.incubation_id, event.base_id, event.uscc, event.uscc)
+    )
+    s.status, s.started_on = "incubating", event.started_on
+
+
+def _graduated(state: PublicState, event: inc.AgencyGraduated) -> None:
+    if (s := state.stays.get(event.incubation_id)) is not None:
+        s.status, s.ended_on = "graduated", event.graduated_on
+
+
+def _terminated(state: PublicState, event: inc.IncubationTerminated) -> None:
+    if (s := state.stays.get(event.incubation_id)) is not None:
+        s.status, s.ended_on = "terminated", event.terminated_on
+
+
+def _notice(state: PublicState, event: inc.PublicNoticeOpened) -> None:
+    state.notices.append(
+        {
+            "incubation_id": event.incubation_id,
+            "base_id": event.base_id,
+            "uscc": event.uscc,
+            "agency_name": event.agency_name,
+            "starts_on": event.starts_on,
+            "ends_on": event.ends_on,
+        }
+    )
+
+
+def _linked(state: PublicState, event: inc.IncubationIdentityLinked) -> None:
+    if (s := state.stays.get(event.incubation_id)) is not None:
+        s.uscc = event.uscc
+
+
+def _listed(state: PublicState, event: sup.AgencyListed) -> None:
+    state.listings[event.listing_id] = {
+        "uscc": event.uscc,
+        "list": event.list,
+        "ground": event.ground,
+        "legal_basis": event.legal_basis,
+        "listed_on": event.listed_on,
+    }
+
+
+def _delisted(state: PublicState, event: sup.AgencyDelisted) -> None:
+    state.listings.pop(event.listing_id, None)
+
+
+def _graded(state: PublicState, event: sup.EvaluationGradeAwarded) -> None:
+    state.grades[event.uscc] = {
+        "uscc": event.uscc,
+        "grade": event.grade,
+        "announced_on": event.announced_on,
+        "valid_from": event.valid_from,
+        "valid_to": event.valid_to,
+    }
+
+
+def _commended(state: PublicState, event: sup.CommendationRecorded) -> None:
+    state.showcase.append(
+        {
+            "uscc": event.uscc,
+            "title": event.title,
+            "awarding_body": event.awarding_body,
+            "document_number": event.document_number,
+            "awarded_on": event.awarded_on,
+        }
+    )
+
+
+_APPLY: dict[type, Callable[[PublicState, Any], None]] = {
+    reg.AgencyRegistered: _registered,
+    reg.AgencyProfileAmended: _amended,
+    inc.BaseEstablished: _base,
+    inc.CallPublished: _call,
+    inc.ApplicationSubmitted: _submitted,
+    inc.ApplicationApproved: _approved,
+    inc.IncubationStarted: _started,
+    inc.AgencyGraduated: _graduated,
+    inc.IncubationTerminated: _terminated,
+    inc.PublicNoticeOpened: _notice,
+    inc.IncubationIdentityLinked: _linked,
+    sup.AgencyListed: _listed,
+    sup.AgencyDelisted: _delisted,
+    sup.EvaluationGradeAwarded: _graded,
+    sup.CommendationRecorded: _commended,
+}
 
 
 def _unit_name(unit: str) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
 
@@ -156,43 +157,44 @@ def _operating(base: BaseView, day: dt.date) -> bool:
 
 def figures(state: CityState, period: Period, unit: str | None) -> Figures:
     """One row of the half-year report: a unit's figures, or the city's when `unit` is None."""
+    scope = _Scope(state, period, unit)
+    return {
+        **_base_figures(scope),
+        **_agency_figures(scope),
+        **_incubation_figures(scope),
+        **_funding_figures(scope),
+        **_training_figures(scope),
+        **_inspection_figures(scope),
+        **_violation_figures(scope),
+        **_listing_figures(scope),
+        **_follow_up_figures(scope),
+        **_operation_figures(scope),
+    }
 
-    def in_unit(u: str) -> bool:
-        return unit is None or u == unit
 
-    end = period.end
-    bases = [b for b in state.bases.values() if in_unit(b.reporting_unit)]
-    operating = [b for b in bases if _operating(b, end)]
-    agencies = [a for a in state.agencies.values() if in_unit(a.reporting_unit)]
-    live = [a for a in agencies if a.status in LIVE_STATUSES]
-    incubations = [i for i in state.incubations.values() if in_unit(state.unit_of_base(i.base_id))]
-    funding = [
-        f
-        for f in state.funding
-        if in_unit(state.unit_of_base(f.base_id)) and period.contains(f.given_on)
-    ]
-    trainings = [
-        t
-        for t in state.trainings
-        if in_unit(state.unit_of_base(t.base_id)) and period.contains(t.held_on)
-    ]
-    inspections = [
-        i
-        for i in state.inspections
-        if in_unit(state.unit_of_agency(i.uscc)) and period.contains(i.concluded_on)
-    ]
-    violations = [
-        v
-        for v in state.violations.values()
-        if in_unit(state.unit_of_agency(v.uscc)) and period.contains(v.found_on)
-    ]
-    rectifications = [
-        r for r in state.rectifications.values() if in_unit(state.unit_of_agency(r.uscc))
-    ]
-    listings = [l for l in state.listings.values() if in_unit(state.unit_of_agency(l.uscc))]  # noqa: E741
-    open_listings = [l for l in listings if l.removed_on is None or l.removed_on > end]  # noqa: E741
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The state seen for one period and one unit (the whole city when `unit` is None)."""
 
-    row: Figures = {
+    state: CityState
+    period: Period
+    unit: str | None
+
+    def has_unit(self, unit: str) -> bool:
+        return self.unit is None or unit == self.unit
+
+    def has_base(self, base_id: str) -> bool:
+        return self.has_unit(self.state.unit_of_base(base_id))
+
+    def has_agency(self, uscc: str) -> bool:
+        return self.has_unit(self.state.unit_of_agency(uscc))
+
+
+def _base_figures(scope: _Scope) -> Figures:
+    period = scope.period
+    bases = [b for b in scope.state.bases.values() if scope.has_unit(b.reporting_unit)]
+    operating = [b for b in bases if _operating(b, period.end)]
+    return {
         "bases_operating": len(operating),
         "bases_city_level": sum(b.level == "city" for b in operating),
         "bases_county_level": sum(b.level == "county" for b in operating),
@@ -201,6 +203,14 @@ def figures(state: CityState, period: Period, unit: str | None) -> Figures:
         "bases_below_standard": sum(not b.meets_hardware_standard for b in operating),
         "bases_new": sum(period.contains(b.established_on) for b in bases),
         "bases_closed": sum(period.contains(b.closed_on) for b in bases),
+    }
+
+
+def _agency_figures(scope: _Scope) -> Figures:
+    period = scope.period
+    agencies = [a for a in scope.state.agencies.values() if scope.has_unit(a.reporting_unit)]
+    live = [a for a in agencies if a.status in LIVE_STATUSES]
+    return {
         "agencies_registered": len(live),
         "agencies_active": sum(a.status == "active" for a in live),
         "agencies_suspended": sum(a.status == "suspended" for a in live),
@@ -210,6 +220,13 @@ def figures(state: CityState, period: Period, unit: str | None) -> Figures:
             for a in agencies
         ),
         "agencies_priority": sum(a.priority for a in live),
+    }
+
+
+def _incubation_figures(scope: _Scope) -> Figures:
+    period, end = scope.period, scope.period.end
+    incubations = [i for i in scope.state.incubations.values() if scope.has_base(i.base_id)]
+    return {
         "agencies_incubating": len(
             {
                 i.uscc
@@ -222,8 +239,16 @@ def figures(state: CityState, period: Period, unit: str | None) -> Figures:
         "incubations_started": sum(period.contains(i.started_on) for i in incubations),
         "agencies_graduated": sum(period.contains(i.graduated_on) for i in incubations),
         "incubations_terminated": sum(period.contains(i.terminated_on) for i in incubations),
-        "funding_total_yuan": _money(sum((f.amount for f in funding), Decimal(0))),
     }
+
+
+def _funding_figures(scope: _Scope) -> Figures:
+    funding = [
+        f
+        for f in scope.state.funding
+        if scope.has_base(f.base_id) and scope.period.contains(f.given_on)
+    ]
+    row: Figures = {"funding_total_yuan": _money(sum((f.amount for f in funding), Decimal(0)))}
     known_funding = {k for k, _ in FUNDING_TYPES}
     for key, _ in FUNDING_TYPES:
         total = sum(
@@ -235,13 +260,44 @@ def figures(state: CityState, period: Period, unit: str | None) -> Figures:
             Decimal(0),
         )
         row[f"funding_{key}_yuan"] = _money(total)
-    row["training_sessions"] = len(trainings)
-    row["training_hours"] = str(sum((t.hours for t in trainings), Decimal(0)))
-    row["training_attendees"] = sum(t.attendees for t in trainings)
-    for key, _ in CONCLUSIONS:
-        row[f"inspections_{key}"] = sum(i.conclusion == key for i in inspections)
-    row["violations"] = len(violations)
+    return row
+
+
+def _training_figures(scope: _Scope) -> Figures:
+    trainings = [
+        t
+        for t in scope.state.trainings
+        if scope.has_base(t.base_id) and scope.period.contains(t.held_on)
+    ]
+    return {
+        "training_sessions": len(trainings),
+        "training_hours": str(sum((t.hours for t in trainings), Decimal(0))),
+        "training_attendees": sum(t.attendees for t in trainings),
+    }
+
+
+def _inspection_figures(scope: _Scope) -> Figures:
+    inspections = [
+        i
+        for i in scope.state.inspections
+        if scope.has_agency(i.uscc) and scope.period.contains(i.concluded_on)
+    ]
+    return {
+        f"inspections_{key}": sum(i.conclusion == key for i in inspections)
+        for key, _ in CONCLUSIONS
+    }
+
+
+def _violation_figures(scope: _Scope) -> Figures:
+    period, end = scope.period, scope.period.end
+    violations = [
+        v
+        for v in scope.state.violations.values()
+        if scope.has_agency(v.uscc) and period.contains(v.found_on)
+    ]
+    rectifications = [r for r in scope.state.rectifications.values() if scope.has_agency(r.uscc)]
     known_categories = {k for k, _ in CATEGORIES}
+    row: Figures = {"violations": len(violations)}
     for key, _ in CATEGORIES:
         row[f"violations_{key}"] = sum(
             (v.category if v.category in known_categories else "other") == key for v in violations
@@ -253,27 +309,55 @@ def figures(state: CityState, period: Period, unit: str | None) -> Figures:
         r.ordered_on <= end and (r.confirmed_on is None or r.confirmed_on > end)
         for r in rectifications
     )
-    row["listed_abnormal"] = len({l.uscc for l in open_listings if l.list == "abnormal"})  # noqa: E741
-    row["listed_serious"] = len({l.uscc for l in open_listings if l.list == "serious"})  # noqa: E741
-    row["listings_new"] = sum(period.contains(l.listed_on) for l in listings)  # noqa: E741
+    return row
+
+
+def _listing_figures(scope: _Scope) -> Figures:
+    end = scope.period.end
+    listings = [x for x in scope.state.listings.values() if scope.has_agency(x.uscc)]
+    still_open = [x for x in listings if x.removed_on is None or x.removed_on > end]
+    return {
+        "listed_abnormal": len({x.uscc for x in still_open if x.list == "abnormal"}),
+        "listed_serious": len({x.uscc for x in still_open if x.list == "serious"}),
+        "listings_new": sum(scope.period.contains(x.listed_on) for x in listings),
+    }
+
+
+def _follow_up_figures(scope: _Scope) -> Figures:
     follow_ups = [
         f
-        for f in state.follow_ups
-        if in_unit(state.unit_of_agency(f.uscc)) and period.contains(f.evaluated_on)
+        for f in scope.state.follow_ups
+        if scope.has_agency(f.uscc) and scope.period.contains(f.evaluated_on)
     ]
-    row["follow_ups"] = len(follow_ups)
-    row["follow_ups_unqualified"] = sum(f.conclusion == "unqualified" for f in follow_ups)
-    row["offices_allottable"] = sum(b.offices for b in operating)
+    return {
+        "follow_ups": len(follow_ups),
+        "follow_ups_unqualified": sum(f.conclusion == "unqualified" for f in follow_ups),
+    }
+
+
+def _operation_figures(scope: _Scope) -> Figures:
+    """Offices and the base's operation (staff, funds, evaluations, services, term flags)."""
+    end = scope.period.end
+    operating = [
+        b
+        for b in scope.state.bases.values()
+        if scope.has_unit(b.reporting_unit) and _operating(b, end)
+    ]
     operating_ids = [b.base_id for b in operating]
-    row["offices_occupied"] = sum(
-        i.base_id in operating_ids
-        and i.started_on <= end
-        and (i.graduated_on is None or i.graduated_on > end)
-        and (i.terminated_on is None or i.terminated_on > end)
-        for i in incubations
-    )
-    records = [r for r in state.operations if in_unit(ops.unit_of(state, r))]
-    row.update(ops.operation_figures(state, period, records, operating_ids))
+    incubations = [i for i in scope.state.incubations.values() if scope.has_base(i.base_id)]
+    row: Figures = {
+        "offices_allottable": sum(b.offices for b in operating),
+        "offices_occupied": sum(
+            i.base_id in operating_ids
+            and i.started_on <= end
+            and (i.graduated_on is None or i.graduated_on > end)
+            and (i.terminated_on is None or i.terminated_on > end)
+            for i in incubations
+        ),
+    }
+    state = scope.state
+    records = [r for r in state.operations if scope.has_unit(ops.unit_of(state, r))]
+    row.update(ops.operation_figures(state, scope.period, records, operating_ids))
     return row
 
 

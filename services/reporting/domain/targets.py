@@ -178,10 +178,6 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
         if u.target == "district_zone" and (options.count_airport_zone or u.id != AIRPORT_ZONE)
     ]
     county = [u for u in units if u.target == "county"]
-    day = min(as_of, DISTRICT_DEADLINE)
-    live = [a for a in state.agencies.values() if _live_on(a, day)]
-    agencies = sum(a.kind == SERVICE_AGENCY for a in live)
-    bases = base_local_agencies(state, as_of)
     coverage = _unit_target(state, units, COUNTY_DEADLINE, as_of)
     return {
         "as_of": as_of.isoformat(),
@@ -192,30 +188,8 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
                 "title": "每个区（开发区）至少建立 1 个孵化基地（2020 年底）",
                 **_unit_target(state, district, DISTRICT_DEADLINE, as_of),
             },
-            {
-                "id": "base_local_incubation",
-                "title": f"每个基地一年内孵化本地机构 3 家以上（截至 {as_of.isoformat()}）",
-                "required": len(bases),
-                "achieved": sum(b["status"] == "met" for b in bases),
-                "status": "met"
-                if all(b["status"] == "met" for b in bases) and bases
-                else ("missed" if any(b["status"] == "missed" for b in bases) else "in_progress"),
-                # A base still within its first year is pending, not a gap (issue 11 §7).
-                "missing": [b["base_name"] for b in bases if b["status"] == "missed"],
-                "pending": [b["base_name"] for b in bases if b["status"] == "in_progress"],
-                "bases": bases,
-            },
-            {
-                "id": "city_agencies",
-                "title": "全市社工机构（民办社会工作服务机构）达到 100 家（2020 年底）",
-                "deadline": DISTRICT_DEADLINE.isoformat(),
-                "evaluated_on": day.isoformat(),
-                "required": CITY_AGENCY_TARGET,
-                "achieved": agencies,
-                "associations": len(live) - agencies,  # 社会工作协会: shown, not counted
-                "missing_count": max(0, CITY_AGENCY_TARGET - agencies),
-                "status": _status(agencies >= CITY_AGENCY_TARGET, as_of, DISTRICT_DEADLINE),
-            },
+            _base_local_target(state, as_of),
+            _city_agencies_target(state, as_of),
             {
                 "id": "county_bases",
                 "title": "每个县（市）至少建立 1 个孵化基地（2025 年底）",
@@ -232,4 +206,40 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
                 **_agency_coverage(state, units, COUNTY_DEADLINE, as_of),
             },
         ],
+    }
+
+
+def _base_local_target(state: CityState, as_of: dt.date) -> dict[str, Any]:
+    bases = base_local_agencies(state, as_of)
+    if bases and all(b["status"] == "met" for b in bases):
+        status = "met"
+    else:
+        status = "missed" if any(b["status"] == "missed" for b in bases) else "in_progress"
+    return {
+        "id": "base_local_incubation",
+        "title": f"每个基地一年内孵化本地机构 3 家以上（截至 {as_of.isoformat()}）",
+        "required": len(bases),
+        "achieved": sum(b["status"] == "met" for b in bases),
+        "status": status,
+        # A base still within its first year is pending, not a gap (issue 11 §7).
+        "missing": [b["base_name"] for b in bases if b["status"] == "missed"],
+        "pending": [b["base_name"] for b in bases if b["status"] == "in_progress"],
+        "bases": bases,
+    }
+
+
+def _city_agencies_target(state: CityState, as_of: dt.date) -> dict[str, Any]:
+    day = min(as_of, DISTRICT_DEADLINE)
+    live = [a for a in state.agencies.values() if _live_on(a, day)]
+    agencies = sum(a.kind == SERVICE_AGENCY for a in live)
+    return {
+        "id": "city_agencies",
+        "title": "全市社工机构（民办社会工作服务机构）达到 100 家（2020 年底）",
+        "deadline": DISTRICT_DEADLINE.isoformat(),
+        "evaluated_on": day.isoformat(),
+        "required": CITY_AGENCY_TARGET,
+        "achieved": agencies,
+        "associations": len(live) - agencies,  # 社会工作协会: shown, not counted
+        "missing_count": max(0, CITY_AGENCY_TARGET - agencies),
+        "status": _status(agencies >= CITY_AGENCY_TARGET, as_of, DISTRICT_DEADLINE),
     }

@@ -85,70 +85,92 @@ def compliance_calendar(
 ) -> list[Item]:
     """Everything owed as of `as_of`, by due day."""
     file = file or CreditFile(uscc=uscc)
-    items: list[Item] = []
+    items = [
+        *_annual_report(file, registered_on, as_of, has_sponsor=has_sponsor),
+        *_rectifications(file, as_of),
+        *_grade_expiry(file, as_of),
+        *_agreement_expiries(stays, as_of),
+    ]
+    items = [
+        replace(i, calendar_confirmed=_confirmed(i.due_on)) if i.kind in MOVED_KINDS else i
+        for i in items
+    ]
+    return sorted(items, key=lambda i: (i.due_on, i.kind, i.ref))
+
+
+def _annual_report(
+    file: CreditFile, registered_on: dt.date, as_of: dt.date, *, has_sponsor: bool
+) -> list[Item]:
+    """The sponsor's review and the filing of last working year's report, unless exempt."""
     year = as_of.year - 1  # the working year whose report falls due this year
     policy = inspection.year_policy(year)
-    if registered_on <= dt.date(year, 12, 31) and not inspection.exempt(
-        registered_on, year, policy
-    ):
-        concluded = next((i.concluded_on for i in file.inspections if i.year == year), None)
-        if has_sponsor:
-            due = _moved(inspection.sponsor_review_deadline(year, policy))
-            done = file.sponsor_reviewed(year)
-            items.append(
-                Item(
-                    "annual_report_sponsor_review",
-                    f"{year}年度报告业务主管单位初审",
-                    str(year),
-                    due,
-                    _status(due, done, as_of),
-                    done,
-                )
-            )
-        due = _moved(inspection.filing_deadline(year, policy))
-        done = file.filed(year) or concluded
+    if registered_on > dt.date(year, 12, 31) or inspection.exempt(registered_on, year, policy):
+        return []
+    items: list[Item] = []
+    if has_sponsor:
+        due = _moved(inspection.sponsor_review_deadline(year, policy))
+        done = file.sponsor_reviewed(year)
         items.append(
             Item(
-                "annual_report_filing",
-                f"{year}年度报告报送登记管理机关",
+                "annual_report_sponsor_review",
+                f"{year}年度报告业务主管单位初审",
                 str(year),
                 due,
                 _status(due, done, as_of),
                 done,
             )
         )
+    concluded = next((i.concluded_on for i in file.inspections if i.year == year), None)
+    due = _moved(inspection.filing_deadline(year, policy))
+    done = file.filed(year) or concluded
+    items.append(
+        Item(
+            "annual_report_filing",
+            f"{year}年度报告报送登记管理机关",
+            str(year),
+            due,
+            _status(due, done, as_of),
+            done,
+        )
+    )
+    return items
+
+
+def _rectifications(file: CreditFile, as_of: dt.date) -> list[Item]:
+    items = []
     for r in file.rectifications:
         if not r.unresolved:
             continue
         due = _moved(r.deadline)
         status: Status = "late" if r.overdue_on is not None else _status(due, None, as_of)
         items.append(Item("rectification", "限期整改", r.rectification_id, due, status))
-    if file.grades:
-        grade = max(file.grades, key=lambda g: (g.announced_on, g.evaluation_id))
-        status = "late" if as_of > grade.valid_to else "due"
-        items.append(
-            Item(
-                "grade_expiry",
-                f"评估等级（{grade.grade}A）有效期届满",
-                grade.evaluation_id,
-                grade.valid_to,
-                status,
-            )
+    return items
+
+
+def _grade_expiry(file: CreditFile, as_of: dt.date) -> list[Item]:
+    if not file.grades:
+        return []
+    grade = max(file.grades, key=lambda g: (g.announced_on, g.evaluation_id))
+    return [
+        Item(
+            "grade_expiry",
+            f"评估等级（{grade.grade}A）有效期届满",
+            grade.evaluation_id,
+            grade.valid_to,
+            "late" if as_of > grade.valid_to else "due",
         )
-    for stay in stays:
-        if stay.ended_on is not None or stay.term_end is None:
-            continue
-        items.append(
-            Item(
-                "agreement_expiry",
-                "入孵协议期满（未续驻则应出壳或退驻）",
-                stay.incubation_id,
-                stay.term_end,
-                _status(stay.term_end, None, as_of),
-            )
-        )
-    items = [
-        replace(i, calendar_confirmed=_confirmed(i.due_on)) if i.kind in MOVED_KINDS else i
-        for i in items
     ]
-    return sorted(items, key=lambda i: (i.due_on, i.kind, i.ref))
+
+
+def _agreement_expiries(stays: list[Stay], as_of: dt.date) -> list[Item]:
+    return [
+        Item(
+            "agreement_expiry",
+            "入孵协议期满（未续驻则应出壳或退驻）",
+            stay.incubation_id,
+            stay.term_end,
+            _status(stay.term_end, None, as_of),
+        )
+        for stay in stays
+        if stay.ended_on is None and stay.term_end is not None
+    ]

@@ -1,12 +1,14 @@
-"""The credit file (诚信档案) of one agency, folded from its supervision events."""
+"""The credit file (诚信档案) of one agency, folded from its supervision events.
+
+Its records are defined in credit_records (re-exported here)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Literal, assert_never
+from typing import Any
 
 from socialwork_contracts.supervision import (
     AgencyDelisted,
@@ -20,170 +22,54 @@ from socialwork_contracts.supervision import (
     EvaluationGradeAwarded,
     FollowUpEvaluationRecorded,
     GovernmentProjectRecorded,
-    InspectionConclusion,
     ListingClockRestarted,
     PenaltyImposed,
-    PenaltyKind,
-    PerformanceConclusion,
     ProjectPerformanceEvaluated,
     RectificationConfirmed,
     RectificationOrdered,
     RectificationOverdue,
-    Severity,
     ViolationRecorded,
 )
 
-from servicekit.decisions import EventOutOfOrder
+from servicekit.decisions import EventOutOfOrder, exhaustive, present
+from services.supervision.domain.credit_records import (
+    Cause,
+    Commendation,
+    FollowUp,
+    GovernmentProject,
+    Grade,
+    Inspection,
+    Listing,
+    Penalty,
+    PerformanceEvaluation,
+    Rectification,
+    Violation,
+    cause_of,
+    inspection_of,
+    listing_of,
+    penalty_of,
+    rectification_of,
+    violation_of,
+)
 from services.supervision.domain.events import SupervisionEvent
 from services.supervision.domain.inspection import report_cause
 
-RectificationStatus = Literal["open", "confirmed", "overdue"]
-
-# domain.md "Abnormal list": grounds that end only when the matter is put right; the others
-# (a warning or small fine) end by themselves after 6 months.
-RECTIFIABLE_GROUNDS = frozenset(
-    {"rectification_overdue", "annual_report_not_filed", "unreachable", "no_party_organisation"}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Violation:
-    violation_id: str
-    category: str
-    severity: Severity
-    facts: str
-    evidence_ref: str
-    base_id: str | None
-    found_on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class Rectification:
-    rectification_id: str
-    violation_id: str
-    requirements: str
-    deadline: dt.date  # inclusive
-    ordered_on: dt.date
-    document_number: str | None
-    status: RectificationStatus = "open"
-    overdue_on: dt.date | None = None
-    confirmed_on: dt.date | None = None
-    verification: str | None = None
-
-    @property
-    def unresolved(self) -> bool:
-        return self.status != "confirmed"
-
-
-@dataclass(frozen=True, slots=True)
-class Penalty:
-    penalty_id: str
-    kind: PenaltyKind
-    amount_yuan: Decimal | None
-    suspended_until: dt.date | None
-    violation_id: str | None
-    document_number: str
-    legal_basis: str
-    deciding_department: str
-    decided_on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """One ground that keeps a listing open (the first, or one that restarted its clock)."""
-
-    ground: str
-    cause_ref: str | None
-    since: dt.date
-    needs_rectification: bool
-    rectified: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """One interval on one list: listed at, ground, basis; removed at, reason."""
-
-    listing_id: str
-    list: CreditList
-    ground: str
-    detail: str | None
-    cause_ref: str | None
-    legal_basis: str
-    listed_on: dt.date
-    clock_from: dt.date  # listed_on, or the day a new ground restarted the clock
-    causes: tuple[Cause, ...]
-    removed_on: dt.date | None = None
-    removal_reason: str | None = None
-    removal_detail: str | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.removed_on is None
-
-    @property
-    def pending_rectification(self) -> bool:
-        return any(c.needs_rectification and not c.rectified for c in self.causes)
-
-    @property
-    def auto_exit_grounds(self) -> bool:
-        return any(not c.needs_rectification for c in self.causes)
-
-
-@dataclass(frozen=True, slots=True)
-class Inspection:
-    inspection_id: str
-    year: int
-    conclusion: InspectionConclusion
-    remarks: str | None
-    concluded_on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class Grade:
-    evaluation_id: str
-    grade: int
-    announced_on: dt.date
-    valid_from: dt.date
-    valid_to: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class Commendation:
-    commendation_id: str
-    title: str
-    awarding_body: str
-    document_number: str | None
-    awarded_on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class GovernmentProject:
-    project_id: str
-    name: str
-    purchaser: str
-    amount_yuan: Decimal
-    start_on: dt.date
-    end_on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class PerformanceEvaluation:
-    evaluation_id: str
-    project_id: str | None
-    project_name: str
-    score: Decimal
-    conclusion: PerformanceConclusion
-    evaluator: str
-    evaluated_on: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    evaluation_id: str
-    base_id: str | None
-    findings: str
-    conclusion: PerformanceConclusion
-    evaluated_on: dt.date
+__all__ = [
+    "Cause",
+    "Commendation",
+    "CreditFile",
+    "FollowUp",
+    "GovernmentProject",
+    "Grade",
+    "Inspection",
+    "Listing",
+    "Penalty",
+    "PerformanceEvaluation",
+    "Rectification",
+    "Violation",
+    "evolve",
+    "fold",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,115 +132,159 @@ class CreditFile:
 
 def evolve(state: CreditFile | None, event: SupervisionEvent) -> CreditFile:
     """Apply one event; a credit file opens with its first event of any kind."""
-    file = state or CreditFile(uscc=event.uscc)
-    match event:
-        case ViolationRecorded():
-            return replace(file, violations=(*file.violations, _violation(event)))
-        case RectificationOrdered():
-            return replace(file, rectifications=(*file.rectifications, _ordered(event)))
-        case RectificationConfirmed():
-            file = _update_rectification(
-                file,
-                event.rectification_id,
-                status="confirmed",
-                confirmed_on=event.confirmed_on,
-                verification=event.verification,
-            )
-            return _mark_rectified(file, event.rectification_id)
-        case RectificationOverdue():
-            return _update_rectification(
-                file, event.rectification_id, status="overdue", overdue_on=event.overdue_on
-            )
-        case PenaltyImposed():
-            return replace(file, penalties=(*file.penalties, _penalty(event)))
-        case AgencyListed():
-            return replace(file, listings=(*file.listings, _listed(event)))
-        case ListingClockRestarted():
-            listing = _existing_listing(file, event.listing_id)
-            cause = _cause(listing.list, event.ground, event.cause_ref, event.restarted_on)
-            return _replace_listing(
-                file,
-                replace(listing, clock_from=event.restarted_on, causes=(*listing.causes, cause)),
-            )
-        case AgencyDelisted():
-            listing = _existing_listing(file, event.listing_id)
-            return _replace_listing(
-                file,
-                replace(
-                    listing,
-                    removed_on=event.removed_on,
-                    removal_reason=event.reason,
-                    removal_detail=event.detail,
-                ),
-            )
-        case AnnualInspectionConcluded():
-            file = replace(file, inspections=(*file.inspections, _inspection(event)))
-            if event.conclusion != "not_filed":
-                # A late annual report puts right the listing for not filing that year.
-                for earlier in file.inspections:
-                    if earlier.year == event.year and earlier.conclusion == "not_filed":
-                        file = _mark_rectified(file, earlier.inspection_id)
-                if event.year in file.overdue_reports:
-                    file = _mark_rectified(file, report_cause(file.uscc, event.year))
-            return file
-        case AnnualReportOverdue():
-            return replace(file, overdue_reports=(*file.overdue_reports, event.year))
-        case AnnualReportPreliminarilyReviewed():
-            reviewed = (event.year, event.reviewed_on)
-            return replace(file, sponsor_reviews=(*file.sponsor_reviews, reviewed))
-        case AnnualReportFiled():
-            filed = (event.year, event.filed_on, event.late)
-            return replace(file, filed_reports=(*file.filed_reports, filed))
-        case EvaluationGradeAwarded():
-            grade = Grade(
-                event.evaluation_id,
-                event.grade,
-                event.announced_on,
-                event.valid_from,
-                event.valid_to,
-            )
-            return replace(file, grades=(*file.grades, grade))
-        case CommendationRecorded():
-            commendation = Commendation(
-                event.commendation_id,
-                event.title,
-                event.awarding_body,
-                event.document_number,
-                event.awarded_on,
-            )
-            return replace(file, commendations=(*file.commendations, commendation))
-        case GovernmentProjectRecorded():
-            project = GovernmentProject(
-                event.project_id,
-                event.name,
-                event.purchaser,
-                Decimal(event.amount_yuan),
-                event.start_on,
-                event.end_on,
-            )
-            return replace(file, projects=(*file.projects, project))
-        case ProjectPerformanceEvaluated():
-            evaluation = PerformanceEvaluation(
-                event.evaluation_id,
-                event.project_id,
-                event.project_name,
-                Decimal(event.score),
-                event.conclusion,
-                event.evaluator,
-                event.evaluated_on,
-            )
-            return replace(file, performance=(*file.performance, evaluation))
-        case FollowUpEvaluationRecorded():
-            follow_up = FollowUp(
-                event.evaluation_id,
-                event.base_id,
-                event.findings,
-                event.conclusion,
-                event.evaluated_on,
-            )
-            return replace(file, follow_ups=(*file.follow_ups, follow_up))
-        case _:
-            assert_never(event)
+    return _APPLY[type(event)](state or CreditFile(uscc=event.uscc), event)
+
+
+def _on_violation(file: CreditFile, event: ViolationRecorded) -> CreditFile:
+    return replace(file, violations=(*file.violations, violation_of(event)))
+
+
+def _on_rectification_ordered(file: CreditFile, event: RectificationOrdered) -> CreditFile:
+    return replace(file, rectifications=(*file.rectifications, rectification_of(event)))
+
+
+def _on_rectification_confirmed(file: CreditFile, event: RectificationConfirmed) -> CreditFile:
+    file = _update_rectification(
+        file,
+        event.rectification_id,
+        status="confirmed",
+        confirmed_on=event.confirmed_on,
+        verification=event.verification,
+    )
+    return _mark_rectified(file, event.rectification_id)
+
+
+def _on_rectification_overdue(file: CreditFile, event: RectificationOverdue) -> CreditFile:
+    return _update_rectification(
+        file, event.rectification_id, status="overdue", overdue_on=event.overdue_on
+    )
+
+
+def _on_penalty(file: CreditFile, event: PenaltyImposed) -> CreditFile:
+    return replace(file, penalties=(*file.penalties, penalty_of(event)))
+
+
+def _on_listed(file: CreditFile, event: AgencyListed) -> CreditFile:
+    return replace(file, listings=(*file.listings, listing_of(event)))
+
+
+def _on_clock_restarted(file: CreditFile, event: ListingClockRestarted) -> CreditFile:
+    listing = _existing_listing(file, event.listing_id)
+    cause = cause_of(listing.list, event.ground, event.cause_ref, event.restarted_on)
+    restarted = replace(listing, clock_from=event.restarted_on, causes=(*listing.causes, cause))
+    return _replace_listing(file, restarted)
+
+
+def _on_delisted(file: CreditFile, event: AgencyDelisted) -> CreditFile:
+    listing = _existing_listing(file, event.listing_id)
+    removed = replace(
+        listing,
+        removed_on=event.removed_on,
+        removal_reason=event.reason,
+        removal_detail=event.detail,
+    )
+    return _replace_listing(file, removed)
+
+
+def _on_inspection(file: CreditFile, event: AnnualInspectionConcluded) -> CreditFile:
+    file = replace(file, inspections=(*file.inspections, inspection_of(event)))
+    if event.conclusion == "not_filed":
+        return file
+    # A late annual report puts right the listing for not filing that year.
+    for earlier in file.inspections:
+        if earlier.year == event.year and earlier.conclusion == "not_filed":
+            file = _mark_rectified(file, earlier.inspection_id)
+    if event.year in file.overdue_reports:
+        file = _mark_rectified(file, report_cause(file.uscc, event.year))
+    return file
+
+
+def _on_report_overdue(file: CreditFile, event: AnnualReportOverdue) -> CreditFile:
+    return replace(file, overdue_reports=(*file.overdue_reports, event.year))
+
+
+def _on_sponsor_review(file: CreditFile, event: AnnualReportPreliminarilyReviewed) -> CreditFile:
+    reviewed = (event.year, event.reviewed_on)
+    return replace(file, sponsor_reviews=(*file.sponsor_reviews, reviewed))
+
+
+def _on_report_filed(file: CreditFile, event: AnnualReportFiled) -> CreditFile:
+    filed = (event.year, event.filed_on, event.late)
+    return replace(file, filed_reports=(*file.filed_reports, filed))
+
+
+def _on_grade(file: CreditFile, event: EvaluationGradeAwarded) -> CreditFile:
+    grade = Grade(
+        event.evaluation_id, event.grade, event.announced_on, event.valid_from, event.valid_to
+    )
+    return replace(file, grades=(*file.grades, grade))
+
+
+def _on_commendation(file: CreditFile, event: CommendationRecorded) -> CreditFile:
+    commendation = Commendation(
+        event.commendation_id,
+        event.title,
+        event.awarding_body,
+        event.document_number,
+        event.awarded_on,
+    )
+    return replace(file, commendations=(*file.commendations, commendation))
+
+
+def _on_project(file: CreditFile, event: GovernmentProjectRecorded) -> CreditFile:
+    project = GovernmentProject(
+        event.project_id,
+        event.name,
+        event.purchaser,
+        Decimal(event.amount_yuan),
+        event.start_on,
+        event.end_on,
+    )
+    return replace(file, projects=(*file.projects, project))
+
+
+def _on_performance(file: CreditFile, event: ProjectPerformanceEvaluated) -> CreditFile:
+    evaluation = PerformanceEvaluation(
+        event.evaluation_id,
+        event.project_id,
+        event.project_name,
+        Decimal(event.score),
+        event.conclusion,
+        event.evaluator,
+        event.evaluated_on,
+    )
+    return replace(file, performance=(*file.performance, evaluation))
+
+
+def _on_follow_up(file: CreditFile, event: FollowUpEvaluationRecorded) -> CreditFile:
+    follow_up = FollowUp(
+        event.evaluation_id, event.base_id, event.findings, event.conclusion, event.evaluated_on
+    )
+    return replace(file, follow_ups=(*file.follow_ups, follow_up))
+
+
+_APPLY: dict[type, Callable[[CreditFile, Any], CreditFile]] = exhaustive(
+    SupervisionEvent,
+    {
+        ViolationRecorded: _on_violation,
+        RectificationOrdered: _on_rectification_ordered,
+        RectificationConfirmed: _on_rectification_confirmed,
+        RectificationOverdue: _on_rectification_overdue,
+        PenaltyImposed: _on_penalty,
+        AgencyListed: _on_listed,
+        ListingClockRestarted: _on_clock_restarted,
+        AgencyDelisted: _on_delisted,
+        AnnualInspectionConcluded: _on_inspection,
+        AnnualReportOverdue: _on_report_overdue,
+        AnnualReportPreliminarilyReviewed: _on_sponsor_review,
+        AnnualReportFiled: _on_report_filed,
+        EvaluationGradeAwarded: _on_grade,
+        CommendationRecorded: _on_commendation,
+        GovernmentProjectRecorded: _on_project,
+        ProjectPerformanceEvaluated: _on_performance,
+        FollowUpEvaluationRecorded: _on_follow_up,
+    },
+)
 
 
 def fold(events: Iterable[SupervisionEvent], state: CreditFile | None = None) -> CreditFile | None:
@@ -363,65 +293,11 @@ def fold(events: Iterable[SupervisionEvent], state: CreditFile | None = None) ->
     return state
 
 
-def _violation(e: ViolationRecorded) -> Violation:
-    return Violation(
-        e.violation_id, e.category, e.severity, e.facts, e.evidence_ref, e.base_id, e.found_on
-    )
-
-
-def _ordered(e: RectificationOrdered) -> Rectification:
-    return Rectification(
-        e.rectification_id,
-        e.violation_id,
-        e.requirements,
-        e.deadline,
-        e.ordered_on,
-        e.document_number,
-    )
-
-
-def _penalty(e: PenaltyImposed) -> Penalty:
-    return Penalty(
-        e.penalty_id,
-        e.kind,
-        Decimal(e.amount_yuan) if e.amount_yuan is not None else None,
-        e.suspended_until,
-        e.violation_id,
-        e.document_number,
-        e.legal_basis,
-        e.deciding_department,
-        e.decided_on,
-    )
-
-
-def _inspection(e: AnnualInspectionConcluded) -> Inspection:
-    return Inspection(e.inspection_id, e.year, e.conclusion, e.remarks, e.concluded_on)
-
-
-def _cause(credit_list: CreditList, ground: str, ref: str | None, since: dt.date) -> Cause:
-    needs = credit_list == "abnormal" and ground in RECTIFIABLE_GROUNDS
-    return Cause(ground, ref, since, needs_rectification=needs)
-
-
-def _listed(e: AgencyListed) -> Listing:
-    return Listing(
-        listing_id=e.listing_id,
-        list=e.list,
-        ground=e.ground,
-        detail=e.detail,
-        cause_ref=e.cause_ref,
-        legal_basis=e.legal_basis,
-        listed_on=e.listed_on,
-        clock_from=e.listed_on,
-        causes=(_cause(e.list, e.ground, e.cause_ref, e.listed_on),),
-    )
-
-
 def _existing_listing(file: CreditFile, listing_id: str) -> Listing:
     listing = file.listing(listing_id)
-    if listing is None:
-        raise EventOutOfOrder(f"listing {listing_id} of {file.uscc} was never opened")
-    return listing
+    return present(
+        listing, EventOutOfOrder(f"listing {listing_id} of {file.uscc} was never opened")
+    )
 
 
 def _replace_listing(file: CreditFile, new: Listing) -> CreditFile:

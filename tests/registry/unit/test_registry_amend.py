@@ -8,18 +8,18 @@ from dataclasses import replace
 import pytest
 from socialwork_contracts.registry import AgencyProfileAmended
 
-from servicekit.decisions import DomainRejected
 from services.registry.domain.agency import Agency, evolve
 from services.registry.domain.commands import AmendAgencyProfile
-from services.registry.domain.decide import decide
+from tests.registry.unit.given import given_state
 
 ON = dt.date(2020, 6, 1)
 
 
 def amend(agency: Agency, **changes: object) -> AgencyProfileAmended:
-    [event] = decide(
-        agency,
-        AmendAgencyProfile.model_validate({"uscc": agency.uscc, "amended_on": ON, **changes}),
+    [event] = (
+        given_state(agency)
+        .when(AmendAgencyProfile.model_validate({"uscc": agency.uscc, "amended_on": ON, **changes}))
+        .events
     )
     assert isinstance(event, AgencyProfileAmended)
     return event
@@ -27,9 +27,8 @@ def amend(agency: Agency, **changes: object) -> AgencyProfileAmended:
 
 def rejected(agency: Agency, **changes: object) -> list[str]:
     command = AmendAgencyProfile.model_validate({"uscc": agency.uscc, "amended_on": ON, **changes})
-    with pytest.raises(DomainRejected) as caught:
-        decide(agency, command)
-    return [v.code for v in caught.value.violations]
+    caught = given_state(agency).when(command).then_rejected()
+    return [v.code for v in caught.violations]
 
 
 def test_rename(agency: Agency) -> None:

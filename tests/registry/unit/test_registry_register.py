@@ -5,21 +5,19 @@ from __future__ import annotations
 import pytest
 from socialwork_contracts.registry import AgencyRegistered
 
-from servicekit.decisions import DomainRejected, InvalidTransition
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import RegisterAgency
-from services.registry.domain.decide import decide
 from services.registry.domain.uscc import with_check_character
+from tests.registry.unit.given import given, given_state
 
 
 def rejected(command: RegisterAgency) -> list[tuple[str, str]]:
-    with pytest.raises(DomainRejected) as caught:
-        decide(None, command)
-    return [(v.code, v.field) for v in caught.value.violations]
+    caught = given().when(command).then_rejected()
+    return [(v.code, v.field) for v in caught.violations]
 
 
 def test_register(registration: RegisterAgency, registered: AgencyRegistered) -> None:
-    assert decide(None, registration) == [registered]
+    assert given().when(registration).events == [registered]
 
 
 def test_register_association_with_sponsor(registration: RegisterAgency) -> None:
@@ -31,13 +29,13 @@ def test_register_association_with_sponsor(registration: RegisterAgency) -> None
             "sponsor": "郑州市民政局",
         }
     )
-    [event] = decide(None, command)
+    [event] = given().when(command).events
     assert isinstance(event, AgencyRegistered)
     assert (event.kind, event.sponsor) == ("association", "郑州市民政局")
 
 
 def test_functional_zone_has_no_county_code(registration: RegisterAgency) -> None:
-    [event] = decide(None, registration.model_copy(update={"reporting_unit": "zhengdong"}))
+    [event] = given().when(registration.model_copy(update={"reporting_unit": "zhengdong"})).events
     assert isinstance(event, AgencyRegistered)
     assert (event.reporting_unit, event.county_code) == ("zhengdong", None)
 
@@ -46,15 +44,14 @@ def test_priority_is_derived(registration: RegisterAgency) -> None:
     command = registration.model_copy(
         update={"service_fields": ("culture_sports",), "target_groups": ("general_public",)}
     )
-    [event] = decide(None, command)
+    [event] = given().when(command).events
     assert isinstance(event, AgencyRegistered)
     assert event.priority is False
 
 
 def test_duplicate_uscc(registration: RegisterAgency, agency: Agency) -> None:
-    with pytest.raises(InvalidTransition) as caught:
-        decide(agency, registration)
-    assert caught.value.code == "duplicate_uscc"
+    caught = given_state(agency).when(registration).then_refused()
+    assert caught.code == "duplicate_uscc"
 
 
 @pytest.mark.parametrize(
@@ -105,9 +102,8 @@ def test_every_violation_is_collected(registration: RegisterAgency) -> None:
 
 
 def test_rejection_carries_both_languages(registration: RegisterAgency) -> None:
-    with pytest.raises(DomainRejected) as caught:
-        decide(None, registration.model_copy(update={"name": "中国社工"}))
-    [violation] = caught.value.violations
+    caught = given().when(registration.model_copy(update={"name": "中国社工"})).then_rejected()
+    [violation] = caught.violations
     assert "中国" in violation.message_zh
     assert "中国" in violation.message_en
 
@@ -117,7 +113,7 @@ def test_registration_names_the_group_in_preparation_it_ends(
 ) -> None:
     # issue 11 §2: the registration of an assisted group (注册协助) names its provisional id.
     group = "6f1c1d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f"
-    [event] = decide(None, registration.model_copy(update={"provisional_id": group}))
+    [event] = given().when(registration.model_copy(update={"provisional_id": group})).events
     assert isinstance(event, AgencyRegistered)
     assert event.provisional_id == group
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 import pytest
 from socialwork_contracts.registry import AgencyStaffChanged, QualifiedStaffShareFellShort
 
-from servicekit.decisions import DomainRejected
 from services.registry.domain.agency import Agency
 from services.registry.domain.commands import (
     ChangeAgencyStaff,
@@ -17,19 +16,18 @@ from services.registry.domain.commands import (
     RevokeAgencyRegistration,
     SuspendAgency,
 )
-from services.registry.domain.decide import decide
+from tests.registry.unit.given import given_state
 
 
 def rejected(agency: Agency, command: RegistryCommand) -> list[str]:
-    with pytest.raises(DomainRejected) as caught:
-        decide(agency, command)
-    return [v.code for v in caught.value.violations]
+    caught = given_state(agency).when(command).then_rejected()
+    return [v.code for v in caught.violations]
 
 
 @pytest.mark.parametrize(("full_time", "qualified"), [(3, 1), (4, 2), (6, 3), (7, 3), (12, 4)])
 def test_staff_change_keeping_the_ratio(agency: Agency, full_time: int, qualified: int) -> None:
     when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
-    assert decide(agency, when) == [
+    assert given_state(agency).when(when).events == [
         AgencyStaffChanged(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
     ]
 
@@ -52,7 +50,7 @@ def test_a_drop_below_the_third_is_recorded_not_refused(
 ) -> None:
     """issue 11 §1: the staff left; refusing to record it would only hide the fact."""
     when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified)
-    assert decide(agency, when) == [
+    assert given_state(agency).when(when).events == [
         AgencyStaffChanged(uscc=agency.uscc, full_time_staff=full_time, qualified_staff=qualified),
         QualifiedStaffShareFellShort(
             uscc=agency.uscc,
@@ -66,7 +64,7 @@ def test_a_drop_below_the_third_is_recorded_not_refused(
 def test_only_the_drop_is_a_shortfall_not_every_change_below(agency: Agency) -> None:
     below = replace(agency, full_time_staff=4, qualified_staff=1)
     when = ChangeAgencyStaff(uscc=agency.uscc, full_time_staff=5, qualified_staff=1)
-    assert [type(e) for e in decide(below, when)] == [AgencyStaffChanged]
+    assert [type(e) for e in given_state(below).when(when).events] == [AgencyStaffChanged]
 
 
 def test_staff_unchanged(agency: Agency) -> None:

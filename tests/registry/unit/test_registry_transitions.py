@@ -17,8 +17,7 @@ from socialwork_contracts.registry import (
     AgencySuspended,
 )
 
-from servicekit.decisions import InvalidTransition
-from services.registry.domain.agency import AgencyStatus, fold
+from services.registry.domain.agency import AgencyStatus
 from services.registry.domain.commands import (
     AmendAgencyProfile,
     ChangeAgencyStaff,
@@ -29,8 +28,8 @@ from services.registry.domain.commands import (
     RevokeAgencyRegistration,
     SuspendAgency,
 )
-from services.registry.domain.decide import decide
 from services.registry.domain.events import RegistryEvent
+from tests.registry.unit.given import given
 
 
 def history(registered: AgencyRegistered, status: str) -> list[RegistryEvent]:
@@ -110,23 +109,19 @@ def test_allowed(
     name: str,
     after: AgencyStatus,
 ) -> None:
-    given = history(registered, before)
-    then = decide(fold(given), command(name, registration))
-    assert len(then) == 1
-    state = fold([*given, *then])
-    assert state is not None
-    assert state.status == after
+    then = given(*history(registered, before)).when(command(name, registration))
+    assert len(then.events) == 1
+    assert then.state.status == after
 
 
 @pytest.mark.parametrize(("status", "name", "code"), REFUSED)
 def test_refused(
     registered: AgencyRegistered, registration: RegisterAgency, status: str, name: str, code: str
 ) -> None:
-    with pytest.raises(InvalidTransition) as caught:
-        decide(fold(history(registered, status)), command(name, registration))
-    assert caught.value.code == code
-    assert caught.value.message_zh
-    assert caught.value.message_en
+    caught = given(*history(registered, status)).when(command(name, registration)).then_refused()
+    assert caught.code == code
+    assert caught.message_zh
+    assert caught.message_en
 
 
 def test_suspend(registered: AgencyRegistered) -> None:
@@ -136,27 +131,26 @@ def test_suspend(registered: AgencyRegistered) -> None:
         reason="限期整改",
         decision_document="郑民罚〔2020〕1号",
     )
-    assert decide(fold([registered]), when) == [
+    given(registered).when(when).then(
         AgencySuspended(
             uscc=registered.uscc,
             until=dt.date(2020, 3, 31),
             reason="限期整改",
             decision_document="郑民罚〔2020〕1号",
         )
-    ]
+    )
 
 
 def test_reinstate(registered: AgencyRegistered) -> None:
-    given = history(registered, "suspended")
     when = ReinstateAgency(uscc=registered.uscc, reason="整改完成")
-    assert decide(fold(given), when) == [AgencyReinstated(uscc=registered.uscc, reason="整改完成")]
+    given(*history(registered, "suspended")).when(when).then(
+        AgencyReinstated(uscc=registered.uscc, reason="整改完成")
+    )
 
 
 def test_deregister(registered: AgencyRegistered) -> None:
     when = DeregisterAgency(uscc=registered.uscc, reason="自行解散")
-    assert decide(fold([registered]), when) == [
-        AgencyDeregistered(uscc=registered.uscc, reason="自行解散")
-    ]
+    given(registered).when(when).then(AgencyDeregistered(uscc=registered.uscc, reason="自行解散"))
 
 
 def test_revoke(registered: AgencyRegistered) -> None:
@@ -166,11 +160,11 @@ def test_revoke(registered: AgencyRegistered) -> None:
         decision_document="郑民罚〔2020〕2号",
         legal_basis="民办非企业单位登记管理暂行条例第二十五条",
     )
-    assert decide(fold(history(registered, "suspended")), when) == [
+    given(*history(registered, "suspended")).when(when).then(
         AgencyRegistrationRevoked(
             uscc=registered.uscc,
             reason="严重违法",
             decision_document="郑民罚〔2020〕2号",
             legal_basis="民办非企业单位登记管理暂行条例第二十五条",
         )
-    ]
+    )

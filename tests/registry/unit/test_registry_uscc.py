@@ -6,12 +6,12 @@ import pytest
 from socialwork_contracts.registry import AgencyKind
 from socialwork_contracts.uscc import check_character
 
-from services.registry.domain.rules import uscc_format, uscc_matches_kind
 from services.registry.domain.uscc import (
     has_valid_check_character,
     kind_of,
     with_check_character,
 )
+from services.registry.domain.uscc_rules import uscc_format, uscc_matches_kind
 
 SERVICE_AGENCY = with_check_character("52410105MJY123456")
 ASSOCIATION = with_check_character("51410100MJY654321")
