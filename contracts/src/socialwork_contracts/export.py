@@ -183,38 +183,34 @@ def _dead_letter_headers_schema() -> dict[str, Any]:
     }
 
 
-def asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document: one channel per topic, one message per event type and version."""
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
-    messages: dict[str, Any] = {}
-    for topic in EVENT_TOPICS:
-        published = [c for c in EVENT_CLASSES if c.producer == topic.producer]
-        channel = _channel_id(topic)
-        channels[channel] = {
-            "address": topic.name,
-            "title": topic.name,
-            "description": (
-                f"{topic.description}. Producer: the {topic.producer} service. "
-                f"{topic.partitions} partitions; key = stream (aggregate) id, so order holds per "
-                "aggregate only. Retention unlimited: a new consumer replays from offset 0."
-            ),
-            "messages": {
-                c.type_key(): {"$ref": f"#/components/messages/{c.type_key()}"} for c in published
-            },
-            "bindings": _kafka_channel_binding(topic.partitions),
-        }
-        operations[f"publish-{topic.producer}-events"] = {
-            "action": "send",
-            "title": f"The {topic.producer} service publishes its events",
-            "channel": {"$ref": f"#/channels/{channel}"},
-            "messages": [
-                {"$ref": f"#/channels/{channel}/messages/{c.type_key()}"} for c in published
-            ],
-        }
-        messages.update({c.type_key(): _message(c) for c in published})
+def _event_channel(topic: TopicSpec, published: list[type[DomainEvent]]) -> dict[str, Any]:
+    return {
+        "address": topic.name,
+        "title": topic.name,
+        "description": (
+            f"{topic.description}. Producer: the {topic.producer} service. "
+            f"{topic.partitions} partitions; key = stream (aggregate) id, so order holds per "
+            "aggregate only. Retention unlimited: a new consumer replays from offset 0."
+        ),
+        "messages": {
+            c.type_key(): {"$ref": f"#/components/messages/{c.type_key()}"} for c in published
+        },
+        "bindings": _kafka_channel_binding(topic.partitions),
+    }
 
-    channels["dead-letter"] = {
+
+def _publish_operation(topic: TopicSpec, published: list[type[DomainEvent]]) -> dict[str, Any]:
+    channel = _channel_id(topic)
+    return {
+        "action": "send",
+        "title": f"The {topic.producer} service publishes its events",
+        "channel": {"$ref": f"#/channels/{channel}"},
+        "messages": [{"$ref": f"#/channels/{channel}/messages/{c.type_key()}"} for c in published],
+    }
+
+
+def _dead_letter_channel() -> dict[str, Any]:
+    return {
         "address": dead_letter_topic("{consumer}"),
         "title": "Dead-letter topics, one per consuming service",
         "description": (
@@ -232,13 +228,10 @@ def asyncapi() -> dict[str, Any]:
         "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
         "bindings": _kafka_channel_binding(None),
     }
-    operations["dead-letter"] = {
-        "action": "send",
-        "title": "A consumer dead-letters a record it cannot process",
-        "channel": {"$ref": "#/channels/dead-letter"},
-        "messages": [{"$ref": "#/channels/dead-letter/messages/DeadLetter"}],
-    }
-    messages["DeadLetter"] = {
+
+
+def _dead_letter_message() -> dict[str, Any]:
+    return {
         "name": "DeadLetter",
         "title": "Dead-lettered record",
         "summary": "The failed record, byte for byte, with where it came from and why it failed.",
@@ -251,17 +244,41 @@ def asyncapi() -> dict[str, Any]:
             }
         },
     }
+
+
+def _info() -> dict[str, Any]:
+    return {
+        "title": "Social-work incubation platform events (社会工作服务机构孵化基地平台事件)",
+        "version": __version__,
+        "description": (
+            "Public events of the Zhengzhou civil-affairs platform for incubation bases of "
+            "social-work agencies. Every message is a CloudEvents 1.0 structured-mode JSON "
+            "record. See README.md for delivery, deduplication and the evolution rule."
+        ),
+    }
+
+
+def asyncapi() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document: one channel per topic, one message per event type and version."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for topic in EVENT_TOPICS:
+        published = [c for c in EVENT_CLASSES if c.producer == topic.producer]
+        channels[_channel_id(topic)] = _event_channel(topic, published)
+        operations[f"publish-{topic.producer}-events"] = _publish_operation(topic, published)
+        messages.update({c.type_key(): _message(c) for c in published})
+    channels["dead-letter"] = _dead_letter_channel()
+    operations["dead-letter"] = {
+        "action": "send",
+        "title": "A consumer dead-letters a record it cannot process",
+        "channel": {"$ref": "#/channels/dead-letter"},
+        "messages": [{"$ref": "#/channels/dead-letter/messages/DeadLetter"}],
+    }
+    messages["DeadLetter"] = _dead_letter_message()
     return {
         "asyncapi": "3.0.0",
-        "info": {
-            "title": "Social-work incubation platform events (社会工作服务机构孵化基地平台事件)",
-            "version": __version__,
-            "description": (
-                "Public events of the Zhengzhou civil-affairs platform for incubation bases of "
-                "social-work agencies. Every message is a CloudEvents 1.0 structured-mode JSON "
-                "record. See README.md for delivery, deduplication and the evolution rule."
-            ),
-        },
+        "info": _info(),
         "defaultContentType": CONTENT_TYPE,
         "channels": channels,
         "operations": operations,
