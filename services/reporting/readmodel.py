@@ -15,6 +15,8 @@ import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
+import asyncpg
+
 from servicekit.db import Connection
 from services.reporting.domain.facts import Fact, FactRow
 from services.reporting.domain.state import fold
@@ -168,16 +170,53 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
 """
 
 
-async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactRow]) -> None:
-    """Bulk form of insert_facts (the replay): COPY into a session staging table, then one
-    INSERT ... ON CONFLICT (event_id) DO NOTHING, so a fact is still stored once per event id.
+_FACT_COLUMN_NAMES = tuple(c.strip() for c in _FACT_COLUMNS.split(","))
 
-    Must run inside the caller's transaction (the staging rows go at its commit). The payload
-    arrives as JSON text and is cast to jsonb by PostgreSQL: no dict or json.dumps in Python.
+
+def _jsonb_binary(value: str | bytes | dict[str, Any]) -> bytes:
+    text = (
+        value
+        if isinstance(value, bytes)
+        else (value.encode() if isinstance(value, str) else json.dumps(value).encode())
+    )
+    return b"\x01" + text  # jsonb's binary format: a version byte, then the JSON text
+
+
+def _jsonb_from_binary(value: bytes) -> Any:
+    return json.loads(value[1:])
+
+
+async def bulk_codecs(conn: Connection) -> None:
+    """jsonb in binary form on this connection (COPY's format), read and written as before:
+    dicts out; dicts, or JSON text already serialised, in. For the replay's own connection."""
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=_jsonb_binary,
+        decoder=_jsonb_from_binary,
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
+async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactRow]) -> None:
+    """Bulk form of insert_facts (the replay), a fact still stored once per event id: COPY
+    straight into the facts table; if an event id is already there (a republished event), the
+    batch again through a session staging table and INSERT ... ON CONFLICT (event_id) DO NOTHING.
+
+    Runs inside the caller's transaction, on a connection with `bulk_codecs`. The payload arrives
+    as JSON text and is parsed into jsonb by PostgreSQL: no dict or json.dumps in Python.
     """
     if not rows:
         return
     g = checked_generation(generation)
+    try:
+        async with conn.transaction():  # a savepoint: a conflict undoes this attempt only
+            await conn.copy_records_to_table(
+                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=rows
+            )
+        return
+    except asyncpg.UniqueViolationError:
+        pass
     await conn.execute(_STAGE_DDL)
     await conn.copy_records_to_table(_STAGE, records=rows)
     await conn.execute(
