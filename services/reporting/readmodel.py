@@ -173,28 +173,20 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
 _FACT_COLUMN_NAMES = tuple(c.strip() for c in _FACT_COLUMNS.split(","))
 
 
-def _jsonb_binary(value: str | bytes | dict[str, Any]) -> bytes:
-    text = (
-        value
-        if isinstance(value, bytes)
-        else (value.encode() if isinstance(value, str) else json.dumps(value).encode())
-    )
-    return b"\x01" + text  # jsonb's binary format: a version byte, then the JSON text
+def _jsonb_out(value: Any) -> bytes:
+    # jsonb's binary form is a version byte, then the JSON text: bytes are JSON text already.
+    return b"\x01" + (value if isinstance(value, bytes) else json.dumps(value).encode())
 
 
-def _jsonb_from_binary(value: bytes) -> Any:
+def _jsonb_in(value: bytes) -> Any:
     return json.loads(value[1:])
 
 
-async def bulk_codecs(conn: Connection) -> None:
-    """jsonb in binary form on this connection (COPY's format), read and written as before:
-    dicts out; dicts, or JSON text already serialised, in. For the replay's own connection."""
+async def binary_jsonb(conn: Connection) -> None:
+    """jsonb in binary form on this connection, as COPY needs it; values as the pools have them
+    (dicts out, any JSON value in, servicekit's create_pool) and JSON text given as bytes as is."""
     await conn.set_type_codec(
-        "jsonb",
-        encoder=_jsonb_binary,
-        decoder=_jsonb_from_binary,
-        schema="pg_catalog",
-        format="binary",
+        "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
     )
 
 
@@ -203,16 +195,19 @@ async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactR
     straight into the facts table; if an event id is already there (a republished event), the
     batch again through a session staging table and INSERT ... ON CONFLICT (event_id) DO NOTHING.
 
-    Runs inside the caller's transaction, on a connection with `bulk_codecs`. The payload arrives
-    as JSON text and is parsed into jsonb by PostgreSQL: no dict or json.dumps in Python.
+    Must run inside the caller's transaction (the staging rows go at its commit). Leaves the
+    connection with `binary_jsonb`. The payload's JSON text is parsed into jsonb by PostgreSQL:
+    no dict or json.dumps in Python.
     """
     if not rows:
         return
     g = checked_generation(generation)
+    await binary_jsonb(conn)
+    records = [(*row[:10], row[10].encode()) for row in rows]
     try:
         async with conn.transaction():  # a savepoint: a conflict undoes this attempt only
             await conn.copy_records_to_table(
-                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=rows
+                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=records
             )
         return
     except asyncpg.UniqueViolationError:

@@ -24,8 +24,8 @@ from aiokafka import AIOKafkaConsumer
 
 from servicekit import topic_reading
 from servicekit.db import Connection
-from servicekit.eventstore.store import create_pool, init_connection
-from servicekit.kafka_records import Delivery, Refused, Unknown, parse
+from servicekit.eventstore.store import create_pool
+from servicekit.kafka_records import Refused, Unknown, parse
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.topic_reading import Offsets, Record, Span
 from services.reporting import readmodel
@@ -87,7 +87,7 @@ def parse_batch(records: Sequence[Record]) -> Batch:
     """Records -> facts; unknown types are skipped with a record, invalid ones dead-lettered."""
     batch = Batch([], [], [])
     for record in records:
-        received = parse(Delivery.of(record))
+        received = parse(record)
         if isinstance(received, Refused):
             batch.dead.append(_dead(record, received.reason))
             continue
@@ -157,11 +157,7 @@ async def load(
     if not to_read:
         return counts
     async with pool.acquire() as conn:
-        await readmodel.bulk_codecs(conn)
-        try:
-            await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
-        finally:
-            await init_connection(conn)  # the pool's codecs again
+        await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
     return counts
 
 
