@@ -57,6 +57,7 @@ from benchmarks.bench_foundation import (
 )
 from benchmarks.history_generator import publish, topic_names
 from servicekit.auth import Role, TokenSettings, issue_token
+from servicekit.topic_reading import partitions
 from services.registry.domain.uscc import CHARSET, with_check_character
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -75,12 +76,9 @@ async def raw_read(bootstrap: str, topics: list[str]) -> dict[str, Any]:
         max_partition_fetch_bytes=4 * 1024 * 1024,
         fetch_max_bytes=64 * 1024 * 1024,
     )
+    parts = [TopicPartition(t, p) for t, p in await partitions(bootstrap, topics)]
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()
-        parts = [
-            TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
-        ]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)

@@ -165,7 +165,7 @@ _STAGE_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
     event_id text, service text, event_type text, event_version integer, stream_id text,
     uscc text, base_id text, effective_on date, occurred_at timestamptz,
-    recorded_at timestamptz, data text
+    recorded_at timestamptz, data jsonb
 ) ON COMMIT DELETE ROWS
 """
 
@@ -203,11 +203,10 @@ async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactR
         return
     g = checked_generation(generation)
     await binary_jsonb(conn)
-    records = [(*row[:10], row[10].encode()) for row in rows]
     try:
         async with conn.transaction():  # a savepoint: a conflict undoes this attempt only
             await conn.copy_records_to_table(
-                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=records
+                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=rows
             )
         return
     except asyncpg.UniqueViolationError:
@@ -217,7 +216,7 @@ async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactR
     await conn.execute(
         f"INSERT INTO {g}.facts ({_FACT_COLUMNS}) SELECT event_id, service, event_type, "
         "event_version, stream_id, uscc, base_id, effective_on, occurred_at, recorded_at, "
-        f"data::jsonb FROM {_STAGE} ON CONFLICT (event_id) DO NOTHING"
+        f"data FROM {_STAGE} ON CONFLICT (event_id) DO NOTHING"
     )
 
 
