@@ -113,7 +113,7 @@ async def test_rebuild_with_two_instances(stage: Stage) -> None:
     await run(stage, "rebuild, two instances", fault, instances={"incubation": 2, "reporting": 2})
 
 
-async def test_supervision_rebuilt_while_serving(stage: Stage) -> None:
+async def test_supervision_rebuild_while_serving(stage: Stage) -> None:
     """Supervision's read model rebuilt from its log mid-burst (`rebuild-read-model`: appends
     held, tables rewritten in one transaction) while two instances take commands and its
     consumers fold registry and incubation events; nothing is lost: every credit file's row is at
