@@ -2,7 +2,8 @@
 incubation's log (servicekit.rebuild).
 
 Every base, incubation and group stream folded; `incubation.bases`, `incubation.incubations`,
-`incubation.support`, `incubation.trainings` and `incubation.groups` rewritten.
+`incubation.support`, `incubation.trainings`, `incubation.groups`,
+`incubation.services_delivered` and `incubation.stay_clocks` rewritten.
 `incubation.agencies` (registry) and `incubation.listings` (supervision) are learned from other
 topics and left untouched.
 """
@@ -13,7 +14,15 @@ from servicekit.rebuild import ReadModel, StreamKind
 from services.incubation import readmodel
 from services.incubation.domain import group, incubation, incubation_base
 
-_OWN_TABLES = ("bases", "incubations", "support", "trainings", "groups")
+_OWN_TABLES = (
+    "bases",
+    "incubations",
+    "support",
+    "trainings",
+    "groups",
+    "services_delivered",
+    "stay_clocks",
+)
 
 READ_MODEL = ReadModel(
     service="incubation",
