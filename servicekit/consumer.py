@@ -33,13 +33,13 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 from faststream.message import StreamMessage
 from socialwork_contracts.base import DomainEvent
-from socialwork_contracts.catalog import UnknownEventType, load
 from socialwork_contracts.envelope import CloudEvent
 
-from servicekit.cloudevents import split_type
 from servicekit.db import Connection
 from servicekit.eventstore import StaleTransaction
 from servicekit.eventstore.schema import checked_schema
+from servicekit.kafka_records import Delivery, Received, Unknown, parse
+from servicekit.kafka_records import Refused as Refused  # part of the consumer's answers
 from servicekit.leadership import wait
 from servicekit.metrics import (
     CONSUMER_RETRIES,
@@ -79,28 +79,6 @@ class Projection(Protocol):
         """Delete everything this projection wrote (for a rebuild from offset 0)."""
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One Kafka record as the consumer handles it (from the broker, a parking, a re-drive)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-
-    @classmethod
-    def of(cls, record: ConsumerRecord[bytes, bytes]) -> Delivery:
-        return cls(record.topic, record.partition, record.offset, record.key, record.value)
-
-
-@dataclass(frozen=True)
-class Refused:
-    """A record that cannot be applied: it becomes a dead letter with this reason."""
-
-    reason: str
-
-
 # What became of one record: "applied", "skipped", "duplicate", "parked", or a refusal.
 Outcome = str | Refused
 
@@ -126,21 +104,6 @@ class AlreadyRedriven(Exception):
 async def _raw_decoder(message: StreamMessage[Any]) -> Any:
     # Parsing is ours: a malformed body must reach the handler to be dead-lettered.
     return message.body
-
-
-def parse(delivery: Delivery) -> CloudEvent | Refused:
-    """The record's envelope, or why it is not one this platform accepts."""
-    try:
-        envelope = CloudEvent.model_validate_json(delivery.value or b"")
-        split_type(envelope.type)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        return Refused(f"not a valid CloudEvent: {exc}")
-    if "specversion" not in envelope.model_fields_set:
-        # Required by CloudEvents 1.0; the model's default is for producing, not for reading.
-        return Refused("not a valid CloudEvent: specversion is missing")
-    if delivery.key is None or delivery.key != envelope.streamid.encode():
-        return Refused(f"key {delivery.key!r} differs from streamid {envelope.streamid!r}")
-    return envelope
 
 
 class EventConsumer:
@@ -300,9 +263,10 @@ class EventConsumer:
 
     async def handle(self, conn: Connection, delivery: Delivery) -> Outcome:
         """Apply one record in stream order: drop what was seen, park what is early."""
-        envelope = parse(delivery)
-        if isinstance(envelope, Refused):
-            return envelope
+        received = parse(delivery)
+        if isinstance(received, Refused):
+            return received
+        envelope = received.envelope
         store_id = envelope.storeid or ""
         last = await conn.fetchrow(
             f"SELECT version, event_id FROM {self.schema}.consumer_streams "
@@ -324,30 +288,28 @@ class EventConsumer:
             return "duplicate"
         if envelope.streamversion > version + 1:
             return await self._park(conn, delivery, envelope, f"expected version {version + 1}")
-        outcome = await self._apply(conn, envelope)
+        outcome = await self._apply(conn, received)
         if isinstance(outcome, Refused):
             return outcome
         await self._advance(conn, delivery.topic, envelope)
         await self._unpark(conn, delivery.topic, envelope)
         return outcome
 
-    async def _apply(self, conn: Connection, envelope: CloudEvent) -> Outcome:
-        event_type, version = split_type(envelope.type)
-        try:
-            event = load(event_type, version, envelope.data)
-        except UnknownEventType as exc:
+    async def _apply(self, conn: Connection, received: Received) -> Outcome:
+        envelope, event = received.envelope, received.event
+        if isinstance(event, Refused):
+            return event
+        if isinstance(event, Unknown):
             await conn.execute(
                 f"INSERT INTO {self.schema}.skipped_events (consumer, event_id, event_type, "
                 "reason) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 self.name,
                 envelope.id,
                 envelope.type,
-                str(exc),
+                event.reason,
             )
             self.stats.skipped += 1
             return "skipped"
-        except Exception as exc:  # invalid data, or an upcaster that cannot read it
-            return Refused(f"data does not match {envelope.type}: {type(exc).__name__}: {exc}")
         return await self._apply_event(conn, envelope, event)
 
     async def _apply_event(

@@ -6,15 +6,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
 
-from servicekit.eventstore import EventStore
 from servicekit.logging import configure_logging
-from servicekit.rebuild import rebuild_command
+from servicekit.rebuild import Rebuildable, rebuild_command
 from servicekit.settings import ServiceSettings
 
 
@@ -40,16 +38,15 @@ def serve(service: str, create_app: Callable[[ServiceSettings], FastAPI]) -> Non
 def main(
     service: str,
     create_app: Callable[[ServiceSettings], FastAPI],
-    rebuild: Callable[[EventStore], Awaitable[Any]] | None = None,
-    describe: Callable[[Any], str] = str,
+    read_model: Rebuildable | None = None,
 ) -> None:
     """`python -m services.<service> [serve|rebuild-read-model]`: serve (the default, no
     arguments) is the container's and the local scripts' command."""
-    commands = ["serve"] + (["rebuild-read-model"] if rebuild is not None else [])
+    commands = ["serve"] + (["rebuild-read-model"] if read_model is not None else [])
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     if command == "serve":
         serve(service, create_app)
-    elif command == "rebuild-read-model" and rebuild is not None:
-        raise SystemExit(asyncio.run(rebuild_command(service, rebuild, describe)))
+    elif command == "rebuild-read-model" and read_model is not None:
+        raise SystemExit(asyncio.run(rebuild_command(service, read_model)))
     else:
         sys.exit(f"unknown command {command!r}; use {' or '.join(commands)}")

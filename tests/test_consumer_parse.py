@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from servicekit.consumer import Delivery, Refused, parse
+from servicekit.kafka_records import Delivery, Refused, parse
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "contracts" / "examples" / "PenaltyImposed.v1.json"
 

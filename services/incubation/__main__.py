@@ -1,9 +1,9 @@
-"""`python -m services.incubation [serve|rebuild-read-model]` — serve (the default, no
-arguments) is the container's and the local scripts' command."""
+"""`python -m services.incubation [serve|rebuild-read-model]` — serve (the default, no arguments) is
+the container's and the local scripts' command."""
 
 from servicekit.serve import main
 from services.incubation.app import SERVICE, create_app
-from services.incubation.rebuild import rebuild
+from services.incubation.rebuild import READ_MODEL
 
 if __name__ == "__main__":
-    main(SERVICE, create_app, rebuild)
+    main(SERVICE, create_app, READ_MODEL)

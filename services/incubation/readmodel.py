@@ -668,17 +668,6 @@ async def record_inspection(conn: Connection, uscc: str, year: int, conclusion: 
     )
 
 
-async def reset_own_tables(conn: Connection) -> None:
-    """Empty the tables the inline projections keep (for a rebuild from the log, in its
-    transaction); the agencies and listings learned from other services stay."""
-    await conn.execute(
-        f"DELETE FROM {SCHEMA}.bases; DELETE FROM {SCHEMA}.incubations; "
-        f"DELETE FROM {SCHEMA}.support; DELETE FROM {SCHEMA}.trainings; "
-        f"DELETE FROM {SCHEMA}.groups; DELETE FROM {SCHEMA}.services_delivered; "
-        f"DELETE FROM {SCHEMA}.stay_clocks"
-    )
-
-
 # --- queries ----------------------------------------------------------------------------------
 
 

@@ -1,8 +1,9 @@
-"""`python -m services.registry [serve|rebuild-read-model]` — serve is the container's command."""
+"""`python -m services.registry [serve|rebuild-read-model]` — serve (the default, no arguments) is
+the container's and the local scripts' command."""
 
 from servicekit.serve import main
 from services.registry.app import SERVICE, create_app
-from services.registry.rebuild import rebuild
+from services.registry.rebuild import READ_MODEL
 
 if __name__ == "__main__":
-    main(SERVICE, create_app, rebuild, describe=lambda count: f"{count} agencies")
+    main(SERVICE, create_app, READ_MODEL)

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.http import Problem
+from servicekit.kafka_security import kafka_security
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
@@ -45,6 +46,7 @@ async def prepare(runtime: Runtime, cache: ReportCache) -> None:
             [t.name for t in EVENT_TOPICS],
             generation=generation,
             switch=True,
+            security=kafka_security(runtime.settings),
         )
 
     runtime.rebuilders[consumer_name] = rebuild

@@ -1,4 +1,5 @@
-"""Command line: serve (default), replay with switch-over, and the projection checksum."""
+"""Command line: serve (default), replay with switch-over (also `rebuild-read-model`, as every
+service names it), and the projection checksum."""
 
 from __future__ import annotations
 
@@ -11,78 +12,14 @@ import time
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.eventstore.store import create_pool
+from servicekit.kafka_security import kafka_security
 from servicekit.logging import configure_logging
+from servicekit.rebuild import rebuild_command
 from servicekit.serve import serve
 from servicekit.settings import ServiceSettings
 from services.reporting import readmodel
-
-
-class ProgressBar:
-    """A one-line progress bar with rate and time left, redrawn at most 5 times a second."""
-
-    def __init__(self, label: str, width: int = 30) -> None:
-        self.label = label
-        self.width = width
-        self.started = time.monotonic()
-        self.last_draw = 0.0
-
-    def __call__(self, done: int, total: int, *, final: bool = False) -> None:
-        now = time.monotonic()
-        if not final and now - self.last_draw < 0.2:
-            return
-        self.last_draw = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = done / elapsed
-        share = done / total if total else 1.0
-        left = (total - done) / rate if rate > 0 else 0.0
-        filled = int(self.width * share)
-        bar = "█" * filled + "░" * (self.width - filled)
-        sys.stderr.write(
-            f"\r{self.label} {bar} {share:6.1%} {done:,}/{total:,} "
-            f"{rate:,.0f} 条/s 剩余 {time.strftime('%H:%M:%S', time.gmtime(left))}"
-        )
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-async def run_replay(
-    settings: ServiceSettings, *, switch: bool, keep: int, workers: int = 1
-) -> dict[str, object]:
-    from services.reporting.replay import next_generation, replay
-
-    pool = await create_pool(settings.database_url)
-    try:
-        generation = await next_generation(pool)
-        bar = ProgressBar(f"重放 {generation}")
-        result = await replay(
-            pool,
-            settings.kafka_bootstrap_servers,
-            [t.name for t in EVENT_TOPICS],
-            generation=generation,
-            switch=switch,
-            progress=bar,
-            dsn=settings.database_url,
-            workers=workers,
-        )
-        bar(result.events, result.events, final=True)
-        if result.switched:
-            async with pool.acquire() as conn:
-                # Keep the previous generation(s) so readers mid-query are never cut off.
-                for old in (await readmodel.generations(conn))[:-keep]:
-                    await readmodel.drop_generation(conn, old)
-        return {
-            "generation": result.generation,
-            "events": result.events,
-            "facts": result.facts,
-            "skipped": result.skipped,
-            "dead_lettered": result.dead_lettered,
-            "seconds": round(result.seconds, 2),
-            "events_per_second": round(result.events / result.seconds) if result.seconds else 0,
-            "switched": result.switched,
-        }
-    finally:
-        await pool.close()
+from services.reporting.rebuild import ProgressBar, ReplayedProjection
+from services.reporting.rebuild import run_replay as run_replay  # the `replay` command
 
 
 async def run_checksum(
@@ -110,6 +47,7 @@ async def run_checksum(
             progress=bar,
             dsn=settings.database_url,
             workers=workers,
+            security=kafka_security(settings),
         )
         bar(result.events, result.events, final=True)
         # Compare at the same log positions, read in one snapshot with both hashes: while the
@@ -138,6 +76,7 @@ async def run_checksum(
                     generation=scratch,
                     switch=False,
                     until=live_at,
+                    security=kafka_security(settings),
                 )
             else:
                 await asyncio.sleep(0.2)
@@ -163,8 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd = sub.add_parser("replay", help="rebuild the projection from offset 0 and switch")
     replay_cmd.add_argument("--no-switch", action="store_true", help="build only; do not switch")
     replay_cmd.add_argument("--keep", type=int, default=2, help="generations to keep (≥2)")
+    rebuild_cmd = sub.add_parser("rebuild-read-model", help="the same as replay (switches)")
     checksum_cmd = sub.add_parser("checksum", help="hash the live projection")
-    for command in (replay_cmd, checksum_cmd):
+    for command in (replay_cmd, rebuild_cmd, checksum_cmd):
         command.add_argument(
             "--workers",
             type=int,
@@ -184,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     settings = ServiceSettings()  # from the environment
     configure_logging("reporting", settings.log_level)
+    if args.command == "rebuild-read-model":
+        projection = ReplayedProjection(workers=max(1, args.workers))
+        return asyncio.run(rebuild_command("reporting", projection))
     if args.command == "replay":
         outcome = asyncio.run(
             run_replay(

@@ -15,6 +15,8 @@ import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
+import asyncpg
+
 from servicekit.db import Connection
 from services.reporting.domain.facts import Fact, FactRow
 from services.reporting.domain.state import fold
@@ -163,27 +165,58 @@ _STAGE_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
     event_id text, service text, event_type text, event_version integer, stream_id text,
     uscc text, base_id text, effective_on date, occurred_at timestamptz,
-    recorded_at timestamptz, data text
+    recorded_at timestamptz, data jsonb
 ) ON COMMIT DELETE ROWS
 """
 
 
-async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactRow]) -> None:
-    """Bulk form of insert_facts (the replay): COPY into a session staging table, then one
-    INSERT ... ON CONFLICT (event_id) DO NOTHING, so a fact is still stored once per event id.
+_FACT_COLUMN_NAMES = tuple(c.strip() for c in _FACT_COLUMNS.split(","))
 
-    Must run inside the caller's transaction (the staging rows go at its commit). The payload
-    arrives as JSON text and is cast to jsonb by PostgreSQL: no dict or json.dumps in Python.
+
+def _jsonb_out(value: Any) -> bytes:
+    # jsonb's binary form is a version byte, then the JSON text: bytes are JSON text already.
+    return b"\x01" + (value if isinstance(value, bytes) else json.dumps(value).encode())
+
+
+def _jsonb_in(value: bytes) -> Any:
+    return json.loads(value[1:])
+
+
+async def binary_jsonb(conn: Connection) -> None:
+    """jsonb in binary form on this connection, as COPY needs it; values as the pools have them
+    (dicts out, any JSON value in, servicekit's create_pool) and JSON text given as bytes as is."""
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
+    )
+
+
+async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactRow]) -> None:
+    """Bulk form of insert_facts (the replay), a fact still stored once per event id: COPY
+    straight into the facts table; if an event id is already there (a republished event), the
+    batch again through a session staging table and INSERT ... ON CONFLICT (event_id) DO NOTHING.
+
+    Must run inside the caller's transaction (the staging rows go at its commit). Leaves the
+    connection with `binary_jsonb`. The payload's JSON text is parsed into jsonb by PostgreSQL:
+    no dict or json.dumps in Python.
     """
     if not rows:
         return
     g = checked_generation(generation)
+    await binary_jsonb(conn)
+    try:
+        async with conn.transaction():  # a savepoint: a conflict undoes this attempt only
+            await conn.copy_records_to_table(
+                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=rows
+            )
+        return
+    except asyncpg.UniqueViolationError:
+        pass
     await conn.execute(_STAGE_DDL)
     await conn.copy_records_to_table(_STAGE, records=rows)
     await conn.execute(
         f"INSERT INTO {g}.facts ({_FACT_COLUMNS}) SELECT event_id, service, event_type, "
         "event_version, stream_id, uscc, base_id, effective_on, occurred_at, recorded_at, "
-        f"data::jsonb FROM {_STAGE} ON CONFLICT (event_id) DO NOTHING"
+        f"data FROM {_STAGE} ON CONFLICT (event_id) DO NOTHING"
     )
 
 

@@ -1,9 +1,12 @@
 """Replay the whole event log into a fresh generation, then switch readers over to it.
 
 The live views stay up throughout: the live consumer keeps folding into the current generation
-while the replay builds the next one from offset 0 in bulk batches (facts and checkpoint in one
-transaction per batch). When the replay has caught up, the pointer and the live consumer's
-checkpoint move to the new generation in one transaction (see readmodel.switch_generation).
+while the replay builds the next one from offset 0 up to the ends taken at its start
+(servicekit.topic_reading), in bulk batches (facts and checkpoint in one transaction per batch).
+Each record is parsed by the consumers' own parser (servicekit.kafka_records), payload upcast,
+and stored as a fact in its current version. When the replay has caught up, the pointer and the
+live consumer's checkpoint move to the new generation in one transaction
+(readmodel.switch_generation).
 """
 
 from __future__ import annotations
@@ -17,17 +20,20 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from socialwork_contracts.catalog import UnknownEventType, load
+from aiokafka import AIOKafkaConsumer
 
-from servicekit.cloudevents import split_type
-from servicekit.consumer import Delivery, Refused, parse
+from servicekit import topic_reading
+from servicekit.db import Connection
 from servicekit.eventstore.store import create_pool
+from servicekit.kafka_records import Refused, Unknown, parse
+from servicekit.kafka_security import KafkaSecurity
+from servicekit.topic_reading import Offsets, Record, Span
 from services.reporting import readmodel
 from services.reporting.domain.facts import FactRow, fact_row
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
+DeadLetter = tuple[str, int, int, str | None, bytes, str]  # topic, partition, offset, key, ...
 
 
 @dataclass
@@ -45,53 +51,79 @@ class ReplayResult:
 class Batch:
     facts: list[FactRow]  # readmodel._FACT_COLUMNS order; [1] service, [5] uscc
     skipped: list[tuple[str, str, str]]
-    dead: list[tuple[str, int, int, str | None, bytes, str]]
+    dead: list[DeadLetter]
     # (topic, store id, stream id) -> (version, event id): the highest version seen, so the live
     # consumer expects the next one after a switch (servicekit.consumer's stream order).
     streams: dict[tuple[str, str, str], tuple[int, str]] = field(default_factory=dict)
 
 
-def parse_batch(records: Sequence[ConsumerRecord[bytes, bytes]]) -> Batch:
+@dataclass
+class Counts:
+    events: int = 0
+    facts: int = 0
+    skipped: int = 0
+    dead: int = 0
+
+    def add(self, records: int, batch: Batch) -> None:
+        self.events += records
+        self.facts += len(batch.facts)
+        self.skipped += len(batch.skipped)
+        self.dead += len(batch.dead)
+
+    def __iadd__(self, other: Counts) -> Counts:
+        self.events += other.events
+        self.facts += other.facts
+        self.skipped += other.skipped
+        self.dead += other.dead
+        return self
+
+
+def replay_consumer(generation: str) -> str:
+    """The checkpoint name of a replay into `generation`."""
+    return f"reporting.replay.{generation}"
+
+
+def parse_batch(records: Sequence[Record]) -> Batch:
     """Records -> facts; unknown types are skipped with a record, invalid ones dead-lettered."""
     batch = Batch([], [], [])
     for record in records:
-        value = record.value or b""
-        key = record.key.decode(errors="replace") if record.key else None
-        coords = (record.topic, record.partition, record.offset, key, value)
-        envelope = parse(Delivery.of(record))  # the live consumer's own checks
-        if isinstance(envelope, Refused):
-            batch.dead.append((*coords, envelope.reason[:2000]))
+        received = parse(record)
+        if isinstance(received, Refused):
+            batch.dead.append(_dead(record, received.reason))
             continue
-        event_type, version = split_type(envelope.type)
+        envelope, event = received.envelope, received.event
         stream = (record.topic, envelope.storeid or "", envelope.streamid)
         if batch.streams.get(stream, (0, ""))[0] < envelope.streamversion:
             batch.streams[stream] = (envelope.streamversion, envelope.id)
-        try:
-            event = load(event_type, version, envelope.data)
-        except UnknownEventType as exc:
-            batch.skipped.append((envelope.id, envelope.type, str(exc)))
-            continue
-        except Exception as exc:  # invalid data, or an upcaster that cannot read it
-            reason = f"data does not match {envelope.type}: {type(exc).__name__}: {exc}"
-            batch.dead.append((*coords, reason[:2000]))
-            continue
-        batch.facts.append(
-            fact_row(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
-        )
+        if isinstance(event, Unknown):
+            batch.skipped.append((envelope.id, envelope.type, event.reason))
+        elif isinstance(event, Refused):
+            batch.dead.append(_dead(record, event.reason))
+        else:
+            batch.facts.append(
+                fact_row(
+                    envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime
+                )
+            )
     return batch
 
 
+def _dead(record: Record, reason: str) -> DeadLetter:
+    key = record.key.decode(errors="replace") if record.key else None
+    return (record.topic, record.partition, record.offset, key, record.value or b"", reason[:2000])
+
+
 async def apply_batch(
-    pool: asyncpg.Pool,
+    conn: Connection,
     generation: str,
-    consumer: str,
     batch: Batch,
-    offsets: dict[tuple[str, int], int],
+    offsets: Offsets,
     *,
     refresh: bool,
 ) -> None:
     """One transaction: the batch's facts, records and checkpoint (and summaries once loaded)."""
-    async with pool.acquire() as conn, conn.transaction():
+    consumer = replay_consumer(generation)
+    async with conn.transaction():
         # A rebuild's batch lost in a crash is read again from its checkpoint (same
         # transaction), so it need not wait for the WAL flush.
         await conn.execute("SET LOCAL synchronous_commit = off")
@@ -109,127 +141,123 @@ async def apply_batch(
         await readmodel.save_stream_versions(conn, consumer, batch.streams)
 
 
-async def fetch(kafka: AIOKafkaConsumer, max_records: int) -> list[ConsumerRecord[bytes, bytes]]:
-    """Up to `max_records` records: what is buffered now, topped up while more is ready.
-
-    One getmany returns one fetch response's worth (often a few hundred records); a batch of
-    thousands makes the per-transaction costs (commit, checkpoint) small per event.
-    """
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    timeout = 500
-    while len(records) < max_records:
-        fetched = await kafka.getmany(timeout_ms=timeout, max_records=max_records - len(records))
-        got = [r for rs in fetched.values() for r in rs]
-        if not got:
-            break
-        records.extend(got)
-        timeout = 0
-    return records
-
-
-PartitionSpan = tuple[str, int, int, int]  # topic, partition, first offset, end (exclusive)
-
-
-def _kafka(bootstrap: str) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-    )
+async def load(
+    pool: asyncpg.Pool,
+    kafka: AIOKafkaConsumer,
+    to_read: Sequence[Span],
+    *,
+    generation: str,
+    refresh: bool,
+    max_records: int,
+    progress: Callable[[Counts], None] | None = None,
+) -> Counts:
+    """Read the spans into `generation`, batch by batch, in order: PostgreSQL writes one batch
+    while the next is fetched and parsed here."""
+    counts = Counts()
+    if not to_read:
+        return counts
+    async with pool.acquire() as conn:
+        await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
+    return counts
 
 
-def load_partitions(
-    dsn: str, bootstrap: str, generation: str, spans: list[PartitionSpan], max_records: int
-) -> tuple[int, int, int, int]:
+async def _load(
+    conn: Connection,
+    kafka: AIOKafkaConsumer,
+    to_read: Sequence[Span],
+    generation: str,
+    refresh: bool,
+    max_records: int,
+    counts: Counts,
+    progress: Callable[[Counts], None] | None,
+) -> None:
+    writing: asyncio.Task[None] | None = None
+    try:
+        async for records, offsets in topic_reading.read(kafka, to_read, max_records):
+            batch = parse_batch(records)
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(
+                apply_batch(conn, generation, batch, offsets, refresh=refresh)
+            )
+            counts.add(len(records), batch)
+            if progress is not None:
+                progress(counts)
+        if writing is not None:
+            await writing
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
+
+
+def load_shard(
+    dsn: str,
+    bootstrap: str,
+    security: KafkaSecurity | None,
+    generation: str,
+    to_read: list[Span],
+    max_records: int,
+) -> Counts:
     """One shard of the bulk load, in its own process: these partitions up to their ends.
 
-    Same batches as the single-process path (facts, records and this shard's checkpoints in one
-    transaction); the shards' partitions are disjoint, so their checkpoint rows are too. Facts
-    are keyed by event id and summaries are folded after every shard has finished, so the
-    result does not depend on how partitions are split. Returns (events, facts, skipped, dead).
+    The shards' partitions are disjoint, so their checkpoint rows are too. Facts are keyed by
+    event id and summaries are folded after every shard has finished, so the result does not
+    depend on how partitions are split.
     """
-    return asyncio.run(_load_partitions(dsn, bootstrap, generation, spans, max_records))
 
+    async def run() -> Counts:
+        pool = await create_pool(dsn, max_size=2)
+        try:
+            async with topic_reading.log_reader(bootstrap, security) as kafka:
+                return await load(
+                    pool,
+                    kafka,
+                    to_read,
+                    generation=generation,
+                    refresh=False,
+                    max_records=max_records,
+                )
+        finally:
+            await pool.close()
 
-async def _load_partitions(
-    dsn: str, bootstrap: str, generation: str, spans: list[PartitionSpan], max_records: int
-) -> tuple[int, int, int, int]:
-    consumer_name = f"reporting.replay.{generation}"
-    pool = await create_pool(dsn, max_size=2)
-    kafka = _kafka(bootstrap)
-    await kafka.start()
-    counts = [0, 0, 0, 0]
-    try:
-        ends = {TopicPartition(t, p): end for t, p, _, end in spans}
-        offsets = {(t, p): start for t, p, start, _ in spans}
-        kafka.assign(list(ends))
-        for t, p, start, _ in spans:
-            kafka.seek(TopicPartition(t, p), start)
-        pending: asyncio.Task[None] | None = None
-        while any(offsets[(tp.topic, tp.partition)] < end for tp, end in ends.items()):
-            records = [
-                r
-                for r in await fetch(kafka, max_records)
-                if r.offset < ends[TopicPartition(r.topic, r.partition)]
-            ]
-            if not records:
-                continue
-            for r in records:
-                key = (r.topic, r.partition)
-                offsets[key] = max(offsets[key], r.offset + 1)
-            batch = parse_batch(records)
-            if pending is not None:
-                await pending  # one batch in PostgreSQL while the next is parsed, in order
-            pending = asyncio.create_task(
-                apply_batch(pool, generation, consumer_name, batch, dict(offsets), refresh=False)
-            )
-            counts[0] += len(records)
-            counts[1] += len(batch.facts)
-            counts[2] += len(batch.skipped)
-            counts[3] += len(batch.dead)
-        if pending is not None:
-            await pending
-    finally:
-        await kafka.stop()
-        await pool.close()
-    return counts[0], counts[1], counts[2], counts[3]
+    return asyncio.run(run())
 
 
 async def sharded_load(
     dsn: str,
     bootstrap: str,
+    security: KafkaSecurity | None,
     generation: str,
-    spans: list[PartitionSpan],
+    to_read: list[Span],
     *,
     workers: int,
     max_records: int,
-) -> tuple[int, int, int, int]:
-    """The bulk load split by partition over `workers` processes.
-
-    Largest partitions first, each to the least loaded shard.
-    """
-    shards: list[list[PartitionSpan]] = [[] for _ in range(workers)]
+) -> Counts:
+    """The bulk load split by partition over `workers` processes; the largest partitions
+    first, each to the least loaded shard."""
+    shards: list[list[Span]] = [[] for _ in range(workers)]
     sizes = [0] * workers
-    for span in sorted(spans, key=lambda s: s[3] - s[2], reverse=True):
+    for span in sorted(to_read, key=lambda s: s.size, reverse=True):
         i = sizes.index(min(sizes))
         shards[i].append(span)
-        sizes[i] += span[3] - span[2]
+        sizes[i] += span.size
     loop = asyncio.get_running_loop()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         done = await asyncio.gather(
             *(
                 loop.run_in_executor(
-                    pool, load_partitions, dsn, bootstrap, generation, shard, max_records
+                    pool, load_shard, dsn, bootstrap, security, generation, shard, max_records
                 )
                 for shard in shards
                 if shard
             )
         )
-    events, facts, skipped, dead = (sum(column) for column in zip(*done, strict=True))
-    return events, facts, skipped, dead
+    total = Counts()
+    for counts in done:
+        total += counts
+    return total
 
 
 async def finish_load(pool: asyncpg.Pool, generation: str) -> None:
@@ -250,6 +278,51 @@ async def next_generation(pool: asyncpg.Pool) -> str:
     return readmodel.generation_name(max(numbers) + 1)
 
 
+async def _switch(pool: asyncpg.Pool, generation: str, offsets: Offsets) -> bool:
+    async with pool.acquire() as conn:
+        return await readmodel.switch_generation(
+            conn,
+            new=generation,
+            live_consumer=await readmodel.live_consumer(conn),
+            offsets=offsets,
+            rebuilt_by=replay_consumer(generation),
+        )
+
+
+async def _bulk_load(
+    pool: asyncpg.Pool,
+    kafka: AIOKafkaConsumer,
+    generation: str,
+    to_read: list[Span],
+    *,
+    shards: tuple[str, str, KafkaSecurity | None, int] | None,
+    max_records: int,
+    report: Callable[[Counts], None],
+) -> Counts:
+    """From the saved checkpoints to the ends: here, or over processes (`shards`: the DSN and
+    the brokers they connect to, the credentials, how many)."""
+    if shards is None or not to_read:
+        return await load(
+            pool,
+            kafka,
+            to_read,
+            generation=generation,
+            refresh=False,
+            max_records=max_records,
+            progress=report,
+        )
+    dsn, bootstrap, security, workers = shards
+    counts = await sharded_load(
+        dsn, bootstrap, security, generation, to_read, workers=workers, max_records=max_records
+    )
+    report(counts)
+    return counts
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 1)
+
+
 async def replay(
     pool: asyncpg.Pool,
     bootstrap: str,
@@ -259,144 +332,68 @@ async def replay(
     switch: bool,
     progress: Progress | None = None,
     max_records: int = 5000,
-    until: dict[tuple[str, int], int] | None = None,
+    until: Offsets | None = None,
     dsn: str | None = None,
     workers: int = 1,
+    security: KafkaSecurity | None = None,
 ) -> ReplayResult:
     """Fold every event of `topics` from offset 0 into `generation`; optionally switch to it.
 
     With `until` (next offset per partition) it stops exactly there, e.g. to compare with the
     live projection at the same log positions. With `workers` > 1 (and the `dsn` they connect
-    with), the bulk load up to the current ends is split by partition over that many processes;
-    indexes, summaries, catch-up and the switch then run here as in the single-process path.
+    with), the bulk load is split by partition over that many processes; indexes, summaries,
+    catch-up and the switch then run here as in the single-process path.
     """
-    consumer_name = f"reporting.replay.{generation}"
     async with pool.acquire() as conn:
         await conn.execute(readmodel.generation_tables_ddl(generation))
-        saved = await readmodel.replay_offsets(conn, consumer_name)
-    kafka = _kafka(bootstrap)
-    await kafka.start()
+        saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
     started = time.monotonic()
-    switched = False
-    try:
-        # aiokafka's public topics() returns fresh metadata without keeping it; this keeps it.
-        await kafka._client.force_metadata_update()
-        partitions = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(kafka.partitions_for_topic(t) or ())
-        ]
-        kafka.assign(partitions)
-        offsets: dict[tuple[str, int], int] = {}
-        for tp in partitions:
-            offset = saved.get((tp.topic, tp.partition), 0)
-            kafka.seek(tp, offset)
-            offsets[(tp.topic, tp.partition)] = offset
+    partitions = await topic_reading.partitions(bootstrap, topics, security)
+    async with topic_reading.log_reader(bootstrap, security) as kafka:
         if until is None:
-            ends = await kafka.end_offsets(partitions)
+            ends = await topic_reading.end_offsets(kafka, partitions)
         else:
-            ends = {
-                tp: max(until.get((tp.topic, tp.partition), 0), offsets[(tp.topic, tp.partition)])
-                for tp in partitions
-            }
-        total = sum(max(0, ends[tp] - offsets[(tp.topic, tp.partition)]) for tp in partitions)
-        counts = {"events": 0, "facts": 0, "skipped": 0, "dead": 0}
-        if workers > 1 and dsn is not None and total > 0:
-            spans = [
-                (tp.topic, tp.partition, offsets[(tp.topic, tp.partition)], ends[tp])
-                for tp in partitions
-                if ends[tp] > offsets[(tp.topic, tp.partition)]
-            ]
-            loaded_counts = await sharded_load(
-                dsn, bootstrap, generation, spans, workers=workers, max_records=max_records
-            )
-            for name, n in zip(counts, loaded_counts, strict=True):
-                counts[name] += n
-            for tp in partitions:  # every shard has checkpointed its partitions at their ends
-                offsets[(tp.topic, tp.partition)] = max(offsets[(tp.topic, tp.partition)], ends[tp])
-                kafka.seek(tp, offsets[(tp.topic, tp.partition)])
+            ends = {tp: max(until.get(tp, 0), saved.get(tp, 0)) for tp in partitions}
+        to_read = topic_reading.spans(saved, ends)
+        total = sum(s.size for s in to_read)
+
+        def report(counts: Counts) -> None:
             if progress is not None:
-                progress(counts["events"], max(total, counts["events"]))
-        # Parsing (CPU, this process) overlaps with writing (PostgreSQL, another process): the
-        # writer applies batch k while the next ones are fetched and validated; order is kept.
-        queue: asyncio.Queue[tuple[Batch, dict[tuple[str, int], int], int]] = asyncio.Queue(2)
+                progress(counts.events, max(total, counts.events))
 
-        async def write() -> None:
-            while True:
-                batch, batch_offsets, n = await queue.get()
-                try:
-                    await apply_batch(
-                        pool, generation, consumer_name, batch, batch_offsets, refresh=loaded
-                    )
-                    counts["events"] += n
-                    counts["facts"] += len(batch.facts)
-                    counts["skipped"] += len(batch.skipped)
-                    counts["dead"] += len(batch.dead)
-                    if progress is not None:
-                        progress(counts["events"], max(total, counts["events"]))
-                finally:
-                    queue.task_done()
-
-        loaded = False  # until the first catch-up: facts only, summaries and indexes after
-        writer = asyncio.create_task(write())
-
-        async def drained() -> None:
-            joined = asyncio.create_task(queue.join())
-            await asyncio.wait({joined, writer}, return_when=asyncio.FIRST_COMPLETED)
-            if writer.done():
-                joined.cancel()
-                writer.result()  # re-raises the writer's failure
-
-        try:
-            while True:
-                if all(offsets[(tp.topic, tp.partition)] >= ends[tp] for tp in partitions):
-                    await drained()
-                    if not loaded:
-                        log.info(
-                            "replay.loaded",
-                            events=counts["events"],
-                            seconds=round(time.monotonic() - started, 1),
-                        )
-                        await finish_load(pool, generation)
-                        log.info("replay.indexed", seconds=round(time.monotonic() - started, 1))
-                        loaded = True
-                    if not switch:
-                        break
-                    async with pool.acquire() as conn:
-                        switched = await readmodel.switch_generation(
-                            conn,
-                            new=generation,
-                            live_consumer=await readmodel.live_consumer(conn),
-                            offsets=offsets,
-                            rebuilt_by=consumer_name,
-                        )
-                    if switched:
-                        break
-                    ends = await kafka.end_offsets(partitions)  # the live side moved on
-                    total = counts["events"] + sum(
-                        max(0, ends[tp] - offsets[(tp.topic, tp.partition)]) for tp in partitions
-                    )
-                    continue
-                records = await fetch(kafka, max_records)
-                if until is not None:
-                    records = [
-                        r for r in records if r.offset < ends[TopicPartition(r.topic, r.partition)]
-                    ]
-                if not records:
-                    continue
-                for r in records:
-                    key = (r.topic, r.partition)
-                    offsets[key] = max(offsets[key], r.offset + 1)
-                batch = parse_batch(records)
-                if writer.done():
-                    writer.result()
-                await queue.put((batch, dict(offsets), len(records)))
-        finally:
-            writer.cancel()
-        events, facts = counts["events"], counts["facts"]
-        skipped, dead = counts["skipped"], counts["dead"]
-    finally:
-        await kafka.stop()
+        shards = (dsn, bootstrap, security, workers) if workers > 1 and dsn else None
+        counts = await _bulk_load(
+            pool,
+            kafka,
+            generation,
+            to_read,
+            shards=shards,
+            max_records=max_records,
+            report=report,
+        )
+        offsets = {tp: max(saved.get(tp, 0), ends[tp]) for tp in partitions}
+        log.info("replay.loaded", events=counts.events, seconds=_since(started))
+        await finish_load(pool, generation)
+        log.info("replay.indexed", seconds=_since(started))
+        switched = False
+        while switch and not (switched := await _switch(pool, generation, offsets)):
+            ends = await topic_reading.end_offsets(kafka, partitions)  # the live side moved on
+            total = counts.events + sum(s.size for s in topic_reading.spans(offsets, ends))
+            more = await load(
+                pool,
+                kafka,
+                topic_reading.spans(offsets, ends),
+                generation=generation,
+                refresh=True,
+                max_records=max_records,
+            )
+            counts += more
+            report(counts)
+            offsets = {tp: max(offsets[tp], ends[tp]) for tp in partitions}
     seconds = time.monotonic() - started
-    log.info("replay.finished", generation=generation, events=events, seconds=round(seconds, 1))
-    return ReplayResult(generation, events, facts, skipped, dead, seconds, switched)
+    log.info(
+        "replay.finished", generation=generation, events=counts.events, seconds=_since(started)
+    )
+    return ReplayResult(
+        generation, counts.events, counts.facts, counts.skipped, counts.dead, seconds, switched
+    )

@@ -195,7 +195,8 @@ async def test_read_model_rebuilt_from_the_log_is_identical(
 ) -> None:
     from servicekit.eventstore import EventStore
     from servicekit.eventstore.store import create_pool
-    from services.registry.rebuild import rebuild
+    from servicekit.rebuild import rebuild_read_model
+    from services.registry.rebuild import READ_MODEL
 
     for serial in (20, 21, 22):
         await client.post(REGISTER, json=registration(serial), headers=auth())
@@ -212,7 +213,7 @@ async def test_read_model_rebuilt_from_the_log_is_identical(
             dict(r) for r in await pool.fetch("SELECT * FROM registry.agencies ORDER BY uscc")
         ]
         await pool.execute("UPDATE registry.agencies SET name = 'corrupted'")
-        assert await rebuild(EventStore(pool, "registry")) == 3
+        assert await rebuild_read_model(EventStore(pool, "registry"), READ_MODEL) == {"agencies": 3}
         after = [dict(r) for r in await pool.fetch("SELECT * FROM registry.agencies ORDER BY uscc")]
     finally:
         await pool.close()

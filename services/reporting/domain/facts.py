@@ -121,9 +121,10 @@ def fact_of(
     )
 
 
-# The bulk replay's form of a fact: readmodel._FACT_COLUMNS in order, the payload as JSON text.
+# The bulk replay's form of a fact: readmodel._FACT_COLUMNS in order, the payload as JSON text
+# (UTF-8 bytes).
 FactRow = tuple[
-    str, str, str, int, str, str | None, str | None, dt.date, dt.datetime, dt.datetime, str
+    str, str, str, int, str, str | None, str | None, dt.date, dt.datetime, dt.datetime, bytes
 ]
 
 
@@ -136,8 +137,9 @@ def fact_row(
 ) -> FactRow:
     """The same fact as `fact_of`, the payload serialised once by pydantic-core.
 
-    `model_dump_json` gives the same JSON values as `model_dump(mode="json")` (PostgreSQL's jsonb
-    normalises key order and escapes), without a dict and a second `json.dumps`.
+    pydantic-core's JSON (the bytes `model_dump_json` decodes) gives the same JSON values as
+    `model_dump(mode="json")` (PostgreSQL's jsonb normalises key order and escapes), without a
+    dict and a second `json.dumps`.
     """
     fields = event.__dict__  # declared fields only (extra="ignore"); no __getattr__ miss
     uscc = fields.get("uscc")
@@ -153,5 +155,5 @@ def fact_row(
         effective_on(event, occurred_at),
         occurred_at,
         recorded_at,
-        event.model_dump_json(),
+        event.__pydantic_serializer__.to_json(event),
     )

@@ -9,7 +9,8 @@ import pytest
 
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
-from services.incubation.rebuild import rebuild
+from servicekit.rebuild import rebuild_read_model
+from services.incubation.rebuild import READ_MODEL
 from tests.integration.incubation.world import World, world
 
 pytestmark = pytest.mark.infra
@@ -79,9 +80,9 @@ async def test_read_model_rebuilt_from_the_log_is_identical(w: World, database_u
         await pool.execute("UPDATE incubation.bases SET name = 'corrupted'")
         await pool.execute("DELETE FROM incubation.support")
         await pool.execute("DELETE FROM incubation.trainings")
-        rebuilt = await rebuild(EventStore(pool, "incubation"))
+        rebuilt = await rebuild_read_model(EventStore(pool, "incubation"), READ_MODEL)
         after = await snapshot(pool)
     finally:
         await pool.close()
-    assert (rebuilt.bases, rebuilt.incubations) == (1, 2)
+    assert (rebuilt["bases"], rebuilt["incubations"]) == (1, 2)
     assert after == before
