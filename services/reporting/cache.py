@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import multiprocessing
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from servicekit.db import Connection
+from servicekit.workers import worker_pool
 from services.reporting import foldworker, readmodel
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
@@ -65,9 +65,7 @@ class ReportCache:
 
     def _executor(self, lane: Lane) -> ProcessPoolExecutor:
         if lane not in self.executors:
-            # spawn: a forked child would inherit the service's loop, pool sockets and threads
-            context = multiprocessing.get_context("spawn")
-            self.executors[lane] = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self.executors[lane] = worker_pool(1)
         return self.executors[lane]
 
     async def start(self) -> None:

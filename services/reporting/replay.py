@@ -12,10 +12,8 @@ live consumer's checkpoint move to the new generation in one transaction
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -28,6 +26,7 @@ from servicekit.eventstore.store import create_pool
 from servicekit.kafka_records import Refused, Unknown, parse
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.topic_reading import Offsets, Record, Span
+from servicekit.workers import worker_pool
 from services.reporting import readmodel
 from services.reporting.domain.facts import FactRow, fact_row
 
@@ -243,8 +242,7 @@ async def sharded_load(
         shards[i].append(span)
         sizes[i] += span.size
     loop = asyncio.get_running_loop()
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         done = await asyncio.gather(
             *(
                 loop.run_in_executor(
