@@ -205,15 +205,12 @@ class EventStore:
             raise StaleTransaction(stream_id)
         if expected_version is not None and loaded.version != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, loaded.version)
-        if RACES_RETRIED_BY_CALLER.get():
-            return await self._insert(
-                conn, stream_id, events, loaded.version, command_id, command_hash, inline
-            )
+        args = (conn, stream_id, events, loaded.version, command_id, command_hash, inline)
         try:
+            if RACES_RETRIED_BY_CALLER.get():
+                return await self._insert(*args)
             async with conn.transaction():
-                return await self._insert(
-                    conn, stream_id, events, loaded.version, command_id, command_hash, inline
-                )
+                return await self._insert(*args)
         except asyncpg.UniqueViolationError as exc:
             self._raise_unless_race(exc, stream_id, conn)
             return await self._after_race(conn, stream_id, events, command_id, command_hash)
