@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
+import pydantic_core
 
 from servicekit.db import Connection
 from servicekit.eventstore.errors import (
@@ -55,10 +56,29 @@ _RACES = frozenset({"events_stream_id_stream_version_key", "events_event_id_key"
 RACES_RETRIED_BY_CALLER: ContextVar[bool] = ContextVar("races_retried_by_caller", default=False)
 
 
+# jsonb's binary form is a version byte (1) and the JSON text.
+_JSONB_VERSION = b"\x01"
+
+
+def _jsonb_encode(value: Any) -> bytes:
+    # NaN and infinities as bare constants, as json.dumps wrote them: PostgreSQL refuses them
+    # rather than storing null where a number was (an event that could no longer be loaded).
+    return _JSONB_VERSION + pydantic_core.to_json(value, inf_nan_mode="constants")
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    return pydantic_core.from_json(data[1:])
+
+
 async def init_connection(conn: Connection) -> None:
-    """Pool init: jsonb travels as Python dicts."""
+    """Pool init: jsonb travels as Python dicts, in binary, through pydantic-core's JSON (about
+    4x the stdlib's speed: issue 12's write path encodes every event and reads every stream)."""
     await conn.set_type_codec(
-        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
+        "jsonb",
+        encoder=_jsonb_encode,
+        decoder=_jsonb_decode,
+        schema="pg_catalog",
+        format="binary",
     )
 
 
