@@ -93,14 +93,16 @@ class Tracker:
     """Streams awaited in reporting: (topic, stream) -> [(version, command)]."""
 
     pending: dict[tuple[str, str], list[tuple[int, Sent]]] = field(default_factory=dict)
+    # Set once every command is answered: those not seen VISIBLE_TIMEOUT later count as unseen.
+    deadline: float = float("inf")
 
     def expect(self, sent: Sent) -> None:
         key = (topic_of(sent.service).name, sent.stream_id)
         self.pending.setdefault(key, []).append((sent.version, sent))
 
-    async def poll(self, conn: asyncpg.Connection, stop: asyncio.Event, deadline: float) -> None:
-        """Until every accepted command is seen, or `deadline` (those left count as unseen)."""
-        while (not stop.is_set() or self.pending) and time.perf_counter() < deadline:
+    async def poll(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        """Until every accepted command is seen, or the deadline (those left count as unseen)."""
+        while (not stop.is_set() or self.pending) and time.perf_counter() < self.deadline:
             if self.pending:
                 streams = list({stream for _, stream in self.pending})
                 rows = await conn.fetch(
@@ -193,7 +195,9 @@ async def seed(client: dict[str, httpx.AsyncClient], db: asyncpg.Connection) -> 
     return usccs
 
 
-async def send(client: httpx.AsyncClient, sent: Sent, body: dict[str, Any], key: str) -> None:
+async def send(
+    client: httpx.AsyncClient, tracker: Tracker, sent: Sent, body: dict[str, Any], key: str
+) -> None:
     delay = sent.scheduled - time.perf_counter()
     if delay > 0:
         await asyncio.sleep(delay)
@@ -207,6 +211,7 @@ async def send(client: httpx.AsyncClient, sent: Sent, body: dict[str, Any], key:
     if answer.is_success:
         accepted = answer.json()
         sent.stream_id, sent.version = accepted["stream_id"], accepted["stream_version"]
+        tracker.expect(sent)  # awaited in reporting from now on
     else:
         sent.error = answer.text[:200]
 
@@ -238,8 +243,7 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
             poll_conn = await asyncpg.connect(db_url)
             stack.push_async_callback(poll_conn.close)
             count = int(rate * seconds)
-            deadline = time.perf_counter() + seconds + VISIBLE_TIMEOUT
-            poller = asyncio.create_task(tracker.poll(poll_conn, stop, deadline))
+            poller = asyncio.create_task(tracker.poll(poll_conn, stop))
             sends: list[Sent] = []
             tasks = []
             load_start = os.getloadavg()
@@ -252,7 +256,7 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
                 sends.append(sent)
                 body = body_for(service, SEED_AGENCIES + 1 + i, seeds)
                 tasks.append(
-                    asyncio.create_task(send(client[service], sent, body, f"{run_id}-{i}"))
+                    asyncio.create_task(send(client[service], tracker, sent, body, f"{run_id}-{i}"))
                 )
                 # create the tasks a little ahead of their instants, never all at once
                 ahead = sent.scheduled - 0.2 - time.perf_counter()
@@ -261,9 +265,7 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
             for task in asyncio.as_completed(tasks):
                 await task
             sent_by = time.perf_counter() - started
-            for sent in sends:
-                if 200 <= sent.status < 300:
-                    tracker.expect(sent)
+            tracker.deadline = time.perf_counter() + VISIBLE_TIMEOUT
             stop.set()
             await poller
             if tracker.pending:
