@@ -67,6 +67,7 @@ from tests.support import auth, registration
 
 SEED_AGENCIES = 300
 POLL_SECONDS = 0.01
+IN_FLIGHT = 96  # connections and requests in flight per service
 VISIBLE_TIMEOUT = 60.0
 SERVICES = ("registry", "incubation", "supervision", "reporting")
 ROUTES = {
@@ -196,14 +197,23 @@ async def seed(client: dict[str, httpx.AsyncClient], db: asyncpg.Connection) -> 
 
 
 async def send(
-    client: httpx.AsyncClient, tracker: Tracker, sent: Sent, body: dict[str, Any], key: str
+    client: httpx.AsyncClient,
+    slots: asyncio.Semaphore,
+    tracker: Tracker,
+    sent: Sent,
+    body: dict[str, Any],
+    headers: dict[str, str],
 ) -> None:
     delay = sent.scheduled - time.perf_counter()
     if delay > 0:
         await asyncio.sleep(delay)
-    headers = {**auth(), "Idempotency-Key": key}
     try:
-        answer = await client.post(f"/commands/{ROUTES[sent.service]}", json=body, headers=headers)
+        # Time waiting for a slot counts: latency runs from the scheduled instant. The slots
+        # keep httpcore's pool short (its queue costs grow with the square of its length).
+        async with slots:
+            answer = await client.post(
+                f"/commands/{ROUTES[sent.service]}", json=body, headers=headers
+            )
     except httpx.HTTPError as exc:
         sent.answered, sent.error = time.perf_counter(), type(exc).__name__
         return
@@ -225,7 +235,7 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
         "LOG_LEVEL": "WARNING",
     }
     logs = Path(tempfile.mkdtemp(prefix="bench-visible-"))
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
     try:
         async with services(env, logs) as servers, contextlib.AsyncExitStack() as stack:
             client = {
@@ -250,13 +260,24 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
             print(f"sending {count:,} commands at {rate:g}/s ...", flush=True)
             started = time.perf_counter() + 0.5
             run_id = uuid.uuid4().hex[:8]
+            token = auth()  # one token for the run: signing one per request is the client's CPU
+            slots = {name: asyncio.Semaphore(IN_FLIGHT) for name in ROUTES}
             for i in range(count):
                 service = tuple(ROUTES)[i % len(ROUTES)]
                 sent = Sent(service, started + i / rate)
                 sends.append(sent)
                 body = body_for(service, SEED_AGENCIES + 1 + i, seeds)
                 tasks.append(
-                    asyncio.create_task(send(client[service], tracker, sent, body, f"{run_id}-{i}"))
+                    asyncio.create_task(
+                        send(
+                            client[service],
+                            slots[service],
+                            tracker,
+                            sent,
+                            body,
+                            {**token, "Idempotency-Key": f"{run_id}-{i}"},
+                        )
+                    )
                 )
                 # create the tasks a little ahead of their instants, never all at once
                 ahead = sent.scheduled - 0.2 - time.perf_counter()
