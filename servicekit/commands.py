@@ -99,17 +99,18 @@ async def execute(
     With `conn`, the command runs inside the caller's transaction (a process manager reacting to
     another service's event commits its command with its consumer checkpoint).
     """
-    command_hash = fingerprint(command, context)
-    history = await store.read_stream(stream_id, conn=conn)
-    state = fold(evolve, [r.load() for r in history])
-    version = history[-1].stream_version if history else 0
-    if context.command_id is not None:
-        # A retry is recognised before authorisation: the caller was allowed when the command
-        # was accepted, and the state may have left their scope since. A client id is scoped
-        # by caller (client_command_id), so no one else can reach this answer.
-        previous = await store.find_command(context.command_id, command_hash, conn=conn)
-        if previous is not None:
-            return Outcome(previous, state)
+    # The fingerprint tells a retry from a reused key: without a command id nothing keeps it.
+    command_hash = None if context.command_id is None else fingerprint(command, context)
+    # A retry is recognised before authorisation: the caller was allowed when the command was
+    # accepted, and the state may have left their scope since. A client id is scoped by caller
+    # (client_command_id), so no one else can reach this answer.
+    loaded = await store.load(
+        stream_id, command_id=context.command_id, command_hash=command_hash, conn=conn
+    )
+    state = fold(evolve, [r.load() for r in loaded.events])
+    version = loaded.version
+    if loaded.previous is not None:
+        return Outcome(loaded.previous, state)
     authorize(state)
     if expected_version is not None and expected_version != version:
         raise ConcurrencyConflict(stream_id, expected_version, version)
@@ -133,6 +134,7 @@ async def execute(
         command_hash=command_hash,
         inline=inline(new_state) if inline is not None and new_state is not None else None,
         conn=conn,
+        loaded=loaded,
     )
     if result.duplicate:
         # A concurrent retry won the race; report the first result and the state it produced.

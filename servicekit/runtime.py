@@ -57,7 +57,11 @@ class Runtime:
     @functools.cached_property
     def commits(self) -> GroupCommit:
         """The HTTP commands' group commit: concurrent commands share a transaction."""
-        return GroupCommit(self.pool)
+        return GroupCommit(
+            self.pool,
+            max_group=self.settings.command_group_max,
+            lanes=self.settings.command_group_lanes,
+        )
 
     async def ready(self) -> dict[str, bool]:
         """Readiness: the database answers. The broker is reported, not required: while Kafka is

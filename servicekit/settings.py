@@ -146,6 +146,21 @@ class ServiceSettings(KafkaSettings):
     )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     db_pool_max: int = Field(default=10, validation_alias="DB_POOL_MAX")
+    command_group_lanes: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Group-commit transactions of HTTP commands running at once, each on its own "
+        "pooled connection (servicekit/group_commit.py); keep below DB_POOL_MAX",
+        validation_alias="COMMAND_GROUP_LANES",
+    )
+    command_group_max: int = Field(
+        default=64,
+        ge=1,
+        le=1000,
+        description="Most HTTP commands sharing one group-commit transaction (1: a commit each)",
+        validation_alias="COMMAND_GROUP_MAX",
+    )
 
     @field_validator("auth_jwks_url")
     @classmethod
@@ -157,6 +172,13 @@ class ServiceSettings(KafkaSettings):
         if parts.scheme == "https" or loopback:
             return url
         raise ValueError("AUTH_JWKS_URL must be https (plain http only on the loopback)")
+
+    @model_validator(mode="after")
+    def _lanes_leave_connections(self) -> ServiceSettings:
+        # The relay leads on a connection of its own, and consumers and queries need one too.
+        if self.command_group_lanes >= self.db_pool_max:
+            raise ValueError("COMMAND_GROUP_LANES must be below DB_POOL_MAX")
+        return self
 
     @model_validator(mode="after")
     def _one_jwks_source(self) -> ServiceSettings:

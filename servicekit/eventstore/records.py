@@ -79,3 +79,26 @@ class AppendResult:
     @property
     def last_position(self) -> int:
         return self.events[-1].position if self.events else 0
+
+
+@dataclass(frozen=True)
+class LoadedStream:
+    """A stream read for a command, with what its append must otherwise check again.
+
+    `in_transaction`: read on the appending transaction's connection, in one round trip with
+    the append hold taken and this transaction's id (issue 12); an append given this stream
+    then skips its own check query (`EventStore.append(loaded=...)`).
+    """
+
+    stream_id: str
+    events: list[RecordedEvent]
+    # The command under the caller's id, appended (or refused) before: answer from it.
+    previous: AppendResult | None = None
+    # This transaction began writing before the stream's last event was written (see
+    # StaleTransaction): appending would place the new event before its predecessor.
+    stale: bool = False
+    in_transaction: bool = False
+
+    @property
+    def version(self) -> int:
+        return self.events[-1].stream_version if self.events else 0

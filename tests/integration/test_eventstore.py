@@ -254,3 +254,31 @@ async def test_a_transaction_older_than_the_streams_last_event_must_run_again(
         await store.append("old", [staff_event("old")], expected_version=1)  # a newer transaction
         with pytest.raises(StaleTransaction):
             await store.append("old", [staff_event("old")], expected_version=2, conn=conn)
+
+
+async def test_a_stream_loaded_by_an_older_transaction_is_not_appended_to(
+    store: EventStore,
+) -> None:
+    """The same rule when the command's load did the append's checks (issue 12): the load
+    notes that this transaction is older than the stream's last event, and the append refuses."""
+    await store.append("old-l", [staff_event("old-l")], expected_version=0)
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.append("first-l", [staff_event("first-l")], expected_version=0, conn=conn)
+        await store.append("old-l", [staff_event("old-l")], expected_version=1)  # newer
+        loaded = await store.load("old-l", conn=conn)
+        assert loaded.version == 2 and loaded.stale
+        with pytest.raises(StaleTransaction):
+            await store.append(
+                "old-l", [staff_event("old-l")], expected_version=2, conn=conn, loaded=loaded
+            )
+    assert len(await store.read_stream("old-l")) == 2
+
+
+async def test_a_load_holds_appends_back_from_a_rebuild(store: EventStore) -> None:
+    """A load in a transaction takes the append hold: a rebuild (hold_appends) waits for it."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.load("held", conn=conn)
+        async with store.pool.acquire() as rebuild, rebuild.transaction():
+            await rebuild.execute("SET LOCAL lock_timeout = '100ms'")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await store.hold_appends(rebuild)

@@ -8,10 +8,17 @@ one group; and N concurrent commands take fewer than N commits.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
+from asyncpg.connection import LoggedQuery
+from pydantic import BaseModel
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.registry import AgencyStaffChanged
 
+from servicekit.auth import Principal, Role
+from servicekit.commands import CommandContext, Outcome, execute
 from servicekit.db import Connection
 from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.records import AppendResult
@@ -120,3 +127,104 @@ async def _waiting_on_a_lock(store: EventStore) -> bool:
         "AND datname = current_database()"
     )
     return bool(waiting)
+
+
+class ChangeStaff(BaseModel):
+    uscc: str
+    full_time_staff: int
+
+
+def _staff_changed(state: int | None, event: DomainEvent) -> int:
+    return (state or 0) + 1
+
+
+def _decide(state: int | None, command: ChangeStaff) -> list[DomainEvent]:
+    return [AgencyStaffChanged(uscc=command.uscc, full_time_staff=command.full_time_staff,
+                               qualified_staff=1)]  # fmt: skip
+
+
+async def _run_counting(
+    store: EventStore, conn: Connection, stream: str, command_id: str | None
+) -> tuple[Outcome, list[str]]:
+    queries: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        queries.append(query.query)
+
+    conn.add_query_logger(log)
+    try:
+        outcome = await execute(
+            store,
+            stream_id=stream,
+            command=ChangeStaff(uscc=stream, full_time_staff=5),
+            context=CommandContext(
+                principal=Principal("tester", Role.CITY_ADMIN),
+                correlation_id="corr-rt",
+                occurred_at=dt.datetime(2024, 5, 6, 7, 8, tzinfo=dt.UTC),
+                command_id=command_id,
+            ),
+            evolve=_staff_changed,
+            decide=_decide,
+            authorize=lambda state: None,
+            conn=conn,
+        )
+    finally:
+        conn.remove_query_logger(log)
+    await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
+    return outcome, queries
+
+
+@pytest.mark.parametrize("command_id", [None, "cmd-round-trips"])
+async def test_a_command_in_a_group_is_two_statements_besides_its_savepoint(
+    store: EventStore, command_id: str | None
+) -> None:
+    """Issue 12: the stream, the earlier command and the append's checks come back in one
+    round trip, and the insert is the only other (it was read + find + check + insert)."""
+    stream = f"g-rt-{command_id}"
+    await store.append(stream, [staff_event(stream)], expected_version=0)
+    group = GroupCommit(store.pool)
+    counted: list[list[str]] = []
+
+    async def work(conn: Connection) -> Outcome:
+        outcome, queries = await _run_counting(store, conn, stream, command_id)
+        # the store's statements (not asyncpg's one-off type introspection of a new connection)
+        counted.append([q for q in queries if "groupstore." in q])
+        return outcome
+
+    outcome = await group.run(work)
+    assert outcome.result.stream_version == 2 and outcome.state == 2
+    assert len(counted[0]) == 2, counted[0]
+    if command_id is not None:  # a retry is answered from the load's lookup
+        again = await group.run(work)
+        assert again.result.duplicate and again.result.stream_version == 2
+    assert len(await store.read_stream(stream)) == 2
+
+
+async def test_a_loaded_stream_overtaken_before_the_insert_is_run_again(
+    store: EventStore,
+) -> None:
+    """Between a command's load and its insert another transaction commits the stream's next
+    version: the insert trips the unique version, and the group runs the command again on the
+    new state (nothing is appended twice, nothing on a stale version)."""
+    await store.append("g-over", [staff_event("g-over")], expected_version=0)
+    group = GroupCommit(store.pool)
+    runs: list[int] = []
+
+    async def work(conn: Connection) -> AppendResult:
+        loaded = await store.load("g-over", conn=conn)
+        runs.append(loaded.version)
+        if len(runs) == 1:  # a rival commits version 2 after this load
+            await store.append("g-over", [staff_event("g-over")], expected_version=1)
+        return await store.append(
+            "g-over",
+            [staff_event("g-over")],
+            expected_version=loaded.version,
+            conn=conn,
+            loaded=loaded,
+        )
+
+    result = await group.run(work)
+    assert runs == [1, 2]
+    assert result.stream_version == 3
+    versions = [e.stream_version for e in await store.read_stream("g-over")]
+    assert versions == [1, 2, 3]

@@ -1,0 +1,405 @@
+"""Open-loop write benchmark (issue 12): commands at a fixed arrival rate over the three writing
+services, each timed from acceptance until reporting has applied it, and each service's RSS after.
+
+Run from the repository root:
+
+    .venv/bin/python -m benchmarks.bench_visible [--rate 200] [--seconds 60]
+
+Registry, incubation, supervision and reporting each run as one uvicorn process (as
+bench_write serves them) on one PostgreSQL database and one Kafka broker. First 300 agencies
+are registered and the script waits until supervision knows them all. Then a scheduler sends
+`--rate` commands a second for `--seconds`, in turn `register-agency` (a new agency),
+`establish-base` (a new incubation base) and `record-commendation` (on one of the 300 agencies),
+each with an `Idempotency-Key`, as a real client would.
+
+Why this generator, not `wrk`: the load must be open-loop — command i is sent at t0 + i/rate
+whether or not earlier ones were answered (a closed loop, or wrk's Lua `delay` per connection,
+slows down with the server and hides the queueing it causes: coordinated omission). Here every
+command is its own task started at its scheduled instant, and its latency counts from that
+instant, as wrk2 does. It must also follow each command to the reporting service, which wrk
+cannot. At 200 commands/s httpx costs about a quarter of one core on this machine.
+
+"Accepted" is the 2xx answer; the command's stream version in it is then awaited in reporting's
+`consumer_streams` (written in the transaction that applies the event to reporting's tables, so
+the instant it appears is the instant the API can show the fact). One poller reads the rows of
+every pending stream every 10 ms, rather than each command polling the API (which would add
+hundreds of requests a second to the service under test).
+
+Kafka and PostgreSQL come from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set, else devstack
+starts both. The section `bench_visible` of benchmarks/RESULTS.md is replaced with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from socialwork_contracts.topics import topic_of
+
+from benchmarks.bench_foundation import (
+    BENCH_DIR,
+    Server,
+    code_state,
+    cpu_model,
+    create_database,
+    drop_database,
+    infrastructure,
+    serve,
+)
+from benchmarks.bench_write import write_section
+from tests.conftest import TEST_SECRET
+from tests.faults.workload import _base, _commendation
+from tests.support import auth, registration
+
+SEED_AGENCIES = 300
+POLL_SECONDS = 0.01
+IN_FLIGHT = 96  # connections and requests in flight per service
+VISIBLE_TIMEOUT = 60.0
+SERVICES = ("registry", "incubation", "supervision", "reporting")
+ROUTES = {
+    "registry": "register-agency",
+    "incubation": "establish-base",
+    "supervision": "record-commendation",
+}
+
+
+@dataclass
+class Sent:
+    service: str
+    scheduled: float  # when the open-loop schedule said to send it
+    status: int = 0
+    answered: float = 0.0
+    stream_id: str = ""
+    version: int = 0
+    visible: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class Tracker:
+    """Streams awaited in reporting: (topic, stream) -> [(version, command)]."""
+
+    pending: dict[tuple[str, str], list[tuple[int, Sent]]] = field(default_factory=dict)
+    # Set once every command is answered: those not seen VISIBLE_TIMEOUT later count as unseen.
+    deadline: float = float("inf")
+
+    def expect(self, sent: Sent) -> None:
+        key = (topic_of(sent.service).name, sent.stream_id)
+        self.pending.setdefault(key, []).append((sent.version, sent))
+
+    async def poll(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        """Until every accepted command is seen, or the deadline (those left count as unseen)."""
+        while (not stop.is_set() or self.pending) and time.perf_counter() < self.deadline:
+            if self.pending:
+                streams = list({stream for _, stream in self.pending})
+                rows = await conn.fetch(
+                    "SELECT topic, stream_id, version FROM reporting.consumer_streams "
+                    "WHERE stream_id = ANY($1::text[])",
+                    streams,
+                )
+                now = time.perf_counter()
+                for row in rows:
+                    key = (row["topic"], row["stream_id"])
+                    waiting = self.pending.get(key, [])
+                    left = [(v, s) for v, s in waiting if v > row["version"]]
+                    for v, sent in waiting:
+                        if v <= row["version"]:
+                            sent.visible = now
+                    if left:
+                        self.pending[key] = left
+                    else:
+                        self.pending.pop(key, None)
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process and its children (reporting's fold worker), MiB."""
+    pids = [pid] + [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _parent(p) == pid
+    ]  # fmt: skip
+    rss = hwm = 0.0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1]) / 1024
+    return round(rss, 1), round(hwm, 1)
+
+
+def _parent(proc: Path) -> int:
+    try:
+        return int((proc / "stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def body_for(service: str, serial: int, seeds: Sequence[str]) -> dict[str, Any]:
+    if service == "registry":
+        return registration(serial)
+    if service == "incubation":
+        return _base(str(uuid.uuid4()))
+    return _commendation(seeds[serial % len(seeds)], serial)
+
+
+@contextlib.asynccontextmanager
+async def services(env: dict[str, str], logs: Path) -> AsyncIterator[dict[str, Server]]:
+    async with contextlib.AsyncExitStack() as stack:
+        servers = {}
+        for name in SERVICES:
+            servers[name] = await stack.enter_async_context(
+                serve(f"services.{name}.app:create_app", env, logs / f"{name}.log", "/health/ready")
+            )
+        yield servers
+
+
+async def seed(client: dict[str, httpx.AsyncClient], db: asyncpg.Connection) -> list[str]:
+    headers = auth()
+    usccs = []
+    for serial in range(1, SEED_AGENCIES + 1):
+        body = registration(serial)
+        answer = await client["registry"].post(
+            "/commands/register-agency", json=body, headers=headers
+        )
+        answer.raise_for_status()
+        usccs.append(str(body["uscc"]))
+    deadline = time.monotonic() + VISIBLE_TIMEOUT
+    known = "SELECT count(*) FROM supervision.agencies WHERE uscc = ANY($1::text[])"
+    while await db.fetchval(known, usccs) < SEED_AGENCIES:
+        if time.monotonic() > deadline:
+            raise RuntimeError("supervision did not learn the seeded agencies")
+        await asyncio.sleep(0.1)
+    return usccs
+
+
+async def send(
+    client: httpx.AsyncClient,
+    slots: asyncio.Semaphore,
+    tracker: Tracker,
+    sent: Sent,
+    body: dict[str, Any],
+    headers: dict[str, str],
+) -> None:
+    delay = sent.scheduled - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    try:
+        # Time waiting for a slot counts: latency runs from the scheduled instant. The slots
+        # keep httpcore's pool short (its queue costs grow with the square of its length).
+        async with slots:
+            answer = await client.post(
+                f"/commands/{ROUTES[sent.service]}", json=body, headers=headers
+            )
+    except httpx.HTTPError as exc:
+        sent.answered, sent.error = time.perf_counter(), type(exc).__name__
+        return
+    sent.answered, sent.status = time.perf_counter(), answer.status_code
+    if answer.is_success:
+        accepted = answer.json()
+        sent.stream_id, sent.version = accepted["stream_id"], accepted["stream_version"]
+        tracker.expect(sent)  # awaited in reporting from now on
+    else:
+        sent.error = answer.text[:200]
+
+
+async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[str, Any]:
+    db_url, db_name = await create_database(admin_dsn)
+    env = {
+        "DATABASE_URL": db_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "AUTH_JWT_SECRET": TEST_SECRET,
+        "LOG_LEVEL": "WARNING",
+    }
+    logs = Path(tempfile.mkdtemp(prefix="bench-visible-"))
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    try:
+        async with services(env, logs) as servers, contextlib.AsyncExitStack() as stack:
+            client = {
+                name: await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=servers[name].base, timeout=30, limits=limits)
+                )
+                for name in ROUTES
+            }
+            db = await asyncpg.connect(db_url)
+            stack.push_async_callback(db.close)
+            print(f"seeding {SEED_AGENCIES} agencies ...", flush=True)
+            seeds = await seed(client, db)
+            rss_before = {name: rss_mib(s.pid) for name, s in servers.items()}
+            tracker, stop = Tracker(), asyncio.Event()
+            poll_conn = await asyncpg.connect(db_url)
+            stack.push_async_callback(poll_conn.close)
+            count = int(rate * seconds)
+            poller = asyncio.create_task(tracker.poll(poll_conn, stop))
+            sends: list[Sent] = []
+            tasks = []
+            load_start = os.getloadavg()
+            print(f"sending {count:,} commands at {rate:g}/s ...", flush=True)
+            started = time.perf_counter() + 0.5
+            run_id = uuid.uuid4().hex[:8]
+            token = auth()  # one token for the run: signing one per request is the client's CPU
+            slots = {name: asyncio.Semaphore(IN_FLIGHT) for name in ROUTES}
+            for i in range(count):
+                service = tuple(ROUTES)[i % len(ROUTES)]
+                sent = Sent(service, started + i / rate)
+                sends.append(sent)
+                body = body_for(service, SEED_AGENCIES + 1 + i, seeds)
+                tasks.append(
+                    asyncio.create_task(
+                        send(
+                            client[service],
+                            slots[service],
+                            tracker,
+                            sent,
+                            body,
+                            {**token, "Idempotency-Key": f"{run_id}-{i}"},
+                        )
+                    )
+                )
+                # create the tasks a little ahead of their instants, never all at once
+                ahead = sent.scheduled - 0.2 - time.perf_counter()
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+            for task in asyncio.as_completed(tasks):
+                await task
+            sent_by = time.perf_counter() - started
+            tracker.deadline = time.perf_counter() + VISIBLE_TIMEOUT
+            stop.set()
+            await poller
+            if tracker.pending:
+                print(f"not seen in reporting: {list(tracker.pending.items())[:3]}", flush=True)
+            load_end = os.getloadavg()
+            rss_after = {name: rss_mib(s.pid) for name, s in servers.items()}
+    finally:
+        await drop_database(admin_dsn, db_name)
+    return summarise(sends, rate, seconds, sent_by, rss_before, rss_after, load_start, load_end)
+
+
+def summarise(
+    sends: Sequence[Sent],
+    rate: float,
+    seconds: float,
+    sent_by: float,
+    rss_before: dict[str, tuple[float, float]],
+    rss_after: dict[str, tuple[float, float]],
+    load_start: tuple[float, float, float],
+    load_end: tuple[float, float, float],
+) -> dict[str, Any]:
+    def figures(group: Sequence[Sent]) -> dict[str, Any]:
+        ok = [s for s in group if 200 <= s.status < 300]
+        accept = [(s.answered - s.scheduled) * 1000 for s in ok]
+        visible = [(s.visible - s.answered) * 1000 for s in ok if s.visible]
+        return {
+            "sent": len(group),
+            "accepted": len(ok),
+            "success_rate": len(ok) / max(len(group), 1),
+            "visible": len(visible),
+            "accept_ms": [percentile(accept, q) for q in (0.5, 0.99, 1.0)],
+            "visible_ms": [percentile(visible, q) for q in (0.5, 0.99, 1.0)],
+            "errors": sorted({s.error or str(s.status) for s in group if s not in ok})[:5],
+        }
+
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "sent_in_seconds": round(sent_by, 2),
+        "all": figures(sends),
+        "by_service": {name: figures([s for s in sends if s.service == name]) for name in ROUTES},
+        "rss_mib_before": rss_before,
+        "rss_mib_after": rss_after,
+        "loadavg_start": [round(x, 2) for x in load_start],
+        "loadavg_end": [round(x, 2) for x in load_end],
+    }
+
+
+def section(results: dict[str, Any]) -> str:
+    r, m, code = results["run"], results["machine"], results["code"]
+    dirty = f", plus uncommitted changes to {len(code['uncommitted'])} file(s)" * bool(
+        code["uncommitted"]
+    )
+
+    def row(label: str, f: dict[str, Any]) -> str:
+        a, v = f["accept_ms"], f["visible_ms"]
+        return (
+            f"| {label} | {f['sent']:,} | {f['success_rate']:.2%} | {a[0]:.0f} / {a[1]:.0f} / "
+            f"{a[2]:.0f} | {v[0]:.0f} / {v[1]:.0f} / {v[2]:.0f} | {f['visible']:,} |\n"
+        )
+
+    rss = "".join(
+        f"| {name} | {r['rss_mib_before'][name][0]:.0f} | {r['rss_mib_after'][name][0]:.0f} | "
+        f"{r['rss_mib_after'][name][1]:.0f} |\n"
+        for name in SERVICES
+    )
+    return (
+        f"## Commands at a fixed rate, accepted → visible in reporting — "
+        f"{results['started_at']}\n\n"
+        f"Written by `.venv/bin/python -m benchmarks.bench_visible --rate {r['rate']:g} "
+        f"--seconds {r['seconds']:g}`; its docstring says what is measured and why the "
+        "generator is open-loop.\n\n"
+        f"- Machine: {m['cpu_count']} CPUs, {m['cpu_model']}; load average {r['loadavg_start']} "
+        f"when the load began, {r['loadavg_end']} at its end (shared host)\n"
+        f"- Code: commit {code['commit'][:12]}{dirty}\n"
+        f"- {r['all']['sent']:,} commands scheduled over {r['seconds']:g} s, all sent by "
+        f"{r['sent_in_seconds']:g} s; registry, incubation, supervision in turn\n\n"
+        "| Commands | Sent | Success | Accepted ms p50 / p99 / max (from the scheduled "
+        "instant) | Accepted → visible ms p50 / p99 / max | Seen in reporting |\n"
+        "|---|---:|---:|---:|---:|---:|\n"
+        + row("all", r["all"])
+        + "".join(row(f"`{ROUTES[n]}`", f) for n, f in r["by_service"].items())
+        + "\n| Service | RSS MiB after seeding | RSS MiB after the run | peak (VmHWM) |\n"
+        "|---|---:|---:|---:|\n" + rss + "\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-visible-") as tmp,
+        infrastructure(Path(tmp)) as infra,
+    ):
+        outcome = asyncio.run(run(infra.kafka, infra.admin_dsn, args.rate, args.seconds))
+    results = {
+        "started_at": started_at,
+        "machine": {"cpu_count": os.cpu_count(), "cpu_model": cpu_model()},
+        "code": code_state(),
+        "run": outcome,
+    }
+    print(json.dumps(outcome, indent=2))
+    if not args.no_write:
+        write_section(section(results), "bench_visible")
+        (BENCH_DIR / "results-visible-latest.json").write_text(
+            json.dumps(results, indent=2) + "\n", encoding="utf-8"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
