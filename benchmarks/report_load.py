@@ -36,7 +36,6 @@ from socialwork_contracts.topics import EVENT_TOPICS, topic_of
 
 from benchmarks.bench_foundation import percentile, serve
 from benchmarks.history_generator import history
-from services.reporting.domain.facts import _date_field
 
 CST = dt.timezone(dt.timedelta(hours=8))
 SLOW_SECONDS = 0.1  # issue 12's aim for a report: slower requests are listed one by one
@@ -87,7 +86,7 @@ def live_events(seed: int) -> Iterator[tuple[str, bytes, bytes]]:
     today = dt.datetime.now(CST).date()
     for position, item in enumerate(history(10_000_000, seed), start=1):
         event = item.event
-        name = _date_field(type(event))
+        name = type(event).domain_date_field
         if name is not None:
             event = event.model_copy(update={name: today})
         stream = str(getattr(event, event.stream_field))

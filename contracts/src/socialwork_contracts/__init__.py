@@ -11,6 +11,6 @@ from socialwork_contracts.envelope import CloudEvent
 
 # The contracts' version (the package version is read from here). Bump the minor version when
 # event types or versions are added, the patch version for documentation.
-__version__ = "1.3.0"
+__version__ = "1.3.1"
 
 __all__ = ["CloudEvent", "DomainEvent", "__version__"]

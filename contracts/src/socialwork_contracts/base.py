@@ -28,6 +28,10 @@ class DomainEvent(BaseModel):
     # The payload field holding the stream (aggregate) id: the CloudEvent `subject` and
     # `streamid`, and the Kafka message key, so all events of one aggregate stay in order.
     stream_field: ClassVar[str]
+    # The payload field holding the local date the fact took effect (the day a report "as of D
+    # by occurrence" counts it from); None: the local date of its occurrence time. Published
+    # as `x-domain-date` in the event's schema.
+    domain_date_field: ClassVar[str | None] = None
 
     @classmethod
     def type_key(cls) -> str:

@@ -67,6 +67,7 @@ def event_schema(cls: type[DomainEvent]) -> dict[str, Any]:
             "x-producer": cls.producer,
             "x-topic": topic.name,
             "x-stream-field": cls.stream_field,
+            "x-domain-date": cls.domain_date_field,
             "x-superseded": superseded,
         }
     )

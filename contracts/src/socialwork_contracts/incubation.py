@@ -82,6 +82,7 @@ class BaseEstablished(_IncubationEvent):
 
     event_type: ClassVar[str] = "BaseEstablished"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "established_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -126,6 +127,7 @@ class BaseFacilitiesUpdated(_IncubationEvent):
 
     event_type: ClassVar[str] = "BaseFacilitiesUpdated"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "updated_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -185,6 +187,7 @@ class BaseEvaluated(_IncubationEvent):
 
     event_type: ClassVar[str] = "BaseEvaluated"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "evaluated_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -248,6 +251,7 @@ class BaseStaffRecorded(_IncubationEvent):
 
     event_type: ClassVar[str] = "BaseStaffRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "counted_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -265,6 +269,7 @@ class BaseFundingRecorded(_IncubationEvent):
 
     event_type: ClassVar[str] = "BaseFundingRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "received_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -285,6 +290,7 @@ class BaseClosed(_IncubationEvent):
 
     event_type: ClassVar[str] = "BaseClosed"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "closed_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -412,6 +418,7 @@ class IncubationStarted(_IncubationEvent):
 
     event_type: ClassVar[str] = "IncubationStarted"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "started_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -436,6 +443,7 @@ class IncubationExtended(_IncubationEvent):
 
     event_type: ClassVar[str] = "IncubationExtended"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "extended_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -451,6 +459,7 @@ class SupportRecorded(_IncubationEvent):
 
     event_type: ClassVar[str] = "SupportRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "given_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     uscc: str = Field(description=_USCC)
@@ -482,6 +491,7 @@ class TrainingDelivered(_IncubationEvent):
 
     event_type: ClassVar[str] = "TrainingDelivered"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "held_on"
     stream_field: ClassVar[str] = "base_id"
 
     base_id: str = Field(description=_BASE_ID + "; the stream id")
@@ -500,6 +510,7 @@ class AgencyGraduated(_IncubationEvent):
 
     event_type: ClassVar[str] = "AgencyGraduated"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "graduated_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -519,6 +530,7 @@ class IncubationTerminated(_IncubationEvent):
 
     event_type: ClassVar[str] = "IncubationTerminated"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "terminated_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -545,6 +557,7 @@ class ProfessionalServicesRecorded(_IncubationEvent):
 
     event_type: ClassVar[str] = "ProfessionalServicesRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "period_end"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -565,6 +578,7 @@ class IncubationTermOverrun(_IncubationEvent):
 
     event_type: ClassVar[str] = "IncubationTermOverrun"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "overrun_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -580,6 +594,7 @@ class IncubationInactivityFlagged(_IncubationEvent):
 
     event_type: ClassVar[str] = "IncubationInactivityFlagged"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "flagged_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -597,6 +612,7 @@ class IncubationIdentityLinked(_IncubationEvent):
 
     event_type: ClassVar[str] = "IncubationIdentityLinked"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "linked_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -616,6 +632,7 @@ class PublicNoticeOpened(_IncubationEvent):
 
     event_type: ClassVar[str] = "PublicNoticeOpened"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "starts_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -630,6 +647,7 @@ class AdmissionObjectionRecorded(_IncubationEvent):
 
     event_type: ClassVar[str] = "AdmissionObjectionRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "received_on"
 
     incubation_id: str = Field(description=_INCUBATION_ID)
     base_id: str = Field(description=_BASE_ID)
@@ -645,6 +663,7 @@ class GroupInPreparationRecorded(_GroupEvent):
 
     event_type: ClassVar[str] = "GroupInPreparationRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "recorded_on"
 
     provisional_id: str = Field(description=_PROVISIONAL_ID)
     base_id: str = Field(description=_BASE_ID + " assisting the registration")
@@ -669,6 +688,7 @@ class GroupRegistrationOverdue(_GroupEvent):
 
     event_type: ClassVar[str] = "GroupRegistrationOverdue"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "overdue_on"
 
     provisional_id: str = Field(description=_PROVISIONAL_ID)
     base_id: str = Field(description=_BASE_ID + " assisting the registration")
@@ -681,6 +701,7 @@ class GroupRegistered(_GroupEvent):
 
     event_type: ClassVar[str] = "GroupRegistered"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "registered_on"
 
     provisional_id: str = Field(description=_PROVISIONAL_ID)
     base_id: str = Field(description=_BASE_ID + " that assisted the registration")

@@ -52,6 +52,7 @@ class AgencyRegistered(_RegistryEvent):
 
     event_type: ClassVar[str] = "AgencyRegistered"
     event_version: ClassVar[int] = 2
+    domain_date_field: ClassVar[str | None] = "registered_on"
 
     name: str = Field(description="机构名称 registered name")
     kind: AgencyKind = Field(

@@ -52,6 +52,7 @@ class ViolationRecorded(_SupervisionEvent):
 
     event_type: ClassVar[str] = "ViolationRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "found_on"
 
     violation_id: str = Field(description=_VIOLATION_ID)
     uscc: str = Field(description=_USCC)
@@ -82,6 +83,7 @@ class RectificationOrdered(_SupervisionEvent):
 
     event_type: ClassVar[str] = "RectificationOrdered"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "ordered_on"
 
     rectification_id: str = Field(description=_RECTIFICATION_ID)
     uscc: str = Field(description=_USCC)
@@ -99,6 +101,7 @@ class RectificationConfirmed(_SupervisionEvent):
 
     event_type: ClassVar[str] = "RectificationConfirmed"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "confirmed_on"
 
     rectification_id: str = Field(description=_RECTIFICATION_ID)
     uscc: str = Field(description=_USCC)
@@ -112,6 +115,7 @@ class RectificationOverdue(_SupervisionEvent):
 
     event_type: ClassVar[str] = "RectificationOverdue"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "overdue_on"
 
     rectification_id: str = Field(description=_RECTIFICATION_ID)
     uscc: str = Field(description=_USCC)
@@ -125,6 +129,7 @@ class PenaltyImposed(_SupervisionEvent):
 
     event_type: ClassVar[str] = "PenaltyImposed"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "decided_on"
 
     penalty_id: str = Field(description="行政处罚 id (UUID)")
     uscc: str = Field(description=_USCC)
@@ -159,6 +164,7 @@ class AgencyListed(_SupervisionEvent):
 
     event_type: ClassVar[str] = "AgencyListed"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "listed_on"
 
     listing_id: str = Field(description=_LISTING_ID)
     uscc: str = Field(description=_USCC)
@@ -188,6 +194,7 @@ class AgencyDelisted(_SupervisionEvent):
 
     event_type: ClassVar[str] = "AgencyDelisted"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "removed_on"
 
     listing_id: str = Field(description=_LISTING_ID + " being closed")
     uscc: str = Field(description=_USCC)
@@ -212,6 +219,7 @@ class ListingClockRestarted(_SupervisionEvent):
 
     event_type: ClassVar[str] = "ListingClockRestarted"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "restarted_on"
 
     listing_id: str = Field(description=_LISTING_ID + " whose clock restarts")
     uscc: str = Field(description=_USCC)
@@ -229,6 +237,7 @@ class AnnualReportOverdue(_SupervisionEvent):
 
     event_type: ClassVar[str] = "AnnualReportOverdue"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "overdue_on"
 
     uscc: str = Field(description=_USCC)
     year: int = Field(description="年度 the working year whose report is missing, e.g. 2026")
@@ -260,6 +269,7 @@ class AnnualReportFiled(_SupervisionEvent):
 
     event_type: ClassVar[str] = "AnnualReportFiled"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "filed_on"
 
     uscc: str = Field(description=_USCC)
     year: int = Field(description="年度 the working year reported on")
@@ -273,6 +283,7 @@ class AnnualInspectionConcluded(_SupervisionEvent):
 
     event_type: ClassVar[str] = "AnnualInspectionConcluded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "concluded_on"
 
     inspection_id: str = Field(description="年检 id (UUID)")
     uscc: str = Field(description=_USCC)
@@ -290,6 +301,7 @@ class EvaluationGradeAwarded(_SupervisionEvent):
 
     event_type: ClassVar[str] = "EvaluationGradeAwarded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "announced_on"
 
     evaluation_id: str = Field(description="评估 id (UUID)")
     uscc: str = Field(description=_USCC)
@@ -310,6 +322,7 @@ class CommendationRecorded(_SupervisionEvent):
 
     event_type: ClassVar[str] = "CommendationRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "awarded_on"
 
     commendation_id: str = Field(description="表彰 id (UUID)")
     uscc: str = Field(description=_USCC)
@@ -341,6 +354,7 @@ class ProjectPerformanceEvaluated(_SupervisionEvent):
 
     event_type: ClassVar[str] = "ProjectPerformanceEvaluated"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "evaluated_on"
 
     evaluation_id: str = Field(description="绩效评价 id (UUID)")
     uscc: str = Field(description=_USCC)
@@ -361,6 +375,7 @@ class FollowUpEvaluationRecorded(_SupervisionEvent):
 
     event_type: ClassVar[str] = "FollowUpEvaluationRecorded"
     event_version: ClassVar[int] = 1
+    domain_date_field: ClassVar[str | None] = "evaluated_on"
 
     evaluation_id: str = Field(description="跟进评估 id (UUID)")
     uscc: str = Field(description=_USCC)

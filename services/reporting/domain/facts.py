@@ -6,9 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from socialwork_contracts import incubation as inc
-from socialwork_contracts import registry as reg
-from socialwork_contracts import supervision as sup
 from socialwork_contracts.base import DomainEvent
 
 from services.reporting.domain.periods import local_date
@@ -29,66 +26,13 @@ class Fact:
     data: dict[str, Any]
 
 
-# (event class, field holding its domain date), in the order a class pattern would try them.
-_DOMAIN_DATE: tuple[tuple[type[DomainEvent], str], ...] = (
-    (reg.AgencyRegistered, "registered_on"),
-    (inc.BaseEstablished, "established_on"),
-    (inc.BaseFacilitiesUpdated, "updated_on"),
-    (inc.BaseClosed, "closed_on"),
-    (inc.IncubationStarted, "started_on"),
-    (inc.IncubationExtended, "extended_on"),
-    (inc.SupportRecorded, "given_on"),
-    (inc.TrainingDelivered, "held_on"),
-    (inc.AgencyGraduated, "graduated_on"),
-    (inc.IncubationTerminated, "terminated_on"),
-    (inc.IncubationIdentityLinked, "linked_on"),
-    (inc.BaseStaffRecorded, "counted_on"),
-    (inc.BaseFundingRecorded, "received_on"),
-    (inc.BaseEvaluated, "evaluated_on"),
-    (inc.ProfessionalServicesRecorded, "period_end"),
-    (inc.IncubationTermOverrun, "overrun_on"),
-    (inc.IncubationInactivityFlagged, "flagged_on"),
-    (inc.GroupInPreparationRecorded, "recorded_on"),
-    (inc.GroupRegistered, "registered_on"),
-    (inc.GroupRegistrationOverdue, "overdue_on"),
-    (inc.PublicNoticeOpened, "starts_on"),
-    (inc.AdmissionObjectionRecorded, "received_on"),
-    (sup.AnnualReportFiled, "filed_on"),
-    (sup.AnnualReportOverdue, "overdue_on"),
-    (sup.ViolationRecorded, "found_on"),
-    (sup.RectificationOrdered, "ordered_on"),
-    (sup.RectificationConfirmed, "confirmed_on"),
-    (sup.RectificationOverdue, "overdue_on"),
-    (sup.PenaltyImposed, "decided_on"),
-    (sup.AgencyListed, "listed_on"),
-    (sup.AgencyDelisted, "removed_on"),
-    (sup.AnnualInspectionConcluded, "concluded_on"),
-    (sup.EvaluationGradeAwarded, "announced_on"),
-    (sup.ListingClockRestarted, "restarted_on"),
-    (sup.FollowUpEvaluationRecorded, "evaluated_on"),
-    (sup.ProjectPerformanceEvaluated, "evaluated_on"),
-    (sup.CommendationRecorded, "awarded_on"),
-)
-_DATE_FIELD: dict[type[DomainEvent], str | None] = {}  # per concrete class, resolved once
-
-
-def _date_field(cls: type[DomainEvent]) -> str | None:
-    try:
-        return _DATE_FIELD[cls]
-    except KeyError:
-        found = next((name for base, name in _DOMAIN_DATE if issubclass(cls, base)), None)
-        _DATE_FIELD[cls] = found
-        return found
-
-
 def effective_on(event: DomainEvent, occurred_at: dt.datetime) -> dt.date:
     """The local date a fact takes effect: its domain date where it has one, else occurred time.
 
     Reports "as of D by occurrence" include the facts whose effective date is on or before D.
-    The field is looked up once per event class (an isinstance chain per event was a visible
-    share of a replay's CPU).
+    Each event class names that field in its contract (`domain_date_field`).
     """
-    name = _date_field(type(event))
+    name = type(event).domain_date_field
     if name is None:
         return local_date(occurred_at)
     value: dt.date = getattr(event, name)
