@@ -1,9 +1,10 @@
 """HTTP command endpoints, the same in every service.
 
-A service declares a `CommandSet` (how to find the stream, fold, decide, authorise and project)
-and its commands; each becomes `POST /commands/<name>` whose body is the command plus an
-optional `occurred_at`, with `Idempotency-Key` and `If-Match` headers. Refusals become problems:
-rules broken 422, wrong state 409 (404 for `*_not_found`), stale version 409, scope 403.
+A service names the routes of the commands its `handlers.COMMANDS` declares; each becomes
+`POST /commands/<name>` whose body is the command plus an optional `occurred_at`, with
+`Idempotency-Key` and `If-Match` headers, run by `servicekit.command_table.run_command`.
+Refusals become problems: rules broken 422, wrong state 409 (404 for `*_not_found`), stale
+version 409, scope 403.
 An `Idempotency-Key` is stored scoped by caller and route (`client_command_id`).
 """
 
@@ -12,25 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field, create_model
-from socialwork_contracts.base import DomainEvent
 
 from servicekit.auth import Forbidden, Principal
-from servicekit.commands import CommandContext, Outcome, client_command_id, execute
+from servicekit.command_table import CommandTable, handler_of, run_command
+from servicekit.commands import CommandContext, Outcome, client_command_id
 from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
-from servicekit.eventstore import ConcurrencyConflict, EventStore
-from servicekit.eventstore.store import InlineProjection
+from servicekit.eventstore import ConcurrencyConflict
 from servicekit.http import IdempotencyKey, IfMatch, Problem
 from servicekit.metrics import COMMANDS
 from servicekit.runtime import Runtime
 
-S = TypeVar("S")
 log = structlog.get_logger()
 
 # A backdated fact is fine (historical records); one dated in the future is a typo.
@@ -62,60 +61,6 @@ class CommandAccepted(BaseModel):
     stream_version: int = Field(description="The stream's version after the command (ETag)")
     events: list[RecordedEventOut]
     duplicate: bool = Field(description="True when a retry was answered from the first result")
-
-
-@dataclass(frozen=True)
-class CommandSet(Generic[S]):
-    """What a service supplies for its commands; everything else is shared.
-
-    With `situation`, what the decision needs beyond its stream (another aggregate, a local
-    read model of another service's events) is loaded on the command's own connection, inside its
-    transaction, and passed as the last argument: `decide(state, command, situation)`,
-    `authorize(principal, state, command, situation)`.
-    """
-
-    stream_id: Callable[[Any], str]
-    evolve: Callable[[S | None, DomainEvent], S]
-    decide: Callable[..., Sequence[DomainEvent]]
-    authorize: Callable[..., None]
-    inline: Callable[[S], InlineProjection] | None = None
-    situation: Callable[[Connection, Any], Awaitable[Any]] | None = None
-
-    async def handle(
-        self,
-        store: EventStore,
-        conn: Connection,
-        command: Any,
-        context: CommandContext,
-        expected_version: int | None,
-    ) -> Outcome:
-        if self.situation is None:
-            decide, authorize = self.decide, self.authorize
-        else:
-            known = await self.situation(conn, command)
-
-            def decide(state: S | None, c: Any) -> Sequence[DomainEvent]:
-                return self.decide(state, c, known)
-
-            def authorize(principal: Principal, state: S | None, c: Any) -> None:
-                self.authorize(principal, state, c, known)
-
-        return await execute(
-            store,
-            stream_id=self.stream_id(command),
-            command=command,
-            context=context,
-            evolve=self.evolve,
-            decide=decide,
-            authorize=lambda state: authorize(context.principal, state, command),
-            expected_version=expected_version,
-            inline=self.inline,
-            conn=conn,
-        )
-
-
-# A service with its own way to run commands (locks, several aggregates) supplies this instead.
-Handler = Callable[[EventStore, Connection, Any, CommandContext, "int | None"], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -225,7 +170,7 @@ def domain_problem(exc: DomainRejected | InvalidTransition) -> Problem:
 
 
 def command_router(
-    commands: CommandSet[Any] | Handler,
+    commands: CommandTable,
     routes: Sequence[CommandRoute],
     *,
     runtime_of: Callable[[Request], Runtime],
@@ -233,7 +178,6 @@ def command_router(
     tag: str = "commands",
 ) -> APIRouter:
     router = APIRouter()
-    handler: Handler = commands.handle if isinstance(commands, CommandSet) else commands
 
     async def run(
         request: Request,
@@ -261,7 +205,7 @@ def command_router(
             # Facts read, decision and append in one savepoint of a group commit: they see one
             # state, and concurrent commands share the commit (servicekit/group_commit.py).
             async def work(conn: Connection) -> Outcome:
-                return await handler(runtime.store, conn, command, context, if_match)
+                return await run_command(commands, runtime.store, conn, command, context, if_match)
 
             outcome = await runtime.commits.run(work)
         except (DomainRejected, InvalidTransition) as exc:
@@ -307,6 +251,7 @@ def command_router(
         )
 
     for route in routes:
+        handler_of(commands, route.command)  # a route for an undeclared command: UndeclaredCommand
         _add(router, route, run, principal, tag)
     return router
 
@@ -344,6 +289,7 @@ def _add(
         endpoint,
         methods=["POST"],
         summary=route.summary,
+        name=route.command.__name__,  # the command it runs (tests/test_command_path.py)
         status_code=201,
         response_model=CommandAccepted,
         tags=[tag],  # its problem responses: servicekit/problem_docs.py

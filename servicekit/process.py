@@ -9,22 +9,17 @@ against today's state. A refusal is logged, never a dead letter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
-
 import structlog
 from pydantic import BaseModel
-from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.auth import Principal, Role
-from servicekit.commands import CommandContext, Outcome, execute, fingerprint
+from servicekit.command_table import CommandTable, handler_of, run_command
+from servicekit.commands import CommandContext, Outcome, fingerprint
 from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore
-from servicekit.eventstore.store import InlineProjection
 
-S = TypeVar("S")
 CONFLICT_RETRIES = 3
 log = structlog.get_logger()
 
@@ -34,18 +29,18 @@ def system_actor(process: str) -> Principal:
 
 
 async def react(
+    commands: CommandTable,
     store: EventStore,
     conn: Connection,
     cause: CloudEvent,
     *,
     process: str,
-    stream_id: str,
     command: BaseModel,
-    evolve: Callable[[S | None, DomainEvent], S],
-    decide: Callable[[S | None, Any], Sequence[DomainEvent]],
-    inline: Callable[[S], InlineProjection] | None = None,
 ) -> Outcome | None:
-    """Run `command` because of `cause`; None when the domain declines it (now or before)."""
+    """Run `command` because of `cause`, as the service's table says (its locks, situation and
+    authorisation of the system actor included); None when the domain declines it (now or
+    before)."""
+    stream_id = handler_of(commands, type(command)).stream_id(command)
     command_id = f"pm:{process}:{cause.id}"
     context = CommandContext(
         principal=system_actor(process),
@@ -59,17 +54,7 @@ async def react(
         return None  # decided before: declined
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
-            return await execute(
-                store,
-                stream_id=stream_id,
-                command=command,
-                context=context,
-                evolve=evolve,
-                decide=decide,
-                authorize=lambda _state: None,  # the cause was authorised where it was decided
-                inline=inline,
-                conn=conn,
-            )
+            return await run_command(commands, store, conn, command, context)
         except (DomainRejected, InvalidTransition) as exc:
             log.info("process.declined", process=process, cause=cause.id, reason=str(exc))
             await store.record_refusal(

@@ -1,7 +1,7 @@
 """The incubation HTTP API: commands (actor, occurrence time, idempotency key) and queries.
 
-Commands go through servicekit.command_api with `handlers.handle` as the handler: it loads the
-facts a decision needs (other streams, the read model) under advisory locks in the command's
+Commands go through servicekit.command_api with `handlers.COMMANDS`: each loads the facts a
+decision needs (other streams, the read model) under advisory locks in the command's
 transaction, before the append.
 """
 
@@ -21,9 +21,7 @@ from servicekit.command_api import (
     CommandRoute,
     command_router,
 )
-from servicekit.commands import CommandContext, Outcome
 from servicekit.db import Connection
-from servicekit.eventstore import EventStore
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.incubation import readmodel
@@ -32,7 +30,7 @@ from services.incubation.checks import FutureCheckDate, scheduled_check
 from services.incubation.domain import commands as cmd
 from services.incubation.domain.criteria import all_versions
 from services.incubation.domain.rules import hardware_standard
-from services.incubation.handlers import handle, load_base
+from services.incubation.handlers import COMMANDS, load_base
 
 log = structlog.get_logger()
 
@@ -88,16 +86,6 @@ class RunChecks(BaseModel):
     )
 
 
-async def _handle(
-    store: EventStore,
-    conn: Connection,
-    command: Any,
-    context: CommandContext,
-    expected_version: int | None,
-) -> Outcome:
-    return await handle(store, conn, command, context, expected_version=expected_version)
-
-
 def _not_found(what: str, key: str) -> Problem:
     return Problem(404, f"{what}_not_found", f"未找到 {key}", f"no {what} {key}")
 
@@ -111,7 +99,7 @@ async def _check_base(conn: Connection, scope: ReadScope, base_id: str, action: 
 
 
 def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> APIRouter:
-    router = command_router(_handle, ROUTES, runtime_of=runtime_of, principal=principal)
+    router = command_router(COMMANDS, ROUTES, runtime_of=runtime_of, principal=principal)
     Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
 
     @router.get("/bases", tags=["queries"], summary="孵化基地 List bases")

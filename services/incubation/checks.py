@@ -23,6 +23,7 @@ import structlog
 from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
 
 from servicekit.auth import Principal, Role
+from servicekit.command_table import run_command
 from servicekit.commands import CommandContext
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict
@@ -35,7 +36,7 @@ from services.incubation.domain.commands import (
 )
 from services.incubation.domain.group import overdue_from
 from services.incubation.domain.term import inactive_days_on
-from services.incubation.handlers import handle
+from services.incubation.handlers import COMMANDS
 
 log = structlog.get_logger()
 CLOCK = Principal("system:incubation-clock", Role.SYSTEM)
@@ -122,7 +123,7 @@ async def _issue(
     )
     try:
         async with runtime.pool.acquire() as conn, conn.transaction():
-            outcome = await handle(runtime.store, conn, command, context)
+            outcome = await run_command(COMMANDS, runtime.store, conn, command, context)
     except (DomainRejected, InvalidTransition, ConcurrencyConflict) as exc:
         log.info("scheduled_check.skipped", command_id=command_id, reason=str(exc))
         report.skipped += 1

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
@@ -49,11 +48,7 @@ from services.incubation.domain.commands import (
     RecordGroupRegistration,
     TerminateIncubation,
 )
-from services.incubation.domain.decide_incubation import decide_incubation
-from services.incubation.domain.group import decide_group
-from services.incubation.domain.incubation import Incubation, IncubationEvent
-from services.incubation.domain.situation import Situation
-from services.incubation.handlers import evolve_group, evolve_incubation
+from services.incubation.handlers import COMMANDS
 
 # guidance §5.3 bans: a serious violation of these is a breach of the incubation agreement.
 BREACH_CATEGORIES = frozenset(
@@ -97,17 +92,8 @@ async def end_incubations(
         # At most one incubation holds an office per agency (invariant); the suffix only keeps
         # command ids distinct if that were ever not so.
         name = process if index == 0 else f"{process}/{incubation_id}"
-        await react(  # retries itself when a concurrent command wins the stream
-            store,
-            conn,
-            envelope,
-            process=name,
-            stream_id=incubation_id,
-            command=command,
-            evolve=evolve_incubation,
-            decide=_decide_without_facts,
-            inline=readmodel.upsert_incubation,
-        )
+        # Retries itself when a concurrent command wins the stream.
+        await react(COMMANDS, store, conn, envelope, process=name, command=command)
 
 
 async def link_group(
@@ -128,17 +114,7 @@ async def link_group(
     group = RecordGroupRegistration(
         provisional_id=pid, uscc=event.uscc, registered_on=event.registered_on
     )
-    linked = await react(
-        store,
-        conn,
-        envelope,
-        process=f"{process}/group",
-        stream_id=pid,
-        command=group,
-        evolve=evolve_group,
-        decide=lambda state, c: decide_group(state, c, None),
-        inline=readmodel.upsert_group,
-    )
+    linked = await react(COMMANDS, store, conn, envelope, process=f"{process}/group", command=group)
     if linked is None:
         return  # not a group this service assists, or linked before: nothing to carry over
     for incubation_id in await readmodel.group_incubations(conn, pid):
@@ -148,21 +124,8 @@ async def link_group(
             uscc=event.uscc,
             linked_on=event.registered_on,
         )
-        await react(
-            store,
-            conn,
-            envelope,
-            process=f"{process}/link/{incubation_id}",
-            stream_id=incubation_id,
-            command=command,
-            evolve=evolve_incubation,
-            decide=_decide_without_facts,
-            inline=readmodel.upsert_incubation,
-        )
-
-
-def _decide_without_facts(state: Incubation | None, command: Any) -> list[IncubationEvent]:
-    return decide_incubation(state, command, Situation())
+        link = f"{process}/link/{incubation_id}"
+        await react(COMMANDS, store, conn, envelope, process=link, command=command)
 
 
 @dataclass

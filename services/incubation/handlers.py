@@ -1,39 +1,31 @@
-"""Thin handlers: lock, load the situation, fold, decide, append — in the caller's transaction.
+"""The incubation service's commands, declared once, with the locks and facts each one needs.
 
 A command about an incubation reads other streams and the read model (the base, the agency's
 registry status and listings, who holds which office). To make those checks hold under
-concurrency, every command takes transaction-scoped advisory locks, always in the same order:
-first the base, then the agency. Admissions to one base are thus serialised (as optimistic
-concurrency on the base stream would), and so are admissions of one agency to different bases.
-The partial UNIQUE indexes on `incubations` are the last line of defence.
+concurrency, commands take transaction-scoped advisory locks before they read, always in the
+same order: first the base, then the agency. Admissions to one base are thus serialised (as
+optimistic concurrency on the base stream would), and so are admissions of one agency to
+different bases. The partial UNIQUE indexes on `incubations` are the last line of defence.
+HTTP routes, the process managers and the scheduled check run these through
+`servicekit.command_table.run_command`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 
-from servicekit.commands import CommandContext, Outcome, execute
+from servicekit.auth import Principal
+from servicekit.command_table import CommandHandler, CommandTable
 from servicekit.db import Connection
 from servicekit.decisions import event_narrowing
 from servicekit.eventstore import EventStore
 from services.incubation import authz, readmodel
+from services.incubation.domain import commands as cmd
 from services.incubation.domain import group as group_domain
 from services.incubation.domain import incubation as incubation_domain
 from services.incubation.domain import incubation_base as base_domain
-from services.incubation.domain.commands import (
-    ApproveApplication,
-    BaseCommand,
-    CloseBase,
-    EvaluateBase,
-    GraduateAgency,
-    GroupCommand,
-    IncubationCommand,
-    SignAgreement,
-    SubmitApplication,
-)
 from services.incubation.domain.criteria import criteria_on
 from services.incubation.domain.decide_incubation import decide_incubation
 from services.incubation.domain.decide_incubation_base import decide_incubation_base
@@ -45,8 +37,7 @@ from services.incubation.domain.situation import Situation
 # Commands that take a place, an office or the agency's one incubation: serialised per base and
 # per agency. Commands that only free capacity (graduation, termination) need no lock, which
 # keeps the process managers (several agencies in one consumer batch) free of lock cycles.
-TAKES_A_PLACE = (SubmitApplication, ApproveApplication, SignAgreement)
-
+TAKES_A_PLACE = (cmd.SubmitApplication, cmd.ApproveApplication, cmd.SignAgreement)
 
 as_base_event: Callable[[DomainEvent], BaseEvent] = event_narrowing(BaseEvent, "a base")
 as_incubation_event: Callable[[DomainEvent], IncubationEvent] = event_narrowing(
@@ -83,133 +74,163 @@ async def load_incubation(
     return state
 
 
-async def handle(
-    store: EventStore,
-    conn: Connection,
-    command: BaseCommand | IncubationCommand | GroupCommand,
-    context: CommandContext,
-    *,
-    expected_version: int | None = None,
-) -> Outcome:
-    """Run one command inside the caller's transaction on `conn`."""
-    if isinstance(command, BaseCommand):
-        return await _handle_base(store, conn, command, context, expected_version)
-    if isinstance(command, GroupCommand):
-        return await _handle_group(store, conn, command, context, expected_version)
-    return await _handle_incubation(store, conn, command, context, expected_version)
+# -- bases ----------------------------------------------------------------------------------
 
 
-async def _handle_base(
-    store: EventStore,
-    conn: Connection,
-    command: BaseCommand,
-    context: CommandContext,
-    expected_version: int | None,
-) -> Outcome:
+async def lock_base(store: EventStore, conn: Connection, command: cmd.BaseCommand) -> None:
     await readmodel.lock(conn, f"base:{command.base_id}")
-    situation = Situation()
-    if isinstance(command, CloseBase):
+
+
+async def base_situation(
+    store: EventStore, conn: Connection, command: cmd.BaseCommand
+) -> Situation:
+    """Closing reads who still holds a place; an evaluation reads the period's figures."""
+    if isinstance(command, cmd.CloseBase):
         holding, _ = await readmodel.base_occupancy(conn, command.base_id, "")
-        situation = Situation(base_holding=holding)
-    if isinstance(command, EvaluateBase):
+        return Situation(base_holding=holding)
+    if isinstance(command, cmd.EvaluateBase):
         figures = await readmodel.base_figures(
             conn, command.base_id, command.period_start, command.period_end
         )
-        situation = Situation(figures=figures)
-
-    def decide(state: IncubationBase | None, cmd: Any) -> list[BaseEvent]:
-        return decide_incubation_base(state, cmd, situation)
-
-    return await execute(
-        store,
-        stream_id=command.base_id,
-        command=command,
-        context=context,
-        evolve=evolve_base,
-        decide=decide,
-        authorize=lambda state: authz.authorize(context.principal, state, command),
-        expected_version=expected_version,
-        inline=readmodel.upsert_base,
-        conn=conn,
-    )
+        return Situation(figures=figures)
+    return Situation()
 
 
-async def _handle_group(
-    store: EventStore,
-    conn: Connection,
-    command: GroupCommand,
-    context: CommandContext,
-    expected_version: int | None,
-) -> Outcome:
-    """注册协助: the group's own stream; the assisting base decides who may write it."""
+def authorize_base(
+    principal: Principal, state: IncubationBase | None, command: cmd.BaseCommand, _: Situation
+) -> None:
+    authz.authorize(principal, state, command)
+
+
+BASE = CommandHandler[IncubationBase, cmd.BaseCommand, Situation](
+    stream_id=lambda command: command.base_id,
+    evolve=evolve_base,
+    decide=decide_incubation_base,
+    authorize=authorize_base,
+    inline=readmodel.upsert_base,
+    lock=lock_base,
+    situation=base_situation,
+)
+
+# -- groups in preparation (注册协助) -------------------------------------------------------
+
+
+async def lock_group(store: EventStore, conn: Connection, command: cmd.GroupCommand) -> None:
     await readmodel.lock(conn, f"agency:{command.provisional_id}")  # as admissions do
+
+
+async def assisting_base(
+    store: EventStore, conn: Connection, command: cmd.GroupCommand
+) -> IncubationBase | None:
+    """The base that assists the group: it decides who may write the group's stream."""
     base_id = getattr(command, "base_id", None) or await readmodel.group_base(
         conn, command.provisional_id
     )
-    base = await load_base(store, conn, base_id) if base_id else None
-
-    def decide(state: Group | None, cmd: Any) -> list[GroupEvent]:
-        return group_domain.decide_group(state, cmd, base)
-
-    return await execute(
-        store,
-        stream_id=command.provisional_id,
-        command=command,
-        context=context,
-        evolve=evolve_group,
-        decide=decide,
-        authorize=lambda _state: authz.authorize(context.principal, base, command),
-        expected_version=expected_version,
-        inline=readmodel.upsert_group,
-        conn=conn,
-    )
+    return await load_base(store, conn, base_id) if base_id else None
 
 
-async def _handle_incubation(
-    store: EventStore,
-    conn: Connection,
-    command: IncubationCommand,
-    context: CommandContext,
-    expected_version: int | None,
-) -> Outcome:
-    current: Incubation | None = None
-    if isinstance(command, SubmitApplication):
-        base_id, uscc = command.base_id, command.uscc
-    else:
-        current = await load_incubation(store, conn, command.incubation_id)
-        base_id = current.base_id if current else ""
-        uscc = current.uscc if current else ""
+def authorize_group(
+    principal: Principal, _: Group | None, command: cmd.GroupCommand, base: IncubationBase | None
+) -> None:
+    authz.authorize(principal, base, command)
+
+
+GROUP = CommandHandler[Group, cmd.GroupCommand, IncubationBase | None](
+    stream_id=lambda command: command.provisional_id,
+    evolve=evolve_group,
+    decide=group_domain.decide_group,
+    authorize=authorize_group,
+    inline=readmodel.upsert_group,
+    lock=lock_group,
+    situation=assisting_base,
+)
+
+# -- incubations ----------------------------------------------------------------------------
+
+
+async def _base_and_agency(
+    store: EventStore, conn: Connection, command: cmd.IncubationCommand
+) -> tuple[str, str, Incubation | None]:
+    """The base and the agency a command is about: named by an application, else its stream's."""
+    if isinstance(command, cmd.SubmitApplication):
+        return command.base_id, command.uscc, None
+    current = await load_incubation(store, conn, command.incubation_id)
+    return (current.base_id, current.uscc, current) if current else ("", "", None)
+
+
+async def lock_place(store: EventStore, conn: Connection, command: cmd.IncubationCommand) -> None:
     if isinstance(command, TAKES_A_PLACE):
+        base_id, uscc, _ = await _base_and_agency(store, conn, command)
         # Always base first, then agency: one order everywhere, so no deadlock.
         await readmodel.lock(conn, f"base:{base_id}")
         await readmodel.lock(conn, f"agency:{uscc}")
-    base = await load_base(store, conn, base_id) if base_id else None
+
+
+async def incubation_situation(
+    store: EventStore, conn: Connection, command: cmd.IncubationCommand
+) -> Situation:
+    """The base, the agency as the registry and supervision told us, and who holds what."""
+    base_id, uscc, current = await _base_and_agency(store, conn, command)
     holding, occupied = await readmodel.base_occupancy(conn, base_id, command.incubation_id)
-    call_id = command.call_id if isinstance(command, SubmitApplication) else None
+    call_id = command.call_id if isinstance(command, cmd.SubmitApplication) else None
     if call_id is None and current is not None:
         call_id = current.call_id
-    situation = Situation(
-        base=base,
+    return Situation(
+        base=await load_base(store, conn, base_id) if base_id else None,
         agency=await readmodel.known_agency(conn, uscc),
         agency_holding=await readmodel.agency_holding(conn, uscc, command.incubation_id),
         base_holding=holding,
         occupied_offices=occupied,
         call_approved=await readmodel.call_approved(conn, call_id or "", command.incubation_id),
-        criteria=criteria_on(command.graduated_on) if isinstance(command, GraduateAgency) else None,
+        criteria=(
+            criteria_on(command.graduated_on) if isinstance(command, cmd.GraduateAgency) else None
+        ),
     )
 
-    def decide(state: Incubation | None, cmd: Any) -> list[IncubationEvent]:
-        return decide_incubation(state, cmd, situation)
 
-    return await execute(
-        store,
-        stream_id=command.incubation_id,
-        command=command,
-        context=context,
-        evolve=evolve_incubation,
-        decide=decide,
-        authorize=lambda _state: authz.authorize(context.principal, base, command),
-        expected_version=expected_version,
-        inline=readmodel.upsert_incubation,
-        conn=conn,
-    )
+def authorize_incubation(
+    principal: Principal, _: Incubation | None, command: cmd.IncubationCommand, known: Situation
+) -> None:
+    authz.authorize(principal, known.base, command)
+
+
+INCUBATION = CommandHandler[Incubation, cmd.IncubationCommand, Situation](
+    stream_id=lambda command: command.incubation_id,
+    evolve=evolve_incubation,
+    decide=decide_incubation,
+    authorize=authorize_incubation,
+    inline=readmodel.upsert_incubation,
+    lock=lock_place,
+    situation=incubation_situation,
+)
+
+COMMANDS: CommandTable = {
+    cmd.EstablishBase: BASE,
+    cmd.UpdateFacilities: BASE,
+    cmd.AdoptAdmissionStandard: BASE,
+    cmd.PublishCall: BASE,
+    cmd.RecordTraining: BASE,
+    cmd.CloseBase: BASE,
+    cmd.EvaluateBase: BASE,
+    cmd.RecordBaseStaff: BASE,
+    cmd.RecordBaseFunding: BASE,
+    cmd.SubmitApplication: INCUBATION,
+    cmd.ReviewApplication: INCUBATION,
+    cmd.OpenPublicNotice: INCUBATION,
+    cmd.RecordAdmissionObjection: INCUBATION,
+    cmd.ApproveApplication: INCUBATION,
+    cmd.RejectApplication: INCUBATION,
+    cmd.SignAgreement: INCUBATION,
+    cmd.StartIncubation: INCUBATION,
+    cmd.ExtendIncubation: INCUBATION,
+    cmd.RecordSupport: INCUBATION,
+    cmd.GraduateAgency: INCUBATION,
+    cmd.TerminateIncubation: INCUBATION,
+    cmd.LinkIncubationIdentity: INCUBATION,
+    cmd.RecordProfessionalServices: INCUBATION,
+    cmd.MarkTermOverrun: INCUBATION,
+    cmd.FlagInactivity: INCUBATION,
+    cmd.RecordGroupInPreparation: GROUP,
+    cmd.MarkGroupRegistrationOverdue: GROUP,
+    cmd.RecordGroupRegistration: GROUP,
+}

@@ -9,24 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from socialwork_contracts import reference
 
 from servicekit.auth import Principal, require_role
-from servicekit.command_api import CommandRoute, CommandSet, command_router
+from servicekit.command_api import CommandRoute, command_router
 from servicekit.history import audit_entry
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.registry import readmodel
-from services.registry.authz import READERS, authorize
+from services.registry.authz import READERS
 from services.registry.domain import commands as cmd
-from services.registry.domain.agency import Agency, evolve
-from services.registry.domain.decide import decide
-from services.registry.domain.events import as_registry_event
-
-COMMANDS = CommandSet[Agency](
-    stream_id=lambda command: command.uscc,
-    evolve=lambda state, event: evolve(state, as_registry_event(event)),
-    decide=decide,
-    authorize=authorize,
-    inline=readmodel.upsert_agency,
-)
+from services.registry.domain.agency import Agency
+from services.registry.handlers import COMMANDS, evolve_agency
 
 ROUTES = (
     CommandRoute("register-agency", cmd.RegisterAgency, "登记社工机构 Register an agency"),
@@ -107,7 +98,7 @@ def build_router(runtime_of: Callable[[Request], Runtime], principal: Any) -> AP
             )
         state: Agency | None = None
         for e in events:
-            state = evolve(state, as_registry_event(e.load()))
+            state = evolve_agency(state, e.load())
         return {
             "uscc": uscc,
             "state": state,

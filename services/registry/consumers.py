@@ -12,11 +12,8 @@ from socialwork_contracts.topics import SUPERVISION
 from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
-from services.registry import readmodel
-from services.registry.domain.agency import evolve
 from services.registry.domain.commands import RevokeAgencyRegistration, SuspendAgency
-from services.registry.domain.decide import decide
-from services.registry.domain.events import as_registry_event
+from services.registry.handlers import COMMANDS
 
 
 @dataclass
@@ -48,17 +45,7 @@ class SupervisionPenalties:
             )
         else:
             return
-        await react(
-            self.store,
-            conn,
-            envelope,
-            process=self.name,
-            stream_id=event.uscc,
-            command=command,
-            evolve=lambda state, e: evolve(state, as_registry_event(e)),
-            decide=decide,
-            inline=readmodel.upsert_agency,
-        )
+        await react(COMMANDS, self.store, conn, envelope, process=self.name, command=command)
 
     async def reset(self, conn: Connection) -> None:
         """Nothing to forget: the commands it issued are facts in the registry's own log."""

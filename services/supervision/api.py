@@ -12,33 +12,18 @@ from pydantic import BaseModel, Field
 from socialwork_contracts.periods import LOCAL_TIME_ZONE, local_date
 
 from servicekit.auth import Principal, Role, require_role
-from servicekit.command_api import CommandRoute, CommandSet, command_router
+from servicekit.command_api import CommandRoute, command_router
 from servicekit.decisions import InvalidTransition
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.supervision import readmodel
-from services.supervision.authz import (
-    LIST_READERS,
-    authorize,
-    readable_unit,
-    require_file_reader,
-)
+from services.supervision.authz import LIST_READERS, readable_unit, require_file_reader
 from services.supervision.checks import FutureCheckDate, scheduled_check
 from services.supervision.domain import calendar
 from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile
-from services.supervision.domain.decide import decide
-from services.supervision.handlers import evolve_file, known_agency
+from services.supervision.handlers import COMMANDS, evolve_file
 from services.supervision.report import credit_file_view, credit_report
-
-COMMANDS = CommandSet[CreditFile](
-    stream_id=lambda command: command.uscc,  # the contract keys supervision events by uscc
-    evolve=evolve_file,
-    decide=decide,
-    authorize=authorize,
-    inline=readmodel.project_credit_file,
-    situation=known_agency,
-)
 
 ROUTES = (
     CommandRoute("record-violation", cmd.RecordViolation, "记录违规 Record a violation"),

@@ -24,7 +24,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from servicekit.auth import Forbidden, Principal, Role, require_role, require_unit
-from services.supervision.domain.commands import KnownAgency, RecordViolation, SupervisionCommand
+from services.supervision.domain.commands import (
+    EscalateListing,
+    ExpireListing,
+    KnownAgency,
+    ListForRegistrationSanction,
+    MarkAnnualReportOverdue,
+    MarkRectificationOverdue,
+    RecordViolation,
+    SupervisionCommand,
+)
 from services.supervision.domain.credit_file import CreditFile
 from services.supervision.domain.decide import agency_not_found
 
@@ -33,6 +42,17 @@ CITYWIDE_READERS = frozenset({Role.CITY_ADMIN, Role.AUDITOR})
 FILE_READERS = CITYWIDE_READERS | {Role.UNIT_OFFICER, Role.BASE_OPERATOR}
 CASEWORK_READERS = CITYWIDE_READERS | {Role.UNIT_OFFICER}
 LIST_READERS = frozenset(Role)
+# Facts only this service's own processes record: the scheduled check (the clock acts for the
+# bureau) and the reactions to the registry (services/supervision/consumers.py).
+SYSTEM_ONLY = (
+    MarkRectificationOverdue,
+    ExpireListing,
+    EscalateListing,
+    MarkAnnualReportOverdue,
+    ListForRegistrationSanction,
+)
+# The registry's staff shortfall is recorded as a violation by the same process manager.
+SYSTEM_COMMANDS = (*SYSTEM_ONLY, RecordViolation)
 
 
 @dataclass(frozen=True)
@@ -53,6 +73,10 @@ def authorize(
     """Raise Forbidden unless the principal may send this command about this agency
     (InvalidTransition `agency_not_found` to a unit officer naming an agency not known here)."""
     action = type(command).__name__
+    if principal.role is Role.SYSTEM and isinstance(command, SYSTEM_COMMANDS):
+        return  # the clock, or a reaction to a fact decided and authorised elsewhere
+    if isinstance(command, SYSTEM_ONLY):
+        raise Forbidden(f"only this service's own processes may {action}")
     if principal.role is Role.BASE_OPERATOR and isinstance(command, RecordViolation):
         if agency is not None and agency.base_id is not None and agency.base_id == principal.base:
             return

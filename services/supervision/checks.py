@@ -10,7 +10,6 @@ today is refused: the check would record overdue facts and listings ahead of tim
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,11 +19,12 @@ import structlog
 from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
 
 from servicekit.auth import Principal, Role
+from servicekit.command_table import run_command
 from servicekit.commands import CommandContext
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict
 from servicekit.runtime import Runtime
-from services.supervision import handlers, readmodel
+from services.supervision import readmodel
 from services.supervision.domain import inspection
 from services.supervision.domain.commands import (
     EscalateListing,
@@ -34,6 +34,7 @@ from services.supervision.domain.commands import (
     SupervisionCommand,
 )
 from services.supervision.domain.periods import overdue_from
+from services.supervision.handlers import COMMANDS
 
 log = structlog.get_logger()
 CLOCK = Principal("system:supervision-clock", Role.SYSTEM)
@@ -96,7 +97,14 @@ def refuse_future(as_of: dt.date, now: dt.datetime) -> None:
 
 async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:
     """Run the scheduled check on a runtime (the periodic job and the admin endpoint)."""
-    return await run_checks(runtime, functools.partial(handlers.run_for_clock, runtime), as_of, now)
+
+    async def execute(command: SupervisionCommand, context: CommandContext) -> bool:
+        # Each item in its own transaction, so a failure undoes only it.
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            outcome = await run_command(COMMANDS, runtime.store, conn, command, context)
+        return not outcome.result.duplicate
+
+    return await run_checks(runtime, execute, as_of, now)
 
 
 async def run_checks(

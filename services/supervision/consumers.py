@@ -40,13 +40,11 @@ from servicekit.eventstore import EventStore
 from servicekit.process import react
 from services.supervision import readmodel
 from services.supervision.domain.commands import (
-    KnownAgency,
     ListForRegistrationSanction,
     RecordViolation,
     SupervisionCommand,
 )
-from services.supervision.domain.decide import decide
-from services.supervision.handlers import evolve_file
+from services.supervision.handlers import COMMANDS
 
 # Deterministic violation ids for shortfalls: one per registry event, whatever is redelivered.
 SHORTFALL_IDS = uuid.UUID("0b6c8f5e-3f1d-4a57-9a55-5b1f3c0d7e21")
@@ -98,8 +96,7 @@ class KnownAgencies:
             evidence_ref=f"登记管理机关记录 {envelope.id}",
             found_on=found_on,
         )
-        agency = await readmodel.known_agency(conn, event.uscc, found_on)
-        await self._react(conn, envelope, command, agency)
+        await self._react(conn, envelope, command)
 
     async def _list(
         self,
@@ -116,27 +113,13 @@ class KnownAgencies:
             decision_document=document,
             cause_ref=envelope.id,
         )
-        await self._react(conn, envelope, command, None)
+        await self._react(conn, envelope, command)
 
     async def _react(
-        self,
-        conn: Connection,
-        envelope: CloudEvent,
-        command: SupervisionCommand,
-        agency: KnownAgency | None,
+        self, conn: Connection, envelope: CloudEvent, command: SupervisionCommand
     ) -> None:
         """Decide `command` on the agency's credit file because of `envelope` (once)."""
-        await react(
-            self.store,
-            conn,
-            envelope,
-            process=self.name,
-            stream_id=command.uscc,
-            command=command,
-            evolve=evolve_file,
-            decide=lambda state, c: decide(state, c, agency),
-            inline=readmodel.project_credit_file,
-        )
+        await react(COMMANDS, self.store, conn, envelope, process=self.name, command=command)
 
     async def reset(self, conn: Connection) -> None:
         await readmodel.forget(conn, "agencies")

@@ -1,18 +1,21 @@
-"""Running supervision commands outside the HTTP router: the credit file's fold, the agency facts a
-decision reads, and the scheduled check's commands (the clock acts for the bureau)."""
+"""The supervision service's commands, declared once: every one is about one agency's credit
+file (stream = the credit code), decided with what the registry and incubation told us of the
+agency, read in the command's transaction. HTTP routes, the registry-facts process manager and
+the scheduled check (the clock acts for the bureau) run them through
+`servicekit.command_table.run_command`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from socialwork_contracts.base import DomainEvent
 
-from servicekit.commands import CommandContext, execute
+from servicekit.command_table import CommandHandler, CommandTable
 from servicekit.db import Connection
-from servicekit.runtime import Runtime
+from servicekit.eventstore import EventStore
 from services.supervision import readmodel
-from services.supervision.domain.commands import KnownAgency, SupervisionCommand
+from services.supervision.authz import authorize
+from services.supervision.domain import commands as cmd
 from services.supervision.domain.credit_file import CreditFile, evolve
 from services.supervision.domain.decide import decide
 from services.supervision.domain.events import as_supervision_event
@@ -22,29 +25,42 @@ def evolve_file(state: CreditFile | None, event: DomainEvent) -> CreditFile:
     return evolve(state, as_supervision_event(event))
 
 
-async def known_agency(conn: Connection, command: Any) -> KnownAgency | None:
+async def known_agency(
+    store: EventStore, conn: Connection, command: cmd.SupervisionCommand
+) -> cmd.KnownAgency | None:
     """What the registry and incubation told us of the command's agency (residency on the day
-    a violation was found), read in the command's transaction."""
+    a violation was found)."""
     found_on: dt.date | None = getattr(command, "found_on", None)
     return await readmodel.known_agency(conn, command.uscc, found_on)
 
 
-async def run_for_clock(
-    runtime: Runtime, command: SupervisionCommand, context: CommandContext
-) -> bool:
-    """One command of the scheduled check, in its own transaction, so a failure undoes only it.
-    True when it recorded new events (False: answered as a duplicate)."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        agency = await readmodel.known_agency(conn, command.uscc, None)
-        outcome = await execute(
-            runtime.store,
-            stream_id=command.uscc,
-            command=command,
-            context=context,
-            evolve=evolve_file,
-            decide=lambda state, c: decide(state, c, agency),
-            authorize=lambda state: None,  # the clock acts for the bureau
-            inline=readmodel.project_credit_file,
-            conn=conn,
-        )
-    return not outcome.result.duplicate
+CREDIT_FILE = CommandHandler[CreditFile, cmd.SupervisionCommand, cmd.KnownAgency | None](
+    stream_id=lambda command: command.uscc,  # the contract keys supervision events by uscc
+    evolve=evolve_file,
+    decide=decide,
+    authorize=authorize,
+    inline=readmodel.project_credit_file,
+    situation=known_agency,
+)
+
+COMMANDS: CommandTable = {
+    cmd.RecordViolation: CREDIT_FILE,
+    cmd.OrderRectification: CREDIT_FILE,
+    cmd.ConfirmRectification: CREDIT_FILE,
+    cmd.ImposePenalty: CREDIT_FILE,
+    cmd.ConcludeAnnualInspection: CREDIT_FILE,
+    cmd.RecordSponsorReview: CREDIT_FILE,
+    cmd.FileAnnualReport: CREDIT_FILE,
+    cmd.AwardEvaluationGrade: CREDIT_FILE,
+    cmd.RecordCommendation: CREDIT_FILE,
+    cmd.RecordGovernmentProject: CREDIT_FILE,
+    cmd.EvaluateProjectPerformance: CREDIT_FILE,
+    cmd.RecordFollowUpEvaluation: CREDIT_FILE,
+    cmd.ListAgency: CREDIT_FILE,
+    cmd.DelistAgency: CREDIT_FILE,
+    cmd.MarkRectificationOverdue: CREDIT_FILE,
+    cmd.ExpireListing: CREDIT_FILE,
+    cmd.EscalateListing: CREDIT_FILE,
+    cmd.ListForRegistrationSanction: CREDIT_FILE,
+    cmd.MarkAnnualReportOverdue: CREDIT_FILE,
+}

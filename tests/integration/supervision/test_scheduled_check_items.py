@@ -3,10 +3,11 @@ after today is refused, and one failing item never blocks the others."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -16,12 +17,12 @@ from services.supervision.domain import inspection
 from services.supervision.domain.commands import MarkRectificationOverdue
 from services.supervision.domain.decide import decide
 from services.supervision.domain.policy import InspectionPolicy
+from services.supervision.handlers import COMMANDS, CREDIT_FILE
 from tests.integration.supervision.conftest import Apps
 from tests.support import auth
 
 pytestmark = pytest.mark.infra
 CHECKS = "/commands/run-scheduled-checks"
-RUNS_COMMANDS = "services.supervision.handlers.decide"  # what the check's commands decide with
 
 
 async def ordered_rectification(
@@ -111,7 +112,10 @@ async def test_one_failing_item_does_not_stop_the_others(
             raise RuntimeError("injected failure")
         return decide(state, command, agency)
 
-    monkeypatch.setattr(RUNS_COMMANDS, decide_failing_one_item)
+    # The check runs its commands as every other caller does: through the service's table.
+    failing_file = dataclasses.replace(CREDIT_FILE, decide=decide_failing_one_item)
+    table = cast("dict[Any, Any]", COMMANDS)
+    monkeypatch.setitem(table, MarkRectificationOverdue, failing_file)
     checked = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
     assert checked.status_code == 200, checked.text
     report = checked.json()
@@ -119,7 +123,7 @@ async def test_one_failing_item_does_not_stop_the_others(
     assert (report["succeeded"], report["failed"]) == (2, 1)
     assert report["failures"] == [f"overdue:{failing}"]
 
-    monkeypatch.setattr(RUNS_COMMANDS, decide)  # the failed item is tried again next run
+    monkeypatch.setitem(table, MarkRectificationOverdue, CREDIT_FILE)  # tried again next run
     again = await apps.supervision.post(CHECKS, json={"as_of": "2024-05-01"}, headers=auth())
     assert again.json()["overdue"] == [failing]
 
