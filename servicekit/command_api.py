@@ -11,13 +11,13 @@ An `Idempotency-Key` is stored scoped by caller and route (`client_command_id`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, create_model
 
 from servicekit.auth import Forbidden, Principal
@@ -25,7 +25,8 @@ from servicekit.command_table import CommandTable, handler_of, run_command
 from servicekit.commands import CommandContext, Outcome, client_command_id
 from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
-from servicekit.eventstore import ConcurrencyConflict
+from servicekit.dependencies import Caller, CorrelationId, CurrentRuntime
+from servicekit.eventstore import AppendResult, ConcurrencyConflict
 from servicekit.http import IdempotencyKey, IfMatch, Problem
 from servicekit.metrics import COMMANDS
 from servicekit.runtime import Runtime
@@ -170,99 +171,103 @@ def domain_problem(exc: DomainRejected | InvalidTransition) -> Problem:
 
 
 def command_router(
-    commands: CommandTable,
-    routes: Sequence[CommandRoute],
-    *,
-    runtime_of: Callable[[Request], Runtime],
-    principal: Callable[..., Awaitable[Principal]],
-    tag: str = "commands",
+    commands: CommandTable, routes: Sequence[CommandRoute], *, tag: str = "commands"
 ) -> APIRouter:
+    """`POST /commands/<name>` for each route; a route for an undeclared command is refused."""
     router = APIRouter()
-
-    async def run(
-        request: Request,
-        response: Response,
-        caller: Principal,
-        body: Timed,
-        route: CommandRoute,
-        idempotency_key: str | None,
-        if_match: int | None,
-    ) -> CommandAccepted:
-        occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
-        fields = body.model_dump(exclude={"occurred_at"})
-        refuse_unstorable_text(fields)
-        command = route.command.model_validate(fields)
-        context = CommandContext(
-            principal=caller,
-            correlation_id=request.state.correlation_id,
-            occurred_at=occurred_at,
-            command_id=client_command_id(caller.subject, route.name, idempotency_key),
-            occurred_at_stated=body.occurred_at is not None,
-        )
-        runtime = runtime_of(request)
-        name = route.command.__name__
-        try:
-            # Facts read, decision and append in one savepoint of a group commit: they see one
-            # state, and concurrent commands share the commit (servicekit/group_commit.py).
-            async def work(conn: Connection) -> Outcome:
-                return await run_command(commands, runtime.store, conn, command, context, if_match)
-
-            outcome = await runtime.commits.run(work)
-        except (DomainRejected, InvalidTransition) as exc:
-            COMMANDS.labels(name, "refused").inc()
-            log.info("command.refused", command=name, reason=str(exc))
-            raise domain_problem(exc) from exc
-        except ConcurrencyConflict:
-            COMMANDS.labels(name, "conflict").inc()
-            raise
-        except asyncpg.UniqueViolationError as exc:
-            # A unique index guarding an invariant across aggregates caught a concurrent
-            # command that the decision could not see; nothing was stored.
-            COMMANDS.labels(name, "conflict").inc()
-            log.warning("command.invariant_conflict", command=name, constraint=exc.constraint_name)
-            raise INVARIANT_CONFLICT from exc
-        except Forbidden:
-            COMMANDS.labels(name, "forbidden").inc()
-            raise
-        result = outcome.result
-        COMMANDS.labels(name, "duplicate" if result.duplicate else "accepted").inc()
-        log.info(
-            "command.accepted",
-            command=name,
-            stream_id=result.stream_id,
-            version=result.stream_version,
-            duplicate=result.duplicate,
-        )
-        response.headers["ETag"] = str(result.stream_version)
-        response.status_code = 200 if result.duplicate else 201
-        return CommandAccepted(
-            stream_id=result.stream_id,
-            stream_version=result.stream_version,
-            duplicate=result.duplicate,
-            events=[
-                RecordedEventOut(
-                    event_id=str(e.event_id),
-                    type=f"{e.event_type}.v{e.event_version}",
-                    position=e.position,
-                    stream_version=e.stream_version,
-                )
-                for e in result.events
-            ],
-        )
-
     for route in routes:
-        handler_of(commands, route.command)  # a route for an undeclared command: UndeclaredCommand
-        _add(router, route, run, principal, tag)
+        handler_of(commands, route.command)  # UndeclaredCommand at import
+        _add(router, commands, route, tag)
     return router
 
 
-def _add(
-    router: APIRouter,
+def command_of(
     route: CommandRoute,
-    run: Any,
-    principal: Callable[..., Awaitable[Principal]],
-    tag: str,
-) -> None:
+    body: Timed,
+    caller: Principal,
+    correlation: str,
+    idempotency_key: str | None,
+) -> tuple[BaseModel, CommandContext]:
+    """The command and its context from a request: its time checked, its text storable."""
+    occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
+    fields = body.model_dump(exclude={"occurred_at"})
+    refuse_unstorable_text(fields)
+    command = route.command.model_validate(fields)
+    context = CommandContext(
+        principal=caller,
+        correlation_id=correlation,
+        occurred_at=occurred_at,
+        command_id=client_command_id(caller.subject, route.name, idempotency_key),
+        occurred_at_stated=body.occurred_at is not None,
+    )
+    return command, context
+
+
+async def run_request(
+    commands: CommandTable,
+    runtime: Runtime,
+    command: BaseModel,
+    context: CommandContext,
+    if_match: int | None,
+) -> AppendResult:
+    """Run one command in a group commit; refusals become problems, each outcome a metric."""
+    name = type(command).__name__
+    try:
+        # Facts read, decision and append in one savepoint of a group commit: they see one
+        # state, and concurrent commands share the commit (servicekit/group_commit.py).
+        async def work(conn: Connection) -> Outcome:
+            return await run_command(commands, runtime.store, conn, command, context, if_match)
+
+        outcome = await runtime.commits.run(work)
+    except (DomainRejected, InvalidTransition) as exc:
+        COMMANDS.labels(name, "refused").inc()
+        log.info("command.refused", command=name, reason=str(exc))
+        raise domain_problem(exc) from exc
+    except ConcurrencyConflict:
+        COMMANDS.labels(name, "conflict").inc()
+        raise
+    except asyncpg.UniqueViolationError as exc:
+        # A unique index guarding an invariant across aggregates caught a concurrent
+        # command that the decision could not see; nothing was stored.
+        COMMANDS.labels(name, "conflict").inc()
+        log.warning("command.invariant_conflict", command=name, constraint=exc.constraint_name)
+        raise INVARIANT_CONFLICT from exc
+    except Forbidden:
+        COMMANDS.labels(name, "forbidden").inc()
+        raise
+    result = outcome.result
+    COMMANDS.labels(name, "duplicate" if result.duplicate else "accepted").inc()
+    log.info(
+        "command.accepted",
+        command=name,
+        stream_id=result.stream_id,
+        version=result.stream_version,
+        duplicate=result.duplicate,
+    )
+    return result
+
+
+def accepted(result: AppendResult, response: Response) -> CommandAccepted:
+    """201 with the new stream version as ETag; 200 for a retry answered from the first."""
+    response.headers["ETag"] = str(result.stream_version)
+    response.status_code = 200 if result.duplicate else 201
+    return CommandAccepted(
+        stream_id=result.stream_id,
+        stream_version=result.stream_version,
+        duplicate=result.duplicate,
+        events=[
+            RecordedEventOut(
+                event_id=str(e.event_id),
+                type=f"{e.event_type}.v{e.event_version}",
+                position=e.position,
+                stream_version=e.stream_version,
+            )
+            for e in result.events
+        ],
+    )
+
+
+def _add(router: APIRouter, commands: CommandTable, route: CommandRoute, tag: str) -> None:
     bases: tuple[type[BaseModel], ...] = (route.command, Timed)
     body_type: type[BaseModel] = create_model(  # the command's fields plus occurred_at
         f"{route.command.__name__}Request",
@@ -271,17 +276,16 @@ def _add(
     )
 
     async def endpoint(
-        request: Request,
         response: Response,
         body: Any,
-        caller: Principal = Depends(principal),  # noqa: B008 - FastAPI's dependency idiom
+        runtime: CurrentRuntime,
+        caller: Caller,
+        correlation: CorrelationId,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> CommandAccepted:
-        accepted: CommandAccepted = await run(
-            request, response, caller, body, route, idempotency_key, if_match
-        )
-        return accepted
+        command, context = command_of(route, body, caller, correlation, idempotency_key)
+        return accepted(await run_request(commands, runtime, command, context, if_match), response)
 
     endpoint.__annotations__["body"] = body_type
     router.add_api_route(

@@ -642,7 +642,7 @@ def install_database_outage(app: FastAPI, probe: Callable[[], Awaitable[object]]
 
 # --------------------------------------------------------------------------- auth
 
-_bearer = HTTPBearer(auto_error=False, description="JWT from `python -m servicekit.auth issue`")
+bearer = HTTPBearer(auto_error=False, description="JWT from `python -m servicekit.auth issue`")
 
 
 def principal_dependency(
@@ -660,7 +660,7 @@ def principal_dependency(
     # the check itself once verified tokens are remembered.
     async def current_principal(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
         if credentials is None:
             raise Unauthenticated("missing bearer token")

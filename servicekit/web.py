@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from socialwork_contracts.topics import service_spec
 
 from servicekit.admin import admin_router
 from servicekit.auth import Principal
+from servicekit.dependencies import current_caller, current_runtime
 from servicekit.docs_ui import install_docs
 from servicekit.history import history_router
 from servicekit.http import (
@@ -64,9 +65,9 @@ def install_health(
         )
 
 
-RouterFactory = Callable[
-    [Callable[[Request], Runtime], Callable[..., Awaitable[Principal]]], APIRouter
-]
+# A service's routes: a module-level router using `servicekit.dependencies`, or (the older
+# form) a function given those same dependencies that builds one.
+RouterFactory = Callable[[Callable[..., Runtime], Callable[..., Awaitable[Principal]]], APIRouter]
 
 
 def service_app(
@@ -76,7 +77,7 @@ def service_app(
     description: str,
     settings: ServiceSettings | None,
     prepare: Callable[[Runtime], Awaitable[None]],
-    router: RouterFactory,
+    router: APIRouter | RouterFactory,
 ) -> FastAPI:
     """A service's ASGI app: the same composition for every service.
 
@@ -96,14 +97,10 @@ def service_app(
             await prepare(runtime)
             await start_consumers(runtime)
             holder["runtime"] = runtime
-            app.state.runtime = runtime
+            app.state.runtime = runtime  # servicekit.dependencies.current_runtime
             yield
         finally:
             await stop_runtime(runtime)
-
-    def runtime_of(request: Request) -> Runtime:
-        runtime: Runtime = request.app.state.runtime
-        return runtime
 
     # One API browser, /docs, served from this service (docs_ui.py); no OAuth2 flow to redirect.
     app = FastAPI(
@@ -115,6 +112,17 @@ def service_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
+    _install_frame(app, holder)
+    routes = router if isinstance(router, APIRouter) else router(current_runtime, current_caller)
+    app.include_router(routes)
+    app.include_router(admin_router(current_runtime, current_caller))
+    app.include_router(history_router(current_runtime, current_caller))
+    install_problem_docs(app)
+    return app
+
+
+def _install_frame(app: FastAPI, holder: dict[str, Runtime]) -> None:
+    """Docs, problems, correlation ids, outage answers, body limit, health and authentication."""
     install_docs(app)
     install_problem_handlers(app)
     install_correlation(app)
@@ -125,11 +133,7 @@ def service_app(
     )
     app.add_middleware(SecurityHeaders)  # outside even that: a 413 carries the headers too
     install_health(app, lambda: holder.get("runtime"), outage)
-    principal = principal_dependency(
+    # One authenticator per app (its caches), behind servicekit.dependencies.current_caller.
+    app.state.authenticate = principal_dependency(
         lambda: holder["runtime"].token_settings, FailedAuthentications()
     )
-    app.include_router(router(runtime_of, principal))
-    app.include_router(admin_router(runtime_of, principal))
-    app.include_router(history_router(runtime_of, principal))
-    install_problem_docs(app)
-    return app

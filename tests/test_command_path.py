@@ -105,10 +105,6 @@ def test_nothing_but_the_table_runs_the_four_steps() -> None:
     assert callers == ["servicekit/command_table.py"]
 
 
-async def _nobody() -> Principal:
-    raise AssertionError("never called: the router is only built")
-
-
 async def test_an_undeclared_command_is_refused_before_anything_runs() -> None:
     class Undeclared(BaseModel):
         uscc: str
@@ -122,9 +118,4 @@ async def test_an_undeclared_command_is_refused_before_anything_runs() -> None:
         # Neither store nor connection is reached: the table is read first.
         await run_command(commands_of("registry"), None, None, Undeclared(uscc="x"), context)  # type: ignore[arg-type]
     with pytest.raises(UndeclaredCommand):
-        command_router(
-            commands_of("registry"),
-            [CommandRoute("undeclared", Undeclared, "-")],
-            runtime_of=lambda request: request.app.state.runtime,
-            principal=_nobody,
-        )
+        command_router(commands_of("registry"), [CommandRoute("undeclared", Undeclared, "-")])

@@ -15,9 +15,9 @@ from servicekit.scheduler import PeriodicJob
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.incubation import readmodel
-from services.incubation.api import build_router
 from services.incubation.checks import scheduled_check
 from services.incubation.consumers import RegistryAgencies, SupervisionCredit
+from services.incubation.http import router
 
 SERVICE = "incubation"
 
@@ -59,5 +59,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "docs/incubation.md.",
         settings=settings,
         prepare=prepare,
-        router=build_router,
+        router=router,
     )

@@ -8,8 +8,8 @@ from servicekit.runtime import Runtime, add_consumer
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.registry import readmodel
-from services.registry.api import build_router
 from services.registry.consumers import SupervisionPenalties
+from services.registry.http import router
 
 SERVICE = "registry"
 
@@ -29,5 +29,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "agencies. Every command needs a bearer token; see docs/auth.md.",
         settings=settings,
         prepare=prepare,
-        router=build_router,
+        router=router,
     )

@@ -15,9 +15,9 @@ from servicekit.scheduler import PeriodicJob
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.supervision import readmodel
-from services.supervision.api import build_router
 from services.supervision.checks import scheduled_check
 from services.supervision.consumers import KnownAgencies, Residencies
+from services.supervision.http import router
 
 SERVICE = "supervision"
 
@@ -57,5 +57,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "rectification, penalties and credit lists. Every request needs a bearer token.",
         settings=settings,
         prepare=prepare,
-        router=build_router,
+        router=router,
     )

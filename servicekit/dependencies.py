@@ -1,0 +1,44 @@
+"""The typed FastAPI dependencies every service's routes share: its runtime, the caller, the
+request's correlation id. Routers are module-level (`router = APIRouter()`) and declare what
+they need in their signatures; `servicekit.web.service_app` puts the runtime and the app's
+authenticator on `app.state` in its lifespan and composition."""
+
+# No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
+
+from servicekit.auth import Principal
+from servicekit.http import bearer
+from servicekit.runtime import Runtime
+
+# What `servicekit.http.principal_dependency` builds, once per app (its caches are the app's).
+Authenticate = Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]
+
+
+def current_runtime(request: Request) -> Runtime:
+    """The runtime the app's lifespan started (pool, event store, group commit)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def current_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The authenticated caller (401 without a valid bearer token, 429 after too many)."""
+    authenticate: Authenticate = request.app.state.authenticate
+    return await authenticate(request, credentials)
+
+
+def current_correlation(request: Request) -> str:
+    """The request's correlation id (`X-Correlation-ID`, or one made up at the edge)."""
+    correlation: str = request.state.correlation_id
+    return correlation
+
+
+CurrentRuntime = Annotated[Runtime, Depends(current_runtime)]
+Caller = Annotated[Principal, Depends(current_caller)]
+CorrelationId = Annotated[str, Depends(current_correlation)]
