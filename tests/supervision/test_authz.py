@@ -18,6 +18,7 @@ from services.supervision.domain.commands import (
     ConfirmRectification,
     DelistAgency,
     KnownAgency,
+    MarkRectificationOverdue,
     RecordViolation,
 )
 from tests.supervision.conftest import BASE, USCC
@@ -75,6 +76,21 @@ def test_officers_act_in_their_own_unit_and_the_city_everywhere(agency: KnownAge
 def test_other_roles_may_not_decide(caller: Principal, agency: KnownAgency) -> None:
     with pytest.raises(Forbidden):
         authorize(caller, None, DELIST, agency)
+
+
+def test_the_system_actor_records_only_what_its_own_processes_issue(agency: KnownAgency) -> None:
+    """The clock and the reactions to the registry run through the same table as a caller's
+    command; the system role (never given to a caller) is admitted for their commands alone."""
+    system = Principal("system:supervision-clock", Role.SYSTEM)
+    overdue = MarkRectificationOverdue(
+        uscc=USCC, rectification_id="r1", overdue_on=dt.date(2024, 5, 2)
+    )
+    authorize(system, None, overdue, None)
+    authorize(system, None, VIOLATION, None)  # a staff shortfall the registry recorded
+    with pytest.raises(Forbidden):
+        authorize(system, None, DELIST, agency)
+    with pytest.raises(Forbidden):
+        authorize(CITY, None, overdue, agency)  # the clock's fact is never typed in
 
 
 def test_a_base_reports_violations_of_its_residents_only(agency: KnownAgency) -> None:
