@@ -112,8 +112,9 @@ def service_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    _install_frame(app, holder)
-    routes = router if isinstance(router, APIRouter) else router(current_runtime, current_caller)
+    authenticate = _install_frame(app, holder)
+    # A factory gets the authenticator itself: it may put it on app.state as reporting does.
+    routes = router if isinstance(router, APIRouter) else router(current_runtime, authenticate)
     app.include_router(routes)
     app.include_router(admin_router(current_runtime, current_caller))
     app.include_router(history_router(current_runtime, current_caller))
@@ -121,7 +122,7 @@ def service_app(
     return app
 
 
-def _install_frame(app: FastAPI, holder: dict[str, Runtime]) -> None:
+def _install_frame(app: FastAPI, holder: dict[str, Runtime]) -> Callable[..., Awaitable[Principal]]:
     """Docs, problems, correlation ids, outage answers, body limit, health and authentication."""
     install_docs(app)
     install_problem_handlers(app)
@@ -134,6 +135,8 @@ def _install_frame(app: FastAPI, holder: dict[str, Runtime]) -> None:
     app.add_middleware(SecurityHeaders)  # outside even that: a 413 carries the headers too
     install_health(app, lambda: holder.get("runtime"), outage)
     # One authenticator per app (its caches), behind servicekit.dependencies.current_caller.
-    app.state.authenticate = principal_dependency(
+    authenticate = principal_dependency(
         lambda: holder["runtime"].token_settings, FailedAuthentications()
     )
+    app.state.authenticate = authenticate
+    return authenticate
