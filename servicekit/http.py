@@ -104,129 +104,123 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    """Map every error a client can cause to a 4xx problem; anything else to a logged 500."""
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    if exc.status in (401, 403):
+        record_refusal(request, exc.status, exc.detail)
+    return problem_response(exc, request)
 
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        if exc.status in (401, 403):
-            record_refusal(request, exc.status, exc.detail)
-        return problem_response(exc, request)
 
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return problem_response(_validation_problem(exc), request)
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(_validation_problem(exc), request)
 
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        code, title = _HTTP_PROBLEMS.get(exc.status_code, ("http_error", str(exc.detail)))
-        # The headers Starlette set, e.g. Allow on a 405 (RFC 9110 §15.5.6).
-        return problem_response(
-            Problem(exc.status_code, code, title, str(exc.detail)), request, exc.headers
-        )
 
-    async def on_unauthenticated(request: Request, exc: Exception) -> Response:
-        record_refusal(request, 401, str(exc))
-        return problem_response(
-            Problem(401, "unauthenticated", "未认证 (authentication required)", str(exc)), request
-        )
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _HTTP_PROBLEMS.get(exc.status_code, ("http_error", str(exc.detail)))
+    # The headers Starlette set, e.g. Allow on a 405 (RFC 9110 §15.5.6).
+    return problem_response(
+        Problem(exc.status_code, code, title, str(exc.detail)), request, exc.headers
+    )
 
-    async def on_forbidden(request: Request, exc: Exception) -> Response:
-        record_refusal(request, 403, str(exc))
-        return problem_response(
-            Problem(403, "forbidden", "无权执行此操作 (forbidden)", str(exc)), request
-        )
 
-    async def on_too_many_failures(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, TooManyFailedAuthentications)
-        record_refusal(request, 429, str(exc))
-        problem = Problem(
-            429,
-            "too_many_failed_authentications",
-            "认证失败次数过多，请稍后再试 (too many failed authentications)",
-            f"{exc}; retry after {exc.retry_after} s",
-            retry_after=exc.retry_after,
-        )
-        return problem_response(problem, request, {"Retry-After": str(exc.retry_after)})
+async def _on_unauthenticated(request: Request, exc: Exception) -> Response:
+    record_refusal(request, 401, str(exc))
+    return problem_response(
+        Problem(401, "unauthenticated", "未认证 (authentication required)", str(exc)), request
+    )
 
-    async def on_conflict(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ConcurrencyConflict)
-        problem = Problem(
-            409,
-            "concurrency_conflict",
-            "数据已被他人修改 (version conflict)",
-            str(exc),
-            expected_version=exc.expected,
-            actual_version=exc.actual,
-        )
-        return problem_response(problem, request)
 
-    async def on_key_reused(request: Request, exc: Exception) -> Response:
-        return problem_response(
-            Problem(
-                422,
-                "idempotency_key_reused",
-                "幂等键已用于其他命令 (idempotency key reused)",
-                str(exc),
-            ),
-            request,
-        )
+async def _on_forbidden(request: Request, exc: Exception) -> Response:
+    record_refusal(request, 403, str(exc))
+    return problem_response(
+        Problem(403, "forbidden", "无权执行此操作 (forbidden)", str(exc)), request
+    )
 
-    async def on_bad_value(request: Request, exc: Exception) -> Response:
-        # A value the database (class 22 "data exception": a NUL character, a number or a time
-        # outside its range) or Python's date arithmetic cannot hold. Only client input reaches
-        # these, and the transaction is rolled back, so nothing is stored.
-        log.warning("http.value_out_of_range", path=request.url.path, error=str(exc))
-        return problem_response(
-            Problem(
-                422,
-                "invalid_value",
-                "取值超出范围或含有非法字符 (value out of range)",
-                "A value is outside the range that can be stored (a number or date too large "
-                "or too small) or contains a character that cannot be stored (NUL).",
-            ),
-            request,
-        )
 
-    async def on_calendar_unknown(request: Request, exc: Exception) -> Response:
-        # A deadline in a year the pinned working calendar lacks is never guessed (issue 11 §4):
-        # the officer is told why and what unblocks it, instead of an internal error.
-        assert isinstance(exc, UnknownCalendarYear)
-        log.warning("http.calendar_year_unknown", path=request.url.path, year=exc.year)
-        problem = Problem(
+async def _on_too_many_failures(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TooManyFailedAuthentications)
+    record_refusal(request, 429, str(exc))
+    problem = Problem(
+        429,
+        "too_many_failed_authentications",
+        "认证失败次数过多，请稍后再试 (too many failed authentications)",
+        f"{exc}; retry after {exc.retry_after} s",
+        retry_after=exc.retry_after,
+    )
+    return problem_response(problem, request, {"Retry-After": str(exc.retry_after)})
+
+
+async def _on_conflict(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConcurrencyConflict)
+    problem = Problem(
+        409,
+        "concurrency_conflict",
+        "数据已被他人修改 (version conflict)",
+        str(exc),
+        expected_version=exc.expected,
+        actual_version=exc.actual,
+    )
+    return problem_response(problem, request)
+
+
+async def _on_key_reused(request: Request, exc: Exception) -> Response:
+    return problem_response(
+        Problem(
             422,
-            "calendar_year_unknown",
-            f"{exc.year}年工作日历尚未录入 (working calendar for {exc.year} not yet entered)",
-            f"{exc.message_zh} {exc}",
-            year=exc.year,
-            known_years=list(exc.known),
-        )
-        return problem_response(problem, request)
+            "idempotency_key_reused",
+            "幂等键已用于其他命令 (idempotency key reused)",
+            str(exc),
+        ),
+        request,
+    )
 
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("http.unexpected_error", path=request.url.path)
-        return problem_response(
-            Problem(
-                500,
-                "internal_error",
-                "服务器内部错误 (internal error)",
-                "An unexpected error occurred.",
-            ),
-            request,
-        )
 
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Unauthenticated, on_unauthenticated)
-    app.add_exception_handler(Forbidden, on_forbidden)
-    app.add_exception_handler(TooManyFailedAuthentications, on_too_many_failures)
-    app.add_exception_handler(ConcurrencyConflict, on_conflict)
-    app.add_exception_handler(IdempotencyKeyReused, on_key_reused)
-    app.add_exception_handler(asyncpg.DataError, on_bad_value)
-    app.add_exception_handler(OverflowError, on_bad_value)
-    app.add_exception_handler(UnknownCalendarYear, on_calendar_unknown)
-    app.add_exception_handler(Exception, on_unexpected)
+async def _on_bad_value(request: Request, exc: Exception) -> Response:
+    # A value the database (class 22 "data exception": a NUL character, a number or a time
+    # outside its range) or Python's date arithmetic cannot hold. Only client input reaches
+    # these, and the transaction is rolled back, so nothing is stored.
+    log.warning("http.value_out_of_range", path=request.url.path, error=str(exc))
+    return problem_response(
+        Problem(
+            422,
+            "invalid_value",
+            "取值超出范围或含有非法字符 (value out of range)",
+            "A value is outside the range that can be stored (a number or date too large "
+            "or too small) or contains a character that cannot be stored (NUL).",
+        ),
+        request,
+    )
+
+
+async def _on_calendar_unknown(request: Request, exc: Exception) -> Response:
+    # A deadline in a year the pinned working calendar lacks is never guessed (issue 11 §4):
+    # the officer is told why and what unblocks it, instead of an internal error.
+    assert isinstance(exc, UnknownCalendarYear)
+    log.warning("http.calendar_year_unknown", path=request.url.path, year=exc.year)
+    problem = Problem(
+        422,
+        "calendar_year_unknown",
+        f"{exc.year}年工作日历尚未录入 (working calendar for {exc.year} not yet entered)",
+        f"{exc.message_zh} {exc}",
+        year=exc.year,
+        known_years=list(exc.known),
+    )
+    return problem_response(problem, request)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("http.unexpected_error", path=request.url.path)
+    return problem_response(
+        Problem(
+            500,
+            "internal_error",
+            "服务器内部错误 (internal error)",
+            "An unexpected error occurred.",
+        ),
+        request,
+    )
 
 
 _HTTP_PROBLEMS = {
@@ -705,3 +699,27 @@ IfMatch = Annotated[
         description="The stream version the client last saw; a different current version is a 409",
     ),
 ]
+
+
+_HANDLERS: tuple[
+    tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]], ...
+] = (
+    (Problem, _on_problem),
+    (RequestValidationError, _on_validation),
+    (StarletteHTTPException, _on_http),
+    (Unauthenticated, _on_unauthenticated),
+    (Forbidden, _on_forbidden),
+    (TooManyFailedAuthentications, _on_too_many_failures),
+    (ConcurrencyConflict, _on_conflict),
+    (IdempotencyKeyReused, _on_key_reused),
+    (asyncpg.DataError, _on_bad_value),
+    (OverflowError, _on_bad_value),
+    (UnknownCalendarYear, _on_calendar_unknown),
+    (Exception, _on_unexpected),
+)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error a client can cause to a 4xx problem; anything else to a logged 500."""
+    for exc_type, handler in _HANDLERS:
+        app.add_exception_handler(exc_type, handler)

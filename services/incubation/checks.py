@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
@@ -38,6 +39,7 @@ from services.incubation.domain.group import overdue_from
 from services.incubation.domain.term import inactive_days_on
 from services.incubation.handlers import COMMANDS
 
+Rows = list[dict[str, Any]]
 log = structlog.get_logger()
 CLOCK = Principal("system:incubation-clock", Role.SYSTEM)
 Flag = MarkGroupRegistrationOverdue | MarkTermOverrun | FlagInactivity
@@ -67,7 +69,24 @@ async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) ->
         groups = await readmodel.groups_past_deadline(conn, as_of)
         overruns = await readmodel.stays_past_term(conn, as_of)
         quiet = await readmodel.quiet_stays(conn, as_of)
-    for row in groups:
+    await _groups_overdue(runtime, groups, as_of, now, report)
+    await _terms_overrun(runtime, overruns, as_of, now, report)
+    await _inactivity(runtime, quiet, as_of, now, report)
+    log.info(
+        "scheduled_check.done",
+        as_of=as_of.isoformat(),
+        groups=len(report.groups_overdue),
+        overruns=len(report.terms_overrun),
+        inactive=len(report.inactive),
+    )
+    return report
+
+
+async def _groups_overdue(
+    runtime: Runtime, rows: Rows, as_of: dt.date, now: dt.datetime, report: CheckReport
+) -> None:
+    """Groups in preparation past their registration deadline (§203 shift)."""
+    for row in rows:
         pid = row["provisional_id"]
         try:
             day = overdue_from(row["register_by"])
@@ -79,14 +98,26 @@ async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) ->
             command = MarkGroupRegistrationOverdue(provisional_id=pid, overdue_on=day)
             if await _issue(runtime, command, f"group-overdue:{pid}", day, as_of, now, report):
                 report.groups_overdue.append(pid)
-    for row in overruns:
+
+
+async def _terms_overrun(
+    runtime: Runtime, rows: Rows, as_of: dt.date, now: dt.datetime, report: CheckReport
+) -> None:
+    """Stays still running the day after their term, with no extension."""
+    for row in rows:
         iid, term_end = row["incubation_id"], row["term_end"]
         day = term_end + dt.timedelta(days=1)  # a term is contractual: no §203 shift
         key = f"term-overrun:{iid}:{term_end.isoformat()}"
         if await _issue(runtime, MarkTermOverrun(incubation_id=iid, overrun_on=day), key, day,
                         as_of, now, report):  # fmt: skip
             report.terms_overrun.append(iid)
-    for row in quiet:
+
+
+async def _inactivity(
+    runtime: Runtime, rows: Rows, as_of: dt.date, now: dt.datetime, report: CheckReport
+) -> None:
+    """Stays with nothing recorded for the configured period."""
+    for row in rows:
         iid, last = row["incubation_id"], row["last_activity_on"]
         day = last + dt.timedelta(days=inactive_days_on(last))
         if day > as_of:
@@ -95,14 +126,6 @@ async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) ->
         if await _issue(runtime, FlagInactivity(incubation_id=iid, flagged_on=day), key, day,
                         as_of, now, report):  # fmt: skip
             report.inactive.append(iid)
-    log.info(
-        "scheduled_check.done",
-        as_of=as_of.isoformat(),
-        groups=len(report.groups_overdue),
-        overruns=len(report.terms_overrun),
-        inactive=len(report.inactive),
-    )
-    return report
 
 
 async def _issue(

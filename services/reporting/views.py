@@ -56,6 +56,15 @@ def by_unit(state: CityState) -> dict[str, CityState]:
             found = parts[unit] = CityState()
         return found
 
+    _split_incubation(state, part)
+    _split_supervision(state, part)
+    for record in state.operations:  # issue 11's facts: by base, else by agency
+        part(operations.unit_of(state, record)).operations.append(record)
+    return parts
+
+
+def _split_incubation(state: CityState, part: Callable[[str], CityState]) -> None:
+    """Agencies and bases by their own unit; stays, funding and trainings by their base's."""
     for uscc, agency in state.agencies.items():
         part(agency.reporting_unit).agencies[uscc] = agency
     for base_id, base in state.bases.items():
@@ -66,6 +75,10 @@ def by_unit(state: CityState) -> dict[str, CityState]:
         part(state.unit_of_base(funding.base_id)).funding.append(funding)
     for training in state.trainings:
         part(state.unit_of_base(training.base_id)).trainings.append(training)
+
+
+def _split_supervision(state: CityState, part: Callable[[str], CityState]) -> None:
+    """Supervision's records by their agency's unit."""
     for inspection in state.inspections:
         part(state.unit_of_agency(inspection.uscc)).inspections.append(inspection)
     for key, violation in state.violations.items():
@@ -76,9 +89,6 @@ def by_unit(state: CityState) -> dict[str, CityState]:
         part(state.unit_of_agency(listing.uscc)).listings[key] = listing
     for follow_up in state.follow_ups:
         part(state.unit_of_agency(follow_up.uscc)).follow_ups.append(follow_up)
-    for record in state.operations:  # issue 11's facts: by base, else by agency
-        part(operations.unit_of(state, record)).operations.append(record)
-    return parts
 
 
 def render(
