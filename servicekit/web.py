@@ -65,11 +65,6 @@ def install_health(
         )
 
 
-# A service's routes: a module-level router using `servicekit.dependencies`, or (the older
-# form) a function given those same dependencies that builds one.
-RouterFactory = Callable[[Callable[..., Runtime], Callable[..., Awaitable[Principal]]], APIRouter]
-
-
 def service_app(
     *,
     service: str,
@@ -77,7 +72,7 @@ def service_app(
     description: str,
     settings: ServiceSettings | None,
     prepare: Callable[[Runtime], Awaitable[None]],
-    router: APIRouter | RouterFactory,
+    router: APIRouter,
 ) -> FastAPI:
     """A service's ASGI app: the same composition for every service.
 
@@ -112,10 +107,9 @@ def service_app(
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    authenticate = _install_frame(app, holder)
-    # A factory gets the authenticator itself: it may put it on app.state as reporting does.
-    routes = router if isinstance(router, APIRouter) else router(current_runtime, authenticate)
-    app.include_router(routes)
+    _install_frame(app, holder)
+    # The service's module-level routes (they read `servicekit.dependencies`).
+    app.include_router(router)
     app.include_router(admin_router(current_runtime, current_caller))
     app.include_router(history_router(current_runtime, current_caller))
     install_problem_docs(app)

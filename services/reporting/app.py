@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from socialwork_contracts.topics import EVENT_TOPICS
 
@@ -16,7 +16,6 @@ from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
 from services.reporting import readmodel
 from services.reporting.api import api_router
-from services.reporting.api.common import Authenticate
 from services.reporting.cache import ReportCache
 from services.reporting.consumers import LiveProjection
 from services.reporting.public import build_public_router
@@ -65,12 +64,6 @@ async def _close_when_stopped(runtime: Runtime, cache: ReportCache) -> None:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The reporting ASGI app; connections and the consumer start in its lifespan."""
     cache = ReportCache("", ReportingSettings().target_options())  # the DSN comes with the runtime
-    checks: dict[str, Authenticate] = {}
-
-    def routes(_: object, principal: Authenticate) -> APIRouter:
-        checks["authenticate"] = principal  # servicekit's token check, made with the app
-        return api_router()
-
     app = service_app(
         service=SERVICE,
         title="统计报表服务 Reporting service",
@@ -79,11 +72,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "Reads need a bearer token (docs/reporting.md); the dashboard page is at /dashboard.",
         settings=settings,
         prepare=lambda runtime: prepare(runtime, cache),
-        router=routes,
+        router=api_router(),
     )
-    # What the module-level routes read through their dependencies (api/common.py).
-    app.state.authenticate = checks["authenticate"]
-    app.state.reports = cache
+    app.state.reports = cache  # the answer cache the report routes share (api/common.py)
     # The public channel (no token, rate-limited, its own routes): services/reporting/public.py.
     app.include_router(build_public_router(_runtime_of))
 

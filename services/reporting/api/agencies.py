@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from servicekit.auth import require_role
+from servicekit.dependencies import Caller, CurrentRuntime
 from servicekit.http import Problem
 from services.reporting import readmodel
-from services.reporting.api.common import TABLE, Caller, Fmt, RuntimeDep, Unit
+from services.reporting.api.common import TABLE, Fmt, Unit
 from services.reporting.authz import READERS, readable_unit
 from services.reporting.domain.periods import LOCAL
 from services.reporting.exports import table_response
@@ -30,7 +31,7 @@ COLUMNS = (
 
 @router.get("/agencies", summary="机构（当前） Agencies, current state", responses=TABLE)
 async def agencies(
-    runtime: RuntimeDep,
+    runtime: CurrentRuntime,
     caller: Caller,
     unit: Unit = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 500,
@@ -56,7 +57,7 @@ async def agencies(
 
 
 @router.get("/agencies/{uscc}", summary="机构（当前） One agency")
-async def agency(runtime: RuntimeDep, caller: Caller, uscc: str) -> dict[str, Any]:
+async def agency(runtime: CurrentRuntime, caller: Caller, uscc: str) -> dict[str, Any]:
     require_role(caller, READERS, "read agencies")
     async with runtime.pool.acquire() as conn:
         generation = await readmodel.current_generation(conn)

@@ -3,14 +3,13 @@
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 from fastapi import APIRouter, Response
 
+from servicekit.dependencies import Caller, CurrentRuntime
 from services.reporting.api.common import (
     TABLE,
     AsOf,
-    Caller,
     Fmt,
     RecordedUntil,
     Reports,
-    RuntimeDep,
     Table,
     Unit,
     query_of,
@@ -34,7 +33,7 @@ COLUMNS = (
 
 @router.get("/reports/bases", summary="基地孵化进度 Bases and target 2", responses=TABLE)
 async def bases(
-    runtime: RuntimeDep,
+    runtime: CurrentRuntime,
     reports: Reports,
     caller: Caller,
     as_of: AsOf = None,

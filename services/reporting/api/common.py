@@ -1,22 +1,19 @@
 """What every report route shares: its typed dependencies, query parameters and one reply path.
 
-The routers are module-level (one module per report); what differs per app (the runtime, the
-token check, the answer cache) reaches them through `request.app.state`, set by `app.py`.
+The routers are module-level (one module per report); the runtime and the caller come from
+`servicekit.dependencies` as in every service, the answer cache from `request.app.state.reports`.
 """
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from socialwork_contracts import reference
 
-from servicekit.auth import Principal
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.reporting.cache import ReportCache
@@ -24,32 +21,12 @@ from services.reporting.domain.periods import LOCAL, end_of_local_day, local_dat
 from services.reporting.exports import XLSX, Columns, Format, table_response
 from services.reporting.views import ReportQuery
 
-# The same scheme as servicekit's token check (same name and text in the OpenAPI document).
-_BEARER = HTTPBearer(auto_error=False, description="JWT from `python -m servicekit.auth issue`")
-Authenticate = Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]
-
-
-async def _caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-) -> Principal:
-    """The authenticated caller: servicekit's check for this app (401 without a valid token)."""
-    authenticate: Authenticate = request.app.state.authenticate
-    return await authenticate(request, credentials)
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
 
 def _reports(request: Request) -> ReportCache:
     cache: ReportCache = request.app.state.reports
     return cache
 
 
-Caller = Annotated[Principal, Depends(_caller)]
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 Reports = Annotated[ReportCache, Depends(_reports)]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -3,14 +3,13 @@
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 from fastapi import APIRouter, Response
 
+from servicekit.dependencies import Caller, CurrentRuntime
 from services.reporting.api.common import (
     TABLE_AND_UNIT,
     AsOf,
-    Caller,
     Fmt,
     RecordedUntil,
     Reports,
-    RuntimeDep,
     Table,
     Unit,
     check_unit,
@@ -35,7 +34,7 @@ COLUMNS = (
     "/reports/coverage", summary="重点覆盖 Priority coverage by unit", responses=TABLE_AND_UNIT
 )
 async def coverage(
-    runtime: RuntimeDep,
+    runtime: CurrentRuntime,
     reports: Reports,
     caller: Caller,
     as_of: AsOf = None,

@@ -3,14 +3,13 @@
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 from fastapi import APIRouter, Response
 
+from servicekit.dependencies import Caller, CurrentRuntime
 from services.reporting.api.common import (
     TABLE,
     AsOf,
-    Caller,
     Fmt,
     RecordedUntil,
     Reports,
-    RuntimeDep,
     Table,
     Unit,
     query_of,
@@ -38,7 +37,7 @@ COLUMNS = (
     "/reports/credit-listings", summary="信用名录 Agencies on credit lists", responses=TABLE
 )
 async def credit_listings(
-    runtime: RuntimeDep,
+    runtime: CurrentRuntime,
     reports: Reports,
     caller: Caller,
     as_of: AsOf = None,

@@ -5,13 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from servicekit.dependencies import Caller, CurrentRuntime
 from services.reporting.api.common import (
     TABLE_AND_UNIT,
-    Caller,
     Fmt,
     RecordedUntil,
     Reports,
-    RuntimeDep,
     Table,
     Unit,
     check_unit,
@@ -31,7 +30,7 @@ router = APIRouter(tags=["reports"])
     responses=TABLE_AND_UNIT,
 )
 async def half_year(
-    runtime: RuntimeDep,
+    runtime: CurrentRuntime,
     reports: Reports,
     caller: Caller,
     year: Annotated[int, Query(ge=2000, le=2100)],

@@ -7,15 +7,16 @@ from fastapi import APIRouter
 from socialwork_contracts import reference
 
 from servicekit.auth import require_role
+from servicekit.dependencies import Caller, CurrentRuntime
 from services.reporting import readmodel
-from services.reporting.api.common import Caller, Reports, RuntimeDep
+from services.reporting.api.common import Reports
 from services.reporting.authz import READERS
 
 router = APIRouter()
 
 
 @router.get("/projection/status", tags=["operations"], summary="投影状态 Projection status")
-async def status(runtime: RuntimeDep, reports: Reports, caller: Caller) -> dict[str, Any]:
+async def status(runtime: CurrentRuntime, reports: Reports, caller: Caller) -> dict[str, Any]:
     require_role(caller, READERS, "read the projection status")
     async with runtime.pool.acquire() as conn:
         generation = await readmodel.current_generation(conn)

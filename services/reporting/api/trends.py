@@ -4,14 +4,13 @@
 from fastapi import APIRouter, Response
 
 from servicekit.auth import require_role
+from servicekit.dependencies import Caller, CurrentRuntime
 from services.reporting.api.common import (
     TABLE,
     AsOf,
-    Caller,
     Fmt,
     RecordedUntil,
     Reports,
-    RuntimeDep,
     Table,
     query_of,
     reply,
@@ -33,7 +32,7 @@ COLUMNS = (
 
 @router.get("/reports/trends", summary="年度趋势 Trends by year (city)", responses=TABLE)
 async def trends(
-    runtime: RuntimeDep,
+    runtime: CurrentRuntime,
     reports: Reports,
     caller: Caller,
     as_of: AsOf = None,
