@@ -19,6 +19,7 @@ import asyncpg
 import structlog
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, create_model
+from socialwork_contracts.periods import LOCAL_TIME_ZONE
 
 from servicekit.auth import Forbidden, Principal
 from servicekit.command_table import CommandTable, handler_of, run_command
@@ -39,7 +40,7 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # records of private social-work agencies begin well after it, so an earlier time is a typo or
 # an attack, not history: 0001-01-01T00:00:00Z, for one, is stored by asyncpg as -infinity and
 # read back without an offset, which neither the envelope schema nor any consumer accepts.
-OCCURRENCE_FLOOR = dt.datetime(1990, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+OCCURRENCE_FLOOR = dt.datetime(1990, 1, 1, tzinfo=LOCAL_TIME_ZONE)
 
 
 class Timed(BaseModel):

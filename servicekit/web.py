@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from socialwork_contracts.topics import service_spec
 
-from servicekit.admin import admin_router
+from servicekit import admin
 from servicekit.auth import Principal
 from servicekit.dependencies import current_caller, current_runtime
 from servicekit.docs_ui import install_docs
@@ -110,7 +110,7 @@ def service_app(
     _install_frame(app, holder)
     # The service's module-level routes (they read `servicekit.dependencies`).
     app.include_router(router)
-    app.include_router(admin_router(current_runtime, current_caller))
+    app.include_router(admin.router)
     app.include_router(history_router(current_runtime, current_caller))
     install_problem_docs(app)
     return app

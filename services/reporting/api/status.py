@@ -24,6 +24,8 @@ async def status(runtime: CurrentRuntime, reports: Reports, caller: Caller) -> d
         facts = await readmodel.facts_estimate(conn, generation)
     consumer = runtime.consumers[0] if runtime.consumers else None
     body: dict[str, Any] = {"generation": generation, "facts_estimate": facts}
+    # The name an operator passes to /admin/consumers/{name}/rebuild.
+    body["consumer"] = consumer.name if consumer else None
     body["checkpoints"] = (
         {f"{t}/{p}": o for (t, p), o in (await consumer.checkpoints()).items()} if consumer else {}
     )
