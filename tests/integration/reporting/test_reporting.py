@@ -167,10 +167,16 @@ async def test_known_history_replay_exports_and_as_of(
             ident("event-renamed"),
         )
         assert [r["event_type"] for r in skipped] == ["BaseRenamed.v1"]
-        dead = await conn.fetchval(
-            "SELECT count(*) FROM reporting.dead_letters WHERE key = 'bad-training'"
-        )
-        assert dead == 1
+
+        # Nor for the bad record's partition (key "bad-training"): wait for its dead letter too.
+        async def dead_lettered() -> int:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM reporting.dead_letters WHERE key = 'bad-training'"
+                )
+            )
+
+        assert await wait_for(dead_lettered, timeout=30) == 1
     finally:
         await conn.close()
     dlq = await read_until(
