@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear
 
 from servicekit.auth import Principal, Role
+from servicekit.check_route import refuse_future
 from servicekit.command_table import run_command
 from servicekit.commands import CommandContext
 from servicekit.decisions import DomainRejected, InvalidTransition
@@ -45,10 +46,6 @@ CLOCK = Principal("system:incubation-clock", Role.SYSTEM)
 Flag = MarkGroupRegistrationOverdue | MarkTermOverrun | FlagInactivity
 
 
-class FutureCheckDate(ValueError):
-    """A check as of a day after today (local) would record facts ahead of time."""
-
-
 @dataclass
 class CheckReport:
     as_of: dt.date
@@ -61,9 +58,7 @@ class CheckReport:
 
 async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:
     """Everything due on `as_of`, issued once; returns what this run recorded."""
-    today = local_date(now)
-    if as_of > today:
-        raise FutureCheckDate(f"as_of {as_of} is after today ({today}, Asia/Shanghai)")
+    refuse_future(as_of, now)
     report = CheckReport(as_of)
     async with runtime.pool.acquire() as conn:
         groups = await readmodel.groups_past_deadline(conn, as_of)

@@ -16,9 +16,10 @@ from typing import Literal
 
 import asyncpg
 import structlog
-from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear, local_date
+from socialwork_contracts.periods import LOCAL_TIME_ZONE, UnknownCalendarYear
 
 from servicekit.auth import Principal, Role
+from servicekit.check_route import refuse_future
 from servicekit.command_table import run_command
 from servicekit.commands import CommandContext
 from servicekit.decisions import DomainRejected, InvalidTransition
@@ -45,10 +46,6 @@ OUTAGE = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 # Runs one command; True when it wrote new events (False: answered as a duplicate).
 Execute = Callable[[SupervisionCommand, CommandContext], Awaitable[bool]]
 Kind = Literal["overdue", "removed", "escalated", "reports_overdue"]
-
-
-class FutureCheckDate(ValueError):
-    """A check as of a day after today (local) would record facts ahead of time."""
 
 
 @dataclass
@@ -87,12 +84,6 @@ def fact_time(day: dt.date, now: dt.datetime) -> dt.datetime:
     """A clock-driven fact happened at the start of its local day (never later than now)."""
     start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=LOCAL_TIME_ZONE)
     return min(start, now)
-
-
-def refuse_future(as_of: dt.date, now: dt.datetime) -> None:
-    today = local_date(now)
-    if as_of > today:
-        raise FutureCheckDate(f"as_of {as_of} is after today ({today}, Asia/Shanghai)")
 
 
 async def scheduled_check(runtime: Runtime, as_of: dt.date, now: dt.datetime) -> CheckReport:

@@ -2,18 +2,10 @@
 scheduled check run on demand."""
 
 # No `from __future__ import annotations`: FastAPI reads these route annotations at runtime.
-import datetime as dt
-from dataclasses import asdict
-from typing import Any
 
-from pydantic import BaseModel, Field
-from socialwork_contracts.periods import local_date
-
-from servicekit.auth import Role, require_role
+from servicekit.check_route import add_check_route
 from servicekit.command_api import CommandRoute, command_router
-from servicekit.dependencies import Caller, CurrentRuntime
-from servicekit.http import Problem
-from services.incubation.checks import FutureCheckDate, scheduled_check
+from services.incubation.checks import scheduled_check
 from services.incubation.domain import commands as cmd
 from services.incubation.handlers import COMMANDS
 
@@ -64,26 +56,9 @@ ROUTES = (
 router = command_router(COMMANDS, ROUTES)
 
 
-class RunChecks(BaseModel):
-    as_of: dt.date | None = Field(
-        default=None,
-        description="Local date to check as of, not after today (Asia/Shanghai); omit for today",
-    )
-
-
-@router.post(
-    "/commands/run-scheduled-checks",
-    tags=["commands"],
-    summary="到期检查 Run the scheduled check now (city admin): groups not registered in "
+add_check_route(
+    router,
+    scheduled_check,
+    "到期检查 Run the scheduled check now (city admin): groups not registered in "
     "time, stays past their term, stays without activity",
 )
-async def run_scheduled_checks(runtime: CurrentRuntime, caller: Caller, body: RunChecks) -> Any:
-    require_role(caller, frozenset({Role.CITY_ADMIN}), "run the scheduled check")
-    now = dt.datetime.now(dt.UTC)
-    try:
-        report = await scheduled_check(runtime, body.as_of or local_date(now), now)
-    except FutureCheckDate as exc:
-        raise Problem(
-            422, "future_date", "检查日期不能晚于今天 (date after today)", str(exc)
-        ) from exc
-    return asdict(report)
