@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import signal
@@ -86,11 +87,12 @@ def tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class StopsOnExit:
+class StopsOnExit(abc.ABC):
     """A launched process or cluster that a `with` block stops, however the block ends."""
 
+    @abc.abstractmethod
     def stop(self) -> object:
-        raise NotImplementedError
+        """Stop it; called once by `__exit__`."""
 
     def __enter__(self) -> Self:
         return self
