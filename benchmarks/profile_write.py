@@ -134,9 +134,10 @@ async def postmaster_pid(dsn: str) -> int:
     conn = await asyncpg.connect(dsn)
     try:
         backend: int = await conn.fetchval("SELECT pg_backend_pid()")
+        # read while the backend lives: it exits as soon as the connection closes
+        stat = Path(f"/proc/{backend}/stat").read_text()  # noqa: ASYNC240 - /proc, instant
     finally:
         await conn.close()
-    stat = Path(f"/proc/{backend}/stat").read_text()  # noqa: ASYNC240 - /proc, instant
     return int(stat.rpartition(")")[2].split()[1])
 
 
@@ -144,6 +145,10 @@ def read_samples(path: Path) -> tuple[Counter[str], int]:
     stacks: Counter[str] = Counter()
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
+        # only the main thread (the event loop): idle worker threads (anyio's pool) would
+        # otherwise count as busy samples
+        if stack.startswith("Thread._bootstrap"):
+            continue
         if stack and count.isdigit():
             stacks[stack] += int(count)
     return stacks, sum(stacks.values())

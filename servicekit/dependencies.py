@@ -1,7 +1,10 @@
 """The typed FastAPI dependencies every service's routes share: its runtime, the caller, the
 request's correlation id. Routers are module-level (`router = APIRouter()`) and declare what
 they need in their signatures; `servicekit.web.service_app` puts the runtime and the app's
-authenticator on `app.state` in its lifespan and composition."""
+authenticator on `app.state` in its lifespan and composition.
+
+Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain `def` in its
+thread pool, a hand-off to another thread and back on every request (issue 12)."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 from collections.abc import Awaitable, Callable
@@ -18,10 +21,15 @@ from servicekit.runtime import Runtime
 Authenticate = Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]
 
 
-def current_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     """The runtime the app's lifespan started (pool, event store, group commit)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def current_runtime(request: Request) -> Runtime:
+    """`runtime_of` as a dependency."""
+    return runtime_of(request)
 
 
 async def current_caller(
@@ -33,7 +41,7 @@ async def current_caller(
     return await authenticate(request, credentials)
 
 
-def current_correlation(request: Request) -> str:
+async def current_correlation(request: Request) -> str:
     """The request's correlation id (`X-Correlation-ID`, or one made up at the edge)."""
     correlation: str = request.state.correlation_id
     return correlation

@@ -11,7 +11,7 @@ from socialwork_contracts.topics import service_spec
 
 from servicekit import admin
 from servicekit.auth import Principal
-from servicekit.dependencies import current_caller, current_runtime
+from servicekit.dependencies import current_caller, runtime_of
 from servicekit.docs_ui import install_docs
 from servicekit.history import history_router
 from servicekit.http import (
@@ -92,7 +92,7 @@ def service_app(
             await prepare(runtime)
             await start_consumers(runtime)
             holder["runtime"] = runtime
-            app.state.runtime = runtime  # servicekit.dependencies.current_runtime
+            app.state.runtime = runtime  # servicekit.dependencies.runtime_of
             yield
         finally:
             await stop_runtime(runtime)
@@ -111,7 +111,7 @@ def service_app(
     # The service's module-level routes (they read `servicekit.dependencies`).
     app.include_router(router)
     app.include_router(admin.router)
-    app.include_router(history_router(current_runtime, current_caller))
+    app.include_router(history_router(runtime_of, current_caller))
     install_problem_docs(app)
     return app
 
