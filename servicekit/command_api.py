@@ -2,7 +2,8 @@
 
 A service names the routes of the commands its `handlers.COMMANDS` declares; each becomes
 `POST /commands/<name>` whose body is the command plus an optional `occurred_at`, with
-`Idempotency-Key` and `If-Match` headers, run by `servicekit.command_table.run_command`.
+`Idempotency-Key` and `If-Match` headers, run by `servicekit.command_table.run_command`
+(`CommandRun`, in a group commit).
 Refusals become problems: rules broken 422, wrong state 409 (404 for `*_not_found`), stale
 version 409, scope 403.
 An `Idempotency-Key` is stored scoped by caller and route (`client_command_id`).
@@ -22,9 +23,8 @@ from pydantic import BaseModel, Field, create_model
 from socialwork_contracts.periods import LOCAL_TIME_ZONE
 
 from servicekit.auth import Forbidden, Principal
-from servicekit.command_table import CommandTable, handler_of, run_command
+from servicekit.command_table import CommandRun, CommandTable, handler_of
 from servicekit.commands import CommandContext, Outcome, client_command_id
-from servicekit.db import Connection
 from servicekit.decisions import DomainRejected, InvalidTransition
 from servicekit.dependencies import Caller, CorrelationId, CurrentRuntime
 from servicekit.eventstore import AppendResult, ConcurrencyConflict
@@ -214,12 +214,11 @@ async def run_request(
     """Run one command in a group commit; refusals become problems, each outcome a metric."""
     name = type(command).__name__
     try:
-        # Facts read, decision and append in one savepoint of a group commit: they see one
-        # state, and concurrent commands share the commit (servicekit/group_commit.py).
-        async def work(conn: Connection) -> Outcome:
-            return await run_command(commands, runtime.store, conn, command, context, if_match)
-
-        outcome = await runtime.commits.run(work)
+        # Facts read, decision and append in one group commit: they see one state, and
+        # concurrent commands share the commit and, when they can, the statements.
+        outcome: Outcome = await runtime.commits.run(
+            CommandRun(commands, runtime.store, command, context, if_match)
+        )
     except (DomainRejected, InvalidTransition) as exc:
         COMMANDS.labels(name, "refused").inc()
         log.info("command.refused", command=name, reason=str(exc))

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from socialwork_contracts.base import DomainEvent
@@ -18,8 +18,10 @@ from servicekit.eventstore import (
     ConcurrencyConflict,
     EventMetadata,
     EventStore,
+    LoadedStream,
     NewEvent,
 )
+from servicekit.eventstore.records import Decided
 from servicekit.eventstore.store import InlineProjection, command_fingerprint
 
 S = TypeVar("S")
@@ -80,18 +82,50 @@ def fold(evolve: Callable[[S | None, DomainEvent], S], events: Sequence[DomainEv
     return state
 
 
+@dataclass(frozen=True)
+class CommandSteps(Generic[S, C]):
+    """One command and the functions of its four steps (`execute` runs them)."""
+
+    stream_id: str
+    command: C
+    context: CommandContext
+    evolve: Callable[[S | None, DomainEvent], S]
+    decide: Callable[[S | None, C], Sequence[DomainEvent]]
+    authorize: Callable[[S | None], None]
+    expected_version: int | None = None
+    inline: Callable[[S], InlineProjection] | None = None
+
+    def command_hash(self) -> str | None:
+        # The fingerprint tells a retry from a reused key: without a command id nothing keeps it.
+        return None if self.context.command_id is None else fingerprint(self.command, self.context)
+
+    def decision(self, loaded: LoadedStream) -> tuple[list[NewEvent], S | None]:
+        """Fold, authorise, check the expected version, decide: the new events and state."""
+        state = fold(self.evolve, [r.load() for r in loaded.events])
+        self.authorize(state)
+        version = loaded.version
+        if self.expected_version is not None and self.expected_version != version:
+            raise ConcurrencyConflict(self.stream_id, self.expected_version, version)
+        events = self.decide(state, self.command)
+        context = self.context
+        metadata = EventMetadata(
+            actor=context.principal.subject,
+            actor_role=context.principal.role.value,
+            occurred_at=context.occurred_at,
+            correlation_id=context.correlation_id,
+            causation_id=context.causation_id or context.command_id or str(uuid.uuid4()),
+        )
+        new_state = state
+        for event in events:
+            new_state = self.evolve(new_state, event)
+        return [NewEvent(e, metadata) for e in events], new_state
+
+    def projection(self, state: S | None) -> InlineProjection | None:
+        return self.inline(state) if self.inline is not None and state is not None else None
+
+
 async def execute(
-    store: EventStore,
-    *,
-    stream_id: str,
-    command: C,
-    context: CommandContext,
-    evolve: Callable[[S | None, DomainEvent], S],
-    decide: Callable[[S | None, C], Sequence[DomainEvent]],
-    authorize: Callable[[S | None], None],
-    expected_version: int | None = None,
-    inline: Callable[[S], InlineProjection] | None = None,
-    conn: Connection | None = None,
+    store: EventStore, steps: CommandSteps[Any, Any], *, conn: Connection | None = None
 ) -> Outcome:
     """Run one command. A retry (same id, same command) returns the first result, even to a
     caller who would no longer be authorised; the same id with another command is refused.
@@ -99,45 +133,68 @@ async def execute(
     With `conn`, the command runs inside the caller's transaction (a process manager reacting to
     another service's event commits its command with its consumer checkpoint).
     """
-    # The fingerprint tells a retry from a reused key: without a command id nothing keeps it.
-    command_hash = None if context.command_id is None else fingerprint(command, context)
+    command_hash = steps.command_hash()
     # A retry is recognised before authorisation: the caller was allowed when the command was
     # accepted, and the state may have left their scope since. A client id is scoped by caller
     # (client_command_id), so no one else can reach this answer.
+    command_id = steps.context.command_id
     loaded = await store.load(
-        stream_id, command_id=context.command_id, command_hash=command_hash, conn=conn
+        steps.stream_id, command_id=command_id, command_hash=command_hash, conn=conn
     )
-    state = fold(evolve, [r.load() for r in loaded.events])
-    version = loaded.version
     if loaded.previous is not None:
-        return Outcome(loaded.previous, state)
-    authorize(state)
-    if expected_version is not None and expected_version != version:
-        raise ConcurrencyConflict(stream_id, expected_version, version)
-    events = decide(state, command)
-    causation = context.causation_id or context.command_id or str(uuid.uuid4())
-    metadata = EventMetadata(
-        actor=context.principal.subject,
-        actor_role=context.principal.role.value,
-        occurred_at=context.occurred_at,
-        correlation_id=context.correlation_id,
-        causation_id=causation,
-    )
-    new_state = state
-    for event in events:
-        new_state = evolve(new_state, event)
+        return Outcome(loaded.previous, fold(steps.evolve, [r.load() for r in loaded.events]))
+    events, new_state = steps.decision(loaded)
     result = await store.append(
-        stream_id,
-        [NewEvent(e, metadata) for e in events],
-        expected_version=version,
-        command_id=context.command_id,
+        steps.stream_id,
+        events,
+        expected_version=loaded.version,
+        command_id=command_id,
         command_hash=command_hash,
-        inline=inline(new_state) if inline is not None and new_state is not None else None,
+        inline=steps.projection(new_state),
         conn=conn,
         loaded=loaded,
     )
     if result.duplicate:
         # A concurrent retry won the race; report the first result and the state it produced.
-        reread = await store.read_stream(stream_id, conn=conn)
-        return Outcome(result, fold(evolve, [r.load() for r in reread]))
+        reread = await store.read_stream(steps.stream_id, conn=conn)
+        return Outcome(result, fold(steps.evolve, [r.load() for r in reread]))
     return Outcome(result, new_state)
+
+
+# What `execute_together` answers for each command: its outcome, the exception that refused it
+# (nothing of it written), or None: run it alone with `execute` (its stream was stale, or its
+# command id known: the single path reads the first answer or runs it again later).
+Together = Outcome | Exception | None
+
+
+async def execute_together(
+    store: EventStore, conn: Connection, group: Sequence[CommandSteps[Any, Any]]
+) -> list[Together]:
+    """Run commands on distinct streams and distinct command ids in a few round trips in the
+    caller's transaction (issue 12): one read of every stream, one insert of every decision's
+    events and command records, then each inline projection. A statement that fails raises:
+    the caller rolls back to before this call and runs each command alone."""
+    hashes = [steps.command_hash() for steps in group]
+    loaded = await store.load_many(conn, [(s.stream_id, s.context.command_id) for s in group])
+    answers: list[Together] = []
+    decided: list[tuple[int, Decided, Any]] = []
+    for i, (steps, stream) in enumerate(zip(group, loaded, strict=True)):
+        if stream.known or stream.stale:
+            answers.append(None)
+            continue
+        try:
+            events, new_state = steps.decision(stream)
+        except Exception as exc:  # a refusal, decided before anything of it was written
+            answers.append(exc)
+            continue
+        answers.append(None)
+        decided.append((i, Decided(stream, events, steps.context.command_id, hashes[i]), new_state))
+    if not decided:
+        return answers
+    results = await store.append_many(conn, [d for _, d, _ in decided])
+    for (i, _, new_state), result in zip(decided, results, strict=True):
+        projection = group[i].projection(new_state)
+        if projection is not None and result.events:
+            await projection(conn, result.events)
+        answers[i] = Outcome(result, new_state)
+    return answers

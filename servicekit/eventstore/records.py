@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -98,7 +99,19 @@ class LoadedStream:
     # StaleTransaction): appending would place the new event before its predecessor.
     stale: bool = False
     in_transaction: bool = False
+    # `load_many` only: a command was stored under the caller's id (its answer is not read).
+    known: bool = False
 
     @property
     def version(self) -> int:
         return self.events[-1].stream_version if self.events else 0
+
+
+@dataclass(frozen=True)
+class Decided:
+    """A command's decision on a stream `load_many` read, for `append_many`."""
+
+    loaded: LoadedStream
+    events: Sequence[NewEvent]
+    command_id: str | None
+    command_hash: str | None

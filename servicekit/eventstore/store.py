@@ -28,6 +28,7 @@ from servicekit.eventstore.errors import (
 from servicekit.eventstore.records import (
     START,
     AppendResult,
+    Decided,
     LoadedStream,
     LogPosition,
     NewEvent,
@@ -93,6 +94,12 @@ def command_fingerprint(command: Any) -> str:
     """Stable hash of a command body, to tell a retry from a reused idempotency key."""
     text = json.dumps(command, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _appended(loaded: LoadedStream, recorded: list[RecordedEvent]) -> AppendResult:
+    events = tuple(sorted(recorded, key=lambda r: r.position))
+    version = events[-1].stream_version if events else loaded.version
+    return AppendResult(stream_id=loaded.stream_id, stream_version=version, events=events)
 
 
 def _record(row: asyncpg.Record) -> RecordedEvent:
@@ -435,6 +442,112 @@ class EventStore:
         if command_id is not None and first["known_positions"] is not None:
             previous = await self._previous_command(conn, command_id, command_hash)
         return LoadedStream(stream_id, events, previous, stale=stale, in_transaction=True)
+
+    async def load_many(
+        self, conn: Connection, wanted: Sequence[tuple[str, str | None]]
+    ) -> list[LoadedStream]:
+        """Several streams to decide on (distinct ones, each with its command id or None), in
+        one round trip inside the caller's transaction: the append hold, this transaction's
+        staleness and whether each command id is known, as `load` notes them for one stream.
+        A known command is only flagged (`known`): its answer is for `load` to read."""
+        s = self.schema
+        rows = await conn.fetch(
+            f"""
+            WITH hold AS (
+                SELECT pg_advisory_xact_lock_shared($1) IS NULL AS held,
+                       pg_current_xact_id_if_assigned()::text::bigint AS xid
+            )
+            SELECT w.n AS wanted, hold.xid, k.command_id IS NOT NULL AS known, e.*
+            FROM hold
+            CROSS JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS w(stream, command, n)
+            LEFT JOIN {s}.commands k ON k.command_id = w.command
+            LEFT JOIN LATERAL (
+                SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = w.stream
+            ) e ON true
+            """,
+            self._appends_lock,
+            [stream for stream, _ in wanted],
+            [command for _, command in wanted],
+        )
+        found: list[list[RecordedEvent]] = [[] for _ in wanted]
+        known = [False] * len(wanted)
+        for row in rows:
+            known[row["wanted"] - 1] = row["known"]
+            if row["position"] is not None:
+                found[row["wanted"] - 1].append(_record(row))
+        xid: int | None = rows[0]["xid"] if rows else None
+        return [
+            LoadedStream(
+                stream_id,
+                sorted(events, key=lambda e: e.stream_version),
+                stale=xid is not None and any(e.transaction_id > xid for e in events),
+                in_transaction=True,
+                known=known[i],
+            )
+            for i, ((stream_id, _), events) in enumerate(zip(wanted, found, strict=True))
+        ]
+
+    async def append_many(self, conn: Connection, decided: Sequence[Decided]) -> list[AppendResult]:
+        """The decisions of several commands on streams `load_many` read in this transaction
+        (none of them stale, known or shared), their events and command records in one
+        statement. A writer that committed one of these versions or command ids meanwhile
+        trips a unique constraint and fails the whole statement (the caller runs the
+        commands again one by one)."""
+        s = self.schema
+        events = [(d, n, e) for d in decided for n, e in enumerate(d.events, 1)]
+        commands = [d for d in decided if d.command_id is not None]
+        rows = await conn.fetch(
+            f"""
+            WITH ins AS (
+                INSERT INTO {s}.events (position, event_id, stream_id, stream_version,
+                    event_type, event_version, data, occurred_at, recorded_at, actor,
+                    actor_role, correlation_id, causation_id, command_id)
+                SELECT nextval('{s}.event_position'), e.event_id, e.stream_id, e.stream_version,
+                    e.event_type, e.event_version, e.data, e.occurred_at, clock_timestamp(),
+                    e.actor, e.actor_role, e.correlation_id, e.causation_id, e.command_id
+                FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[],
+                            $6::jsonb[], $7::timestamptz[], $8::text[], $9::text[], $10::text[],
+                            $11::text[], $12::text[])
+                     WITH ORDINALITY AS e(event_id, stream_id, stream_version, event_type,
+                                          event_version, data, occurred_at, actor, actor_role,
+                                          correlation_id, causation_id, command_id, n)
+                ORDER BY e.n
+                RETURNING {_COLUMNS}
+            ), command AS (
+                INSERT INTO {s}.commands (command_id, command_hash, stream_id, stream_version,
+                                          positions)
+                SELECT c.command_id, c.command_hash, c.stream_id, c.stream_version,
+                       coalesce((SELECT array_agg(ins.position ORDER BY ins.position) FROM ins
+                                 WHERE ins.stream_id = c.stream_id), '{{}}')
+                FROM unnest($13::text[], $14::text[], $15::text[], $16::int[])
+                     AS c(command_id, command_hash, stream_id, stream_version)
+            ), wake AS (
+                SELECT pg_notify($17, '') FROM ins HAVING count(*) > 0
+            )
+            SELECT ins.* FROM ins WHERE (SELECT count(*) FROM wake) >= 0
+            """,
+            [e.event_id for _, _, e in events],
+            [d.loaded.stream_id for d, _, _ in events],
+            [d.loaded.version + n for d, n, _ in events],
+            [e.event.event_type for _, _, e in events],
+            [e.event.event_version for _, _, e in events],
+            [e.event.model_dump(mode="json") for _, _, e in events],
+            [e.metadata.occurred_at for _, _, e in events],
+            [e.metadata.actor for _, _, e in events],
+            [e.metadata.actor_role for _, _, e in events],
+            [e.metadata.correlation_id for _, _, e in events],
+            [e.metadata.causation_id for _, _, e in events],
+            [d.command_id for d, _, _ in events],
+            [d.command_id for d in commands],
+            [d.command_hash or "" for d in commands],
+            [d.loaded.stream_id for d in commands],
+            [d.loaded.version + len(d.events) for d in commands],
+            self.notify_channel,
+        )
+        recorded: dict[str, list[RecordedEvent]] = {}
+        for row in rows:
+            recorded.setdefault(row["stream_id"], []).append(_record(row))
+        return [_appended(d.loaded, recorded.get(d.loaded.stream_id, [])) for d in decided]
 
     async def find_command(
         self, command_id: str, command_hash: str | None, *, conn: Connection | None = None

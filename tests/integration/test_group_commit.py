@@ -18,7 +18,7 @@ from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.auth import Principal, Role
-from servicekit.commands import CommandContext, Outcome, execute
+from servicekit.commands import CommandContext, CommandSteps, Outcome, execute
 from servicekit.db import Connection
 from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.records import AppendResult
@@ -153,8 +153,7 @@ async def _run_counting(
 
     conn.add_query_logger(log)
     try:
-        outcome = await execute(
-            store,
+        steps = CommandSteps[int, ChangeStaff](
             stream_id=stream,
             command=ChangeStaff(uscc=stream, full_time_staff=5),
             context=CommandContext(
@@ -166,8 +165,8 @@ async def _run_counting(
             evolve=_staff_changed,
             decide=_decide,
             authorize=lambda state: None,
-            conn=conn,
         )
+        outcome = await execute(store, steps, conn=conn)
     finally:
         conn.remove_query_logger(log)
     await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run

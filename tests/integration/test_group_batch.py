@@ -1,0 +1,275 @@
+"""A group's commands run together (issue 12): one read of every stream and one insert of every
+decision, through the one command path (`servicekit.command_api.run_request`).
+
+Every guarantee of a command run alone holds: a refusal or a failure at the database fails that
+command alone and the others are stored exactly once; a retry (same key, same command) gets the
+first answer and a reused key (same key, another command) is refused, within one group as across
+groups; a stale version is a conflict; a command is answered only after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from types import SimpleNamespace
+from typing import Any, cast
+
+import asyncpg
+import pytest
+from asyncpg.connection import LoggedQuery
+from pydantic import BaseModel
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.registry import AgencyStaffChanged
+
+from servicekit.auth import Principal, Role
+from servicekit.command_api import run_request
+from servicekit.command_table import CommandHandler, CommandTable
+from servicekit.commands import CommandContext
+from servicekit.db import Connection
+from servicekit.decisions import InvalidTransition
+from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
+from servicekit.eventstore.records import RecordedEvent
+from servicekit.eventstore.store import InlineProjection, create_pool
+from servicekit.group_commit import GroupCommit
+from servicekit.http import Problem
+from servicekit.runtime import Runtime
+from tests.support import wait_for
+
+pytestmark = pytest.mark.infra
+
+SCHEMA = "batchstore"
+
+
+class ChangeStaff(BaseModel):
+    uscc: str
+    full_time_staff: int
+
+
+def _evolve(state: int | None, event: DomainEvent) -> int:
+    return (state or 0) + 1
+
+
+def _decide(state: int | None, command: ChangeStaff, _situation: None) -> list[DomainEvent]:
+    if command.full_time_staff <= 0:
+        raise InvalidTransition("no_staff", "没有工作人员", "an agency has staff")
+    staff = AgencyStaffChanged(
+        uscc=command.uscc, full_time_staff=command.full_time_staff, qualified_staff=1
+    )
+    return [staff]
+
+
+def _licences(_state: int) -> InlineProjection:
+    """A read model with a unique index across streams (a licence per staff count, for the
+    test): a concurrent command can trip it."""
+
+    async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        licence = f"L{events[-1].data['full_time_staff']}"
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.licences (uscc, licence) VALUES ($1, $2) "
+            "ON CONFLICT (uscc) DO UPDATE SET licence = excluded.licence",
+            events[-1].stream_id,
+            licence,
+        )
+
+    return write
+
+
+def _table(licensed: bool = False) -> CommandTable:
+    handler = CommandHandler[int, ChangeStaff, None](
+        stream_id=lambda command: command.uscc,
+        evolve=_evolve,
+        decide=_decide,
+        authorize=lambda principal, state, command, situation: None,
+        inline=_licences if licensed else None,
+    )
+    return {ChangeStaff: handler}
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    # One connection, one lane: every command of a test lands on the connection it watches.
+    pool = await create_pool(database_url, max_size=1)
+    store = EventStore(pool, SCHEMA)
+    await store.create_schema()
+    await pool.execute(
+        f"CREATE TABLE {SCHEMA}.licences (uscc text PRIMARY KEY, licence text UNIQUE)"
+    )
+    yield pool
+    await pool.close()
+
+
+def _runtime(pool: asyncpg.Pool) -> Runtime:
+    group = GroupCommit(pool, lanes=1)
+    return cast(Runtime, SimpleNamespace(store=EventStore(pool, SCHEMA), commits=group))
+
+
+def _context(key: str | None = None) -> CommandContext:
+    return CommandContext(
+        principal=Principal("tester", Role.CITY_ADMIN),
+        correlation_id="corr-batch",
+        occurred_at=dt.datetime(2024, 5, 6, 7, 8, tzinfo=dt.UTC),
+        command_id=None if key is None else f"client:tester:change:{key}",
+    )
+
+
+async def _run_all(
+    runtime: Runtime,
+    table: CommandTable,
+    commands: Sequence[tuple[ChangeStaff, str | None]],
+    if_match: int | None = None,
+) -> list[Any]:
+    """Submitted together: they wait for the one lane and form one group."""
+    return await asyncio.gather(
+        *(run_request(table, runtime, c, _context(key), if_match) for c, key in commands),
+        return_exceptions=True,
+    )
+
+
+async def _statements(pool: asyncpg.Pool) -> list[str]:
+    """The store's statements on the pool's one connection from now on."""
+    seen: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        if f"{SCHEMA}." in query.query:
+            seen.append(query.query)
+
+    async with pool.acquire() as conn:
+        conn.add_query_logger(log)
+    return seen
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+async def test_a_group_reads_and_appends_its_commands_together(
+    pool: asyncpg.Pool, keyed: bool
+) -> None:
+    """Ten commands of one group: one read and one insert, not two statements each."""
+    runtime = _runtime(pool)
+    seen = await _statements(pool)
+    commands = [
+        (ChangeStaff(uscc=f"b-{n}", full_time_staff=3), f"k{n}" if keyed else None)
+        for n in range(10)
+    ]
+    results = await _run_all(runtime, _table(), commands)
+    await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
+
+    assert all(not isinstance(r, BaseException) and not r.duplicate for r in results), results
+    assert len(seen) == 2, seen
+    versions = await pool.fetch(
+        f"SELECT stream_id, stream_version FROM {SCHEMA}.events ORDER BY stream_id"
+    )
+    assert [(r["stream_id"], r["stream_version"]) for r in versions] == [
+        (f"b-{n}", 1) for n in range(10)
+    ]
+
+
+async def test_a_failure_at_the_database_fails_its_command_alone(pool: asyncpg.Pool) -> None:
+    """Two commands of one group take the same licence (a unique index of the read model): the
+    batch fails at the database, the group runs each command alone, the second one fails by
+    itself, and every other command is stored exactly once."""
+    runtime = _runtime(pool)
+    commands = [(ChangeStaff(uscc=f"u-{n}", full_time_staff=10 + n), f"u{n}") for n in range(6)]
+    commands.insert(3, (ChangeStaff(uscc="u-clash", full_time_staff=11), "uc"))
+    results = await _run_all(runtime, _table(licensed=True), commands)
+
+    assert isinstance(results[3], Problem) and results[3].status == 409
+    assert all(not isinstance(r, BaseException) for i, r in enumerate(results) if i != 3)
+    assert await _stored(pool) == {f"u-{n}": 1 for n in range(6)}
+    commands_stored = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.commands")
+    assert commands_stored == 6
+    # Retried with the same keys, each answers from its first result, once more in one group.
+    again = await _run_all(runtime, _table(licensed=True), commands)
+    assert [r.duplicate for i, r in enumerate(again) if i != 3] == [True] * 6
+    assert isinstance(again[3], Problem)
+    assert await _stored(pool) == {f"u-{n}": 1 for n in range(6)}
+
+
+async def test_a_refusal_in_a_group_fails_alone(pool: asyncpg.Pool) -> None:
+    runtime = _runtime(pool)
+    commands = [(ChangeStaff(uscc=f"r-{n}", full_time_staff=n), None) for n in range(4)]
+    results = await _run_all(runtime, _table(), commands)
+    assert isinstance(results[0], Problem) and results[0].status == 409
+    assert all(r.stream_version == 1 for r in results[1:])
+    assert await _stored(pool) == {f"r-{n}": 1 for n in range(1, 4)}
+
+
+async def test_keys_and_versions_hold_within_and_across_groups(pool: asyncpg.Pool) -> None:
+    runtime = _runtime(pool)
+    first = ChangeStaff(uscc="i-1", full_time_staff=3)
+    other = ChangeStaff(uscc="i-1", full_time_staff=4)
+    # One group: the same key twice (a retry in flight), the key reused for another command,
+    # and a second command on the same stream.
+    results = await _run_all(
+        runtime,
+        _table(),
+        [
+            (first, "k"),
+            (first, "k"),
+            (other, "k"),
+            (ChangeStaff(uscc="i-1", full_time_staff=5), None),
+        ],
+    )
+    assert not results[0].duplicate and results[1].duplicate
+    assert [e.event_id for e in results[1].events] == [e.event_id for e in results[0].events]
+    assert isinstance(results[2], IdempotencyKeyReused)
+    assert results[3].stream_version == 2
+    assert await _stored(pool) == {"i-1": 2}
+    # Another group: the key answers from the first, If-Match checks the version.
+    later = await _run_all(runtime, _table(), [(first, "k"), (other, "k")])
+    assert later[0].duplicate and isinstance(later[1], IdempotencyKeyReused)
+    stale = await _run_all(
+        runtime, _table(), [(ChangeStaff(uscc="i-1", full_time_staff=6), None)], 1
+    )
+    assert isinstance(stale[0], ConcurrencyConflict)
+    assert await _stored(pool) == {"i-1": 2}
+
+
+async def _stored(pool: asyncpg.Pool) -> dict[str, int]:
+    rows = await pool.fetch(
+        f"SELECT stream_id, count(*) AS n FROM {SCHEMA}.events GROUP BY stream_id"
+    )
+    return {r["stream_id"]: r["n"] for r in rows}
+
+
+async def test_a_batch_that_loses_a_race_runs_its_commands_again_alone(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Another transaction appends to one of the group's streams and commits while the batch's
+    insert waits on the unique version: the batch is undone, each command runs alone, the one
+    on the contested stream decides on the winner's event, and nothing is stored twice."""
+    runtime = _runtime(pool)
+    rival = await asyncpg.connect(database_url)
+    try:
+        await rival.execute("BEGIN")
+        await rival.execute(
+            f"INSERT INTO {SCHEMA}.events (position, event_id, stream_id, stream_version, "
+            "event_type, event_version, data, occurred_at, recorded_at, actor, actor_role, "
+            f"correlation_id, causation_id) VALUES (nextval('{SCHEMA}.event_position'), "
+            "gen_random_uuid(), 'race-1', 1, 'AgencyStaffChanged', 1, "
+            """'{"uscc": "race-1", "full_time_staff": 2, "qualified_staff": 1}', """
+            "now(), now(), 'rival', 'city_admin', 'c', 'c')"
+        )
+        commands = [
+            (ChangeStaff(uscc=f"race-{n}", full_time_staff=3), f"race{n}") for n in range(3)
+        ]
+        pending = asyncio.create_task(_run_all(runtime, _table(), commands))
+        await _until_waiting_on_a_lock(rival)
+        await rival.execute("COMMIT")
+    finally:
+        await rival.close()
+    results = await pending
+    assert [r.stream_version for r in results] == [1, 2, 1]
+    assert await _stored(pool) == {"race-0": 1, "race-1": 2, "race-2": 1}
+    recorded = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.commands")
+    assert recorded == 3
+
+
+async def _until_waiting_on_a_lock(conn: asyncpg.Connection) -> None:
+    async def waiting() -> bool:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        )
+        return bool(count)
+
+    await wait_for(waiting, timeout=30)
