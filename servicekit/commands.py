@@ -22,7 +22,7 @@ from servicekit.eventstore import (
     NewEvent,
 )
 from servicekit.eventstore.records import Decided
-from servicekit.eventstore.store import InlineProjection, command_fingerprint
+from servicekit.eventstore.store import InlineProjection, InlineStatement, command_fingerprint
 
 S = TypeVar("S")
 C = TypeVar("C", bound=BaseModel)
@@ -192,9 +192,16 @@ async def execute_together(
     if not decided:
         return answers
     results = await store.append_many(conn, [d for _, d, _ in decided])
+    statements: dict[str, list[Sequence[Any]]] = {}
     for (i, _, new_state), result in zip(decided, results, strict=True):
         projection = group[i].projection(new_state)
-        if projection is not None and result.events:
+        if isinstance(projection, InlineStatement) and result.events:
+            statements.setdefault(projection.statement, []).append(
+                projection.arguments(result.events)
+            )
+        elif projection is not None and result.events:
             await projection(conn, result.events)
         answers[i] = Outcome(result, new_state)
+    for statement, rows in statements.items():  # one round trip per statement (issue 12)
+        await conn.executemany(statement, rows)
     return answers

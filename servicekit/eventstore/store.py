@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -40,6 +41,19 @@ from servicekit.metrics import APPEND_SECONDS
 
 # Runs inside the append transaction, e.g. to update a read model atomically with the events.
 InlineProjection = Callable[[Connection, Sequence[RecordedEvent]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class InlineStatement:
+    """An inline projection that is one statement: a group's projections of the same statement
+    are sent together (`executemany`, one round trip: issue 12)."""
+
+    statement: str
+    arguments: Callable[[Sequence[RecordedEvent]], Sequence[Any]]
+
+    async def __call__(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await conn.execute(self.statement, *self.arguments(events))
+
 
 _COLUMNS = (
     "position, event_id, stream_id, stream_version, event_type, event_version, data, "

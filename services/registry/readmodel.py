@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
-from servicekit.eventstore.store import InlineProjection
+from servicekit.eventstore.store import InlineProjection, InlineStatement
 from services.registry.domain.agency import Agency
 
 SCHEMA = "registry"
@@ -40,28 +41,28 @@ CREATE INDEX IF NOT EXISTS agencies_unit ON {SCHEMA}.agencies (reporting_unit, s
 """
 
 _FIELDS = tuple(Agency.__dataclass_fields__)
+_COLUMNS = [*_FIELDS, "version", "updated_position"]
+_UPSERT = (
+    f"INSERT INTO {SCHEMA}.agencies ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
+    f"ON CONFLICT (uscc) DO UPDATE SET "
+    f"{', '.join(f'{c} = excluded.{c}' for c in _COLUMNS if c != 'uscc')} "
+    f"WHERE {SCHEMA}.agencies.version < excluded.version"
+)
 
 
 def upsert_agency(agency: Agency) -> InlineProjection:
-    """An inline projection writing the agency's new state with the events that produced it."""
+    """An inline projection writing the agency's new state with the events that produced it
+    (one statement: a group commit sends its commands' upserts together)."""
 
-    async def write(conn: Connection, events: Any) -> None:
-        last: RecordedEvent = events[-1]
+    def arguments(events: Sequence[RecordedEvent]) -> list[Any]:
+        last = events[-1]
         row = asdict(agency)
         row["service_fields"] = list(agency.service_fields)
         row["target_groups"] = list(agency.target_groups)
-        columns = [*_FIELDS, "version", "updated_position"]
-        values = [row[f] for f in _FIELDS] + [last.stream_version, last.position]
-        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "uscc")
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.agencies ({', '.join(columns)}) VALUES ({placeholders}) "
-            f"ON CONFLICT (uscc) DO UPDATE SET {updates} "
-            f"WHERE {SCHEMA}.agencies.version < excluded.version",
-            *values,
-        )
+        return [row[f] for f in _FIELDS] + [last.stream_version, last.position]
 
-    return write
+    return InlineStatement(_UPSERT, arguments)
 
 
 async def find_agencies(

@@ -30,7 +30,7 @@ from servicekit.db import Connection
 from servicekit.decisions import InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
 from servicekit.eventstore.records import RecordedEvent
-from servicekit.eventstore.store import InlineProjection, create_pool
+from servicekit.eventstore.store import InlineProjection, InlineStatement, create_pool
 from servicekit.group_commit import GroupCommit
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
@@ -63,16 +63,14 @@ def _licences(_state: int) -> InlineProjection:
     """A read model with a unique index across streams (a licence per staff count, for the
     test): a concurrent command can trip it."""
 
-    async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        licence = f"L{events[-1].data['full_time_staff']}"
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.licences (uscc, licence) VALUES ($1, $2) "
-            "ON CONFLICT (uscc) DO UPDATE SET licence = excluded.licence",
-            events[-1].stream_id,
-            licence,
-        )
+    def arguments(events: Sequence[RecordedEvent]) -> tuple[str, str]:
+        return events[-1].stream_id, f"L{events[-1].data['full_time_staff']}"
 
-    return write
+    return InlineStatement(
+        f"INSERT INTO {SCHEMA}.licences (uscc, licence) VALUES ($1, $2) "
+        "ON CONFLICT (uscc) DO UPDATE SET licence = excluded.licence",
+        arguments,
+    )
 
 
 def _table(licensed: bool = False) -> CommandTable:
@@ -140,21 +138,26 @@ async def _statements(pool: asyncpg.Pool) -> list[str]:
 
 
 @pytest.mark.parametrize("keyed", [False, True])
-async def test_a_group_reads_and_appends_its_commands_together(
+async def test_a_group_reads_appends_and_projects_its_commands_together(
     pool: asyncpg.Pool, keyed: bool
 ) -> None:
-    """Ten commands of one group: one read and one insert, not two statements each."""
+    """Ten commands of one group: one read, one insert and one upsert of the read model (its
+    rows sent together), not three statements each."""
     runtime = _runtime(pool)
     seen = await _statements(pool)
     commands = [
-        (ChangeStaff(uscc=f"b-{n}", full_time_staff=3), f"k{n}" if keyed else None)
+        (ChangeStaff(uscc=f"b-{n}", full_time_staff=n + 1), f"k{n}" if keyed else None)
         for n in range(10)
     ]
-    results = await _run_all(runtime, _table(), commands)
+    results = await _run_all(runtime, _table(licensed=True), commands)
     await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
 
     assert all(not isinstance(r, BaseException) and not r.duplicate for r in results), results
-    assert len(seen) == 2, seen
+    assert len(seen) == 3, seen
+    licences = await pool.fetch(f"SELECT uscc, licence FROM {SCHEMA}.licences ORDER BY licence")
+    assert {(r["uscc"], r["licence"]) for r in licences} == {
+        (f"b-{n}", f"L{n + 1}") for n in range(10)
+    }
     versions = await pool.fetch(
         f"SELECT stream_id, stream_version FROM {SCHEMA}.events ORDER BY stream_id"
     )
