@@ -26,7 +26,6 @@ from servicekit.auth import Principal, Role
 from servicekit.command_api import run_request
 from servicekit.command_table import CommandHandler, CommandTable
 from servicekit.commands import CommandContext
-from servicekit.db import Connection
 from servicekit.decisions import InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
 from servicekit.eventstore.records import RecordedEvent
