@@ -1,7 +1,8 @@
-"""The typed FastAPI dependencies every service's routes share: its runtime, the caller, the
-request's correlation id. Routers are module-level (`router = APIRouter()`) and declare what
-they need in their signatures; `servicekit.web.service_app` puts the runtime and the app's
-authenticator on `app.state` in its lifespan and composition.
+"""The typed FastAPI dependencies every service's routes share: its runtime and the caller (and
+the request's correlation id, read where it is needed). Routers are module-level
+(`router = APIRouter()`) and declare what they need in their signatures;
+`servicekit.web.service_app` puts the runtime and the app's authenticator on `app.state` in its
+lifespan and composition.
 
 Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain `def` in its
 thread pool, a hand-off to another thread and back on every request (issue 12)."""
@@ -41,7 +42,7 @@ async def current_caller(
     return await authenticate(request, credentials)
 
 
-async def current_correlation(request: Request) -> str:
+def correlation_of(request: Request) -> str:
     """The request's correlation id (`X-Correlation-ID`, or one made up at the edge)."""
     correlation: str = request.state.correlation_id
     return correlation
@@ -49,4 +50,3 @@ async def current_correlation(request: Request) -> str:
 
 CurrentRuntime = Annotated[Runtime, Depends(current_runtime)]
 Caller = Annotated[Principal, Depends(current_caller)]
-CorrelationId = Annotated[str, Depends(current_correlation)]
