@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
 import pytest
 from asyncpg.connection import LoggedQuery
+from devstack.postgres import PostgresProcess, start_postgres
 from pydantic import BaseModel
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.registry import AgencyStaffChanged
@@ -26,6 +31,7 @@ from servicekit.auth import Principal, Role
 from servicekit.command_api import run_request
 from servicekit.command_table import CommandHandler, CommandTable
 from servicekit.commands import CommandContext
+from servicekit.db import Connection
 from servicekit.decisions import InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
 from servicekit.eventstore.records import RecordedEvent
@@ -275,3 +281,54 @@ async def _until_waiting_on_a_lock(conn: asyncpg.Connection) -> None:
         return bool(count)
 
     await wait_for(waiting, timeout=30)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresProcess]:
+    """A server of this test's own: it is stopped mid-group (never the session's shared one)."""
+    state = Path(tempfile.mkdtemp(prefix="socialwork-batch-crash-"))
+    server = start_postgres(state)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+async def test_postgres_stopped_mid_batch_loses_nothing_answered_and_stores_nothing_unanswered(
+    own_postgres: PostgresProcess,
+) -> None:
+    """The database stops (immediate: a crash) after a group's batch inserted its events and
+    before its commit. Every command of that group gets an error, none of it is stored; what an
+    earlier group answered accepted is all there after recovery; a client's retry (same keys)
+    then stores each command once."""
+    server = own_postgres
+
+    async def crash(conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await asyncio.to_thread(server.crash)  # pg_ctl stop -m immediate
+
+    crashing: CommandTable = {
+        ChangeStaff: replace(_table()[ChangeStaff], inline=lambda _state: crash)
+    }
+    accepted = [(ChangeStaff(uscc=f"c-{n}", full_time_staff=3), f"c{n}") for n in range(5)]
+    lost = [(ChangeStaff(uscc=f"d-{n}", full_time_staff=3), f"d{n}") for n in range(5)]
+    pool = await create_pool(server.url, max_size=1)
+    try:
+        await EventStore(pool, SCHEMA).create_schema()
+        runtime = _runtime(pool)
+        first = await _run_all(runtime, _table(), accepted)
+        assert [r.stream_version for r in first] == [1] * 5
+        second = await _run_all(runtime, crashing, lost)
+        assert all(isinstance(r, Exception) for r in second), second
+    finally:
+        pool.terminate()
+    await asyncio.to_thread(server.start_again)
+    pool = await create_pool(server.url, max_size=1)
+    try:
+        assert await _stored(pool) == {f"c-{n}": 1 for n in range(5)}
+        assert await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.commands") == 5
+        again = await _run_all(_runtime(pool), _table(), lost)
+        assert [r.duplicate for r in again] == [False] * 5
+        assert await _stored(pool) == {f"{p}-{n}": 1 for p in "cd" for n in range(5)}
+    finally:
+        await pool.close()
