@@ -60,6 +60,7 @@ _COLUMNS = (
     "occurred_at, recorded_at, actor, actor_role, correlation_id, causation_id, "
     "transaction_id::text::bigint AS transaction_id"
 )
+_COLUMNS_BUT_DATA = _COLUMNS.replace(" data,", " NULL::jsonb AS data,")
 ANY_VERSION_RETRIES = 5
 # Rows of transactions older than every running one: no later commit can precede them.
 _SETTLED = "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
@@ -116,7 +117,8 @@ def _appended(loaded: LoadedStream, recorded: list[RecordedEvent]) -> AppendResu
     return AppendResult(stream_id=loaded.stream_id, stream_version=version, events=events)
 
 
-def _record(row: asyncpg.Record) -> RecordedEvent:
+def _record(row: asyncpg.Record, data: dict[str, Any] | None = None) -> RecordedEvent:
+    """The event of a row; `data` when the row left it out (an insert's: the caller sent it)."""
     return RecordedEvent(
         position=row["position"],
         event_id=row["event_id"],
@@ -124,7 +126,7 @@ def _record(row: asyncpg.Record) -> RecordedEvent:
         stream_version=row["stream_version"],
         event_type=row["event_type"],
         event_version=row["event_version"],
-        data=row["data"],
+        data=row["data"] if data is None else data,
         occurred_at=row["occurred_at"],
         recorded_at=row["recorded_at"],
         actor=row["actor"],
@@ -507,16 +509,24 @@ class EventStore:
         statement. A writer that committed one of these versions or command ids meanwhile
         trips a unique constraint and fails the whole statement (the caller runs the
         commands again one by one)."""
+        events = [(d, n, e) for d in decided for n, e in enumerate(d.events, 1)]
+        # The data is not read back: decoding what was just encoded was 2% of a command's CPU.
+        data = {e.event_id: e.event.model_dump(mode="json") for _, _, e in events}
         with APPEND_SECONDS.time():  # once for the batch
-            rows = await self._insert_many(conn, decided)
+            rows = await self._insert_many(conn, decided, events, data)
         recorded: dict[str, list[RecordedEvent]] = {}
         for row in rows:
-            recorded.setdefault(row["stream_id"], []).append(_record(row))
+            recorded.setdefault(row["stream_id"], []).append(_record(row, data[row["event_id"]]))
         return [_appended(d.loaded, recorded.get(d.loaded.stream_id, [])) for d in decided]
 
-    async def _insert_many(self, conn: Connection, decided: Sequence[Decided]) -> list[Any]:
+    async def _insert_many(
+        self,
+        conn: Connection,
+        decided: Sequence[Decided],
+        events: Sequence[tuple[Decided, int, NewEvent]],
+        data: dict[Any, dict[str, Any]],
+    ) -> list[Any]:
         s = self.schema
-        events = [(d, n, e) for d in decided for n, e in enumerate(d.events, 1)]
         commands = [d for d in decided if d.command_id is not None]
         rows: list[Any] = await conn.fetch(
             f"""
@@ -534,7 +544,7 @@ class EventStore:
                                           event_version, data, occurred_at, actor, actor_role,
                                           correlation_id, causation_id, command_id, n)
                 ORDER BY e.n
-                RETURNING {_COLUMNS}
+                RETURNING {_COLUMNS_BUT_DATA}
             ), command AS (
                 INSERT INTO {s}.commands (command_id, command_hash, stream_id, stream_version,
                                           positions)
@@ -553,7 +563,7 @@ class EventStore:
             [d.loaded.version + n for d, n, _ in events],
             [e.event.event_type for _, _, e in events],
             [e.event.event_version for _, _, e in events],
-            [e.event.model_dump(mode="json") for _, _, e in events],
+            [data[e.event_id] for _, _, e in events],
             [e.metadata.occurred_at for _, _, e in events],
             [e.metadata.actor for _, _, e in events],
             [e.metadata.actor_role for _, _, e in events],
