@@ -108,6 +108,7 @@ class Answer:
     generation: str
     filenode: int
     snapshot: str
+    read_at: dt.datetime  # the database's clock as the snapshot was taken
     rendered: list[Rendered]
     refolded: bool  # folded from the start (not held, or a fact arrived out of order)
 
@@ -138,7 +139,13 @@ class Worker:
         conn = await self.connection(dsn)
         try:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
-                snapshot: str = await conn.fetchval("SELECT pg_current_snapshot()::text")
+                # The transaction's snapshot: every fact committed before the statement began.
+                read = await conn.fetchrow(
+                    "SELECT pg_current_snapshot()::text, statement_timestamp()"
+                )
+                assert read is not None  # a SELECT without FROM gives one row
+                snapshot: str = read[0]
+                read_at: dt.datetime = read[1]
                 filenode = await readmodel.facts_filenode(conn, generation)
                 key = (generation, filenode, cutoff, recorded)
                 held, refolded = self.held.pop(key, None), False
@@ -158,7 +165,7 @@ class Worker:
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
         rendered = [render(held.state, q, options, held.by_unit) for q in queries]
-        return Answer(generation, filenode, snapshot, rendered, refolded)
+        return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _fold(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Held:
         """A new state as of the key's cut-off: a held state as of an earlier day (same
