@@ -18,7 +18,7 @@ from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.reporting.cache import Entry, ReportCache
 from services.reporting.domain.periods import LOCAL, end_of_local_day, local_date
-from services.reporting.exports import XLSX, Columns, Format, table_response
+from services.reporting.exports import XLSX, Columns, Format, encoded, file_response
 from services.reporting.views import ReportQuery
 
 
@@ -123,14 +123,14 @@ async def reply(
     """The one way a report is answered: from the cache or the fold worker, then formatted,
     saying which position of the facts it reflects (a live answer may be a little behind)."""
     found = await reports.entry(runtime.pool, query)
-    response = await table_response(
-        fmt,
-        body=found.rendered.body,
-        rows=found.rendered.rows,
-        columns=table.columns,
-        filename=table.filename,
-        title=table.title,
-    )
+    rendered = found.rendered
+    content = rendered.encoded.get(fmt)
+    if content is None:
+        content = await encoded(
+            fmt, body=rendered.body, rows=rendered.rows, columns=table.columns, title=table.title
+        )
+        rendered.encoded[fmt] = content
+    response = file_response(fmt, content, table.filename)
     response.headers.update(position_headers(found))
     return response
 
