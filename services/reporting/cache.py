@@ -209,9 +209,12 @@ class ReportCache:
         answer = await self._work(lane_of(query, dt.datetime.now(dt.UTC)), key[0], query)
         self.folds += 1
         self.refolds += answer.refolded
-        entry = Entry(answer.snapshot, answer.read_at, answer.rendered[0])
         key = (answer.generation, answer.filenode, query)
         held = self.entries.get(key)
+        rendered = answer.rendered[0]
+        if held is not None and held.rendered == rendered:
+            rendered = held.rendered  # unchanged by the new facts: its encoded files still hold
+        entry = Entry(answer.snapshot, answer.read_at, rendered)
         if held is None or held.applied_through < entry.applied_through:
             self.entries[key] = entry
         self.entries.move_to_end(key)

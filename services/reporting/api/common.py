@@ -22,7 +22,8 @@ from services.reporting.exports import XLSX, Columns, Format, encoded, file_resp
 from services.reporting.views import ReportQuery
 
 
-def _reports(request: Request) -> ReportCache:
+async def _reports(request: Request) -> ReportCache:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop a request
     cache: ReportCache = request.app.state.reports
     return cache
 

@@ -177,3 +177,18 @@ async def test_an_answer_is_encoded_once_per_position(
     assert files[0].content == files[1].content == files[2].content and built == ["xlsx"]
     assert files[0].headers["content-type"] == exports.XLSX
     assert "attachment" in files[0].headers["content-disposition"]
+
+
+async def test_a_render_equal_to_the_held_one_keeps_its_encoded_files(
+    pool: asyncpg.Pool, gated: GatedCache
+) -> None:
+    """A live fact that changes nothing in an answer (a staff change, for targets) still makes
+    it re-render; the files encoded for the held answer are kept, not built again."""
+    rows = list(fact_rows(1000, seed=35))
+    await insert(pool, rows)
+    first = await gated.entry(pool, today_query())
+    first.rendered.encoded["xlsx"] = b"built once"
+    staff = next(r for r in rows if r[2] == "AgencyStaffChanged")
+    await insert(pool, [live_fact(staff, 4)])
+    later = await newer(gated, pool, first)
+    assert gated.folds == 2 and later.rendered.encoded == {"xlsx": b"built once"}
