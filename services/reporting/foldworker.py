@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 
@@ -27,12 +28,15 @@ from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
 from services.reporting.views import Rendered, ReportQuery, by_unit, render
 
-HELD_STATES = 2  # each is a city's worth of views (RSS); the dashboard asks for one or two
+# Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
+# lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
+# held state lets the next cut-off extend it.
+HELD_STATES = 1
 SortKey = tuple[dt.date, dt.datetime, dt.datetime, str]
 StateKey = tuple[str, int, dt.date, dt.datetime | None]
 
 
-TAIL_LIMIT = 20_000  # facts kept apart from the base (then the base moves up to them)
+TAIL_LIMIT = 5_000  # facts kept apart from the base (parsed events: ~1 KB each)
 
 
 @dataclass
@@ -234,7 +238,28 @@ def _parsed(row: FoldRow) -> tuple[SortKey, DomainEvent, dt.date] | None:
             event = load(event_type, version, json.loads(text))
         except UnknownEventType:
             return None  # as state.apply: a type or version this build does not fold
-    return _sort_key(row), event, day
+    return _sort_key(row), event, _shared(event, day)
+
+
+# One object per distinct value held by folded states (their views keep the event's values):
+# a million facts repeat a few thousand dates and codes hundreds of thousands of times, each a
+# separate object as parsed (issue 12: RSS). The values are immutable, so sharing is invisible.
+_DATES: dict[dt.date, dt.date] = {}
+_INTS: dict[int, int] = {}
+
+
+def _shared(event: DomainEvent, day: dt.date) -> dt.date:
+    """Share the event's top-level strings, dates and integers; returns the shared `day`."""
+    fields = event.__dict__  # a frozen model's values, replaced by equal ones of the same type
+    for name, value in fields.items():
+        kind = type(value)
+        if kind is str:
+            fields[name] = sys.intern(value)
+        elif kind is dt.date:
+            fields[name] = _DATES.setdefault(value, value)
+        elif kind is int:
+            fields[name] = _INTS.setdefault(value, value)
+    return _DATES.setdefault(day, day)
 
 
 def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
