@@ -396,7 +396,7 @@ By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
 {path_rows}
 
 RSS of the service (its process and the fold workers): {rep["rss_start_mb"]:.0f} MB at start,
-peak {rep["rss_peak_mb"]:.0f} MB, {rep["rss_end_mb"]:.0f} MB at the end.
+peak {rep["rss_peak_mb"]:.0f} MB (by process: {" + ".join(f"{p:.0f}" for p in rep.get("rss_peak_parts_mb", []))}), {rep["rss_end_mb"]:.0f} MB at the end.
 
 First request of each query (cold; one after the other, before the load), and meanwhile
 `/health/live` every 20 ms answered in p50 {rep["cold_probe"]["p50_ms"]:.0f} ms, p99
