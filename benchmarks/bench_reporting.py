@@ -373,6 +373,7 @@ def report_section(r: dict[str, Any]) -> str:
         f"| `{path}` | {v['n']} | {v['p50_ms']:.0f} | {v['p99_ms']:.0f} | {v['max_ms']:.0f} |"
         for path, v in paths
     )
+    parts = " + ".join(f"{p:.0f}" for p in rep.get("rss_peak_parts_mb", []))
     profile = prof["table"].strip() if prof else "(not run)"
     prof_s, prof_mb = (prof["seconds"], prof["maxrss_mb"]) if prof else (0.0, 0.0)
     return f"""
@@ -396,7 +397,9 @@ By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
 {path_rows}
 
 RSS of the service (its process and the fold workers): {rep["rss_start_mb"]:.0f} MB at start,
-peak {rep["rss_peak_mb"]:.0f} MB (by process: {" + ".join(f"{p:.0f}" for p in rep.get("rss_peak_parts_mb", []))}), {rep["rss_end_mb"]:.0f} MB at the end.
+peak {rep["rss_peak_mb"]:.0f} MB (by process, the service first: {parts}),
+{rep["rss_end_mb"]:.0f} MB
+at the end.
 
 First request of each query (cold; one after the other, before the load), and meanwhile
 `/health/live` every 20 ms answered in p50 {rep["cold_probe"]["p50_ms"]:.0f} ms, p99
