@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -73,11 +74,16 @@ class ReportCache:
         options: TargetOptions,
         size: int = 256,
         max_staleness: dt.timedelta = dt.timedelta(0),
+        rest: float = 1.0,
     ) -> None:
         self.dsn = dsn
         self.options = options
         self.size = size
         self.max_staleness = max_staleness  # settings.py: REPORT_MAX_STALENESS_SECONDS
+        # After a re-render of a lagging answer, none of the same query for `rest` times as long
+        # (while it stays within the bound): at most 1 / (1 + rest) of a worker per query.
+        self.rest = rest
+        self.rest_until: dict[CacheKey, float] = {}  # time.monotonic()
         self.entries: OrderedDict[CacheKey, Entry] = OrderedDict()
         self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
         self.executors: dict[Lane, ProcessPoolExecutor] = {}
@@ -125,15 +131,21 @@ class ReportCache:
             key, held, behind = await self._lookup(conn, query)
         if held is not None and behind == dt.timedelta(0):
             return held
+        if held is None or not self._may_lag(query, behind):
+            return await asyncio.shield(self._render(key, query))
+        if time.monotonic() >= self.rest_until.get(key, 0.0):
+            self._render(key, query)  # in the background; else the worker rests meanwhile
+        self.stale += 1
+        return held
+
+    def _render(self, key: CacheKey, query: ReportQuery) -> asyncio.Future[Entry]:
+        """The query's render under way, or a new one: one at a time per query."""
         future = self.pending.get(key)
         if future is None:
             future = asyncio.ensure_future(self._compute(key, query))
             self.pending[key] = future
             future.add_done_callback(lambda done: self._settled(key, done))
-        if held is not None and self._may_lag(query, behind):
-            self.stale += 1
-            return held
-        return await asyncio.shield(future)
+        return future
 
     def _may_lag(self, query: ReportQuery, behind: dt.timedelta) -> bool:
         """Only a live answer (as of today, by occurrence) may lag, and only within the bound:
@@ -206,7 +218,12 @@ class ReportCache:
         raise AssertionError("unreachable")
 
     async def _compute(self, key: CacheKey, query: ReportQuery) -> Entry:
+        started = time.monotonic()
         answer = await self._work(lane_of(query, dt.datetime.now(dt.UTC)), key[0], query)
+        finished = time.monotonic()
+        # Live facts keep every live answer stale: re-rendered back to back, the live worker
+        # took a core the service and the database needed (2 CPUs). It rests as long again.
+        self.rest_until[key] = finished + (finished - started) * self.rest
         self.folds += 1
         self.refolds += answer.refolded
         key = (answer.generation, answer.filenode, query)

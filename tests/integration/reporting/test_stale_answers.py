@@ -39,8 +39,8 @@ class GatedCache(ReportCache):
     """The real cache and worker; a render starts only while `gate` is open, and the next
     `failures` renders fail (a worker lost, a connection dropped)."""
 
-    def __init__(self, dsn: str, bound: dt.timedelta) -> None:
-        super().__init__(dsn, OPTIONS, max_staleness=bound)
+    def __init__(self, dsn: str, bound: dt.timedelta, rest: float = 0.0) -> None:
+        super().__init__(dsn, OPTIONS, max_staleness=bound, rest=rest)
         self.gate = asyncio.Event()
         self.gate.set()
         self.failures = 0
@@ -192,3 +192,22 @@ async def test_a_render_equal_to_the_held_one_keeps_its_encoded_files(
     await insert(pool, [live_fact(staff, 4)])
     later = await newer(gated, pool, first)
     assert gated.folds == 2 and later.rendered.encoded == {"xlsx": b"built once"}
+
+
+async def test_a_query_rests_between_re_renders_as_long_as_the_last_one_took(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Live facts keep a live answer stale: back to back, its re-renders took a core."""
+    resting = GatedCache(database_url, BOUND, rest=1000.0)  # a rest longer than this test
+    try:
+        rows = list(fact_rows(500, seed=36))
+        await insert(pool, rows)
+        first = await resting.entry(pool, today_query())
+        await insert(pool, [live_fact(rows[0], 5)])
+        assert await resting.entry(pool, today_query()) == first
+        assert resting.stats()["computing"] == 0 and resting.folds == 1  # resting
+        resting.rest_until.clear()  # the rest is over
+        assert (await newer(resting, pool, first)).rendered == await oracle(pool, today_query())
+        assert resting.folds == 2
+    finally:
+        resting.close()
