@@ -237,5 +237,6 @@ class ReportCache:
         self.entries.move_to_end(key)
         self.table = (answer.generation, answer.filenode)
         while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+            evicted, _ = self.entries.popitem(last=False)
+            self.rest_until.pop(evicted, None)
         return self.entries[key]

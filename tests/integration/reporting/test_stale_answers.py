@@ -211,3 +211,17 @@ async def test_a_query_rests_between_re_renders_as_long_as_the_last_one_took(
         assert resting.folds == 2
     finally:
         resting.close()
+
+
+async def test_an_evicted_answer_leaves_no_rest_behind(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Queries are as many as the dates callers ask: what the cache forgets, it forgets whole."""
+    small = ReportCache(database_url, OPTIONS, size=1)
+    try:
+        await insert(pool, list(fact_rows(300, seed=37)))
+        for day in (dt.date(2020, 6, 30), dt.date(2021, 6, 30), dt.date(2022, 6, 30)):
+            await small.entry(pool, ReportQuery("trends", day, None, None))
+        assert len(small.entries) == len(small.rest_until) == 1
+    finally:
+        small.close()
