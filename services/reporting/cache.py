@@ -221,12 +221,12 @@ class ReportCache:
         started = time.monotonic()
         answer = await self._work(lane_of(query, dt.datetime.now(dt.UTC)), key[0], query)
         finished = time.monotonic()
-        # Live facts keep every live answer stale: re-rendered back to back, the live worker
-        # took a core the service and the database needed (2 CPUs). It rests as long again.
-        self.rest_until[key] = finished + (finished - started) * self.rest
         self.folds += 1
         self.refolds += answer.refolded
         key = (answer.generation, answer.filenode, query)
+        # Live facts keep every live answer stale: re-rendered back to back, the live worker
+        # took a core the service and the database needed (2 CPUs). It rests as long again.
+        self.rest_until[key] = finished + (finished - started) * self.rest
         held = self.entries.get(key)
         rendered = answer.rendered[0]
         if held is not None and held.rendered == rendered:
