@@ -373,6 +373,7 @@ def report_section(r: dict[str, Any]) -> str:
         f"| `{path}` | {v['n']} | {v['p50_ms']:.0f} | {v['p99_ms']:.0f} | {v['max_ms']:.0f} |"
         for path, v in paths
     )
+    parts = " + ".join(f"{p:.0f}" for p in rep.get("rss_peak_parts_mb", []))
     profile = prof["table"].strip() if prof else "(not run)"
     prof_s, prof_mb = (prof["seconds"], prof["maxrss_mb"]) if prof else (0.0, 0.0)
     return f"""
@@ -396,7 +397,9 @@ By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
 {path_rows}
 
 RSS of the service (its process and the fold workers): {rep["rss_start_mb"]:.0f} MB at start,
-peak {rep["rss_peak_mb"]:.0f} MB, {rep["rss_end_mb"]:.0f} MB at the end.
+peak {rep["rss_peak_mb"]:.0f} MB (by process, the service first: {parts}),
+{rep["rss_end_mb"]:.0f} MB
+at the end.
 
 First request of each query (cold; one after the other, before the load), and meanwhile
 `/health/live` every 20 ms answered in p50 {rep["cold_probe"]["p50_ms"]:.0f} ms, p99
@@ -426,6 +429,18 @@ def write_results(text: str) -> None:
     else:
         md = md.rstrip("\n") + "\n\n" + block + "\n"
     RESULTS.write_text(md, encoding="utf-8")
+
+
+async def reports_again(args: argparse.Namespace) -> None:
+    """Only the report phase, on a database an earlier run kept (`--keep-database`): the
+    history is generated and replayed once (about ten minutes at a million events)."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    with infrastructure(Path(args.state)) as infra:
+        dsn = f"{infra.admin_dsn.rpartition('/')[0]}/{args.reports_on}"
+        reports = await report_phase(infra.kafka, dsn, args)
+    print(json.dumps(reports, indent=1), flush=True)
+    print(f"load average at start {load}, commit {code_state().get('commit', '?')[:12]}")
+    print(report_section({"reports": reports, "profile": None}))
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -464,7 +479,10 @@ async def main_async(args: argparse.Namespace) -> None:
                 reports = await report_phase(infra.kafka, dsn, args)
                 print(json.dumps(reports, indent=1), flush=True)
         finally:
-            await drop_database(infra.admin_dsn, name)
+            if args.keep_database:
+                print(f"kept database {name}: --reports-on {name} --state {state}", flush=True)
+            else:
+                await drop_database(infra.admin_dsn, name)
         print(f"replay fold: {mine['rate']:,.0f} events/s", flush=True)
         raw.append(
             await asyncio.to_thread(child, "raw", "--bootstrap", infra.kafka, "--topics", *topics)
@@ -506,6 +524,14 @@ def main() -> None:
     parser.add_argument(
         "--live-rate", type=float, default=50.0, help="live events/s during the report load"
     )
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="keep the replayed database (its name is printed)",
+    )
+    parser.add_argument(
+        "--reports-on", metavar="DATABASE", help="only the report phase, on a kept database"
+    )
     parser.add_argument("--phase", choices=["raw", "replay", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
@@ -519,7 +545,7 @@ def main() -> None:
         print(json.dumps(asyncio.run(ours(args.bootstrap, args.topics, args.dsn, args.workers))))
     else:
         Path(args.state).mkdir(parents=True, exist_ok=True)
-        asyncio.run(main_async(args))
+        asyncio.run(reports_again(args) if args.reports_on else main_async(args))
 
 
 if __name__ == "__main__":

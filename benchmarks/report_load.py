@@ -67,17 +67,22 @@ def mix() -> list[tuple[str, str]]:
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (Linux /proc)."""
-    total = 0
+    return sum(rss_by_process(pid))
+
+
+def rss_by_process(pid: int) -> list[float]:
+    """Resident memory, MB, of a process, then of each of its children."""
     pids = [pid]
     with contextlib.suppress(OSError):
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
+    sizes = []
     for p in pids:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total / 1024
+                    sizes.append(int(line.split()[1]) / 1024)
+    return sizes
 
 
 def live_events(seed: int) -> Iterator[tuple[str, bytes, bytes]]:
@@ -178,12 +183,15 @@ async def run(
     ):
         rss_start = rss_mb(s.pid)
         rss_peak = rss_start
+        rss_parts: list[float] = []  # by process (service first) at the peak of the sum
         stop_sampler = asyncio.Event()
 
         async def sample() -> None:
-            nonlocal rss_peak
+            nonlocal rss_peak, rss_parts
             while not stop_sampler.is_set():
-                rss_peak = max(rss_peak, rss_mb(s.pid))
+                parts = rss_by_process(s.pid)
+                if sum(parts) >= rss_peak:
+                    rss_peak, rss_parts = sum(parts), parts
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop_sampler.wait(), 0.5)
 
@@ -263,5 +271,6 @@ async def run(
         "requests_per_s": sum(len(v) for v in latencies.values()) / seconds,
         "rss_start_mb": rss_start,
         "rss_peak_mb": rss_peak,
+        "rss_peak_parts_mb": rss_parts,
         "rss_end_mb": rss_end,
     }

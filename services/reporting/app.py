@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -63,7 +64,12 @@ async def _close_when_stopped(runtime: Runtime, cache: ReportCache) -> None:
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The reporting ASGI app; connections and the consumer start in its lifespan."""
-    cache = ReportCache("", ReportingSettings().target_options())  # the DSN comes with the runtime
+    reporting = ReportingSettings()
+    cache = ReportCache(  # the DSN comes with the runtime
+        "",
+        reporting.target_options(),
+        max_staleness=dt.timedelta(seconds=reporting.max_staleness_seconds),
+    )
     app = service_app(
         service=SERVICE,
         title="统计报表服务 Reporting service",

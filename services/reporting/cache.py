@@ -1,11 +1,19 @@
-"""Report answers cached by (generation, query), valid until a fact within their cut-off arrives.
+"""Report answers cached by (generation, query) with the position they reflect.
 
 A report as of a date (by occurrence, and by recording when asked) depends only on the facts
 within that cut-off. Facts are never updated or deleted, so an answer read in snapshot S is
 still exact while no fact within the cut-off has been committed after S: one indexed lookup
-(`readmodel.snapshot_if_unchanged`) instead of a fold. Live facts of today leave answers for earlier
-dates valid. Misses go to a fold worker process (foldworker.py); concurrent requests for the
-same query share one computation, and the service's event loop never folds.
+(`readmodel.still_exact`) moves it to the current position instead of a fold. Live facts of
+today leave answers for earlier dates valid. Misses go to a fold worker process
+(foldworker.py); concurrent requests for the same query share one computation, and the
+service's event loop never folds.
+
+An answer as of today is changed by every batch of live facts, and rendering it again from the
+whole state took seconds at a million facts (issue 12: p99 3.35 s, every request waiting on
+it). So a live answer never waits for its re-render: it is served from the newest position
+rendered, at most `max_staleness` behind (REPORT_MAX_STALENESS_SECONDS), while one re-render
+per query brings it forward; the response says which position it reflects. A query never
+rendered, or further behind, waits for its render; a past answer is always exact.
 
 Two worker processes, two lanes: `live` for cut-offs that live facts still change (by
 occurrence, today or later) and `history` for the rest. In one process a cold fold of a past
@@ -18,12 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import asyncpg
+import structlog
 
 from servicekit.db import Connection
 from servicekit.workers import worker_pool
@@ -35,6 +45,7 @@ from services.reporting.views import Rendered, ReportQuery
 CacheKey = tuple[str, int, ReportQuery]
 Lane = str  # "live" | "history"
 LANES: tuple[Lane, ...] = ("live", "history")
+log = structlog.get_logger()
 
 
 def lane_of(query: ReportQuery, now: dt.datetime) -> Lane:
@@ -47,20 +58,38 @@ def lane_of(query: ReportQuery, now: dt.datetime) -> Lane:
 
 @dataclass(frozen=True)
 class Entry:
+    """An answer and the position it reflects: the facts of PostgreSQL's snapshot `snapshot`,
+    which holds every fact committed by `applied_through`. Checked again, it moves to a later
+    position while no fact within its cut-off was committed meanwhile; its body never changes."""
+
     snapshot: str
+    applied_through: dt.datetime  # the database's clock
     rendered: Rendered
 
 
 class ReportCache:
-    def __init__(self, dsn: str, options: TargetOptions, size: int = 256) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        options: TargetOptions,
+        size: int = 256,
+        max_staleness: dt.timedelta = dt.timedelta(0),
+        rest: float = 1.0,
+    ) -> None:
         self.dsn = dsn
         self.options = options
         self.size = size
+        self.max_staleness = max_staleness  # settings.py: REPORT_MAX_STALENESS_SECONDS
+        # After a re-render of a lagging answer, none of the same query for `rest` times as long
+        # (while it stays within the bound): at most 1 / (1 + rest) of a worker per query.
+        self.rest = rest
+        self.rest_until: dict[CacheKey, float] = {}  # time.monotonic()
         self.entries: OrderedDict[CacheKey, Entry] = OrderedDict()
         self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
         self.executors: dict[Lane, ProcessPoolExecutor] = {}
         self.folds = 0  # answers computed by a worker (for tests and the benchmark)
         self.refolds = 0  # of which folded from the first fact (no held state could advance)
+        self.stale = 0  # answers served from an earlier position while a newer one renders
         self.table: tuple[str, int] | None = None  # (generation, file node) of the last answer
 
     def _executor(self, lane: Lane) -> ProcessPoolExecutor:
@@ -83,6 +112,7 @@ class ReportCache:
             "computing": len(self.pending),
             "folds": self.folds,
             "refolds": self.refolds,
+            "stale": self.stale,
         }
 
     def close(self) -> None:
@@ -91,55 +121,89 @@ class ReportCache:
         self.executors.clear()
 
     async def answer(self, pool: asyncpg.Pool, query: ReportQuery) -> Rendered:
+        return (await self.entry(pool, query)).rendered
+
+    async def entry(self, pool: asyncpg.Pool, query: ReportQuery) -> Entry:
+        """The newest answer held when it is exact, or, as of today, at most `max_staleness`
+        behind while one re-render per query (shared by every request) brings it forward;
+        else that render."""
         async with pool.acquire() as conn:
-            found = await self._still_exact(conn, query)
-            if found is not None:
-                return found
-            generation = await readmodel.current_generation(conn)
-            filenode = await readmodel.facts_filenode(conn, generation)
-            key = (generation, filenode, query)
-            entry = self.entries.get(key)
-            if entry is not None:
-                current = await readmodel.snapshot_if_unchanged(
-                    conn, generation, entry.snapshot, query.day, query.recorded_until
-                )
-                if current is not None:
-                    self.entries[key] = Entry(current, entry.rendered)
-                    self.entries.move_to_end(key)
-                    self.table = (generation, filenode)
-                    return entry.rendered
+            key, held, behind = await self._lookup(conn, query)
+        if held is not None and behind == dt.timedelta(0):
+            return held
+        if held is None or not self._may_lag(query, behind):
+            return await asyncio.shield(self._render(key, query))
+        if time.monotonic() >= self.rest_until.get(key, 0.0):
+            self._render(key, query)  # in the background; else the worker rests meanwhile
+        self.stale += 1
+        return held
+
+    def _render(self, key: CacheKey, query: ReportQuery) -> asyncio.Future[Entry]:
+        """The query's render under way, or a new one: one at a time per query."""
         future = self.pending.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._compute(generation, query))
+            future = asyncio.ensure_future(self._compute(key, query))
             self.pending[key] = future
-            future.add_done_callback(lambda _: self.pending.pop(key, None))
-        entry = await asyncio.shield(future)
-        return entry.rendered
+            future.add_done_callback(lambda done: self._settled(key, done))
+        return future
 
-    async def _still_exact(self, conn: Connection, query: ReportQuery) -> Rendered | None:
-        """The cached answer in one round trip, when the table the last answer came from is
-        still the current one (no switch-over, no reset) and the answer is still exact."""
-        if self.table is None or (entry := self.entries.get((*self.table, query))) is None:
-            return None
-        generation, filenode = self.table
+    def _may_lag(self, query: ReportQuery, behind: dt.timedelta) -> bool:
+        """Only a live answer (as of today, by occurrence) may lag, and only within the bound:
+        live facts change it every moment, while a past answer changes only when a late fact
+        arrives, and is then awaited exact."""
+        return behind <= self.max_staleness and lane_of(query, dt.datetime.now(dt.UTC)) == "live"
+
+    def _settled(self, key: CacheKey, done: asyncio.Future[Entry]) -> None:
+        self.pending.pop(key, None)
+        if not done.cancelled() and done.exception() is not None:
+            # Retrieved here: a background render may have no request waiting for it; the
+            # next request starts another.
+            log.warning("report_render_failed", query=str(key[2]), error=repr(done.exception()))
+
+    async def _lookup(
+        self, conn: Connection, query: ReportQuery
+    ) -> tuple[CacheKey, Entry | None, dt.timedelta]:
+        """The key of the query in the current table, its held answer (None: never rendered)
+        and how far behind the database that answer is (zero: exact now)."""
+        if self.table is not None and (*self.table, query) in self.entries:
+            found = await self._check(conn, (*self.table, query))
+            if found is not None:
+                return found
+        generation = await readmodel.current_generation(conn)
+        key = (generation, await readmodel.facts_filenode(conn, generation), query)
+        if key not in self.entries:
+            return key, None, dt.timedelta(0)
+        # None only if the table changed between these statements: rendered anew.
+        return await self._check(conn, key) or (key, None, dt.timedelta(0))
+
+    async def _check(
+        self, conn: Connection, key: CacheKey
+    ) -> tuple[CacheKey, Entry, dt.timedelta] | None:
+        """One round trip: None if the key's table is no longer the current one (a switch-over,
+        a reset), else the entry, moved to now if still exact, and how far behind it is."""
+        generation, filenode, query = key
+        entry = self.entries[key]
         try:
             now = await readmodel.still_exact(
                 conn, generation, entry.snapshot, query.day, query.recorded_until
             )
         except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):  # dropped generation
             return None
-        if now[:2] != self.table or now[2] is None:
+        if (now.generation, now.filenode) != (generation, filenode):
             return None
-        self.entries[(generation, filenode, query)] = Entry(now[2], entry.rendered)
-        self.entries.move_to_end((generation, filenode, query))
-        return entry.rendered
+        self.entries.move_to_end(key)
+        self.table = (generation, filenode)
+        if now.snapshot is None:
+            return key, entry, now.at - entry.applied_through
+        self.entries[key] = entry = Entry(now.snapshot, now.at, entry.rendered)
+        return key, entry, dt.timedelta(0)
 
-    async def _compute(self, generation: str, query: ReportQuery) -> Entry:
+    async def _work(self, lane: Lane, generation: str, query: ReportQuery) -> foldworker.Answer:
+        """The query folded and rendered in its lane's worker process."""
         loop = asyncio.get_running_loop()
-        lane = lane_of(query, dt.datetime.now(dt.UTC))
         for attempt in range(2):
             try:
-                answer = await loop.run_in_executor(
+                return await loop.run_in_executor(
                     self._executor(lane),
                     foldworker.answer,
                     self.dsn,
@@ -147,16 +211,32 @@ class ReportCache:
                     [query],
                     self.options,
                 )
-                break
             except BrokenProcessPool:
                 del self.executors[lane]  # the worker died (killed, out of memory): a new one
                 if attempt:
                     raise
+        raise AssertionError("unreachable")
+
+    async def _compute(self, key: CacheKey, query: ReportQuery) -> Entry:
+        started = time.monotonic()
+        answer = await self._work(lane_of(query, dt.datetime.now(dt.UTC)), key[0], query)
+        finished = time.monotonic()
         self.folds += 1
         self.refolds += answer.refolded
-        entry = Entry(answer.snapshot, answer.rendered[0])
-        self.entries[(answer.generation, answer.filenode, query)] = entry
+        key = (answer.generation, answer.filenode, query)
+        # Live facts keep every live answer stale: re-rendered back to back, the live worker
+        # took a core the service and the database needed (2 CPUs). It rests as long again.
+        self.rest_until[key] = finished + (finished - started) * self.rest
+        held = self.entries.get(key)
+        rendered = answer.rendered[0]
+        if held is not None and held.rendered == rendered:
+            rendered = held.rendered  # unchanged by the new facts: its encoded files still hold
+        entry = Entry(answer.snapshot, answer.read_at, rendered)
+        if held is None or held.applied_through < entry.applied_through:
+            self.entries[key] = entry
+        self.entries.move_to_end(key)
         self.table = (answer.generation, answer.filenode)
         while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-        return entry
+            evicted, _ = self.entries.popitem(last=False)
+            self.rest_until.pop(evicted, None)
+        return self.entries[key]

@@ -87,6 +87,35 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> 
     return buffer.getvalue()
 
 
+MEDIA_TYPES: dict[Format, str] = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": XLSX,
+}
+
+
+async def encoded(
+    fmt: Format, *, body: Any, rows: Sequence[Mapping[str, Any]], columns: Columns, title: str
+) -> bytes:
+    """JSON is the full report; CSV and Excel are its table with Chinese headers, built in a
+    thread: a city table takes openpyxl hundreds of milliseconds the event loop must not wait."""
+    if fmt == "json":
+        return bytes(JSONResponse(body).body)
+    if fmt == "csv":
+        return await asyncio.to_thread(to_csv, rows, columns)
+    return await asyncio.to_thread(to_xlsx, rows, columns, title)
+
+
+def file_response(fmt: Format, content: bytes, filename: str) -> Response:
+    """An encoded report: JSON inline, a table as an attachment named `filename`."""
+    if fmt == "json":
+        return Response(content, media_type=MEDIA_TYPES[fmt])
+    disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
+    return Response(
+        content, media_type=MEDIA_TYPES[fmt], headers={"Content-Disposition": disposition}
+    )
+
+
 async def table_response(
     fmt: Format,
     *,
@@ -96,19 +125,5 @@ async def table_response(
     filename: str,
     title: str,
 ) -> Response:
-    """JSON is the full report; CSV and Excel are its table with Chinese headers, built in a
-    thread: a city table takes openpyxl hundreds of milliseconds the event loop must not wait."""
-    if fmt == "json":
-        return JSONResponse(body)
-    disposition = f"attachment; filename*=UTF-8''{quote(filename)}.{fmt}"
-    if fmt == "csv":
-        return Response(
-            await asyncio.to_thread(to_csv, rows, columns),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": disposition},
-        )
-    return Response(
-        await asyncio.to_thread(to_xlsx, rows, columns, title),
-        media_type=XLSX,
-        headers={"Content-Disposition": disposition},
-    )
+    content = await encoded(fmt, body=body, rows=rows, columns=columns, title=title)
+    return file_response(fmt, content, filename)

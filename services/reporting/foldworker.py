@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 
@@ -27,12 +28,15 @@ from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
 from services.reporting.views import Rendered, ReportQuery, by_unit, render
 
-HELD_STATES = 2  # each is a city's worth of views (RSS); the dashboard asks for one or two
+# Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
+# lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
+# held state lets the next cut-off extend it.
+HELD_STATES = 1
 SortKey = tuple[dt.date, dt.datetime, dt.datetime, str]
 StateKey = tuple[str, int, dt.date, dt.datetime | None]
 
 
-TAIL_LIMIT = 20_000  # facts kept apart from the base (then the base moves up to them)
+TAIL_LIMIT = 5_000  # facts kept apart from the base (parsed events: ~1 KB each)
 
 
 @dataclass
@@ -108,6 +112,7 @@ class Answer:
     generation: str
     filenode: int
     snapshot: str
+    read_at: dt.datetime  # the database's clock as the snapshot was taken
     rendered: list[Rendered]
     refolded: bool  # folded from the start (not held, or a fact arrived out of order)
 
@@ -138,7 +143,13 @@ class Worker:
         conn = await self.connection(dsn)
         try:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
-                snapshot: str = await conn.fetchval("SELECT pg_current_snapshot()::text")
+                # The transaction's snapshot: every fact committed before the statement began.
+                read = await conn.fetchrow(
+                    "SELECT pg_current_snapshot()::text, statement_timestamp()"
+                )
+                assert read is not None  # a SELECT without FROM gives one row
+                snapshot: str = read[0]
+                read_at: dt.datetime = read[1]
                 filenode = await readmodel.facts_filenode(conn, generation)
                 key = (generation, filenode, cutoff, recorded)
                 held, refolded = self.held.pop(key, None), False
@@ -158,7 +169,7 @@ class Worker:
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
         rendered = [render(held.state, q, options, held.by_unit) for q in queries]
-        return Answer(generation, filenode, snapshot, rendered, refolded)
+        return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _fold(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Held:
         """A new state as of the key's cut-off: a held state as of an earlier day (same
@@ -227,7 +238,28 @@ def _parsed(row: FoldRow) -> tuple[SortKey, DomainEvent, dt.date] | None:
             event = load(event_type, version, json.loads(text))
         except UnknownEventType:
             return None  # as state.apply: a type or version this build does not fold
-    return _sort_key(row), event, day
+    return _sort_key(row), event, _shared(event, day)
+
+
+# One object per distinct value held by folded states (their views keep the event's values):
+# a million facts repeat a few thousand dates and codes hundreds of thousands of times, each a
+# separate object as parsed (issue 12: RSS). The values are immutable, so sharing is invisible.
+_DATES: dict[dt.date, dt.date] = {}
+_INTS: dict[int, int] = {}
+
+
+def _shared(event: DomainEvent, day: dt.date) -> dt.date:
+    """Share the event's top-level strings, dates and integers; returns the shared `day`."""
+    fields = event.__dict__  # a frozen model's values, replaced by equal ones of the same type
+    for name, value in fields.items():
+        kind = type(value)
+        if kind is str:
+            fields[name] = sys.intern(value)
+        elif kind is dt.date:
+            fields[name] = _DATES.setdefault(value, value)
+        elif kind is int:
+            fields[name] = _INTS.setdefault(value, value)
+    return _DATES.setdefault(day, day)
 
 
 def _advance(held: Held, rows: list[FoldRow]) -> Held | None:

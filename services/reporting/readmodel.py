@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -355,27 +355,13 @@ async def fold_rows_since(
     return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
 
 
-async def snapshot_if_unchanged(
-    conn: Connection,
-    generation: str,
-    snapshot: str,
-    cutoff: dt.date,
-    recorded_until: dt.datetime | None,
-) -> str | None:
-    """The current snapshot if no fact within the cut-off was committed after `snapshot`, else
-    None. An answer read in `snapshot` is then still exact (facts are never updated or deleted,
-    see `facts_filenode`), and the caller keeps the newer snapshot so the next check reads only
-    the facts committed after it. Both come from one statement, hence one snapshot.
-    """
-    g = checked_generation(generation)
-    current: str | None = await conn.fetchval(
-        f"SELECT CASE WHEN EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE}) "
-        "THEN NULL ELSE pg_current_snapshot()::text END",
-        cutoff,
-        recorded_until,
-        snapshot,
-    )
-    return current
+class Check(NamedTuple):
+    """A held answer checked against the database (`still_exact`)."""
+
+    generation: str  # the current generation
+    filenode: int  # the file node of the checked generation's facts table
+    snapshot: str | None  # the current snapshot if the answer is still exact in it, else None
+    at: dt.datetime  # the database's clock when the check ran
 
 
 async def still_exact(
@@ -384,22 +370,24 @@ async def still_exact(
     snapshot: str,
     cutoff: dt.date,
     recorded_until: dt.datetime | None,
-) -> tuple[str, int, str | None]:
-    """A cached answer's check in one round trip (three before): the current generation, the
-    file node of `generation`'s facts table, and what `snapshot_if_unchanged` gives; all from
-    one statement, hence one snapshot. The answer holds only if the first two are still its."""
+) -> Check:
+    """A held answer's check in one round trip, all from one statement (hence one snapshot):
+    an answer read in `snapshot` is still exact if no fact within its cut-off was committed
+    after it (facts are never updated or deleted, see `facts_filenode`); the caller then keeps
+    the newer snapshot, so the next check reads only the facts committed after it. The answer
+    holds only if `generation` is still the current one with the same file node."""
     g = checked_generation(generation)
     row = await conn.fetchrow(
         f"SELECT (SELECT current FROM {CONTROL}.generation), "
         f"pg_relation_filenode('{g}.facts'::regclass), "
         f"CASE WHEN EXISTS (SELECT 1 FROM {g}.facts WHERE {_AS_OF} AND {_SINCE}) "
-        "THEN NULL ELSE pg_current_snapshot()::text END",
+        "THEN NULL ELSE pg_current_snapshot()::text END, statement_timestamp()",
         cutoff,
         recorded_until,
         snapshot,
     )
     assert row is not None  # a SELECT without FROM gives one row
-    return row[0], row[1], row[2]
+    return Check(row[0], row[1], row[2], row[3])
 
 
 async def facts_filenode(conn: Connection, generation: str) -> int:

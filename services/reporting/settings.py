@@ -17,5 +17,13 @@ class ReportingSettings(BaseSettings):
         description="Whether 航空港区 counts among the 10 区（开发区） of target 1 (domain.md)",
     )
 
+    max_staleness_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        validation_alias="REPORT_MAX_STALENESS_SECONDS",
+        description="How far behind the facts a report may be served while its newer answer "
+        "renders (0: every answer waits until exact); the answer says what it reflects",
+    )
+
     def target_options(self) -> TargetOptions:
         return TargetOptions(count_airport_zone=self.count_airport_zone)

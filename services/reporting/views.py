@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.reporting.domain import operations, reports
@@ -40,6 +40,9 @@ class ReportQuery:
 class Rendered:
     body: dict[str, Any]
     rows: Rows  # the table of CSV and Excel exports
+    # The response's content by format, encoded once in the service (api/common.py): an
+    # answer never changes, and an Excel file took openpyxl 0.1-0.3 s a request (issue 12).
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 def by_unit(state: CityState) -> dict[str, CityState]:

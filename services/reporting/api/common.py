@@ -16,13 +16,14 @@ from socialwork_contracts import reference
 
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
-from services.reporting.cache import ReportCache
+from services.reporting.cache import Entry, ReportCache
 from services.reporting.domain.periods import LOCAL, end_of_local_day, local_date
-from services.reporting.exports import XLSX, Columns, Format, table_response
+from services.reporting.exports import XLSX, Columns, Format, encoded, file_response
 from services.reporting.views import ReportQuery
 
 
-def _reports(request: Request) -> ReportCache:
+async def _reports(request: Request) -> ReportCache:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop a request
     cache: ReportCache = request.app.state.reports
     return cache
 
@@ -120,13 +121,25 @@ class Table:
 async def reply(
     reports: ReportCache, runtime: Runtime, query: ReportQuery, fmt: Format, table: Table
 ) -> Response:
-    """The one way a report is answered: from the cache or the fold worker, then formatted."""
-    found = await reports.answer(runtime.pool, query)
-    return await table_response(
-        fmt,
-        body=found.body,
-        rows=found.rows,
-        columns=table.columns,
-        filename=table.filename,
-        title=table.title,
-    )
+    """The one way a report is answered: from the cache or the fold worker, then formatted,
+    saying which position of the facts it reflects (a live answer may be a little behind)."""
+    found = await reports.entry(runtime.pool, query)
+    rendered = found.rendered
+    content = rendered.encoded.get(fmt)
+    if content is None:
+        content = await encoded(
+            fmt, body=rendered.body, rows=rendered.rows, columns=table.columns, title=table.title
+        )
+        rendered.encoded[fmt] = content
+    response = file_response(fmt, content, table.filename)
+    response.headers.update(position_headers(found))
+    return response
+
+
+def position_headers(found: Entry) -> dict[str, str]:
+    """Headers, not the body: two instances (or one a moment later) give the same body for the
+    same facts, whatever position each read them at."""
+    return {
+        "Report-Applied-Through": found.applied_through.isoformat(),
+        "Report-Position": found.snapshot,
+    }

@@ -8,6 +8,7 @@ still counts once both are known.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -155,6 +156,14 @@ class CityState:
     def unit_of_base(self, base_id: str) -> str:
         base = self.bases.get(base_id)
         return base.reporting_unit if base is not None else "unknown"
+
+
+@functools.lru_cache(maxsize=4096)
+def decimal_of(text: str) -> Decimal:
+    """One Decimal per distinct text: amounts and hours repeat (a Decimal is 104 bytes, and a
+    million facts hold hundreds of thousands of them). Decimals are immutable; the text keeps
+    "1.0" and "1.00" apart."""
+    return Decimal(text)
 
 
 def meets_hardware_standard(event: inc.BaseEstablished | inc.BaseFacilitiesUpdated) -> bool:
@@ -371,7 +380,7 @@ def _support(state: CityState, event: inc.SupportRecorded, day: dt.date) -> None
                 uscc=event.uscc,
                 support_type=event.support_type,
                 funding_type=event.funding_type,
-                amount=Decimal(event.amount_yuan or "0"),
+                amount=decimal_of(event.amount_yuan or "0"),
                 given_on=event.given_on,
             )
         )
@@ -380,7 +389,7 @@ def _support(state: CityState, event: inc.SupportRecorded, day: dt.date) -> None
 @_handles(inc.TrainingDelivered)
 def _training(state: CityState, event: inc.TrainingDelivered, day: dt.date) -> None:
     state.trainings.append(
-        Training(event.base_id, event.held_on, Decimal(event.hours), event.attendees)
+        Training(event.base_id, event.held_on, decimal_of(event.hours), event.attendees)
     )
 
 
