@@ -663,7 +663,9 @@ class EventStore:
         rows = await (conn or self.pool).fetch(
             f"SELECT {_COLUMNS} FROM {self.schema}.events "
             f"WHERE (transaction_id, position) > ($1::text::xid8, $2) {bound} "
-            "ORDER BY transaction_id, position LIMIT $3",
+            # The table's columns, not the selected bigint of the same name: the index's order,
+            # so a batch reads its rows, not a sort of everything after `after` (issue 12).
+            "ORDER BY events.transaction_id, events.position LIMIT $3",
             str(after.transaction),
             after.position,
             limit,

@@ -72,3 +72,28 @@ async def test_the_next_batch_is_read_before_the_current_checkpoint_is_saved(
     ]
     records = await read_until(infra.kafka, topic, lambda r: True, count=25)
     assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 26))
+
+
+async def test_every_query_of_a_batch_reads_the_log_in_index_order(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    """A read of the next batch must not sort the whole unpublished log (issue 12: ordering by
+    the selected `transaction_id::text::bigint` sorted every row after the checkpoint, per
+    batch: a backlog of n events cost the relay O(n²))."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    for i in range(30):
+        await store.append(f"q-{i}", [staff_event(f"q-{i}")], expected_version=0)
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=10)
+    queries: list[tuple[str, tuple[Any, ...]]] = []
+    async with store.pool.acquire() as conn:
+        with conn.query_logger(lambda q: queries.append((q.query, tuple(q.args)))):
+            assert await relay.publish_batch(conn) == 10
+            assert await relay.publish_batch(conn) == 10
+        reads = [(q, a) for q, a in queries if q.lstrip().upper().startswith("SELECT")]
+        assert any(".events" in q for q, _ in reads)
+        # The planner may choose anything for 30 rows: make a sort its last resort.
+        await conn.execute("SET enable_seqscan = off; SET enable_sort = off")
+        for query, args in reads:
+            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {query}", *args)
+            assert "Sort" not in plan, (query, plan)
