@@ -21,13 +21,15 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
     RecordTooLargeError,
 )
+from asyncpg import Record
 
-from servicekit.cloudevents import to_kafka_record
+from servicekit.cloudevents import Envelopes
 from servicekit.db import Connection
-from servicekit.eventstore import START, EventStore, LogPosition, RecordedEvent
+from servicekit.eventstore import START, EventStore, LogPosition
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.leadership import Leadership, still_held
 from servicekit.metrics import PARKED_EVENTS
+from servicekit.relay_records import identity, log_position, read_pieces
 
 # Refusals of one record, not of the broker: retrying them can never succeed.
 REFUSED = (MessageSizeTooLargeError, RecordTooLargeError)
@@ -74,8 +76,9 @@ class OutboxRelay:
         self.store_id: str | None = None  # read from the store when leading
         self._wake = asyncio.Event()
         self._broker_down = False
+        self._envelopes = Envelopes(producer_name)
         # (connection, read after, events): the next batch, read while Kafka acknowledged one.
-        self._prefetched: tuple[Connection, LogPosition, list[RecordedEvent]] | None = None
+        self._prefetched: tuple[Connection, LogPosition, list[Record]] | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -146,16 +149,16 @@ class OutboxRelay:
         """
         batch = self._take_prefetched(conn)
         if batch is None:
-            batch = await self.store.read_all(self.published, self.batch_size, conn=conn)
+            batch = await read_pieces(self.store, self.published, self.batch_size, conn=conn)
         if not batch:
             return 0
-        deliveries = [await self._send(event) for event in batch]
-        last = batch[-1].log_position
-        ahead = await self.store.read_all(last, self.batch_size, conn=conn)
+        deliveries = await self._send(batch)
+        last = log_position(batch[-1])
+        ahead = await read_pieces(self.store, last, self.batch_size, conn=conn)
         outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        for event, outcome in zip(batch, outcomes, strict=True):
+        for row, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, REFUSED):
-                await self._park(conn, event, outcome)
+                await self._park(conn, identity(row), outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome  # the broker, not the record: send the batch again
         if not await self.store.advance_checkpoint(conn, self.checkpoint_name, last):
@@ -170,7 +173,7 @@ class OutboxRelay:
         log.debug("relay.published", count=len(batch), position=last.position)
         return len(batch)
 
-    def _take_prefetched(self, conn: Connection) -> list[RecordedEvent] | None:
+    def _take_prefetched(self, conn: Connection) -> list[Record] | None:
         """The batch read ahead, if it follows the checkpoint and was read on this connection."""
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is None:
@@ -178,27 +181,33 @@ class OutboxRelay:
         on, after, batch = prefetched
         return batch if on is conn and after == self.published else None
 
-    async def _send(self, event: RecordedEvent) -> asyncio.Future[object]:
-        """Hand one event to the producer; a record refused outright becomes a failed future."""
-        key, value, headers = to_kafka_record(event, self.producer_name, self.store_id)
-        try:
-            delivery: asyncio.Future[object] = await self.producer.send(
-                self.topic, value=value, key=key, headers=headers
-            )
-        except REFUSED as exc:
-            failed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-            failed.set_exception(exc)
-            return failed
-        return delivery
+    async def _send(self, batch: list[Record]) -> list[asyncio.Future[object]]:
+        """Hand the batch to the producer; a record refused outright becomes a failed future."""
+        if self._envelopes.store_id != self.store_id:
+            self._envelopes = Envelopes(self.producer_name, self.store_id)
+        record, send, topic = self._envelopes.record, self.producer.send, self.topic
+        deliveries: list[asyncio.Future[object]] = []
+        for row in batch:
+            key, value, headers = record(row)
+            try:
+                deliveries.append(await send(topic, value=value, key=key, headers=headers))
+            except REFUSED as exc:
+                failed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                deliveries.append(failed)
+        return deliveries
 
-    async def _park(self, conn: Connection, event: RecordedEvent, exc: BaseException) -> None:
+    async def _park(
+        self, conn: Connection, event: tuple[int, str, str], exc: BaseException
+    ) -> None:
         reason = f"{type(exc).__name__}: {exc}"[:2000]
         await self.store.park(conn, event, self.topic, reason)
         PARKED_EVENTS.labels(self.topic).inc()
+        position, _, stream_id = event
         log.error(
             "relay.event_parked",
             topic=self.topic,
-            position=event.position,
-            stream_id=event.stream_id,
+            position=position,
+            stream_id=stream_id,
             reason=reason,
         )

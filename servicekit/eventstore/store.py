@@ -659,18 +659,32 @@ class EventStore:
         With `appends_held` (the caller holds `hold_appends`), every committed event is final
         and the bound on running transactions is not needed.
         """
+        rows = await self.read_log(_COLUMNS, after, limit, conn=conn, appends_held=appends_held)
+        return [_record(r) for r in rows]
+
+    async def read_log(
+        self,
+        columns: str,
+        after: LogPosition,
+        limit: int,
+        *,
+        conn: Connection | None = None,
+        appends_held: bool = False,
+    ) -> list[asyncpg.Record]:
+        """`read_all`'s rows as the given select list (trusted SQL, e.g. the relay's record
+        pieces: servicekit.relay_records)."""
         bound = "" if appends_held else _SETTLED
-        rows = await (conn or self.pool).fetch(
-            f"SELECT {_COLUMNS} FROM {self.schema}.events "
+        rows: list[asyncpg.Record] = await (conn or self.pool).fetch(
+            f"SELECT {columns} FROM {self.schema}.events "
             f"WHERE (transaction_id, position) > ($1::text::xid8, $2) {bound} "
-            # The table's columns, not the selected bigint of the same name: the index's order,
+            # The table's columns, not a selected bigint of the same name: the index's order,
             # so a batch reads its rows, not a sort of everything after `after` (issue 12).
             "ORDER BY events.transaction_id, events.position LIMIT $3",
             str(after.transaction),
             after.position,
             limit,
         )
-        return [_record(r) for r in rows]
+        return rows
 
     async def installation_id(self) -> str:
         """This store's identity (created with the schema; the same for every instance)."""
@@ -683,14 +697,15 @@ class EventStore:
         )
         return value
 
-    async def park(self, conn: Connection, event: RecordedEvent, topic: str, reason: str) -> None:
-        """Set aside an event the relay cannot publish, with the reason (listed under /admin)."""
+    async def park(
+        self, conn: Connection, event: tuple[int, str, str], topic: str, reason: str
+    ) -> None:
+        """Set aside an event the relay cannot publish, given as (position, event id, stream id),
+        with the reason (listed under /admin)."""
         await conn.execute(
             f"INSERT INTO {self.schema}.parked_events (position, event_id, stream_id, topic, "
-            "reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
-            event.position,
-            event.event_id,
-            event.stream_id,
+            "reason) VALUES ($1, $2::text::uuid, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
+            *event,
             topic,
             reason,
         )

@@ -53,7 +53,12 @@ async def test_events_committed_while_no_relay_ran_are_published_on_start(
     try:
         records = await read_until(infra.kafka, topic, lambda r: True, count=12)
         assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 13))
-        assert (await store.checkpoint(relay.checkpoint_name)).position == 12
+        # Saved after Kafka's acknowledgement reaches the relay, which a reader can precede.
+
+        async def checkpointed() -> bool:
+            return (await store.checkpoint(relay.checkpoint_name)).position == 12
+
+        await wait_for(checkpointed)
         # Commits after the start are woken by NOTIFY and published too.
         await store.append("x-late", [staff_event("x-late")], expected_version=0)
         late = await read_until(infra.kafka, topic, lambda r: r.key == b"x-late", count=1)

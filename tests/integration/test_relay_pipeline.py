@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from servicekit.eventstore import START, EventStore, LogPosition
+from servicekit.eventstore import EventStore, LogPosition
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboxRelay, make_producer
@@ -47,17 +47,17 @@ async def test_the_next_batch_is_read_before_the_current_checkpoint_is_saved(
     for i in range(25):
         await store.append(f"p-{i}", [staff_event(f"p-{i}")], expected_version=0)
     steps: list[tuple[str, int]] = []
-    read_all, advance = store.read_all, store.advance_checkpoint
+    read_log, advance = store.read_log, store.advance_checkpoint
 
-    async def reading(after: LogPosition = START, limit: int = 1000, **kw: Any) -> Any:
+    async def reading(columns: str, after: LogPosition, limit: int, **kw: Any) -> Any:
         steps.append(("read", after.position))
-        return await read_all(after, limit, **kw)
+        return await read_log(columns, after, limit, **kw)
 
     async def saving(conn: Any, name: str, to: LogPosition) -> bool:
         steps.append(("checkpoint", to.position))
         return await advance(conn, name, to)
 
-    monkeypatch.setattr(store, "read_all", reading)
+    monkeypatch.setattr(store, "read_log", reading)
     monkeypatch.setattr(store, "advance_checkpoint", saving)
     relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=10)
     async with store.pool.acquire() as conn:

@@ -23,9 +23,10 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from servicekit.cloudevents import to_cloudevent
-from servicekit.eventstore import EventStore
+from servicekit.cloudevents import Envelopes
+from servicekit.eventstore import START, EventStore
 from servicekit.eventstore.store import create_pool
+from servicekit.relay_records import read_pieces
 from services.supervision.app import create_app as create_supervision
 from tests.integration.apphost import running
 from tests.integration.incubation.world import ALL_MET, World, world
@@ -191,9 +192,10 @@ async def stored_messages(database_url: str) -> list[dict[str, Any]]:
             store_id = await store.installation_id()
             # Every command has been answered, so its events are committed: read them all, not
             # only those below the oldest running transaction of the (shared) server.
-            for event in await store.read_all(limit=10_000, appends_held=True):
-                envelope = to_cloudevent(event, producer, store_id)
-                messages.append(json.loads(envelope.model_dump_json()))
+            envelopes = Envelopes(producer, store_id)
+            for row in await read_pieces(store, START, 10_000, appends_held=True):
+                _, value, _ = envelopes.record(row)
+                messages.append(json.loads(value))
         return messages
     finally:
         await pool.close()
