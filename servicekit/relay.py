@@ -16,11 +16,7 @@ import contextlib
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import (
-    KafkaError,
-    MessageSizeTooLargeError,
-    RecordTooLargeError,
-)
+from aiokafka.errors import KafkaError
 from asyncpg import Record
 
 from servicekit.cloudevents import Envelopes
@@ -29,10 +25,8 @@ from servicekit.eventstore import START, EventStore, LogPosition
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.leadership import Leadership, still_held
 from servicekit.metrics import PARKED_EVENTS
+from servicekit.relay_batches import PARTITIONER, REFUSED, Delivery, send_batches
 from servicekit.relay_records import identity, log_position, read_pieces
-
-# Refusals of one record, not of the broker: retrying them can never succeed.
-REFUSED = (MessageSizeTooLargeError, RecordTooLargeError)
 
 log = structlog.get_logger()
 
@@ -44,6 +38,7 @@ def make_producer(bootstrap: str, security: KafkaSecurity | None = None) -> AIOK
         **(security or KafkaSecurity()).client_options(),
         enable_idempotence=True,
         acks="all",
+        partitioner=PARTITIONER,
         linger_ms=5,
         max_batch_size=256 * 1024,
     )
@@ -155,10 +150,11 @@ class OutboxRelay:
         deliveries = await self._send(batch)
         last = log_position(batch[-1])
         ahead = await read_pieces(self.store, last, self.batch_size, conn=conn)
-        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
-        for row, outcome in zip(batch, outcomes, strict=True):
+        outcomes = await asyncio.gather(*(d for _, d in deliveries), return_exceptions=True)
+        for (rows, _), outcome in zip(deliveries, outcomes, strict=True):
             if isinstance(outcome, REFUSED):
-                await self._park(conn, identity(row), outcome)
+                for row in rows:
+                    await self._park(conn, identity(row), outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome  # the broker, not the record: send the batch again
         if not await self.store.advance_checkpoint(conn, self.checkpoint_name, last):
@@ -181,21 +177,10 @@ class OutboxRelay:
         on, after, batch = prefetched
         return batch if on is conn and after == self.published else None
 
-    async def _send(self, batch: list[Record]) -> list[asyncio.Future[object]]:
-        """Hand the batch to the producer; a record refused outright becomes a failed future."""
+    async def _send(self, batch: list[Record]) -> list[Delivery]:
         if self._envelopes.store_id != self.store_id:
             self._envelopes = Envelopes(self.producer_name, self.store_id)
-        record, send, topic = self._envelopes.record, self.producer.send, self.topic
-        deliveries: list[asyncio.Future[object]] = []
-        for row in batch:
-            key, value, headers = record(row)
-            try:
-                deliveries.append(await send(topic, value=value, key=key, headers=headers))
-            except REFUSED as exc:
-                failed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-                failed.set_exception(exc)
-                deliveries.append(failed)
-        return deliveries
+        return await send_batches(self.producer, self.topic, batch, self._envelopes.record)
 
     async def _park(
         self, conn: Connection, event: tuple[int, str, str], exc: BaseException

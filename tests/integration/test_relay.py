@@ -6,9 +6,11 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 from socialwork_contracts.registry import AgencyProfileAmended
 
 from servicekit.eventstore import START, EventStore, LogPosition, NewEvent
@@ -103,19 +105,28 @@ async def _leaders(relays: list[OutboxRelay], n: int) -> bool:
 
 
 class FlakyProducer:
-    """Fails the first `failures` sends as an unreachable broker would, then delegates."""
+    """Fails the first `failures` hand-overs (a record or a batch) as an unreachable broker
+    would, then delegates."""
 
     def __init__(self, real: AIOKafkaProducer, failures: int) -> None:
         self.real = real
         self.failures = failures
 
-    async def send(self, *args: object, **kwargs: object) -> object:
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)  # partitions_for, create_batch
+
+    def _fail(self) -> None:
         if self.failures > 0:
             self.failures -= 1
-            from aiokafka.errors import KafkaConnectionError
-
             raise KafkaConnectionError("broker unreachable (simulated)")
+
+    async def send(self, *args: object, **kwargs: object) -> object:
+        self._fail()
         return await self.real.send(*args, **kwargs)
+
+    async def send_batch(self, *args: Any, **kwargs: Any) -> object:
+        self._fail()
+        return await self.real.send_batch(*args, **kwargs)
 
 
 async def test_relay_survives_an_unreachable_broker(
