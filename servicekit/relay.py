@@ -6,7 +6,9 @@ lock, and the checkpoint only moves forward: a leader whose session was killed c
 write it, and a stale one cannot move it back. The checkpoint is saved only after Kafka
 acknowledged the batch, so a crash republishes at most one batch (consumers drop what they have
 seen) and never loses one. An event Kafka refuses for itself (too large) is parked with the
-reason, counted, and the relay goes on.
+reason, counted, and the relay goes on. Each event is read as the pieces of its record
+(servicekit.relay_records) and the records go to the producer as one batch per partition
+(servicekit.relay_batches).
 """
 
 from __future__ import annotations
