@@ -51,6 +51,20 @@ async function api(path, extra) {
   return response;
 }
 
+// A report as of today may be served from a slightly earlier position while its newer answer
+// renders (REPORT_MAX_STALENESS_SECONDS); the service says which, and the officer sees it.
+async function withThrough(response) {
+  const body = await response.json();
+  body.through = response.headers.get("Report-Applied-Through");
+  return body;
+}
+
+function appliedThrough(through) {
+  if (!through) return "";
+  const when = new Date(through).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  return `；已计入 ${when} 前入库的记录`;
+}
+
 function renderTargets(body) {
   const box = $("#targets");
   box.replaceChildren();
@@ -221,7 +235,7 @@ async function refresh(event) {
   try {
     const asOf = $("#as-of").value;
     const [targets, report, coverage, trends, listings] = await Promise.all([
-      api("/reports/targets", { as_of: asOf }).then((r) => r.json()),
+      api("/reports/targets", { as_of: asOf }).then(withThrough),
       api("/reports/half-year", { year: $("#year").value, half: $("#half").value }).then((r) => r.json()),
       api("/reports/coverage", { as_of: asOf }).then((r) => r.json()),
       api("/reports/trends", { as_of: asOf }).then((r) => r.json()),
@@ -232,7 +246,7 @@ async function refresh(event) {
     renderCoverage(coverage);
     renderTrends(trends);
     renderListings(listings);
-    $("#message").textContent = `数据截至 ${targets.as_of}${targets.recorded_until ? `（按记录时间 ${targets.recorded_until}）` : ""}`;
+    $("#message").textContent = `数据截至 ${targets.as_of}${targets.recorded_until ? `（按记录时间 ${targets.recorded_until}）` : ""}${appliedThrough(targets.through)}`;
     document.body.dataset.state = "ready";
   } catch (error) {
     $("#message").textContent = `加载失败：${error.message}`;

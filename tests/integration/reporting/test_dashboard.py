@@ -135,6 +135,10 @@ async def test_dashboard_shows_the_known_numbers(
                 "training_attendees": "25",
                 "violations": "1",
             }
+            # Which recorded facts the figures include (Report-Applied-Through), in words.
+            message = await page.text_content("#message")
+            assert message is not None and "数据截至 2011-06-30" in message
+            assert "已计入" in message and "前入库的记录" in message
             title = await page.text_content("#report-title")
             assert title is not None and "2011 年年中报告" in title
             base_card = await page.text_content("#target-base_local_incubation")
