@@ -19,7 +19,7 @@ import asyncpg
 
 from servicekit.db import Connection
 from services.reporting.domain.facts import Fact, FactRow
-from services.reporting.domain.state import fold
+from services.reporting.domain.state import fold, folded_types
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
 _GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
@@ -246,9 +246,13 @@ async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[st
     if not keys:
         return
     g = checked_generation(generation)
+    # Only the types the fold applies (staff changes, two thirds of an agency's registry facts,
+    # change no summary): the same state, read and validated in a third of the time.
     rows = await conn.fetch(
-        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1)",
+        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1) "
+        "AND event_type = ANY($2)",
         keys,
+        sorted(folded_types()),
     )
     state = fold(_fact(r) for r in rows)
     agencies = [state.agencies[k] for k in keys if k in state.agencies]
