@@ -265,7 +265,7 @@ async def sharded_load(
     pool: asyncpg.Pool,
     kafka: AIOKafkaConsumer,
     generation: str,
-    to_read: list[Span],
+    split: list[list[Span]],
     *,
     shards: Shards,
     max_records: int,
@@ -275,19 +275,7 @@ async def sharded_load(
     process loads each other one (this process would otherwise only wait, and a spawned one
     first pays an interpreter's start and its imports), then the agency summaries split the
     same way."""
-    here, *there = split_spans(to_read, shards.workers)
-    if not there:
-        counts = await load(
-            pool,
-            kafka,
-            here,
-            generation=generation,
-            refresh=False,
-            max_records=max_records,
-            progress=report,
-        )
-        await finish_load(pool, generation)
-        return counts
+    here, *there = split
     loop = asyncio.get_running_loop()
     with worker_pool(len(there)) as processes:
         done = await asyncio.gather(
@@ -342,9 +330,9 @@ async def finish_load(
     reads and other index builds go on). With `elsewhere`, shares of the summaries after the
     first are folded there (the worker processes)."""
     log.info("replay.loaded", generation=generation)
-    g = readmodel.generation_index_ddl(generation).split(";")
-    uscc_index = [ddl for ddl in g if "facts_uscc" in ddl]
-    others = [ddl for ddl in g if ddl.strip() and "facts_uscc" not in ddl]
+    ddls = readmodel.generation_index_ddl(generation).split(";")
+    uscc_index = [ddl for ddl in ddls if "facts_uscc" in ddl]
+    others = [ddl for ddl in ddls if ddl.strip() and "facts_uscc" not in ddl]
     async with pool.acquire() as conn:
         await conn.execute(";".join(uscc_index))
         usccs = await readmodel.registry_usccs(conn, generation)
@@ -366,6 +354,12 @@ async def finish_load(
         *(elsewhere(share) for share in split[1:] if elsewhere),
         *(index(ddl) for ddl in others),
     )
+    # After the index builds (ANALYZE's lock waits for theirs): readers switched to this
+    # generation get plans from its statistics at once.
+    g = readmodel.checked_generation(generation)
+    async with pool.acquire() as conn:
+        await conn.execute(f"ALTER TABLE {g}.facts RESET (autovacuum_enabled)")
+        await conn.execute(f"ANALYZE {g}.facts, {g}.agencies")
 
 
 async def next_generation(pool: asyncpg.Pool) -> str:
@@ -399,7 +393,8 @@ async def _bulk_load(
 ) -> Counts:
     """From the saved checkpoints to the ends, here or split by partition (`shards`), then the
     secondary indexes and the agency summaries."""
-    if shards is None or not to_read:
+    split = split_spans(to_read, shards.workers if shards else 1)
+    if shards is None or len(split) < 2:
         counts = await load(
             pool,
             kafka,
@@ -412,7 +407,7 @@ async def _bulk_load(
         await finish_load(pool, generation)
         return counts
     return await sharded_load(
-        pool, kafka, generation, to_read, shards=shards, max_records=max_records, report=report
+        pool, kafka, generation, split, shards=shards, max_records=max_records, report=report
     )
 
 
@@ -438,11 +433,19 @@ async def replay(
 
     With `until` (next offset per partition) it stops exactly there, e.g. to compare with the
     live projection at the same log positions. With `workers` > 1 (and the `dsn` they connect
-    with), the bulk load is split by partition over that many processes; indexes, summaries,
-    catch-up and the switch then run here as in the single-process path.
+    with), the bulk load is split by partition over that many processes (this one and spawned
+    ones), the agency summaries too; catch-up and the switch then run here as in the
+    single-process path.
     """
     async with pool.acquire() as conn:
         await conn.execute(readmodel.generation_tables_ddl(generation))
+        # No autovacuum pass over the facts while they are bulk loaded (at 1M it vacuumed and
+        # analysed the growing table once, competing for the cores); on again, with fresh
+        # statistics, before the switch (finish_load).
+        await conn.execute(
+            f"ALTER TABLE {readmodel.checked_generation(generation)}.facts "
+            "SET (autovacuum_enabled = false)"
+        )
         saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
     started = time.monotonic()
     partitions = await topic_reading.partitions(bootstrap, topics, security)
