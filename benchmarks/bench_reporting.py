@@ -1,7 +1,7 @@
 """Reporting benchmark: replay throughput against a raw Kafka read, and end-to-end latency.
 
 `.venv/bin/python -m benchmarks.bench_reporting [--events 1000000] [--latency-seconds 30]
-[--report-seconds 60 --clients 8 --live-rate 50]`
+[--report-seconds 60 --clients 8 --live-rate 50] [--reuse-history]`
 
 1. The history generator writes N events (three services' proportions) to DEDICATED topics
    `bench.reporting.<run>.*` (never the real ones, which the tests read).
