@@ -12,8 +12,10 @@ live consumer's checkpoint move to the new generation in one transaction
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -34,6 +36,7 @@ log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
 DeadLetter = tuple[str, int, int, str | None, bytes, str]  # topic, partition, offset, key, ...
 INDEX_MEMORY = "256MB"  # per index build (three at once after a bulk load)
+BULK_GC_THRESHOLD = 100_000  # allocations between the cyclic collector's runs (fewer_collections)
 
 
 @dataclass
@@ -157,8 +160,25 @@ async def load(
     if not to_read:
         return counts
     async with pool.acquire() as conn:
-        await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
+        with fewer_collections():
+            await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
     return counts
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cyclic collector run every 100,000 allocations instead of every 700 meanwhile.
+
+    A batch makes thousands of short-lived objects per record (models, datetimes, tuples), freed
+    by reference counting; with the default threshold the collector ran every few records, 11 %
+    of a shard's CPU (26.8 -> 23.8 µs an event, one shard, 102,604 events). Restored after.
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(BULK_GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 async def _load(
