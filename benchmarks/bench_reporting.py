@@ -1,7 +1,7 @@
 """Reporting benchmark: replay throughput against a raw Kafka read, and end-to-end latency.
 
 `.venv/bin/python -m benchmarks.bench_reporting [--events 1000000] [--latency-seconds 30]
-[--report-seconds 60 --clients 8 --live-rate 50]`
+[--report-seconds 60 --clients 8 --live-rate 50] [--reuse-history]`
 
 1. The history generator writes N events (three services' proportions) to DEDICATED topics
    `bench.reporting.<run>.*` (never the real ones, which the tests read).
@@ -131,10 +131,57 @@ async def ours(bootstrap: str, topics: list[str], dsn: str, workers: int) -> dic
     }
 
 
+async def generated_history(
+    bootstrap: str, state: Path, events: int, reuse: bool
+) -> dict[str, Any]:
+    """The history on dedicated topics: generated now, or with `reuse` the one generated into
+    this broker by an earlier run of the same size (noted in the --state folder)."""
+    noted = state / f"history-{events}.json"
+    if reuse and noted.exists():
+        history: dict[str, Any] = json.loads(noted.read_text(encoding="utf-8"))
+        if await _topics_hold(bootstrap, history["topics"], sum(history["counts"].values())):
+            print(f"reusing the history on {history['prefix']}.*", flush=True)
+            return history
+    prefix = f"bench.reporting.{uuid.uuid4().hex[:8]}"
+    print(f"generating {events:,} events onto {prefix}.* ...", flush=True)
+    started = time.monotonic()
+    counts = await publish(bootstrap, prefix, events)
+    history = {
+        "prefix": prefix,
+        "topics": list(topic_names(prefix).values()),
+        "counts": counts,
+        "seconds": time.monotonic() - started,
+    }
+    noted.write_text(json.dumps(history), encoding="utf-8")
+    return history
+
+
+async def _topics_hold(bootstrap: str, topics: list[str], total: int) -> bool:
+    """Whether `topics` exist on this broker with `total` records from offset 0."""
+    tps = [TopicPartition(t, p) for t, p in await partitions(bootstrap, topics)]
+    if not tps:
+        return False
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return not any(starts.values()) and sum(ends.values()) == total
+
+
+_PHASE_MAIN = "from benchmarks.bench_reporting import main; main()"
+
+
 def child(phase: str, *args: str) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter; its last stdout line is its JSON result."""
+    """Run one phase in a fresh interpreter; its last stdout line is its JSON result.
+
+    Started with `-c`, not `-m`: a spawned worker re-imports a `-m` main module (this one, with
+    the servers' and the load's imports, about a CPU second), which the service's own entry
+    point (`python -m services.reporting`, a `__main__`) does not make it do."""
     done = subprocess.run(  # noqa: S603 - our own module with fixed arguments
-        [sys.executable, "-m", "benchmarks.bench_reporting", "--phase", phase, *args],
+        [sys.executable, "-c", _PHASE_MAIN, "--phase", phase, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -447,12 +494,9 @@ async def main_async(args: argparse.Namespace) -> None:
     state = Path(args.state)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with infrastructure(state) as infra:
-        prefix = f"bench.reporting.{uuid.uuid4().hex[:8]}"
-        topics = list(topic_names(prefix).values())
-        print(f"generating {args.events:,} events onto {prefix}.* ...", flush=True)
-        started = time.monotonic()
-        counts = await publish(infra.kafka, prefix, args.events)
-        generate_seconds = time.monotonic() - started
+        history = await generated_history(infra.kafka, state, args.events, args.reuse_history)
+        topics, counts = history["topics"], history["counts"]
+        generate_seconds = history["seconds"]
         raw = [
             await asyncio.to_thread(child, "raw", "--bootstrap", infra.kafka, "--topics", *topics)
         ]
@@ -519,6 +563,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--report-seconds", type=float, default=60.0, help="report load phase (0: skip)"
+    )
+    parser.add_argument(
+        "--reuse-history",
+        action="store_true",
+        help="reuse the history an earlier run generated into the --state folder's broker",
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent report clients")
     parser.add_argument(

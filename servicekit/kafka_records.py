@@ -80,7 +80,7 @@ class Received:
 def parse(record: KafkaRecord) -> Received | Refused:
     """The record's envelope and event, or why it is not an envelope this platform accepts."""
     try:
-        typed = _current_types().validate_json(record.value or b"")
+        typed = _current_types().validator.validate_json(record.value or b"")
     except ValueError:  # pydantic's ValidationError is a ValueError
         return _parse_in_steps(record)
     refused = _refusal(record, typed)

@@ -19,7 +19,7 @@ import asyncpg
 
 from servicekit.db import Connection
 from services.reporting.domain.facts import Fact, FactRow
-from services.reporting.domain.state import fold
+from services.reporting.domain.state import fold, folded_types
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
 _GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
@@ -246,9 +246,13 @@ async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[st
     if not keys:
         return
     g = checked_generation(generation)
+    # Only the types the fold applies (staff changes, two thirds of an agency's registry facts,
+    # change no summary): the same state, read and validated in a third of the time.
     rows = await conn.fetch(
-        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1)",
+        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1) "
+        "AND event_type = ANY($2)",
         keys,
+        sorted(folded_types()),
     )
     state = fold(_fact(r) for r in rows)
     agencies = [state.agencies[k] for k in keys if k in state.agencies]
@@ -498,14 +502,24 @@ async def save_offsets(
 async def save_stream_versions(
     conn: Connection, consumer: str, streams: dict[tuple[str, str, str], tuple[int, str]]
 ) -> None:
-    """The highest version of each stream a rebuild has read (never lowered)."""
-    await conn.executemany(
+    """The highest version of each stream a rebuild has read (never lowered).
+
+    One statement over arrays (the keys are distinct): hundreds of streams a batch, and a row
+    each by executemany cost the server 19 µs a row against 11 µs so."""
+    keys, seen = list(streams), list(streams.values())
+    await conn.execute(
         f"INSERT INTO {CONTROL}.consumer_streams AS s (consumer, topic, store_id, stream_id, "
-        "version, event_id) VALUES ($1, $2, $3, $4, $5, $6) "
+        "version, event_id) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], "
+        "$5::int[], $6::text[]) "
         "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
         "SET version = excluded.version, event_id = excluded.event_id "
         "WHERE s.version < excluded.version",
-        [(consumer, t, st, sid, v, e) for (t, st, sid), (v, e) in streams.items()],
+        consumer,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [v[0] for v in seen],
+        [v[1] for v in seen],
     )
 
 

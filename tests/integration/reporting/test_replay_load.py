@@ -7,11 +7,13 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from benchmarks.history_generator import fact_rows
+from benchmarks.history_generator import fact_rows, publish, topic_names
 from servicekit import topic_reading
+from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from services.reporting import readmodel
+from services.reporting.replay import replay
 from tests.conftest import Infra
 
 pytestmark = pytest.mark.infra
@@ -63,3 +65,37 @@ async def test_reading_stops_at_the_ends_taken_first(infra: Infra) -> None:
         await producer.stop()
     assert sorted(seen) == list(range(40))
     assert last == {tp: end for tp, end in ends.items() if end > 0}
+
+
+async def test_a_replayed_generation_has_planner_statistics(
+    infra: Infra, database_url: str
+) -> None:
+    """Readers switched to a replayed generation get plans from its statistics at once (not
+    from an empty table's until autovacuum happens to analyse it), and autovacuum, off for the
+    bulk load, is on again."""
+    prefix = f"test.replay-stats.{uuid.uuid4().hex[:8]}"
+    await publish(infra.kafka, prefix, 3000)
+    pool = await create_pool(database_url, max_size=4)
+    try:
+        await EventStore(pool, "reporting").create_schema()
+        async with pool.acquire() as conn:
+            await readmodel.ensure(conn)
+        await replay(
+            pool,
+            infra.kafka,
+            list(topic_names(prefix).values()),
+            generation="reporting_g2",
+            switch=True,
+        )
+        async with pool.acquire() as conn:
+            columns = await conn.fetchval(
+                "SELECT count(*) FROM pg_stats "
+                "WHERE schemaname = 'reporting_g2' AND tablename = 'facts'"
+            )
+            options = await conn.fetchval(
+                "SELECT reloptions FROM pg_class WHERE oid = $1::regclass", "reporting_g2.facts"
+            )
+    finally:
+        await pool.close()
+    assert columns > 0
+    assert not options

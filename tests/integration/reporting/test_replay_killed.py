@@ -1,0 +1,122 @@
+"""A sharded replay SIGKILLed mid-load and resumed into the same generation: every fact once.
+
+The bulk load commits each batch's facts with its checkpoint, in this process's shard and in the
+spawned one; the spawned shard leaves with its parent. Resuming reads each partition from its
+checkpoint, so the resumed generation equals one replayed in one go, facts and summaries.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from devstack._process import pid_alive
+
+from benchmarks.history_generator import publish, topic_names
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
+from services.reporting import readmodel
+from services.reporting.replay import replay, replay_consumer
+from tests.conftest import Infra
+from tests.support import wait_for
+
+pytestmark = pytest.mark.infra
+
+ROOT = Path(__file__).resolve().parents[3]
+EVENTS = 40_000
+KILLED = "reporting_g2"  # killed mid-load, then resumed
+WHOLE = "reporting_g3"  # replayed in one go, to compare with
+
+# The replay as an operator's process runs it: two shards (this process and a spawned one),
+# small batches so that the kill lands between checkpoints.
+REPLAY = """
+import asyncio, sys
+from servicekit.eventstore.store import create_pool
+from services.reporting.replay import replay
+
+async def main(dsn, bootstrap, topics):
+    pool = await create_pool(dsn, max_size=4)
+    try:
+        await replay(pool, bootstrap, topics, generation="reporting_g2", switch=False,
+                     max_records=300, dsn=dsn, workers=2)
+    finally:
+        await pool.close()
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
+"""
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_a_replay_killed_mid_load_resumes_without_loss_or_duplicates(
+    infra: Infra, database_url: str, tmp_path: Path
+) -> None:
+    prefix = f"test.replay-killed.{uuid.uuid4().hex[:8]}"
+    topics = list(topic_names(prefix).values())
+    published = sum((await publish(infra.kafka, prefix, EVENTS)).values())
+    pool = await create_pool(database_url, max_size=4)
+    try:
+        await EventStore(pool, "reporting").create_schema()
+        async with pool.acquire() as conn:
+            await readmodel.ensure(conn)
+
+        async def loaded() -> int:
+            async with pool.acquire() as conn:
+                return await readmodel.offsets_total(conn, replay_consumer(KILLED))
+
+        async def under_way() -> bool:
+            return await loaded() >= published // 5
+
+        script = tmp_path / "replay.py"
+        script.write_text(REPLAY, encoding="utf-8")
+        process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter; killed below
+            [sys.executable, str(script), database_url, infra.kafka, *topics],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        try:
+            # Both shards under way (the spawned one's partitions are checkpointed too).
+            await wait_for(under_way, timeout=120, interval=0.02)
+            shards = children(process.pid)
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        finally:
+            process.kill()
+            process.wait()
+
+        async def gone() -> bool:
+            return not any(pid_alive(pid) for pid in shards)
+
+        await wait_for(gone, timeout=20)  # the spawned shard leaves with its parent
+        partly = await loaded()
+        assert 0 < partly < published, "the kill must land mid-load"
+
+        resumed = await replay(
+            pool, infra.kafka, topics, generation=KILLED, switch=False, dsn=database_url, workers=2
+        )
+        assert resumed.events == published - partly  # read from the checkpoints on
+        await replay(pool, infra.kafka, topics, generation=WHOLE, switch=False)
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            killed = await readmodel.checksum(conn, KILLED)
+            whole = await readmodel.checksum(conn, WHOLE)
+    finally:
+        await pool.close()
+    assert killed["rows"]["facts"] == published
+    assert killed["tables"] == whole["tables"]
