@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -151,6 +152,59 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return round(rss, 1), round(hwm, 1)
 
 
+def _descendants(pid: int) -> list[int]:
+    """The process and every live process under it."""
+    parents = {int(p.name): _parent(p) for p in Path("/proc").iterdir() if p.name.isdigit()}
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one live process (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_roots(servers: dict[str, Server], state: Path) -> dict[str, list[int]]:
+    """The root processes of each part of the system under load: each service (its fold workers
+    under it), and the PostgreSQL and Kafka that devstack started under `state` (found by their
+    command line; none when they come from the environment)."""
+    roots = {name: [server.pid] for name, server in servers.items()}
+    for part in ("postgres", "kafka"):
+        marker = str(state / part)
+        roots[part] = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and marker in _cmdline(p) and _parent(p) not in roots.get(part, [])
+        ]
+    return roots
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def cpu_by_part(roots: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each part (its processes and their descendants), and of this
+    load generator itself."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    spent = {
+        part: sum(_cpu_seconds(p) for root in pids for p in _descendants(root))
+        for part, pids in roots.items()
+    }
+    spent["load generator (httpx)"] = usage.ru_utime + usage.ru_stime
+    return spent
+
+
 def _parent(proc: Path) -> int:
     try:
         return int((proc / "stat").read_text().rpartition(")")[2].split()[1])
@@ -226,7 +280,9 @@ async def send(
         sent.error = answer.text[:200]
 
 
-async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[str, Any]:
+async def run(
+    kafka: str, admin_dsn: str, rate: float, seconds: float, state: Path
+) -> dict[str, Any]:
     db_url, db_name = await create_database(admin_dsn)
     env = {
         "DATABASE_URL": db_url,
@@ -257,6 +313,8 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
             sends: list[Sent] = []
             tasks = []
             load_start = os.getloadavg()
+            roots = process_roots(servers, state)
+            cpu_start, wall_start = cpu_by_part(roots), time.perf_counter()
             print(f"sending {count:,} commands at {rate:g}/s ...", flush=True)
             started = time.perf_counter() + 0.5
             run_id = uuid.uuid4().hex[:8]
@@ -292,10 +350,25 @@ async def run(kafka: str, admin_dsn: str, rate: float, seconds: float) -> dict[s
             if tracker.pending:
                 print(f"not seen in reporting: {list(tracker.pending.items())[:3]}", flush=True)
             load_end = os.getloadavg()
+            cpu = spent_since(cpu_start, cpu_by_part(roots), time.perf_counter() - wall_start)
             rss_after = {name: rss_mib(s.pid) for name, s in servers.items()}
     finally:
         await drop_database(admin_dsn, db_name)
-    return summarise(sends, rate, seconds, sent_by, rss_before, rss_after, load_start, load_end)
+    results = summarise(sends, rate, seconds, sent_by, rss_before, rss_after, load_start, load_end)
+    return {**results, "cpu": cpu}
+
+
+def spent_since(
+    start: dict[str, float], end: dict[str, float], wall: float
+) -> dict[str, dict[str, float]]:
+    """CPU seconds each part spent over the run and the cores that is, on average."""
+    return {
+        part: {
+            "seconds": round(end[part] - start[part], 2),
+            "cores": round((end[part] - start[part]) / wall, 2),
+        }
+        for part in end
+    }
 
 
 def summarise(
@@ -370,7 +443,26 @@ def section(results: dict[str, Any]) -> str:
         + row("all", r["all"])
         + "".join(row(f"`{ROUTES[n]}`", f) for n, f in r["by_service"].items())
         + "\n| Service | RSS MiB after seeding | RSS MiB after the run | peak (VmHWM) |\n"
-        "|---|---:|---:|---:|\n" + rss + "\n"
+        "|---|---:|---:|---:|\n" + rss + "\n" + cpu_table(r)
+    )
+
+
+def cpu_table(run: dict[str, Any]) -> str:
+    """Where the machine's CPU went while the commands were sent, answered and applied."""
+    if "cpu" not in run:
+        return ""
+    accepted = max(run["all"]["accepted"], 1)
+    rows = "".join(
+        f"| {part} | {c['seconds']:.1f} | {c['cores']:.2f} | "
+        f"{c['seconds'] * 1000 / accepted:.2f} |\n"
+        for part, c in sorted(run["cpu"].items(), key=lambda item: -item[1]["seconds"])
+    )
+    total = sum(c["seconds"] for c in run["cpu"].values())
+    return (
+        "| Process (and its children) | CPU s over the run | cores on average | CPU ms per "
+        "accepted command |\n|---|---:|---:|---:|\n"
+        + rows
+        + f"| all of these | {total:.1f} | | {total * 1000 / accepted:.2f} |\n\n"
     )
 
 
@@ -385,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="bench-visible-") as tmp,
         infrastructure(Path(tmp)) as infra,
     ):
-        outcome = asyncio.run(run(infra.kafka, infra.admin_dsn, args.rate, args.seconds))
+        outcome = asyncio.run(run(infra.kafka, infra.admin_dsn, args.rate, args.seconds, Path(tmp)))
     results = {
         "started_at": started_at,
         "machine": {"cpu_count": os.cpu_count(), "cpu_model": cpu_model()},
