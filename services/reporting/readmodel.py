@@ -58,8 +58,29 @@ def checked_generation(name: str) -> str:
 
 
 def generation_ddl(generation: str) -> str:
-    """Tables and every index (a live generation)."""
-    return generation_tables_ddl(generation) + generation_index_ddl(generation)
+    """Tables, the facts' key and every index (a live generation)."""
+    return (
+        generation_tables_ddl(generation)
+        + generation_key_ddl(generation)
+        + generation_index_ddl(generation)
+    )
+
+
+def generation_key_ddl(generation: str) -> str:
+    """The facts' primary key (event id), which a live generation's inserts rely on (ON
+    CONFLICT). A bulk replay builds it once after loading (`key_facts`): cheaper than
+    maintaining it row by row. Idempotent; a generation made with the key inline keeps it."""
+    g = checked_generation(generation)
+    return f"""
+CREATE UNIQUE INDEX IF NOT EXISTS facts_pkey ON {g}.facts (event_id);
+DO $$ BEGIN
+    IF NOT EXISTS (
+        SELECT FROM pg_constraint WHERE conrelid = '{g}.facts'::regclass AND contype = 'p'
+    ) THEN
+        ALTER TABLE {g}.facts ADD CONSTRAINT facts_pkey PRIMARY KEY USING INDEX facts_pkey;
+    END IF;
+END $$;
+"""
 
 
 def generation_index_ddl(generation: str) -> str:
@@ -76,11 +97,12 @@ CREATE INDEX IF NOT EXISTS facts_tx ON {g}.facts (tx);
 
 
 def generation_tables_ddl(generation: str) -> str:
+    """The tables, the facts without their key (`generation_key_ddl`)."""
     g = checked_generation(generation)
     return f"""
 CREATE SCHEMA IF NOT EXISTS {g};
 CREATE TABLE IF NOT EXISTS {g}.facts (
-    event_id      text PRIMARY KEY,
+    event_id      text NOT NULL,
     service       text NOT NULL,
     event_type    text NOT NULL,
     event_version integer NOT NULL,
@@ -194,6 +216,7 @@ async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactR
     """Bulk form of insert_facts (the replay), a fact still stored once per event id: COPY
     straight into the facts table; if an event id is already there (a republished event), the
     batch again through a session staging table and INSERT ... ON CONFLICT (event_id) DO NOTHING.
+    A bulk load's table has no key yet: there a repeat is stored and removed by `key_facts`.
 
     Must run inside the caller's transaction (the staging rows go at its commit). Leaves the
     connection with `binary_jsonb`. The payload's JSON text is parsed into jsonb by PostgreSQL:
@@ -218,6 +241,21 @@ async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactR
         "event_version, stream_id, uscc, base_id, effective_on, occurred_at, recorded_at, "
         f"data FROM {_STAGE} ON CONFLICT (event_id) DO NOTHING"
     )
+
+
+async def key_facts(conn: Connection, generation: str) -> None:
+    """The facts' primary key, built once after a bulk load; an event stored twice by it (the
+    relay publishes at least once, so an event id can recur on the topics) is kept once."""
+    try:
+        await conn.execute(generation_key_ddl(generation))
+    except asyncpg.UniqueViolationError:
+        # Rare (a relay's retry): the build is only repeated then, not paid for on every load.
+        g = checked_generation(generation)
+        await conn.execute(
+            f"DELETE FROM {g}.facts a USING {g}.facts b "
+            "WHERE a.event_id = b.event_id AND a.ctid > b.ctid"
+        )
+        await conn.execute(generation_key_ddl(generation))
 
 
 def _fact(row: Any) -> Fact:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from benchmarks.history_generator import fact_rows, publish, topic_names
+from benchmarks.history_generator import envelope, fact_rows, history, publish, topic_names
 from servicekit import topic_reading
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
@@ -99,3 +100,64 @@ async def test_a_replayed_generation_has_planner_statistics(
         await pool.close()
     assert columns > 0
     assert not options
+
+
+async def republish(bootstrap: str, prefix: str, total: int, every: int) -> int:
+    """Every `every`-th event of `publish`'s history sent again, key and value as before: what
+    the relay does when it publishes a batch again after a failure (at least once)."""
+    topics = topic_names(prefix)
+    rng = random.Random(7)  # publish's: the same event ids
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    again = 0
+    try:
+        for position, item in enumerate(history(total), start=1):
+            key, value = envelope(item, position, rng)
+            if position % every == 0:
+                await producer.send(topics[item.event.producer], value, key=key)
+                again += 1
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return again
+
+
+async def test_a_republished_event_is_one_fact_of_a_replay(infra: Infra, database_url: str) -> None:
+    """The bulk load stores facts without their key and builds it after: an event that recurs on
+    the topics (in a later batch than its first copy) is still one fact, the summaries fold it
+    once (the same tables as a replay of the topics without repeats), and the generation has its
+    primary key (the live consumer's inserts rely on it after the switch)."""
+    events, run = 3000, uuid.uuid4().hex[:8]
+    once, twice = f"test.replay-once.{run}", f"test.replay-twice.{run}"
+    for prefix in (once, twice):
+        await publish(infra.kafka, prefix, events)
+    published = sum(1 for _ in history(events))  # publish sends all of it
+    assert await republish(infra.kafka, twice, events, every=7) > 0
+    pool = await create_pool(database_url, max_size=6)
+    try:
+        await EventStore(pool, "reporting").create_schema()
+        async with pool.acquire() as conn:
+            await readmodel.ensure(conn)
+        for generation, prefix, workers in (("reporting_g2", once, 1), ("reporting_g3", twice, 2)):
+            await replay(
+                pool,
+                infra.kafka,
+                list(topic_names(prefix).values()),
+                generation=generation,
+                switch=False,
+                max_records=250,  # a repeat lands in a later batch than its first copy
+                dsn=database_url,
+                workers=workers,
+            )
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            plain = await readmodel.checksum(conn, "reporting_g2")
+            repeated = await readmodel.checksum(conn, "reporting_g3")
+            keyed = await conn.fetchval(
+                "SELECT count(*) FROM pg_constraint "
+                "WHERE conrelid = 'reporting_g3.facts'::regclass AND contype = 'p'"
+            )
+    finally:
+        await pool.close()
+    assert repeated["rows"]["facts"] == published
+    assert repeated["tables"] == plain["tables"]
+    assert keyed == 1
