@@ -16,10 +16,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import asyncpg
+from socialwork_contracts.catalog import UnknownEventType
 
 from servicekit.db import Connection
-from services.reporting.domain.facts import Fact, FactRow
-from services.reporting.domain.state import fold, folded_types
+from services.reporting.domain.facts import Fact, FactRow, event_of_json
+from services.reporting.domain.state import CityState, apply_event, folded_types
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
 _GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
@@ -274,6 +275,18 @@ def _fact(row: Any) -> Fact:
     )
 
 
+def _folded(rows: Iterable[asyncpg.Record]) -> CityState:
+    """`state.fold` of rows of _FOLD_COLUMNS: each payload validated from its JSON text."""
+    state = CityState()
+    for row in sorted(rows, key=lambda r: (r[2], r[3], r[4], r[5])):  # state.sort_key's order
+        try:
+            event = event_of_json(row[0], row[1], row[6])
+        except UnknownEventType:
+            continue  # as state.apply: a type this build does not fold
+        apply_event(state, event, row[2])
+    return state
+
+
 async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[str]) -> None:
     """Re-fold the registry facts of these agencies into the live summary table.
 
@@ -287,12 +300,12 @@ async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[st
     # Only the types the fold applies (staff changes, two thirds of an agency's registry facts,
     # change no summary): the same state, read and validated in a third of the time.
     rows = await conn.fetch(
-        f"SELECT {_FACT_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1) "
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($1) "
         "AND event_type = ANY($2)",
         keys,
         sorted(folded_types()),
     )
-    state = fold(_fact(r) for r in rows)
+    state = _folded(rows)
     agencies = [state.agencies[k] for k in keys if k in state.agencies]
     if not agencies:
         return

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, load
 
 from services.reporting.domain.periods import local_date
 
@@ -101,3 +103,13 @@ def fact_row(
         recorded_at,
         event.__pydantic_serializer__.to_json(event),
     )
+
+
+def event_of_json(event_type: str, version: int, payload: str) -> DomainEvent:
+    """A stored fact's event from its payload's JSON text: validated from the text once when
+    stored in the current version (no dict in between, 40 % of the agency summaries' time at a
+    million facts), else decoded and upcast as `catalog.load` does (which raises the same
+    UnknownEventType for a type or version this build does not know)."""
+    if CURRENT_VERSION.get(event_type) == version:
+        return BY_TYPE_KEY[f"{event_type}.v{version}"].model_validate_json(payload)
+    return load(event_type, version, json.loads(payload))
