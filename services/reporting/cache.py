@@ -49,6 +49,7 @@ from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
 
 CacheKey = tuple[str, int, ReportQuery]
+CHECKS = 6  # connections for checking held answers (one statement each)
 Lane = str  # "live" | "history"
 LANES: tuple[Lane, ...] = ("live", "history")
 log = structlog.get_logger()
@@ -98,6 +99,7 @@ class ReportCache:
         self.busy: dict[Lane, int] = dict.fromkeys(LANES, 0)  # calls in a lane's worker
         self.idle_timers: dict[Lane, asyncio.TimerHandle] = {}
         self.recycled = 0  # worker processes ended after being idle (tests, the benchmark)
+        self.checks: asyncpg.Pool | None = None  # made by `start`; else the caller's pool
         self.folds = 0  # answers computed by a worker (for tests and the benchmark)
         self.refolds = 0  # of which folded from the first fact (no held state could advance)
         self.stale = 0  # answers served from an earlier position while a newer one renders
@@ -114,6 +116,12 @@ class ReportCache:
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(loop.run_in_executor(self._executor(lane), foldworker.started) for lane in LANES)
+        )
+        # A check is one read-only statement that leaves no session state: released into a
+        # shared pool, asyncpg ran its reset statement after it, a second round trip on every
+        # report request (issue 12).
+        self.checks = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=CHECKS, reset=_nothing_to_reset
         )
 
     def stats(self) -> dict[str, int]:
@@ -134,6 +142,9 @@ class ReportCache:
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
         self.executors.clear()
+        if self.checks is not None:
+            self.checks.terminate()
+            self.checks = None
 
     async def answer(self, pool: asyncpg.Pool, query: ReportQuery) -> Rendered:
         return (await self.entry(pool, query)).rendered
@@ -142,7 +153,7 @@ class ReportCache:
         """The newest answer held when it is exact, or, as of today, at most `max_staleness`
         behind while one re-render per query (shared by every request) brings it forward;
         else that render."""
-        async with pool.acquire() as conn:
+        async with (self.checks or pool).acquire() as conn:
             key, held, behind = await self._lookup(conn, query)
         if held is not None and behind == dt.timedelta(0):
             return held
@@ -283,6 +294,10 @@ class ReportCache:
             evicted, _ = self.entries.popitem(last=False)
             self.rest_until.pop(evicted, None)
         return self.entries[key]
+
+
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """A check's connection back in its pool: it ran one statement outside a transaction."""
 
 
 def _same(held: Rendered, new: Rendered) -> bool:

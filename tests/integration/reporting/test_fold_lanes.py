@@ -182,3 +182,24 @@ async def test_an_idle_history_worker_ends_and_the_next_past_query_gets_a_new_on
         assert "history" in cache.executors
     finally:
         cache.close()
+
+
+async def test_a_cached_answer_is_checked_without_a_reset_statement(
+    pool: asyncpg.Pool, cache: ReportCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache hit is one statement: asyncpg's pool ran its reset statement (advisory locks,
+    cursors, listeners, settings) after it, a second round trip on every report request."""
+    await insert(pool, list(fact_rows(1500, seed=27)))
+    await cache.start()
+    query = ReportQuery("trends", dt.date(2024, 12, 31), None, None)
+    first = await cache.answer(pool, query)
+    resets: list[object] = []
+    reset = asyncpg.connection.Connection.reset
+
+    async def counted(self: asyncpg.Connection, *, timeout: float | None = None) -> None:
+        resets.append(self)
+        await reset(self, timeout=timeout)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "reset", counted)
+    assert await cache.answer(pool, query) == first  # served from the cache
+    assert cache.folds == 1 and resets == []
