@@ -49,7 +49,7 @@ from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
 
 CacheKey = tuple[str, int, ReportQuery]
-CHECKS = 6  # connections for checking held answers (one statement each)
+CHECKS = 10  # connections checking held answers (one statement each): as many as DB_POOL_MAX
 Lane = str  # "live" | "history"
 LANES: tuple[Lane, ...] = ("live", "history")
 log = structlog.get_logger()
@@ -283,7 +283,7 @@ class ReportCache:
         self.rest_until[key] = finished + (finished - started) * self.rest
         held = self.entries.get(key)
         rendered = answer.rendered[0]
-        if held is not None and _same(held.rendered, rendered):
+        if held is not None and held.rendered == rendered:
             rendered = held.rendered  # unchanged by the new facts: its encoded files still hold
         entry = Entry(answer.snapshot, answer.read_at, rendered)
         if held is None or held.applied_through < entry.applied_through:
@@ -298,11 +298,3 @@ class ReportCache:
 
 async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
     """A check's connection back in its pool: it ran one statement outside a transaction."""
-
-
-def _same(held: Rendered, new: Rendered) -> bool:
-    """Whether a new render equals the held one: by the JSON both came with (a byte compare;
-    comparing the bodies took the event loop milliseconds at a million facts), else in full."""
-    if held.json and new.json:
-        return held.json == new.json
-    return held == new

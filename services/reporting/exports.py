@@ -11,9 +11,8 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import Response
+from fastapi.responses import JSONResponse
 from openpyxl import Workbook
-
-from services.reporting.views import json_content
 
 Format = Literal["json", "csv", "xlsx"]
 Columns = Sequence[tuple[str, str]]  # (key, Chinese header)
@@ -101,7 +100,7 @@ async def encoded(
     """JSON is the full report; CSV and Excel are its table with Chinese headers, built in a
     thread: a city table takes openpyxl hundreds of milliseconds the event loop must not wait."""
     if fmt == "json":
-        return json_content(body)
+        return bytes(JSONResponse(body).body)
     if fmt == "csv":
         return await asyncio.to_thread(to_csv, rows, columns)
     return await asyncio.to_thread(to_xlsx, rows, columns, title)

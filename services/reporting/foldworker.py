@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import sys
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 
 import asyncpg
 from socialwork_contracts.base import DomainEvent
@@ -26,7 +26,7 @@ from services.reporting import readmodel
 from services.reporting.domain.state import CityState, apply_event, folded_types
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
-from services.reporting.views import Rendered, ReportQuery, by_unit, json_content, render
+from services.reporting.views import Rendered, ReportQuery, by_unit, render
 
 # Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
 # lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
@@ -168,7 +168,7 @@ class Worker:
         self.held[key] = held
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
-        rendered = [_encoded(render(held.state, q, options, held.by_unit)) for q in queries]
+        rendered = [render(held.state, q, options, held.by_unit) for q in queries]
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _fold(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Held:
@@ -218,14 +218,6 @@ class Worker:
                 self.extended += 1
                 return day, source
         return None
-
-
-def _encoded(rendered: Rendered) -> Rendered:
-    """The answer with its JSON content, encoded here rather than on the service's loop."""
-    try:
-        return replace(rendered, json=json_content(rendered.body))
-    except (TypeError, ValueError):
-        return rendered  # not JSON: the service's encoding says why, as before
 
 
 FOLDED = sorted(folded_types())  # the other types leave the state as it is: not even read

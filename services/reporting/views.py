@@ -8,7 +8,6 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -44,15 +43,6 @@ class Rendered:
     # The response's content by format, encoded once in the service (api/common.py): an
     # answer never changes, and an Excel file took openpyxl 0.1-0.3 s a request (issue 12).
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-    # The JSON response's content, encoded by the fold worker with the answer (foldworker.py):
-    # a city report's took the service's event loop tens of milliseconds at a million facts.
-    json: bytes = field(default=b"", compare=False, repr=False)
-
-
-def json_content(body: Any) -> bytes:
-    """A JSON response's content, exactly as Starlette's JSONResponse encodes it."""
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-    return text.encode("utf-8")
 
 
 def by_unit(state: CityState) -> dict[str, CityState]:

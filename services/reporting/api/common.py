@@ -125,7 +125,7 @@ async def reply(
     saying which position of the facts it reflects (a live answer may be a little behind)."""
     found = await reports.entry(runtime.pool, query)
     rendered = found.rendered
-    content = rendered.json if fmt == "json" and rendered.json else rendered.encoded.get(fmt)
+    content = rendered.encoded.get(fmt)
     if content is None:
         content = await encoded(
             fmt, body=rendered.body, rows=rendered.rows, columns=table.columns, title=table.title

@@ -60,27 +60,3 @@ async def test_excel_exports_are_built_off_the_event_loop(
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == exports.XLSX
     assert len(built_on) == 1 and built_on[0] is not threading.main_thread()
-
-
-async def test_a_reports_json_is_encoded_by_the_fold_worker(
-    reporting: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Encoding a city report took the event loop tens of milliseconds at a million facts, again
-    after every re-render of a live answer: the worker encodes it with the answer."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        generation = await readmodel.current_generation(conn)
-        async with conn.transaction():
-            await readmodel.copy_fact_rows(conn, generation, list(fact_rows(800, seed=6)))
-    finally:
-        await conn.close()
-
-    def no_encoding_here(*_: object, **__: object) -> None:
-        raise AssertionError("a report was encoded as JSON in the service's process")
-
-    monkeypatch.setattr(exports, "json_content", no_encoding_here, raising=False)
-    monkeypatch.setattr(exports, "JSONResponse", no_encoding_here, raising=False)
-    answer = await reporting.get("/reports/half-year?year=2020&half=year_end", headers=auth())
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["city"]["agencies_registered"] > 0
-    assert answer.headers["content-type"] == "application/json"
