@@ -223,7 +223,10 @@ def percentile(values: list[float], q: float) -> float:
 async def latency(kafka: str, admin_dsn: str, seconds: float, rate: float) -> dict[str, Any]:
     dsn, name = await create_database(admin_dsn)
     env = {"DATABASE_URL": dsn, "KAFKA_BOOTSTRAP_SERVERS": kafka, "AUTH_JWT_SECRET": SECRET,
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+           "LOG_LEVEL": "WARNING",
+           # The load is shorter than the default idle time (60 s): the history worker, idle
+           # once the cold requests are answered, ends during it, as it would in service.
+           "REPORT_HISTORY_IDLE_SECONDS": "10"}  # fmt: skip
     token = issue_token(
         TokenSettings(SECRET, "socialwork-dev", "socialwork"),
         subject="bench",
@@ -300,7 +303,10 @@ def bench_token() -> dict[str, str]:
 
 async def report_phase(kafka: str, dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     env = {"DATABASE_URL": dsn, "KAFKA_BOOTSTRAP_SERVERS": kafka, "AUTH_JWT_SECRET": SECRET,
-           "LOG_LEVEL": "WARNING"}  # fmt: skip
+           "LOG_LEVEL": "WARNING",
+           # The load is shorter than the default idle time (60 s): the history worker, idle
+           # once the cold requests are answered, ends during it, as it would in service.
+           "REPORT_HISTORY_IDLE_SECONDS": "10"}  # fmt: skip
     logs = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     return await report_load.run(
         env,
@@ -310,6 +316,7 @@ async def report_phase(kafka: str, dsn: str, args: argparse.Namespace) -> dict[s
         clients=args.clients,
         live_rate=args.live_rate,
         logs=logs,
+        profile=Path(args.profile_loop) if args.profile_loop else None,
     )
 
 
@@ -413,6 +420,7 @@ def report_section(r: dict[str, Any]) -> str:
             ("reports (JSON)", load["report"]),
             ("exports (CSV/Excel)", load["export"]),
             ("`/health/live` meanwhile", rep["load_probe"]),
+            ("`/health/live` from another process", rep["load_probe_apart"]),
         )
     )
     paths = sorted(rep.get("by_path", {}).items(), key=lambda kv: -kv[1]["p99_ms"])
@@ -421,6 +429,8 @@ def report_section(r: dict[str, Any]) -> str:
         for path, v in paths
     )
     parts = " + ".join(f"{p:.0f}" for p in rep.get("rss_peak_parts_mb", []))
+    load_parts = rep.get("rss_load_peak_parts_mb", [])
+    load_rss = f"{sum(load_parts):.0f} MB ({' + '.join(f'{p:.0f}' for p in load_parts)})"
     profile = prof["table"].strip() if prof else "(not run)"
     prof_s, prof_mb = (prof["seconds"], prof["maxrss_mb"]) if prof else (0.0, 0.0)
     return f"""
@@ -446,7 +456,7 @@ By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
 RSS of the service (its process and the fold workers): {rep["rss_start_mb"]:.0f} MB at start,
 peak {rep["rss_peak_mb"]:.0f} MB (by process, the service first: {parts}),
 {rep["rss_end_mb"]:.0f} MB
-at the end.
+at the end; peak during the load alone {load_rss}.
 
 First request of each query (cold; one after the other, before the load), and meanwhile
 `/health/live` every 20 ms answered in p50 {rep["cold_probe"]["p50_ms"]:.0f} ms, p99
@@ -580,6 +590,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--reports-on", metavar="DATABASE", help="only the report phase, on a kept database"
+    )
+    parser.add_argument(
+        "--profile-loop",
+        metavar="PATH",
+        help="py-spy raw stacks of the service during the report load, written to PATH",
     )
     parser.add_argument("--phase", choices=["raw", "replay", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap", help=argparse.SUPPRESS)

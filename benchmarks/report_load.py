@@ -11,8 +11,14 @@ generated history):
    reports per unit and for the city, by occurrence and by recording, CSV and Excel exports —
    for `seconds`, while live events (dated today) are published to the real topics at
    `live_rate` per second and folded by the service's live consumer.
-4. RSS: the server process plus its children (the fold worker), sampled every 0.5 s.
+   `/health/live` is probed every 20 ms by this process's loop (shared with the clients, as
+   before) and by a separate process: only the latter measures the service alone, since the
+   clients' own work delays this loop's probe too.
+4. RSS: the server process plus its children (the fold workers), sampled every 0.5 s; the peak
+   of the whole run and that of the load alone (after the cold phase).
 5. The real topics are emptied afterwards (delete-records on this benchmark's own broker).
+6. With `profile`, py-spy records the service process during the load (raw folded stacks with
+   idle frames and thread ids, 200 Hz), to see what holds its event loop.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import contextlib
 import datetime as dt
 import json
 import random
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -167,6 +175,65 @@ async def probe(http: httpx.AsyncClient, stop: asyncio.Event, waits: list[float]
             await asyncio.wait_for(stop.wait(), 0.02)
 
 
+class RssSampler:
+    """The peak RSS of the service and its children (by process, the service first) over the
+    whole run, and over the load alone (`loading`), sampled every 0.5 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.start = rss_mb(pid)
+        self.peak: list[float] = [self.start]
+        self.load_peak: list[float] = []
+        self.loading = False
+
+    async def sample(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            parts = rss_by_process(self.pid)
+            if sum(parts) >= sum(self.peak):
+                self.peak = parts
+            if self.loading and sum(parts) >= sum(self.load_peak):
+                self.load_peak = parts
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+
+
+def probe_apart(base: str, seconds: float) -> subprocess.Popen[bytes]:
+    """A process of its own probing `/health/live` for `seconds` (see `probe_main`)."""
+    code = "from benchmarks.report_load import probe_main; probe_main()"
+    return subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code, base, str(seconds)], stdout=subprocess.PIPE
+    )
+
+
+def probe_main() -> None:
+    """`python -c ... base seconds`: the probe's waits, in seconds, as a JSON list on stdout."""
+    base, seconds = sys.argv[1], float(sys.argv[2])
+
+    async def main() -> list[float]:
+        waits: list[float] = []
+        stop = asyncio.Event()
+        async with httpx.AsyncClient(base_url=base, timeout=600) as http:
+            prober = asyncio.create_task(probe(http, stop, waits))
+            await asyncio.sleep(seconds)
+            stop.set()
+            await prober
+        return waits
+
+    print(json.dumps(asyncio.run(main())))
+
+
+def py_spy(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording `pid` (raw folded stacks, idle frames and threads kept, 200 Hz)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen(  # noqa: S603 - the venv's py-spy, fixed arguments
+        [str(spy), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
+         "--idle", "--threads", "--rate", "200", "--format", "raw", "--nonblocking",
+         "--output", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 async def run(
     env: dict[str, str],
     kafka: str,
@@ -176,26 +243,15 @@ async def run(
     clients: int,
     live_rate: float,
     logs: Path,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     async with (
         serve("services.reporting.app:create_app", env, logs / "reports.log", "/health/ready") as s,
         httpx.AsyncClient(base_url=s.base, timeout=600, headers=headers) as http,
     ):
-        rss_start = rss_mb(s.pid)
-        rss_peak = rss_start
-        rss_parts: list[float] = []  # by process (service first) at the peak of the sum
+        rss = RssSampler(s.pid)
         stop_sampler = asyncio.Event()
-
-        async def sample() -> None:
-            nonlocal rss_peak, rss_parts
-            while not stop_sampler.is_set():
-                parts = rss_by_process(s.pid)
-                if sum(parts) >= rss_peak:
-                    rss_peak, rss_parts = sum(parts), parts
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop_sampler.wait(), 0.5)
-
-        sampler = asyncio.create_task(sample())
+        sampler = asyncio.create_task(rss.sample(stop_sampler))
         # Cold: every distinct path once, in order; the prober measures the loop meanwhile.
         cold: dict[str, float] = {}
         waits: list[float] = []
@@ -219,28 +275,39 @@ async def run(
         live_waits: list[float] = []
         stop_probe = asyncio.Event()
         prober = asyncio.create_task(probe(http, stop_probe, live_waits))
+        apart = probe_apart(s.base, seconds)
+        spy = py_spy(s.pid, seconds, profile) if profile is not None else None
+        rss.loading = True
 
         async def client(k: int) -> None:
             nonlocal errors
             paths = mix()
             i = k
-            while time.perf_counter() < deadline:
-                group, path = paths[i % len(paths)]
-                i += 1
-                sent = time.perf_counter()
-                answer = await http.get(path)
-                took = time.perf_counter() - sent
-                latencies[group].append(took)
-                by_path.setdefault(path, []).append(took)
-                if took > SLOW_SECONDS:
-                    slow.append((sent - deadline + seconds, path, took))
-                errors += answer.status_code != 200
+            # A client (one keep-alive connection) each: one pool shared by every client cost
+            # this process milliseconds of CPU a request (benchmarks/bench_foundation.py).
+            async with httpx.AsyncClient(base_url=s.base, timeout=600, headers=headers) as own:
+                while time.perf_counter() < deadline:
+                    group, path = paths[i % len(paths)]
+                    i += 1
+                    sent = time.perf_counter()
+                    answer = await own.get(path)
+                    took = time.perf_counter() - sent
+                    latencies[group].append(took)
+                    by_path.setdefault(path, []).append(took)
+                    if took > SLOW_SECONDS:
+                        slow.append((sent - deadline + seconds, path, took))
+                    errors += answer.status_code != 200
 
         await asyncio.gather(*(client(k) for k in range(clients)))
+        rss.loading = False
         stop_probe.set()
         stop_live.set()
         sent_live = await live
         await prober
+        apart_out, _ = await asyncio.to_thread(apart.communicate)
+        apart_waits: list[float] = json.loads(apart_out or b"[]")
+        if spy is not None:
+            await asyncio.to_thread(spy.wait)
         status = (await http.get("/projection/status")).json()
         stop_sampler.set()
         await sampler
@@ -265,12 +332,14 @@ async def run(
         "cold_probe": summary(waits),
         "load": {g: summary(v) for g, v in latencies.items()},
         "load_probe": summary(live_waits),
+        "load_probe_apart": summary(apart_waits),
         "by_path": {p: summary(v) for p, v in by_path.items()},
         "slow": sorted(slow)[:200],
         "errors": errors,
         "requests_per_s": sum(len(v) for v in latencies.values()) / seconds,
-        "rss_start_mb": rss_start,
-        "rss_peak_mb": rss_peak,
-        "rss_peak_parts_mb": rss_parts,
+        "rss_start_mb": rss.start,
+        "rss_peak_mb": sum(rss.peak),
+        "rss_peak_parts_mb": rss.peak,
+        "rss_load_peak_parts_mb": rss.load_peak,
         "rss_end_mb": rss_end,
     }

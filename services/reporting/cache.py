@@ -20,6 +20,12 @@ occurrence, today or later) and `history` for the rest. In one process a cold fo
 date (4 s at 200k facts, 30 s at a million) held every live answer behind it, and its state
 pushed the live state out of the held ones, so the next live fact cost a whole fold too (issue
 12: the 27 s requests of the 200k run were that). Each lane keeps its own held states.
+
+A held state is a city's worth of views (≈ 120 MB at a million facts), and a past answer, once
+made, is kept here and checked without a worker, so the history lane is mostly idle. Idle for
+`history_idle` seconds (REPORT_HISTORY_IDLE_SECONDS), its worker process ends and that memory
+goes back to the operating system (freed inside a process, most of it would not); the next
+past query that needs a fold starts a new one.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
 
 CacheKey = tuple[str, int, ReportQuery]
+CHECKS = 10  # connections checking held answers (one statement each): as many as DB_POOL_MAX
 Lane = str  # "live" | "history"
 LANES: tuple[Lane, ...] = ("live", "history")
 log = structlog.get_logger()
@@ -75,6 +82,7 @@ class ReportCache:
         size: int = 256,
         max_staleness: dt.timedelta = dt.timedelta(0),
         rest: float = 1.0,
+        history_idle: float | None = None,
     ) -> None:
         self.dsn = dsn
         self.options = options
@@ -87,6 +95,11 @@ class ReportCache:
         self.entries: OrderedDict[CacheKey, Entry] = OrderedDict()
         self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
         self.executors: dict[Lane, ProcessPoolExecutor] = {}
+        self.history_idle = history_idle  # settings.py: REPORT_HISTORY_IDLE_SECONDS
+        self.busy: dict[Lane, int] = dict.fromkeys(LANES, 0)  # calls in a lane's worker
+        self.idle_timers: dict[Lane, asyncio.TimerHandle] = {}
+        self.recycled = 0  # worker processes ended after being idle (tests, the benchmark)
+        self.checks: asyncpg.Pool | None = None  # made by `start`; else the caller's pool
         self.folds = 0  # answers computed by a worker (for tests and the benchmark)
         self.refolds = 0  # of which folded from the first fact (no held state could advance)
         self.stale = 0  # answers served from an earlier position while a newer one renders
@@ -104,6 +117,12 @@ class ReportCache:
         await asyncio.gather(
             *(loop.run_in_executor(self._executor(lane), foldworker.started) for lane in LANES)
         )
+        # A check is one read-only statement that leaves no session state: released into a
+        # shared pool, asyncpg ran its reset statement after it, a second round trip on every
+        # report request (issue 12).
+        self.checks = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=CHECKS, reset=_nothing_to_reset
+        )
 
     def stats(self) -> dict[str, int]:
         """What `/projection/status` shows of the cache (and the benchmark reads)."""
@@ -113,12 +132,19 @@ class ReportCache:
             "folds": self.folds,
             "refolds": self.refolds,
             "stale": self.stale,
+            "recycled": self.recycled,
         }
 
     def close(self) -> None:
+        for timer in self.idle_timers.values():
+            timer.cancel()
+        self.idle_timers.clear()
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
         self.executors.clear()
+        if self.checks is not None:
+            self.checks.terminate()
+            self.checks = None
 
     async def answer(self, pool: asyncpg.Pool, query: ReportQuery) -> Rendered:
         return (await self.entry(pool, query)).rendered
@@ -127,7 +153,7 @@ class ReportCache:
         """The newest answer held when it is exact, or, as of today, at most `max_staleness`
         behind while one re-render per query (shared by every request) brings it forward;
         else that render."""
-        async with pool.acquire() as conn:
+        async with (self.checks or pool).acquire() as conn:
             key, held, behind = await self._lookup(conn, query)
         if held is not None and behind == dt.timedelta(0):
             return held
@@ -200,6 +226,34 @@ class ReportCache:
 
     async def _work(self, lane: Lane, generation: str, query: ReportQuery) -> foldworker.Answer:
         """The query folded and rendered in its lane's worker process."""
+        self._busy(lane)
+        try:
+            return await self._call(lane, generation, query)
+        finally:
+            self._idle(lane)
+
+    def _busy(self, lane: Lane) -> None:
+        self.busy[lane] += 1
+        timer = self.idle_timers.pop(lane, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _idle(self, lane: Lane) -> None:
+        self.busy[lane] -= 1
+        if lane == "history" and self.history_idle is not None and not self.busy[lane]:
+            loop = asyncio.get_running_loop()
+            self.idle_timers[lane] = loop.call_later(self.history_idle, self._recycle, lane)
+
+    def _recycle(self, lane: Lane) -> None:
+        """End the idle lane's worker process (its held states with it); a later call in the
+        lane starts a new one (`_executor`)."""
+        self.idle_timers.pop(lane, None)
+        executor = self.executors.pop(lane, None)
+        if executor is not None:
+            executor.shutdown(wait=False)  # the process exits; the pool's thread joins it
+            self.recycled += 1
+
+    async def _call(self, lane: Lane, generation: str, query: ReportQuery) -> foldworker.Answer:
         loop = asyncio.get_running_loop()
         for attempt in range(2):
             try:
@@ -212,7 +266,7 @@ class ReportCache:
                     self.options,
                 )
             except BrokenProcessPool:
-                del self.executors[lane]  # the worker died (killed, out of memory): a new one
+                self.executors.pop(lane, None)  # the worker died (killed, out of memory): a new one
                 if attempt:
                     raise
         raise AssertionError("unreachable")
@@ -240,3 +294,7 @@ class ReportCache:
             evicted, _ = self.entries.popitem(last=False)
             self.rest_until.pop(evicted, None)
         return self.entries[key]
+
+
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """A check's connection back in its pool: it ran one statement outside a transaction."""

@@ -25,5 +25,14 @@ class ReportingSettings(BaseSettings):
         "renders (0: every answer waits until exact); the answer says what it reflects",
     )
 
+    history_idle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias="REPORT_HISTORY_IDLE_SECONDS",
+        description="After this long without a past report to fold, the history fold worker "
+        "ends and its memory (a whole folded state) goes back to the system; the next one "
+        "starts on demand (0: it is kept)",
+    )
+
     def target_options(self) -> TargetOptions:
         return TargetOptions(count_airport_zone=self.count_airport_zone)

@@ -145,3 +145,61 @@ async def test_a_cached_answer_is_not_served_after_a_reset(
         generation = await readmodel.current_generation(conn)
         await conn.execute(f"TRUNCATE {generation}.facts")
     assert await cache.answer(pool, query) == await oracle(pool, query) != first
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists (a worker not yet joined by its pool still does)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_an_idle_history_worker_ends_and_the_next_past_query_gets_a_new_one(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """A history worker holds a whole state (≈ 120 MB at a million facts) for the next past
+    cut-off; idle past `history_idle` its process ends, so that memory goes back to the OS."""
+    rows = list(fact_rows(1500, seed=26))
+    await insert(pool, rows)
+    cache = ReportCache(database_url, OPTIONS, history_idle=0.2)
+    try:
+        await cache.answer(pool, today_query())
+        past = ReportQuery("coverage", PAST[1], None, None)
+        await cache.answer(pool, past)
+        (pid,) = cache.executors["history"]._processes  # the worker's process id
+        deadline = asyncio.get_running_loop().time() + 30
+        while alive(pid):  # the worker is gone (not only asked to go)
+            assert asyncio.get_running_loop().time() < deadline, "the idle worker still runs"
+            await asyncio.sleep(0.05)
+        assert cache.recycled == 1 and "history" not in cache.executors
+        assert "live" in cache.executors  # the live lane keeps its worker (and its state)
+        row = rows[5]  # recorded now, taking effect on a past day: the past answer is stale
+        now = dt.datetime.now(dt.UTC)
+        await insert(pool, [("late-1", *row[1:7], PAST[0], row[8], now, row[10])])
+        assert await cache.answer(pool, past) == await oracle(pool, past)  # a new worker
+        assert "history" in cache.executors
+    finally:
+        cache.close()
+
+
+async def test_a_cached_answer_is_checked_without_a_reset_statement(
+    pool: asyncpg.Pool, cache: ReportCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache hit is one statement: asyncpg's pool ran its reset statement (advisory locks,
+    cursors, listeners, settings) after it, a second round trip on every report request."""
+    await insert(pool, list(fact_rows(1500, seed=27)))
+    await cache.start()
+    query = ReportQuery("trends", dt.date(2024, 12, 31), None, None)
+    first = await cache.answer(pool, query)
+    resets: list[object] = []
+    reset = asyncpg.connection.Connection.reset
+
+    async def counted(self: asyncpg.Connection, *, timeout: float | None = None) -> None:
+        resets.append(self)
+        await reset(self, timeout=timeout)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "reset", counted)
+    assert await cache.answer(pool, query) == first  # served from the cache
+    assert cache.folds == 1 and resets == []
