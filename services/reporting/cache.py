@@ -49,7 +49,6 @@ from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
 
 CacheKey = tuple[str, int, ReportQuery]
-CHECKS = 10  # connections checking held answers (one statement each): as many as DB_POOL_MAX
 Lane = str  # "live" | "history"
 LANES: tuple[Lane, ...] = ("live", "history")
 log = structlog.get_logger()
@@ -83,6 +82,7 @@ class ReportCache:
         max_staleness: dt.timedelta = dt.timedelta(0),
         rest: float = 1.0,
         history_idle: float | None = None,
+        checks: int = 4,
     ) -> None:
         self.dsn = dsn
         self.options = options
@@ -96,6 +96,7 @@ class ReportCache:
         self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
         self.executors: dict[Lane, ProcessPoolExecutor] = {}
         self.history_idle = history_idle  # settings.py: REPORT_HISTORY_IDLE_SECONDS
+        self.check_connections = checks  # settings.py: REPORT_CHECK_CONNECTIONS
         self.busy: dict[Lane, int] = dict.fromkeys(LANES, 0)  # calls in a lane's worker
         self.idle_timers: dict[Lane, asyncio.TimerHandle] = {}
         self.recycled = 0  # worker processes ended after being idle (tests, the benchmark)
@@ -121,7 +122,7 @@ class ReportCache:
         # shared pool, asyncpg ran its reset statement after it, a second round trip on every
         # report request (issue 12).
         self.checks = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=CHECKS, reset=_nothing_to_reset
+            self.dsn, min_size=1, max_size=self.check_connections, reset=_nothing_to_reset
         )
 
     def stats(self) -> dict[str, int]:

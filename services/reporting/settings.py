@@ -34,5 +34,13 @@ class ReportingSettings(BaseSettings):
         "starts on demand (0: it is kept)",
     )
 
+    check_connections: int = Field(
+        default=4,
+        ge=1,
+        validation_alias="REPORT_CHECK_CONNECTIONS",
+        description="Connections of the small pool that checks whether a held report answer is "
+        "still exact (one statement each, no reset round trip); on top of DB_POOL_MAX",
+    )
+
     def target_options(self) -> TargetOptions:
         return TargetOptions(count_airport_zone=self.count_airport_zone)
