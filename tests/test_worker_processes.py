@@ -28,7 +28,7 @@ from services.reporting.domain.targets import TargetOptions
 
 async def main() -> None:
     cache = ReportCache("postgresql://unused", TargetOptions())
-    await cache.start()
+    await cache.start_workers()  # as the service starts them (no database needed)
     pids = [pid for ex in cache.executors.values() for pid in ex._processes]
     print(" ".join(map(str, pids)), flush=True)
     await asyncio.Event().wait()

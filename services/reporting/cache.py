@@ -112,17 +112,21 @@ class ReportCache:
         return self.executors[lane]
 
     async def start(self) -> None:
-        """Start the worker processes now (spawning one imports the contracts: seconds on a
-        busy host), so the first report does not wait for that."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._executor(lane), foldworker.started) for lane in LANES)
-        )
+        """Start the worker processes and the checks' pool."""
+        await self.start_workers()
         # A check is one read-only statement that leaves no session state: released into a
         # shared pool, asyncpg ran its reset statement after it, a second round trip on every
         # report request (issue 12).
         self.checks = await asyncpg.create_pool(
             self.dsn, min_size=1, max_size=self.check_connections, reset=_nothing_to_reset
+        )
+
+    async def start_workers(self) -> None:
+        """Start the worker processes now (spawning one imports the contracts: seconds on a
+        busy host), so the first report does not wait for that."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor(lane), foldworker.started) for lane in LANES)
         )
 
     def stats(self) -> dict[str, int]:
