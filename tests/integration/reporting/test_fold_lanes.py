@@ -25,6 +25,7 @@ from services.reporting.domain.periods import local_date
 from services.reporting.domain.state import fold
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery, render
+from tests.support import wait_for
 
 OPTIONS = TargetOptions()
 PAST = [dt.date(2017, 6, 30), dt.date(2019, 12, 31), dt.date(2021, 6, 30)]
@@ -169,10 +170,11 @@ async def test_an_idle_history_worker_ends_and_the_next_past_query_gets_a_new_on
         past = ReportQuery("coverage", PAST[1], None, None)
         await cache.answer(pool, past)
         (pid,) = cache.executors["history"]._processes  # the worker's process id
-        deadline = asyncio.get_running_loop().time() + 30
-        while alive(pid):  # the worker is gone (not only asked to go)
-            assert asyncio.get_running_loop().time() < deadline, "the idle worker still runs"
-            await asyncio.sleep(0.05)
+
+        async def gone() -> bool:  # the worker is gone (not only asked to go)
+            return not alive(pid)
+
+        await wait_for(gone, timeout=30)
         assert cache.recycled == 1 and "history" not in cache.executors
         assert "live" in cache.executors  # the live lane keeps its worker (and its state)
         row = rows[5]  # recorded now, taking effect on a past day: the past answer is stale
