@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -17,19 +16,11 @@ from servicekit.eventstore import (
     IdempotencyKeyReused,
     StaleTransaction,
 )
-from servicekit.eventstore.store import create_pool
 from tests.support import staff_event, wait_for
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[EventStore]:
-    pool = await create_pool(database_url, max_size=20)
-    store = EventStore(pool, "teststore")
-    await store.create_schema()
-    yield store
-    await pool.close()
+STORE_SCHEMA = "teststore"  # the `store` fixture's schema (tests/integration/conftest.py)
+STORE_POOL_SIZE = 20
 
 
 async def test_append_and_read_a_stream(store: EventStore) -> None:

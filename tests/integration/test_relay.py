@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,32 +13,15 @@ from aiokafka.errors import KafkaConnectionError
 from socialwork_contracts.registry import AgencyProfileAmended
 
 from servicekit.eventstore import START, EventStore, LogPosition, NewEvent
-from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from servicekit.leadership import LOST_CONNECTION
-from servicekit.relay import OutboxRelay, make_producer
+from servicekit.relay import OutboxRelay
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
 from tests.support import metadata, staff_event, wait_for
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[EventStore]:
-    pool = await create_pool(database_url)
-    store = EventStore(pool, "relaytest")
-    await store.create_schema()
-    yield store
-    await pool.close()
-
-
-@pytest.fixture
-async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    producer = make_producer(infra.kafka)
-    await producer.start()
-    yield producer
-    await producer.stop()
+STORE_SCHEMA = "relaytest"  # the `store` fixture's schema (tests/integration/conftest.py)
 
 
 async def test_events_committed_while_no_relay_ran_are_published_on_start(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,32 +12,15 @@ from aiokafka import AIOKafkaProducer
 from socialwork_contracts.registry import AgencyProfileAmended
 
 from servicekit.eventstore import EventStore, NewEvent
-from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
-from servicekit.relay import OutboxRelay, make_producer
+from servicekit.relay import OutboxRelay
 from servicekit.relay_batches import LARGE_RECORD
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
 from tests.support import metadata, staff_event
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[EventStore]:
-    pool = await create_pool(database_url)
-    store = EventStore(pool, "relaybatches")
-    await store.create_schema()
-    yield store
-    await pool.close()
-
-
-@pytest.fixture
-async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    producer = make_producer(infra.kafka)
-    await producer.start()
-    yield producer
-    await producer.stop()
+STORE_SCHEMA = "relaybatches"  # the `store` fixture's schema (tests/integration/conftest.py)
 
 
 async def publish_all(store: EventStore, relay: OutboxRelay) -> int:

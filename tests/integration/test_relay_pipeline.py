@@ -5,38 +5,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from servicekit.eventstore import EventStore, LogPosition
-from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
-from servicekit.relay import OutboxRelay, make_producer
+from servicekit.relay import OutboxRelay
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
 from tests.support import staff_event
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[EventStore]:
-    pool = await create_pool(database_url)
-    store = EventStore(pool, "relaypipe")
-    await store.create_schema()
-    yield store
-    await pool.close()
-
-
-@pytest.fixture
-async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
-    producer = make_producer(infra.kafka)
-    await producer.start()
-    yield producer
-    await producer.stop()
+STORE_SCHEMA = "relaypipe"  # the `store` fixture's schema (tests/integration/conftest.py)
 
 
 async def test_the_next_batch_is_read_before_the_current_checkpoint_is_saved(

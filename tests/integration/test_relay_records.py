@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pydantic_core
@@ -16,10 +15,10 @@ from socialwork_contracts.envelope import CloudEvent
 
 from servicekit.cloudevents import Envelopes, to_cloudevent, to_kafka_record
 from servicekit.eventstore import START, EventStore
-from servicekit.eventstore.store import create_pool
 from servicekit.relay_records import identity, log_position, read_pieces
 
 pytestmark = pytest.mark.infra
+STORE_SCHEMA = "relayrecords"  # the `store` fixture's schema (tests/integration/conftest.py)
 
 ODD = ['a"b\\c%d{0}', "line\nbreak\ttab\x01\x1f\x7f", "郑州 é \u2028\u2029 / 🙂", "", "</script>"]
 TZ8 = dt.timezone(dt.timedelta(hours=8))
@@ -31,15 +30,6 @@ TIMES: list[Any] = [
     "infinity",
     "-infinity",
 ]
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[EventStore]:
-    pool = await create_pool(database_url)
-    store = EventStore(pool, "relayrecords")
-    await store.create_schema()
-    yield store
-    await pool.close()
 
 
 def payload(rng: random.Random, i: int) -> dict[str, Any]:
