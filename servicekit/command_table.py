@@ -5,6 +5,15 @@ command type, how to find its stream, fold it, decide, authorise and project it,
 that run first in the command's transaction — locks, then the situation (what the decision needs
 beyond its own stream: another aggregate, a read model of another service's events). HTTP routes,
 process managers and scheduled checks all call `run_command` with that table.
+
+A command with hooks may run in a group's batch (`CommandRun.run_together`) when its handler
+says which advisory locks it takes, from the command alone (`together`): the batch takes every
+lock of its commands in one statement (ascending keys: `servicekit.locks.lock_all`), then reads
+their situations, then their streams in one statement, decides and appends them together. The
+situations are all read before any of the batch writes, so the handler promises that no other
+command of the batch writes what its situation reads — except under one of its lock keys, and
+commands sharing a lock key (a stream, a command id) never share a batch: the later one runs
+alone after it and reads what the batch wrote. Each handler says in a comment why that holds.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import InlineProjection
 from servicekit.group_commit import Batchable
+from servicekit.locks import LockKey, lock_all
 
 S = TypeVar("S")  # the aggregate's state
 C = TypeVar("C")  # the commands this handler takes
@@ -32,7 +42,12 @@ F = TypeVar("F")  # the situation its decisions read
 class CommandHandler(Generic[S, C, F]):
     """How one kind of command runs; `decide` and `authorize` get the situation last (None
     without a `situation` hook). Without `lock`, the stream's expected version is all the
-    concurrency control the command needs."""
+    concurrency control the command needs.
+
+    `together`: for a handler with hooks, the locks a command takes (what `lock` takes, known
+    from the command alone) when it may be decided in a group's batch; None, or no function:
+    it runs alone. `situations`: the situation of several commands in fewer round trips than
+    one `situation` each (the batch reads them in sequence without it)."""
 
     stream_id: Callable[[C], str]
     evolve: Callable[[S | None, DomainEvent], S]
@@ -41,6 +56,16 @@ class CommandHandler(Generic[S, C, F]):
     inline: Callable[[S], InlineProjection] | None = None
     lock: Callable[[EventStore, Connection, C], Awaitable[None]] | None = None
     situation: Callable[[EventStore, Connection, C], Awaitable[F]] | None = None
+    together: Callable[[C], Sequence[LockKey] | None] | None = None
+    situations: Callable[[EventStore, Connection, Sequence[C]], Awaitable[Sequence[F]]] | None = (
+        None
+    )
+
+    def batch_locks(self, command: C) -> Sequence[LockKey] | None:
+        """The locks `command` takes in a batch; None: it runs alone."""
+        if self.lock is None and self.situation is None:
+            return ()  # its decision reads its own stream alone
+        return None if self.together is None else self.together(command)
 
 
 # Command type -> how it runs: a service's `handlers.COMMANDS`.
@@ -103,8 +128,9 @@ async def run_command(
 
 @dataclass(frozen=True)
 class CommandRun(Batchable):
-    """`run_command` as the work of a group commit. A command without hooks (its decision reads
-    its own stream alone) may run together with the group's others (`execute_together`)."""
+    """`run_command` as the work of a group commit. A command without hooks, or one whose
+    handler says which locks it takes (`CommandHandler.together`), may run together with the
+    group's others (`execute_together`)."""
 
     commands: CommandTable
     store: EventStore
@@ -115,11 +141,13 @@ class CommandRun(Batchable):
     @property
     def batch_keys(self) -> tuple[Hashable, ...] | None:
         handler = handler_of(self.commands, type(self.command))
-        if handler.lock is not None or handler.situation is not None:
-            return None  # its hooks read and lock in the transaction: run alone
-        command_id = self.context.command_id
-        stream = ("stream", handler.stream_id(self.command))
-        return (stream,) if command_id is None else (stream, ("command", command_id))
+        locks = handler.batch_locks(self.command)
+        if locks is None:
+            return None  # its hooks read and lock in ways only a run alone keeps safe
+        keys: list[Hashable] = [("stream", handler.stream_id(self.command))]
+        if self.context.command_id is not None:
+            keys.append(("command", self.context.command_id))
+        return (*keys, *(("lock", *lock) for lock in locks))
 
     async def __call__(self, conn: Connection) -> Outcome:
         return await run_command(
@@ -131,14 +159,45 @@ class CommandRun(Batchable):
         stores = {id(item.store) for item in items}
         if len(stores) != 1:
             raise ValueError("commands of several stores cannot share one batch")
+        store = items[0].store
+        handlers = [handler_of(item.commands, type(item.command)) for item in items]
+        # Every lock first, in one order (no cycle with another group or a process manager),
+        # then the situations, read under them, as `run_command` does for one command.
+        await lock_all(
+            conn,
+            (
+                lock
+                for handler, item in zip(handlers, items, strict=True)
+                for lock in handler.batch_locks(item.command) or ()
+            ),
+        )
+        situations = await _situations(store, conn, handlers, [item.command for item in items])
         steps = [
-            _steps(
-                handler_of(item.commands, type(item.command)),
-                item.command,
-                item.context,
-                item.expected_version,
-                None,
-            )
-            for item in items
+            _steps(handler, item.command, item.context, item.expected_version, situation)
+            for handler, item, situation in zip(handlers, items, situations, strict=True)
         ]
-        return await execute_together(items[0].store, conn, steps)
+        return await execute_together(store, conn, steps)
+
+
+async def _situations(
+    store: EventStore,
+    conn: Connection,
+    handlers: Sequence[CommandHandler[Any, Any, Any]],
+    commands: Sequence[BaseModel],
+) -> list[Any]:
+    """Each command's situation: a handler's many-form once for all its commands, else one
+    read each, in sequence (on the batch's connection, without a savepoint each)."""
+    found: list[Any] = [None] * len(commands)
+    by_handler: dict[int, list[int]] = {}
+    for i, handler in enumerate(handlers):
+        by_handler.setdefault(id(handler), []).append(i)
+    for indexes in by_handler.values():
+        handler = handlers[indexes[0]]
+        if handler.situations is not None:
+            many = await handler.situations(store, conn, [commands[i] for i in indexes])
+            for i, situation in zip(indexes, many, strict=True):
+                found[i] = situation
+        elif handler.situation is not None:
+            for i in indexes:
+                found[i] = await handler.situation(store, conn, commands[i])
+    return found

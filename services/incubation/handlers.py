@@ -2,10 +2,15 @@
 
 A command about an incubation reads other streams and the read model (the base, the agency's
 registry status and listings, who holds which office). To make those checks hold under
-concurrency, commands take transaction-scoped advisory locks before they read, always in the
-same order: first the base, then the agency. Admissions to one base are thus serialised (as
-optimistic concurrency on the base stream would), and so are admissions of one agency to
-different bases. The partial UNIQUE indexes on `incubations` are the last line of defence.
+concurrency, commands take transaction-scoped advisory locks before they read, all of a command
+(or of a group's batch) at once in one order (`servicekit.locks.lock_all`). Admissions to one
+base are thus serialised (as optimistic concurrency on the base stream would), and so are
+admissions of one agency to different bases. The partial UNIQUE indexes on `incubations` are
+the last line of defence.
+
+Which commands may be decided in a group's batch (`together`; see servicekit.command_table: no
+other command of the batch may write what one's situation reads, bar under a shared lock key):
+base commands and applications, whose locks the command names; the others run alone.
 HTTP routes, the process managers and the scheduled check run these through
 `servicekit.command_table.run_command`.
 """
@@ -21,6 +26,7 @@ from servicekit.command_table import CommandHandler, CommandTable
 from servicekit.db import Connection
 from servicekit.decisions import event_narrowing
 from servicekit.eventstore import EventStore
+from servicekit.locks import LockKey, lock_all
 from services.incubation import authz, readmodel
 from services.incubation.domain import commands as cmd
 from services.incubation.domain import group as group_domain
@@ -77,8 +83,17 @@ async def load_incubation(
 # -- bases ----------------------------------------------------------------------------------
 
 
+def base_locks(command: cmd.BaseCommand) -> tuple[LockKey, ...]:
+    """A base command's decision reads its own stream and, closing, the places held at the base;
+    evaluating, the base's stays, support, trainings, services and funding. In a batch, what
+    writes those is a command on the same base (same key) or on an incubation at it: an
+    application names the base (same key); approvals, agreements, exits and records of support
+    or services take no key from the command and run alone, after the batch."""
+    return (readmodel.lock_of(f"base:{command.base_id}"),)
+
+
 async def lock_base(store: EventStore, conn: Connection, command: cmd.BaseCommand) -> None:
-    await readmodel.lock(conn, f"base:{command.base_id}")
+    await lock_all(conn, base_locks(command))
 
 
 async def base_situation(
@@ -110,11 +125,15 @@ BASE = CommandHandler[IncubationBase, cmd.BaseCommand, Situation](
     inline=readmodel.upsert_base,
     lock=lock_base,
     situation=base_situation,
+    together=base_locks,
 )
 
 # -- groups in preparation (注册协助) -------------------------------------------------------
 
 
+# Groups run alone: their situation reads the assisting base's stream, a base known for most
+# of their commands only from the groups table, so no key of the command covers it (and they are
+# few).
 async def lock_group(store: EventStore, conn: Connection, command: cmd.GroupCommand) -> None:
     await readmodel.lock(conn, f"agency:{command.provisional_id}")  # as admissions do
 
@@ -158,12 +177,27 @@ async def _base_and_agency(
     return (current.base_id, current.uscc, current) if current else ("", "", None)
 
 
+def place_locks(base_id: str, uscc: str) -> tuple[LockKey, ...]:
+    return readmodel.lock_of(f"base:{base_id}"), readmodel.lock_of(f"agency:{uscc}")
+
+
 async def lock_place(store: EventStore, conn: Connection, command: cmd.IncubationCommand) -> None:
     if isinstance(command, TAKES_A_PLACE):
         base_id, uscc, _ = await _base_and_agency(store, conn, command)
-        # Always base first, then agency: one order everywhere, so no deadlock.
-        await readmodel.lock(conn, f"base:{base_id}")
-        await readmodel.lock(conn, f"agency:{uscc}")
+        await lock_all(conn, place_locks(base_id, uscc))
+
+
+def application_locks(command: cmd.IncubationCommand) -> tuple[LockKey, ...] | None:
+    """An application names its base and agency; every other incubation command finds them in
+    its stream, so it runs alone. An application reads the base's stream (written by commands
+    on the base: same key), the agency's facts (consumers; a group's row: group commands run
+    alone), the places the agency and the base hold (applications of the agency or to the base:
+    same keys; approvals, agreements, exits and identity links run alone) and the call's
+    approvals (approvals run alone). What it writes — its stream, a `submitted` row, which no
+    count of places or approvals includes — no other command of the batch reads."""
+    if isinstance(command, cmd.SubmitApplication):
+        return place_locks(command.base_id, command.uscc)
+    return None
 
 
 async def incubation_situation(
@@ -202,6 +236,7 @@ INCUBATION = CommandHandler[Incubation, cmd.IncubationCommand, Situation](
     inline=readmodel.upsert_incubation,
     lock=lock_place,
     situation=incubation_situation,
+    together=application_locks,
 )
 
 COMMANDS: CommandTable = {

@@ -19,8 +19,8 @@ from socialwork_contracts.incubation import (
 
 from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
-from servicekit.eventstore.store import InlineProjection
-from servicekit.locks import lock_for_transaction
+from servicekit.eventstore.store import InlineProjection, InlineStatement
+from servicekit.locks import LockKey, lock_for_transaction
 from services.incubation.domain.group import Group
 from services.incubation.domain.incubation import HOLDING, OCCUPYING, Incubation
 from services.incubation.domain.incubation_base import IncubationBase
@@ -164,13 +164,41 @@ _ADMITTED = ["approved", "signed", "incubating", "graduated", "terminated"]
 # --- inline projections (run in the append transaction) -------------------------------------
 
 
+# The base's row and its new training sessions in one statement (a data-modifying CTE runs
+# whether or not it is read), so a group's bases are projected in one round trip (issue 12).
+_UPSERT_BASE = f"""
+WITH base AS (
+    INSERT INTO {SCHEMA}.bases (base_id, name, reporting_unit, level, closed_on, state, version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (base_id) DO UPDATE SET
+    name = excluded.name, closed_on = excluded.closed_on, state = excluded.state,
+    version = excluded.version WHERE {SCHEMA}.bases.version < excluded.version
+)
+INSERT INTO {SCHEMA}.trainings (base_id, session_id, title, held_on, hours, attendees,
+                                agency_usccs)
+SELECT t.base_id, t.session_id, t.title, t.held_on, t.hours, t.attendees,
+       ARRAY(SELECT jsonb_array_elements_text(t.agency_usccs))
+FROM jsonb_to_recordset($8::jsonb) AS t(base_id text, session_id text, title text, held_on date,
+                                       hours numeric, attendees integer, agency_usccs jsonb)
+ON CONFLICT DO NOTHING
+"""
+
+
 def upsert_base(base: IncubationBase) -> InlineProjection:
-    async def write(conn: Connection, events: Sequence[RecordedEvent]) -> None:
-        await conn.execute(
-            f"INSERT INTO {SCHEMA}.bases (base_id, name, reporting_unit, level, closed_on, state, "
-            "version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (base_id) DO UPDATE SET "
-            "name = excluded.name, closed_on = excluded.closed_on, state = excluded.state, "
-            f"version = excluded.version WHERE {SCHEMA}.bases.version < excluded.version",
+    def arguments(events: Sequence[RecordedEvent]) -> tuple[Any, ...]:
+        trainings = [
+            {
+                "base_id": event.base_id,
+                "session_id": event.session_id,
+                "title": event.title,
+                "held_on": event.held_on.isoformat(),
+                "hours": str(Decimal(event.hours)),
+                "attendees": event.attendees,
+                "agency_usccs": list(event.agency_usccs),
+            }
+            for event in (recorded.load() for recorded in events)
+            if isinstance(event, TrainingDelivered)
+        ]
+        return (
             base.base_id,
             base.name,
             base.reporting_unit,
@@ -178,24 +206,10 @@ def upsert_base(base: IncubationBase) -> InlineProjection:
             base.closed_on,
             _BASE.dump_python(base, mode="json"),
             events[-1].stream_version,
+            trainings,
         )
-        for recorded in events:
-            event = recorded.load()
-            if isinstance(event, TrainingDelivered):
-                await conn.execute(
-                    f"INSERT INTO {SCHEMA}.trainings (base_id, session_id, title, held_on, hours, "
-                    "attendees, agency_usccs) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                    "ON CONFLICT DO NOTHING",
-                    event.base_id,
-                    event.session_id,
-                    event.title,
-                    event.held_on,
-                    Decimal(event.hours),
-                    event.attendees,
-                    event.agency_usccs,
-                )
 
-    return write
+    return InlineStatement(_UPSERT_BASE, arguments)
 
 
 def upsert_incubation(state: Incubation) -> InlineProjection:
@@ -552,9 +566,14 @@ async def call_approved(conn: Connection, call_id: str, other_than: str) -> int:
     return count
 
 
+def lock_of(key: str) -> LockKey:
+    """The service's advisory lock on `key` (`base:<id>`, `agency:<uscc>`), as `lock` takes it."""
+    return "incubation", key
+
+
 async def lock(conn: Connection, key: str) -> None:
     """A transaction-scoped advisory lock: serialises admissions to one base / of one agency."""
-    await lock_for_transaction(conn, "incubation", key)
+    await lock_for_transaction(conn, *lock_of(key))
 
 
 # --- what the consumers write -----------------------------------------------------------------

@@ -8,6 +8,7 @@ scheduled check and the list queries read committed, current state.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from servicekit.db import Connection
@@ -161,32 +162,44 @@ def project_credit_file(file: CreditFile) -> InlineProjection:
 
 async def known_agency(conn: Connection, uscc: str, on: dt.date | None) -> KnownAgency | None:
     """The agency as the registry told us, with the base it was resident in on `on`."""
-    row = await conn.fetchrow(f"SELECT * FROM {SCHEMA}.agencies WHERE uscc = $1", uscc)
-    if row is None:
-        return None
-    base_id = None
-    if on is not None:
-        base_id = await conn.fetchval(
-            f"SELECT base_id FROM {SCHEMA}.residencies WHERE uscc = $1 AND started_on <= $2 "
-            "AND (ended_on IS NULL OR ended_on >= $2) ORDER BY started_on DESC LIMIT 1",
-            uscc,
-            on,
+    return (await known_agencies(conn, [(uscc, on)]))[0]
+
+
+async def known_agencies(
+    conn: Connection, wanted: Sequence[tuple[str, dt.date | None]]
+) -> list[KnownAgency | None]:
+    """`known_agency` of each (uscc, day) in one round trip (a group's commands: issue 12)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT w.n, a.uscc, a.name, a.reporting_unit, a.registered_on, a.status,
+               (SELECT r.base_id FROM {SCHEMA}.residencies r
+                 WHERE w.day IS NOT NULL AND r.uscc = w.uscc AND r.started_on <= w.day
+                   AND (r.ended_on IS NULL OR r.ended_on >= w.day)
+                 ORDER BY r.started_on DESC LIMIT 1) AS base_id,
+               g.base_id AS graduated_from, g.ended_on AS graduated_on
+        FROM unnest($1::text[], $2::date[]) WITH ORDINALITY AS w(uscc, day, n)
+        JOIN {SCHEMA}.agencies a ON a.uscc = w.uscc
+        LEFT JOIN LATERAL (
+            SELECT r.base_id, r.ended_on FROM {SCHEMA}.residencies r
+            WHERE r.uscc = w.uscc AND r.graduated ORDER BY r.ended_on DESC LIMIT 1
+        ) g ON true
+        """,
+        [uscc for uscc, _ in wanted],
+        [day for _, day in wanted],
+    )
+    found: list[KnownAgency | None] = [None] * len(wanted)
+    for row in rows:
+        found[row["n"] - 1] = KnownAgency(
+            row["uscc"],
+            row["name"],
+            row["reporting_unit"],
+            row["registered_on"],
+            row["status"],
+            row["base_id"],
+            row["graduated_from"],
+            row["graduated_on"],
         )
-    graduation = await conn.fetchrow(
-        f"SELECT base_id, ended_on FROM {SCHEMA}.residencies WHERE uscc = $1 AND graduated "
-        "ORDER BY ended_on DESC LIMIT 1",
-        uscc,
-    )
-    return KnownAgency(
-        row["uscc"],
-        row["name"],
-        row["reporting_unit"],
-        row["registered_on"],
-        row["status"],
-        base_id,
-        graduation["base_id"] if graduation else None,
-        graduation["ended_on"] if graduation else None,
-    )
+    return found
 
 
 async def agency_scope(conn: Connection, uscc: str) -> AgencyScope | None:
