@@ -22,7 +22,12 @@ from servicekit.eventstore import (
     NewEvent,
 )
 from servicekit.eventstore.records import Decided
-from servicekit.eventstore.store import InlineProjection, InlineStatement, command_fingerprint
+from servicekit.eventstore.store import (
+    InlineProjection,
+    InlineStatement,
+    InlineStatements,
+    command_fingerprint,
+)
 
 S = TypeVar("S")
 C = TypeVar("C", bound=BaseModel)
@@ -194,14 +199,21 @@ async def execute_together(
     results = await store.append_many(conn, [d for _, d, _ in decided])
     statements: dict[str, list[Sequence[Any]]] = {}
     for (i, _, new_state), result in zip(decided, results, strict=True):
-        projection = group[i].projection(new_state)
-        if isinstance(projection, InlineStatement) and result.events:
-            statements.setdefault(projection.statement, []).append(
-                projection.arguments(result.events)
-            )
+        projection = _together(group[i].projection(new_state))
+        if isinstance(projection, InlineStatements) and result.events:
+            # A projection's statements keep their order: each is first met after the previous.
+            for each in projection.statements:
+                statements.setdefault(each.statement, []).append(each.arguments(result.events))
         elif projection is not None and result.events:
             await projection(conn, result.events)
         answers[i] = Outcome(result, new_state)
     for statement, rows in statements.items():  # one round trip per statement (issue 12)
         await conn.executemany(statement, rows)
     return answers
+
+
+def _together(projection: InlineProjection | None) -> InlineProjection | None:
+    """A one-statement projection as a projection of statements, sent with the group's."""
+    if isinstance(projection, InlineStatement):
+        return InlineStatements((projection,))
+    return projection

@@ -55,6 +55,18 @@ class InlineStatement:
         await conn.execute(self.statement, *self.arguments(events))
 
 
+@dataclass(frozen=True)
+class InlineStatements:
+    """An inline projection of a few statements run in order: a group's projections send each
+    statement for all of them together, in the same order (one round trip a statement)."""
+
+    statements: tuple[InlineStatement, ...]
+
+    async def __call__(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        for statement in self.statements:
+            await statement(conn, events)
+
+
 _COLUMNS = (
     "position, event_id, stream_id, stream_version, event_type, event_version, data, "
     "occurred_at, recorded_at, actor, actor_role, correlation_id, causation_id, "

@@ -13,7 +13,7 @@ from typing import Any
 
 from servicekit.db import Connection
 from servicekit.eventstore import RecordedEvent
-from servicekit.eventstore.store import InlineProjection
+from servicekit.eventstore.store import InlineProjection, InlineStatement
 from services.supervision.authz import AgencyScope
 from services.supervision.domain import rules
 from services.supervision.domain.commands import KnownAgency
@@ -82,82 +82,120 @@ CREATE INDEX IF NOT EXISTS listings_open ON {SCHEMA}.listings (list, removed_on)
 """
 
 
+def _rewrite(table: str, key: str, columns: dict[str, str], source: str) -> str:
+    """CTEs that make `table`'s rows of the file (the `file` CTE's uscc) those of `source`, a
+    JSON array of rows: the file's others deleted, its kept ones updated, new ones inserted (an
+    id another agency's row holds trips the key, as an insert after a delete would)."""
+    fields = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+    names = ", ".join(columns)
+    updates = ", ".join(f"{name} = n.{name}" for name in columns if name != key)
+    return f"""
+    {table}_rows AS (
+        SELECT n.*, file.uscc FROM file, jsonb_to_recordset({source}::jsonb) AS n({fields})
+    ), {table}_gone AS (
+        DELETE FROM {SCHEMA}.{table} x USING file WHERE x.uscc = file.uscc
+        AND x.{key} NOT IN (SELECT {key} FROM {table}_rows)
+    ), {table}_kept AS (
+        UPDATE {SCHEMA}.{table} x SET {updates} FROM {table}_rows n
+        WHERE x.{key} = n.{key} AND x.uscc = n.uscc
+    ), {table}_new AS (
+        INSERT INTO {SCHEMA}.{table} (uscc, {names}) SELECT n.uscc, {names} FROM {table}_rows n
+        WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.{table} x
+                          WHERE x.{key} = n.{key} AND x.uscc = n.uscc)
+    )"""
+
+
+_RECTIFICATION = {
+    "rectification_id": "text",
+    "violation_id": "text",
+    "requirements": "text",
+    "deadline": "date",
+    "ordered_on": "date",
+    "status": "text",
+    "overdue_on": "date",
+    "confirmed_on": "date",
+}
+_LISTING = {
+    "listing_id": "text",
+    "list": "text",
+    "ground": "text",
+    "legal_basis": "text",
+    "listed_on": "date",
+    "clock_from": "date",
+    "removed_on": "date",
+    "removal_reason": "text",
+    "auto_exit_on": "date",
+    "escalation_on": "date",
+    "serious_exit_from": "date",
+}
+# One statement (issue 12: a group's files are projected in one round trip): the file's version
+# moves forward, or nothing is written (a replay of an older event).
+_PROJECT_FILE = f"""
+WITH file AS (
+    INSERT INTO {SCHEMA}.credit_files (uscc, version, updated_position) VALUES ($1, $2, $3)
+    ON CONFLICT (uscc) DO UPDATE SET version = excluded.version,
+        updated_position = excluded.updated_position
+    WHERE {SCHEMA}.credit_files.version < excluded.version
+    RETURNING uscc
+), {_rewrite("rectifications", "rectification_id", _RECTIFICATION, "$4")},
+{_rewrite("listings", "listing_id", _LISTING, "$5")}
+INSERT INTO {SCHEMA}.annual_reports (uscc, year)
+SELECT file.uscc, year FROM file, unnest($6::int[]) AS year
+ON CONFLICT DO NOTHING
+"""
+
+
 def project_credit_file(file: CreditFile) -> InlineProjection:
     """Rewrite the file's rectification and listing rows with the events that changed them."""
 
-    async def write(conn: Connection, events: Any) -> None:
-        last: RecordedEvent = events[-1]
-        newer = await conn.fetchval(
-            f"INSERT INTO {SCHEMA}.credit_files (uscc, version, updated_position) "
-            "VALUES ($1, $2, $3) ON CONFLICT (uscc) DO UPDATE SET version = excluded.version, "
-            f"updated_position = excluded.updated_position "
-            f"WHERE {SCHEMA}.credit_files.version < excluded.version RETURNING true",
+    def arguments(events: Sequence[RecordedEvent]) -> tuple[Any, ...]:
+        last = events[-1]
+        rectifications = [
+            {
+                "rectification_id": r.rectification_id,
+                "violation_id": r.violation_id,
+                "requirements": r.requirements,
+                "deadline": r.deadline,
+                "ordered_on": r.ordered_on,
+                "status": r.status,
+                "overdue_on": r.overdue_on,
+                "confirmed_on": r.confirmed_on,
+            }
+            for r in file.rectifications
+        ]
+        listings = []
+        for x in file.listings:
+            policy = credit_policy(x.clock_from)
+            listings.append(
+                {
+                    "listing_id": x.listing_id,
+                    "list": x.list,
+                    "ground": x.ground,
+                    "legal_basis": x.legal_basis,
+                    "listed_on": x.listed_on,
+                    "clock_from": x.clock_from,
+                    "removed_on": x.removed_on,
+                    "removal_reason": x.removal_reason,
+                    "auto_exit_on": rules.auto_exit_on(x, policy),
+                    "escalation_on": rules.escalation_on(x, policy),
+                    "serious_exit_from": rules.serious_exit_from(x, policy),
+                }
+            )
+        years = {
+            *(i.year for i in file.inspections),
+            *file.overdue_reports,
+            *(y for y, _day, late in file.filed_reports if not late),
+        }
+        return (
             file.uscc,
             last.stream_version,
             last.position,
-        )
-        if not newer:
-            return
-        await conn.execute(f"DELETE FROM {SCHEMA}.rectifications WHERE uscc = $1", file.uscc)
-        await conn.executemany(
-            f"INSERT INTO {SCHEMA}.rectifications (rectification_id, uscc, violation_id, "
-            "requirements, deadline, ordered_on, status, overdue_on, confirmed_on) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            [
-                (
-                    r.rectification_id,
-                    file.uscc,
-                    r.violation_id,
-                    r.requirements,
-                    r.deadline,
-                    r.ordered_on,
-                    r.status,
-                    r.overdue_on,
-                    r.confirmed_on,
-                )
-                for r in file.rectifications
-            ],
-        )
-        await conn.executemany(
-            f"INSERT INTO {SCHEMA}.annual_reports (uscc, year) VALUES ($1, $2) "
-            "ON CONFLICT DO NOTHING",
-            [
-                (file.uscc, year)
-                for year in {
-                    *(i.year for i in file.inspections),
-                    *file.overdue_reports,
-                    *(y for y, _day, late in file.filed_reports if not late),
-                }
-            ],
-        )
-        await conn.execute(f"DELETE FROM {SCHEMA}.listings WHERE uscc = $1", file.uscc)
-        rows = []
-        for x in file.listings:
-            policy = credit_policy(x.clock_from)
-            rows.append(
-                (
-                    x.listing_id,
-                    file.uscc,
-                    x.list,
-                    x.ground,
-                    x.legal_basis,
-                    x.listed_on,
-                    x.clock_from,
-                    x.removed_on,
-                    x.removal_reason,
-                    rules.auto_exit_on(x, policy),
-                    rules.escalation_on(x, policy),
-                    rules.serious_exit_from(x, policy),
-                )
-            )
-        await conn.executemany(
-            f"INSERT INTO {SCHEMA}.listings (listing_id, uscc, list, ground, legal_basis, "
-            "listed_on, clock_from, removed_on, removal_reason, auto_exit_on, escalation_on, "
-            "serious_exit_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            rows,
+            rectifications,
+            listings,
+            sorted(years),
         )
 
-    return write
+    return InlineStatement(_PROJECT_FILE, arguments)
 
 
 async def known_agency(conn: Connection, uscc: str, on: dt.date | None) -> KnownAgency | None:

@@ -164,7 +164,9 @@ def _commend(uscc: str, n: int) -> scmd.RecordCommendation:
 
 async def test_supervision_commands_of_a_group_are_decided_together(pool: asyncpg.Pool) -> None:
     """Ten commendations of ten agencies: their situations (what the registry told of each
-    agency) in one read, their files in one read and one insert."""
+    agency) in one read, their streams in one read and one insert, their credit files' rows in
+    one statement sent once for all (it was a read, a savepoint, a read, an insert and six
+    statements of the read model each)."""
     usccs = await _agencies(pool, 10)
     runtime = _runtime(pool, "supervision")
     seen = await _statements(pool)
@@ -176,6 +178,7 @@ async def test_supervision_commands_of_a_group_are_decided_together(pool: asyncp
     situations = [q for q in seen if "supervision.agencies" in q]
     assert len(situations) == 1, situations
     assert len([q for q in seen if "supervision.events" in q]) == 2, seen  # read, insert
+    assert len([q for q in seen if "supervision.credit_files" in q]) == 1, seen
     assert await _stored(pool, "supervision") == dict.fromkeys(usccs, 1)
 
 
