@@ -61,11 +61,6 @@ def _alone(table: CommandTable) -> CommandTable:
     return {kind: replace(h, together=None, situations=None) for kind, h in table.items()}
 
 
-def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
 class Counted:
     """Statements sent on the pool's connections."""
 
@@ -86,12 +81,22 @@ def _command(service: str, serial: int, usccs: Sequence[str]) -> BaseModel:
     return scmd.RecordCommendation.model_validate(_commendation(random.choice(usccs), serial))
 
 
-async def _backends(pool: asyncpg.Pool) -> list[int]:
-    rows = await pool.fetch(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid()"
-    )
-    return [r["pid"] for r in rows]
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _server_cpu(postmaster: int) -> float:
+    """CPU of the server's processes now running (its backends, its background workers)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
 
 
 async def measure(
@@ -119,15 +124,15 @@ async def measure(
             await run_request(table, runtime, _command(service, done, usccs), context, None)
             done += 1
 
-    backends = await _backends(pool)
-    pg0 = sum(_cpu(pid) for pid in backends)
+    postmaster = _parent(await pool.fetchval("SELECT pg_backend_pid()"))
+    pg0 = _server_cpu(postmaster)
     counted.statements = 0
     commits0 = group.commits
     cpu0 = time.process_time()
     await asyncio.gather(*(caller() for _ in range(callers)))
     cpu = time.process_time() - cpu0
     statements = counted.statements
-    pg = sum(_cpu(pid) for pid in backends) - pg0
+    pg = _server_cpu(postmaster) - pg0
     groups = group.commits - commits0
     await pool.close()
     return {

@@ -19,7 +19,8 @@ the batch is rolled back and every command of the group runs alone as above, so 
 fault fails by itself. Commands sharing a stream or a command id with one of the batch, those
 with hooks, and those the batch found stale or already known run alone after it.
 
-A few groups run at once (`lanes`), each on its own connection: the commands of one group run
+A few groups run at once (`lanes`), each on its own connection (kept while commands wait, given
+back when idle or broken): the commands of one group run
 one after another, so a single lane would bound a process to one command per round-trip chain.
 Arrivals while every lane is busy form the next groups, so the group size follows the load by
 itself. Two groups may wait for each other on rows both touch; PostgreSQL then fails one
@@ -108,36 +109,49 @@ class GroupCommit:
         return await asyncio.shield(future)
 
     async def _drain(self) -> None:
+        # The lane keeps its connection from one group to the next while commands wait, and
+        # gives it back when idle: the pool's acquire and its reset of the connection (a round
+        # trip) are paid once per busy spell instead of once per group (issue 12).
         while self._pending:
-            group = [
-                self._pending.popleft() for _ in range(min(self.max_group, len(self._pending)))
-            ]
+            group: list[_Pending] = []
             try:
-                await self._run_group(group)
-            except BaseException as exc:  # handed to every caller of the group
-                for pending in group:
-                    if not pending.future.done():
-                        pending.future.set_exception(exc)
+                async with self.pool.acquire() as conn:
+                    while self._pending:
+                        group = self._next_group()
+                        await self._run_group(conn, group)
+                        group = []
+            except BaseException as exc:
+                # Handed to every caller of the group (the next one when no connection came);
+                # the lane takes a connection again, as the one it had may be broken.
+                _fail(group or self._next_group(), exc)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
 
-    async def _run_group(self, group: list[_Pending]) -> None:
+    def _next_group(self) -> list[_Pending]:
+        return [self._pending.popleft() for _ in range(min(self.max_group, len(self._pending)))]
+
+    async def _run_group(self, conn: Connection, group: list[_Pending]) -> None:
         done: list[tuple[_Pending, Any]] = []
         retry: list[_Pending] = []
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                alone = await _run_batch(conn, group, done)
-                # One savepoint per command, the release of the previous one and the next one
-                # sent together: one round trip per command instead of two.
-                mark = "SAVEPOINT group_command"
-                for pending in alone:
-                    await _run_alone(conn, pending, mark, done, retry)
-                    mark = "RELEASE SAVEPOINT group_command; SAVEPOINT group_command"
-            self.commits += 1
+        async with conn.transaction():
+            alone = await _run_batch(conn, group, done)
+            # One savepoint per command, the release of the previous one and the next one
+            # sent together: one round trip per command instead of two.
+            mark = "SAVEPOINT group_command"
+            for pending in alone:
+                await _run_alone(conn, pending, mark, done, retry)
+                mark = "RELEASE SAVEPOINT group_command; SAVEPOINT group_command"
+        self.commits += 1
         for pending, result in done:
             if not pending.future.done():
                 pending.future.set_result(result)
         self._pending.extendleft(reversed(retry))
+
+
+def _fail(group: list[_Pending], exc: BaseException) -> None:
+    for pending in group:
+        if not pending.future.done():
+            pending.future.set_exception(exc)
 
 
 async def _run_alone(

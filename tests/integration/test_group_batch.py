@@ -332,3 +332,29 @@ async def test_postgres_stopped_mid_batch_loses_nothing_answered_and_stores_noth
         assert await _stored(pool) == {f"{p}-{n}": 1 for p in "cd" for n in range(5)}
     finally:
         await pool.close()
+
+
+async def test_a_lane_keeps_its_connection_while_there_is_work(pool: asyncpg.Pool) -> None:
+    """Three groups in a row on one lane (at most two commands a group): the lane takes its
+    connection once and gives it back once, when idle — one reset of the connection for the
+    three, not one each (a round trip and the pool's work a group)."""
+    store = EventStore(pool, SCHEMA)
+    group = GroupCommit(pool, lanes=1, max_group=2)
+    runtime = cast(Runtime, SimpleNamespace(store=store, commits=group))
+    resets: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        if "RESET ALL" in query.query:
+            resets.append(query.query)
+
+    async with pool.acquire() as conn:
+        conn.add_query_logger(log)
+    commands = [(ChangeStaff(uscc=f"l-{n}", full_time_staff=n + 1), None) for n in range(6)]
+    results = await _run_all(runtime, _table(), commands)
+
+    assert all(r.stream_version == 1 for r in results), results
+    assert group.commits == 3
+    # Idle, the lane gives its connection back: the pool's one connection comes free.
+    async with pool.acquire():
+        await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
+        assert len(resets) == 2, resets  # this test's release of it above, and the lane's
