@@ -15,6 +15,7 @@ the handlers' `together`/`situations` removed (the hooks run one command at a ti
 `batched` the service's table. Reported per command: this process's CPU (utime + stime), the
 PostgreSQL backends' CPU, statements sent (query logger on every connection), and the groups'
 mean size. Prints a Markdown table (medians over rounds); RESULTS.md is edited by hand from it.
+The query logger counting statements costs CPU of its own, the same in every mode.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ async def main_async(args: argparse.Namespace) -> None:
         for n in range(args.rounds):
             for service in ("incubation", "supervision"):
                 modes = (False, True) if n % 2 == 0 else (True, False)
-                for batched in modes:
+                for batched in (m for m in modes if m in args.modes):
                     result = await measure(dsn, service, batched, args.seconds, args.callers, usccs)
                     runs.setdefault((service, batched), []).append(result)
                     print(service, "batched" if batched else "alone", result, flush=True)
@@ -201,7 +202,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--callers", type=int, default=32)
-    asyncio.run(main_async(parser.parse_args(argv)))
+    parser.add_argument(
+        "--only",
+        choices=("alone", "batched"),
+        help="one mode (e.g. `batched` in a checkout of an older commit, whose table it runs)",
+    )
+    args = parser.parse_args(argv)
+    args.modes = (False, True) if args.only is None else (args.only == "batched",)
+    asyncio.run(main_async(args))
     return 0
 
 

@@ -388,3 +388,76 @@ async def test_postgres_stopped_after_a_mixed_groups_batch_stores_none_of_it(
         }
     finally:
         await pool.close()
+
+
+async def _open_base(runtime: Runtime, base_id: str) -> None:
+    """A base with an admission standard and an open call (`call-<base>`)."""
+    steps: list[BaseModel] = [
+        _establish(base_id),
+        icmd.AdoptAdmissionStandard(
+            base_id=base_id,
+            version=1,
+            requirements=("金水区登记的初创社工机构",),
+            agreement_template="JSMZ-FHXY-2023-v1",
+            effective_from=dt.date(2023, 3, 15),
+        ),
+        icmd.PublishCall(
+            base_id=base_id,
+            call_id=f"call-{base_id}",
+            title="2023年入孵申请通知",
+            opens_on=dt.date(2023, 4, 1),
+            closes_on=dt.date(2023, 4, 30),
+            places=2,
+            published_on=dt.date(2023, 3, 25),
+        ),
+    ]
+    for step in steps:
+        _accepted(await _run_all(runtime, incubation.COMMANDS, [(step, None)]))
+
+
+def _application(base_id: str, uscc: str, incubation_id: str) -> icmd.SubmitApplication:
+    return icmd.SubmitApplication(
+        incubation_id=incubation_id,
+        base_id=base_id,
+        call_id=f"call-{base_id}",
+        uscc=uscc,
+        submitted_on=dt.date(2023, 4, 10),
+    )
+
+
+async def test_applications_of_a_group_are_decided_together_bar_those_sharing_a_lock(
+    pool: asyncpg.Pool,
+) -> None:
+    """Applications to four bases by four agencies in one group are read and appended together;
+    a second application to a base, or of an agency, already in the batch (a lock key shared)
+    runs alone after it; an unknown agency's is refused alone. Each is stored once."""
+    usccs = await _agencies(pool, 6)
+    runtime = _runtime(pool, "incubation")
+    for n in range(4):
+        await _open_base(runtime, f"ap-{n}")
+    seen = await _statements(pool)
+    together = [(_application(f"ap-{n}", usccs[n], f"inc-{n}"), f"a{n}") for n in range(4)]
+    results = _accepted(await _run_all(runtime, incubation.COMMANDS, together))
+    await asyncio.sleep(0)
+    assert [r.stream_version for r in results] == [1] * 4
+    assert len([q for q in seen if "INSERT INTO incubation.events" in q]) == 1, seen
+
+    mixed: list[tuple[BaseModel, str | None]] = [
+        (_application("ap-0", usccs[4], "inc-4"), "m0"),
+        (_application("ap-0", usccs[5], "inc-5"), "m1"),  # the base's lock: alone
+        (_application("ap-1", usccs[4], "inc-6"), "m2"),  # the agency's lock: alone
+        (_application("ap-2", "5241019999MJ0A1B2C", "inc-7"), "m3"),  # unknown agency
+        (_application("ap-0", usccs[4], "inc-4"), "m0"),  # a retry in flight
+    ]
+    results = await _run_all(runtime, incubation.COMMANDS, mixed)
+    assert [r.stream_version for r in results[:3]] == [1, 1, 1], results
+    assert isinstance(results[3], Problem) and results[3].status == 422
+    assert results[4].duplicate and results[4].events == results[0].events
+    stored = await _stored(pool, "incubation")
+    assert {k: v for k, v in stored.items() if k.startswith("inc-")} == {
+        f"inc-{n}": 1 for n in range(7)
+    }
+    rows = await pool.fetchval(
+        "SELECT count(*) FROM incubation.incubations WHERE status = 'submitted'"
+    )
+    assert rows == 7
