@@ -11,17 +11,19 @@ so a command is never reported accepted before it is durable; if the commit fail
 of the group gets that error and nothing of it was stored.
 
 Commands that can (`Batchable`: the HTTP commands whose decision reads their own stream alone,
-`servicekit.command_table.CommandRun`) run together first, in a savepoint of the batch: one
-read of all their streams, one insert of all their events and command records, then their
-inline projections — a few round trips for the group instead of four or more per command. A
+or whose handler names the locks they take, `servicekit.command_table.CommandRun`) run together
+first, in a savepoint of the batch: their locks in one statement, their situations, one read of
+all their streams, one insert of all their events and command records, then their inline
+projections — a few round trips for the group instead of four or more per command. A
 refusal decided in Python writes nothing and fails alone. If a statement of the batch fails,
 the batch is rolled back and every command of the group runs alone as above, so the one at
-fault fails by itself. Commands sharing a stream or a command id with one of the batch, those
-with hooks, and those the batch found stale or already known run alone after it.
+fault fails by itself. Commands sharing a stream, a command id or a lock with one of the
+batch, those whose hooks only a run alone keeps safe, and those the batch found stale or already
+known run alone after it.
 
 A few groups run at once (`lanes`), each on its own connection (kept while commands wait, given
-back when idle or broken): the commands of one group run
-one after another, so a single lane would bound a process to one command per round-trip chain.
+back when idle or after a group that failed): the commands of one group run one after another,
+so a single lane would bound a process to one command per round-trip chain.
 Arrivals while every lane is busy form the next groups, so the group size follows the load by
 itself. Two groups may wait for each other on rows both touch; PostgreSQL then fails one
 statement as a deadlock, and that command alone is rolled back to its savepoint and run again in
