@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from pydantic import BaseModel
 from socialwork_contracts.base import DomainEvent
@@ -200,8 +200,7 @@ async def execute_together(
     statements: dict[str, list[Sequence[Any]]] = {}
     for (i, _, new_state), result in zip(decided, results, strict=True):
         projection = _together(group[i].projection(new_state))
-        if isinstance(projection, InlineStatements) and result.events:
-            # A projection's statements keep their order: each is first met after the previous.
+        if _in_order(projection, statements) and result.events:
             for each in projection.statements:
                 statements.setdefault(each.statement, []).append(each.arguments(result.events))
         elif projection is not None and result.events:
@@ -217,3 +216,16 @@ def _together(projection: InlineProjection | None) -> InlineProjection | None:
     if isinstance(projection, InlineStatement):
         return InlineStatements((projection,))
     return projection
+
+
+def _in_order(
+    projection: InlineProjection | None, sent: dict[str, Any]
+) -> TypeGuard[InlineStatements]:
+    """Whether a projection's statements can go with the group's: each is sent once for all, in
+    the order first met (new ones last), so a projection whose statements would come in another
+    order, or one sending a statement twice, runs by itself, its rows apart from the others'."""
+    if not isinstance(projection, InlineStatements):
+        return False
+    texts = [s.statement for s in projection.statements]
+    places = [list(sent).index(t) if t in sent else len(sent) for t in texts]
+    return len(set(texts)) == len(texts) and places == sorted(places)

@@ -30,12 +30,17 @@ from socialwork_contracts.registry import AgencyStaffChanged
 from servicekit.auth import Principal, Role
 from servicekit.command_api import run_request
 from servicekit.command_table import CommandHandler, CommandTable
-from servicekit.commands import CommandContext
+from servicekit.commands import CommandContext, _in_order
 from servicekit.db import Connection
 from servicekit.decisions import InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
 from servicekit.eventstore.records import RecordedEvent
-from servicekit.eventstore.store import InlineProjection, InlineStatement, create_pool
+from servicekit.eventstore.store import (
+    InlineProjection,
+    InlineStatement,
+    InlineStatements,
+    create_pool,
+)
 from servicekit.group_commit import GroupCommit
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
@@ -358,3 +363,19 @@ async def test_a_lane_keeps_its_connection_while_there_is_work(pool: asyncpg.Poo
     async with pool.acquire():
         await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
         assert len(resets) == 2, resets  # this test's release of it above, and the lane's
+
+
+def test_a_projection_whose_statements_would_reorder_runs_by_itself() -> None:
+    """A group's projection statements are sent once each, in the order first met: a projection
+    listing them in another order, or one statement twice, is not merged with the others."""
+
+    def statements(*texts: str) -> InlineStatements:
+        return InlineStatements(tuple(InlineStatement(t, lambda events: ()) for t in texts))
+
+    sent: dict[str, Any] = {"a": [], "b": []}
+    assert _in_order(statements("a", "b"), sent)
+    assert _in_order(statements("b", "c"), sent)
+    assert not _in_order(statements("b", "a"), sent)
+    assert not _in_order(statements("c", "a"), sent)  # c would go after b, a before it
+    assert not _in_order(statements("c", "c"), sent)
+    assert not _in_order(None, sent)
