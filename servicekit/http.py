@@ -681,11 +681,13 @@ def principal_dependency(
     return current_principal
 
 
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+STREAM_VERSION_MAX = 2**63 - 1  # PostgreSQL's bigint
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         description="Client-chosen id of this command; a retry with the same key is answered "
         "with the original result and stores nothing new",
     ),
@@ -695,7 +697,7 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         ge=0,
-        le=2**63 - 1,
+        le=STREAM_VERSION_MAX,
         description="The stream version the client last saw; a different current version is a 409",
     ),
 ]
