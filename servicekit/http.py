@@ -350,6 +350,8 @@ class FailedAuthentications:
 
     def retry_after(self, address: str) -> int | None:
         """Whole seconds until `address` may authenticate again, or None if it may now."""
+        if address not in self._failures:  # the common case, asked on every request
+            return None
         with self._lock:
             now = self._clock()
             times = self._recent(address, now)
@@ -449,7 +451,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body already read, then the server's own messages."""
     pending = True
 
@@ -490,7 +492,7 @@ class BodySizeLimit:
             return
         except _ClientGone:
             return  # nobody is left to answer
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     @staticmethod
     async def _refuse(

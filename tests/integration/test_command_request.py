@@ -71,10 +71,10 @@ async def test_a_valid_command_is_run_without_fastapi_parameter_solving(
     assert first.headers["X-Correlation-ID"] == "c-1"
     assert first.headers["X-Content-Type-Options"] == "nosniff"
     accepted = first.json()
-    assert set(accepted) == {"stream_id", "stream_version", "events", "duplicate"}
+    assert list(accepted) == ["stream_id", "stream_version", "events", "duplicate"]
     assert accepted["stream_version"] == 1 and accepted["duplicate"] is False
     assert accepted["events"][0]["type"] == "AgencyRegistered.v2"
-    assert set(accepted["events"][0]) == {"event_id", "type", "position", "stream_version"}
+    assert list(accepted["events"][0]) == ["event_id", "type", "position", "stream_version"]
 
     retry = await client.post(
         REGISTER, content=body(), headers={**auth(), **JSON, "Idempotency-Key": "k-1"}
@@ -191,3 +191,10 @@ async def test_a_body_read_as_before_is_accepted_as_before(
     response = await client.post(REGISTER, content=content, headers={**auth(), **JSON})
     assert response.status_code == 201, response.text
     assert response.json()["stream_version"] == 1
+
+
+async def test_another_method_is_405_with_allow(client: httpx.AsyncClient) -> None:
+    response = await client.get(REGISTER, headers=auth())
+    assert response.status_code == 405, response.text
+    assert response.headers["Allow"] == "POST"
+    assert response.json()["code"] == "method_not_allowed"
