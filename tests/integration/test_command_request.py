@@ -198,3 +198,10 @@ async def test_another_method_is_405_with_allow(client: httpx.AsyncClient) -> No
     assert response.status_code == 405, response.text
     assert response.headers["Allow"] == "POST"
     assert response.json()["code"] == "method_not_allowed"
+
+
+async def test_json_with_a_charset_is_read_by_fastapi_as_before(client: httpx.AsyncClient) -> None:
+    headers = {**auth(), "content-type": "application/json; charset=utf-8"}
+    response = await client.post(REGISTER, content=body(), headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.headers["ETag"] == "1"
