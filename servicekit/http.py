@@ -308,7 +308,7 @@ class FailedAuthentications:
         self._limit, self._window, self._clock = limit, window, clock
         self._max_addresses = max_addresses
         self._failures: dict[str, deque[float]] = {}
-        # The auth dependency is synchronous and runs in FastAPI's thread pool.
+        # Asked on the event loop; the lock keeps it safe for a caller on a worker thread.
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
