@@ -69,9 +69,13 @@ ROOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Inclusive shares of the busy samples (a stack counts once per pattern it contains).
 BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("route matching (Starlette/FastAPI routers)", ("matches (", "effective_candidates")),
     ("FastAPI `solve_dependencies` (headers, principal, body)", ("solve_dependencies",)),
-    ("  of it: the principal (token check)", ("current_principal", "principal_from")),
+    ("a command route's own reading (`plain`: auth, body, command)", ("_add.<locals>.plain",)),
+    ("  the body validated (`model_validate_json`)", ("model_validate_json",)),
+    ("the principal (token check)", ("current_principal", "principal_from")),
     ("FastAPI response validation + serialisation", ("serialize_response",)),
+    ("sending the answer (uvicorn `send`)", ("RequestResponseCycle.send",)),
     ("command route before the group (body → command)", ("command_of (",)),
     ("  `unstorable_text` (the body's characters)", ("unstorable_text",)),
     ("`execute_together` (a group's commands in a batch)", ("execute_together",)),

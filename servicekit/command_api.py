@@ -12,24 +12,34 @@ An `Idempotency-Key` is stored scoped by caller and route (`client_command_id`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pydantic_core
 import structlog
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, create_model
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, ValidationError, create_model
 from socialwork_contracts.periods import LOCAL_TIME_ZONE
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
 
 from servicekit.auth import Forbidden, Principal
 from servicekit.command_table import CommandRun, CommandTable, handler_of
 from servicekit.commands import CommandContext, Outcome, client_command_id
 from servicekit.decisions import DomainRejected, InvalidTransition
-from servicekit.dependencies import Caller, correlation_of, runtime_of
+from servicekit.dependencies import Caller, authenticate, correlation_of, runtime_of
 from servicekit.eventstore import AppendResult, ConcurrencyConflict
-from servicekit.http import IdempotencyKey, IfMatch, Problem
+from servicekit.http import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    STREAM_VERSION_MAX,
+    IdempotencyKey,
+    IfMatch,
+    Problem,
+    replay_body,
+)
 from servicekit.metrics import COMMANDS
 from servicekit.runtime import Runtime
 
@@ -131,7 +141,7 @@ def unstorable_text(value: Any, location: tuple[str | int, ...] = ()) -> list[di
     return []
 
 
-def _plainly_storable(body: dict[str, Any]) -> bool:
+def _plainly_storable(body: BaseModel) -> bool:
     """True when pydantic-core's JSON of the body (native code: the walk below in Python was 5%
     of a command's CPU, issue 12) shows neither a NUL nor a lone surrogate; when in doubt the
     walk decides, and says where."""
@@ -142,10 +152,10 @@ def _plainly_storable(body: dict[str, Any]) -> bool:
     return b"\\u0000" not in text
 
 
-def refuse_unstorable_text(body: dict[str, Any]) -> None:
+def refuse_unstorable_text(body: BaseModel) -> None:
     if _plainly_storable(body):
         return
-    errors = unstorable_text(body)
+    errors = unstorable_text(body.model_dump())
     if errors:
         raise Problem(
             422,
@@ -205,9 +215,12 @@ def command_of(
 ) -> tuple[BaseModel, CommandContext]:
     """The command and its context from a request: its time checked, its text storable."""
     occurred_at = occurrence_time(body.occurred_at, dt.datetime.now(dt.UTC))
-    fields = body.model_dump(exclude={"occurred_at"})
-    refuse_unstorable_text(fields)
-    command = route.command.model_validate(fields)
+    refuse_unstorable_text(body)
+    # Not validated again: the request model is the command's fields, validators and config
+    # plus occurred_at (a dump and a validation were 2% of a command's CPU, issue 12).
+    command = route.command.model_construct(
+        **{name: getattr(body, name) for name in route.command.model_fields}
+    )
     context = CommandContext(
         principal=caller,
         correlation_id=correlation,
@@ -261,49 +274,125 @@ async def run_request(
     return result
 
 
-def accepted(result: AppendResult, response: Response) -> CommandAccepted:
-    """201 with the new stream version as ETag; 200 for a retry answered from the first."""
-    response.headers["ETag"] = str(result.stream_version)
-    response.status_code = 200 if result.duplicate else 201
-    return CommandAccepted(
-        stream_id=result.stream_id,
-        stream_version=result.stream_version,
-        duplicate=result.duplicate,
-        events=[
-            RecordedEventOut(
-                event_id=str(e.event_id),
-                type=f"{e.event_type}.v{e.event_version}",
-                position=e.position,
-                stream_version=e.stream_version,
-            )
+def accepted(result: AppendResult) -> Response:
+    """201 with the new stream version as ETag; 200 for a retry answered from the first.
+
+    The bytes come from pydantic-core, in `CommandAccepted`'s shape: FastAPI's validation of a
+    returned model and its JSON encoder cost more than the answer itself (issue 12)."""
+    answer = {
+        "stream_id": result.stream_id,
+        "stream_version": result.stream_version,
+        "events": [
+            {
+                "event_id": str(e.event_id),
+                "type": f"{e.event_type}.v{e.event_version}",
+                "position": e.position,
+                "stream_version": e.stream_version,
+            }
             for e in result.events
         ],
+        "duplicate": result.duplicate,
+    }
+    return Response(
+        pydantic_core.to_json(answer),
+        status_code=200 if result.duplicate else 201,
+        media_type="application/json",
+        headers={"ETag": str(result.stream_version)},
     )
+
+
+def plain_headers(headers: Headers) -> tuple[str | None, int | None] | None:
+    """`Idempotency-Key` and `If-Match` when each is absent or plainly valid (a key of at most
+    200 characters, a version of ASCII digits within int64), else None. The first of duplicated
+    headers counts, as in FastAPI's header parameters."""
+    key = headers.get("idempotency-key")
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        return None
+    version = headers.get("if-match")
+    if version is None:
+        return key, None
+    if not (version.isascii() and version.isdigit() and len(version) <= 19):
+        return None
+    expected = int(version)
+    return (key, expected) if expected <= STREAM_VERSION_MAX else None
+
+
+PlainRun = Callable[[Request], Awaitable[Response | None]]
+
+
+def _route_class(plain: PlainRun) -> type[APIRoute]:
+    """A command's route: `plain` answers a plainly well-formed POST; FastAPI's declared
+    handler (its parameters solved and validated) answers any other, with its exact refusals.
+
+    Issue 12: FastAPI's dependency and parameter solving was a sixth of the registry's busy
+    loop under load, its request wrapper (exit stacks, exception scope) more. The declared
+    parameters stay what the OpenAPI document describes. A refusal `plain` raises is answered
+    by the app's exception handlers, as one raised inside the route's handler."""
+
+    class CommandAPIRoute(APIRoute):
+        async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["method"] != "POST":
+                await super().handle(scope, receive, send)  # 405 with Allow
+                return
+            request = Request(scope, receive, send)
+            answer = await plain(request)
+            if answer is not None:
+                await answer(scope, receive, send)
+                return
+            # the body read again from what `plain` read (or read now)
+            await super().handle(scope, replay_body(await request.body(), receive), send)
+
+    return CommandAPIRoute
 
 
 def _add(router: APIRouter, commands: CommandTable, route: CommandRoute, tag: str) -> None:
     bases: tuple[type[BaseModel], ...] = (route.command, Timed)
-    body_type: type[BaseModel] = create_model(  # the command's fields plus occurred_at
+    created: type[BaseModel] = create_model(  # the command's fields plus occurred_at
         f"{route.command.__name__}Request",
         __base__=bases,
         __doc__=route.command.__doc__ or route.summary,
     )
+    body_type = cast(type[Timed], created)
+
+    async def run(
+        request: Request,
+        body: Timed,
+        caller: Principal,
+        idempotency_key: str | None,
+        if_match: int | None,
+    ) -> Response:
+        correlation = correlation_of(request)
+        command, context = command_of(route, body, caller, correlation, idempotency_key)
+        runtime = runtime_of(request)
+        return accepted(await run_request(commands, runtime, command, context, if_match))
+
+    async def plain(request: Request) -> Response | None:
+        """The answer to a request FastAPI would pass unchanged, or None to let it judge one:
+        JSON declared exactly, a body pydantic-core reads as the command, plain headers. The
+        caller is authenticated only then, so a refusal keeps FastAPI's order (malformed JSON
+        400, then 401, then 422) and a failed authentication is counted once."""
+        if request.headers.get("content-type") != "application/json":
+            return None
+        try:
+            body = body_type.model_validate_json(await request.body())
+        except ValidationError:
+            return None
+        headers = plain_headers(request.headers)
+        if headers is None:
+            return None
+        caller = await authenticate(request)
+        return await run(request, body, caller, *headers)
 
     # The runtime and the correlation id are read from the request, not declared as
-    # dependencies: FastAPI solves each dependency's parameters anew on every request, which
-    # was a fifth of a command's CPU (issue 12); the caller stays one (the security scheme).
+    # dependencies: FastAPI solves each dependency's parameters anew on every request.
     async def endpoint(
         request: Request,
-        response: Response,
         body: Any,
         caller: Caller,
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
-    ) -> CommandAccepted:
-        correlation = correlation_of(request)
-        command, context = command_of(route, body, caller, correlation, idempotency_key)
-        runtime = runtime_of(request)
-        return accepted(await run_request(commands, runtime, command, context, if_match), response)
+    ) -> Response:
+        return await run(request, body, caller, idempotency_key, if_match)
 
     endpoint.__annotations__["body"] = body_type
     router.add_api_route(
@@ -315,4 +404,5 @@ def _add(router: APIRouter, commands: CommandTable, route: CommandRoute, tag: st
         status_code=201,
         response_model=CommandAccepted,
         tags=[tag],  # its problem responses: servicekit/problem_docs.py
+        route_class_override=_route_class(plain),
     )

@@ -38,8 +38,13 @@ async def current_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The authenticated caller (401 without a valid bearer token, 429 after too many)."""
-    authenticate: Authenticate = request.app.state.authenticate
-    return await authenticate(request, credentials)
+    check: Authenticate = request.app.state.authenticate
+    return await check(request, credentials)
+
+
+async def authenticate(request: Request) -> Principal:
+    """`current_caller` called directly: the bearer token read as the dependency reads it."""
+    return await current_caller(request, await bearer(request))
 
 
 def correlation_of(request: Request) -> str:

@@ -240,40 +240,6 @@ def correlation_id(given: str | None) -> str:
     return str(uuid.uuid4())
 
 
-class _Correlation:
-    """Pure ASGI (not `@app.middleware("http")`, whose task group and streamed response cost
-    more CPU per request than a command's own checks): binds the id for the logs, stores it on
-    the request's state and echoes it in X-Correlation-ID."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = None
-        for name, value in scope["headers"]:
-            if name == b"x-correlation-id":
-                given = value.decode("latin-1")
-                break
-        assigned = correlation_id(given)
-        scope.setdefault("state", {})["correlation_id"] = assigned
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Correlation-ID"] = assigned
-            await send(message)
-
-        with structlog.contextvars.bound_contextvars(correlation_id=assigned):
-            await self.app(scope, receive, send_with_id)
-
-
-def install_correlation(app: FastAPI) -> None:
-    """Every request gets a correlation id (the caller's X-Correlation-ID, or a new one)."""
-    app.add_middleware(_Correlation)
-
-
 # --------------------------------------------------------------------------- refusals
 
 
@@ -342,7 +308,7 @@ class FailedAuthentications:
         self._limit, self._window, self._clock = limit, window, clock
         self._max_addresses = max_addresses
         self._failures: dict[str, deque[float]] = {}
-        # The auth dependency is synchronous and runs in FastAPI's thread pool.
+        # Asked on the event loop; the lock keeps it safe for a caller on a worker thread.
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -350,6 +316,8 @@ class FailedAuthentications:
 
     def retry_after(self, address: str) -> int | None:
         """Whole seconds until `address` may authenticate again, or None if it may now."""
+        if address not in self._failures:  # the common case, asked on every request
+            return None
         with self._lock:
             now = self._clock()
             times = self._recent(address, now)
@@ -392,28 +360,6 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """Add the security headers and a Content-Security-Policy to every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = STRICT_CSP
-                for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 # --------------------------------------------------------------------------- request size
 
 
@@ -449,7 +395,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body already read, then the server's own messages."""
     pending = True
 
@@ -463,17 +409,52 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-class BodySizeLimit:
-    """Refuse a request body over the limit with 413 before any of it reaches the app.
+def _given_correlation(scope: Scope) -> str | None:
+    name: bytes
+    value: bytes
+    for name, value in scope["headers"]:
+        if name == b"x-correlation-id":
+            return value.decode("latin-1")
+    return None
 
-    Issue 9 item 6: an event Kafka refuses (1 MB) stops its topic, so what a caller sends is
-    bounded at the edge. A declared Content-Length is checked before reading; a chunked body is
-    counted as it arrives and reading stops at the chunk that crosses the limit.
+
+def _answered_with(send: Send, correlation: str | None) -> Send:
+    """`send` with the security headers (and the correlation id) added to the answer."""
+
+    async def answer(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            if correlation is not None:
+                headers["X-Correlation-ID"] = correlation
+            headers["Content-Security-Policy"] = STRICT_CSP
+            for name, value in SECURITY_HEADERS.items():
+                headers[name] = value
+        await send(message)
+
+    return answer
+
+
+class Edge:
+    """What every request passes before the app, in one pure ASGI layer (four, each awaiting
+    the next and wrapping `send`, cost a command more CPU than its own checks: issue 12).
+
+    - Security headers and a Content-Security-Policy on every answer (issue 10 item 9).
+    - A body over the limit refused 413 before any of it reaches the app (issue 9 item 6: an
+      event Kafka refuses, 1 MB, stops its topic). A declared Content-Length is checked before
+      reading; a chunked body is counted as it arrives and reading stops at the chunk that
+      crosses the limit. The refusal carries the security headers, not a correlation id.
+    - A correlation id: bound for the logs, stored on the request's state, echoed in
+      X-Correlation-ID (not `@app.middleware("http")`, whose task group and streamed response
+      cost more than a command's own checks).
+    - During a database outage, after each answer (already sent), a check whether it ended.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: Callable[[], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: Callable[[], int], outage: DatabaseOutage | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.outage = outage
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -486,27 +467,39 @@ class BodySizeLimit:
                 raise _BodyTooLarge
             body = await _read_body(receive, limit)
         except _BodyTooLarge:
-            await self._refuse(scope, receive, send, limit, declared)
+            await _refuse_oversized(scope, receive, _answered_with(send, None), limit, declared)
             return
         except _ClientGone:
             return  # nobody is left to answer
-        await self.app(scope, _replay(body, receive), send)
+        assigned = correlation_id(_given_correlation(scope))
+        scope.setdefault("state", {})["correlation_id"] = assigned
+        with structlog.contextvars.bound_contextvars(correlation_id=assigned):
+            await self.app(scope, replay_body(body, receive), _answered_with(send, assigned))
+        if self.outage is not None:
+            await self.outage.recheck()
 
-    @staticmethod
-    async def _refuse(
-        scope: Scope, receive: Receive, send: Send, limit: int, declared: int | None
-    ) -> None:
-        request = Request(scope)
-        log.warning("http.payload_too_large", path=request.url.path, limit=limit, declared=declared)
-        problem = Problem(
-            413,
-            "payload_too_large",
-            "请求体过大 (payload too large)",
-            f"The request body is larger than {limit} bytes; it was not read and nothing was "
-            "stored.",
-            max_bytes=limit,
-        )
-        await problem_response(problem, request)(scope, receive, send)
+
+async def _refuse_oversized(
+    scope: Scope, receive: Receive, send: Send, limit: int, declared: int | None
+) -> None:
+    request = Request(scope)
+    log.warning("http.payload_too_large", path=request.url.path, limit=limit, declared=declared)
+    problem = Problem(
+        413,
+        "payload_too_large",
+        "请求体过大 (payload too large)",
+        f"The request body is larger than {limit} bytes; it was not read and nothing was stored.",
+        max_bytes=limit,
+    )
+    await problem_response(problem, request)(scope, receive, send)
+
+
+def install_edge(
+    app: FastAPI, max_bytes: Callable[[], int], outage: DatabaseOutage | None = None
+) -> None:
+    """Security headers, the body limit, correlation ids and outage checks (`Edge`), outside
+    the app's own middleware so that an oversized body is refused before anything reads it."""
+    app.add_middleware(Edge, max_bytes=max_bytes, outage=outage)
 
 
 # --------------------------------------------------------------------------- database outage
@@ -588,19 +581,6 @@ class DatabaseOutage:
         self.ended()
 
 
-class _DatabaseRecheck:
-    """After each request during an outage (its answer already sent), see whether it ended."""
-
-    def __init__(self, app: ASGIApp, outage: DatabaseOutage) -> None:
-        self.app = app
-        self.outage = outage
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http":
-            await self.outage.recheck()
-
-
 DATABASE_UNAVAILABLE = Problem(
     503,
     "database_unavailable",
@@ -630,8 +610,7 @@ def install_database_outage(app: FastAPI, probe: Callable[[], Awaitable[object]]
 
     for error in DATABASE_CONNECTION_ERRORS:
         app.add_exception_handler(error, on_unavailable)
-    app.add_middleware(_DatabaseRecheck, outage=outage)
-    return outage
+    return outage  # its end is seen after a request by `Edge` (install_edge)
 
 
 # --------------------------------------------------------------------------- auth
@@ -681,11 +660,13 @@ def principal_dependency(
     return current_principal
 
 
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+STREAM_VERSION_MAX = 2**63 - 1  # PostgreSQL's bigint
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         description="Client-chosen id of this command; a retry with the same key is answered "
         "with the original result and stores nothing new",
     ),
@@ -695,7 +676,7 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         ge=0,
-        le=2**63 - 1,
+        le=STREAM_VERSION_MAX,
         description="The stream version the client last saw; a different current version is a 409",
     ),
 ]

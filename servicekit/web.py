@@ -15,12 +15,10 @@ from servicekit.dependencies import current_caller, runtime_of
 from servicekit.docs_ui import install_docs
 from servicekit.history import history_router
 from servicekit.http import (
-    BodySizeLimit,
     DatabaseOutage,
     FailedAuthentications,
-    SecurityHeaders,
-    install_correlation,
     install_database_outage,
+    install_edge,
     install_problem_handlers,
     principal_dependency,
 )
@@ -120,13 +118,8 @@ def _install_frame(app: FastAPI, holder: dict[str, Runtime]) -> Callable[..., Aw
     """Docs, problems, correlation ids, outage answers, body limit, health and authentication."""
     install_docs(app)
     install_problem_handlers(app)
-    install_correlation(app)
     outage = install_database_outage(app, lambda: holder["runtime"].pool.fetchval("SELECT 1"))
-    # Outside the app's own, so an oversized body is refused before anything else reads it.
-    app.add_middleware(
-        BodySizeLimit, max_bytes=lambda: holder["runtime"].settings.http_max_body_bytes
-    )
-    app.add_middleware(SecurityHeaders)  # outside even that: a 413 carries the headers too
+    install_edge(app, lambda: holder["runtime"].settings.http_max_body_bytes, outage)
     install_health(app, lambda: holder.get("runtime"), outage)
     # One authenticator per app (its caches), behind servicekit.dependencies.current_caller.
     authenticate = principal_dependency(
