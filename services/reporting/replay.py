@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
 
 from servicekit import topic_reading
 from servicekit.db import Connection
@@ -89,26 +91,37 @@ def replay_consumer(generation: str) -> str:
 def parse_batch(records: Sequence[Record]) -> Batch:
     """Records -> facts; unknown types are skipped with a record, invalid ones dead-lettered."""
     batch = Batch([], [], [])
+    streams = batch.streams
     for record in records:
         received = parse(record)
         if isinstance(received, Refused):
             batch.dead.append(_dead(record, received.reason))
             continue
-        envelope, event = received.envelope, received.event
+        envelope, event = received
         stream = (record.topic, envelope.storeid or "", envelope.streamid)
-        if batch.streams.get(stream, (0, ""))[0] < envelope.streamversion:
-            batch.streams[stream] = (envelope.streamversion, envelope.id)
+        if streams.get(stream, _NO_STREAM)[0] < envelope.streamversion:
+            streams[stream] = (envelope.streamversion, envelope.id)
         if isinstance(event, Unknown):
             batch.skipped.append((envelope.id, envelope.type, event.reason))
         elif isinstance(event, Refused):
             batch.dead.append(_dead(record, event.reason))
         else:
-            batch.facts.append(
-                fact_row(
-                    envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime
-                )
-            )
+            _add_fact(batch, record, envelope, event)
     return batch
+
+
+_NO_STREAM = (0, "")
+
+
+def _add_fact(batch: Batch, record: Record, envelope: CloudEvent, event: DomainEvent) -> None:
+    try:
+        row = fact_row(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
+    except Exception as exc:
+        # What the live consumer does with an event its projection cannot store (an instant out
+        # of range): a dead letter with the reason, the rest of the batch applied.
+        batch.dead.append(_dead(record, f"{type(exc).__name__}: {exc}"))
+    else:
+        batch.facts.append(row)
 
 
 def _dead(record: Record, reason: str) -> DeadLetter:
