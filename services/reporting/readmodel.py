@@ -19,7 +19,7 @@ import asyncpg
 from socialwork_contracts.catalog import UnknownEventType
 
 from servicekit.db import Connection
-from services.reporting.domain.facts import Fact, FactRow, event_of_json
+from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
 from services.reporting.domain.state import CityState, apply_event, folded_types
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
@@ -102,8 +102,10 @@ def generation_tables_ddl(generation: str) -> str:
     g = checked_generation(generation)
     return f"""
 CREATE SCHEMA IF NOT EXISTS {g};
+-- event_id compared bytewise (COLLATE "C"): the same equality, and the key's build after a
+-- bulk load sorts a million ids in a third of the time it takes in a libc locale's order.
 CREATE TABLE IF NOT EXISTS {g}.facts (
-    event_id      text NOT NULL,
+    event_id      text COLLATE "C" NOT NULL,
     service       text NOT NULL,
     event_type    text NOT NULL,
     event_version integer NOT NULL,
@@ -221,22 +223,41 @@ async def copy_fact_rows(conn: Connection, generation: str, rows: Sequence[FactR
 
     Must run inside the caller's transaction (the staging rows go at its commit). Leaves the
     connection with `binary_jsonb`. The payload's JSON text is parsed into jsonb by PostgreSQL:
-    no dict or json.dumps in Python.
+    no dict or json.dumps in Python. The two instants go as PostgreSQL's microseconds
+    (`pg_instant`) through a codec set for the copy only: asyncpg's own encoder of a pydantic
+    datetime was most of the rows' encoding (5.5 -> 1.5 µs a row, plus 2.9 to convert).
     """
     if not rows:
         return
     g = checked_generation(generation)
+    records = [(*r[:8], pg_instant(r[8]), pg_instant(r[9]), r[10]) for r in rows]
     await binary_jsonb(conn)
+    await conn.set_type_codec(
+        "timestamptz", schema="pg_catalog", encoder=_micros, decoder=_micros, format="tuple"
+    )
+    try:
+        await _copy_once(conn, g, records)
+    finally:
+        # The pool's other users read timestamptz as datetimes.
+        await conn.reset_type_codec("timestamptz", schema="pg_catalog")
+
+
+def _micros(value: Any) -> Any:
+    # timestamptz in asyncpg's tuple form: (microseconds since 2000-01-01 UTC,) both ways.
+    return (value,) if isinstance(value, int) else value[0]
+
+
+async def _copy_once(conn: Connection, g: str, records: list[tuple[Any, ...]]) -> None:
     try:
         async with conn.transaction():  # a savepoint: a conflict undoes this attempt only
             await conn.copy_records_to_table(
-                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=rows
+                "facts", schema_name=g, columns=_FACT_COLUMN_NAMES, records=records
             )
         return
     except asyncpg.UniqueViolationError:
         pass
     await conn.execute(_STAGE_DDL)
-    await conn.copy_records_to_table(_STAGE, records=rows)
+    await conn.copy_records_to_table(_STAGE, records=records)
     await conn.execute(
         f"INSERT INTO {g}.facts ({_FACT_COLUMNS}) SELECT event_id, service, event_type, "
         "event_version, stream_id, uscc, base_id, effective_on, occurred_at, recorded_at, "
@@ -512,7 +533,8 @@ async def checksum(conn: Connection, generation: str) -> dict[str, Any]:
         columns = _FACT_COLUMNS if table == "facts" else _AGENCY_COLUMNS
         n = 0
         own = hashlib.sha256()
-        cursor = conn.cursor(f"SELECT {columns} FROM {g}.{table} ORDER BY {key}")
+        # Bytewise: the same order whatever collation a generation's key column has.
+        cursor = conn.cursor(f'SELECT {columns} FROM {g}.{table} ORDER BY {key} COLLATE "C"')
         async for row in cursor:
             values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row]
             line = repr(values).encode() + b"\n"

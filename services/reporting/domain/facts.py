@@ -73,6 +73,33 @@ FactRow = tuple[
     str, str, str, int, str, str | None, str | None, dt.date, dt.datetime, dt.datetime, bytes
 ]
 
+PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # PostgreSQL's binary timestamptz counts from it
+_MICROSECOND = dt.timedelta(microseconds=1)
+_FIRST = (dt.datetime.min.replace(tzinfo=dt.UTC) - PG_EPOCH) // _MICROSECOND
+_LAST = (dt.datetime.max.replace(tzinfo=dt.UTC) - PG_EPOCH) // _MICROSECOND
+_EDGE_YEARS = (dt.MINYEAR, dt.MAXYEAR)
+PG_INFINITY, PG_NEGATIVE_INFINITY = 2**63 - 1, -(2**63)
+
+
+def pg_instant(instant: dt.datetime) -> int:
+    """An instant as PostgreSQL's binary timestamptz holds it: microseconds since 2000-01-01 UTC.
+
+    The value asyncpg's encoder sends (the first and the last instant a datetime has in UTC
+    stand for -infinity and infinity), refused where it refuses (an instant whose UTC form is not
+    a datetime; a naive one read as local time), without its three calls into a pydantic
+    datetime's time zone a value (two comparisons with its infinities, then `astimezone`).
+    """
+    if instant.tzinfo is None:
+        instant = instant.astimezone()
+    micros = (instant - PG_EPOCH) // _MICROSECOND
+    if _FIRST < micros < _LAST:
+        return micros
+    if micros == _LAST:
+        return PG_INFINITY
+    if micros == _FIRST:
+        return PG_NEGATIVE_INFINITY
+    raise OverflowError("date value out of range")
+
 
 def fact_row(
     event_id: str,
@@ -85,8 +112,12 @@ def fact_row(
 
     pydantic-core's JSON (the bytes `model_dump_json` decodes) gives the same JSON values as
     `model_dump(mode="json")` (PostgreSQL's jsonb normalises key order and escapes), without a
-    dict and a second `json.dumps`.
+    dict and a second `json.dumps`. Raises where storing `fact_of`'s fact would (an instant out
+    of range), so that a replay refuses the event as the live consumer does.
     """
+    for instant in (occurred_at, recorded_at):
+        if instant.year in _EDGE_YEARS:  # only there can a UTC form fall out of range
+            pg_instant(instant)
     fields = event.__dict__  # declared fields only (extra="ignore"); no __getattr__ miss
     uscc = fields.get("uscc")
     base_id = fields.get("base_id")
