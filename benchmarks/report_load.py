@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import os
 import random
 import subprocess
 import sys
@@ -78,14 +79,28 @@ def rss_mb(pid: int) -> float:
     return sum(rss_by_process(pid))
 
 
-def rss_by_process(pid: int) -> list[float]:
-    """Resident memory, MB, of a process, then of each of its children."""
+def family(pid: int) -> list[int]:
+    """A process and its children (the service's fold workers and resource tracker)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
+    return pids
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc), None once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_by_process(pid: int) -> list[float]:
+    """Resident memory, MB, of a process, then of each of its children."""
     sizes = []
-    for p in pids:
+    for p in family(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -185,9 +200,24 @@ class RssSampler:
         self.peak: list[float] = [self.start]
         self.load_peak: list[float] = []
         self.loading = False
+        # CPU seconds during the load by process: (first, last) seen while loading
+        self.cpu: dict[int, tuple[float, float]] = {}
+
+    def cpu_during_load(self) -> dict[str, float]:
+        """CPU seconds used during the load: the service's process, and its children's sum
+        (to the last sample of each: a history worker that ends loses its last half second)."""
+        used = {p: last - first for p, (first, last) in self.cpu.items()}
+        return {
+            "service": used.get(self.pid, 0.0),
+            "workers": sum(u for p, u in used.items() if p != self.pid),
+        }
 
     async def sample(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            if self.loading:
+                for p in family(self.pid):
+                    if (now := cpu_seconds(p)) is not None:
+                        self.cpu[p] = (self.cpu.get(p, (now, now))[0], now)
             parts = rss_by_process(self.pid)
             if sum(parts) >= sum(self.peak):
                 self.peak = parts
@@ -223,12 +253,13 @@ def probe_main() -> None:
 
 
 def py_spy(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:
-    """py-spy recording `pid` (raw folded stacks, idle frames and threads kept, 200 Hz)."""
+    """py-spy recording `pid` and its fold workers (raw folded stacks, idle frames, threads and
+    processes kept, 200 Hz)."""
     spy = Path(sys.executable).parent / "py-spy"
     return subprocess.Popen(  # noqa: S603 - the venv's py-spy, fixed arguments
         [str(spy), "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-         "--idle", "--threads", "--rate", "200", "--format", "raw", "--nonblocking",
-         "--output", str(path)],
+         "--idle", "--threads", "--subprocesses", "--rate", "200", "--format", "raw",
+         "--nonblocking", "--output", str(path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -300,6 +331,7 @@ async def run(
 
         await asyncio.gather(*(client(k) for k in range(clients)))
         rss.loading = False
+        cpu = rss.cpu_during_load()
         stop_probe.set()
         stop_live.set()
         sent_live = await live
@@ -337,6 +369,10 @@ async def run(
         "slow": sorted(slow)[:200],
         "errors": errors,
         "requests_per_s": sum(len(v) for v in latencies.values()) / seconds,
+        "cpu_s": cpu,
+        "cpu_ms_per_request": {
+            k: 1000 * v / max(1, sum(len(x) for x in latencies.values())) for k, v in cpu.items()
+        },
         "rss_start_mb": rss.start,
         "rss_peak_mb": sum(rss.peak),
         "rss_peak_parts_mb": rss.peak,
