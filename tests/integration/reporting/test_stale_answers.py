@@ -225,3 +225,80 @@ async def test_an_evicted_answer_leaves_no_rest_behind(
         assert len(small.entries) == len(small.rest_until) == 1
     finally:
         small.close()
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_live_answer_known_behind_is_served_without_a_check(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A third of the checks at a million facts found a live answer behind, a round trip each;
+    once found behind, it stays behind, and how far follows from the clock alone."""
+    clock = Clock()
+    cache = GatedCache(database_url, BOUND)
+    cache.clock = clock
+    try:
+        rows = list(fact_rows(500, seed=38))
+        await insert(pool, rows)
+        first = await cache.entry(pool, today_query())
+        cache.gate.clear()  # the re-render is held back: the answer stays behind
+        await insert(pool, [live_fact(rows[0], 6)])
+        checks: list[object] = []
+        still_exact = readmodel.still_exact
+
+        async def counted(*args: Any) -> readmodel.Check:
+            checks.append(args)
+            return await still_exact(*args)
+
+        monkeypatch.setattr(readmodel, "still_exact", counted)
+        assert await cache.entry(pool, today_query()) == first  # a check finds it behind
+        assert len(checks) == 1
+        clock.now += BOUND.total_seconds() / 2
+        assert await cache.entry(pool, today_query()) == first  # known behind, within the bound
+        assert len(checks) == 1 and cache.stats()["unchecked"] == 1
+        clock.now += BOUND.total_seconds()  # past the bound by this clock: checked again
+        assert await cache.entry(pool, today_query()) == first  # (the database's clock says)
+        assert len(checks) == 2
+        cache.gate.set()
+        assert (await newer(cache, pool, first)).rendered == await oracle(pool, today_query())
+    finally:
+        cache.close()
+
+
+async def test_a_changed_table_ends_serving_known_stale_answers_unchecked(
+    pool: asyncpg.Pool, gated: GatedCache
+) -> None:
+    """A check of any query that finds the table switched or reset: every answer is checked
+    again (and rendered anew) before it is served."""
+    rows = list(fact_rows(500, seed=39))
+    await insert(pool, rows)
+    past = ReportQuery("trends", dt.date(2024, 12, 31), None, None)
+    await gated.entry(pool, past)
+    first = await gated.entry(pool, today_query())
+    gated.gate.clear()
+    await insert(pool, [live_fact(rows[0], 7)])
+    assert await gated.entry(pool, today_query()) == first  # found behind
+    assert gated.behind
+    async with pool.acquire() as conn:
+        generation = await readmodel.current_generation(conn)
+        await conn.execute(f"TRUNCATE {generation}.facts")
+    past_answer = asyncio.ensure_future(gated.entry(pool, past))  # its check sees the reset
+    await wait_for(lambda: _async(not gated.behind), timeout=10)
+    waiting = asyncio.ensure_future(gated.entry(pool, today_query()))
+    done, _ = await asyncio.wait({waiting}, timeout=0.5)
+    assert not done, "an answer from before the reset was served"
+    gated.gate.set()
+    assert (await waiting).rendered == await oracle(pool, today_query())
+    assert (await past_answer).rendered == await oracle(pool, past)
+
+
+async def _async(value: bool) -> bool:
+    return value
