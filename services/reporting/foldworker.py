@@ -128,6 +128,7 @@ class Worker:
         self.conn: asyncpg.Connection | None = None
         self.held: OrderedDict[StateKey, Held] = OrderedDict()
         self.extended = 0  # states made from a held state of an earlier day (tests)
+        self.answers = 0  # calls of the process's entry point (`answer`, below)
 
     async def connection(self, dsn: str) -> asyncpg.Connection:
         if self.conn is None or self.conn.is_closed():
@@ -291,14 +292,22 @@ def _out_of_collector() -> Iterator[None]:
     cold folds at a million facts, gc.callbacks). A state holds no reference cycles, so the
     collector waits until the fold is done and then leaves every object made so far out of its
     passes (`gc.freeze`); reference counting still frees a state let go."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         gc.freeze()
-        gc.enable()
+        if enabled:
+            gc.enable()
 
 
+# A live answer copies the state's dicts (late facts merged) and renders: each young-generation
+# pass traversed those copies again (issue 12: 20-200 ms, several a second in the live worker
+# at a million facts) and freed nothing (gc.callbacks: 0 collected, every pass). In a worker
+# process the collector runs only between answers, one full pass every COLLECT_EVERY answers
+# (the state frozen after its fold is not scanned), for whatever cycles an answer left.
+COLLECT_EVERY = 64
 _worker: Worker | None = None
 
 
@@ -311,5 +320,9 @@ def answer(dsn: str, generation: str, queries: list[ReportQuery], options: Targe
     """Entry point in the worker process (ProcessPoolExecutor): same cut-off for every query."""
     global _worker  # one per process, made on its first call
     if _worker is None:
+        gc.disable()
         _worker = Worker()
+    _worker.answers += 1
+    if _worker.answers % COLLECT_EVERY == 0:
+        gc.collect()
     return _worker.loop.run_until_complete(_worker.answer(dsn, generation, queries, options))
