@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 import structlog
@@ -109,6 +109,10 @@ class ReportCache:
         self.check_connections = checks  # settings.py: REPORT_CHECK_CONNECTIONS
         self.busy: dict[Lane, int] = dict.fromkeys(LANES, 0)  # calls in a lane's worker
         self.idle_timers: dict[Lane, asyncio.TimerHandle] = {}
+        # Renders waiting for their lane's worker, and the task that calls it (`_dispatch`).
+        self.waiting: dict[Lane, list[tuple[str, ReportQuery, asyncio.Future[foldworker.Answer]]]]
+        self.waiting = {lane: [] for lane in LANES}
+        self.dispatching: dict[Lane, asyncio.Future[None]] = {}
         self.recycled = 0  # worker processes ended after being idle (tests, the benchmark)
         self.checks: asyncpg.Pool | None = None  # made by `start`; else the caller's pool
         self.folds = 0  # answers computed by a worker (for tests and the benchmark)
@@ -273,12 +277,41 @@ class ReportCache:
         self.behind.clear()
 
     async def _work(self, lane: Lane, generation: str, query: ReportQuery) -> foldworker.Answer:
-        """The query folded and rendered in its lane's worker process."""
+        """The query folded and rendered in its lane's worker process, in one call with the
+        other queries of its cut-off waiting for that worker: each live fact makes every live
+        answer stale, and one call per query advanced the same state once per query (late
+        facts merged again each time)."""
         self._busy(lane)
         try:
-            return await self._call(lane, generation, query)
+            answer: asyncio.Future[foldworker.Answer] = asyncio.get_running_loop().create_future()
+            self.waiting[lane].append((generation, query, answer))
+            if lane not in self.dispatching:
+                self.dispatching[lane] = asyncio.ensure_future(self._dispatch(lane))
+            return await answer
         finally:
             self._idle(lane)
+
+    async def _dispatch(self, lane: Lane) -> None:
+        """One call at a time in the lane: the waiting queries of the first one's cut-off."""
+        waiting = self.waiting[lane]
+        try:
+            while waiting:
+                generation, first, _ = waiting[0]
+                cutoff = (generation, first.day, first.recorded_until)
+                batch = [w for w in waiting if (w[0], w[1].day, w[1].recorded_until) == cutoff]
+                waiting[:] = [w for w in waiting if w not in batch]
+                try:
+                    answer = await self._call(lane, generation, [q for _, q, _ in batch])
+                except Exception as exc:  # each render waiting in the batch gets it
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for n, (*_, future) in enumerate(batch):
+                    if not future.done():
+                        future.set_result(replace(answer, rendered=[answer.rendered[n]]))
+        finally:
+            del self.dispatching[lane]
 
     def _busy(self, lane: Lane) -> None:
         self.busy[lane] += 1
@@ -301,7 +334,9 @@ class ReportCache:
             executor.shutdown(wait=False)  # the process exits; the pool's thread joins it
             self.recycled += 1
 
-    async def _call(self, lane: Lane, generation: str, query: ReportQuery) -> foldworker.Answer:
+    async def _call(
+        self, lane: Lane, generation: str, queries: list[ReportQuery]
+    ) -> foldworker.Answer:
         loop = asyncio.get_running_loop()
         for attempt in range(2):
             try:
@@ -310,7 +345,7 @@ class ReportCache:
                     foldworker.answer,
                     self.dsn,
                     generation,
-                    [query],
+                    queries,
                     self.options,
                 )
             except BrokenProcessPool:

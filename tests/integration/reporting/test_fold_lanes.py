@@ -303,3 +303,28 @@ async def test_a_fold_worker_frees_reference_cycles_between_answers(
         worker = foldworker._worker
         if worker is not None and worker.conn is not None:
             await asyncio.to_thread(worker.loop.run_until_complete, worker.conn.close())
+
+
+async def test_queries_of_one_cutoff_waiting_for_a_worker_are_answered_in_one_call(
+    pool: asyncpg.Pool, cache: ReportCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every live answer is re-rendered after each batch of live facts: one call per query
+    advanced (and merged late facts into) the same state once per query."""
+    rows = list(fact_rows(1500, seed=31))
+    await insert(pool, rows)
+    day = today_query().day
+    asked = [ReportQuery(kind, day, None, None) for kind in ("targets", "coverage", "trends")]
+    for query in asked:
+        await cache.answer(pool, query)
+    await insert(pool, [live_fact(rows[0], 40)])
+    calls: list[list[ReportQuery]] = []
+    call = cache._call
+
+    async def counted(lane: str, generation: str, queries: list[ReportQuery]) -> object:
+        calls.append(queries)
+        return await call(lane, generation, queries)
+
+    monkeypatch.setattr(cache, "_call", counted)
+    answers = await asyncio.gather(*(cache.answer(pool, q) for q in asked))
+    assert answers == [await oracle(pool, q) for q in asked]
+    assert len(calls) < len(asked) and sum(map(len, calls)) == len(asked)
