@@ -328,3 +328,21 @@ async def test_queries_of_one_cutoff_waiting_for_a_worker_are_answered_in_one_ca
     answers = await asyncio.gather(*(cache.answer(pool, q) for q in asked))
     assert answers == [await oracle(pool, q) for q in asked]
     assert len(calls) < len(asked) and sum(map(len, calls)) == len(asked)
+
+
+async def test_a_batch_whose_worker_was_killed_is_answered_whole_by_a_new_worker(
+    pool: asyncpg.Pool, cache: ReportCache
+) -> None:
+    rows = list(fact_rows(1500, seed=32))
+    await insert(pool, rows)
+    day = today_query().day
+    asked = [ReportQuery(kind, day, None, None) for kind in ("targets", "coverage", "bases")]
+    for query in asked:
+        await cache.answer(pool, query)
+    loop = asyncio.get_running_loop()
+    pid = await loop.run_in_executor(cache._executor("live"), os.getpid)
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    await insert(pool, [live_fact(rows[0], 50)])
+    answers = await asyncio.gather(*(cache.answer(pool, q) for q in asked))
+    assert answers == [await oracle(pool, q) for q in asked]
+    assert not cache.dispatching and not any(cache.waiting.values())
