@@ -367,6 +367,7 @@ async def run(
         "live_rate": live_rate,
         "live_sent": sent_live,
         "applied": status.get("stats", {}).get("applied"),
+        "cache": status.get("reports", {}),  # answers computed, served stale, unchecked, ...
         "cold_s": cold,
         "cold_probe": summary(waits),
         "load": {g: summary(v) for g, v in latencies.items()},
