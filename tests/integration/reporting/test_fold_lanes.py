@@ -320,8 +320,13 @@ async def test_queries_of_one_cutoff_waiting_for_a_worker_are_answered_in_one_ca
     calls: list[list[ReportQuery]] = []
     call = cache._call
 
+    async def queued() -> bool:  # every query asked is in this call or waiting for the next
+        return len(calls[0]) + len(cache.waiting["live"]) == len(asked)
+
     async def counted(lane: str, generation: str, queries: list[ReportQuery]) -> object:
         calls.append(queries)
+        if len(calls) == 1:  # the worker busy until the others wait for it (a loaded host)
+            await wait_for(queued, timeout=30)
         return await call(lane, generation, queries)
 
     monkeypatch.setattr(cache, "_call", counted)
