@@ -46,6 +46,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -62,13 +63,14 @@ from benchmarks.bench_foundation import (
     serve,
 )
 from benchmarks.bench_write import write_section
+from benchmarks.openloop import Answer, Generator, Request, build, http_request, write_requests
 from tests.conftest import TEST_SECRET
 from tests.faults.workload import _base, _commendation
 from tests.support import auth, registration
 
 SEED_AGENCIES = 300
 POLL_SECONDS = 0.01
-IN_FLIGHT = 96  # connections and requests in flight per service
+MAX_CONNS = 96  # the generator's connections (so requests in flight) per service, at most
 VISIBLE_TIMEOUT = 60.0
 SERVICES = ("registry", "incubation", "supervision", "reporting")
 ROUTES = {
@@ -81,7 +83,7 @@ ROUTES = {
 @dataclass
 class Sent:
     service: str
-    scheduled: float  # when the open-loop schedule said to send it
+    scheduled: float  # when the open-loop schedule said to send it (time.monotonic clock)
     status: int = 0
     answered: float = 0.0
     stream_id: str = ""
@@ -104,7 +106,7 @@ class Tracker:
 
     async def poll(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         """Until every accepted command is seen, or the deadline (those left count as unseen)."""
-        while (not stop.is_set() or self.pending) and time.perf_counter() < self.deadline:
+        while (not stop.is_set() or self.pending) and time.monotonic() < self.deadline:
             if self.pending:
                 streams = list({stream for _, stream in self.pending})
                 rows = await conn.fetch(
@@ -112,7 +114,7 @@ class Tracker:
                     "WHERE stream_id = ANY($1::text[])",
                     streams,
                 )
-                now = time.perf_counter()
+                now = time.monotonic()
                 for row in rows:
                     key = (row["topic"], row["stream_id"])
                     waiting = self.pending.get(key, [])
@@ -195,13 +197,13 @@ def _cmdline(proc: Path) -> str:
 
 def cpu_by_part(roots: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds so far of each part (its processes and their descendants), and of this
-    load generator itself."""
+    process (it reads the generator's answers and polls reporting)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     spent = {
         part: sum(_cpu_seconds(p) for root in pids for p in _descendants(root))
         for part, pids in roots.items()
     }
-    spent["load generator (httpx)"] = usage.ru_utime + usage.ru_stime
+    spent["bench process (answers read, visibility poller)"] = usage.ru_utime + usage.ru_stime
     return spent
 
 
@@ -231,14 +233,12 @@ async def services(env: dict[str, str], logs: Path) -> AsyncIterator[dict[str, S
         yield servers
 
 
-async def seed(client: dict[str, httpx.AsyncClient], db: asyncpg.Connection) -> list[str]:
+async def seed(client: httpx.AsyncClient, db: asyncpg.Connection) -> list[str]:
     headers = auth()
     usccs = []
     for serial in range(1, SEED_AGENCIES + 1):
         body = registration(serial)
-        answer = await client["registry"].post(
-            "/commands/register-agency", json=body, headers=headers
-        )
+        answer = await client.post("/commands/register-agency", json=body, headers=headers)
         answer.raise_for_status()
         usccs.append(str(body["uscc"]))
     deadline = time.monotonic() + VISIBLE_TIMEOUT
@@ -250,34 +250,37 @@ async def seed(client: dict[str, httpx.AsyncClient], db: asyncpg.Connection) -> 
     return usccs
 
 
-async def send(
-    client: httpx.AsyncClient,
-    slots: asyncio.Semaphore,
-    tracker: Tracker,
-    sent: Sent,
-    body: dict[str, Any],
-    headers: dict[str, str],
-) -> None:
-    delay = sent.scheduled - time.perf_counter()
-    if delay > 0:
-        await asyncio.sleep(delay)
-    try:
-        # Time waiting for a slot counts: latency runs from the scheduled instant. The slots
-        # keep httpcore's pool short (its queue costs grow with the square of its length).
-        async with slots:
-            answer = await client.post(
-                f"/commands/{ROUTES[sent.service]}", json=body, headers=headers
-            )
-    except httpx.HTTPError as exc:
-        sent.answered, sent.error = time.perf_counter(), type(exc).__name__
-        return
-    sent.answered, sent.status = time.perf_counter(), answer.status_code
-    if answer.is_success:
-        accepted = answer.json()
+def command_requests(
+    servers: dict[str, Server], rate: float, count: int, seeds: Sequence[str]
+) -> tuple[list[tuple[str, int]], list[Request], list[Sent]]:
+    """The run's commands as HTTP requests for the generator, on the open-loop schedule."""
+    bases = [urlsplit(servers[name].base) for name in ROUTES]
+    targets = [(base.hostname or "", base.port or 80) for base in bases]
+    token = auth()  # one token for the run: signing one per request is the client's CPU
+    run_id = uuid.uuid4().hex[:8]
+    requests, sends = [], []
+    for i in range(count):
+        t = i % len(ROUTES)
+        service = tuple(ROUTES)[t]
+        body = json.dumps(body_for(service, SEED_AGENCIES + 1 + i, seeds)).encode()
+        headers = {**token, "Content-Type": "application/json", "Idempotency-Key": f"{run_id}-{i}"}
+        host = f"{targets[t][0]}:{targets[t][1]}"
+        raw = http_request(host, "POST", f"/commands/{ROUTES[service]}", headers, body)
+        requests.append(Request(t, round(i * 1e9 / rate), raw))
+        sends.append(Sent(service, 0.0))
+    return targets, requests, sends
+
+
+def record(answer: Answer, sent: Sent, tracker: Tracker) -> None:
+    """One answer from the generator: accepted ones are awaited in reporting from now on."""
+    sent.scheduled, sent.answered = answer.scheduled_ns / 1e9, answer.answered_ns / 1e9
+    sent.status = answer.status
+    if 200 <= answer.status < 300:
+        accepted = json.loads(answer.body)
         sent.stream_id, sent.version = accepted["stream_id"], accepted["stream_version"]
-        tracker.expect(sent)  # awaited in reporting from now on
+        tracker.expect(sent)
     else:
-        sent.error = answer.text[:200]
+        sent.error = answer.body[:200].decode(errors="replace")
 
 
 async def run(
@@ -291,66 +294,43 @@ async def run(
         "LOG_LEVEL": "WARNING",
     }
     logs = Path(tempfile.mkdtemp(prefix="bench-visible-"))
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    build()  # before the clock starts: compiling is not the generator's load
     try:
         async with services(env, logs) as servers, contextlib.AsyncExitStack() as stack:
-            client = {
-                name: await stack.enter_async_context(
-                    httpx.AsyncClient(base_url=servers[name].base, timeout=30, limits=limits)
-                )
-                for name in ROUTES
-            }
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=servers["registry"].base, timeout=30)
+            )
             db = await asyncpg.connect(db_url)
             stack.push_async_callback(db.close)
             print(f"seeding {SEED_AGENCIES} agencies ...", flush=True)
             seeds = await seed(client, db)
             rss_before = {name: rss_mib(s.pid) for name, s in servers.items()}
+            count = int(rate * seconds)
+            targets, requests, sends = command_requests(servers, rate, count, seeds)
+            write_requests(logs / "requests", targets, requests)
             tracker, stop = Tracker(), asyncio.Event()
             poll_conn = await asyncpg.connect(db_url)
             stack.push_async_callback(poll_conn.close)
-            count = int(rate * seconds)
             poller = asyncio.create_task(tracker.poll(poll_conn, stop))
-            sends: list[Sent] = []
-            tasks = []
             load_start = os.getloadavg()
             roots = process_roots(servers, state)
-            cpu_start, wall_start = cpu_by_part(roots), time.perf_counter()
+            cpu_start, wall_start = cpu_by_part(roots), time.monotonic()
             print(f"sending {count:,} commands at {rate:g}/s ...", flush=True)
-            started = time.perf_counter() + 0.5
-            run_id = uuid.uuid4().hex[:8]
-            token = auth()  # one token for the run: signing one per request is the client's CPU
-            slots = {name: asyncio.Semaphore(IN_FLIGHT) for name in ROUTES}
-            for i in range(count):
-                service = tuple(ROUTES)[i % len(ROUTES)]
-                sent = Sent(service, started + i / rate)
-                sends.append(sent)
-                body = body_for(service, SEED_AGENCIES + 1 + i, seeds)
-                tasks.append(
-                    asyncio.create_task(
-                        send(
-                            client[service],
-                            slots[service],
-                            tracker,
-                            sent,
-                            body,
-                            {**token, "Idempotency-Key": f"{run_id}-{i}"},
-                        )
-                    )
-                )
-                # create the tasks a little ahead of their instants, never all at once
-                ahead = sent.scheduled - 0.2 - time.perf_counter()
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-            for task in asyncio.as_completed(tasks):
-                await task
-            sent_by = time.perf_counter() - started
-            tracker.deadline = time.perf_counter() + VISIBLE_TIMEOUT
+            start_ns = time.monotonic_ns() + 500_000_000
+            generator = Generator(logs / "requests", start_ns=start_ns, max_conns=MAX_CONNS)
+            async for answer in generator.answers():
+                record(answer, sends[answer.index], tracker)
+            sent_by = time.monotonic() - start_ns / 1e9
+            tracker.deadline = time.monotonic() + VISIBLE_TIMEOUT
             stop.set()
             await poller
             if tracker.pending:
                 print(f"not seen in reporting: {list(tracker.pending.items())[:3]}", flush=True)
             load_end = os.getloadavg()
-            cpu = spent_since(cpu_start, cpu_by_part(roots), time.perf_counter() - wall_start)
+            cpu_end = {**cpu_by_part(roots), "load generator (C)": generator.cpu_seconds}
+            cpu = spent_since(
+                {**cpu_start, "load generator (C)": 0.0}, cpu_end, time.monotonic() - wall_start
+            )
             rss_after = {name: rss_mib(s.pid) for name, s in servers.items()}
     finally:
         await drop_database(admin_dsn, db_name)
