@@ -14,6 +14,12 @@ database errors are retried with backoff, per record and then per batch.
 
 A rebuild bumps the consumer's epoch in PostgreSQL; every instance compares it before each
 batch and polls it, so all of them rewind together.
+
+Kafka's group offsets are only a copy for lag tools, refreshed on the client's timer
+(`offset_commit_ms`), never after each batch: that was a broker round trip, and a write to
+`__consumer_offsets`, per batch of every consumer (the largest part of the broker's CPU per
+command), and it held the next batch back. A batch that still fails after its retries sends
+the consumer back to its first offsets itself.
 """
 
 from __future__ import annotations
@@ -59,6 +65,9 @@ RECORD_ATTEMPTS = 4
 BATCH_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 5.0
 EPOCH_POLL_SECONDS = 1.0
+# FastStream's batch loop waits this long for records, then sleeps as long when none came (its
+# idle backoff): a record arriving meanwhile waits for the sleep, so keep it short.
+BATCH_WAIT_MS = 50
 
 
 class Projection(Protocol):
@@ -116,6 +125,8 @@ class EventConsumer:
         projection: Projection,
         max_records: int = 500,
         group_id: str | None = None,
+        fetch_max_wait_ms: int = 500,
+        offset_commit_ms: int = 5000,
     ) -> None:
         self.pool = pool
         self.schema = checked_schema(schema)
@@ -130,7 +141,12 @@ class EventConsumer:
             batch=True,
             max_records=max_records,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            batch_timeout_ms=BATCH_WAIT_MS,
+            # With data to read a fetch returns at once; this bounds only an idle fetch.
+            fetch_max_wait_ms=fetch_max_wait_ms,
+            # ACK_FIRST is FastStream's name for "the client commits on its timer", not per batch.
+            ack_policy=AckPolicy.ACK_FIRST,
+            auto_commit_interval_ms=offset_commit_ms,
             listener=_SeekToCheckpoint(self),
             decoder=_raw_decoder,
         )
@@ -154,7 +170,8 @@ class EventConsumer:
                 seeks = await self._apply_once(deliveries)
             except RETRY_BATCH as exc:
                 if attempt == BATCH_ATTEMPTS:
-                    raise  # FastStream redelivers the batch
+                    self._seek(_firsts(deliveries))  # delivered again, never skipped
+                    raise
                 CONSUMER_RETRIES.labels(self.name).inc()
                 log.warning("consumer.batch_retry", consumer=self.name, error=repr(exc)[:300])
                 await asyncio.sleep(_backoff(attempt))
@@ -541,6 +558,14 @@ class EventConsumer:
             self.name,
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+def _firsts(deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
+    """The first offset of each partition in a batch."""
+    firsts: dict[tuple[str, int], int] = {}
+    for d in deliveries:
+        firsts.setdefault((d.topic, d.partition), d.offset)
+    return firsts
 
 
 def _backoff(attempt: int) -> float:

@@ -147,6 +147,8 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
         schema=runtime.store.schema,
         projection=projection,
         group_id=f"{projection.name}.{runtime.installation_id[:8]}",
+        fetch_max_wait_ms=runtime.settings.consumer_fetch_max_wait_ms,
+        offset_commit_ms=runtime.settings.consumer_offset_commit_ms,
     )
     runtime.consumers.append(consumer)
     return consumer

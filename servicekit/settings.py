@@ -129,6 +129,21 @@ class ServiceSettings(KafkaSettings):
         description="min.insync.replicas of the topics a service creates; unset: the broker's",
         validation_alias="KAFKA_MIN_INSYNC_REPLICAS",
     )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=2000,
+        ge=10,
+        le=30_000,
+        description="Longest the broker holds a consumer's fetch while there is nothing to read "
+        "(with records it answers at once): the idle consumers' fetches per second",
+        validation_alias="CONSUMER_FETCH_MAX_WAIT_MS",
+    )
+    consumer_offset_commit_ms: int = Field(
+        default=5000,
+        ge=100,
+        description="How often a consumer copies its position to Kafka's group offsets, for lag "
+        "tools only (the position that counts is its checkpoint in PostgreSQL)",
+        validation_alias="CONSUMER_OFFSET_COMMIT_MS",
+    )
     relay_batch_size: int = Field(default=500, validation_alias="RELAY_BATCH_SIZE")
     relay_poll_seconds: float = Field(default=0.5, validation_alias="RELAY_POLL_SECONDS")
     http_host: str = Field(default="127.0.0.1", validation_alias="HTTP_HOST")

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.registry import AgencyStaffChanged
 from socialwork_contracts.topics import DEAD_LETTER_HEADERS
 
+from servicekit import consumer as consumer_module
 from servicekit.consumer import AlreadyRedriven, EventConsumer, Refused
 from servicekit.db import Connection
 from servicekit.dead_letters import DeadLetterPublisher
@@ -372,3 +374,67 @@ async def test_a_transient_database_error_is_retried_not_dead_lettered(
         assert projection.deadlocks == 0
     finally:
         await broker.stop()
+
+
+async def test_a_batch_waits_for_no_kafka_offset_commit(rig: Rig, infra: Infra) -> None:
+    """The checkpoint that counts is PostgreSQL's: committing Kafka's group offsets after every
+    batch was a broker round trip (and a write to __consumer_offsets) per batch for nothing.
+    Kafka's offsets are copied on the consumer's timer, for lag tools only."""
+    for i in range(6):
+        await rig.store.append(f"k-{i}", [staff_event(f"k-{i}", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
+    broker = KafkaBroker(infra.kafka, logger=None)
+    EventConsumer(
+        broker=broker,
+        pool=rig.pool,
+        schema="consumertest",
+        projection=projection,
+        offset_commit_ms=600_000,  # never within this test
+    )
+    await broker.start()
+    try:
+        await wait_for(lambda: _count(rig, 6))
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(projection.name)
+        finally:
+            await admin.close()
+        assert committed == {}
+    finally:
+        await broker.stop()
+
+
+async def test_a_batch_that_fails_every_attempt_is_delivered_again(
+    rig: Rig, infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is away for longer than the batch's retries: the consumer goes back to the
+    batch's first offsets, so the records are applied once it returns, never skipped."""
+    monkeypatch.setattr(consumer_module, "BATCH_ATTEMPTS", 2)
+    for i in range(5):
+        await rig.store.append(f"r-{i}", [staff_event(f"r-{i}", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    projection = Unreachable(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], failures=5)
+    broker, consumer = await start_consumer(rig, infra, projection)
+    try:
+        await wait_for(lambda: _count(rig, 5))
+        assert projection.failures == 0  # every failure was met: the batch ran out of attempts
+        applied = await rows(rig)
+        assert len({r["event_id"] for r in applied}) == 5
+        assert consumer.stats.dead_lettered == 0
+    finally:
+        await broker.stop()
+
+
+@dataclass
+class Unreachable(StaffLog):
+    """Fails with a lost connection (the whole batch is retried) `failures` times."""
+
+    failures: int = 0
+
+    async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionResetError("the database went away")
+        await super().apply(conn, envelope, event)
