@@ -102,6 +102,14 @@ class ConsumerStats:
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
+@dataclass
+class _Batch:
+    """What one batch knows once: whether any record of the consumer waits parked (nearly
+    never), so an applied record looks for a parked successor only then."""
+
+    parked: bool
+
+
 class DeadLetterNotFound(Exception):
     pass
 
@@ -190,16 +198,17 @@ class EventConsumer:
             if await self._epoch_changed(conn):
                 return await self._saved_offsets(conn, by_partition)
             expected = await self._lock_partitions(conn, by_partition)
-            for tp, batch in sorted(by_partition.items()):
+            batch = _Batch(parked=await self._any_parked(conn))
+            for tp, received in sorted(by_partition.items()):
                 next_offset = expected[tp]
-                for delivery in batch:
+                for delivery in received:
                     if delivery.offset < next_offset:
                         self.stats.duplicates += 1  # redelivered after a rebalance or retry
                         continue
                     if delivery.offset > next_offset and self._go_back(tp, next_offset, delivery):
                         seeks[tp] = next_offset
                         break
-                    await self._consume(conn, delivery)
+                    await self._consume(conn, delivery, batch)
                     next_offset = touched[tp] = delivery.offset + 1
             await self._save_offsets(conn, touched)
         self.stats.positions.update(touched)
@@ -271,15 +280,20 @@ class EventConsumer:
 
     # -- one record ---------------------------------------------------------------------------
 
-    async def _consume(self, conn: Connection, delivery: Delivery) -> Outcome:
+    async def _consume(
+        self, conn: Connection, delivery: Delivery, batch: _Batch | None = None
+    ) -> Outcome:
         """Handle one record from the broker: its outcome, a refusal dead-lettered."""
-        outcome = await self.handle(conn, delivery)
+        outcome = await self.handle(conn, delivery, batch)
         if isinstance(outcome, Refused):
             await self._dead_letter(conn, delivery, outcome.reason)
         return outcome
 
-    async def handle(self, conn: Connection, delivery: Delivery) -> Outcome:
-        """Apply one record in stream order: drop what was seen, park what is early."""
+    async def handle(
+        self, conn: Connection, delivery: Delivery, batch: _Batch | None = None
+    ) -> Outcome:
+        """Apply one record in stream order: drop what was seen, park what is early (outside a
+        batch, e.g. a re-drive, parked successors are always looked for)."""
         received = parse(delivery)
         if isinstance(received, Refused):
             return received
@@ -300,16 +314,20 @@ class EventConsumer:
                 and envelope.streamversion == version != 0
                 and (envelope.id != last["event_id"])
             ):
-                return await self._park(conn, delivery, envelope, "a different event holds it")
+                return await self._park(
+                    conn, delivery, envelope, "a different event holds it", batch
+                )
             self.stats.duplicates += 1  # a republished batch: seen before
             return "duplicate"
         if envelope.streamversion > version + 1:
-            return await self._park(conn, delivery, envelope, f"expected version {version + 1}")
+            why = f"expected version {version + 1}"
+            return await self._park(conn, delivery, envelope, why, batch)
         outcome = await self._apply(conn, received)
         if isinstance(outcome, Refused):
             return outcome
         await self._advance(conn, delivery.topic, envelope)
-        await self._unpark(conn, delivery.topic, envelope)
+        if batch is None or batch.parked:
+            await self._unpark(conn, delivery.topic, envelope, batch)
         return outcome
 
     async def _apply(self, conn: Connection, received: Received) -> Outcome:
@@ -367,7 +385,12 @@ class EventConsumer:
         )
 
     async def _park(
-        self, conn: Connection, delivery: Delivery, envelope: CloudEvent, why: str
+        self,
+        conn: Connection,
+        delivery: Delivery,
+        envelope: CloudEvent,
+        why: str,
+        batch: _Batch | None,
     ) -> Outcome:
         reason = f"version {envelope.streamversion} of {envelope.streamid} out of order: {why}"
         await conn.execute(
@@ -385,12 +408,23 @@ class EventConsumer:
             delivery.value,
             reason,
         )
+        if batch is not None:
+            batch.parked = True  # a later record of this batch may be its predecessor
         self.stats.parked += 1
         PARKED_RECORDS.labels(self.name).inc()
         log.warning("consumer.parked", consumer=self.name, reason=reason)
         return "parked"
 
-    async def _unpark(self, conn: Connection, topic: str, envelope: CloudEvent) -> None:
+    async def _any_parked(self, conn: Connection) -> bool:
+        parked: bool = await conn.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {self.schema}.parked_records WHERE consumer = $1)",
+            self.name,
+        )
+        return parked
+
+    async def _unpark(
+        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch | None
+    ) -> None:
         """The stream moved on: apply the record parked for its next version, if any."""
         row = await conn.fetchrow(
             f"DELETE FROM {self.schema}.parked_records WHERE id = (SELECT id FROM "
@@ -404,7 +438,7 @@ class EventConsumer:
             envelope.streamversion + 1,
         )
         if row is not None:
-            await self._consume(conn, Delivery(**dict(row)))
+            await self._consume(conn, Delivery(**dict(row)), batch)
 
     async def _dead_letter(self, conn: Connection, delivery: Delivery, reason: str) -> None:
         reason = reason[:2000]

@@ -22,7 +22,7 @@ from servicekit.consumer import AlreadyRedriven, EventConsumer, Refused
 from servicekit.db import Connection
 from servicekit.dead_letters import DeadLetterPublisher
 from servicekit.eventstore import START, EventStore
-from servicekit.eventstore.store import create_pool
+from servicekit.eventstore.store import create_pool, init_connection
 from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboxRelay, make_producer
 from tests.conftest import Infra
@@ -438,3 +438,35 @@ class Unreachable(StaffLog):
             self.failures -= 1
             raise ConnectionResetError("the database went away")
         await super().apply(conn, envelope, event)
+
+
+async def test_a_batch_with_nothing_parked_never_looks_for_parked_records_per_record(
+    rig: Rig, infra: Infra, database_url: str
+) -> None:
+    """Looking for a parked successor after every applied record was a round trip per record
+    for a table that is nearly always empty: one look per batch says whether to."""
+    for i in range(8):
+        await rig.store.append(f"p-{i}", [staff_event(f"p-{i}", 3)], expected_version=0)
+    await rig.store.append("p-0", [staff_event("p-0", 4)], expected_version=None)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=9)
+    statements: list[str] = []
+
+    async def logged(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        conn.add_query_logger(lambda query: statements.append(query.query))
+
+    # One connection, so every statement of the batch is seen.
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
+    try:
+        consumer = EventConsumer(
+            broker=KafkaBroker(infra.kafka, logger=None),
+            pool=pool,
+            schema="consumertest",
+            projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
+        )
+        await consumer.apply_batch(records)
+    finally:
+        await pool.close()
+    assert len(await rows(rig)) == 9
+    assert sum("parked_records" in s for s in statements) <= 1, statements
