@@ -41,12 +41,14 @@ struct request {
 	int64_t scheduled, sent;
 	const char *bytes;
 	size_t length;
-	int next; /* next in its target's queue, -1 at the end */
+	int next;    /* next in its target's queue, -1 at the end */
+	int retried; /* sent again once after a kept-alive connection closed under it */
 };
 
 struct conn {
 	int fd, target, request; /* request in flight, -1 when idle */
 	enum state state;
+	int served; /* answers read on it: a closed reused connection is retried once */
 	size_t written;
 	char *buf; /* the answer so far */
 	size_t len, cap;
@@ -112,8 +114,20 @@ static void close_conn(struct conn *c)
 	refill(c->target);
 }
 
+static void enqueue(int i, int first);
+
 static void fail(struct conn *c, const char *why)
 {
+	/* A kept-alive connection the server closed as the request went out (its idle timeout):
+	 * nothing was answered, so the request goes again, once, first in line. */
+	if (c->request >= 0 && c->served > 0 && c->len == 0 && !requests[c->request].retried) {
+		requests[c->request].retried = 1;
+		int i = c->request;
+		c->request = -1;
+		close_conn(c);
+		enqueue(i, 1);
+		return;
+	}
 	if (c->request >= 0)
 		record(c->request, 0, why, strlen(why));
 	c->request = -1;
@@ -156,7 +170,7 @@ static void refill(int t)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		*c = (struct conn){.fd = fd, .target = t, .request = -1, .state = CONNECTING,
-				   .buf = c->buf, .cap = c->cap};
+				   .served = 0, .buf = c->buf, .cap = c->cap};
 		tg->open++;
 		tg->connecting++;
 		/* an immediate refusal shows as EPOLLERR/EPOLLHUP, handled as a late one */
@@ -175,14 +189,23 @@ static void dispatch(int i)
 			start_write(&conns[k], i);
 			return;
 		}
+	enqueue(i, 0);
+}
+
+static void enqueue(int i, int first)
+{
+	struct target *t = &targets[requests[i].target];
 	requests[i].next = -1;
-	if (targets[t].tail >= 0)
-		requests[targets[t].tail].next = i;
-	else
-		targets[t].head = i;
-	targets[t].tail = i;
-	targets[t].queued++;
-	refill(t);
+	if (first && t->head >= 0)
+		requests[i].next = t->head;
+	else if (t->tail >= 0)
+		requests[t->tail].next = i;
+	if (first || t->head < 0)
+		t->head = i;
+	if (requests[i].next < 0)
+		t->tail = i;
+	t->queued++;
+	refill(requests[i].target);
 }
 
 /* The connection is free: it takes the first queued request of its target, or waits idle
@@ -285,6 +308,8 @@ static int answered(struct conn *c, int eof)
 	if (length < 0)
 		return 0;
 	record(c->request, status, c->buf + start, (size_t)length);
+	c->request = -1;
+	c->served++;
 	if (close_after || eof)
 		close_conn(c);
 	else

@@ -23,6 +23,7 @@ MS = 1_000_000
 
 async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """One keep-alive connection: each path answers in its own way."""
+    served = 0
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -38,6 +39,10 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 writer.transport.abort()
                 return
+            if path == "/stale" and served > 0:  # closed as an idle timeout would, unanswered
+                writer.close()
+                return
+            served += 1
             if path == "/slow":
                 await asyncio.sleep(SLOW_SECONDS)  # the server's behaviour, not a test's wait
             if path == "/chunked":
@@ -145,6 +150,16 @@ async def test_waiting_for_a_connection_counts_as_latency(
     for i, a in enumerate(by_index):
         assert a.latency_ms >= SLOW_SECONDS * 1000 * (i + 1) - 10 * i - 50, a
         assert a.scheduled_ns - by_index[0].scheduled_ns == i * 10 * MS
+
+
+async def test_a_kept_alive_connection_closed_under_a_request_is_retried_once(
+    server: tuple[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A server closes an idle keep-alive connection as the next request goes out on it (its
+    idle timeout): nothing was answered, so the request goes again on a new connection."""
+    answers, _ = await _run(tmp_path_factory, server, ["/length", "/stale"], rate=5)
+
+    assert sorted((a.index, a.status) for a in answers) == [(0, 202), (1, 202)]
 
 
 async def test_a_refused_connection_fails_every_request_without_hanging(
