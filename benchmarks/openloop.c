@@ -388,8 +388,10 @@ static void expire(int64_t now)
 			record(dequeue(&targets[t]), 0, "timeout", 7);
 	for (int k = 0; k < ntargets * max_conns; k++) {
 		struct conn *c = &conns[k];
-		if (c->fd >= 0 && c->request >= 0 && now - requests[c->request].scheduled > timeout_ns)
+		if (c->fd >= 0 && c->request >= 0 && now - requests[c->request].scheduled > timeout_ns) {
+			requests[c->request].retried = 1; /* a late answer is a failure, not a retry */
 			fail(c, "timeout");
+		}
 	}
 }
 

@@ -80,6 +80,7 @@ async def _run(
     paths: list[str],
     rate: float,
     max_conns: int = 16,
+    timeout_s: float = 60.0,
 ) -> tuple[list[Answer], Generator]:
     host, port = target
     requests = [
@@ -88,7 +89,9 @@ async def _run(
     ]
     file = tmp_path_factory.mktemp("openloop") / "requests"
     write_requests(file, [target], requests)
-    generator = Generator(file, start_ns=time.monotonic_ns() + 50 * MS, max_conns=max_conns)
+    generator = Generator(
+        file, start_ns=time.monotonic_ns() + 50 * MS, max_conns=max_conns, timeout_s=timeout_s
+    )
     answers = [answer async for answer in generator.answers()]
     return answers, generator
 
@@ -160,6 +163,20 @@ async def test_a_kept_alive_connection_closed_under_a_request_is_retried_once(
     answers, _ = await _run(tmp_path_factory, server, ["/length", "/stale"], rate=5)
 
     assert sorted((a.index, a.status) for a in answers) == [(0, 202), (1, 202)]
+
+
+async def test_an_answer_later_than_the_timeout_is_one_failure(
+    server: tuple[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Late answers fail (counted from the scheduled instant), whether the request was in flight
+    on a reused connection or still waiting for one; none is sent again."""
+    paths = ["/length", "/slow", "/slow", "/slow"]
+    answers, _ = await _run(tmp_path_factory, server, paths, rate=100, max_conns=1, timeout_s=0.5)
+
+    by_index = {a.index: a for a in answers}
+    assert sorted(by_index) == [0, 1, 2, 3] and len(answers) == 4
+    assert by_index[0].status == 202
+    assert all((by_index[i].status, by_index[i].body) == (0, b"timeout") for i in (1, 2, 3))
 
 
 async def test_a_refused_connection_fails_every_request_without_hanging(
