@@ -579,6 +579,15 @@ class EventConsumer:
                 raise DeadLetterNotFound(letter_id)
             if row["redrive_outcome"] in ("applied", "skipped", "duplicate", "parked"):
                 raise AlreadyRedriven(row["redrive_outcome"])
+            # The partition's lock, as a batch takes it: a batch works from the stream versions
+            # it read at its start, so a re-drive must not apply beside it on the same partition.
+            await conn.execute(
+                f"SELECT 1 FROM {s}.consumer_offsets WHERE consumer = $1 AND topic = $2 "
+                "AND partition = $3 FOR UPDATE",
+                self.name,
+                row["topic"],
+                row["partition"],
+            )
             delivery = Delivery(
                 row["topic"],
                 row["partition"],

@@ -320,6 +320,45 @@ async def test_a_dead_letter_is_redriven_to_its_consumer_never_to_the_topic(
         await broker.stop()
 
 
+async def test_a_redrive_waits_for_a_batch_holding_its_partition(rig: Rig, infra: Infra) -> None:
+    await rig.store.append("w-1", [staff_event("w-1", 13)], expected_version=None)
+    await publish_all(relay_for(rig), rig)
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
+    broker, consumer = await start_consumer(rig, infra, projection)
+    try:
+        await wait_for(lambda: _dead_lettered(consumer, 1))
+        letter = await rig.pool.fetchrow(
+            "SELECT id, topic, partition FROM consumertest.dead_letters WHERE consumer = $1",
+            consumer.name,
+        )
+        assert letter is not None
+        projection.fail_on_staff = -1
+        async with rig.pool.acquire() as batch, batch.transaction():
+            # What a batch on that partition holds while it applies from its stream versions.
+            await batch.execute(
+                "SELECT 1 FROM consumertest.consumer_offsets WHERE consumer = $1 AND topic = $2 "
+                "AND partition = $3 FOR UPDATE",
+                consumer.name,
+                letter["topic"],
+                letter["partition"],
+            )
+            redrive = asyncio.create_task(consumer.redrive(letter["id"]))
+            await wait_for(lambda: _waiting_on_a_lock(rig))
+            assert not redrive.done()
+        assert await redrive == "applied"
+        assert [r["staff"] for r in await rows(rig)] == [13]
+    finally:
+        await broker.stop()
+
+
+async def _waiting_on_a_lock(rig: Rig) -> bool:
+    waiting: int = await rig.pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query LIKE '%consumer_offsets%FOR UPDATE%'"
+    )
+    return waiting > 0
+
+
 async def _dead_lettered(consumer: EventConsumer, n: int) -> bool:
     return consumer.stats.dead_lettered >= n
 
