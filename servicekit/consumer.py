@@ -1,7 +1,9 @@
 """Consumers that fold other services' events into a local table, exactly once in effect.
 
 Each batch is applied in one PostgreSQL transaction together with its checkpoint (the next
-offset per topic-partition, locked per partition) and, per stream, the last version applied. A
+offset per topic-partition, locked per partition) and, per stream, the last version applied
+(read for all the batch's streams in one statement once its partitions are locked, written for
+those it advanced in one before its checkpoint: not a round trip each per record). A
 consumer expects the next version of each stream: what it has seen is dropped, what comes early
 is parked and applied when the gap closes. On assignment the consumer seeks to the checkpoint kept
 in PostgreSQL, not to Kafka's committed offset, and a record past the checkpoint sends it back.
@@ -102,12 +104,23 @@ class ConsumerStats:
     positions: dict[tuple[str, int], int] = field(default_factory=dict)
 
 
+# A stream as a consumer keys it: (topic, store_id, stream_id).
+StreamKey = tuple[str, str, str]
+
+
 @dataclass
 class _Batch:
-    """What one batch knows once: whether any record of the consumer waits parked (nearly
-    never), so an applied record looks for a parked successor only then."""
+    """What one attempt at a batch knows once: whether any record of the consumer waits parked
+    (nearly never), so an applied record looks for a parked successor only then; each record
+    parsed once; and the last (version, event_id) of its streams, read in one statement at the
+    start (None: no row yet). Records read and advance `streams`; the streams in `advanced` are
+    written in one statement at the end, in the batch's transaction. Per attempt: a retried
+    batch reads again."""
 
     parked: bool
+    received: dict[Delivery, Received | Refused] = field(default_factory=dict)
+    streams: dict[StreamKey, tuple[int, str] | None] = field(default_factory=dict)
+    advanced: set[StreamKey] = field(default_factory=set)
 
 
 class DeadLetterNotFound(Exception):
@@ -194,11 +207,14 @@ class EventConsumer:
             by_partition.setdefault((d.topic, d.partition), []).append(d)
         seeks: dict[tuple[str, int], int] = {}
         touched: dict[tuple[str, int], int] = {}
+        parsed = {d: parse(d) for d in deliveries}  # each record once: `handle` reads it here
         async with self.pool.acquire() as conn, conn.transaction():
             if await self._epoch_changed(conn):
                 return await self._saved_offsets(conn, by_partition)
             expected = await self._lock_partitions(conn, by_partition)
-            batch = _Batch(parked=await self._any_parked(conn))
+            batch = _Batch(parked=await self._any_parked(conn), received=parsed)
+            # After the partition locks: what the previous holder committed is seen.
+            batch.streams = await self._read_streams(conn, parsed)
             for tp, received in sorted(by_partition.items()):
                 next_offset = expected[tp]
                 for delivery in received:
@@ -210,6 +226,7 @@ class EventConsumer:
                         break
                     await self._consume(conn, delivery, batch)
                     next_offset = touched[tp] = delivery.offset + 1
+            await self._write_streams(conn, batch)
             await self._save_offsets(conn, touched)
         self.stats.positions.update(touched)
         return seeks
@@ -253,6 +270,62 @@ class EventConsumer:
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
+    async def _read_streams(
+        self, conn: Connection, received: dict[Delivery, Received | Refused]
+    ) -> dict[StreamKey, tuple[int, str] | None]:
+        """The last (version, event_id) of every stream the batch's records belong to, in one
+        statement (not one per record); None for a stream with no row yet."""
+        streams: dict[StreamKey, tuple[int, str] | None] = {}
+        for delivery, parsed in received.items():
+            if not isinstance(parsed, Refused):
+                envelope = parsed.envelope
+                streams[(delivery.topic, envelope.storeid or "", envelope.streamid)] = None
+        if not streams:
+            return streams
+        keys = sorted(streams)
+        rows = await conn.fetch(
+            "SELECT topic, store_id, stream_id, version, event_id "
+            f"FROM {self.schema}.consumer_streams WHERE consumer = $1 "
+            "AND (topic, store_id, stream_id) IN "
+            "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+            self.name,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+        )
+        for r in rows:
+            streams[(r["topic"], r["store_id"], r["stream_id"])] = (r["version"], r["event_id"])
+        return streams
+
+    async def _write_streams(self, conn: Connection, batch: _Batch) -> None:
+        """Every stream the batch advanced, in one statement, before the offsets are saved (in
+        the same transaction: effects, stream versions and offsets commit together)."""
+        keys: list[StreamKey] = []
+        versions: list[int] = []
+        event_ids: list[str] = []
+        for key in sorted(batch.advanced):
+            last = batch.streams[key]
+            if last is not None:  # always: an advanced stream holds what advanced it
+                keys.append(key)
+                versions.append(last[0])
+                event_ids.append(last[1])
+        if not keys:
+            return
+        await conn.execute(
+            f"INSERT INTO {self.schema}.consumer_streams AS s (consumer, topic, store_id, "
+            "stream_id, version, event_id) "
+            "SELECT $1, t, st, sid, v, e FROM unnest($2::text[], $3::text[], $4::text[], "
+            "$5::int[], $6::text[]) AS x(t, st, sid, v, e) "
+            "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
+            "SET version = excluded.version, event_id = excluded.event_id",
+            self.name,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            versions,
+            event_ids,
+        )
+
     async def _save_offsets(self, conn: Connection, touched: dict[tuple[str, int], int]) -> None:
         if touched:
             await conn.executemany(
@@ -293,26 +366,21 @@ class EventConsumer:
         self, conn: Connection, delivery: Delivery, batch: _Batch | None = None
     ) -> Outcome:
         """Apply one record in stream order: drop what was seen, park what is early (outside a
-        batch, e.g. a re-drive, parked successors are always looked for)."""
-        received = parse(delivery)
+        batch, e.g. a re-drive, parked successors are always looked for). In a batch, the
+        stream's last version is the batch's (read once, written at its end)."""
+        received = batch.received.get(delivery) if batch is not None else None
+        if received is None:
+            received = parse(delivery)
         if isinstance(received, Refused):
             return received
         envelope = received.envelope
-        store_id = envelope.storeid or ""
-        last = await conn.fetchrow(
-            f"SELECT version, event_id FROM {self.schema}.consumer_streams "
-            "WHERE consumer = $1 AND topic = $2 AND store_id = $3 AND stream_id = $4",
-            self.name,
-            delivery.topic,
-            store_id,
-            envelope.streamid,
-        )
-        version = last["version"] if last is not None else 0
+        last = await self._last(conn, delivery.topic, envelope, batch)
+        version = last[0] if last is not None else 0
         if envelope.streamversion <= version:
             if (
                 last is not None
                 and envelope.streamversion == version != 0
-                and (envelope.id != last["event_id"])
+                and envelope.id != last[1]
             ):
                 return await self._park(
                     conn, delivery, envelope, "a different event holds it", batch
@@ -325,7 +393,7 @@ class EventConsumer:
         outcome = await self._apply(conn, received)
         if isinstance(outcome, Refused):
             return outcome
-        await self._advance(conn, delivery.topic, envelope)
+        await self._advance(conn, delivery.topic, envelope, batch)
         if batch is None or batch.parked:
             await self._unpark(conn, delivery.topic, envelope, batch)
         return outcome
@@ -370,7 +438,34 @@ class EventConsumer:
             return "applied"
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
 
-    async def _advance(self, conn: Connection, topic: str, envelope: CloudEvent) -> None:
+    async def _last(
+        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch | None
+    ) -> tuple[int, str] | None:
+        """The stream's last applied (version, event_id), None before its first."""
+        key = (topic, envelope.storeid or "", envelope.streamid)
+        if batch is not None and key in batch.streams:
+            return batch.streams[key]
+        # Outside a batch, or a stream the batch did not read ahead (none expected: a parked
+        # record belongs to a stream of the record that unparks it).
+        row = await conn.fetchrow(
+            f"SELECT version, event_id FROM {self.schema}.consumer_streams "
+            "WHERE consumer = $1 AND topic = $2 AND store_id = $3 AND stream_id = $4",
+            self.name,
+            *key,
+        )
+        last = (row["version"], row["event_id"]) if row is not None else None
+        if batch is not None:
+            batch.streams[key] = last
+        return last
+
+    async def _advance(
+        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch | None
+    ) -> None:
+        if batch is not None:  # written with the batch's other streams at its end
+            key = (topic, envelope.storeid or "", envelope.streamid)
+            batch.streams[key] = (envelope.streamversion, envelope.id)
+            batch.advanced.add(key)
+            return
         await conn.execute(
             f"INSERT INTO {self.schema}.consumer_streams AS s (consumer, topic, store_id, "
             "stream_id, version, event_id) VALUES ($1, $2, $3, $4, $5, $6) "
@@ -484,6 +579,15 @@ class EventConsumer:
                 raise DeadLetterNotFound(letter_id)
             if row["redrive_outcome"] in ("applied", "skipped", "duplicate", "parked"):
                 raise AlreadyRedriven(row["redrive_outcome"])
+            # The partition's lock, as a batch takes it: a batch works from the stream versions
+            # it read at its start, so a re-drive must not apply beside it on the same partition.
+            await conn.execute(
+                f"SELECT 1 FROM {s}.consumer_offsets WHERE consumer = $1 AND topic = $2 "
+                "AND partition = $3 FOR UPDATE",
+                self.name,
+                row["topic"],
+                row["partition"],
+            )
             delivery = Delivery(
                 row["topic"],
                 row["partition"],

@@ -320,6 +320,45 @@ async def test_a_dead_letter_is_redriven_to_its_consumer_never_to_the_topic(
         await broker.stop()
 
 
+async def test_a_redrive_waits_for_a_batch_holding_its_partition(rig: Rig, infra: Infra) -> None:
+    await rig.store.append("w-1", [staff_event("w-1", 13)], expected_version=None)
+    await publish_all(relay_for(rig), rig)
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
+    broker, consumer = await start_consumer(rig, infra, projection)
+    try:
+        await wait_for(lambda: _dead_lettered(consumer, 1))
+        letter = await rig.pool.fetchrow(
+            "SELECT id, topic, partition FROM consumertest.dead_letters WHERE consumer = $1",
+            consumer.name,
+        )
+        assert letter is not None
+        projection.fail_on_staff = -1
+        async with rig.pool.acquire() as batch, batch.transaction():
+            # What a batch on that partition holds while it applies from its stream versions.
+            await batch.execute(
+                "SELECT 1 FROM consumertest.consumer_offsets WHERE consumer = $1 AND topic = $2 "
+                "AND partition = $3 FOR UPDATE",
+                consumer.name,
+                letter["topic"],
+                letter["partition"],
+            )
+            redrive = asyncio.create_task(consumer.redrive(letter["id"]))
+            await wait_for(lambda: _waiting_on_a_lock(rig))
+            assert not redrive.done()
+        assert await redrive == "applied"
+        assert [r["staff"] for r in await rows(rig)] == [13]
+    finally:
+        await broker.stop()
+
+
+async def _waiting_on_a_lock(rig: Rig) -> bool:
+    waiting: int = await rig.pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query LIKE '%consumer_offsets%FOR UPDATE%'"
+    )
+    return waiting > 0
+
+
 async def _dead_lettered(consumer: EventConsumer, n: int) -> bool:
     return consumer.stats.dead_lettered >= n
 
@@ -470,3 +509,58 @@ async def test_a_batch_with_nothing_parked_never_looks_for_parked_records_per_re
         await pool.close()
     assert len(await rows(rig)) == 9
     assert sum("parked_records" in s for s in statements) <= 1, statements
+
+
+async def test_a_batch_reads_and_writes_its_streams_once_not_per_record(
+    rig: Rig, infra: Infra, database_url: str
+) -> None:
+    """Each record read its stream's last version and wrote the next: two round trips per
+    record. A batch reads every stream of its records in one statement and writes the streams it
+    advanced in one, with its offsets; a batch seen again is dropped by what it read."""
+    for i in range(6):
+        await rig.store.append(f"s-{i}", [staff_event(f"s-{i}", 3)], expected_version=0)
+    for staff in (4, 5, 6):  # one stream several times in the batch, in order
+        await rig.store.append("s-0", [staff_event("s-0", staff)], expected_version=None)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=9)
+    statements: list[str] = []
+
+    async def logged(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        conn.add_query_logger(lambda query: statements.append(query.query))
+
+    name = f"c-{uuid.uuid4().hex[:6]}"
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
+    try:
+        consumer = EventConsumer(
+            broker=KafkaBroker(infra.kafka, logger=None),
+            pool=pool,
+            schema="consumertest",
+            projection=StaffLog(name, [rig.topic]),
+        )
+        await consumer.apply_batch(records)
+        first = [s for s in statements if "consumer_streams" in s]
+        # The same records again past the checkpoint (as after a lost checkpoint): duplicates.
+        await rig.pool.execute(
+            "DELETE FROM consumertest.consumer_offsets WHERE consumer = $1", name
+        )
+        statements.clear()
+        await consumer.apply_batch(records)
+        again = [s for s in statements if "consumer_streams" in s]
+    finally:
+        await pool.close()
+    assert len(first) == 2, first  # one read, one write: not 2 per record
+    assert len(again) == 1, again  # one read, nothing advanced
+    assert consumer.stats.duplicates == 9
+    assert sorted(r["staff"] for r in await rows(rig)) == [3, 3, 3, 3, 3, 3, 4, 5, 6]
+    versions = await rig.pool.fetch(
+        "SELECT stream_id, version FROM consumertest.consumer_streams WHERE consumer = $1", name
+    )
+    assert sorted((r["stream_id"], r["version"]) for r in versions) == [
+        ("s-0", 4),
+        ("s-1", 1),
+        ("s-2", 1),
+        ("s-3", 1),
+        ("s-4", 1),
+        ("s-5", 1),
+    ]
