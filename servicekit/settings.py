@@ -130,7 +130,7 @@ class ServiceSettings(KafkaSettings):
         validation_alias="KAFKA_MIN_INSYNC_REPLICAS",
     )
     consumer_fetch_max_wait_ms: int = Field(
-        default=2000,
+        default=500,
         ge=10,
         le=30_000,
         description="Longest the broker holds a consumer's fetch while there is nothing to read "

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
 from fastapi import FastAPI
 from socialwork_contracts.registry import AgencyStaffChanged
 
@@ -106,3 +107,13 @@ def registration(
         "target_groups": ["elderly"],
         "registered_on": "2019-05-01",
     }
+
+
+async def stored_events(database_url: str, schema: str = "registry") -> int:
+    """How many events a service's store holds (a refused command must add none)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        count: int = await conn.fetchval(f"SELECT count(*) FROM {schema}.events")
+        return count
+    finally:
+        await conn.close()

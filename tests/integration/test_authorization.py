@@ -10,8 +10,8 @@ import pytest
 from servicekit.auth import Role
 from services.registry.app import create_app
 from tests.integration.apphost import running
-from tests.integration.test_registry_api import REGISTER, stored_events
-from tests.support import TOKENS, auth, registration
+from tests.integration.test_registry_api import REGISTER
+from tests.support import TOKENS, auth, registration, stored_events
 
 pytestmark = pytest.mark.infra
 

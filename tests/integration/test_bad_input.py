@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -13,7 +12,7 @@ from services.registry.app import create_app as create_registry
 from services.reporting.app import create_app as create_reporting
 from services.supervision.app import create_app as create_supervision
 from tests.integration.apphost import running
-from tests.support import auth, registration
+from tests.support import auth, registration, stored_events
 
 pytestmark = pytest.mark.infra
 REGISTER = "/commands/register-agency"
@@ -36,15 +35,6 @@ async def reporting(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncCli
 async def supervision(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_supervision) as client:
         yield client
-
-
-async def stored_events(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM registry.events")
-        return count
-    finally:
-        await conn.close()
 
 
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

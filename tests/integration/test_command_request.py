@@ -9,7 +9,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import fastapi.routing
 import httpx
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from servicekit.auth import Role, TokenSettings, issue_token
 from services.registry.app import create_app
 from tests.integration.apphost import running
-from tests.support import auth, registration
+from tests.support import auth, registration, stored_events
 
 pytestmark = pytest.mark.infra
 REGISTER = "/commands/register-agency"
@@ -29,15 +28,6 @@ FORGED = TokenSettings("not-the-secret-" * 4, "socialwork-dev", "socialwork")
 async def client(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_app) as client:
         yield client
-
-
-async def stored_events(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM registry.events")
-        return count
-    finally:
-        await conn.close()
 
 
 def body(serial: int = 1, **fields: Any) -> bytes:

@@ -24,7 +24,7 @@ from services.registry.app import create_app as create_registry
 from services.supervision.app import create_app as create_supervision
 from tests.conftest import TEST_SECRET, Infra
 from tests.integration.apphost import running
-from tests.support import auth, registration, wait_for
+from tests.support import auth, registration, stored_events, wait_for
 
 pytestmark = pytest.mark.infra
 REGISTER = "/commands/register-agency"
@@ -42,15 +42,6 @@ async def registry(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClie
 async def supervision(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_supervision) as client:
         yield client
-
-
-async def stored_events(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM registry.events")
-        return count
-    finally:
-        await conn.close()
 
 
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

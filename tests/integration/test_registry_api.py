@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 
 from servicekit.auth import Role
 from services.registry.app import create_app
 from tests.integration.apphost import running
-from tests.support import auth, registration
+from tests.support import auth, registration, stored_events
 
 pytestmark = pytest.mark.infra
 REGISTER = "/commands/register-agency"
@@ -21,15 +20,6 @@ REGISTER = "/commands/register-agency"
 async def client(service_env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     async with running(create_app) as client:
         yield client
-
-
-async def stored_events(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM registry.events")
-        return count
-    finally:
-        await conn.close()
 
 
 async def test_register_then_read(client: httpx.AsyncClient) -> None:

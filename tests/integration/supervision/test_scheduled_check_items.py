@@ -9,7 +9,6 @@ import random
 import uuid
 from typing import Any, cast
 
-import asyncpg
 import pytest
 from socialwork_contracts.periods import LOCAL_TIME_ZONE
 
@@ -19,7 +18,7 @@ from services.supervision.domain.decide import decide
 from services.supervision.domain.policy import InspectionPolicy
 from services.supervision.handlers import COMMANDS, CREDIT_FILE
 from tests.integration.supervision.conftest import Apps
-from tests.support import auth
+from tests.support import auth, stored_events
 
 pytestmark = pytest.mark.infra
 CHECKS = "/commands/run-scheduled-checks"
@@ -64,15 +63,6 @@ async def ordered_rectification(
     return rectification_id
 
 
-async def stored_events(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        count: int = await conn.fetchval("SELECT count(*) FROM supervision.events")
-        return count
-    finally:
-        await conn.close()
-
-
 async def test_a_client_key_named_like_a_system_id_cannot_wedge_the_check(apps: Apps) -> None:
     first = await ordered_rectification(apps)
     # Another agency's violation sent with the key the check will use for the first item.
@@ -86,7 +76,7 @@ async def test_a_date_after_today_is_refused_and_nothing_is_recorded(
     apps: Apps, database_url: str
 ) -> None:
     rectification_id = await ordered_rectification(apps)
-    before = await stored_events(database_url)
+    before = await stored_events(database_url, "supervision")
     today = dt.datetime.now(LOCAL_TIME_ZONE).date()
     tomorrow = today + dt.timedelta(days=1)
     refused = await apps.supervision.post(
@@ -94,7 +84,7 @@ async def test_a_date_after_today_is_refused_and_nothing_is_recorded(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "future_date"
-    assert await stored_events(database_url) == before
+    assert await stored_events(database_url, "supervision") == before
 
     checked = await apps.supervision.post(CHECKS, json={"as_of": today.isoformat()}, headers=auth())
     assert checked.status_code == 200, checked.text
