@@ -326,11 +326,15 @@ async def test_a_redrive_waits_for_a_batch_holding_its_partition(rig: Rig, infra
     projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic], fail_on_staff=13)
     broker, consumer = await start_consumer(rig, infra, projection)
     try:
-        await wait_for(lambda: _dead_lettered(consumer, 1))
-        letter = await rig.pool.fetchrow(
-            "SELECT id, topic, partition FROM consumertest.dead_letters WHERE consumer = $1",
-            consumer.name,
-        )
+        # The row, not the counter: the counter moves before the batch's transaction commits.
+        async def letter_row() -> asyncpg.Record | None:
+            return await rig.pool.fetchrow(
+                "SELECT id, topic, partition FROM consumertest.dead_letters WHERE consumer = $1",
+                consumer.name,
+            )
+
+        await wait_for(letter_row)
+        letter = await letter_row()
         assert letter is not None
         projection.fail_on_staff = -1
         async with rig.pool.acquire() as batch, batch.transaction():
