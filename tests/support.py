@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib
+import shutil
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
 import asyncpg
+from asyncpg.connection import LoggedQuery
+from devstack.postgres import PostgresProcess, start_postgres
 from fastapi import FastAPI
+from pydantic import BaseModel
 from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.auth import Principal, Role, TokenSettings, issue_token
-from servicekit.eventstore import EventMetadata, NewEvent
+from servicekit.command_api import run_request
+from servicekit.command_table import CommandTable
+from servicekit.commands import CommandContext
+from servicekit.eventstore import EventMetadata, EventStore, NewEvent
+from servicekit.group_commit import GroupCommit
+from servicekit.runtime import Runtime
 from servicekit.settings import ServiceSettings
 from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 
@@ -117,3 +130,62 @@ async def stored_events(database_url: str, schema: str = "registry") -> int:
         return count
     finally:
         await conn.close()
+
+
+async def logged_statements(pool: asyncpg.Pool, containing: str = "") -> list[str]:
+    """Every statement (containing `containing`) on a one-connection pool from now on: what a
+    test counts to show work shared by a group or a batch."""
+    seen: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        if containing in query.query:
+            seen.append(query.query)
+
+    async with pool.acquire() as conn:
+        conn.add_query_logger(log)
+    return seen
+
+
+@contextlib.contextmanager
+def own_postgres(prefix: str) -> Iterator[PostgresProcess]:
+    """A PostgreSQL server of the caller's own, for a test that stops or kills it (never the
+    session's shared one). Not under pytest's tmp_path, which pytest prunes while a server may
+    still use it."""
+    state = Path(tempfile.mkdtemp(prefix=prefix))
+    server = start_postgres(state)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def one_lane_runtime(pool: asyncpg.Pool, schema: str) -> Runtime:
+    """A service's runtime with one group-commit lane: commands submitted together form one
+    group on the connection a test watches."""
+    group = GroupCommit(pool, lanes=1)
+    return cast(Runtime, SimpleNamespace(store=EventStore(pool, schema), commits=group))
+
+
+async def run_together(
+    runtime: Runtime,
+    table: CommandTable,
+    commands: Sequence[tuple[BaseModel, str | None]],
+    scope: str,
+    if_match: int | None = None,
+) -> list[Any]:
+    """Commands (each with its idempotency key or None) submitted at once through the one
+    command path: they wait for the one lane and form one group. Results or exceptions."""
+
+    def context(key: str | None) -> CommandContext:
+        return CommandContext(
+            principal=Principal("tester", Role.CITY_ADMIN),
+            correlation_id=f"corr-{scope}",
+            occurred_at=dt.datetime(2024, 5, 6, 7, 8, tzinfo=dt.UTC),
+            command_id=None if key is None else f"client:tester:{scope}:{key}",
+        )
+
+    return await asyncio.gather(
+        *(run_request(table, runtime, c, context(key), if_match) for c, key in commands),
+        return_exceptions=True,
+    )

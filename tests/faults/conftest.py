@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from devstack.postgres import PostgresProcess, start_postgres
+from devstack.postgres import PostgresProcess
 
 from tests.conftest import TEST_SECRET
 from tests.faults import report
 from tests.faults.fleet import Fleet
 from tests.faults.infra import Broker, create_database, drop_database
 from tests.faults.scenario import Stage
+from tests.support import own_postgres
 
 ROWS = pytest.StashKey[list[report.Row]]()
 TABLE_PATH = Path(__file__).resolve().parents[2] / ".state" / "faults" / "fault-table.txt"
@@ -26,14 +27,8 @@ TABLE_PATH = Path(__file__).resolve().parents[2] / ".state" / "faults" / "fault-
 
 @pytest.fixture(scope="module")
 def fault_postgres() -> Iterator[PostgresProcess]:
-    # Not under pytest's tmp_path, which pytest prunes while a server may still use it.
-    state = Path(tempfile.mkdtemp(prefix="socialwork-faults-pg-"))
-    server = start_postgres(state)
-    try:
+    with own_postgres("socialwork-faults-pg-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

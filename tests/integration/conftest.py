@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from devstack.postgres import PostgresProcess
 
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.relay import make_producer
 from tests.conftest import Infra
+from tests.support import own_postgres
 
 
 @pytest.fixture
@@ -32,3 +34,10 @@ async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
     await producer.start()
     yield producer
     await producer.stop()
+
+
+@pytest.fixture
+def crashing_postgres() -> Iterator[PostgresProcess]:
+    """A server of the test's own, which it stops in immediate mode (a crash)."""
+    with own_postgres("socialwork-crash-") as server:
+        yield server

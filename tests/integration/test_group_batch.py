@@ -10,27 +10,21 @@ groups; a stale version is a conflict; a command is answered only after the comm
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
 import pytest
 from asyncpg.connection import LoggedQuery
-from devstack.postgres import PostgresProcess, start_postgres
+from devstack.postgres import PostgresProcess
 from pydantic import BaseModel
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.registry import AgencyStaffChanged
 
-from servicekit.auth import Principal, Role
-from servicekit.command_api import run_request
 from servicekit.command_table import CommandHandler, CommandTable
-from servicekit.commands import CommandContext, _in_order
+from servicekit.commands import _in_order
 from servicekit.db import Connection
 from servicekit.decisions import InvalidTransition
 from servicekit.eventstore import ConcurrencyConflict, EventStore, IdempotencyKeyReused
@@ -44,7 +38,12 @@ from servicekit.eventstore.store import (
 from servicekit.group_commit import GroupCommit
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
-from tests.support import wait_for
+from tests.support import (
+    logged_statements,
+    one_lane_runtime,
+    run_together,
+    wait_for,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -108,17 +107,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 def _runtime(pool: asyncpg.Pool) -> Runtime:
-    group = GroupCommit(pool, lanes=1)
-    return cast(Runtime, SimpleNamespace(store=EventStore(pool, SCHEMA), commits=group))
-
-
-def _context(key: str | None = None) -> CommandContext:
-    return CommandContext(
-        principal=Principal("tester", Role.CITY_ADMIN),
-        correlation_id="corr-batch",
-        occurred_at=dt.datetime(2024, 5, 6, 7, 8, tzinfo=dt.UTC),
-        command_id=None if key is None else f"client:tester:change:{key}",
-    )
+    return one_lane_runtime(pool, SCHEMA)
 
 
 async def _run_all(
@@ -127,24 +116,7 @@ async def _run_all(
     commands: Sequence[tuple[ChangeStaff, str | None]],
     if_match: int | None = None,
 ) -> list[Any]:
-    """Submitted together: they wait for the one lane and form one group."""
-    return await asyncio.gather(
-        *(run_request(table, runtime, c, _context(key), if_match) for c, key in commands),
-        return_exceptions=True,
-    )
-
-
-async def _statements(pool: asyncpg.Pool) -> list[str]:
-    """The store's statements on the pool's one connection from now on."""
-    seen: list[str] = []
-
-    def log(query: LoggedQuery) -> None:
-        if f"{SCHEMA}." in query.query:
-            seen.append(query.query)
-
-    async with pool.acquire() as conn:
-        conn.add_query_logger(log)
-    return seen
+    return await run_together(runtime, table, commands, "change", if_match)
 
 
 @pytest.mark.parametrize("keyed", [False, True])
@@ -154,7 +126,7 @@ async def test_a_group_reads_appends_and_projects_its_commands_together(
     """Ten commands of one group: one read, one insert and one upsert of the read model (its
     rows sent together), not three statements each."""
     runtime = _runtime(pool)
-    seen = await _statements(pool)
+    seen = await logged_statements(pool, f"{SCHEMA}.")
     commands = [
         (ChangeStaff(uscc=f"b-{n}", full_time_staff=n + 1), f"k{n}" if keyed else None)
         for n in range(10)
@@ -288,26 +260,14 @@ async def _until_waiting_on_a_lock(conn: asyncpg.Connection) -> None:
     await wait_for(waiting, timeout=30)
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresProcess]:
-    """A server of this test's own: it is stopped mid-group (never the session's shared one)."""
-    state = Path(tempfile.mkdtemp(prefix="socialwork-batch-crash-"))
-    server = start_postgres(state)
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
-
-
 async def test_postgres_stopped_mid_batch_loses_nothing_answered_and_stores_nothing_unanswered(
-    own_postgres: PostgresProcess,
+    crashing_postgres: PostgresProcess,
 ) -> None:
     """The database stops (immediate: a crash) after a group's batch inserted its events and
     before its commit. Every command of that group gets an error, none of it is stored; what an
     earlier group answered accepted is all there after recovery; a client's retry (same keys)
     then stores each command once."""
-    server = own_postgres
+    server = crashing_postgres
 
     async def crash(conn: Connection, events: Sequence[RecordedEvent]) -> None:
         await asyncio.to_thread(server.crash)  # pg_ctl stop -m immediate

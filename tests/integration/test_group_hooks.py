@@ -12,30 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
-from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import pytest
-from asyncpg.connection import LoggedQuery
-from devstack.postgres import PostgresProcess, start_postgres
+from devstack.postgres import PostgresProcess
 from pydantic import BaseModel
 
-from servicekit.auth import Principal, Role
-from servicekit.command_api import run_request
 from servicekit.command_table import CommandTable
-from servicekit.commands import CommandContext
 from servicekit.db import Connection
 from servicekit.eventstore import AppendResult, EventStore, IdempotencyKeyReused
 from servicekit.eventstore.records import RecordedEvent
 from servicekit.eventstore.store import create_pool
-from servicekit.group_commit import GroupCommit
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
 from services.incubation import handlers as incubation
@@ -45,6 +36,7 @@ from services.supervision import handlers as supervision
 from services.supervision import readmodel as supervision_model
 from services.supervision.domain import commands as scmd
 from tests.faults.workload import _base, _commendation
+from tests.support import logged_statements, one_lane_runtime, run_together
 
 pytestmark = pytest.mark.infra
 
@@ -68,40 +60,24 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-def _runtime(pool: asyncpg.Pool, schema: str) -> Runtime:
-    group = GroupCommit(pool, lanes=1)
-    return cast(Runtime, SimpleNamespace(store=EventStore(pool, schema), commits=group))
-
-
-def _context(key: str | None = None) -> CommandContext:
-    return CommandContext(
-        principal=Principal("tester", Role.CITY_ADMIN),
-        correlation_id="corr-hooks",
-        occurred_at=dt.datetime(2024, 5, 6, 7, 8, tzinfo=dt.UTC),
-        command_id=None if key is None else f"client:tester:hooks:{key}",
-    )
-
-
 async def _run_all(
     runtime: Runtime, table: CommandTable, commands: Sequence[tuple[BaseModel, str | None]]
 ) -> list[Any]:
-    """Submitted together: they wait for the one lane and form one group."""
-    return await asyncio.gather(
-        *(run_request(table, runtime, c, _context(key), None) for c, key in commands),
-        return_exceptions=True,
+    return await run_together(runtime, table, commands, "hooks")
+
+
+def _update_facilities(base_id: str) -> icmd.UpdateFacilities:
+    """One office more: the command takes the base's lock key (it runs alone after a batch)."""
+    return icmd.UpdateFacilities.model_validate(
+        {
+            "base_id": base_id,
+            "offices": [{"office_id": "301", "area_m2": "18.50"}],
+            "has_desks_and_chairs": True,
+            "has_projector": True,
+            "fire_safety_compliant": True,
+            "updated_on": "2023-06-01",
+        }
     )
-
-
-async def _statements(pool: asyncpg.Pool) -> list[str]:
-    """Every statement on the pool's one connection from now on."""
-    seen: list[str] = []
-
-    def log(query: LoggedQuery) -> None:
-        seen.append(query.query)
-
-    async with pool.acquire() as conn:
-        conn.add_query_logger(log)
-    return seen
 
 
 def _accepted(results: Sequence[Any]) -> list[AppendResult]:
@@ -124,10 +100,10 @@ async def test_new_bases_of_a_group_are_decided_together(pool: asyncpg.Pool) -> 
     """Ten bases established in one group: their locks in one statement, one read, one insert,
     their read-model rows together — not a lock, a savepoint, a read, an insert and an upsert
     each (five statements a command before)."""
-    runtime = _runtime(pool, "incubation")
+    runtime = one_lane_runtime(pool, "incubation")
     warm = [(_establish(f"warm-{n}"), None) for n in range(2)]  # the statements' types known
     _accepted(await _run_all(runtime, incubation.COMMANDS, warm))
-    seen = await _statements(pool)
+    seen = await logged_statements(pool)
     results = _accepted(
         await _run_all(
             runtime, incubation.COMMANDS, [(_establish(f"base-{n}"), f"b{n}") for n in range(10)]
@@ -168,8 +144,8 @@ async def test_supervision_commands_of_a_group_are_decided_together(pool: asyncp
     one statement sent once for all (it was a read, a savepoint, a read, an insert and six
     statements of the read model each)."""
     usccs = await _agencies(pool, 10)
-    runtime = _runtime(pool, "supervision")
-    seen = await _statements(pool)
+    runtime = one_lane_runtime(pool, "supervision")
+    seen = await logged_statements(pool)
     commands = [(_commend(uscc, n), f"c{n}") for n, uscc in enumerate(usccs)]
     results = _accepted(await _run_all(runtime, supervision.COMMANDS, commands))
     await asyncio.sleep(0)
@@ -187,17 +163,8 @@ async def test_a_refusal_and_a_lock_shared_in_a_group(pool: asyncpg.Pool) -> Non
     runs alone after the batch and sees the base), a base established twice under two keys (one
     stream: the second runs alone and is refused), a retry in flight (same key), a key reused
     for another command, and a refused command — each answered as if run alone."""
-    runtime = _runtime(pool, "incubation")
-    update = icmd.UpdateFacilities.model_validate(
-        {
-            "base_id": "x-1",
-            "offices": [{"office_id": "301", "area_m2": "18.50"}],
-            "has_desks_and_chairs": True,
-            "has_projector": True,
-            "fire_safety_compliant": True,
-            "updated_on": "2023-06-01",
-        }
-    )
+    runtime = one_lane_runtime(pool, "incubation")
+    update = _update_facilities("x-1")
     bad = _establish("x-bad").model_copy(update={"name": " "})
     results = await _run_all(
         runtime,
@@ -286,7 +253,7 @@ async def test_concurrent_approvals_at_one_base_take_exactly_its_offices(
     commands batched beside them): exactly two accepted, three refused for want of an office,
     none stored twice."""
     usccs = await _agencies(pool, 5)
-    runtime = _runtime(pool, "incubation")
+    runtime = one_lane_runtime(pool, "incubation")
     ids = await _ready_applications(runtime, usccs)
     approvals: list[tuple[BaseModel, str | None]] = [
         (
@@ -315,27 +282,15 @@ async def test_concurrent_approvals_at_one_base_take_exactly_its_offices(
     assert twice == 0
 
 
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresProcess]:
-    """A server of this test's own: it is stopped mid-group (never the session's shared one)."""
-    state = Path(tempfile.mkdtemp(prefix="socialwork-hooks-crash-"))
-    server = start_postgres(state)
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(state, ignore_errors=True)
-
-
 async def test_postgres_stopped_after_a_mixed_groups_batch_stores_none_of_it(
-    own_postgres: PostgresProcess,
+    crashing_postgres: PostgresProcess,
 ) -> None:
     """A group of bases decided together and a facilities update of one of them (its lock key
     taken: it runs alone after the batch): the database stops (immediate: a crash) once the
     batch inserted and while the update projects, before the commit. Every command of that
     group gets an error and none of it is stored; what an earlier group answered is all there
     after recovery; a retry with the same keys then stores each command once."""
-    server = own_postgres
+    server = crashing_postgres
 
     def crash(_state: Any) -> Any:
         async def stop(conn: Connection, events: Sequence[RecordedEvent]) -> None:
@@ -347,16 +302,7 @@ async def test_postgres_stopped_after_a_mixed_groups_batch_stores_none_of_it(
         **incubation.COMMANDS,
         icmd.UpdateFacilities: replace(incubation.BASE, inline=crash),
     }
-    update = icmd.UpdateFacilities.model_validate(
-        {
-            "base_id": "d-0",
-            "offices": [{"office_id": "301", "area_m2": "18.50"}],
-            "has_desks_and_chairs": True,
-            "has_projector": True,
-            "fire_safety_compliant": True,
-            "updated_on": "2023-06-01",
-        }
-    )
+    update = _update_facilities("d-0")
     accepted: list[tuple[BaseModel, str | None]] = [
         (_establish(f"c-{n}"), f"c{n}") for n in range(3)
     ]
@@ -367,10 +313,10 @@ async def test_postgres_stopped_after_a_mixed_groups_batch_stores_none_of_it(
     pool = await create_pool(server.url, max_size=1)
     try:
         await _schemas(pool)
-        runtime = _runtime(pool, "incubation")
+        runtime = one_lane_runtime(pool, "incubation")
         first = _accepted(await _run_all(runtime, incubation.COMMANDS, accepted))
         assert [r.stream_version for r in first] == [1] * 3
-        second = await _run_all(_runtime(pool, "incubation"), crashing, lost)
+        second = await _run_all(one_lane_runtime(pool, "incubation"), crashing, lost)
         assert all(isinstance(r, Exception) for r in second), second
     finally:
         pool.terminate()
@@ -380,7 +326,9 @@ async def test_postgres_stopped_after_a_mixed_groups_batch_stores_none_of_it(
         assert await _stored(pool, "incubation") == {f"c-{n}": 1 for n in range(3)}
         assert await pool.fetchval("SELECT count(*) FROM incubation.commands") == 3
         assert await pool.fetchval("SELECT count(*) FROM incubation.bases") == 3
-        again = _accepted(await _run_all(_runtime(pool, "incubation"), incubation.COMMANDS, lost))
+        again = _accepted(
+            await _run_all(one_lane_runtime(pool, "incubation"), incubation.COMMANDS, lost)
+        )
         assert [r.duplicate for r in again] == [False] * 4
         assert await _stored(pool, "incubation") == {
             **{f"c-{n}": 1 for n in range(3)},
@@ -432,10 +380,10 @@ async def test_applications_of_a_group_are_decided_together_bar_those_sharing_a_
     a second application to a base, or of an agency, already in the batch (a lock key shared)
     runs alone after it; an unknown agency's is refused alone. Each is stored once."""
     usccs = await _agencies(pool, 6)
-    runtime = _runtime(pool, "incubation")
+    runtime = one_lane_runtime(pool, "incubation")
     for n in range(4):
         await _open_base(runtime, f"ap-{n}")
-    seen = await _statements(pool)
+    seen = await logged_statements(pool)
     together = [(_application(f"ap-{n}", usccs[n], f"inc-{n}"), f"a{n}") for n in range(4)]
     results = _accepted(await _run_all(runtime, incubation.COMMANDS, together))
     await asyncio.sleep(0)
