@@ -378,41 +378,55 @@ async def finish_load(
     elsewhere: Callable[[list[str]], Awaitable[None]] | None = None,
     shares: int = 1,
 ) -> None:
-    """After the bulk load: the facts' key, secondary indexes and every agency summary folded
-    once.
+    """After the bulk load: the facts' key, secondary indexes, statistics and every agency
+    summary folded once.
 
-    The credit-code index first (the summaries read by it); the key (an event the load stored
-    twice kept once) and the other indexes are built on their own connections while the
-    summaries are folded (CREATE INDEX takes a SHARE lock: reads and other index builds go on;
-    the summaries' fold applies an event id once, whether or not its copies are gone yet). With
-    `elsewhere`, shares of the summaries after the first are folded there (the worker
-    processes)."""
+    Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
+    lock: reads and other index builds go on); the key removes an event the load stored twice
+    (the summaries' fold applies an event id once, whether or not its copies are gone yet). The
+    summaries start once the credit-code index they read by is built, and ANALYZE (whose lock
+    waits for the builds') runs while they are folded, not after them. With `elsewhere`, shares
+    of the summaries after the first are folded there (the worker processes)."""
     log.info("replay.loaded", generation=generation)
-    ddls = readmodel.generation_index_ddl(generation).split(";")
-    uscc_index = ";".join(ddl for ddl in ddls if "facts_uscc" in ddl)
-    others = [ddl for ddl in ddls if ddl.strip() and "facts_uscc" not in ddl]
-    async with pool.acquire() as conn:
-        await conn.execute(uscc_index)
-        usccs = await readmodel.registry_usccs(conn, generation)
-    split = [usccs[i::shares] for i in range(shares)] if elsewhere else [usccs]
-
-    async def refresh_here() -> None:
-        async with pool.acquire() as conn:
-            await refresh_all(conn, generation, split[0])
-
-    await asyncio.gather(
-        refresh_here(),
-        *(elsewhere(share) for share in split[1:] if elsewhere),
+    ddls = [ddl for ddl in readmodel.generation_index_ddl(generation).split(";") if ddl.strip()]
+    uscc_index = next(ddl for ddl in ddls if "facts_uscc" in ddl)
+    builds = [
         # 1M facts: the key's build took 2-3 s; before the summaries it was as much wall time.
         _build(pool, lambda conn: readmodel.key_facts(conn, generation)),
-        *(_build(pool, _statement(ddl)) for ddl in others),
-    )
-    # After the index builds (ANALYZE's lock waits for theirs): readers switched to this
-    # generation get plans from its statistics at once.
+        *(_build(pool, _statement(ddl)) for ddl in ddls if ddl is not uscc_index),
+    ]
+    uscc_built = asyncio.ensure_future(_build(pool, _statement(uscc_index)))
+
+    async def summaries() -> None:
+        await uscc_built
+        async with pool.acquire() as conn:
+            usccs = await readmodel.registry_usccs(conn, generation)
+        split = [usccs[i::shares] for i in range(shares)] if elsewhere else [usccs]
+
+        async def refresh_here() -> None:
+            async with pool.acquire() as conn:
+                await refresh_all(conn, generation, split[0])
+
+        await asyncio.gather(
+            refresh_here(), *(elsewhere(share) for share in split[1:] if elsewhere)
+        )
+
+    async def statistics() -> None:
+        await asyncio.gather(uscc_built, *builds)
+        # Readers switched to this generation get plans from its statistics at once.
+        async with pool.acquire() as conn:
+            await conn.execute(f"ANALYZE {g}.facts")
+
     g = readmodel.checked_generation(generation)
+    try:
+        await asyncio.gather(summaries(), statistics())
+    finally:
+        if not uscc_built.done():
+            uscc_built.cancel()
+        await asyncio.gather(uscc_built, return_exceptions=True)
     async with pool.acquire() as conn:
         await conn.execute(f"ALTER TABLE {g}.facts RESET (autovacuum_enabled)")
-        await conn.execute(f"ANALYZE {g}.facts, {g}.agencies")
+        await conn.execute(f"ANALYZE {g}.agencies")
 
 
 async def _build(pool: asyncpg.Pool, build: Callable[[Connection], Awaitable[object]]) -> None:
