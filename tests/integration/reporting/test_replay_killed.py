@@ -120,3 +120,70 @@ async def test_a_replay_killed_mid_load_resumes_without_loss_or_duplicates(
         await pool.close()
     assert killed["rows"]["facts"] == published
     assert killed["tables"] == whole["tables"]
+
+
+async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_whole(
+    infra: Infra, database_url: str, tmp_path: Path
+) -> None:
+    """Killed between its load and the switch (its index builds waiting on a lock this test
+    holds on the facts): readers stay on the generation they had, and a rerun builds the
+    indexes and summaries, switches and equals a replay in one go."""
+    prefix = f"test.replay-unswitched.{uuid.uuid4().hex[:8]}"
+    topics = list(topic_names(prefix).values())
+    published = sum((await publish(infra.kafka, prefix, 6000)).values())
+    pool = await create_pool(database_url, max_size=4)
+    try:
+        await EventStore(pool, "reporting").create_schema()
+        async with pool.acquire() as conn:
+            before = await readmodel.ensure(conn)
+        script = tmp_path / "replay.py"
+        script.write_text(REPLAY.replace("switch=False", "switch=True"), encoding="utf-8")
+        async with pool.acquire() as holder:
+
+            async def created() -> bool:
+                found = await holder.fetchval("SELECT to_regclass($1)", f"{KILLED}.facts")
+                return found is not None
+
+            async def building() -> bool:  # an index build waits for the lock held here
+                waiting = await holder.fetchval(
+                    "SELECT count(*) FROM pg_locks WHERE relation = $1::regclass "
+                    "AND mode = 'ShareLock' AND NOT granted",
+                    f"{KILLED}.facts",
+                )
+                return bool(waiting)
+
+            process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter; killed below
+                [sys.executable, str(script), database_url, infra.kafka, *topics],
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            try:
+                await wait_for(created, timeout=60, interval=0.01)
+                async with holder.transaction():
+                    # ROW EXCLUSIVE: the load's COPYs go on, CREATE INDEX (SHARE) waits.
+                    await holder.execute(f"LOCK TABLE {KILLED}.facts IN ROW EXCLUSIVE MODE")
+                    await wait_for(building, timeout=120, interval=0.02)
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.wait()
+            finally:
+                process.kill()
+                process.wait()
+        async with pool.acquire() as conn:
+            unswitched = await readmodel.current_generation(conn)
+            loaded = await readmodel.offsets_total(conn, replay_consumer(KILLED))
+        assert unswitched == before
+        assert loaded == published  # killed after its load, before the switch
+
+        rerun = await replay(
+            pool, infra.kafka, topics, generation=KILLED, switch=True, dsn=database_url, workers=2
+        )
+        await replay(pool, infra.kafka, topics, generation=WHOLE, switch=False)
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            switched = await readmodel.current_generation(conn)
+            killed = await readmodel.checksum(conn, KILLED)
+            whole = await readmodel.checksum(conn, WHOLE)
+    finally:
+        await pool.close()
+    assert rerun.switched and switched == KILLED
+    assert killed["rows"]["facts"] == published
+    assert killed["tables"] == whole["tables"]
