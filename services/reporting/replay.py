@@ -388,10 +388,11 @@ async def finish_load(
     waits for the builds') runs while they are folded, not after them. With `elsewhere`, shares
     of the summaries after the first are folded there (the worker processes)."""
     log.info("replay.loaded", generation=generation)
+    g = readmodel.checked_generation(generation)
     ddls = [ddl for ddl in readmodel.generation_index_ddl(generation).split(";") if ddl.strip()]
     uscc_index = next(ddl for ddl in ddls if "facts_uscc" in ddl)
     builds = [
-        # 1M facts: the key's build took 2-3 s; before the summaries it was as much wall time.
+        # 1M facts: the key 1.0 CPU s, the fold order 1.8, the tx 0.8 (the credit code 0.6).
         _build(pool, lambda conn: readmodel.key_facts(conn, generation)),
         *(_build(pool, _statement(ddl)) for ddl in ddls if ddl is not uscc_index),
     ]
@@ -417,7 +418,6 @@ async def finish_load(
         async with pool.acquire() as conn:
             await conn.execute(f"ANALYZE {g}.facts")
 
-    g = readmodel.checked_generation(generation)
     try:
         await asyncio.gather(summaries(), statistics())
     finally:
