@@ -38,6 +38,7 @@ from servicekit.http import (
     IdempotencyKey,
     IfMatch,
     Problem,
+    note_direct_route,
     replay_body,
 )
 from servicekit.metrics import COMMANDS
@@ -334,13 +335,18 @@ def _route_class(plain: PlainRun) -> type[APIRoute]:
             if scope["method"] != "POST":
                 await super().handle(scope, receive, send)  # 405 with Allow
                 return
-            request = Request(scope, receive, send)
+            note_direct_route(scope, self)  # later POSTs to this path come straight here
+            request = Request(scope, receive)
+            if not await self.answer_plainly(request, send):
+                # the body read again from what `plain` read (or read now)
+                await super().handle(scope, replay_body(await request.body(), receive), send)
+
+        async def answer_plainly(self, request: Request, send: Send) -> bool:
             answer = await plain(request)
-            if answer is not None:
-                await answer(scope, receive, send)
-                return
-            # the body read again from what `plain` read (or read now)
-            await super().handle(scope, replay_body(await request.body(), receive), send)
+            if answer is None:
+                return False
+            await answer(request.scope, request.receive, send)
+            return True
 
     return CommandAPIRoute
 

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 import structlog
@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from socialwork_contracts.periods import UnknownCalendarYear
-from starlette.datastructures import MutableHeaders
+from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -418,20 +418,53 @@ def _given_correlation(scope: Scope) -> str | None:
     return None
 
 
+# Encoded once: the answer's headers are extended with these in one step, replacing any of the
+# same name the app set (issue 12: five `MutableHeaders` assignments per answer).
+_EDGE_HEADERS = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in {"Content-Security-Policy": STRICT_CSP, **SECURITY_HEADERS}.items()
+]
+_CORRELATION_HEADER = b"x-correlation-id"
+_EDGE_NAMES = frozenset([name for name, _ in _EDGE_HEADERS] + [_CORRELATION_HEADER])
+
+
 def _answered_with(send: Send, correlation: str | None) -> Send:
     """`send` with the security headers (and the correlation id) added to the answer."""
+    added = list(_EDGE_HEADERS)
+    if correlation is not None:
+        added.insert(0, (_CORRELATION_HEADER, correlation.encode("latin-1")))
 
     async def answer(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = MutableHeaders(scope=message)
-            if correlation is not None:
-                headers["X-Correlation-ID"] = correlation
-            headers["Content-Security-Policy"] = STRICT_CSP
-            for name, value in SECURITY_HEADERS.items():
-                headers[name] = value
+            given = message.get("headers", ())
+            message["headers"] = [h for h in given if h[0] not in _EDGE_NAMES] + added
         await send(message)
 
     return answer
+
+
+# Issue 12: a command's POST passed four middleware layers and two nested routers (a tenth of
+# the registry's CPU under load) to reach its route. A route that can answer on its own notes
+# itself here under the exact path routing brought it, with the exception handlers
+# ExceptionMiddleware gave it; later requests to that path go to it straight from `Edge`, inside
+# those same handlers. What it declines (anything not plainly well-formed) takes the full path.
+DIRECT_ROUTES = "servicekit.direct_routes"
+
+
+class DirectRoute(Protocol):
+    async def answer_plainly(self, request: Request, send: Send) -> bool:
+        """Answer the request and return True, or return False having sent nothing."""
+
+
+Handlers = Any  # Starlette's (exception handlers, status handlers) pair, as it set them
+
+
+def note_direct_route(scope: Scope, route: DirectRoute) -> None:
+    """Called by the route on a request routing brought to it (POST only)."""
+    learned: dict[str, tuple[DirectRoute, Handlers]] | None = scope.get(DIRECT_ROUTES)
+    handlers = scope.get("starlette.exception_handlers")
+    if learned is not None and handlers is not None:
+        learned[scope["path"]] = (route, handlers)
 
 
 class Edge:
@@ -455,6 +488,7 @@ class Edge:
         self.app = app
         self.max_bytes = max_bytes
         self.outage = outage
+        self.direct: dict[str, tuple[DirectRoute, Handlers]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -473,10 +507,36 @@ class Edge:
             return  # nobody is left to answer
         assigned = correlation_id(_given_correlation(scope))
         scope.setdefault("state", {})["correlation_id"] = assigned
+        scope[DIRECT_ROUTES] = self.direct
+        answer = _answered_with(send, assigned)
         with structlog.contextvars.bound_contextvars(correlation_id=assigned):
-            await self.app(scope, replay_body(body, receive), _answered_with(send, assigned))
+            if not await self._answered_directly(scope, body, receive, answer):
+                await self.app(scope, replay_body(body, receive), answer)
         if self.outage is not None:
             await self.outage.recheck()
+
+    async def _answered_directly(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send
+    ) -> bool:
+        known = self.direct.get(scope["path"]) if scope["method"] == "POST" else None
+        if known is None:
+            return False
+        route, handlers = known
+        scope["route"] = route  # named in the log line and metric of a refusal
+        scope["starlette.exception_handlers"] = handlers
+        declined = False
+
+        async def attempt(scope: Scope, receive: Receive, send: Send) -> None:
+            nonlocal declined
+            declined = not await route.answer_plainly(Request(scope, receive), send)
+
+        # Its refusals answered by the handlers ExceptionMiddleware would have used; anything
+        # they do not handle goes on out to ServerErrorMiddleware (500), as from the route.
+        handled = wrap_app_handling_exceptions(attempt, Request(scope))
+        await handled(scope, replay_body(body, receive), send)
+        if declined:
+            del scope["route"], scope["starlette.exception_handlers"]
+        return not declined
 
 
 async def _refuse_oversized(
