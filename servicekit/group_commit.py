@@ -33,6 +33,7 @@ a later group, like a command found stale.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from abc import ABC, abstractmethod
 from collections import deque
@@ -92,9 +93,14 @@ class GroupCommit:
     pool: asyncpg.Pool
     max_group: int = 64
     lanes: int = 4
+    # How long an idle lane keeps its connection for the next command (seconds): under load
+    # the lanes empty the queue between arrivals, and giving the connection back each time
+    # cost the pool's reset, a round trip (issue 12).
+    linger: float = 0.05
     commits: int = 0  # how many group transactions committed (for tests and metrics)
     _pending: deque[_Pending] = field(default_factory=deque)
     _runners: set[asyncio.Task[None]] = field(default_factory=set)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
         """Run `work(conn)` inside a savepoint of the next group; its result once committed."""
@@ -103,6 +109,7 @@ class GroupCommit:
         # This savepoint answers for the append's: a lost race reruns the command (RaceLost).
         context.run(RACES_RETRIED_BY_CALLER.set, True)
         self._pending.append(_Pending(work, future, context))
+        self._arrived.set()
         if len(self._runners) < self.lanes:
             runner = asyncio.create_task(self._drain())
             self._runners.add(runner)
@@ -112,13 +119,13 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         # The lane keeps its connection from one group to the next while commands wait, and
-        # gives it back when idle: the pool's acquire and its reset of the connection (a round
-        # trip) are paid once per busy spell instead of once per group (issue 12).
+        # gives it back when idle for `linger`: the pool's acquire and its reset of the
+        # connection (a round trip) are paid once per busy spell instead of once per group.
         while self._pending:
             group: list[_Pending] = []
             try:
                 async with self.pool.acquire() as conn:
-                    while self._pending:
+                    while await self._work_waits():
                         group = self._next_group()
                         await self._run_group(conn, group)
                         group = []
@@ -129,20 +136,36 @@ class GroupCommit:
                 if isinstance(exc, asyncio.CancelledError):
                     raise
 
+    async def _work_waits(self) -> bool:
+        """Whether commands wait, after waiting up to `linger` for one if none does."""
+        if not self._pending:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), self.linger)
+        return bool(self._pending)
+
     def _next_group(self) -> list[_Pending]:
         return [self._pending.popleft() for _ in range(min(self.max_group, len(self._pending)))]
 
     async def _run_group(self, conn: Connection, group: list[_Pending]) -> None:
         done: list[tuple[_Pending, Any]] = []
         retry: list[_Pending] = []
-        async with conn.transaction():
-            alone = await _run_batch(conn, group, done)
+        batch = _batch_of(group)
+        # The transaction begun with the batch's savepoint in one round trip (issue 12).
+        await conn.execute("BEGIN; SAVEPOINT group_batch" if batch else "BEGIN")
+        try:
+            alone = await _run_batch(conn, group, batch, done)
             # One savepoint per command, the release of the previous one and the next one
             # sent together: one round trip per command instead of two.
             mark = "SAVEPOINT group_command"
             for pending in alone:
                 await _run_alone(conn, pending, mark, done, retry)
                 mark = "RELEASE SAVEPOINT group_command; SAVEPOINT group_command"
+            await conn.execute("COMMIT")
+        except BaseException:
+            if not _connection_failed(conn):
+                await conn.execute("ROLLBACK")
+            raise
         self.commits += 1
         for pending, result in done:
             if not pending.future.done():
@@ -182,17 +205,19 @@ async def _run_alone(
 
 
 async def _run_batch(
-    conn: Connection, group: list[_Pending], done: list[tuple[_Pending, Any]]
+    conn: Connection,
+    group: list[_Pending],
+    batch: list[tuple[_Pending, Batchable]],
+    done: list[tuple[_Pending, Any]],
 ) -> list[_Pending]:
     """Run the group's batchable commands together; the commands left to run alone.
 
-    The batch has a savepoint of its own: if one of its statements fails (a lost race, a read
-    model's unique index, a deadlock), everything it wrote is rolled back and every command of
-    the group runs alone, so the one at fault fails by itself as before."""
-    batch = _batch_of(group)
+    The batch has a savepoint of its own (taken by the caller with BEGIN): if one of its
+    statements fails (a lost race, a read model's unique index, a deadlock), everything it
+    wrote is rolled back and every command of the group runs alone, so the one at fault fails
+    by itself as before."""
     if not batch:
         return group
-    await conn.execute("SAVEPOINT group_batch")
     works = [work for _, work in batch]
     try:
         answers = await type(works[0]).run_together(conn, works)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from servicekit.db import Connection
@@ -41,6 +40,8 @@ CREATE INDEX IF NOT EXISTS agencies_unit ON {SCHEMA}.agencies (reporting_unit, s
 """
 
 _FIELDS = tuple(Agency.__dataclass_fields__)
+_SERVICE_FIELDS = _FIELDS.index("service_fields")
+_TARGET_GROUPS = _FIELDS.index("target_groups")
 _COLUMNS = [*_FIELDS, "version", "updated_position"]
 _UPSERT = (
     f"INSERT INTO {SCHEMA}.agencies ({', '.join(_COLUMNS)}) "
@@ -57,10 +58,12 @@ def upsert_agency(agency: Agency) -> InlineProjection:
 
     def arguments(events: Sequence[RecordedEvent]) -> list[Any]:
         last = events[-1]
-        row = asdict(agency)
-        row["service_fields"] = list(agency.service_fields)
-        row["target_groups"] = list(agency.target_groups)
-        return [row[f] for f in _FIELDS] + [last.stream_version, last.position]
+        # Field by field, not `asdict`: its deep copy was 5% of the registry's busy loop
+        # under load (issue 12); the fields are plain values, the two tuples sent as arrays.
+        row = [getattr(agency, f) for f in _FIELDS]
+        row[_SERVICE_FIELDS] = list(agency.service_fields)
+        row[_TARGET_GROUPS] = list(agency.target_groups)
+        return [*row, last.stream_version, last.position]
 
     return InlineStatement(_UPSERT, arguments)
 

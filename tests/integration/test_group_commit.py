@@ -227,3 +227,26 @@ async def test_a_loaded_stream_overtaken_before_the_insert_is_run_again(
     assert result.stream_version == 3
     versions = [e.stream_version for e in await store.read_stream("g-over")]
     assert versions == [1, 2, 3]
+
+
+async def test_a_lane_keeps_its_connection_between_groups_and_gives_it_back_when_idle(
+    store: EventStore,
+) -> None:
+    """Issue 12: giving the connection back after each busy spell cost the pool's reset (a
+    round trip) per spell under load; a lane now waits `linger` for the next command."""
+
+    async def backend(conn: Connection) -> int:
+        pid: int = conn.get_server_pid()
+        return pid
+
+    group = GroupCommit(store.pool, lanes=1, linger=1.0)
+    idle = store.pool.get_idle_size()
+    first = await group.run(backend)
+    await asyncio.sleep(0)  # the lane is now waiting for the next command, connection in hand
+    assert store.pool.get_idle_size() == idle - 1
+    assert await group.run(backend) == first  # the next group, on the same connection
+
+    async def given_back() -> bool:
+        return store.pool.get_idle_size() == idle
+
+    await wait_for(given_back)  # after a second without commands
