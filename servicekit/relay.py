@@ -57,6 +57,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         drain_seconds: float = 10.0,
+        gather_seconds: float = 0.01,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -65,6 +66,10 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.drain_seconds = drain_seconds
+        # After a batch that was not full, how long the commits that follow may gather before
+        # the next read: each group commit wakes the relay, and a batch of a group or two cost
+        # its reads, checkpoint and Kafka request for a handful of events (issue 12).
+        self.gather_seconds = gather_seconds
         self.checkpoint_name = f"relay:{topic}"
         self._leadership = Leadership(
             store.pool, f"relay:{store.schema}", retry_seconds=poll_seconds
@@ -115,6 +120,9 @@ class OutboxRelay:
             if published == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            if published < self.batch_size:
+                with contextlib.suppress(TimeoutError):  # a stop ends the wait at once
+                    await asyncio.wait_for(stop.wait(), self.gather_seconds)
         # Graceful stop: publish what was committed before letting go of the lock, so a
         # shutdown leaves nothing waiting (a crash would leave it for the next leader).
         deadline = asyncio.get_running_loop().time() + self.drain_seconds
@@ -151,7 +159,9 @@ class OutboxRelay:
             return 0
         deliveries = await self._send(batch)
         last = log_position(batch[-1])
-        ahead = await read_pieces(self.store, last, self.batch_size, conn=conn)
+        # A batch that was not full had read the whole log: the next read waits for more.
+        full = len(batch) == self.batch_size
+        ahead = await read_pieces(self.store, last, self.batch_size, conn=conn) if full else []
         outcomes = await asyncio.gather(*(d for _, d in deliveries), return_exceptions=True)
         for (rows, _), outcome in zip(deliveries, outcomes, strict=True):
             if isinstance(outcome, REFUSED):

@@ -104,6 +104,10 @@ def service_app(
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # No OpenTelemetry here (metrics are Prometheus'): FastAPI's native telemetry asked
+        # OpenTelemetry for its providers on every request, 2% of the registry's busy loop
+        # under load (issue 12).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     _install_frame(app, holder)
     # The service's module-level routes (they read `servicekit.dependencies`).

@@ -3,6 +3,7 @@ saves each checkpoint only after its batch was acknowledged, in log order."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -15,7 +16,7 @@ from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboxRelay
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
-from tests.support import staff_event
+from tests.support import staff_event, wait_for
 
 pytestmark = pytest.mark.infra
 STORE_SCHEMA = "relaypipe"  # the `store` fixture's schema (tests/integration/conftest.py)
@@ -47,6 +48,8 @@ async def test_the_next_batch_is_read_before_the_current_checkpoint_is_saved(
     assert counts == [10, 10, 5, 0]
     # batch 1 read; batch 2 read before batch 1's checkpoint; and so on: reads overlap sends.
     assert steps[:3] == [("read", 0), ("read", 10), ("checkpoint", 10)]
+    # The batch of 5 was not full: it had read the whole log, so none was read ahead of it.
+    assert [s for s in steps if s[0] == "read"] == [("read", p) for p in (0, 10, 20, 25)]
     assert [s for s in steps if s[0] == "checkpoint"] == [
         ("checkpoint", 10),
         ("checkpoint", 20),
@@ -79,3 +82,45 @@ async def test_every_query_of_a_batch_reads_the_log_in_index_order(
         for query, args in reads:
             plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {query}", *args)
             assert "Sort" not in plan, (query, plan)
+
+
+async def test_commits_that_follow_a_short_batch_gather_into_one_batch(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each group commit wakes the relay; a batch per wake-up cost its reads, checkpoint and
+    Kafka request for a handful of events (issue 12). After a batch that was not full the
+    relay lets the next commits gather, and publishes them together, each once."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, gather_seconds=3)
+    batches: list[int] = []
+    publish = relay.publish_batch
+
+    async def counted(conn: Any) -> int:
+        published = await publish(conn)
+        if published:
+            batches.append(published)
+        return published
+
+    monkeypatch.setattr(relay, "publish_batch", counted)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await wait_for(lambda: _leading(relay))
+        for i in range(5):  # five commits, five wake-ups
+            await store.append(f"w-{i}", [staff_event(f"w-{i}")], expected_version=0)
+
+        async def checkpointed() -> bool:
+            return (await store.checkpoint(relay.checkpoint_name)).position == 5
+
+        await wait_for(checkpointed)
+        assert batches == [5]
+        records = await read_until(infra.kafka, topic, lambda r: True, count=5)
+        assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 6))
+    finally:
+        stop.set()
+        await task
+
+
+async def _leading(relay: OutboxRelay) -> bool:
+    return relay.is_leader
