@@ -5,7 +5,11 @@ offset per topic-partition, locked per partition) and, per stream, the last vers
 (read for all the batch's streams in one statement once its partitions are locked, written for
 those it advanced in one before its checkpoint: not a round trip each per record). A
 consumer expects the next version of each stream: what it has seen is dropped, what comes early
-is parked and applied when the gap closes. On assignment the consumer seeks to the checkpoint kept
+is parked and applied when the gap closes. The batch's events are applied together, after its
+records were sorted out, in one savepoint (and in one statement each where the projection has
+a form for many, `AppliesTogether`); if a statement fails, the batch is rolled back to it and
+every record runs again alone in its own savepoint, so the one at fault is refused alone (as
+servicekit.group_commit does for commands). On assignment the consumer seeks to the checkpoint kept
 in PostgreSQL, not to Kafka's committed offset, and a record past the checkpoint sends it back.
 
 Nothing a record holds can stop a partition: a record that cannot be parsed, loaded or applied
@@ -29,8 +33,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
 import structlog
@@ -72,6 +76,10 @@ EPOCH_POLL_SECONDS = 1.0
 BATCH_WAIT_MS = 50
 
 
+# The batch's savepoint: what its records wrote, undone at once if one statement of it failed.
+BATCH_SAVEPOINT = "consumer_batch"
+
+
 class Projection(Protocol):
     """What a consuming service supplies: how to apply one event, and how to forget everything."""
 
@@ -88,6 +96,18 @@ class Projection(Protocol):
 
     async def reset(self, conn: Connection) -> None:
         """Delete everything this projection wrote (for a rebuild from offset 0)."""
+
+
+@runtime_checkable
+class AppliesTogether(Protocol):
+    """A projection with a form for many events (issue 12: a few statements a batch instead of
+    a few a record); `apply` stays its form for one, used when a record runs alone."""
+
+    async def apply_together(
+        self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
+    ) -> None:
+        """Apply the events in their order. Raises if a statement failed: the consumer then
+        undoes all of them and applies each alone."""
 
 
 # What became of one record: "applied", "skipped", "duplicate", "parked", or a refusal.
@@ -110,17 +130,23 @@ StreamKey = tuple[str, str, str]
 
 @dataclass
 class _Batch:
-    """What one attempt at a batch knows once: whether any record of the consumer waits parked
+    """What one pass over a batch knows once: whether any record of the consumer waits parked
     (nearly never), so an applied record looks for a parked successor only then; each record
     parsed once; and the last (version, event_id) of its streams, read in one statement at the
     start (None: no row yet). Records read and advance `streams`; the streams in `advanced` are
-    written in one statement at the end, in the batch's transaction. Per attempt: a retried
-    batch reads again."""
+    written in one statement at the end, in the batch's transaction.
+
+    `together` collects the events to apply together at the pass's end (None: each is applied
+    alone, in a savepoint of its own, as its record comes). `tally` is what became of the
+    records, added to the consumer's stats once the pass stands: a pass rolled back counts
+    nothing. A rerun or a retried batch starts from a new one."""
 
     parked: bool
     received: dict[Delivery, Received | Refused] = field(default_factory=dict)
     streams: dict[StreamKey, tuple[int, str] | None] = field(default_factory=dict)
     advanced: set[StreamKey] = field(default_factory=set)
+    together: list[tuple[CloudEvent, DomainEvent]] | None = None
+    tally: ConsumerStats = field(default_factory=ConsumerStats)
 
 
 class DeadLetterNotFound(Exception):
@@ -205,31 +231,86 @@ class EventConsumer:
         by_partition: dict[tuple[str, int], list[Delivery]] = {}
         for d in deliveries:
             by_partition.setdefault((d.topic, d.partition), []).append(d)
-        seeks: dict[tuple[str, int], int] = {}
-        touched: dict[tuple[str, int], int] = {}
         parsed = {d: parse(d) for d in deliveries}  # each record once: `handle` reads it here
         async with self.pool.acquire() as conn, conn.transaction():
             if await self._epoch_changed(conn):
                 return await self._saved_offsets(conn, by_partition)
             expected = await self._lock_partitions(conn, by_partition)
-            batch = _Batch(parked=await self._any_parked(conn), received=parsed)
+            runs, seeks, seen = self._runs(by_partition, expected)
+            parked = await self._any_parked(conn)
             # After the partition locks: what the previous holder committed is seen.
-            batch.streams = await self._read_streams(conn, parsed)
-            for tp, received in sorted(by_partition.items()):
-                next_offset = expected[tp]
-                for delivery in received:
-                    if delivery.offset < next_offset:
-                        self.stats.duplicates += 1  # redelivered after a rebalance or retry
-                        continue
-                    if delivery.offset > next_offset and self._go_back(tp, next_offset, delivery):
-                        seeks[tp] = next_offset
-                        break
-                    await self._consume(conn, delivery, batch)
-                    next_offset = touched[tp] = delivery.offset + 1
+            streams = await self._read_streams(conn, parsed)
+            batch = _Batch(parked, parsed, dict(streams), together=[])
+            await conn.execute(f"SAVEPOINT {BATCH_SAVEPOINT}")
+            try:
+                await self._pass(conn, runs, batch)
+            except RETRY_BATCH:
+                raise
+            except Exception as exc:
+                if conn.is_closed():
+                    raise  # the transaction is lost: the whole batch runs again
+                log.info("consumer.batch_rerun_alone", consumer=self.name, error=repr(exc)[:300])
+                await conn.execute(f"ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT}")
+                batch = _Batch(parked, parsed, dict(streams))
+                await self._pass(conn, runs, batch)
             await self._write_streams(conn, batch)
+            touched = {tp: run[-1].offset + 1 for tp, run in runs.items() if run}
             await self._save_offsets(conn, touched)
+        batch.tally.duplicates += seen
+        self._count(batch.tally)
         self.stats.positions.update(touched)
         return seeks
+
+    def _runs(
+        self,
+        by_partition: dict[tuple[str, int], list[Delivery]],
+        expected: dict[tuple[str, int], int],
+    ) -> tuple[dict[tuple[str, int], list[Delivery]], dict[tuple[str, int], int], int]:
+        """Per partition, the records to handle (from its checkpoint on, up to a gap); the
+        partitions to rewind; how many records were seen before (redelivered after a rebalance
+        or a retry). Decided once per attempt: a rerun handles the same records."""
+        runs: dict[tuple[str, int], list[Delivery]] = {}
+        seeks: dict[tuple[str, int], int] = {}
+        seen = 0
+        for tp, received in sorted(by_partition.items()):
+            next_offset = expected[tp]
+            run = runs[tp] = []
+            for delivery in received:
+                if delivery.offset < next_offset:
+                    seen += 1
+                    continue
+                if delivery.offset > next_offset and self._go_back(tp, next_offset, delivery):
+                    seeks[tp] = next_offset
+                    break
+                run.append(delivery)
+                next_offset = delivery.offset + 1
+        return runs, seeks, seen
+
+    async def _pass(
+        self, conn: Connection, runs: dict[tuple[str, int], list[Delivery]], batch: _Batch
+    ) -> None:
+        """Handle every record in order; then, in the first pass, apply their events together."""
+        for run in runs.values():
+            for delivery in run:
+                await self._consume(conn, delivery, batch)
+        events = batch.together
+        if not events:
+            return
+        if isinstance(self.projection, AppliesTogether):
+            await self.projection.apply_together(conn, events)
+        else:  # one after another, with no savepoint each
+            for envelope, event in events:
+                await self.projection.apply(conn, envelope, event)
+        batch.tally.applied += len(events)
+
+    def _count(self, tally: ConsumerStats) -> None:
+        """What a committed pass did, into the stats and metrics."""
+        for f in fields(ConsumerStats):
+            if f.name != "positions":
+                setattr(self.stats, f.name, getattr(self.stats, f.name) + getattr(tally, f.name))
+        EVENTS_APPLIED.labels(self.name).inc(tally.applied)
+        PARKED_RECORDS.labels(self.name).inc(tally.parked)
+        DEAD_LETTERS.labels(self.name).inc(tally.dead_lettered)
 
     def _go_back(self, tp: tuple[str, int], expected: int, delivery: Delivery) -> bool:
         """A record past the checkpoint: rewind once; a gap met twice is in the log itself."""
@@ -353,22 +434,17 @@ class EventConsumer:
 
     # -- one record ---------------------------------------------------------------------------
 
-    async def _consume(
-        self, conn: Connection, delivery: Delivery, batch: _Batch | None = None
-    ) -> Outcome:
+    async def _consume(self, conn: Connection, delivery: Delivery, batch: _Batch) -> Outcome:
         """Handle one record from the broker: its outcome, a refusal dead-lettered."""
         outcome = await self.handle(conn, delivery, batch)
         if isinstance(outcome, Refused):
-            await self._dead_letter(conn, delivery, outcome.reason)
+            await self._dead_letter(conn, delivery, outcome.reason, batch)
         return outcome
 
-    async def handle(
-        self, conn: Connection, delivery: Delivery, batch: _Batch | None = None
-    ) -> Outcome:
-        """Apply one record in stream order: drop what was seen, park what is early (outside a
-        batch, e.g. a re-drive, parked successors are always looked for). In a batch, the
+    async def handle(self, conn: Connection, delivery: Delivery, batch: _Batch) -> Outcome:
+        """Apply one record in stream order: drop what was seen, park what is early. The
         stream's last version is the batch's (read once, written at its end)."""
-        received = batch.received.get(delivery) if batch is not None else None
+        received = batch.received.get(delivery)
         if received is None:
             received = parse(delivery)
         if isinstance(received, Refused):
@@ -385,20 +461,20 @@ class EventConsumer:
                 return await self._park(
                     conn, delivery, envelope, "a different event holds it", batch
                 )
-            self.stats.duplicates += 1  # a republished batch: seen before
+            batch.tally.duplicates += 1  # a republished batch: seen before
             return "duplicate"
         if envelope.streamversion > version + 1:
             why = f"expected version {version + 1}"
             return await self._park(conn, delivery, envelope, why, batch)
-        outcome = await self._apply(conn, received)
+        outcome = await self._apply(conn, received, batch)
         if isinstance(outcome, Refused):
             return outcome
-        await self._advance(conn, delivery.topic, envelope, batch)
-        if batch is None or batch.parked:
+        self._advance(delivery.topic, envelope, batch)
+        if batch.parked:
             await self._unpark(conn, delivery.topic, envelope, batch)
         return outcome
 
-    async def _apply(self, conn: Connection, received: Received) -> Outcome:
+    async def _apply(self, conn: Connection, received: Received, batch: _Batch) -> Outcome:
         envelope, event = received.envelope, received.event
         if isinstance(event, Refused):
             return event
@@ -411,12 +487,15 @@ class EventConsumer:
                 envelope.type,
                 event.reason,
             )
-            self.stats.skipped += 1
+            batch.tally.skipped += 1
             return "skipped"
-        return await self._apply_event(conn, envelope, event)
+        if batch.together is not None:
+            batch.together.append((envelope, event))  # applied at the pass's end
+            return "applied"
+        return await self._apply_alone(conn, envelope, event, batch)
 
-    async def _apply_event(
-        self, conn: Connection, envelope: CloudEvent, event: DomainEvent
+    async def _apply_alone(
+        self, conn: Connection, envelope: CloudEvent, event: DomainEvent, batch: _Batch
     ) -> Outcome:
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
@@ -433,19 +512,18 @@ class EventConsumer:
                 continue
             except Exception as exc:
                 return Refused(f"{type(exc).__name__}: {exc}")
-            self.stats.applied += 1
-            EVENTS_APPLIED.labels(self.name).inc()
+            batch.tally.applied += 1
             return "applied"
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
 
     async def _last(
-        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch | None
+        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch
     ) -> tuple[int, str] | None:
         """The stream's last applied (version, event_id), None before its first."""
         key = (topic, envelope.storeid or "", envelope.streamid)
-        if batch is not None and key in batch.streams:
+        if key in batch.streams:
             return batch.streams[key]
-        # Outside a batch, or a stream the batch did not read ahead (none expected: a parked
+        # A re-drive's stream, or one the batch did not read ahead (none expected: a parked
         # record belongs to a stream of the record that unparks it).
         row = await conn.fetchrow(
             f"SELECT version, event_id FROM {self.schema}.consumer_streams "
@@ -453,31 +531,14 @@ class EventConsumer:
             self.name,
             *key,
         )
-        last = (row["version"], row["event_id"]) if row is not None else None
-        if batch is not None:
-            batch.streams[key] = last
+        last = batch.streams[key] = (row["version"], row["event_id"]) if row is not None else None
         return last
 
-    async def _advance(
-        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch | None
-    ) -> None:
-        if batch is not None:  # written with the batch's other streams at its end
-            key = (topic, envelope.storeid or "", envelope.streamid)
-            batch.streams[key] = (envelope.streamversion, envelope.id)
-            batch.advanced.add(key)
-            return
-        await conn.execute(
-            f"INSERT INTO {self.schema}.consumer_streams AS s (consumer, topic, store_id, "
-            "stream_id, version, event_id) VALUES ($1, $2, $3, $4, $5, $6) "
-            "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
-            "SET version = excluded.version, event_id = excluded.event_id",
-            self.name,
-            topic,
-            envelope.storeid or "",
-            envelope.streamid,
-            envelope.streamversion,
-            envelope.id,
-        )
+    def _advance(self, topic: str, envelope: CloudEvent, batch: _Batch) -> None:
+        """Written with the batch's other streams at its end (`_write_streams`)."""
+        key = (topic, envelope.storeid or "", envelope.streamid)
+        batch.streams[key] = (envelope.streamversion, envelope.id)
+        batch.advanced.add(key)
 
     async def _park(
         self,
@@ -485,7 +546,7 @@ class EventConsumer:
         delivery: Delivery,
         envelope: CloudEvent,
         why: str,
-        batch: _Batch | None,
+        batch: _Batch,
     ) -> Outcome:
         reason = f"version {envelope.streamversion} of {envelope.streamid} out of order: {why}"
         await conn.execute(
@@ -503,10 +564,8 @@ class EventConsumer:
             delivery.value,
             reason,
         )
-        if batch is not None:
-            batch.parked = True  # a later record of this batch may be its predecessor
-        self.stats.parked += 1
-        PARKED_RECORDS.labels(self.name).inc()
+        batch.parked = True  # a later record of this batch may be its predecessor
+        batch.tally.parked += 1
         log.warning("consumer.parked", consumer=self.name, reason=reason)
         return "parked"
 
@@ -518,7 +577,7 @@ class EventConsumer:
         return parked
 
     async def _unpark(
-        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch | None
+        self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch
     ) -> None:
         """The stream moved on: apply the record parked for its next version, if any."""
         row = await conn.fetchrow(
@@ -535,7 +594,9 @@ class EventConsumer:
         if row is not None:
             await self._consume(conn, Delivery(**dict(row)), batch)
 
-    async def _dead_letter(self, conn: Connection, delivery: Delivery, reason: str) -> None:
+    async def _dead_letter(
+        self, conn: Connection, delivery: Delivery, reason: str, batch: _Batch
+    ) -> None:
         reason = reason[:2000]
         await conn.execute(
             f'INSERT INTO {self.schema}.dead_letters (consumer, topic, partition, "offset", key, '
@@ -548,8 +609,7 @@ class EventConsumer:
             delivery.value,
             reason,
         )
-        self.stats.dead_lettered += 1
-        DEAD_LETTERS.labels(self.name).inc()
+        batch.tally.dead_lettered += 1
         log.warning(
             "consumer.dead_lettered",
             consumer=self.name,
@@ -595,7 +655,10 @@ class EventConsumer:
                 row["key"].encode() if row["key"] is not None else None,
                 row["value"],
             )
-            outcome = await self.handle(conn, delivery)
+            # Alone, looking for a parked successor whatever the batches saw.
+            batch = _Batch(parked=True)
+            outcome = await self.handle(conn, delivery, batch)
+            await self._write_streams(conn, batch)
             text = f"failed: {outcome.reason}"[:2000] if isinstance(outcome, Refused) else outcome
             await conn.execute(
                 f"UPDATE {s}.dead_letters SET redriven_at = clock_timestamp(), "
@@ -603,6 +666,7 @@ class EventConsumer:
                 letter_id,
                 text,
             )
+        self._count(batch.tally)
         log.info("consumer.redriven", consumer=self.name, letter=letter_id, outcome=text)
         return outcome
 

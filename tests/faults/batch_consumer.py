@@ -1,0 +1,68 @@
+"""A consumer alone in its process, for test_consumer_batch_killed: it folds a topic into
+`consumertest.staff_log` (one row per applied event) and counts them in `staff_totals`, a batch
+at a time, until it is killed.
+
+    python -m tests.faults.batch_consumer KAFKA DATABASE_URL TOPIC CONSUMER
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
+from socialwork_contracts.registry import AgencyStaffChanged
+
+from servicekit.consumer import EventConsumer
+from servicekit.db import Connection
+from servicekit.eventstore.store import create_pool
+
+READY = "batch-consumer-ready"
+
+
+@dataclass
+class StaffTotals:
+    """Two statements a batch: its rows, then the running count (where the test blocks it)."""
+
+    name: str
+    topics: Sequence[str]
+
+    async def apply(self, conn: Connection, envelope: CloudEvent, event: DomainEvent) -> None:
+        await self.apply_together(conn, [(envelope, event)])
+
+    async def apply_together(
+        self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
+    ) -> None:
+        changes = [(e.id, ev) for e, ev in events if isinstance(ev, AgencyStaffChanged)]
+        await conn.execute(
+            "INSERT INTO consumertest.staff_log (event_id, uscc, staff) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::int[])",
+            [i for i, _ in changes],
+            [ev.uscc for _, ev in changes],
+            [ev.full_time_staff for _, ev in changes],
+        )
+        await conn.execute("UPDATE consumertest.staff_totals SET n = n + $1", len(changes))
+
+    async def reset(self, conn: Connection) -> None:
+        raise NotImplementedError  # never rebuilt in this test
+
+
+async def main(kafka: str, database_url: str, topic: str, name: str) -> None:
+    pool = await create_pool(database_url)
+    broker = KafkaBroker(kafka, logger=None)
+    EventConsumer(
+        broker=broker, pool=pool, schema="consumertest", projection=StaffTotals(name, [topic])
+    )
+    await broker.start()
+    sys.stdout.write(READY + "\n")
+    sys.stdout.flush()
+    await asyncio.Event().wait()  # until killed
+
+
+if __name__ == "__main__":
+    kafka, database_url, topic, name = sys.argv[1:5]
+    asyncio.run(main(kafka, database_url, topic, name))

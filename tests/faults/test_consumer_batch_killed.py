@@ -1,0 +1,117 @@
+"""A consumer SIGKILLed in the middle of a batch's apply (issue 12: a batch's events are applied
+together in one savepoint, and rerun one by one when a statement fails): after a restart every
+record is applied exactly once, whether the kill came during the batch's own statements or
+during the one-by-one rerun after one of them failed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Infra
+from tests.faults.batch_consumer import READY
+from tests.integration.kafka_reader import read_until
+from tests.integration.test_consumer import Rig, publish_all, relay_for, rig
+from tests.support import staff_event, wait_for
+
+pytestmark = pytest.mark.infra
+__all__ = ["rig"]  # the fixture, shared with tests/integration/test_consumer
+
+ROOT = Path(__file__).resolve().parents[2]
+STREAMS, VERSIONS = 20, 3
+BLOCKED = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND query LIKE 'UPDATE consumertest.staff_totals%'"
+)
+
+
+class Child:
+    """The consumer's process; its output (structlog lines) in a file the test reads."""
+
+    def __init__(self, argv: list[str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+                [sys.executable, "-m", "tests.faults.batch_consumer", *argv],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def said(self, text: str) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the consumer exited: {self.log.read_text()[-3000:]}")
+        return text in self.log.read_text()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL: no shutdown code runs
+            self.proc.wait(10)
+
+
+@pytest.mark.parametrize("rerun", [False, True], ids=["in-batch", "in-rerun-alone"])
+async def test_a_consumer_killed_mid_batch_applies_every_record_once(
+    rig: Rig, infra: Infra, database_url: str, tmp_path: Path, rerun: bool
+) -> None:
+    await rig.pool.execute(
+        "ALTER TABLE consumertest.staff_log ADD CONSTRAINT no_thirteen CHECK (staff <> 13);"
+        "CREATE TABLE consumertest.staff_totals (n int NOT NULL);"
+        "INSERT INTO consumertest.staff_totals VALUES (0)"
+    )
+    # With `rerun`, the constraint refuses one record: the batch's insert fails and the batch
+    # reruns record by record; its stream's later version waits parked.
+    bad = (7, 1) if rerun else None
+    for v in range(VERSIONS):
+        for i in range(STREAMS):
+            staff = 13 if (i, v) == bad else 3 + v
+            await rig.store.append(f"k-{i}", [staff_event(f"k-{i}", staff)], expected_version=v)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=STREAMS * VERSIONS)
+    argv = [infra.kafka, database_url, rig.topic, f"c-{uuid.uuid4().hex[:6]}"]
+    log = tmp_path / "consumer.log"
+    first = Child(argv, log)
+    try:
+        # The count's row held: the batch blocks on its second statement, its rows written.
+        async with rig.pool.acquire() as holder, holder.transaction():
+            await holder.execute("SELECT n FROM consumertest.staff_totals FOR UPDATE")
+            await wait_for(lambda: first.said(READY), timeout=60)
+            await wait_for(lambda: _blocked(rig), timeout=60)
+            assert await first.said("consumer.batch_rerun_alone") == rerun
+            first.kill()
+    finally:
+        first.kill()
+    assert await rig.pool.fetchval("SELECT count(*) FROM consumertest.staff_log") == 0
+
+    expected = STREAMS * VERSIONS - (2 if rerun else 0)  # the refused one and its successor
+    second = Child(argv, log)
+    try:
+        await wait_for(lambda: _applied(rig, expected, 1 if rerun else 0), timeout=60)
+    finally:
+        second.kill()
+    ids = await rig.pool.fetch("SELECT event_id FROM consumertest.staff_log")
+    assert len({r["event_id"] for r in ids}) == len(ids) == expected
+    assert await rig.pool.fetchval("SELECT n FROM consumertest.staff_totals") == expected
+    ends: dict[tuple[str, int], int] = {}
+    for r in records:
+        ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
+    saved = await rig.pool.fetch(
+        "SELECT topic, partition, next_offset FROM consumertest.consumer_offsets "
+        "WHERE consumer = $1",
+        argv[3],
+    )
+    assert {(r["topic"], r["partition"]): r["next_offset"] for r in saved} == ends
+
+
+async def _blocked(rig: Rig) -> bool:
+    return bool(await rig.pool.fetchval(BLOCKED))
+
+
+async def _applied(rig: Rig, rows: int, letters: int) -> bool:
+    """The rows and the dead letters, once both are there (they commit with the checkpoint)."""
+    applied = await rig.pool.fetchval("SELECT count(*) FROM consumertest.staff_log")
+    dead = await rig.pool.fetchval("SELECT count(*) FROM consumertest.dead_letters")
+    return bool(applied == rows and dead == letters)

@@ -1,0 +1,174 @@
+"""A consumer's batch applies its events together, in one savepoint (issue 12), and reruns its
+records one by one, each in a savepoint of its own, only when a statement of the batch failed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
+from socialwork_contracts.registry import AgencyStaffChanged
+
+from servicekit.consumer import EventConsumer
+from servicekit.db import Connection
+from servicekit.eventstore.store import init_connection
+from tests.conftest import Infra
+from tests.integration.kafka_reader import read_until
+from tests.integration.test_consumer import Rig, StaffLog, publish_all, relay_for, rig, rows
+from tests.support import staff_event
+
+pytestmark = pytest.mark.infra
+__all__ = ["rig"]  # the fixture, shared with test_consumer
+
+
+@dataclass
+class StaffTogether(StaffLog):
+    """StaffLog with a form for many events: one insert for the whole batch."""
+
+    async def apply_together(
+        self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
+    ) -> None:
+        changes = [(e.id, ev) for e, ev in events if isinstance(ev, AgencyStaffChanged)]
+        await conn.execute(
+            "INSERT INTO consumertest.staff_log (event_id, uscc, staff) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::int[])",
+            [i for i, _ in changes],
+            [ev.uscc for _, ev in changes],
+            [ev.full_time_staff for _, ev in changes],
+        )
+
+
+async def apply_logged(
+    database_url: str,
+    projection: StaffLog,
+    records: Sequence[ConsumerRecord[bytes, bytes]],
+    infra: Infra,
+) -> tuple[EventConsumer, list[str]]:
+    """Apply `records` as one batch on one connection; every statement it sent."""
+    statements: list[str] = []
+
+    async def logged(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        conn.add_query_logger(lambda query: statements.append(query.query))
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
+    try:
+        consumer = EventConsumer(
+            broker=KafkaBroker(infra.kafka, logger=None),
+            pool=pool,
+            schema="consumertest",
+            projection=projection,
+        )
+        await consumer.apply_batch(records)
+    finally:
+        await pool.close()
+    return consumer, statements
+
+
+def savepoints(statements: list[str]) -> int:
+    return sum(s.lstrip().upper().startswith("SAVEPOINT") for s in statements)
+
+
+def staff_inserts(statements: list[str]) -> int:
+    return sum("INSERT INTO consumertest.staff_log" in s for s in statements)
+
+
+async def publish_streams(
+    rig: Rig, infra: Infra, prefix: str, n: int
+) -> list[ConsumerRecord[bytes, bytes]]:
+    for i in range(n):
+        stream = f"{prefix}-{i}"
+        await rig.store.append(stream, [staff_event(stream, 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    return await read_until(infra.kafka, rig.topic, lambda r: True, count=n)
+
+
+async def test_a_batch_takes_one_savepoint_and_one_statement_for_its_events(
+    rig: Rig, infra: Infra, database_url: str
+) -> None:
+    """Each record had its own savepoint (SAVEPOINT and RELEASE: two round trips) and its own
+    statements: a batch of 12 took 12 savepoints and 12 inserts."""
+    records = await publish_streams(rig, infra, "n", 12)
+    projection = StaffTogether(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
+    consumer, statements = await apply_logged(database_url, projection, records, infra)
+    assert len(await rows(rig)) == 12
+    assert consumer.stats.applied == 12
+    assert savepoints(statements) == 1, statements
+    assert staff_inserts(statements) == 1, statements
+
+
+async def test_a_projection_with_no_form_for_many_still_takes_one_savepoint(
+    rig: Rig, infra: Infra, database_url: str
+) -> None:
+    records = await publish_streams(rig, infra, "o", 12)
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
+    _, statements = await apply_logged(database_url, projection, records, infra)
+    assert len(await rows(rig)) == 12
+    assert savepoints(statements) == 1, statements
+    assert staff_inserts(statements) == 12  # its own statement each, in order
+
+
+async def test_a_failing_statement_reruns_the_batch_alone_and_refuses_its_record_only(
+    rig: Rig, infra: Infra, database_url: str
+) -> None:
+    """A constraint refuses one record's row: the batch's one insert fails, the batch is rolled
+    back to its savepoint and every record runs alone, so that record alone is dead-lettered
+    (with the constraint's name), its stream's next version parked, and everything else applied
+    once; offsets and stream versions as if the batch had gone through record by record."""
+    await rig.pool.execute(
+        "ALTER TABLE consumertest.staff_log ADD CONSTRAINT no_thirteen CHECK (staff <> 13)"
+    )
+    for i in range(6):
+        await rig.store.append(f"f-{i}", [staff_event(f"f-{i}", 3)], expected_version=0)
+    await rig.store.append("f-0", [staff_event("f-0", 13)], expected_version=1)
+    await rig.store.append("f-0", [staff_event("f-0", 5)], expected_version=2)
+    await rig.store.append("f-1", [staff_event("f-1", 4)], expected_version=1)
+    await publish_all(relay_for(rig), rig)
+    await rig.raw_producer.send_and_wait(rig.topic, b"{forged", key=b"f-9")
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=10)
+    name = f"c-{uuid.uuid4().hex[:6]}"
+    consumer, statements = await apply_logged(
+        database_url, StaffTogether(name, [rig.topic]), records, infra
+    )
+
+    applied = await rows(rig)
+    assert sorted(r["staff"] for r in applied) == [3, 3, 3, 3, 3, 3, 4]
+    assert len({r["event_id"] for r in applied}) == 7
+    letters = await rig.pool.fetch("SELECT reason FROM consumertest.dead_letters ORDER BY id")
+    reasons = sorted(r["reason"] for r in letters)
+    assert len(reasons) == 2, reasons
+    assert any("CheckViolationError" in r and "no_thirteen" in r for r in reasons), reasons
+    parked = await rig.pool.fetch(
+        "SELECT stream_id, stream_version FROM consumertest.parked_records"
+    )
+    assert [(r["stream_id"], r["stream_version"]) for r in parked] == [("f-0", 3)]
+    versions = await rig.pool.fetch(
+        "SELECT stream_id, version FROM consumertest.consumer_streams WHERE consumer = $1", name
+    )
+    assert {r["stream_id"]: r["version"] for r in versions} == {
+        "f-0": 1,
+        "f-1": 2,
+        "f-2": 1,
+        "f-3": 1,
+        "f-4": 1,
+        "f-5": 1,
+    }
+    ends: dict[tuple[str, int], int] = {}
+    for r in records:
+        ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
+    saved = await rig.pool.fetch(
+        "SELECT topic, partition, next_offset FROM consumertest.consumer_offsets "
+        "WHERE consumer = $1",
+        name,
+    )
+    assert {(r["topic"], r["partition"]): r["next_offset"] for r in saved} == ends
+    # Counted once, from the pass that committed (not the one rolled back).
+    stats = consumer.stats
+    assert (stats.applied, stats.dead_lettered, stats.parked) == (7, 2, 1)
+    assert savepoints(statements) == 1 + 8, statements  # the batch's, then each event's own
