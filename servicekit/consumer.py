@@ -327,28 +327,28 @@ class EventConsumer:
         self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
     ) -> dict[tuple[str, int], int]:
         """Lock this batch's checkpoint rows (not the consumer's others), creating new ones at
-        the first offset received (a partition with no row was sought to its beginning)."""
+        the first offset received (a partition with no row was sought to its beginning): once
+        per partition, so a batch locks in one statement, not two (issue 12)."""
         tps = sorted(by_partition)
         topics, partitions = [t for t, _ in tps], [p for _, p in tps]
-        firsts = [by_partition[tp][0].offset for tp in tps]
         s = self.schema
-        await conn.execute(
-            f"INSERT INTO {s}.consumer_offsets (consumer, topic, partition, next_offset) "
-            "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, o) "
-            "ON CONFLICT DO NOTHING",
-            self.name,
-            topics,
-            partitions,
-            firsts,
-        )
-        rows = await conn.fetch(
+        lock = (
             f"SELECT topic, partition, next_offset FROM {s}.consumer_offsets "
             "WHERE consumer = $1 AND (topic, partition) IN "
-            "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE",
-            self.name,
-            topics,
-            partitions,
+            "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE"
         )
+        rows = await conn.fetch(lock, self.name, topics, partitions)
+        if len(rows) < len(tps):
+            await conn.execute(
+                f"INSERT INTO {s}.consumer_offsets (consumer, topic, partition, next_offset) "
+                "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) "
+                "AS x(t, p, o) ON CONFLICT DO NOTHING",
+                self.name,
+                topics,
+                partitions,
+                [by_partition[tp][0].offset for tp in tps],
+            )
+            rows = await conn.fetch(lock, self.name, topics, partitions)
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
     async def _read_streams(
@@ -693,16 +693,17 @@ class EventConsumer:
         log.info("consumer.reset", consumer=self.name, epoch=epoch)
 
     async def _epoch_changed(self, conn: Connection) -> bool:
-        """Compare the stored epoch (held FOR SHARE, so a reset waits for this batch)."""
-        await conn.execute(
-            f"INSERT INTO {self.schema}.consumer_epochs (consumer, epoch) VALUES ($1, 0) "
-            "ON CONFLICT DO NOTHING",
-            self.name,
-        )
-        epoch: int = await conn.fetchval(
-            f"SELECT epoch FROM {self.schema}.consumer_epochs WHERE consumer = $1 FOR SHARE",
-            self.name,
-        )
+        """Compare the stored epoch (held FOR SHARE, so a reset waits for this batch); its row
+        is made once, by the consumer's first batch (one statement a batch, not two)."""
+        lock = f"SELECT epoch FROM {self.schema}.consumer_epochs WHERE consumer = $1 FOR SHARE"
+        epoch: int | None = await conn.fetchval(lock, self.name)
+        if epoch is None:
+            await conn.execute(
+                f"INSERT INTO {self.schema}.consumer_epochs (consumer, epoch) VALUES ($1, 0) "
+                "ON CONFLICT DO NOTHING",
+                self.name,
+            )
+            epoch = int(await conn.fetchval(lock, self.name))  # ours or a concurrent batch's
         if self.epoch is None:
             self.epoch = epoch
         if epoch == self.epoch:
