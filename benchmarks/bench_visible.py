@@ -70,6 +70,7 @@ from benchmarks.bench_foundation import (
 )
 from benchmarks.bench_write import write_section
 from benchmarks.openloop import Answer, Generator, Request, build, http_request, write_requests
+from servicekit import topic_reading
 from tests.conftest import TEST_SECRET
 from tests.faults.workload import _base, _commendation
 from tests.support import auth, registration
@@ -95,6 +96,7 @@ class Sent:
     stream_id: str = ""
     version: int = 0
     visible: float = 0.0
+    produced: float = 0.0  # when the relay handed its event to Kafka (the record's CreateTime)
     error: str = ""
 
 
@@ -133,6 +135,25 @@ class Tracker:
                     else:
                         self.pending.pop(key, None)
             await asyncio.sleep(POLL_SECONDS)
+
+
+async def read_produced(kafka: str, sends: Sequence[Sent]) -> None:
+    """Set each accepted command's `produced` instant from its event's record in Kafka (its
+    CreateTime, stamped by the relay's producer at send): visibility then splits into the relay's
+    part (accepted → produced: NOTIFY or poll, read, send) and Kafka's and the consumer's
+    (produced → visible: linger, acknowledgement, fetch, batch apply, commit, this poller)."""
+    wanted = {(topic_of(s.service).name, s.stream_id, s.version): s for s in sends if s.stream_id}
+    to_monotonic = time.monotonic() - time.time()
+    tps = await topic_reading.partitions(kafka, sorted({topic for topic, _, _ in wanted}))
+    async with topic_reading.log_reader(kafka) as reader:
+        ends = await topic_reading.end_offsets(reader, tps)
+        async for records, _ in topic_reading.read(reader, topic_reading.spans({}, ends), 5000):
+            for record in records:
+                event = json.loads(record.value or b"{}")
+                key = (record.topic, event.get("streamid"), event.get("streamversion"))
+                sent = wanted.get(key)
+                if sent is not None:
+                    sent.produced = record.timestamp / 1000 + to_monotonic
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -332,6 +353,7 @@ async def run(
             await poller
             if tracker.pending:
                 print(f"not seen in reporting: {list(tracker.pending.items())[:3]}", flush=True)
+            await read_produced(kafka, sends)
             load_end = os.getloadavg()
             cpu_end = {**cpu_by_part(roots), "load generator (C)": generator.cpu_seconds}
             cpu = spent_since(
@@ -371,6 +393,7 @@ def summarise(
         ok = [s for s in group if 200 <= s.status < 300]
         accept = [(s.answered - s.scheduled) * 1000 for s in ok]
         visible = [(s.visible - s.answered) * 1000 for s in ok if s.visible]
+        split = [s for s in ok if s.visible and s.produced]
         return {
             "sent": len(group),
             "accepted": len(ok),
@@ -378,6 +401,14 @@ def summarise(
             "visible": len(visible),
             "accept_ms": [percentile(accept, q) for q in (0.5, 0.99, 1.0)],
             "visible_ms": [percentile(visible, q) for q in (0.5, 0.99, 1.0)],
+            "relay_ms": [
+                percentile([(s.produced - s.answered) * 1000 for s in split], q)
+                for q in (0.5, 0.99, 1.0)
+            ],
+            "consumer_ms": [
+                percentile([(s.visible - s.produced) * 1000 for s in split], q)
+                for q in (0.5, 0.99, 1.0)
+            ],
             "errors": sorted({s.error or str(s.status) for s in group if s not in ok})[:5],
         }
 
