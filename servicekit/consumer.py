@@ -327,8 +327,10 @@ class EventConsumer:
         self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
     ) -> dict[tuple[str, int], int]:
         """Lock this batch's checkpoint rows (not the consumer's others), creating new ones at
-        the first offset received (a partition with no row was sought to its beginning): once
-        per partition, so a batch locks in one statement, not two (issue 12)."""
+        offset 0: once per partition, so a batch locks in one statement, not two (issue 12).
+        Not at the first offset received: a batch handled in memory but never committed (lost
+        with the database) leaves the next batch past a partition's start, and that gap must
+        rewind it. Where retention removed the start, the same gap comes twice (`_go_back`)."""
         tps = sorted(by_partition)
         topics, partitions = [t for t, _ in tps], [p for _, p in tps]
         s = self.schema
@@ -341,12 +343,11 @@ class EventConsumer:
         if len(rows) < len(tps):
             await conn.execute(
                 f"INSERT INTO {s}.consumer_offsets (consumer, topic, partition, next_offset) "
-                "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) "
-                "AS x(t, p, o) ON CONFLICT DO NOTHING",
+                "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) "
+                "AS x(t, p) ON CONFLICT DO NOTHING",
                 self.name,
                 topics,
                 partitions,
-                [by_partition[tp][0].offset for tp in tps],
             )
             rows = await conn.fetch(lock, self.name, topics, partitions)
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}

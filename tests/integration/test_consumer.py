@@ -568,3 +568,55 @@ async def test_a_batch_reads_and_writes_its_streams_once_not_per_record(
         ("s-4", 1),
         ("s-5", 1),
     ]
+
+
+async def test_a_partitions_first_batch_past_its_start_is_sent_back_not_taken_as_its_start(
+    rig: Rig, infra: Infra
+) -> None:
+    """A batch handled in memory but never committed (its transaction lost with the database
+    while the client moved on) leaves the next batch past the checkpoint: a gap, and the
+    consumer rewinds. A partition the consumer had no checkpoint for yet took the first offset
+    it received as its start, so the records before it were never applied (the fault suite's
+    "PostgreSQL immediate stop": a stream missing from supervision's residencies)."""
+    for i in range(12):
+        await rig.store.append(f"g-{i}", [staff_event(f"g-{i}", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=12)
+    later = [r for r in records if r.offset >= 1]  # every partition's first record skipped
+    assert len(later) < len(records)
+    consumer = EventConsumer(
+        broker=KafkaBroker(infra.kafka, logger=None),
+        pool=rig.pool,
+        schema="consumertest",
+        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
+    )
+
+    await consumer.apply_batch(later)
+    assert await rows(rig) == []  # each partition past its start: rewound, nothing applied
+    await consumer.apply_batch(records)  # delivered again from the start
+    assert sorted(r["uscc"] for r in await rows(rig)) == sorted(f"g-{i}" for i in range(12))
+
+
+async def test_a_partitions_start_removed_by_retention_is_accepted_when_met_twice(
+    rig: Rig, infra: Infra
+) -> None:
+    """Where the log itself starts past offset 0 (retention), the rewind brings the same gap
+    again: the second time it is taken as the partition's start, so the consumer goes on."""
+    for i in range(6):
+        await rig.store.append(f"r-{i}", [staff_event(f"r-{i}", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=6)
+    kept = [r for r in records if r.offset >= 1]  # as if retention removed each first record
+    consumer = EventConsumer(
+        broker=KafkaBroker(infra.kafka, logger=None),
+        pool=rig.pool,
+        schema="consumertest",
+        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
+    )
+
+    await consumer.apply_batch(kept)
+    assert await rows(rig) == []
+    await consumer.apply_batch(kept)  # the rewind found the same start
+    assert sorted(r["event_id"] for r in await rows(rig)) == sorted(
+        CloudEvent.model_validate_json(r.value).id for r in kept
+    )
