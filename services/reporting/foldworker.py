@@ -58,7 +58,8 @@ class Held:
     Topics are not ordered with each other, so live facts often arrive a little out of fold
     order (a later-occurred fact from one partition before an earlier one from another). A late
     fact at or after `mark` costs a copy of the base and the tail folded again; only one before
-    `mark` costs a whole fold. At a fold the mark is the start of the last effective day.
+    `mark` costs a fold, from the last kept checkpoint before it. At a fold the mark is the
+    start of the last effective day.
     """
 
     snapshot: str  # pg_current_snapshot() of the transaction the state was last read in
@@ -200,7 +201,7 @@ class Worker:
     ) -> tuple[Held, bool]:
         """A new state as of the key's cut-off, and whether it was folded from the first fact:
         the latest exact state before it (held here, or a kept checkpoint) extended by the
-        facts after its day. Keeps the state as of the last quarter end passed."""
+        facts after its day. Keeps the states as of the days `checkpoint.days_to_keep` names."""
         _, filenode, cutoff, recorded = key
         held, after = await self._start(conn, generation, key)
         keep: list[dt.date] | None = None  # days to keep (at the first fact)
