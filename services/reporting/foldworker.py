@@ -240,6 +240,11 @@ class Worker:
             conn, generation, checkpoint.LAYOUT, cutoff, recorded, FOLDED
         )
         held = Held("")
+        if earlier is None or (kept is not None and kept.day > earlier[0]):
+            # The states held for other cut-offs are not its source: let the oldest go now,
+            # not after this one is built (two 1M states at once: the worker's peak RSS).
+            while len(self.held) >= HELD_STATES:
+                self.held.popitem(last=False)
         if kept is not None and (earlier is None or kept.day > earlier[0]):
             self.restored += 1
             held.base, held.recorded = checkpoint.decode(kept.state), kept.last_recorded
