@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import datetime as dt
 import gc
 import json
@@ -363,6 +364,14 @@ def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
     return held
 
 
+def _trim() -> None:
+    """Give the heap a fold freed back to the operating system: a restore's transient tuples
+    (every view's values) and a fold's parsed events were freed between the views, and glibc
+    kept those pages (RSS at 1M: the live worker 219-222 -> 193 MB after a restore)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 @contextlib.contextmanager
 def _out_of_collector() -> Iterator[None]:
     """A fold makes an object per view, each as long-lived as the state: the cyclic collector's
@@ -376,6 +385,7 @@ def _out_of_collector() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        _trim()
         if enabled:
             gc.enable()
 
