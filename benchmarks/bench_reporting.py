@@ -494,6 +494,9 @@ async def reports_again(args: argparse.Namespace) -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with infrastructure(Path(args.state)) as infra:
         dsn = f"{infra.admin_dsn.rpartition('/')[0]}/{args.reports_on}"
+        if args.new_dates:
+            print(json.dumps(await report_load.new_dates(dsn), indent=1), flush=True)
+            return
         reports = await report_phase(infra.kafka, dsn, args)
     print(json.dumps(reports, indent=1), flush=True)
     print(f"load average at start {load}, commit {code_state().get('commit', '?')[:12]}")
@@ -590,6 +593,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--reports-on", metavar="DATABASE", help="only the report phase, on a kept database"
+    )
+    parser.add_argument(
+        "--new-dates",
+        action="store_true",
+        help="with --reports-on: first answers of new as-of dates, from the first fact and "
+        "from kept checkpoints (writes checkpoints into that database)",
     )
     parser.add_argument(
         "--profile-loop",

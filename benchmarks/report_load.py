@@ -387,3 +387,61 @@ async def run(
         "rss_load_peak_parts_mb": rss.load_peak,
         "rss_end_mb": rss_end,
     }
+
+
+NEW_DATES = [dt.date(2018, 7, 5), dt.date(2023, 5, 21), dt.date(2025, 12, 31)]
+
+
+async def new_dates(dsn: str) -> list[dict[str, Any]]:
+    """The first answer of as-of dates never asked (city half-year and targets, by occurrence,
+    and one by recording), each in a new fold worker (nothing held in memory): from the first
+    fact as before issue 12's checkpoints (none read, none kept), then from the kept states
+    (kept first by one fold as of today, as a switch-over does), alternately."""
+    from unittest import mock
+
+    import asyncpg
+
+    from services.reporting import foldworker, readmodel
+    from services.reporting.domain.targets import TargetOptions
+    from services.reporting.views import ReportQuery
+
+    async def nothing(*_: object) -> None:
+        return None
+
+    async def first(day: dt.date, recorded: dt.datetime | None) -> dict[str, Any]:
+        text = recorded.isoformat() if recorded else None
+        asked = [
+            ReportQuery("half_year", day, recorded, text, year=day.year, half="year_end"),
+            ReportQuery("targets", day, recorded, text),
+        ]
+        worker = foldworker.Worker()
+        started = time.perf_counter()
+        answer = await worker.answer(dsn, generation, asked, TargetOptions())
+        seconds = time.perf_counter() - started
+        return {"seconds": round(seconds, 2), "from_first_fact": answer.refolded}
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        generation = await readmodel.ensure(conn)  # the checkpoints' table in an older one
+    finally:
+        await conn.close()
+    today = dt.datetime.now(CST).date()
+    kept = await first(today, None)
+    print(f"kept states by a fold as of today: {kept}", flush=True)
+    cases: list[tuple[dt.date, dt.datetime | None]] = [(d, None) for d in NEW_DATES]
+    cases.append((NEW_DATES[1], dt.datetime.combine(NEW_DATES[1], dt.time(), CST) + MONTH))
+    results = []
+    for day, recorded in cases:
+        with (
+            mock.patch.object(readmodel, "checkpoint_before", nothing),
+            mock.patch.object(foldworker.Worker, "_keep", nothing),
+        ):
+            before = await first(day, recorded)
+        after = await first(day, recorded)
+        row = {"day": str(day), "recorded_until": str(recorded), "before": before, "after": after}
+        print(row, "load", os.getloadavg()[0], flush=True)
+        results.append(row)
+    return results
+
+
+MONTH = dt.timedelta(days=30)

@@ -4,14 +4,20 @@ Folding a million facts is seconds of CPU; in the service's process it held the 
 every other request) for that long. Here it runs in a child process with its own connection,
 and only the rendered answers travel back. The worker keeps the last few folded states: a
 state as of a cut-off is advanced by the facts committed since it was read when they all sort
-after the last fact it folded (live facts usually do), and folded again from the start
-otherwise, so the result is always the fold of exactly the facts its snapshot sees.
+after the last fact it folded (live facts usually do), and folded again otherwise, so the
+result is always the fold of exactly the facts its snapshot sees. A fold starts from the state
+as of the last quarter end before its cut-off kept in PostgreSQL (`readmodel.checkpoint_before`,
+domain/checkpoint.py) when no fact within that day has arrived since it was kept, and keeps the
+state as of the last quarter end it passes: a new as-of date reads at most a quarter's facts
+instead of every fact from the first (issue 12: 4-19 s at a million), in this process, after a
+restart, or in another instance.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import datetime as dt
 import gc
 import json
@@ -26,6 +32,7 @@ from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEv
 
 from servicekit.eventstore.store import init_connection
 from services.reporting import readmodel
+from services.reporting.domain import checkpoint
 from services.reporting.domain.state import CityState, apply_event, folded_types
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
@@ -40,6 +47,9 @@ StateKey = tuple[str, int, dt.date, dt.datetime | None]
 
 
 TAIL_LIMIT = 5_000  # facts kept apart from the base (parsed events: ~1 KB each)
+# The tail's newest part kept when it outgrows the limit: later facts that arrive out of order
+# by less than that (live facts from different partitions) are merged, not folded again.
+TAIL_KEPT = TAIL_LIMIT // 2
 
 
 @dataclass
@@ -49,7 +59,8 @@ class Held:
     Topics are not ordered with each other, so live facts often arrive a little out of fold
     order (a later-occurred fact from one partition before an earlier one from another). A late
     fact at or after `mark` costs a copy of the base and the tail folded again; only one before
-    `mark` costs a whole fold. At a fold the mark is the start of the last effective day.
+    `mark` costs a fold, from the last kept checkpoint before it. At a fold the mark is the
+    start of the last effective day.
     """
 
     snapshot: str  # pg_current_snapshot() of the transaction the state was last read in
@@ -59,6 +70,7 @@ class Held:
     tail: list[tuple[SortKey, DomainEvent, dt.date]] = field(default_factory=list)
     units: dict[str, CityState] | None = None  # views.by_unit(state), until the state moves
     merges: int = 0  # late facts folded in by `merge` (tests)
+    recorded: dt.datetime | None = None  # the latest recording among the facts folded
 
     @property
     def last(self) -> SortKey | None:
@@ -74,8 +86,11 @@ class Held:
         apply_event(self.state, event, day)
         self.tail.append((key, event, day))
         self.units = None
+        self.recorded = max(key[2], self.recorded or key[2])
         if len(self.tail) > TAIL_LIMIT:
-            self.set_mark(key)
+            # Not at the newest fact: then any later fact sorting before it, of the same day
+            # even, found no base to merge onto and cost a whole fold.
+            self.set_mark(self.tail[-TAIL_KEPT][0])
 
     def set_mark(self, mark: SortKey) -> None:
         """Move the base up to every fact before `mark` (the tail keeps the rest)."""
@@ -87,11 +102,15 @@ class Held:
 
     def copy(self) -> Held:
         """The same folded facts, apart from this one (the base is never changed in place)."""
-        return Held(self.snapshot, _copy(self.state), self.base, self.mark, list(self.tail))
+        copied = Held(self.snapshot, _copy(self.state), self.base, self.mark, list(self.tail))
+        copied.recorded = self.recorded
+        return copied
 
     def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
         """Fold facts that sort among the tail: the base again with the tail in order."""
         self.tail = sorted([*self.tail, *late], key=lambda t: t[0])
+        for key, _, _ in late:
+            self.recorded = max(key[2], self.recorded or key[2])
         self.state = _copy(self.base)
         for _, event, day in self.tail:
             apply_event(self.state, event, day)
@@ -126,6 +145,9 @@ class Worker:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.conn: asyncpg.Connection | None = None
+        self.writer: asyncpg.Connection | None = None  # keeps checkpoints during a fold
+        self.restored = 0  # folds started from a kept checkpoint (tests, the benchmark)
+        self.kept = 0  # checkpoints stored
         self.held: OrderedDict[StateKey, Held] = OrderedDict()
         self.extended = 0  # states made from a held state of an earlier day (tests)
         self.answers = 0  # calls of the process's entry point (`answer`, below)
@@ -163,12 +185,11 @@ class Worker:
                     )
                     held = _advance(held, new)  # None: a fact before its mark arrived late
                 if held is None:
-                    refolded = True
                     with _out_of_collector():
-                        held = await self._fold(conn, generation, key)
+                        held, refolded = await self._fold(conn, dsn, generation, key, snapshot)
                 held.snapshot = snapshot
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
-            self.conn = None  # reconnect on the next call
+            self.conn = self.writer = None  # reconnect on the next call
             raise
         self.held[key] = held
         while len(self.held) > HELD_STATES:
@@ -176,16 +197,15 @@ class Worker:
         rendered = [render(held.state, q, options, held.by_unit) for q in queries]
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
-    async def _fold(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Held:
-        """A new state as of the key's cut-off: a held state as of an earlier day (same
-        recording cut-off) extended by the facts after that day, or else every fact folded."""
-        _, _, cutoff, recorded = key
-        earlier = await self._earlier(conn, generation, key)
-        held = Held("")
-        after = None
-        if earlier is not None:
-            after, source = earlier
-            held.base = _copy(source.state)
+    async def _fold(
+        self, conn: asyncpg.Connection, dsn: str, generation: str, key: StateKey, snapshot: str
+    ) -> tuple[Held, bool]:
+        """A new state as of the key's cut-off, and whether it was folded from the first fact:
+        the latest exact state before it (held here, or a kept checkpoint) extended by the
+        facts after its day. Keeps the states as of the days `checkpoint.days_to_keep` names."""
+        _, filenode, cutoff, recorded = key
+        held, after = await self._start(conn, generation, key)
+        keep: list[dt.date] | None = None  # days to keep (at the first fact)
         rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED, after)
         async for row in rows:
             if (fact := _parsed(row)) is None:
@@ -194,14 +214,73 @@ class Worker:
                 for _, event, day in held.tail:  # a day before the last: the base
                     apply_event(held.base, event, day)
                 held.tail.clear()
+            if keep is None:
+                # A state by recording is no day's state by occurrence: none kept.
+                keep = [] if recorded else checkpoint.days_to_keep(after, fact[2], cutoff)
+            if keep and fact[2] > keep[0]:  # the base is the state as of these days
+                passed = [d for d in keep if d < fact[2]]
+                await self._keep(dsn, generation, filenode, passed, snapshot, held, held.base)
+                keep = keep[len(passed) :]
             held.tail.append(fact)
-        if not held.tail and earlier is not None:
-            return earlier[1].copy()  # nothing took effect in between: the same state
-        # The tail holds the last effective day: today's late facts land after it.
-        if held.tail:
+            held.recorded = max(fact[0][2], held.recorded or fact[0][2])
+        if held.tail:  # the last effective day: today's late facts land after it
             held.mark = (held.tail[0][2], *START_OF_DAY)
         held.merge([])
-        return held
+        if keep:  # no fact after them: the state as of the cut-off is theirs
+            await self._keep(dsn, generation, filenode, keep, snapshot, held, held.state)
+        return held, after is None
+
+    async def _start(
+        self, conn: asyncpg.Connection, generation: str, key: StateKey
+    ) -> tuple[Held, dt.date | None]:
+        """An empty state, or the latest exact one as of an earlier day (held in this process,
+        else kept in PostgreSQL) with that day: only later facts remain to be folded."""
+        _, _, cutoff, recorded = key
+        earlier = await self._earlier(conn, generation, key)
+        kept = await readmodel.checkpoint_before(
+            conn, generation, checkpoint.LAYOUT, cutoff, recorded, FOLDED
+        )
+        held = Held("")
+        if earlier is None or (kept is not None and kept.day > earlier[0]):
+            # The states held for other cut-offs are not its source: let the oldest go now,
+            # not after this one is built (two 1M states at once: the worker's peak RSS).
+            while len(self.held) >= HELD_STATES:
+                self.held.popitem(last=False)
+        if kept is not None and (earlier is None or kept.day > earlier[0]):
+            self.restored += 1
+            held.base, held.recorded = checkpoint.decode(kept.state), kept.last_recorded
+            # Facts of the kept day or before arriving later sort before the mark: a new fold.
+            held.mark = (kept.day + dt.timedelta(days=1), *START_OF_DAY)
+            return held, kept.day
+        if earlier is None:
+            return held, None
+        day, source = earlier
+        held.base, held.recorded = _copy(source.state), source.recorded
+        held.mark = (day + dt.timedelta(days=1), *START_OF_DAY)
+        return held, day
+
+    async def _keep(
+        self,
+        dsn: str,
+        generation: str,
+        filenode: int,
+        days: list[dt.date],
+        snapshot: str,
+        held: Held,
+        state: CityState,
+    ) -> None:
+        """Store `state` (every fact this snapshot sees up to each of `days`) as those days'
+        checkpoints, each in a transaction of its own: a fold killed meanwhile leaves the
+        previous one or none."""
+        if self.writer is None or self.writer.is_closed():
+            self.writer = await asyncpg.connect(dsn)
+        encoded = checkpoint.encode(state)
+        for day in days:
+            kept = readmodel.Checkpoint(day, snapshot, held.recorded, encoded)
+            await readmodel.store_checkpoint(
+                self.writer, generation, checkpoint.LAYOUT, filenode, kept
+            )
+            self.kept += 1
 
     async def _earlier(
         self, conn: asyncpg.Connection, generation: str, key: StateKey
@@ -285,6 +364,14 @@ def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
     return held
 
 
+def _trim() -> None:
+    """Give the heap a fold freed back to the operating system: a restore's transient tuples
+    (every view's values) and a fold's parsed events were freed between the views, and glibc
+    kept those pages (RSS at 1M: the live worker 219-222 -> 193 MB after a restore)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 @contextlib.contextmanager
 def _out_of_collector() -> Iterator[None]:
     """A fold makes an object per view, each as long-lived as the state: the cyclic collector's
@@ -298,6 +385,7 @@ def _out_of_collector() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        _trim()
         if enabled:
             gc.enable()
 

@@ -125,6 +125,20 @@ CREATE TABLE IF NOT EXISTS {g}.facts (
 -- a rewrite to a generation made before it; its older facts (NULL) count as old.
 ALTER TABLE {g}.facts ADD COLUMN IF NOT EXISTS tx xid8;
 ALTER TABLE {g}.facts ALTER COLUMN tx SET DEFAULT pg_current_xact_id();
+-- Folded states at quarter ends (foldworker.py, domain/checkpoint.py): a report as of a new
+-- date starts from the last one before it. Valid in a later snapshot while no fact within its
+-- day was committed after `snapshot` (as a cached answer); a reset (TRUNCATE: new file node)
+-- or another build's layout leaves a row unread. The blob is compressed already.
+CREATE TABLE IF NOT EXISTS {g}.checkpoints (
+    filenode      oid NOT NULL,
+    layout        text NOT NULL,
+    day           date NOT NULL,
+    snapshot      text NOT NULL,
+    last_recorded timestamptz,
+    state         bytea NOT NULL,
+    PRIMARY KEY (filenode, layout, day)
+);
+ALTER TABLE {g}.checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS {g}.agencies (
     uscc           text PRIMARY KEY,
     name           text NOT NULL,
@@ -440,6 +454,59 @@ async def fold_rows_since(
         list(types),
     )
     return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
+
+
+class Checkpoint(NamedTuple):
+    day: dt.date
+    snapshot: str
+    last_recorded: dt.datetime | None  # the latest recording among its facts
+    state: bytes
+
+
+async def checkpoint_before(
+    conn: Connection,
+    generation: str,
+    layout: str,
+    cutoff: dt.date,
+    recorded_until: dt.datetime | None,
+    types: Sequence[str],
+) -> Checkpoint | None:
+    """The latest stored state as of a day on or before `cutoff` that equals the fold of the
+    facts this snapshot sees within its day and `recorded_until`: every fact it folded was
+    recorded by then, and no fact of these types within that cut-off was committed after it."""
+    g = checked_generation(generation)
+    row = await conn.fetchrow(
+        f"SELECT day, snapshot, last_recorded, state FROM {g}.checkpoints c "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "AND day <= $2 AND ($3::timestamptz IS NULL OR coalesce(last_recorded <= $3, true)) "
+        f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
+        "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]) "
+        "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
+        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot)) "
+        "ORDER BY day DESC LIMIT 1",
+        layout,
+        cutoff,
+        recorded_until,
+        list(types),
+    )
+    return None if row is None else Checkpoint(*row)
+
+
+async def store_checkpoint(
+    conn: Connection, generation: str, layout: str, filenode: int, checkpoint: Checkpoint
+) -> None:
+    """Keep a folded state; another of the same day is replaced (either was exact when read,
+    and the next fold past that day writes it again if a late fact has changed it since)."""
+    g = checked_generation(generation)
+    await conn.execute(
+        f"INSERT INTO {g}.checkpoints (filenode, layout, day, snapshot, last_recorded, state) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (filenode, layout, day) DO UPDATE "
+        "SET snapshot = excluded.snapshot, last_recorded = excluded.last_recorded, "
+        "state = excluded.state",
+        filenode,
+        layout,
+        *checkpoint,
+    )
 
 
 class Check(NamedTuple):

@@ -5,6 +5,8 @@ command like every other service's."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import sys
 import time
@@ -15,8 +17,12 @@ from socialwork_contracts.topics import EVENT_TOPICS
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_security import kafka_security
 from servicekit.settings import ServiceSettings
-from services.reporting import readmodel
+from servicekit.workers import worker_pool
+from services.reporting import foldworker, readmodel
+from services.reporting.domain.periods import local_date
+from services.reporting.domain.targets import TargetOptions
 from services.reporting.replay import next_generation, replay
+from services.reporting.views import ReportQuery
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ async def run_replay(
                 # Keep the previous generation(s) so readers mid-query are never cut off.
                 for old in (await readmodel.generations(conn))[:-keep]:
                     await readmodel.drop_generation(conn, old)
+            await keep_checkpoints(settings.database_url, result.generation)
         return {
             "generation": result.generation,
             "events": result.events,
@@ -98,3 +105,15 @@ async def run_replay(
         }
     finally:
         await pool.close()
+
+
+async def keep_checkpoints(dsn: str, generation: str) -> None:
+    """One fold of the new generation as of today in a fold worker process, which keeps its
+    state at every year end and the last quarter end (foldworker.py): the first report of any
+    date after the switch-over starts from one of them, not from the first fact."""
+    today = local_date(dt.datetime.now(dt.UTC))
+    query = ReportQuery("targets", today, None, None)
+    with worker_pool(1) as workers:
+        await asyncio.get_running_loop().run_in_executor(
+            workers, foldworker.answer, dsn, generation, [query], TargetOptions()
+        )

@@ -1,0 +1,203 @@
+"""Kept checkpoints of the folded state (issue 12): a new as-of date starts from the state as of
+the last year or quarter end kept in PostgreSQL, not from the first fact, and answers exactly
+what the old fold of every fact within the cut-off answers (the oracle), late facts included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import asyncpg
+import pytest
+
+from benchmarks.history_generator import fact_rows
+from servicekit.eventstore.store import init_connection
+from services.reporting import foldworker, readmodel
+from services.reporting.domain.facts import FactRow
+from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.state import fold
+from services.reporting.domain.targets import TargetOptions
+from services.reporting.views import ReportQuery, render
+from tests.support import wait_for
+
+OPTIONS = TargetOptions()
+G = "reporting_g1"
+
+
+def queries(day: dt.date, recorded: dt.datetime | None) -> list[ReportQuery]:
+    text = recorded.isoformat() if recorded else None
+    base = ReportQuery("targets", day, recorded, text)
+    return [
+        base,
+        replace(base, kind="half_year", year=day.year, half="mid_year"),
+        replace(base, kind="half_year", year=day.year, half="year_end", scope="jinshui"),
+        replace(base, kind="coverage"),
+        replace(base, kind="credit_listings", include_removed=True),
+        replace(base, kind="bases"),
+    ]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    created: asyncpg.Pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=4, init=init_connection
+    )
+    async with created.acquire() as conn:
+        await conn.execute("CREATE SCHEMA IF NOT EXISTS reporting")  # the event store makes it
+        await readmodel.ensure(conn)
+    yield created
+    await created.close()
+
+
+async def insert(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await readmodel.copy_fact_rows(conn, G, rows)
+
+
+async def assert_equal_to_the_fold(
+    pool: asyncpg.Pool, answer: foldworker.Answer, asked: list[ReportQuery]
+) -> None:
+    day, recorded = asked[0].day, asked[0].recorded_until
+    async with pool.acquire() as conn:
+        facts = await readmodel.load_facts(conn, G, effective_until=day, recorded_until=recorded)
+    state = fold(facts)
+    for query, rendered in zip(asked, answer.rendered, strict=True):
+        assert rendered == render(state, query, OPTIONS), query
+
+
+def random_cutoff(rng: random.Random) -> tuple[dt.date, dt.datetime | None]:
+    day = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randrange(11 * 365))
+    if rng.random() < 0.3:  # by recording, up to a year and a half after the day
+        return day, end_of_local_day(day + dt.timedelta(days=rng.randrange(540)))
+    return day, None
+
+
+async def test_answers_from_kept_checkpoints_equal_the_old_fold(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    rows = list(fact_rows(3000, seed=31))
+    rng = random.Random(31)
+    rng.shuffle(rows)  # arrival order is not fold order: backdated facts land mid-history
+    chunks = [rows[:2000], rows[2000:2500], rows[2500:]]
+    restored = refolds = 0
+    for chunk in chunks:
+        await insert(pool, chunk)
+        for _ in range(12):
+            # A new process each time (a restart, another instance): only the kept states help.
+            worker = foldworker.Worker()
+            asked = queries(*random_cutoff(rng))
+            answer = await worker.answer(database_url, G, asked, OPTIONS)
+            await assert_equal_to_the_fold(pool, answer, asked)
+            restored += worker.restored
+            refolds += answer.refolded
+    # Late chunks invalidate the kept states they fall within; later ones are kept again.
+    assert restored > 12 and refolds < 12, (restored, refolds)
+
+
+async def test_a_new_as_of_date_after_a_restart_is_not_folded_from_the_first_fact(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await insert(pool, list(fact_rows(3000, seed=5)))
+    today = dt.date(2027, 6, 1)  # after every generated fact
+    first = await foldworker.Worker().answer(database_url, G, queries(today, None), OPTIONS)
+    assert first.refolded  # nothing kept yet
+    rng = random.Random(5)
+    for _ in range(8):
+        asked = queries(*random_cutoff(rng))
+        worker = foldworker.Worker()  # restarted: nothing held in memory
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        assert not answer.refolded and worker.restored == 1, asked[0]
+        await assert_equal_to_the_fold(pool, answer, asked)
+
+
+def same_day_fact(row: FactRow, name: str, day: dt.date, second: int) -> FactRow:
+    """`row`'s event taking effect on `day`, occurred and recorded `second`s into it."""
+    at = dt.datetime.combine(day, dt.time(1), tzinfo=dt.UTC) + dt.timedelta(seconds=second)
+    return (name, *row[1:7], day, at, at, row[10])
+
+
+async def test_a_late_fact_of_a_day_past_the_tail_limit_is_merged_not_folded_again(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(foldworker, "TAIL_LIMIT", 40)
+    monkeypatch.setattr(foldworker, "TAIL_KEPT", 20)
+    rows = list(fact_rows(2000, seed=8))
+    await insert(pool, rows)
+    today = dt.date(2027, 6, 1)  # after every generated fact
+    trainings = [r for r in rows if r[2] == "TrainingDelivered"]
+    worker = foldworker.Worker()
+    asked = queries(today, None)
+    await worker.answer(database_url, G, asked, OPTIONS)
+    (held,) = worker.held.values()
+    mark, i = held.mark, 0
+    while held.mark == mark:  # facts of today in order until the tail outgrows its limit
+        i += 1
+        await insert(pool, [same_day_fact(trainings[i], f"today-{i:04}", today, 2 * i)])
+        assert not (await worker.answer(database_url, G, asked, OPTIONS)).refolded
+        (held,) = worker.held.values()
+    folds = worker.restored
+    # The same day, a second before the newest fact (the tail was cut at that fact before).
+    await insert(pool, [same_day_fact(trainings[0], "today-late", today, 2 * i - 1)])
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    (held,) = worker.held.values()
+    assert not answer.refolded and worker.restored == folds and held.merges == 1
+    await assert_equal_to_the_fold(pool, answer, asked)
+
+
+STORE = """
+import asyncio, sys
+from services.reporting import foldworker
+from services.reporting.domain.targets import TargetOptions
+from services.reporting.views import ReportQuery
+import datetime as dt
+query = ReportQuery("targets", dt.date(2027, 6, 1), None, None)
+foldworker.answer(sys.argv[1], "reporting_g1", [query], TargetOptions())
+"""
+
+
+async def test_a_worker_killed_while_keeping_a_checkpoint_leaves_answers_exact(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await insert(pool, list(fact_rows(2000, seed=9)))
+    blocker = await asyncpg.connect(database_url)
+    try:
+        # The fold's first checkpoint waits on this lock: the process is killed there.
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(f"LOCK TABLE {G}.checkpoints IN EXCLUSIVE MODE")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", STORE, database_url, env={**os.environ}
+        )
+
+        async def storing() -> bool:
+            assert process.returncode is None  # not ended before it stored
+            # Not on the blocker's connection: in a transaction, pg_stat_activity stays as read.
+            return bool(
+                await pool.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE 'INSERT INTO reporting_g1.checkpoints%'"
+                )
+            )
+
+        await wait_for(storing, timeout=60)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await transaction.rollback()
+    finally:
+        await blocker.close()
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM {G}.checkpoints") == 0
+    late = list(fact_rows(2100, seed=9))[2000:]  # more facts, some within kept days
+    await insert(pool, late)
+    rng = random.Random(9)
+    for _ in range(6):
+        asked = queries(*random_cutoff(rng))
+        answer = await foldworker.Worker().answer(database_url, G, asked, OPTIONS)
+        await assert_equal_to_the_fold(pool, answer, asked)
