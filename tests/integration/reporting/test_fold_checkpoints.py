@@ -11,63 +11,24 @@ import os
 import random
 import signal
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import asyncpg
 import pytest
 
 from benchmarks.history_generator import fact_rows
-from servicekit.eventstore.store import init_connection
-from services.reporting import foldworker, readmodel
+from services.reporting import foldworker
 from services.reporting.domain.facts import FactRow
 from services.reporting.domain.periods import end_of_local_day
-from services.reporting.domain.state import fold
-from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import ReportQuery, render
+from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
+from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
 from tests.support import wait_for
-
-OPTIONS = TargetOptions()
-G = "reporting_g1"
-
-
-def queries(day: dt.date, recorded: dt.datetime | None) -> list[ReportQuery]:
-    text = recorded.isoformat() if recorded else None
-    base = ReportQuery("targets", day, recorded, text)
-    return [
-        base,
-        replace(base, kind="half_year", year=day.year, half="mid_year"),
-        replace(base, kind="half_year", year=day.year, half="year_end", scope="jinshui"),
-        replace(base, kind="coverage"),
-        replace(base, kind="credit_listings", include_removed=True),
-        replace(base, kind="bases"),
-    ]
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    created: asyncpg.Pool = await asyncpg.create_pool(
-        database_url, min_size=1, max_size=4, init=init_connection
-    )
-    async with created.acquire() as conn:
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS reporting")  # the event store makes it
-        await readmodel.ensure(conn)
-    yield created
-    await created.close()
-
-
-async def insert(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await readmodel.copy_fact_rows(conn, G, rows)
 
 
 async def assert_equal_to_the_fold(
     pool: asyncpg.Pool, answer: foldworker.Answer, asked: list[ReportQuery]
 ) -> None:
-    day, recorded = asked[0].day, asked[0].recorded_until
-    async with pool.acquire() as conn:
-        facts = await readmodel.load_facts(conn, G, effective_until=day, recorded_until=recorded)
-    state = fold(facts)
+    state = await old_fold(pool, asked[0].day, asked[0].recorded_until)
     for query, rendered in zip(asked, answer.rendered, strict=True):
         assert rendered == render(state, query, OPTIONS), query
 
