@@ -19,12 +19,15 @@ from asyncpg.connection import LoggedQuery
 from devstack.postgres import PostgresProcess, start_postgres
 from fastapi import FastAPI
 from pydantic import BaseModel
+from socialwork_contracts.base import DomainEvent
+from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.auth import Principal, Role, TokenSettings, issue_token
 from servicekit.command_api import run_request
 from servicekit.command_table import CommandTable
 from servicekit.commands import CommandContext
+from servicekit.db import Connection
 from servicekit.eventstore import EventMetadata, EventStore, NewEvent
 from servicekit.group_commit import GroupCommit
 from servicekit.runtime import Runtime
@@ -189,3 +192,19 @@ async def run_together(
         *(run_request(table, runtime, c, context(key), if_match) for c, key in commands),
         return_exceptions=True,
     )
+
+
+async def insert_staff_changes(
+    conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
+) -> int:
+    """A test projection's form for many events: their staff changes in one insert into
+    consumertest.staff_log (one row per event, so a duplicate shows). How many it inserted."""
+    changes = [(e.id, ev) for e, ev in events if isinstance(ev, AgencyStaffChanged)]
+    await conn.execute(
+        "INSERT INTO consumertest.staff_log (event_id, uscc, staff) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::int[])",
+        [i for i, _ in changes],
+        [ev.uscc for _, ev in changes],
+        [ev.full_time_staff for _, ev in changes],
+    )
+    return len(changes)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
-from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.consumer import EventConsumer
 from servicekit.db import Connection
 from servicekit.eventstore.store import create_pool
+from tests.support import insert_staff_changes
 
 READY = "batch-consumer-ready"
 
@@ -37,15 +37,8 @@ class StaffTotals:
     async def apply_together(
         self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
     ) -> None:
-        changes = [(e.id, ev) for e, ev in events if isinstance(ev, AgencyStaffChanged)]
-        await conn.execute(
-            "INSERT INTO consumertest.staff_log (event_id, uscc, staff) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::int[])",
-            [i for i, _ in changes],
-            [ev.uscc for _, ev in changes],
-            [ev.full_time_staff for _, ev in changes],
-        )
-        await conn.execute("UPDATE consumertest.staff_totals SET n = n + $1", len(changes))
+        changed = await insert_staff_changes(conn, events)
+        await conn.execute("UPDATE consumertest.staff_totals SET n = n + $1", changed)
 
     async def reset(self, conn: Connection) -> None:
         raise NotImplementedError  # never rebuilt in this test

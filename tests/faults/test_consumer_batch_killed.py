@@ -15,7 +15,13 @@ import pytest
 from tests.conftest import Infra
 from tests.faults.batch_consumer import READY
 from tests.integration.kafka_reader import read_until
-from tests.integration.test_consumer import Rig, publish_all, relay_for, rig
+from tests.integration.test_consumer import (
+    Rig,
+    assert_checkpoints_at_ends,
+    publish_all,
+    relay_for,
+    rig,
+)
 from tests.support import staff_event, wait_for
 
 pytestmark = pytest.mark.infra
@@ -95,15 +101,7 @@ async def test_a_consumer_killed_mid_batch_applies_every_record_once(
     ids = await rig.pool.fetch("SELECT event_id FROM consumertest.staff_log")
     assert len({r["event_id"] for r in ids}) == len(ids) == expected
     assert await rig.pool.fetchval("SELECT n FROM consumertest.staff_totals") == expected
-    ends: dict[tuple[str, int], int] = {}
-    for r in records:
-        ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
-    saved = await rig.pool.fetch(
-        "SELECT topic, partition, next_offset FROM consumertest.consumer_offsets "
-        "WHERE consumer = $1",
-        argv[3],
-    )
-    assert {(r["topic"], r["partition"]): r["next_offset"] for r in saved} == ends
+    await assert_checkpoints_at_ends(rig.pool, argv[3], records)
 
 
 async def _blocked(rig: Rig) -> bool:

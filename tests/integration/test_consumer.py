@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.base import DomainEvent
@@ -116,6 +117,48 @@ def relay_for(rig: Rig) -> OutboxRelay:
     return OutboxRelay(
         rig.store, rig.relay_producer, producer_name="registry", topic=rig.topic, batch_size=7
     )
+
+
+def fresh_consumer(rig: Rig, infra: Infra, pool: asyncpg.Pool | None = None) -> EventConsumer:
+    """A consumer of the rig's topic under a new name (no checkpoint yet), not subscribed: a
+    test hands it batches (`apply_batch`)."""
+    return EventConsumer(
+        broker=KafkaBroker(infra.kafka, logger=None),
+        pool=pool or rig.pool,
+        schema="consumertest",
+        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
+    )
+
+
+@contextlib.asynccontextmanager
+async def logged_pool(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
+    """A one-connection pool, so every statement of a batch is seen, and those statements."""
+    statements: list[str] = []
+
+    async def logged(conn: asyncpg.Connection) -> None:
+        await init_connection(conn)
+        conn.add_query_logger(lambda query: statements.append(query.query))
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
+    try:
+        yield pool, statements
+    finally:
+        await pool.close()
+
+
+async def assert_checkpoints_at_ends(
+    pool: asyncpg.Pool, consumer: str, records: Sequence[ConsumerRecord[bytes, bytes]]
+) -> None:
+    """The consumer's saved offsets: each partition's last record + 1."""
+    ends: dict[tuple[str, int], int] = {}
+    for r in records:
+        ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
+    saved = await pool.fetch(
+        "SELECT topic, partition, next_offset FROM consumertest.consumer_offsets "
+        "WHERE consumer = $1",
+        consumer,
+    )
+    assert {(r["topic"], r["partition"]): r["next_offset"] for r in saved} == ends
 
 
 async def test_relay_republish_after_a_crash_is_deduplicated(rig: Rig, infra: Infra) -> None:
@@ -493,24 +536,8 @@ async def test_a_batch_with_nothing_parked_never_looks_for_parked_records_per_re
     await rig.store.append("p-0", [staff_event("p-0", 4)], expected_version=None)
     await publish_all(relay_for(rig), rig)
     records = await read_until(infra.kafka, rig.topic, lambda r: True, count=9)
-    statements: list[str] = []
-
-    async def logged(conn: asyncpg.Connection) -> None:
-        await init_connection(conn)
-        conn.add_query_logger(lambda query: statements.append(query.query))
-
-    # One connection, so every statement of the batch is seen.
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
-    try:
-        consumer = EventConsumer(
-            broker=KafkaBroker(infra.kafka, logger=None),
-            pool=pool,
-            schema="consumertest",
-            projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
-        )
-        await consumer.apply_batch(records)
-    finally:
-        await pool.close()
+    async with logged_pool(database_url) as (pool, statements):
+        await fresh_consumer(rig, infra, pool).apply_batch(records)
     assert len(await rows(rig)) == 9
     assert sum("parked_records" in s for s in statements) <= 1, statements
 
@@ -527,21 +554,9 @@ async def test_a_batch_reads_and_writes_its_streams_once_not_per_record(
         await rig.store.append("s-0", [staff_event("s-0", staff)], expected_version=None)
     await publish_all(relay_for(rig), rig)
     records = await read_until(infra.kafka, rig.topic, lambda r: True, count=9)
-    statements: list[str] = []
-
-    async def logged(conn: asyncpg.Connection) -> None:
-        await init_connection(conn)
-        conn.add_query_logger(lambda query: statements.append(query.query))
-
-    name = f"c-{uuid.uuid4().hex[:6]}"
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
-    try:
-        consumer = EventConsumer(
-            broker=KafkaBroker(infra.kafka, logger=None),
-            pool=pool,
-            schema="consumertest",
-            projection=StaffLog(name, [rig.topic]),
-        )
+    async with logged_pool(database_url) as (pool, statements):
+        consumer = fresh_consumer(rig, infra, pool)
+        name = consumer.name
         await consumer.apply_batch(records)
         first = [s for s in statements if "consumer_streams" in s]
         # The same records again past the checkpoint (as after a lost checkpoint): duplicates.
@@ -551,8 +566,6 @@ async def test_a_batch_reads_and_writes_its_streams_once_not_per_record(
         statements.clear()
         await consumer.apply_batch(records)
         again = [s for s in statements if "consumer_streams" in s]
-    finally:
-        await pool.close()
     assert len(first) == 2, first  # one read, one write: not 2 per record
     assert len(again) == 1, again  # one read, nothing advanced
     assert consumer.stats.duplicates == 9
@@ -584,12 +597,7 @@ async def test_a_partitions_first_batch_past_its_start_is_sent_back_not_taken_as
     records = await read_until(infra.kafka, rig.topic, lambda r: True, count=12)
     later = [r for r in records if r.offset >= 1]  # every partition's first record skipped
     assert len(later) < len(records)
-    consumer = EventConsumer(
-        broker=KafkaBroker(infra.kafka, logger=None),
-        pool=rig.pool,
-        schema="consumertest",
-        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
-    )
+    consumer = fresh_consumer(rig, infra)
 
     await consumer.apply_batch(later)
     assert await rows(rig) == []  # each partition past its start: rewound, nothing applied
@@ -607,12 +615,7 @@ async def test_a_partitions_start_removed_by_retention_is_accepted_when_met_twic
     await publish_all(relay_for(rig), rig)
     records = await read_until(infra.kafka, rig.topic, lambda r: True, count=6)
     kept = [r for r in records if r.offset >= 1]  # as if retention removed each first record
-    consumer = EventConsumer(
-        broker=KafkaBroker(infra.kafka, logger=None),
-        pool=rig.pool,
-        schema="consumertest",
-        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
-    )
+    consumer = fresh_consumer(rig, infra)
 
     await consumer.apply_batch(kept)
     assert await rows(rig) == []

@@ -7,21 +7,27 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
-from socialwork_contracts.registry import AgencyStaffChanged
 
 from servicekit.consumer import EventConsumer
 from servicekit.db import Connection
-from servicekit.eventstore.store import init_connection
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
-from tests.integration.test_consumer import Rig, StaffLog, publish_all, relay_for, rig, rows
-from tests.support import staff_event
+from tests.integration.test_consumer import (
+    Rig,
+    StaffLog,
+    assert_checkpoints_at_ends,
+    logged_pool,
+    publish_all,
+    relay_for,
+    rig,
+    rows,
+)
+from tests.support import insert_staff_changes, staff_event
 
 pytestmark = pytest.mark.infra
 __all__ = ["rig"]  # the fixture, shared with test_consumer
@@ -34,14 +40,7 @@ class StaffTogether(StaffLog):
     async def apply_together(
         self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
     ) -> None:
-        changes = [(e.id, ev) for e, ev in events if isinstance(ev, AgencyStaffChanged)]
-        await conn.execute(
-            "INSERT INTO consumertest.staff_log (event_id, uscc, staff) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::int[])",
-            [i for i, _ in changes],
-            [ev.uscc for _, ev in changes],
-            [ev.full_time_staff for _, ev in changes],
-        )
+        await insert_staff_changes(conn, events)
 
 
 async def apply_logged(
@@ -51,14 +50,7 @@ async def apply_logged(
     infra: Infra,
 ) -> tuple[EventConsumer, list[str]]:
     """Apply `records` as one batch on one connection; every statement it sent."""
-    statements: list[str] = []
-
-    async def logged(conn: asyncpg.Connection) -> None:
-        await init_connection(conn)
-        conn.add_query_logger(lambda query: statements.append(query.query))
-
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, init=logged)
-    try:
+    async with logged_pool(database_url) as (pool, statements):
         consumer = EventConsumer(
             broker=KafkaBroker(infra.kafka, logger=None),
             pool=pool,
@@ -66,8 +58,6 @@ async def apply_logged(
             projection=projection,
         )
         await consumer.apply_batch(records)
-    finally:
-        await pool.close()
     return consumer, statements
 
 
@@ -159,15 +149,7 @@ async def test_a_failing_statement_reruns_the_batch_alone_and_refuses_its_record
         "f-4": 1,
         "f-5": 1,
     }
-    ends: dict[tuple[str, int], int] = {}
-    for r in records:
-        ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
-    saved = await rig.pool.fetch(
-        "SELECT topic, partition, next_offset FROM consumertest.consumer_offsets "
-        "WHERE consumer = $1",
-        name,
-    )
-    assert {(r["topic"], r["partition"]): r["next_offset"] for r in saved} == ends
+    await assert_checkpoints_at_ends(rig.pool, name, records)
     # Counted once, from the pass that committed (not the one rolled back).
     stats = consumer.stats
     assert (stats.applied, stats.dead_lettered, stats.parked) == (7, 2, 1)
