@@ -86,11 +86,7 @@ async def test_a_replay_killed_mid_load_resumes_without_loss_or_duplicates(
 
         script = tmp_path / "replay.py"
         script.write_text(REPLAY, encoding="utf-8")
-        process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter; killed below
-            [sys.executable, str(script), database_url, infra.kafka, *topics],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
+        process = _start_replay(script, database_url, infra.kafka, topics)
         try:
             # Both shards under way (the spawned one's partitions are checkpointed too).
             await wait_for(under_way, timeout=120, interval=0.02)
@@ -152,11 +148,7 @@ async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_who
                 )
                 return bool(waiting)
 
-            process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own interpreter; killed below
-                [sys.executable, str(script), database_url, infra.kafka, *topics],
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
+            process = _start_replay(script, database_url, infra.kafka, topics)
             try:
                 await wait_for(created, timeout=60, interval=0.01)
                 async with holder.transaction():
@@ -187,3 +179,14 @@ async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_who
     assert rerun.switched and switched == KILLED
     assert killed["rows"]["facts"] == published
     assert killed["tables"] == whole["tables"]
+
+
+def _start_replay(
+    script: Path, database_url: str, kafka: str, topics: list[str]
+) -> subprocess.Popen[bytes]:
+    """The replay in a process of its own: the test SIGKILLs it."""
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(script), database_url, kafka, *topics],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
