@@ -25,7 +25,7 @@ from servicekit.cloudevents import Envelopes
 from servicekit.db import Connection
 from servicekit.eventstore import START, EventStore, LogPosition
 from servicekit.kafka_security import KafkaSecurity
-from servicekit.leadership import Leadership, still_held
+from servicekit.leadership import Leadership, still_held, wait
 from servicekit.metrics import PARKED_EVENTS
 from servicekit.relay_batches import PARTITIONER, REFUSED, Delivery, send_batches
 from servicekit.relay_records import identity, log_position, read_pieces
@@ -104,6 +104,7 @@ class OutboxRelay:
         self.published = await self.store.checkpoint(self.checkpoint_name, conn=conn)
         self.store_id = await self.store.installation_id()
         backoff = self.poll_seconds
+        held = self.gather_seconds  # the wait for events behind an older transaction
         while not stop.is_set():
             still_held(conn, self._leadership.lock_name)
             self._wake.clear()  # before reading, so a commit during the read still wakes us
@@ -117,12 +118,21 @@ class OutboxRelay:
                 continue
             self._broker_available()
             backoff = self.poll_seconds
+            if published == self.batch_size:
+                continue
+            if await self.store.any_after(self.published, conn=conn):
+                # Committed events wait behind an older transaction still running anywhere in
+                # the database (a consumer's batch, another service's group): its end notifies
+                # nobody, so look again soon, backing off to the poll (issue 12: the tail of
+                # visibility was this poll).
+                await wait(stop, held)
+                held = min(held * 2, self.poll_seconds)
+                continue
+            held = self.gather_seconds
             if published == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            if published < self.batch_size:
-                with contextlib.suppress(TimeoutError):  # a stop ends the wait at once
-                    await asyncio.wait_for(stop.wait(), self.gather_seconds)
+            await wait(stop, self.gather_seconds)  # a stop ends the wait at once
         # Graceful stop: publish what was committed before letting go of the lock, so a
         # shutdown leaves nothing waiting (a crash would leave it for the next leader).
         deadline = asyncio.get_running_loop().time() + self.drain_seconds

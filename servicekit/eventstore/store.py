@@ -722,6 +722,17 @@ class EventStore:
             reason,
         )
 
+    async def any_after(self, after: LogPosition, *, conn: Connection | None = None) -> bool:
+        """Whether a committed event lies after `after` in log order, settled or not: after a
+        read of everything settled, one that is not waits behind an older transaction."""
+        value: bool = await (conn or self.pool).fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {self.schema}.events "
+            "WHERE (transaction_id, position) > ($1::text::xid8, $2))",
+            str(after.transaction),
+            after.position,
+        )
+        return value
+
     async def count_after(self, after: LogPosition) -> int:
         """How many committed events lie after `after` in log order (e.g. a relay's lag)."""
         value: int = await self.pool.fetchval(

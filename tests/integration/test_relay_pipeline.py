@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -124,3 +125,59 @@ async def test_commits_that_follow_a_short_batch_gather_into_one_batch(
 
 async def _leading(relay: OutboxRelay) -> bool:
     return relay.is_leader
+
+
+async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_without_a_commit(
+    store: EventStore,
+    producer: AIOKafkaProducer,
+    infra: Infra,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The relay takes only events below the oldest transaction still running anywhere in the
+    database (a commit that lands late is waited for, never skipped). An event committed while
+    an older transaction (here an unrelated one; in production another service's consumer
+    batch) runs is left for later, and when that transaction ends nothing notifies the relay:
+    it waited for the next commit of its own store or its poll (500 ms by default: the tail of
+    visibility at 200 commands/s, issue 12). It now looks again soon while events wait."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=30)
+    committed = asyncio.Event()  # the event's append returned
+    empty_reads: list[bool] = []  # reads that took nothing: begun after the commit?
+    publish = relay.publish_batch
+
+    async def counted(conn: Any) -> int:
+        after_commit = committed.is_set()
+        published = await publish(conn)
+        if not published:
+            empty_reads.append(after_commit)
+        return published
+
+    monkeypatch.setattr(relay, "publish_batch", counted)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    older = await asyncpg.connect(database_url)
+    try:
+        await wait_for(lambda: _leading(relay))
+        held = older.transaction()
+        await held.start()
+        await older.fetchval("SELECT pg_current_xact_id()")  # it has an id: it holds the horizon
+        await store.append("held-1", [staff_event("held-1")], expected_version=0)
+        committed.set()
+
+        async def relay_woke() -> bool:  # the commit's notification: a read, nothing taken
+            return any(empty_reads)
+
+        await wait_for(relay_woke)
+        assert (await store.checkpoint(relay.checkpoint_name)).position == 0
+        await held.rollback()
+
+        async def checkpointed() -> bool:
+            return (await store.checkpoint(relay.checkpoint_name)).position == 1
+
+        await wait_for(checkpointed, timeout=5)  # not the 30 s poll
+    finally:
+        await older.close()
+        stop.set()
+        await task
