@@ -78,7 +78,13 @@ class Leadership:
 
 def still_held(conn: Connection, lock_name: str) -> None:
     """Raise when the leader's connection is gone (and with it the lock)."""
-    if conn.is_closed():
+    try:
+        closed = conn.is_closed()
+    except asyncpg.InterfaceError:
+        # The pool takes a lost connection back at once and detaches its proxy: every call
+        # then says "released back to the pool", which read as a bug in the leader's logs.
+        closed = True
+    if closed:
         raise asyncpg.InterfaceError(f"connection holding {lock_name} closed")
 
 
