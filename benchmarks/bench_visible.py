@@ -33,6 +33,12 @@ hundreds of requests a second to the service under test).
 
 Kafka and PostgreSQL come from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set, else devstack
 starts both. The section `bench_visible` of benchmarks/RESULTS.md is replaced with the results.
+
+`--pg-statements N` (profiling, implies --no-write) starts PostgreSQL itself with
+pg_stat_statements loaded (the bench's server only, not a production default), resets it when
+the load starts and prints the N statements of the bench database with the most execution time:
+calls and milliseconds per accepted command. Execution time leaves out parse, commit and WAL
+flush, so the ranking matters more than the sum.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +62,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from devstack.postgres import start_postgres
 from socialwork_contracts.topics import topic_of
 
 from benchmarks.bench_foundation import (
@@ -100,6 +107,21 @@ class Sent:
     error: str = ""
 
 
+# One primary-key look-up a stream (LIMIT 1 keeps the subquery lateral, so a cached generic
+# plan cannot turn it into a scan of the table). A look-up by stream_id alone scanned the table
+# every 10 ms: 2.2 ms of PostgreSQL's 5.1 ms of execution a command (--pg-statements), load on
+# the host that the system under test shares.
+POLL_STREAMS = """
+SELECT w.topic, w.stream_id, s.version
+FROM unnest($2::text[], $3::text[], $4::text[]) AS w(topic, store_id, stream_id)
+CROSS JOIN LATERAL (
+    SELECT version FROM reporting.consumer_streams
+    WHERE consumer = $1 AND topic = w.topic AND store_id = w.store_id AND stream_id = w.stream_id
+    LIMIT 1
+) s
+"""
+
+
 @dataclass
 class Tracker:
     """Streams awaited in reporting: (topic, stream) -> [(version, command)]."""
@@ -114,14 +136,17 @@ class Tracker:
 
     async def poll(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
         """Until every accepted command is seen, or the deadline (those left count as unseen)."""
+        consumer = await conn.fetchval("SELECT live_consumer FROM reporting.installation")
+        identity = "SELECT id::text FROM {}.store_identity"  # the services' schemas
+        store_ids = {
+            topic_of(service).name: await conn.fetchval(identity.format(service))
+            for service in ROUTES
+        }
         while (not stop.is_set() or self.pending) and time.monotonic() < self.deadline:
             if self.pending:
-                streams = list({stream for _, stream in self.pending})
-                rows = await conn.fetch(
-                    "SELECT topic, stream_id, version FROM reporting.consumer_streams "
-                    "WHERE stream_id = ANY($1::text[])",
-                    streams,
-                )
+                topics, streams = zip(*self.pending, strict=True)
+                stores = [store_ids[t] for t in topics]
+                rows = await conn.fetch(POLL_STREAMS, consumer, topics, stores, streams)
                 now = time.monotonic()
                 for row in rows:
                     key = (row["topic"], row["stream_id"])
@@ -311,7 +336,7 @@ def record(answer: Answer, sent: Sent, tracker: Tracker) -> None:
 
 
 async def run(
-    kafka: str, admin_dsn: str, rate: float, seconds: float, state: Path
+    kafka: str, admin_dsn: str, rate: float, seconds: float, state: Path, statements: int = 0
 ) -> dict[str, Any]:
     db_url, db_name = await create_database(admin_dsn)
     env = {
@@ -339,6 +364,8 @@ async def run(
             poll_conn = await asyncpg.connect(db_url)
             stack.push_async_callback(poll_conn.close)
             poller = asyncio.create_task(tracker.poll(poll_conn, stop))
+            if statements:
+                await reset_statements(db)
             load_start = os.getloadavg()
             roots = process_roots(servers, state)
             cpu_start, wall_start = cpu_by_part(roots), time.monotonic()
@@ -360,6 +387,9 @@ async def run(
                 {**cpu_start, "load generator (C)": 0.0}, cpu_end, time.monotonic() - wall_start
             )
             rss_after = {name: rss_mib(s.pid) for name, s in servers.items()}
+            if statements:
+                accepted = sum(1 for s in sends if 200 <= s.status < 300)
+                await top_statements(db, max(accepted, 1), statements)
     finally:
         await drop_database(admin_dsn, db_name)
     results = summarise(sends, rate, seconds, sent_by, rss_before, rss_after, load_start, load_end)
@@ -483,18 +513,90 @@ def cpu_table(run: dict[str, Any]) -> str:
     )
 
 
+@contextlib.contextmanager
+def statements_server(state: Path) -> Iterator[None]:
+    """A PostgreSQL of this run's own with pg_stat_statements loaded, as DATABASE_URL."""
+    server = start_postgres(state / "postgres")
+    try:
+        asyncio.run(_preload_statements(server.url))
+        server.stop()
+        server.start_again()
+        os.environ["DATABASE_URL"] = server.url
+        yield
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+        server.stop()
+
+
+async def _preload_statements(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    finally:
+        await conn.close()
+
+
+async def reset_statements(conn: asyncpg.Connection) -> None:
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await conn.execute("SELECT pg_stat_statements_reset()")
+
+
+async def top_statements(conn: asyncpg.Connection, commands: int, top: int) -> list[dict[str, Any]]:
+    """The bench database's statements by execution time, per accepted command."""
+    rows = await conn.fetch(
+        """
+        SELECT calls, total_exec_time, rows, query FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY total_exec_time DESC
+        """
+    )
+    total_ms = sum(r["total_exec_time"] for r in rows)
+    total_calls = sum(r["calls"] for r in rows)
+    print(
+        f"pg_stat_statements: {len(rows)} statements, {total_calls / commands:.1f} calls and "
+        f"{total_ms / commands:.3f} ms execution per command",
+        flush=True,
+    )
+    ranked = [
+        {
+            "calls_per_command": r["calls"] / commands,
+            "ms_per_command": r["total_exec_time"] / commands,
+            "rows_per_call": r["rows"] / max(r["calls"], 1),
+            "query": " ".join(r["query"].split())[:160],
+        }
+        for r in rows[:top]
+    ]
+    for r in ranked:
+        print(
+            f"{r['ms_per_command']:7.3f} ms {r['calls_per_command']:6.2f} calls "
+            f"{r['rows_per_call']:6.1f} rows  {r['query']}",
+            flush=True,
+        )
+    return ranked
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--pg-statements", type=int, default=0, metavar="N", help="profile: print top N statements"
+    )
     args = parser.parse_args(argv)
+    if args.pg_statements:
+        args.no_write = True
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with (
         tempfile.TemporaryDirectory(prefix="bench-visible-") as tmp,
+        statements_server(Path(tmp)) if args.pg_statements else contextlib.nullcontext(),
         infrastructure(Path(tmp)) as infra,
     ):
-        outcome = asyncio.run(run(infra.kafka, infra.admin_dsn, args.rate, args.seconds, Path(tmp)))
+        outcome = asyncio.run(
+            run(
+                infra.kafka, infra.admin_dsn, args.rate, args.seconds, Path(tmp), args.pg_statements
+            )
+        )
     results = {
         "started_at": started_at,
         "machine": {"cpu_count": os.cpu_count(), "cpu_model": cpu_model()},

@@ -477,7 +477,11 @@ class EventStore:
         """Several streams to decide on (distinct ones, each with its command id or None), in
         one round trip inside the caller's transaction: the append hold, this transaction's
         staleness and whether each command id is known, as `load` notes them for one stream.
-        A known command is only flagged (`known`): its answer is for `load` to read."""
+        A known command is only flagged (`known`): its answer is for `load` to read.
+
+        LIMIT and ORDER BY keep both subqueries lateral, each an index look-up: flattened into
+        joins, the generic plan PostgreSQL caches after five runs hashed the wanted streams
+        against sequential scans of every event and command (2 ms a call at 200/s)."""
         s = self.schema
         rows = await conn.fetch(
             f"""
@@ -485,12 +489,15 @@ class EventStore:
                 SELECT pg_advisory_xact_lock_shared($1) IS NULL AS held,
                        pg_current_xact_id_if_assigned()::text::bigint AS xid
             )
-            SELECT w.n AS wanted, hold.xid, k.command_id IS NOT NULL AS known, e.*
+            SELECT w.n AS wanted, hold.xid, k.known IS NOT NULL AS known, e.*
             FROM hold
             CROSS JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS w(stream, command, n)
-            LEFT JOIN {s}.commands k ON k.command_id = w.command
+            LEFT JOIN LATERAL (
+                SELECT true AS known FROM {s}.commands WHERE command_id = w.command LIMIT 1
+            ) k ON true
             LEFT JOIN LATERAL (
                 SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = w.stream
+                ORDER BY stream_version
             ) e ON true
             """,
             self._appends_lock,
