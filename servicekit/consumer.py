@@ -365,11 +365,15 @@ class EventConsumer:
         if not streams:
             return streams
         keys = sorted(streams)
+        # One look-up by the key per stream: as `IN (SELECT * FROM unnest(…))`, the generic
+        # plan PostgreSQL caches after five runs scanned every stream row of the consumer.
         rows = await conn.fetch(
-            "SELECT topic, store_id, stream_id, version, event_id "
-            f"FROM {self.schema}.consumer_streams WHERE consumer = $1 "
-            "AND (topic, store_id, stream_id) IN "
-            "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+            "SELECT w.topic, w.store_id, w.stream_id, c.version, c.event_id "
+            "FROM unnest($2::text[], $3::text[], $4::text[]) AS w(topic, store_id, stream_id) "
+            "CROSS JOIN LATERAL (SELECT version, event_id "
+            f"FROM {self.schema}.consumer_streams s WHERE s.consumer = $1 "
+            "AND s.topic = w.topic AND s.store_id = w.store_id AND s.stream_id = w.stream_id "
+            "LIMIT 1) c",
             self.name,
             [k[0] for k in keys],
             [k[1] for k in keys],

@@ -25,6 +25,7 @@ from servicekit.dead_letters import DeadLetterPublisher
 from servicekit.eventstore import START, EventStore
 from servicekit.eventstore.store import create_pool, init_connection
 from servicekit.kafka_admin import ensure_topics
+from servicekit.kafka_records import Delivery, parse
 from servicekit.relay import OutboxRelay, make_producer
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
@@ -623,3 +624,36 @@ async def test_a_partitions_start_removed_by_retention_is_accepted_when_met_twic
     assert sorted(r["event_id"] for r in await rows(rig)) == sorted(
         CloudEvent.model_validate_json(r.value).id for r in kept
     )
+
+
+async def test_a_batchs_stream_versions_are_read_by_key_under_a_generic_plan(
+    rig: Rig, infra: Infra
+) -> None:
+    """asyncpg prepares every statement, and after five runs PostgreSQL may keep a generic plan
+    made without the parameters' values: the batch's `IN (SELECT * FROM unnest(…))` read of its
+    streams then scanned every stream row of the consumer (0.8 ms a command at 200/s,
+    bench_visible --pg-statements). Each stream is one look-up by the table's key."""
+    for i in range(300):
+        await rig.store.append(f"v-{i}", [staff_event(f"v-{i}", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=300)
+    consumer = fresh_consumer(rig, infra)
+    await consumer.apply_batch(records)
+    received = {d: parse(d) for d in (Delivery.of(r) for r in records[:5])}
+    async with rig.pool.acquire() as conn, conn.transaction():
+        await conn.execute("ANALYZE consumertest.consumer_streams")
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        before = await _stream_scans(conn)
+        streams = await consumer._read_streams(conn, received)
+        assert await _stream_scans(conn) == before
+    assert sorted(v for v in streams.values() if v is not None) == sorted(
+        (1, p.envelope.id) for p in received.values() if not isinstance(p, Refused)
+    )
+
+
+async def _stream_scans(conn: Connection) -> int:
+    scans: int = await conn.fetchval(
+        "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_xact_user_tables "
+        "WHERE schemaname = 'consumertest' AND relname = 'consumer_streams'"
+    )
+    return scans
