@@ -375,9 +375,7 @@ class EventConsumer:
             "AND s.topic = w.topic AND s.store_id = w.store_id AND s.stream_id = w.stream_id "
             "LIMIT 1) c",
             self.name,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
+            *_columns(keys),
         )
         for r in rows:
             streams[(r["topic"], r["store_id"], r["stream_id"])] = (r["version"], r["event_id"])
@@ -405,9 +403,7 @@ class EventConsumer:
             "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
             "SET version = excluded.version, event_id = excluded.event_id",
             self.name,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
+            *_columns(keys),
             versions,
             event_ids,
         )
@@ -774,6 +770,11 @@ def _firsts(deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
     for d in deliveries:
         firsts.setdefault((d.topic, d.partition), d.offset)
     return firsts
+
+
+def _columns(keys: Sequence[StreamKey]) -> tuple[list[str], list[str], list[str]]:
+    """Stream keys as the three arrays a statement unnests: topics, store ids, stream ids."""
+    return [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
 
 
 def _backoff(attempt: int) -> float:

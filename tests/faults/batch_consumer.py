@@ -41,7 +41,8 @@ class StaffTotals:
         await conn.execute("UPDATE consumertest.staff_totals SET n = n + $1", changed)
 
     async def reset(self, conn: Connection) -> None:
-        raise NotImplementedError  # never rebuilt in this test
+        await conn.execute("DELETE FROM consumertest.staff_log")
+        await conn.execute("UPDATE consumertest.staff_totals SET n = 0")
 
 
 async def main(kafka: str, database_url: str, topic: str, name: str) -> None:

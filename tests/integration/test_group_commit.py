@@ -242,8 +242,11 @@ async def test_a_lane_keeps_its_connection_between_groups_and_gives_it_back_when
     group = GroupCommit(store.pool, lanes=1, linger=1.0)
     idle = store.pool.get_idle_size()
     first = await group.run(backend)
-    await asyncio.sleep(0)  # the lane is now waiting for the next command, connection in hand
-    assert store.pool.get_idle_size() == idle - 1
+
+    async def kept() -> bool:  # the lane waits for the next command, connection in hand
+        return store.pool.get_idle_size() == idle - 1
+
+    await wait_for(kept)
     assert await group.run(backend) == first  # the next group, on the same connection
 
     async def given_back() -> bool:
