@@ -39,6 +39,11 @@ pg_stat_statements loaded (the bench's server only, not a production default), r
 the load starts and prints the N statements of the bench database with the most execution time:
 calls and milliseconds per accepted command. Execution time leaves out parse, commit and WAL
 flush, so the ranking matters more than the sum.
+
+`--xact-sample` (profiling, implies --no-write) samples `pg_stat_activity` every 5 ms during the
+load and prints how long the transactions that hold a transaction id lasted, grouped by their
+first statement seen: a relay takes only events below the oldest such transaction anywhere in
+the database, so these durations are what holds visibility back.
 """
 
 from __future__ import annotations
@@ -336,7 +341,13 @@ def record(answer: Answer, sent: Sent, tracker: Tracker) -> None:
 
 
 async def run(
-    kafka: str, admin_dsn: str, rate: float, seconds: float, state: Path, statements: int = 0
+    kafka: str,
+    admin_dsn: str,
+    rate: float,
+    seconds: float,
+    state: Path,
+    statements: int = 0,
+    xact_sample: bool = False,
 ) -> dict[str, Any]:
     db_url, db_name = await create_database(admin_dsn)
     env = {
@@ -364,6 +375,7 @@ async def run(
             poll_conn = await asyncpg.connect(db_url)
             stack.push_async_callback(poll_conn.close)
             poller = asyncio.create_task(tracker.poll(poll_conn, stop))
+            xacts = await XactSampler.start(db_url, stop, stack) if xact_sample else None
             if statements:
                 await reset_statements(db)
             load_start = os.getloadavg()
@@ -378,6 +390,8 @@ async def run(
             tracker.deadline = time.monotonic() + VISIBLE_TIMEOUT
             stop.set()
             await poller
+            if xacts is not None:
+                await xacts.finish()
             if tracker.pending:
                 print(f"not seen in reporting: {list(tracker.pending.items())[:3]}", flush=True)
             await read_produced(kafka, sends)
@@ -575,6 +589,57 @@ async def top_statements(conn: asyncpg.Connection, commands: int, top: int) -> l
     return ranked
 
 
+@dataclass
+class XactSampler:
+    """Samples the transactions holding an id; see `--xact-sample` in the module docstring."""
+
+    conn: asyncpg.Connection
+    # (pid, xact_start) -> [first statement seen, last seen at (database clock)]
+    seen: dict[tuple[int, dt.datetime], list[Any]] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(
+        cls, db_url: str, stop: asyncio.Event, stack: contextlib.AsyncExitStack
+    ) -> XactSampler:
+        sampler = cls(await asyncpg.connect(db_url))
+        stack.push_async_callback(sampler.conn.close)
+        sampler.task = asyncio.create_task(sampler.run(stop))
+        return sampler
+
+    async def finish(self) -> None:
+        if self.task is not None:
+            await self.task
+        self.print_summary()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            rows = await self.conn.fetch(
+                "SELECT pid, xact_start, clock_timestamp() AS now, query FROM pg_stat_activity "
+                "WHERE backend_xid IS NOT NULL AND datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            for row in rows:
+                entry = self.seen.setdefault(
+                    (row["pid"], row["xact_start"]), [" ".join(row["query"].split())[:70], None]
+                )
+                entry[1] = row["now"]
+            await asyncio.sleep(0.005)
+
+    def print_summary(self) -> None:
+        by_kind: dict[str, list[float]] = {}
+        for (_, started), (kind, last) in self.seen.items():
+            by_kind.setdefault(kind, []).append((last - started).total_seconds() * 1000)
+        ranked = sorted(by_kind.items(), key=lambda item: -percentile(item[1], 0.99))
+        print("transactions holding an id (lower bound of duration, ms): n p50 p99 max", flush=True)
+        for kind, ms in ranked[:25]:
+            print(
+                f"{len(ms):6d} {percentile(ms, 0.5):7.1f} {percentile(ms, 0.99):7.1f} "
+                f"{max(ms):7.1f}  {kind}",
+                flush=True,
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=200.0)
@@ -583,8 +648,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pg-statements", type=int, default=0, metavar="N", help="profile: print top N statements"
     )
+    parser.add_argument(
+        "--xact-sample", action="store_true", help="profile: how long writing transactions last"
+    )
     args = parser.parse_args(argv)
-    if args.pg_statements:
+    if args.pg_statements or args.xact_sample:
         args.no_write = True
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with (
@@ -594,7 +662,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         outcome = asyncio.run(
             run(
-                infra.kafka, infra.admin_dsn, args.rate, args.seconds, Path(tmp), args.pg_statements
+                infra.kafka,
+                infra.admin_dsn,
+                args.rate,
+                args.seconds,
+                Path(tmp),
+                args.pg_statements,
+                args.xact_sample,
             )
         )
     results = {

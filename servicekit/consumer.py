@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
@@ -53,6 +53,7 @@ from servicekit.eventstore.schema import checked_schema
 from servicekit.kafka_records import Delivery, Received, Unknown, parse
 from servicekit.kafka_records import Refused as Refused  # part of the consumer's answers
 from servicekit.leadership import wait
+from servicekit.locks import lock_key
 from servicekit.metrics import (
     CONSUMER_RETRIES,
     DEAD_LETTERS,
@@ -233,9 +234,12 @@ class EventConsumer:
             by_partition.setdefault((d.topic, d.partition), []).append(d)
         parsed = {d: parse(d) for d in deliveries}  # each record once: `handle` reads it here
         async with self.pool.acquire() as conn, conn.transaction():
-            if await self._epoch_changed(conn):
-                return await self._saved_offsets(conn, by_partition)
-            expected = await self._lock_partitions(conn, by_partition)
+            # Locks first, then the reads they guard: no write yet, so no transaction id until
+            # the batch's first write (`hold_partitions`).
+            await hold_partitions(conn, self.schema, self.name, by_partition, epoch=True)
+            epoch, expected = await self._positions(conn, by_partition)
+            if self._epoch_moved(epoch):
+                return expected  # a reset: every partition from its saved offset (0)
             runs, seeks, seen = self._runs(by_partition, expected)
             parked = await self._any_parked(conn)
             # After the partition locks: what the previous holder committed is seen.
@@ -323,24 +327,36 @@ class EventConsumer:
         log.warning("consumer.offset_gap", consumer=self.name, tp=tp, gap=gap)
         return True
 
-    async def _lock_partitions(
+    async def _positions(
         self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
-    ) -> dict[tuple[str, int], int]:
-        """Lock this batch's checkpoint rows (not the consumer's others), creating new ones at
-        offset 0: once per partition, so a batch locks in one statement, not two (issue 12).
-        Not at the first offset received: a batch handled in memory but never committed (lost
-        with the database) leaves the next batch past a partition's start, and that gap must
-        rewind it. Where retention removed the start, the same gap comes twice (`_go_back`)."""
+    ) -> tuple[int, dict[tuple[str, int], int]]:
+        """The consumer's epoch and this batch's checkpoints, read under their locks in one
+        statement; missing rows are made at epoch 0 and offset 0. Offset 0, not the first
+        offset received: a batch handled in memory but never committed (lost with the
+        database) leaves the next batch past a partition's start, and that gap must rewind it.
+        Where retention removed the start, the same gap comes twice (`_go_back`)."""
         tps = sorted(by_partition)
         topics, partitions = [t for t, _ in tps], [p for _, p in tps]
         s = self.schema
-        lock = (
-            f"SELECT topic, partition, next_offset FROM {s}.consumer_offsets "
-            "WHERE consumer = $1 AND (topic, partition) IN "
-            "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE"
+        rows = await conn.fetch(
+            f"SELECT e.epoch, o.topic, o.partition, o.next_offset "
+            f"FROM (SELECT max(epoch) AS epoch FROM {s}.consumer_epochs WHERE consumer = $1) e "
+            f"LEFT JOIN {s}.consumer_offsets o ON o.consumer = $1 AND (o.topic, o.partition) IN "
+            "(SELECT * FROM unnest($2::text[], $3::int[]))",
+            self.name,
+            topics,
+            partitions,
         )
-        rows = await conn.fetch(lock, self.name, topics, partitions)
-        if len(rows) < len(tps):
+        epoch: int | None = rows[0]["epoch"]  # the aggregate's one row
+        if epoch is None:  # the consumer's first batch: a concurrent one may make it too
+            await conn.execute(
+                f"INSERT INTO {s}.consumer_epochs (consumer, epoch) VALUES ($1, 0) "
+                "ON CONFLICT DO NOTHING",
+                self.name,
+            )
+            epoch = 0  # a reset (the only other writer) waits for this batch's shared hold
+        saved = {(r["topic"], r["partition"]): r["next_offset"] for r in rows if r["topic"]}
+        if len(saved) < len(tps):  # only this batch, holding the partitions, makes their rows
             await conn.execute(
                 f"INSERT INTO {s}.consumer_offsets (consumer, topic, partition, next_offset) "
                 "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) "
@@ -349,8 +365,7 @@ class EventConsumer:
                 topics,
                 partitions,
             )
-            rows = await conn.fetch(lock, self.name, topics, partitions)
-        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        return epoch, {tp: saved.get(tp, 0) for tp in tps}
 
     async def _read_streams(
         self, conn: Connection, received: dict[Delivery, Received | Refused]
@@ -416,12 +431,6 @@ class EventConsumer:
                 "WHERE consumer = $1 AND topic = $2 AND partition = $3",
                 [(self.name, t, p, o) for (t, p), o in touched.items()],
             )
-
-    async def _saved_offsets(
-        self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
-    ) -> dict[tuple[str, int], int]:
-        saved = await self._checkpoints(conn)
-        return {tp: saved.get(tp, 0) for tp in by_partition}
 
     def _seek(self, seeks: dict[tuple[str, int], int]) -> None:
         consumer = self.subscriber.consumer
@@ -642,13 +651,8 @@ class EventConsumer:
                 raise AlreadyRedriven(row["redrive_outcome"])
             # The partition's lock, as a batch takes it: a batch works from the stream versions
             # it read at its start, so a re-drive must not apply beside it on the same partition.
-            await conn.execute(
-                f"SELECT 1 FROM {s}.consumer_offsets WHERE consumer = $1 AND topic = $2 "
-                "AND partition = $3 FOR UPDATE",
-                self.name,
-                row["topic"],
-                row["partition"],
-            )
+            tp = (row["topic"], row["partition"])
+            await hold_partitions(conn, s, self.name, [tp], epoch=True)
             delivery = Delivery(
                 row["topic"],
                 row["partition"],
@@ -676,7 +680,8 @@ class EventConsumer:
         instance: the epoch moves, and each instance rewinds when it sees it."""
         s = self.schema
         async with self.pool.acquire() as conn, conn.transaction():
-            # Waits for batches in flight (they hold the epoch row FOR SHARE).
+            # Waits for batches in flight (they hold the epoch shared), and they for it.
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _epoch_lock(s, self.name))
             epoch = await conn.fetchval(
                 f"INSERT INTO {s}.consumer_epochs AS e (consumer, epoch) VALUES ($1, 1) "
                 "ON CONFLICT (consumer) DO UPDATE SET epoch = e.epoch + 1 RETURNING epoch",
@@ -693,18 +698,8 @@ class EventConsumer:
         await self._rewind()
         log.info("consumer.reset", consumer=self.name, epoch=epoch)
 
-    async def _epoch_changed(self, conn: Connection) -> bool:
-        """Compare the stored epoch (held FOR SHARE, so a reset waits for this batch); its row
-        is made once, by the consumer's first batch (one statement a batch, not two)."""
-        lock = f"SELECT epoch FROM {self.schema}.consumer_epochs WHERE consumer = $1 FOR SHARE"
-        epoch: int | None = await conn.fetchval(lock, self.name)
-        if epoch is None:
-            await conn.execute(
-                f"INSERT INTO {self.schema}.consumer_epochs (consumer, epoch) VALUES ($1, 0) "
-                "ON CONFLICT DO NOTHING",
-                self.name,
-            )
-            epoch = int(await conn.fetchval(lock, self.name))  # ours or a concurrent batch's
+    def _epoch_moved(self, epoch: int) -> bool:
+        """Whether a reset moved the epoch since this instance last looked (it then rewinds)."""
         if self.epoch is None:
             self.epoch = epoch
         if epoch == self.epoch:
@@ -762,6 +757,44 @@ class EventConsumer:
             self.name,
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def hold_partitions(
+    conn: Connection,
+    schema: str,
+    consumer: str,
+    partitions: Iterable[tuple[str, int]],
+    *,
+    epoch: bool = False,
+) -> None:
+    """Take `consumer`'s locks on `partitions` (and its epoch, shared) for the transaction.
+
+    Advisory locks, not row locks: a row lock gives the transaction an id, and a relay takes
+    only events below the oldest transaction holding one anywhere in the database, so a batch
+    that locked its rows first held every service's relay back for its whole length (issue
+    12). The caller reads the rows in a later statement, whose snapshot sees what the previous
+    holder committed. In one statement, epoch first, then the partitions in ascending key
+    order: holders never wait for each other in a cycle (a reporting switch-over takes the
+    live consumer's partitions this way too)."""
+    keys = sorted({_partition_lock(schema, consumer, tp) for tp in partitions})
+    shared = [True] if epoch else []
+    if epoch:
+        keys.insert(0, _epoch_lock(schema, consumer))
+    await conn.execute(
+        "SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) "
+        "ELSE pg_advisory_xact_lock(k) END "
+        "FROM unnest($1::bigint[], $2::bool[]) WITH ORDINALITY AS t(k, s, n) ORDER BY n",
+        keys,
+        shared + [False] * (len(keys) - len(shared)),
+    )
+
+
+def _epoch_lock(schema: str, consumer: str) -> int:
+    return lock_key("consumer-epoch", f"{schema}.{consumer}")
+
+
+def _partition_lock(schema: str, consumer: str, tp: tuple[str, int]) -> int:
+    return lock_key("consumer-partition", f"{schema}.{consumer}:{tp[0]}:{tp[1]}")
 
 
 def _firsts(deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:

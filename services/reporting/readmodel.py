@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import asyncpg
 from socialwork_contracts.catalog import UnknownEventType
 
+from servicekit.consumer import hold_partitions
 from servicekit.db import Connection
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
 from services.reporting.domain.state import CityState, apply_event, folded_types
@@ -710,13 +711,15 @@ async def switch_generation(
     caller catches up once more and retries, so no event falls between the two.
     """
     async with conn.transaction():
-        # The live consumer's order: its checkpoints (by topic, partition), then the generation.
-        # The other order deadlocks with a live batch, which then dead-letters a valid event.
-        live = await conn.fetch(
+        # The live consumer's order: its partitions' locks, then the generation. The other
+        # order deadlocks with a live batch, which then dead-letters a valid event.
+        known = (
             f"SELECT topic, partition, next_offset FROM {CONTROL}.consumer_offsets "
-            "WHERE consumer = $1 ORDER BY topic, partition FOR UPDATE",
-            live_consumer,
+            "WHERE consumer = $1"
         )
+        partitions = {(r["topic"], r["partition"]) for r in await conn.fetch(known, live_consumer)}
+        await hold_partitions(conn, CONTROL, live_consumer, partitions | set(offsets))
+        live = await conn.fetch(known, live_consumer)  # after the locks: what batches committed
         await current_generation(conn, lock=True)
         if any(r["next_offset"] > offsets.get((r["topic"], r["partition"]), 0) for r in live):
             return False

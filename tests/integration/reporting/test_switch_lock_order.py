@@ -1,10 +1,11 @@
 """The switch to a rebuilt generation and the live consumer's batches lock in one order.
 
-A live batch (servicekit.consumer) locks its partitions' checkpoints, then the generation row
-FOR SHARE (services.reporting.readmodel_live). A switch that locked the generation first and
-the checkpoints second deadlocked with it: the batch's record was retried in its savepoint
-while the batch still held the checkpoints, so it lost every time and a valid event was
-dead-lettered (and its stream's next version parked), or the switch lost and the rebuild failed.
+A live batch (servicekit.consumer) locks its partitions (`hold_partitions`), then the
+generation row FOR SHARE (services.reporting.readmodel_live). A switch that locked the
+generation first and the checkpoints second deadlocked with it: the batch's record was retried
+in its savepoint while the batch still held the checkpoints, so it lost every time and a valid
+event was dead-lettered (and its stream's next version parked), or the switch lost and the
+rebuild failed.
 Found by the fault suite (tests/faults, "rebuild, two instances").
 """
 
@@ -15,6 +16,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from servicekit.consumer import hold_partitions
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from services.reporting import readmodel
@@ -58,10 +60,9 @@ async def test_a_switch_waits_for_a_live_batch_instead_of_deadlocking_with_it(
             live,
         )
         async with pool.acquire() as batch, batch.transaction():
-            # A live batch, as the consumer runs it: its checkpoints first...
-            await batch.execute(
-                "SELECT 1 FROM reporting.consumer_offsets WHERE consumer = $1 FOR UPDATE", live
-            )
+            # A live batch, as the consumer runs it: its partitions' locks first...
+            partition = ("socialwork.registry.events", 0)
+            await hold_partitions(batch, readmodel.CONTROL, live, [partition], epoch=True)
             switching = asyncio.create_task(switch(pool, live))
             await wait_for(lambda: blocked_on_a_lock(pool))  # the switch waits for the batch
             # ...then the generation it writes into: granted, not a deadlock.
