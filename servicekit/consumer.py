@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
@@ -109,6 +109,31 @@ class AppliesTogether(Protocol):
     ) -> None:
         """Apply the events in their order. Raises if a statement failed: the consumer then
         undoes all of them and applies each alone."""
+
+
+Applied = tuple[CloudEvent, DomainEvent]
+
+
+def runs(
+    events: Sequence[Applied], key: Callable[[DomainEvent], Hashable | None]
+) -> Iterator[tuple[bool, list[Applied]]]:
+    """`events` in order, as runs of consecutive events with a `key` (one statement for the
+    run: True) and single events without one (False). A run ends where a key comes again, so a
+    many-row statement never meets one row twice."""
+    run: list[Applied] = []
+    keys: set[Hashable] = set()
+    for applied in events:
+        k = key(applied[1])
+        if run and (k is None or k in keys):
+            yield True, run
+            run, keys = [], set()
+        if k is None:
+            yield False, [applied]
+        else:
+            run.append(applied)
+            keys.add(k)
+    if run:
+        yield True, run
 
 
 # What became of one record: "applied", "skipped", "duplicate", "parked", or a refusal.

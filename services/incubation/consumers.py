@@ -39,6 +39,7 @@ from socialwork_contracts.supervision import (
 )
 from socialwork_contracts.topics import REGISTRY, SUPERVISION
 
+from servicekit.consumer import runs
 from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
@@ -173,8 +174,34 @@ class RegistryAgencies:
             case _:
                 return  # other registry facts do not concern incubation
 
+    async def apply_together(
+        self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
+    ) -> None:
+        """Registrations in one upsert per run (issue 12: a batch's first write gives it a
+        transaction id, which holds every relay back until it commits), the rest as `apply`."""
+        for together, run in runs(events, _plain_registration):
+            if together:
+                await readmodel.upsert_agencies(conn, [_agency_row(e, ev) for e, ev in run])
+            else:
+                await self.apply(conn, *run[0])
+
     async def reset(self, conn: Connection) -> None:
         await readmodel.reset_agencies(conn)
+
+
+def _plain_registration(event: DomainEvent) -> str | None:
+    """A registration with no provisional group to link (that one reacts): its uscc."""
+    if isinstance(event, AgencyRegistered) and event.provisional_id is None:
+        return event.uscc
+    return None
+
+
+def _agency_row(
+    envelope: CloudEvent, event: DomainEvent
+) -> tuple[str, str, str, str, int, int, int]:
+    assert isinstance(event, AgencyRegistered)  # a run holds registrations only
+    staff = event.full_time_staff, event.qualified_staff
+    return event.uscc, event.name, event.reporting_unit, "active", envelope.streamversion, *staff
 
 
 @dataclass

@@ -604,6 +604,23 @@ async def upsert_agency(
     )
 
 
+async def upsert_agencies(
+    conn: Connection, agencies: Sequence[tuple[str, str, str, str, int, int, int]]
+) -> None:
+    """`upsert_agency` for many (uscc, name, unit, status, version, full-time and qualified
+    staff), in one statement; no uscc twice."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.agencies (uscc, name, reporting_unit, status, version, "
+        "full_time_staff, qualified_staff) SELECT * FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::text[], $5::int[], $6::int[], $7::int[]) "
+        "ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, "
+        "reporting_unit = excluded.reporting_unit, status = excluded.status, "
+        "full_time_staff = excluded.full_time_staff, qualified_staff = excluded.qualified_staff, "
+        f"version = excluded.version WHERE {SCHEMA}.agencies.version < excluded.version",
+        *(list(column) for column in zip(*agencies, strict=True)),
+    )
+
+
 async def update_agency(
     conn: Connection,
     uscc: str,

@@ -10,7 +10,9 @@ services publish to the same topics): an update that matches no row changes noth
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,6 +37,7 @@ from socialwork_contracts.registry import (
 )
 from socialwork_contracts.topics import INCUBATION, REGISTRY
 
+from servicekit.consumer import runs
 from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
@@ -82,6 +85,17 @@ class KnownAgencies:
             case _:
                 pass  # other registry facts do not matter to supervision
 
+    async def apply_together(
+        self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
+    ) -> None:
+        """Registrations in one insert per run (issue 12: a batch's first write gives it a
+        transaction id, which holds every relay back until it commits), the rest as `apply`."""
+        for together, run in runs(events, _registered_uscc):
+            if together:
+                await readmodel.add_agencies(conn, [_agency_row(event) for _, event in run])
+            else:
+                await self.apply(conn, *run[0])
+
     async def _record_shortfall(
         self, conn: Connection, envelope: CloudEvent, event: QualifiedStaffShareFellShort
     ) -> None:
@@ -123,6 +137,15 @@ class KnownAgencies:
 
     async def reset(self, conn: Connection) -> None:
         await readmodel.forget(conn, "agencies")
+
+
+def _registered_uscc(event: DomainEvent) -> str | None:
+    return event.uscc if isinstance(event, AgencyRegistered) else None
+
+
+def _agency_row(event: DomainEvent) -> tuple[str, str, str, dt.date]:
+    assert isinstance(event, AgencyRegistered)  # a run holds registrations only
+    return event.uscc, event.name, event.reporting_unit, event.registered_on
 
 
 @dataclass

@@ -359,6 +359,16 @@ async def add_agency(
     )
 
 
+async def add_agencies(conn: Connection, agencies: Sequence[tuple[str, str, str, dt.date]]) -> None:
+    """`add_agency` for many (uscc, name, unit, registered on), in one statement."""
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.agencies (uscc, name, reporting_unit, registered_on, status) "
+        "SELECT u, n, r, d, 'active' FROM unnest($1::text[], $2::text[], $3::text[], "
+        "$4::date[]) AS x(u, n, r, d) ON CONFLICT (uscc) DO NOTHING",
+        *(list(column) for column in zip(*agencies, strict=True)),
+    )
+
+
 async def amend_agency(conn: Connection, uscc: str, name: str | None, unit: str | None) -> None:
     await conn.execute(
         f"UPDATE {SCHEMA}.agencies SET name = coalesce($2, name), "
