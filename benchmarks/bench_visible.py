@@ -68,6 +68,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 from devstack.postgres import start_postgres
+from prometheus_client.parser import text_string_to_metric_families
 from socialwork_contracts.topics import topic_of
 
 from benchmarks.bench_foundation import (
@@ -92,6 +93,8 @@ POLL_SECONDS = 0.01
 MAX_CONNS = 96  # the generator's connections (so requests in flight) per service, at most
 VISIBLE_TIMEOUT = 60.0
 SERVICES = ("registry", "incubation", "supervision", "reporting")
+WRITERS = SERVICES[:3]
+METRICS_TOKEN = uuid.uuid4().hex  # this run's scraper token (the services' /metrics)
 ROUTES = {
     "registry": "register-agency",
     "incubation": "establish-base",
@@ -354,6 +357,7 @@ async def run(
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "AUTH_JWT_SECRET": TEST_SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_LEVEL": "WARNING",
     }
     logs = Path(tempfile.mkdtemp(prefix="bench-visible-"))
@@ -401,13 +405,53 @@ async def run(
                 {**cpu_start, "load generator (C)": 0.0}, cpu_end, time.monotonic() - wall_start
             )
             rss_after = {name: rss_mib(s.pid) for name, s in servers.items()}
+            groups = await group_commit_figures(servers)
             if statements:
                 accepted = sum(1 for s in sends if 200 <= s.status < 300)
                 await top_statements(db, max(accepted, 1), statements)
     finally:
         await drop_database(admin_dsn, db_name)
     results = summarise(sends, rate, seconds, sent_by, rss_before, rss_after, load_start, load_end)
-    return {**results, "cpu": cpu}
+    return {**results, "cpu": cpu, "group_commit": groups}
+
+
+async def group_commit_figures(servers: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per writing service, from its /metrics: how long commands waited for their group's
+    transaction to begin and how long groups took (p50 / p99 as the bucket bounds they fall
+    in, ms), and the mean group size: where the accepted answer's own latency goes."""
+    figures: dict[str, dict[str, float]] = {}
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for name in WRITERS:
+            answer = await client.get(f"{servers[name].base}/metrics", headers=headers)
+            answer.raise_for_status()
+            families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+            wait = _buckets(families["socialwork_group_commit_wait_seconds"])
+            took = _buckets(families["socialwork_group_commit_seconds"])
+            size = families["socialwork_group_commit_commands"].samples
+            total = sum(x.value for x in size if x.name.endswith("_sum"))
+            count = sum(x.value for x in size if x.name.endswith("_count"))
+            figures[name] = {
+                "wait_p50_ms": _quantile(wait, 0.5) * 1000,
+                "wait_p99_ms": _quantile(wait, 0.99) * 1000,
+                "group_p50_ms": _quantile(took, 0.5) * 1000,
+                "group_p99_ms": _quantile(took, 0.99) * 1000,
+                "commands_per_group": round(total / max(count, 1), 2),
+            }
+    return figures
+
+
+def _buckets(family: Any) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of a histogram family."""
+    return [(float(x.labels["le"]), x.value) for x in family.samples if x.name.endswith("_bucket")]
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    total = buckets[-1][1] if buckets else 0
+    for bound, cumulative in buckets:
+        if cumulative >= q * total:
+            return bound
+    return float("inf")
 
 
 def spent_since(
@@ -504,7 +548,22 @@ def section(results: dict[str, Any]) -> str:
         + row("all", r["all"])
         + "".join(row(f"`{ROUTES[n]}`", f) for n, f in r["by_service"].items())
         + "\n| Service | RSS MiB after seeding | RSS MiB after the run | peak (VmHWM) |\n"
-        "|---|---:|---:|---:|\n" + rss + "\n" + cpu_table(r)
+        "|---|---:|---:|---:|\n" + rss + "\n" + cpu_table(r) + group_table(r)
+    )
+
+
+def group_table(run: dict[str, Any]) -> str:
+    """Where an accepted answer's own time went: its wait for a group, the group's length."""
+    if "group_commit" not in run:
+        return ""
+    rows = "".join(
+        f"| {name} | {g['wait_p50_ms']:g} / {g['wait_p99_ms']:g} | "
+        f"{g['group_p50_ms']:g} / {g['group_p99_ms']:g} | {g['commands_per_group']:g} |\n"
+        for name, g in run["group_commit"].items()
+    )
+    return (
+        "| Service | wait for its group ms p50 / p99 (bucket bound) | group begin → commit ms "
+        "p50 / p99 | commands per group |\n|---|---:|---:|---:|\n" + rows + "\n"
     )
 
 

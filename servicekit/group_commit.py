@@ -46,6 +46,7 @@ import asyncpg
 from servicekit.db import Connection
 from servicekit.eventstore.errors import RaceLost, StaleTransaction
 from servicekit.eventstore.store import RACES_RETRIED_BY_CALLER
+from servicekit.metrics import GROUP_COMMANDS, GROUP_SECONDS, GROUP_WAIT_SECONDS
 
 T = TypeVar("T")
 Work = Callable[[Connection], Coroutine[Any, Any, Any]]
@@ -83,6 +84,7 @@ class _Pending:
     work: Work
     future: asyncio.Future[Any]
     context: contextvars.Context  # the request's (log fields bound to its correlation id)
+    arrived: float  # loop time
     tries: int = 0
 
 
@@ -104,11 +106,12 @@ class GroupCommit:
 
     async def run(self, work: Callable[[Connection], Coroutine[Any, Any, T]]) -> T:
         """Run `work(conn)` inside a savepoint of the next group; its result once committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
         context = contextvars.copy_context()
         # This savepoint answers for the append's: a lost race reruns the command (RaceLost).
         context.run(RACES_RETRIED_BY_CALLER.set, True)
-        self._pending.append(_Pending(work, future, context))
+        self._pending.append(_Pending(work, future, context, loop.time()))
         self._arrived.set()
         if len(self._runners) < self.lanes:
             runner = asyncio.create_task(self._drain())
@@ -151,6 +154,10 @@ class GroupCommit:
         done: list[tuple[_Pending, Any]] = []
         retry: list[_Pending] = []
         batch = _batch_of(group)
+        began = asyncio.get_running_loop().time()
+        for pending in group:
+            GROUP_WAIT_SECONDS.observe(began - pending.arrived)
+        GROUP_COMMANDS.observe(len(group))
         # The transaction begun with the batch's savepoint in one round trip (issue 12).
         await conn.execute("BEGIN; SAVEPOINT group_batch" if batch else "BEGIN")
         try:
@@ -167,6 +174,7 @@ class GroupCommit:
                 await conn.execute("ROLLBACK")
             raise
         self.commits += 1
+        GROUP_SECONDS.observe(asyncio.get_running_loop().time() - began)
         for pending, result in done:
             if not pending.future.done():
                 pending.future.set_result(result)

@@ -31,6 +31,25 @@ APPEND_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+GROUP_WAIT_SECONDS = Histogram(
+    "socialwork_group_commit_wait_seconds",
+    "Time a command waited for the group commit transaction it ran in to begin",
+    registry=REGISTRY,
+    buckets=_LATENCY_BUCKETS,
+)
+GROUP_SECONDS = Histogram(
+    "socialwork_group_commit_seconds",
+    "Time a group commit transaction took, from its begin to its commit",
+    registry=REGISTRY,
+    buckets=_LATENCY_BUCKETS,
+)
+GROUP_COMMANDS = Histogram(
+    "socialwork_group_commit_commands",
+    "Commands in a group commit transaction",
+    registry=REGISTRY,
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 DEAD_LETTERS = Counter(
     "socialwork_dead_letters_total",
     "Messages sent to the dead-letter topic, by consumer",

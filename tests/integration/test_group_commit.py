@@ -24,6 +24,7 @@ from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.records import AppendResult
 from servicekit.eventstore.store import create_pool
 from servicekit.group_commit import GroupCommit
+from servicekit.metrics import REGISTRY
 from tests.support import staff_event, wait_for
 
 pytestmark = pytest.mark.infra
@@ -253,3 +254,31 @@ async def test_a_lane_keeps_its_connection_between_groups_and_gives_it_back_when
         return store.pool.get_idle_size() == idle
 
     await wait_for(given_back)  # after a second without commands
+
+
+def _histogram(name: str) -> tuple[float, float]:
+    """(count, sum) of a histogram of servicekit's registry."""
+    count = REGISTRY.get_sample_value(f"{name}_count") or 0.0
+    total = REGISTRY.get_sample_value(f"{name}_sum") or 0.0
+    return count, total
+
+
+async def test_groups_report_their_commands_wait_length_and_size(store: EventStore) -> None:
+    """What an operator needs when accepted answers are slow (issue 12: at 200 commands/s the
+    accepted tail grew with nothing to show where): how long commands waited for their group,
+    how long groups took, how many commands each held."""
+    names = (
+        "socialwork_group_commit_wait_seconds",
+        "socialwork_group_commit_seconds",
+        "socialwork_group_commit_commands",
+    )
+    before = {name: _histogram(name) for name in names}
+    group = GroupCommit(store.pool)
+    await asyncio.gather(*(group.run(appending(store, f"m-{n}", 0)) for n in range(10)))
+    after = {name: _histogram(name) for name in names}
+    waits, lengths, sizes = (
+        (after[n][0] - before[n][0], after[n][1] - before[n][1]) for n in names
+    )
+    assert waits[0] == 10  # every command, once
+    assert lengths[0] == group.commits  # every group that committed
+    assert sizes == (group.commits, 10)  # and the commands they held
