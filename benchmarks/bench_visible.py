@@ -351,6 +351,7 @@ async def run(
     state: Path,
     statements: int = 0,
     xact_sample: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     db_url, db_name = await create_database(admin_dsn)
     env = {
@@ -358,6 +359,7 @@ async def run(
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "AUTH_JWT_SECRET": TEST_SECRET,
         "METRICS_TOKEN": METRICS_TOKEN,
+        **(extra_env or {}),
         "LOG_LEVEL": "WARNING",
     }
     logs = Path(tempfile.mkdtemp(prefix="bench-visible-"))
@@ -710,8 +712,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--xact-sample", action="store_true", help="profile: how long writing transactions last"
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the four services (A/B runs of a setting); implies --no-write",
+    )
     args = parser.parse_args(argv)
-    if args.pg_statements or args.xact_sample:
+    if args.pg_statements or args.xact_sample or args.env:
         args.no_write = True
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     with (
@@ -728,6 +737,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Path(tmp),
                 args.pg_statements,
                 args.xact_sample,
+                dict(setting.split("=", 1) for setting in args.env),
             )
         )
     results = {

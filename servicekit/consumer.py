@@ -199,6 +199,7 @@ class EventConsumer:
         max_records: int = 500,
         group_id: str | None = None,
         fetch_max_wait_ms: int = 500,
+        fetch_min_bytes: int = 1,
         offset_commit_ms: int = 5000,
     ) -> None:
         self.pool = pool
@@ -215,8 +216,10 @@ class EventConsumer:
             max_records=max_records,
             auto_offset_reset="earliest",
             batch_timeout_ms=BATCH_WAIT_MS,
-            # With data to read a fetch returns at once; this bounds only an idle fetch.
+            # A fetch returns once `fetch_min_bytes` are there (by default: any record), or
+            # after `fetch_max_wait_ms`.
             fetch_max_wait_ms=fetch_max_wait_ms,
+            fetch_min_bytes=fetch_min_bytes,
             # ACK_FIRST is FastStream's name for "the client commits on its timer", not per batch.
             ack_policy=AckPolicy.ACK_FIRST,
             auto_commit_interval_ms=offset_commit_ms,

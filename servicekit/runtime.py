@@ -148,6 +148,7 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
         projection=projection,
         group_id=f"{projection.name}.{runtime.installation_id[:8]}",
         fetch_max_wait_ms=runtime.settings.consumer_fetch_max_wait_ms,
+        fetch_min_bytes=runtime.settings.consumer_fetch_min_bytes,
         offset_commit_ms=runtime.settings.consumer_offset_commit_ms,
     )
     runtime.consumers.append(consumer)

@@ -137,6 +137,15 @@ class ServiceSettings(KafkaSettings):
         "(with records it answers at once): the idle consumers' fetches per second",
         validation_alias="CONSUMER_FETCH_MAX_WAIT_MS",
     )
+    consumer_fetch_min_bytes: int = Field(
+        default=1,
+        ge=1,
+        le=1_048_576,
+        description="Bytes the broker gathers before it answers a consumer's fetch, waiting at "
+        "most CONSUMER_FETCH_MAX_WAIT_MS: fewer, larger fetches (the broker's CPU) for up to that "
+        "wait on every event's way to the read models",
+        validation_alias="CONSUMER_FETCH_MIN_BYTES",
+    )
     consumer_offset_commit_ms: int = Field(
         default=5000,
         ge=100,

@@ -693,3 +693,29 @@ async def test_a_batch_holds_back_no_relay_until_it_writes(rig: Rig, infra: Infr
         projection.go.set()
         await batch
     assert sorted(r["staff"] for r in await rows(rig)) == [3, 4]
+
+
+async def test_a_consumer_gathering_bytes_per_fetch_still_applies_a_lone_event(
+    rig: Rig, infra: Infra
+) -> None:
+    """CONSUMER_FETCH_MIN_BYTES lets the broker gather records into fewer fetches (its CPU per
+    command at 200/s); a lone small event must still arrive, after the fetch's longest wait."""
+    await rig.store.append("f-1", [staff_event("f-1", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    broker = KafkaBroker(infra.kafka, logger=None)
+    consumer = EventConsumer(
+        broker=broker,
+        pool=rig.pool,
+        schema="consumertest",
+        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
+        fetch_min_bytes=1_048_576,
+        fetch_max_wait_ms=200,
+    )
+    await broker.start()
+    try:
+        await wait_for(lambda: _count(rig, 1))
+        kafka = consumer.subscriber.consumer
+        assert kafka is not None
+        assert kafka._fetcher._fetch_min_bytes == 1_048_576  # the client's own setting
+    finally:
+        await broker.stop()
