@@ -14,10 +14,8 @@ class Event:
 
 def cut(keys: list[str | None]) -> list[tuple[bool, list[str | None]]]:
     events: list[Any] = [(None, Event(k)) for k in keys]
-    return [
-        (together, [event.key for _, event in run])
-        for together, run in runs(events, lambda event: event.key)
-    ]
+    key: Any = lambda event: event.key  # noqa: E731 - a stand-in event's key
+    return [(together, [key(event) for _, event in run]) for together, run in runs(events, key)]
 
 
 def test_order_is_kept_and_a_single_event_ends_a_run() -> None:
