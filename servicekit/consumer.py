@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
@@ -134,6 +134,22 @@ def runs(
             keys.add(k)
     if run:
         yield True, run
+
+
+async def apply_runs(
+    conn: Connection,
+    events: Sequence[Applied],
+    key: Callable[[DomainEvent], Hashable | None],
+    many: Callable[[Connection, list[Applied]], Awaitable[None]],
+    one: Callable[[Connection, CloudEvent, DomainEvent], Awaitable[None]],
+) -> None:
+    """A projection's `apply_together` from a form for a run (`many`) and its `apply` (`one`),
+    in the events' order (`runs`)."""
+    for together, run in runs(events, key):
+        if together:
+            await many(conn, run)
+        else:
+            await one(conn, *run[0])
 
 
 # What became of one record: "applied", "skipped", "duplicate", "parked", or a refusal.

@@ -9,6 +9,7 @@ import importlib
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,6 +75,28 @@ def metadata(actor: str = "tester") -> EventMetadata:
 
 def staff_event(uscc: str, n: int = 3) -> NewEvent:
     return NewEvent(AgencyStaffChanged(uscc=uscc, full_time_staff=n, qualified_staff=1), metadata())
+
+
+def envelope(type_: str, data: dict[str, Any], stream: str, version: int = 1) -> CloudEvent:
+    """A CloudEvent as a producer's relay would send it, with test metadata."""
+    now = dt.datetime.now(dt.UTC)
+    return CloudEvent(
+        id=str(uuid.uuid4()),
+        source="/test",
+        type=type_,
+        subject=stream,
+        time=now,
+        dataschema="urn:test",
+        data=data,
+        streamid=stream,
+        streamversion=version,
+        position=1,
+        correlationid="c",
+        causationid="c",
+        actor="t",
+        actorrole="city_admin",
+        recordedtime=now,
+    )
 
 
 async def wait_for(

@@ -39,7 +39,7 @@ from socialwork_contracts.supervision import (
 )
 from socialwork_contracts.topics import REGISTRY, SUPERVISION
 
-from servicekit.consumer import runs
+from servicekit.consumer import apply_runs
 from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
@@ -179,11 +179,7 @@ class RegistryAgencies:
     ) -> None:
         """Registrations in one upsert per run (issue 12: a batch's first write gives it a
         transaction id, which holds every relay back until it commits), the rest as `apply`."""
-        for together, run in runs(events, _plain_registration):
-            if together:
-                await readmodel.upsert_agencies(conn, [_agency_row(e, ev) for e, ev in run])
-            else:
-                await self.apply(conn, *run[0])
+        await apply_runs(conn, events, _plain_registration, _upsert_agencies, self.apply)
 
     async def reset(self, conn: Connection) -> None:
         await readmodel.reset_agencies(conn)
@@ -194,6 +190,10 @@ def _plain_registration(event: DomainEvent) -> str | None:
     if isinstance(event, AgencyRegistered) and event.provisional_id is None:
         return event.uscc
     return None
+
+
+async def _upsert_agencies(conn: Connection, run: Sequence[tuple[CloudEvent, DomainEvent]]) -> None:
+    await readmodel.upsert_agencies(conn, [_agency_row(e, event) for e, event in run])
 
 
 def _agency_row(

@@ -37,7 +37,7 @@ from socialwork_contracts.registry import (
 )
 from socialwork_contracts.topics import INCUBATION, REGISTRY
 
-from servicekit.consumer import runs
+from servicekit.consumer import apply_runs
 from servicekit.db import Connection
 from servicekit.eventstore import EventStore
 from servicekit.process import react
@@ -90,11 +90,7 @@ class KnownAgencies:
     ) -> None:
         """Registrations in one insert per run (issue 12: a batch's first write gives it a
         transaction id, which holds every relay back until it commits), the rest as `apply`."""
-        for together, run in runs(events, _registered_uscc):
-            if together:
-                await readmodel.add_agencies(conn, [_agency_row(event) for _, event in run])
-            else:
-                await self.apply(conn, *run[0])
+        await apply_runs(conn, events, _registered_uscc, _add_agencies, self.apply)
 
     async def _record_shortfall(
         self, conn: Connection, envelope: CloudEvent, event: QualifiedStaffShareFellShort
@@ -141,6 +137,10 @@ class KnownAgencies:
 
 def _registered_uscc(event: DomainEvent) -> str | None:
     return event.uscc if isinstance(event, AgencyRegistered) else None
+
+
+async def _add_agencies(conn: Connection, run: Sequence[tuple[CloudEvent, DomainEvent]]) -> None:
+    await readmodel.add_agencies(conn, [_agency_row(event) for _, event in run])
 
 
 def _agency_row(event: DomainEvent) -> tuple[str, str, str, dt.date]:

@@ -9,8 +9,6 @@ order with the events around it; the rows are what one `apply` per event gives.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +24,7 @@ from services.supervision import readmodel as supervision_readmodel
 from services.supervision.consumers import KnownAgencies
 from tests.integration.reporting.dataset import registered
 from tests.integration.test_consumer import logged_pool
-from tests.support import uscc_for
+from tests.support import envelope, uscc_for
 
 pytestmark = pytest.mark.infra
 
@@ -36,25 +34,9 @@ PROJECTIONS: dict[str, Any] = {
 }
 
 
-def envelope(event: DomainEvent, uscc: str, version: int) -> CloudEvent:
-    now = dt.datetime.now(dt.UTC)
-    return CloudEvent(
-        id=str(uuid.uuid4()),
-        source="/test",
-        type=f"{event.event_type}.v{event.event_version}",
-        subject=uscc,
-        time=now,
-        dataschema="urn:test",
-        data=event.model_dump(mode="json"),
-        streamid=uscc,
-        streamversion=version,
-        position=1,
-        correlationid="c",
-        causationid="c",
-        actor="t",
-        actorrole="city_admin",
-        recordedtime=now,
-    )
+def envelope_of(event: DomainEvent, uscc: str, version: int) -> CloudEvent:
+    type_ = f"{event.event_type}.v{event.event_version}"
+    return envelope(type_, event.model_dump(mode="json"), uscc, version)
 
 
 def history(serial: int) -> tuple[list[str], list[tuple[CloudEvent, DomainEvent]]]:
@@ -63,14 +45,14 @@ def history(serial: int) -> tuple[list[str], list[tuple[CloudEvent, DomainEvent]
     events: list[tuple[CloudEvent, DomainEvent]] = []
     for i, uscc in enumerate(usccs[:5]):
         event = registered(i, uscc, "zhongyuan", "410102", "2011-03-01").event
-        events.append((envelope(event, uscc, 1), event))
+        events.append((envelope_of(event, uscc, 1), event))
     amended = reg.AgencyProfileAmended(
         uscc=usccs[1], name="改名后的社会工作服务中心", priority=True, changed_fields=["name"]
     )
-    events.append((envelope(amended, usccs[1], 2), amended))
+    events.append((envelope_of(amended, usccs[1], 2), amended))
     for i, uscc in enumerate(usccs[5:], start=5):
         event = registered(i, uscc, "zhongyuan", "410102", "2011-03-02").event
-        events.append((envelope(event, uscc, 1), event))
+        events.append((envelope_of(event, uscc, 1), event))
     return usccs, events
 
 

@@ -29,7 +29,7 @@ from servicekit.kafka_records import Delivery, parse
 from servicekit.relay import OutboxRelay, make_producer
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
-from tests.support import staff_event, wait_for
+from tests.support import envelope, staff_event, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -292,30 +292,8 @@ async def _assigned(consumer: EventConsumer) -> bool:
 def staff_envelope(
     uscc: str, *, type_: str = "AgencyStaffChanged.v1", data: dict[str, object] | None = None
 ) -> bytes:
-    import datetime as dt
-
-    now = dt.datetime.now(dt.UTC)
-    return (
-        CloudEvent(
-            id=str(uuid.uuid4()),
-            source="/test",
-            type=type_,
-            subject=uscc,
-            time=now,
-            dataschema="urn:test",
-            data=data or {"uscc": uscc, "full_time_staff": 3, "qualified_staff": 1},
-            streamid=uscc,
-            streamversion=1,
-            position=1,
-            correlationid="c",
-            causationid="c",
-            actor="t",
-            actorrole="city_admin",
-            recordedtime=now,
-        )
-        .model_dump_json()
-        .encode()
-    )
+    staff = data or {"uscc": uscc, "full_time_staff": 3, "qualified_staff": 1}
+    return envelope(type_, staff, uscc).model_dump_json().encode()
 
 
 async def test_a_fresh_database_folds_from_offset_zero_despite_kafka_offsets(

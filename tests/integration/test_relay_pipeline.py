@@ -4,13 +4,16 @@ saves each checkpoint only after its batch was acknowledged, in log order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from asyncpg.transaction import Transaction
 
 from servicekit import relay as relay_module
 from servicekit.eventstore import EventStore, LogPosition
@@ -128,6 +131,35 @@ async def _leading(relay: OutboxRelay) -> bool:
     return relay.is_leader
 
 
+async def polling_relay(store: EventStore, producer: AIOKafkaProducer, infra: Infra) -> OutboxRelay:
+    """A relay of a new topic whose poll (30 s) no test waits for."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    return OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=30)
+
+
+@contextlib.asynccontextmanager
+async def held_back(
+    relay: OutboxRelay, database_url: str, stream: str
+) -> AsyncIterator[Transaction]:
+    """The relay running, leading, and an event of `stream` committed behind an older
+    transaction that holds an id (so the horizon) until the caller ends it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    older = await asyncpg.connect(database_url)
+    try:
+        await wait_for(lambda: _leading(relay))
+        held = older.transaction()
+        await held.start()
+        await older.fetchval("SELECT pg_current_xact_id()")  # it has an id: it holds the horizon
+        await relay.store.append(stream, [staff_event(stream)], expected_version=0)
+        yield held
+    finally:
+        await older.close()
+        stop.set()
+        await task
+
+
 async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_without_a_commit(
     store: EventStore,
     producer: AIOKafkaProducer,
@@ -141,9 +173,7 @@ async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_with
     batch) runs is left for later, and when that transaction ends nothing notifies the relay:
     it waited for the next commit of its own store or its poll (500 ms by default: the tail of
     visibility at 200 commands/s, issue 12). It now looks again soon while events wait."""
-    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(infra.kafka, [(topic, 1)])
-    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=30)
+    relay = await polling_relay(store, producer, infra)
     committed = asyncio.Event()  # the event's append returned
     empty_reads: list[bool] = []  # reads that took nothing: begun after the commit?
     publish = relay.publish_batch
@@ -156,15 +186,7 @@ async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_with
         return published
 
     monkeypatch.setattr(relay, "publish_batch", counted)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    older = await asyncpg.connect(database_url)
-    try:
-        await wait_for(lambda: _leading(relay))
-        held = older.transaction()
-        await held.start()
-        await older.fetchval("SELECT pg_current_xact_id()")  # it has an id: it holds the horizon
-        await store.append("held-1", [staff_event("held-1")], expected_version=0)
+    async with held_back(relay, database_url, "held-1") as held:
         committed.set()
 
         async def relay_woke() -> bool:  # the commit's notification: a read, nothing taken
@@ -178,10 +200,6 @@ async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_with
             return (await store.checkpoint(relay.checkpoint_name)).position == 1
 
         await wait_for(checkpointed, timeout=5)  # not the 30 s poll
-    finally:
-        await older.close()
-        stop.set()
-        await task
 
 
 async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
@@ -196,9 +214,7 @@ async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
     (bench_visible at 200/s: the relay's part p99 506 ms). The interval now stops at 40 ms, so
     an event goes out at most 40 ms after the transaction that held it back ends; the look is
     one EXISTS on the log's index."""
-    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
-    await ensure_topics(infra.kafka, [(topic, 1)])
-    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, poll_seconds=30)
+    relay = await polling_relay(store, producer, infra)
     waits: list[float] = []
 
     async def recorded(stop: asyncio.Event, seconds: float) -> None:
@@ -206,15 +222,7 @@ async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
         await asyncio.sleep(seconds)
 
     monkeypatch.setattr(relay_module, "wait", recorded)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    older = await asyncpg.connect(database_url)
-    try:
-        await wait_for(lambda: _leading(relay))
-        held = older.transaction()
-        await held.start()
-        await older.fetchval("SELECT pg_current_xact_id()")  # it holds the horizon
-        await store.append("held-2", [staff_event("held-2")], expected_version=0)
+    async with held_back(relay, database_url, "held-2") as held:
         waits.clear()
 
         async def looked_often() -> bool:
@@ -228,7 +236,3 @@ async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
 
         await wait_for(checkpointed, timeout=5)
         assert max(waits) <= 0.04, waits
-    finally:
-        await older.close()
-        stop.set()
-        await task
