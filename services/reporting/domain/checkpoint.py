@@ -152,19 +152,30 @@ def _values(column: Column, table: list[Any]) -> Iterator[Any]:
 _REF, _REF_SIZE = "I", 4  # an index into the table (unsigned, 4 bytes)
 
 
+class _Codes:
+    """The kind of a column of tuples of strings (an agency's service fields): shared too."""
+
+
+def _only_strings(column: list[Any]) -> bool:
+    return all(type(code) is str for codes in column if codes is not None for code in codes)
+
+
 class _Shared:
-    """The distinct strings, dates and integers of a state being encoded, each once: a fold
-    shares them (foldworker._shared) and a restore shares them again. By type: equal values
-    of different types (1, True) stay apart; Decimals (equal, yet written differently: "1.0",
-    "1.00") and tuples stay in their columns."""
+    """The distinct strings, dates, integers and tuples of strings of a state being encoded,
+    each once: a fold shares them (foldworker._shared, state.codes) and a restore shares them
+    again. By type: equal values of different types (1, True) stay apart; Decimals (equal, yet
+    written differently: "1.0", "1.00") and tuples of anything but strings stay as they are."""
 
     def __init__(self) -> None:
         self.table: list[Any] = []
-        self.index: dict[type[Any], dict[Any, int]] = {str: {}, dt.date: {}, int: {}}
+        self.index: dict[type[Any], dict[Any, int]] = {str: {}, dt.date: {}, int: {}, _Codes: {}}
 
     def refs(self, column: list[Any]) -> Column:
         kinds = set(map(type, column)) - {type(None)}
-        if len(kinds) != 1 or (index := self.index.get(kinds.pop())) is None:
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is tuple and _only_strings(column):
+            kind = _Codes
+        if (index := self.index.get(kind)) is None:  # type: ignore[arg-type]
             return column
         for value in dict.fromkeys(column):
             if value not in index:
