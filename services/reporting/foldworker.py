@@ -68,7 +68,7 @@ class Held:
     base: CityState = field(default_factory=CityState)
     mark: SortKey | None = None  # None: still folding from the start (no base yet)
     tail: list[tuple[SortKey, DomainEvent, dt.date]] = field(default_factory=list)
-    units: dict[str, CityState] | None = None  # views.by_unit(state), during one answer
+    units: dict[str, CityState] | None = None  # views.by_unit(state), until the state moves
     merges: int = 0  # late facts folded in by `merge` (tests)
     recorded: dt.datetime | None = None  # the latest recording among the facts folded
 
@@ -195,9 +195,6 @@ class Worker:
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
         rendered = [render(held.state, q, options, held.by_unit) for q in queries]
-        # The split is a second set of the state's dicts and lists (~9 MB at a million facts):
-        # made again by the next call's half-year (0.2 s), live states move before it anyway.
-        held.units = None
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _fold(
