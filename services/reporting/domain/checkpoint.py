@@ -5,20 +5,23 @@ state as of the last year or quarter end kept before it, the fold reads at most 
 mostly a quarter's. The report dates most asked for (half-year and year ends) are quarter ends:
 restored, not folded.
 
-Layout: per state field, the views as tuples of their slots (dict keys apart), pickled and
+Layout: per state field, its views' slots as columns (dict keys apart), pickled and
 compressed. Restoring builds each view without its frozen `__init__` (a third of the time), and
 reads only the stdlib value types views hold: a stored blob cannot name any other class.
 """
 
 from __future__ import annotations
 
+import array
+import collections
 import datetime as dt
 import hashlib
 import io
+import itertools
 import operator
 import pickle
 import zlib
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import fields
 from decimal import Decimal
 from typing import Any
@@ -40,12 +43,9 @@ _VIEWS: tuple[type[Any], ...] = (
     ops.Record,
 )
 _INDEX = {cls: i for i, cls in enumerate(_VIEWS)}
-_SLOTS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {
-    cls: operator.attrgetter(*cls.__slots__) for cls in _VIEWS
-}
 _SETTERS = [[getattr(cls, name).__set__ for name in cls.__slots__] for cls in _VIEWS]
 _STATE_FIELDS = tuple(f.name for f in fields(st.CityState))
-_FORMAT = 2  # this module's encoding: raised when `encode` changes
+_FORMAT = 3  # this module's encoding: raised when `encode` changes
 # What a blob was written by: a build whose encoding, views or state differ reads none of them.
 LAYOUT = hashlib.sha256(
     repr([(c.__qualname__, c.__slots__) for c in _VIEWS] + [_STATE_FIELDS, _FORMAT]).encode()
@@ -78,48 +78,110 @@ def days_to_keep(after: dt.date | None, first: dt.date, cutoff: dt.date) -> list
 
 
 def encode(state: st.CityState) -> bytes:
-    parts: list[bytes] = []
-    for name in _STATE_FIELDS:
-        value = getattr(state, name)
-        if isinstance(value, dict):
-            part: Any = (list(value), [_row(v) for v in value.values()])
-        else:
-            part = [_row(v) for v in value]
-        parts.append(pickle.dumps(part, protocol=5))
-    return zlib.compress(pickle.dumps(parts, protocol=5), 1)
+    """Per state field, its views' slots as columns (one per slot); strings, dates and integers
+    as references into one table of the state's distinct values. Each part compressed on its
+    own: neither side holds the whole state's uncompressed bytes (~20 MB at a million facts)."""
+    shared = _Shared()
+    parts = [_packed(_columns(getattr(state, f), shared)) for f in _STATE_FIELDS]
+    return pickle.dumps((_FORMAT, _packed(shared.table), parts), protocol=5)
 
 
 def decode(blob: bytes) -> st.CityState:
-    """One field at a time: its tuples are let go before the next field's are read (read all
-    at once, they doubled the memory a restore took: 207 -> 303 MB at a million facts)."""
-    parts: list[bytes] = _Restricted(io.BytesIO(zlib.decompress(blob))).load()
+    """One field at a time, each view's slots set from its field's columns: no tuple per view
+    beside the views (a restore at a million facts peaked at 286 MB against a fold's 207), and
+    one object per distinct string, date and integer across fields, as a fold shares them."""
+    found, table, parts = _Restricted(io.BytesIO(blob)).load()
+    if found != _FORMAT:  # LAYOUT keeps other encodings' rows unread: this never happens
+        raise ValueError(f"checkpoint encoding {found}, this build reads {_FORMAT}")
+    table = _unpacked(table)
     state = st.CityState()
     for name, part in zip(_STATE_FIELDS, parts, strict=True):
-        setattr(state, name, _field(part))
+        setattr(state, name, _field(_unpacked(part), table))
     return state
 
 
-def _field(part: bytes) -> Any:
-    value = _Restricted(io.BytesIO(part)).load()
-    if isinstance(value, tuple):
-        keys, rows = value
-        return dict(zip(keys, [_view(r) for r in rows], strict=True))
-    return [_view(r) for r in value]
+def _packed(value: Any) -> bytes:
+    return zlib.compress(pickle.dumps(value, protocol=5), 1)
 
 
-def _row(value: Any) -> Any:
-    kind = _INDEX.get(type(value))
-    return value if kind is None else (kind, _SLOTS[type(value)](value))
+def _unpacked(packed: bytes) -> Any:
+    return _Restricted(io.BytesIO(zlib.decompress(packed))).load()
 
 
-def _view(row: Any) -> Any:
-    if not isinstance(row, tuple):
-        return row  # a plain value (a penalty's kind)
-    kind, values = row
-    view = object.__new__(_VIEWS[kind])
-    for setter, value in zip(_SETTERS[kind], values, strict=True):
-        setter(view, value)
-    return view
+# A field: (its keys or None, its view class's index or None for plain values, its columns).
+# A column is its values, or (bytes) indexes into the state's table of shared values.
+Column = list[Any] | bytes
+Part = tuple[Column | None, int | None, list[Column]]
+
+
+def _columns(value: dict[Any, Any] | list[Any], shared: _Shared) -> Part:
+    keys, values = (list(value), list(value.values())) if isinstance(value, dict) else (None, value)
+    kind = _INDEX.get(type(values[0])) if values else None
+    if kind is None:
+        columns = [values]
+    else:
+        cls = _VIEWS[kind]
+        if any(type(v) is not cls for v in values):
+            raise TypeError(f"a state field mixes {cls.__qualname__} with other types")
+        columns = [list(map(operator.attrgetter(slot), values)) for slot in cls.__slots__]
+    refs = None if keys is None else shared.refs(keys)
+    return refs, kind, [shared.refs(column) for column in columns]
+
+
+def _field(part: Part, table: list[Any]) -> Any:
+    refs, kind, columns = part
+    if kind is None:
+        values = list(_values(columns[0], table))
+    else:
+        count = len(columns[0]) // _REF_SIZE if isinstance(columns[0], bytes) else len(columns[0])
+        values = list(map(object.__new__, itertools.repeat(_VIEWS[kind], count)))
+        for setter, column in zip(_SETTERS[kind], columns, strict=True):
+            # In C, one column at a time: the views are the only objects made per record.
+            collections.deque(map(setter, values, _values(column, table)), maxlen=0)
+    return values if refs is None else dict(zip(_values(refs, table), values, strict=True))
+
+
+def _values(column: Column, table: list[Any]) -> Iterator[Any]:
+    if isinstance(column, bytes):
+        refs = array.array(_REF)
+        refs.frombytes(column)
+        return map(table.__getitem__, refs)
+    return iter(column)
+
+
+_REF, _REF_SIZE = "I", 4  # an index into the table (unsigned, 4 bytes)
+
+
+class _Codes:
+    """The kind of a column of tuples of strings (an agency's service fields): shared too."""
+
+
+def _only_strings(column: list[Any]) -> bool:
+    return all(type(code) is str for codes in column if codes is not None for code in codes)
+
+
+class _Shared:
+    """The distinct strings, dates, integers and tuples of strings of a state being encoded,
+    each once: a fold shares them (foldworker._shared, state.codes) and a restore shares them
+    again. By type: equal values of different types (1, True) stay apart; Decimals (equal, yet
+    written differently: "1.0", "1.00") and tuples of anything but strings stay as they are."""
+
+    def __init__(self) -> None:
+        self.table: list[Any] = []
+        self.index: dict[type[Any], dict[Any, int]] = {str: {}, dt.date: {}, int: {}, _Codes: {}}
+
+    def refs(self, column: list[Any]) -> Column:
+        kinds = set(map(type, column)) - {type(None)}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is tuple and _only_strings(column):
+            kind = _Codes
+        if (index := self.index.get(kind)) is None:  # type: ignore[arg-type]
+            return column
+        for value in dict.fromkeys(column):
+            if value not in index:
+                index[value] = len(self.table)
+                self.table.append(value)
+        return array.array(_REF, map(index.__getitem__, column)).tobytes()
 
 
 class _Restricted(pickle.Unpickler):

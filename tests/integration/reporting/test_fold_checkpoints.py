@@ -8,17 +8,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import pickle
 import random
 import signal
 import sys
+import zlib
+from dataclasses import fields
+from typing import Any
 
 import asyncpg
 import pytest
 
 from benchmarks.history_generator import fact_rows
 from services.reporting import foldworker
+from services.reporting.domain import checkpoint
 from services.reporting.domain.facts import FactRow
 from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.state import CityState
 from services.reporting.views import ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
@@ -162,3 +168,48 @@ async def test_a_worker_killed_while_keeping_a_checkpoint_leaves_answers_exact(
         asked = queries(*random_cutoff(rng))
         answer = await foldworker.Worker().answer(database_url, G, asked, OPTIONS)
         await assert_equal_to_the_fold(pool, answer, asked)
+
+
+FORMAT_2_LAYOUT = "f94367ad18a81260"  # the layout hash of the build before format 3
+
+
+def format_2(state: CityState) -> bytes:
+    """How the build before format 3 encoded a state: per field, the views as tuples."""
+
+    def row(v: Any) -> Any:
+        return (checkpoint._VIEWS.index(type(v)), tuple(getattr(v, s) for s in v.__slots__))
+
+    parts = []
+    for name in (f.name for f in fields(state)):
+        value = getattr(state, name)
+        if isinstance(value, dict):
+            part: Any = (list(value), [row(v) for v in value.values()])
+        else:
+            part = [row(v) for v in value]
+        parts.append(pickle.dumps(part, protocol=5))
+    return zlib.compress(pickle.dumps(parts, protocol=5), 1)
+
+
+async def test_a_state_kept_in_an_older_encoding_is_folded_again_not_read(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await insert(pool, list(fact_rows(2000, seed=13)))
+    today = dt.date(2027, 6, 1)
+    await foldworker.Worker().answer(database_url, G, queries(today, None), OPTIONS)
+    async with pool.acquire() as conn:
+        # Every kept row now as format 2 wrote it, under format 2's layout hash.
+        kept = await conn.fetch(f"SELECT day FROM {G}.checkpoints")
+        assert kept and checkpoint.LAYOUT != FORMAT_2_LAYOUT
+        for row in kept:
+            state = await old_fold(pool, row["day"], None)
+            await conn.execute(
+                f"UPDATE {G}.checkpoints SET layout = $1, state = $2 WHERE day = $3",
+                FORMAT_2_LAYOUT,
+                format_2(state),
+                row["day"],
+            )
+    worker = foldworker.Worker()
+    asked = queries(dt.date(2026, 3, 1), None)
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    assert worker.restored == 0 and answer.refolded
+    await assert_equal_to_the_fold(pool, answer, asked)
