@@ -456,7 +456,8 @@ By query (slowest p99 first; {len(rep.get("slow", []))} requests over 100 ms):
 RSS of the service (its process and the fold workers): {rep["rss_start_mb"]:.0f} MB at start,
 peak {rep["rss_peak_mb"]:.0f} MB (by process, the service first: {parts}),
 {rep["rss_end_mb"]:.0f} MB
-at the end; peak during the load alone {load_rss}.
+at the end; peak during the load alone {load_rss}. Proportional (PSS, a page the processes
+share counted once): peak {rep.get("pss_peak_mb", 0):.0f} MB.
 
 First request of each query (cold; one after the other, before the load), and meanwhile
 `/health/live` every 20 ms answered in p50 {rep["cold_probe"]["p50_ms"]:.0f} ms, p99

@@ -83,6 +83,7 @@ from benchmarks.bench_foundation import (
 )
 from benchmarks.bench_write import write_section
 from benchmarks.openloop import Answer, Generator, Request, build, http_request, write_requests
+from benchmarks.report_load import pss_mb
 from servicekit import topic_reading
 from tests.conftest import TEST_SECRET
 from tests.faults.workload import _base, _commendation
@@ -196,8 +197,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def rss_mib(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) of a process and its children (reporting's fold worker), MiB."""
+def rss_mib(pid: int) -> tuple[float, float, float]:
+    """(VmRSS, VmHWM, PSS) of a process and its children (reporting's fold worker), MiB; PSS
+    counts a page they share (libraries, code a spawned worker maps again) once in all."""
     pids = [pid] + [
         int(p.name)
         for p in Path("/proc").iterdir()
@@ -211,7 +213,7 @@ def rss_mib(pid: int) -> tuple[float, float]:
                     rss += int(line.split()[1]) / 1024
                 elif line.startswith("VmHWM:"):
                     hwm += int(line.split()[1]) / 1024
-    return round(rss, 1), round(hwm, 1)
+    return round(rss, 1), round(hwm, 1), round(pss_mb(pid), 1)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -373,7 +375,7 @@ async def run(
             stack.push_async_callback(db.close)
             print(f"seeding {SEED_AGENCIES} agencies ...", flush=True)
             seeds = await seed(client, db)
-            rss_before = {name: rss_mib(s.pid) for name, s in servers.items()}
+            before = await Snapshot.take(servers)
             count = int(rate * seconds)
             targets, requests, sends = command_requests(servers, rate, count, seeds)
             write_requests(logs / "requests", targets, requests)
@@ -406,46 +408,81 @@ async def run(
             cpu = spent_since(
                 {**cpu_start, "load generator (C)": 0.0}, cpu_end, time.monotonic() - wall_start
             )
-            rss_after = {name: rss_mib(s.pid) for name, s in servers.items()}
-            groups = await group_commit_figures(servers)
+            after = await Snapshot.take(servers)
             if statements:
                 accepted = sum(1 for s in sends if 200 <= s.status < 300)
                 await top_statements(db, max(accepted, 1), statements)
     finally:
         await drop_database(admin_dsn, db_name)
-    results = summarise(sends, rate, seconds, sent_by, rss_before, rss_after, load_start, load_end)
+    results = summarise(sends, rate, seconds, sent_by, before.rss, after.rss, load_start, load_end)
+    groups = group_commit_figures(before.groups, after.groups)
     return {**results, "cpu": cpu, "group_commit": groups}
 
 
-async def group_commit_figures(servers: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Per writing service, from its /metrics: how long commands waited for their group's
-    transaction to begin and how long groups took (p50 / p99 as the bucket bounds they fall
-    in, ms), and the mean group size: where the accepted answer's own latency goes."""
-    figures: dict[str, dict[str, float]] = {}
+@dataclass
+class Snapshot:
+    """Each service's memory, and the writers' group commit histograms, at one instant."""
+
+    rss: dict[str, tuple[float, float, float]]
+    groups: Samples
+
+    @classmethod
+    async def take(cls, servers: dict[str, Any]) -> Snapshot:
+        rss = {name: rss_mib(server.pid) for name, server in servers.items()}
+        return cls(rss, await group_samples(servers))
+
+
+Samples = dict[str, dict[tuple[str, str], float]]  # service -> (sample, le) -> value
+GROUP_FAMILIES = (
+    "socialwork_group_commit_wait_seconds",
+    "socialwork_group_commit_seconds",
+    "socialwork_group_commit_commands",
+)
+
+
+async def group_samples(servers: dict[str, Any]) -> Samples:
+    """The group commit histograms' samples of each writing service, from its /metrics."""
+    found: Samples = {}
     headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
     async with httpx.AsyncClient(timeout=30) as client:
         for name in WRITERS:
             answer = await client.get(f"{servers[name].base}/metrics", headers=headers)
             answer.raise_for_status()
-            families = {f.name: f for f in text_string_to_metric_families(answer.text)}
-            wait = _buckets(families["socialwork_group_commit_wait_seconds"])
-            took = _buckets(families["socialwork_group_commit_seconds"])
-            size = families["socialwork_group_commit_commands"].samples
-            total = sum(x.value for x in size if x.name.endswith("_sum"))
-            count = sum(x.value for x in size if x.name.endswith("_count"))
-            figures[name] = {
-                "wait_p50_ms": _quantile(wait, 0.5) * 1000,
-                "wait_p99_ms": _quantile(wait, 0.99) * 1000,
-                "group_p50_ms": _quantile(took, 0.5) * 1000,
-                "group_p99_ms": _quantile(took, 0.99) * 1000,
-                "commands_per_group": round(total / max(count, 1), 2),
+            found[name] = {
+                (x.name, x.labels.get("le", "")): x.value
+                for f in text_string_to_metric_families(answer.text)
+                if f.name in GROUP_FAMILIES
+                for x in f.samples
             }
+    return found
+
+
+def group_commit_figures(before: Samples, after: Samples) -> dict[str, dict[str, float]]:
+    """Per writing service, over the load alone (after - before): how long commands waited for
+    their group's transaction to begin and how long groups took (p50 / p99 as the bucket bounds
+    they fall in, ms), and the mean group size: where the accepted answer's own time goes."""
+    figures: dict[str, dict[str, float]] = {}
+    for name, samples in after.items():
+        run = {key: value - before[name].get(key, 0.0) for key, value in samples.items()}
+        wait = _buckets(run, "socialwork_group_commit_wait_seconds")
+        took = _buckets(run, "socialwork_group_commit_seconds")
+        size = "socialwork_group_commit_commands"
+        figures[name] = {
+            "wait_p50_ms": _quantile(wait, 0.5) * 1000,
+            "wait_p99_ms": _quantile(wait, 0.99) * 1000,
+            "group_p50_ms": _quantile(took, 0.5) * 1000,
+            "group_p99_ms": _quantile(took, 0.99) * 1000,
+            "commands_per_group": round(
+                run.get((f"{size}_sum", ""), 0.0) / max(run.get((f"{size}_count", ""), 0.0), 1), 2
+            ),
+        }
     return figures
 
 
-def _buckets(family: Any) -> list[tuple[float, float]]:
-    """(upper bound, cumulative count) of a histogram family."""
-    return [(float(x.labels["le"]), x.value) for x in family.samples if x.name.endswith("_bucket")]
+def _buckets(run: dict[tuple[str, str], float], family: str) -> list[tuple[float, float]]:
+    """(upper bound, cumulative count) of a histogram, in ascending bounds."""
+    bucket = f"{family}_bucket"
+    return sorted((float(le), value) for (name, le), value in run.items() if name == bucket)
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
@@ -474,8 +511,8 @@ def summarise(
     rate: float,
     seconds: float,
     sent_by: float,
-    rss_before: dict[str, tuple[float, float]],
-    rss_after: dict[str, tuple[float, float]],
+    rss_before: dict[str, tuple[float, float, float]],
+    rss_after: dict[str, tuple[float, float, float]],
     load_start: tuple[float, float, float],
     load_end: tuple[float, float, float],
 ) -> dict[str, Any]:
@@ -530,7 +567,7 @@ def section(results: dict[str, Any]) -> str:
 
     rss = "".join(
         f"| {name} | {r['rss_mib_before'][name][0]:.0f} | {r['rss_mib_after'][name][0]:.0f} | "
-        f"{r['rss_mib_after'][name][1]:.0f} |\n"
+        f"{r['rss_mib_after'][name][1]:.0f} | {_pss(r['rss_mib_after'][name])} |\n"
         for name in SERVICES
     )
     return (
@@ -549,9 +586,17 @@ def section(results: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|\n"
         + row("all", r["all"])
         + "".join(row(f"`{ROUTES[n]}`", f) for n, f in r["by_service"].items())
-        + "\n| Service | RSS MiB after seeding | RSS MiB after the run | peak (VmHWM) |\n"
-        "|---|---:|---:|---:|\n" + rss + "\n" + cpu_table(r) + group_table(r)
+        + "\n| Service | RSS MiB after seeding | RSS MiB after the run | peak (VmHWM) | PSS "
+        "MiB after the run |\n|---|---:|---:|---:|---:|\n"
+        + rss
+        + "\n"
+        + cpu_table(r)
+        + group_table(r)
     )
+
+
+def _pss(sizes: Sequence[float]) -> str:
+    return f"{sizes[2]:.0f}" if len(sizes) > 2 else "—"  # earlier runs took no PSS
 
 
 def group_table(run: dict[str, Any]) -> str:
