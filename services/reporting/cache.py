@@ -143,6 +143,8 @@ class ReportCache:
         await asyncio.gather(
             *(loop.run_in_executor(self._executor(lane), foldworker.started) for lane in LANES)
         )
+        # Idle from its start: a service never asked for a past date kept it for good.
+        self._arm_idle("history")
 
     def stats(self) -> dict[str, int]:
         """What `/projection/status` shows of the cache (and the benchmark reads)."""
@@ -321,7 +323,13 @@ class ReportCache:
 
     def _idle(self, lane: Lane) -> None:
         self.busy[lane] -= 1
+        self._arm_idle(lane)
+
+    def _arm_idle(self, lane: Lane) -> None:
+        """The history lane's worker ends after `history_idle` seconds with nothing to do."""
         if lane == "history" and self.history_idle is not None and not self.busy[lane]:
+            if (timer := self.idle_timers.pop(lane, None)) is not None:
+                timer.cancel()
             loop = asyncio.get_running_loop()
             self.idle_timers[lane] = loop.call_later(self.history_idle, self._recycle, lane)
 
