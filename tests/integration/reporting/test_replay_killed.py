@@ -2,7 +2,8 @@
 
 The bulk load commits each batch's facts with its checkpoint, in this process's shard and in the
 spawned one; the spawned shard leaves with its parent. Resuming reads each partition from its
-checkpoint, so the resumed generation equals one replayed in one go, facts and summaries.
+checkpoint, so the resumed generation equals one replayed in one go: facts, summaries and the
+stream versions a switch hands to the live consumer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from devstack._process import pid_alive
 
@@ -112,10 +114,13 @@ async def test_a_replay_killed_mid_load_resumes_without_loss_or_duplicates(
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
             killed = await readmodel.checksum(conn, KILLED)
             whole = await readmodel.checksum(conn, WHOLE)
+        killed_streams = await handed_over(pool, KILLED)
+        whole_streams = await handed_over(pool, WHOLE)
     finally:
         await pool.close()
     assert killed["rows"]["facts"] == published
     assert killed["tables"] == whole["tables"]
+    assert killed_streams == whole_streams
 
 
 async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_whole(
@@ -174,11 +179,31 @@ async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_who
             switched = await readmodel.current_generation(conn)
             killed = await readmodel.checksum(conn, KILLED)
             whole = await readmodel.checksum(conn, WHOLE)
+        killed_streams = await handed_over(pool, KILLED)
+        whole_streams = await handed_over(pool, WHOLE)
     finally:
         await pool.close()
     assert rerun.switched and switched == KILLED
     assert killed["rows"]["facts"] == published
     assert killed["tables"] == whole["tables"]
+    assert killed_streams == whole_streams
+
+
+async def handed_over(pool: asyncpg.Pool, generation: str) -> list[tuple[object, ...]]:
+    """The stream versions a switch to `generation` hands the live consumer (non-empty)."""
+    async with pool.acquire() as conn:
+        live = await readmodel.live_consumer(conn)
+        offsets = await readmodel.replay_offsets(conn, replay_consumer(generation))
+        switched = await readmodel.switch_generation(
+            conn, new=generation, live_consumer=live, offsets=offsets
+        )
+        rows = await conn.fetch(
+            "SELECT topic, store_id, stream_id, version, event_id FROM reporting.consumer_streams "
+            "WHERE consumer = $1 ORDER BY topic, store_id, stream_id",
+            live,
+        )
+    assert switched and rows
+    return [tuple(r) for r in rows]
 
 
 def _start_replay(
