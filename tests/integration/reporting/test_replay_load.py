@@ -100,7 +100,7 @@ async def test_a_replayed_generation_has_planner_statistics(
             keys = await index_keys(conn, "reporting_g2.facts")
     finally:
         await pool.close()
-    assert {r["tablename"] for r in columns if r["count"] > 0} == {"facts", "agencies"}
+    assert {"facts", "agencies"} <= {r["tablename"] for r in columns if r["count"] > 0}
     assert not options
     # No index is another's leading columns: the longer one serves the same scans, and each
     # index is a sort of every fact after a bulk load (about a CPU second at a million).
