@@ -24,6 +24,7 @@ from servicekit.eventstore import (
 from servicekit.eventstore.records import Decided
 from servicekit.eventstore.store import (
     InlineProjection,
+    InlineRow,
     InlineStatement,
     InlineStatements,
     command_fingerprint,
@@ -177,8 +178,9 @@ async def execute_together(
 ) -> list[Together]:
     """Run commands on distinct streams and distinct command ids in a few round trips in the
     caller's transaction (issue 12): one read of every stream, one insert of every decision's
-    events and command records, then each inline projection. A statement that fails raises:
-    the caller rolls back to before this call and runs each command alone."""
+    events, command records and `InlineRow` projections, then each other inline projection.
+    A statement that fails raises: the caller rolls back to before this call and runs each
+    command alone."""
     hashes = [steps.command_hash() for steps in group]
     loaded = await store.load_many(conn, [(s.stream_id, s.context.command_id) for s in group])
     answers: list[Together] = []
@@ -196,19 +198,36 @@ async def execute_together(
         decided.append((i, Decided(stream, events, steps.context.command_id, hashes[i]), new_state))
     if not decided:
         return answers
-    results = await store.append_many(conn, [d for _, d, _ in decided])
-    statements: dict[str, list[Sequence[Any]]] = {}
+    projections = [_together(group[i].projection(state)) for i, _, state in decided]
+    rows: dict[str, list[Any]] = {}  # written by the events' insert (one execution for all)
+    for (_, d, _), projection in zip(decided, projections, strict=True):
+        if isinstance(projection, InlineRow) and d.events:
+            rows.setdefault(projection.statement, []).append(projection.row)
+    results = await store.append_many(conn, [d for _, d, _ in decided], rows)
     for (i, _, new_state), result in zip(decided, results, strict=True):
-        projection = _together(group[i].projection(new_state))
-        if _in_order(projection, statements) and result.events:
+        answers[i] = Outcome(result, new_state)
+    await _project_together(conn, projections, results)
+    return answers
+
+
+async def _project_together(
+    conn: Connection,
+    projections: Sequence[InlineProjection | None],
+    results: Sequence[AppendResult],
+) -> None:
+    """The projections `append_many` did not write (an `InlineRow` it did), each statement sent
+    once for all of them where their order allows."""
+    statements: dict[str, list[Sequence[Any]]] = {}
+    for projection, result in zip(projections, results, strict=True):
+        if isinstance(projection, InlineRow) or not result.events:
+            continue
+        if _in_order(projection, statements):
             for each in projection.statements:
                 statements.setdefault(each.statement, []).append(each.arguments(result.events))
-        elif projection is not None and result.events:
+        elif projection is not None:
             await projection(conn, result.events)
-        answers[i] = Outcome(result, new_state)
     for statement, rows in statements.items():  # one round trip per statement (issue 12)
         await conn.executemany(statement, rows)
-    return answers
 
 
 def _together(projection: InlineProjection | None) -> InlineProjection | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +65,35 @@ class InlineStatements:
     async def __call__(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         for statement in self.statements:
             await statement(conn, events)
+
+
+# What `InlineRow.statement` reads as `ins` when it runs by itself: the appended events' keys.
+_APPENDED = (
+    "WITH ins AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[]) "
+    "AS ins(stream_id, stream_version, position)) "
+)
+
+
+@dataclass(frozen=True)
+class InlineRow:
+    """An inline projection writing one row per command: `statement` writes the rows in
+    `$rows` (a JSON array of `row`, one per command) and reads the events just appended as
+    `ins` (stream_id, stream_version, position). In a group's batch every command's row is
+    written by the events' own insert statement: one round trip and one execution for the
+    group, not one each (issue 12). `statement` sees the tables as they were before the
+    group's events: what it needs of them it reads from `ins`."""
+
+    statement: str
+    row: Any  # JSON-able by pydantic-core (dates, tuples)
+
+    async def __call__(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        await conn.execute(
+            _APPENDED + self.statement.replace("$rows", "$1"),
+            [self.row],
+            [e.stream_id for e in events],
+            [e.stream_version for e in events],
+            [e.position for e in events],
+        )
 
 
 _COLUMNS = (
@@ -522,17 +551,23 @@ class EventStore:
             for i, ((stream_id, _), events) in enumerate(zip(wanted, found, strict=True))
         ]
 
-    async def append_many(self, conn: Connection, decided: Sequence[Decided]) -> list[AppendResult]:
+    async def append_many(
+        self,
+        conn: Connection,
+        decided: Sequence[Decided],
+        inline_rows: Mapping[str, Sequence[Any]] | None = None,
+    ) -> list[AppendResult]:
         """The decisions of several commands on streams `load_many` read in this transaction
-        (none of them stale, known or shared), their events and command records in one
-        statement. A writer that committed one of these versions or command ids meanwhile
-        trips a unique constraint and fails the whole statement (the caller runs the
-        commands again one by one)."""
+        (none of them stale, known or shared), their events, command records and `inline_rows`
+        (`InlineRow.statement` -> the rows of the commands that append events) in one
+        statement. A writer that committed one of these versions or command ids meanwhile, or
+        a row a read model refuses, fails the whole statement (the caller runs the commands
+        again one by one)."""
         events = [(d, n, e) for d in decided for n, e in enumerate(d.events, 1)]
         # The data is not read back: decoding what was just encoded was 2% of a command's CPU.
         data = {e.event_id: e.event.model_dump(mode="json") for _, _, e in events}
         with APPEND_SECONDS.time():  # once for the batch
-            rows = await self._insert_many(conn, decided, events, data)
+            rows = await self._insert_many(conn, decided, events, data, inline_rows or {})
         recorded: dict[str, list[RecordedEvent]] = {}
         for row in rows:
             recorded.setdefault(row["stream_id"], []).append(_record(row, data[row["event_id"]]))
@@ -544,9 +579,15 @@ class EventStore:
         decided: Sequence[Decided],
         events: Sequence[tuple[Decided, int, NewEvent]],
         data: dict[Any, dict[str, Any]],
+        inline_rows: Mapping[str, Sequence[Any]],
     ) -> list[Any]:
         s = self.schema
         commands = [d for d in decided if d.command_id is not None]
+        # Each read model's rows as one more data-modifying part of the statement, reading `ins`.
+        projections = "".join(
+            f", inline_{i} AS ({statement.replace('$rows', f'${18 + i}')})"
+            for i, statement in enumerate(inline_rows)
+        )
         rows: list[Any] = await conn.fetch(
             f"""
             WITH ins AS (
@@ -574,7 +615,7 @@ class EventStore:
                      AS c(command_id, command_hash, stream_id, stream_version)
             ), wake AS (
                 SELECT pg_notify($17, '') FROM ins HAVING count(*) > 0
-            )
+            ){projections}
             SELECT ins.* FROM ins WHERE (SELECT count(*) FROM wake) >= 0
             """,
             [e.event_id for _, _, e in events],
@@ -594,6 +635,7 @@ class EventStore:
             [d.loaded.stream_id for d in commands],
             [d.loaded.version + len(d.events) for d in commands],
             self.notify_channel,
+            *inline_rows.values(),
         )
         return rows
 

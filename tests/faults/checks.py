@@ -130,6 +130,13 @@ def _applied(verdict: Verdict, evidence: Evidence, injected: Sequence[Injected])
         "facts reporting holds of no stored event", sorted(evidence.facts - stored - bad_ids)
     )
 
+    last = {r["stream_id"]: r["stream_version"] for r in evidence.stored["registry"]}
+    own = evidence.registry_agencies
+    verdict.fail(
+        "registry.agencies rows not at their stream's last version (uscc: expected, found)",
+        [f"{u}: {v}, {own.get(u)}" for u, v in sorted(last.items()) if own.get(u) != v]
+        + [f"{u}: none, {v}" for u, v in sorted(own.items()) if u not in last],
+    )
     expected: dict[str, tuple[str, int]] = {}
     for r in evidence.stored["registry"]:
         if r["event_type"] in STATUS_AFTER:

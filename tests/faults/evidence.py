@@ -178,6 +178,9 @@ class Evidence:
     skipped: set[tuple[str, str]] = field(default_factory=set)
     # (consumer, topic, stream) -> (version, event id) each consumer last applied
     streams: dict[tuple[str, str, str], tuple[int, str]] = field(default_factory=dict)
+    # uscc -> version of registry.agencies, the registry's inline read model (written with
+    # its events, in a group's batch by the events' own insert statement)
+    registry_agencies: dict[str, int] = field(default_factory=dict)
 
 
 async def gather(database_url: str, reader: Reader, specs: Sequence[ConsumerSpec]) -> Evidence:
@@ -213,6 +216,8 @@ async def gather(database_url: str, reader: Reader, specs: Sequence[ConsumerSpec
             checkpoints=checkpoints,
             ends=await reader.end_offsets(ALL_TOPICS),
         )
+        own = await conn.fetch("SELECT uscc, version FROM registry.agencies")
+        evidence.registry_agencies = {r["uscc"]: r["version"] for r in own}
         for schema in sorted({c.schema for c in specs}):
             place = f'consumer, topic, partition, "offset", reason FROM {schema}'
             for table, rows in (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
+from functools import cache
 
 from socialwork_contracts.reference import Classification, locality, service_fields, target_groups
 
@@ -174,8 +175,20 @@ def target_groups_valid(ids: Sequence[str]) -> list[RuleViolation]:
 
 def priority_of(fields: Sequence[str], groups: Sequence[str]) -> bool:
     """guidance §2.1: a priority agency serves a priority field or group (derived, not typed in)."""
-    flagged = {c.id for c in (*service_fields(), *target_groups()) if c.priority}
+    flagged = _priority_ids()
     return any(i in flagged for i in (*fields, *groups))
+
+
+# The reference lists are fixed for the process (cached by the contracts): their id sets once,
+# not on every decision (issue 12: rebuilt per command, they were 2% of the registry's loop).
+@cache
+def _priority_ids() -> frozenset[str]:
+    return frozenset(c.id for c in (*service_fields(), *target_groups()) if c.priority)
+
+
+@cache
+def _ids(reference: Callable[[], tuple[Classification, ...]]) -> frozenset[str]:
+    return frozenset(c.id for c in reference())
 
 
 def text_present(field: str, value: str, label_zh: str, label_en: str) -> list[RuleViolation]:
@@ -233,7 +246,9 @@ def _classified(
                 f"choose at least one of the {label_en}",
             )
         ]
-    known = {c.id for c in reference()}
+    known = _ids(reference)
+    if len(set(ids)) == len(ids) and known.issuperset(ids):
+        return []  # the usual case, without the walk below
     unknown = [i for i in dict.fromkeys(ids) if i not in known]
     repeated = [i for i in dict.fromkeys(ids) if ids.count(i) > 1]
     return [

@@ -19,7 +19,8 @@ def uscc_format(uscc: str) -> list[RuleViolation]:
             _uscc("uscc_characters", f"含不允许的字符：{bad}", f"has characters not allowed: {bad}")
         ]
     found: list[RuleViolation] = []
-    if not code.has_valid_check_character(uscc):
+    # Length and characters checked above: the check character alone is left to check.
+    if uscc[-1] != code.check_character(uscc[:-1]):
         found.append(_uscc("uscc_check_character", "校验码错误", "has a wrong check character"))
     if uscc[0] != code.CIVIL_AFFAIRS:
         found.append(_uscc("uscc_not_civil_affairs", "首位应为5（民政）", "must start with 5"))
