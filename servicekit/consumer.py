@@ -6,11 +6,12 @@ offset per topic-partition, locked per partition) and, per stream, the last vers
 those it advanced in one before its checkpoint: not a round trip each per record). A
 consumer expects the next version of each stream: what it has seen is dropped, what comes early
 is parked and applied when the gap closes. The batch's events are applied together, after its
-records were sorted out, in one savepoint (and in one statement each where the projection has
-a form for many, `AppliesTogether`); if a statement fails, the batch is rolled back to it and
-every record runs again alone in its own savepoint, so the one at fault is refused alone (as
-servicekit.group_commit does for commands). On assignment the consumer seeks to the checkpoint kept
-in PostgreSQL, not to Kafka's committed offset, and a record past the checkpoint sends it back.
+records were sorted out (in one statement each where the projection has a form for many,
+`AppliesTogether`); if a statement fails, the batch's transaction is rolled back and the batch
+runs again with every record alone in its own savepoint, so the one at fault is refused alone
+(as servicekit.group_commit does for commands). On assignment the consumer seeks to the
+checkpoint kept in PostgreSQL, not to Kafka's committed offset, and a record past the checkpoint
+sends it back.
 
 Nothing a record holds can stop a partition: a record that cannot be parsed, loaded or applied
 is written to `dead_letters` in the same transaction (published to the dead-letter topic
@@ -77,10 +78,6 @@ EPOCH_POLL_SECONDS = 1.0
 BATCH_WAIT_MS = 50
 
 
-# The batch's savepoint: what its records wrote, undone at once if one statement of it failed.
-BATCH_SAVEPOINT = "consumer_batch"
-
-
 class Projection(Protocol):
     """What a consuming service supplies: how to apply one event, and how to forget everything."""
 
@@ -109,6 +106,14 @@ class AppliesTogether(Protocol):
     ) -> None:
         """Apply the events in their order. Raises if a statement failed: the consumer then
         undoes all of them and applies each alone."""
+
+
+class _TogetherFailed(Exception):
+    """A statement of a batch applied together failed: the batch runs again record by record."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 Applied = tuple[CloudEvent, DomainEvent]
@@ -258,9 +263,13 @@ class EventConsumer:
         """Apply records (any topics/partitions) in one transaction with their checkpoints."""
         deliveries = [Delivery.of(r) for r in records]
         for attempt in range(1, BATCH_ATTEMPTS + 1):
+            gaps = dict(self._last_gap)
             try:
                 seeks = await self._apply_once(deliveries)
             except RETRY_BATCH as exc:
+                # A gap counts as met only by an attempt that committed: met again by this
+                # attempt's rerun, it would be taken for the log's own and skipped.
+                self._last_gap = gaps
                 if attempt == BATCH_ATTEMPTS:
                     self._seek(_firsts(deliveries))  # delivered again, never skipped
                     raise
@@ -272,38 +281,51 @@ class EventConsumer:
             return
 
     async def _apply_once(self, deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
-        """One attempt at the batch; returns the partitions to rewind (after the commit)."""
+        """One attempt at the batch; returns the partitions to rewind (after the commit).
+
+        Its events applied together first; if a statement of that fails, the transaction is
+        rolled back and the batch runs again with each record alone in a savepoint of its own,
+        so the one at fault is refused by itself (no savepoint for the batch: a round trip
+        every batch paid for a failure that seldom comes)."""
         by_partition: dict[tuple[str, int], list[Delivery]] = {}
         for d in deliveries:
             by_partition.setdefault((d.topic, d.partition), []).append(d)
         parsed = {d: parse(d) for d in deliveries}  # each record once: `handle` reads it here
+        gaps = dict(self._last_gap)
+        try:
+            return await self._attempt(by_partition, parsed, together=True)
+        except _TogetherFailed as failed:
+            log.info("consumer.batch_rerun_alone", consumer=self.name, error=failed.error)
+            self._last_gap = gaps  # the rerun meets the same gaps as the first time
+            return await self._attempt(by_partition, parsed, together=False)
+
+    async def _attempt(
+        self,
+        by_partition: dict[tuple[str, int], list[Delivery]],
+        parsed: dict[Delivery, Received | Refused],
+        *,
+        together: bool,
+    ) -> dict[tuple[str, int], int]:
         async with self.pool.acquire() as conn, conn.transaction():
             # Locks first, then the reads they guard: no write yet, so no transaction id until
             # the batch's first write (`hold_partitions`).
             await hold_partitions(conn, self.schema, self.name, by_partition, epoch=True)
-            epoch, expected = await self._positions(conn, by_partition)
+            epoch, expected, parked = await self._positions(conn, by_partition)
             if self._epoch_moved(epoch):
                 return expected  # a reset: every partition from its saved offset (0)
             runs, seeks, seen = self._runs(by_partition, expected)
-            parked = await self._any_parked(conn)
-            # After the partition locks: what the previous holder committed is seen.
             streams = await self._read_streams(conn, parsed)
-            batch = _Batch(parked, parsed, dict(streams), together=[])
-            await conn.execute(f"SAVEPOINT {BATCH_SAVEPOINT}")
+            batch = _Batch(parked, parsed, streams, together=[] if together else None)
             try:
                 await self._pass(conn, runs, batch)
             except RETRY_BATCH:
                 raise
             except Exception as exc:
-                if conn.is_closed():
-                    raise  # the transaction is lost: the whole batch runs again
-                log.info("consumer.batch_rerun_alone", consumer=self.name, error=repr(exc)[:300])
-                await conn.execute(f"ROLLBACK TO SAVEPOINT {BATCH_SAVEPOINT}")
-                batch = _Batch(parked, parsed, dict(streams))
-                await self._pass(conn, runs, batch)
-            await self._write_streams(conn, batch)
+                if not together or conn.is_closed():
+                    raise  # alone, each record's own error was its answer; or the link is gone
+                raise _TogetherFailed(repr(exc)[:300]) from exc  # rolls the transaction back
             touched = {tp: run[-1].offset + 1 for tp, run in runs.items() if run}
-            await self._save_offsets(conn, touched)
+            await self._save(conn, batch, touched)
         batch.tally.duplicates += seen
         self._count(batch.tally)
         self.stats.positions.update(touched)
@@ -373,18 +395,20 @@ class EventConsumer:
 
     async def _positions(
         self, conn: Connection, by_partition: dict[tuple[str, int], list[Delivery]]
-    ) -> tuple[int, dict[tuple[str, int], int]]:
-        """The consumer's epoch and this batch's checkpoints, read under their locks in one
-        statement; missing rows are made at epoch 0 and offset 0. Offset 0, not the first
-        offset received: a batch handled in memory but never committed (lost with the
-        database) leaves the next batch past a partition's start, and that gap must rewind it.
-        Where retention removed the start, the same gap comes twice (`_go_back`)."""
+    ) -> tuple[int, dict[tuple[str, int], int], bool]:
+        """The consumer's epoch, this batch's checkpoints and whether it has parked records,
+        read under their locks in one statement; missing rows are made at epoch 0 and offset 0.
+        Offset 0, not the first offset received: a batch handled in memory but never committed
+        (lost with the database) leaves the next batch past a partition's start, and that gap
+        must rewind it. Where retention removed the start, the same gap comes twice
+        (`_go_back`)."""
         tps = sorted(by_partition)
         topics, partitions = [t for t, _ in tps], [p for _, p in tps]
         s = self.schema
         rows = await conn.fetch(
-            f"SELECT e.epoch, o.topic, o.partition, o.next_offset "
-            f"FROM (SELECT max(epoch) AS epoch FROM {s}.consumer_epochs WHERE consumer = $1) e "
+            f"SELECT e.epoch, e.parked, o.topic, o.partition, o.next_offset "
+            f"FROM (SELECT max(epoch) AS epoch, EXISTS (SELECT 1 FROM {s}.parked_records "
+            f"WHERE consumer = $1) AS parked FROM {s}.consumer_epochs WHERE consumer = $1) e "
             f"LEFT JOIN {s}.consumer_offsets o ON o.consumer = $1 AND (o.topic, o.partition) IN "
             "(SELECT * FROM unnest($2::text[], $3::int[]))",
             self.name,
@@ -409,7 +433,7 @@ class EventConsumer:
                 topics,
                 partitions,
             )
-        return epoch, {tp: saved.get(tp, 0) for tp in tps}
+        return epoch, {tp: saved.get(tp, 0) for tp in tps}, rows[0]["parked"]
 
     async def _read_streams(
         self, conn: Connection, received: dict[Delivery, Received | Refused]
@@ -440,9 +464,11 @@ class EventConsumer:
             streams[(r["topic"], r["store_id"], r["stream_id"])] = (r["version"], r["event_id"])
         return streams
 
-    async def _write_streams(self, conn: Connection, batch: _Batch) -> None:
-        """Every stream the batch advanced, in one statement, before the offsets are saved (in
-        the same transaction: effects, stream versions and offsets commit together)."""
+    async def _save(
+        self, conn: Connection, batch: _Batch, touched: dict[tuple[str, int], int]
+    ) -> None:
+        """Every stream the batch advanced and every partition's next offset, in one statement
+        (in the batch's transaction: effects, stream versions and offsets commit together)."""
         keys: list[StreamKey] = []
         versions: list[int] = []
         event_ids: list[str] = []
@@ -452,29 +478,33 @@ class EventConsumer:
                 keys.append(key)
                 versions.append(last[0])
                 event_ids.append(last[1])
-        if not keys:
+        if not keys and not touched:
+            return
+        tps = sorted(touched)
+        s = self.schema
+        offsets = (
+            f"UPDATE {s}.consumer_offsets AS o SET next_offset = x.n, "
+            "updated_at = clock_timestamp() "
+            "FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, n) "
+            "WHERE o.consumer = $1 AND o.topic = x.t AND o.partition = x.p"
+        )
+        touched_columns = [t for t, _ in tps], [p for _, p in tps], [touched[tp] for tp in tps]
+        if not keys:  # nothing advanced (a batch seen before): the offsets alone
+            await conn.execute(offsets, self.name, *touched_columns)
             return
         await conn.execute(
-            f"INSERT INTO {self.schema}.consumer_streams AS s (consumer, topic, store_id, "
+            f"WITH streams AS (INSERT INTO {s}.consumer_streams AS s (consumer, topic, store_id, "
             "stream_id, version, event_id) "
-            "SELECT $1, t, st, sid, v, e FROM unnest($2::text[], $3::text[], $4::text[], "
-            "$5::int[], $6::text[]) AS x(t, st, sid, v, e) "
+            "SELECT $1, t, st, sid, v, e FROM unnest($5::text[], $6::text[], $7::text[], "
+            "$8::int[], $9::text[]) AS x(t, st, sid, v, e) "
             "ON CONFLICT (consumer, topic, store_id, stream_id) DO UPDATE "
-            "SET version = excluded.version, event_id = excluded.event_id",
+            f"SET version = excluded.version, event_id = excluded.event_id) {offsets}",
             self.name,
+            *touched_columns,
             *_columns(keys),
             versions,
             event_ids,
         )
-
-    async def _save_offsets(self, conn: Connection, touched: dict[tuple[str, int], int]) -> None:
-        if touched:
-            await conn.executemany(
-                f"UPDATE {self.schema}.consumer_offsets SET next_offset = $4, "
-                "updated_at = clock_timestamp() "
-                "WHERE consumer = $1 AND topic = $2 AND partition = $3",
-                [(self.name, t, p, o) for (t, p), o in touched.items()],
-            )
 
     def _seek(self, seeks: dict[tuple[str, int], int]) -> None:
         consumer = self.subscriber.consumer
@@ -589,7 +619,7 @@ class EventConsumer:
         return last
 
     def _advance(self, topic: str, envelope: CloudEvent, batch: _Batch) -> None:
-        """Written with the batch's other streams at its end (`_write_streams`)."""
+        """Written with the batch's other streams at its end (`_save`)."""
         key = (topic, envelope.storeid or "", envelope.streamid)
         batch.streams[key] = (envelope.streamversion, envelope.id)
         batch.advanced.add(key)
@@ -622,13 +652,6 @@ class EventConsumer:
         batch.tally.parked += 1
         log.warning("consumer.parked", consumer=self.name, reason=reason)
         return "parked"
-
-    async def _any_parked(self, conn: Connection) -> bool:
-        parked: bool = await conn.fetchval(
-            f"SELECT EXISTS (SELECT 1 FROM {self.schema}.parked_records WHERE consumer = $1)",
-            self.name,
-        )
-        return parked
 
     async def _unpark(
         self, conn: Connection, topic: str, envelope: CloudEvent, batch: _Batch
@@ -707,7 +730,7 @@ class EventConsumer:
             # Alone, looking for a parked successor whatever the batches saw.
             batch = _Batch(parked=True)
             outcome = await self.handle(conn, delivery, batch)
-            await self._write_streams(conn, batch)
+            await self._save(conn, batch, {})
             text = f"failed: {outcome.reason}"[:2000] if isinstance(outcome, Refused) else outcome
             await conn.execute(
                 f"UPDATE {s}.dead_letters SET redriven_at = clock_timestamp(), "

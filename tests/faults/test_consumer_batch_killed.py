@@ -1,5 +1,5 @@
 """A consumer SIGKILLed in the middle of a batch's apply (issue 12: a batch's events are applied
-together in one savepoint, and rerun one by one when a statement fails): after a restart every
+together, and rerun one by one when a statement fails): after a restart every
 record is applied exactly once, whether the kill came during the batch's own statements or
 during the one-by-one rerun after one of them failed."""
 

@@ -697,3 +697,28 @@ async def test_a_consumer_gathering_bytes_per_fetch_still_applies_a_lone_event(
         assert kafka._fetcher._fetch_min_bytes == 1_048_576  # the client's own setting
     finally:
         await broker.stop()
+
+
+async def test_a_gap_found_by_an_attempt_that_failed_is_not_taken_for_the_logs_own(
+    rig: Rig, infra: Infra
+) -> None:
+    """A gap met twice is taken for the log's own start (retention), so the second meeting
+    must be a second delivery. An attempt that met a gap and then failed (the database went
+    away while another partition applied) ran again on the same records, met the same gap a
+    second time and applied past it: the records before it were lost."""
+    for i in range(12):
+        await rig.store.append(f"h-{i}", [staff_event(f"h-{i}", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    records = await read_until(infra.kafka, rig.topic, lambda r: True, count=12)
+    gap_at = records[0].partition  # this partition's batch lacks its start
+    batch = [r for r in records if r.partition != gap_at or r.offset >= 1]
+    consumer = fresh_consumer(rig, infra)
+    consumer.projection = Unreachable(consumer.name, [rig.topic], failures=1)
+    await consumer.apply_batch(batch)
+    applied = {r["uscc"] for r in await rows(rig)}
+    gapped = {
+        CloudEvent.model_validate_json(r.value).streamid for r in records if r.partition == gap_at
+    }
+    assert applied and not applied & gapped  # the others applied, the gapped partition sent back
+    await consumer.apply_batch(records)  # delivered again from its start
+    assert sorted(r["uscc"] for r in await rows(rig)) == sorted(f"h-{i}" for i in range(12))
