@@ -107,6 +107,7 @@ ROUTES = {
 class Sent:
     service: str
     scheduled: float  # when the open-loop schedule said to send it (time.monotonic clock)
+    sent: float = 0.0  # when the generator wrote it (later than scheduled: no free connection)
     status: int = 0
     answered: float = 0.0
     stream_id: str = ""
@@ -336,6 +337,7 @@ def command_requests(
 def record(answer: Answer, sent: Sent, tracker: Tracker) -> None:
     """One answer from the generator: accepted ones are awaited in reporting from now on."""
     sent.scheduled, sent.answered = answer.scheduled_ns / 1e9, answer.answered_ns / 1e9
+    sent.sent = answer.sent_ns / 1e9
     sent.status = answer.status
     if 200 <= answer.status < 300:
         accepted = json.loads(answer.body)
@@ -437,6 +439,8 @@ GROUP_FAMILIES = (
     "socialwork_group_commit_wait_seconds",
     "socialwork_group_commit_seconds",
     "socialwork_group_commit_commands",
+    "socialwork_event_loop_lag_seconds",
+    "socialwork_gc_pause_seconds",
 )
 
 
@@ -449,7 +453,7 @@ async def group_samples(servers: dict[str, Any]) -> Samples:
             answer = await client.get(f"{servers[name].base}/metrics", headers=headers)
             answer.raise_for_status()
             found[name] = {
-                (x.name, x.labels.get("le", "")): x.value
+                (x.name + _generation(x.labels), x.labels.get("le", "")): x.value
                 for f in text_string_to_metric_families(answer.text)
                 if f.name in GROUP_FAMILIES
                 for x in f.samples
@@ -467,7 +471,13 @@ def group_commit_figures(before: Samples, after: Samples) -> dict[str, dict[str,
         wait = _buckets(run, "socialwork_group_commit_wait_seconds")
         took = _buckets(run, "socialwork_group_commit_seconds")
         size = "socialwork_group_commit_commands"
+        lag = _buckets(run, "socialwork_event_loop_lag_seconds")
+        gc2 = _buckets(run, "socialwork_gc_pause_seconds", ":2")
         figures[name] = {
+            "loop_lag_p99_ms": _quantile(lag, 0.99) * 1000,
+            "loop_lag_max_ms": _quantile(lag, 1.0) * 1000,
+            "gc2_pauses": gc2[-1][1] if gc2 else 0.0,
+            "gc2_max_ms": _quantile(gc2, 1.0) * 1000,
             "wait_p50_ms": _quantile(wait, 0.5) * 1000,
             "wait_p99_ms": _quantile(wait, 0.99) * 1000,
             "group_p50_ms": _quantile(took, 0.5) * 1000,
@@ -479,10 +489,16 @@ def group_commit_figures(before: Samples, after: Samples) -> dict[str, dict[str,
     return figures
 
 
-def _buckets(run: dict[tuple[str, str], float], family: str) -> list[tuple[float, float]]:
+def _buckets(
+    run: dict[tuple[str, str], float], family: str, label: str = ""
+) -> list[tuple[float, float]]:
     """(upper bound, cumulative count) of a histogram, in ascending bounds."""
-    bucket = f"{family}_bucket"
+    bucket = f"{family}_bucket{label}"
     return sorted((float(le), value) for (name, le), value in run.items() if name == bucket)
+
+
+def _generation(labels: dict[str, str]) -> str:
+    return f":{labels['generation']}" if "generation" in labels else ""
 
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
@@ -539,7 +555,25 @@ def summarise(
             "errors": sorted({s.error or str(s.status) for s in group if s not in ok})[:5],
         }
 
+    def slowest(group: Sequence[Sent]) -> list[tuple[str, float, float, float]]:
+        """(service, seconds into the load, accepted ms, of which ms before it was sent) of the
+        40 slowest answers: whether the tail is one instant for every service (the host), each
+        service's own, or the generator's."""
+        start = min((s.scheduled for s in group), default=0.0)
+        ok = [s for s in group if 200 <= s.status < 300]
+        ranked = sorted(ok, key=lambda s: s.scheduled - s.answered)[:40]
+        return [
+            (
+                s.service,
+                round(s.scheduled - start, 2),
+                round((s.answered - s.scheduled) * 1000),
+                round((s.sent - s.scheduled) * 1000),
+            )
+            for s in ranked
+        ]
+
     return {
+        "slowest_accepted": slowest(sends),
         "rate": rate,
         "seconds": seconds,
         "sent_in_seconds": round(sent_by, 2),
@@ -605,12 +639,15 @@ def group_table(run: dict[str, Any]) -> str:
         return ""
     rows = "".join(
         f"| {name} | {g['wait_p50_ms']:g} / {g['wait_p99_ms']:g} | "
-        f"{g['group_p50_ms']:g} / {g['group_p99_ms']:g} | {g['commands_per_group']:g} |\n"
+        f"{g['group_p50_ms']:g} / {g['group_p99_ms']:g} | {g['commands_per_group']:g} | "
+        f"{g.get('loop_lag_p99_ms', 0):g} / {g.get('loop_lag_max_ms', 0):g} | "
+        f"{g.get('gc2_pauses', 0):g} / {g.get('gc2_max_ms', 0):g} |\n"
         for name, g in run["group_commit"].items()
     )
     return (
         "| Service | wait for its group ms p50 / p99 (bucket bound) | group begin → commit ms "
-        "p50 / p99 | commands per group |\n|---|---:|---:|---:|\n" + rows + "\n"
+        "p50 / p99 | commands per group | event loop lag ms p99 / max | full collections / "
+        "longest ms |\n|---|---:|---:|---:|---:|---:|\n" + rows + "\n"
     )
 
 

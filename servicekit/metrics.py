@@ -50,6 +50,19 @@ GROUP_COMMANDS = Histogram(
     registry=REGISTRY,
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
+LOOP_LAG_SECONDS = Histogram(
+    "socialwork_event_loop_lag_seconds",
+    "How much later than due the event loop ran a task woken every 0.1 s (a busy process)",
+    registry=REGISTRY,
+    buckets=_LATENCY_BUCKETS,
+)
+GC_PAUSE_SECONDS = Histogram(
+    "socialwork_gc_pause_seconds",
+    "How long each garbage collection stopped the process, by generation",
+    ["generation"],
+    registry=REGISTRY,
+    buckets=_LATENCY_BUCKETS,
+)
 DEAD_LETTERS = Counter(
     "socialwork_dead_letters_total",
     "Messages sent to the dead-letter topic, by consumer",

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.topics import EVENT_TOPICS, TopicSpec, consumed_by, dead_letter_topic
 
+from servicekit import stalls
 from servicekit.auth import TokenSettings, token_settings_from
 from servicekit.consumer import EventConsumer, Projection
 from servicekit.dead_letters import DeadLetterPublisher
@@ -120,6 +121,8 @@ async def start_runtime(
     runtime = Runtime(settings, service, pool, store, producer, relay, broker, installation)
     if relay is not None:
         runtime.tasks.append(asyncio.create_task(relay.run(runtime.stop_event)))
+    runtime.tasks.append(asyncio.create_task(stalls.watch_loop(runtime.stop_event)))
+    stalls.watch_gc()
     log.info("runtime.started", service=service)
     return runtime
 
