@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -89,6 +90,11 @@ def service_app(
         try:
             await prepare(runtime)
             await start_consumers(runtime)
+            # Modules, routes and models made by now live as long as the process: each full
+            # pass of the cyclic collector scanned them all while every request waited (issue
+            # 12: 101 ms at a million facts in reporting, 100-250 ms in incubation and
+            # supervision at 200 commands/s). Frozen, a pass scans only what was made since.
+            gc.freeze()
             holder["runtime"] = runtime
             app.state.runtime = runtime  # servicekit.dependencies.runtime_of
             yield

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import gc
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -51,10 +50,6 @@ async def prepare(runtime: Runtime, cache: ReportCache) -> None:
         )
 
     runtime.rebuilders[consumer_name] = rebuild
-    # Modules, routes and models made by now live as long as the process: each full pass of
-    # the cyclic collector scanned them all while every request waited (issue 12: 101 ms at
-    # a million facts). Frozen, a pass scans only what was made since.
-    gc.freeze()
 
 
 def _runtime_of(request: Request) -> Runtime:
