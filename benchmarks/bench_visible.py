@@ -40,6 +40,12 @@ the load starts and prints the N statements of the bench database with the most 
 calls and milliseconds per accepted command. Execution time leaves out parse, commit and WAL
 flush, so the ranking matters more than the sum.
 
+`--env NAME=VALUE` (repeatable, implies --no-write) runs the four services with a setting, for
+A/B runs of it. Besides latency and CPU, each run prints from the writers' /metrics, over the
+load alone, their group commit figures (wait for a group, group length and size), their event
+loop lag and full collections, each service's PSS beside its RSS, and the 40 slowest accepted
+answers with when they were due and sent (the generator's own lateness apart).
+
 `--xact-sample` (profiling, implies --no-write) samples `pg_stat_activity` every 5 ms during the
 load and prints how long the transactions that hold a transaction id lasted, grouped by their
 first statement seen: a relay takes only events below the oldest such transaction anywhere in
