@@ -263,13 +263,9 @@ class EventConsumer:
         """Apply records (any topics/partitions) in one transaction with their checkpoints."""
         deliveries = [Delivery.of(r) for r in records]
         for attempt in range(1, BATCH_ATTEMPTS + 1):
-            gaps = dict(self._last_gap)
             try:
                 seeks = await self._apply_once(deliveries)
             except RETRY_BATCH as exc:
-                # A gap counts as met only by an attempt that committed: met again by this
-                # attempt's rerun, it would be taken for the log's own and skipped.
-                self._last_gap = gaps
                 if attempt == BATCH_ATTEMPTS:
                     self._seek(_firsts(deliveries))  # delivered again, never skipped
                     raise
@@ -291,15 +287,30 @@ class EventConsumer:
         for d in deliveries:
             by_partition.setdefault((d.topic, d.partition), []).append(d)
         parsed = {d: parse(d) for d in deliveries}  # each record once: `handle` reads it here
-        gaps = dict(self._last_gap)
         try:
             return await self._attempt(by_partition, parsed, together=True)
         except _TogetherFailed as failed:
             log.info("consumer.batch_rerun_alone", consumer=self.name, error=failed.error)
-            self._last_gap = gaps  # the rerun meets the same gaps as the first time
             return await self._attempt(by_partition, parsed, together=False)
 
     async def _attempt(
+        self,
+        by_partition: dict[tuple[str, int], list[Delivery]],
+        parsed: dict[Delivery, Received | Refused],
+        *,
+        together: bool,
+    ) -> dict[tuple[str, int], int]:
+        """One transaction over the batch. A gap counts as met only by an attempt that
+        committed: met again by the rerun of one that failed (a lost connection, a failed
+        together-apply), it would be taken for the log's own and what precedes it skipped."""
+        gaps = dict(self._last_gap)
+        try:
+            return await self._attempt_in_transaction(by_partition, parsed, together=together)
+        except BaseException:
+            self._last_gap = gaps
+            raise
+
+    async def _attempt_in_transaction(
         self,
         by_partition: dict[tuple[str, int], list[Delivery]],
         parsed: dict[Delivery, Received | Refused],
@@ -784,9 +795,7 @@ class EventConsumer:
                     f"SELECT epoch FROM {self.schema}.consumer_epochs WHERE consumer = $1",
                     self.name,
                 )
-                if epoch is not None and self.epoch is not None and epoch != self.epoch:
-                    self.epoch = epoch
-                    self._last_gap.clear()
+                if epoch is not None and self.epoch is not None and self._epoch_moved(epoch):
                     await self._rewind()
             await wait(stop, EPOCH_POLL_SECONDS)
 

@@ -25,13 +25,13 @@ REFUSED_REQUESTS = Counter(
     ["status", "route"],
     registry=REGISTRY,
 )
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 APPEND_SECONDS = Histogram(
     "socialwork_event_append_seconds",
     "Time to append a command's events to the event store (one transaction)",
     registry=REGISTRY,
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+    buckets=_LATENCY_BUCKETS,
 )
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 GROUP_WAIT_SECONDS = Histogram(
     "socialwork_group_commit_wait_seconds",
     "Time a command waited for the group commit transaction it ran in to begin",

@@ -77,25 +77,31 @@ def staff_event(uscc: str, n: int = 3) -> NewEvent:
     return NewEvent(AgencyStaffChanged(uscc=uscc, full_time_staff=n, qualified_staff=1), metadata())
 
 
-def envelope(type_: str, data: dict[str, Any], stream: str, version: int = 1) -> CloudEvent:
-    """A CloudEvent as a producer's relay would send it, with test metadata."""
+def envelope(
+    type_: str, data: dict[str, Any], stream: str, version: int = 1, **fields: Any
+) -> CloudEvent:
+    """A CloudEvent as a producer's relay would send it, with test metadata (`fields` replace
+    any of it: a source, an occurrence time, a store id)."""
     now = dt.datetime.now(dt.UTC)
     return CloudEvent(
-        id=str(uuid.uuid4()),
-        source="/test",
-        type=type_,
-        subject=stream,
-        time=now,
-        dataschema="urn:test",
-        data=data,
-        streamid=stream,
-        streamversion=version,
-        position=1,
-        correlationid="c",
-        causationid="c",
-        actor="t",
-        actorrole="city_admin",
-        recordedtime=now,
+        **{
+            "id": str(uuid.uuid4()),
+            "source": "/test",
+            "type": type_,
+            "subject": stream,
+            "time": now,
+            "dataschema": "urn:test",
+            "data": data,
+            "streamid": stream,
+            "streamversion": version,
+            "position": 1,
+            "correlationid": "c",
+            "causationid": "c",
+            "actor": "t",
+            "actorrole": "city_admin",
+            "recordedtime": now,
+            **fields,
+        }
     )
 
 

@@ -8,6 +8,7 @@ import time
 
 from servicekit import stalls
 from servicekit.metrics import REGISTRY
+from tests.support import wait_for
 
 
 def _count(name: str, **labels: str) -> float:
@@ -25,9 +26,13 @@ async def test_a_blocked_loop_shows_as_lag() -> None:
     stop = asyncio.Event()
     before = _over("socialwork_event_loop_lag_seconds", "0.1")
     watcher = asyncio.create_task(stalls.watch_loop(stop))
-    await asyncio.sleep(0.01)  # the watcher waits for its next turn
+    await asyncio.sleep(0)  # one turn of the loop: the watcher starts its wait
     time.sleep(0.3)  # noqa: ASYNC251 - the blocking call is the point: a stalled loop
-    await asyncio.sleep(0.15)  # the watcher wakes, late
+
+    async def seen() -> bool:  # the watcher woke, late
+        return _over("socialwork_event_loop_lag_seconds", "0.1") > before
+
+    await wait_for(seen, timeout=5)
     stop.set()
     await watcher
     assert _over("socialwork_event_loop_lag_seconds", "0.1") == before + 1

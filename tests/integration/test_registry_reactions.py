@@ -20,7 +20,7 @@ from services.registry.app import create_app
 from tests.conftest import Infra
 from tests.integration.apphost import running
 from tests.integration.kafka_reader import read_until
-from tests.support import auth, registration, wait_for
+from tests.support import auth, envelope, registration, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -42,37 +42,30 @@ def penalty(uscc: str, kind: str, **extra: object) -> CloudEvent:
         decided_on=dt.date(2021, 3, 1),
         **extra,  # type: ignore[arg-type]
     )
-    now = dt.datetime.now(dt.UTC)
-    return CloudEvent(
-        id=str(uuid.uuid4()),
+    return envelope(
+        event.type_key(),
+        event.model_dump(mode="json"),
+        uscc,
         source="/socialwork/supervision",
-        type=event.type_key(),
-        subject=uscc,
         time=dt.datetime(2021, 3, 1, 2, tzinfo=dt.UTC),
         dataschema=schema_urn(event.type_key()),
-        data=event.model_dump(mode="json"),
-        streamid=uscc,
-        streamversion=1,
         storeid=str(uuid.uuid4()),  # a hand-made record: version 1 of its own history
-        position=1,
         correlationid="corr-penalty",
         causationid="cmd-penalty",
         actor="inspector",
-        actorrole="city_admin",
-        recordedtime=now,
     )
 
 
-async def publish(infra: Infra, envelope: CloudEvent, times: int = 1) -> None:
+async def publish(infra: Infra, event: CloudEvent, times: int = 1) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
     await producer.start()
     try:
-        headers = [(k, v.encode()) for k, v in kafka_headers(envelope).items()]
+        headers = [(k, v.encode()) for k, v in kafka_headers(event).items()]
         for _ in range(times):
             await producer.send_and_wait(
                 SUPERVISION.name,
-                envelope.model_dump_json().encode(),
-                key=envelope.subject.encode(),
+                event.model_dump_json().encode(),
+                key=event.subject.encode(),
                 headers=headers,
             )
     finally:

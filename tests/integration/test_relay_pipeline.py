@@ -15,6 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from asyncpg.transaction import Transaction
 
+from servicekit import leadership
 from servicekit import relay as relay_module
 from servicekit.eventstore import EventStore, LogPosition
 from servicekit.kafka_admin import ensure_topics
@@ -131,6 +132,7 @@ async def _leading(relay: OutboxRelay) -> bool:
     return relay.is_leader
 
 
+@pytest.fixture
 async def polling_relay(store: EventStore, producer: AIOKafkaProducer, infra: Infra) -> OutboxRelay:
     """A relay of a new topic whose poll (30 s) no test waits for."""
     topic = f"test.relay.{uuid.uuid4().hex[:8]}"
@@ -160,12 +162,12 @@ async def held_back(
         await task
 
 
+async def published_one(relay: OutboxRelay) -> bool:
+    return (await relay.store.checkpoint(relay.checkpoint_name)).position == 1
+
+
 async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_without_a_commit(
-    store: EventStore,
-    producer: AIOKafkaProducer,
-    infra: Infra,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    polling_relay: OutboxRelay, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The relay takes only events below the oldest transaction still running anywhere in the
     database (a commit that lands late is waited for, never skipped). An event committed while
@@ -173,7 +175,7 @@ async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_with
     batch) runs is left for later, and when that transaction ends nothing notifies the relay:
     it waited for the next commit of its own store or its poll (500 ms by default: the tail of
     visibility at 200 commands/s, issue 12). It now looks again soon while events wait."""
-    relay = await polling_relay(store, producer, infra)
+    relay = polling_relay
     committed = asyncio.Event()  # the event's append returned
     empty_reads: list[bool] = []  # reads that took nothing: begun after the commit?
     publish = relay.publish_batch
@@ -193,33 +195,26 @@ async def test_events_held_back_by_an_older_transaction_go_out_when_it_ends_with
             return any(empty_reads)
 
         await wait_for(relay_woke)
-        assert (await store.checkpoint(relay.checkpoint_name)).position == 0
+        assert not await published_one(relay)
         await held.rollback()
-
-        async def checkpointed() -> bool:
-            return (await store.checkpoint(relay.checkpoint_name)).position == 1
-
-        await wait_for(checkpointed, timeout=5)  # not the 30 s poll
+        await wait_for(lambda: published_one(relay), timeout=5)  # not the 30 s poll
 
 
 async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
-    store: EventStore,
-    producer: AIOKafkaProducer,
-    infra: Infra,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
+    polling_relay: OutboxRelay, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While committed events wait behind an older transaction, the relay looked again after
     10 ms, doubling up to its poll: a transaction that held them 320 ms made them wait 630
     (bench_visible at 200/s: the relay's part p99 506 ms). The interval now stops at 40 ms, so
     an event goes out at most 40 ms after the transaction that held it back ends; the look is
     one EXISTS on the log's index."""
-    relay = await polling_relay(store, producer, infra)
+    relay = polling_relay
     waits: list[float] = []
+    wait = leadership.wait  # what the relay calls
 
     async def recorded(stop: asyncio.Event, seconds: float) -> None:
         waits.append(seconds)
-        await asyncio.sleep(seconds)
+        await wait(stop, seconds)  # the relay's own wait, noted
 
     monkeypatch.setattr(relay_module, "wait", recorded)
     async with held_back(relay, database_url, "held-2") as held:
@@ -230,9 +225,5 @@ async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
 
         await wait_for(looked_often)
         await held.rollback()
-
-        async def checkpointed() -> bool:
-            return (await store.checkpoint(relay.checkpoint_name)).position == 1
-
-        await wait_for(checkpointed, timeout=5)
+        await wait_for(lambda: published_one(relay), timeout=5)
         assert max(waits) <= 0.04, waits
