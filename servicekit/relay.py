@@ -135,8 +135,7 @@ class OutboxRelay:
                 continue
             held = self.gather_seconds
             if published == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await _woken(stop, self._wake, self.poll_seconds)
             await wait(stop, self.gather_seconds)  # a stop ends the wait at once
         # Graceful stop: publish what was committed before letting go of the lock, so a
         # shutdown leaves nothing waiting (a crash would leave it for the next leader).
@@ -223,3 +222,14 @@ class OutboxRelay:
             stream_id=stream_id,
             reason=reason,
         )
+
+
+async def _woken(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Wait up to `seconds` for a commit's notification, or a stop: a shutdown must not wait
+    for the poll."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

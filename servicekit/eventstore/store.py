@@ -1,8 +1,8 @@
 """Append and read events in one service's PostgreSQL schema.
 
 Writers take no store-wide lock. Each row records its writing transaction (`xid8`); a reader of
-the whole log takes only rows whose transaction is below the oldest one still running
-(`pg_snapshot_xmin`), in (transaction, position) order. A transaction that commits late makes a
+the whole log takes only rows whose transaction is below the oldest one still running that could
+write them (`_settled`), in (transaction, position) order. A transaction that commits late makes a
 reader wait for it, never skip it (the approach of Emmett's PostgreSQL store). Version conflicts
 come from the unique (stream, version) constraint.
 """
@@ -103,8 +103,28 @@ _COLUMNS = (
 )
 _COLUMNS_BUT_DATA = _COLUMNS.replace(" data,", " NULL::jsonb AS data,")
 ANY_VERSION_RETRIES = 5
-# Rows of transactions older than every running one: no later commit can precede them.
-_SETTLED = "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+
+def _settled(schema: str) -> str:
+    """Rows of transactions older than every running one that could write this store's events:
+    no later commit can precede them. A running transaction counts unless its role can insert
+    into none of them (not a member of any role that may, not a superuser): another service's
+    consumer batch, reporting's index build or an operator's open psql session then holds back
+    no relay but its own service's. The ids of those roles' transactions are read from
+    pg_stat_activity (readable by any role); an id belongs to one transaction, so a stale or
+    partial read only leaves more of them counted. Roles are a property of the session, so a
+    grant of INSERT on the events must not reach a role while it runs a transaction."""
+    return f"""AND transaction_id < (
+        SELECT least(pg_snapshot_xmax(pg_current_snapshot()), min(x))
+        FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+        WHERE x::text::bigint % 4294967296 NOT IN (
+            SELECT a.backend_xid::text::bigint FROM pg_stat_activity a
+            WHERE a.backend_xid IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM pg_roles w
+                WHERE has_table_privilege(w.oid, '{schema}.events', 'INSERT')
+                  AND pg_has_role(a.usesysid, w.oid, 'MEMBER'))))"""
+
+
 # Unique constraints a concurrent writer of the same stream or command can trip.
 _RACES = frozenset({"events_stream_id_stream_version_key", "events_event_id_key", "commands_pkey"})
 # True while the caller runs the append in a savepoint of its own and runs the whole command
@@ -734,7 +754,7 @@ class EventStore:
     ) -> list[asyncpg.Record]:
         """`read_all`'s rows as the given select list (trusted SQL, e.g. the relay's record
         pieces: servicekit.relay_records)."""
-        bound = "" if appends_held else _SETTLED
+        bound = "" if appends_held else _settled(self.schema)
         rows: list[asyncpg.Record] = await (conn or self.pool).fetch(
             f"SELECT {columns} FROM {self.schema}.events "
             f"WHERE (transaction_id, position) > ($1::text::xid8, $2) {bound} "

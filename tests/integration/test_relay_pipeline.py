@@ -227,3 +227,19 @@ async def test_events_held_back_are_looked_for_again_at_a_short_steady_interval(
         await held.rollback()
         await wait_for(lambda: published_one(relay), timeout=5)
         assert max(waits) <= 0.04, waits
+
+
+async def test_a_stop_ends_an_idle_relay_at_once(polling_relay: OutboxRelay) -> None:
+    """An idle relay waited for a commit's notification or its whole poll, and a stop did not
+    end that wait: a service's shutdown (and each test here) took up to the poll (30 s)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(polling_relay.run(stop))
+    await wait_for(lambda: _leading(polling_relay))
+    await wait_for(lambda: _idle(polling_relay))
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+
+async def _idle(relay: OutboxRelay) -> bool:
+    """Published what there was (nothing) and waits: its checkpoint is read, no event after."""
+    return relay.published is not None and not await relay.store.any_after(relay.published)
