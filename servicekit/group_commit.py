@@ -12,18 +12,19 @@ of the group gets that error and nothing of it was stored.
 
 Commands that can (`Batchable`: the HTTP commands whose decision reads their own stream alone,
 or whose handler names the locks they take, `servicekit.command_table.CommandRun`) run together
-first, in a savepoint of the batch: their locks in one statement, their situations, one read of
-all their streams, one insert of all their events and command records, then their inline
-projections — a few round trips for the group instead of four or more per command. A
+first, as the transaction's first work: their locks in one statement, their situations, one
+read of all their streams, one insert of all their events and command records, then their
+inline projections — a few round trips for the group instead of four or more per command. A
 refusal decided in Python writes nothing and fails alone. If a statement of the batch fails,
-the batch is rolled back and every command of the group runs alone as above, so the one at
-fault fails by itself. Commands sharing a stream, a command id or a lock with one of the
-batch, those whose hooks only a run alone keeps safe, and those the batch found stale or already
-known run alone after it.
+the transaction is rolled back and begun again, and every command of the group runs alone as
+above, so the one at fault fails by itself. Commands sharing a stream, a command id or a lock
+with one of the batch, those whose hooks only a run alone keeps safe, and those the batch
+found stale or already known run alone after it.
 
 A few groups run at once (`lanes`), each on its own connection (kept while commands wait, given
-back when idle or after a group that failed): the commands of one group run one after another,
-so a single lane would bound a process to one command per round-trip chain.
+back when idle or after a group that failed; a group's COMMIT carries the next group's BEGIN
+when commands wait): the commands of one group run one after another, so a single lane would
+bound a process to one command per round-trip chain.
 Arrivals while every lane is busy form the next groups, so the group size follows the load by
 itself. Two groups may wait for each other on rows both touch; PostgreSQL then fails one
 statement as a deadlock, and that command alone is rolled back to its savepoint and run again in
@@ -128,10 +129,13 @@ class GroupCommit:
             group: list[_Pending] = []
             try:
                 async with self.pool.acquire() as conn:
-                    while await self._work_waits():
-                        group = self._next_group()
-                        await self._run_group(conn, group)
-                        group = []
+                    try:
+                        while await self._work_waits():
+                            group = self._next_group()
+                            await self._run_group(conn, group)
+                            group = []
+                    finally:
+                        await _end_unused_transaction(conn)
             except BaseException as exc:
                 # Handed to every caller of the group (the next one when no connection came);
                 # the lane takes a connection again, as the one it had may be broken.
@@ -158,8 +162,8 @@ class GroupCommit:
         for pending in group:
             GROUP_WAIT_SECONDS.observe(began - pending.arrived)
         GROUP_COMMANDS.observe(len(group))
-        # The transaction begun with the batch's savepoint in one round trip (issue 12).
-        await conn.execute("BEGIN; SAVEPOINT group_batch" if batch else "BEGIN")
+        if not conn.is_in_transaction():  # else begun with the last group's commit
+            await conn.execute("BEGIN")
         try:
             alone = await _run_batch(conn, group, batch, done)
             # One savepoint per command, the release of the previous one and the next one
@@ -168,7 +172,10 @@ class GroupCommit:
             for pending in alone:
                 await _run_alone(conn, pending, mark, done, retry)
                 mark = "RELEASE SAVEPOINT group_command; SAVEPOINT group_command"
-            await conn.execute("COMMIT")
+            # While commands wait, the next group's BEGIN goes with this COMMIT (issue 12: a
+            # round trip fewer a group under load). A transaction that has run no statement
+            # holds no snapshot and no id: it keeps no reader of the log waiting.
+            await conn.execute("COMMIT; BEGIN" if self._pending else "COMMIT")
         except BaseException:
             if not _connection_failed(conn):
                 await conn.execute("ROLLBACK")
@@ -179,6 +186,13 @@ class GroupCommit:
             if not pending.future.done():
                 pending.future.set_result(result)
         self._pending.extendleft(reversed(retry))
+
+
+async def _end_unused_transaction(conn: Connection) -> None:
+    """Roll back the transaction a commit began for a group that another lane took, before the
+    connection goes back to the pool (whose reset would complain of it)."""
+    if conn.is_in_transaction() and not _connection_failed(conn):
+        await conn.execute("ROLLBACK")
 
 
 def _fail(group: list[_Pending], exc: BaseException) -> None:
@@ -220,10 +234,11 @@ async def _run_batch(
 ) -> list[_Pending]:
     """Run the group's batchable commands together; the commands left to run alone.
 
-    The batch has a savepoint of its own (taken by the caller with BEGIN): if one of its
-    statements fails (a lost race, a read model's unique index, a deadlock), everything it
-    wrote is rolled back and every command of the group runs alone, so the one at fault fails
-    by itself as before."""
+    The batch is the first work of its transaction: if one of its statements fails (a lost
+    race, a read model's unique index, a deadlock), the transaction is rolled back and begun
+    again, and every command of the group runs alone, so the one at fault fails by itself as
+    before (no savepoint: a round trip and a subtransaction for every group, issue 12, to
+    spare a rare failure a BEGIN)."""
     if not batch:
         return group
     works = [work for _, work in batch]
@@ -232,7 +247,7 @@ async def _run_batch(
     except Exception:
         if _connection_failed(conn):
             raise  # the whole group is lost: every caller gets it
-        await conn.execute("ROLLBACK TO SAVEPOINT group_batch")
+        await conn.execute("ROLLBACK; BEGIN")
         return group
     alone = [p for p in group if all(p is not b for b, _ in batch)]
     for (pending, _), answer in zip(batch, answers, strict=True):

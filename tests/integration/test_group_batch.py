@@ -371,3 +371,47 @@ def test_a_projection_whose_statements_would_reorder_runs_by_itself() -> None:
     assert not _in_order(statements("c", "a"), sent)  # c would go after b, a before it
     assert not _in_order(statements("c", "c"), sent)
     assert not _in_order(None, sent)
+
+
+def _framed(pool: asyncpg.Pool, max_group: int) -> Runtime:
+    group = GroupCommit(pool, lanes=1, max_group=max_group)
+    return cast(Runtime, SimpleNamespace(store=EventStore(pool, SCHEMA), commits=group))
+
+
+async def test_back_to_back_groups_take_three_round_trips_each(pool: asyncpg.Pool) -> None:
+    """Three groups in a row on one lane: each is its read, its insert and its commit, the
+    next group's BEGIN sent with the commit; the batch takes no savepoint (issue 12: a round
+    trip and a subtransaction fewer a group). The connection is given back clean."""
+    seen = await logged_statements(pool)
+    commands = [(ChangeStaff(uscc=f"f-{n}", full_time_staff=n + 1), f"f{n}") for n in range(6)]
+    results = await _run_all(_framed(pool, max_group=2), _table("row"), commands)
+    await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
+
+    assert all(r.stream_version == 1 and not r.duplicate for r in results), results
+    framing = [q for q in seen if q.split()[0].rstrip(";") in {"BEGIN", "COMMIT", "SAVEPOINT"}]
+    assert framing == ["BEGIN", "COMMIT; BEGIN", "COMMIT; BEGIN", "COMMIT"], seen
+    store_statements = [q for q in seen if f"{SCHEMA}." in q]
+    assert len(framing) + len(store_statements) == 1 + 3 * 3, seen
+    assert await _stored(pool) == {f"f-{n}": 1 for n in range(6)}
+    assert await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.commands") == 6
+    assert await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.licences") == 6
+
+
+async def test_a_batch_failing_in_a_begun_transaction_fails_its_command_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    """The second group's batch (its transaction begun with the first group's commit) trips
+    the read model's unique index: it is rolled back, its commands run alone, the clashing one
+    fails by itself; the first group's commands stay stored once, the third's are stored."""
+    commands = [(ChangeStaff(uscc=f"g-{n}", full_time_staff=20 + n), f"g{n}") for n in range(6)]
+    commands.insert(3, (ChangeStaff(uscc="g-clash", full_time_staff=21), "gc"))
+    results = await _run_all(_framed(pool, max_group=3), _table("row"), commands)
+
+    assert isinstance(results[3], Problem) and results[3].status == 409
+    assert all(not isinstance(r, BaseException) for i, r in enumerate(results) if i != 3)
+    assert await _stored(pool) == {f"g-{n}": 1 for n in range(6)}
+    assert await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.commands") == 6
+    licences = await pool.fetch(f"SELECT uscc, licence FROM {SCHEMA}.licences")
+    assert {(r["uscc"], r["licence"]) for r in licences} == {
+        (f"g-{n}", f"L{20 + n}") for n in range(6)
+    }
