@@ -10,8 +10,10 @@ loaded by `wrk` (32 connections, unique `register-agency` bodies) after a warm-u
 `py-spy record --idle` samples it. Reported:
 
 - CPU seconds over the run of the registry, of `wrk`, of PostgreSQL (the postmaster and every
-  backend of the server the registry uses) and the machine's idle share: which of them would
-  saturate first on this host;
+  backend of the server the registry uses), of the Kafka broker (the process listening on the
+  bootstrap port: the relay publishes every event) and the machine's idle share: which of them
+  would saturate first on this host;
+- PostgreSQL's statements per command (`pg_stat_statements`, when the server preloads it);
 - the main thread's samples split into running Python and idle in the loop's `select`/`epoll`
   (a request waits on PostgreSQL or on a lane while the loop idles; on the CPU while it runs);
 - inclusive shares of the functions that matter (a stack counts once per pattern it contains).
@@ -45,6 +47,7 @@ from benchmarks.bench_foundation import (
     infrastructure,
     serve,
 )
+from benchmarks.bench_visible import reset_statements, top_statements
 from benchmarks.bench_write import (
     CONNECTIONS,
     LUA,
@@ -172,23 +175,42 @@ def self_frames(stacks: Counter[str], top: int) -> list[tuple[str, int]]:
     return frames.most_common(top)
 
 
-Snapshot = tuple[float, float, float, float]  # registry CPU, PostgreSQL CPU, machine idle, clock
+def listener_pid(port: int) -> int | None:
+    """The process listening on a local TCP port (the Kafka broker), or None if not found."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            # state 0A: LISTEN; the local address ends in the port, in hex
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                return int(entry.name)
+    return None
 
 
-def snapshot(registry: int, backends: Sequence[int]) -> Snapshot:
-    return (cpu_seconds(registry), process_cpu(backends), machine_idle(), time.monotonic())
+# registry CPU, PostgreSQL CPU, Kafka CPU, machine idle, clock
+Snapshot = tuple[float, float, float, float, float]
+
+
+def snapshot(registry: int, backends: Sequence[int], kafka: int | None) -> Snapshot:
+    broker = process_cpu([kafka]) if kafka else float("nan")
+    return (cpu_seconds(registry), process_cpu(backends), broker, machine_idle(), time.monotonic())
 
 
 def measure_under_py_spy(
     registry: int,
     postmaster: int,
-    warm_run: list[str],
+    kafka: int | None,
     wrk_run: list[str],
     samples: Path,
     seconds: int,
 ) -> tuple[str, Any, Snapshot, Snapshot]:
-    """Warm up, then one wrk run while py-spy samples the registry (blocking: run in a thread)."""
-    subprocess.run(warm_run, check=True, capture_output=True)  # noqa: S603 - wrk found on PATH
+    """One wrk run while py-spy samples the registry (blocking: run in a thread)."""
     py_spy = str(Path(sys.executable).parent / "py-spy")
     spy = subprocess.Popen(  # noqa: S603 - py-spy from the venv
         [py_spy, "record", "--pid", str(registry), "--rate", "200", "--format", "raw", "--idle",
@@ -198,11 +220,11 @@ def measure_under_py_spy(
     )  # fmt: skip
     time.sleep(0.5)  # py-spy attaches before the load starts
     backends = [postmaster, *children(postmaster)]
-    before = snapshot(registry, backends)
+    before = snapshot(registry, backends, kafka)
     load = subprocess.Popen(wrk_run, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603
     _, _, usage = os.wait4(load.pid, 0)
     out = load.stdout.read().decode() if load.stdout else ""
-    after = snapshot(registry, sorted(set(backends) | set(children(postmaster))))
+    after = snapshot(registry, sorted(set(backends) | set(children(postmaster))), kafka)
     spy.wait(timeout=60)
     return out, usage, before, after
 
@@ -224,6 +246,7 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
             "services.registry.app:create_app", env, tmp / "registry.log", "/health/ready"
         ) as registry:
             postmaster = await postmaster_pid(db_url)
+            kafka_pid = listener_pid(int(kafka.rsplit(":", 1)[1].split(",")[0]))
             warm = tmp / "warm.jsonl"
             write_bodies(warm, 1, 4_000 * WARMUP_SECONDS)
             run = tmp / "run.jsonl"
@@ -234,14 +257,24 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
             wrk_run = [*cmd, f"-d{seconds}s", *url, str(run), str(THREADS), header]
             warm_run = [*cmd, f"-d{WARMUP_SECONDS}s", *url, str(warm), str(THREADS), header]
             samples = tmp / "pyspy.txt"
+            await asyncio.to_thread(subprocess.run, warm_run, check=True, capture_output=True)
+            statements = await _statements_reset(db_url)
             sampled = await asyncio.to_thread(
-                measure_under_py_spy, registry.pid, postmaster, warm_run, wrk_run, samples, seconds
+                measure_under_py_spy,
+                registry.pid,
+                postmaster,
+                kafka_pid,
+                wrk_run,
+                samples,
+                seconds,
             )
+            requests = int(sampled[0].split(" requests in ")[0].rsplit("\n", 1)[-1].strip())
+            if statements:
+                await _statements_report(db_url, requests)
     finally:
         await drop_database(admin_dsn, db_name)
     out, usage, before, after = sampled
-    wall = after[3] - before[3]
-    requests = int(out.split(" requests in ")[0].rsplit("\n", 1)[-1].strip())
+    wall = after[4] - before[4]
     stacks, total = read_samples(samples)
     roots: Counter[str] = Counter()
     busy: Counter[str] = Counter()
@@ -263,8 +296,9 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
     for name, cpu in (
         ("registry (uvicorn)", after[0] - before[0]),
         ("PostgreSQL (postmaster + backends)", after[1] - before[1]),
+        ("Kafka broker (JVM)", after[2] - before[2]),
         ("wrk", usage.ru_utime + usage.ru_stime),
-        ("machine idle", after[2] - before[2]),
+        ("machine idle", after[3] - before[3]),
     ):
         lines.append(f"| {name} | {cpu:.2f} | {cpu * 1000 / requests:.2f} | {cpu / wall:.2f} |")
     lines += [
@@ -284,6 +318,26 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
         lines.append(f"- {n / busy_total:.1%} {frame}")
     print(out)
     return "\n".join(lines)
+
+
+async def _statements_reset(dsn: str) -> bool:
+    """Reset pg_stat_statements when the server preloads it (a profiling server's setting)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if "pg_stat_statements" not in await conn.fetchval("SHOW shared_preload_libraries"):
+            return False
+        await reset_statements(conn)
+        return True
+    finally:
+        await conn.close()
+
+
+async def _statements_report(dsn: str, requests: int) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await top_statements(conn, requests, 12)
+    finally:
+        await conn.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
