@@ -144,12 +144,19 @@ class GroupCommit:
                     raise
 
     async def _work_waits(self) -> bool:
-        """Whether commands wait, after waiting up to `linger` for one if none does."""
-        if not self._pending:
+        """Whether commands wait, after waiting up to `linger` for one if none does. An arrival
+        wakes every waiting lane and one takes it: the others wait on for the rest of their
+        `linger` (issue 12: they gave their connections back, and a new lane took one again)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.linger
+        while not self._pending:
             self._arrived.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), self.linger)
-        return bool(self._pending)
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+        return True
 
     def _next_group(self) -> list[_Pending]:
         return [self._pending.popleft() for _ in range(min(self.max_group, len(self._pending)))]

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from asyncpg.connection import LoggedQuery
 from pydantic import BaseModel
@@ -22,7 +23,7 @@ from servicekit.commands import CommandContext, CommandSteps, Outcome, execute
 from servicekit.db import Connection
 from servicekit.eventstore import ConcurrencyConflict, EventStore
 from servicekit.eventstore.records import AppendResult
-from servicekit.eventstore.store import create_pool
+from servicekit.eventstore.store import create_pool, init_connection
 from servicekit.group_commit import GroupCommit
 from servicekit.metrics import REGISTRY
 from tests.support import staff_event, wait_for
@@ -282,3 +283,31 @@ async def test_groups_report_their_commands_wait_length_and_size(store: EventSto
     assert waits[0] == 10  # every command, once
     assert lengths[0] == group.commits  # every group that committed
     assert sizes == (group.commits, 10)  # and the commands they held
+
+
+async def test_a_lane_beaten_to_a_command_keeps_its_connection(database_url: str) -> None:
+    """Two lanes wait; each arrival wakes both, one takes it, the other keeps waiting with its
+    connection until `linger` passes without work. Issue 12: the other lane gave its connection
+    back on every arrival (the pool's reset, then an acquire and a BEGIN for the next)."""
+    acquired: list[int] = []
+
+    async def setup(conn: object) -> None:  # asyncpg calls it on every acquire
+        acquired.append(1)
+
+    pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=4, init=init_connection, setup=setup
+    )
+    try:
+        store = EventStore(pool, "groupstore")
+        await store.create_schema()
+        acquired.clear()
+        group = GroupCommit(pool, lanes=2, linger=1.0)
+        first = await asyncio.gather(
+            group.run(appending(store, "lane-0", 0)), group.run(appending(store, "lane-1", 0))
+        )
+        for n in range(2, 8):  # one at a time: every arrival wakes both lanes
+            await group.run(appending(store, f"lane-{n}", 0))
+        assert [r.stream_version for r in first] == [1, 1]
+        assert len(acquired) == 2, acquired  # each lane once
+    finally:
+        await pool.close()
