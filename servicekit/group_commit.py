@@ -22,9 +22,9 @@ with one of the batch, those whose hooks only a run alone keeps safe, and those 
 found stale or already known run alone after it.
 
 A few groups run at once (`lanes`), each on its own connection (kept while commands wait, given
-back when idle or after a group that failed; a group's COMMIT carries the next group's BEGIN
-when commands wait): the commands of one group run one after another, so a single lane would
-bound a process to one command per round-trip chain.
+back when idle or after a group that failed; a group's COMMIT carries the next group's BEGIN,
+rolled back when the lane goes idle): the commands of one group run one after another, so a
+single lane would bound a process to one command per round-trip chain.
 Arrivals while every lane is busy form the next groups, so the group size follows the load by
 itself. Two groups may wait for each other on rows both touch; PostgreSQL then fails one
 statement as a deadlock, and that command alone is rolled back to its savepoint and run again in
@@ -179,10 +179,10 @@ class GroupCommit:
             for pending in alone:
                 await _run_alone(conn, pending, mark, done, retry)
                 mark = "RELEASE SAVEPOINT group_command; SAVEPOINT group_command"
-            # While commands wait, the next group's BEGIN goes with this COMMIT (issue 12: a
-            # round trip fewer a group under load). A transaction that has run no statement
-            # holds no snapshot and no id: it keeps no reader of the log waiting.
-            await conn.execute("COMMIT; BEGIN" if self._pending else "COMMIT")
+            # The next group's BEGIN goes with this COMMIT (issue 12: a round trip fewer a
+            # group; rolled back if the lane goes idle). A transaction that has run no
+            # statement holds no snapshot and no id: it keeps no reader of the log waiting.
+            await conn.execute("COMMIT; BEGIN")
         except BaseException:
             if not _connection_failed(conn):
                 await conn.execute("ROLLBACK")
@@ -196,8 +196,8 @@ class GroupCommit:
 
 
 async def _end_unused_transaction(conn: Connection) -> None:
-    """Roll back the transaction a commit began for a group that another lane took, before the
-    connection goes back to the pool (whose reset would complain of it)."""
+    """Roll back the transaction the last commit began for a group that did not come, before
+    the connection goes back to the pool (whose reset would complain of it)."""
     if conn.is_in_transaction() and not _connection_failed(conn):
         await conn.execute("ROLLBACK")
 
