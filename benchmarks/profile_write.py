@@ -14,6 +14,8 @@ loaded by `wrk` (32 connections, unique `register-agency` bodies) after a warm-u
   bootstrap port: the relay publishes every event) and the machine's idle share: which of them
   would saturate first on this host;
 - PostgreSQL's statements per command (`pg_stat_statements`, when the server preloads it);
+- from the registry's /metrics over the run: its garbage collections (count and pause per
+  request, by generation) and its group commits (size, time from BEGIN to COMMIT, wait);
 - the main thread's samples split into running Python and idle in the loop's `select`/`epoll`
   (a request waits on PostgreSQL or on a lane while the loop idles; on the CPU while it runs);
 - inclusive shares of the functions that matter (a stack counts once per pattern it contains).
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 from benchmarks.bench_foundation import (
     REGISTER_PATH,
@@ -56,7 +59,7 @@ from benchmarks.bench_write import (
     ensure_wrk,
     write_bodies,
 )
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 from tests.support import auth
 
 LOOP = "Runner.run (asyncio/runners.py:118)"
@@ -237,6 +240,7 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "AUTH_JWT_SECRET": TEST_SECRET,
         "LOG_LEVEL": "WARNING",
+        "METRICS_TOKEN": TEST_METRICS_TOKEN,
     }
     header = auth()["Authorization"]
     script = tmp / "bodies.lua"
@@ -259,6 +263,7 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
             samples = tmp / "pyspy.txt"
             await asyncio.to_thread(subprocess.run, warm_run, check=True, capture_output=True)
             statements = await _statements_reset(db_url)
+            metrics_before = await _metrics(registry.base)
             sampled = await asyncio.to_thread(
                 measure_under_py_spy,
                 registry.pid,
@@ -271,9 +276,16 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
             requests = int(sampled[0].split(" requests in ")[0].rsplit("\n", 1)[-1].strip())
             if statements:
                 await _statements_report(db_url, requests)
+            _metrics_report(metrics_before, await _metrics(registry.base), requests)
     finally:
         await drop_database(admin_dsn, db_name)
-    out, usage, before, after = sampled
+    return table(*sampled, requests, samples)
+
+
+def table(
+    out: str, usage: Any, before: Snapshot, after: Snapshot, requests: int, samples: Path
+) -> str:
+    """The CPU of each process and where the registry's loop spent its time, in Markdown."""
     wall = after[4] - before[4]
     stacks, total = read_samples(samples)
     roots: Counter[str] = Counter()
@@ -318,6 +330,46 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
         lines.append(f"- {n / busy_total:.1%} {frame}")
     print(out)
     return "\n".join(lines)
+
+
+# Histograms of servicekit.metrics read from /metrics: (name, label) -> what it says.
+_HISTOGRAMS = (
+    ("socialwork_gc_pause_seconds", 'generation="0"', "GC generation 0"),
+    ("socialwork_gc_pause_seconds", 'generation="1"', "GC generation 1"),
+    ("socialwork_gc_pause_seconds", 'generation="2"', "GC generation 2"),
+    ("socialwork_group_commit_commands", "", "group commit: commands a group"),
+    ("socialwork_group_commit_seconds", "", "group commit: BEGIN to COMMIT"),
+    ("socialwork_group_commit_wait_seconds", "", "group commit: a command's wait"),
+)
+
+
+async def _metrics(base: str) -> dict[str, float]:
+    async with httpx.AsyncClient(base_url=base) as client:
+        answer = await client.get(
+            "/metrics", headers={"Authorization": f"Bearer {TEST_METRICS_TOKEN}"}
+        )
+    answer.raise_for_status()
+    found: dict[str, float] = {}
+    for line in answer.text.splitlines():
+        if line.startswith("socialwork_") and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            found[name] = float(value)
+    return found
+
+
+def _metrics_report(before: dict[str, float], after: dict[str, float], requests: int) -> None:
+    for name, label, what in _HISTOGRAMS:
+        key = "{" + label + "}" if label else ""
+        count = after.get(f"{name}_count{key}", 0) - before.get(f"{name}_count{key}", 0)
+        total = after.get(f"{name}_sum{key}", 0) - before.get(f"{name}_sum{key}", 0)
+        if name.startswith("socialwork_gc"):
+            print(
+                f"{what}: {count / requests:.2f} collections and {total * 1e6 / requests:.1f} µs "
+                "a request",
+                flush=True,
+            )
+        elif count:
+            print(f"{what}: {count:,.0f}, mean {total / count:.4g}", flush=True)
 
 
 async def _statements_reset(dsn: str) -> bool:
