@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
@@ -56,7 +55,11 @@ from benchmarks.bench_write import (
     LUA,
     THREADS,
     WARMUP_SECONDS,
+    children,
     ensure_wrk,
+    listener_pid,
+    postmaster_pid,
+    process_cpu,
     write_bodies,
 )
 from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
@@ -115,43 +118,9 @@ def root_of(stack: str) -> str | None:
     return stack
 
 
-def process_cpu(pids: Sequence[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        # a backend that ended meanwhile: its CPU is lost (small)
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            total += cpu_seconds(pid)
-    return total
-
-
-def children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(stat[1]) == parent:
-            found.append(int(entry.name))
-    return found
-
-
 def machine_idle() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     return (int(fields[3]) + int(fields[4])) / os.sysconf("SC_CLK_TCK")
-
-
-async def postmaster_pid(dsn: str) -> int:
-    conn = await asyncpg.connect(dsn)
-    try:
-        backend: int = await conn.fetchval("SELECT pg_backend_pid()")
-        # read while the backend lives: it exits as soon as the connection closes
-        stat = Path(f"/proc/{backend}/stat").read_text()  # noqa: ASYNC240 - /proc, instant
-    finally:
-        await conn.close()
-    return int(stat.rpartition(")")[2].split()[1])
 
 
 def read_samples(path: Path) -> tuple[Counter[str], int]:
@@ -176,24 +145,6 @@ def self_frames(stacks: Counter[str], top: int) -> list[tuple[str, int]]:
     for stack, n in stacks.items():
         frames[stack.rsplit(";", 1)[-1]] += n
     return frames.most_common(top)
-
-
-def listener_pid(port: int) -> int | None:
-    """The process listening on a local TCP port (the Kafka broker), or None if not found."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            # state 0A: LISTEN; the local address ends in the port, in hex
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(f"socket:[{fields[9]}]")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
-                return int(entry.name)
-    return None
 
 
 # registry CPU, PostgreSQL CPU, Kafka CPU, machine idle, clock
