@@ -311,3 +311,37 @@ async def test_a_lane_beaten_to_a_command_keeps_its_connection(database_url: str
         assert len(acquired) == 2, acquired  # each lane once
     finally:
         await pool.close()
+
+
+async def test_a_lane_holding_the_next_groups_begin_keeps_no_reader_waiting(
+    store: EventStore, database_url: str
+) -> None:
+    """A lane waits for its next group in the transaction its last COMMIT began (issue 12: a
+    round trip fewer a group). Having run no statement, that transaction holds no id and no
+    snapshot: an event another writer commits meanwhile is settled for the log's readers."""
+    group = GroupCommit(store.pool, lanes=1, linger=3.0)  # time enough to look at the lane
+    lane_pid = await group.run(_server_pid)
+    await store.append("begun-other", [staff_event("begun-other")], expected_version=0)
+
+    observer = await asyncpg.connect(database_url)
+    try:
+        lane = await observer.fetchrow(
+            "SELECT state, backend_xid, backend_xmin FROM pg_stat_activity WHERE pid = $1",
+            lane_pid,
+        )
+    finally:
+        await observer.close()
+    assert lane is not None
+    assert tuple(lane) == ("idle in transaction", None, None), lane
+    settled = [e.stream_id for e in await store.read_all()]
+    assert "begun-other" in settled, settled
+
+    async def given_back() -> bool:  # idle, the lane rolls back and gives its connection back
+        return store.pool.get_idle_size() == store.pool.get_size()
+
+    await wait_for(given_back)
+
+
+async def _server_pid(conn: Connection) -> int:
+    pid: int = conn.get_server_pid()
+    return pid
