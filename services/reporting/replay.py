@@ -44,6 +44,9 @@ BULK_GC_THRESHOLD = 100_000  # allocations between the cyclic collector's runs (
 # ≈0.7 s, at ≈30,000 events/s a process): with equal shares it waited that long for the shard
 # (0.6 s of a 4.4 s load at 200k).
 SPAWN_HEAD_START = 20_000
+# The share of a sharded load in when this process's part is done for the facts' statistics to
+# be taken then, not after the index builds (statistics_while_loading).
+EARLY_STATISTICS = 0.9
 
 
 @dataclass
@@ -363,23 +366,35 @@ async def sharded_load(
     same way."""
     here, *there = split
     loop = asyncio.get_running_loop()
-    with worker_pool(len(there)) as processes:
-        done = await asyncio.gather(
-            load(pool, kafka, here, generation=generation, refresh=False, max_records=max_records),
-            *(
-                loop.run_in_executor(
-                    processes,
-                    load_shard,
-                    shards.dsn,
-                    shards.bootstrap,
-                    shards.security,
-                    generation,
-                    shard,
-                    max_records,
-                )
-                for shard in there
-            ),
-        )
+    processes = worker_pool(len(there))
+    try:
+        elsewhere = [
+            loop.run_in_executor(
+                processes,
+                load_shard,
+                shards.dsn,
+                shards.bootstrap,
+                shards.security,
+                generation,
+                shard,
+                max_records,
+            )
+            for shard in there
+        ]
+
+        analysed = False
+
+        async def here_then_statistics() -> Counts:
+            nonlocal analysed
+            counts = await load(
+                pool, kafka, here, generation=generation, refresh=False, max_records=max_records
+            )
+            if not all(f.done() for f in elsewhere):
+                spans = [span for shard in split for span in shard]
+                analysed = await statistics_while_loading(pool, generation, spans)
+            return counts
+
+        done = await asyncio.gather(here_then_statistics(), *elsewhere)
         total = Counts()
         for counts in done:
             total += counts
@@ -391,8 +406,39 @@ async def sharded_load(
                 processes, refresh_shard, shards.dsn, generation, usccs
             ),
             shares=1 + len(there),
+            analysed=analysed,
         )
+    except BaseException:
+        processes.shutdown(wait=True, cancel_futures=True)  # no shard left writing
+        raise
+    # Every call has returned: the idle workers' exit (an interpreter's teardown, 0.2 s after
+    # a 1M load) need not hold up the switch.
+    processes.shutdown(wait=False)
     return total
+
+
+async def statistics_while_loading(
+    pool: asyncpg.Pool, generation: str, to_read: Sequence[Span]
+) -> bool:
+    """The facts' statistics taken now (True) if EARLY_STATISTICS of the spans are in: this
+    process's share is loaded and a spawned one's last batches are landing. ANALYZE and COPY do not
+    block each other, while the index builds after the load do block ANALYZE: taken after
+    them (0.5 s at 1M) it was the finish's last step, one backend busy and the other core
+    idle; here it uses the core this process leaves idle while it waits for the others."""
+    async with pool.acquire() as conn:
+        saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
+        read = sum(
+            min(saved.get((s.topic, s.partition), s.start), s.end) - s.start for s in to_read
+        )
+        if read < EARLY_STATISTICS * sum(s.size for s in to_read):
+            return False
+        await _analyze_facts(conn, generation)
+    return True
+
+
+async def _analyze_facts(conn: Connection, generation: str) -> None:
+    """Readers switched to this generation get plans from its statistics at once."""
+    await conn.execute(f"ANALYZE {readmodel.checked_generation(generation)}.facts")
 
 
 async def refresh_all(conn: Connection, generation: str, usccs: Sequence[str]) -> None:
@@ -409,6 +455,7 @@ async def finish_load(
     *,
     elsewhere: Callable[[list[str]], Awaitable[None]] | None = None,
     shares: int = 1,
+    analysed: bool = False,
 ) -> None:
     """After the bulk load: the facts' key, secondary indexes, statistics and every agency
     summary folded once.
@@ -417,7 +464,8 @@ async def finish_load(
     lock: reads and other index builds go on); the key removes an event the load stored twice
     (the summaries' fold applies an event id once, whether or not its copies are gone yet). The
     summaries start once the credit-code index they read by is built, and ANALYZE (whose lock
-    waits for the builds') runs while they are folded, not after them. With `elsewhere`, shares
+    waits for the builds') runs while they are folded, not after them, unless the facts were
+    `analysed` while the load's last batches landed. With `elsewhere`, shares
     of the summaries after the first are folded there (the worker processes)."""
     log.info("replay.loaded", generation=generation)
     g = readmodel.checked_generation(generation)
@@ -448,9 +496,9 @@ async def finish_load(
 
     async def statistics() -> None:
         await asyncio.gather(uscc_built, *builds)
-        # Readers switched to this generation get plans from its statistics at once.
-        async with pool.acquire() as conn:
-            await conn.execute(f"ANALYZE {g}.facts")
+        if not analysed:  # else taken while the last batches landed (sharded_load)
+            async with pool.acquire() as conn:
+                await _analyze_facts(conn, generation)
 
     try:
         await asyncio.gather(summaries(), statistics())

@@ -123,12 +123,22 @@ async def test_a_replay_killed_mid_load_resumes_without_loss_or_duplicates(
     assert killed_streams == whole_streams
 
 
+@pytest.mark.parametrize(
+    ("lock", "waiting"),
+    [
+        # The load's COPYs go on; CREATE INDEX (SHARE) waits.
+        ("ROW EXCLUSIVE", ("ShareLock",)),
+        # The load's COPYs go on; ANALYZE waits, whether taken while the spawned shard's last
+        # batches land (statistics_while_loading) or after the builds, which wait too.
+        ("SHARE UPDATE EXCLUSIVE", ("ShareLock", "ShareUpdateExclusiveLock")),
+    ],
+)
 async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_whole(
-    infra: Infra, database_url: str, tmp_path: Path
+    infra: Infra, database_url: str, tmp_path: Path, lock: str, waiting: tuple[str, ...]
 ) -> None:
-    """Killed between its load and the switch (its index builds waiting on a lock this test
-    holds on the facts): readers stay on the generation they had, and a rerun builds the
-    indexes and summaries, switches and equals a replay in one go."""
+    """Killed between its load and the switch (its statistics or index builds waiting on a lock
+    this test holds on the facts): readers stay on the generation they had, and a rerun builds
+    the indexes and summaries, switches and equals a replay in one go."""
     prefix = f"test.replay-unswitched.{uuid.uuid4().hex[:8]}"
     topics = list(topic_names(prefix).values())
     published = sum((await publish(infra.kafka, prefix, 6000)).values())
@@ -145,20 +155,20 @@ async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_who
                 found = await holder.fetchval("SELECT to_regclass($1)", f"{KILLED}.facts")
                 return found is not None
 
-            async def building() -> bool:  # an index build waits for the lock held here
-                waiting = await holder.fetchval(
+            async def building() -> bool:  # a step after the load waits for the lock held here
+                found = await holder.fetchval(
                     "SELECT count(*) FROM pg_locks WHERE relation = $1::regclass "
-                    "AND mode = 'ShareLock' AND NOT granted",
+                    "AND mode = ANY($2) AND NOT granted",
                     f"{KILLED}.facts",
+                    list(waiting),
                 )
-                return bool(waiting)
+                return bool(found)
 
             process = _start_replay(script, database_url, infra.kafka, topics)
             try:
                 await wait_for(created, timeout=60, interval=0.01)
                 async with holder.transaction():
-                    # ROW EXCLUSIVE: the load's COPYs go on, CREATE INDEX (SHARE) waits.
-                    await holder.execute(f"LOCK TABLE {KILLED}.facts IN ROW EXCLUSIVE MODE")
+                    await holder.execute(f"LOCK TABLE {KILLED}.facts IN {lock} MODE")
                     await wait_for(building, timeout=120, interval=0.02)
                     os.kill(process.pid, signal.SIGKILL)
                     process.wait()
