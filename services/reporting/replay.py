@@ -363,7 +363,8 @@ async def sharded_load(
     """The bulk load split by partition: this process loads the first shard while a spawned
     process loads each other one (this process would otherwise only wait, and a spawned one
     first pays an interpreter's start and its imports), then the agency summaries split the
-    same way."""
+    same way. If this process's share is loaded first, it takes the facts' statistics while
+    the others finish."""
     here, *there = split
     loop = asyncio.get_running_loop()
     processes = worker_pool(len(there))
@@ -421,10 +422,12 @@ async def statistics_while_loading(
     pool: asyncpg.Pool, generation: str, to_read: Sequence[Span]
 ) -> bool:
     """The facts' statistics taken now (True) if EARLY_STATISTICS of the spans are in: this
-    process's share is loaded and a spawned one's last batches are landing. ANALYZE and COPY do not
-    block each other, while the index builds after the load do block ANALYZE: taken after
-    them (0.5 s at 1M) it was the finish's last step, one backend busy and the other core
-    idle; here it uses the core this process leaves idle while it waits for the others."""
+    process's share is loaded and a spawned one's last batches are landing.
+
+    ANALYZE does not block COPY, while the index builds after the load block ANALYZE: taken
+    after them (0.5 s at 1M) it was the finish's last step, one backend busy and the other core
+    idle; here it uses the core this process leaves idle while it waits for the others. The
+    few facts that land after its sample change no plan."""
     async with pool.acquire() as conn:
         saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
         read = sum(
