@@ -30,7 +30,6 @@ import asyncpg
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEventType, load
 
-from servicekit.eventstore.store import init_connection
 from services.reporting import readmodel
 from services.reporting.domain import checkpoint
 from services.reporting.domain.state import CityState, apply_event, folded_types
@@ -154,8 +153,9 @@ class Worker:
 
     async def connection(self, dsn: str) -> asyncpg.Connection:
         if self.conn is None or self.conn.is_closed():
+            # No jsonb codec: a fold reads payloads as text, and the event store's module
+            # brought the metrics registry to every worker.
             self.conn = await asyncpg.connect(dsn)
-            await init_connection(self.conn)
         return self.conn
 
     async def answer(

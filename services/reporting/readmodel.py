@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 import asyncpg
 from socialwork_contracts.catalog import UnknownEventType
 
-from servicekit.consumer import hold_partitions
 from servicekit.db import Connection
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
 from services.reporting.domain.state import CityState, apply_event, folded_types
@@ -734,6 +733,10 @@ async def switch_generation(
             "WHERE consumer = $1"
         )
         partitions = {(r["topic"], r["partition"]) for r in await conn.fetch(known, live_consumer)}
+        # Imported here: the fold workers import this module, and the consumer's Kafka client
+        # and FastStream were 20 MB of each worker's RSS (issue 12).
+        from servicekit.consumer import hold_partitions
+
         await hold_partitions(conn, CONTROL, live_consumer, partitions | set(offsets))
         live = await conn.fetch(known, live_consumer)  # after the locks: what batches committed
         await current_generation(conn, lock=True)
