@@ -74,16 +74,16 @@ def _split_incubation(state: CityState, part: Callable[[str], CityState]) -> Non
         part(base.reporting_unit).bases[base_id] = base
     for key, incubation in state.incubations.items():
         part(state.unit_of_base(incubation.base_id)).incubations[key] = incubation
-    for funding in state.funding:
-        part(state.unit_of_base(funding.base_id)).funding.append(funding)
-    for training in state.trainings:
-        part(state.unit_of_base(training.base_id)).trainings.append(training)
+    for unit, funding in state.funding.split(state.unit_of_base, "base_id").items():
+        part(unit).funding = funding
+    for unit, trainings in state.trainings.split(state.unit_of_base, "base_id").items():
+        part(unit).trainings = trainings
 
 
 def _split_supervision(state: CityState, part: Callable[[str], CityState]) -> None:
     """Supervision's records by their agency's unit."""
-    for inspection in state.inspections:
-        part(state.unit_of_agency(inspection.uscc)).inspections.append(inspection)
+    for unit, inspections in state.inspections.split(state.unit_of_agency, "uscc").items():
+        part(unit).inspections = inspections
     for key, violation in state.violations.items():
         part(state.unit_of_agency(violation.uscc)).violations[key] = violation
     for key, rectification in state.rectifications.items():

@@ -28,6 +28,7 @@ from typing import Any
 
 from services.reporting.domain import operations as ops
 from services.reporting.domain import state as st
+from services.reporting.domain.records import Records, held, ref
 
 _VIEWS: tuple[type[Any], ...] = (
     st.AgencyView,
@@ -45,10 +46,14 @@ _VIEWS: tuple[type[Any], ...] = (
 _INDEX = {cls: i for i, cls in enumerate(_VIEWS)}
 _SETTERS = [[getattr(cls, name).__set__ for name in cls.__slots__] for cls in _VIEWS]
 _STATE_FIELDS = tuple(f.name for f in fields(st.CityState))
-_FORMAT = 3  # this module's encoding: raised when `encode` changes
+# The fields kept as columns (records.Records): restored as columns, no record made.
+_RECORDS = frozenset(n for n in _STATE_FIELDS if isinstance(getattr(st.CityState(), n), Records))
+_FORMAT = 4  # this module's encoding: raised when `encode` changes
 # What a blob was written by: a build whose encoding, views or state differ reads none of them.
 LAYOUT = hashlib.sha256(
-    repr([(c.__qualname__, c.__slots__) for c in _VIEWS] + [_STATE_FIELDS, _FORMAT]).encode()
+    repr(
+        [(c.__qualname__, c.__slots__) for c in _VIEWS] + [_STATE_FIELDS, sorted(_RECORDS), _FORMAT]
+    ).encode()
 ).hexdigest()[:16]
 _ALLOWED = {("datetime", "date"), ("decimal", "Decimal")}
 
@@ -95,8 +100,16 @@ def decode(blob: bytes) -> st.CityState:
         raise ValueError(f"checkpoint encoding {found}, this build reads {_FORMAT}")
     table = _unpacked(table)
     state = st.CityState()
-    for name, part in zip(_STATE_FIELDS, parts, strict=True):
-        setattr(state, name, _field(_unpacked(part), table))
+    refs: dict[int, int] = {}  # a table index -> that value's index in records.VALUES
+    named = list(zip(_STATE_FIELDS, parts, strict=True))
+    for name, part in named:
+        if name in _RECORDS:
+            setattr(state, name, _records(_unpacked(part), table, refs))
+    for i, value in enumerate(table):  # the views share the records' values (no second list)
+        table[i] = held(value)
+    for name, part in named:
+        if name not in _RECORDS:
+            setattr(state, name, _field(_unpacked(part), table))
     return state
 
 
@@ -114,7 +127,10 @@ Column = list[Any] | bytes
 Part = tuple[Column | None, int | None, list[Column]]
 
 
-def _columns(value: dict[Any, Any] | list[Any], shared: _Shared) -> Part:
+def _columns(value: dict[Any, Any] | list[Any] | Records[Any], shared: _Shared) -> Part:
+    if isinstance(value, Records):
+        names = value.names
+        return None, _INDEX[value.kind], [shared.refs(list(value.column(n))) for n in names]
     keys, values = (list(value), list(value.values())) if isinstance(value, dict) else (None, value)
     kind = _INDEX.get(type(values[0])) if values else None
     if kind is None:
@@ -139,6 +155,32 @@ def _field(part: Part, table: list[Any]) -> Any:
             # In C, one column at a time: the views are the only objects made per record.
             collections.deque(map(setter, values, _values(column, table)), maxlen=0)
     return values if refs is None else dict(zip(_values(refs, table), values, strict=True))
+
+
+def _records(part: Part, table: list[Any], refs: dict[int, int]) -> Records[Any]:
+    """A column of the table's indexes becomes one of records.VALUES's, in C."""
+    _, kind, columns = part
+    if kind is None:
+        raise ValueError("a records field written without its view class")
+    return Records.of_columns(
+        _VIEWS[kind],
+        (
+            _translated(_refs(c), table, refs) if isinstance(c, bytes) else map(ref, c)
+            for c in columns
+        ),
+    )
+
+
+def _translated(column: array.array[int], table: list[Any], refs: dict[int, int]) -> Any:
+    for index in set(column).difference(refs):  # each distinct value once
+        refs[index] = ref(table[index])
+    return map(refs.__getitem__, column)
+
+
+def _refs(column: bytes) -> array.array[int]:
+    found = array.array(_REF)
+    found.frombytes(column)
+    return found
 
 
 def _values(column: Column, table: list[Any]) -> Iterator[Any]:

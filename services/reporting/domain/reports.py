@@ -243,20 +243,23 @@ def _incubation_figures(scope: _Scope) -> Figures:
 
 
 def _funding_figures(scope: _Scope) -> Figures:
+    records = scope.state.funding
     funding = [
-        f
-        for f in scope.state.funding
-        if scope.has_base(f.base_id) and scope.period.contains(f.given_on)
+        (amount, kind)
+        for base_id, given_on, amount, kind in zip(
+            records.column("base_id"),
+            records.column("given_on"),
+            records.column("amount"),
+            records.column("funding_type"),
+            strict=True,
+        )
+        if scope.has_base(base_id) and scope.period.contains(given_on)
     ]
-    row: Figures = {"funding_total_yuan": _money(sum((f.amount for f in funding), Decimal(0)))}
+    row: Figures = {"funding_total_yuan": _money(sum((a for a, _ in funding), Decimal(0)))}
     known_funding = {k for k, _ in FUNDING_TYPES}
     for key, _ in FUNDING_TYPES:
         total = sum(
-            (
-                f.amount
-                for f in funding
-                if (f.funding_type if f.funding_type in known_funding else "other") == key
-            ),
+            (a for a, kind in funding if (kind if kind in known_funding else "other") == key),
             Decimal(0),
         )
         row[f"funding_{key}_yuan"] = _money(total)
@@ -264,28 +267,38 @@ def _funding_figures(scope: _Scope) -> Figures:
 
 
 def _training_figures(scope: _Scope) -> Figures:
+    records = scope.state.trainings
     trainings = [
-        t
-        for t in scope.state.trainings
-        if scope.has_base(t.base_id) and scope.period.contains(t.held_on)
+        (hours, attendees)
+        for base_id, held_on, hours, attendees in zip(
+            records.column("base_id"),
+            records.column("held_on"),
+            records.column("hours"),
+            records.column("attendees"),
+            strict=True,
+        )
+        if scope.has_base(base_id) and scope.period.contains(held_on)
     ]
     return {
         "training_sessions": len(trainings),
-        "training_hours": str(sum((t.hours for t in trainings), Decimal(0))),
-        "training_attendees": sum(t.attendees for t in trainings),
+        "training_hours": str(sum((hours for hours, _ in trainings), Decimal(0))),
+        "training_attendees": sum(attendees for _, attendees in trainings),
     }
 
 
 def _inspection_figures(scope: _Scope) -> Figures:
-    inspections = [
-        i
-        for i in scope.state.inspections
-        if scope.has_agency(i.uscc) and scope.period.contains(i.concluded_on)
-    ]
-    return {
-        f"inspections_{key}": sum(i.conclusion == key for i in inspections)
-        for key, _ in CONCLUSIONS
-    }
+    records = scope.state.inspections
+    conclusions = Counter(
+        conclusion
+        for uscc, conclusion, concluded_on in zip(
+            records.column("uscc"),
+            records.column("conclusion"),
+            records.column("concluded_on"),
+            strict=True,
+        )
+        if scope.has_agency(uscc) and scope.period.contains(concluded_on)
+    )
+    return {f"inspections_{key}": conclusions[key] for key, _ in CONCLUSIONS}
 
 
 def _violation_figures(scope: _Scope) -> Figures:

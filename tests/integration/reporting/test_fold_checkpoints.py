@@ -13,6 +13,7 @@ import random
 import signal
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -190,22 +191,35 @@ def format_2(state: CityState) -> bytes:
     return zlib.compress(pickle.dumps(parts, protocol=5), 1)
 
 
+FORMAT_3_LAYOUT = "11f445e1953b526f"  # the layout hash of the build before format 4
+
+
+def format_3(state: CityState) -> bytes:
+    """As format 3 wrote a state: the same parts as format 4 (records then were views, written
+    as their slots' columns), under its own number."""
+    _, table, parts = pickle.loads(checkpoint.encode(state))  # noqa: S301 -- our own bytes
+    return pickle.dumps((3, table, parts), protocol=5)
+
+
+@pytest.mark.parametrize(
+    ("layout", "encoded"), [(FORMAT_2_LAYOUT, format_2), (FORMAT_3_LAYOUT, format_3)]
+)
 async def test_a_state_kept_in_an_older_encoding_is_folded_again_not_read(
-    pool: asyncpg.Pool, database_url: str
+    pool: asyncpg.Pool, database_url: str, layout: str, encoded: Callable[[CityState], bytes]
 ) -> None:
     await insert(pool, list(fact_rows(2000, seed=13)))
     today = dt.date(2027, 6, 1)
     await foldworker.Worker().answer(database_url, G, queries(today, None), OPTIONS)
     async with pool.acquire() as conn:
-        # Every kept row now as format 2 wrote it, under format 2's layout hash.
+        # Every kept row now as the older format wrote it, under that format's layout hash.
         kept = await conn.fetch(f"SELECT day FROM {G}.checkpoints")
-        assert kept and checkpoint.LAYOUT != FORMAT_2_LAYOUT
+        assert kept and layout != checkpoint.LAYOUT
         for row in kept:
             state = await old_fold(pool, row["day"], None)
             await conn.execute(
                 f"UPDATE {G}.checkpoints SET layout = $1, state = $2 WHERE day = $3",
-                FORMAT_2_LAYOUT,
-                format_2(state),
+                layout,
+                encoded(state),
                 row["day"],
             )
     worker = foldworker.Worker()
