@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import array
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -53,27 +54,34 @@ def held(value: Any) -> Any:
 
 
 class Records(Generic[V]):
-    """Records of one frozen slotted view class, in arrival order, as one column per slot."""
+    """Records of one frozen slotted view class, in arrival order, as one column per slot; or a
+    read-only selection of another's (`rows`: its row numbers), as a unit's share of the city's
+    records (`split`)."""
 
-    __slots__ = ("columns", "kind", "names")
+    __slots__ = ("columns", "kind", "names", "rows")
 
     def __init__(self, source: type[V] | Records[V]) -> None:
         self.columns: list[array.array[int]]
-        if isinstance(source, Records):  # a copy: the columns change apart from the source's
+        self.rows: array.array[int] | None = None
+        if isinstance(source, Records):  # a copy: its columns change apart from the source's
             self.kind: type[V] = source.kind
             self.names: tuple[str, ...] = source.names
-            self.columns = [array.array(_REF, c) for c in source.columns]
+            self.columns = [array.array(_REF, source.refs(n)) for n in source.names]
         else:
             self.kind, self.names = source, tuple(source.__slots__)  # type: ignore[attr-defined]
             self.columns = [array.array(_REF) for _ in self.names]
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return len(self.columns[0] if self.rows is None else self.rows)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Records) and (self.kind, self.columns) == (
-            other.kind,
-            other.columns,
+        return (
+            isinstance(other, Records)
+            and self.kind == other.kind
+            and all(
+                array.array(_REF, self.refs(n)) == array.array(_REF, other.refs(n))
+                for n in self.names
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a list
@@ -82,36 +90,56 @@ class Records(Generic[V]):
         return f"Records({self.kind.__qualname__}, {len(self)})"
 
     def append(self, record: V) -> None:
+        self._writable()
         for column, name in zip(self.columns, self.names, strict=True):
             column.append(ref(getattr(record, name)))
 
+    def refs(self, name: str) -> Iterable[int]:
+        """One field's indexes into VALUES, in order."""
+        column = self.columns[self.names.index(name)]
+        return column if self.rows is None else map(column.__getitem__, self.rows)
+
     def column(self, name: str) -> Iterator[Any]:
         """One field's values, in order (in C: no record made)."""
-        return map(VALUES.__getitem__, self.columns[self.names.index(name)])
+        return map(VALUES.__getitem__, self.refs(name))
 
     def __iter__(self) -> Iterator[V]:
         """The records themselves, each made as it is reached (tests, rare paths)."""
-        for refs in zip(*self.columns, strict=True):
+        for values in zip(*map(self.column, self.names), strict=True):
             record = object.__new__(self.kind)
-            for name, index in zip(self.names, refs, strict=True):
-                object.__setattr__(record, name, VALUES[index])
+            for name, value in zip(self.names, values, strict=True):
+                object.__setattr__(record, name, value)
             yield record
 
     def replace(self, name: str, old: Any, new: Any) -> None:
         """Every record's `name` equal to `old` (same type) becomes `new`."""
+        self._writable()
         column, was, now = self.columns[self.names.index(name)], ref(old), ref(new)
         for i in (i for i, r in enumerate(column) if r == was):
             column[i] = now
 
-    def split(self, key_of: Callable[..., str], *names: str) -> dict[str, Records[V]]:
-        """The records grouped by `key_of(*their names' values)`, each group in order."""
-        rows: dict[str, list[int]] = {}
-        for i, key in enumerate(map(key_of, *(self.column(n) for n in names))):
-            rows.setdefault(key, []).append(i)
+    def _writable(self) -> None:
+        if self.rows is not None:
+            raise TypeError("a selection of records is read only")
+
+    def split(self, key_of: Callable[[Any], str], name: str) -> dict[str, Records[V]]:
+        """Selections of these records grouped by `key_of(their field's value)` (keys in order
+        of first appearance), each in order. In C but for one call per distinct value (a city's
+        300k inspections by the units of 50k credit codes), sharing these columns: 4 bytes a
+        record in all (issue 12: RSS)."""
+        unit_of = {r: key_of(VALUES[r]) for r in set(self.refs(name))}
+        keys = list(map(unit_of.__getitem__, self.refs(name)))
+        order = array.array(_REF, sorted(range(len(keys)), key=keys.__getitem__))  # stable
+        if self.rows is not None:
+            order = array.array(_REF, map(self.rows.__getitem__, order))
+        counts, start = Counter(keys), 0
+        starts: dict[str, int] = {}
+        for key in sorted(counts):
+            starts[key], start = start, start + counts[key]
         parts: dict[str, Records[V]] = {}
-        for key, picked in rows.items():
+        for key in dict.fromkeys(keys):
             part = parts[key] = Records(self.kind)
-            part.columns = [array.array(_REF, map(c.__getitem__, picked)) for c in self.columns]
+            part.columns, part.rows = self.columns, order[starts[key] : starts[key] + counts[key]]
         return parts
 
     @classmethod
