@@ -13,6 +13,8 @@ from pathlib import Path
 
 from services.reporting import foldworker
 from services.reporting.domain import checkpoint
+from services.reporting.domain.periods import report_period
+from services.reporting.domain.reports import figures
 from services.reporting.domain.state import Funding, Inspection, Training
 from services.reporting.views import by_unit
 from tests.reporting.test_checkpoint_memory import FACTS, folded
@@ -67,3 +69,15 @@ def test_records_read_back_as_appended_split_and_restored() -> None:
     copied = foldworker._copy(state)  # as a held state's base is copied
     copied.funding.append(next(iter(state.funding)))
     assert len(copied.funding) == len(state.funding) + 1  # a copy grows apart from its source
+
+
+def test_a_units_figures_from_its_share_equal_its_figures_from_the_city() -> None:
+    state = folded(4_000, seed=15)
+    parts = by_unit(state)
+    assert len(parts) > 3
+    for year in (2019, 2022):
+        period = report_period(year, "year_end")
+        city = figures(state, period, None)
+        assert any(v for k, v in city.items() if k.startswith(("inspections_", "training_")))
+        for unit, part in parts.items():
+            assert figures(part, period, None) == figures(state, period, unit), unit

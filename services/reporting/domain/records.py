@@ -103,6 +103,16 @@ class Records(Generic[V]):
         """One field's values, in order (in C: no record made)."""
         return map(VALUES.__getitem__, self.refs(name))
 
+    def zipped(self, *names: str) -> Iterator[tuple[Any, ...]]:
+        """These fields' values of each record, in order."""
+        return zip(*map(self.column, names), strict=True)
+
+    def where(self, name: str, test: Callable[[Any], bool]) -> Iterator[bool]:
+        """`test` of each record's field, in order: called once per distinct value (a report
+        scans 300k inspections of a few thousand dates)."""
+        tested = {r: test(VALUES[r]) for r in set(self.refs(name))}
+        return map(tested.__getitem__, self.refs(name))
+
     def __iter__(self) -> Iterator[V]:
         """The records themselves, each made as it is reached (tests, rare paths)."""
         for values in zip(*map(self.column, self.names), strict=True):
