@@ -81,3 +81,28 @@ def test_a_units_figures_from_its_share_equal_its_figures_from_the_city() -> Non
         assert any(v for k, v in city.items() if k.startswith(("inspections_", "training_")))
         for unit, part in parts.items():
             assert figures(part, period, None) == figures(state, period, unit), unit
+
+
+def test_records_shared_by_copies_change_apart() -> None:
+    state = folded(2_000, seed=16)
+    source = state.funding
+    before = list(source)
+    copy = type(source)(source)
+    assert copy.columns[0] is source.columns[0]  # shared until one of them changes
+    first, second = before[0], before[-1]
+    source.append(first)
+    copy.append(second)
+    copy.append(second)
+    assert list(source) == [*before, first]
+    assert list(copy) == [*before, second, second]
+    source.replace("uscc", first.uscc, "moved")
+    assert list(copy) == [*before, second, second]
+    assert sum(f.uscc == "moved" for f in source) == sum(
+        f.uscc == first.uscc for f in [*before, first]
+    )
+    again = type(copy)(copy)
+    assert again == copy and again != source
+    behind = type(copy)(again)
+    behind.size -= 2  # as a base before the state's last two records
+    behind.append(second)  # the same record as the shared columns hold next: shared still
+    assert behind.columns[0] is again.columns[0] and list(behind) == [*before, second]

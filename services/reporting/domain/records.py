@@ -58,21 +58,31 @@ class Records(Generic[V]):
     read-only selection of another's (`rows`: its row numbers), as a unit's share of the city's
     records (`split`)."""
 
-    __slots__ = ("columns", "kind", "names", "rows")
+    __slots__ = ("columns", "kind", "names", "rows", "size")
 
     def __init__(self, source: type[V] | Records[V]) -> None:
         self.columns: list[array.array[int]]
         self.rows: array.array[int] | None = None
-        if isinstance(source, Records):  # a copy: its columns change apart from the source's
+        self.size: int  # the records of `columns` this holder sees (it may share them)
+        if isinstance(source, Records):
+            # A copy shares the source's columns up to its size: records are only appended
+            # (`append` copies a column another holder has appended to; `replace` writes new
+            # ones), so neither sees the other's later records. A held state and its base share
+            # their records (issue 12: RSS; 10 MB a fold worker at 1M).
             self.kind: type[V] = source.kind
             self.names: tuple[str, ...] = source.names
-            self.columns = [array.array(_REF, source.refs(n)) for n in source.names]
+            if source.rows is None:
+                self.columns, self.size = list(source.columns), source.size
+            else:
+                self.columns = [array.array(_REF, source.refs(n)) for n in source.names]
+                self.size = len(source)
         else:
             self.kind, self.names = source, tuple(source.__slots__)  # type: ignore[attr-defined]
             self.columns = [array.array(_REF) for _ in self.names]
+            self.size = 0
 
     def __len__(self) -> int:
-        return len(self.columns[0] if self.rows is None else self.rows)
+        return self.size if self.rows is None else len(self.rows)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -91,13 +101,23 @@ class Records(Generic[V]):
 
     def append(self, record: V) -> None:
         self._writable()
-        for column, name in zip(self.columns, self.names, strict=True):
-            column.append(ref(getattr(record, name)))
+        refs = [ref(getattr(record, name)) for name in self.names]
+        at = self.size
+        if len(self.columns[0]) > at:  # another holder appended to the shared columns
+            if all(c[at] == r for c, r in zip(self.columns, refs, strict=True)):
+                self.size += 1  # the same record: a base catching up with its state shares it
+                return
+            self.columns = [c[:at] for c in self.columns]
+        for column, r in zip(self.columns, refs, strict=True):
+            column.append(r)
+        self.size += 1
 
     def refs(self, name: str) -> Iterable[int]:
         """One field's indexes into VALUES, in order."""
         column = self.columns[self.names.index(name)]
-        return column if self.rows is None else map(column.__getitem__, self.rows)
+        if self.rows is not None:
+            return map(column.__getitem__, self.rows)
+        return column if len(column) == self.size else memoryview(column)[: self.size]
 
     def column(self, name: str) -> Iterator[Any]:
         """One field's values, in order (in C: no record made)."""
@@ -124,7 +144,8 @@ class Records(Generic[V]):
     def replace(self, name: str, old: Any, new: Any) -> None:
         """Every record's `name` equal to `old` (same type) becomes `new`."""
         self._writable()
-        column, was, now = self.columns[self.names.index(name)], ref(old), ref(new)
+        at, was, now = self.names.index(name), ref(old), ref(new)
+        column = self.columns[at] = self.columns[at][: self.size]  # never in place: shared
         for i in (i for i, r in enumerate(column) if r == was):
             column[i] = now
 
@@ -159,4 +180,5 @@ class Records(Generic[V]):
         made.columns = [array.array(_REF, refs) for refs in columns]
         if len(made.columns) != len(made.names) or len(set(map(len, made.columns))) > 1:
             raise ValueError(f"not {kind.__qualname__}'s columns")
+        made.size = len(made.columns[0])
         return made
