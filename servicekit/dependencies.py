@@ -15,11 +15,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from servicekit.auth import Principal
-from servicekit.http import bearer
+from servicekit.http import bearer, bearer_token
 from servicekit.runtime import Runtime
 
 # What `servicekit.http.principal_dependency` builds, once per app (its caches are the app's).
-Authenticate = Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]
+Authenticate = Callable[[Request, str | None], Awaitable[Principal]]
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -39,12 +39,13 @@ async def current_caller(
 ) -> Principal:
     """The authenticated caller (401 without a valid bearer token, 429 after too many)."""
     check: Authenticate = request.app.state.authenticate
-    return await check(request, credentials)
+    return await check(request, None if credentials is None else credentials.credentials)
 
 
 async def authenticate(request: Request) -> Principal:
-    """`current_caller` called directly: the bearer token read as the dependency reads it."""
-    return await current_caller(request, await bearer(request))
+    """`current_caller` called directly: the bearer token read as `bearer` reads it."""
+    check: Authenticate = request.app.state.authenticate
+    return await check(request, bearer_token(request))
 
 
 def correlation_of(request: Request) -> str:

@@ -16,10 +16,10 @@ from typing import Annotated, Any, Protocol
 
 import asyncpg
 import structlog
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from socialwork_contracts.periods import UnknownCalendarYear
 from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -252,7 +252,9 @@ def _route_of(request: Request) -> str:
 def _client_of(request: Request) -> str:
     # The peer address; behind a proxy, uvicorn puts the client's there from X-Forwarded-For
     # when the proxy is trusted (FORWARDED_ALLOW_IPS, docs/operations.md).
-    return request.client.host if request.client is not None else "unknown"
+    # Read from the scope: `request.client` builds an Address a request (issue 12).
+    client = request.scope.get("client")
+    return str(client[0]) if client is not None else "unknown"
 
 
 def record_refusal(request: Request, status: int, reason: str) -> None:
@@ -509,9 +511,14 @@ class Edge:
         scope.setdefault("state", {})["correlation_id"] = assigned
         scope[DIRECT_ROUTES] = self.direct
         answer = _answered_with(send, assigned)
-        with structlog.contextvars.bound_contextvars(correlation_id=assigned):
+        # Bound and reset by token: `bound_contextvars` reads and restores the whole context,
+        # 2% of the registry's busy loop under load (issue 12).
+        bound = structlog.contextvars.bind_contextvars(correlation_id=assigned)
+        try:
             if not await self._answered_directly(scope, body, receive, answer):
                 await self.app(scope, replay_body(body, receive), answer)
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
         if self.outage is not None:
             await self.outage.recheck()
 
@@ -678,10 +685,21 @@ def install_database_outage(app: FastAPI, probe: Callable[[], Awaitable[object]]
 bearer = HTTPBearer(auto_error=False, description="JWT from `python -m servicekit.auth issue`")
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of `Authorization: Bearer <token>`, or None: what `bearer` reads, without the
+    credentials model it builds (issue 12: a command's direct path reads the token so)."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def principal_dependency(
     settings: Callable[[], TokenSettings], failures: FailedAuthentications | None = None
-) -> Callable[..., Awaitable[Principal]]:
-    """A FastAPI dependency that authenticates the caller or raises 401.
+) -> Callable[[Request, str | None], Awaitable[Principal]]:
+    """The app's authenticator: the caller of a bearer token (None: none given), or 401.
 
     With `failures`, an address that presented too many invalid tokens gets 429 instead, and
     its token is not verified; a missing token is not a failed authentication.
@@ -691,30 +709,26 @@ def principal_dependency(
 
     # async: a plain `def` dependency runs in a worker thread, a hop that cost more CPU than
     # the check itself once verified tokens are remembered.
-    async def current_principal(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Principal:
-        if credentials is None:
+    async def current_principal(request: Request, token: str | None) -> Principal:
+        if token is None:
             raise Unauthenticated("missing bearer token")
         address = _client_of(request)
         if failures is not None and (wait := failures.retry_after(address)) is not None:
             raise TooManyFailedAuthentications(address, wait)
         try:
             current = settings()
-            principal = verified.remembered(current, credentials.credentials)
+            principal = verified.remembered(current, token)
             if principal is None and current.jwks is not None:
                 # An identity provider's keys may have to be fetched: not on the event loop.
-                principal = await asyncio.to_thread(
-                    verified.verify, current, credentials.credentials
-                )
+                principal = await asyncio.to_thread(verified.verify, current, token)
             elif principal is None:
-                principal = verified.verify(current, credentials.credentials)
+                principal = verified.verify(current, token)
         except Unauthenticated:
             if failures is not None:
                 failures.failed(address)
             raise
-        request.state.principal = principal  # named in the log line of a later refusal
+        # Named in the log line of a later refusal (`request.state`, without building it).
+        request.scope.setdefault("state", {})["principal"] = principal
         return principal
 
     return current_principal

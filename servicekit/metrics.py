@@ -7,6 +7,8 @@ time from the store, the relay and the consumers (servicekit.metrics_endpoint).
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # One registry per process: metrics are process-wide like the logs.
@@ -18,6 +20,15 @@ COMMANDS = Counter(
     ["command", "outcome"],
     registry=REGISTRY,
 )
+
+
+@functools.cache  # a few command types times five outcomes
+def commands_counted(command: str, outcome: str) -> Counter:
+    """COMMANDS' child for a command type and outcome, looked up once: `labels` takes a lock
+    and checks its arguments on every call (issue 12)."""
+    return COMMANDS.labels(command, outcome)
+
+
 REFUSED_REQUESTS = Counter(
     "socialwork_refused_requests_total",
     "Requests refused at the edge, by status (401 unauthenticated, 403 forbidden, 429 too many "

@@ -51,6 +51,7 @@ def is_zhengzhou_division(division: str) -> bool:
     """True for a six-digit division code inside Zhengzhou (4101..)."""
     return (
         len(division) == 6
-        and all(c in "0123456789" for c in division)
+        and division.isascii()
+        and division.isdigit()
         and division.startswith(ZHENGZHOU_DIVISION_PREFIX)
     )
