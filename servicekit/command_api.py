@@ -355,7 +355,7 @@ def plain_headers(headers: Headers) -> tuple[str | None, int | None] | None:
     return (key, expected) if expected <= STREAM_VERSION_MAX else None
 
 
-PlainRun = Callable[[Request], Awaitable[Response | None]]
+PlainRun = Callable[[Request, bytes], Awaitable[Response | None]]
 
 
 def _route_class(plain: PlainRun) -> type[APIRoute]:
@@ -374,12 +374,12 @@ def _route_class(plain: PlainRun) -> type[APIRoute]:
                 return
             note_direct_route(scope, self)  # later POSTs to this path come straight here
             request = Request(scope, receive)
-            if not await self.answer_plainly(request, send):
-                # the body read again from what `plain` read (or read now)
-                await super().handle(scope, replay_body(await request.body(), receive), send)
+            body = await request.body()
+            if not await self.answer_plainly(request, body, send):
+                await super().handle(scope, replay_body(body, receive), send)
 
-        async def answer_plainly(self, request: Request, send: Send) -> bool:
-            answer = await plain(request)
+        async def answer_plainly(self, request: Request, body: bytes, send: Send) -> bool:
+            answer = await plain(request, body)
             if answer is None:
                 return False
             await answer(request.scope, request.receive, send)
@@ -410,14 +410,13 @@ def _add(router: APIRouter, commands: CommandTable, route: CommandRoute, tag: st
         runtime = runtime_of(request)
         return accepted(await run_request(commands, runtime, command, context, if_match))
 
-    async def plain(request: Request) -> Response | None:
+    async def plain(request: Request, raw: bytes) -> Response | None:
         """The answer to a request FastAPI would pass unchanged, or None to let it judge one:
         JSON declared exactly, a body pydantic-core reads as the command, plain headers. The
         caller is authenticated only then, so a refusal keeps FastAPI's order (malformed JSON
         400, then 401, then 422) and a failed authentication is counted once."""
         if request.headers.get("content-type") != "application/json":
             return None
-        raw = await request.body()
         try:
             body = body_type.model_validate_json(raw)
         except ValidationError:

@@ -18,7 +18,7 @@ _VALUES = {c: i for i, c in enumerate(CHARSET)}
 
 def uses_code_characters(code: str) -> bool:
     """True when every character is one GB 32100-2015 allows (upper case, no I O S V Z)."""
-    return all(c in _VALUES for c in code)
+    return _VALUES.keys() >= set(code)
 
 
 def check_character(first17: str) -> str:
