@@ -509,6 +509,8 @@ def _generation(labels: dict[str, str]) -> str:
 
 def _quantile(buckets: list[tuple[float, float]], q: float) -> float:
     total = buckets[-1][1] if buckets else 0
+    if not total:
+        return 0.0  # nothing observed (a labelled series appears with its first observation)
     for bound, cumulative in buckets:
         if cumulative >= q * total:
             return bound
