@@ -250,7 +250,7 @@ async def latency(kafka: str, admin_dsn: str, seconds: float, rate: float) -> di
             httpx.AsyncClient(base_url=reporting.base, timeout=30) as reads,
         ):
 
-            async def one(i: int) -> None:
+            async def one(i: int, into: list[float] = results) -> None:
                 body = registration(i, run)
                 sent = time.perf_counter()
                 response = await commands.post(
@@ -265,10 +265,15 @@ async def latency(kafka: str, admin_dsn: str, seconds: float, rate: float) -> di
                 while True:
                     seen = await reads.get(f"/agencies/{body['uscc']}", headers=headers)
                     if seen.status_code == 200:
-                        results.append(time.perf_counter() - done)
+                        into.append(time.perf_counter() - done)
                         return
                     await asyncio.sleep(0.01)
 
+            # The first command after both services started waits for reporting's consumer to
+            # join its group (up to ~1 s): reported apart, not as the steady state's tail.
+            first: list[float] = []
+            await one(-1, first)
+            accepted.clear()
             tasks = []
             count = int(seconds * rate)
             started = time.perf_counter()
@@ -288,6 +293,7 @@ async def latency(kafka: str, admin_dsn: str, seconds: float, rate: float) -> di
         "visible_p99_ms": percentile(results, 0.99) * 1000,
         "visible_max_ms": max(results) * 1000,
         "accept_p50_ms": statistics.median(accepted) * 1000,
+        "first_visible_ms": first[0] * 1000,
     }
 
 
@@ -385,7 +391,9 @@ stored {o["facts"]:,} facts and {o["agencies"]:,} agency rows and switched over:
 Latency from a registration accepted by the registry (HTTP 201) to the agency visible at the
 reporting API, {lat["commands"]} commands at {lat["rate_per_second"]:g}/s for
 {lat["seconds"]:g} s: **p50 {lat["visible_p50_ms"]:.0f} ms, p99 {lat["visible_p99_ms"]:.0f} ms**
-(max {lat["visible_max_ms"]:.0f} ms; the command itself took p50 {lat["accept_p50_ms"]:.0f} ms).
+(max {lat["visible_max_ms"]:.0f} ms; the command itself took p50 {lat["accept_p50_ms"]:.0f} ms),
+after one command sent first, right after both services started, and visible in
+{lat.get("first_visible_ms", float("nan")):.0f} ms (reporting's consumer joining its group).
 The path is registry outbox relay (woken by NOTIFY, 0.5 s fallback poll) → Kafka → the reporting
 consumer's batch (fact + agency summary + checkpoint in one transaction) → the API read.
 
