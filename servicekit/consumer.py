@@ -33,7 +33,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 
@@ -300,24 +308,8 @@ class EventConsumer:
         *,
         together: bool,
     ) -> dict[tuple[str, int], int]:
-        """One transaction over the batch. A gap counts as met only by an attempt that
-        committed: met again by the rerun of one that failed (a lost connection, a failed
-        together-apply), it would be taken for the log's own and what precedes it skipped."""
-        gaps = dict(self._last_gap)
-        try:
-            return await self._attempt_in_transaction(by_partition, parsed, together=together)
-        except BaseException:
-            self._last_gap = gaps
-            raise
-
-    async def _attempt_in_transaction(
-        self,
-        by_partition: dict[tuple[str, int], list[Delivery]],
-        parsed: dict[Delivery, Received | Refused],
-        *,
-        together: bool,
-    ) -> dict[tuple[str, int], int]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        """One transaction over the batch."""
+        async with self._gaps_kept_if_failed(), self.pool.acquire() as conn, conn.transaction():
             # Locks first, then the reads they guard: no write yet, so no transaction id until
             # the batch's first write (`hold_partitions`).
             await hold_partitions(conn, self.schema, self.name, by_partition, epoch=True)
@@ -341,6 +333,18 @@ class EventConsumer:
         self._count(batch.tally)
         self.stats.positions.update(touched)
         return seeks
+
+    @contextlib.asynccontextmanager
+    async def _gaps_kept_if_failed(self) -> AsyncIterator[None]:
+        """A gap counts as met only by an attempt that committed: met again by the rerun of one
+        that failed (a lost connection, a failed together-apply, its commit), it would be taken
+        for the log's own and what precedes it skipped."""
+        gaps = dict(self._last_gap)
+        try:
+            yield
+        except BaseException:
+            self._last_gap = gaps
+            raise
 
     def _runs(
         self,

@@ -25,8 +25,13 @@ def _over(name: str, bound: str) -> float:
 async def test_a_blocked_loop_shows_as_lag() -> None:
     stop = asyncio.Event()
     before = _over("socialwork_event_loop_lag_seconds", "0.1")
+    ticks = _count("socialwork_event_loop_lag_seconds")
     watcher = asyncio.create_task(stalls.watch_loop(stop))
-    await asyncio.sleep(0)  # one turn of the loop: the watcher starts its wait
+
+    async def ticking() -> bool:  # it observed once, and waits for its next tick
+        return _count("socialwork_event_loop_lag_seconds") > ticks
+
+    await wait_for(ticking)
     time.sleep(0.3)  # noqa: ASYNC251 - the blocking call is the point: a stalled loop
 
     async def seen() -> bool:  # the watcher woke, late

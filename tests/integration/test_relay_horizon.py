@@ -156,23 +156,28 @@ async def test_a_transaction_that_can_write_the_store_still_holds_back_what_foll
 async def test_writers_and_other_services_interleaved_lose_and_repeat_nothing(
     relay: OutboxRelay, database_url: str, service_roles: dict[str, str], infra: Infra
 ) -> None:
-    """Adversary: the registry's writers hold their ids a random while before appending, some
-    roll back, and other services' transactions come and go holding ids. Every committed event
-    is published exactly once, in the order of its transaction."""
+    """Adversary: each of the registry's writers takes its id, then waits for a later writer to
+    end before it appends and commits (so older ids commit after newer ones), some roll back,
+    and other services' transactions hold ids until some writer ends. Every committed event is
+    published exactly once, in the order of its transaction."""
     registry = as_role(database_url, service_roles["registry"])
     others = [as_role(database_url, service_roles[s]) for s in ("incubation", "reporting")]
     rng = random.Random(12)
+    writers = 60
+    ended = [asyncio.Event() for _ in range(writers)]
     committed: list[str] = []
 
     async def writer(n: int) -> None:
         stream = f"w-{n}"
+        later = n + rng.randint(1, 4)  # waits only for higher numbers: no cycle
         conn = await asyncpg.connect(registry)
         await init_connection(conn)
         try:
             tx = conn.transaction()
             await tx.start()
             await conn.fetchval("SELECT pg_current_xact_id()")
-            await asyncio.sleep(rng.uniform(0, 0.05))
+            if later < writers:
+                await ended[later].wait()
             await relay.store.append(stream, [staff_event(stream)], expected_version=0, conn=conn)
             if n % 5 == 0:
                 await tx.rollback()
@@ -181,12 +186,15 @@ async def test_writers_and_other_services_interleaved_lose_and_repeat_nothing(
                 committed.append(stream)
         finally:
             await conn.close()
+            ended[n].set()
 
-    async def other(url: str) -> None:
+    async def other(url: str, until: asyncio.Event) -> None:
         async with holding_an_id(url):
-            await asyncio.sleep(rng.uniform(0.05, 0.3))
+            await until.wait()
 
-    tasks = [writer(n) for n in range(60)] + [other(rng.choice(others)) for _ in range(20)]
+    tasks = [writer(n) for n in range(writers)] + [
+        other(rng.choice(others), ended[rng.randrange(writers)]) for _ in range(20)
+    ]
     rng.shuffle(tasks)
     await asyncio.gather(*tasks)
     await wait_for(lambda: published_all(relay), timeout=10)
