@@ -84,13 +84,16 @@ async def rebuild_read_model(store: EventStore, model: ReadModel) -> Rebuilt:
         history.setdefault(stream, []).append(recorded)
 
     async def write(conn: Connection) -> None:
-        await conn.execute(model.ddl)
         for table in model.tables:
             await conn.execute(f"DELETE FROM {table}")  # noqa: S608 - the service's own names
         for kind, streams in zip(model.kinds, states, strict=True):
             for stream, state in streams.items():
                 await kind.project(state)(conn, history[stream])
 
+    # The DDL runs before the hold, in its own transaction: its ALTER TABLE waits for every
+    # reader of the table, and a command that read one then waits for the hold (a deadlock).
+    async with store.pool.acquire() as conn:
+        await conn.execute(model.ddl)
     await rebuild_from_log(store, fold, write)
     return {kind.name: len(streams) for kind, streams in zip(model.kinds, states, strict=True)}
 

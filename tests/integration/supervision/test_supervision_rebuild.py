@@ -14,8 +14,10 @@ import asyncpg
 import pytest
 
 from servicekit.auth import Role
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
 from tests.integration.supervision.conftest import Apps
-from tests.support import auth
+from tests.support import auth, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -108,3 +110,34 @@ async def test_read_model_rebuilt_from_the_log_is_identical(
     assert "supervision read model rebuilt: " in said
     assert after == before
     assert dt.date(2024, 5, 1) in {x["listed_on"] for x in after["listings"]}
+
+
+async def test_a_rebuild_never_deadlocks_with_a_command_that_read_a_learned_table(
+    apps: Apps, service_env: dict[str, str]
+) -> None:
+    """A command reads a table learned from another topic (`residencies`), then loads its stream,
+    which takes the append hold shared. A rebuild that took the hold first and then ran the
+    read model's DDL (whose ALTER TABLE waits for every reader of `residencies`) deadlocked
+    with it: seen in the fault suite, two supervision instances under load."""
+    uscc = await apps.register(4302)
+    pool = await create_pool(apps.database_url)
+    store = EventStore(pool, "supervision")
+    try:
+        async with pool.acquire() as command, command.transaction():
+            await command.fetch("SELECT * FROM supervision.residencies LIMIT 1")
+            rebuild = asyncio.create_task(rebuild_command(service_env))
+
+            async def rebuild_waits_for_a_lock() -> bool:
+                waiting = await pool.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+                return bool(waiting) or rebuild.done()
+
+            await wait_for(rebuild_waits_for_a_lock, timeout=30)
+            loaded = await store.load(f"credit-file-{uscc}", conn=command)
+            assert loaded.in_transaction
+        said = await asyncio.wait_for(rebuild, timeout=30)
+    finally:
+        await pool.close()
+    assert "supervision read model rebuilt: " in said
