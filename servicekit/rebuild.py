@@ -19,7 +19,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+import asyncpg
+
 from servicekit.db import Connection
+from servicekit.ddl import apply_ddl
 from servicekit.eventstore import START, EventStore, RecordedEvent
 from servicekit.eventstore.store import InlineProjection, create_pool
 from servicekit.settings import ServiceSettings
@@ -58,6 +61,11 @@ class ReadModel:
     tables: tuple[str, ...]
     kinds: tuple[StreamKind[Any], ...]
 
+    async def ensure(self, pool: asyncpg.Pool) -> None:
+        """Create the tables, or bring them to this version's DDL (at each start)."""
+        async with pool.acquire() as conn:
+            await apply_ddl(conn, self.service, "read model", self.ddl)
+
     async def rebuild(self, settings: ServiceSettings) -> str:
         pool = await create_pool(settings.database_url)
         try:
@@ -93,7 +101,7 @@ async def rebuild_read_model(store: EventStore, model: ReadModel) -> Rebuilt:
     # The DDL runs before the hold, in its own transaction: its ALTER TABLE waits for every
     # reader of the table, and a command that read one then waits for the hold (a deadlock).
     async with store.pool.acquire() as conn:
-        await conn.execute(model.ddl)
+        await apply_ddl(conn, store.schema, "read model", model.ddl, force=True)
     await rebuild_from_log(store, fold, write)
     return {kind.name: len(streams) for kind, streams in zip(model.kinds, states, strict=True)}
 

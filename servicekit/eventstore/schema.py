@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from servicekit.db import Connection
+from servicekit.ddl import apply_ddl, checked_schema
 
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
-
-
-def checked_schema(name: str) -> str:
-    """Schema names are interpolated into DDL, so only plain identifiers are accepted."""
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"invalid schema name {name!r}")
-    return name
+__all__ = ["apply_ddl", "checked_schema", "create_schema", "ddl"]
 
 
 def ddl(schema: str) -> str:
@@ -177,7 +169,5 @@ CREATE TRIGGER events_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON {s}.event
 
 
 async def create_schema(conn: Connection, schema: str) -> None:
-    """Create the store's tables if absent; serialised so concurrent replicas do not race."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ddl'))")
-        await conn.execute(ddl(schema))
+    """Create the store's tables if absent, or bring them to this version's DDL."""
+    await apply_ddl(conn, schema, "event store", ddl(schema))

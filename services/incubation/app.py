@@ -14,10 +14,10 @@ from servicekit.runtime import Runtime, add_consumer
 from servicekit.scheduler import PeriodicJob
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
-from services.incubation import readmodel
 from services.incubation.checks import scheduled_check
 from services.incubation.consumers import RegistryAgencies, SupervisionCredit
 from services.incubation.http import router
+from services.incubation.rebuild import READ_MODEL
 
 SERVICE = "incubation"
 
@@ -33,8 +33,7 @@ class CheckSettings(BaseSettings):
 
 
 async def prepare(runtime: Runtime) -> None:
-    async with runtime.pool.acquire() as conn:
-        await conn.execute(readmodel.DDL)
+    await READ_MODEL.ensure(runtime.pool)
     add_consumer(runtime, RegistryAgencies(runtime.store))
     add_consumer(runtime, SupervisionCredit(runtime.store))
 

@@ -7,16 +7,15 @@ from fastapi import FastAPI
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
-from services.registry import readmodel
 from services.registry.consumers import SupervisionPenalties
 from services.registry.http import router
+from services.registry.rebuild import READ_MODEL
 
 SERVICE = "registry"
 
 
 async def prepare(runtime: Runtime) -> None:
-    async with runtime.pool.acquire() as conn:
-        await conn.execute(readmodel.DDL)
+    await READ_MODEL.ensure(runtime.pool)
     add_consumer(runtime, SupervisionPenalties(runtime.store))
 
 

@@ -19,6 +19,7 @@ import asyncpg
 from socialwork_contracts.catalog import UnknownEventType
 
 from servicekit.db import Connection
+from servicekit.ddl import apply_ddl
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
 from services.reporting.domain.state import CityState, apply_event, folded_types
 
@@ -182,9 +183,9 @@ async def current_generation(conn: Connection, *, lock: bool = False) -> str:
 
 async def ensure(conn: Connection) -> str:
     """Create the pointer and the current generation's tables; return the current generation."""
-    await conn.execute(CONTROL_DDL)
+    await apply_ddl(conn, CONTROL, "control", CONTROL_DDL)
     generation = await current_generation(conn)
-    await conn.execute(generation_ddl(generation))
+    await apply_ddl(conn, generation, "generation", generation_ddl(generation))
     return generation
 
 

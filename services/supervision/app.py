@@ -14,10 +14,10 @@ from servicekit.runtime import Runtime, add_consumer
 from servicekit.scheduler import PeriodicJob
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
-from services.supervision import readmodel
 from services.supervision.checks import scheduled_check
 from services.supervision.consumers import KnownAgencies, Residencies
 from services.supervision.http import router
+from services.supervision.rebuild import READ_MODEL
 
 SERVICE = "supervision"
 
@@ -33,8 +33,7 @@ class CheckSettings(BaseSettings):
 
 
 async def prepare(runtime: Runtime) -> None:
-    async with runtime.pool.acquire() as conn:
-        await conn.execute(readmodel.DDL)
+    await READ_MODEL.ensure(runtime.pool)
     add_consumer(runtime, KnownAgencies(runtime.store))
     add_consumer(runtime, Residencies())
 
