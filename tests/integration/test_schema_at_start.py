@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -25,6 +26,18 @@ from tests.support import staff_event, wait_for
 pytestmark = pytest.mark.infra
 
 
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[EventStore]:
+    """A store of a schema of its own, created as the first instance's start creates it."""
+    pool = await create_pool(database_url)
+    try:
+        first = EventStore(pool, f"start_{uuid.uuid4().hex[:8]}")
+        await first.create_schema()
+        yield first
+    finally:
+        await pool.close()
+
+
 async def _someone_waits_for_a_lock(pool: asyncpg.Pool, start: asyncio.Task[None]) -> bool:
     waiting = await pool.fetchval(
         "SELECT count(*) FROM pg_stat_activity "
@@ -33,60 +46,39 @@ async def _someone_waits_for_a_lock(pool: asyncpg.Pool, start: asyncio.Task[None
     return bool(waiting) or start.done()
 
 
-async def test_a_start_beside_a_command_in_flight_never_deadlocks(database_url: str) -> None:
-    schema = f"start_{uuid.uuid4().hex[:8]}"
-    pool = await create_pool(database_url)
-    try:
-        store = EventStore(pool, schema)
-        await store.create_schema()  # the first instance's start
-        second = EventStore(pool, schema)
-        async with pool.acquire() as command, command.transaction():
-            loaded = await store.load("agency-1", command_id=str(uuid.uuid4()), conn=command)
-            start = asyncio.create_task(second.create_schema())  # the second instance's start
-            await wait_for(lambda: _someone_waits_for_a_lock(pool, start), timeout=10)
-            await store.append(
-                "agency-1", [staff_event("agency-1")], expected_version=0, conn=command
-            )
-            assert not loaded.events
-        await asyncio.wait_for(start, timeout=10)
-        assert [e.stream_id for e in await store.read_stream("agency-1")] == ["agency-1"]
-    finally:
-        await pool.close()
+async def test_a_start_beside_a_command_in_flight_never_deadlocks(store: EventStore) -> None:
+    second = EventStore(store.pool, store.schema)
+    async with store.pool.acquire() as command, command.transaction():
+        loaded = await store.load("agency-1", command_id=str(uuid.uuid4()), conn=command)
+        start = asyncio.create_task(second.create_schema())  # the second instance's start
+        await wait_for(lambda: _someone_waits_for_a_lock(store.pool, start), timeout=10)
+        await store.append("agency-1", [staff_event("agency-1")], expected_version=0, conn=command)
+        assert not loaded.events
+    await asyncio.wait_for(start, timeout=10)
+    assert [e.stream_id for e in await store.read_stream("agency-1")] == ["agency-1"]
 
 
-async def test_a_start_whose_ddl_is_applied_takes_no_table_lock(database_url: str) -> None:
-    schema = f"start_{uuid.uuid4().hex[:8]}"
-    pool = await create_pool(database_url)
-    try:
-        await EventStore(pool, schema).create_schema()
-        async with pool.acquire() as reader, reader.transaction():
-            # An open transaction holding what every ALTER and index build would wait for.
-            await reader.execute(
-                f"LOCK TABLE {schema}.events, {schema}.commands IN ROW EXCLUSIVE MODE"
-            )
-            await asyncio.wait_for(EventStore(pool, schema).create_schema(), timeout=5)
-    finally:
-        await pool.close()
+async def test_a_start_whose_ddl_is_applied_takes_no_table_lock(store: EventStore) -> None:
+    s = store.schema
+    async with store.pool.acquire() as writer, writer.transaction():
+        # An open transaction holding what every ALTER and index build would wait for.
+        await writer.execute(f"LOCK TABLE {s}.events, {s}.commands IN ROW EXCLUSIVE MODE")
+        await asyncio.wait_for(EventStore(store.pool, s).create_schema(), timeout=5)
 
 
-async def test_new_ddl_is_applied_once_and_again_when_it_changes(database_url: str) -> None:
-    schema = f"start_{uuid.uuid4().hex[:8]}"
-    pool = await create_pool(database_url)
-    try:
-        await EventStore(pool, schema).create_schema()
-        table = f"CREATE TABLE IF NOT EXISTS {schema}.extra (n int);"
-        async with pool.acquire() as conn:
-            assert await apply_ddl(conn, schema, "read model", table)
-            assert not await apply_ddl(conn, schema, "read model", table)
-            await conn.execute(f"DROP TABLE {schema}.extra")
-            assert await apply_ddl(conn, schema, "read model", table, force=True)
-            changed = table + f"ALTER TABLE {schema}.extra ADD COLUMN IF NOT EXISTS m int;"
-            assert await apply_ddl(conn, schema, "read model", changed)
-            columns = await conn.fetchval(
-                "SELECT count(*) FROM information_schema.columns "
-                "WHERE table_schema = $1 AND table_name = 'extra'",
-                schema,
-            )
-        assert columns == 2
-    finally:
-        await pool.close()
+async def test_new_ddl_is_applied_once_and_again_when_it_changes(store: EventStore) -> None:
+    s = store.schema
+    table = f"CREATE TABLE IF NOT EXISTS {s}.extra (n int);"
+    async with store.pool.acquire() as conn:
+        assert await apply_ddl(conn, s, "read model", table)
+        assert not await apply_ddl(conn, s, "read model", table)
+        await conn.execute(f"DROP TABLE {s}.extra")
+        assert await apply_ddl(conn, s, "read model", table, force=True)
+        changed = table + f"ALTER TABLE {s}.extra ADD COLUMN IF NOT EXISTS m int;"
+        assert await apply_ddl(conn, s, "read model", changed)
+        columns = await conn.fetchval(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_schema = $1 AND table_name = 'extra'",
+            s,
+        )
+    assert columns == 2
