@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
-from openpyxl import Workbook
 
 Format = Literal["json", "csv", "xlsx"]
 Columns = Sequence[tuple[str, str]]  # (key, Chinese header)
@@ -65,6 +64,10 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Columns) -> bytes:
 
 
 def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> bytes:
+    # Imported on the first Excel export, not with the app: its modules are 5 MB resident in
+    # a service that may never make one (issue 12: reporting's RSS).
+    from openpyxl import Workbook
+
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
