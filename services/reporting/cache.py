@@ -40,7 +40,6 @@ import datetime as dt
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
@@ -48,7 +47,7 @@ import asyncpg
 import structlog
 
 from servicekit.db import Connection
-from servicekit.workers import worker_pool
+from servicekit.workers import WorkerPool, worker_pool
 from services.reporting import foldworker, readmodel
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
@@ -104,7 +103,7 @@ class ReportCache:
         # Answers a check found behind: how far behind then, and self.clock() at that check.
         self.behind: dict[CacheKey, tuple[dt.timedelta, float]] = {}
         self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
-        self.executors: dict[Lane, ProcessPoolExecutor] = {}
+        self.executors: dict[Lane, WorkerPool] = {}
         self.history_idle = history_idle  # settings.py: REPORT_HISTORY_IDLE_SECONDS
         self.check_connections = checks  # settings.py: REPORT_CHECK_CONNECTIONS
         self.busy: dict[Lane, int] = dict.fromkeys(LANES, 0)  # calls in a lane's worker
@@ -121,7 +120,7 @@ class ReportCache:
         self.unchecked = 0  # of which served without a check (known behind, within the bound)
         self.table: tuple[str, int] | None = None  # (generation, file node) of the last answer
 
-    def _executor(self, lane: Lane) -> ProcessPoolExecutor:
+    def _executor(self, lane: Lane) -> WorkerPool:
         if lane not in self.executors:
             self.executors[lane] = worker_pool(1)
         return self.executors[lane]
