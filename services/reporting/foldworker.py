@@ -32,7 +32,7 @@ from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEv
 
 from services.reporting import readmodel
 from services.reporting.domain import checkpoint
-from services.reporting.domain.state import CityState, apply_event, folded_types
+from services.reporting.domain.state import INTO_RECORDS, CityState, apply_event, folded_types
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
 from services.reporting.views import Rendered, ReportQuery, by_unit, render
@@ -207,23 +207,22 @@ class Worker:
         _, filenode, cutoff, recorded = key
         held, after = await self._start(conn, generation, key)
         keep: list[dt.date] | None = None  # days to keep (at the first fact)
-        rows = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED, after)
-        async for row in rows:
-            if (fact := _parsed(row)) is None:
-                continue
-            if held.tail and fact[2] != held.tail[-1][2]:
-                for _, event, day in held.tail:  # a day before the last: the base
-                    apply_event(held.base, event, day)
-                held.tail.clear()
-            if keep is None:
-                # A state by recording is no day's state by occurrence: none kept.
-                keep = [] if recorded else checkpoint.days_to_keep(after, fact[2], cutoff)
-            if keep and fact[2] > keep[0]:  # the base is the state as of these days
-                passed = [d for d in keep if d < fact[2]]
-                await self._keep(dsn, generation, filenode, passed, snapshot, held, held.base)
-                keep = keep[len(passed) :]
-            held.tail.append(fact)
-            held.recorded = max(fact[0][2], held.recorded or fact[0][2])
+        batches = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED, after)
+        async for rows in batches:
+            for fact in filter(None, map(_parsed, rows)):
+                if held.tail and fact[2] != held.tail[-1][2]:
+                    for _, event, day in held.tail:  # a day before the last: the base
+                        apply_event(held.base, event, day)
+                    held.tail.clear()
+                if keep is None:
+                    # A state by recording is no day's state by occurrence: none kept.
+                    keep = [] if recorded else checkpoint.days_to_keep(after, fact[2], cutoff)
+                if keep and fact[2] > keep[0]:  # the base is the state as of these days
+                    passed = [d for d in keep if d < fact[2]]
+                    await self._keep(dsn, generation, filenode, passed, snapshot, held, held.base)
+                    keep = keep[len(passed) :]
+                held.tail.append(fact)
+                held.recorded = max(fact[0][2], held.recorded or fact[0][2])
         if held.tail:  # the last effective day: today's late facts land after it
             held.mark = (held.tail[0][2], *START_OF_DAY)
         held.merge([])
@@ -323,6 +322,8 @@ def _parsed(row: FoldRow) -> tuple[SortKey, DomainEvent, dt.date] | None:
             event = load(event_type, version, json.loads(text))
         except UnknownEventType:
             return None  # as state.apply: a type or version this build does not fold
+    if type(event) in INTO_RECORDS:
+        return _sort_key(row), event, _DATES.setdefault(day, day)
     return _sort_key(row), event, _shared(event, day)
 
 

@@ -430,9 +430,11 @@ async def fold_rows_in_order(
     recorded_until: dt.datetime | None,
     types: Sequence[str],
     after: dt.date | None = None,
-) -> AsyncIterator[FoldRow]:
-    """The facts of these types a report sees, streamed in fold order (never all in memory);
-    with `after`, only those taking effect after that day (a state as of it is extended).
+) -> AsyncIterator[list[FoldRow]]:
+    """The facts of these types a report sees, streamed in fold order in batches (never all in
+    memory; a row at a time, the cursor's checks and the generator's steps were a tenth of a
+    fold's time, issue 12); with `after`, only those taking effect after that day (a state as
+    of it is extended).
 
     Runs inside the caller's transaction (a cursor needs one).
     """
@@ -443,8 +445,12 @@ async def fold_rows_in_order(
         f"AND event_type = ANY($3::text[]) {_FOLD_ORDER}"
     )
     arguments = (cutoff, recorded_until, list(types), after)
-    async for row in conn.cursor(query, *arguments, prefetch=10000):
-        yield tuple(row)  # a Record of exactly the FoldRow columns
+    cursor = await conn.cursor(query, *arguments)
+    while rows := await cursor.fetch(FOLD_BATCH):
+        yield list(map(tuple, rows))  # Records of exactly the FoldRow columns
+
+
+FOLD_BATCH = 10_000
 
 
 async def fold_rows_since(

@@ -386,29 +386,33 @@ def _identity_linked(state: CityState, event: inc.IncubationIdentityLinked, day:
 @_handles(inc.SupportRecorded)
 def _support(state: CityState, event: inc.SupportRecorded, day: dt.date) -> None:
     if event.support_type == "funding" or event.amount_yuan is not None:
-        state.funding.append(
-            Funding(
-                base_id=event.base_id,
-                uscc=event.uscc,
-                support_type=event.support_type,
-                funding_type=event.funding_type,
-                amount=decimal_of(event.amount_yuan or "0"),
-                given_on=event.given_on,
-            )
+        state.funding.add(
+            base_id=event.base_id,
+            uscc=event.uscc,
+            support_type=event.support_type,
+            funding_type=event.funding_type,
+            amount=decimal_of(event.amount_yuan or "0"),
+            given_on=event.given_on,
         )
 
 
 @_handles(inc.TrainingDelivered)
 def _training(state: CityState, event: inc.TrainingDelivered, day: dt.date) -> None:
-    state.trainings.append(
-        Training(event.base_id, event.held_on, decimal_of(event.hours), event.attendees)
+    state.trainings.add(
+        base_id=event.base_id,
+        held_on=event.held_on,
+        hours=decimal_of(event.hours),
+        attendees=event.attendees,
     )
 
 
 @_handles(sup.AnnualInspectionConcluded)
 def _inspection(state: CityState, event: sup.AnnualInspectionConcluded, day: dt.date) -> None:
-    state.inspections.append(
-        Inspection(event.uscc, event.year, event.conclusion, event.concluded_on)
+    state.inspections.add(
+        uscc=event.uscc,
+        year=event.year,
+        conclusion=event.conclusion,
+        concluded_on=event.concluded_on,
     )
 
 
@@ -476,6 +480,11 @@ def _penalty(state: CityState, event: sup.PenaltyImposed, day: dt.date) -> None:
 
 
 _HANDLERS.update(ops.HANDLERS)  # issue 11's facts (domain/operations.py)
+# Facts whose values a state keeps only as references into records.VALUES (one object per
+# distinct value already): a fold need not share their values itself (foldworker._parsed).
+INTO_RECORDS: frozenset[type[DomainEvent]] = frozenset(
+    {inc.SupportRecorded, inc.TrainingDelivered, sup.AnnualInspectionConcluded}
+)
 
 
 def _status(state: CityState, uscc: str, status: str, day: dt.date) -> None:
