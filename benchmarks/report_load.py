@@ -81,7 +81,7 @@ def rss_mb(pid: int) -> float:
 
 
 def family(pid: int) -> list[int]:
-    """A process and its children (the service's fold workers and resource tracker)."""
+    """A process and its children (the service's fold workers)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()

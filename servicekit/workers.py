@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -179,6 +180,8 @@ _MAIN = (
 
 def serve(calls_fd: int, outcomes_fd: int) -> None:
     """In a worker: run each call read until an end of file, writing back its outcome."""
+    # Ctrl-C reaches the whole process group: the parent stops, and its workers with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(os.getppid())
     with os.fdopen(calls_fd, "rb") as calls, os.fdopen(outcomes_fd, "wb") as outcomes:
         while True:

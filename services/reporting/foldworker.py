@@ -417,7 +417,7 @@ def started() -> bool:
 
 
 def answer(dsn: str, generation: str, queries: list[ReportQuery], options: TargetOptions) -> Answer:
-    """Entry point in the worker process (ProcessPoolExecutor): same cut-off for every query."""
+    """Entry point in the worker process (servicekit.workers): same cut-off for every query."""
     global _worker  # one per process, made on its first call
     if _worker is None:
         gc.disable()

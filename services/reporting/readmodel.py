@@ -450,7 +450,7 @@ async def fold_rows_in_order(
         yield list(map(tuple, rows))  # Records of exactly the FoldRow columns
 
 
-FOLD_BATCH = 10_000
+FOLD_BATCH = 2_000  # rows: a batch's payloads are a fold's transient memory (~3 MB)
 
 
 async def fold_rows_since(
