@@ -22,6 +22,12 @@ database errors are retried with backoff, per record and then per batch.
 A rebuild bumps the consumer's epoch in PostgreSQL; every instance compares it before each
 batch and polls it, so all of them rewind together.
 
+The loop is ours, not FastStream's (the broker makes, starts and stops the Kafka client): a
+fetch that brings records hands them over at once, and an idle consumer waits in the fetch,
+never in a sleep after it (FastStream's batch loop slept after every empty wait, and a record
+arriving meanwhile waited for the sleep). An instance is ready once its client has joined its
+group (`joined`), an empty assignment included.
+
 Kafka's group offsets are only a copy for lag tools, refreshed on the client's timer
 (`offset_commit_ms`), never after each batch: that was a broker round trip, and a write to
 `__consumer_offsets`, per batch of every consumer (the largest part of the broker's CPU per
@@ -43,16 +49,15 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import asyncpg
 import structlog
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from faststream import AckPolicy, Context
+from aiokafka.errors import ConsumerStoppedError, KafkaError
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import KafkaMessage
-from faststream.message import StreamMessage
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
 
@@ -81,9 +86,13 @@ RECORD_ATTEMPTS = 4
 BATCH_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 5.0
 EPOCH_POLL_SECONDS = 1.0
-# FastStream's batch loop waits this long for records, then sleeps as long when none came (its
-# idle backoff): a record arriving meanwhile waits for the sleep, so keep it short.
-BATCH_WAIT_MS = 50
+# How long an idle consumer's fetch waits before it asks again. A fetch returns as soon as any
+# record has come, so this bounds only how often an idle loop wakes (issue 12: FastStream's batch
+# loop slept as long as it had waited after each empty wait, 50 ms, and a record that came
+# meanwhile waited for the sleep, at every consumer hop after an idle moment).
+IDLE_WAIT_MS = 1000
+# After the Kafka client raised (an authorization or coordination error), before it asks again.
+KAFKA_ERROR_PAUSE_SECONDS = 1.0
 
 
 class Projection(Protocol):
@@ -212,11 +221,6 @@ class AlreadyRedriven(Exception):
     pass
 
 
-async def _raw_decoder(message: StreamMessage[Any]) -> Any:
-    # Parsing is ours: a malformed body must reach the handler to be dead-lettered.
-    return message.body
-
-
 class EventConsumer:
     def __init__(
         self,
@@ -238,13 +242,17 @@ class EventConsumer:
         self.epoch: int | None = None
         # A gap seen once sends the consumer back; the same gap seen again is real (retention).
         self._last_gap: dict[tuple[str, int], tuple[int, int]] = {}
+        self.max_records = max_records
+        # Whether this instance's Kafka client has joined its group (its assignment sought to
+        # the checkpoints, an empty one included) since it was last stopped: readiness.
+        self.joined = False
+        self._loop: asyncio.Task[None] | None = None
+        # The broker makes, starts and stops the Kafka client (its settings, credentials and
+        # rebalance logging); no handler: the batch loop is ours (`start`).
         self.subscriber = broker.subscriber(
             *projection.topics,
             group_id=group_id or projection.name,
-            batch=True,
-            max_records=max_records,
             auto_offset_reset="earliest",
-            batch_timeout_ms=BATCH_WAIT_MS,
             # A fetch returns once `fetch_min_bytes` are there (by default: any record), or
             # after `fetch_max_wait_ms`.
             fetch_max_wait_ms=fetch_max_wait_ms,
@@ -253,17 +261,49 @@ class EventConsumer:
             ack_policy=AckPolicy.ACK_FIRST,
             auto_commit_interval_ms=offset_commit_ms,
             listener=_SeekToCheckpoint(self),
-            decoder=_raw_decoder,
         )
-        self.subscriber(self._handle)
 
     @property
     def name(self) -> str:
         return self.projection.name
 
-    async def _handle(self, body: Any, message: KafkaMessage = Context("message")) -> None:  # noqa: B008 - FastStream's injection idiom
-        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
-        await self.apply_batch(records)
+    # -- the loop -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Consume in a task of its own, once the broker has started (its Kafka client exists).
+        The task ends when the broker stops that client, or at `stop`."""
+        kafka = self.subscriber.consumer
+        if kafka is None:
+            raise RuntimeError(f"{self.name}: start the broker before its consumers")
+        self._loop = asyncio.create_task(self._batches(kafka), name=f"consumer {self.name}")
+
+    async def stop(self) -> None:
+        """End the loop now: a batch in flight is rolled back and delivered again later."""
+        self.joined = False  # a later start joins again (its listener may run before `start`)
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+
+    async def _batches(self, kafka: AIOKafkaConsumer) -> None:
+        """Apply each batch as soon as a fetch brings it; never sleep after an empty wait."""
+        while True:
+            try:
+                fetched = await kafka.getmany(timeout_ms=IDLE_WAIT_MS, max_records=self.max_records)
+            except ConsumerStoppedError:
+                return
+            except KafkaError as exc:
+                log.warning("consumer.fetch_failed", consumer=self.name, error=repr(exc)[:300])
+                await asyncio.sleep(KAFKA_ERROR_PAUSE_SECONDS)
+                continue
+            if not fetched:
+                continue
+            try:
+                await self.apply_batch([r for records in fetched.values() for r in records])
+            except Exception:
+                # Its records come again: `apply_batch` sought back, or the next batch's gap does.
+                log.exception("consumer.batch_failed", consumer=self.name)
 
     # -- batches ----------------------------------------------------------------------------
 
@@ -905,12 +945,16 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         consumer = self.owner.subscriber.consumer
-        if consumer is None or not assigned:
+        if consumer is None:
             return
-        saved = await self.owner.checkpoints()
+        saved = await self.owner.checkpoints() if assigned else {}
+        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in saved]
         for tp in assigned:
-            offset = saved.get((tp.topic, tp.partition))
-            if offset is None:
-                await consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, offset)
+            if tp not in fresh:
+                consumer.seek(tp, saved[(tp.topic, tp.partition)])
+        if fresh:  # one offset look-up for all: it waits for the broker's answer (issue 12:
+            # one each, 18 for reporting, took 0.7 s after each join on a loaded host)
+            await consumer.seek_to_beginning(*fresh)
+        # Joined, even with no partition (more instances than partitions): ready. It stays so
+        # through later rebalances, which revoke and assign again in a moment.
+        self.owner.joined = True

@@ -65,12 +65,16 @@ class Runtime:
         )
 
     async def ready(self) -> dict[str, bool]:
-        """Readiness: the database answers. The broker is reported, not required: while Kafka is
-        away commands are still accepted and wait in the outbox (relay lag is a metric)."""
+        """Readiness: the database answers, and every consumer has joined its group once (a
+        record produced now is applied without waiting for a join; a later rebalance or a broker
+        outage does not take readiness back). The broker is reported, not required: while Kafka
+        is away commands are still accepted and wait in the outbox (relay lag is a metric)."""
         checks = {"database": False}
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), 2)
             checks["database"] = True
+        if self.consumers:
+            checks["consuming"] = all(consumer.joined for consumer in self.consumers)
         return checks
 
     async def broker_reachable(self) -> bool:
@@ -159,7 +163,8 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
 
 
 async def start_consumers(runtime: Runtime) -> None:
-    """Start the broker once the service has registered its subscribers on it."""
+    """Start the broker once the service has registered its subscribers on it, then their
+    loops."""
     if runtime.consumers:
         publisher = DeadLetterPublisher(
             runtime.pool,
@@ -171,10 +176,14 @@ async def start_consumers(runtime: Runtime) -> None:
         for consumer in runtime.consumers:
             runtime.tasks.append(asyncio.create_task(consumer.watch_epoch(runtime.stop_event)))
         await runtime.broker.start()
+        for consumer in runtime.consumers:
+            consumer.start()
 
 
 async def stop_runtime(runtime: Runtime) -> None:
     """Graceful stop: consumers first, then the relay finishes its batch, then connections."""
+    for consumer in runtime.consumers:
+        await consumer.stop()
     await runtime.broker.stop()
     runtime.stop_event.set()
     if runtime.tasks:

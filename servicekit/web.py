@@ -49,7 +49,8 @@ def install_health(
     @app.get(
         "/health/ready",
         tags=["health"],
-        summary="Readiness: the database reachable (Kafka is not required)",
+        summary="Readiness: the database reachable, every consumer joined once (Kafka is not "
+        "required afterwards)",
     )
     async def ready() -> JSONResponse:
         current = runtime()

@@ -48,10 +48,11 @@ class StaffTotals:
 async def main(kafka: str, database_url: str, topic: str, name: str) -> None:
     pool = await create_pool(database_url)
     broker = KafkaBroker(kafka, logger=None)
-    EventConsumer(
+    consumer = EventConsumer(
         broker=broker, pool=pool, schema="consumertest", projection=StaffTotals(name, [topic])
     )
     await broker.start()
+    consumer.start()
     sys.stdout.write(READY + "\n")
     sys.stdout.flush()
     await asyncio.Event().wait()  # until killed

@@ -101,6 +101,7 @@ async def start_consumer(
         broker=broker, pool=rig.pool, schema="consumertest", projection=projection
     )
     await broker.start()
+    consumer.start()
     return broker, consumer
 
 
@@ -445,7 +446,7 @@ async def test_a_batch_waits_for_no_kafka_offset_commit(rig: Rig, infra: Infra) 
     await publish_all(relay_for(rig), rig)
     projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
     broker = KafkaBroker(infra.kafka, logger=None)
-    EventConsumer(
+    consumer = EventConsumer(
         broker=broker,
         pool=rig.pool,
         schema="consumertest",
@@ -453,6 +454,7 @@ async def test_a_batch_waits_for_no_kafka_offset_commit(rig: Rig, infra: Infra) 
         offset_commit_ms=600_000,  # never within this test
     )
     await broker.start()
+    consumer.start()
     try:
         await wait_for(lambda: _count(rig, 6))
         admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka)
@@ -690,6 +692,7 @@ async def test_a_consumer_gathering_bytes_per_fetch_still_applies_a_lone_event(
         fetch_max_wait_ms=200,
     )
     await broker.start()
+    consumer.start()
     try:
         await wait_for(lambda: _count(rig, 1))
         kafka = consumer.subscriber.consumer

@@ -116,13 +116,14 @@ async def test_sigkill_mid_burst_loses_nothing_and_duplicates_nothing(
             producer = make_producer(infra.kafka)
             await producer.start()
             broker = KafkaBroker(infra.kafka, logger=None)
-            EventConsumer(
+            consumer = EventConsumer(
                 broker=broker,
                 pool=pool,
                 schema="burst",
                 projection=Registrations(f"burst-{uuid.uuid4().hex[:6]}", [REGISTRY.name]),
             )
             await broker.start()
+            consumer.start()
             ours = {b["uscc"] for b in bodies.values()}
             try:
                 await wait_for(lambda: _seen_all(pool, ours), timeout=120)

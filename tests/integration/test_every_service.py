@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from socialwork_contracts.topics import SERVICES
 
 from tests.integration.apphost import running
-from tests.support import SCRAPER, AppFactory, app_factory, auth
+from tests.support import SCRAPER, AppFactory, app_factory, auth, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -20,8 +20,11 @@ APPS: dict[str, AppFactory] = {service: app_factory(service) for service in SERV
 async def test_health_and_metrics(service: str, service_env: dict[str, str]) -> None:
     async with running(APPS[service]) as client:
         assert (await client.get("/health/live")).status_code == 200
-        ready = await client.get("/health/ready")
-        assert ready.status_code == 200, ready.text
+
+        async def ready() -> bool:  # once its consumers have joined their groups
+            return (await client.get("/health/ready")).status_code == 200
+
+        await wait_for(ready, timeout=30)
         scrape = await client.get("/metrics", headers=SCRAPER)
         assert scrape.status_code == 200
         assert scrape.headers["content-type"].startswith("text/plain")
