@@ -269,8 +269,9 @@ async def latency(kafka: str, admin_dsn: str, seconds: float, rate: float) -> di
                         return
                     await asyncio.sleep(0.01)
 
-            # The first command after both services started waits for reporting's consumer to
-            # join its group (up to ~1 s): reported apart, not as the steady state's tail.
+            # The first command after both services started: reported apart, not as the steady
+            # state's tail (it waited for reporting's consumer to seek its partitions, 0.7-1.2 s,
+            # while /health/ready, which `serve` waits for, did not yet say so).
             first: list[float] = []
             await one(-1, first)
             accepted.clear()

@@ -55,7 +55,7 @@ import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import ConsumerStoppedError, KafkaError
+from aiokafka.errors import ConsumerStoppedError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.base import DomainEvent
@@ -293,7 +293,7 @@ class EventConsumer:
                 fetched = await kafka.getmany(timeout_ms=IDLE_WAIT_MS, max_records=self.max_records)
             except ConsumerStoppedError:
                 return
-            except KafkaError as exc:
+            except Exception as exc:  # the loop must outlive it, as FastStream's did
                 log.warning("consumer.fetch_failed", consumer=self.name, error=repr(exc)[:300])
                 await asyncio.sleep(KAFKA_ERROR_PAUSE_SECONDS)
                 continue
