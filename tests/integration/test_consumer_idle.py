@@ -34,7 +34,7 @@ pytestmark = pytest.mark.infra
 
 ROUNDS = 40
 WITHIN = dt.timedelta(milliseconds=25)
-LATE_ALLOWED = 2  # a busy shared host may delay one now and then; the sleep delayed ~10
+LATE_ALLOWED = 4  # a busy host may delay a few; the sleep delayed ~10 of 40
 
 
 @dataclass
