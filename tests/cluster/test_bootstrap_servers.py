@@ -12,6 +12,7 @@ import pytest
 from services.incubation.app import create_app
 from tests.conftest import Infra
 from tests.integration.apphost import running
+from tests.support import wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -21,4 +22,8 @@ async def test_a_consuming_service_starts_with_several_bootstrap_servers(
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"{infra.kafka}, {infra.kafka}")
     async with running(create_app) as client:
-        assert (await client.get("/health/ready")).status_code == 200
+
+        async def ready() -> bool:  # ready once its consumers have joined their groups
+            return (await client.get("/health/ready")).status_code == 200
+
+        await wait_for(ready, timeout=30)

@@ -10,7 +10,7 @@ import pytest
 from servicekit.auth import Role
 from services.registry.app import create_app
 from tests.integration.apphost import running
-from tests.support import auth, registration, stored_events
+from tests.support import auth, registration, stored_events, wait_for
 
 pytestmark = pytest.mark.infra
 REGISTER = "/commands/register-agency"
@@ -174,8 +174,14 @@ async def test_lifecycle_suspend_reinstate_revoke(client: httpx.AsyncClient) -> 
 
 async def test_health_endpoints(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health/live")).status_code == 200
-    ready = await client.get("/health/ready")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "broker": True}
+
+    async def ready() -> httpx.Response | None:  # once its consumer has joined its group
+        answer = await client.get("/health/ready")
+        return answer if answer.status_code == 200 else None
+
+    answer = await wait_for(ready, timeout=30)
+    assert answer is not None  # wait_for returns a truthy value
+    assert answer.json()["checks"] == {"database": True, "broker": True, "consuming": True}
     spec = (await client.get("/openapi.json")).json()
     assert "/commands/register-agency" in spec["paths"]
 
