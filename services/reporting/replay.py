@@ -34,6 +34,7 @@ from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
 from services.reporting import readmodel
 from services.reporting.domain.facts import FactRow, fact_row
+from services.reporting.domain.state import folded_types
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -77,6 +78,8 @@ class Counts:
     facts: int = 0
     skipped: int = 0
     dead: int = 0
+    # The credit codes whose summaries this load folded from the facts it read (`Agencies`).
+    folded: set[str] = field(default_factory=set)
 
     def add(self, records: int, batch: Batch) -> None:
         self.events += records
@@ -89,7 +92,37 @@ class Counts:
         self.facts += other.facts
         self.skipped += other.skipped
         self.dead += other.dead
+        self.folded |= other.folded
         return self
+
+
+class Agencies:
+    """The registry facts a fresh load reads, kept to fold the agency summaries once it ends.
+
+    The same fold as `readmodel.refresh_agencies` over the same rows, without reading them back
+    from the table after every shard has loaded (its credit-code index first, the payloads out
+    of jsonb and validated again): that was the replay's serial tail. Only the folded types'
+    payloads are kept (a tenth of the facts), as _FOLD_COLUMNS rows.
+    """
+
+    def __init__(self) -> None:
+        self.usccs: set[str] = set()
+        self.rows: list[readmodel.FoldRow] = []
+        self._types = folded_types()
+
+    def add(self, facts: Sequence[FactRow]) -> None:
+        for e, service, t, v, _, uscc, _, on, occurred, recorded, data in facts:
+            if service == "registry" and uscc is not None:
+                self.usccs.add(uscc)
+                if t in self._types:
+                    self.rows.append((t, v, on, occurred, recorded, e, data.decode()))
+
+    async def fold(self, conn: Connection, generation: str) -> set[str]:
+        """Their summaries written; the credit codes folded."""
+        async with conn.transaction():
+            with fewer_collections():
+                await readmodel.fold_agencies(conn, generation, sorted(self.usccs), self.rows)
+        return self.usccs
 
 
 def replay_consumer(generation: str) -> str:
@@ -188,15 +221,22 @@ async def load(
     refresh: bool,
     max_records: int,
     progress: Callable[[Counts], None] | None = None,
+    summaries: bool = False,
 ) -> Counts:
     """Read the spans into `generation`, batch by batch, in order: PostgreSQL writes one batch
-    while the next is fetched and parsed here."""
+    while the next is fetched and parsed here. With `summaries` (a load from the log's start),
+    the summaries of the agencies it read are folded from its facts at the end."""
     counts = Counts()
     if not to_read:
         return counts
+    agencies = Agencies() if summaries else None
     async with pool.acquire() as conn:
         with fewer_collections():
-            await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
+            await _load(
+                conn, kafka, to_read, generation, refresh, max_records, counts, progress, agencies
+            )
+        if agencies is not None:
+            counts.folded = await agencies.fold(conn, generation)
     return counts
 
 
@@ -225,11 +265,14 @@ async def _load(
     max_records: int,
     counts: Counts,
     progress: Callable[[Counts], None] | None,
+    agencies: Agencies | None,
 ) -> None:
     writing: asyncio.Task[None] | None = None
     try:
         async for records, offsets in topic_reading.read(kafka, to_read, max_records):
             batch = parse_batch(records)
+            if agencies is not None:
+                agencies.add(batch.facts)
             if writing is not None:
                 await writing
             writing = asyncio.create_task(
@@ -253,12 +296,14 @@ def load_shard(
     generation: str,
     to_read: list[Span],
     max_records: int,
+    summaries: bool,
 ) -> Counts:
     """One shard of the bulk load, in a worker process: these partitions up to their ends.
 
     The shards' partitions are disjoint, so their checkpoint rows are too. Facts are keyed by
-    event id and summaries are folded after every shard has finished, so the result does not
-    depend on how partitions are split.
+    event id, and an agency whose registry facts more than one shard read is folded again from
+    the table after every shard has finished (`sharded_load`), so the result does not depend
+    on how partitions are split.
     """
 
     async def run() -> Counts:
@@ -272,6 +317,7 @@ def load_shard(
                     generation=generation,
                     refresh=False,
                     max_records=max_records,
+                    summaries=summaries,
                 )
         finally:
             await pool.close()
@@ -359,12 +405,15 @@ async def sharded_load(
     shards: Shards,
     max_records: int,
     report: Callable[[Counts], None],
+    summaries: bool,
 ) -> Counts:
     """The bulk load split by partition: this process loads the first shard while a spawned
     process loads each other one (this process would otherwise only wait, and a spawned one
-    first pays an interpreter's start and its imports), then the agency summaries split the
-    same way. If this process's share is loaded first, it takes the facts' statistics while
-    the others finish."""
+    first pays an interpreter's start and its imports). With `summaries`, each shard folds the
+    agencies it read; those read by more than one (a log whose keys do not keep an agency in
+    one partition) are folded again from the table, as every agency is without `summaries`,
+    split the same way. If this process's share is loaded first, it takes the facts'
+    statistics while the others finish."""
     here, *there = split
     loop = asyncio.get_running_loop()
     processes = worker_pool(len(there))
@@ -379,6 +428,7 @@ async def sharded_load(
                 generation,
                 shard,
                 max_records,
+                summaries,
             )
             for shard in there
         ]
@@ -388,7 +438,13 @@ async def sharded_load(
         async def here_then_statistics() -> Counts:
             nonlocal analysed
             counts = await load(
-                pool, kafka, here, generation=generation, refresh=False, max_records=max_records
+                pool,
+                kafka,
+                here,
+                generation=generation,
+                refresh=False,
+                max_records=max_records,
+                summaries=summaries,
             )
             if not all(f.done() for f in elsewhere):
                 spans = [span for shard in split for span in shard]
@@ -408,6 +464,7 @@ async def sharded_load(
             ),
             shares=1 + len(there),
             analysed=analysed,
+            refold=folded_twice([c.folded for c in done]) if summaries else None,
         )
     except BaseException:
         processes.shutdown(wait=True, cancel_futures=True)  # no shard left writing
@@ -416,6 +473,16 @@ async def sharded_load(
     # a 1M load) need not hold up the switch.
     processes.shutdown(wait=False)
     return total
+
+
+def folded_twice(folded: Sequence[set[str]]) -> list[str]:
+    """The credit codes more than one shard folded: each from part of the agency's facts."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for usccs in folded:
+        twice |= seen & usccs
+        seen |= usccs
+    return sorted(twice)
 
 
 async def statistics_while_loading(
@@ -459,9 +526,10 @@ async def finish_load(
     elsewhere: Callable[[list[str]], Awaitable[None]] | None = None,
     shares: int = 1,
     analysed: bool = False,
+    refold: Sequence[str] | None = None,
 ) -> None:
-    """After the bulk load: the facts' key, secondary indexes, statistics and every agency
-    summary folded once.
+    """After the bulk load: the facts' key, secondary indexes, statistics and the agency
+    summaries folded from the table: those of `refold`, or every agency's (None).
 
     Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
     lock: reads and other index builds go on); the key removes an event the load stored twice
@@ -484,9 +552,14 @@ async def finish_load(
     uscc_built = asyncio.ensure_future(_build(pool, _statement(uscc_index)))
 
     async def summaries() -> None:
+        if refold is not None and not refold:
+            return
         await uscc_built
-        async with pool.acquire() as conn:
-            usccs = await readmodel.registry_usccs(conn, generation)
+        if refold is None:
+            async with pool.acquire() as conn:
+                usccs = await readmodel.registry_usccs(conn, generation)
+        else:
+            usccs = list(refold)
         split = [usccs[i::shares] for i in range(shares)] if elsewhere else [usccs]
 
         async def refresh_here() -> None:
@@ -554,9 +627,12 @@ async def _bulk_load(
     shards: Shards | None,
     max_records: int,
     report: Callable[[Counts], None],
+    fresh: bool,
 ) -> Counts:
     """From the saved checkpoints to the ends, here or split by partition (`shards`), then the
-    secondary indexes and the agency summaries."""
+    secondary indexes and the agency summaries: folded as the facts are loaded if the load is
+    `fresh` (from nothing saved), else from the table (a resumed load's earlier facts are
+    there only)."""
     split = split_spans(to_read, shards.workers if shards else 1)
     if shards is None or len(split) < 2:
         counts = await load(
@@ -567,11 +643,19 @@ async def _bulk_load(
             refresh=False,
             max_records=max_records,
             progress=report,
+            summaries=fresh,
         )
-        await finish_load(pool, generation)
+        await finish_load(pool, generation, refold=[] if fresh else None)
         return counts
     return await sharded_load(
-        pool, kafka, generation, split, shards=shards, max_records=max_records, report=report
+        pool,
+        kafka,
+        generation,
+        split,
+        shards=shards,
+        max_records=max_records,
+        report=report,
+        summaries=fresh,
     )
 
 
@@ -634,6 +718,7 @@ async def replay(
             shards=shards,
             max_records=max_records,
             report=report,
+            fresh=not saved,
         )
         offsets = {tp: max(saved.get(tp, 0), ends[tp]) for tp in partitions}
         log.info("replay.indexed", events=counts.events, seconds=_since(started))
