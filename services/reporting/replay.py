@@ -12,6 +12,7 @@ live consumer's checkpoint move to the new generation in one transaction
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import re
 import time
@@ -115,6 +116,9 @@ class Agencies:
             if service == "registry" and uscc is not None:
                 self.usccs.add(uscc)
                 if t in self._types:
+                    # In UTC, as the table gives them: the fold's sort compares them, and two
+                    # instants in pydantic's zones ask each zone its offset per comparison.
+                    occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
                     self.rows.append((t, v, on, occurred, recorded, e, data.decode()))
 
     async def fold(self, conn: Connection, generation: str) -> set[str]:
