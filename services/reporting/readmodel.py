@@ -340,7 +340,12 @@ def _fact(row: Any) -> Fact:
     )
 
 
-def _folded(rows: Iterable[asyncpg.Record | FoldRow]) -> CityState:
+# A fold row as a replay keeps it while loading: the payload as the UTF-8 bytes it stores (a
+# str of text with Chinese in it takes two bytes a character, ASCII included).
+KeptRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, bytes]
+
+
+def _folded(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> CityState:
     """`state.fold` of rows of _FOLD_COLUMNS: each payload validated from its JSON text, each
     event id applied once (a replay folds while its load's extra copies of a republished event
     may not be deleted yet, `key_facts`; copies sort next to each other)."""
@@ -380,7 +385,10 @@ async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[st
 
 
 async def fold_agencies(
-    conn: Connection, generation: str, keys: Sequence[str], rows: Iterable[asyncpg.Record | FoldRow]
+    conn: Connection,
+    generation: str,
+    keys: Sequence[str],
+    rows: Iterable[asyncpg.Record | FoldRow | KeptRow],
 ) -> None:
     """The summaries of these agencies from their registry facts of the folded types, as
     _FOLD_COLUMNS rows (read from the table, or kept by a replay as it loaded them)."""

@@ -103,12 +103,12 @@ class Agencies:
     The same fold as `readmodel.refresh_agencies` over the same rows, without reading them back
     from the table after every shard has loaded (its credit-code index first, the payloads out
     of jsonb and validated again): that was the replay's serial tail. Only the folded types'
-    payloads are kept (a tenth of the facts), as _FOLD_COLUMNS rows.
+    payloads are kept (a tenth of the facts), as _FOLD_COLUMNS rows (`readmodel.KeptRow`).
     """
 
     def __init__(self) -> None:
         self.usccs: set[str] = set()
-        self.rows: list[readmodel.FoldRow] = []
+        self.rows: list[readmodel.KeptRow] = []
         self._types = folded_types()
 
     def add(self, facts: Sequence[FactRow]) -> None:
@@ -119,7 +119,7 @@ class Agencies:
                     # In UTC, as the table gives them: the fold's sort compares them, and two
                     # instants in pydantic's zones ask each zone its offset per comparison.
                     occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
-                    self.rows.append((t, v, on, occurred, recorded, e, data.decode()))
+                    self.rows.append((t, v, on, occurred, recorded, e, data))
 
     async def fold(self, conn: Connection, generation: str) -> set[str]:
         """Their summaries written; the credit codes folded."""
