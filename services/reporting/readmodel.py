@@ -268,17 +268,24 @@ async def copy_fact_rows(
     if not rows:
         return
     g = checked_generation(generation)
-    tx = () if not unread else (None,)
-    records = [  # unpacked, not sliced: a tuple less per row
-        (e, s, t, v, st, u, b, on, pg_instant(occurred), pg_instant(recorded), d, *tx)
-        for e, s, t, v, st, u, b, on, occurred, recorded, d in rows
-    ]
+    # Unpacked, not sliced: a tuple less per row; two displays, as a starred one costs 6 %.
+    records: list[tuple[Any, ...]] = (
+        [
+            (e, s, t, v, st, u, b, on, pg_instant(occurred), pg_instant(recorded), d, None)
+            for e, s, t, v, st, u, b, on, occurred, recorded, d in rows
+        ]
+        if unread
+        else [
+            (e, s, t, v, st, u, b, on, pg_instant(occurred), pg_instant(recorded), d)
+            for e, s, t, v, st, u, b, on, occurred, recorded, d in rows
+        ]
+    )
     await binary_jsonb(conn)
     await conn.set_type_codec(
         "timestamptz", schema="pg_catalog", encoder=_micros, decoder=_micros, format="tuple"
     )
     try:
-        await _copy_once(conn, g, records, _FACT_COLUMN_NAMES + ("tx",) * len(tx))
+        await _copy_once(conn, g, records, _FACT_COLUMN_NAMES + ("tx",) * unread)
     finally:
         # The pool's other users read timestamptz as datetimes.
         await conn.reset_type_codec("timestamptz", schema="pg_catalog")

@@ -112,14 +112,17 @@ class Agencies:
         self._types = folded_types()
 
     def add(self, facts: Sequence[FactRow]) -> None:
-        for e, service, t, v, _, uscc, _, on, occurred, recorded, data in facts:
-            if service == "registry" and uscc is not None:
-                self.usccs.add(uscc)
-                if t in self._types:
-                    # In UTC, as the table gives them: the fold's sort compares them, and two
-                    # instants in pydantic's zones ask each zone its offset per comparison.
-                    occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
-                    self.rows.append((t, v, on, occurred, recorded, e, data))
+        for fact in facts:
+            uscc = fact[5]
+            if uscc is None or fact[1] != "registry":  # two thirds: unpacked only past here
+                continue
+            e, _, t, v, _, _, _, on, occurred, recorded, data = fact
+            self.usccs.add(uscc)
+            if t in self._types:
+                # In UTC, as the table gives them: the fold's sort compares them, and two
+                # instants in pydantic's zones ask each zone its offset per comparison.
+                occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
+                self.rows.append((t, v, on, occurred, recorded, e, data))
 
     async def fold(self, conn: Connection, generation: str) -> set[str]:
         """Their summaries written; the credit codes folded."""
