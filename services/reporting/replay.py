@@ -49,6 +49,9 @@ SPAWN_HEAD_START = 20_000
 # The share of a sharded load in when this process's part is done for the facts' statistics to
 # be taken then, not after the index builds (statistics_while_loading).
 EARLY_STATISTICS = 0.9
+# How often this process looks whether the other shards' facts are all in (they may still fold
+# their agencies' summaries, which the index builds after the load need not wait for).
+LOADED_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -458,11 +461,15 @@ async def sharded_load(
                 analysed = await statistics_while_loading(pool, generation, spans)
             return counts
 
-        done = await asyncio.gather(here_then_statistics(), *elsewhere)
-        total = Counts()
-        for counts in done:
-            total += counts
-        report(total)
+        here_counts = await here_then_statistics()
+        await facts_loaded(pool, generation, [span for shard in there for span in shard], elsewhere)
+        # The others may still fold their agencies: the index builds need only the facts.
+        there_counts = asyncio.gather(*elsewhere)
+
+        async def refold() -> list[str] | None:
+            done = [here_counts, *await there_counts]
+            return folded_twice([c.folded for c in done]) if summaries else None
+
         await finish_load(
             pool,
             generation,
@@ -471,8 +478,12 @@ async def sharded_load(
             ),
             shares=1 + len(there),
             analysed=analysed,
-            refold=folded_twice([c.folded for c in done]) if summaries else None,
+            refold=refold,
         )
+        total = Counts()
+        for counts in [here_counts, *await there_counts]:
+            total += counts
+        report(total)
     except BaseException:
         processes.shutdown(wait=True, cancel_futures=True)  # no shard left writing
         raise
@@ -480,6 +491,27 @@ async def sharded_load(
     # a 1M load) need not hold up the switch.
     processes.shutdown(wait=False)
     return total
+
+
+async def facts_loaded(
+    pool: asyncpg.Pool,
+    generation: str,
+    to_read: Sequence[Span],
+    shards: Sequence[asyncio.Future[Counts]],
+) -> None:
+    """Returns once the spans' facts are all committed (their checkpoints at the ends, in the
+    facts' transactions) or every shard has returned; raises a shard's failure."""
+    while pending := [f for f in shards if not f.done()]:
+        for f in shards:
+            if f.done():
+                f.result()
+        async with pool.acquire() as conn:
+            saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
+        if all(saved.get((s.topic, s.partition), s.start) >= s.end for s in to_read):
+            return
+        await asyncio.wait(pending, timeout=LOADED_POLL_SECONDS)
+    for f in shards:
+        f.result()
 
 
 def folded_twice(folded: Sequence[set[str]]) -> list[str]:
@@ -533,10 +565,11 @@ async def finish_load(
     elsewhere: Callable[[list[str]], Awaitable[None]] | None = None,
     shares: int = 1,
     analysed: bool = False,
-    refold: Sequence[str] | None = None,
+    refold: Callable[[], Awaitable[Sequence[str] | None]] | None = None,
 ) -> None:
     """After the bulk load: the facts' key, secondary indexes, statistics and the agency
-    summaries folded from the table: those of `refold`, or every agency's (None).
+    summaries folded from the table: those `refold` gives once the shards' own folds are done,
+    or every agency's (None).
 
     Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
     lock: reads and other index builds go on); the key removes an event the load stored twice
@@ -560,14 +593,15 @@ async def finish_load(
     uscc_built = asyncio.ensure_future(_build(pool, _statement(uscc_index)))
 
     async def summaries() -> None:
-        if refold is not None and not refold:
+        given = None if refold is None else await refold()
+        if given is not None and not given:
             return
         await uscc_built
-        if refold is None:
+        if given is None:
             async with pool.acquire() as conn:
                 usccs = await readmodel.registry_usccs(conn, generation)
         else:
-            usccs = list(refold)
+            usccs = list(given)
         split = [usccs[i::shares] for i in range(shares)] if elsewhere else [usccs]
 
         async def refresh_here() -> None:
@@ -653,7 +687,7 @@ async def _bulk_load(
             progress=report,
             summaries=fresh,
         )
-        await finish_load(pool, generation, refold=[] if fresh else None)
+        await finish_load(pool, generation, refold=_nothing if fresh else None)
         return counts
     return await sharded_load(
         pool,
@@ -665,6 +699,11 @@ async def _bulk_load(
         report=report,
         summaries=fresh,
     )
+
+
+async def _nothing() -> list[str]:
+    """No agency to fold again from the table (a fresh load in one process folded them all)."""
+    return []
 
 
 def _since(started: float) -> float:
