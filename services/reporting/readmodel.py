@@ -352,7 +352,7 @@ def _fact(row: Any) -> Fact:
 KeptRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, bytes]
 
 
-def _folded(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> CityState:
+def folded_agencies(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> CityState:
     """`state.fold` of rows of _FOLD_COLUMNS: each payload validated from its JSON text, each
     event id applied once (a replay folds while its load's extra copies of a republished event
     may not be deleted yet, `key_facts`; copies sort next to each other)."""
@@ -388,19 +388,14 @@ async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[st
         keys,
         sorted(folded_types()),
     )
-    await fold_agencies(conn, generation, keys, rows)
+    await store_agencies(conn, generation, keys, folded_agencies(rows))
 
 
-async def fold_agencies(
-    conn: Connection,
-    generation: str,
-    keys: Sequence[str],
-    rows: Iterable[asyncpg.Record | FoldRow | KeptRow],
+async def store_agencies(
+    conn: Connection, generation: str, keys: Sequence[str], state: CityState
 ) -> None:
-    """The summaries of these agencies from their registry facts of the folded types, as
-    _FOLD_COLUMNS rows (read from the table, or kept by a replay as it loaded them)."""
+    """These agencies' summaries as `state` has them (upserted)."""
     g = checked_generation(generation)
-    state = _folded(rows)
     agencies = [state.agencies[k] for k in keys if k in state.agencies]
     if not agencies:
         return
