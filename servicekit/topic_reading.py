@@ -98,9 +98,7 @@ async def read(
         kafka.seek(TopicPartition(s.topic, s.partition), s.start)
     positions: Offsets = {(s.topic, s.partition): s.start for s in to_read}
     while unread := [tp for tp, end in ends.items() if positions[(tp.topic, tp.partition)] < end]:
-        records = await _fetch(kafka, ends, max_records)
-        for r in records:
-            positions[(r.topic, r.partition)] = r.offset + 1
+        records = await _fetch(kafka, ends, max_records, positions)
         if records:
             yield records, dict(positions)
         else:  # offsets with no record (e.g. transaction markers) still move the position
@@ -111,10 +109,14 @@ async def read(
 
 
 async def _fetch(
-    kafka: AIOKafkaConsumer, ends: Mapping[TopicPartition, int], max_records: int
+    kafka: AIOKafkaConsumer,
+    ends: Mapping[TopicPartition, int],
+    max_records: int,
+    positions: Offsets,
 ) -> list[Record]:
     """What is buffered now, topped up while more is ready: one getmany returns one fetch
-    response's worth, and thousands per batch make a batch's fixed costs small per record."""
+    response's worth, and thousands per batch make a batch's fixed costs small per record.
+    Moves `positions` past the records returned (a partition's are in offset order)."""
     records: list[Record] = []
     timeout = FIRST_WAIT_MS
     while len(records) < max_records:
@@ -123,6 +125,10 @@ async def _fetch(
             break
         for tp, got in fetched.items():
             end = ends[tp]
-            records.extend(got if got[-1].offset < end else [r for r in got if r.offset < end])
+            if got[-1].offset >= end:
+                got = [r for r in got if r.offset < end]
+            if got:
+                records.extend(got)
+                positions[(tp.topic, tp.partition)] = got[-1].offset + 1
         timeout = 0
     return records

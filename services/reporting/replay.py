@@ -12,6 +12,7 @@ live consumer's checkpoint move to the new generation in one transaction
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import re
 import time
@@ -34,6 +35,7 @@ from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
 from services.reporting import readmodel
 from services.reporting.domain.facts import FactRow, fact_row
+from services.reporting.domain.state import folded_types
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -47,6 +49,9 @@ SPAWN_HEAD_START = 20_000
 # The share of a sharded load in when this process's part is done for the facts' statistics to
 # be taken then, not after the index builds (statistics_while_loading).
 EARLY_STATISTICS = 0.9
+# How often this process looks whether the other shards' facts are all in (they may still fold
+# their agencies' summaries, which the index builds after the load need not wait for).
+LOADED_POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -77,6 +82,8 @@ class Counts:
     facts: int = 0
     skipped: int = 0
     dead: int = 0
+    # The credit codes whose summaries this load folded from the facts it read (`Agencies`).
+    folded: set[str] = field(default_factory=set)
 
     def add(self, records: int, batch: Batch) -> None:
         self.events += records
@@ -89,7 +96,46 @@ class Counts:
         self.facts += other.facts
         self.skipped += other.skipped
         self.dead += other.dead
+        self.folded |= other.folded
         return self
+
+
+class Agencies:
+    """The registry facts a fresh load reads, kept to fold the agency summaries once it ends.
+
+    The same fold as `readmodel.refresh_agencies` over the same rows, without reading them back
+    from the table after every shard has loaded (its credit-code index first, the payloads out
+    of jsonb and validated again): that was the replay's serial tail. Only the folded types'
+    payloads are kept (a tenth of the facts), as _FOLD_COLUMNS rows (`readmodel.KeptRow`).
+    """
+
+    def __init__(self) -> None:
+        self.usccs: set[str] = set()
+        self.rows: list[readmodel.KeptRow] = []
+        self._types = folded_types()
+
+    def add(self, facts: Sequence[FactRow]) -> None:
+        for fact in facts:
+            uscc = fact[5]
+            if uscc is None or fact[1] != "registry":  # two thirds: unpacked only past here
+                continue
+            e, _, t, v, _, _, _, on, occurred, recorded, data = fact
+            self.usccs.add(uscc)
+            if t in self._types:
+                # In UTC, as the table gives them: the fold's sort compares them, and two
+                # instants in pydantic's zones ask each zone its offset per comparison.
+                occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
+                self.rows.append((t, v, on, occurred, recorded, e, data))
+
+    async def fold(self, pool: asyncpg.Pool, generation: str) -> set[str]:
+        """Their summaries written; the credit codes folded. The fold (1M: 37k rows a shard,
+        about a CPU second) runs in a thread: this process's own goes on beside the index
+        builds after the load, whose statements must not wait for it."""
+        with fewer_collections():
+            state = await asyncio.to_thread(readmodel.folded_agencies, self.rows)
+        async with pool.acquire() as conn, conn.transaction():
+            await readmodel.store_agencies(conn, generation, sorted(self.usccs), state)
+        return self.usccs
 
 
 def replay_consumer(generation: str) -> str:
@@ -165,7 +211,7 @@ async def apply_batch(
         # A rebuild's batch lost in a crash is read again from its checkpoint (same
         # transaction), so it need not wait for the WAL flush.
         await conn.execute("SET LOCAL synchronous_commit = off")
-        await readmodel.copy_fact_rows(conn, generation, batch.facts)
+        await readmodel.copy_fact_rows(conn, generation, batch.facts, unread=True)
         if refresh:
             usccs = [f[5] for f in batch.facts if f[1] == "registry" and f[5]]
             await readmodel.refresh_agencies(conn, generation, usccs)
@@ -188,15 +234,19 @@ async def load(
     refresh: bool,
     max_records: int,
     progress: Callable[[Counts], None] | None = None,
+    agencies: Agencies | None = None,
 ) -> Counts:
     """Read the spans into `generation`, batch by batch, in order: PostgreSQL writes one batch
-    while the next is fetched and parsed here."""
+    while the next is fetched and parsed here. `agencies` keeps the registry facts read, for
+    the caller to fold (a load from the log's start)."""
     counts = Counts()
     if not to_read:
         return counts
     async with pool.acquire() as conn:
         with fewer_collections():
-            await _load(conn, kafka, to_read, generation, refresh, max_records, counts, progress)
+            await _load(
+                conn, kafka, to_read, generation, refresh, max_records, counts, progress, agencies
+            )
     return counts
 
 
@@ -225,11 +275,14 @@ async def _load(
     max_records: int,
     counts: Counts,
     progress: Callable[[Counts], None] | None,
+    agencies: Agencies | None,
 ) -> None:
     writing: asyncio.Task[None] | None = None
     try:
         async for records, offsets in topic_reading.read(kafka, to_read, max_records):
             batch = parse_batch(records)
+            if agencies is not None:
+                agencies.add(batch.facts)
             if writing is not None:
                 await writing
             writing = asyncio.create_task(
@@ -253,26 +306,33 @@ def load_shard(
     generation: str,
     to_read: list[Span],
     max_records: int,
+    summaries: bool,
 ) -> Counts:
     """One shard of the bulk load, in a worker process: these partitions up to their ends.
 
     The shards' partitions are disjoint, so their checkpoint rows are too. Facts are keyed by
-    event id and summaries are folded after every shard has finished, so the result does not
-    depend on how partitions are split.
+    event id, and an agency whose registry facts more than one shard read is folded again from
+    the table after every shard has finished (`sharded_load`), so the result does not depend
+    on how partitions are split.
     """
 
     async def run() -> Counts:
         pool = await create_pool(dsn, max_size=2)
+        agencies = Agencies() if summaries else None
         try:
             async with topic_reading.log_reader(bootstrap, security) as kafka:
-                return await load(
+                counts = await load(
                     pool,
                     kafka,
                     to_read,
                     generation=generation,
                     refresh=False,
                     max_records=max_records,
+                    agencies=agencies,
                 )
+            if agencies is not None:
+                counts.folded = await agencies.fold(pool, generation)
+            return counts
         finally:
             await pool.close()
 
@@ -359,12 +419,15 @@ async def sharded_load(
     shards: Shards,
     max_records: int,
     report: Callable[[Counts], None],
+    summaries: bool,
 ) -> Counts:
     """The bulk load split by partition: this process loads the first shard while a spawned
     process loads each other one (this process would otherwise only wait, and a spawned one
-    first pays an interpreter's start and its imports), then the agency summaries split the
-    same way. If this process's share is loaded first, it takes the facts' statistics while
-    the others finish."""
+    first pays an interpreter's start and its imports). With `summaries`, each shard folds the
+    agencies it read; those read by more than one (a log whose keys do not keep an agency in
+    one partition) are folded again from the table, as every agency is without `summaries`,
+    split the same way. If this process's share is loaded first, it takes the facts'
+    statistics while the others finish."""
     here, *there = split
     loop = asyncio.get_running_loop()
     processes = worker_pool(len(there))
@@ -379,27 +442,41 @@ async def sharded_load(
                 generation,
                 shard,
                 max_records,
+                summaries,
             )
             for shard in there
         ]
 
         analysed = False
+        agencies = Agencies() if summaries else None
 
         async def here_then_statistics() -> Counts:
             nonlocal analysed
             counts = await load(
-                pool, kafka, here, generation=generation, refresh=False, max_records=max_records
+                pool,
+                kafka,
+                here,
+                generation=generation,
+                refresh=False,
+                max_records=max_records,
+                agencies=agencies,
             )
             if not all(f.done() for f in elsewhere):
                 spans = [span for shard in split for span in shard]
                 analysed = await statistics_while_loading(pool, generation, spans)
             return counts
 
-        done = await asyncio.gather(here_then_statistics(), *elsewhere)
-        total = Counts()
-        for counts in done:
-            total += counts
-        report(total)
+        here_counts = await here_then_statistics()
+        await facts_loaded(pool, generation, [span for shard in there for span in shard], elsewhere)
+        # Every shard's agencies are folded beside the index builds, which need only the facts.
+        there_counts = asyncio.gather(*elsewhere)
+        here_folded = asyncio.ensure_future(_fold(agencies, pool, generation))
+
+        async def refold() -> list[str] | None:
+            here_counts.folded = await here_folded
+            done = [here_counts, *await there_counts]
+            return folded_twice([c.folded for c in done]) if summaries else None
+
         await finish_load(
             pool,
             generation,
@@ -408,7 +485,12 @@ async def sharded_load(
             ),
             shares=1 + len(there),
             analysed=analysed,
+            refold=refold,
         )
+        total = Counts()
+        for counts in [here_counts, *await there_counts]:
+            total += counts
+        report(total)
     except BaseException:
         processes.shutdown(wait=True, cancel_futures=True)  # no shard left writing
         raise
@@ -416,6 +498,41 @@ async def sharded_load(
     # a 1M load) need not hold up the switch.
     processes.shutdown(wait=False)
     return total
+
+
+async def facts_loaded(
+    pool: asyncpg.Pool,
+    generation: str,
+    to_read: Sequence[Span],
+    shards: Sequence[asyncio.Future[Counts]],
+) -> None:
+    """Returns once the spans' facts are all committed (their checkpoints at the ends, in the
+    facts' transactions) or every shard has returned; raises a shard's failure."""
+    while pending := [f for f in shards if not f.done()]:
+        for f in shards:
+            if f.done():
+                f.result()
+        async with pool.acquire() as conn:
+            saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
+        if all(saved.get((s.topic, s.partition), s.start) >= s.end for s in to_read):
+            return
+        await asyncio.wait(pending, timeout=LOADED_POLL_SECONDS)
+    for f in shards:
+        f.result()
+
+
+async def _fold(agencies: Agencies | None, pool: asyncpg.Pool, generation: str) -> set[str]:
+    return set() if agencies is None else await agencies.fold(pool, generation)
+
+
+def folded_twice(folded: Sequence[set[str]]) -> list[str]:
+    """The credit codes more than one shard folded: each from part of the agency's facts."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for usccs in folded:
+        twice |= seen & usccs
+        seen |= usccs
+    return sorted(twice)
 
 
 async def statistics_while_loading(
@@ -459,9 +576,11 @@ async def finish_load(
     elsewhere: Callable[[list[str]], Awaitable[None]] | None = None,
     shares: int = 1,
     analysed: bool = False,
+    refold: Callable[[], Awaitable[Sequence[str] | None]] | None = None,
 ) -> None:
-    """After the bulk load: the facts' key, secondary indexes, statistics and every agency
-    summary folded once.
+    """After the bulk load: the facts' key, secondary indexes, statistics and the agency
+    summaries folded from the table: those `refold` gives once the shards' own folds are done,
+    or every agency's (None).
 
     Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
     lock: reads and other index builds go on); the key removes an event the load stored twice
@@ -475,7 +594,8 @@ async def finish_load(
     ddls = [ddl for ddl in readmodel.generation_index_ddl(generation).split(";") if ddl.strip()]
     uscc_index = next(ddl for ddl in ddls if "facts_uscc" in ddl)
     builds = [
-        # 1M facts: the key 1.0 CPU s, the fold order 1.8, the tx 0.8 (the credit code 0.6).
+        # 1M facts: the key 1.0 CPU s, the fold order 1.8 (the credit code 0.6); the tx index
+        # is made with the table and stays empty (`copy_fact_rows`, unread).
         _build(pool, lambda conn: readmodel.key_facts(conn, generation)),
         *(_build(pool, _statement(ddl)) for ddl in ddls if ddl is not uscc_index),
         # The switch's read of each stream's highest version (136k streams at 1M: 0.2 s).
@@ -484,9 +604,15 @@ async def finish_load(
     uscc_built = asyncio.ensure_future(_build(pool, _statement(uscc_index)))
 
     async def summaries() -> None:
+        given = None if refold is None else await refold()
+        if given is not None and not given:
+            return
         await uscc_built
-        async with pool.acquire() as conn:
-            usccs = await readmodel.registry_usccs(conn, generation)
+        if given is None:
+            async with pool.acquire() as conn:
+                usccs = await readmodel.registry_usccs(conn, generation)
+        else:
+            usccs = list(given)
         split = [usccs[i::shares] for i in range(shares)] if elsewhere else [usccs]
 
         async def refresh_here() -> None:
@@ -554,11 +680,15 @@ async def _bulk_load(
     shards: Shards | None,
     max_records: int,
     report: Callable[[Counts], None],
+    fresh: bool,
 ) -> Counts:
     """From the saved checkpoints to the ends, here or split by partition (`shards`), then the
-    secondary indexes and the agency summaries."""
+    secondary indexes and the agency summaries: folded as the facts are loaded if the load is
+    `fresh` (from nothing saved), else from the table (a resumed load's earlier facts are
+    there only)."""
     split = split_spans(to_read, shards.workers if shards else 1)
     if shards is None or len(split) < 2:
+        agencies = Agencies() if fresh else None
         counts = await load(
             pool,
             kafka,
@@ -567,11 +697,25 @@ async def _bulk_load(
             refresh=False,
             max_records=max_records,
             progress=report,
+            agencies=agencies,
         )
-        await finish_load(pool, generation)
+        folded = asyncio.ensure_future(_fold(agencies, pool, generation))
+
+        async def refold() -> list[str] | None:
+            counts.folded = await folded
+            return [] if fresh else None
+
+        await finish_load(pool, generation, refold=refold)
         return counts
     return await sharded_load(
-        pool, kafka, generation, split, shards=shards, max_records=max_records, report=report
+        pool,
+        kafka,
+        generation,
+        split,
+        shards=shards,
+        max_records=max_records,
+        report=report,
+        summaries=fresh,
     )
 
 
@@ -634,6 +778,7 @@ async def replay(
             shards=shards,
             max_records=max_records,
             report=report,
+            fresh=not saved,
         )
         offsets = {tp: max(saved.get(tp, 0), ends[tp]) for tp in partitions}
         log.info("replay.indexed", events=counts.events, seconds=_since(started))

@@ -1,0 +1,125 @@
+"""A fresh replay folds the agency summaries from the registry facts it has just loaded.
+
+Re-reading them from the facts after every shard had loaded (their index, the jsonb out again,
+each payload validated again) was the bulk load's serial tail. The summaries must still equal
+the fold of the stored facts, which a resumed replay (its earlier facts are not in memory)
+computes from the table: whatever the shards saw, including an agency whose registry facts sit
+in partitions loaded by two different shards.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from benchmarks.history_generator import envelope, history, publish, topic_names
+from servicekit import topic_reading
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
+from servicekit.kafka_admin import ensure_topics
+from services.reporting import readmodel
+from services.reporting.replay import replay, replay_consumer
+from tests.conftest import Infra
+
+pytestmark = pytest.mark.infra
+
+FRESH, FROM_TABLE = "reporting_g2", "reporting_g3"
+
+
+async def replay_both(
+    infra: Infra, database_url: str, topics: list[str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, dict[str, Any]]:
+    """FRESH replayed from nothing while reading the facts back for the summaries fails;
+    FROM_TABLE replayed as a resumed replay (checkpoints at 0), whose summaries come from the
+    table; both sharded. Their checksums, from one snapshot."""
+    pool = await create_pool(database_url, max_size=6)
+    try:
+        await EventStore(pool, "reporting").create_schema()
+        async with pool.acquire() as conn:
+            await readmodel.ensure(conn)
+
+        async def no_read_back(*_: object) -> list[str]:
+            raise AssertionError("a fresh replay's summaries re-read the facts")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(readmodel, "registry_usccs", no_read_back)
+            await replay(
+                pool,
+                infra.kafka,
+                topics,
+                generation=FRESH,
+                switch=False,
+                max_records=200,
+                dsn=database_url,
+                workers=2,
+            )
+        partitions = await topic_reading.partitions(infra.kafka, topics)
+        async with pool.acquire() as conn:
+            await readmodel.save_offsets(
+                conn, replay_consumer(FROM_TABLE), dict.fromkeys(partitions, 0)
+            )
+        await replay(
+            pool,
+            infra.kafka,
+            topics,
+            generation=FROM_TABLE,
+            switch=False,
+            max_records=200,
+            dsn=database_url,
+            workers=2,
+        )
+        async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            return {
+                g: await readmodel.checksum(conn, g) | {"agencies": await agencies(conn, g)}
+                for g in (FRESH, FROM_TABLE)
+            }
+    finally:
+        await pool.close()
+
+
+async def agencies(conn: Any, generation: str) -> dict[str, Any]:
+    rows = await conn.fetch(f"SELECT uscc, status, status_since FROM {generation}.agencies")
+    return {r["uscc"]: dict(r) for r in rows}
+
+
+async def test_a_fresh_replay_folds_the_summaries_as_it_loads(
+    infra: Infra, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"test.replay-summaries.{uuid.uuid4().hex[:8]}"
+    await publish(infra.kafka, prefix, 4000)
+    sums = await replay_both(infra, database_url, list(topic_names(prefix).values()), monkeypatch)
+    fresh, from_table = sums[FRESH], sums[FROM_TABLE]
+    assert fresh["rows"]["agencies"] > 50
+    assert fresh["tables"] == from_table["tables"]
+
+
+async def test_an_agency_split_over_two_shards_is_folded_from_all_its_facts(
+    infra: Infra, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Registrations in partition 0, every later registry event in partition 1 (a log whose
+    keys do not keep an agency in one partition): each shard sees part of an agency."""
+    topic = f"test.replay-split.{uuid.uuid4().hex[:8]}.registry"
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    rng = random.Random(7)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await producer.start()
+    try:
+        for position, item in enumerate(history(3000), start=1):
+            if item.event.producer != "registry":
+                continue
+            key, value = envelope(item, position, rng)
+            first = item.event.event_type == "AgencyRegistered"
+            await producer.send(topic, value, key=key, partition=0 if first else 1)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    sums = await replay_both(infra, database_url, [topic], monkeypatch)
+    fresh, from_table = sums[FRESH], sums[FROM_TABLE]
+    gone = [a for a in from_table["agencies"].values() if a["status"] != "active"]
+    assert gone  # a registration in partition 0, its deregistration in partition 1
+    assert fresh["agencies"] == from_table["agencies"]
+    assert fresh["tables"] == from_table["tables"]
