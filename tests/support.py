@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import asyncpg
 from asyncpg.connection import LoggedQuery
+from devstack.kafka import KafkaProcess, start_kafka
 from devstack.postgres import PostgresProcess, start_postgres
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -178,18 +179,36 @@ async def logged_statements(pool: asyncpg.Pool, containing: str = "") -> list[st
     return seen
 
 
+class _Server(Protocol):
+    def stop(self) -> object: ...
+
+
+ServerT = TypeVar("ServerT", bound=_Server)
+
+
 @contextlib.contextmanager
-def own_postgres(prefix: str) -> Iterator[PostgresProcess]:
-    """A PostgreSQL server of the caller's own, for a test that stops or kills it (never the
-    session's shared one). Not under pytest's tmp_path, which pytest prunes while a server may
-    still use it."""
+def _own_server(start: Callable[[Path], ServerT], prefix: str) -> Iterator[ServerT]:
+    """A server of the caller's own, in a state directory of its own. Not under pytest's
+    tmp_path, which pytest prunes while a server may still use it."""
     state = Path(tempfile.mkdtemp(prefix=prefix))
-    server = start_postgres(state)
+    server = start(state)
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def own_postgres(prefix: str) -> contextlib.AbstractContextManager[PostgresProcess]:
+    """A PostgreSQL server of the caller's own, for a test that stops or kills it (never the
+    session's shared one)."""
+    return _own_server(start_postgres, prefix)
+
+
+def own_kafka(prefix: str) -> contextlib.AbstractContextManager[KafkaProcess]:
+    """A Kafka broker of the caller's own: no other test's records for a new group to catch
+    up with, or a broker a test may stop."""
+    return _own_server(start_kafka, prefix)
 
 
 def one_lane_runtime(pool: asyncpg.Pool, schema: str) -> Runtime:

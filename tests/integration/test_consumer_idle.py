@@ -1,19 +1,20 @@
 """A consumer gone idle applies a record as soon as it comes (issue 12).
 
 FastStream's batch loop, after a fetch that waited 50 ms for nothing, slept 50 ms more: a record
-produced during that sleep waited for it, at every consumer hop after an idle moment. Records are
-produced here one at a time, each after a random pause (the consumer idle meanwhile), and each
-must be applied within `WITHIN` of its production: with the sleep about one in four was not.
+produced during that sleep waited for it, at every consumer hop after an idle moment. Here each
+record is produced the moment the consumer's Kafka client has answered a fetch with nothing (the
+client's `getmany` is watched, not changed), and must be applied within `WITHIN` of its
+production: with the sleep every one waited for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import pytest
@@ -32,9 +33,9 @@ from tests.support import envelope, wait_for
 
 pytestmark = pytest.mark.infra
 
-ROUNDS = 40
+ROUNDS = 8  # each waits for an empty fetch: up to the loop's idle wait, 1 s
 WITHIN = dt.timedelta(milliseconds=25)
-LATE_ALLOWED = 4  # a busy host may delay a few; the sleep delayed ~10 of 40
+LATE_ALLOWED = 2  # a busy host may delay one now and then; the sleep delayed all
 
 
 @dataclass
@@ -89,6 +90,23 @@ async def produce_and_wait(
     return at - sent
 
 
+def watch_empty_fetches(consumer: EventConsumer) -> asyncio.Event:
+    """An event set each time the consumer's Kafka client answers a fetch with no record."""
+    kafka = consumer.subscriber.consumer
+    assert kafka is not None  # the broker has started: its client exists
+    fetch = kafka.getmany
+    idle = asyncio.Event()
+
+    async def watched(*partitions: Any, **options: Any) -> Any:
+        fetched = await fetch(*partitions, **options)
+        if not fetched:
+            idle.set()
+        return fetched
+
+    kafka.getmany = watched
+    return idle
+
+
 async def test_a_record_reaching_an_idle_consumer_is_applied_at_once(
     infra: Infra, pool: asyncpg.Pool
 ) -> None:
@@ -104,13 +122,14 @@ async def test_a_record_reaching_an_idle_consumer_is_applied_at_once(
         projection=Arrivals(f"idle-{uuid.uuid4().hex[:6]}", [topic]),
     )
     await broker.start()
+    idle = watch_empty_fetches(consumer)
     consumer.start()
     try:
         await produce_and_wait(producer, pool, topic)  # joined, and the first batch's cost paid
         delays: list[dt.timedelta] = []
         for _ in range(ROUNDS):
-            # The point of the test: records come at random moments of the idle consumer's loop.
-            await asyncio.sleep(random.uniform(0.05, 0.25))
+            idle.clear()
+            await asyncio.wait_for(idle.wait(), timeout=30)  # a fetch just came back empty
             delays.append(await produce_and_wait(producer, pool, topic))
     finally:
         await consumer.stop()

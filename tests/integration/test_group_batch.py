@@ -385,7 +385,11 @@ async def test_back_to_back_groups_take_three_round_trips_each(pool: asyncpg.Poo
     seen = await logged_statements(pool)
     commands = [(ChangeStaff(uscc=f"f-{n}", full_time_staff=n + 1), f"f{n}") for n in range(6)]
     results = await _run_all(_framed(pool, max_group=2), _table("row"), commands)
-    await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: let them run
+
+    async def third_commit_logged() -> bool:  # asyncpg calls query loggers with call_soon
+        return sum(q.startswith("COMMIT") for q in seen) >= 3
+
+    await wait_for(third_commit_logged)
 
     assert all(r.stream_version == 1 and not r.duplicate for r in results), results
     framing = [q for q in seen if q.split()[0].rstrip(";") in {"BEGIN", "COMMIT", "SAVEPOINT"}]

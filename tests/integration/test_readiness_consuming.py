@@ -9,17 +9,14 @@ record produced once ready was applied 0.64-1.40 s later (5 runs before this cha
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from devstack.kafka import KafkaProcess, start_kafka
+from devstack.kafka import KafkaProcess
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.topics import EVENT_TOPICS, REGISTRY
 
@@ -32,6 +29,7 @@ from tests.integration.apphost import running
 from tests.integration.reporting.dataset import publish, registered
 from tests.integration.test_consumer_idle import Arrivals
 from tests.support import app_factory, auth, uscc_for, wait_for
+from tests.support import own_kafka as support_own_kafka
 
 pytestmark = pytest.mark.infra
 
@@ -43,13 +41,8 @@ APPLIED_WITHIN_SECONDS = 1.0
 @pytest.fixture
 def own_kafka() -> Iterator[KafkaProcess]:
     """A broker of this test's own: no other test's records for a new group to catch up with."""
-    state = Path(tempfile.mkdtemp(prefix="ready-kafka-"))
-    kafka = start_kafka(state)
-    try:
+    with support_own_kafka("ready-kafka-") as kafka:
         yield kafka
-    finally:
-        kafka.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 async def visible(client: httpx.AsyncClient, uscc: str) -> bool:
