@@ -32,7 +32,14 @@ from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEv
 
 from services.reporting import readmodel
 from services.reporting.domain import checkpoint
-from services.reporting.domain.state import INTO_RECORDS, CityState, apply_event, folded_types
+from services.reporting.domain.state import (
+    AGENCY_FACTS,
+    INTO_RECORDS,
+    CityState,
+    apply_event,
+    folded_types,
+    refold_agencies,
+)
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
 from services.reporting.views import Rendered, ReportQuery, by_unit, render
@@ -70,6 +77,8 @@ class Held:
     units: dict[str, CityState] | None = None  # views.by_unit(state), for one call's renders
     merges: int = 0  # late facts folded in by `merge` (tests)
     recorded: dt.datetime | None = None  # the latest recording among the facts folded
+    # ... among those that are not agency facts (kept with a checkpoint, `_start`).
+    recorded_other: dt.datetime | None = None
 
     @property
     def last(self) -> SortKey | None:
@@ -85,11 +94,17 @@ class Held:
         apply_event(self.state, event, day)
         self.tail.append((key, event, day))
         self.units = None
-        self.recorded = max(key[2], self.recorded or key[2])
+        self.note(key, event)
         if len(self.tail) > TAIL_LIMIT:
             # Not at the newest fact: then any later fact sorting before it, of the same day
             # even, found no base to merge onto and cost a whole fold.
             self.set_mark(self.tail[-TAIL_KEPT][0])
+
+    def note(self, key: SortKey, event: DomainEvent) -> None:
+        """Count a folded fact's recording in `recorded` (and `recorded_other`)."""
+        self.recorded = max(key[2], self.recorded or key[2])
+        if type(event) not in AGENCY_FACTS:
+            self.recorded_other = max(key[2], self.recorded_other or key[2])
 
     def set_mark(self, mark: SortKey) -> None:
         """Move the base up to every fact before `mark` (the tail keeps the rest)."""
@@ -102,14 +117,14 @@ class Held:
     def copy(self) -> Held:
         """The same folded facts, apart from this one (the base is never changed in place)."""
         copied = Held(self.snapshot, _copy(self.state), self.base, self.mark, list(self.tail))
-        copied.recorded = self.recorded
+        copied.recorded, copied.recorded_other = self.recorded, self.recorded_other
         return copied
 
     def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
         """Fold facts that sort among the tail: the base again with the tail in order."""
         self.tail = sorted([*self.tail, *late], key=lambda t: t[0])
-        for key, _, _ in late:
-            self.recorded = max(key[2], self.recorded or key[2])
+        for key, event, _ in late:
+            self.note(key, event)
         self.state = _copy(self.base)
         for _, event, day in self.tail:
             apply_event(self.state, event, day)
@@ -147,6 +162,7 @@ class Worker:
         self.writer: asyncpg.Connection | None = None  # keeps checkpoints during a fold
         self.restored = 0  # folds started from a kept checkpoint (tests, the benchmark)
         self.kept = 0  # checkpoints stored
+        self.agencies_refolded = 0  # agencies folded again in a restored state (tests)
         self.held: OrderedDict[StateKey, Held] = OrderedDict()
         self.extended = 0  # states made from a held state of an earlier day (tests)
         self.answers = 0  # calls of the process's entry point (`answer`, below)
@@ -222,7 +238,7 @@ class Worker:
                     await self._keep(dsn, generation, filenode, passed, snapshot, held, held.base)
                     keep = keep[len(passed) :]
                 held.tail.append(fact)
-                held.recorded = max(fact[0][2], held.recorded or fact[0][2])
+                held.note(fact[0], fact[1])
         if held.tail:  # the last effective day: today's late facts land after it
             held.mark = (held.tail[0][2], *START_OF_DAY)
         held.merge([])
@@ -249,6 +265,10 @@ class Worker:
         if kept is not None and (earlier is None or kept.day > earlier[0]):
             self.restored += 1
             held.base, held.recorded = checkpoint.decode(kept.state), kept.last_recorded
+            # A row kept before `last_recorded_other`: every fact's latest is a bound of it.
+            held.recorded_other = kept.last_recorded_other or kept.last_recorded
+            if recorded is not None and kept.last_recorded and kept.last_recorded > recorded:
+                await self._without_late_agency_facts(conn, generation, held, kept.day, recorded)
             # Facts of the kept day or before arriving later sort before the mark: a new fold.
             held.mark = (kept.day + dt.timedelta(days=1), *START_OF_DAY)
             return held, kept.day
@@ -256,8 +276,27 @@ class Worker:
             return held, None
         day, source = earlier
         held.base, held.recorded = _copy(source.state), source.recorded
+        held.recorded_other = source.recorded_other
         held.mark = (day + dt.timedelta(days=1), *START_OF_DAY)
         return held, day
+
+    async def _without_late_agency_facts(
+        self,
+        conn: asyncpg.Connection,
+        generation: str,
+        held: Held,
+        day: dt.date,
+        recorded: dt.datetime,
+    ) -> None:
+        """The restored base without its facts recorded after `recorded`: only agency facts
+        (`checkpoint_before`), so the agencies they are of are folded again from their agency
+        facts within the cut-off. The views of every other agency and record are the same."""
+        usccs = await readmodel.agencies_recorded_after(conn, generation, day, recorded)
+        rows = await readmodel.agency_fold_rows(conn, generation, usccs, day, recorded)
+        facts = [(event, on) for _, event, on in filter(None, map(_parsed, rows))]
+        refold_agencies(held.base, usccs, facts)
+        held.recorded = held.recorded_other = recorded  # bounds: no fact after it is left
+        self.agencies_refolded += len(usccs)
 
     async def _keep(
         self,
@@ -276,7 +315,7 @@ class Worker:
             self.writer = await asyncpg.connect(dsn)
         encoded = checkpoint.encode(state)
         for day in days:
-            kept = readmodel.Checkpoint(day, snapshot, held.recorded, encoded)
+            kept = readmodel.Checkpoint(day, snapshot, held.recorded, encoded, held.recorded_other)
             await readmodel.store_checkpoint(
                 self.writer, generation, checkpoint.LAYOUT, filenode, kept
             )

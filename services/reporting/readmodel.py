@@ -21,7 +21,7 @@ from socialwork_contracts.catalog import UnknownEventType
 from servicekit.db import Connection
 from servicekit.ddl import apply_ddl
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
-from services.reporting.domain.state import CityState, apply_event, folded_types
+from services.reporting.domain.state import AGENCY_TYPES, CityState, apply_event, folded_types
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
 _GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
@@ -47,6 +47,9 @@ _FACT_COLUMNS = (
     "occurred_at, recorded_at, data"
 )
 _AGENCY_COLUMNS = "uscc, name, kind, reporting_unit, status, status_since, registered_on, priority"
+# Agency facts (state.AGENCY_FACTS) as literals: a partial index's predicate is matched only by
+# the same condition written out in a query, not by a parameter.
+_AGENCY = "event_type IN ({})".format(", ".join(f"'{t}'" for t in AGENCY_TYPES))
 
 
 def generation_name(number: int) -> str:
@@ -96,6 +99,9 @@ def generation_index_ddl(generation: str) -> str:
 CREATE INDEX IF NOT EXISTS facts_fold ON {g}.facts
     (effective_on, occurred_at, recorded_at, event_id COLLATE "C");
 CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
+-- Agency facts by recording: the agencies a by-recording cut-off folds again from a kept state
+-- (`agencies_recorded_after`), without a scan of every fact up to its day.
+CREATE INDEX IF NOT EXISTS facts_agency_recorded ON {g}.facts (recorded_at) WHERE {_AGENCY};
 """
 
 
@@ -143,6 +149,10 @@ CREATE TABLE IF NOT EXISTS {g}.checkpoints (
     state         bytea NOT NULL,
     PRIMARY KEY (filenode, layout, day)
 );
+-- The latest recording among its facts that are not agency facts (state.AGENCY_FACTS): a
+-- by-recording cut-off after it is served by folding again only the agencies with facts
+-- recorded after the cut-off (`checkpoint_before`). NULL in rows kept before it was added.
+ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS last_recorded_other timestamptz;
 ALTER TABLE {g}.checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 -- A replay's stream versions, appended a batch at a time with its facts and checkpoint (a
 -- stream's highest version in that batch, at the first offset it was read at); the switch
@@ -511,6 +521,8 @@ class Checkpoint(NamedTuple):
     snapshot: str
     last_recorded: dt.datetime | None  # the latest recording among its facts
     state: bytes
+    # The latest among its facts that are not agency facts (None: unknown, or none of them).
+    last_recorded_other: dt.datetime | None = None
 
 
 async def checkpoint_before(
@@ -521,14 +533,18 @@ async def checkpoint_before(
     recorded_until: dt.datetime | None,
     types: Sequence[str],
 ) -> Checkpoint | None:
-    """The latest stored state as of a day on or before `cutoff` that equals the fold of the
-    facts this snapshot sees within its day and `recorded_until`: every fact it folded was
-    recorded by then, and no fact of these types within that cut-off was committed after it."""
+    """The latest stored state as of a day on or before `cutoff` that is, or can be made by
+    folding some agencies again, the fold of the facts this snapshot sees within its day and
+    `recorded_until`: every fact it folded that is not an agency fact was recorded by then (a
+    row without that instant: every fact), and no fact of these types within that cut-off was
+    committed after it. The caller folds again the agencies `agencies_recorded_after` names
+    when `last_recorded` is after `recorded_until`."""
     g = checked_generation(generation)
     row = await conn.fetchrow(
-        f"SELECT day, snapshot, last_recorded, state FROM {g}.checkpoints c "
+        f"SELECT day, snapshot, last_recorded, state, last_recorded_other FROM {g}.checkpoints c "
         f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
-        "AND day <= $2 AND ($3::timestamptz IS NULL OR coalesce(last_recorded <= $3, true)) "
+        "AND day <= $2 AND ($3::timestamptz IS NULL "
+        "OR coalesce(coalesce(last_recorded_other, last_recorded) <= $3, true)) "
         f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
         "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]) "
         "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
@@ -549,14 +565,50 @@ async def store_checkpoint(
     and the next fold past that day writes it again if a late fact has changed it since)."""
     g = checked_generation(generation)
     await conn.execute(
-        f"INSERT INTO {g}.checkpoints (filenode, layout, day, snapshot, last_recorded, state) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (filenode, layout, day) DO UPDATE "
+        f"INSERT INTO {g}.checkpoints (filenode, layout, day, snapshot, last_recorded, state, "
+        "last_recorded_other) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (filenode, layout, day) DO UPDATE "
         "SET snapshot = excluded.snapshot, last_recorded = excluded.last_recorded, "
-        "state = excluded.state",
+        "state = excluded.state, last_recorded_other = excluded.last_recorded_other",
         filenode,
         layout,
         *checkpoint,
     )
+
+
+async def agencies_recorded_after(
+    conn: Connection, generation: str, day: dt.date, recorded_until: dt.datetime
+) -> list[str]:
+    """The credit codes with an agency fact taking effect by `day` recorded after
+    `recorded_until`: a state as of `day` holding those facts serves that cut-off once these
+    agencies are folded again without them (`agency_fold_rows`)."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT DISTINCT uscc FROM {g}.facts WHERE {_AGENCY} AND recorded_at > $2 "
+        "AND effective_on <= $1 AND uscc IS NOT NULL",
+        day,
+        recorded_until,
+    )
+    return [r["uscc"] for r in rows]
+
+
+async def agency_fold_rows(
+    conn: Connection,
+    generation: str,
+    usccs: Sequence[str],
+    day: dt.date,
+    recorded_until: dt.datetime,
+) -> list[FoldRow]:
+    """These agencies' agency facts within the cut-off (`day`, `recorded_until`), in fold order."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($3) "
+        f"AND {_AGENCY} AND {_AS_OF} {_FOLD_ORDER}",
+        day,
+        recorded_until,
+        list(usccs),
+    )
+    return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
 
 
 class Check(NamedTuple):

@@ -311,6 +311,35 @@ def _revoked(state: CityState, event: reg.AgencyRegistrationRevoked, day: dt.dat
     _status(state, event.uscc, "revoked", day)
 
 
+# The facts of an agency's registry record: their handlers (above) are the only ones that read
+# or write `agencies`, each only the entry of the fact's own credit code, so an agency's view
+# is the fold of its own agency facts alone. A state can then drop facts of some agencies by
+# folding those agencies again (`refold_agencies`): a kept state serves a by-recording cut-off
+# that excludes some of its late registrations (foldworker.py).
+AGENCY_FACTS: frozenset[type[DomainEvent]] = frozenset(
+    {
+        reg.AgencyRegistered,
+        reg.AgencyProfileAmended,
+        reg.AgencySuspended,
+        reg.AgencyReinstated,
+        reg.AgencyDeregistered,
+        reg.AgencyRegistrationRevoked,
+    }
+)
+AGENCY_TYPES: tuple[str, ...] = tuple(sorted(cls.event_type for cls in AGENCY_FACTS))
+
+
+def refold_agencies(
+    state: CityState, usccs: Iterable[str], facts: Iterable[tuple[DomainEvent, dt.date]]
+) -> None:
+    """Replace these agencies' views by the fold of `facts` (all of their agency facts to
+    keep, in fold order): an agency with none left is absent, as in a fold without them."""
+    for uscc in usccs:
+        state.agencies.pop(uscc, None)
+    for event, day in facts:
+        apply_event(state, event, day)
+
+
 @_handles(inc.BaseEstablished)
 def _base_established(state: CityState, event: inc.BaseEstablished, day: dt.date) -> None:
     state.bases[event.base_id] = BaseView(

@@ -26,7 +26,8 @@ from tests.support import wait_for
 
 RESTORING = (
     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-    "AND query LIKE 'SELECT day, snapshot, last_recorded, state FROM %checkpoints%'"
+    "AND query LIKE 'SELECT day, snapshot, last_recorded, state, last_recorded_other "
+    "FROM %checkpoints%'"
 )
 
 

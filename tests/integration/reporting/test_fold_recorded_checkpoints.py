@@ -1,0 +1,178 @@
+"""A by-recording cut-off starts from a kept state holding agency facts recorded after it (issue
+12): those agencies are folded again without them, and every answer equals the old fold of every
+fact within the cut-off (the oracle). A kept state holding any other fact recorded after the
+cut-off, or kept before its other facts' latest recording was, does not serve it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from socialwork_contracts import registry as reg
+
+from benchmarks.history_generator import fact_rows
+from services.reporting import foldworker, readmodel
+from services.reporting.domain.facts import FactRow, fact_row
+from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.state import AGENCY_TYPES
+from services.reporting.views import render
+from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
+from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
+
+TODAY = dt.date(2027, 6, 1)  # after every generated fact
+LATE = dt.timedelta(days=400)
+DAY = dt.timedelta(days=1)
+# (as of, recorded by): before and after late registrations, status changes and amendments are
+# recorded, and within 2020-2021, where other facts of 2020 are recorded late (not served).
+CUTOFFS = [
+    (dt.date(2018, 7, 5), dt.date(2018, 8, 1)),
+    (dt.date(2019, 12, 31), dt.date(2019, 12, 31)),
+    (dt.date(2020, 6, 30), dt.date(2020, 9, 1)),
+    (dt.date(2021, 3, 1), dt.date(2021, 3, 1)),
+    (dt.date(2021, 9, 15), dt.date(2022, 1, 10)),
+    (dt.date(2023, 1, 20), dt.date(2023, 1, 20)),
+    (dt.date(2023, 5, 21), dt.date(2023, 6, 20)),
+    (dt.date(2024, 12, 31), dt.date(2025, 2, 1)),
+    (dt.date(2026, 2, 1), dt.date(2026, 2, 1)),
+]
+
+
+def recorded_late(row: FactRow) -> FactRow:
+    return (*row[:9], row[9] + LATE, row[10])
+
+
+def late_fact(
+    event: reg.AgencySuspended | reg.AgencyReinstated | reg.AgencyRegistrationRevoked, day: dt.date
+) -> FactRow:
+    """A registry fact taking effect on `day`, recorded 400 days later."""
+    at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+    return fact_row(
+        str(uuid.uuid5(uuid.NAMESPACE_OID, repr(event))), event, event.uscc, at, at + LATE
+    )
+
+
+def history() -> list[FactRow]:
+    """The generated history (late registrations: 30 and 400 days) with late status changes,
+    late amendments, and facts of 2020 that are not agency facts recorded in 2021."""
+    rows = list(fact_rows(3000, seed=41))
+    registered = [r for r in rows if r[2] == "AgencyRegistered"]
+    changes: list[FactRow] = []
+    for i, row in enumerate(registered[:60]):
+        uscc, day = str(row[5]), row[7]
+        if i % 3 == 0:
+            changes.append(
+                late_fact(
+                    reg.AgencySuspended(uscc=uscc, until=None, reason="整改"), day + 200 * DAY
+                )
+            )
+        elif i % 3 == 1:
+            changes.append(
+                late_fact(reg.AgencyReinstated(uscc=uscc, reason="恢复"), day + 250 * DAY)
+            )
+        else:
+            changes.append(
+                late_fact(reg.AgencyRegistrationRevoked(uscc=uscc, reason="撤销"), day + 300 * DAY)
+            )
+    # Recorded after the 2023-01-20 cut-off: the states kept from the 2021 year end on must
+    # not take its recording as that of their other facts.
+    reinstated = reg.AgencyReinstated(uscc=str(registered[60][5]), reason="恢复")
+    changes.append(late_fact(reinstated, dt.date(2021, 12, 20)))
+    return [
+        recorded_late(r)
+        if (r[2] == "AgencyProfileAmended" and i % 2)
+        or (r[2] not in AGENCY_TYPES and r[7].year == 2020 and r[7].day == 1)
+        else r
+        for i, r in enumerate(rows)
+    ] + changes
+
+
+def expected_start(
+    rows: list[FactRow], kept: list[dt.date], day: dt.date, recorded: dt.datetime, others: bool
+) -> dt.date:
+    """The latest kept day on or before `day` with every fact up to it recorded by `recorded`:
+    every fact that is not an agency fact (`others`), else every fact."""
+    checked = [r for r in rows if r[2] not in AGENCY_TYPES] if others else rows
+    return max(q for q in kept if q <= day and all(r[9] <= recorded for r in checked if r[7] <= q))
+
+
+def spy_on_restores(monkeypatch: pytest.MonkeyPatch) -> list[dt.date]:
+    """The days of the kept states the fold worker starts from, in order."""
+    days: list[dt.date] = []
+    found: Callable[..., Awaitable[readmodel.Checkpoint | None]] = readmodel.checkpoint_before
+
+    async def spy(*args: Any) -> readmodel.Checkpoint | None:
+        kept = await found(*args)
+        if kept is not None:
+            days.append(kept.day)
+        return kept
+
+    monkeypatch.setattr(readmodel, "checkpoint_before", spy)
+    return days
+
+
+async def keep_states(pool: asyncpg.Pool, database_url: str, rows: list[FactRow]) -> list[dt.date]:
+    await insert(pool, rows)
+    # The later states kept by a fold that starts from an earlier kept one, in a new process.
+    for day in (dt.date(2022, 3, 1), TODAY):
+        await foldworker.Worker().answer(database_url, G, queries(day, None), OPTIONS)
+    async with pool.acquire() as conn:
+        return sorted(r["day"] for r in await conn.fetch(f"SELECT day FROM {G}.checkpoints"))
+
+
+async def test_a_by_recording_cutoff_starts_from_a_state_with_late_agency_facts(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = history()
+    kept = await keep_states(pool, database_url, rows)
+    restores = spy_on_restores(monkeypatch)
+    refolded = 0
+    starts = []
+    for day, by in CUTOFFS:
+        recorded = end_of_local_day(by)
+        worker = foldworker.Worker()  # a new process: only the kept states help
+        asked = queries(day, recorded)
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        start = expected_start(rows, kept, day, recorded, others=True)
+        assert restores[-1] == start and not answer.refolded, (day, by)
+        state = await old_fold(pool, day, recorded)
+        for query, rendered in zip(asked, answer.rendered, strict=True):
+            assert rendered == render(state, query, OPTIONS), query
+        refolded += worker.agencies_refolded
+        starts.append(start)
+    # The old rule (every fact recorded by then) would start each from an older state, and the
+    # 2020 facts recorded late keep the 2020 year end from serving 2021's cut-offs.
+    old = [expected_start(rows, kept, d, end_of_local_day(b), others=False) for d, b in CUTOFFS]
+    assert sum(s > o for s, o in zip(starts, old, strict=True)) >= 5, (starts, old)
+    assert dt.date(2019, 12, 31) in starts[3:5] and refolded > 20
+
+
+async def test_states_kept_before_the_other_facts_latest_recording_was_serve_by_the_old_rule(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = history()
+    kept = await keep_states(pool, database_url, rows)
+    async with pool.acquire() as conn:
+        # The generation as the build before made it, its kept rows without the column; then
+        # its DDL as this build applies it to a generation made before.
+        await conn.execute(f"DROP INDEX {G}.facts_agency_recorded")
+        await conn.execute(f"ALTER TABLE {G}.checkpoints DROP COLUMN last_recorded_other")
+        await conn.execute(readmodel.generation_ddl(G))
+        assert await conn.fetchval(
+            f"SELECT count(*) FROM {G}.checkpoints WHERE last_recorded_other IS NULL"
+        ) == len(kept)
+    restores = spy_on_restores(monkeypatch)
+    for day, by in CUTOFFS:
+        recorded = end_of_local_day(by)
+        worker = foldworker.Worker()
+        asked = queries(day, recorded)
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        assert restores[-1] == expected_start(rows, kept, day, recorded, others=False)
+        assert worker.agencies_refolded == 0
+        state = await old_fold(pool, day, recorded)
+        for query, rendered in zip(asked, answer.rendered, strict=True):
+            assert rendered == render(state, query, OPTIONS), query
