@@ -152,7 +152,10 @@ CREATE TABLE IF NOT EXISTS {g}.checkpoints (
 -- The latest recording among its facts that are not agency facts (state.AGENCY_FACTS): a
 -- by-recording cut-off after it is served by folding again only the agencies with facts
 -- recorded after the cut-off (`checkpoint_before`). NULL in rows kept before it was added.
+-- Read only while `other_in` is the row's snapshot: a build before it replaces a row's
+-- state and snapshot (a late fact) and leaves it as it was.
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS last_recorded_other timestamptz;
+ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS other_in text;
 ALTER TABLE {g}.checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 -- A replay's stream versions, appended a batch at a time with its facts and checkpoint (a
 -- stream's highest version in that batch, at the first offset it was read at); the switch
@@ -525,6 +528,10 @@ class Checkpoint(NamedTuple):
     last_recorded_other: dt.datetime | None = None
 
 
+# A kept row's `last_recorded_other` if this build wrote it with the row's state, else NULL.
+_OTHER = "(CASE WHEN other_in = snapshot THEN last_recorded_other END)"
+
+
 async def checkpoint_before(
     conn: Connection,
     generation: str,
@@ -541,10 +548,10 @@ async def checkpoint_before(
     when `last_recorded` is after `recorded_until`."""
     g = checked_generation(generation)
     row = await conn.fetchrow(
-        f"SELECT day, snapshot, last_recorded, state, last_recorded_other FROM {g}.checkpoints c "
+        f"SELECT day, snapshot, last_recorded, state, {_OTHER} FROM {g}.checkpoints c "
         f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         "AND day <= $2 AND ($3::timestamptz IS NULL "
-        "OR coalesce(coalesce(last_recorded_other, last_recorded) <= $3, true)) "
+        f"OR coalesce(coalesce({_OTHER}, last_recorded) <= $3, true)) "
         f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
         "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]) "
         "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
@@ -566,10 +573,11 @@ async def store_checkpoint(
     g = checked_generation(generation)
     await conn.execute(
         f"INSERT INTO {g}.checkpoints (filenode, layout, day, snapshot, last_recorded, state, "
-        "last_recorded_other) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "last_recorded_other, other_in) VALUES ($1, $2, $3, $4, $5, $6, $7, $4) "
         "ON CONFLICT (filenode, layout, day) DO UPDATE "
         "SET snapshot = excluded.snapshot, last_recorded = excluded.last_recorded, "
-        "state = excluded.state, last_recorded_other = excluded.last_recorded_other",
+        "state = excluded.state, last_recorded_other = excluded.last_recorded_other, "
+        "other_in = excluded.other_in",
         filenode,
         layout,
         *checkpoint,

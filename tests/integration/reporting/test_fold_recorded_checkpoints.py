@@ -151,20 +151,28 @@ async def test_a_by_recording_cutoff_starts_from_a_state_with_late_agency_facts(
     assert dt.date(2019, 12, 31) in starts[3:5] and refolded > 20
 
 
-async def test_states_kept_before_the_other_facts_latest_recording_was_serve_by_the_old_rule(
-    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+# A generation made before: its rows without the column, then its DDL as this build applies it.
+MADE_BEFORE = [
+    f"DROP INDEX {G}.facts_agency_recorded",
+    f"ALTER TABLE {G}.checkpoints DROP COLUMN last_recorded_other, DROP COLUMN other_in",
+    readmodel.generation_ddl(G),
+]
+# A build before keeps a row again (a late fact): its state and snapshot, not the new columns.
+KEPT_AGAIN_BEFORE = [f"UPDATE {G}.checkpoints SET snapshot = pg_current_snapshot()::text"]
+
+
+@pytest.mark.parametrize("statements", [MADE_BEFORE, KEPT_AGAIN_BEFORE])
+async def test_states_kept_by_a_build_before_serve_by_the_old_rule(
+    pool: asyncpg.Pool,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    statements: list[str],
 ) -> None:
     rows = history()
     kept = await keep_states(pool, database_url, rows)
     async with pool.acquire() as conn:
-        # The generation as the build before made it, its kept rows without the column; then
-        # its DDL as this build applies it to a generation made before.
-        await conn.execute(f"DROP INDEX {G}.facts_agency_recorded")
-        await conn.execute(f"ALTER TABLE {G}.checkpoints DROP COLUMN last_recorded_other")
-        await conn.execute(readmodel.generation_ddl(G))
-        assert await conn.fetchval(
-            f"SELECT count(*) FROM {G}.checkpoints WHERE last_recorded_other IS NULL"
-        ) == len(kept)
+        for statement in statements:
+            await conn.execute(statement)
     restores = spy_on_restores(monkeypatch)
     for day, by in CUTOFFS:
         recorded = end_of_local_day(by)
