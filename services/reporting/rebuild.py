@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+import asyncpg
 import structlog
 from socialwork_contracts.topics import EVENT_TOPICS
 
@@ -113,10 +114,16 @@ async def run_replay(
 async def keep_checkpoints(dsn: str, generation: str) -> None:
     """One fold of the new generation as of today in a fold worker process, which keeps its
     state at every year end and the last quarter end (foldworker.py): the first report of any
-    date after the switch-over starts from one of them, not from the first fact."""
+    date after the switch-over starts from one of them, not from the first fact. First the
+    index a by-recording answer from them reads, which the bulk replay left out."""
     today = local_date(dt.datetime.now(dt.UTC))
     query = ReportQuery("targets", today, None, None)
     try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(readmodel.generation_checkpoint_index_ddl(generation))
+        finally:
+            await conn.close()
         with worker_pool(1) as workers:
             await asyncio.get_running_loop().run_in_executor(
                 workers, foldworker.answer, dsn, generation, [query], TargetOptions()

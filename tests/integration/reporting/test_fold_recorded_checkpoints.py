@@ -20,6 +20,7 @@ from services.reporting import foldworker, readmodel
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.periods import end_of_local_day
 from services.reporting.domain.state import AGENCY_TYPES
+from services.reporting.rebuild import keep_checkpoints
 from services.reporting.views import render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
@@ -184,3 +185,15 @@ async def test_states_kept_by_a_build_before_serve_by_the_old_rule(
         state = await old_fold(pool, day, recorded)
         for query, rendered in zip(asked, answer.rendered, strict=True):
             assert rendered == render(state, query, OPTIONS), query
+
+
+async def test_a_replayed_generation_gets_the_agency_index_as_its_states_are_kept(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    await insert(pool, history())
+    index = "SELECT count(*) FROM pg_indexes WHERE indexname = 'facts_agency_recorded'"
+    async with pool.acquire() as conn:
+        await conn.execute(f"DROP INDEX {G}.facts_agency_recorded")  # as a bulk replay leaves it
+        await keep_checkpoints(database_url, G)  # after its switch-over
+        assert await conn.fetchval(index) == 1
+        assert await conn.fetchval(f"SELECT count(*) FROM {G}.checkpoints") > 0
