@@ -10,7 +10,9 @@ as of the last quarter end before its cut-off kept in PostgreSQL (`readmodel.che
 domain/checkpoint.py) when no fact within that day has arrived since it was kept, and keeps the
 state as of the last quarter end it passes: a new as-of date reads at most a quarter's facts
 instead of every fact from the first (issue 12: 4-19 s at a million), in this process, after a
-restart, or in another instance.
+restart, or in another instance. A by-recording cut-off starts from a kept state whose facts
+recorded after it are all agency facts, those agencies folded again without them
+(`_without_late_agency_facts`): late registrations sent it years back before.
 """
 
 from __future__ import annotations
@@ -102,9 +104,13 @@ class Held:
 
     def note(self, key: SortKey, event: DomainEvent) -> None:
         """Count a folded fact's recording in `recorded` (and `recorded_other`)."""
-        self.recorded = max(key[2], self.recorded or key[2])
-        if type(event) not in AGENCY_FACTS:
-            self.recorded_other = max(key[2], self.recorded_other or key[2])
+        at = key[2]  # compared, not max(): a call per fact of a fold
+        if self.recorded is None or at > self.recorded:
+            self.recorded = at
+        if type(event) not in AGENCY_FACTS and (
+            self.recorded_other is None or at > self.recorded_other
+        ):
+            self.recorded_other = at
 
     def set_mark(self, mark: SortKey) -> None:
         """Move the base up to every fact before `mark` (the tail keeps the rest)."""
