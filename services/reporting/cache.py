@@ -30,8 +30,8 @@ A held state is a city's worth of views (≈ 120 MB at a million facts), and a p
 made, is kept here and checked without a worker, so the history lane is mostly idle. Idle for
 `history_hold` seconds (REPORT_HISTORY_HOLD_SECONDS: longer than the gaps between one page's
 past queries, which extend the state), its worker lets its held state go (trimmed back to the
-operating system: at a million facts the worker stayed 85 MB for the whole `history_idle`, 24 of
-it the state, while the service and the live worker peaked; issue 12). Idle for `history_idle`
+operating system: at a million facts the worker stayed at 85 MiB for the whole `history_idle`,
+now 72 after the hold; issue 12: reporting's RSS with its workers). Idle for `history_idle`
 seconds (REPORT_HISTORY_IDLE_SECONDS), its worker process ends and the rest goes back too
 (freed inside a process, most of it would not); the next past query that needs a fold starts a
 new one.
