@@ -19,20 +19,15 @@ import json
 import os
 import pickle
 import queue
-import signal
-import struct
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from typing import IO, Any, ParamSpec, TypeVar
 
-# How often a worker looks for its parent: the longest an orphan outlives it.
-PARENT_CHECK_SECONDS = 0.5
-_SIZE = struct.Struct("!Q")  # a frame: its length, then a pickle
+from servicekit.worker_process import read_frame, write_frame
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -98,8 +93,8 @@ class WorkerPool(Executor):
                     future.set_exception(exc)
                     continue
                 try:
-                    _write(calls, frame)
-                    ok, value = pickle.loads(_read(outcomes))  # noqa: S301 - our own worker's
+                    write_frame(calls, frame)
+                    ok, value = pickle.loads(read_frame(outcomes))  # noqa: S301 - our own worker's
                 except (OSError, EOFError, pickle.UnpicklingError):
                     self._died(process, future)
                     return
@@ -171,62 +166,9 @@ def _start_worker() -> tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes]]:
 
 
 # The worker's entry point: the parent's import path first, so a call's function is found where
-# the parent found it (as multiprocessing's spawn does).
+# the parent found it (as multiprocessing's spawn does); the worker side only
+# (servicekit.worker_process), not this module's imports.
 _MAIN = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from servicekit.workers import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
+    "from servicekit.worker_process import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
 )
-
-
-def serve(calls_fd: int, outcomes_fd: int) -> None:
-    """In a worker: run each call read until an end of file, writing back its outcome."""
-    # Ctrl-C reaches the whole process group: the parent stops, and its workers with it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent(os.getppid())
-    with os.fdopen(calls_fd, "rb") as calls, os.fdopen(outcomes_fd, "wb") as outcomes:
-        while True:
-            try:
-                frame = _read(calls)
-            except EOFError:  # the parent closed the pipe, or is gone
-                return
-            try:  # a function this process cannot import (the parent's __main__) fails alone
-                fn, args, kwargs = pickle.loads(frame)  # noqa: S301 - from our parent
-                outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
-            except Exception as exc:
-                outcome = (False, exc)
-            try:
-                frame = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # an outcome that cannot travel: its description does
-                frame = pickle.dumps((False, RuntimeError(f"{outcome[1]!r}: {exc!r}")))
-            _write(outcomes, frame)
-
-
-def _write(pipe: IO[bytes], frame: bytes) -> None:
-    pipe.write(_SIZE.pack(len(frame)))
-    pipe.write(frame)
-    pipe.flush()
-
-
-def _read(pipe: IO[bytes]) -> bytes:
-    """One frame; EOFError at an end of file before or within it."""
-    head = pipe.read(_SIZE.size)
-    if len(head) < _SIZE.size:
-        raise EOFError
-    (size,) = _SIZE.unpack(head)
-    frame = pipe.read(size)
-    if len(frame) < size:
-        raise EOFError
-    return frame
-
-
-def _watch(parent: int) -> None:
-    while True:
-        time.sleep(PARENT_CHECK_SECONDS)
-        # Re-parented (to init or a subreaper) means the starting process is gone.
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-def exit_with_parent(parent: int) -> None:
-    """A daemon thread ends this worker once `parent` is gone, even in the middle of a call."""
-    threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()

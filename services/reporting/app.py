@@ -70,6 +70,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         reporting.target_options(),
         max_staleness=dt.timedelta(seconds=reporting.max_staleness_seconds),
         history_idle=reporting.history_idle_seconds or None,
+        history_hold=reporting.history_hold_seconds or None,
         checks=reporting.check_connections,
     )
     app = service_app(

@@ -28,14 +28,19 @@ pushed the live state out of the held ones, so the next live fact cost a whole f
 
 A held state is a city's worth of views (≈ 120 MB at a million facts), and a past answer, once
 made, is kept here and checked without a worker, so the history lane is mostly idle. Idle for
-`history_idle` seconds (REPORT_HISTORY_IDLE_SECONDS), its worker process ends and that memory
-goes back to the operating system (freed inside a process, most of it would not); the next
-past query that needs a fold starts a new one.
+`history_hold` seconds (REPORT_HISTORY_HOLD_SECONDS: longer than the gaps between one page's
+past queries, which extend the state), its worker lets its held state go (trimmed back to the
+operating system: at a million facts the worker stayed at 85 MiB for the whole `history_idle`,
+now 72 after the hold; issue 12: reporting's RSS with its workers). Idle for `history_idle`
+seconds (REPORT_HISTORY_IDLE_SECONDS), its worker process ends and the rest goes back too
+(freed inside a process, most of it would not); the next past query that needs a fold starts a
+new one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 from collections import OrderedDict
@@ -87,6 +92,7 @@ class ReportCache:
         max_staleness: dt.timedelta = dt.timedelta(0),
         rest: float = 1.0,
         history_idle: float | None = None,
+        history_hold: float | None = None,
         checks: int = 4,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -105,14 +111,17 @@ class ReportCache:
         self.pending: dict[CacheKey, asyncio.Future[Entry]] = {}
         self.executors: dict[Lane, WorkerPool] = {}
         self.history_idle = history_idle  # settings.py: REPORT_HISTORY_IDLE_SECONDS
+        self.history_hold = history_hold  # settings.py: REPORT_HISTORY_HOLD_SECONDS
         self.check_connections = checks  # settings.py: REPORT_CHECK_CONNECTIONS
         self.busy: dict[Lane, int] = dict.fromkeys(LANES, 0)  # calls in a lane's worker
         self.idle_timers: dict[Lane, asyncio.TimerHandle] = {}
+        self.hold_timers: dict[Lane, asyncio.TimerHandle] = {}
         # Renders waiting for their lane's worker, and the task that calls it (`_dispatch`).
         self.waiting: dict[Lane, list[tuple[str, ReportQuery, asyncio.Future[foldworker.Answer]]]]
         self.waiting = {lane: [] for lane in LANES}
         self.dispatching: dict[Lane, asyncio.Future[None]] = {}
         self.recycled = 0  # worker processes ended after being idle (tests, the benchmark)
+        self.released = 0  # held states let go by an idle worker (tests)
         self.checks: asyncpg.Pool | None = None  # made by `start`; else the caller's pool
         self.folds = 0  # answers computed by a worker (for tests and the benchmark)
         self.refolds = 0  # of which folded from the first fact (no held state could advance)
@@ -131,8 +140,15 @@ class ReportCache:
         # A check is one read-only statement that leaves no session state: released into a
         # shared pool, asyncpg ran its reset statement after it, a second round trip on every
         # report request (issue 12).
+        # Planned for each check's own snapshot and cut-off: after five executions PostgreSQL
+        # kept a generic plan that scanned the facts instead of the tx index (1M facts: 230-260
+        # against 0.2-1 ms a check, every cached report's p50 1.4 s under load; issue 12).
         self.checks = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.check_connections, reset=_nothing_to_reset
+            self.dsn,
+            min_size=1,
+            max_size=self.check_connections,
+            reset=_nothing_to_reset,
+            server_settings={"plan_cache_mode": "force_custom_plan"},
         )
 
     async def start_workers(self) -> None:
@@ -158,9 +174,10 @@ class ReportCache:
         }
 
     def close(self) -> None:
-        for timer in self.idle_timers.values():
-            timer.cancel()
-        self.idle_timers.clear()
+        for timers in (self.idle_timers, self.hold_timers):
+            for timer in timers.values():
+                timer.cancel()
+            timers.clear()
         for executor in self.executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
         self.executors.clear()
@@ -316,21 +333,39 @@ class ReportCache:
 
     def _busy(self, lane: Lane) -> None:
         self.busy[lane] += 1
-        timer = self.idle_timers.pop(lane, None)
-        if timer is not None:
-            timer.cancel()
+        for timers in (self.idle_timers, self.hold_timers):
+            if (timer := timers.pop(lane, None)) is not None:
+                timer.cancel()
 
     def _idle(self, lane: Lane) -> None:
         self.busy[lane] -= 1
         self._arm_idle(lane)
 
     def _arm_idle(self, lane: Lane) -> None:
-        """The history lane's worker ends after `history_idle` seconds with nothing to do."""
-        if lane == "history" and self.history_idle is not None and not self.busy[lane]:
-            if (timer := self.idle_timers.pop(lane, None)) is not None:
+        """With nothing to do, the history lane's worker lets its state go after `history_hold`
+        seconds and ends after `history_idle`."""
+        if lane != "history" or self.busy[lane]:
+            return
+        loop = asyncio.get_running_loop()
+        for timers, after, then in (
+            (self.hold_timers, self.history_hold, self._let_go),
+            (self.idle_timers, self.history_idle, self._recycle),
+        ):
+            if (timer := timers.pop(lane, None)) is not None:
                 timer.cancel()
-            loop = asyncio.get_running_loop()
-            self.idle_timers[lane] = loop.call_later(self.history_idle, self._recycle, lane)
+            if after is not None:
+                timers[lane] = loop.call_later(after, then, lane)
+
+    def _let_go(self, lane: Lane) -> None:
+        """The idle lane's worker gives its held states back (its process stays, imports
+        done, for the next past query); a call queued meanwhile runs after it."""
+        self.hold_timers.pop(lane, None)
+        executor = self.executors.get(lane)
+        if executor is None:
+            return
+        with contextlib.suppress(BrokenProcessPool, RuntimeError):  # broken, or shut down
+            executor.submit(foldworker.let_go)
+            self.released += 1
 
     def _recycle(self, lane: Lane) -> None:
         """End the idle lane's worker process (its held states with it); a later call in the

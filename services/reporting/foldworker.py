@@ -471,3 +471,15 @@ def answer(dsn: str, generation: str, queries: list[ReportQuery], options: Targe
     if _worker.answers % COLLECT_EVERY == 0:
         gc.collect()
     return _worker.loop.run_until_complete(_worker.answer(dsn, generation, queries, options))
+
+
+def let_go() -> None:
+    """Entry point: the held states freed and the heap trimmed (an idle history lane, cache.py)."""
+    if _worker is not None:
+        _worker.held.clear()
+        _trim()
+
+
+def held_states() -> int:
+    """Entry point: how many folded states this process holds (tests)."""
+    return len(_worker.held) if _worker is not None else 0

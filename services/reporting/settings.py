@@ -34,6 +34,16 @@ class ReportingSettings(BaseSettings):
         "starts on demand (0: it is kept)",
     )
 
+    history_hold_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        validation_alias="REPORT_HISTORY_HOLD_SECONDS",
+        description="After this long without a past report to fold, the history fold worker "
+        "lets its folded state go (a later past day then starts from a kept checkpoint, not "
+        "from that state); longer than the gaps between one page's past queries (0: kept "
+        "until the worker ends)",
+    )
+
     check_connections: int = Field(
         default=4,
         ge=1,
