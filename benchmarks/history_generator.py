@@ -323,12 +323,13 @@ def agency_life(rng: random.Random, n: int, base_items: list[Item]) -> Iterator[
         yield Item(reg.AgencyDeregistered(uscc=uscc, reason="自行解散"), gone)
 
 
-def history(total: int, seed: int = 2018) -> Iterator[Item]:
-    """At least `total` events (bases first, then agency lives), reproducible from the seed."""
+def history(total: int, seed: int = 2018, first_agency: int = 1) -> Iterator[Item]:
+    """At least `total` events (bases first, then agency lives), reproducible from the seed.
+    Agencies are numbered from `first_agency` (their credit codes follow from the number)."""
     rng = random.Random(seed)
     base_items = bases(rng)
     yield from base_items
-    produced, n = len(base_items), 0
+    produced, n = len(base_items), first_agency - 1
     while produced < total:
         n += 1
         for item in agency_life(rng, n, base_items):
