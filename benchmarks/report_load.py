@@ -125,13 +125,13 @@ def pss_mb(pid: int) -> float:
 def live_events(seed: int) -> Iterator[tuple[str, bytes, bytes]]:
     """(topic, key, CloudEvent) of generated events moved to today, as live traffic would be.
 
-    Each stream's events numbered 1, 2, ... as its producer's store would, of agencies the
-    history does not hold: at version 1 each, of the history's first agencies, the consumer
-    parked most of them as version conflicts (~80 of 1,500 applied: the load's "live events
-    arriving" mostly were not)."""
+    Each stream's events numbered 1, 2, ... as its producer's store would (a credit code is a
+    stream of the registry's and of supervision's), of agencies the history does not hold: at
+    version 1 each, of the history's first agencies, the consumer parked most of them as
+    version conflicts (~80 of 1,500 applied: the load's "live events arriving" mostly were not)."""
     rng = random.Random(seed)
     today = dt.datetime.now(CST).date()
-    versions: dict[str, int] = {}
+    versions: dict[tuple[str, str], int] = {}  # by producer and stream: each store's own
     # Agencies numbered past any history's and any earlier run's: credit codes follow from the
     # number, and the history's own ones parked as "a different event holds version 1".
     first = 100_000_000 + seed % 10_000_000 * 1_000
@@ -141,7 +141,8 @@ def live_events(seed: int) -> Iterator[tuple[str, bytes, bytes]]:
         if name is not None:
             event = event.model_copy(update={name: today})
         stream = str(getattr(event, event.stream_field))
-        versions[stream] = version = versions.get(stream, 0) + 1
+        at = (event.producer, stream)
+        versions[at] = version = versions.get(at, 0) + 1
         now = dt.datetime.now(dt.UTC)
         key = event.type_key()
         body = {

@@ -17,11 +17,11 @@ LIVE = 2_000
 
 
 def test_each_live_stream_is_numbered_from_one_without_a_gap() -> None:
-    seen: dict[str, list[int]] = {}
-    for _, key, value in itertools.islice(live_events(seed=1_733_400_000), LIVE):
+    seen: dict[tuple[str, str], list[int]] = {}  # by producer (store) and stream
+    for topic, key, value in itertools.islice(live_events(seed=1_733_400_000), LIVE):
         body = json.loads(value)
         assert key.decode() == body["streamid"]
-        seen.setdefault(body["streamid"], []).append(body["streamversion"])
+        seen.setdefault((topic, body["streamid"]), []).append(body["streamversion"])
     assert all(v == list(range(1, len(v) + 1)) for v in seen.values())
     assert any(len(v) > 1 for v in seen.values())
 
