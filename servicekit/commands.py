@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeGuard, TypeVar
@@ -29,6 +28,7 @@ from servicekit.eventstore.store import (
     InlineStatements,
     command_fingerprint,
 )
+from servicekit.randomness import random_id
 
 S = TypeVar("S")
 C = TypeVar("C", bound=BaseModel)
@@ -46,16 +46,6 @@ class CommandContext:
     # False when occurred_at is the time the command arrived (the caller stated none): a retry
     # arrives later but is the same command, so that time stays out of the fingerprint.
     occurred_at_stated: bool = True
-
-
-def random_id() -> str:
-    """A random (version 4) UUID's text, as `str(uuid.uuid4())` writes it in a third of its
-    time: the causation of a command without an id (issue 12)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def client_command_id(subject: str, route: str, key: str | None) -> str | None:

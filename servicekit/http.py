@@ -32,9 +32,9 @@ from servicekit.auth import (
     Unauthenticated,
     VerifiedTokens,
 )
-from servicekit.commands import random_id
 from servicekit.eventstore import ConcurrencyConflict, IdempotencyKeyReused
 from servicekit.metrics import REFUSED_REQUESTS
+from servicekit.randomness import random_id
 
 log = structlog.get_logger()
 PROBLEM_JSON = "application/problem+json"

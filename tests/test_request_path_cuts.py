@@ -16,8 +16,8 @@ from starlette.requests import Request
 
 from benchmarks.bench_write import write_bodies
 from servicekit.command_api import Timed, command_from
-from servicekit.commands import random_id
 from servicekit.http import bearer_token
+from servicekit.randomness import random_id
 from services.registry.domain import commands as cmd
 from services.registry.domain.uscc import is_zhengzhou_division
 

@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import load
 
+from servicekit.randomness import random_uuid
+
 
 @dataclass(frozen=True)
 class EventMetadata:
@@ -27,7 +29,7 @@ class EventMetadata:
 class NewEvent:
     event: DomainEvent
     metadata: EventMetadata
-    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    event_id: uuid.UUID = field(default_factory=random_uuid)
 
 
 class LogPosition(NamedTuple):
