@@ -103,6 +103,14 @@ CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'regis
 """
 
 
+async def ensure_checkpoint_index(conn: Connection, generation: str) -> None:
+    """`generation_checkpoint_index_ddl` on a generation that has facts already (a bulk
+    replay's, after its switch-over): as any DDL here, once, giving way to live writers."""
+    await apply_ddl(
+        conn, generation, "checkpoint_index", generation_checkpoint_index_ddl(generation)
+    )
+
+
 def generation_checkpoint_index_ddl(generation: str) -> str:
     """Agency facts by recording: the agencies a by-recording cut-off folds again from a kept
     state (`agencies_recorded_after`), found without a scan of every fact up to its day. Of use
@@ -516,14 +524,15 @@ async def fold_rows_since(
     types: Sequence[str],
 ) -> list[FoldRow]:
     """Facts within a cut-off committed after `snapshot` (pg_current_snapshot() text), in order."""
+    where = f"{_AS_OF} AND {_SINCE} AND event_type = ANY($4::text[])"
+    return await _fold_rows(conn, generation, where, cutoff, recorded_until, snapshot, list(types))
+
+
+async def _fold_rows(conn: Connection, generation: str, where: str, *args: Any) -> list[FoldRow]:
+    """The facts matching `where`, as fold rows in fold order (all at once: few of them)."""
     g = checked_generation(generation)
     rows = await conn.fetch(
-        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {_AS_OF} AND {_SINCE} "
-        f"AND event_type = ANY($4::text[]) {_FOLD_ORDER}",
-        cutoff,
-        recorded_until,
-        snapshot,
-        list(types),
+        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE {where} {_FOLD_ORDER}", *args
     )
     return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
 
@@ -617,15 +626,8 @@ async def agency_fold_rows(
     recorded_until: dt.datetime,
 ) -> list[FoldRow]:
     """These agencies' agency facts within the cut-off (`day`, `recorded_until`), in fold order."""
-    g = checked_generation(generation)
-    rows = await conn.fetch(
-        f"SELECT {_FOLD_COLUMNS} FROM {g}.facts WHERE service = 'registry' AND uscc = ANY($3) "
-        f"AND {_AGENCY} AND {_AS_OF} {_FOLD_ORDER}",
-        day,
-        recorded_until,
-        list(usccs),
-    )
-    return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
+    where = f"service = 'registry' AND uscc = ANY($3) AND {_AGENCY} AND {_AS_OF}"
+    return await _fold_rows(conn, generation, where, day, recorded_until, list(usccs))
 
 
 class Check(NamedTuple):

@@ -121,7 +121,7 @@ async def keep_checkpoints(dsn: str, generation: str) -> None:
     try:
         conn = await asyncpg.connect(dsn)
         try:
-            await conn.execute(readmodel.generation_checkpoint_index_ddl(generation))
+            await readmodel.ensure_checkpoint_index(conn, generation)
         finally:
             await conn.close()
         with worker_pool(1) as workers:

@@ -15,22 +15,19 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from benchmarks.history_generator import fact_rows
 from services.reporting import readmodel
 from services.reporting.cache import ReportCache
 from services.reporting.domain.targets import TargetOptions
+from tests.integration.reporting.prepared import generated_facts
 
 CHECKS = 12  # more than the five custom plans after which PostgreSQL may go generic
 
 
 @pytest.fixture
 async def cache(database_url: str) -> AsyncIterator[ReportCache]:
+    generation = await generated_facts(database_url, 3000, seed=44)
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS reporting")
-        generation = await readmodel.ensure(conn)
-        async with conn.transaction():
-            await readmodel.copy_fact_rows(conn, generation, list(fact_rows(3000, seed=44)))
         await conn.execute(f"ANALYZE {generation}.facts")
     finally:
         await conn.close()

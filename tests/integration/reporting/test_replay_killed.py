@@ -25,6 +25,7 @@ from servicekit.eventstore.store import create_pool
 from services.reporting import readmodel
 from services.reporting.replay import replay, replay_consumer
 from tests.conftest import Infra
+from tests.integration.reporting.prepared import reporting_schema
 from tests.support import wait_for
 
 pytestmark = pytest.mark.infra
@@ -75,9 +76,7 @@ async def test_a_replay_killed_mid_load_resumes_without_loss_or_duplicates(
     published = sum((await publish(infra.kafka, prefix, EVENTS)).values())
     pool = await create_pool(database_url, max_size=4)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
+        await reporting_schema(pool)
 
         async def loaded() -> int:
             async with pool.acquire() as conn:

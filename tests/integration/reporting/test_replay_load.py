@@ -11,12 +11,12 @@ from aiokafka import AIOKafkaProducer
 from benchmarks.history_generator import envelope, fact_rows, history, publish, topic_names
 from servicekit import topic_reading
 from servicekit.db import Connection
-from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from services.reporting import readmodel
 from services.reporting.replay import replay
 from tests.conftest import Infra
+from tests.integration.reporting.prepared import reporting_schema
 
 pytestmark = pytest.mark.infra
 
@@ -79,9 +79,7 @@ async def test_a_replayed_generation_has_planner_statistics(
     await publish(infra.kafka, prefix, 3000)
     pool = await create_pool(database_url, max_size=4)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
+        await reporting_schema(pool)
         await replay(
             pool,
             infra.kafka,
@@ -153,9 +151,7 @@ async def test_a_republished_event_is_one_fact_of_a_replay(infra: Infra, databas
     assert await republish(infra.kafka, twice, events, every=7) > 0
     pool = await create_pool(database_url, max_size=6)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
+        await reporting_schema(pool)
         for generation, prefix, workers in (("reporting_g2", once, 1), ("reporting_g3", twice, 2)):
             await replay(
                 pool,

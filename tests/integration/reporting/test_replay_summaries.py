@@ -18,12 +18,12 @@ from aiokafka import AIOKafkaProducer
 
 from benchmarks.history_generator import envelope, history, publish, topic_names
 from servicekit import topic_reading
-from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from services.reporting import readmodel
 from services.reporting.replay import replay, replay_consumer
 from tests.conftest import Infra
+from tests.integration.reporting.prepared import reporting_schema
 
 pytestmark = pytest.mark.infra
 
@@ -38,9 +38,7 @@ async def replay_both(
     table; both sharded. Their checksums, from one snapshot."""
     pool = await create_pool(database_url, max_size=6)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
+        await reporting_schema(pool)
 
         async def no_read_back(*_: object) -> list[str]:
             raise AssertionError("a fresh replay's summaries re-read the facts")

@@ -15,12 +15,12 @@ import uuid
 import pytest
 
 from benchmarks.history_generator import history, occurred_recorded, publish, topic_names
-from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from services.reporting import readmodel
 from services.reporting.domain.facts import fact_of
 from services.reporting.replay import replay
 from tests.conftest import Infra
+from tests.integration.reporting.prepared import reporting_schema
 
 pytestmark = pytest.mark.infra
 
@@ -35,9 +35,7 @@ async def test_a_live_fact_after_the_switch_is_seen_by_a_held_answer(
     await publish(infra.kafka, prefix, 2000)
     pool = await create_pool(database_url, max_size=4)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
+        await reporting_schema(pool)
         result = await replay(
             pool, infra.kafka, list(topic_names(prefix).values()), generation=G, switch=True
         )

@@ -8,23 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import asyncpg
-
-from benchmarks.history_generator import fact_rows
-from services.reporting import foldworker, readmodel
+from services.reporting import foldworker
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import ReportQuery
+from tests.integration.reporting.prepared import generated_facts
 
 
 async def test_a_folded_state_shares_repeated_values(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS reporting")
-        generation = await readmodel.ensure(conn)
-        async with conn.transaction():
-            await readmodel.copy_fact_rows(conn, generation, list(fact_rows(4000, seed=41)))
-    finally:
-        await conn.close()
+    generation = await generated_facts(database_url, 4000, seed=41)
     worker = foldworker.Worker()
     query = ReportQuery("targets", dt.date(2030, 1, 1), None, None)
     await worker.answer(database_url, generation, [query], TargetOptions())

@@ -12,25 +12,16 @@ import datetime as dt
 import gc
 import tracemalloc
 
-import asyncpg
-
-from benchmarks.history_generator import fact_rows
-from services.reporting import foldworker, readmodel
+from services.reporting import foldworker
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import ReportQuery, by_unit
+from tests.integration.reporting.prepared import generated_facts
 
 FACTS = 4000
 
 
 async def test_a_worker_keeps_no_split_by_unit_between_calls(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("CREATE SCHEMA IF NOT EXISTS reporting")
-        generation = await readmodel.ensure(conn)
-        async with conn.transaction():
-            await readmodel.copy_fact_rows(conn, generation, list(fact_rows(FACTS, seed=43)))
-    finally:
-        await conn.close()
+    generation = await generated_facts(database_url, FACTS, seed=43)
     worker = foldworker.Worker()
     day = dt.date(2030, 1, 1)
     city = ReportQuery("half_year", day, None, None, year=2029, half="year_end")
