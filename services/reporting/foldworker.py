@@ -12,7 +12,7 @@ state as of the last quarter end it passes: a new as-of date reads at most a qua
 instead of every fact from the first (issue 12: 4-19 s at a million), in this process, after a
 restart, or in another instance. A by-recording cut-off starts from a kept state whose facts
 recorded after it are all agency facts, those agencies folded again without them
-(`_without_late_agency_facts`): late registrations sent it years back before.
+(`Start.held`): late registrations sent it years back before.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import asyncpg
 from socialwork_contracts.base import DomainEvent
@@ -159,6 +160,48 @@ class Answer:
     refolded: bool  # folded from the start (not held, or a fact arrived out of order)
 
 
+class Late(NamedTuple):
+    """Agencies a restored state holds facts of recorded after a by-recording cut-off."""
+
+    usccs: list[str]
+    rows: list[FoldRow]  # their agency facts within the cut-off, in fold order
+    recorded: dt.datetime  # the cut-off
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a fold starts (`Worker._start`): from nothing, from a held state of an earlier
+    `day`, or from the state kept as of `day` (with `late`: some agencies folded again)."""
+
+    day: dt.date | None = None
+    source: Held | None = None
+    kept: readmodel.Checkpoint | None = None
+    late: Late | None = None
+
+    def held(self) -> Held:
+        """The state to fold the facts after `day` onto (a kept one decoded: CPU only)."""
+        held = Held("")
+        if self.day is None:
+            return held
+        # Facts of the day or before arriving later sort before the mark: a new fold.
+        held.mark = (self.day + dt.timedelta(days=1), *START_OF_DAY)
+        if self.source is not None:
+            held.base, held.recorded = _copy(self.source.state), self.source.recorded
+            held.recorded_other = self.source.recorded_other
+            return held
+        assert self.kept is not None  # a day is a held state's or a kept one's
+        held.base, held.recorded = checkpoint.decode(self.kept.state), self.kept.last_recorded
+        # A row kept before `last_recorded_other`: every fact's latest is a bound of it.
+        held.recorded_other = self.kept.last_recorded_other or self.kept.last_recorded
+        if self.late is not None:
+            # Only agency facts were recorded after the cut-off (`checkpoint_before`): the
+            # views of every other agency and record are the same.
+            facts = [(event, on) for _, event, on in filter(None, map(_parsed, self.late.rows))]
+            refold_agencies(held.base, self.late.usccs, facts)
+            held.recorded = held.recorded_other = self.late.recorded  # no fact after it is left
+        return held
+
+
 class Worker:
     """One per worker process (module global below): its loop, connection and held states."""
 
@@ -172,6 +215,7 @@ class Worker:
         self.held: OrderedDict[StateKey, Held] = OrderedDict()
         self.extended = 0  # states made from a held state of an earlier day (tests)
         self.answers = 0  # calls of the process's entry point (`answer`, below)
+        self.folded = 0  # facts read by folds (tests)
 
     async def connection(self, dsn: str) -> asyncpg.Connection:
         if self.conn is None or self.conn.is_closed():
@@ -227,24 +271,34 @@ class Worker:
         the latest exact state before it (held here, or a kept checkpoint) extended by the
         facts after its day. Keeps the states as of the days `checkpoint.days_to_keep` names."""
         _, filenode, cutoff, recorded = key
-        held, after = await self._start(conn, generation, key)
+        start = await self._start(conn, generation, key)
+        after = start.day
         keep: list[dt.date] | None = None  # days to keep (at the first fact)
-        batches = readmodel.fold_rows_in_order(conn, generation, cutoff, recorded, FOLDED, after)
-        async for rows in batches:
-            for fact in filter(None, map(_parsed, rows)):
-                if held.tail and fact[2] != held.tail[-1][2]:
-                    for _, event, day in held.tail:  # a day before the last: the base
-                        apply_event(held.base, event, day)
-                    held.tail.clear()
-                if keep is None:
-                    # A state by recording is no day's state by occurrence: none kept.
-                    keep = [] if recorded else checkpoint.days_to_keep(after, fact[2], cutoff)
-                if keep and fact[2] > keep[0]:  # the base is the state as of these days
-                    passed = [d for d in keep if d < fact[2]]
-                    await self._keep(dsn, generation, filenode, passed, snapshot, held, held.base)
-                    keep = keep[len(passed) :]
-                held.tail.append(fact)
-                held.note(fact[0], fact[1])
+        batches = await readmodel.fold_rows_in_order(
+            conn, generation, cutoff, recorded, FOLDED, after
+        )
+        try:
+            held = start.held()  # a restore's decode while PostgreSQL reads the facts after it
+            async for rows in batches:
+                self.folded += len(rows)
+                for fact in filter(None, map(_parsed, rows)):
+                    if held.tail and fact[2] != held.tail[-1][2]:
+                        for _, event, day in held.tail:  # a day before the last: the base
+                            apply_event(held.base, event, day)
+                        held.tail.clear()
+                    if keep is None:
+                        # A state by recording is no day's state by occurrence: none kept.
+                        keep = [] if recorded else checkpoint.days_to_keep(after, fact[2], cutoff)
+                    if keep and fact[2] > keep[0]:  # the base is the state as of these days
+                        passed = [d for d in keep if d < fact[2]]
+                        await self._keep(
+                            dsn, generation, filenode, passed, snapshot, held, held.base
+                        )
+                        keep = keep[len(passed) :]
+                    held.tail.append(fact)
+                    held.note(fact[0], fact[1])
+        finally:
+            await batches.aclose()
         if held.tail:  # the last effective day: today's late facts land after it
             held.mark = (held.tail[0][2], *START_OF_DAY)
         held.merge([])
@@ -252,17 +306,14 @@ class Worker:
             await self._keep(dsn, generation, filenode, keep, snapshot, held, held.state)
         return held, after is None
 
-    async def _start(
-        self, conn: asyncpg.Connection, generation: str, key: StateKey
-    ) -> tuple[Held, dt.date | None]:
-        """An empty state, or the latest exact one as of an earlier day (held in this process,
-        else kept in PostgreSQL) with that day: only later facts remain to be folded."""
+    async def _start(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Start:
+        """Where a fold starts: nothing, or the latest exact state as of an earlier day (held
+        in this process, else kept in PostgreSQL), read but not yet restored."""
         _, _, cutoff, recorded = key
         earlier = await self._earlier(conn, generation, key)
         kept = await readmodel.checkpoint_before(
             conn, generation, checkpoint.LAYOUT, cutoff, recorded, FOLDED
         )
-        held = Held("")
         if earlier is None or (kept is not None and kept.day > earlier[0]):
             # The states held for other cut-offs are not its source: let the oldest go now,
             # not after this one is built (two 1M states at once: the worker's peak RSS).
@@ -270,39 +321,25 @@ class Worker:
                 self.held.popitem(last=False)
         if kept is not None and (earlier is None or kept.day > earlier[0]):
             self.restored += 1
-            held.base, held.recorded = checkpoint.decode(kept.state), kept.last_recorded
-            # A row kept before `last_recorded_other`: every fact's latest is a bound of it.
-            held.recorded_other = kept.last_recorded_other or kept.last_recorded
             if recorded is not None and kept.last_recorded and kept.last_recorded > recorded:
-                await self._without_late_agency_facts(conn, generation, held, kept.day, recorded)
-            # Facts of the kept day or before arriving later sort before the mark: a new fold.
-            held.mark = (kept.day + dt.timedelta(days=1), *START_OF_DAY)
-            return held, kept.day
+                late = await self._late_agency_facts(conn, generation, kept.day, recorded)
+                return Start(kept.day, kept=kept, late=late)
+            return Start(kept.day, kept=kept)
         if earlier is None:
-            return held, None
-        day, source = earlier
-        held.base, held.recorded = _copy(source.state), source.recorded
-        held.recorded_other = source.recorded_other
-        held.mark = (day + dt.timedelta(days=1), *START_OF_DAY)
-        return held, day
+            return Start()
+        return Start(earlier[0], source=earlier[1])
 
-    async def _without_late_agency_facts(
-        self,
-        conn: asyncpg.Connection,
-        generation: str,
-        held: Held,
-        day: dt.date,
-        recorded: dt.datetime,
-    ) -> None:
-        """The restored base without its facts recorded after `recorded`: only agency facts
-        (`checkpoint_before`), so the agencies they are of are folded again from their agency
-        facts within the cut-off. The views of every other agency and record are the same."""
+    async def _late_agency_facts(
+        self, conn: asyncpg.Connection, generation: str, day: dt.date, recorded: dt.datetime
+    ) -> Late:
+        """The agencies with an agency fact of `day` or before recorded after `recorded`, and
+        their agency facts within the cut-off: a state kept as of `day` whose facts recorded
+        after it are only agency facts (`checkpoint_before`) serves once they are folded again
+        without them (`Start.held`)."""
         usccs = await readmodel.agencies_recorded_after(conn, generation, day, recorded)
         rows = await readmodel.agency_fold_rows(conn, generation, usccs, day, recorded)
-        facts = [(event, on) for _, event, on in filter(None, map(_parsed, rows))]
-        refold_agencies(held.base, usccs, facts)
-        held.recorded = held.recorded_other = recorded  # bounds: no fact after it is left
         self.agencies_refolded += len(usccs)
+        return Late(usccs, rows, recorded)
 
     async def _keep(
         self,

@@ -8,11 +8,13 @@ transaction, so readers never see a half-built projection.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -492,13 +494,15 @@ async def fold_rows_in_order(
     recorded_until: dt.datetime | None,
     types: Sequence[str],
     after: dt.date | None = None,
-) -> AsyncIterator[list[FoldRow]]:
+) -> FoldBatches:
     """The facts of these types a report sees, streamed in fold order in batches (never all in
     memory; a row at a time, the cursor's checks and the generator's steps were a tenth of a
     fold's time, issue 12); with `after`, only those taking effect after that day (a state as
-    of it is extended).
+    of it is extended). The first batch is asked for before this returns: PostgreSQL reads and
+    sorts the facts (0.25 s for a quarter's at 1M) while the caller restores the kept state
+    they extend.
 
-    Runs inside the caller's transaction (a cursor needs one).
+    Runs inside the caller's transaction (a cursor needs one); the caller closes the batches.
     """
     g = checked_generation(generation)
     query = (
@@ -507,9 +511,38 @@ async def fold_rows_in_order(
         f"AND event_type = ANY($3::text[]) {_FOLD_ORDER}"
     )
     arguments = (cutoff, recorded_until, list(types), after)
-    cursor = await conn.cursor(query, *arguments)
-    while rows := await cursor.fetch(FOLD_BATCH):
-        yield list(map(tuple, rows))  # Records of exactly the FoldRow columns
+    batches = FoldBatches(await conn.cursor(query, *arguments))
+    await asyncio.sleep(0)  # the first fetch sends its request
+    return batches
+
+
+class FoldBatches:
+    """A fold's facts in batches, each next one asked for before the caller folds the last
+    (PostgreSQL sends it meanwhile): `async for` them, then `aclose`."""
+
+    def __init__(self, cursor: asyncpg.cursor.Cursor[asyncpg.Record]) -> None:
+        self._cursor = cursor
+        self._next = self._ask()
+
+    def _ask(self) -> asyncio.Future[list[asyncpg.Record]]:
+        return asyncio.ensure_future(self._cursor.fetch(FOLD_BATCH))
+
+    def __aiter__(self) -> FoldBatches:
+        return self
+
+    async def __anext__(self) -> list[FoldRow]:
+        rows = await self._next
+        if not rows:
+            raise StopAsyncIteration
+        self._next = self._ask()
+        await asyncio.sleep(0)  # the fetch sends its request
+        return list(map(tuple, rows))  # Records of exactly the FoldRow columns
+
+    async def aclose(self) -> None:
+        """Wait for the fetch in flight: the connection runs one statement at a time. Its
+        error, if any, was the caller's already (or the caller is leaving with its own)."""
+        with contextlib.suppress(Exception):
+            await self._next
 
 
 FOLD_BATCH = 2_000  # rows: a batch's payloads are a fold's transient memory (~3 MB)

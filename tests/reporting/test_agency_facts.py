@@ -1,6 +1,6 @@
 """Agency facts (state.AGENCY_FACTS) alone read or write `agencies`, each only its own credit
 code's entry: what lets a kept state serve a by-recording cut-off with some agencies folded again
-(foldworker._without_late_agency_facts). Every folded type is applied from its contract example.
+(foldworker.Start.held). Every folded type is applied from its contract example.
 """
 
 from __future__ import annotations
