@@ -205,7 +205,10 @@ class Start:
 class Worker:
     """One per worker process (module global below): its loop, connection and held states."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, every_quarter: bool = False) -> None:
+        # Which days a fold keeps: every quarter end (the fold after a switch-over, in the
+        # background), else year ends and the last quarter end (an answer waits for them).
+        self.days_to_keep = checkpoint.quarter_ends if every_quarter else checkpoint.days_to_keep
         self.loop = asyncio.new_event_loop()
         self.conn: asyncpg.Connection | None = None
         self.writer: asyncpg.Connection | None = None  # keeps checkpoints during a fold
@@ -288,7 +291,7 @@ class Worker:
                         held.tail.clear()
                     if keep is None:
                         # A state by recording is no day's state by occurrence: none kept.
-                        keep = [] if recorded else checkpoint.days_to_keep(after, fact[2], cutoff)
+                        keep = [] if recorded else self.days_to_keep(after, fact[2], cutoff)
                     if keep and fact[2] > keep[0]:  # the base is the state as of these days
                         passed = [d for d in keep if d < fact[2]]
                         await self._keep(
@@ -508,6 +511,15 @@ def answer(dsn: str, generation: str, queries: list[ReportQuery], options: Targe
     if _worker.answers % COLLECT_EVERY == 0:
         gc.collect()
     return _worker.loop.run_until_complete(_worker.answer(dsn, generation, queries, options))
+
+
+def keep_every_quarter(dsn: str, generation: str, today: dt.date) -> int:
+    """Entry point (after a switch-over, rebuild.keep_checkpoints): one fold as of `today` in
+    a worker of its own, keeping the state at every quarter end it passes; how many it kept."""
+    worker = Worker(every_quarter=True)
+    query = ReportQuery("targets", today, None, None)
+    worker.loop.run_until_complete(worker.answer(dsn, generation, [query], TargetOptions()))
+    return worker.kept
 
 
 def let_go() -> None:

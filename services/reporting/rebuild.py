@@ -22,9 +22,7 @@ from servicekit.settings import ServiceSettings
 from servicekit.workers import worker_pool
 from services.reporting import foldworker, readmodel
 from services.reporting.domain.periods import local_date
-from services.reporting.domain.targets import TargetOptions
 from services.reporting.replay import next_generation, replay
-from services.reporting.views import ReportQuery
 
 log = structlog.get_logger()
 
@@ -113,11 +111,11 @@ async def run_replay(
 
 async def keep_checkpoints(dsn: str, generation: str) -> None:
     """One fold of the new generation as of today in a fold worker process, which keeps its
-    state at every year end and the last quarter end (foldworker.py): the first report of any
-    date after the switch-over starts from one of them, not from the first fact. First the
-    index a by-recording answer from them reads, which the bulk replay left out."""
+    state at every quarter end (foldworker.keep_every_quarter), after the switch-over: the
+    first report of any date starts from the last quarter end before it, not from the first
+    fact, and one as of a quarter end folds nothing. First the index a by-recording answer
+    from them reads, which the bulk replay left out."""
     today = local_date(dt.datetime.now(dt.UTC))
-    query = ReportQuery("targets", today, None, None)
     try:
         conn = await asyncpg.connect(dsn)
         try:
@@ -126,7 +124,7 @@ async def keep_checkpoints(dsn: str, generation: str) -> None:
             await conn.close()
         with worker_pool(1) as workers:
             await asyncio.get_running_loop().run_in_executor(
-                workers, foldworker.answer, dsn, generation, [query], TargetOptions()
+                workers, foldworker.keep_every_quarter, dsn, generation, today
             )
     except Exception as exc:
         # The switch-over is done and every answer stays exact without them: the first fold
