@@ -5,7 +5,11 @@ facts; answers equal the old fold of every fact within the cut-off (the oracle).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import signal
+import sys
 
 import asyncpg
 
@@ -16,6 +20,7 @@ from services.reporting.rebuild import keep_checkpoints
 from services.reporting.views import render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
+from tests.support import wait_for
 
 
 def quarter_ends(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -56,3 +61,69 @@ async def test_a_quarter_end_after_the_switch_over_is_restored_with_nothing_fold
         state = await old_fold(pool, day, None)
         for query, rendered in zip(asked, answer.rendered, strict=True):
             assert rendered == render(state, query, OPTIONS), query
+
+
+KEEP = """
+import sys, datetime as dt
+from services.reporting import foldworker
+foldworker.keep_every_quarter(sys.argv[1], "reporting_g1", dt.date(2027, 6, 1))
+"""
+BLOCKED_KEEP = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND query LIKE 'INSERT INTO reporting_g1.checkpoints%'"
+)
+
+
+async def test_a_keep_killed_midway_leaves_whole_rows_and_the_next_keep_ends_it(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Each state is kept in a transaction of its own: the states kept before the kill stay,
+    whole (they serve exact answers), none after it is half written, and the next keep starts
+    from the last of them and keeps the rest."""
+    rows = list(fact_rows(2000, seed=74))
+    late = [r for r in rows if r[7] <= dt.date(2017, 6, 30)][-5:]
+    await insert(pool, [r for r in rows if r not in late])
+    held = dt.date(2020, 6, 30)  # kept by an answer first, then row-locked: the keep waits there
+    await foldworker.Worker().answer(database_url, G, queries(held, None), OPTIONS)
+    await insert(pool, late)  # every state kept is stale now: the keep folds from the first fact
+    blocker = await asyncpg.connect(database_url)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(f"SELECT 1 FROM {G}.checkpoints WHERE day = $1 FOR UPDATE", held)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", KEEP, database_url, env={**os.environ}
+        )
+
+        async def waiting() -> bool:
+            assert process.returncode is None  # not ended before it reached the locked row
+            return bool(await pool.fetchval(BLOCKED_KEEP))
+
+        await wait_for(waiting, timeout=60)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        await transaction.rollback()
+    finally:
+        await blocker.close()
+    async with pool.acquire() as conn:
+        first = await conn.fetchval(
+            f"SELECT min(effective_on) FROM {G}.facts WHERE event_type = ANY($1::text[])",
+            foldworker.FOLDED,
+        )
+        kept = await conn.fetchval(f"SELECT array_agg(day ORDER BY day) FROM {G}.checkpoints")
+    assert kept == quarter_ends(first, held)  # those before the lock, and the answer's own
+    for day in [dt.date(2019, 3, 31), dt.date(2020, 5, 2)]:  # from a row kept before the kill
+        worker = foldworker.Worker()
+        asked = queries(day, None)
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        assert worker.restored == 1, day
+        state = await old_fold(pool, day, None)
+        for query, rendered in zip(asked, answer.rendered, strict=True):
+            assert rendered == render(state, query, OPTIONS), query
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KEEP, database_url, env={**os.environ}
+    )
+    assert await process.wait() == 0
+    async with pool.acquire() as conn:
+        kept = await conn.fetchval(f"SELECT array_agg(day ORDER BY day) FROM {G}.checkpoints")
+    assert kept == quarter_ends(first, dt.date(2027, 6, 1))
