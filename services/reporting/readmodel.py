@@ -21,7 +21,9 @@ from socialwork_contracts.catalog import UnknownEventType
 from servicekit.db import Connection
 from servicekit.ddl import apply_ddl
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
+from services.reporting.domain.reports import LIVE_STATUSES
 from services.reporting.domain.state import AGENCY_TYPES, CityState, apply_event, folded_types
+from services.reporting.domain.versions import AgencyFact, AgencyVersion, agency_versions
 
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
 _GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
@@ -194,6 +196,26 @@ CREATE TABLE IF NOT EXISTS {g}.agencies (
     status_since   date NOT NULL,
     registered_on  date NOT NULL,
     priority       boolean NOT NULL
+);
+-- Each agency's registry record as bitemporal versions (domain/versions.py): the view a fold
+-- as of a day (by occurrence) and a recording instant holds, valid [valid_from, valid_to) and
+-- known [recorded_from, recorded_to) (NULL: open). Recomputed per agency with `agencies`.
+CREATE TABLE IF NOT EXISTS {g}.agency_versions (
+    uscc           text NOT NULL,
+    valid_from     date NOT NULL,
+    valid_to       date,
+    recorded_from  timestamptz NOT NULL,
+    recorded_to    timestamptz,
+    name           text NOT NULL,
+    kind           text NOT NULL,
+    reporting_unit text NOT NULL,
+    registered_on  date NOT NULL,
+    status         text NOT NULL,
+    status_since   date NOT NULL,
+    priority       boolean NOT NULL,
+    service_fields text[] NOT NULL,
+    target_groups  text[] NOT NULL,
+    PRIMARY KEY (uscc, recorded_from, valid_from)
 );
 """
 
@@ -382,11 +404,11 @@ def _fact(row: Any) -> Fact:
 KeptRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, bytes]
 
 
-def folded_agencies(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> CityState:
-    """`state.fold` of rows of _FOLD_COLUMNS: each payload validated from its JSON text, each
-    event id applied once (a replay folds while its load's extra copies of a republished event
-    may not be deleted yet, `key_facts`; copies sort next to each other)."""
-    state = CityState()
+def agency_facts(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> dict[str, list[AgencyFact]]:
+    """Agency facts of rows of _FOLD_COLUMNS, by credit code, each in fold order: each payload
+    validated from its JSON text, each event id once (a replay folds while its load's extra
+    copies of a republished event may not be deleted yet, `key_facts`; copies sort together)."""
+    by_agency: dict[str, list[AgencyFact]] = {}
     last = None
     for row in sorted(rows, key=lambda r: (r[2], r[3], r[4], r[5])):  # state.sort_key's order
         if row[5] == last:
@@ -396,12 +418,28 @@ def folded_agencies(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> CityS
             event = event_of_json(row[0], row[1], row[6])
         except UnknownEventType:
             continue  # as state.apply: a type this build does not fold
-        apply_event(state, event, row[2])
+        uscc: str = getattr(event, "uscc")  # noqa: B009 - every agency fact names its agency
+        by_agency.setdefault(uscc, []).append((event, row[2], row[4]))
+    return by_agency
+
+
+def folded_agencies(by_agency: dict[str, list[AgencyFact]]) -> CityState:
+    """`state.fold` of these agency facts: each agency's alone (state.AGENCY_FACTS)."""
+    state = CityState()
+    for facts in by_agency.values():
+        for event, day, _ in facts:
+            apply_event(state, event, day)
     return state
 
 
+def versions_of(by_agency: dict[str, list[AgencyFact]]) -> list[AgencyVersion]:
+    """Every given agency's bitemporal versions (domain/versions.py)."""
+    return [v for facts in by_agency.values() for v in agency_versions(facts)]
+
+
 async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[str]) -> None:
-    """Re-fold the registry facts of these agencies into the live summary table.
+    """Re-fold the registry facts of these agencies into the live summary table and their
+    versions.
 
     Folding all of an agency's facts in effective order (not arrival order) makes the row the
     same whatever order the facts arrived in, live or in a replay.
@@ -418,7 +456,9 @@ async def refresh_agencies(conn: Connection, generation: str, usccs: Iterable[st
         keys,
         sorted(folded_types()),
     )
-    await store_agencies(conn, generation, keys, folded_agencies(rows))
+    by_agency = agency_facts(rows)
+    await store_agencies(conn, generation, keys, folded_agencies(by_agency))
+    await store_versions(conn, generation, keys, versions_of(by_agency))
 
 
 async def store_agencies(
@@ -445,6 +485,88 @@ async def store_agencies(
         [a.registered_on for a in agencies],
         [a.priority for a in agencies],
     )
+
+
+async def store_versions(
+    conn: Connection, generation: str, keys: Sequence[str], versions: Sequence[AgencyVersion]
+) -> None:
+    """These agencies' versions replaced by `versions` (all of theirs). Runs inside the
+    caller's transaction, as every projection write: the versions and the facts they come from
+    are committed together."""
+    g = checked_generation(generation)
+    await conn.execute(f"DELETE FROM {g}.agency_versions WHERE uscc = ANY($1)", list(keys))
+    await conn.copy_records_to_table(
+        "agency_versions",
+        schema_name=g,
+        columns=_VERSION_COLUMNS,
+        records=[
+            (
+                v.view.uscc,
+                v.valid_from,
+                v.valid_to,
+                v.recorded_from,
+                v.recorded_to,
+                v.view.name,
+                v.view.kind,
+                v.view.reporting_unit,
+                v.view.registered_on,
+                v.view.status,
+                v.view.status_since,
+                v.view.priority,
+                list(v.view.service_fields),
+                list(v.view.target_groups),
+            )
+            for v in versions
+        ],
+    )
+
+
+_VERSION_COLUMNS = (
+    "uscc",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "name",
+    "kind",
+    "reporting_unit",
+    "registered_on",
+    "status",
+    "status_since",
+    "priority",
+    "service_fields",
+    "target_groups",
+)
+# The versions a fold as of $1 (recorded by $2, NULL: every fact) holds: one per agency at most.
+_VERSIONS_AT = (
+    "valid_from <= $1 AND (valid_to IS NULL OR valid_to > $1) AND CASE WHEN $2::timestamptz "
+    "IS NULL THEN recorded_to IS NULL ELSE recorded_from <= $2 AND (recorded_to IS NULL OR "
+    "recorded_to > $2) END"
+)
+
+
+async def coverage_counts(
+    conn: Connection, generation: str, day: dt.date, recorded_until: dt.datetime | None
+) -> dict[tuple[str, str, str], int]:
+    """`reports.coverage_counts` of the state a fold as of the cut-off holds, from the agency
+    versions (no fold): live agencies by (unit, dimension, item), an item counted once an
+    agency."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"WITH live AS (SELECT uscc, reporting_unit, target_groups, service_fields "
+        f"FROM {g}.agency_versions WHERE status IN {_LIVE} AND {_VERSIONS_AT}) "
+        "SELECT reporting_unit, dimension, item, count(DISTINCT uscc) FROM ("
+        "SELECT uscc, reporting_unit, 'target_group' AS dimension, unnest(target_groups) AS item "
+        "FROM live UNION ALL "
+        "SELECT uscc, reporting_unit, 'service_field', unnest(service_fields) FROM live) AS items "
+        "GROUP BY 1, 2, 3",
+        day,
+        recorded_until,
+    )
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
+
+
+_LIVE = "({})".format(", ".join(f"'{s}'" for s in LIVE_STATUSES))
 
 
 async def load_facts(

@@ -1,0 +1,163 @@
+"""Agency versions (domain/versions.py) on a kept benchmark database: their build, their size,
+coverage answered from them for new as-of dates, and the live path's cost (issue 12).
+
+`.venv/bin/python -m benchmarks.bench_versions --state /work/bench-state/NAME-1m
+--database bench_8053adfb903b [--dates 40]`
+
+1. Build: every agency fact of the current generation read, validated, folded into summaries
+   and versions, and the versions stored (what a replay's bulk fold adds, replay.Agencies).
+2. Answers: `readmodel.coverage_counts` for as-of dates it was never asked before, by
+   occurrence and by recording (no fold, no held state), timed per query.
+3. Exact: a sample of those cut-offs compared with the fold of the agency facts within them
+   (coverage reads agencies only, state.AGENCY_FACTS).
+4. Live: `refresh_agencies` of batches of agencies, as the consumer runs it per batch.
+PostgreSQL is started from the state folder's `postgres` (devstack); nothing else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+
+import asyncpg
+from devstack.postgres import start_postgres
+
+from servicekit.eventstore.store import init_connection
+from services.reporting import readmodel
+from services.reporting.domain import reports
+from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.state import AGENCY_TYPES
+
+COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
+AGENCY = "service = 'registry' AND event_type = ANY($1)"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def _build(conn: asyncpg.Connection, g: str) -> None:
+    started = time.perf_counter()
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM {g}.facts WHERE {AGENCY}", list(AGENCY_TYPES))  # noqa: S608 - checked identifier
+    read = time.perf_counter()
+    by_agency = readmodel.agency_facts(rows)
+    parsed = time.perf_counter()
+    readmodel.folded_agencies(by_agency)
+    folded = time.perf_counter()
+    versions = readmodel.versions_of(by_agency)
+    versioned = time.perf_counter()
+    async with conn.transaction():
+        await conn.execute(f"TRUNCATE {g}.agency_versions")
+        await readmodel.store_versions(conn, g, [], versions)
+    stored = time.perf_counter()
+    await conn.execute(f"ANALYZE {g}.agency_versions")
+    size = await conn.fetchval(
+        f"SELECT pg_size_pretty(pg_total_relation_size('{g}.agency_versions'))"
+    )
+    print(
+        f"build: {len(rows)} agency facts of {len(by_agency)} agencies -> {len(versions)} versions"
+    )
+    print(
+        f"  read {_ms(read - started)}, validate {_ms(parsed - read)}, summaries "
+        f"{_ms(folded - parsed)}, versions {_ms(versioned - folded)}, "
+        f"store {_ms(stored - versioned)}; table with its key {size}"
+    )
+
+
+def _cutoffs(count: int) -> list[tuple[dt.date, dt.datetime | None]]:
+    rng = random.Random(7)
+    cutoffs: list[tuple[dt.date, dt.datetime | None]] = []
+    for _ in range(count):
+        day = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randint(0, 4150))
+        lag = rng.choice([None, 0, 30, 200])
+        recorded = None if lag is None else end_of_local_day(day + dt.timedelta(days=lag))
+        cutoffs.append((day, recorded))
+    return cutoffs
+
+
+async def _answers(conn: asyncpg.Connection, g: str, count: int) -> None:
+    for label, by_recording in (("by occurrence", False), ("by recording", True)):
+        times = []
+        for day, recorded in _cutoffs(count * 2):
+            if (recorded is not None) != by_recording:
+                continue
+            started = time.perf_counter()
+            await readmodel.coverage_counts(conn, g, day, recorded)
+            times.append(time.perf_counter() - started)
+        times.sort()
+        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+        print(
+            f"coverage {label}: {len(times)} new cut-offs, p50 {_ms(statistics.median(times))}, "
+            f"p99 {_ms(p99)}, max {_ms(times[-1])}"
+        )
+
+
+async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
+    for day, recorded in _cutoffs(sample):
+        started = time.perf_counter()
+        within = (
+            f"{AGENCY} AND effective_on <= $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3)"
+        )
+        query = f"SELECT {COLUMNS} FROM {g}.facts WHERE {within}"  # noqa: S608 - checked identifier
+        rows = await conn.fetch(query, list(AGENCY_TYPES), day, recorded)
+        state = readmodel.folded_agencies(readmodel.agency_facts(rows))
+        fold = time.perf_counter() - started
+        expected = reports.coverage_counts(state.agencies.values())
+        found = await readmodel.coverage_counts(conn, g, day, recorded)
+        assert found == expected, (day, recorded)
+        print(
+            f"exact {day} recorded by {recorded}: equal ({sum(found.values())} counted; "
+            f"the agency facts' fold took {_ms(fold)})"
+        )
+
+
+async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
+    usccs = [r[0] for r in await conn.fetch(f"SELECT uscc FROM {g}.agencies")]  # noqa: S608 - checked identifier
+    rng = random.Random(3)
+    times = []
+    for _ in range(20):
+        chosen = rng.sample(usccs, batch)
+        started = time.perf_counter()
+        async with conn.transaction():
+            await readmodel.refresh_agencies(conn, g, chosen)
+        times.append(time.perf_counter() - started)
+    print(
+        f"live refresh_agencies of {batch} agencies: p50 {_ms(statistics.median(times))}, "
+        f"max {_ms(max(times))} (20 batches)"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"load average at start {[round(x, 2) for x in os.getloadavg()]}")
+    server = start_postgres(Path(args.state) / "postgres")
+    try:
+        base, _, _ = server.url.rpartition("/")
+        conn = await asyncpg.connect(f"{base}/{args.database}")
+        await init_connection(conn)
+        try:
+            g = await readmodel.ensure(conn)
+            await _build(conn, g)
+            await _answers(conn, g, args.dates)
+            await _exact(conn, g, args.exact)
+            await _live(conn, g, args.batch)
+        finally:
+            await conn.close()
+    finally:
+        server.stop()
+    print(f"load average at end {[round(x, 2) for x in os.getloadavg()]}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state", required=True, help="a copy of a benchmark state folder")
+    parser.add_argument("--database", required=True, help="the kept database in it")
+    parser.add_argument("--dates", type=int, default=40, help="new cut-offs per kind")
+    parser.add_argument("--exact", type=int, default=6, help="cut-offs compared with a fold")
+    parser.add_argument("--batch", type=int, default=100, help="agencies per live batch")
+    asyncio.run(main(parser.parse_args()))
