@@ -6,8 +6,9 @@ coverage answered from them for new as-of dates, and the live path's cost (issue
 
 1. Build: every agency fact of the current generation read, validated, folded into summaries
    and versions, and the versions stored (what a replay's bulk fold adds, replay.Agencies).
-2. Answers: `readmodel.coverage_counts` for as-of dates it was never asked before, by
-   occurrence and by recording (no fold, no held state), timed per query.
+2. Answers: `readmodel.coverage_counts`, then `agency_views_at` (every agency's view, as a
+   fold's state holds them), for cut-offs no fold has seen, by occurrence and by recording
+   (no fold, no held state; the same cut-offs for both), timed per query.
 3. Exact: a sample of those cut-offs compared with the fold of the agency facts within them
    (coverage reads agencies only, state.AGENCY_FACTS).
 4. Live: `refresh_agencies` of batches of agencies, as the consumer runs it per batch.
@@ -32,7 +33,8 @@ from servicekit.eventstore.store import init_connection
 from services.reporting import readmodel
 from services.reporting.domain import reports
 from services.reporting.domain.periods import end_of_local_day
-from services.reporting.domain.state import AGENCY_TYPES
+from services.reporting.domain.state import AGENCY_TYPES, CityState, apply_event
+from services.reporting.domain.versions import current
 
 COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
 AGENCY = "service = 'registry' AND event_type = ANY($1)"
@@ -48,10 +50,10 @@ async def _build(conn: asyncpg.Connection, g: str) -> None:
     read = time.perf_counter()
     by_agency = readmodel.agency_facts(rows)
     parsed = time.perf_counter()
-    readmodel.folded_agencies(by_agency)
-    folded = time.perf_counter()
     versions = readmodel.versions_of(by_agency)
     versioned = time.perf_counter()
+    current(versions)
+    summarised = time.perf_counter()
     async with conn.transaction():
         await conn.execute(f"TRUNCATE {g}.agency_versions")
         await readmodel.store_versions(conn, g, [], versions)
@@ -64,9 +66,9 @@ async def _build(conn: asyncpg.Connection, g: str) -> None:
         f"build: {len(rows)} agency facts of {len(by_agency)} agencies -> {len(versions)} versions"
     )
     print(
-        f"  read {_ms(read - started)}, validate {_ms(parsed - read)}, summaries "
-        f"{_ms(folded - parsed)}, versions {_ms(versioned - folded)}, "
-        f"store {_ms(stored - versioned)}; table with its key {size}"
+        f"  read {_ms(read - started)}, validate {_ms(parsed - read)}, versions "
+        f"{_ms(versioned - parsed)}, summaries from them {_ms(summarised - versioned)}, "
+        f"store {_ms(stored - summarised)}; table with its key {size}"
     )
 
 
@@ -82,20 +84,25 @@ def _cutoffs(count: int) -> list[tuple[dt.date, dt.datetime | None]]:
 
 
 async def _answers(conn: asyncpg.Connection, g: str, count: int) -> None:
-    for label, by_recording in (("by occurrence", False), ("by recording", True)):
-        times = []
-        for day, recorded in _cutoffs(count * 2):
-            if (recorded is not None) != by_recording:
-                continue
-            started = time.perf_counter()
-            await readmodel.coverage_counts(conn, g, day, recorded)
-            times.append(time.perf_counter() - started)
-        times.sort()
-        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-        print(
-            f"coverage {label}: {len(times)} new cut-offs, p50 {_ms(statistics.median(times))}, "
-            f"p99 {_ms(p99)}, max {_ms(times[-1])}"
-        )
+    cutoffs = _cutoffs(count * 2)
+    for name, answer in (
+        ("coverage", readmodel.coverage_counts),
+        ("agencies' views", readmodel.agency_views_at),
+    ):
+        for label, by_recording in (("by occurrence", False), ("by recording", True)):
+            times = []
+            for day, recorded in cutoffs:
+                if (recorded is not None) != by_recording:
+                    continue
+                started = time.perf_counter()
+                await answer(conn, g, day, recorded)
+                times.append(time.perf_counter() - started)
+            times.sort()
+            p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+            print(
+                f"{name} {label}: {len(times)} cut-offs, p50 {_ms(statistics.median(times))}, "
+                f"p99 {_ms(p99)}, max {_ms(times[-1])}"
+            )
 
 
 async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
@@ -106,7 +113,10 @@ async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
         )
         query = f"SELECT {COLUMNS} FROM {g}.facts WHERE {within}"  # noqa: S608 - checked identifier
         rows = await conn.fetch(query, list(AGENCY_TYPES), day, recorded)
-        state = readmodel.folded_agencies(readmodel.agency_facts(rows))
+        state = CityState()  # the fold itself (state.fold's order), not the versions
+        for facts in readmodel.agency_facts(rows).values():
+            for event, on, _ in facts:
+                apply_event(state, event, on)
         fold = time.perf_counter() - started
         expected = reports.coverage_counts(state.agencies.values())
         found = await readmodel.coverage_counts(conn, g, day, recorded)

@@ -10,7 +10,7 @@ function of those facts: recomputed whole whenever one of them arrives, late one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -50,8 +50,9 @@ def agency_versions(facts: Sequence[AgencyFact]) -> list[AgencyVersion]:
     """
     since: dict[_Segment, dt.datetime] = {}  # segments of the timeline known now
     versions: list[AgencyVersion] = []
+    scratch = CityState()  # one for every timeline: a CityState costs more than a fold of a few
     for instant in sorted({recorded for _, _, recorded in facts}):
-        timeline = set(_timeline([(e, day) for e, day, r in facts if r <= instant]))
+        timeline = set(_timeline(scratch, [(e, day) for e, day, r in facts if r <= instant]))
         for segment in [s for s in since if s not in timeline]:
             versions.append(_version(segment, since.pop(segment), instant))
         for segment in timeline:
@@ -65,9 +66,15 @@ def _version(segment: _Segment, start: dt.datetime, end: dt.datetime | None) -> 
     return AgencyVersion(view, valid_from, valid_to, start, end)
 
 
-def _timeline(facts: list[tuple[DomainEvent, dt.date]]) -> Iterator[_Segment]:
-    """The view at the end of each day, as segments of days with one view (none: absent)."""
-    state = CityState()
+def current(versions: Iterable[AgencyVersion]) -> dict[str, AgencyView]:
+    """Each agency's view now (the fold of all its facts): its open version, if any."""
+    return {v.view.uscc: v.view for v in versions if v.valid_to is None and v.recorded_to is None}
+
+
+def _timeline(state: CityState, facts: list[tuple[DomainEvent, dt.date]]) -> Iterator[_Segment]:
+    """The view at the end of each day, as segments of days with one view (none: absent).
+    Only `state.agencies` is used (agency facts touch nothing else); it starts empty."""
+    state.agencies.clear()
     current: AgencyView | None = None
     start = dt.date.min
     for day, same_day in groupby(facts, key=lambda fact: fact[1]):

@@ -1,6 +1,7 @@
-"""Coverage answered from the agency versions (readmodel.coverage_counts, no fold) equals the
-fold's answer for every cut-off, by occurrence and by recording, as a shuffled history with
-late registrations arrives; a replay's bulk fold stores the same versions (issue 12)."""
+"""From the agency versions, no fold: coverage (readmodel.coverage_counts) equals the fold's
+answer, and the agencies read (agency_views_at) the fold's, for every cut-off by occurrence and
+by recording, as a shuffled history with late registrations arrives; a replay's bulk fold
+stores the same versions (issue 12)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,10 @@ async def test_coverage_from_versions_equals_the_fold_as_facts_arrive(pool: asyn
                     expected = render(await old_fold(pool, day, recorded), query, OPTIONS)
                     assert answer == expected, query
                     answers.append(sum(int(r["agencies"]) for r in answer.rows))
+                state = await old_fold(pool, day, recorded)
+                async with pool.acquire() as conn:
+                    views_at = await readmodel.agency_views_at(conn, G, day, recorded)
+                assert views_at == state.agencies, (day, recorded)
             differing += len(set(answers[::2])) > 1
     assert differing, "some by-recording cut-off left out late registrations"
 
