@@ -11,7 +11,9 @@ coverage answered from them for new as-of dates, and the live path's cost (issue
    (no fold, no held state; the same cut-offs for both), timed per query.
 3. Exact: a sample of those cut-offs compared with the fold of the agency facts within them
    (coverage reads agencies only, state.AGENCY_FACTS).
-4. Live: `refresh_agencies` of batches of agencies, as the consumer runs it per batch.
+4. The fold path (foldworker.Worker, as reports are answered today) for new cut-offs, a new
+   worker each (no held state, a kept state where one serves), timed and compared.
+5. Live: `refresh_agencies` of batches of agencies, as the consumer runs it per batch.
 PostgreSQL is started from the state folder's `postgres` (devstack); nothing else runs.
 """
 
@@ -30,11 +32,13 @@ import asyncpg
 from devstack.postgres import start_postgres
 
 from servicekit.eventstore.store import init_connection
-from services.reporting import readmodel
+from services.reporting import foldworker, readmodel, views
 from services.reporting.domain import reports
 from services.reporting.domain.periods import end_of_local_day
 from services.reporting.domain.state import AGENCY_TYPES, CityState, apply_event
+from services.reporting.domain.targets import TargetOptions
 from services.reporting.domain.versions import current
+from services.reporting.views import ReportQuery
 
 COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
 AGENCY = "service = 'registry' AND event_type = ANY($1)"
@@ -127,6 +131,28 @@ async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
         )
 
 
+async def _fold_path(dsn: str, g: str, conn: asyncpg.Connection, count: int) -> None:
+    """The path reports take today (foldworker: a kept state, then the facts to the cut-off,
+    then the render), a new worker per cut-off (no held state), against the versions."""
+    for day, recorded in _cutoffs(count):
+        query = ReportQuery("coverage", day, recorded, recorded.isoformat() if recorded else None)
+        worker = foldworker.Worker()
+        started = time.perf_counter()
+        answer = await worker.answer(dsn, g, [query], TargetOptions())
+        fold = time.perf_counter() - started
+        started = time.perf_counter()
+        found = views.coverage(await readmodel.coverage_counts(conn, g, day, recorded), query)
+        versions = time.perf_counter() - started
+        assert found == answer.rendered[0], query
+        for opened in (worker.conn, worker.writer):
+            if opened is not None:
+                await opened.close()
+        print(
+            f"first answer {day} recorded by {recorded}: fold path {_ms(fold)} "
+            f"(from a kept state: {bool(worker.restored)}), versions {_ms(versions)}, equal"
+        )
+
+
 async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
     usccs = [r[0] for r in await conn.fetch(f"SELECT uscc FROM {g}.agencies")]  # noqa: S608 - checked identifier
     rng = random.Random(3)
@@ -155,6 +181,7 @@ async def main(args: argparse.Namespace) -> None:
             await _build(conn, g)
             await _answers(conn, g, args.dates)
             await _exact(conn, g, args.exact)
+            await _fold_path(f"{base}/{args.database}", g, conn, args.fold)
             await _live(conn, g, args.batch)
         finally:
             await conn.close()
@@ -169,5 +196,6 @@ if __name__ == "__main__":
     parser.add_argument("--database", required=True, help="the kept database in it")
     parser.add_argument("--dates", type=int, default=40, help="new cut-offs per kind")
     parser.add_argument("--exact", type=int, default=6, help="cut-offs compared with a fold")
+    parser.add_argument("--fold", type=int, default=6, help="cut-offs answered by the fold path")
     parser.add_argument("--batch", type=int, default=100, help="agencies per live batch")
     asyncio.run(main(parser.parse_args()))
