@@ -13,6 +13,7 @@ import asyncpg
 
 from benchmarks.history_generator import fact_rows
 from services.reporting import readmodel, views
+from services.reporting.cache import ReportCache
 from services.reporting.domain.facts import FactRow
 from services.reporting.domain.periods import end_of_local_day
 from services.reporting.replay import Agencies
@@ -31,6 +32,10 @@ async def arrive(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
         await readmodel.refresh_agencies(
             conn, G, [r[5] for r in rows if r[1] == "registry" and r[5]]
         )
+
+
+async def oracle(pool: asyncpg.Pool, query: ReportQuery) -> views.Rendered:
+    return render(await old_fold(pool, query.day, query.recorded_until), query, OPTIONS)
 
 
 async def versions_table(pool: asyncpg.Pool) -> list[Any]:
@@ -80,3 +85,30 @@ async def test_a_replays_bulk_fold_stores_the_versions_the_live_path_does(
     agencies.add(rows)
     await agencies.fold(pool, G)
     assert await versions_table(pool) == live
+
+
+async def test_the_cache_answers_coverage_from_the_versions_without_a_fold(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    rows = list(fact_rows(1500, seed=3))
+    past = dt.date(2020, 6, 30)
+    registrations = [r for r in rows if r[2] == "AgencyRegistered" and r[7] <= past]
+    await arrive(pool, [r for r in rows if r not in registrations[:1]])
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    by_recording = end_of_local_day(dt.date(2020, 7, 5))
+    asked = [
+        ReportQuery("coverage", past, None, None),
+        ReportQuery("coverage", past, by_recording, by_recording.isoformat(), scope="jinshui"),
+    ]
+    try:
+        before = [await cache.answer(pool, query) for query in asked]
+        assert before == [await oracle(pool, query) for query in asked]
+        # A registration within the cut-offs arrives late: both answers are read again.
+        await arrive(pool, registrations[:1])
+        after = [await cache.answer(pool, query) for query in asked]
+        for query, answer in zip(asked, after, strict=True):
+            assert answer == await oracle(pool, query)
+        assert before[0] != after[0]  # the late registration counts by occurrence
+        assert (cache.projected, cache.folds) == (4, 0)
+    finally:
+        cache.close()
