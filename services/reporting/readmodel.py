@@ -560,8 +560,8 @@ async def coverage_counts(
     )
     counts: dict[tuple[str, str, str], int] = {}
     for unit, groups, fields, by_field, agencies in rows:
-        dimension, codes = ("service_field", fields) if by_field else ("target_group", groups)
-        for code in set(codes):
+        dimension, listed = ("service_field", fields) if by_field else ("target_group", groups)
+        for code in set(listed):
             key = (unit, dimension, code)
             counts[key] = counts.get(key, 0) + agencies
     return counts
