@@ -407,10 +407,11 @@ class ReportCache:
         # Past and by-recording cut-offs only: a live answer read again after every live batch
         # cost the database more than the live worker's held state, which advances by the batch
         # (1M, report load: live coverage p99 251-490 vs 115-167 ms, RESULTS.md figs7).
+        answer = None
         if self.versions and query.kind in FROM_VERSIONS and lane == "history":
             answer = await _from_versions(pool, key[0], query)
-            self.projected += 1
-        else:
+            self.projected += answer is not None
+        if answer is None:
             answer = await self._work(lane, key[0], query)
             self.folds += 1
             self.refolds += answer.refolded
@@ -443,12 +444,15 @@ FROM_VERSIONS = frozenset({"coverage"})
 
 async def _from_versions(
     pool: asyncpg.Pool, generation: str, query: ReportQuery
-) -> foldworker.Answer:
+) -> foldworker.Answer | None:
     """The answer read from the agency versions in one snapshot, as a fold worker's would be:
-    the snapshot and clock it reflects, the table's file node (the cache's key and check)."""
+    the snapshot and clock it reflects, the table's file node (the cache's key and check).
+    None when the generation does not keep every agency's versions (made before them)."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         read = await conn.fetchrow("SELECT pg_current_snapshot()::text, statement_timestamp()")
         assert read is not None  # a SELECT without FROM gives one row
+        if not await readmodel.versions_built(conn, generation):
+            return None
         filenode = await readmodel.facts_filenode(conn, generation)
         counts = await readmodel.coverage_counts(conn, generation, query.day, query.recorded_until)
     rendered = views.coverage(counts, query)

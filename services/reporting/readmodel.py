@@ -222,6 +222,13 @@ CREATE TABLE IF NOT EXISTS {g}.agency_versions (
     target_groups  text[] NOT NULL,
     PRIMARY KEY (uscc, recorded_from, valid_from)
 );
+-- A row once every agency's versions are there: the generation was folded live from its first
+-- fact, or a replay of a build that keeps them switched to it. A generation made before the
+-- versions has facts and none, and is answered by folding (cache.FROM_VERSIONS).
+CREATE TABLE IF NOT EXISTS {g}.versions_built (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    built_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
 """
 
 
@@ -247,7 +254,25 @@ async def ensure(conn: Connection) -> str:
     await apply_ddl(conn, CONTROL, "control", CONTROL_DDL)
     generation = await current_generation(conn)
     await apply_ddl(conn, generation, "generation", generation_ddl(generation))
+    # Folded live from the first fact on: every agency's versions will be kept with its facts.
+    g = checked_generation(generation)
+    await conn.execute(
+        f"INSERT INTO {g}.versions_built SELECT WHERE NOT EXISTS (SELECT FROM {g}.facts) "
+        "ON CONFLICT DO NOTHING"
+    )
     return generation
+
+
+async def mark_versions_built(conn: Connection, generation: str) -> None:
+    g = checked_generation(generation)
+    await conn.execute(f"INSERT INTO {g}.versions_built DEFAULT VALUES ON CONFLICT DO NOTHING")
+
+
+async def versions_built(conn: Connection, generation: str) -> bool:
+    """Whether every agency's versions are kept in this generation (`versions_built`)."""
+    g = checked_generation(generation)
+    built: bool = await conn.fetchval(f"SELECT EXISTS (SELECT FROM {g}.versions_built)")
+    return built
 
 
 async def insert_facts(conn: Connection, generation: str, facts: Sequence[Fact]) -> None:
@@ -1000,6 +1025,8 @@ async def switch_generation(
             f"UPDATE {CONTROL}.generation SET current = $1, switched_at = clock_timestamp()",
             checked_generation(new),
         )
+        # The replay that built `new` kept every agency's versions with its summaries.
+        await mark_versions_built(conn, new)
         await save_offsets(conn, live_consumer, offsets)
         # The live consumer continues where the rebuild stopped: it expects, per stream, the
         # version after the rebuild's highest, held by the first event read with it.

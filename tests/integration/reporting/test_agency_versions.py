@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from benchmarks.history_generator import fact_rows
+from servicekit.eventstore import EventStore
 from services.reporting import readmodel, views
 from services.reporting.cache import ReportCache
 from services.reporting.domain.facts import FactRow
@@ -117,3 +118,31 @@ async def test_the_cache_answers_past_coverage_from_the_versions_without_a_fold(
         assert (cache.projected, cache.folds) == (4, 1)
     finally:
         cache.close()
+
+
+async def test_a_generation_without_its_versions_is_answered_by_folding(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """A generation made before the versions has facts and no marker: folded, never read from
+    an empty table. A fresh generation (ensure on no facts) is marked; a replay's at its switch."""
+    await arrive(pool, list(fact_rows(600, seed=4)))
+    async with pool.acquire() as conn:
+        assert await readmodel.versions_built(conn, G)  # marked when made, before any fact
+        await conn.execute(f"DELETE FROM {G}.versions_built")  # as a generation made before
+        await readmodel.ensure(conn)  # a restart on facts does not mark it
+        assert not await readmodel.versions_built(conn, G)
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    query = ReportQuery("coverage", dt.date(2017, 6, 30), None, None)
+    try:
+        assert await cache.answer(pool, query) == await oracle(pool, query)
+        assert (cache.projected, cache.folds) == (0, 1)
+    finally:
+        cache.close()
+    await EventStore(pool, readmodel.CONTROL).create_schema()  # the consumers' offsets
+    async with pool.acquire() as conn:
+        await conn.execute(readmodel.generation_tables_ddl("reporting_g2"))  # a replay's
+        live = await readmodel.live_consumer(conn)
+        assert await readmodel.switch_generation(
+            conn, new="reporting_g2", live_consumer=live, offsets={}
+        )
+        assert await readmodel.versions_built(conn, "reporting_g2")
