@@ -72,6 +72,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         history_idle=reporting.history_idle_seconds or None,
         history_hold=reporting.history_hold_seconds or None,
         checks=reporting.check_connections,
+        versions=reporting.coverage_from_versions,
     )
     app = service_app(
         service=SERVICE,

@@ -53,7 +53,7 @@ import structlog
 
 from servicekit.db import Connection
 from servicekit.workers import WorkerPool, worker_pool
-from services.reporting import foldworker, readmodel
+from services.reporting import foldworker, readmodel, views
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
@@ -95,6 +95,7 @@ class ReportCache:
         history_hold: float | None = None,
         checks: int = 4,
         clock: Callable[[], float] = time.monotonic,
+        versions: bool = True,
     ) -> None:
         self.dsn = dsn
         self.options = options
@@ -128,6 +129,8 @@ class ReportCache:
         self.stale = 0  # answers served from an earlier position while a newer one renders
         self.unchecked = 0  # of which served without a check (known behind, within the bound)
         self.table: tuple[str, int] | None = None  # (generation, file node) of the last answer
+        self.versions = versions  # settings.py: REPORT_COVERAGE_FROM_VERSIONS
+        self.projected = 0  # answers read from the agency versions, no fold (FROM_VERSIONS)
 
     def _executor(self, lane: Lane) -> WorkerPool:
         if lane not in self.executors:
@@ -202,9 +205,9 @@ class ReportCache:
         if held is not None and behind == dt.timedelta(0):
             return held
         if held is None or not self._may_lag(query, behind):
-            return await asyncio.shield(self._render(key, query))
+            return await asyncio.shield(self._render(pool, key, query))
         if self.clock() >= self.rest_until.get(key, 0.0):
-            self._render(key, query)  # in the background; else the worker rests meanwhile
+            self._render(pool, key, query)  # in the background; else the worker rests meanwhile
         self.stale += 1
         return held
 
@@ -224,11 +227,13 @@ class ReportCache:
         self.entries.move_to_end(key)
         return key, self.entries[key], behind
 
-    def _render(self, key: CacheKey, query: ReportQuery) -> asyncio.Future[Entry]:
+    def _render(
+        self, pool: asyncpg.Pool, key: CacheKey, query: ReportQuery
+    ) -> asyncio.Future[Entry]:
         """The query's render under way, or a new one: one at a time per query."""
         future = self.pending.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._compute(key, query))
+            future = asyncio.ensure_future(self._compute(pool, key, query))
             self.pending[key] = future
             future.add_done_callback(lambda done: self._settled(key, done))
         return future
@@ -396,12 +401,21 @@ class ReportCache:
                     raise
         raise AssertionError("unreachable")
 
-    async def _compute(self, key: CacheKey, query: ReportQuery) -> Entry:
+    async def _compute(self, pool: asyncpg.Pool, key: CacheKey, query: ReportQuery) -> Entry:
         started = self.clock()
-        answer = await self._work(lane_of(query, dt.datetime.now(dt.UTC)), key[0], query)
+        lane = lane_of(query, dt.datetime.now(dt.UTC))
+        # Past and by-recording cut-offs only: a live answer read again after every live batch
+        # cost the database more than the live worker's held state, which advances by the batch
+        # (1M, report load: live coverage p99 251-490 vs 115-167 ms, RESULTS.md figs7).
+        answer = None
+        if self.versions and query.kind in FROM_VERSIONS and lane == "history":
+            answer = await _from_versions(pool, key[0], query)
+            self.projected += answer is not None
+        if answer is None:
+            answer = await self._work(lane, key[0], query)
+            self.folds += 1
+            self.refolds += answer.refolded
         finished = self.clock()
-        self.folds += 1
-        self.refolds += answer.refolded
         key = (answer.generation, answer.filenode, query)
         # Live facts keep every live answer stale: re-rendered back to back, the live worker
         # took a core the service and the database needed (2 CPUs). It rests as long again.
@@ -421,6 +435,28 @@ class ReportCache:
             self.rest_until.pop(evicted, None)
             self.behind.pop(evicted, None)
         return self.entries[key]
+
+
+# Reports answered from the agency versions in the service, without a fold, when enabled
+# (docs/design/maintained-figures.md): exact against the fold (test_agency_versions.py).
+FROM_VERSIONS = frozenset({"coverage"})
+
+
+async def _from_versions(
+    pool: asyncpg.Pool, generation: str, query: ReportQuery
+) -> foldworker.Answer | None:
+    """The answer read from the agency versions in one snapshot, as a fold worker's would be:
+    the snapshot and clock it reflects, the table's file node (the cache's key and check).
+    None when the generation does not keep every agency's versions (made before them)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        read = await conn.fetchrow("SELECT pg_current_snapshot()::text, statement_timestamp()")
+        assert read is not None  # a SELECT without FROM gives one row
+        if not await readmodel.versions_built(conn, generation):
+            return None
+        filenode = await readmodel.facts_filenode(conn, generation)
+        counts = await readmodel.coverage_counts(conn, generation, query.day, query.recorded_until)
+    rendered = views.coverage(counts, query)
+    return foldworker.Answer(generation, filenode, read[0], read[1], [rendered], refolded=False)
 
 
 async def _nothing_to_reset(conn: asyncpg.Connection) -> None:

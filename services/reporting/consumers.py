@@ -44,4 +44,6 @@ class LiveProjection:
 
     async def reset(self, conn: Connection) -> None:
         generation = await generation_for_write(conn)
-        await conn.execute(f"TRUNCATE {generation}.facts, {generation}.agencies")
+        await conn.execute(
+            f"TRUNCATE {generation}.facts, {generation}.agencies, {generation}.agency_versions"
+        )

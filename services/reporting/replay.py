@@ -36,6 +36,7 @@ from servicekit.workers import worker_pool
 from services.reporting import readmodel
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
+from services.reporting.domain.versions import AgencyVersion, current
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -132,10 +133,16 @@ class Agencies:
         about a CPU second) runs in a thread: this process's own goes on beside the index
         builds after the load, whose statements must not wait for it."""
         with fewer_collections():
-            state = await asyncio.to_thread(readmodel.folded_agencies, self.rows)
+            versions = await asyncio.to_thread(_versions, self.rows)
+        keys = sorted(self.usccs)
         async with pool.acquire() as conn, conn.transaction():
-            await readmodel.store_agencies(conn, generation, sorted(self.usccs), state)
+            await readmodel.store_agencies(conn, generation, keys, current(versions))
+            await readmodel.store_versions(conn, generation, keys, versions)
         return self.usccs
+
+
+def _versions(rows: list[readmodel.KeptRow]) -> list[AgencyVersion]:
+    return readmodel.versions_of(readmodel.agency_facts(rows))
 
 
 def replay_consumer(generation: str) -> str:

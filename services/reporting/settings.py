@@ -52,5 +52,13 @@ class ReportingSettings(BaseSettings):
         "still exact (one statement each, no reset round trip); on top of DB_POOL_MAX",
     )
 
+    coverage_from_versions: bool = Field(
+        default=True,
+        validation_alias="REPORT_COVERAGE_FROM_VERSIONS",
+        description="Answer the coverage report from the agency versions in the service, "
+        "without a fold (docs/design/maintained-figures.md); only for a generation whose "
+        "versions were built (made by a replay of this build, or folded live from the start)",
+    )
+
     def target_options(self) -> TargetOptions:
         return TargetOptions(count_airport_zone=self.count_airport_zone)

@@ -116,8 +116,7 @@ def render(
         case "half_year":
             return _half_year(state, query, units or (lambda: by_unit(state)))
         case "coverage":
-            rows = reports.coverage(state, [query.scope] if query.scope else reports.unit_ids())
-            return Rendered(_listing_body(day, recorded, rows), rows)
+            return coverage(reports.coverage_counts(state.agencies.values()), query)
         case "trends":
             trend_rows: Rows = list(reports.trends(state, day))
             return Rendered(_listing_body(day, recorded, trend_rows), trend_rows)
@@ -137,6 +136,13 @@ def render(
             ]
             table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
             return Rendered(_listing_body(day, recorded, rows), table)
+
+
+def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:
+    """The coverage answer from its counts: a folded state's, or the agency versions'
+    (readmodel.coverage_counts) without a fold."""
+    rows = reports.coverage_rows(counts, [query.scope] if query.scope else reports.unit_ids())
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), rows)
 
 
 def _listing_body(day: dt.date, recorded: str | None, rows: Rows) -> dict[str, Any]:

@@ -376,10 +376,18 @@ def unit_name(unit: str) -> str:
 DIMENSION_NAMES = {"target_group": "服务对象", "service_field": "服务领域"}
 
 
+Coverage = dict[tuple[str, str, str], int]  # (unit, dimension, item) -> live agencies
+
+
 def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str | bool]]:
     """Priority coverage (§2.1): live agencies by target group and by service field, per unit."""
-    counts: dict[tuple[str, str, str], int] = {}  # (unit, dimension, item): one pass
-    for a in state.agencies.values():
+    return coverage_rows(coverage_counts(state.agencies.values()), units)
+
+
+def coverage_counts(agencies: Iterable[AgencyView]) -> Coverage:
+    """Live agencies by (unit, dimension, item), each item once an agency: one pass."""
+    counts: Coverage = {}
+    for a in agencies:
         if a.status in LIVE_STATUSES:
             for dimension, ids in (
                 ("target_group", a.target_groups),
@@ -388,6 +396,11 @@ def coverage(state: CityState, units: Iterable[str]) -> list[dict[str, int | str
                 for item_id in set(ids):
                     key = (a.reporting_unit, dimension, item_id)
                     counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def coverage_rows(counts: Coverage, units: Iterable[str]) -> list[dict[str, int | str | bool]]:
+    """The coverage table: every unit, dimension and reference item, with its count."""
     rows: list[dict[str, int | str | bool]] = []
     for unit in units:
         for dimension, items in (

@@ -112,7 +112,7 @@ async def test_a_cold_fold_of_a_past_date_does_not_delay_a_live_answer(
     query = today_query()
     await cache.answer(pool, query)  # held by the live worker
     await insert(pool, [live_fact(rows[0], 2)])  # the cached answer is stale: a worker is asked
-    past = asyncio.ensure_future(cache.answer(pool, ReportQuery("coverage", PAST[2], None, None)))
+    past = asyncio.ensure_future(cache.answer(pool, ReportQuery("targets", PAST[2], None, None)))
     live = asyncio.ensure_future(cache.answer(pool, query))
     done, _ = await asyncio.wait({past, live}, return_when=asyncio.FIRST_COMPLETED)
     assert live in done and past not in done, "the live answer waited for the past fold"
@@ -170,10 +170,10 @@ async def test_an_idle_history_worker_lets_its_state_go_and_still_answers_past_q
     await insert(pool, list(fact_rows(1500, seed=27)))
     cache = ReportCache(database_url, OPTIONS, history_hold=1.0)
     try:
-        await cache.answer(pool, ReportQuery("coverage", PAST[0], None, None))
+        await cache.answer(pool, ReportQuery("targets", PAST[0], None, None))
         history = cache.executors["history"]
         (pid,) = history._processes
-        later = ReportQuery("coverage", PAST[1], None, None)
+        later = ReportQuery("targets", PAST[1], None, None)
         assert await cache.answer(pool, later) == await oracle(pool, later)
         assert cache.released == 0  # asked right after the first: its state was still held
         held = await asyncio.wrap_future(history.submit(foldworker.held_states))
@@ -185,7 +185,7 @@ async def test_an_idle_history_worker_lets_its_state_go_and_still_answers_past_q
         await wait_for(released, timeout=30)
         held = await asyncio.wrap_future(history.submit(foldworker.held_states))
         assert held == 0
-        latest = ReportQuery("coverage", PAST[2], None, None)
+        latest = ReportQuery("targets", PAST[2], None, None)
         assert await cache.answer(pool, latest) == await oracle(pool, latest)
         assert cache.executors["history"]._processes.keys() == {pid}  # the same process
     finally:
@@ -202,7 +202,7 @@ async def test_an_idle_history_worker_ends_and_the_next_past_query_gets_a_new_on
     cache = ReportCache(database_url, OPTIONS, history_idle=0.2)
     try:
         await cache.answer(pool, today_query())
-        past = ReportQuery("coverage", PAST[1], None, None)
+        past = ReportQuery("targets", PAST[1], None, None)
         await cache.answer(pool, past)
         (pid,) = cache.executors["history"]._processes  # the worker's process id
 

@@ -1,0 +1,202 @@
+"""Agency versions (domain/versions.py) on a kept benchmark database: their build, their size,
+coverage answered from them for new as-of dates, and the live path's cost (issue 12).
+
+`.venv/bin/python -m benchmarks.bench_versions --state /work/bench-state/NAME-1m
+--database bench_8053adfb903b [--dates 40]`
+
+1. Build: every agency fact of the current generation read, validated, folded into summaries
+   and versions, and the versions stored (what a replay's bulk fold adds, replay.Agencies).
+2. Answers: `readmodel.coverage_counts`, then `agency_views_at` (every agency's view, as a
+   fold's state holds them), for cut-offs no fold has seen, by occurrence and by recording
+   (no fold, no held state; the same cut-offs for both), timed per query.
+3. Exact: a sample of those cut-offs compared with the fold of the agency facts within them
+   (coverage reads agencies only, state.AGENCY_FACTS).
+4. The fold path (foldworker.Worker, as reports are answered today) for new cut-offs, a new
+   worker each (no held state, a kept state where one serves), timed and compared.
+5. Live: `refresh_agencies` of batches of agencies, as the consumer runs it per batch.
+PostgreSQL is started from the state folder's `postgres` (devstack); nothing else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+
+import asyncpg
+from devstack.postgres import start_postgres
+
+from servicekit.eventstore.store import init_connection
+from services.reporting import foldworker, readmodel, views
+from services.reporting.domain import reports
+from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.state import AGENCY_TYPES, CityState, apply_event
+from services.reporting.domain.targets import TargetOptions
+from services.reporting.domain.versions import current
+from services.reporting.views import ReportQuery
+
+COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
+AGENCY = "service = 'registry' AND event_type = ANY($1)"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def _build(conn: asyncpg.Connection, g: str) -> None:
+    started = time.perf_counter()
+    rows = await conn.fetch(f"SELECT {COLUMNS} FROM {g}.facts WHERE {AGENCY}", list(AGENCY_TYPES))  # noqa: S608 - checked identifier
+    read = time.perf_counter()
+    by_agency = readmodel.agency_facts(rows)
+    parsed = time.perf_counter()
+    versions = readmodel.versions_of(by_agency)
+    versioned = time.perf_counter()
+    current(versions)
+    summarised = time.perf_counter()
+    async with conn.transaction():
+        await conn.execute(f"TRUNCATE {g}.agency_versions")
+        await readmodel.store_versions(conn, g, [], versions)
+        await readmodel.mark_versions_built(conn, g)  # every agency's: coverage may read them
+    stored = time.perf_counter()
+    await conn.execute(f"ANALYZE {g}.agency_versions")
+    size = await conn.fetchval(
+        f"SELECT pg_size_pretty(pg_total_relation_size('{g}.agency_versions'))"
+    )
+    print(
+        f"build: {len(rows)} agency facts of {len(by_agency)} agencies -> {len(versions)} versions"
+    )
+    print(
+        f"  read {_ms(read - started)}, validate {_ms(parsed - read)}, versions "
+        f"{_ms(versioned - parsed)}, summaries from them {_ms(summarised - versioned)}, "
+        f"store {_ms(stored - summarised)}; table with its key {size}"
+    )
+
+
+def _cutoffs(count: int) -> list[tuple[dt.date, dt.datetime | None]]:
+    rng = random.Random(7)
+    cutoffs: list[tuple[dt.date, dt.datetime | None]] = []
+    for _ in range(count):
+        day = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randint(0, 4150))
+        lag = rng.choice([None, 0, 30, 200])
+        recorded = None if lag is None else end_of_local_day(day + dt.timedelta(days=lag))
+        cutoffs.append((day, recorded))
+    return cutoffs
+
+
+async def _answers(conn: asyncpg.Connection, g: str, count: int) -> None:
+    cutoffs = _cutoffs(count * 2)
+    for name, answer in (
+        ("coverage", readmodel.coverage_counts),
+        ("agencies' views", readmodel.agency_views_at),
+    ):
+        for label, by_recording in (("by occurrence", False), ("by recording", True)):
+            times = []
+            for day, recorded in cutoffs:
+                if (recorded is not None) != by_recording:
+                    continue
+                started = time.perf_counter()
+                await answer(conn, g, day, recorded)
+                times.append(time.perf_counter() - started)
+            times.sort()
+            p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+            print(
+                f"{name} {label}: {len(times)} cut-offs, p50 {_ms(statistics.median(times))}, "
+                f"p99 {_ms(p99)}, max {_ms(times[-1])}"
+            )
+
+
+async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
+    for day, recorded in _cutoffs(sample):
+        started = time.perf_counter()
+        within = (
+            f"{AGENCY} AND effective_on <= $2 AND ($3::timestamptz IS NULL OR recorded_at <= $3)"
+        )
+        query = f"SELECT {COLUMNS} FROM {g}.facts WHERE {within}"  # noqa: S608 - checked identifier
+        rows = await conn.fetch(query, list(AGENCY_TYPES), day, recorded)
+        state = CityState()  # the fold itself (state.fold's order), not the versions
+        for facts in readmodel.agency_facts(rows).values():
+            for event, on, _ in facts:
+                apply_event(state, event, on)
+        fold = time.perf_counter() - started
+        expected = reports.coverage_counts(state.agencies.values())
+        found = await readmodel.coverage_counts(conn, g, day, recorded)
+        assert found == expected, (day, recorded)
+        print(
+            f"exact {day} recorded by {recorded}: equal ({sum(found.values())} counted; "
+            f"the agency facts' fold took {_ms(fold)})"
+        )
+
+
+async def _fold_path(dsn: str, g: str, conn: asyncpg.Connection, count: int) -> None:
+    """The path reports take today (foldworker: a kept state, then the facts to the cut-off,
+    then the render), a new worker per cut-off (no held state), against the versions."""
+    for day, recorded in _cutoffs(count):
+        query = ReportQuery("coverage", day, recorded, recorded.isoformat() if recorded else None)
+        worker = foldworker.Worker()
+        started = time.perf_counter()
+        answer = await worker.answer(dsn, g, [query], TargetOptions())
+        fold = time.perf_counter() - started
+        started = time.perf_counter()
+        found = views.coverage(await readmodel.coverage_counts(conn, g, day, recorded), query)
+        versions = time.perf_counter() - started
+        assert found == answer.rendered[0], query
+        for opened in (worker.conn, worker.writer):
+            if opened is not None:
+                await opened.close()
+        print(
+            f"first answer {day} recorded by {recorded}: fold path {_ms(fold)} "
+            f"(from a kept state: {bool(worker.restored)}), versions {_ms(versions)}, equal"
+        )
+
+
+async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
+    usccs = [r[0] for r in await conn.fetch(f"SELECT uscc FROM {g}.agencies")]  # noqa: S608 - checked identifier
+    rng = random.Random(3)
+    times = []
+    for _ in range(20):
+        chosen = rng.sample(usccs, batch)
+        started = time.perf_counter()
+        async with conn.transaction():
+            await readmodel.refresh_agencies(conn, g, chosen)
+        times.append(time.perf_counter() - started)
+    print(
+        f"live refresh_agencies of {batch} agencies: p50 {_ms(statistics.median(times))}, "
+        f"max {_ms(max(times))} (20 batches)"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"load average at start {[round(x, 2) for x in os.getloadavg()]}")
+    server = start_postgres(Path(args.state) / "postgres")
+    try:
+        base, _, _ = server.url.rpartition("/")
+        conn = await asyncpg.connect(f"{base}/{args.database}")
+        await init_connection(conn)
+        try:
+            g = await readmodel.ensure(conn)
+            await _build(conn, g)
+            await _answers(conn, g, args.dates)
+            await _exact(conn, g, args.exact)
+            await _fold_path(f"{base}/{args.database}", g, conn, args.fold)
+            await _live(conn, g, args.batch)
+        finally:
+            await conn.close()
+    finally:
+        server.stop()
+    print(f"load average at end {[round(x, 2) for x in os.getloadavg()]}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state", required=True, help="a copy of a benchmark state folder")
+    parser.add_argument("--database", required=True, help="the kept database in it")
+    parser.add_argument("--dates", type=int, default=40, help="new cut-offs per kind")
+    parser.add_argument("--exact", type=int, default=6, help="cut-offs compared with a fold")
+    parser.add_argument("--fold", type=int, default=6, help="cut-offs answered by the fold path")
+    parser.add_argument("--batch", type=int, default=100, help="agencies per live batch")
+    asyncio.run(main(parser.parse_args()))
