@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import datetime as dt
 import gc
 import json
@@ -32,6 +31,7 @@ import asyncpg
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEventType, load
 
+from servicekit import heap
 from services.reporting import readmodel
 from services.reporting.domain import checkpoint
 from services.reporting.domain.state import (
@@ -436,28 +436,11 @@ def _let_split_go(held: Held) -> None:
         _trim()
 
 
-# glibc's mallopt parameter (malloc.h) and its starting value: a block at least this large is
-# mapped on its own and unmapped when freed.
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 128 * 1024
-
-
-def _return_large_blocks() -> None:
-    """Blocks of 128 KiB and more mapped on their own, given back to the operating system when
-    freed. glibc raises its threshold to the size of each such block freed (up to 32 MiB): after
-    a restore's compressed parts and columns, the next ones came from the heap and stayed
-    resident when freed (at 1M facts a restore ended 19 MiB above its settled state, 5 with
-    this; its peak 107 -> 97 MiB, issue 12: reporting's RSS with its workers)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-
-
 def _trim() -> None:
     """Give the heap a fold freed back to the operating system: a restore's transient tuples
     (every view's values) and a fold's parsed events were freed between the views, and glibc
     kept those pages (RSS at 1M: the live worker 219-222 -> 193 MB after a restore)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    heap.trim()
 
 
 @contextlib.contextmanager
@@ -498,7 +481,9 @@ def _the_worker() -> Worker:
     global _worker  # one per process
     if _worker is None:
         gc.disable()
-        _return_large_blocks()
+        # At 1M facts a restore peaked at 106.8 -> 97.4 MiB with this, and ended 104.9 -> 91.3
+        # before a trim (its compressed parts freed first raised glibc's threshold).
+        heap.return_large_blocks()
         _worker = Worker()
     return _worker
 
