@@ -481,7 +481,7 @@ def _the_worker() -> Worker:
     global _worker  # one per process
     if _worker is None:
         gc.disable()
-        # At 1M facts a restore peaked at 106.8 -> 97.4 MiB with this, and ended 104.9 -> 91.3
+        # At 1M facts a restore peaked at 106.7 -> 99.8 MiB with this, and ended 104.3 -> 94.7
         # before a trim (its compressed parts freed first raised glibc's threshold).
         heap.return_large_blocks()
         _worker = Worker()
