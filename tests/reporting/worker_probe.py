@@ -19,14 +19,17 @@ def _resident_bytes() -> int:
 
 
 def resident_bytes_given_back(blocks: int) -> int:
-    """Resident bytes given back at once when `blocks` blocks of 1 MiB are freed, after a larger
-    block was freed before them (as a restore frees its compressed parts, then its columns)."""
+    """Resident bytes given back at once as a block of 1 MiB is freed (the median over `blocks`
+    of them: other threads of the process allocate meanwhile), after a larger block was freed
+    before them (as a restore frees its compressed parts, then its columns)."""
     larger = bytearray(16 << 20)
     del larger
     freed = [bytearray(1 << 20) for _ in range(blocks)]
     above = bytearray(1 << 16)  # keeps them off the heap's top, which glibc trims by itself
-    before = _resident_bytes()
-    del freed
-    given_back = before - _resident_bytes()
+    given_back = []
+    while freed:
+        before = _resident_bytes()
+        freed.pop()  # the block is freed with the popped reference
+        given_back.append(before - _resident_bytes())
     del above
-    return given_back
+    return sorted(given_back)[blocks // 2]
