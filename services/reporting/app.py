@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from socialwork_contracts.topics import EVENT_TOPICS
 
+from servicekit import heap
 from servicekit.http import Problem
 from servicekit.kafka_security import kafka_security
 from servicekit.runtime import Runtime, add_consumer
@@ -29,6 +30,9 @@ ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
 async def prepare(runtime: Runtime, cache: ReportCache) -> None:
+    # Encoded answers and exports (a city workbook's buffers) are large blocks: given back
+    # when freed, not kept in the heap (issue 12: reporting's RSS with its workers).
+    heap.return_large_blocks()
     cache.dsn = runtime.settings.database_url
     runtime.tasks.append(asyncio.create_task(_close_when_stopped(runtime, cache)))
     runtime.tasks.append(asyncio.create_task(cache.start()))
