@@ -205,10 +205,10 @@ class Start:
 class Worker:
     """One per worker process (module global below): its loop, connection and held states."""
 
-    def __init__(self, *, every_quarter: bool = False) -> None:
-        # Which days a fold keeps: every quarter end (the fold after a switch-over, in the
-        # background), else year ends and the last quarter end (an answer waits for them).
-        self.days_to_keep = checkpoint.quarter_ends if every_quarter else checkpoint.days_to_keep
+    def __init__(self) -> None:
+        # Which days a fold keeps: year ends and the last quarter end (an answer waits for
+        # them); every quarter end in the fold after a switch-over (`keep_every_quarter`).
+        self.days_to_keep = checkpoint.days_to_keep
         self.loop = asyncio.new_event_loop()
         self.conn: asyncpg.Connection | None = None
         self.writer: asyncpg.Connection | None = None  # keeps checkpoints during a fold
@@ -539,8 +539,10 @@ def answer(dsn: str, generation: str, queries: list[ReportQuery], options: Targe
 
 def keep_every_quarter(dsn: str, generation: str, today: dt.date) -> int:
     """Entry point (after a switch-over, rebuild.keep_checkpoints): one fold as of `today` in
-    a worker of its own, keeping the state at every quarter end it passes; how many it kept."""
-    worker = Worker(every_quarter=True)
+    a worker process of its own, keeping the state at every quarter end it passes; how many it
+    kept. The process's one worker (`_the_worker`: its heap set up as every fold worker's)."""
+    worker = _the_worker()
+    worker.days_to_keep = checkpoint.quarter_ends
     query = ReportQuery("targets", today, None, None)
     worker.loop.run_until_complete(worker.answer(dsn, generation, [query], TargetOptions()))
     return worker.kept
