@@ -5,13 +5,9 @@ what the old fold of every fact within the cut-off answers (the oracle), late fa
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import pickle
 import random
-import signal
-import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import fields
@@ -29,7 +25,7 @@ from services.reporting.domain.state import CityState
 from services.reporting.views import ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
-from tests.support import wait_for
+from tests.integration.reporting.prepared import killed_while_keeping
 
 
 async def assert_equal_to_the_fold(
@@ -134,32 +130,9 @@ async def test_a_worker_killed_while_keeping_a_checkpoint_leaves_answers_exact(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
     await insert(pool, list(fact_rows(2000, seed=9)))
-    blocker = await asyncpg.connect(database_url)
-    try:
-        # The fold's first checkpoint waits on this lock: the process is killed there.
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(f"LOCK TABLE {G}.checkpoints IN EXCLUSIVE MODE")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", STORE, database_url, env={**os.environ}
-        )
-
-        async def storing() -> bool:
-            assert process.returncode is None  # not ended before it stored
-            # Not on the blocker's connection: in a transaction, pg_stat_activity stays as read.
-            return bool(
-                await pool.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'INSERT INTO reporting_g1.checkpoints%'"
-                )
-            )
-
-        await wait_for(storing, timeout=60)
-        process.send_signal(signal.SIGKILL)
-        await process.wait()
-        await transaction.rollback()
-    finally:
-        await blocker.close()
+    # The fold's first checkpoint waits on this lock: the process is killed there.
+    lock = f"LOCK TABLE {G}.checkpoints IN EXCLUSIVE MODE"
+    await killed_while_keeping(pool, database_url, STORE, lock)
     async with pool.acquire() as conn:
         assert await conn.fetchval(f"SELECT count(*) FROM {G}.checkpoints") == 0
     late = list(fact_rows(2100, seed=9))[2000:]  # more facts, some within kept days

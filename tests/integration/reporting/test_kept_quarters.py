@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import signal
 import sys
 
 import asyncpg
@@ -20,7 +19,7 @@ from services.reporting.rebuild import keep_checkpoints
 from services.reporting.views import render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
-from tests.support import wait_for
+from tests.integration.reporting.prepared import killed_while_keeping
 
 
 def quarter_ends(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -68,10 +67,6 @@ import sys, datetime as dt
 from services.reporting import foldworker
 foldworker.keep_every_quarter(sys.argv[1], "reporting_g1", dt.date(2027, 6, 1))
 """
-BLOCKED_KEEP = (
-    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-    "AND query LIKE 'INSERT INTO reporting_g1.checkpoints%'"
-)
 
 
 async def test_a_keep_killed_midway_leaves_whole_rows_and_the_next_keep_ends_it(
@@ -86,25 +81,9 @@ async def test_a_keep_killed_midway_leaves_whole_rows_and_the_next_keep_ends_it(
     held = dt.date(2020, 6, 30)  # kept by an answer first, then row-locked: the keep waits there
     await foldworker.Worker().answer(database_url, G, queries(held, None), OPTIONS)
     await insert(pool, late)  # every state kept is stale now: the keep folds from the first fact
-    blocker = await asyncpg.connect(database_url)
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(f"SELECT 1 FROM {G}.checkpoints WHERE day = $1 FOR UPDATE", held)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", KEEP, database_url, env={**os.environ}
-        )
-
-        async def waiting() -> bool:
-            assert process.returncode is None  # not ended before it reached the locked row
-            return bool(await pool.fetchval(BLOCKED_KEEP))
-
-        await wait_for(waiting, timeout=60)
-        process.send_signal(signal.SIGKILL)
-        await process.wait()
-        await transaction.rollback()
-    finally:
-        await blocker.close()
+    await killed_while_keeping(
+        pool, database_url, KEEP, f"SELECT 1 FROM {G}.checkpoints WHERE day = $1 FOR UPDATE", held
+    )
     async with pool.acquire() as conn:
         first = await conn.fetchval(
             f"SELECT min(effective_on) FROM {G}.facts WHERE event_type = ANY($1::text[])",
