@@ -914,6 +914,20 @@ async def list_agencies(
     return total, [dict(r) for r in rows]
 
 
+# What `checksum` hashes: each table, its columns, its order (bytewise: the same whatever
+# collation a generation's key column has). The versions are a function of the facts, as the
+# summaries: a generation made before them has none, and differs there until its next replay.
+_HASHED = (
+    ("facts", _FACT_COLUMNS, 'event_id COLLATE "C"'),
+    ("agencies", _AGENCY_COLUMNS, 'uscc COLLATE "C"'),
+    (
+        "agency_versions",
+        ", ".join(_VERSION_COLUMNS),
+        'uscc COLLATE "C", recorded_from, valid_from',
+    ),
+)
+
+
 async def checksum(conn: Connection, generation: str) -> dict[str, Any]:
     """A deterministic hash of every projection row, in key order (live vs rebuilt).
 
@@ -924,12 +938,10 @@ async def checksum(conn: Connection, generation: str) -> dict[str, Any]:
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
     tables: dict[str, str] = {}
-    for table, key in (("facts", "event_id"), ("agencies", "uscc")):
-        columns = _FACT_COLUMNS if table == "facts" else _AGENCY_COLUMNS
+    for table, columns, key in _HASHED:
         n = 0
         own = hashlib.sha256()
-        # Bytewise: the same order whatever collation a generation's key column has.
-        cursor = conn.cursor(f'SELECT {columns} FROM {g}.{table} ORDER BY {key} COLLATE "C"')
+        cursor = conn.cursor(f"SELECT {columns} FROM {g}.{table} ORDER BY {key}")
         async for row in cursor:
             values = [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row]
             line = repr(values).encode() + b"\n"

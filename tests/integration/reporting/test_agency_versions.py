@@ -146,3 +146,23 @@ async def test_a_generation_without_its_versions_is_answered_by_folding(
             conn, new="reporting_g2", live_consumer=live, offsets={}
         )
         assert await readmodel.versions_built(conn, "reporting_g2")
+
+
+async def test_the_checksum_covers_the_versions(pool: asyncpg.Pool) -> None:
+    """`checksum` (live against rebuilt, a killed replay against a whole one) hashes the versions
+    too: a rebuild that kept a wrong version is not reported equal."""
+    await arrive(pool, list(fact_rows(600, seed=6)))
+
+    async def checksum() -> dict[str, Any]:
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            return await readmodel.checksum(conn, G)
+
+    kept = await checksum()
+    assert kept["rows"]["agency_versions"] == len(await versions_table(pool)) > 0
+    await pool.execute(
+        f"UPDATE {G}.agency_versions SET reporting_unit = 'elsewhere' "
+        f"WHERE uscc = (SELECT min(uscc) FROM {G}.agency_versions)"
+    )
+    changed = await checksum()
+    assert changed["sha256"] != kept["sha256"]
+    assert changed["tables"]["agencies"] == kept["tables"]["agencies"]
