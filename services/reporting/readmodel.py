@@ -680,9 +680,7 @@ async def fold_rows_in_order(
         f"AND event_type = ANY($3::text[]) {_FOLD_ORDER}"
     )
     arguments = (cutoff, recorded_until, list(types), after)
-    batches = FoldBatches(await conn.cursor(query, *arguments))
-    await asyncio.sleep(0)  # the first fetch sends its request
-    return batches
+    return await FoldBatches.opened(await conn.cursor(query, *arguments))
 
 
 class FoldBatches:
@@ -691,27 +689,38 @@ class FoldBatches:
 
     def __init__(self, cursor: asyncpg.cursor.Cursor[asyncpg.Record]) -> None:
         self._cursor = cursor
-        self._next = self._ask()
+        self._next: asyncio.Future[list[asyncpg.Record]] | None = None
 
-    def _ask(self) -> asyncio.Future[list[asyncpg.Record]]:
-        return asyncio.ensure_future(self._cursor.fetch(FOLD_BATCH))
+    @classmethod
+    async def opened(cls, cursor: asyncpg.cursor.Cursor[asyncpg.Record]) -> FoldBatches:
+        batches = cls(cursor)
+        await batches._ask()
+        return batches
+
+    async def _ask(self) -> None:
+        """The next batch's fetch started and its request sent: one pass of the event loop
+        lets the new task run to its first wait (no timed wait), so PostgreSQL works while the
+        caller does CPU work without awaiting (a restore's decode, the fold of a batch)."""
+        self._next = asyncio.ensure_future(self._cursor.fetch(FOLD_BATCH))
+        await asyncio.sleep(0)
 
     def __aiter__(self) -> FoldBatches:
         return self
 
     async def __anext__(self) -> list[FoldRow]:
+        assert self._next is not None  # asked for when opened
         rows = await self._next
         if not rows:
             raise StopAsyncIteration
-        self._next = self._ask()
-        await asyncio.sleep(0)  # the fetch sends its request
+        await self._ask()
         return list(map(tuple, rows))  # Records of exactly the FoldRow columns
 
     async def aclose(self) -> None:
         """Wait for the fetch in flight: the connection runs one statement at a time. Its
         error, if any, was the caller's already (or the caller is leaving with its own)."""
-        with contextlib.suppress(Exception):
-            await self._next
+        if self._next is not None:
+            with contextlib.suppress(Exception):
+                await self._next
 
 
 FOLD_BATCH = 2_000  # rows: a batch's payloads are a fold's transient memory (~3 MB)

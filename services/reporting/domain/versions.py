@@ -31,16 +31,6 @@ class AgencyVersion:
     recorded_from: dt.datetime
     recorded_to: dt.datetime | None  # exclusive; None: still what is known
 
-    def holds(self, day: dt.date, recorded_until: dt.datetime | None) -> bool:
-        """Whether a fold of the facts by `day` (recorded by `recorded_until`) holds this view."""
-        if not (self.valid_from <= day and (self.valid_to is None or day < self.valid_to)):
-            return False
-        if recorded_until is None:
-            return self.recorded_to is None
-        return self.recorded_from <= recorded_until and (
-            self.recorded_to is None or recorded_until < self.recorded_to
-        )
-
 
 def agency_versions(facts: Sequence[AgencyFact]) -> list[AgencyVersion]:
     """One agency's versions from its agency facts given in fold order (state.sort_key).
