@@ -224,13 +224,15 @@ CREATE TABLE IF NOT EXISTS {g}.agency_versions (
     target_groups  text[] NOT NULL,
     PRIMARY KEY (uscc, recorded_from, valid_from)
 );
--- A row once every agency's versions are there: the generation was folded live from its first
--- fact, or a replay of a build that keeps them switched to it. A generation made before the
--- versions has facts and none, and is answered by folding (cache.FROM_VERSIONS).
+-- A row once every entity's versions of each of `kinds` are there: the generation was folded
+-- live from its first fact, or a replay of a build that keeps them switched to it. A
+-- generation made before a kind's versions is answered by folding for it (cache.FROM_VERSIONS).
 CREATE TABLE IF NOT EXISTS {g}.versions_built (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     built_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+-- A row marked by the first build, which kept agency versions only, reads as that.
+ALTER TABLE {g}.versions_built ADD COLUMN IF NOT EXISTS kinds text[] NOT NULL DEFAULT '{{agency}}';
 """
 
 
@@ -256,24 +258,36 @@ async def ensure(conn: Connection) -> str:
     await apply_ddl(conn, CONTROL, "control", CONTROL_DDL)
     generation = await current_generation(conn)
     await apply_ddl(conn, generation, "generation", generation_ddl(generation))
-    # Folded live from the first fact on: every agency's versions will be kept with its facts.
+    # Folded live from the first fact on: every entity's versions will be kept with its facts.
     g = checked_generation(generation)
     await conn.execute(
-        f"INSERT INTO {g}.versions_built SELECT WHERE NOT EXISTS (SELECT FROM {g}.facts) "
-        "ON CONFLICT DO NOTHING"
+        f"INSERT INTO {g}.versions_built (kinds) SELECT $1 WHERE NOT EXISTS "
+        f"(SELECT FROM {g}.facts) ON CONFLICT DO NOTHING",
+        list(VERSION_KINDS),
     )
     return generation
 
 
+# The kinds of entity whose versions this build keeps with their facts (domain/versions.py).
+VERSION_KINDS = ("agency",)
+
+
 async def mark_versions_built(conn: Connection, generation: str) -> None:
+    """Every entity's versions of VERSION_KINDS are kept here (a replay's, at its switch). A
+    mark is never widened: a generation this build did not make whole stays as marked."""
     g = checked_generation(generation)
-    await conn.execute(f"INSERT INTO {g}.versions_built DEFAULT VALUES ON CONFLICT DO NOTHING")
+    await conn.execute(
+        f"INSERT INTO {g}.versions_built (kinds) VALUES ($1) ON CONFLICT DO NOTHING",
+        list(VERSION_KINDS),
+    )
 
 
-async def versions_built(conn: Connection, generation: str) -> bool:
-    """Whether every agency's versions are kept in this generation (`versions_built`)."""
+async def versions_built(conn: Connection, generation: str, kind: str = "agency") -> bool:
+    """Whether every entity's versions of `kind` are kept in this generation."""
     g = checked_generation(generation)
-    built: bool = await conn.fetchval(f"SELECT EXISTS (SELECT FROM {g}.versions_built)")
+    built: bool = await conn.fetchval(
+        f"SELECT EXISTS (SELECT FROM {g}.versions_built WHERE $1 = ANY(kinds))", kind
+    )
     return built
 
 
