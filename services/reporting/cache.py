@@ -44,7 +44,7 @@ import contextlib
 import datetime as dt
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
@@ -437,25 +437,37 @@ class ReportCache:
         return self.entries[key]
 
 
-# Reports answered from the agency versions in the service, without a fold, when enabled
-# (docs/design/maintained-figures.md): exact against the fold (test_agency_versions.py).
-FROM_VERSIONS = frozenset({"coverage"})
+async def _coverage(conn: Connection, generation: str, query: ReportQuery) -> Rendered:
+    counts = await readmodel.coverage_counts(conn, generation, query.day, query.recorded_until)
+    return views.coverage(counts, query)
+
+
+# The answer of a report read from entity versions in one snapshot, without a fold.
+Projected = Callable[[Connection, str, ReportQuery], Awaitable[Rendered]]
+# Reports answered from versions in the service when enabled, with the kinds of versions each
+# reads (docs/design/maintained-figures.md); each exact against the fold
+# (test_agency_versions.py ...).
+FROM_VERSIONS: dict[str, tuple[frozenset[str], Projected]] = {
+    "coverage": (frozenset({"agency"}), _coverage),
+}
 
 
 async def _from_versions(
     pool: asyncpg.Pool, generation: str, query: ReportQuery
 ) -> foldworker.Answer | None:
-    """The answer read from the agency versions in one snapshot, as a fold worker's would be:
-    the snapshot and clock it reflects, the table's file node (the cache's key and check).
-    None when the generation does not keep every agency's versions (made before them)."""
+    """The answer read from versions in one snapshot, as a fold worker's would be: the
+    snapshot and clock it reflects, the table's file node (the cache's key and check). None
+    when the generation does not keep every entity's versions of a kind it reads (made
+    before them)."""
+    kinds, projected = FROM_VERSIONS[query.kind]
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         read = await conn.fetchrow("SELECT pg_current_snapshot()::text, statement_timestamp()")
         assert read is not None  # a SELECT without FROM gives one row
-        if not await readmodel.versions_built(conn, generation):
-            return None
+        for kind in sorted(kinds):
+            if not await readmodel.versions_built(conn, generation, kind):
+                return None
         filenode = await readmodel.facts_filenode(conn, generation)
-        counts = await readmodel.coverage_counts(conn, generation, query.day, query.recorded_until)
-    rendered = views.coverage(counts, query)
+        rendered = await projected(conn, generation, query)
     return foldworker.Answer(generation, filenode, read[0], read[1], [rendered], refolded=False)
 
 
