@@ -434,7 +434,7 @@ def _fields(agency: AgencyView) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class TrendInputs:
     """What trends read of the city as of `until`: from a folded state (`trend_inputs`) or from
-    the versions holding at the cut-off (versions_places.trend_inputs)."""
+    the versions holding at the cut-off (readmodel_places.trend_inputs)."""
 
     registered: Mapping[dt.date, int]  # agencies by registration day
     # Deregistered or revoked agencies by the day they ended (their status day, not before

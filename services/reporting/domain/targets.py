@@ -46,7 +46,7 @@ def _operating_on(base: BaseView, day: dt.date) -> bool:
 @dataclass(frozen=True)
 class TargetInputs:
     """What the targets read of the city as of a date: from a folded state (`target_inputs`)
-    or from the versions holding at the cut-off (versions_places.target_inputs)."""
+    or from the versions holding at the cut-off (readmodel_places.target_inputs)."""
 
     # Live agencies on min(as_of, DISTRICT_DEADLINE): 社工机构, and all (associations too).
     city_live: tuple[int, int]
