@@ -14,9 +14,9 @@ import asyncio
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -50,6 +50,7 @@ from services.reporting.place_tables import (
 )
 from services.reporting.views import Rendered, ReportQuery
 
+V = TypeVar("V")
 _FOLD = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
 
 # -- maintenance ------------------------------------------------------------------------------
@@ -132,7 +133,9 @@ async def build_all(pool: asyncpg.Pool, generation: str) -> None:
         await _store_stays(conn, g, [], stays)
 
 
-def _versions(rows: Sequence[Any], key: str, versions: Any) -> list[Any]:
+def _versions(
+    rows: Sequence[Any], key: str, versions: Callable[[Sequence[EntityFact]], list[V]]
+) -> list[V]:
     """Each entity's versions from rows of readmodel._FOLD_COLUMNS, by the payload's `key`."""
     by_entity: dict[str, list[EntityFact]] = {}
     last = None
