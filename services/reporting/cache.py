@@ -53,7 +53,7 @@ import structlog
 
 from servicekit.db import Connection
 from servicekit.workers import WorkerPool, worker_pool
-from services.reporting import foldworker, readmodel, views
+from services.reporting import foldworker, readmodel, readmodel_places, views
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
@@ -425,7 +425,7 @@ class ReportCache:
         # (1M, report load: live coverage p99 251-490 vs 115-167 ms, RESULTS.md figs7).
         answer = None
         if self.versions and query.kind in FROM_VERSIONS and lane == "history":
-            answer = await _from_versions(pool, key[0], query)
+            answer = await _from_versions(pool, key[0], query, self.options)
             self.projected += answer is not None
         if answer is None:
             answer = await self._work(lane, key[0], query)
@@ -453,23 +453,28 @@ class ReportCache:
         return self.entries[key]
 
 
-async def _coverage(conn: Connection, generation: str, query: ReportQuery) -> Rendered:
+async def _coverage(
+    conn: Connection, generation: str, query: ReportQuery, options: TargetOptions
+) -> Rendered:
     counts = await readmodel.coverage_counts(conn, generation, query.day, query.recorded_until)
     return views.coverage(counts, query)
 
 
 # The answer of a report read from entity versions in one snapshot, without a fold.
-Projected = Callable[[Connection, str, ReportQuery], Awaitable[Rendered]]
+Projected = Callable[[Connection, str, ReportQuery, TargetOptions], Awaitable[Rendered]]
 # Reports answered from versions in the service when enabled, with the kinds of versions each
 # reads (docs/design/maintained-figures.md); each exact against the fold
 # (test_agency_versions.py ...).
 FROM_VERSIONS: dict[str, tuple[frozenset[str], Projected]] = {
     "coverage": (frozenset({"agency"}), _coverage),
+    "targets": (frozenset({"agency", "base", "stay"}), readmodel_places.targets),
+    "bases": (frozenset({"base", "stay"}), readmodel_places.bases),
+    "trends": (frozenset({"agency", "base", "stay"}), readmodel_places.trends),
 }
 
 
 async def _from_versions(
-    pool: asyncpg.Pool, generation: str, query: ReportQuery
+    pool: asyncpg.Pool, generation: str, query: ReportQuery, options: TargetOptions
 ) -> foldworker.Answer | None:
     """The answer read from versions in one snapshot, as a fold worker's would be: the
     snapshot and clock it reflects, the table's file node (the cache's key and check). None
@@ -483,7 +488,7 @@ async def _from_versions(
             if not await readmodel.versions_built(conn, generation, kind):
                 return None
         filenode = await readmodel.facts_filenode(conn, generation)
-        rendered = await projected(conn, generation, query)
+        rendered = await projected(conn, generation, query, options)
     return foldworker.Answer(generation, filenode, read[0], read[1], [rendered], refolded=False)
 
 

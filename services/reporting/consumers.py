@@ -10,7 +10,7 @@ from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.db import Connection
-from services.reporting import readmodel
+from services.reporting import place_tables, readmodel, readmodel_places
 from services.reporting.domain.facts import fact_of
 from services.reporting.readmodel_live import generation_for_write
 
@@ -41,9 +41,9 @@ class LiveProjection:
         await readmodel.insert_facts(conn, generation, facts)
         agencies = [f.uscc for f in facts if f.service == "registry" and f.uscc is not None]
         await readmodel.refresh_agencies(conn, generation, agencies)
+        await readmodel_places.refresh(conn, generation, readmodel_places.places_of_facts(facts))
 
     async def reset(self, conn: Connection) -> None:
         generation = await generation_for_write(conn)
-        await conn.execute(
-            f"TRUNCATE {generation}.facts, {generation}.agencies, {generation}.agency_versions"
-        )
+        tables = ["facts", "agencies", "agency_versions", *place_tables.TABLES]
+        await conn.execute("TRUNCATE " + ", ".join(f"{generation}.{t}" for t in tables))

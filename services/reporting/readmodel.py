@@ -22,6 +22,7 @@ from socialwork_contracts.catalog import UnknownEventType
 
 from servicekit.db import Connection
 from servicekit.ddl import apply_ddl
+from services.reporting import place_tables
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
 from services.reporting.domain.reports import LIVE_STATUSES
 from services.reporting.domain.state import AGENCY_TYPES, AgencyView, codes, folded_types
@@ -109,7 +110,7 @@ def generation_index_ddl(generation: str) -> str:
 CREATE INDEX IF NOT EXISTS facts_fold ON {g}.facts
     (effective_on, occurred_at, recorded_at, event_id COLLATE "C");
 CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
-"""
+""" + place_tables.index_ddl(g)
 
 
 async def ensure_checkpoint_index(conn: Connection, generation: str) -> None:
@@ -233,7 +234,7 @@ CREATE TABLE IF NOT EXISTS {g}.versions_built (
 );
 -- A row marked by the first build, which kept agency versions only, reads as that.
 ALTER TABLE {g}.versions_built ADD COLUMN IF NOT EXISTS kinds text[] NOT NULL DEFAULT '{{agency}}';
-"""
+""" + place_tables.tables_ddl(g)
 
 
 async def live_consumer(conn: Connection) -> str:
@@ -269,7 +270,7 @@ async def ensure(conn: Connection) -> str:
 
 
 # The kinds of entity whose versions this build keeps with their facts (domain/versions.py).
-VERSION_KINDS = ("agency",)
+VERSION_KINDS = ("agency", "base", "stay")
 
 
 async def mark_versions_built(conn: Connection, generation: str) -> None:
@@ -948,6 +949,7 @@ _HASHED = (
         ", ".join(_VERSION_COLUMNS),
         'uscc COLLATE "C", recorded_from, valid_from',
     ),
+    *place_tables.HASHED,
 )
 
 

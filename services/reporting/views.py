@@ -15,7 +15,13 @@ from typing import Any, Literal
 from services.reporting.domain import operations, reports
 from services.reporting.domain.periods import Half, report_period
 from services.reporting.domain.state import CityState
-from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
+from services.reporting.domain.targets import (
+    TargetInputs,
+    TargetOptions,
+    base_local_agencies,
+    target_inputs,
+    tracker,
+)
 
 Kind = Literal["targets", "half_year", "coverage", "trends", "credit_listings", "bases"]
 Rows = list[dict[str, Any]]
@@ -107,19 +113,13 @@ def render(
     day, recorded = query.day, query.recorded_text
     match query.kind:
         case "targets":
-            body = targets(state, day, options)
-            body["recorded_until"] = recorded
-            rows = [
-                {**t, "missing": t.get("missing", t.get("missing_count"))} for t in body["targets"]
-            ]
-            return Rendered(body, rows)
+            return targets(target_inputs(state, day), query, options)
         case "half_year":
             return _half_year(state, query, units or (lambda: by_unit(state)))
         case "coverage":
             return coverage(reports.coverage_counts(state.agencies.values()), query)
         case "trends":
-            trend_rows: Rows = list(reports.trends(state, day))
-            return Rendered(_listing_body(day, recorded, trend_rows), trend_rows)
+            return trends(reports.trend_inputs(state), query)
         case "credit_listings":
             rows = [
                 r
@@ -129,13 +129,7 @@ def render(
             table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
             return Rendered(_listing_body(day, recorded, rows), table)
         case "bases":
-            rows = [
-                r
-                for r in base_local_agencies(state, day)
-                if query.scope is None or r["reporting_unit"] == query.scope
-            ]
-            table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
-            return Rendered(_listing_body(day, recorded, rows), table)
+            return bases(base_local_agencies(state, day), query)
 
 
 def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:
@@ -143,6 +137,27 @@ def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:
     (readmodel.coverage_counts) without a fold."""
     rows = reports.coverage_rows(counts, [query.scope] if query.scope else reports.unit_ids())
     return Rendered(_listing_body(query.day, query.recorded_text, rows), rows)
+
+
+def targets(inputs: TargetInputs, query: ReportQuery, options: TargetOptions) -> Rendered:
+    """The targets answer from its inputs: a folded state's or the versions' (no fold)."""
+    body = tracker(inputs, query.day, options)
+    body["recorded_until"] = query.recorded_text
+    rows = [{**t, "missing": t.get("missing", t.get("missing_count"))} for t in body["targets"]]
+    return Rendered(body, rows)
+
+
+def trends(inputs: reports.TrendInputs, query: ReportQuery) -> Rendered:
+    """The trends answer from its inputs: a folded state's or the versions' (no fold)."""
+    rows: Rows = list(reports.trend_rows(inputs, query.day))
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), rows)
+
+
+def bases(local: Rows, query: ReportQuery) -> Rendered:
+    """`GET /reports/bases` from target 2's rows of every base (targets.local_incubation)."""
+    rows = [r for r in local if query.scope is None or r["reporting_unit"] == query.scope]
+    table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), table)
 
 
 def _listing_body(day: dt.date, recorded: str | None, rows: Rows) -> dict[str, Any]:

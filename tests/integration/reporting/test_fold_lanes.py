@@ -48,7 +48,9 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def cache(database_url: str) -> AsyncIterator[ReportCache]:
-    made = ReportCache(database_url, OPTIONS)
+    # The fold workers' lanes: every answer folded (targets, trends and coverage of past days
+    # are read from versions otherwise, test_place_versions.py, test_agency_versions.py).
+    made = ReportCache(database_url, OPTIONS, versions=False)
     yield made
     made.close()
 
@@ -183,7 +185,7 @@ async def test_an_idle_history_worker_lets_its_state_go_and_still_answers_past_q
     its process stays, and the next past cut-off is folded again, exact. Two queries close
     together (one page) still share the held state."""
     await insert(pool, list(fact_rows(1500, seed=27)))
-    cache = ReportCache(database_url, OPTIONS, history_hold=1.0)
+    cache = ReportCache(database_url, OPTIONS, history_hold=1.0, versions=False)
     try:
         await cache.answer(pool, ReportQuery("targets", PAST[0], None, None))
         history = cache.executors["history"]
@@ -214,7 +216,7 @@ async def test_an_idle_history_worker_ends_and_the_next_past_query_gets_a_new_on
     cut-off; idle past `history_idle` its process ends, so that memory goes back to the OS."""
     rows = list(fact_rows(1500, seed=26))
     await insert(pool, rows)
-    cache = ReportCache(database_url, OPTIONS, history_idle=0.2)
+    cache = ReportCache(database_url, OPTIONS, history_idle=0.2, versions=False)
     try:
         await cache.answer(pool, today_query())
         past = ReportQuery("targets", PAST[1], None, None)
@@ -407,7 +409,7 @@ async def test_a_history_worker_started_with_the_service_ends_if_never_asked(
     but the idle timer of the history lane started only after a call: a service never asked for
     a past date kept an idle worker of ~48 MB for good (reporting's RSS after bench_visible's
     200 commands/s). Idle from its start, it ends like one idle after a call."""
-    cache = ReportCache(database_url, OPTIONS, history_idle=0.2)
+    cache = ReportCache(database_url, OPTIONS, history_idle=0.2, versions=False)
     try:
         await cache.start_workers()
         (pid,) = cache.executors["history"]._processes
