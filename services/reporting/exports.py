@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
-import zipfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
@@ -51,12 +48,9 @@ def _number_format(key: str) -> str | None:
 def _xlsx_cell(key: str, value: Any) -> Any:
     if _number_format(key) is not None and isinstance(value, str):
         try:
-            number = Decimal(value)
+            return Decimal(value)
         except InvalidOperation:
-            number = None
-        if number is not None and number.is_finite():
-            return number
-        # not an amount after all: written as (neutralised) text
+            pass  # not an amount after all: written as (neutralised) text
     return _cell(value)
 
 
@@ -70,99 +64,37 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Columns) -> bytes:
 
 
 def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> bytes:
-    """One sheet: the headers, then a row per record; text as inline strings (never a formula
-    or an error value), amounts as numbers in their format. Written here, row by row: openpyxl
-    held a cell object per value until saved (5.8 MiB for 2,000 rows of 10) and its modules
-    stayed 4.6 MiB resident in the service after the first export (issue 12: reporting's RSS)."""
+    # Imported on the first Excel export, not with the app: its modules are 5 MB resident in
+    # a service that may never make one (issue 12: reporting's RSS).
+    from openpyxl import Workbook
+    from openpyxl.cell import Cell, WriteOnlyCell
+
+    # Write-only: each row is written as it is appended. A workbook held a cell object per
+    # value until saved (5.8 MiB for 2,000 rows of 10), and the service kept the pages.
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+
+    def cell(value: Any, number_format: str | None) -> Cell:
+        made = WriteOnlyCell(sheet, value)
+        # openpyxl types text itself: "=…" as a formula, "#REF!" as an error; text is text.
+        if isinstance(value, str):
+            made.data_type = "s"
+        elif number_format is not None:
+            made.number_format = number_format
+        return made
+
+    sheet.append([cell(zh, None) for _, zh in columns])
     formats = [_number_format(key) for key, _ in columns]
+    for row in rows:
+        sheet.append(
+            [
+                cell(_xlsx_cell(key, row.get(key)), number_format)
+                for (key, _), number_format in zip(columns, formats, strict=True)
+            ]
+        )
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
-        for name, part in _XLSX_PARTS.items():
-            package.writestr(name, part)
-        package.writestr("xl/workbook.xml", _XLSX_WORKBOOK.format(escape(title[:31], _QUOTE)))
-        with package.open("xl/worksheets/sheet1.xml", "w") as sheet:
-            sheet.write(_XLSX_SHEET_START)
-            headers = "".join(_xlsx_text(zh) for _, zh in columns)
-            sheet.write(_XLSX_ROW.format(1, headers).encode())
-            for n, row in enumerate(rows, start=2):
-                cells = (
-                    _xlsx_value(_xlsx_cell(key, row.get(key)), number_format)
-                    for (key, _), number_format in zip(columns, formats, strict=True)
-                )
-                sheet.write(_XLSX_ROW.format(n, "".join(cells)).encode())
-            sheet.write(_XLSX_SHEET_END)
+    workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _xlsx_text(text: str) -> str:
-    if _XML_ILLEGAL.search(text):  # XML 1.0 cannot carry them (openpyxl refused them too)
-        raise ValueError(f"a control character in an Excel cell: {text!r}")
-    if not text:  # a blank cell, as openpyxl wrote it
-        return '<c t="inlineStr"/>'
-    return f'<c t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
-
-
-def _xlsx_value(value: Any, number_format: str | None) -> str:
-    if isinstance(value, str):
-        return _xlsx_text(value)
-    if isinstance(value, int | float | Decimal):
-        style = f' s="{_XLSX_STYLES[number_format]}"' if number_format else ""
-        return f"<c{style}><v>{value}</v></c>"
-    raise TypeError(f"not a cell's value: {type(value).__name__}")
-
-
-# SpreadsheetML (ECMA-376), the least a reader needs: the package's parts, one sheet, and a
-# style per number format (numFmtId 164 on: custom formats).
-_QUOTE = {'"': "&quot;"}
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_XLSX_STYLES = {f: n for n, f in enumerate(NUMBER_FORMATS.values(), start=1)}
-_XLSX_PARTS = {
-    "[Content_Types].xml": _XML
-    + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-    'officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.'
-    'openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-'
-    'officedocument.spreadsheetml.styles+xml"/></Types>',
-    "_rels/.rels": _XML + f'<Relationships xmlns="{_RELS}"><Relationship Id="rId1" '
-    f'Type="{_DOC}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-    "xl/_rels/workbook.xml.rels": _XML + f'<Relationships xmlns="{_RELS}">'
-    f'<Relationship Id="rId1" Type="{_DOC}/worksheet" Target="worksheets/sheet1.xml"/>'
-    f'<Relationship Id="rId2" Type="{_DOC}/styles" Target="styles.xml"/></Relationships>',
-    "xl/styles.xml": _XML
-    + f'<styleSheet xmlns="{_MAIN}"><numFmts count="{len(_XLSX_STYLES)}">'
-    + "".join(
-        f'<numFmt numFmtId="{163 + n}" formatCode="{escape(f, _QUOTE)}"/>'
-        for f, n in _XLSX_STYLES.items()
-    )
-    + '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill '
-    'patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/>'
-    '<bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" '
-    f'fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="{len(_XLSX_STYLES) + 1}">'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    + "".join(
-        f'<xf numFmtId="{163 + n}" fontId="0" fillId="0" borderId="0" xfId="0" '
-        'applyNumberFormat="1"/>'
-        for n in _XLSX_STYLES.values()
-    )
-    + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-    "</cellStyles></styleSheet>",
-}
-_XLSX_WORKBOOK = (
-    _XML + f'<workbook xmlns="{_MAIN}" xmlns:r="{_DOC}"><sheets>'
-    '<sheet name="{}" sheetId="1" r:id="rId1"/></sheets></workbook>'
-)
-_XLSX_SHEET_START = (_XML + f'<worksheet xmlns="{_MAIN}"><sheetData>').encode()
-_XLSX_SHEET_END = b"</sheetData></worksheet>"
-_XLSX_ROW = '<row r="{}">{}</row>'
 
 
 MEDIA_TYPES: dict[Format, str] = {
