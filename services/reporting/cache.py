@@ -53,7 +53,7 @@ import structlog
 
 from servicekit.db import Connection
 from servicekit.workers import WorkerPool, worker_pool
-from services.reporting import foldworker, readmodel, views
+from services.reporting import foldworker, readmodel, readmodel_listings, views
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
@@ -442,6 +442,13 @@ async def _coverage(conn: Connection, generation: str, query: ReportQuery) -> Re
     return views.coverage(counts, query)
 
 
+async def _credit_listings(conn: Connection, generation: str, query: ReportQuery) -> Rendered:
+    listings, agencies = await readmodel_listings.listings_at(
+        conn, generation, query.day, query.recorded_until
+    )
+    return views.credit_listings(listings, agencies, query)
+
+
 # The answer of a report read from entity versions in one snapshot, without a fold.
 Projected = Callable[[Connection, str, ReportQuery], Awaitable[Rendered]]
 # Reports answered from versions in the service when enabled, with the kinds of versions each
@@ -449,6 +456,7 @@ Projected = Callable[[Connection, str, ReportQuery], Awaitable[Rendered]]
 # (test_agency_versions.py ...).
 FROM_VERSIONS: dict[str, tuple[frozenset[str], Projected]] = {
     "coverage": (frozenset({"agency"}), _coverage),
+    "credit_listings": (frozenset({"agency", "listing"}), _credit_listings),
 }
 
 

@@ -33,10 +33,11 @@ from servicekit.kafka_records import Refused, Unknown, parse
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
-from services.reporting import readmodel
+from services.reporting import readmodel, readmodel_listings
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, current
+from services.reporting.readmodel_listings import listing_ids_of_rows as listing_ids
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -222,6 +223,7 @@ async def apply_batch(
         if refresh:
             usccs = [f[5] for f in batch.facts if f[1] == "registry" and f[5]]
             await readmodel.refresh_agencies(conn, generation, usccs)
+            await readmodel_listings.refresh_listings(conn, generation, listing_ids(batch.facts))
         if batch.skipped:
             await readmodel.record_skipped(conn, consumer, batch.skipped)
         if batch.dead:
@@ -637,7 +639,9 @@ async def finish_load(
                 await _analyze_facts(conn, generation)
 
     try:
-        await asyncio.gather(summaries(), statistics())
+        # Every listing's versions read back by the listing index (made with the table).
+        listings = readmodel_listings.build_all(pool, generation)
+        await asyncio.gather(summaries(), statistics(), listings)
     finally:
         if not uscc_built.done():
             uscc_built.cancel()

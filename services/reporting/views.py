@@ -8,13 +8,13 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.reporting.domain import operations, reports
 from services.reporting.domain.periods import Half, report_period
-from services.reporting.domain.state import CityState
+from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
 
 Kind = Literal["targets", "half_year", "coverage", "trends", "credit_listings", "bases"]
@@ -121,13 +121,7 @@ def render(
             trend_rows: Rows = list(reports.trends(state, day))
             return Rendered(_listing_body(day, recorded, trend_rows), trend_rows)
         case "credit_listings":
-            rows = [
-                r
-                for r in reports.credit_listings(state, include_removed=query.include_removed)
-                if query.scope is None or r["reporting_unit"] == query.scope
-            ]
-            table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
-            return Rendered(_listing_body(day, recorded, rows), table)
+            return credit_listings(state.listings.values(), state.agencies, query)
         case "bases":
             rows = [
                 r
@@ -143,6 +137,20 @@ def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:
     (readmodel.coverage_counts) without a fold."""
     rows = reports.coverage_rows(counts, [query.scope] if query.scope else reports.unit_ids())
     return Rendered(_listing_body(query.day, query.recorded_text, rows), rows)
+
+
+def credit_listings(
+    listings: Iterable[Listing], agencies: Mapping[str, AgencyView], query: ReportQuery
+) -> Rendered:
+    """The credit lists from the listings of the cut-off and the listed agencies' views there:
+    a folded state's, or the versions' (readmodel_listings.listings_at) without a fold."""
+    rows = [
+        r
+        for r in reports.credit_listings(listings, agencies, include_removed=query.include_removed)
+        if query.scope is None or r["reporting_unit"] == query.scope
+    ]
+    table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), table)
 
 
 def _listing_body(day: dt.date, recorded: str | None, rows: Rows) -> dict[str, Any]:
