@@ -130,7 +130,7 @@ class ReportCache:
         self.unchecked = 0  # of which served without a check (known behind, within the bound)
         self.table: tuple[str, int] | None = None  # (generation, file node) of the last answer
         self.versions = versions  # settings.py: REPORT_COVERAGE_FROM_VERSIONS
-        self.projected = 0  # answers read from the agency versions, no fold (FROM_VERSIONS)
+        self.projected = 0  # answers read from entity versions, no fold (FROM_VERSIONS)
 
     def _executor(self, lane: Lane) -> WorkerPool:
         if lane not in self.executors:
