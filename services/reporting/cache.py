@@ -131,6 +131,7 @@ class ReportCache:
         self.table: tuple[str, int] | None = None  # (generation, file node) of the last answer
         self.versions = versions  # settings.py: REPORT_COVERAGE_FROM_VERSIONS
         self.projected = 0  # answers read from entity versions, no fold (FROM_VERSIONS)
+        self.warm = asyncio.Event()  # set once `warm_up` ended (readiness: app.py)
 
     def _executor(self, lane: Lane) -> WorkerPool:
         if lane not in self.executors:
@@ -163,6 +164,21 @@ class ReportCache:
         )
         # Idle from its start: a service never asked for a past date kept it for good.
         self._arm_idle("history")
+
+    async def warm_up(self, pool: asyncpg.Pool) -> None:
+        """The live worker folds today's state before any request asks for it: the first
+        answer as of today then advances that state instead of restoring a kept one and folding
+        after it (1M: 0.67 s after a restart). `warm` is set when done or failed (a failure
+        leaves the first request to fold, as before)."""
+        try:
+            async with pool.acquire() as conn:
+                generation = await readmodel.current_generation(conn)
+            today = local_date(dt.datetime.now(dt.UTC))
+            await self._work("live", generation, ReportQuery("targets", today, None, None))
+        except Exception as exc:  # a warm-up's failure costs one slow answer only
+            log.warning("report_warm_up_failed", error=repr(exc))
+        finally:
+            self.warm.set()
 
     def stats(self) -> dict[str, int]:
         """What `/projection/status` shows of the cache (and the benchmark reads)."""

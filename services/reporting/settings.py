@@ -34,6 +34,15 @@ class ReportingSettings(BaseSettings):
         "starts on demand (0: it is kept)",
     )
 
+    warm_ready_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias="REPORT_WARM_READY_SECONDS",
+        description="A new instance reports ready once its live fold worker holds today's "
+        "state (the first report as of today answers without a fold), or after this many "
+        "seconds anyway",
+    )
+
     history_hold_seconds: float = Field(
         default=2.0,
         ge=0,
