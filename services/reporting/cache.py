@@ -53,7 +53,7 @@ import structlog
 
 from servicekit.db import Connection
 from servicekit.workers import WorkerPool, worker_pool
-from services.reporting import foldworker, readmodel, readmodel_places, views
+from services.reporting import foldworker, readmodel, readmodel_listings, readmodel_places, views
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
@@ -130,7 +130,7 @@ class ReportCache:
         self.unchecked = 0  # of which served without a check (known behind, within the bound)
         self.table: tuple[str, int] | None = None  # (generation, file node) of the last answer
         self.versions = versions  # settings.py: REPORT_COVERAGE_FROM_VERSIONS
-        self.projected = 0  # answers read from the agency versions, no fold (FROM_VERSIONS)
+        self.projected = 0  # answers read from entity versions, no fold (FROM_VERSIONS)
         self.warm = asyncio.Event()  # set once `warm_up` ended (readiness: app.py)
 
     def _executor(self, lane: Lane) -> WorkerPool:
@@ -460,6 +460,15 @@ async def _coverage(
     return views.coverage(counts, query)
 
 
+async def _credit_listings(
+    conn: Connection, generation: str, query: ReportQuery, options: TargetOptions
+) -> Rendered:
+    listings, agencies = await readmodel_listings.listings_at(
+        conn, generation, query.day, query.recorded_until
+    )
+    return views.credit_listings(listings, agencies, query)
+
+
 # The answer of a report read from entity versions in one snapshot, without a fold.
 Projected = Callable[[Connection, str, ReportQuery, TargetOptions], Awaitable[Rendered]]
 # Reports answered from versions in the service when enabled, with the kinds of versions each
@@ -470,6 +479,7 @@ FROM_VERSIONS: dict[str, tuple[frozenset[str], Projected]] = {
     "targets": (frozenset({"agency", "base", "stay"}), readmodel_places.targets),
     "bases": (frozenset({"base", "stay"}), readmodel_places.bases),
     "trends": (frozenset({"agency", "base", "stay"}), readmodel_places.trends),
+    "credit_listings": (frozenset({"agency", "listing"}), _credit_listings),
 }
 
 

@@ -27,8 +27,10 @@ from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_ins
 from services.reporting.domain.reports import LIVE_STATUSES
 from services.reporting.domain.state import AGENCY_TYPES, AgencyView, codes, folded_types
 from services.reporting.domain.versions import (
+    LISTING_TYPES,
     AgencyFact,
     AgencyVersion,
+    EntityFact,
     agency_versions,
     current,
 )
@@ -60,6 +62,21 @@ _AGENCY_COLUMNS = "uscc, name, kind, reporting_unit, status, status_since, regis
 # Agency facts (state.AGENCY_FACTS) as literals: a partial index's predicate is matched only by
 # the same condition written out in a query, not by a parameter.
 _AGENCY = "event_type IN ({})".format(", ".join(f"'{t}'" for t in AGENCY_TYPES))
+LISTING = "event_type IN ({})".format(", ".join(f"'{t}'" for t in LISTING_TYPES))  # the same
+LISTING_COLUMNS = (
+    "listing_id",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "uscc",
+    "list",
+    "ground",
+    "listed_on",
+    "removed_on",
+    "removal_reason",
+    "clock_from",
+)
 
 
 def generation_name(number: int) -> str:
@@ -234,6 +251,26 @@ CREATE TABLE IF NOT EXISTS {g}.versions_built (
 );
 -- A row marked by the first build, which kept agency versions only, reads as that.
 ALTER TABLE {g}.versions_built ADD COLUMN IF NOT EXISTS kinds text[] NOT NULL DEFAULT '{{agency}}';
+-- Each credit listing's record as bitemporal versions, as agency_versions (readmodel_listings).
+CREATE TABLE IF NOT EXISTS {g}.listing_versions (
+    listing_id     text NOT NULL,
+    valid_from     date NOT NULL,
+    valid_to       date,
+    recorded_from  timestamptz NOT NULL,
+    recorded_to    timestamptz,
+    uscc           text NOT NULL,
+    list           text NOT NULL,
+    ground         text NOT NULL,
+    listed_on      date NOT NULL,
+    removed_on     date,
+    removal_reason text,
+    clock_from     date,
+    PRIMARY KEY (listing_id, recorded_from, valid_from)
+);
+-- A listing's facts by its id (readmodel_listings.refresh_listings). Made with the table, not
+-- after a bulk load: it holds one fact in ~300, so kept through the load it costs a predicate
+-- check per row instead of a scan of every fact after it.
+CREATE INDEX IF NOT EXISTS facts_listing ON {g}.facts ((data->>'listing_id')) WHERE {LISTING};
 """ + place_tables.tables_ddl(g)
 
 
@@ -270,7 +307,7 @@ async def ensure(conn: Connection) -> str:
 
 
 # The kinds of entity whose versions this build keeps with their facts (domain/versions.py).
-VERSION_KINDS = ("agency", "base", "stay")
+VERSION_KINDS = ("agency", "base", "stay", "listing")
 
 
 async def mark_versions_built(conn: Connection, generation: str) -> None:
@@ -452,10 +489,18 @@ KeptRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, bytes]
 
 
 def agency_facts(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> dict[str, list[AgencyFact]]:
-    """Agency facts of rows of _FOLD_COLUMNS, by credit code, each in fold order: each payload
-    validated from its JSON text, each event id once (a replay folds while its load's extra
-    copies of a republished event may not be deleted yet, `key_facts`; copies sort together)."""
-    by_agency: dict[str, list[AgencyFact]] = {}
+    """Agency facts of rows of _FOLD_COLUMNS, by credit code, each in fold order."""
+    return entity_facts(rows, "uscc")  # every agency fact names its agency
+
+
+def entity_facts(
+    rows: Iterable[asyncpg.Record | FoldRow | KeptRow], key: str
+) -> dict[str, list[EntityFact]]:
+    """Facts of rows of _FOLD_COLUMNS, by their entity's id (the events' field `key`), each in
+    fold order: each payload validated from its JSON text, each event id once (a replay folds
+    while its load's extra copies of a republished event may not be deleted yet, `key_facts`;
+    copies sort together)."""
+    by_entity: dict[str, list[EntityFact]] = {}
     last = None
     for row in sorted(rows, key=lambda r: (r[2], r[3], r[4], r[5])):  # state.sort_key's order
         if row[5] == last:
@@ -465,9 +510,8 @@ def agency_facts(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> dict[str
             event = event_of_json(row[0], row[1], row[6])
         except UnknownEventType:
             continue  # as state.apply: a type this build does not fold
-        uscc: str = getattr(event, "uscc")  # noqa: B009 - every agency fact names its agency
-        by_agency.setdefault(uscc, []).append((event, row[2], row[4]))
-    return by_agency
+        by_entity.setdefault(getattr(event, key), []).append((event, row[2], row[4]))
+    return by_entity
 
 
 def versions_of(by_agency: dict[str, list[AgencyFact]]) -> list[AgencyVersion]:
@@ -610,14 +654,21 @@ async def coverage_counts(
 
 
 async def agency_views_at(
-    conn: Connection, generation: str, day: dt.date, recorded_until: dt.datetime | None
+    conn: Connection,
+    generation: str,
+    day: dt.date,
+    recorded_until: dt.datetime | None,
+    usccs: Sequence[str] | None = None,
 ) -> dict[str, AgencyView]:
-    """`state.agencies` of a fold as of the cut-off, from the agency versions (no fold)."""
+    """`state.agencies` of a fold as of the cut-off, from the agency versions (no fold); with
+    `usccs`, only these agencies' (by the versions' key)."""
     g = checked_generation(generation)
+    only = "" if usccs is None else "uscc = ANY($3) AND "
     rows = await conn.fetch(
-        f"SELECT {_VIEW_COLUMNS} FROM {g}.agency_versions WHERE {_VERSIONS_AT}",
+        f"SELECT {_VIEW_COLUMNS} FROM {g}.agency_versions WHERE {only}{_VERSIONS_AT}",
         day,
         recorded_until,
+        *([] if usccs is None else [list(usccs)]),
     )
     return {
         r[0]: AgencyView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], codes(r[8]), codes(r[9]))
@@ -950,6 +1001,11 @@ _HASHED = (
         'uscc COLLATE "C", recorded_from, valid_from',
     ),
     *place_tables.HASHED,
+    (
+        "listing_versions",
+        ", ".join(LISTING_COLUMNS),
+        'listing_id COLLATE "C", recorded_from, valid_from',
+    ),
 )
 
 

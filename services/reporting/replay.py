@@ -33,10 +33,11 @@ from servicekit.kafka_records import Refused, Unknown, parse
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
-from services.reporting import readmodel, readmodel_places
+from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, current
+from services.reporting.readmodel_listings import listing_ids_of_rows as listing_ids
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -225,6 +226,7 @@ async def apply_batch(
             await readmodel_places.refresh(
                 conn, generation, readmodel_places.places_of_rows(batch.facts)
             )
+            await readmodel_listings.refresh_listings(conn, generation, listing_ids(batch.facts))
         if batch.skipped:
             await readmodel.record_skipped(conn, consumer, batch.skipped)
         if batch.dead:
@@ -640,9 +642,11 @@ async def finish_load(
                 await _analyze_facts(conn, generation)
 
     try:
-        # Bases' and stays' versions from their facts (one scan; 63k rows at 1M) beside them.
+        # Bases', stays' versions from their facts (one scan; 63k rows at 1M) and every
+        # listing's read back by the listing index (made with the table), beside them.
         places = readmodel_places.build_all(pool, generation)
-        await asyncio.gather(summaries(), statistics(), places)
+        listings = readmodel_listings.build_all(pool, generation)
+        await asyncio.gather(summaries(), statistics(), places, listings)
     finally:
         if not uscc_built.done():
             uscc_built.cancel()

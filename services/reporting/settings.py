@@ -64,10 +64,10 @@ class ReportingSettings(BaseSettings):
     coverage_from_versions: bool = Field(
         default=True,
         validation_alias="REPORT_COVERAGE_FROM_VERSIONS",
-        description="Answer coverage, targets, bases and trends of past and by-recording "
-        "cut-offs from the entity versions in the service, without a fold "
-        "(docs/design/maintained-figures.md); only for a generation whose "
-        "versions were built (made by a replay of this build, or folded live from the start)",
+        description="Answer coverage, targets, bases, trends and the credit lists of past and "
+        "by-recording cut-offs from the entity versions in the service, without a fold "
+        "(docs/design/maintained-figures.md); only for a generation whose versions of the "
+        "kinds read were built (made by a replay of this build, or folded live from the start)",
     )
 
     def target_options(self) -> TargetOptions:

@@ -8,14 +8,14 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.reporting.domain import operations, reports
 from services.reporting.domain.periods import Half, report_period
 from services.reporting.domain.records import Records
-from services.reporting.domain.state import CityState
+from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import (
     TargetInputs,
     TargetOptions,
@@ -134,7 +134,7 @@ def render(
 
     `units` gives `by_unit(state)`, computed once per state by the caller that keeps it.
     """
-    day, recorded = query.day, query.recorded_text
+    day = query.day
     match query.kind:
         case "targets":
             return targets(target_inputs(state, day), query, options)
@@ -145,13 +145,7 @@ def render(
         case "trends":
             return trends(reports.trend_inputs(state), query)
         case "credit_listings":
-            rows = [
-                r
-                for r in reports.credit_listings(state, include_removed=query.include_removed)
-                if query.scope is None or r["reporting_unit"] == query.scope
-            ]
-            table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
-            return Rendered(_listing_body(day, recorded, rows), table)
+            return credit_listings(state.listings.values(), state.agencies, query)
         case "bases":
             return bases(base_local_agencies(state, day), query)
 
@@ -181,6 +175,20 @@ def bases(local: Rows, query: ReportQuery) -> Rendered:
     """`GET /reports/bases` from target 2's rows of every base (targets.local_incubation)."""
     rows = [r for r in local if query.scope is None or r["reporting_unit"] == query.scope]
     table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), table)
+
+
+def credit_listings(
+    listings: Iterable[Listing], agencies: Mapping[str, AgencyView], query: ReportQuery
+) -> Rendered:
+    """The credit lists from the listings of the cut-off and the listed agencies' views there:
+    a folded state's, or the versions' (readmodel_listings.listings_at) without a fold."""
+    rows = [
+        r
+        for r in reports.credit_listings(listings, agencies, include_removed=query.include_removed)
+        if query.scope is None or r["reporting_unit"] == query.scope
+    ]
+    table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
     return Rendered(_listing_body(query.day, query.recorded_text, rows), table)
 
 

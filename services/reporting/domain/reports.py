@@ -18,7 +18,7 @@ from socialwork_contracts.periods import add_years
 from services.reporting.domain import operations as ops
 from services.reporting.domain.periods import Period
 from services.reporting.domain.records import Records
-from services.reporting.domain.state import AgencyView, BaseView, CityState
+from services.reporting.domain.state import AgencyView, BaseView, CityState, Listing, agency_unit
 
 Figures = dict[str, int | str]
 LIVE_STATUSES = ("active", "suspended")  # registered and not deregistered or revoked
@@ -518,14 +518,18 @@ def _by_day(counts: Mapping[dt.date, int]) -> _Cumulative:
     return _Cumulative(days, list(accumulate(counts[d] for d in days)))
 
 
-def credit_listings(state: CityState, *, include_removed: bool) -> list[dict[str, str | None]]:
-    """Agencies on each credit list with dates, and the escalation date the clock brings."""
+def credit_listings(
+    listings: Iterable[Listing], agencies: Mapping[str, AgencyView], *, include_removed: bool
+) -> list[dict[str, str | None]]:
+    """Agencies on each credit list with dates, and the escalation date the clock brings: the
+    listings of a cut-off and the agencies' views there (a fold's `state.listings` and
+    `state.agencies`, or the versions', readmodel_listings.listings_at)."""
     rows: list[dict[str, str | None]] = []
-    for listing in sorted(state.listings.values(), key=lambda x: (x.listed_on, x.listing_id)):
+    for listing in sorted(listings, key=lambda x: (x.listed_on, x.listing_id)):
         if listing.removed_on is not None and not include_removed:
             continue
-        agency = state.agencies.get(listing.uscc)
-        unit = state.unit_of_agency(listing.uscc)
+        agency = agencies.get(listing.uscc)
+        unit = agency_unit(agencies, listing.uscc)
         # Domain rule: 2 full years on the abnormal list moves an agency to the serious list.
         start = listing.clock_from or listing.listed_on
         escalation = add_years(start, 2) if listing.list == "abnormal" else None

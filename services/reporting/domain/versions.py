@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Generic, TypeVar
 
+from socialwork_contracts import supervision as sup
 from socialwork_contracts.base import DomainEvent
 
-from services.reporting.domain.state import AgencyView, CityState, apply_event
+from services.reporting.domain.state import AgencyView, CityState, Listing, apply_event
 
 # One fact of an entity: the event, the day it takes effect, the instant it was recorded.
 EntityFact = tuple[DomainEvent, dt.date, dt.datetime]
@@ -70,6 +71,25 @@ def agency_versions(facts: Sequence[AgencyFact]) -> list[AgencyVersion]:
 
 def _agencies(state: CityState) -> dict[str, Any]:
     return state.agencies
+
+
+# The facts of a credit listing: their handlers are the only ones that read or write
+# `listings`, each only the entry of its own listing id (tests/reporting/test_listing_facts.py),
+# so a listing's view is the fold of its own listing facts alone.
+LISTING_FACTS: frozenset[type[DomainEvent]] = frozenset(
+    {sup.AgencyListed, sup.AgencyDelisted, sup.ListingClockRestarted}
+)
+LISTING_TYPES: tuple[str, ...] = tuple(sorted(cls.event_type for cls in LISTING_FACTS))
+ListingVersion = Version[Listing]
+
+
+def listing_versions(facts: Sequence[EntityFact]) -> list[ListingVersion]:
+    """One listing's versions from its listing facts (LISTING_FACTS) in fold order."""
+    return entity_versions(facts, _listings)
+
+
+def _listings(state: CityState) -> dict[str, Any]:
+    return state.listings
 
 
 _Segment = tuple[dt.date, dt.date | None, Any]  # valid from, valid to (exclusive), view
