@@ -3,7 +3,7 @@ from its own facts with the fold's handlers: the places and stays targets, `GET 
 and trends read (issue 12: any as-of date without a fold).
 
 Base facts write only `bases`, stay facts only `incubations`, each only its own entry
-(tests/reporting/test_place_facts.py); `IncubationIdentityLinked` also moves funding and
+(tests/reporting/test_agency_facts.py); `IncubationIdentityLinked` also moves funding and
 issue-11 records to the credit code, which these versions do not hold.
 """
 

@@ -74,7 +74,7 @@ def _agencies(state: CityState) -> dict[str, Any]:
 
 
 # The facts of a credit listing: their handlers are the only ones that read or write
-# `listings`, each only the entry of its own listing id (tests/reporting/test_listing_facts.py),
+# `listings`, each only the entry of its own listing id (tests/reporting/test_agency_facts.py),
 # so a listing's view is the fold of its own listing facts alone.
 LISTING_FACTS: frozenset[type[DomainEvent]] = frozenset(
     {sup.AgencyListed, sup.AgencyDelisted, sup.ListingClockRestarted}
