@@ -23,7 +23,7 @@ import asyncpg
 from servicekit.db import Connection
 from services.reporting import readmodel, views
 from services.reporting.domain import reports
-from services.reporting.domain.facts import Fact, FactRow, event_of_json
+from services.reporting.domain.facts import Fact, FactRow
 from services.reporting.domain.place_versions import (
     BASE_TYPES,
     STAY_TYPES,
@@ -137,15 +137,7 @@ def _versions(
     rows: Sequence[Any], key: str, versions: Callable[[Sequence[EntityFact]], list[V]]
 ) -> list[V]:
     """Each entity's versions from rows of readmodel._FOLD_COLUMNS, by the payload's `key`."""
-    by_entity: dict[str, list[EntityFact]] = {}
-    last = None
-    # The fold's order (state.sort_key); each event id once (a load's copies sort together).
-    for row in sorted(rows, key=lambda r: (r[2], r[3], r[4], r[5])):
-        if row[5] == last:
-            continue
-        last = row[5]
-        event = event_of_json(row[0], row[1], row[6])
-        by_entity.setdefault(getattr(event, key), []).append((event, row[2], row[4]))
+    by_entity = readmodel.entity_facts(rows, key)
     return [v for facts in by_entity.values() for v in versions(facts)]
 
 
