@@ -18,6 +18,7 @@ advisory lock; a re-keep killed midway leaves whole rows, and the next look find
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import asyncpg
@@ -28,6 +29,7 @@ from services.reporting import foldworker, readmodel
 from services.reporting.domain import checkpoint
 
 log = structlog.get_logger()
+REST = 3.0  # after a re-keep, no look for this many times as long as it took
 
 
 @dataclass
@@ -43,18 +45,23 @@ class Rekeeper:
     exact_in: tuple[str, str] | None = None
 
     async def run(self, pool: asyncpg.Pool, stopped: asyncio.Event) -> None:
-        """Look every `interval` seconds until `stopped`; a failed look is logged and retried."""
+        """Look every `interval` seconds until `stopped`, and after a re-keep `REST` times as
+        long as it took more (a steady stream of late facts, e.g. commands dated in the past:
+        a quarter of a core at most); a failed look is logged and retried."""
+        took = 0.0
         while not stopped.is_set():
             try:
-                await asyncio.wait_for(stopped.wait(), self.interval)
+                await asyncio.wait_for(stopped.wait(), self.interval + REST * took)
             except TimeoutError:
+                started = time.monotonic()
                 try:
-                    await self.look(pool)
+                    took = 0.0 if await self.look(pool) is None else time.monotonic() - started
                 except Exception as exc:  # the next look tries again; answers stay exact
                     log.warning("reporting.rekeep_failed", error=repr(exc))
 
-    async def look(self, pool: asyncpg.Pool) -> int:
-        """Keep again the states late facts made inexact, if any: how many were kept again."""
+    async def look(self, pool: asyncpg.Pool) -> int | None:
+        """Keep again the states late facts made inexact, if any: how many were kept again
+        (None: every kept state was exact, nothing run)."""
         async with pool.acquire() as conn:
             generation = await readmodel.current_generation(conn)
             since = self.exact_in[1] if self.exact_in and self.exact_in[0] == generation else None
@@ -69,7 +76,7 @@ class Rekeeper:
                 )
         if not late:
             self.exact_in = (generation, snapshot)
-            return 0
+            return None
         kept = await _in_a_process_of_its_own(self.dsn, generation)
         self.rekeeps += 1
         self.kept += kept
