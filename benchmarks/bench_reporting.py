@@ -505,7 +505,9 @@ async def reports_again(args: argparse.Namespace) -> None:
     with infrastructure(Path(args.state)) as infra:
         dsn = f"{infra.admin_dsn.rpartition('/')[0]}/{args.reports_on}"
         if args.late_facts:
-            late = await report_load.late_facts(dsn, args.late_facts, seed=int(time.time()))
+            late = await report_load.late_facts(
+                dsn, args.late_facts, seed=int(time.time()), rekeep=not args.rekeep_by_service
+            )
             print(json.dumps(late), "load", os.getloadavg()[0], flush=True)
         if args.new_dates:
             print(json.dumps(await report_load.new_dates(dsn), indent=1), flush=True)
@@ -620,6 +622,12 @@ def main() -> None:
         metavar="N",
         help="with --reports-on: first N registrations dated in the past applied as the live "
         "consumer applies them (and re-kept where the build does), then the phase",
+    )
+    parser.add_argument(
+        "--rekeep-by-service",
+        action="store_true",
+        help="with --late-facts: no re-keep before the phase; the service's own keeps them "
+        "(REPORT_REKEEP_SECONDS from the environment) during the report load",
     )
     parser.add_argument(
         "--profile-loop",

@@ -30,6 +30,7 @@ import gc
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -445,7 +446,8 @@ async def new_dates(dsn: str) -> list[dict[str, Any]]:
         started = time.perf_counter()
         answer = await worker.answer(dsn, generation, asked, TargetOptions())
         seconds = time.perf_counter() - started
-        return {"seconds": round(seconds, 2), "from_first_fact": answer.refolded}
+        return {"seconds": round(seconds, 2), "from_first_fact": answer.refolded,
+                "folded": worker.folded, "restored": worker.restored}  # fmt: skip
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -474,14 +476,16 @@ async def new_dates(dsn: str) -> list[dict[str, Any]]:
 MONTH = dt.timedelta(days=30)
 
 
-async def late_facts(dsn: str, count: int, seed: int) -> dict[str, Any]:
+async def late_facts(dsn: str, count: int, seed: int, rekeep: bool = True) -> dict[str, Any]:
     """`count` registrations dated in the past (their own days across the history's years),
     recorded now, applied as the live consumer applies a batch (50 a transaction); then, where
-    this build has it (services.reporting.rekeep), the re-keep the service would start."""
+    this build has it (services.reporting.rekeep) and `rekeep`, the re-keep the service would
+    start (without it: left to the service's own, REPORT_REKEEP_SECONDS)."""
     import asyncpg
     from socialwork_contracts.envelope import CloudEvent
     from socialwork_contracts.registry import AgencyRegistered
 
+    from servicekit.eventstore.store import init_connection
     from services.reporting import readmodel
     from services.reporting.consumers import LiveProjection
 
@@ -505,7 +509,7 @@ async def late_facts(dsn: str, count: int, seed: int) -> dict[str, Any]:
         if len(late) == count:
             break
     days = sorted(e.registered_on for _, e in late)
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=init_connection)
     try:
         async with pool.acquire() as conn:
             projection = LiveProjection(await readmodel.live_consumer(conn))
@@ -518,9 +522,22 @@ async def late_facts(dsn: str, count: int, seed: int) -> dict[str, Any]:
             from services.reporting.rekeep import Rekeeper  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             return {**result, "rekept": None}
-        started = time.perf_counter()
+        if not rekeep:
+            return {**result, "rekept": "by the service"}
+        started, cpu = time.perf_counter(), _children_cpu()
         kept = await Rekeeper(dsn, 0).look(pool)
         seconds = time.perf_counter() - started
-        return {**result, "rekept": kept, "rekeep_s": round(seconds, 2)}
+        for _ in range(50):  # the re-keep's process reaped (its pool's thread waits for it)
+            if _children_cpu() > cpu:
+                break
+            await asyncio.sleep(0.1)
+        return {**result, "rekept": kept, "rekeep_s": round(seconds, 2),
+                "rekeep_cpu_s": round(_children_cpu() - cpu, 2)}  # fmt: skip
     finally:
         await pool.close()
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's ended and reaped child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

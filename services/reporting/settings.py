@@ -66,8 +66,9 @@ class ReportingSettings(BaseSettings):
         validation_alias="REPORT_REKEEP_SECONDS",
         description="How often the service looks for kept states (checkpoints) that late facts "
         "made inexact and keeps them again, in one fold in a worker process of its own at a "
-        "lower CPU priority: late facts within one period are re-kept once (0: never; the "
-        "first answer of a later date then folds from the state kept before the late fact)",
+        "lower CPU priority: late facts within one period are re-kept once, and after a "
+        "re-keep the next look waits three times as long as it took (0: never; the first "
+        "answer of a later date then folds from the state kept before the late fact)",
     )
 
     def target_options(self) -> TargetOptions:
