@@ -351,8 +351,7 @@ class Worker:
         that one keeps them. Each state in a transaction of its own (`_keep`)."""
         if self.writer is None or self.writer.is_closed():
             self.writer = await asyncpg.connect(dsn)
-        lock = f"reporting.keep_again.{generation}"
-        if not await self.writer.fetchval(_TRY_LOCK, lock):
+        if not await self.writer.fetchval(_TRY_LOCK, lock(generation)):
             return 0
         try:
             conn = await self.connection(dsn)
@@ -374,7 +373,7 @@ class Worker:
                     self.days_to_keep = usual
                 return self.kept - kept
         finally:
-            await self.writer.execute(_UNLOCK, lock)
+            await self.writer.execute(_UNLOCK, lock(generation))
 
     async def _late_agency_facts(
         self, conn: asyncpg.Connection, generation: str, day: dt.date, recorded: dt.datetime
@@ -437,6 +436,18 @@ class Worker:
 # A session lock (released with the connection, a SIGKILL included) by the name's 64-bit hash.
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
 _UNLOCK = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
+# Whether no session holds it (taken and given back at once): a look skips a busy re-keep.
+LOCK_FREE = (  # CASE: taken before it is given back (AND has no evaluation order)
+    "SELECT CASE WHEN pg_try_advisory_lock(hashtextextended($1, 0)) "
+    "THEN pg_advisory_unlock(hashtextextended($1, 0)) ELSE false END"
+)
+
+
+def lock(generation: str) -> str:
+    """The name of a generation's re-keep lock (`Worker.keep_again`)."""
+    return f"reporting.keep_again.{generation}"
+
+
 FOLDED = sorted(folded_types())  # the other types leave the state as it is: not even read
 
 

@@ -74,9 +74,14 @@ class Rekeeper:
                         conn, generation, checkpoint.LAYOUT, foldworker.FOLDED
                     )
                 )
+            busy = late and not await conn.fetchval(
+                foldworker.LOCK_FREE, foldworker.lock(generation)
+            )
         if not late:
             self.exact_in = (generation, snapshot)
             return None
+        if busy:  # another instance's re-keep: no process started here for nothing
+            return 0
         kept = await _in_a_process_of_its_own(self.dsn, generation)
         self.rekeeps += 1
         self.kept += kept

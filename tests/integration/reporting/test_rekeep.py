@@ -226,6 +226,9 @@ async def test_a_second_instance_leaves_the_re_keep_to_the_first(
         second = foldworker.Worker()
         assert await second.keep_again(database_url, G) == 0  # the first holds the lock
         assert (second.folded, second.kept) == (0, 0)
+        looking = Rekeeper(database_url, interval=60)
+        assert await looking.look(pool) == 0  # sees it held: starts no process
+        assert looking.rekeeps == 0
         await transaction.rollback()
         assert await process.wait() == 0
     finally:
