@@ -14,6 +14,7 @@ coverage answered from them for new as-of dates, and the live path's cost (issue
 4. The fold path (foldworker.Worker, as reports are answered today) for new cut-offs, a new
    worker each (no held state, a kept state where one serves), timed and compared.
 5. Live: `refresh_agencies` of batches of agencies, as the consumer runs it per batch.
+With `--listings`, the same for listing versions and credit lists (readmodel_listings) only.
 PostgreSQL is started from the state folder's `postgres` (devstack); nothing else runs.
 """
 
@@ -32,13 +33,13 @@ import asyncpg
 from devstack.postgres import start_postgres
 
 from servicekit.eventstore.store import init_connection
-from services.reporting import foldworker, readmodel, views
+from services.reporting import cache, foldworker, readmodel, readmodel_listings
 from services.reporting.domain import reports
 from services.reporting.domain.periods import end_of_local_day
 from services.reporting.domain.state import AGENCY_TYPES, CityState, apply_event
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.domain.versions import current
-from services.reporting.views import ReportQuery
+from services.reporting.views import Kind, ReportQuery
 
 COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
 AGENCY = "service = 'registry' AND event_type = ANY($1)"
@@ -132,26 +133,81 @@ async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
         )
 
 
-async def _fold_path(dsn: str, g: str, conn: asyncpg.Connection, count: int) -> None:
-    """The path reports take today (foldworker: a kept state, then the facts to the cut-off,
-    then the render), a new worker per cut-off (no held state), against the versions."""
+async def _fold_path(
+    dsn: str, g: str, conn: asyncpg.Connection, count: int, kind: Kind = "coverage"
+) -> None:
+    """The path reports take without versions (foldworker: a kept state, then the facts to
+    the cut-off, then the render), a new worker per cut-off (no held state), against the
+    versions (the cache's answer from them, cache.FROM_VERSIONS)."""
     for day, recorded in _cutoffs(count):
-        query = ReportQuery("coverage", day, recorded, recorded.isoformat() if recorded else None)
+        text = recorded.isoformat() if recorded else None
+        query = ReportQuery(kind, day, recorded, text, include_removed=True)
         worker = foldworker.Worker()
         started = time.perf_counter()
         answer = await worker.answer(dsn, g, [query], TargetOptions())
         fold = time.perf_counter() - started
         started = time.perf_counter()
-        found = views.coverage(await readmodel.coverage_counts(conn, g, day, recorded), query)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            found = await cache.FROM_VERSIONS[kind][1](conn, g, query, TargetOptions())
         versions = time.perf_counter() - started
         assert found == answer.rendered[0], query
         for opened in (worker.conn, worker.writer):
             if opened is not None:
                 await opened.close()
         print(
-            f"first answer {day} recorded by {recorded}: fold path {_ms(fold)} "
+            f"first answer of {kind} {day} recorded by {recorded}: fold path {_ms(fold)} "
             f"(from a kept state: {bool(worker.restored)}), versions {_ms(versions)}, equal"
         )
+
+
+async def _listings(dsn: str, g: str, conn: asyncpg.Connection, args: argparse.Namespace) -> None:
+    """Listing versions (readmodel_listings): their build after a bulk load, credit lists from
+    them for new cut-offs, the fold path beside them (equal), a live batch's refresh."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=init_connection)
+    try:
+        started = time.perf_counter()
+        await readmodel_listings.build_all(pool, g)
+        built = time.perf_counter() - started
+    finally:
+        await pool.close()
+    row = await conn.fetchrow(
+        f"SELECT count(*), pg_size_pretty(pg_total_relation_size('{g}.listing_versions')) "  # noqa: S608 - checked identifier
+        f"FROM {g}.listing_versions"
+    )
+    assert row is not None  # an aggregate: one row
+    count, size = row
+    print(f"listing versions: build_all {_ms(built)}, {count} rows, {size} with the key")
+    answer = cache.FROM_VERSIONS["credit_listings"][1]
+    for label, by_recording in (("by occurrence", False), ("by recording", True)):
+        times = []
+        for day, recorded in _cutoffs(args.dates * 2):
+            if (recorded is not None) != by_recording:
+                continue
+            query = ReportQuery("credit_listings", day, recorded, None, include_removed=True)
+            started = time.perf_counter()
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                await answer(conn, g, query, TargetOptions())
+            times.append(time.perf_counter() - started)
+        times.sort()
+        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+        print(
+            f"credit lists from versions {label}: {len(times)} cut-offs, p50 "
+            f"{_ms(statistics.median(times))}, p99 {_ms(p99)}, max {_ms(times[-1])}"
+        )
+    await _fold_path(dsn, g, conn, args.fold, "credit_listings")
+    ids = [r[0] for r in await conn.fetch(f"SELECT DISTINCT listing_id FROM {g}.listing_versions")]  # noqa: S608 - checked identifier
+    rng = random.Random(5)
+    times = []
+    for _ in range(20):
+        chosen = rng.sample(ids, min(args.batch, len(ids)))
+        started = time.perf_counter()
+        async with conn.transaction():
+            await readmodel_listings.refresh_listings(conn, g, chosen)
+        times.append(time.perf_counter() - started)
+    print(
+        f"live refresh_listings of {min(args.batch, len(ids))} listings: p50 "
+        f"{_ms(statistics.median(times))}, max {_ms(max(times))} (20 batches)"
+    )
 
 
 async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
@@ -178,7 +234,12 @@ async def main(args: argparse.Namespace) -> None:
         conn = await asyncpg.connect(f"{base}/{args.database}")
         await init_connection(conn)
         try:
+            started = time.perf_counter()
             g = await readmodel.ensure(conn)
+            print(f"ensure (an upgrade's DDL, if any) {_ms(time.perf_counter() - started)}")
+            if args.listings:
+                await _listings(f"{base}/{args.database}", g, conn, args)
+                return
             await _build(conn, g)
             await _answers(conn, g, args.dates)
             await _exact(conn, g, args.exact)
@@ -199,4 +260,7 @@ if __name__ == "__main__":
     parser.add_argument("--exact", type=int, default=6, help="cut-offs compared with a fold")
     parser.add_argument("--fold", type=int, default=6, help="cut-offs answered by the fold path")
     parser.add_argument("--batch", type=int, default=100, help="agencies per live batch")
+    parser.add_argument(
+        "--listings", action="store_true", help="listing versions and credit lists only"
+    )
     asyncio.run(main(parser.parse_args()))

@@ -49,6 +49,8 @@ class Runtime:
     # Consumers whose view is rebuilt into a new generation while the current one keeps serving
     # (by name): the operator's rebuild runs this instead of emptying the view in place.
     rebuilders: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
+    # A service's own readiness checks by name (reporting: its today's state held).
+    readiness: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     @functools.cached_property
     def token_settings(self) -> TokenSettings:
@@ -75,6 +77,7 @@ class Runtime:
             checks["database"] = True
         if self.consumers:
             checks["consuming"] = all(consumer.joined for consumer in self.consumers)
+        checks.update((name, check()) for name, check in self.readiness.items())
         return checks
 
     async def broker_reachable(self) -> bool:

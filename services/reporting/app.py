@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
-async def prepare(runtime: Runtime, cache: ReportCache, rekeep_seconds: float) -> None:
+async def prepare(
+    runtime: Runtime, cache: ReportCache, warm_ready_seconds: float, rekeep_seconds: float
+) -> None:
     # Encoded answers and exports (a city workbook's buffers) are large blocks: given back
     # when freed, not kept in the heap (issue 12: reporting's RSS with its workers).
     heap.return_large_blocks()
@@ -44,6 +47,11 @@ async def prepare(runtime: Runtime, cache: ReportCache, rekeep_seconds: float) -
         await readmodel.ensure(conn)
         consumer_name = await readmodel.live_consumer(conn)
     add_consumer(runtime, LiveProjection(consumer_name))
+    runtime.tasks.append(asyncio.create_task(cache.warm_up(runtime.pool)))
+    # Traffic once today's state is held, or after the bound anyway (a generation with no kept
+    # state folds from its first fact: minutes at 1M).
+    warm_by = time.monotonic() + warm_ready_seconds
+    runtime.readiness["reports_warm"] = lambda: cache.warm.is_set() or time.monotonic() > warm_by
 
     async def rebuild() -> object:
         # A new generation from offset 0, then the switch: reports never go empty meanwhile.
@@ -89,7 +97,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "可按发生时间或记录时间回溯 — citywide projections folded from every service's events. "
         "Reads need a bearer token (docs/reporting.md); the dashboard page is at /dashboard.",
         settings=settings,
-        prepare=lambda runtime: prepare(runtime, cache, reporting.rekeep_seconds),
+        prepare=lambda runtime: prepare(
+            runtime, cache, reporting.warm_ready_seconds, reporting.rekeep_seconds
+        ),
         router=api_router(),
     )
     app.state.reports = cache  # the answer cache the report routes share (api/common.py)

@@ -10,8 +10,9 @@ from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.db import Connection
-from services.reporting import readmodel
+from services.reporting import place_tables, readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import fact_of
+from services.reporting.readmodel_listings import listing_ids
 from services.reporting.readmodel_live import generation_for_write
 
 
@@ -32,7 +33,8 @@ class LiveProjection:
     async def apply_together(
         self, conn: Connection, events: Sequence[tuple[CloudEvent, DomainEvent]]
     ) -> None:
-        """A batch's facts in one insert, its agencies re-folded in one pass (issue 12)."""
+        """A batch's facts in one insert, its agencies and listings re-folded in one pass each
+        (issue 12)."""
         generation = await generation_for_write(conn)
         facts = [
             fact_of(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
@@ -41,9 +43,10 @@ class LiveProjection:
         await readmodel.insert_facts(conn, generation, facts)
         agencies = [f.uscc for f in facts if f.service == "registry" and f.uscc is not None]
         await readmodel.refresh_agencies(conn, generation, agencies)
+        await readmodel_places.refresh(conn, generation, readmodel_places.places_of_facts(facts))
+        await readmodel_listings.refresh_listings(conn, generation, listing_ids(facts))
 
     async def reset(self, conn: Connection) -> None:
         generation = await generation_for_write(conn)
-        await conn.execute(
-            f"TRUNCATE {generation}.facts, {generation}.agencies, {generation}.agency_versions"
-        )
+        tables = ["facts", "agencies", "agency_versions", "listing_versions", *place_tables.TABLES]
+        await conn.execute("TRUNCATE " + ", ".join(f"{generation}.{t}" for t in tables))

@@ -22,12 +22,15 @@ from socialwork_contracts.catalog import UnknownEventType
 
 from servicekit.db import Connection
 from servicekit.ddl import apply_ddl
+from services.reporting import place_tables
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
 from services.reporting.domain.reports import LIVE_STATUSES
 from services.reporting.domain.state import AGENCY_TYPES, AgencyView, codes, folded_types
 from services.reporting.domain.versions import (
+    LISTING_TYPES,
     AgencyFact,
     AgencyVersion,
+    EntityFact,
     agency_versions,
     current,
 )
@@ -59,6 +62,21 @@ _AGENCY_COLUMNS = "uscc, name, kind, reporting_unit, status, status_since, regis
 # Agency facts (state.AGENCY_FACTS) as literals: a partial index's predicate is matched only by
 # the same condition written out in a query, not by a parameter.
 _AGENCY = "event_type IN ({})".format(", ".join(f"'{t}'" for t in AGENCY_TYPES))
+LISTING = "event_type IN ({})".format(", ".join(f"'{t}'" for t in LISTING_TYPES))  # the same
+LISTING_COLUMNS = (
+    "listing_id",
+    "valid_from",
+    "valid_to",
+    "recorded_from",
+    "recorded_to",
+    "uscc",
+    "list",
+    "ground",
+    "listed_on",
+    "removed_on",
+    "removal_reason",
+    "clock_from",
+)
 
 
 def generation_name(number: int) -> str:
@@ -109,7 +127,7 @@ def generation_index_ddl(generation: str) -> str:
 CREATE INDEX IF NOT EXISTS facts_fold ON {g}.facts
     (effective_on, occurred_at, recorded_at, event_id COLLATE "C");
 CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
-"""
+""" + place_tables.index_ddl(g)
 
 
 async def ensure_checkpoint_index(conn: Connection, generation: str) -> None:
@@ -224,14 +242,36 @@ CREATE TABLE IF NOT EXISTS {g}.agency_versions (
     target_groups  text[] NOT NULL,
     PRIMARY KEY (uscc, recorded_from, valid_from)
 );
--- A row once every agency's versions are there: the generation was folded live from its first
--- fact, or a replay of a build that keeps them switched to it. A generation made before the
--- versions has facts and none, and is answered by folding (cache.FROM_VERSIONS).
+-- A row once every entity's versions of each of `kinds` are there: the generation was folded
+-- live from its first fact, or a replay of a build that keeps them switched to it. A
+-- generation made before a kind's versions is answered by folding for it (cache.FROM_VERSIONS).
 CREATE TABLE IF NOT EXISTS {g}.versions_built (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     built_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-"""
+-- A row marked by the first build, which kept agency versions only, reads as that.
+ALTER TABLE {g}.versions_built ADD COLUMN IF NOT EXISTS kinds text[] NOT NULL DEFAULT '{{agency}}';
+-- Each credit listing's record as bitemporal versions, as agency_versions (readmodel_listings).
+CREATE TABLE IF NOT EXISTS {g}.listing_versions (
+    listing_id     text NOT NULL,
+    valid_from     date NOT NULL,
+    valid_to       date,
+    recorded_from  timestamptz NOT NULL,
+    recorded_to    timestamptz,
+    uscc           text NOT NULL,
+    list           text NOT NULL,
+    ground         text NOT NULL,
+    listed_on      date NOT NULL,
+    removed_on     date,
+    removal_reason text,
+    clock_from     date,
+    PRIMARY KEY (listing_id, recorded_from, valid_from)
+);
+-- A listing's facts by its id (readmodel_listings.refresh_listings). Made with the table, not
+-- after a bulk load: it holds one fact in ~300, so kept through the load it costs a predicate
+-- check per row instead of a scan of every fact after it.
+CREATE INDEX IF NOT EXISTS facts_listing ON {g}.facts ((data->>'listing_id')) WHERE {LISTING};
+""" + place_tables.tables_ddl(g)
 
 
 async def live_consumer(conn: Connection) -> str:
@@ -256,24 +296,36 @@ async def ensure(conn: Connection) -> str:
     await apply_ddl(conn, CONTROL, "control", CONTROL_DDL)
     generation = await current_generation(conn)
     await apply_ddl(conn, generation, "generation", generation_ddl(generation))
-    # Folded live from the first fact on: every agency's versions will be kept with its facts.
+    # Folded live from the first fact on: every entity's versions will be kept with its facts.
     g = checked_generation(generation)
     await conn.execute(
-        f"INSERT INTO {g}.versions_built SELECT WHERE NOT EXISTS (SELECT FROM {g}.facts) "
-        "ON CONFLICT DO NOTHING"
+        f"INSERT INTO {g}.versions_built (kinds) SELECT $1 WHERE NOT EXISTS "
+        f"(SELECT FROM {g}.facts) ON CONFLICT DO NOTHING",
+        list(VERSION_KINDS),
     )
     return generation
 
 
+# The kinds of entity whose versions this build keeps with their facts (domain/versions.py).
+VERSION_KINDS = ("agency", "base", "stay", "listing")
+
+
 async def mark_versions_built(conn: Connection, generation: str) -> None:
+    """Every entity's versions of VERSION_KINDS are kept here (a replay's, at its switch). A
+    mark is never widened: a generation this build did not make whole stays as marked."""
     g = checked_generation(generation)
-    await conn.execute(f"INSERT INTO {g}.versions_built DEFAULT VALUES ON CONFLICT DO NOTHING")
+    await conn.execute(
+        f"INSERT INTO {g}.versions_built (kinds) VALUES ($1) ON CONFLICT DO NOTHING",
+        list(VERSION_KINDS),
+    )
 
 
-async def versions_built(conn: Connection, generation: str) -> bool:
-    """Whether every agency's versions are kept in this generation (`versions_built`)."""
+async def versions_built(conn: Connection, generation: str, kind: str = "agency") -> bool:
+    """Whether every entity's versions of `kind` are kept in this generation."""
     g = checked_generation(generation)
-    built: bool = await conn.fetchval(f"SELECT EXISTS (SELECT FROM {g}.versions_built)")
+    built: bool = await conn.fetchval(
+        f"SELECT EXISTS (SELECT FROM {g}.versions_built WHERE $1 = ANY(kinds))", kind
+    )
     return built
 
 
@@ -437,10 +489,18 @@ KeptRow = tuple[str, int, dt.date, dt.datetime, dt.datetime, str, bytes]
 
 
 def agency_facts(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> dict[str, list[AgencyFact]]:
-    """Agency facts of rows of _FOLD_COLUMNS, by credit code, each in fold order: each payload
-    validated from its JSON text, each event id once (a replay folds while its load's extra
-    copies of a republished event may not be deleted yet, `key_facts`; copies sort together)."""
-    by_agency: dict[str, list[AgencyFact]] = {}
+    """Agency facts of rows of _FOLD_COLUMNS, by credit code, each in fold order."""
+    return entity_facts(rows, "uscc")  # every agency fact names its agency
+
+
+def entity_facts(
+    rows: Iterable[asyncpg.Record | FoldRow | KeptRow], key: str
+) -> dict[str, list[EntityFact]]:
+    """Facts of rows of _FOLD_COLUMNS, by their entity's id (the events' field `key`), each in
+    fold order: each payload validated from its JSON text, each event id once (a replay folds
+    while its load's extra copies of a republished event may not be deleted yet, `key_facts`;
+    copies sort together)."""
+    by_entity: dict[str, list[EntityFact]] = {}
     last = None
     for row in sorted(rows, key=lambda r: (r[2], r[3], r[4], r[5])):  # state.sort_key's order
         if row[5] == last:
@@ -450,9 +510,8 @@ def agency_facts(rows: Iterable[asyncpg.Record | FoldRow | KeptRow]) -> dict[str
             event = event_of_json(row[0], row[1], row[6])
         except UnknownEventType:
             continue  # as state.apply: a type this build does not fold
-        uscc: str = getattr(event, "uscc")  # noqa: B009 - every agency fact names its agency
-        by_agency.setdefault(uscc, []).append((event, row[2], row[4]))
-    return by_agency
+        by_entity.setdefault(getattr(event, key), []).append((event, row[2], row[4]))
+    return by_entity
 
 
 def versions_of(by_agency: dict[str, list[AgencyFact]]) -> list[AgencyVersion]:
@@ -595,14 +654,21 @@ async def coverage_counts(
 
 
 async def agency_views_at(
-    conn: Connection, generation: str, day: dt.date, recorded_until: dt.datetime | None
+    conn: Connection,
+    generation: str,
+    day: dt.date,
+    recorded_until: dt.datetime | None,
+    usccs: Sequence[str] | None = None,
 ) -> dict[str, AgencyView]:
-    """`state.agencies` of a fold as of the cut-off, from the agency versions (no fold)."""
+    """`state.agencies` of a fold as of the cut-off, from the agency versions (no fold); with
+    `usccs`, only these agencies' (by the versions' key)."""
     g = checked_generation(generation)
+    only = "" if usccs is None else "uscc = ANY($3) AND "
     rows = await conn.fetch(
-        f"SELECT {_VIEW_COLUMNS} FROM {g}.agency_versions WHERE {_VERSIONS_AT}",
+        f"SELECT {_VIEW_COLUMNS} FROM {g}.agency_versions WHERE {only}{_VERSIONS_AT}",
         day,
         recorded_until,
+        *([] if usccs is None else [list(usccs)]),
     )
     return {
         r[0]: AgencyView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], codes(r[8]), codes(r[9]))
@@ -974,6 +1040,12 @@ _HASHED = (
         "agency_versions",
         ", ".join(_VERSION_COLUMNS),
         'uscc COLLATE "C", recorded_from, valid_from',
+    ),
+    *place_tables.HASHED,
+    (
+        "listing_versions",
+        ", ".join(LISTING_COLUMNS),
+        'listing_id COLLATE "C", recorded_from, valid_from',
     ),
 )
 

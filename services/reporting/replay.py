@@ -33,10 +33,11 @@ from servicekit.kafka_records import Refused, Unknown, parse
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
-from services.reporting import readmodel
+from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, current
+from services.reporting.readmodel_listings import listing_ids_of_rows as listing_ids
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -222,6 +223,10 @@ async def apply_batch(
         if refresh:
             usccs = [f[5] for f in batch.facts if f[1] == "registry" and f[5]]
             await readmodel.refresh_agencies(conn, generation, usccs)
+            await readmodel_places.refresh(
+                conn, generation, readmodel_places.places_of_rows(batch.facts)
+            )
+            await readmodel_listings.refresh_listings(conn, generation, listing_ids(batch.facts))
         if batch.skipped:
             await readmodel.record_skipped(conn, consumer, batch.skipped)
         if batch.dead:
@@ -587,7 +592,7 @@ async def finish_load(
 ) -> None:
     """After the bulk load: the facts' key, secondary indexes, statistics and the agency
     summaries folded from the table: those `refold` gives once the shards' own folds are done,
-    or every agency's (None).
+    or every agency's (None); every base's and stay's versions from the table.
 
     Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
     lock: reads and other index builds go on); the key removes an event the load stored twice
@@ -637,7 +642,11 @@ async def finish_load(
                 await _analyze_facts(conn, generation)
 
     try:
-        await asyncio.gather(summaries(), statistics())
+        # Bases', stays' versions from their facts (one scan; 63k rows at 1M) and every
+        # listing's read back by the listing index (made with the table), beside them.
+        places = readmodel_places.build_all(pool, generation)
+        listings = readmodel_listings.build_all(pool, generation)
+        await asyncio.gather(summaries(), statistics(), places, listings)
     finally:
         if not uscc_built.done():
             uscc_built.cancel()

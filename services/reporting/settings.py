@@ -34,6 +34,15 @@ class ReportingSettings(BaseSettings):
         "starts on demand (0: it is kept)",
     )
 
+    warm_ready_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias="REPORT_WARM_READY_SECONDS",
+        description="A new instance reports ready once its live fold worker holds today's "
+        "state (the first report as of today answers without a fold), or after this many "
+        "seconds anyway",
+    )
+
     history_hold_seconds: float = Field(
         default=2.0,
         ge=0,
@@ -55,9 +64,10 @@ class ReportingSettings(BaseSettings):
     coverage_from_versions: bool = Field(
         default=True,
         validation_alias="REPORT_COVERAGE_FROM_VERSIONS",
-        description="Answer the coverage report from the agency versions in the service, "
-        "without a fold (docs/design/maintained-figures.md); only for a generation whose "
-        "versions were built (made by a replay of this build, or folded live from the start)",
+        description="Answer coverage, targets, bases, trends and the credit lists of past and "
+        "by-recording cut-offs from the entity versions in the service, without a fold "
+        "(docs/design/maintained-figures.md); only for a generation whose versions of the "
+        "kinds read were built (made by a replay of this build, or folded live from the start)",
     )
 
     rekeep_seconds: float = Field(

@@ -8,14 +8,21 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.reporting.domain import operations, reports
 from services.reporting.domain.periods import Half, report_period
-from services.reporting.domain.state import CityState
-from services.reporting.domain.targets import TargetOptions, base_local_agencies, targets
+from services.reporting.domain.records import Records
+from services.reporting.domain.state import AgencyView, CityState, Listing
+from services.reporting.domain.targets import (
+    TargetInputs,
+    TargetOptions,
+    base_local_agencies,
+    target_inputs,
+    tracker,
+)
 
 Kind = Literal["targets", "half_year", "coverage", "trends", "credit_listings", "bases"]
 Rows = list[dict[str, Any]]
@@ -45,53 +52,76 @@ class Rendered:
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
-def by_unit(state: CityState) -> dict[str, CityState]:
+def by_unit(state: CityState, only: str | None = None) -> dict[str, CityState]:
     """The state split by reporting unit the way `reports.figures` filters it (bases and
     agencies by their unit, incubations, funding and trainings by their base's, supervision
     records by their agency's), so a unit's figures read its share instead of the whole city:
     `figures(by_unit(s)[u], p, None) == figures(s, p, u)`; the city report took 17 full scans.
+    With `only`, that unit's share alone: a unit's report made all sixteen and read one (at a
+    million facts ~5 MiB more of the history worker's RSS for each, issue 12).
     """
     parts: dict[str, CityState] = {}
 
-    def part(unit: str) -> CityState:
+    def part(unit: str) -> CityState | None:
+        if only is not None and unit != only:
+            return None
         found = parts.get(unit)
         if found is None:
             found = parts[unit] = CityState()
         return found
 
-    _split_incubation(state, part)
-    _split_supervision(state, part)
+    def kept(unit: str) -> str | None:  # a records split's key: None leaves the record out
+        return unit if only is None or unit == only else None
+
+    _split_incubation(state, part, kept)
+    _split_supervision(state, part, kept)
     for record in state.operations:  # issue 11's facts: by base, else by agency
-        part(operations.unit_of(state, record)).operations.append(record)
+        if (share := part(operations.unit_of(state, record))) is not None:
+            share.operations.append(record)
     return parts
 
 
-def _split_incubation(state: CityState, part: Callable[[str], CityState]) -> None:
+Part = Callable[[str], CityState | None]
+Kept = Callable[[str], str | None]
+
+
+def _split_incubation(state: CityState, part: Part, kept: Kept) -> None:
     """Agencies and bases by their own unit; stays, funding and trainings by their base's."""
-    for uscc, agency in state.agencies.items():
-        part(agency.reporting_unit).agencies[uscc] = agency
-    for base_id, base in state.bases.items():
-        part(base.reporting_unit).bases[base_id] = base
-    for key, incubation in state.incubations.items():
-        part(state.unit_of_base(incubation.base_id)).incubations[key] = incubation
-    for unit, funding in state.funding.split(state.unit_of_base, "base_id").items():
-        part(unit).funding = funding
-    for unit, trainings in state.trainings.split(state.unit_of_base, "base_id").items():
-        part(unit).trainings = trainings
+    _share(state.agencies, lambda agency: agency.reporting_unit, part, "agencies")
+    _share(state.bases, lambda base: base.reporting_unit, part, "bases")
+    _share(state.incubations, lambda stay: state.unit_of_base(stay.base_id), part, "incubations")
+    of_base = lambda base_id: kept(state.unit_of_base(base_id))  # noqa: E731 - a key, twice
+    _share_records(state.funding.split(of_base, "base_id"), part, "funding")
+    _share_records(state.trainings.split(of_base, "base_id"), part, "trainings")
 
 
-def _split_supervision(state: CityState, part: Callable[[str], CityState]) -> None:
+def _split_supervision(state: CityState, part: Part, kept: Kept) -> None:
     """Supervision's records by their agency's unit."""
-    for unit, inspections in state.inspections.split(state.unit_of_agency, "uscc").items():
-        part(unit).inspections = inspections
-    for key, violation in state.violations.items():
-        part(state.unit_of_agency(violation.uscc)).violations[key] = violation
-    for key, rectification in state.rectifications.items():
-        part(state.unit_of_agency(rectification.uscc)).rectifications[key] = rectification
-    for key, listing in state.listings.items():
-        part(state.unit_of_agency(listing.uscc)).listings[key] = listing
+    of_agency = lambda uscc: kept(state.unit_of_agency(uscc))  # noqa: E731 - a key
+    _share_records(state.inspections.split(of_agency, "uscc"), part, "inspections")
+
+    def by_agency(record: Any) -> str:
+        return state.unit_of_agency(record.uscc)
+
+    _share(state.violations, by_agency, part, "violations")
+    _share(state.rectifications, by_agency, part, "rectifications")
+    _share(state.listings, by_agency, part, "listings")
     for follow_up in state.follow_ups:
-        part(state.unit_of_agency(follow_up.uscc)).follow_ups.append(follow_up)
+        if (share := part(by_agency(follow_up))) is not None:
+            share.follow_ups.append(follow_up)
+
+
+def _share(views: dict[Any, Any], unit_of: Callable[[Any], str], part: Part, name: str) -> None:
+    """Each view into the same field of its unit's share."""
+    for key, view in views.items():
+        if (share := part(unit_of(view))) is not None:
+            getattr(share, name)[key] = view
+
+
+def _share_records(split: dict[str, Records[Any]], part: Part, name: str) -> None:
+    for unit, selected in split.items():
+        if (share := part(unit)) is not None:
+            setattr(share, name, selected)
 
 
 def render(
@@ -104,38 +134,20 @@ def render(
 
     `units` gives `by_unit(state)`, computed once per state by the caller that keeps it.
     """
-    day, recorded = query.day, query.recorded_text
+    day = query.day
     match query.kind:
         case "targets":
-            body = targets(state, day, options)
-            body["recorded_until"] = recorded
-            rows = [
-                {**t, "missing": t.get("missing", t.get("missing_count"))} for t in body["targets"]
-            ]
-            return Rendered(body, rows)
+            return targets(target_inputs(state, day), query, options)
         case "half_year":
             return _half_year(state, query, units or (lambda: by_unit(state)))
         case "coverage":
             return coverage(reports.coverage_counts(state.agencies.values()), query)
         case "trends":
-            trend_rows: Rows = list(reports.trends(state, day))
-            return Rendered(_listing_body(day, recorded, trend_rows), trend_rows)
+            return trends(reports.trend_inputs(state), query)
         case "credit_listings":
-            rows = [
-                r
-                for r in reports.credit_listings(state, include_removed=query.include_removed)
-                if query.scope is None or r["reporting_unit"] == query.scope
-            ]
-            table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
-            return Rendered(_listing_body(day, recorded, rows), table)
+            return credit_listings(state.listings.values(), state.agencies, query)
         case "bases":
-            rows = [
-                r
-                for r in base_local_agencies(state, day)
-                if query.scope is None or r["reporting_unit"] == query.scope
-            ]
-            table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
-            return Rendered(_listing_body(day, recorded, rows), table)
+            return bases(base_local_agencies(state, day), query)
 
 
 def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:
@@ -143,6 +155,41 @@ def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:
     (readmodel.coverage_counts) without a fold."""
     rows = reports.coverage_rows(counts, [query.scope] if query.scope else reports.unit_ids())
     return Rendered(_listing_body(query.day, query.recorded_text, rows), rows)
+
+
+def targets(inputs: TargetInputs, query: ReportQuery, options: TargetOptions) -> Rendered:
+    """The targets answer from its inputs: a folded state's or the versions' (no fold)."""
+    body = tracker(inputs, query.day, options)
+    body["recorded_until"] = query.recorded_text
+    rows = [{**t, "missing": t.get("missing", t.get("missing_count"))} for t in body["targets"]]
+    return Rendered(body, rows)
+
+
+def trends(inputs: reports.TrendInputs, query: ReportQuery) -> Rendered:
+    """The trends answer from its inputs: a folded state's or the versions' (no fold)."""
+    rows: Rows = list(reports.trend_rows(inputs, query.day))
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), rows)
+
+
+def bases(local: Rows, query: ReportQuery) -> Rendered:
+    """`GET /reports/bases` from target 2's rows of every base (targets.local_incubation)."""
+    rows = [r for r in local if query.scope is None or r["reporting_unit"] == query.scope]
+    table = [{**r, "status": STATUS_ZH.get(r["status"], r["status"])} for r in rows]
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), table)
+
+
+def credit_listings(
+    listings: Iterable[Listing], agencies: Mapping[str, AgencyView], query: ReportQuery
+) -> Rendered:
+    """The credit lists from the listings of the cut-off and the listed agencies' views there:
+    a folded state's, or the versions' (readmodel_listings.listings_at) without a fold."""
+    rows = [
+        r
+        for r in reports.credit_listings(listings, agencies, include_removed=query.include_removed)
+        if query.scope is None or r["reporting_unit"] == query.scope
+    ]
+    table = [{**r, "list": LIST_ZH.get(str(r["list"]), r["list"])} for r in rows]
+    return Rendered(_listing_body(query.day, query.recorded_text, rows), table)
 
 
 def _listing_body(day: dt.date, recorded: str | None, rows: Rows) -> dict[str, Any]:
@@ -165,7 +212,7 @@ def _half_year(
     state: CityState, query: ReportQuery, units: Callable[[], dict[str, CityState]]
 ) -> Rendered:
     period = report_period(query.year, query.half)
-    parts = units()
+    parts = units() if query.scope is None else by_unit(state, only=query.scope)
     rows: Rows = [
         {
             "reporting_unit": u,

@@ -76,6 +76,7 @@ async def test_a_record_produced_once_ready_is_applied_promptly(
     finally:
         await producer.stop()
     assert checks["consuming"] is True
+    assert checks["reports_warm"] is True  # today's state held before traffic (cache.warm_up)
     assert elapsed <= APPLIED_WITHIN_SECONDS, f"applied {elapsed:.2f} s after ready"
 
 

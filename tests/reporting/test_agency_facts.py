@@ -1,5 +1,6 @@
-"""Agency facts (state.AGENCY_FACTS) alone read or write `agencies`, each only its own credit
-code's entry: what lets a kept state serve a by-recording cut-off with some agencies folded again
+"""The facts of each kind with versions (agencies, bases, stays, listings) alone read or write
+that kind's table of the state, each only its own entry: an entity's view is then the fold of
+its own facts, and a kept state serves a by-recording cut-off with some agencies folded again
 (foldworker.Start.held). Every folded type is applied from its contract example.
 """
 
@@ -10,18 +11,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from socialwork_contracts import registry as reg
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import load
 
+from services.reporting.domain.place_versions import BASE_FACTS, STAY_FACTS
 from services.reporting.domain.state import (
     AGENCY_FACTS,
-    AGENCY_TYPES,
     CityState,
     apply_event,
     folded_types,
     refold_agencies,
 )
+from services.reporting.domain.versions import LISTING_FACTS
 
 EXAMPLES = Path(__file__).parents[2] / "contracts" / "examples"
 
@@ -71,24 +74,42 @@ def examples() -> list[DomainEvent]:
         name, version = message["type"].rsplit(".v", 1)
         if name in folded_types():
             events.append(load(name, int(version), message["data"]))
-    return sorted(events, key=lambda e: e.event_type != "AgencyRegistered")
+    # Entities first, so that the facts about them find them on the first pass too.
+    first = ("AgencyRegistered", "BaseEstablished", "IncubationStarted", "AgencyListed")
+    return sorted(events, key=lambda e: e.event_type not in first)
 
 
-def test_only_agency_facts_touch_agencies_and_only_their_own_code() -> None:
+# Each kind with versions (domain/versions.py): its facts, the state's table they write, the
+# payload field naming the entry.
+KINDS = [
+    pytest.param(AGENCY_FACTS, "agencies", "uscc", id="agency"),
+    pytest.param(BASE_FACTS, "bases", "base_id", id="base"),
+    pytest.param(STAY_FACTS, "incubations", "incubation_id", id="stay"),
+    pytest.param(LISTING_FACTS, "listings", "listing_id", id="listing"),
+]
+
+
+@pytest.mark.parametrize(("facts", "table", "key"), KINDS)
+def test_only_a_kinds_facts_touch_its_table_each_only_its_own_entry(
+    facts: frozenset[type[DomainEvent]], table: str, key: str
+) -> None:
+    """What makes an entity's view the fold of its own facts, so its versions are computed from
+    them alone. Twice: the second time every record the others refer to is there."""
     state = CityState()
-    state.agencies = watched = Watched()
-    day = dt.date(2024, 6, 1)
+    setattr(state, table, watched := Watched())
     seen = set()
-    for _ in range(2):  # again, now that every record the others refer to is there
+    for _ in range(2):
         for event in examples():
             watched.touched.clear()
-            apply_event(state, event, day)
-            if type(event) in AGENCY_FACTS:
-                assert set(watched.touched) <= {event.model_dump()["uscc"]}, event.event_type
+            apply_event(state, event, dt.date(2024, 6, 1))
+            if type(event) in facts:
+                assert set(watched.touched) <= {event.model_dump()[key]}, event.event_type
+                assert watched.touched, event.event_type  # it reads or writes its entry
             else:
                 assert watched.touched == [], event.event_type
-            seen.add(event.event_type)
-    assert set(AGENCY_TYPES) <= seen
+            seen.add(type(event))
+    assert facts <= seen
+    assert watched  # the examples made some
 
 
 def test_an_agency_folded_again_without_its_later_facts() -> None:

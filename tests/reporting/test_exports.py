@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 
 from openpyxl import load_workbook
 
@@ -42,3 +43,22 @@ def test_money_and_hours_are_numbers_in_excel() -> None:
     assert money.value == 1262000.5 and money.data_type == "n"
     assert money.number_format == "#,##0.00"
     assert hours.value == 12.5 and hours.data_type == "n"
+
+
+def test_an_excel_export_does_not_hold_the_whole_sheet_as_cells() -> None:
+    """A city table of 2,000 rows held a cell object per value until saved: 5.8 MiB at its
+    peak, left resident in the service after its first exports (issue 12: reporting's RSS).
+    Written row by row, the sheet's cells are not held at once."""
+    columns = [(f"name_{i}", f"名称{i}") for i in range(9)] + [("funding_total_yuan", "资金")]
+    rows = [
+        {**{f"name_{i}": f"机构{n}-{i}" for i in range(9)}, "funding_total_yuan": f"{n}.50"}
+        for n in range(2_000)
+    ]
+    to_xlsx(rows[:1], columns, "报告")  # openpyxl's imports and caches: not the export's
+    tracemalloc.start()
+    try:
+        to_xlsx(rows, columns, "报告")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024, f"{peak / 2**20:.2f} MiB"

@@ -161,18 +161,20 @@ class Records(Generic[V]):
         if self.rows is not None:
             raise TypeError("a selection of records is read only")
 
-    def split(self, key_of: Callable[[Any], str], name: str) -> dict[str, Records[V]]:
+    def split(self, key_of: Callable[[Any], str | None], name: str) -> dict[str, Records[V]]:
         """Selections of these records grouped by `key_of(their field's value)` (keys in order
-        of first appearance), each in order, sharing these columns: 4 bytes a record in all
+        of first appearance; None: left out), each in order, sharing these columns: 4 bytes a
+        record in all
         (issue 12: RSS). One call of `key_of` per distinct value (a city's 300k inspections by
         the units of 50k credit codes); each row number goes straight into its group's array:
         sorting the row numbers made an int object and two list slots a record (at 1M, 11 of a
         half-year render's 14 MB peak) and took longer (39 against 7 ms for 154k records)."""
         rows: dict[str, array.array[int]] = {}
-        append_to = {
-            r: rows.setdefault(key_of(VALUES[r]), array.array(_REF)).append
-            for r in set(self.refs(name))
-        }
+
+        def group(key: str | None) -> Callable[[int], None]:
+            return _left_out if key is None else rows.setdefault(key, array.array(_REF)).append
+
+        append_to = {r: group(key_of(VALUES[r])) for r in set(self.refs(name))}
         positions = range(self.size) if self.rows is None else self.rows  # in the columns
         for append, at in zip(map(append_to.__getitem__, self.refs(name)), positions, strict=True):
             append(at)
@@ -191,3 +193,7 @@ class Records(Generic[V]):
             raise ValueError(f"not {kind.__qualname__}'s columns")
         made.size = len(made.columns[0])
         return made
+
+
+def _left_out(at: int) -> None:
+    """A split's record of no group."""

@@ -6,10 +6,10 @@ import datetime as dt
 import operator
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import compress
+from itertools import accumulate, compress
 from typing import Any, TypedDict
 
 from socialwork_contracts import reference
@@ -18,7 +18,7 @@ from socialwork_contracts.periods import add_years
 from services.reporting.domain import operations as ops
 from services.reporting.domain.periods import Period
 from services.reporting.domain.records import Records
-from services.reporting.domain.state import AgencyView, BaseView, CityState
+from services.reporting.domain.state import AgencyView, BaseView, CityState, Listing, agency_unit
 
 Figures = dict[str, int | str]
 LIVE_STATUSES = ("active", "suspended")  # registered and not deregistered or revoked
@@ -431,54 +431,105 @@ def _fields(agency: AgencyView) -> tuple[str, ...]:
     return agency.service_fields
 
 
+@dataclass(frozen=True)
+class TrendInputs:
+    """What trends read of the city as of `until`: from a folded state (`trend_inputs`) or from
+    the versions holding at the cut-off (readmodel_places.trend_inputs)."""
+
+    registered: Mapping[dt.date, int]  # agencies by registration day
+    # Deregistered or revoked agencies by the day they ended (their status day, not before
+    # their registration).
+    ended: Mapping[dt.date, int]
+    bases: Sequence[BaseView]
+    graduated: Mapping[int, int]  # graduations by year
+
+
+def trend_inputs(state: CityState) -> TrendInputs:
+    agencies = state.agencies.values()
+    return TrendInputs(
+        registered=Counter(a.registered_on for a in agencies),
+        ended=Counter(
+            max(a.registered_on, a.status_since)
+            for a in agencies
+            if a.status in ("deregistered", "revoked")
+        ),
+        bases=list(state.bases.values()),
+        graduated=Counter(
+            i.graduated_on.year for i in state.incubations.values() if i.graduated_on is not None
+        ),
+    )
+
+
 def trends(state: CityState, until: dt.date) -> list[dict[str, int]]:
+    """Year by year from a state folded as of `until` (`trend_rows`)."""
+    return trend_rows(trend_inputs(state), until)
+
+
+def trend_rows(inputs: TrendInputs, until: dt.date) -> list[dict[str, int]]:
     """Year by year: agencies registered and bases operating at each year end, and new ones.
 
-    One pass and sorted days, not a scan of every agency, base and stay per year: an agency
-    counts at `end` when registered by then and not ended (deregistered, revoked) by then,
-    i.e. registered by `end` minus those with both days (the later of them) by `end`.
+    Sorted days, not a scan of every agency, base and stay per year: an agency counts at `end`
+    when registered by then and not ended (deregistered, revoked) by then, i.e. registered by
+    `end` minus those ended by `end`.
     """
-    agencies, bases = state.agencies.values(), state.bases.values()
-    years = [a.registered_on.year for a in agencies] + [b.established_on.year for b in bases]
+    bases = inputs.bases
+    years = [d.year for d in inputs.registered] + [b.established_on.year for b in bases]
     if not years:
         return []
-    registered = sorted(a.registered_on for a in agencies)
-    ended = sorted(
-        max(a.registered_on, a.status_since)
-        for a in agencies
-        if a.status in ("deregistered", "revoked")
+    registered = _by_day(inputs.registered)
+    ended = _by_day(inputs.ended)
+    established = _by_day(Counter(b.established_on for b in bases))
+    closed = _by_day(
+        Counter(max(b.established_on, b.closed_on) for b in bases if b.closed_on is not None)
     )
-    established = sorted(b.established_on for b in bases)
-    closed = sorted(max(b.established_on, b.closed_on) for b in bases if b.closed_on is not None)
-    new_agencies = Counter(a.registered_on.year for a in agencies)
+    new_agencies: Counter[int] = Counter()
+    for day, n in inputs.registered.items():
+        new_agencies[day.year] += n
     new_bases = Counter(b.established_on.year for b in bases)
-    graduated = Counter(
-        i.graduated_on.year for i in state.incubations.values() if i.graduated_on is not None
-    )
     rows = []
     for year in range(min(years), until.year + 1):
         end = min(dt.date(year, 12, 31), until)
         rows.append(
             {
                 "year": year,
-                "agencies_registered": bisect_right(registered, end) - bisect_right(ended, end),
+                "agencies_registered": registered.by(end) - ended.by(end),
                 "agencies_new": new_agencies[year],
-                "bases_operating": bisect_right(established, end) - bisect_right(closed, end),
+                "bases_operating": established.by(end) - closed.by(end),
                 "bases_new": new_bases[year],
-                "graduated": graduated[year],
+                "graduated": inputs.graduated.get(year, 0),
             }
         )
     return rows
 
 
-def credit_listings(state: CityState, *, include_removed: bool) -> list[dict[str, str | None]]:
-    """Agencies on each credit list with dates, and the escalation date the clock brings."""
+@dataclass(frozen=True)
+class _Cumulative:
+    days: list[dt.date]  # sorted
+    totals: list[int]  # of every day up to and including days[i]
+
+    def by(self, end: dt.date) -> int:
+        """How many fall on or before `end`."""
+        i = bisect_right(self.days, end)
+        return self.totals[i - 1] if i else 0
+
+
+def _by_day(counts: Mapping[dt.date, int]) -> _Cumulative:
+    days = sorted(counts)
+    return _Cumulative(days, list(accumulate(counts[d] for d in days)))
+
+
+def credit_listings(
+    listings: Iterable[Listing], agencies: Mapping[str, AgencyView], *, include_removed: bool
+) -> list[dict[str, str | None]]:
+    """Agencies on each credit list with dates, and the escalation date the clock brings: the
+    listings of a cut-off and the agencies' views there (a fold's `state.listings` and
+    `state.agencies`, or the versions', readmodel_listings.listings_at)."""
     rows: list[dict[str, str | None]] = []
-    for listing in sorted(state.listings.values(), key=lambda x: (x.listed_on, x.listing_id)):
+    for listing in sorted(listings, key=lambda x: (x.listed_on, x.listing_id)):
         if listing.removed_on is not None and not include_removed:
             continue
-        agency = state.agencies.get(listing.uscc)
-        unit = state.unit_of_agency(listing.uscc)
+        agency = agencies.get(listing.uscc)
+        unit = agency_unit(agencies, listing.uscc)
         # Domain rule: 2 full years on the abnormal list moves an agency to the serious list.
         start = listing.clock_from or listing.listed_on
         escalation = add_years(start, 2) if listing.list == "abnormal" else None

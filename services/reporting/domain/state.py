@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -153,12 +153,17 @@ class CityState:
     operations: list[ops.Record] = field(default_factory=list)
 
     def unit_of_agency(self, uscc: str) -> str:
-        agency = self.agencies.get(uscc)
-        return agency.reporting_unit if agency is not None else "unknown"
+        return agency_unit(self.agencies, uscc)
 
     def unit_of_base(self, base_id: str) -> str:
         base = self.bases.get(base_id)
         return base.reporting_unit if base is not None else "unknown"
+
+
+def agency_unit(agencies: Mapping[str, AgencyView], uscc: str) -> str:
+    """An agency's reporting unit among these views; "unknown" if it is not among them."""
+    agency = agencies.get(uscc)
+    return agency.reporting_unit if agency is not None else "unknown"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,17 +43,52 @@ def _operating_on(base: BaseView, day: dt.date) -> bool:
     return base.established_on <= day and (base.closed_on is None or base.closed_on > day)
 
 
-def _unit_bases(state: CityState, unit: str, day: dt.date) -> list[BaseView]:
-    return [b for b in state.bases.values() if b.reporting_unit == unit and _operating_on(b, day)]
+@dataclass(frozen=True)
+class TargetInputs:
+    """What the targets read of the city as of a date: from a folded state (`target_inputs`)
+    or from the versions holding at the cut-off (readmodel_places.target_inputs)."""
+
+    # Live agencies on min(as_of, DISTRICT_DEADLINE): 社工机构, and all (associations too).
+    city_live: tuple[int, int]
+    # Live 社工机构 by reporting unit on min(as_of, COUNTY_DEADLINE).
+    unit_live: Mapping[str, int]
+    bases: Sequence[BaseView]  # every base
+    # Stays, at least those that may count for target 2: started by as_of at a base within
+    # its first year (`local_incubation` applies the predicates).
+    stays: Sequence[IncubationView]
+
+
+def target_inputs(state: CityState, as_of: dt.date) -> TargetInputs:
+    """The targets' inputs of a state folded as of `as_of`."""
+    district_day = min(as_of, DISTRICT_DEADLINE)
+    live = [a for a in state.agencies.values() if _live_on(a, district_day)]
+    county_day = min(as_of, COUNTY_DEADLINE)
+    unit_live: dict[str, int] = {}
+    for a in state.agencies.values():
+        if a.kind == SERVICE_AGENCY and _live_on(a, county_day):
+            unit_live[a.reporting_unit] = unit_live.get(a.reporting_unit, 0) + 1
+    return TargetInputs(
+        city_live=(sum(a.kind == SERVICE_AGENCY for a in live), len(live)),
+        unit_live=unit_live,
+        bases=list(state.bases.values()),
+        stays=list(state.incubations.values()),
+    )
+
+
+def _unit_bases(bases: Iterable[BaseView], unit: str, day: dt.date) -> list[BaseView]:
+    return [b for b in bases if b.reporting_unit == unit and _operating_on(b, day)]
 
 
 def _unit_target(
-    state: CityState, units: list[reference.Locality], deadline: dt.date, as_of: dt.date
+    all_bases: Sequence[BaseView],
+    units: list[reference.Locality],
+    deadline: dt.date,
+    as_of: dt.date,
 ) -> dict[str, Any]:
     day = min(as_of, deadline)
     rows = []
     for unit in units:
-        bases = _unit_bases(state, unit.id, day)
+        bases = _unit_bases(all_bases, unit.id, day)
         rows.append(
             {
                 "reporting_unit": unit.id,
@@ -108,14 +144,21 @@ def _local(base: BaseView, stay: IncubationView) -> bool:
 
 
 def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]]:
+    """Target 2 per base of a state folded as of `as_of` (`local_incubation`)."""
+    return local_incubation(state.bases.values(), state.incubations.values(), as_of)
+
+
+def local_incubation(
+    bases: Iterable[BaseView], all_stays: Iterable[IncubationView], as_of: dt.date
+) -> list[dict[str, Any]]:
     """Target 2 per base: local agencies that moved in within one year of its establishment
     and did not leave within the minimum stay."""
     stays: dict[str, list[IncubationView]] = {}  # by base: one pass, not bases × stays
-    for stay in state.incubations.values():
+    for stay in all_stays:
         if stay.started_on <= as_of:
             stays.setdefault(stay.base_id, []).append(stay)
     rows = []
-    for base in sorted(state.bases.values(), key=lambda b: (b.established_on, b.base_id)):
+    for base in sorted(bases, key=lambda b: (b.established_on, b.base_id)):
         if base.established_on > as_of:
             continue
         window = within_one_year(base.established_on)
@@ -142,14 +185,10 @@ def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]
 
 
 def _agency_coverage(
-    state: CityState, units: list[reference.Locality], deadline: dt.date, as_of: dt.date
+    live: Mapping[str, int], units: list[reference.Locality], deadline: dt.date, as_of: dt.date
 ) -> dict[str, Any]:
     """Target 4, second half: at least one live 社工机构 in every unit (not the same as a base)."""
     day = min(as_of, deadline)
-    live: dict[str, int] = {}
-    for a in state.agencies.values():
-        if a.kind == SERVICE_AGENCY and _live_on(a, day):
-            live[a.reporting_unit] = live.get(a.reporting_unit, 0) + 1
     rows = [
         {
             "reporting_unit": u.id,
@@ -171,6 +210,11 @@ def _unit_name(unit: str) -> str:
 
 def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[str, Any]:
     """The target tracker as of a date (the state must be folded as of the same date)."""
+    return tracker(target_inputs(state, as_of), as_of, options)
+
+
+def tracker(inputs: TargetInputs, as_of: dt.date, options: TargetOptions) -> dict[str, Any]:
+    """The target tracker as of a date from its inputs as of that date."""
     units = [u for u in reference.localities() if u.valid_on(as_of) or u.valid_to is None]
     district = [
         u
@@ -178,7 +222,7 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
         if u.target == "district_zone" and (options.count_airport_zone or u.id != AIRPORT_ZONE)
     ]
     county = [u for u in units if u.target == "county"]
-    coverage = _unit_target(state, units, COUNTY_DEADLINE, as_of)
+    coverage = _unit_target(inputs.bases, units, COUNTY_DEADLINE, as_of)
     return {
         "as_of": as_of.isoformat(),
         "options": {"count_airport_zone": options.count_airport_zone},
@@ -186,14 +230,14 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
             {
                 "id": "district_bases",
                 "title": "每个区（开发区）至少建立 1 个孵化基地（2020 年底）",
-                **_unit_target(state, district, DISTRICT_DEADLINE, as_of),
+                **_unit_target(inputs.bases, district, DISTRICT_DEADLINE, as_of),
             },
-            _base_local_target(state, as_of),
-            _city_agencies_target(state, as_of),
+            _base_local_target(local_incubation(inputs.bases, inputs.stays, as_of), as_of),
+            _city_agencies_target(inputs.city_live, as_of),
             {
                 "id": "county_bases",
                 "title": "每个县（市）至少建立 1 个孵化基地（2025 年底）",
-                **_unit_target(state, county, COUNTY_DEADLINE, as_of),
+                **_unit_target(inputs.bases, county, COUNTY_DEADLINE, as_of),
             },
             {
                 "id": "all_units_covered",
@@ -203,14 +247,13 @@ def targets(state: CityState, as_of: dt.date, options: TargetOptions) -> dict[st
             {
                 "id": "agencies_cover_all_units",
                 "title": "社工机构实现各县（市、区）全覆盖（2025 年底）",
-                **_agency_coverage(state, units, COUNTY_DEADLINE, as_of),
+                **_agency_coverage(inputs.unit_live, units, COUNTY_DEADLINE, as_of),
             },
         ],
     }
 
 
-def _base_local_target(state: CityState, as_of: dt.date) -> dict[str, Any]:
-    bases = base_local_agencies(state, as_of)
+def _base_local_target(bases: list[dict[str, Any]], as_of: dt.date) -> dict[str, Any]:
     if bases and all(b["status"] == "met" for b in bases):
         status = "met"
     else:
@@ -228,10 +271,9 @@ def _base_local_target(state: CityState, as_of: dt.date) -> dict[str, Any]:
     }
 
 
-def _city_agencies_target(state: CityState, as_of: dt.date) -> dict[str, Any]:
+def _city_agencies_target(live: tuple[int, int], as_of: dt.date) -> dict[str, Any]:
     day = min(as_of, DISTRICT_DEADLINE)
-    live = [a for a in state.agencies.values() if _live_on(a, day)]
-    agencies = sum(a.kind == SERVICE_AGENCY for a in live)
+    agencies, all_live = live
     return {
         "id": "city_agencies",
         "title": "全市社工机构（民办社会工作服务机构）达到 100 家（2020 年底）",
@@ -239,7 +281,7 @@ def _city_agencies_target(state: CityState, as_of: dt.date) -> dict[str, Any]:
         "evaluated_on": day.isoformat(),
         "required": CITY_AGENCY_TARGET,
         "achieved": agencies,
-        "associations": len(live) - agencies,  # 社会工作协会: shown, not counted
+        "associations": all_live - agencies,  # 社会工作协会: shown, not counted
         "missing_count": max(0, CITY_AGENCY_TARGET - agencies),
         "status": _status(agencies >= CITY_AGENCY_TARGET, as_of, DISTRICT_DEADLINE),
     }

@@ -166,3 +166,17 @@ async def test_the_checksum_covers_the_versions(pool: asyncpg.Pool) -> None:
     changed = await checksum()
     assert changed["sha256"] != kept["sha256"]
     assert changed["tables"]["agencies"] == kept["tables"]["agencies"]
+
+
+async def test_a_mark_names_the_kinds_of_versions_its_build_kept(pool: asyncpg.Pool) -> None:
+    """A generation marked by a build that kept only agency versions (its row without kinds)
+    reads as built for agencies and for no other kind: a kind added later is folded there
+    until a replay of a build that keeps it, never read from a table that build left empty."""
+    await arrive(pool, list(fact_rows(60, seed=7)))
+    async with pool.acquire() as conn:
+        for kind in readmodel.VERSION_KINDS:
+            assert await readmodel.versions_built(conn, G, kind)
+        await conn.execute(f"DELETE FROM {G}.versions_built")
+        await conn.execute(f"INSERT INTO {G}.versions_built (built_at) VALUES (now())")
+        assert await readmodel.versions_built(conn, G, "agency")
+        assert not await readmodel.versions_built(conn, G, "a kind kept by a later build")
