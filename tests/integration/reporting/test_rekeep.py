@@ -119,7 +119,9 @@ async def test_the_service_keeps_again_the_states_late_facts_made_inexact(
         for _, key, value in late:
             await producer.send_and_wait(REGISTRY, value, key=key)
         await wait_for(rekept, timeout=90)
-    assert await kept_days(pool) == days  # the same quarter ends, kept again
+    # Each kept again (the warm-up's fold at the start may keep more: year ends of any other
+    # test's facts on the shared topics that the live consumer applied too).
+    assert set(days) <= set(await kept_days(pool))
     await assert_a_first_answer_folds_a_quarter_at_most(pool, database_url)
 
 
