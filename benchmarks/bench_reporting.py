@@ -504,6 +504,11 @@ async def reports_again(args: argparse.Namespace) -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with infrastructure(Path(args.state)) as infra:
         dsn = f"{infra.admin_dsn.rpartition('/')[0]}/{args.reports_on}"
+        if args.late_facts:
+            late = await report_load.late_facts(
+                dsn, args.late_facts, seed=int(time.time()), rekeep=not args.rekeep_by_service
+            )
+            print(json.dumps(late), "load", os.getloadavg()[0], flush=True)
         if args.new_dates:
             print(json.dumps(await report_load.new_dates(dsn), indent=1), flush=True)
             return
@@ -609,6 +614,20 @@ def main() -> None:
         action="store_true",
         help="with --reports-on: first answers of new as-of dates, from the first fact and "
         "from kept checkpoints (writes checkpoints into that database)",
+    )
+    parser.add_argument(
+        "--late-facts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --reports-on: first N registrations dated in the past applied as the live "
+        "consumer applies them (and re-kept where the build does), then the phase",
+    )
+    parser.add_argument(
+        "--rekeep-by-service",
+        action="store_true",
+        help="with --late-facts: no re-keep before the phase; the service's own keeps them "
+        "(REPORT_REKEEP_SECONDS from the environment) during the report load",
     )
     parser.add_argument(
         "--profile-loop",

@@ -30,6 +30,7 @@ import gc
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -445,7 +446,8 @@ async def new_dates(dsn: str) -> list[dict[str, Any]]:
         started = time.perf_counter()
         answer = await worker.answer(dsn, generation, asked, TargetOptions())
         seconds = time.perf_counter() - started
-        return {"seconds": round(seconds, 2), "from_first_fact": answer.refolded}
+        return {"seconds": round(seconds, 2), "from_first_fact": answer.refolded,
+                "folded": worker.folded, "restored": worker.restored}  # fmt: skip
 
     conn = await asyncpg.connect(dsn)
     try:
@@ -472,3 +474,70 @@ async def new_dates(dsn: str) -> list[dict[str, Any]]:
 
 
 MONTH = dt.timedelta(days=30)
+
+
+async def late_facts(dsn: str, count: int, seed: int, rekeep: bool = True) -> dict[str, Any]:
+    """`count` registrations dated in the past (their own days across the history's years),
+    recorded now, applied as the live consumer applies a batch (50 a transaction); then, where
+    this build has it (services.reporting.rekeep) and `rekeep`, the re-keep the service would
+    start (without it: left to the service's own, REPORT_REKEEP_SECONDS)."""
+    import asyncpg
+    from socialwork_contracts.envelope import CloudEvent
+    from socialwork_contracts.registry import AgencyRegistered
+
+    from servicekit.eventstore.store import init_connection
+    from services.reporting import readmodel
+    from services.reporting.consumers import LiveProjection
+
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    late: list[tuple[CloudEvent, AgencyRegistered]] = []
+    first = 200_000_000 + seed % 10_000_000 * 1_000  # past any history's and live run's
+    for item in history(10_000_000, seed, first):
+        if not isinstance(item.event, AgencyRegistered):
+            continue
+        key = item.event.type_key()
+        body = {"specversion": "1.0", "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "source": "/socialwork/registry", "type": key, "subject": item.event.uscc,
+                "time": now, "datacontenttype": "application/json",
+                "dataschema": f"urn:socialwork:schema:{key}",
+                "data": item.event.model_dump(mode="json"), "streamid": item.event.uscc,
+                "streamversion": 1, "position": len(late) + 1, "correlationid": "bench-late",
+                "causationid": "bench-late", "actor": "bench", "actorrole": "city_admin",
+                "recordedtime": now}  # fmt: skip
+        late.append((CloudEvent.model_validate(body), item.event))
+        if len(late) == count:
+            break
+    days = sorted(e.registered_on for _, e in late)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=init_connection)
+    try:
+        async with pool.acquire() as conn:
+            projection = LiveProjection(await readmodel.live_consumer(conn))
+            for at in range(0, len(late), 50):
+                async with conn.transaction():
+                    await projection.apply_together(conn, late[at : at + 50])
+        result: dict[str, Any] = {"late_facts": len(late), "first_day": str(days[0]),
+                                  "last_day": str(days[-1])}  # fmt: skip
+        try:
+            from services.reporting.rekeep import Rekeeper  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            return {**result, "rekept": None}
+        if not rekeep:
+            return {**result, "rekept": "by the service"}
+        started, cpu = time.perf_counter(), _children_cpu()
+        kept = await Rekeeper(dsn, 0).look(pool)
+        seconds = time.perf_counter() - started
+        for _ in range(50):  # the re-keep's process reaped (its pool's thread waits for it)
+            if _children_cpu() > cpu:
+                break
+            await asyncio.sleep(0.1)
+        return {**result, "rekept": kept, "rekeep_s": round(seconds, 2),
+                "rekeep_cpu_s": round(_children_cpu() - cpu, 2)}  # fmt: skip
+    finally:
+        await pool.close()
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's ended and reaped child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

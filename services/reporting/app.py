@@ -22,6 +22,7 @@ from services.reporting.api import api_router
 from services.reporting.cache import ReportCache
 from services.reporting.consumers import LiveProjection
 from services.reporting.public import build_public_router
+from services.reporting.rekeep import Rekeeper
 from services.reporting.replay import next_generation, replay
 from services.reporting.settings import ReportingSettings
 
@@ -30,13 +31,18 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
-async def prepare(runtime: Runtime, cache: ReportCache, warm_ready_seconds: float) -> None:
+async def prepare(
+    runtime: Runtime, cache: ReportCache, warm_ready_seconds: float, rekeep_seconds: float
+) -> None:
     # Encoded answers and exports (a city workbook's buffers) are large blocks: given back
     # when freed, not kept in the heap (issue 12: reporting's RSS with its workers).
     heap.return_large_blocks()
     cache.dsn = runtime.settings.database_url
     runtime.tasks.append(asyncio.create_task(_close_when_stopped(runtime, cache)))
     runtime.tasks.append(asyncio.create_task(cache.start()))
+    if rekeep_seconds:
+        rekeeper = Rekeeper(cache.dsn, rekeep_seconds)
+        runtime.tasks.append(asyncio.create_task(rekeeper.run(runtime.pool, runtime.stop_event)))
     async with runtime.pool.acquire() as conn:
         await readmodel.ensure(conn)
         consumer_name = await readmodel.live_consumer(conn)
@@ -91,7 +97,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "可按发生时间或记录时间回溯 — citywide projections folded from every service's events. "
         "Reads need a bearer token (docs/reporting.md); the dashboard page is at /dashboard.",
         settings=settings,
-        prepare=lambda runtime: prepare(runtime, cache, reporting.warm_ready_seconds),
+        prepare=lambda runtime: prepare(
+            runtime, cache, reporting.warm_ready_seconds, reporting.rekeep_seconds
+        ),
         router=api_router(),
     )
     app.state.reports = cache  # the answer cache the report routes share (api/common.py)

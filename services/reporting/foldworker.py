@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import gc
 import json
+import os
 import sys
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -268,13 +269,20 @@ class Worker:
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _fold(
-        self, conn: asyncpg.Connection, dsn: str, generation: str, key: StateKey, snapshot: str
+        self,
+        conn: asyncpg.Connection,
+        dsn: str,
+        generation: str,
+        key: StateKey,
+        snapshot: str,
+        until: dt.date | None = None,
     ) -> tuple[Held, bool]:
         """A new state as of the key's cut-off, and whether it was folded from the first fact:
-        the latest exact state before it (held here, or a kept checkpoint) extended by the
-        facts after its day. Keeps the states as of the days `checkpoint.days_to_keep` names."""
+        the latest exact state before it (held here, or a kept checkpoint; with `until`, one
+        of a day before that) extended by the facts after its day. Keeps the states as of the
+        days `self.days_to_keep` names."""
         _, filenode, cutoff, recorded = key
-        start = await self._start(conn, generation, key)
+        start = await self._start(conn, generation, key, until)
         after = start.day
         keep: list[dt.date] | None = None  # days to keep (at the first fact)
         batches = await readmodel.fold_rows_in_order(
@@ -309,13 +317,17 @@ class Worker:
             await self._keep(dsn, generation, filenode, keep, snapshot, held, held.state)
         return held, after is None
 
-    async def _start(self, conn: asyncpg.Connection, generation: str, key: StateKey) -> Start:
-        """Where a fold starts: nothing, or the latest exact state as of an earlier day (held
-        in this process, else kept in PostgreSQL), read but not yet restored."""
+    async def _start(
+        self, conn: asyncpg.Connection, generation: str, key: StateKey, until: dt.date | None
+    ) -> Start:
+        """Where a fold starts: nothing, or the latest exact state as of an earlier day (before
+        `until` if given; held in this process, else kept in PostgreSQL), read but not yet
+        restored."""
         _, _, cutoff, recorded = key
-        earlier = await self._earlier(conn, generation, key)
+        earlier = await self._earlier(conn, generation, key, until)
+        latest = cutoff if until is None else until - dt.timedelta(days=1)
         kept = await readmodel.checkpoint_before(
-            conn, generation, checkpoint.LAYOUT, cutoff, recorded, FOLDED
+            conn, generation, checkpoint.LAYOUT, latest, recorded, FOLDED
         )
         if earlier is None or (kept is not None and kept.day > earlier[0]):
             # The states held for other cut-offs are not its source: let the oldest go now,
@@ -331,6 +343,37 @@ class Worker:
         if earlier is None:
             return Start()
         return Start(earlier[0], source=earlier[1])
+
+    async def keep_again(self, dsn: str, generation: str) -> int:
+        """Fold again, once, from the last exact kept state before the earliest one a late
+        fact made inexact, keeping each inexact one as the fold passes its day; how many it
+        kept. 0 while another process (another instance) holds the generation's re-keep lock:
+        that one keeps them. Each state in a transaction of its own (`_keep`)."""
+        if self.writer is None or self.writer.is_closed():
+            self.writer = await asyncpg.connect(dsn)
+        if not await self.writer.fetchval(_TRY_LOCK, lock(generation)):
+            return 0
+        try:
+            conn = await self.connection(dsn)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                snapshot = await conn.fetchval("SELECT pg_current_snapshot()::text")
+                days = await readmodel.inexact_checkpoints(
+                    conn, generation, checkpoint.LAYOUT, FOLDED
+                )
+                if not days:
+                    return 0
+                filenode = await readmodel.facts_filenode(conn, generation)
+                kept, usual = self.kept, self.days_to_keep
+                self.days_to_keep = lambda after, first, cutoff: days
+                try:
+                    with _out_of_collector():  # the state is let go: the process's peak only
+                        key = (generation, filenode, days[-1], None)
+                        await self._fold(conn, dsn, generation, key, snapshot, until=days[0])
+                finally:
+                    self.days_to_keep = usual
+                return self.kept - kept
+        finally:
+            await self.writer.execute(_UNLOCK, lock(generation))
 
     async def _late_agency_facts(
         self, conn: asyncpg.Connection, generation: str, day: dt.date, recorded: dt.datetime
@@ -368,16 +411,17 @@ class Worker:
             self.kept += 1
 
     async def _earlier(
-        self, conn: asyncpg.Connection, generation: str, key: StateKey
+        self, conn: asyncpg.Connection, generation: str, key: StateKey, until: dt.date | None
     ) -> tuple[dt.date, Held] | None:
-        """The held state of the latest earlier cut-off with the same table and recording
-        cut-off that no fact committed since it was read has changed (it is then exactly the
-        fold of the facts up to its day that this snapshot sees)."""
+        """The held state of the latest earlier cut-off (before `until` if given) with the same
+        table and recording cut-off that no fact committed since it was read has changed (it
+        is then exactly the fold of the facts up to its day that this snapshot sees)."""
         _, filenode, cutoff, recorded = key
+        before = cutoff if until is None else min(cutoff, until)
         candidates = [
             (k[2], h)
             for k, h in self.held.items()
-            if k[:2] == (generation, filenode) and k[3] == recorded and k[2] < cutoff
+            if k[:2] == (generation, filenode) and k[3] == recorded and k[2] < before
         ]
         for day, source in sorted(candidates, key=lambda c: c[0], reverse=True):
             since = await readmodel.fold_rows_since(
@@ -387,6 +431,21 @@ class Worker:
                 self.extended += 1
                 return day, source
         return None
+
+
+# A session lock (released with the connection, a SIGKILL included) by the name's 64-bit hash.
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended($1, 0))"
+# Whether no session holds it (taken and given back at once): a look skips a busy re-keep.
+LOCK_FREE = (  # CASE: taken before it is given back (AND has no evaluation order)
+    "SELECT CASE WHEN pg_try_advisory_lock(hashtextextended($1, 0)) "
+    "THEN pg_advisory_unlock(hashtextextended($1, 0)) ELSE false END"
+)
+
+
+def lock(generation: str) -> str:
+    """The name of a generation's re-keep lock (`Worker.keep_again`)."""
+    return f"reporting.keep_again.{generation}"
 
 
 FOLDED = sorted(folded_types())  # the other types leave the state as it is: not even read
@@ -546,6 +605,18 @@ def keep_every_quarter(dsn: str, generation: str, today: dt.date) -> int:
     query = ReportQuery("targets", today, None, None)
     worker.loop.run_until_complete(worker.answer(dsn, generation, [query], TargetOptions()))
     return worker.kept
+
+
+def keep_again(dsn: str, generation: str) -> int:
+    """Entry point (rekeep.py, in a worker process of its own, at a lower CPU priority: the
+    live lane and the database come first): the kept states that late facts made inexact kept
+    again in one fold (`Worker.keep_again`); how many."""
+    os.nice(REKEEP_NICENESS)
+    worker = _the_worker()
+    return worker.loop.run_until_complete(worker.keep_again(dsn, generation))
+
+
+REKEEP_NICENESS = 10  # a tenth of a core's share beside a process at 0 that wants the core
 
 
 def let_go() -> None:

@@ -879,6 +879,47 @@ async def store_checkpoint(
     )
 
 
+async def late_since(
+    conn: Connection, generation: str, layout: str, snapshot: str | None, types: Sequence[str]
+) -> tuple[str, bool]:
+    """The current snapshot, and whether a fact of these types committed after `snapshot` (None:
+    any fact) takes effect on or before the last kept day: one index lookup of the facts
+    committed since, the cheap test before `inexact_checkpoints` (rekeep.py)."""
+    g = checked_generation(generation)
+    since = "true" if snapshot is None else _SINCE
+    row = await conn.fetchrow(
+        f"SELECT pg_current_snapshot()::text, EXISTS (SELECT 1 FROM {g}.facts "
+        f"WHERE {since} AND event_type = ANY($2::text[]) AND effective_on <= (SELECT max(day) "
+        f"FROM {g}.checkpoints WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) "
+        "AND layout = $1))",
+        layout,
+        list(types),
+        *([] if snapshot is None else [snapshot]),
+    )
+    assert row is not None  # a SELECT without FROM gives one row
+    return row[0], row[1]
+
+
+async def inexact_checkpoints(
+    conn: Connection, generation: str, layout: str, types: Sequence[str]
+) -> list[dt.date]:
+    """The days of the kept states that a fact of these types within their day, committed
+    after they were kept, has made inexact (`checkpoint_before`'s test, by occurrence): the
+    states a re-keep folds again (foldworker.keep_again)."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT day FROM {g}.checkpoints c "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        f"AND EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
+        "AND event_type = ANY($2::text[]) "
+        "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
+        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot)) ORDER BY day",
+        layout,
+        list(types),
+    )
+    return [r["day"] for r in rows]
+
+
 async def agencies_recorded_after(
     conn: Connection, generation: str, day: dt.date, recorded_until: dt.datetime
 ) -> list[str]:

@@ -70,5 +70,16 @@ class ReportingSettings(BaseSettings):
         "kinds read were built (made by a replay of this build, or folded live from the start)",
     )
 
+    rekeep_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        validation_alias="REPORT_REKEEP_SECONDS",
+        description="How often the service looks for kept states (checkpoints) that late facts "
+        "made inexact and keeps them again, in one fold in a worker process of its own at a "
+        "lower CPU priority: late facts within one period are re-kept once, and after a "
+        "re-keep the next look waits three times as long as it took (0: never; the first "
+        "answer of a later date then folds from the state kept before the late fact)",
+    )
+
     def target_options(self) -> TargetOptions:
         return TargetOptions(count_airport_zone=self.count_airport_zone)

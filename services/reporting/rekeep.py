@@ -1,0 +1,101 @@
+"""Kept states that late facts made inexact, kept again in the background (issue 12).
+
+A kept state (a checkpoint, foldworker.py) serves while no fact within its day has been
+committed after it. One backdated fact makes every state kept after its day inexact, and until
+a fold passed them again the next first answer of a later date folded from the state kept
+before the fact's day: years of facts (1M: 6.5 s instead of 0.67, benchmarks/RESULTS.md).
+
+Every `interval` seconds (REPORT_REKEEP_SECONDS) the service looks for facts committed since
+its last look that take effect on or before the last kept day (`readmodel.late_since`: the
+facts committed since, from their index). When there are and some kept states are inexact, a
+worker process of its own (at a lower CPU priority, ended after the call) folds once from the
+last exact state before the earliest of them and keeps each again as it passes its day
+(`foldworker.keep_again`). A burst of late facts within one interval is re-kept once; no answer
+waits for it (the lanes are other processes). Two instances share the work through the re-keep's
+advisory lock; a re-keep killed midway leaves whole rows, and the next look finds the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from servicekit.workers import worker_pool
+from services.reporting import foldworker, readmodel
+from services.reporting.domain import checkpoint
+
+log = structlog.get_logger()
+REST = 3.0  # after a re-keep, no look for this many times as long as it took
+
+
+@dataclass
+class Rekeeper:
+    """The service's look for inexact kept states, and the re-keep it starts."""
+
+    dsn: str
+    interval: float  # seconds between looks (settings.py: REPORT_REKEEP_SECONDS)
+    rekeeps: int = 0  # re-keeps run (tests, the benchmark)
+    kept: int = 0  # states they kept again
+    # The generation and snapshot of the last look that found every kept state exact: the
+    # next looks only at the facts committed after it.
+    exact_in: tuple[str, str] | None = None
+
+    async def run(self, pool: asyncpg.Pool, stopped: asyncio.Event) -> None:
+        """Look every `interval` seconds until `stopped`, and after a re-keep `REST` times as
+        long as it took more (a steady stream of late facts, e.g. commands dated in the past:
+        a quarter of a core at most); a failed look is logged and retried."""
+        took = 0.0
+        while not stopped.is_set():
+            try:
+                await asyncio.wait_for(stopped.wait(), self.interval + REST * took)
+            except TimeoutError:
+                started = time.monotonic()
+                try:
+                    took = 0.0 if await self.look(pool) is None else time.monotonic() - started
+                except Exception as exc:  # the next look tries again; answers stay exact
+                    log.warning("reporting.rekeep_failed", error=repr(exc))
+
+    async def look(self, pool: asyncpg.Pool) -> int | None:
+        """Keep again the states late facts made inexact, if any: how many were kept again
+        (None: every kept state was exact, nothing run)."""
+        async with pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            since = self.exact_in[1] if self.exact_in and self.exact_in[0] == generation else None
+            snapshot, late = await readmodel.late_since(
+                conn, generation, checkpoint.LAYOUT, since, foldworker.FOLDED
+            )
+            if since is None or late:
+                late = bool(
+                    await readmodel.inexact_checkpoints(
+                        conn, generation, checkpoint.LAYOUT, foldworker.FOLDED
+                    )
+                )
+            busy = late and not await conn.fetchval(
+                foldworker.LOCK_FREE, foldworker.lock(generation)
+            )
+        if not late:
+            self.exact_in = (generation, snapshot)
+            return None
+        if busy:  # another instance's re-keep: no process started here for nothing
+            return 0
+        kept = await _in_a_process_of_its_own(self.dsn, generation)
+        self.rekeeps += 1
+        self.kept += kept
+        log.info("reporting.rekept", generation=generation, kept=kept)
+        return kept
+
+
+async def _in_a_process_of_its_own(dsn: str, generation: str) -> int:
+    """`foldworker.keep_again` in a new worker process, which ends after it: its folded state
+    (~100 MiB at a million facts) goes back to the system."""
+    workers = worker_pool(1)
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            workers, foldworker.keep_again, dsn, generation
+        )
+    finally:
+        workers.shutdown(wait=False)
