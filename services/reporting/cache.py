@@ -72,6 +72,10 @@ def lane_of(query: ReportQuery, now: dt.datetime) -> Lane:
     return "history"
 
 
+class Closed(RuntimeError):
+    """The cache was closed (the service stops): no worker answers any more."""
+
+
 @dataclass(frozen=True)
 class Entry:
     """An answer and the position it reflects: the facts of PostgreSQL's snapshot `snapshot`,
@@ -132,8 +136,11 @@ class ReportCache:
         self.versions = versions  # settings.py: REPORT_COVERAGE_FROM_VERSIONS
         self.projected = 0  # answers read from entity versions, no fold (FROM_VERSIONS)
         self.warm = asyncio.Event()  # set once `warm_up` ended (readiness: app.py)
+        self.closed = False  # no worker process is started after `close`
 
     def _executor(self, lane: Lane) -> WorkerPool:
+        if self.closed:
+            raise Closed()
         if lane not in self.executors:
             self.executors[lane] = worker_pool(1)
         return self.executors[lane]
@@ -175,6 +182,8 @@ class ReportCache:
                 generation = await readmodel.current_generation(conn)
             today = local_date(dt.datetime.now(dt.UTC))
             await self._work("live", generation, ReportQuery("targets", today, None, None))
+        except Closed:
+            pass  # the service stops
         except Exception as exc:  # a warm-up's failure costs one slow answer only
             log.warning("report_warm_up_failed", error=repr(exc))
         finally:
@@ -193,6 +202,14 @@ class ReportCache:
         }
 
     def close(self) -> None:
+        self.closed = True
+        for waiting in self.waiting.values():  # the warm-up's, or a render's on a stop
+            for *_, future in waiting:
+                if not future.done():
+                    future.set_exception(Closed())
+            waiting.clear()
+        for dispatching in self.dispatching.values():
+            dispatching.cancel()
         for timers in (self.idle_timers, self.hold_timers):
             for timer in timers.values():
                 timer.cancel()
@@ -341,6 +358,11 @@ class ReportCache:
                 waiting[:] = [w for w in waiting if w not in batch]
                 try:
                     answer = await self._call(lane, generation, [q for _, q, _ in batch])
+                except asyncio.CancelledError:  # closed: no render waits for a call it ended
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(Closed())
+                    raise
                 except Exception as exc:  # each render waiting in the batch gets it
                     for *_, future in batch:
                         if not future.done():

@@ -120,6 +120,25 @@ async def test_a_started_cache_holds_today_before_the_first_request(
     assert (cache.folds, cache.refolds) == (1, 0)
 
 
+async def test_a_cache_closed_while_it_warms_up_ends_the_warm_up_and_starts_no_worker(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """A service stopped while its warm-up folds (the stop waited 15 s for that task) ends the
+    warm-up at once, and no worker process is started again after the close."""
+    await insert(pool, list(fact_rows(60_000, seed=25)))  # a fold of seconds
+    cache = ReportCache(database_url, OPTIONS)
+    warming = asyncio.ensure_future(cache.warm_up(pool))
+
+    async def folding() -> bool:
+        return bool(cache.busy["live"])
+
+    await wait_for(folding, interval=0.01)
+    cache.close()
+    await asyncio.wait_for(warming, 0.5)  # not after the fold
+    assert cache.warm.is_set()
+    assert not cache.executors
+
+
 async def test_a_cold_fold_of_a_past_date_does_not_delay_a_live_answer(
     pool: asyncpg.Pool, cache: ReportCache
 ) -> None:
