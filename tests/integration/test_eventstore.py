@@ -9,6 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
+from servicekit.db import Connection
 from servicekit.eventstore import (
     START,
     ConcurrencyConflict,
@@ -284,7 +285,7 @@ async def test_the_relays_look_past_its_position_reads_the_logs_index(store: Eve
     await store.pool.execute(f"ANALYZE {STORE_SCHEMA}.events")
     last = (await store.read_all(limit=100))[-1]
 
-    async def scans(conn: asyncpg.Connection) -> tuple[int, int]:
+    async def scans(conn: Connection) -> tuple[int, int]:
         # This backend's scans not yet flushed to the shared statistics.
         row = await conn.fetchrow(
             "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relid = $1::regclass",
