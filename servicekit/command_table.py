@@ -47,7 +47,13 @@ class CommandHandler(Generic[S, C, F]):
     `together`: for a handler with hooks, the locks a command takes (what `lock` takes, known
     from the command alone) when it may be decided in a group's batch; None, or no function:
     it runs alone. `situations`: the situation of several commands in fewer round trips than
-    one `situation` each (the batch reads them in sequence without it)."""
+    one `situation` each (the batch reads them in sequence without it).
+
+    `opens`: whether a command starts its stream (a registration), so that a batch decides it
+    on no state and appends it at version 1 without reading the stream (issue 12: a group of
+    them is one statement, its insert). Its decision on an existing stream must be a refusal:
+    if the stream or the command id exists after all, the insert trips a unique constraint and
+    the group's commands run alone, each reading its stream as usual."""
 
     stream_id: Callable[[C], str]
     evolve: Callable[[S | None, DomainEvent], S]
@@ -60,6 +66,7 @@ class CommandHandler(Generic[S, C, F]):
     situations: Callable[[EventStore, Connection, Sequence[C]], Awaitable[Sequence[F]]] | None = (
         None
     )
+    opens: Callable[[C], bool] | None = None
 
     def batch_locks(self, command: C) -> Sequence[LockKey] | None:
         """The locks `command` takes in a batch; None: it runs alone."""
@@ -105,6 +112,10 @@ def _steps(
         authorize=authorize,
         expected_version=expected_version,
         inline=handler.inline,
+        # A caller expecting a version other than none (If-Match) gets its answer from a read.
+        opens=expected_version in (None, 0)
+        and handler.opens is not None
+        and handler.opens(command),
     )
 
 

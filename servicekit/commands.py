@@ -100,6 +100,7 @@ class CommandSteps(Generic[S, C]):
     authorize: Callable[[S | None], None]
     expected_version: int | None = None
     inline: Callable[[S], InlineProjection] | None = None
+    opens: bool = False  # it starts its stream: a batch need not read it (CommandHandler.opens)
 
     def command_hash(self) -> str | None:
         # The fingerprint tells a retry from a reused key: without a command id nothing keeps it.
@@ -169,7 +170,8 @@ async def execute(
 
 # What `execute_together` answers for each command: its outcome, the exception that refused it
 # (nothing of it written), or None: run it alone with `execute` (its stream was stale, or its
-# command id known: the single path reads the first answer or runs it again later).
+# command id known, or it refused a command that opens its stream: the single path reads the
+# first answer or the stream, or runs it again later).
 Together = Outcome | Exception | None
 
 
@@ -177,12 +179,13 @@ async def execute_together(
     store: EventStore, conn: Connection, group: Sequence[CommandSteps[Any, Any]]
 ) -> list[Together]:
     """Run commands on distinct streams and distinct command ids in a few round trips in the
-    caller's transaction (issue 12): one read of every stream, one insert of every decision's
-    events, command records and `InlineRow` projections, then each other inline projection.
-    A statement that fails raises: the caller rolls back to before this call and runs each
-    command alone."""
+    caller's transaction (issue 12): one read of every stream but those the commands open, one
+    insert of every decision's events, command records and `InlineRow` projections, then each
+    other inline projection. A statement that fails raises (an opened stream or a command id
+    that existed after all among them): the caller rolls back to before this call and runs
+    each command alone."""
     hashes = [steps.command_hash() for steps in group]
-    loaded = await store.load_many(conn, [(s.stream_id, s.context.command_id) for s in group])
+    loaded = await _streams(store, conn, group)
     answers: list[Together] = []
     decided: list[tuple[int, Decided, Any]] = []
     for i, (steps, stream) in enumerate(zip(group, loaded, strict=True)):
@@ -192,7 +195,9 @@ async def execute_together(
         try:
             events, new_state = steps.decision(stream)
         except Exception as exc:  # a refusal, decided before anything of it was written
-            answers.append(exc)
+            # An opening command's refusal was decided without reading its stream: run alone,
+            # it answers as its stream and command id say (a duplicate, a reused key).
+            answers.append(None if steps.opens else exc)
             continue
         answers.append(None)
         decided.append((i, Decided(stream, events, steps.context.command_id, hashes[i]), new_state))
@@ -208,6 +213,23 @@ async def execute_together(
         answers[i] = Outcome(result, new_state)
     await _project_together(conn, projections, results)
     return answers
+
+
+async def _streams(
+    store: EventStore, conn: Connection, group: Sequence[CommandSteps[Any, Any]]
+) -> list[LoadedStream]:
+    """Each command's stream: read by `load_many`, or, for a command that opens its stream,
+    taken as empty (the insert's unique constraints find it if it was not)."""
+    read = [s for s in group if not s.opens]
+    found = iter(
+        await store.load_many(conn, [(s.stream_id, s.context.command_id) for s in read])
+        if read
+        else ()
+    )
+    return [
+        LoadedStream(s.stream_id, [], in_transaction=True) if s.opens else next(found)
+        for s in group
+    ]
 
 
 async def _project_together(

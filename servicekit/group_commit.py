@@ -13,7 +13,8 @@ of the group gets that error and nothing of it was stored.
 Commands that can (`Batchable`: the HTTP commands whose decision reads their own stream alone,
 or whose handler names the locks they take, `servicekit.command_table.CommandRun`) run together
 first, as the transaction's first work: their locks in one statement, their situations, one
-read of all their streams, one insert of all their events and command records, then their
+read of all their streams (none for those that open theirs: `CommandHandler.opens`), one insert
+of all their events and command records, then their
 inline projections — a few round trips for the group instead of four or more per command. A
 refusal decided in Python writes nothing and fails alone. If a statement of the batch fails,
 the transaction is rolled back and begun again, and every command of the group runs alone as

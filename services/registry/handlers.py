@@ -33,6 +33,8 @@ AGENCY = CommandHandler[Agency, cmd.RegistryCommand, None](
     decide=decide_agency,
     authorize=authorize,
     inline=readmodel.upsert_agency,
+    # A registration starts the agency's stream; on an existing one `decide` refuses it.
+    opens=lambda command: isinstance(command, cmd.RegisterAgency),
 )
 
 COMMANDS: CommandTable = {
