@@ -43,6 +43,15 @@ def with_late_facts(seed: int) -> tuple[list[FactRow], list[FactRow]]:
     return [r for r in rows if r not in late], late
 
 
+async def kept_then_late(pool: asyncpg.Pool, database_url: str, seed: int) -> list[dt.date]:
+    """A history's states kept, then five late facts inserted: the kept days they made inexact."""
+    rest, late = with_late_facts(seed)
+    await insert(pool, rest)
+    await keep_checkpoints(database_url, G)
+    await insert(pool, late)
+    return await inexact(pool)
+
+
 async def inexact(pool: asyncpg.Pool, generation: str = G) -> list[dt.date]:
     """The kept days a fact within them committed after their snapshot has made inexact."""
     days: list[dt.date] | None = await pool.fetchval(
@@ -128,11 +137,7 @@ async def test_the_service_keeps_again_the_states_late_facts_made_inexact(
 async def test_one_fold_keeps_again_every_inexact_state(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
-    rest, late = with_late_facts(82)
-    await insert(pool, rest)
-    await keep_checkpoints(database_url, G)
-    await insert(pool, late)
-    stale = await inexact(pool)
+    stale = await kept_then_late(pool, database_url, 82)
     assert stale and stale[0] <= checkpoint.last_checkpoint_day(LATE_DAY) + dt.timedelta(days=92)
     worker = foldworker.Worker()
     assert await worker.keep_again(database_url, G) == len(stale)
@@ -169,11 +174,7 @@ LOCKED = f"SELECT 1 FROM {G}.checkpoints WHERE day = $1 FOR UPDATE"
 async def test_a_re_keep_killed_midway_leaves_whole_rows_and_the_next_ends_it(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
-    rest, late = with_late_facts(83)
-    await insert(pool, rest)
-    await keep_checkpoints(database_url, G)
-    await insert(pool, late)
-    stale = await inexact(pool)
+    stale = await kept_then_late(pool, database_url, 83)
     held = stale[len(stale) // 2]  # row-locked: the re-keep waits there and is killed
     await killed_while_keeping(pool, database_url, KEEP_AGAIN, LOCKED, held)
     left = await inexact(pool)
@@ -218,11 +219,7 @@ async def _blocked_keep(
 async def test_a_second_instance_leaves_the_re_keep_to_the_first(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
-    rest, late = with_late_facts(84)
-    await insert(pool, rest)
-    await keep_checkpoints(database_url, G)
-    await insert(pool, late)
-    stale = await inexact(pool)
+    stale = await kept_then_late(pool, database_url, 84)
     blocker, transaction, process = await _blocked_keep(pool, database_url, stale[-1])
     try:
         second = foldworker.Worker()
@@ -242,11 +239,7 @@ async def test_a_second_instance_leaves_the_re_keep_to_the_first(
 async def test_a_switch_over_during_a_re_keep_is_not_held_and_gets_none_of_its_rows(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
-    rest, late = with_late_facts(85)
-    await insert(pool, rest)
-    await keep_checkpoints(database_url, G)
-    await insert(pool, late)
-    stale = await inexact(pool)
+    stale = await kept_then_late(pool, database_url, 85)
     new = readmodel.generation_name(2)
     async with pool.acquire() as conn:
         await conn.execute(readmodel.generation_ddl(new))
