@@ -366,6 +366,21 @@ def refresh_shard(dsn: str, generation: str, usccs: list[str]) -> None:
     asyncio.run(run())
 
 
+def build_places_shard(dsn: str, generation: str) -> None:
+    """Every base's and stay's versions from the loaded facts, in a worker process: their CPU
+    seconds (1M: 94k stay versions) off the process that folds the agency summaries beside
+    the index builds, whose threads share one interpreter lock."""
+
+    async def run() -> None:
+        pool = await create_pool(dsn, max_size=1)
+        try:
+            await readmodel_places.build_all(pool, generation)
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+
+
 def split_spans(to_read: Sequence[Span], shards: int) -> list[list[Span]]:
     """Partitions over `shards`: the largest first, each to the least loaded shard, the first
     shard (this process, already reading while the others start) counted as having read
@@ -498,6 +513,9 @@ async def sharded_load(
             shares=1 + len(there),
             analysed=analysed,
             refold=refold,
+            places_elsewhere=lambda: loop.run_in_executor(
+                processes, build_places_shard, shards.dsn, generation
+            ),
         )
         total = Counts()
         for counts in [here_counts, *await there_counts]:
@@ -589,10 +607,12 @@ async def finish_load(
     shares: int = 1,
     analysed: bool = False,
     refold: Callable[[], Awaitable[Sequence[str] | None]] | None = None,
+    places_elsewhere: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """After the bulk load: the facts' key, secondary indexes, statistics and the agency
     summaries folded from the table: those `refold` gives once the shards' own folds are done,
-    or every agency's (None); every base's and stay's versions from the table.
+    or every agency's (None); every base's and stay's versions from the table (here, or
+    `places_elsewhere`: a worker process), every listing's here.
 
     Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
     lock: reads and other index builds go on); the key removes an event the load stored twice
@@ -644,7 +664,10 @@ async def finish_load(
     try:
         # Bases', stays' versions from their facts (one scan; 63k rows at 1M) and every
         # listing's read back by the listing index (made with the table), beside them.
-        places = readmodel_places.build_all(pool, generation)
+        if places_elsewhere is not None:
+            places = places_elsewhere()
+        else:
+            places = readmodel_places.build_all(pool, generation)
         listings = readmodel_listings.build_all(pool, generation)
         await asyncio.gather(summaries(), statistics(), places, listings)
     finally:
