@@ -91,11 +91,12 @@ class Rekeeper:
 
 async def _in_a_process_of_its_own(dsn: str, generation: str) -> int:
     """`foldworker.keep_again` in a new worker process, which ends after it: its folded state
-    (~100 MiB at a million facts) goes back to the system."""
+    (~100 MiB at a million facts) goes back to the system. Returns once the process has ended
+    (waited for in a thread): a look is over when its process is."""
     workers = worker_pool(1)
     try:
         return await asyncio.get_running_loop().run_in_executor(
             workers, foldworker.keep_again, dsn, generation
         )
     finally:
-        workers.shutdown(wait=False)
+        await asyncio.to_thread(workers.shutdown, wait=True)
