@@ -31,6 +31,7 @@ from services.reporting.domain.versions import (
     AgencyFact,
     AgencyVersion,
     EntityFact,
+    Version,
     agency_versions,
     current,
 )
@@ -572,35 +573,47 @@ async def store_agencies(
 async def store_versions(
     conn: Connection, generation: str, keys: Sequence[str], versions: Sequence[AgencyVersion]
 ) -> None:
-    """These agencies' versions replaced by `versions` (all of theirs). Runs inside the
-    caller's transaction, as every projection write: the versions and the facts they come from
-    are committed together."""
+    """These agencies' versions replaced by `versions` (all of theirs)."""
+    rows = [
+        (
+            v.view.uscc,
+            *version_times(v),
+            v.view.name,
+            v.view.kind,
+            v.view.reporting_unit,
+            v.view.registered_on,
+            v.view.status,
+            v.view.status_since,
+            v.view.priority,
+            list(v.view.service_fields),
+            list(v.view.target_groups),
+        )
+        for v in versions
+    ]
+    await replace_versions(conn, generation, "agency_versions", keys, _VERSION_COLUMNS, rows)
+
+
+async def replace_versions(
+    conn: Connection,
+    generation: str,
+    table: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """These entities' versions in one kind's `table` replaced by `rows` (all of theirs: each
+    its key, `version_times`, then its view's columns, as `columns` names them; the first is
+    the key). Runs inside the caller's transaction, as every projection write: the versions
+    and the facts they come from are committed together."""
     g = checked_generation(generation)
-    await conn.execute(f"DELETE FROM {g}.agency_versions WHERE uscc = ANY($1)", list(keys))
-    await conn.copy_records_to_table(
-        "agency_versions",
-        schema_name=g,
-        columns=_VERSION_COLUMNS,
-        records=[
-            (
-                v.view.uscc,
-                v.valid_from,
-                v.valid_to,
-                v.recorded_from,
-                v.recorded_to,
-                v.view.name,
-                v.view.kind,
-                v.view.reporting_unit,
-                v.view.registered_on,
-                v.view.status,
-                v.view.status_since,
-                v.view.priority,
-                list(v.view.service_fields),
-                list(v.view.target_groups),
-            )
-            for v in versions
-        ],
-    )
+    if keys:
+        await conn.execute(f"DELETE FROM {g}.{table} WHERE {columns[0]} = ANY($1)", list(keys))
+    await conn.copy_records_to_table(table, schema_name=g, columns=columns, records=rows)
+
+
+def version_times(v: Version[Any]) -> tuple[Any, ...]:
+    """A version's valid from / to and recorded from / to, as each kind's table stores them."""
+    return (v.valid_from, v.valid_to, v.recorded_from, v.recorded_to)
 
 
 _VERSION_COLUMNS = (

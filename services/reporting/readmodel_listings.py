@@ -76,29 +76,22 @@ async def _store(
     conn: Connection, g: str, keys: Sequence[str], versions: Sequence[ListingVersion]
 ) -> None:
     """These listings' versions replaced by `versions` (all of theirs)."""
-    if keys:
-        await conn.execute(f"DELETE FROM {g}.listing_versions WHERE listing_id = ANY($1)", keys)
-    await conn.copy_records_to_table(
-        "listing_versions",
-        schema_name=g,
-        columns=readmodel.LISTING_COLUMNS,
-        records=[
-            (
-                v.view.listing_id,
-                v.valid_from,
-                v.valid_to,
-                v.recorded_from,
-                v.recorded_to,
-                v.view.uscc,
-                v.view.list,
-                v.view.ground,
-                v.view.listed_on,
-                v.view.removed_on,
-                v.view.removal_reason,
-                v.view.clock_from,
-            )
-            for v in versions
-        ],
+    rows = [
+        (
+            v.view.listing_id,
+            *readmodel.version_times(v),
+            v.view.uscc,
+            v.view.list,
+            v.view.ground,
+            v.view.listed_on,
+            v.view.removed_on,
+            v.view.removal_reason,
+            v.view.clock_from,
+        )
+        for v in versions
+    ]
+    await readmodel.replace_versions(
+        conn, g, "listing_versions", keys, readmodel.LISTING_COLUMNS, rows
     )
 
 

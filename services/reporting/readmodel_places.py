@@ -41,7 +41,7 @@ from services.reporting.domain.targets import (
     TargetOptions,
     local_incubation,
 )
-from services.reporting.domain.versions import EntityFact, Version
+from services.reporting.domain.versions import EntityFact
 from services.reporting.place_tables import (
     BASE_COLUMNS,
     BASE_FACTS_WHERE,
@@ -144,60 +144,42 @@ def _versions(
 async def _store_bases(
     conn: Connection, g: str, keys: Sequence[str], versions: Sequence[BaseVersion]
 ) -> None:
-    if keys:
-        await conn.execute(f"DELETE FROM {g}.base_versions WHERE base_id = ANY($1)", list(keys))
-    await conn.copy_records_to_table(
-        "base_versions",
-        schema_name=g,
-        columns=BASE_COLUMNS,
-        records=[
-            (
-                v.view.base_id,
-                *_times(v),
-                v.view.name,
-                v.view.level,
-                v.view.reporting_unit,
-                v.view.established_on,
-                v.view.closed_on,
-                v.view.meets_hardware_standard,
-                v.view.offices,
-            )
-            for v in versions
-        ],
-    )
+    rows = [
+        (
+            v.view.base_id,
+            *readmodel.version_times(v),
+            v.view.name,
+            v.view.level,
+            v.view.reporting_unit,
+            v.view.established_on,
+            v.view.closed_on,
+            v.view.meets_hardware_standard,
+            v.view.offices,
+        )
+        for v in versions
+    ]
+    await readmodel.replace_versions(conn, g, "base_versions", keys, BASE_COLUMNS, rows)
 
 
 async def _store_stays(
     conn: Connection, g: str, keys: Sequence[str], versions: Sequence[StayVersion]
 ) -> None:
-    if keys:
-        await conn.execute(
-            f"DELETE FROM {g}.stay_versions WHERE incubation_id = ANY($1)", list(keys)
+    rows = [
+        (
+            v.view.incubation_id,
+            *readmodel.version_times(v),
+            v.view.base_id,
+            v.view.uscc,
+            v.view.started_on,
+            v.view.term_end,
+            v.view.local,
+            v.view.graduated_on,
+            v.view.terminated_on,
+            v.view.termination_reason,
         )
-    await conn.copy_records_to_table(
-        "stay_versions",
-        schema_name=g,
-        columns=STAY_COLUMNS,
-        records=[
-            (
-                v.view.incubation_id,
-                *_times(v),
-                v.view.base_id,
-                v.view.uscc,
-                v.view.started_on,
-                v.view.term_end,
-                v.view.local,
-                v.view.graduated_on,
-                v.view.terminated_on,
-                v.view.termination_reason,
-            )
-            for v in versions
-        ],
-    )
-
-
-def _times(v: Version[Any]) -> tuple[Any, ...]:
-    return (v.valid_from, v.valid_to, v.recorded_from, v.recorded_to)
+        for v in versions
+    ]
+    await readmodel.replace_versions(conn, g, "stay_versions", keys, STAY_COLUMNS, rows)
 
 
 # -- answers at a cut-off ---------------------------------------------------------------------
