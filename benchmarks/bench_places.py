@@ -30,6 +30,7 @@ from pathlib import Path
 import asyncpg
 from devstack.postgres import start_postgres
 
+from benchmarks.bench_versions import time_refreshes
 from servicekit.eventstore.store import init_connection
 from services.reporting import foldworker, readmodel, readmodel_places
 from services.reporting.domain.periods import end_of_local_day
@@ -95,6 +96,8 @@ async def _answers(conn: asyncpg.Connection, g: str, count: int) -> None:
                 async with conn.transaction(isolation="repeatable_read", readonly=True):
                     await ANSWERS[kind](conn, g, _query(kind, day, recorded), OPTIONS)
                 times.append(time.perf_counter() - started)
+            if not times:  # too few cut-offs for both kinds
+                continue
             times.sort()
             p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
             print(
@@ -131,18 +134,12 @@ async def _fold_path(dsn: str, g: str, conn: asyncpg.Connection, count: int) -> 
 async def _live(conn: asyncpg.Connection, g: str, stays: int) -> None:
     ids = [r[0] for r in await conn.fetch(f"SELECT DISTINCT incubation_id FROM {g}.stay_versions")]  # noqa: S608 - checked identifier
     bases = [r[0] for r in await conn.fetch(f"SELECT DISTINCT base_id FROM {g}.base_versions")]  # noqa: S608 - checked identifier
-    rng = random.Random(3)
-    times = []
-    for _ in range(20):
+
+    async def refresh(rng: random.Random) -> None:
         places = readmodel_places.Places(set(rng.sample(bases, 2)), set(rng.sample(ids, stays)))
-        started = time.perf_counter()
-        async with conn.transaction():
-            await readmodel_places.refresh(conn, g, places)
-        times.append(time.perf_counter() - started)
-    print(
-        f"live refresh of {stays} stays and 2 bases: p50 {_ms(statistics.median(times))}, "
-        f"max {_ms(max(times))} (20 batches)"
-    )
+        await readmodel_places.refresh(conn, g, places)
+
+    await time_refreshes(conn, refresh, 3, f"refresh of {stays} stays and 2 bases")
 
 
 async def main(args: argparse.Namespace) -> None:

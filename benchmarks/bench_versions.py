@@ -27,6 +27,7 @@ import os
 import random
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -196,34 +197,38 @@ async def _listings(dsn: str, g: str, conn: asyncpg.Connection, args: argparse.N
         )
     await _fold_path(dsn, g, conn, args.fold, "credit_listings")
     ids = [r[0] for r in await conn.fetch(f"SELECT DISTINCT listing_id FROM {g}.listing_versions")]  # noqa: S608 - checked identifier
-    rng = random.Random(5)
+    size = min(args.batch, len(ids))
+
+    async def listings(rng: random.Random) -> None:
+        await readmodel_listings.refresh_listings(conn, g, rng.sample(ids, size))
+
+    await time_refreshes(conn, listings, 5, f"refresh_listings of {size} listings")
+
+
+async def time_refreshes(
+    conn: asyncpg.Connection,
+    refresh: Callable[[random.Random], Awaitable[None]],
+    seed: int,
+    what: str,
+) -> None:
+    """20 live batches of `refresh`, each in a transaction as the consumer's: p50 and max."""
+    rng = random.Random(seed)
     times = []
     for _ in range(20):
-        chosen = rng.sample(ids, min(args.batch, len(ids)))
         started = time.perf_counter()
         async with conn.transaction():
-            await readmodel_listings.refresh_listings(conn, g, chosen)
+            await refresh(rng)
         times.append(time.perf_counter() - started)
-    print(
-        f"live refresh_listings of {min(args.batch, len(ids))} listings: p50 "
-        f"{_ms(statistics.median(times))}, max {_ms(max(times))} (20 batches)"
-    )
+    print(f"live {what}: p50 {_ms(statistics.median(times))}, max {_ms(max(times))} (20 batches)")
 
 
 async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
     usccs = [r[0] for r in await conn.fetch(f"SELECT uscc FROM {g}.agencies")]  # noqa: S608 - checked identifier
-    rng = random.Random(3)
-    times = []
-    for _ in range(20):
-        chosen = rng.sample(usccs, batch)
-        started = time.perf_counter()
-        async with conn.transaction():
-            await readmodel.refresh_agencies(conn, g, chosen)
-        times.append(time.perf_counter() - started)
-    print(
-        f"live refresh_agencies of {batch} agencies: p50 {_ms(statistics.median(times))}, "
-        f"max {_ms(max(times))} (20 batches)"
-    )
+
+    async def agencies(rng: random.Random) -> None:
+        await readmodel.refresh_agencies(conn, g, rng.sample(usccs, batch))
+
+    await time_refreshes(conn, agencies, 3, f"refresh_agencies of {batch} agencies")
 
 
 async def main(args: argparse.Namespace) -> None:
