@@ -7,12 +7,15 @@ each encoded it (0.2 s of CPU each, in threads of one interpreter lock): every o
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from servicekit.http import Problem
 from services.reporting.api import common
-from services.reporting.views import Rendered
+from services.reporting.cache import Closed
+from services.reporting.views import Rendered, ReportQuery
 
 TABLE = common.Table((("a", "甲"),), "file", "title")
 
@@ -37,3 +40,18 @@ async def test_requests_asking_meanwhile_share_one_encode(monkeypatch: pytest.Mo
     assert rendered.encoded["xlsx"] == b"xlsx"
     assert await common.content_of(rendered, "xlsx", TABLE) == b"xlsx"
     assert calls == 1
+
+
+async def test_a_report_asked_while_the_service_stops_is_a_503_problem() -> None:
+    """The cache closed under a waiting request (the service stops): a problem the client can
+    retry elsewhere, not a 500."""
+
+    class Stopping:
+        async def entry(self, pool: Any, query: Any) -> Any:
+            raise Closed()
+
+    runtime: Any = type("Runtime", (), {"pool": None})()
+    query = ReportQuery("targets", dt.date(2024, 6, 30), None, None)
+    with pytest.raises(Problem) as refused:
+        await common.reply(Stopping(), runtime, query, "json", TABLE)  # type: ignore[arg-type]
+    assert refused.value.status == 503

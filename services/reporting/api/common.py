@@ -17,7 +17,7 @@ from socialwork_contracts import reference
 
 from servicekit.http import Problem
 from servicekit.runtime import Runtime
-from services.reporting.cache import Entry, ReportCache
+from services.reporting.cache import Closed, Entry, ReportCache
 from services.reporting.domain.periods import LOCAL, end_of_local_day, local_date
 from services.reporting.exports import XLSX, Columns, Format, encoded, file_response
 from services.reporting.views import Rendered, ReportQuery
@@ -124,7 +124,12 @@ async def reply(
 ) -> Response:
     """The one way a report is answered: from the cache or the fold worker, then formatted,
     saying which position of the facts it reflects (a live answer may be a little behind)."""
-    found = await reports.entry(runtime.pool, query)
+    try:
+        found = await reports.entry(runtime.pool, query)
+    except Closed as stopping:  # the service stops under the request: another instance answers
+        raise Problem(
+            503, "shutting_down", "服务正在停止，请重试 (shutting down)", "retry the request"
+        ) from stopping
     content = await content_of(found.rendered, fmt, table)
     response = file_response(fmt, content, table.filename)
     response.headers.update(position_headers(found))
