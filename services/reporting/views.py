@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from services.reporting.domain import operations, reports
-from services.reporting.domain.periods import Half, report_period
+from services.reporting.domain.periods import Half, Period, report_period
 from services.reporting.domain.records import Records
 from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import (
@@ -212,22 +212,46 @@ def _half_year(
     state: CityState, query: ReportQuery, units: Callable[[], dict[str, CityState]]
 ) -> Rendered:
     period = report_period(query.year, query.half)
-    parts = units() if query.scope is None else by_unit(state, only=query.scope)
+    return half_year(half_year_figures(state, period, query.scope, units), query)
+
+
+def half_year_figures(
+    state: CityState,
+    period: Period,
+    scope: str | None = None,
+    units: Callable[[], dict[str, CityState]] | None = None,
+) -> dict[str, reports.Figures]:
+    """The half-year figures of each unit with records (of `scope` alone if given, else also
+    the whole city's under CITY) from the state folded as of the period's end."""
+    if scope is None:
+        parts = units() if units is not None else by_unit(state)
+    else:
+        parts = by_unit(state, only=scope)
+    rows = set(reports.unit_ids())  # a share of unknown units counts in the city's alone
+    figures = {u: reports.figures(part, period, None) for u, part in parts.items() if u in rows}
+    if scope is None:
+        figures[CITY] = reports.figures(state, period, None)
+    return figures
+
+
+CITY = "city"  # the whole city's row among a half-year's figures by unit
+
+
+def half_year(figures: Mapping[str, reports.Figures], query: ReportQuery) -> Rendered:
+    """The half-year answer from its figures by unit (the city's under CITY; a unit without
+    any record has none): a folded state's, or those kept with it (readmodel_kept.py)."""
+    period = report_period(query.year, query.half)
     rows: Rows = [
         {
             "reporting_unit": u,
             "unit_name": reports.unit_name(u),
-            **reports.figures(parts.get(u) or CityState(), period, None),
+            **(figures.get(u) or reports.figures(CityState(), period, None)),
         }
         for u in ([query.scope] if query.scope else reports.unit_ids())
     ]
     city = None
     if query.scope is None:
-        city = {
-            "reporting_unit": "city",
-            "unit_name": "全市合计",
-            **reports.figures(state, period, None),
-        }
+        city = {"reporting_unit": CITY, "unit_name": "全市合计", **figures[CITY]}
     _, title = half_year_title(query.year, query.half)
     body = {
         "year": query.year,
