@@ -46,7 +46,14 @@ from services.reporting.domain.state import (
 )
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
-from services.reporting.views import Rendered, ReportQuery, by_unit, render
+from services.reporting.views import (
+    HALF_YEAR_LAYOUT,
+    Rendered,
+    ReportQuery,
+    by_unit,
+    kept_half_year,
+    render,
+)
 
 # Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
 # lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
@@ -405,8 +412,14 @@ class Worker:
         encoded = checkpoint.encode(state)
         for day in days:
             kept = readmodel.Checkpoint(day, snapshot, held.recorded, encoded, held.recorded_other)
+            figures = kept_half_year(state, day)
             await readmodel.store_checkpoint(
-                self.writer, generation, checkpoint.LAYOUT, filenode, kept
+                self.writer,
+                generation,
+                checkpoint.LAYOUT,
+                filenode,
+                kept,
+                None if figures is None else (HALF_YEAR_LAYOUT, figures),
             )
             self.kept += 1
 

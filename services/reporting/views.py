@@ -8,12 +8,15 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from services.reporting.domain import operations, reports
-from services.reporting.domain.periods import Half, Period, report_period
+from services.reporting.domain.periods import Half, Period, half_ending, report_period
 from services.reporting.domain.records import Records
 from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import (
@@ -235,6 +238,26 @@ def half_year_figures(
 
 
 CITY = "city"  # the whole city's row among a half-year's figures by unit
+# What kept figures were computed by (readmodel.kept_half_year): a build whose figures' code
+# differs reads none of them, and folds instead.
+HALF_YEAR_LAYOUT = hashlib.sha256(
+    b"".join(Path(f or "").read_bytes() for f in (reports.__file__, operations.__file__, __file__))
+).hexdigest()[:16]
+
+
+def kept_half_year(state: CityState, day: dt.date) -> str | None:
+    """The figures by unit of the half-year report ending on `day` (None: none ends on it) as
+    JSON text, to keep with the state as of that day: its answers by occurrence need no fold."""
+    ending = half_ending(day)
+    if ending is None:
+        return None
+    figures = half_year_figures(state, report_period(*ending))
+    return json.dumps(figures, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_kept(figures: str, query: ReportQuery) -> Rendered:
+    """The half-year answer from figures `kept_half_year` made."""
+    return half_year(json.loads(figures), query)
 
 
 def half_year(figures: Mapping[str, reports.Figures], query: ReportQuery) -> Rendered:
