@@ -943,6 +943,61 @@ async def store_checkpoint(
     )
 
 
+async def kept_days(conn: Connection, generation: str, layout: str) -> list[KeptDay]:
+    """The days of this table's kept states, with each row's snapshot and whether its half-year
+    figures are those of `figures_layout`'s code: the figures a re-keep's look gives."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT day, snapshot, half_year_in FROM {g}.checkpoints "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "ORDER BY day",
+        layout,
+    )
+    return [KeptDay(*r) for r in rows]
+
+
+class KeptDay(NamedTuple):
+    day: dt.date
+    snapshot: str
+    half_year_in: str | None  # the figures' layout and the snapshot they were computed in
+
+    def figured_by(self, figures_layout: str) -> bool:
+        return self.half_year_in == f"{figures_layout} {self.snapshot}"
+
+
+async def kept_state(conn: Connection, generation: str, layout: str, kept: KeptDay) -> bytes | None:
+    """The state kept as of `kept.day`, while its row is still that snapshot's."""
+    g = checked_generation(generation)
+    state: bytes | None = await conn.fetchval(
+        f"SELECT state FROM {g}.checkpoints "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "AND day = $2 AND snapshot = $3",
+        layout,
+        kept.day,
+        kept.snapshot,
+    )
+    return state
+
+
+async def store_half_year(
+    conn: Connection, generation: str, layout: str, kept: KeptDay, half_year: tuple[str, str]
+) -> bool:
+    """The half-year figures (their layout, their JSON) of the state kept as of `kept.day`,
+    stored beside it while its row is still that snapshot's (else a re-keep has replaced it,
+    with figures of its own): whether they were."""
+    g = checked_generation(generation)
+    done = await conn.execute(
+        f"UPDATE {g}.checkpoints SET half_year = $5, half_year_in = $4 || ' ' || snapshot "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "AND day = $2 AND snapshot = $3",
+        layout,
+        kept.day,
+        kept.snapshot,
+        *half_year,
+    )
+    return bool(done == "UPDATE 1")
+
+
 async def late_since(
     conn: Connection, generation: str, layout: str, snapshot: str | None, types: Sequence[str]
 ) -> tuple[str, bool]:

@@ -12,8 +12,9 @@ import asyncpg
 
 from benchmarks.history_generator import fact_rows
 from services.reporting.cache import ReportCache
-from services.reporting.domain.periods import Half
+from services.reporting.domain.periods import Half, half_ending
 from services.reporting.rebuild import keep_checkpoints
+from services.reporting.rekeep import Rekeeper
 from services.reporting.views import Rendered, ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
@@ -58,5 +59,35 @@ async def test_a_past_half_year_is_read_from_the_figures_kept_with_its_state(
         await insert(pool, late)
         assert await cache.answer(pool, asked[0]) == await oracle(pool, asked[0])
         assert (cache.projected, cache.folds) == (3, 2)
+    finally:
+        cache.close()
+
+
+async def test_the_next_look_gives_kept_states_without_figures_theirs(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """States kept by a build before the figures (or by other figures' code) get them at the
+    re-keep's next look, computed from the kept state itself; the states stay as they were."""
+    await insert(pool, list(fact_rows(1500, seed=82)))
+    await keep_checkpoints(database_url, G)
+    async with pool.acquire() as conn:
+        await conn.execute(f"UPDATE {G}.checkpoints SET half_year = NULL, half_year_in = NULL")
+        await conn.execute(
+            f"UPDATE {G}.checkpoints SET half_year_in = 'other ' || snapshot "
+            "WHERE day = '2019-12-31'"
+        )  # kept by other figures' code
+        before = await conn.fetch(f"SELECT day, snapshot, state FROM {G}.checkpoints ORDER BY 1")
+    rekeeper = Rekeeper(database_url, interval=60)
+    assert await rekeeper.look(pool) == sum(half_ending(r["day"]) is not None for r in before)
+    assert await rekeeper.look(pool) is None  # nothing left to do
+    async with pool.acquire() as conn:
+        after = await conn.fetch(f"SELECT day, snapshot, state FROM {G}.checkpoints ORDER BY 1")
+    assert after == before
+    asked = [half_year(2019, "year_end"), half_year(2020, "mid_year", "erqi")]
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    try:
+        for query in asked:
+            assert await cache.answer(pool, query) == await oracle(pool, query), query
+        assert (cache.projected, cache.folds) == (2, 0)
     finally:
         cache.close()
