@@ -135,6 +135,13 @@ class FollowUp:
     evaluated_on: dt.date
 
 
+# The field each kind of record is appended in the order of: a fold applies facts in effective
+# order, and the effective date of the facts making these records is this field (their
+# contract's domain date). A half-year reads its period's rows by binary search on it
+# (Records.span; tests/reporting/test_half_year_walks.py checks the contracts).
+DATED = {"funding": "given_on", "trainings": "held_on", "inspections": "concluded_on"}
+
+
 @dataclass
 class CityState:
     agencies: dict[str, AgencyView] = field(default_factory=dict)
