@@ -241,12 +241,15 @@ def _agencies(
 ) -> dict[str, str]:
     """Agencies by their own unit; returns each one's unit (supervision records count there)."""
     units: dict[str, str] = {}
-    kinds: Counter[tuple[str, str, bool, bool, bool]] = Counter()
     scope = tally.scope  # tested here, not per key: a unit's report passes over 15 of 16
-    for a in agencies:
-        units[a.uscc] = unit = a.reporting_unit
-        if scope is None or unit == scope:
-            kinds[unit, a.status, a.priority, inside[a.registered_on], inside[a.status_since]] += 1
+
+    def keys() -> Iterator[tuple[str, str, bool, bool, bool]]:  # counted in C by Counter
+        for a in agencies:
+            units[a.uscc] = unit = a.reporting_unit
+            if scope is None or unit == scope:
+                yield unit, a.status, a.priority, inside[a.registered_on], inside[a.status_since]
+
+    kinds = Counter(keys())
 
     def add(sums: Sums, key: tuple[str, str, bool, bool, bool], n: int) -> None:
         _, status, priority, new, changed = key
@@ -298,24 +301,31 @@ def _stays(
 ) -> None:
     """Stays by their base's unit: those under way at the end (an agency once however many
     bases it stays at) and those started, graduated or ended within the period."""
-    kinds: Counter[tuple[str, bool, bool, bool, bool]] = Counter()
     incubating: set[tuple[str, str]] = set()
     scope = tally.scope
-    for i in stays:
-        unit = base_units.get(i.base_id, UNKNOWN)
-        if scope is not None and unit != scope:
-            continue
-        staying = (
-            i.started_on <= end
-            and (i.graduated_on is None or i.graduated_on > end)
-            and (i.terminated_on is None or i.terminated_on > end)
-        )
-        if staying:
-            incubating.add((unit, i.uscc))
-        occupied = staying and i.base_id in operating
-        kinds[
-            unit, occupied, inside[i.started_on], inside[i.graduated_on], inside[i.terminated_on]
-        ] += 1
+
+    def keys() -> Iterator[tuple[str, bool, bool, bool, bool]]:  # counted in C by Counter
+        for i in stays:
+            unit = base_units.get(i.base_id, UNKNOWN)
+            if scope is not None and unit != scope:
+                continue
+            staying = (
+                i.started_on <= end
+                and (i.graduated_on is None or i.graduated_on > end)
+                and (i.terminated_on is None or i.terminated_on > end)
+            )
+            if staying:
+                incubating.add((unit, i.uscc))
+            occupied = staying and i.base_id in operating
+            yield (
+                unit,
+                occupied,
+                inside[i.started_on],
+                inside[i.graduated_on],
+                inside[i.terminated_on],
+            )
+
+    kinds = Counter(keys())
 
     def add(sums: Sums, key: tuple[str, bool, bool, bool, bool], n: int) -> None:
         _, occupied, started, graduated, ended = key
