@@ -189,7 +189,7 @@ def half_year_figures(
     state: CityState, period: Period, scope: str | None = None
 ) -> dict[str, Figures]:
     """The half-year rows (guidance §6.3) of every unit and of the city ("city"), or of `scope`
-    alone, from one pass over each collection of the state.
+    alone (a unit of the reference), from one pass over each collection of the state.
 
     Bases, stays, funding and trainings count in the base's unit; agencies, supervision records
     in the agency's (tally.py: "unknown" ones in the city's row alone). Funding, trainings and
@@ -239,14 +239,17 @@ def _figures(sums: Sums) -> Figures:
 def _agencies(
     agencies: Iterable[AgencyView], inside: Memo[Any, bool], tally: Tally
 ) -> dict[str, str]:
-    """Agencies by their own unit; returns each one's unit (supervision records count there)."""
+    """Agencies by their own unit; returns the unit of each agency of the scope (supervision
+    records count there; another unit's agency is then "unknown", which a unit's report, of a
+    unit of the reference, passes over)."""
     units: dict[str, str] = {}
     scope = tally.scope  # tested here, not per key: a unit's report passes over 15 of 16
 
     def keys() -> Iterator[tuple[str, str, bool, bool, bool]]:  # counted in C by Counter
         for a in agencies:
-            units[a.uscc] = unit = a.reporting_unit
+            unit = a.reporting_unit
             if scope is None or unit == scope:
+                units[a.uscc] = unit
                 yield unit, a.status, a.priority, inside[a.registered_on], inside[a.status_since]
 
     kinds = Counter(keys())
