@@ -18,7 +18,7 @@ from typing import Any
 from services.reporting.domain import operations as ops
 from services.reporting.domain.periods import Period
 from services.reporting.domain.reports import CATEGORIES, CONCLUSIONS, FUNDING_TYPES, Figures
-from services.reporting.domain.state import BaseView, CityState
+from services.reporting.domain.state import BaseView, CityState, agency_unit
 
 LIVE_STATUSES = ("active", "suspended")
 
@@ -65,10 +65,10 @@ class _Scope:
         return self.unit is None or unit == self.unit
 
     def has_base(self, base_id: str) -> bool:
-        return self.has_unit(self.state.unit_of_base(base_id))
+        return self.has_unit(_unit_of_base(self.state, base_id))
 
     def has_agency(self, uscc: str) -> bool:
-        return self.has_unit(self.state.unit_of_agency(uscc))
+        return self.has_unit(agency_unit(self.state.agencies, uscc))
 
     def chosen(self, records: Any, day: str, owner: str, has: Callable[[str], bool]) -> list[Any]:
         return [
@@ -232,10 +232,15 @@ def _operation_figures(scope: _Scope) -> Figures:
     return row
 
 
+def _unit_of_base(state: CityState, base_id: str) -> str:
+    base = state.bases.get(base_id)
+    return base.reporting_unit if base is not None else "unknown"
+
+
 def _unit_of(state: CityState, record: ops.Record) -> str:
     if record.base_id is not None:
-        return state.unit_of_base(record.base_id)
-    return state.unit_of_agency(record.uscc or "")
+        return _unit_of_base(state, record.base_id)
+    return agency_unit(state.agencies, record.uscc or "")
 
 
 def _in(records: list[ops.Record], kind: str, period: Period) -> list[ops.Record]:

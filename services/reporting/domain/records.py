@@ -136,7 +136,7 @@ class Records(Generic[V]):
         """The rows whose `name` is within [first, last], by two binary searches: for records
         appended in the order of that field, as a fold appends funding, trainings and
         inspections (in effective order, their own date; state.DATED). A half-year reads its
-        period's rows alone (issue 12: 154k inspections at 1M, 35k of them in 2023)."""
+        period's rows alone (issue 12: at 1M, 38k of 154k inspections in 2023)."""
         column = self.refs(name)
         start = bisect_left(column, first, key=VALUES.__getitem__)
         return range(start, bisect_right(column, last, start, key=VALUES.__getitem__))

@@ -159,13 +159,6 @@ class CityState:
     # Issue 11's facts: base operation, services delivered, assistance, notices, annual reports.
     operations: list[ops.Record] = field(default_factory=list)
 
-    def unit_of_agency(self, uscc: str) -> str:
-        return agency_unit(self.agencies, uscc)
-
-    def unit_of_base(self, base_id: str) -> str:
-        base = self.bases.get(base_id)
-        return base.reporting_unit if base is not None else "unknown"
-
 
 def agency_unit(agencies: Mapping[str, AgencyView], uscc: str) -> str:
     """An agency's reporting unit among these views; "unknown" if it is not among them."""
