@@ -60,6 +60,7 @@ from devstack.kafka import start_kafka
 from devstack.ports import free_port
 from devstack.postgres import start_postgres
 
+from benchmarks.production_python import production_python
 from servicekit.cloudevents import Envelopes, KafkaRecord
 from servicekit.eventstore import START, EventStore, NewEvent
 from servicekit.eventstore.store import create_pool
@@ -573,11 +574,13 @@ class Server:
 async def serve(
     factory: str, env: dict[str, str], log_path: Path, ready_path: str
 ) -> AsyncIterator[Server]:
-    """`uvicorn --factory <factory>` in a child process, until it answers `ready_path`."""
+    """`uvicorn --factory <factory>` in a child process, until it answers `ready_path`, on
+    the production dependency set (benchmarks/production_python.py)."""
     port = free_port()
+    python = await asyncio.to_thread(production_python)
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
+            python,
             "-m",
             "uvicorn",
             "--factory",

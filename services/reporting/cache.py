@@ -54,6 +54,7 @@ import structlog
 from servicekit.db import Connection
 from servicekit.workers import WorkerPool, worker_pool
 from services.reporting import foldworker, readmodel, readmodel_listings, readmodel_places, views
+from services.reporting.domain import checkpoint
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
@@ -491,8 +492,23 @@ async def _credit_listings(
     return views.credit_listings(listings, agencies, query)
 
 
-# The answer of a report read from entity versions in one snapshot, without a fold.
-Projected = Callable[[Connection, str, ReportQuery, TargetOptions], Awaitable[Rendered]]
+async def _kept_half_year(
+    conn: Connection, generation: str, query: ReportQuery, options: TargetOptions
+) -> Rendered | None:
+    figures = await readmodel.kept_half_year(
+        conn,
+        generation,
+        checkpoint.LAYOUT,
+        query.day,
+        query.recorded_until,
+        foldworker.FOLDED,
+        views.HALF_YEAR_LAYOUT,
+    )
+    return None if figures is None else views.from_kept(figures, query)
+
+
+# The answer of a report read in one snapshot without a fold; None: this one needs the fold.
+Projected = Callable[[Connection, str, ReportQuery, TargetOptions], Awaitable[Rendered | None]]
 # Reports answered from versions in the service when enabled, with the kinds of versions each
 # reads (docs/design/maintained-figures.md); each exact against the fold
 # (test_agency_versions.py ...).
@@ -502,6 +518,8 @@ FROM_VERSIONS: dict[str, tuple[frozenset[str], Projected]] = {
     "bases": (frozenset({"base", "stay"}), readmodel_places.bases),
     "trends": (frozenset({"agency", "base", "stay"}), readmodel_places.trends),
     "credit_listings": (frozenset({"agency", "listing"}), _credit_listings),
+    # Not from versions yet: the figures kept with the state at its period's end, while exact.
+    "half_year": (frozenset(), _kept_half_year),
 }
 
 
@@ -521,6 +539,8 @@ async def _from_versions(
                 return None
         filenode = await readmodel.facts_filenode(conn, generation)
         rendered = await projected(conn, generation, query, options)
+    if rendered is None:
+        return None
     return foldworker.Answer(generation, filenode, read[0], read[1], [rendered], refolded=False)
 
 

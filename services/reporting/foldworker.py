@@ -36,6 +36,7 @@ from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, UnknownEv
 from servicekit import heap
 from services.reporting import readmodel
 from services.reporting.domain import checkpoint
+from services.reporting.domain.periods import half_ending
 from services.reporting.domain.state import (
     AGENCY_FACTS,
     INTO_RECORDS,
@@ -46,7 +47,7 @@ from services.reporting.domain.state import (
 )
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
-from services.reporting.views import Rendered, ReportQuery, render
+from services.reporting.views import HALF_YEAR_LAYOUT, Rendered, ReportQuery, kept_half_year, render
 
 # Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
 # lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
@@ -366,6 +367,33 @@ class Worker:
         finally:
             await self.writer.execute(_UNLOCK, lock(generation))
 
+    async def keep_figures(self, dsn: str, generation: str) -> int:
+        """Give the states kept at half-year ends without this build's figures theirs (kept by
+        a build before them, or by other figures' code), each computed from its kept state and
+        stored while that row is unchanged; how many. 0 while another process holds the
+        generation's re-keep lock, as `keep_again`."""
+        if self.writer is None or self.writer.is_closed():
+            self.writer = await asyncpg.connect(dsn)
+        if not await self.writer.fetchval(_TRY_LOCK, lock(generation)):
+            return 0
+        try:
+            stored = 0
+            kept = await readmodel.kept_days(self.writer, generation, checkpoint.LAYOUT)
+            for day in unfigured(kept):
+                blob = await readmodel.kept_state(self.writer, generation, checkpoint.LAYOUT, day)
+                figures = None if blob is None else kept_half_year(checkpoint.decode(blob), day.day)
+                if figures is not None:  # one state at a time: a fold worker's peak, not 20
+                    stored += await readmodel.store_half_year(
+                        self.writer,
+                        generation,
+                        checkpoint.LAYOUT,
+                        day,
+                        (HALF_YEAR_LAYOUT, figures),
+                    )
+            return stored
+        finally:
+            await self.writer.execute(_UNLOCK, lock(generation))
+
     async def _late_agency_facts(
         self, conn: asyncpg.Connection, generation: str, day: dt.date, recorded: dt.datetime
     ) -> Late:
@@ -396,8 +424,14 @@ class Worker:
         encoded = checkpoint.encode(state)
         for day in days:
             kept = readmodel.Checkpoint(day, snapshot, held.recorded, encoded, held.recorded_other)
+            figures = kept_half_year(state, day)
             await readmodel.store_checkpoint(
-                self.writer, generation, checkpoint.LAYOUT, filenode, kept
+                self.writer,
+                generation,
+                checkpoint.LAYOUT,
+                filenode,
+                kept,
+                None if figures is None else (HALF_YEAR_LAYOUT, figures),
             )
             self.kept += 1
 
@@ -595,6 +629,19 @@ def keep_again(dsn: str, generation: str) -> int:
     os.nice(REKEEP_NICENESS)
     worker = _the_worker()
     return worker.loop.run_until_complete(worker.keep_again(dsn, generation))
+
+
+def keep_figures(dsn: str, generation: str) -> int:
+    """Entry point (rekeep.py, in a worker process of its own, at a lower CPU priority): the
+    half-year figures of kept states without this build's (`Worker.keep_figures`); how many."""
+    os.nice(REKEEP_NICENESS)
+    worker = _the_worker()
+    return worker.loop.run_until_complete(worker.keep_figures(dsn, generation))
+
+
+def unfigured(kept: list[readmodel.KeptDay]) -> list[readmodel.KeptDay]:
+    """The states kept at half-year ends whose figures are not this build's."""
+    return [k for k in kept if half_ending(k.day) and not k.figured_by(HALF_YEAR_LAYOUT)]
 
 
 REKEEP_NICENESS = 10  # a tenth of a core's share beside a process at 0 that wants the core

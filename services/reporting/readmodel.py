@@ -202,6 +202,12 @@ CREATE TABLE IF NOT EXISTS {g}.checkpoints (
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS last_recorded_other timestamptz;
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS other_in text;
 ALTER TABLE {g}.checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+-- At a half-year end, that half-year's figures by unit of the state (JSON text, in the render's
+-- key order): a past half-year report is read with no fold (`kept_half_year`). Read only while
+-- `half_year_in` is the figures' layout and the row's snapshot: a re-keep by a build before
+-- it replaces the state and leaves them unread.
+ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year text;
+ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_in text;
 -- A replay's stream versions, appended a batch at a time with its facts and checkpoint (a
 -- stream's highest version in that batch, at the first offset it was read at); the switch
 -- hands each stream's highest to the live consumer (`switch_generation`). Empty elsewhere.
@@ -857,13 +863,8 @@ async def checkpoint_before(
     g = checked_generation(generation)
     row = await conn.fetchrow(
         f"SELECT day, snapshot, last_recorded, state, {_OTHER} FROM {g}.checkpoints c "
-        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
-        "AND day <= $2 AND ($3::timestamptz IS NULL "
-        f"OR coalesce(coalesce({_OTHER}, last_recorded) <= $3, true)) "
-        f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
-        "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]) "
-        "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
-        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot)) "
+        "WHERE day <= $2 AND ($3::timestamptz IS NULL "
+        f"OR coalesce(coalesce({_OTHER}, last_recorded) <= $3, true)) AND {_still_exact(g)} "
         "ORDER BY day DESC LIMIT 1",
         layout,
         cutoff,
@@ -873,23 +874,128 @@ async def checkpoint_before(
     return None if row is None else Checkpoint(*row)
 
 
+def _still_exact(g: str) -> str:
+    """A kept row ($1: the layout) of this table whose state is the fold of every fact of
+    these types ($4) this snapshot sees within its day and the recording cut-off ($3, NULL:
+    none): none of them was committed after the row's snapshot."""
+    return (
+        f"filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
+        "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]) "
+        "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
+        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot))"
+    )
+
+
+async def kept_half_year(
+    conn: Connection,
+    generation: str,
+    layout: str,
+    day: dt.date,
+    recorded_until: dt.datetime | None,
+    types: Sequence[str],
+    figures_layout: str,
+) -> str | None:
+    """The half-year figures kept with the state as of `day` (its period's end), if that state
+    is the fold this snapshot sees within the cut-off: still exact, and every fact it folded
+    recorded by `recorded_until`. None otherwise (the report is folded)."""
+    g = checked_generation(generation)
+    found: str | None = await conn.fetchval(
+        f"SELECT half_year FROM {g}.checkpoints c WHERE day = $2 AND ($3::timestamptz IS NULL "
+        "OR coalesce(last_recorded <= $3, true)) AND half_year_in = $5 || ' ' || snapshot "
+        f"AND {_still_exact(g)}",
+        layout,
+        day,
+        recorded_until,
+        list(types),
+        figures_layout,
+    )
+    return found
+
+
 async def store_checkpoint(
-    conn: Connection, generation: str, layout: str, filenode: int, checkpoint: Checkpoint
+    conn: Connection,
+    generation: str,
+    layout: str,
+    filenode: int,
+    checkpoint: Checkpoint,
+    half_year: tuple[str, str] | None = None,
 ) -> None:
     """Keep a folded state; another of the same day is replaced (either was exact when read,
-    and the next fold past that day writes it again if a late fact has changed it since)."""
+    and the next fold past that day writes it again if a late fact has changed it since).
+    With `half_year` (the figures' layout, their JSON), its half-year figures beside it."""
     g = checked_generation(generation)
+    figures_layout, figures = half_year or (None, None)
     await conn.execute(
         f"INSERT INTO {g}.checkpoints (filenode, layout, day, snapshot, last_recorded, state, "
-        "last_recorded_other, other_in) VALUES ($1, $2, $3, $4, $5, $6, $7, $4) "
+        "last_recorded_other, other_in, half_year, half_year_in) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $4, $9, $8 || ' ' || $4) "
         "ON CONFLICT (filenode, layout, day) DO UPDATE "
         "SET snapshot = excluded.snapshot, last_recorded = excluded.last_recorded, "
         "state = excluded.state, last_recorded_other = excluded.last_recorded_other, "
-        "other_in = excluded.other_in",
+        "other_in = excluded.other_in, half_year = excluded.half_year, "
+        "half_year_in = excluded.half_year_in",
         filenode,
         layout,
         *checkpoint,
+        figures_layout,
+        figures,
     )
+
+
+async def kept_days(conn: Connection, generation: str, layout: str) -> list[KeptDay]:
+    """The days of this table's kept states, with each row's snapshot and whether its half-year
+    figures are those of `figures_layout`'s code: the figures a re-keep's look gives."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT day, snapshot, half_year_in FROM {g}.checkpoints "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "ORDER BY day",
+        layout,
+    )
+    return [KeptDay(*r) for r in rows]
+
+
+class KeptDay(NamedTuple):
+    day: dt.date
+    snapshot: str
+    half_year_in: str | None  # the figures' layout and the snapshot they were computed in
+
+    def figured_by(self, figures_layout: str) -> bool:
+        return self.half_year_in == f"{figures_layout} {self.snapshot}"
+
+
+async def kept_state(conn: Connection, generation: str, layout: str, kept: KeptDay) -> bytes | None:
+    """The state kept as of `kept.day`, while its row is still that snapshot's."""
+    g = checked_generation(generation)
+    state: bytes | None = await conn.fetchval(
+        f"SELECT state FROM {g}.checkpoints "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "AND day = $2 AND snapshot = $3",
+        layout,
+        kept.day,
+        kept.snapshot,
+    )
+    return state
+
+
+async def store_half_year(
+    conn: Connection, generation: str, layout: str, kept: KeptDay, half_year: tuple[str, str]
+) -> bool:
+    """The half-year figures (their layout, their JSON) of the state kept as of `kept.day`,
+    stored beside it while its row is still that snapshot's (else a re-keep has replaced it,
+    with figures of its own): whether they were."""
+    g = checked_generation(generation)
+    done = await conn.execute(
+        f"UPDATE {g}.checkpoints SET half_year = $5, half_year_in = $4 || ' ' || snapshot "
+        f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
+        "AND day = $2 AND snapshot = $3",
+        layout,
+        kept.day,
+        kept.snapshot,
+        *half_year,
+    )
+    return bool(done == "UPDATE 1")
 
 
 async def late_since(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -68,35 +69,41 @@ class Rekeeper:
             snapshot, late = await readmodel.late_since(
                 conn, generation, checkpoint.LAYOUT, since, foldworker.FOLDED
             )
+            unfigured = False
             if since is None or late:
                 late = bool(
                     await readmodel.inexact_checkpoints(
                         conn, generation, checkpoint.LAYOUT, foldworker.FOLDED
                     )
                 )
-            busy = late and not await conn.fetchval(
+                # A build before the half-year figures, or with other figures' code, kept
+                # states without this build's: computed from the states, no fold.
+                kept = await readmodel.kept_days(conn, generation, checkpoint.LAYOUT)
+                unfigured = not late and bool(foldworker.unfigured(kept))
+            busy = (late or unfigured) and not await conn.fetchval(
                 foldworker.LOCK_FREE, foldworker.lock(generation)
             )
-        if not late:
+        if not (late or unfigured):
             self.exact_in = (generation, snapshot)
             return None
         if busy:  # another instance's re-keep: no process started here for nothing
             return 0
-        kept = await _in_a_process_of_its_own(self.dsn, generation)
+        job = foldworker.keep_again if late else foldworker.keep_figures
+        done = await _in_a_process_of_its_own(job, self.dsn, generation)
         self.rekeeps += 1
-        self.kept += kept
-        log.info("reporting.rekept", generation=generation, kept=kept)
-        return kept
+        self.kept += done
+        log.info("reporting.rekept", generation=generation, kept=done, figures_only=not late)
+        return done
 
 
-async def _in_a_process_of_its_own(dsn: str, generation: str) -> int:
-    """`foldworker.keep_again` in a new worker process, which ends after it: its folded state
-    (~100 MiB at a million facts) goes back to the system. Returns once the process has ended
-    (waited for in a thread): a look is over when its process is."""
+async def _in_a_process_of_its_own(
+    job: Callable[[str, str], int], dsn: str, generation: str
+) -> int:
+    """`job` (`foldworker.keep_again` or `keep_figures`) in a new worker process, which ends
+    after it: its state (~100 MiB at a million facts) goes back to the system. Returns once the
+    process has ended (waited for in a thread): a look is over when its process is."""
     workers = worker_pool(1)
     try:
-        return await asyncio.get_running_loop().run_in_executor(
-            workers, foldworker.keep_again, dsn, generation
-        )
+        return await asyncio.get_running_loop().run_in_executor(workers, job, dsn, generation)
     finally:
         await asyncio.to_thread(workers.shutdown, wait=True)

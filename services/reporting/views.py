@@ -8,12 +8,16 @@ newly applied fact falls within the query's as-of cut-off (cache.py).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
-from services.reporting.domain import reports
-from services.reporting.domain.periods import Half, report_period
+from services.reporting.domain import operations, records, reports, tally
+from services.reporting.domain import state as folding
+from services.reporting.domain.periods import Half, Period, half_ending, report_period
 from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import (
     TargetInputs,
@@ -129,14 +133,61 @@ def half_year_title(year: int, half: Half) -> tuple[str, str]:
 
 def _half_year(state: CityState, query: ReportQuery) -> Rendered:
     period = report_period(query.year, query.half)
-    figures = reports.half_year_figures(state, period, query.scope)
+    return half_year(half_year_figures(state, period, query.scope), query)
+
+
+def half_year_figures(
+    state: CityState, period: Period, scope: str | None = None
+) -> dict[str, reports.Figures]:
+    """The half-year figures of every unit (of `scope` alone if given, else also the whole
+    city's under CITY) from the state folded as of the period's end, in one pass over each of
+    its collections (`reports.half_year_figures`)."""
+    return reports.half_year_figures(state, period, scope)
+
+
+CITY = "city"  # the whole city's row among a half-year's figures by unit
+# What kept figures were computed by (readmodel.kept_half_year): a build whose figures' code
+# differs reads none of them, and folds instead.
+HALF_YEAR_LAYOUT = hashlib.sha256(
+    b"".join(
+        Path(module.__file__ or "").read_bytes()
+        for module in (reports, operations, tally, records, folding)
+    )
+    + Path(__file__).read_bytes()
+).hexdigest()[:16]
+
+
+def kept_half_year(state: CityState, day: dt.date) -> str | None:
+    """The figures by unit of the half-year report ending on `day` (None: none ends on it) as
+    JSON text, to keep with the state as of that day: its answers by occurrence need no fold."""
+    ending = half_ending(day)
+    if ending is None:
+        return None
+    figures = half_year_figures(state, report_period(*ending))
+    return json.dumps(figures, ensure_ascii=False, separators=(",", ":"))
+
+
+def from_kept(figures: str, query: ReportQuery) -> Rendered:
+    """The half-year answer from figures `kept_half_year` made."""
+    return half_year(json.loads(figures), query)
+
+
+def half_year(figures: Mapping[str, reports.Figures], query: ReportQuery) -> Rendered:
+    """The half-year answer from its figures by unit (the city's under CITY): a folded
+    state's, or those kept with it (readmodel_kept.py; kept by an earlier build, a unit
+    without any record may have none: its figures are zeros)."""
+    period = report_period(query.year, query.half)
     rows: Rows = [
-        {"reporting_unit": u, "unit_name": reports.unit_name(u), **figures[u]}
+        {
+            "reporting_unit": u,
+            "unit_name": reports.unit_name(u),
+            **(figures.get(u) or reports.half_year_figures(CityState(), period, u)[u]),
+        }
         for u in ([query.scope] if query.scope else reports.unit_ids())
     ]
     city = None
     if query.scope is None:
-        city = {"reporting_unit": "city", "unit_name": "全市合计", **figures["city"]}
+        city = {"reporting_unit": CITY, "unit_name": "全市合计", **figures[CITY]}
     _, title = half_year_title(query.year, query.half)
     body = {
         "year": query.year,

@@ -34,6 +34,15 @@ def report_period(year: int, half: Half) -> Period:
     return Period(dt.date(year, 1, 1), end)
 
 
+def half_ending(day: dt.date) -> tuple[int, Half] | None:
+    """The report whose period ends on `day`, if one does (30 June, 31 December)."""
+    if (day.month, day.day) == (6, 30):
+        return day.year, "mid_year"
+    if (day.month, day.day) == (12, 31):
+        return day.year, "year_end"
+    return None
+
+
 def within_one_year(start: dt.date) -> Period:
     """Guidance §3 "一年内": the start day through the day before its first anniversary."""
     return Period(start, add_years(start, 1) - dt.timedelta(days=1))

@@ -35,7 +35,7 @@ async def test_a_worker_killed_while_restoring_is_replaced_and_live_answers_go_o
 ) -> None:
     rows = list(fact_rows(3000, seed=33))
     await insert(pool, rows)
-    cache = ReportCache(database_url, OPTIONS)
+    cache = ReportCache(database_url, OPTIONS, versions=False)  # the history worker restores
     blocker = await asyncpg.connect(database_url)
     try:
         live = today_query()
