@@ -47,14 +47,7 @@ from services.reporting.domain.state import (
 )
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
-from services.reporting.views import (
-    HALF_YEAR_LAYOUT,
-    Rendered,
-    ReportQuery,
-    by_unit,
-    kept_half_year,
-    render,
-)
+from services.reporting.views import HALF_YEAR_LAYOUT, Rendered, ReportQuery, kept_half_year, render
 
 # Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
 # lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
@@ -86,7 +79,6 @@ class Held:
     base: CityState = field(default_factory=CityState)
     mark: SortKey | None = None  # None: still folding from the start (no base yet)
     tail: list[tuple[SortKey, DomainEvent, dt.date]] = field(default_factory=list)
-    units: dict[str, CityState] | None = None  # views.by_unit(state), for one call's renders
     merges: int = 0  # late facts folded in by `merge` (tests)
     recorded: dt.datetime | None = None  # the latest recording among the facts folded
     # ... among those that are not agency facts (kept with a checkpoint, `_start`).
@@ -96,16 +88,10 @@ class Held:
     def last(self) -> SortKey | None:
         return self.tail[-1][0] if self.tail else self.mark
 
-    def by_unit(self) -> dict[str, CityState]:
-        if self.units is None:
-            self.units = by_unit(self.state)
-        return self.units
-
     def add(self, key: SortKey, event: DomainEvent, day: dt.date) -> None:
         """Fold one more fact that sorts after every fact folded so far."""
         apply_event(self.state, event, day)
         self.tail.append((key, event, day))
-        self.units = None
         self.note(key, event)
         if len(self.tail) > TAIL_LIMIT:
             # Not at the newest fact: then any later fact sorting before it, of the same day
@@ -144,7 +130,6 @@ class Held:
         self.state = _copy(self.base)
         for _, event, day in self.tail:
             apply_event(self.state, event, day)
-        self.units = None
 
 
 # The smallest (occurred, recorded, event id) of a day: a mark before all of that day's facts.
@@ -272,8 +257,7 @@ class Worker:
         self.held[key] = held
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
-        rendered = [render(held.state, q, options, held.by_unit) for q in queries]
-        _let_split_go(held)
+        rendered = [render(held.state, q, options) for q in queries]
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _fold(
@@ -564,16 +548,6 @@ def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
     held.merge(facts)
     held.merges += 1
     return held
-
-
-def _let_split_go(held: Held) -> None:
-    """The state's split by unit, made for this call's renders, given back: held between calls
-    it was 10-18 MB of each worker's RSS at a million facts (issue 12), while the live lane's
-    state moves with nearly every call (a new split anyway) and the history lane's answers are
-    kept by the service. Its memory goes back to the operating system, not to this heap."""
-    if held.units is not None:
-        held.units = None
-        _trim()
 
 
 def _trim() -> None:

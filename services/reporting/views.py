@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from services.reporting.domain import operations, reports
+from services.reporting.domain import operations, records, reports, tally
+from services.reporting.domain import state as folding
 from services.reporting.domain.periods import Half, Period, half_ending, report_period
-from services.reporting.domain.records import Records
 from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import (
     TargetInputs,
@@ -55,94 +55,14 @@ class Rendered:
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
-def by_unit(state: CityState, only: str | None = None) -> dict[str, CityState]:
-    """The state split by reporting unit the way `reports.figures` filters it (bases and
-    agencies by their unit, incubations, funding and trainings by their base's, supervision
-    records by their agency's), so a unit's figures read its share instead of the whole city:
-    `figures(by_unit(s)[u], p, None) == figures(s, p, u)`; the city report took 17 full scans.
-    With `only`, that unit's share alone: a unit's report made all sixteen and read one (at a
-    million facts ~5 MiB more of the history worker's RSS for each, issue 12).
-    """
-    parts: dict[str, CityState] = {}
-
-    def part(unit: str) -> CityState | None:
-        if only is not None and unit != only:
-            return None
-        found = parts.get(unit)
-        if found is None:
-            found = parts[unit] = CityState()
-        return found
-
-    def kept(unit: str) -> str | None:  # a records split's key: None leaves the record out
-        return unit if only is None or unit == only else None
-
-    _split_incubation(state, part, kept)
-    _split_supervision(state, part, kept)
-    for record in state.operations:  # issue 11's facts: by base, else by agency
-        if (share := part(operations.unit_of(state, record))) is not None:
-            share.operations.append(record)
-    return parts
-
-
-Part = Callable[[str], CityState | None]
-Kept = Callable[[str], str | None]
-
-
-def _split_incubation(state: CityState, part: Part, kept: Kept) -> None:
-    """Agencies and bases by their own unit; stays, funding and trainings by their base's."""
-    _share(state.agencies, lambda agency: agency.reporting_unit, part, "agencies")
-    _share(state.bases, lambda base: base.reporting_unit, part, "bases")
-    _share(state.incubations, lambda stay: state.unit_of_base(stay.base_id), part, "incubations")
-    of_base = lambda base_id: kept(state.unit_of_base(base_id))  # noqa: E731 - a key, twice
-    _share_records(state.funding.split(of_base, "base_id"), part, "funding")
-    _share_records(state.trainings.split(of_base, "base_id"), part, "trainings")
-
-
-def _split_supervision(state: CityState, part: Part, kept: Kept) -> None:
-    """Supervision's records by their agency's unit."""
-    of_agency = lambda uscc: kept(state.unit_of_agency(uscc))  # noqa: E731 - a key
-    _share_records(state.inspections.split(of_agency, "uscc"), part, "inspections")
-
-    def by_agency(record: Any) -> str:
-        return state.unit_of_agency(record.uscc)
-
-    _share(state.violations, by_agency, part, "violations")
-    _share(state.rectifications, by_agency, part, "rectifications")
-    _share(state.listings, by_agency, part, "listings")
-    for follow_up in state.follow_ups:
-        if (share := part(by_agency(follow_up))) is not None:
-            share.follow_ups.append(follow_up)
-
-
-def _share(views: dict[Any, Any], unit_of: Callable[[Any], str], part: Part, name: str) -> None:
-    """Each view into the same field of its unit's share."""
-    for key, view in views.items():
-        if (share := part(unit_of(view))) is not None:
-            getattr(share, name)[key] = view
-
-
-def _share_records(split: dict[str, Records[Any]], part: Part, name: str) -> None:
-    for unit, selected in split.items():
-        if (share := part(unit)) is not None:
-            setattr(share, name, selected)
-
-
-def render(
-    state: CityState,
-    query: ReportQuery,
-    options: TargetOptions,
-    units: Callable[[], dict[str, CityState]] | None = None,
-) -> Rendered:
-    """The answer to one report query from the state folded as of its cut-off.
-
-    `units` gives `by_unit(state)`, computed once per state by the caller that keeps it.
-    """
+def render(state: CityState, query: ReportQuery, options: TargetOptions) -> Rendered:
+    """The answer to one report query from the state folded as of its cut-off."""
     day = query.day
     match query.kind:
         case "targets":
             return targets(target_inputs(state, day), query, options)
         case "half_year":
-            return _half_year(state, query, units or (lambda: by_unit(state)))
+            return _half_year(state, query)
         case "coverage":
             return coverage(reports.coverage_counts(state.agencies.values()), query)
         case "trends":
@@ -211,37 +131,29 @@ def half_year_title(year: int, half: Half) -> tuple[str, str]:
     return half_zh, f"{year} 年{half_zh}报告"
 
 
-def _half_year(
-    state: CityState, query: ReportQuery, units: Callable[[], dict[str, CityState]]
-) -> Rendered:
+def _half_year(state: CityState, query: ReportQuery) -> Rendered:
     period = report_period(query.year, query.half)
-    return half_year(half_year_figures(state, period, query.scope, units), query)
+    return half_year(half_year_figures(state, period, query.scope), query)
 
 
 def half_year_figures(
-    state: CityState,
-    period: Period,
-    scope: str | None = None,
-    units: Callable[[], dict[str, CityState]] | None = None,
+    state: CityState, period: Period, scope: str | None = None
 ) -> dict[str, reports.Figures]:
-    """The half-year figures of each unit with records (of `scope` alone if given, else also
-    the whole city's under CITY) from the state folded as of the period's end."""
-    if scope is None:
-        parts = units() if units is not None else by_unit(state)
-    else:
-        parts = by_unit(state, only=scope)
-    rows = set(reports.unit_ids())  # a share of unknown units counts in the city's alone
-    figures = {u: reports.figures(part, period, None) for u, part in parts.items() if u in rows}
-    if scope is None:
-        figures[CITY] = reports.figures(state, period, None)
-    return figures
+    """The half-year figures of every unit (of `scope` alone if given, else also the whole
+    city's under CITY) from the state folded as of the period's end, in one pass over each of
+    its collections (`reports.half_year_figures`)."""
+    return reports.half_year_figures(state, period, scope)
 
 
 CITY = "city"  # the whole city's row among a half-year's figures by unit
 # What kept figures were computed by (readmodel.kept_half_year): a build whose figures' code
 # differs reads none of them, and folds instead.
 HALF_YEAR_LAYOUT = hashlib.sha256(
-    b"".join(Path(f or "").read_bytes() for f in (reports.__file__, operations.__file__, __file__))
+    b"".join(
+        Path(module.__file__ or "").read_bytes()
+        for module in (reports, operations, tally, records, folding)
+    )
+    + Path(__file__).read_bytes()
 ).hexdigest()[:16]
 
 
@@ -261,14 +173,15 @@ def from_kept(figures: str, query: ReportQuery) -> Rendered:
 
 
 def half_year(figures: Mapping[str, reports.Figures], query: ReportQuery) -> Rendered:
-    """The half-year answer from its figures by unit (the city's under CITY; a unit without
-    any record has none): a folded state's, or those kept with it (readmodel_kept.py)."""
+    """The half-year answer from its figures by unit (the city's under CITY): a folded
+    state's, or those kept with it (readmodel_kept.py; kept by an earlier build, a unit
+    without any record may have none: its figures are zeros)."""
     period = report_period(query.year, query.half)
     rows: Rows = [
         {
             "reporting_unit": u,
             "unit_name": reports.unit_name(u),
-            **(figures.get(u) or reports.figures(CityState(), period, None)),
+            **(figures.get(u) or reports.half_year_figures(CityState(), period, u)[u]),
         }
         for u in ([query.scope] if query.scope else reports.unit_ids())
     ]

@@ -11,11 +11,12 @@ from socialwork_contracts import supervision as sup
 
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.periods import report_period
-from services.reporting.domain.reports import FIGURE_COLUMNS, SECTIONS, figures
-from services.reporting.domain.state import CityState, fold
+from services.reporting.domain.reports import FIGURE_COLUMNS, SECTIONS, half_year_figures
+from services.reporting.domain.state import fold
 from services.reporting.domain.targets import TargetOptions
-from services.reporting.views import ReportQuery, by_unit, render
+from services.reporting.views import ReportQuery, render
 from tests.reporting.builders import agency, base, fact, started
+from tests.reporting.test_reports import figures
 
 D = dt.date
 GROUP = "6f1c1d2e-8a7b-4c3d-9e0f-1a2b3c4d5e6f"
@@ -263,11 +264,11 @@ def test_a_group_linked_to_its_agency_counts_its_services_once() -> None:
     assert figures(fold(facts), YEAR, "jinshui")["services_agencies"] == 1
 
 
-def test_unit_parts_give_the_same_figures_and_the_header_says_what_counts() -> None:
+def test_a_units_report_gives_its_row_of_the_city_and_the_header_says_what_counts() -> None:
     state = fold(history())
-    parts = by_unit(state)
+    every = half_year_figures(state, YEAR)
     for unit in ("jinshui", "erqi"):
-        assert figures(parts.get(unit) or CityState(), YEAR, None) == figures(state, YEAR, unit)
+        assert half_year_figures(state, YEAR, unit) == {unit: every[unit]}
     body = render(
         state, ReportQuery("half_year", YEAR.end, None, None, year=2024, half="year_end"),
         TargetOptions(),

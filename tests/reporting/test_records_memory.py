@@ -14,11 +14,8 @@ from pathlib import Path
 
 from services.reporting import foldworker
 from services.reporting.domain import checkpoint
-from services.reporting.domain.periods import report_period
-from services.reporting.domain.records import Records
-from services.reporting.domain.reports import figures
+from services.reporting.domain.records import VALUES, Records, by_ref
 from services.reporting.domain.state import Funding, Inspection, Training
-from services.reporting.views import by_unit
 from tests.reporting.test_checkpoint_memory import folded
 
 FACTS = 10_000
@@ -51,7 +48,7 @@ def test_a_folded_state_holds_few_bytes_per_fact() -> None:
     assert len(state.inspections) > FACTS // 5
 
 
-def test_records_read_back_as_appended_split_and_restored() -> None:
+def test_records_read_back_as_appended_and_restored() -> None:
     state = folded(4_000, seed=14)
     for records, kind in (
         (state.inspections, Inspection),
@@ -63,29 +60,12 @@ def test_records_read_back_as_appended_split_and_restored() -> None:
         assert [getattr(r, records.names[0]) for r in made] == list(
             records.column(records.names[0])
         )
-    parts = by_unit(state)
-    assert sorted(
-        (i.uscc, i.year, i.concluded_on) for p in parts.values() for i in p.inspections
-    ) == sorted((i.uscc, i.year, i.concluded_on) for i in state.inspections)
-    assert all(state.unit_of_agency(i.uscc) == u for u, p in parts.items() for i in p.inspections)
     restored = checkpoint.decode(checkpoint.encode(state))
     assert restored == state
     assert list(restored.funding) == list(state.funding)
     copied = foldworker._copy(state)  # as a held state's base is copied
     copied.funding.append(next(iter(state.funding)))
     assert len(copied.funding) == len(state.funding) + 1  # a copy grows apart from its source
-
-
-def test_a_units_figures_from_its_share_equal_its_figures_from_the_city() -> None:
-    state = folded(4_000, seed=15)
-    parts = by_unit(state)
-    assert len(parts) > 3
-    for year in (2019, 2022):
-        period = report_period(year, "year_end")
-        city = figures(state, period, None)
-        assert any(v for k, v in city.items() if k.startswith(("inspections_", "training_")))
-        for unit, part in parts.items():
-            assert figures(part, period, None) == figures(state, period, unit), unit
 
 
 def test_records_shared_by_copies_change_apart() -> None:
@@ -113,29 +93,16 @@ def test_records_shared_by_copies_change_apart() -> None:
     assert behind.columns[0] is again.columns[0] and list(behind) == [*before, second]
 
 
-def test_a_split_by_unit_takes_a_few_bytes_a_record_while_it_is_made() -> None:
-    """A city's half-year render splits its records by unit: sorting their row numbers peaked
-    at ~50 bytes a record (an int object and two list slots each), 11 of the render's 14 MB
-    at a million facts in each fold worker (issue 12: reporting's RSS ≤ 300 MB)."""
+def test_a_span_is_the_rows_of_a_date_range_and_refs_read_them() -> None:
     records = Records(Inspection)
-    day = dt.date(2023, 6, 30)
-    codes = [f"9141010{n:011d}" for n in range(400)]  # 400 agencies in 16 units
-    for n in range(100_000):
-        records.add(uscc=codes[n * 7 % 400], year=2023, conclusion="qualified", concluded_on=day)
-    unit = {code: f"unit{n % 16}" for n, code in enumerate(codes)}
-    gc.collect()
-    tracemalloc.start()
-    try:
-        parts = records.split(unit.__getitem__, "uscc")
-        peak = tracemalloc.get_traced_memory()[1] / len(records)
-    finally:
-        tracemalloc.stop()
-    # sorted: 53 bytes a record; straight into each unit's array: 4 (+ the arrays' slack).
-    assert peak <= 12, peak
-    assert list(parts) == [unit[codes[n * 7 % 400]] for n in range(16)]  # by first record
-    for key, part in parts.items():
-        assert list(part.column("uscc")) == [c for c in records.column("uscc") if unit[c] == key]
-    inner = parts["unit3"].split(lambda code: code[-1], "uscc")  # a selection's own split
-    assert [list(p.column("uscc")) for p in inner.values()] == [
-        [c for c in parts["unit3"].column("uscc") if c[-1] == last] for last in inner
-    ]
+    days = [dt.date(2023, 1, 1) + dt.timedelta(days=n // 3) for n in range(30)]  # in order
+    for n, day in enumerate(days):
+        records.add(uscc=f"u{n % 4}", year=2022, conclusion="qualified", concluded_on=day)
+    start, end = dt.date(2023, 1, 3), dt.date(2023, 1, 6)
+    rows = records.span("concluded_on", start, end)
+    assert list(rows) == [n for n, day in enumerate(days) if start <= day <= end]
+    assert [VALUES[r] for r in records.refs("uscc", rows)] == [f"u{n % 4}" for n in rows]
+    assert not records.span("concluded_on", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    units = by_ref({"u1": "erqi", "u3": "jinshui", "never-held": "zhongyuan"})
+    assert sorted(map(VALUES.__getitem__, units)) == ["u1", "u3"]
+    assert [units.get(r) for r in records.refs("uscc", range(4))] == [None, "erqi", None, "jinshui"]

@@ -8,12 +8,17 @@ import random
 from socialwork_contracts import incubation as inc
 from socialwork_contracts import registry as reg
 
-from services.reporting.domain.periods import report_period
-from services.reporting.domain.reports import coverage, figures
-from services.reporting.domain.state import fold
+from services.reporting.domain.periods import Period, report_period
+from services.reporting.domain.reports import Figures, coverage, half_year_figures
+from services.reporting.domain.state import CityState, fold
 from tests.reporting.builders import agency, base, fact, started
 
 D = dt.date
+
+
+def figures(state: CityState, period: Period, unit: str | None) -> Figures:
+    """A unit's row of the half-year report, or the city's."""
+    return half_year_figures(state, period, unit)[unit or "city"]
 
 
 def history() -> list:  # type: ignore[type-arg]

@@ -9,7 +9,8 @@ places it in a reporting unit (a base's unit when the fact has a base, else the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from socialwork_contracts import incubation as inc
 from socialwork_contracts import supervision as sup
 from socialwork_contracts.base import DomainEvent
+
+from services.reporting.domain.tally import UNKNOWN, Sums, Tally
 
 if TYPE_CHECKING:
     from services.reporting.domain.periods import Period
@@ -151,12 +154,6 @@ def relink(state: CityState, provisional_id: str, uscc: str) -> None:
         ]
 
 
-def unit_of(state: CityState, record: Record) -> str:
-    if record.base_id is not None:
-        return state.unit_of_base(record.base_id)
-    return state.unit_of_agency(record.uscc or "")
-
-
 # Column key -> Chinese header; the sections of the half-year report they belong to (below).
 OPERATION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("offices_allottable", "期末可分配办公室"),
@@ -190,62 +187,87 @@ DEVELOPMENT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
+@dataclass(frozen=True)
+class Owners:
+    """Where a record counts: its base's unit when it has a base, else its agency's."""
+
+    bases: Mapping[str, str]  # base id -> unit
+    agencies: Mapping[str, str]  # credit code -> unit
+    operating: AbstractSet[str]  # the bases operating at the period's end (of the scope)
+
+    def unit(self, record: Record) -> str:
+        if record.base_id is not None:
+            return self.bases.get(record.base_id, UNKNOWN)
+        return self.agencies.get(record.uscc or "", UNKNOWN)
 
 
-def _in(records: list[Record], kind: str, period: Period) -> list[Record]:
-    return [r for r in records if r.kind == kind and period.contains(r.day)]
+# Kinds counted once a record when their day is within the period, and the figure.
+COUNTED = {
+    "base_evaluation": "base_evaluations",
+    "term_overrun": "stays_past_term",
+    "inactivity": "stays_inactive",
+    "group_taken_on": "groups_taken_on",
+    "group_registered": "groups_registered",
+    "group_overdue": "groups_overdue",
+    "public_notice": "public_notices",
+    "objection": "objections",
+    "report_filed": "annual_reports_filed",
+    "report_overdue": "annual_reports_overdue",
+}
 
 
-def operation_figures(
-    state: CityState, period: Period, records: list[Record], operating: list[str]
-) -> dict[str, int | str]:
-    """Figures of `records` (already the unit's) for the period; `operating`: bases at its end."""
-    end = period.end
-    latest: dict[str, Record] = {}  # the latest staff count on or before the end, per base
-    counts = [r for r in records if r.kind == "base_staff" and r.day <= end]
-    for r in sorted(counts, key=lambda r: r.day):  # stable: a later record of a day wins
-        if r.base_id in operating:
-            latest[r.key] = r
-    funding = _in(records, "base_funding", period)
-    evaluations = _in(records, "base_evaluation", period)
-    services = _in(records, "services", period)
-    filed = _in(records, "report_filed", period)
-    overdue = _in(records, "report_overdue", period)
-    due = {
-        r.key
-        for r in records
-        if r.kind in ("report_filed", "report_overdue")
-        and period.contains(dt.date.fromordinal(int(r.values[0])))
-    }
-    taken = {r.key for r in records if r.kind == "group_taken_on" and r.day <= end}
-    settled = {r.key for r in records if r.kind == "group_registered" and r.day <= end}
-    return {
-        "base_staff_full_time": int(sum(r.values[0] for r in latest.values())),
-        "base_staff_qualified": int(sum(r.values[1] for r in latest.values())),
-        "base_funding_budget_yuan": _money(
-            sum((r.values[0] for r in funding if r.tag == "budget"), Decimal(0))
-        ),
-        "base_funding_other_yuan": _money(
-            sum((r.values[0] for r in funding if r.tag != "budget"), Decimal(0))
-        ),
-        "base_evaluations": len(evaluations),
-        "base_evaluations_unqualified": sum(r.tag == "unqualified" for r in evaluations),
-        "stays_past_term": len(_in(records, "term_overrun", period)),
-        "stays_inactive": len(_in(records, "inactivity", period)),
-        "services_agencies": len({r.uscc for r in services}),
-        "services_projects": int(sum(r.values[0] for r in services)),
-        "services_hours": str(sum((r.values[1] for r in services), Decimal(0))),
-        "services_beneficiaries": int(sum(r.values[2] for r in services)),
-        "groups_taken_on": len(_in(records, "group_taken_on", period)),
-        "groups_registered": len(_in(records, "group_registered", period)),
-        "groups_overdue": len(_in(records, "group_overdue", period)),
-        "groups_preparing": len(taken - settled),
-        "public_notices": len(_in(records, "public_notice", period)),
-        "objections": len(_in(records, "objection", period)),
-        "annual_reports_due": len(due),
-        "annual_reports_filed": len(filed),
-        "annual_reports_filed_late": sum(r.tag == "late" for r in filed),
-        "annual_reports_overdue": len(overdue),
-    }
+def tally_operations(records: list[Record], owners: Owners, period: Period, tally: Tally) -> None:
+    """Each record into its unit's sums (one pass); staff: each operating base's latest count
+    on or before the period's end (of one day, the later record)."""
+    latest: dict[str, Record] = {}
+    for r in records:
+        sums = tally.of(owners.unit(r))
+        if sums is None:
+            continue
+        if r.kind == "base_staff":
+            if _latest(r, latest.get(r.key), owners, period.end):
+                latest[r.key] = r
+        elif period.contains(r.day):
+            _within(sums, r)
+        _by_end(sums, r, period)
+    for r in latest.values():
+        if (sums := tally.of(owners.unit(r))) is not None:
+            sums.counts["base_staff_full_time"] += r.values[0]
+            sums.counts["base_staff_qualified"] += r.values[1]
+
+
+def _latest(r: Record, last: Record | None, owners: Owners, end: dt.date) -> bool:
+    """Whether a staff count is its base's latest so far (a base operating at the end)."""
+    return r.day <= end and r.base_id in owners.operating and (last is None or r.day >= last.day)
+
+
+def _within(sums: Sums, r: Record) -> None:
+    """A record whose day is within the period."""
+    counts = sums.counts
+    if (figure := COUNTED.get(r.kind)) is not None:
+        counts[figure] += 1
+    match r.kind:
+        case "base_funding":
+            counts[f"base_funding_{'budget' if r.tag == 'budget' else 'other'}_yuan"] += r.values[0]
+        case "base_evaluation":
+            counts["base_evaluations_unqualified"] += r.tag == "unqualified"
+        case "services":
+            sums.distinct["services_agencies"].add(r.uscc)
+            counts["services_projects"] += r.values[0]
+            counts["services_hours"] += r.values[1]
+            counts["services_beneficiaries"] += r.values[2]
+        case "report_filed":
+            counts["annual_reports_filed_late"] += r.tag == "late"
+
+
+def _by_end(sums: Sums, r: Record, period: Period) -> None:
+    """Groups taken on and registered by the period's end (those preparing: the difference,
+    over the whole city for its row), annual reports due within it (one per agency and year)."""
+    if r.kind in ("group_taken_on", "group_registered") and r.day <= period.end:
+        sums.distinct[r.kind].add(r.key)
+    elif r.kind in ("report_filed", "report_overdue") and period.contains(_deadline(r)):
+        sums.distinct["annual_reports_due"].add(r.key)
+
+
+def _deadline(r: Record) -> dt.date:
+    return dt.date.fromordinal(int(r.values[0]))

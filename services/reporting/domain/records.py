@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import array
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -42,6 +43,17 @@ def ref(value: Any) -> int:
     return found
 
 
+def by_ref(mapping: Mapping[str, V]) -> dict[int, V]:
+    """The mapping keyed by the VALUES index of each of its texts a record holds (the others
+    left out): a column of references is then looked up as it is, in C, each reference not
+    decoded and no call per distinct one (a city's half-year: the units of 38k agencies)."""
+    keyed: dict[int | None, V] = dict(
+        zip(map(_INDEX[str].get, mapping), mapping.values(), strict=True)
+    )
+    keyed.pop(None, None)
+    return keyed  # type: ignore[return-value]  # None, the only other key, is gone
+
+
 def held(value: Any) -> Any:
     """The object VALUES holds equal to `value` (same type; a Decimal of the same text), else
     `value`: a restored state's views then share their values with its records."""
@@ -53,15 +65,12 @@ def held(value: Any) -> Any:
 
 
 class Records(Generic[V]):
-    """Records of one frozen slotted view class, in arrival order, as one column per slot; or a
-    read-only selection of another's (`rows`: its row numbers), as a unit's share of the city's
-    records (`split`)."""
+    """Records of one frozen slotted view class, in arrival order, as one column per slot."""
 
-    __slots__ = ("columns", "kind", "names", "rows", "size")
+    __slots__ = ("columns", "kind", "names", "size")
 
     def __init__(self, source: type[V] | Records[V]) -> None:
         self.columns: list[array.array[int]]
-        self.rows: array.array[int] | None = None
         self.size: int  # the records of `columns` this holder sees (it may share them)
         if isinstance(source, Records):
             # A copy shares the source's columns up to its size: records are only appended
@@ -70,18 +79,14 @@ class Records(Generic[V]):
             # their records (issue 12: RSS; 10 MB a fold worker at 1M).
             self.kind: type[V] = source.kind
             self.names: tuple[str, ...] = source.names
-            if source.rows is None:
-                self.columns, self.size = list(source.columns), source.size
-            else:
-                self.columns = [array.array(_REF, source.refs(n)) for n in source.names]
-                self.size = len(source)
+            self.columns, self.size = list(source.columns), source.size
         else:
             self.kind, self.names = source, tuple(source.__slots__)  # type: ignore[attr-defined]
             self.columns = [array.array(_REF) for _ in self.names]
             self.size = 0
 
     def __len__(self) -> int:
-        return self.size if self.rows is None else len(self.rows)
+        return self.size
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -104,7 +109,6 @@ class Records(Generic[V]):
     def add(self, **values: Any) -> None:
         """One record given by its fields' values: a fold's, without making the record (its
         frozen `__init__` and a `getattr` per field were a third of a fact's fold, issue 12)."""
-        self._writable()
         if len(values) != len(self.names):
             raise TypeError(
                 f"{self.kind.__qualname__} has fields {self.names}, not {tuple(values)}"
@@ -120,26 +124,26 @@ class Records(Generic[V]):
             column.append(r)
         self.size += 1
 
-    def refs(self, name: str) -> Iterable[int]:
-        """One field's indexes into VALUES, in order."""
+    def refs(self, name: str, rows: range | None = None) -> Sequence[int]:
+        """One field's indexes into VALUES, in order (of these `rows` only, if given)."""
         column = self.columns[self.names.index(name)]
-        if self.rows is not None:
-            return map(column.__getitem__, self.rows)
-        return column if len(column) == self.size else memoryview(column)[: self.size]
+        start, stop = (0, self.size) if rows is None else (rows.start, rows.stop)
+        if start == 0 and stop == len(column):
+            return column
+        return memoryview(column)[start:stop]
+
+    def span(self, name: str, first: Any, last: Any) -> range:
+        """The rows whose `name` is within [first, last], by two binary searches: for records
+        appended in the order of that field, as a fold appends funding, trainings and
+        inspections (in effective order, their own date; state.DATED). A half-year reads its
+        period's rows alone (issue 12: at 1M, 38k of 154k inspections in 2023)."""
+        column = self.refs(name)
+        start = bisect_left(column, first, key=VALUES.__getitem__)
+        return range(start, bisect_right(column, last, start, key=VALUES.__getitem__))
 
     def column(self, name: str) -> Iterator[Any]:
         """One field's values, in order (in C: no record made)."""
         return map(VALUES.__getitem__, self.refs(name))
-
-    def zipped(self, *names: str) -> Iterator[tuple[Any, ...]]:
-        """These fields' values of each record, in order."""
-        return zip(*map(self.column, names), strict=True)
-
-    def where(self, name: str, test: Callable[[Any], bool]) -> Iterator[bool]:
-        """`test` of each record's field, in order: called once per distinct value (a report
-        scans 300k inspections of a few thousand dates)."""
-        tested = {r: test(VALUES[r]) for r in set(self.refs(name))}
-        return map(tested.__getitem__, self.refs(name))
 
     def __iter__(self) -> Iterator[V]:
         """The records themselves, each made as it is reached (tests, rare paths)."""
@@ -151,38 +155,10 @@ class Records(Generic[V]):
 
     def replace(self, name: str, old: Any, new: Any) -> None:
         """Every record's `name` equal to `old` (same type) becomes `new`."""
-        self._writable()
         at, was, now = self.names.index(name), ref(old), ref(new)
         column = self.columns[at] = self.columns[at][: self.size]  # never in place: shared
         for i in (i for i, r in enumerate(column) if r == was):
             column[i] = now
-
-    def _writable(self) -> None:
-        if self.rows is not None:
-            raise TypeError("a selection of records is read only")
-
-    def split(self, key_of: Callable[[Any], str | None], name: str) -> dict[str, Records[V]]:
-        """Selections of these records grouped by `key_of(their field's value)` (keys in order
-        of first appearance; None: left out), each in order, sharing these columns: 4 bytes a
-        record in all
-        (issue 12: RSS). One call of `key_of` per distinct value (a city's 300k inspections by
-        the units of 50k credit codes); each row number goes straight into its group's array:
-        sorting the row numbers made an int object and two list slots a record (at 1M, 11 of a
-        half-year render's 14 MB peak) and took longer (39 against 7 ms for 154k records)."""
-        rows: dict[str, array.array[int]] = {}
-
-        def group(key: str | None) -> Callable[[int], None]:
-            return _left_out if key is None else rows.setdefault(key, array.array(_REF)).append
-
-        append_to = {r: group(key_of(VALUES[r])) for r in set(self.refs(name))}
-        positions = range(self.size) if self.rows is None else self.rows  # in the columns
-        for append, at in zip(map(append_to.__getitem__, self.refs(name)), positions, strict=True):
-            append(at)
-        parts: dict[str, Records[V]] = {}
-        for key, selected in sorted(rows.items(), key=lambda group: group[1][0]):
-            part = parts[key] = Records(self.kind)
-            part.columns, part.rows = self.columns, selected
-        return parts
 
     @classmethod
     def of_columns(cls, kind: type[V], columns: Iterable[Iterable[int]]) -> Records[V]:
@@ -193,7 +169,3 @@ class Records(Generic[V]):
             raise ValueError(f"not {kind.__qualname__}'s columns")
         made.size = len(made.columns[0])
         return made
-
-
-def _left_out(at: int) -> None:
-    """A split's record of no group."""

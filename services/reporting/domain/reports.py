@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import accumulate, compress
+from itertools import accumulate, repeat
 from typing import Any, TypedDict
 
 from socialwork_contracts import reference
@@ -17,8 +16,23 @@ from socialwork_contracts.periods import add_years
 
 from services.reporting.domain import operations as ops
 from services.reporting.domain.periods import Period
-from services.reporting.domain.records import Records
-from services.reporting.domain.state import AgencyView, BaseView, CityState, Listing, agency_unit
+from services.reporting.domain.records import VALUES, Records, by_ref
+from services.reporting.domain.state import (
+    DATED,
+    AgencyView,
+    BaseView,
+    CityState,
+    FollowUp,
+    Funding,
+    IncubationView,
+    Inspection,
+    Listing,
+    Rectification,
+    Training,
+    Violation,
+    agency_unit,
+)
+from services.reporting.domain.tally import UNKNOWN, Memo, Sums, Tally
 
 Figures = dict[str, int | str]
 LIVE_STATUSES = ("active", "suspended")  # registered and not deregistered or revoked
@@ -158,208 +172,317 @@ def _operating(base: BaseView, day: dt.date) -> bool:
     return base.established_on <= day and (base.closed_on is None or base.closed_on > day)
 
 
-def figures(state: CityState, period: Period, unit: str | None) -> Figures:
-    """One row of the half-year report: a unit's figures, or the city's when `unit` is None."""
-    scope = _Scope(state, period, unit)
-    return {
-        **_base_figures(scope),
-        **_agency_figures(scope),
-        **_incubation_figures(scope),
-        **_funding_figures(scope),
-        **_training_figures(scope),
-        **_inspection_figures(scope),
-        **_violation_figures(scope),
-        **_listing_figures(scope),
-        **_follow_up_figures(scope),
-        **_operation_figures(scope),
-    }
+# How each figure's sum is shown (the others are whole numbers): money to the fen, hours as
+# summed (exact decimal text); distinct counts are the size of a set.
+MONEY = frozenset(
+    {"funding_total_yuan", *(f"funding_{k}_yuan" for k, _ in FUNDING_TYPES)}
+    | {"base_funding_budget_yuan", "base_funding_other_yuan"}
+)
+HOURS = frozenset({"training_hours", "services_hours"})
+DISTINCT = frozenset(
+    {"agencies_incubating", "listed_abnormal", "listed_serious"}
+    | {"services_agencies", "annual_reports_due"}
+)
 
 
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """The state seen for one period and one unit (the whole city when `unit` is None)."""
+def half_year_figures(
+    state: CityState, period: Period, scope: str | None = None
+) -> dict[str, Figures]:
+    """The half-year rows (guidance §6.3) of every unit and of the city ("city"), or of `scope`
+    alone (a unit of the reference), from one pass over each collection of the state.
 
-    state: CityState
-    period: Period
-    unit: str | None
-
-    def has_unit(self, unit: str) -> bool:
-        return self.unit is None or unit == self.unit
-
-    def has_base(self, base_id: str) -> bool:
-        return self.has_unit(self.state.unit_of_base(base_id))
-
-    def has_agency(self, uscc: str) -> bool:
-        return self.has_unit(self.state.unit_of_agency(uscc))
-
-    def chosen(
-        self, records: Records[Any], day: str, owner: str, has: Callable[[str], bool]
-    ) -> Iterator[bool]:
-        """Whether each record's `day` is in the period and its `owner` in the scope (a whole
-        city, or a unit's share by `views.by_unit`, needs no owner test), tested once per
-        distinct value (issue 12: 300k inspections, a few thousand dates)."""
-        chosen = records.where(day, self.period.contains)
-        if self.unit is None:
-            return chosen
-        return map(operator.and_, chosen, records.where(owner, has))
-
-
-def _base_figures(scope: _Scope) -> Figures:
-    period = scope.period
-    bases = [b for b in scope.state.bases.values() if scope.has_unit(b.reporting_unit)]
-    operating = [b for b in bases if _operating(b, period.end)]
-    return {
-        "bases_operating": len(operating),
-        "bases_city_level": sum(b.level == "city" for b in operating),
-        "bases_county_level": sum(b.level == "county" for b in operating),
-        "bases_township_level": sum(b.level == "township" for b in operating),
-        "bases_meeting_standard": sum(b.meets_hardware_standard for b in operating),
-        "bases_below_standard": sum(not b.meets_hardware_standard for b in operating),
-        "bases_new": sum(period.contains(b.established_on) for b in bases),
-        "bases_closed": sum(period.contains(b.closed_on) for b in bases),
-    }
+    Bases, stays, funding and trainings count in the base's unit; agencies, supervision records
+    in the agency's (tally.py: "unknown" ones in the city's row alone). Funding, trainings and
+    inspections are read as columns, their period's rows alone (`Records.span`).
+    """
+    tally, inside = Tally(scope), Memo(period.contains)
+    agency_units = _agencies(state.agencies.values(), inside, tally)
+    base_units, operating = _bases(state.bases.values(), period.end, inside, tally)
+    _stays(state.incubations.values(), base_units, operating, period.end, inside, tally)
+    of_base, of_agency = by_ref(base_units), by_ref(agency_units)
+    _funding(state.funding, of_base, period, tally)
+    _trainings(state.trainings, of_base, period, tally)
+    _inspections(state.inspections, of_agency, period, tally)
+    _violations(state.violations.values(), agency_units, inside, tally)
+    _rectifications(state.rectifications.values(), agency_units, period.end, inside, tally)
+    _listings(state.listings.values(), agency_units, period.end, inside, tally)
+    _follow_ups(state.follow_ups, agency_units, inside, tally)
+    owners = ops.Owners(base_units, agency_units, operating)
+    ops.tally_operations(state.operations, owners, period, tally)
+    rows = {unit: _figures(tally.units.get(unit) or Sums()) for unit in _units(scope)}
+    if scope is None:
+        rows["city"] = _figures(tally.city())
+    return rows
 
 
-def _agency_figures(scope: _Scope) -> Figures:
-    period = scope.period
-    agencies = [a for a in scope.state.agencies.values() if scope.has_unit(a.reporting_unit)]
-    live = [a for a in agencies if a.status in LIVE_STATUSES]
-    return {
-        "agencies_registered": len(live),
-        "agencies_active": sum(a.status == "active" for a in live),
-        "agencies_suspended": sum(a.status == "suspended" for a in live),
-        "agencies_new": sum(period.contains(a.registered_on) for a in agencies),
-        "agencies_deregistered_or_revoked": sum(
-            a.status in ("deregistered", "revoked") and period.contains(a.status_since)
-            for a in agencies
-        ),
-        "agencies_priority": sum(a.priority for a in live),
-    }
+def _units(scope: str | None) -> list[str]:
+    return unit_ids() if scope is None else [scope]
 
 
-def _incubation_figures(scope: _Scope) -> Figures:
-    period, end = scope.period, scope.period.end
-    incubations = [i for i in scope.state.incubations.values() if scope.has_base(i.base_id)]
-    return {
-        "agencies_incubating": len(
-            {
-                i.uscc
-                for i in incubations
-                if i.started_on <= end
+def _figures(sums: Sums) -> Figures:
+    """A row of the report from a unit's sums, in the columns' order."""
+    counts, distinct = sums.counts, sums.distinct
+    row: Figures = {}
+    for key, _ in FIGURE_COLUMNS:
+        if key in MONEY:
+            row[key] = _money(Decimal(counts[key]))
+        elif key in HOURS:
+            row[key] = str(counts[key])
+        elif key in DISTINCT:
+            row[key] = len(distinct[key])
+        else:
+            row[key] = int(counts[key])
+    row["groups_preparing"] = len(distinct["group_taken_on"] - distinct["group_registered"])
+    return row
+
+
+def _agencies(
+    agencies: Iterable[AgencyView], inside: Memo[Any, bool], tally: Tally
+) -> dict[str, str]:
+    """Agencies by their own unit; returns the unit of each agency of the scope (supervision
+    records count there; another unit's agency is then "unknown", which a unit's report, of a
+    unit of the reference, passes over)."""
+    units: dict[str, str] = {}
+    scope = tally.scope  # tested here, not per key: a unit's report passes over 15 of 16
+
+    def keys() -> Iterator[tuple[str, str, bool, bool, bool]]:  # counted in C by Counter
+        for a in agencies:
+            unit = a.reporting_unit
+            if scope is None or unit == scope:
+                units[a.uscc] = unit
+                yield unit, a.status, a.priority, inside[a.registered_on], inside[a.status_since]
+
+    kinds = Counter(keys())
+
+    def add(sums: Sums, key: tuple[str, str, bool, bool, bool], n: int) -> None:
+        _, status, priority, new, changed = key
+        counts = sums.counts
+        counts["agencies_new"] += n * new
+        if status in LIVE_STATUSES:
+            counts["agencies_registered"] += n
+            counts[f"agencies_{status}"] += n
+            counts["agencies_priority"] += n * priority
+        elif status in ("deregistered", "revoked"):
+            counts["agencies_deregistered_or_revoked"] += n * changed
+
+    tally.add(kinds, add)
+    return units
+
+
+def _bases(
+    bases: Iterable[BaseView], end: dt.date, inside: Memo[Any, bool], tally: Tally
+) -> tuple[dict[str, str], set[str]]:
+    """Bases by their own unit; returns each one's unit and those operating at the end."""
+    units: dict[str, str] = {}
+    operating: set[str] = set()
+    for b in bases:
+        units[b.base_id] = b.reporting_unit
+        sums = tally.of(b.reporting_unit)
+        if sums is None:
+            continue
+        counts = sums.counts
+        counts["bases_new"] += inside[b.established_on]
+        counts["bases_closed"] += inside[b.closed_on]
+        if _operating(b, end):
+            operating.add(b.base_id)
+            counts["bases_operating"] += 1
+            counts[f"bases_{b.level}_level"] += 1
+            counts[
+                "bases_meeting_standard" if b.meets_hardware_standard else "bases_below_standard"
+            ] += 1
+            counts["offices_allottable"] += b.offices
+    return units, operating
+
+
+def _stays(
+    stays: Iterable[IncubationView],
+    base_units: dict[str, str],
+    operating: set[str],
+    end: dt.date,
+    inside: Memo[Any, bool],
+    tally: Tally,
+) -> None:
+    """Stays by their base's unit: those under way at the end (an agency once however many
+    bases it stays at) and those started, graduated or ended within the period."""
+    incubating: set[tuple[str, str]] = set()
+    scope = tally.scope
+
+    def keys() -> Iterator[tuple[str, bool, bool, bool, bool]]:  # counted in C by Counter
+        for i in stays:
+            unit = base_units.get(i.base_id, UNKNOWN)
+            if scope is not None and unit != scope:
+                continue
+            staying = (
+                i.started_on <= end
                 and (i.graduated_on is None or i.graduated_on > end)
                 and (i.terminated_on is None or i.terminated_on > end)
-            }
-        ),
-        "incubations_started": sum(period.contains(i.started_on) for i in incubations),
-        "agencies_graduated": sum(period.contains(i.graduated_on) for i in incubations),
-        "incubations_terminated": sum(period.contains(i.terminated_on) for i in incubations),
-    }
+            )
+            if staying:
+                incubating.add((unit, i.uscc))
+            occupied = staying and i.base_id in operating
+            yield (
+                unit,
+                occupied,
+                inside[i.started_on],
+                inside[i.graduated_on],
+                inside[i.terminated_on],
+            )
+
+    kinds = Counter(keys())
+
+    def add(sums: Sums, key: tuple[str, bool, bool, bool, bool], n: int) -> None:
+        _, occupied, started, graduated, ended = key
+        counts = sums.counts
+        counts["offices_occupied"] += n * occupied
+        counts["incubations_started"] += n * started
+        counts["agencies_graduated"] += n * graduated
+        counts["incubations_terminated"] += n * ended
+
+    tally.add(kinds, add)
+    for unit, uscc in incubating:
+        if (sums := tally.of(unit)) is not None:
+            sums.distinct["agencies_incubating"].add(uscc)
 
 
-def _funding_figures(scope: _Scope) -> Figures:
-    records = scope.state.funding
-    chosen = scope.chosen(records, "given_on", "base_id", scope.has_base)
-    funding = list(compress(records.zipped("amount", "funding_type"), chosen))
-    row: Figures = {"funding_total_yuan": _money(sum((a for a, _ in funding), Decimal(0)))}
-    known_funding = {k for k, _ in FUNDING_TYPES}
-    for key, _ in FUNDING_TYPES:
-        total = sum(
-            (a for a, kind in funding if (kind if kind in known_funding else "other") == key),
-            Decimal(0),
+def _units_of(owners: Iterable[int], units: dict[int, str]) -> Iterator[str]:
+    """The unit of each record's owner (a base, an agency), given as references (in C)."""
+    return map(units.get, owners, repeat(UNKNOWN))
+
+
+FUNDING_KEYS = {k: f"funding_{k}_yuan" for k, _ in FUNDING_TYPES}
+
+
+def _funding(
+    records: Records[Funding], of_base: dict[int, str], period: Period, tally: Tally
+) -> None:
+    rows = records.span(DATED["funding"], period.start, period.end)
+    units = _units_of(records.refs("base_id", rows), of_base)
+    kinds = Counter(
+        zip(units, records.refs("funding_type", rows), records.refs("amount", rows), strict=True)
+    )
+
+    def add(sums: Sums, key: tuple[str, int, int], n: int) -> None:
+        _, funding_type, amount = key
+        total = VALUES[amount] * n
+        sums.counts["funding_total_yuan"] += total
+        sums.counts[FUNDING_KEYS.get(VALUES[funding_type], "funding_other_yuan")] += total
+
+    tally.add(kinds, add)
+
+
+def _trainings(
+    records: Records[Training], of_base: dict[int, str], period: Period, tally: Tally
+) -> None:
+    rows = records.span(DATED["trainings"], period.start, period.end)
+    units = _units_of(records.refs("base_id", rows), of_base)
+    kinds = Counter(
+        zip(units, records.refs("hours", rows), records.refs("attendees", rows), strict=True)
+    )
+
+    def add(sums: Sums, key: tuple[str, int, int], n: int) -> None:
+        _, hours, attendees = key
+        sums.counts["training_sessions"] += n
+        sums.counts["training_hours"] += VALUES[hours] * n
+        sums.counts["training_attendees"] += VALUES[attendees] * n
+
+    tally.add(kinds, add)
+
+
+INSPECTION_KEYS = {k: f"inspections_{k}" for k, _ in CONCLUSIONS}
+
+
+def _inspections(
+    records: Records[Inspection], of_agency: dict[int, str], period: Period, tally: Tally
+) -> None:
+    rows = records.span(DATED["inspections"], period.start, period.end)
+    units = _units_of(records.refs("uscc", rows), of_agency)
+    kinds = Counter(zip(units, records.refs("conclusion", rows), strict=True))
+
+    def add(sums: Sums, key: tuple[str, int], n: int) -> None:
+        if (figure := INSPECTION_KEYS.get(VALUES[key[1]])) is not None:
+            sums.counts[figure] += n
+
+    tally.add(kinds, add)
+
+
+CATEGORY_KEYS = {k: f"violations_{k}" for k, _ in CATEGORIES}
+
+
+def _violations(
+    violations: Iterable[Violation], units: dict[str, str], inside: Memo[Any, bool], tally: Tally
+) -> None:
+    kinds = Counter(
+        (units.get(v.uscc, UNKNOWN), v.category) for v in violations if inside[v.found_on]
+    )
+
+    def add(sums: Sums, key: tuple[str, str], n: int) -> None:
+        sums.counts["violations"] += n
+        sums.counts[CATEGORY_KEYS.get(key[1], "violations_other")] += n
+
+    tally.add(kinds, add)
+
+
+def _rectifications(
+    rectifications: Iterable[Rectification],
+    units: dict[str, str],
+    end: dt.date,
+    inside: Memo[Any, bool],
+    tally: Tally,
+) -> None:
+    kinds = Counter(
+        (
+            units.get(r.uscc, UNKNOWN),
+            inside[r.ordered_on],
+            inside[r.confirmed_on],
+            inside[r.overdue_on],
+            r.ordered_on <= end and (r.confirmed_on is None or r.confirmed_on > end),
         )
-        row[f"funding_{key}_yuan"] = _money(total)
-    return row
-
-
-def _training_figures(scope: _Scope) -> Figures:
-    records = scope.state.trainings
-    chosen = scope.chosen(records, "held_on", "base_id", scope.has_base)
-    trainings = list(compress(records.zipped("hours", "attendees"), chosen))
-    return {
-        "training_sessions": len(trainings),
-        "training_hours": str(sum((hours for hours, _ in trainings), Decimal(0))),
-        "training_attendees": sum(attendees for _, attendees in trainings),
-    }
-
-
-def _inspection_figures(scope: _Scope) -> Figures:
-    records = scope.state.inspections
-    chosen = scope.chosen(records, "concluded_on", "uscc", scope.has_agency)
-    conclusions = Counter(compress(records.column("conclusion"), chosen))
-    return {f"inspections_{key}": conclusions[key] for key, _ in CONCLUSIONS}
-
-
-def _violation_figures(scope: _Scope) -> Figures:
-    period, end = scope.period, scope.period.end
-    violations = [
-        v
-        for v in scope.state.violations.values()
-        if scope.has_agency(v.uscc) and period.contains(v.found_on)
-    ]
-    rectifications = [r for r in scope.state.rectifications.values() if scope.has_agency(r.uscc)]
-    known_categories = {k for k, _ in CATEGORIES}
-    row: Figures = {"violations": len(violations)}
-    for key, _ in CATEGORIES:
-        row[f"violations_{key}"] = sum(
-            (v.category if v.category in known_categories else "other") == key for v in violations
-        )
-    row["rectifications_ordered"] = sum(period.contains(r.ordered_on) for r in rectifications)
-    row["rectifications_confirmed"] = sum(period.contains(r.confirmed_on) for r in rectifications)
-    row["rectifications_overdue"] = sum(period.contains(r.overdue_on) for r in rectifications)
-    row["rectifications_open"] = sum(
-        r.ordered_on <= end and (r.confirmed_on is None or r.confirmed_on > end)
         for r in rectifications
     )
-    return row
+
+    def add(sums: Sums, key: tuple[str, bool, bool, bool, bool], n: int) -> None:
+        _, ordered, confirmed, overdue, still_open = key
+        counts = sums.counts
+        counts["rectifications_ordered"] += n * ordered
+        counts["rectifications_confirmed"] += n * confirmed
+        counts["rectifications_overdue"] += n * overdue
+        counts["rectifications_open"] += n * still_open
+
+    tally.add(kinds, add)
 
 
-def _listing_figures(scope: _Scope) -> Figures:
-    end = scope.period.end
-    listings = [x for x in scope.state.listings.values() if scope.has_agency(x.uscc)]
-    still_open = [x for x in listings if x.removed_on is None or x.removed_on > end]
-    return {
-        "listed_abnormal": len({x.uscc for x in still_open if x.list == "abnormal"}),
-        "listed_serious": len({x.uscc for x in still_open if x.list == "serious"}),
-        "listings_new": sum(scope.period.contains(x.listed_on) for x in listings),
-    }
+def _listings(
+    listings: Iterable[Listing],
+    units: dict[str, str],
+    end: dt.date,
+    inside: Memo[Any, bool],
+    tally: Tally,
+) -> None:
+    """Listings by the agency's unit: those listed within the period, and the agencies on each
+    list at its end (an agency once)."""
+    for x in listings:
+        sums = tally.of(units.get(x.uscc, UNKNOWN))
+        if sums is None:
+            continue
+        sums.counts["listings_new"] += inside[x.listed_on]
+        if x.removed_on is None or x.removed_on > end:
+            sums.distinct[f"listed_{x.list}"].add(x.uscc)
 
 
-def _follow_up_figures(scope: _Scope) -> Figures:
-    follow_ups = [
-        f
-        for f in scope.state.follow_ups
-        if scope.has_agency(f.uscc) and scope.period.contains(f.evaluated_on)
-    ]
-    return {
-        "follow_ups": len(follow_ups),
-        "follow_ups_unqualified": sum(f.conclusion == "unqualified" for f in follow_ups),
-    }
+def _follow_ups(
+    follow_ups: Iterable[FollowUp], units: dict[str, str], inside: Memo[Any, bool], tally: Tally
+) -> None:
+    kinds = Counter(
+        (units.get(f.uscc, UNKNOWN), f.conclusion == "unqualified")
+        for f in follow_ups
+        if inside[f.evaluated_on]
+    )
 
+    def add(sums: Sums, key: tuple[str, bool], n: int) -> None:
+        sums.counts["follow_ups"] += n
+        sums.counts["follow_ups_unqualified"] += n * key[1]
 
-def _operation_figures(scope: _Scope) -> Figures:
-    """Offices and the base's operation (staff, funds, evaluations, services, term flags)."""
-    end = scope.period.end
-    operating = [
-        b
-        for b in scope.state.bases.values()
-        if scope.has_unit(b.reporting_unit) and _operating(b, end)
-    ]
-    operating_ids = [b.base_id for b in operating]
-    incubations = [i for i in scope.state.incubations.values() if scope.has_base(i.base_id)]
-    row: Figures = {
-        "offices_allottable": sum(b.offices for b in operating),
-        "offices_occupied": sum(
-            i.base_id in operating_ids
-            and i.started_on <= end
-            and (i.graduated_on is None or i.graduated_on > end)
-            and (i.terminated_on is None or i.terminated_on > end)
-            for i in incubations
-        ),
-    }
-    state = scope.state
-    records = [r for r in state.operations if scope.has_unit(ops.unit_of(state, r))]
-    row.update(ops.operation_figures(state, scope.period, records, operating_ids))
-    return row
+    tally.add(kinds, add)
 
 
 def unit_ids() -> list[str]:

@@ -135,6 +135,13 @@ class FollowUp:
     evaluated_on: dt.date
 
 
+# The field each kind of record is appended in the order of: a fold applies facts in effective
+# order, and the effective date of the facts making these records is this field (their
+# contract's domain date). A half-year reads its period's rows by binary search on it
+# (Records.span; tests/reporting/test_half_year_walks.py checks the contracts).
+DATED = {"funding": "given_on", "trainings": "held_on", "inspections": "concluded_on"}
+
+
 @dataclass
 class CityState:
     agencies: dict[str, AgencyView] = field(default_factory=dict)
@@ -151,13 +158,6 @@ class CityState:
     follow_ups: list[FollowUp] = field(default_factory=list)
     # Issue 11's facts: base operation, services delivered, assistance, notices, annual reports.
     operations: list[ops.Record] = field(default_factory=list)
-
-    def unit_of_agency(self, uscc: str) -> str:
-        return agency_unit(self.agencies, uscc)
-
-    def unit_of_base(self, base_id: str) -> str:
-        base = self.bases.get(base_id)
-        return base.reporting_unit if base is not None else "unknown"
 
 
 def agency_unit(agencies: Mapping[str, AgencyView], uscc: str) -> str:
