@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from services.reporting.domain import operations, records, reports, tally
 from services.reporting.domain import state as folding
-from services.reporting.domain.periods import Half, Period, half_ending, report_period
+from services.reporting.domain.periods import Half, half_ending, report_period
 from services.reporting.domain.state import AgencyView, CityState, Listing
 from services.reporting.domain.targets import (
     TargetInputs,
@@ -133,16 +133,7 @@ def half_year_title(year: int, half: Half) -> tuple[str, str]:
 
 def _half_year(state: CityState, query: ReportQuery) -> Rendered:
     period = report_period(query.year, query.half)
-    return half_year(half_year_figures(state, period, query.scope), query)
-
-
-def half_year_figures(
-    state: CityState, period: Period, scope: str | None = None
-) -> dict[str, reports.Figures]:
-    """The half-year figures of every unit (of `scope` alone if given, else also the whole
-    city's under CITY) from the state folded as of the period's end, in one pass over each of
-    its collections (`reports.half_year_figures`)."""
-    return reports.half_year_figures(state, period, scope)
+    return half_year(reports.half_year_figures(state, period, query.scope), query)
 
 
 CITY = "city"  # the whole city's row among a half-year's figures by unit
@@ -163,7 +154,7 @@ def kept_half_year(state: CityState, day: dt.date) -> str | None:
     ending = half_ending(day)
     if ending is None:
         return None
-    figures = half_year_figures(state, report_period(*ending))
+    figures = reports.half_year_figures(state, report_period(*ending))
     return json.dumps(figures, ensure_ascii=False, separators=(",", ":"))
 
 
