@@ -43,6 +43,7 @@ from typing import Any
 
 import asyncpg
 
+from benchmarks import write_rounds
 from benchmarks.bench_foundation import (
     BENCH_DIR,
     REGISTER_PATH,
@@ -56,7 +57,7 @@ from benchmarks.bench_foundation import (
     serve,
     versions,
 )
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 from tests.support import auth, registration
 
 CONNECTIONS = 32
@@ -97,6 +98,8 @@ class WrkRun:
     per_second: float
     p50_ms: float
     p99_ms: float
+    p90_ms: float
+    max_ms: float
     non_2xx: int
     errors: int
     server_cpu_ms_per_request: float
@@ -148,6 +151,8 @@ def parse_wrk(out: str) -> dict[str, float]:
     seconds = float(total[2]) * {"ms": 0.001, "s": 1.0, "m": 60.0}[total[3]]
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    p90 = re.search(r"^\s+90%\s+(\S+)", out, re.MULTILINE)
+    latency = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.MULTILINE)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
@@ -155,6 +160,8 @@ def parse_wrk(out: str) -> dict[str, float]:
         "seconds": seconds,
         "p50_ms": _ms(p50[1]) if p50 else float("nan"),
         "p99_ms": _ms(p99[1]) if p99 else float("nan"),
+        "p90_ms": _ms(p90[1]) if p90 else float("nan"),
+        "max_ms": _ms(latency[1]) if latency else float("nan"),
         "non_2xx": int(non_2xx[1]) if non_2xx else 0,
         "errors": sum(int(x) for x in errors.groups()) if errors else 0,
     }
@@ -262,6 +269,8 @@ async def run_wrk(
         per_second=count / parsed["seconds"],
         p50_ms=parsed["p50_ms"],
         p99_ms=parsed["p99_ms"],
+        p90_ms=parsed["p90_ms"],
+        max_ms=parsed["max_ms"],
         non_2xx=int(parsed["non_2xx"]),
         errors=int(parsed["errors"]),
         server_cpu_ms_per_request=per_request(cpu),
@@ -284,14 +293,17 @@ def write_bodies(path: Path, first_serial: int, count: int) -> None:
 
 
 async def measure(
-    infra_kafka: str, admin_dsn: str, rounds: int, seconds: int, tmp: Path
+    infra_kafka: str, admin_dsn: str, rounds: int, seconds: int, tmp: Path, diagnose: bool
 ) -> list[dict[str, Any]]:
     wrk = ensure_wrk()
+    if diagnose:
+        await write_rounds.set_diagnostic_settings(admin_dsn)
     db_url, db_name = await create_database(admin_dsn)
     env = {
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": infra_kafka,
         "AUTH_JWT_SECRET": TEST_SECRET,
+        "METRICS_TOKEN": TEST_METRICS_TOKEN,
         "LOG_LEVEL": "WARNING",
     }
     header = auth()["Authorization"]
@@ -310,6 +322,7 @@ async def measure(
             neighbours = Neighbours(await postmaster_pid(db_url), listener_pid(kafka_port))
             for index in range(rounds):
                 runs: dict[str, WrkRun] = {}
+                met: dict[str, dict[str, Any]] = {}
                 order = [("ours", registry), ("bare", bare)]
                 if index % 2:
                     order.reverse()
@@ -323,7 +336,11 @@ async def measure(
                     # the warm-up used the first lines; start the measured run past them
                     lines = bodies.read_text(encoding="utf-8").splitlines()
                     bodies.write_text("\n".join(lines[6_000 * WARMUP_SECONDS :]) + "\n")
+                    metrics_of = registry.base if server is registry else None
+                    before = await write_rounds.snapshot(db_url, metrics_of)
                     runs[name] = await run_wrk(wrk, server, neighbours, bodies, header, seconds)
+                    after = await write_rounds.snapshot(db_url, metrics_of)
+                    met[name] = write_rounds.conditions(before, after, runs[name].requests)
                 ratio = runs["ours"].per_second / runs["bare"].per_second
                 cpu = (
                     runs["ours"].server_cpu_ms_per_request / runs["bare"].server_cpu_ms_per_request
@@ -340,7 +357,19 @@ async def measure(
                     f"{runs['ours'].wrk_cpu_ms_per_request:.2f} ms",
                     flush=True,
                 )
-                out.append({"ours": runs["ours"].__dict__, "bare": runs["bare"].__dict__})
+                for name in ("ours", "bare"):
+                    print(
+                        f"    {name}: p90 {runs[name].p90_ms:.1f} ms, max {runs[name].max_ms:.1f}"
+                        f" ms; {json.dumps(met[name])}",
+                        flush=True,
+                    )
+                out.append(
+                    {
+                        "ours": runs["ours"].__dict__,
+                        "bare": runs["bare"].__dict__,
+                        "conditions": met,
+                    }
+                )
     finally:
         await drop_database(admin_dsn, db_name)
     return out
@@ -431,6 +460,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="time WAL flushes and log checkpoints and autovacuums on the bench cluster",
+    )
     args = parser.parse_args(argv)
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     loadavg = [round(x, 2) for x in os.getloadavg()]
@@ -441,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(tmp_name)
         with infrastructure(tmp) as infra:
             rounds = asyncio.run(
-                measure(infra.kafka, infra.admin_dsn, args.rounds, args.seconds, tmp)
+                measure(infra.kafka, infra.admin_dsn, args.rounds, args.seconds, tmp, args.diagnose)
             )
     vers = versions()
     for dist in ("uvloop", "httptools"):
