@@ -12,7 +12,7 @@ nothing (kept: a checkpoint or vacuum landing in a bare run is background noise 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -128,3 +128,28 @@ def conditions(before: Snapshot, after: Snapshot, requests: int) -> dict[str, An
 def relay_batches(at: Snapshot) -> float:
     """The relay's batches so far, every topic (a registry publishes one)."""
     return sum(v for k, v in at.metrics.items() if k.startswith("socialwork_relay_batches_total"))
+
+
+@dataclass
+class Tally:
+    """One side's conditions summed over the slices of a round."""
+
+    first: Snapshot | None = None
+    server: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def add(self, before: Snapshot, after: Snapshot) -> None:
+        self.first = self.first or before
+        for key, value in after.server.items():
+            self.server[key] = self.server.get(key, 0.0) + value - before.server[key]
+        for key, value in after.metrics.items():
+            self.metrics[key] = self.metrics.get(key, 0.0) + value - before.metrics.get(key, 0.0)
+        # a gauge: the last slice's value, not a sum
+        self.metrics["socialwork_relay_lag_events"] = after.metrics.get(
+            "socialwork_relay_lag_events", 0.0
+        )
+
+    def conditions(self, requests: int) -> dict[str, Any]:
+        assert self.first is not None
+        zero = Snapshot(self.first.load, dict.fromkeys(self.server, 0.0), {})
+        return conditions(zero, Snapshot(0.0, self.server, self.metrics), requests)
