@@ -48,12 +48,6 @@ def make_producer(bootstrap: str, security: KafkaSecurity | None = None) -> AIOK
 
 # While committed events wait behind an older transaction, how long at most between looks.
 HELD_RECHECK_MAX_SECONDS = 0.04
-# A batch this large means commits arrive fast: the next read waits `busy_gather_seconds`, so
-# that commands under load share the relay's statements, WAL flushes and Kafka requests in
-# batches of a few hundred instead of a few dozen (issue 12: at 3,000 commands/s a batch every
-# 10 ms cost each command a share of three statements, a checkpoint's commit and a produce
-# request, in the same process and on the same two cores as the commands).
-BUSY_BATCH = 20
 
 
 class OutboxRelay:
@@ -68,7 +62,6 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         drain_seconds: float = 10.0,
         gather_seconds: float = 0.01,
-        busy_gather_seconds: float = 0.05,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -81,9 +74,6 @@ class OutboxRelay:
         # the next read: each group commit wakes the relay, and a batch of a group or two cost
         # its reads, checkpoint and Kafka request for a handful of events (issue 12).
         self.gather_seconds = gather_seconds
-        # ... and after a batch of BUSY_BATCH or more, how long: under load, bigger batches
-        # (visibility waits at most this much more, and only when commits are frequent).
-        self.busy_gather_seconds = busy_gather_seconds
         self.checkpoint_name = f"relay:{topic}"
         self._leadership = Leadership(
             store.pool, f"relay:{store.schema}", retry_seconds=poll_seconds
@@ -146,17 +136,13 @@ class OutboxRelay:
             held = self.gather_seconds
             if published == 0:
                 await _woken(stop, self._wake, self.poll_seconds)
-            await wait(stop, self._gather_after(published))  # a stop ends the wait at once
+            await wait(stop, self.gather_seconds)  # a stop ends the wait at once
         # Graceful stop: publish what was committed before letting go of the lock, so a
         # shutdown leaves nothing waiting (a crash would leave it for the next leader).
         deadline = asyncio.get_running_loop().time() + self.drain_seconds
         with contextlib.suppress(KafkaError):
             while asyncio.get_running_loop().time() < deadline and await self.publish_batch(conn):
                 pass
-
-    def _gather_after(self, published: int) -> float:
-        """How long the commits after a batch of `published` events gather before the next read."""
-        return self.busy_gather_seconds if published >= BUSY_BATCH else self.gather_seconds
 
     def _broker_unavailable(self, exc: Exception) -> None:
         if not self._broker_down:  # once per outage, not once per retry

@@ -19,6 +19,7 @@ from servicekit import leadership
 from servicekit import relay as relay_module
 from servicekit.eventstore import EventStore, LogPosition
 from servicekit.kafka_admin import ensure_topics
+from servicekit.metrics import REGISTRY
 from servicekit.relay import OutboxRelay
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
@@ -128,57 +129,20 @@ async def test_commits_that_follow_a_short_batch_gather_into_one_batch(
         await task
 
 
-async def test_under_load_the_commits_after_a_large_batch_gather_longer(
-    store: EventStore, producer: AIOKafkaProducer, infra: Infra, monkeypatch: pytest.MonkeyPatch
+async def test_each_published_batch_is_counted(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
 ) -> None:
-    """A batch of BUSY_BATCH events or more means commits arrive fast: the relay lets the next
-    ones gather longer (issue 12: under wrk a batch every 10 ms, each with its statements, its
-    checkpoint's commit and its Kafka request, took CPU and WAL flushes from the commands).
-    After a short batch the next commits are not held that long."""
+    """socialwork_relay_batches_total: events published ÷ batches tells how well commits gather
+    (issue 12: the write benchmark reads it per round)."""
     topic = f"test.relay.{uuid.uuid4().hex[:8]}"
     await ensure_topics(infra.kafka, [(topic, 2)])
-    monkeypatch.setattr(relay_module, "BUSY_BATCH", 5)
-    relay = OutboxRelay(
-        store,
-        producer,
-        producer_name="registry",
-        topic=topic,
-        gather_seconds=0,
-        busy_gather_seconds=3,
-    )
-    batches: list[int] = []
-    publish = relay.publish_batch
-
-    async def counted(conn: Any) -> int:
-        published = await publish(conn)
-        if published:
-            batches.append(published)
-        return published
-
-    async def checkpointed(position: int) -> bool:
-        return (await store.checkpoint(relay.checkpoint_name)).position == position
-
-    monkeypatch.setattr(relay, "publish_batch", counted)
-    for i in range(5):  # committed before the relay leads: its first batch holds all five
-        await store.append(f"b-{i}", [staff_event(f"b-{i}")], expected_version=0)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
-    try:
-        await wait_for(lambda: checkpointed(5))
-        for i in range(5, 10):  # five commits, five wake-ups, after a batch of five
-            await store.append(f"b-{i}", [staff_event(f"b-{i}")], expected_version=0)
-        await wait_for(lambda: checkpointed(10), timeout=10)
-        assert batches == [5, 5]
-        # a short batch (one event) is followed by the short gather: not held for 3 s
-        await store.append("b-10", [staff_event("b-10")], expected_version=0)
-        await wait_for(lambda: checkpointed(11), timeout=10)
-        await store.append("b-11", [staff_event("b-11")], expected_version=0)
-        await wait_for(lambda: checkpointed(12), timeout=2)
-        records = await read_until(infra.kafka, topic, lambda r: True, count=12)
-        assert sorted(json.loads(r.value)["position"] for r in records) == list(range(1, 13))
-    finally:
-        stop.set()
-        await task
+    for i in range(15):
+        await store.append(f"c-{i}", [staff_event(f"c-{i}")], expected_version=0)
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=10)
+    async with store.pool.acquire() as conn:
+        assert [await relay.publish_batch(conn) for _ in range(3)] == [10, 5, 0]
+    counted = REGISTRY.get_sample_value("socialwork_relay_batches_total", {"topic": topic})
+    assert counted == 2
 
 
 async def _leading(relay: OutboxRelay) -> bool:
