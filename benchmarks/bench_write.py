@@ -10,11 +10,15 @@ The registry (`services.registry.app:create_app`) and the bare FastAPI endpoint
 loaded by `wrk` (C, Debian's package, installed with apt when absent), 32 connections on 2
 threads, POSTing unique valid registration bodies read by a Lua script from a file the script
 writes first (each thread takes every other line, so no body repeats within a run). Each round
-measures both back to back, alternating which goes first; the ratio of each round is ours ÷
-bare in that round. Server CPU per request is utime + stime of the server process over the run
-divided by the requests answered; beside it, the same for PostgreSQL (the postmaster and every
-backend), the Kafka broker (the process listening on the bootstrap port: the relay publishes in
-the registry's process) and wrk, for each side (issue 12: the host's two cores are shared).
+measures both in alternating slices (`--slices`, 5 by default: 2 s each side, 5 times, for
+`--seconds 10`), alternating which goes first, so both sides meet the same neighbours on the
+shared host; the ratio of each round is ours ÷ bare in that round (requests over seconds of all
+its slices). `--diagnose` also has PostgreSQL time its WAL flushes; every round prints what it
+met (benchmarks/write_rounds.py). Server CPU per request is utime + stime of the server
+process over the run divided by the requests answered; beside it, the same for PostgreSQL (the
+postmaster and every backend), the Kafka broker (the process listening on the bootstrap port:
+the relay publishes in the registry's process) and wrk, for each side (issue 12: the host's two
+cores are shared).
 
 Kafka and PostgreSQL come from KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set, else devstack
 starts both. The section `bench_write` of benchmarks/RESULTS.md is replaced with the results.
@@ -43,6 +47,7 @@ from typing import Any
 
 import asyncpg
 
+from benchmarks import write_rounds
 from benchmarks.bench_foundation import (
     BENCH_DIR,
     REGISTER_PATH,
@@ -56,12 +61,20 @@ from benchmarks.bench_foundation import (
     serve,
     versions,
 )
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 from tests.support import auth, registration
 
 CONNECTIONS = 32
 THREADS = 2
 WARMUP_SECONDS = 3
+# Bodies a second a side may take (the bare endpoint's rate on a quiet host is ~7,600/s).
+MAX_RATE = 6_000
+# Each round measures both sides in this many alternating slices of `seconds / SLICES`: the
+# host's other work moves within seconds (its load average went 4 -> 9 within one run), and two
+# 10-s runs one after the other met different neighbours; alternating slices give both sides
+# the same minutes (issue 12: one build's rounds 0.31-0.65 within a run, 22:49 UTC).
+SLICES = 5
+SHM = Path("/dev/shm")  # noqa: S108 - a memory file system, when the host has one
 
 # Each wrk thread has its own Lua state: `setup` numbers the threads, and each takes the lines
 # i, i + THREADS, i + 2 * THREADS, ... of the bodies file so that no two requests share a body.
@@ -97,6 +110,8 @@ class WrkRun:
     per_second: float
     p50_ms: float
     p99_ms: float
+    p90_ms: float
+    max_ms: float
     non_2xx: int
     errors: int
     server_cpu_ms_per_request: float
@@ -148,6 +163,8 @@ def parse_wrk(out: str) -> dict[str, float]:
     seconds = float(total[2]) * {"ms": 0.001, "s": 1.0, "m": 60.0}[total[3]]
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    p90 = re.search(r"^\s+90%\s+(\S+)", out, re.MULTILINE)
+    latency = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.MULTILINE)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {
@@ -155,6 +172,8 @@ def parse_wrk(out: str) -> dict[str, float]:
         "seconds": seconds,
         "p50_ms": _ms(p50[1]) if p50 else float("nan"),
         "p99_ms": _ms(p99[1]) if p99 else float("nan"),
+        "p90_ms": _ms(p90[1]) if p90 else float("nan"),
+        "max_ms": _ms(latency[1]) if latency else float("nan"),
         "non_2xx": int(non_2xx[1]) if non_2xx else 0,
         "errors": sum(int(x) for x in errors.groups()) if errors else 0,
     }
@@ -262,6 +281,8 @@ async def run_wrk(
         per_second=count / parsed["seconds"],
         p50_ms=parsed["p50_ms"],
         p99_ms=parsed["p99_ms"],
+        p90_ms=parsed["p90_ms"],
+        max_ms=parsed["max_ms"],
         non_2xx=int(parsed["non_2xx"]),
         errors=int(parsed["errors"]),
         server_cpu_ms_per_request=per_request(cpu),
@@ -283,20 +304,70 @@ def write_bodies(path: Path, first_serial: int, count: int) -> None:
             out.write(json.dumps(registration(serial), ensure_ascii=False) + "\n")
 
 
+def bodies_dir(tmp: Path) -> Path:
+    """A new directory for the request bodies: in /dev/shm when there is one, else in `tmp`."""
+    return Path(tempfile.mkdtemp(prefix="bench-write-", dir=SHM if SHM.is_dir() else tmp))
+
+
+def combined(slices: Sequence[WrkRun]) -> WrkRun:
+    """One side's slices of a round as one run: rates and CPU over all of them; latency
+    percentiles the median of the slices' (p99, max: the largest)."""
+    requests = sum(r.requests for r in slices)
+    seconds = sum(r.seconds for r in slices)
+
+    def per_request(key: str) -> float:
+        total = sum(float(getattr(r, key)) * r.requests for r in slices)
+        return round(total / max(requests, 1), 3)
+
+    def median(key: str) -> float:
+        return float(statistics.median(getattr(r, key) for r in slices))
+
+    return WrkRun(
+        requests=requests,
+        seconds=seconds,
+        per_second=requests / seconds,
+        p50_ms=median("p50_ms"),
+        p99_ms=max(r.p99_ms for r in slices),
+        p90_ms=median("p90_ms"),
+        max_ms=max(r.max_ms for r in slices),
+        non_2xx=sum(r.non_2xx for r in slices),
+        errors=sum(r.errors for r in slices),
+        server_cpu_ms_per_request=per_request("server_cpu_ms_per_request"),
+        postgres_cpu_ms_per_request=per_request("postgres_cpu_ms_per_request"),
+        kafka_cpu_ms_per_request=per_request("kafka_cpu_ms_per_request"),
+        wrk_cpu_ms_per_request=per_request("wrk_cpu_ms_per_request"),
+    )
+
+
 async def measure(
-    infra_kafka: str, admin_dsn: str, rounds: int, seconds: int, tmp: Path
+    infra_kafka: str,
+    admin_dsn: str,
+    rounds: int,
+    seconds: int,
+    tmp: Path,
+    diagnose: bool,
+    slices_a_round: int,
 ) -> list[dict[str, Any]]:
     wrk = ensure_wrk()
+    slice_seconds = seconds // slices_a_round
+    # The bodies in memory where the host has /dev/shm: tens of MB written to the disk between
+    # slices would be flushed meanwhile, beside the WAL whose flush every command waits for
+    # (the bare endpoint waits for no disk).
+    files = bodies_dir(tmp)
+    if diagnose:
+        await write_rounds.set_diagnostic_settings(admin_dsn)
     db_url, db_name = await create_database(admin_dsn)
     env = {
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": infra_kafka,
         "AUTH_JWT_SECRET": TEST_SECRET,
+        "METRICS_TOKEN": TEST_METRICS_TOKEN,
         "LOG_LEVEL": "WARNING",
     }
     header = auth()["Authorization"]
-    # Enough unique bodies for the bare endpoint's rate; the registry never gets near the end.
-    per_run = 6_000 * (seconds + WARMUP_SECONDS)
+    # Enough unique bodies for the bare endpoint's rate and the slices' margins (the bare
+    # endpoint's bodies may repeat: it stores nothing; the registry's never do).
+    per_run = 2 * MAX_RATE * (seconds + WARMUP_SECONDS)
     serial = 1
     out: list[dict[str, Any]] = []
     try:
@@ -309,21 +380,38 @@ async def measure(
             kafka_port = int(infra_kafka.split(",")[0].rsplit(":", 1)[1])
             neighbours = Neighbours(await postmaster_pid(db_url), listener_pid(kafka_port))
             for index in range(rounds):
-                runs: dict[str, WrkRun] = {}
                 order = [("ours", registry), ("bare", bare)]
                 if index % 2:
                     order.reverse()
+                bodies: dict[str, list[str]] = {}
                 for name, server in order:
-                    bodies = tmp / f"bodies-{name}-{index}.jsonl"
-                    write_bodies(bodies, serial, per_run)
+                    path = files / f"bodies-{name}-{index}.jsonl"
+                    write_bodies(path, serial, per_run)
                     serial += per_run
                     await run_wrk(
-                        wrk, server, neighbours, bodies, header, WARMUP_SECONDS, measure=False
+                        wrk, server, neighbours, path, header, WARMUP_SECONDS, measure=False
                     )
-                    # the warm-up used the first lines; start the measured run past them
-                    lines = bodies.read_text(encoding="utf-8").splitlines()
-                    bodies.write_text("\n".join(lines[6_000 * WARMUP_SECONDS :]) + "\n")
-                    runs[name] = await run_wrk(wrk, server, neighbours, bodies, header, seconds)
+                    # the warm-up used the first lines; the measured slices start past them
+                    lines = path.read_text(encoding="utf-8").splitlines()
+                    bodies[name] = lines[MAX_RATE * WARMUP_SECONDS :]
+                slices: dict[str, list[WrkRun]] = {name: [] for name, _ in order}
+                tallies = {name: write_rounds.Tally() for name, _ in order}
+                for part in range(slices_a_round):
+                    for name, server in order:
+                        path = files / f"bodies-{name}-{index}-{part}.jsonl"
+                        # what a slice can take (wrk reads the whole file at each start)
+                        usable = bodies[name][: 2 * MAX_RATE * slice_seconds]
+                        path.write_text("\n".join(usable) + "\n", encoding="utf-8")
+                        metrics_of = registry.base if server is registry else None
+                        before = await write_rounds.snapshot(db_url, metrics_of)
+                        run = await run_wrk(wrk, server, neighbours, path, header, slice_seconds)
+                        tallies[name].add(before, await write_rounds.snapshot(db_url, metrics_of))
+                        slices[name].append(run)
+                        # the next slice starts past every line this one may have sent: wrk's
+                        # two threads take alternate lines and each may have some in flight
+                        bodies[name] = bodies[name][run.requests * 3 // 2 + 2 * CONNECTIONS :]
+                runs = {name: combined(runs) for name, runs in slices.items()}
+                met = {name: tallies[name].conditions(runs[name].requests) for name in runs}
                 ratio = runs["ours"].per_second / runs["bare"].per_second
                 cpu = (
                     runs["ours"].server_cpu_ms_per_request / runs["bare"].server_cpu_ms_per_request
@@ -340,8 +428,21 @@ async def measure(
                     f"{runs['ours'].wrk_cpu_ms_per_request:.2f} ms",
                     flush=True,
                 )
-                out.append({"ours": runs["ours"].__dict__, "bare": runs["bare"].__dict__})
+                for name in ("ours", "bare"):
+                    print(
+                        f"    {name}: p90 {runs[name].p90_ms:.1f} ms, max {runs[name].max_ms:.1f}"
+                        f" ms; {json.dumps(met[name])}",
+                        flush=True,
+                    )
+                out.append(
+                    {
+                        "ours": runs["ours"].__dict__,
+                        "bare": runs["bare"].__dict__,
+                        "conditions": met,
+                    }
+                )
     finally:
+        shutil.rmtree(files, ignore_errors=True)
         await drop_database(admin_dsn, db_name)
     return out
 
@@ -394,7 +495,8 @@ def section(results: dict[str, Any]) -> str:
         f"- {vers}; wrk {m['wrk']}\n"
         f"- Code: commit {code['commit'][:12]}{dirty}\n"
         f"- {results['rounds']} rounds of {results['seconds']} s each side "
-        f"({WARMUP_SECONDS} s warm-up), {CONNECTIONS} connections, {THREADS} wrk threads\n\n"
+        f"({WARMUP_SECONDS} s warm-up) in {results['slices']} alternating slices, "
+        f"{CONNECTIONS} connections, {THREADS} wrk threads\n\n"
         "| Figure | Registry | Bare | Ratio | Ratio range |\n|---|---:|---:|---:|---:|\n"
         f"| `register-agency` requests/s | {s['ours_per_second']:,.0f} | "
         f"{s['bare_per_second']:,.0f} | {s['ratio']:.3f}× | "
@@ -431,6 +533,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=SLICES,
+        help="alternating slices a side in each round (1: one run a side, as before)",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="time WAL flushes and log checkpoints and autovacuums on the bench cluster",
+    )
     args = parser.parse_args(argv)
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     loadavg = [round(x, 2) for x in os.getloadavg()]
@@ -441,7 +554,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(tmp_name)
         with infrastructure(tmp) as infra:
             rounds = asyncio.run(
-                measure(infra.kafka, infra.admin_dsn, args.rounds, args.seconds, tmp)
+                measure(
+                    infra.kafka,
+                    infra.admin_dsn,
+                    args.rounds,
+                    args.seconds,
+                    tmp,
+                    args.diagnose,
+                    args.slices,
+                )
             )
     vers = versions()
     for dist in ("uvloop", "httptools"):
@@ -453,6 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started_at": started_at,
         "rounds": args.rounds,
         "seconds": args.seconds,
+        "slices": args.slices,
         "machine": {
             "cpu_count": os.cpu_count(),
             "cpu_model": cpu_model(),

@@ -92,6 +92,12 @@ PARKED_EVENTS = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+RELAY_BATCHES = Counter(
+    "socialwork_relay_batches_total",
+    "Batches the relay published (events published ÷ batches: how well commits gather)",
+    ["topic"],
+    registry=REGISTRY,
+)
 PARKED_RECORDS = Counter(
     "socialwork_consumer_parked_records_total",
     "Records a consumer parked because an earlier version of their stream had not arrived",

@@ -26,7 +26,7 @@ from servicekit.db import Connection
 from servicekit.eventstore import START, EventStore, LogPosition
 from servicekit.kafka_security import KafkaSecurity
 from servicekit.leadership import Leadership, still_held, wait
-from servicekit.metrics import PARKED_EVENTS
+from servicekit.metrics import PARKED_EVENTS, RELAY_BATCHES
 from servicekit.relay_batches import PARTITIONER, REFUSED, Delivery, send_batches
 from servicekit.relay_records import identity, log_position, read_pieces
 
@@ -190,6 +190,7 @@ class OutboxRelay:
             log.warning("relay.checkpoint_ahead", topic=self.topic, position=self.published)
             return len(batch)
         self.published = last
+        RELAY_BATCHES.labels(self.topic).inc()
         if ahead:
             self._prefetched = (conn, last, ahead)
         log.debug("relay.published", count=len(batch), position=last.position)

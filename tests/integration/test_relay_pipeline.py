@@ -19,6 +19,7 @@ from servicekit import leadership
 from servicekit import relay as relay_module
 from servicekit.eventstore import EventStore, LogPosition
 from servicekit.kafka_admin import ensure_topics
+from servicekit.metrics import REGISTRY
 from servicekit.relay import OutboxRelay
 from tests.conftest import Infra
 from tests.integration.kafka_reader import read_until
@@ -126,6 +127,22 @@ async def test_commits_that_follow_a_short_batch_gather_into_one_batch(
     finally:
         stop.set()
         await task
+
+
+async def test_each_published_batch_is_counted(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    """socialwork_relay_batches_total: events published ÷ batches tells how well commits gather
+    (issue 12: the write benchmark reads it per round)."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    for i in range(15):
+        await store.append(f"c-{i}", [staff_event(f"c-{i}")], expected_version=0)
+    relay = OutboxRelay(store, producer, producer_name="registry", topic=topic, batch_size=10)
+    async with store.pool.acquire() as conn:
+        assert [await relay.publish_batch(conn) for _ in range(3)] == [10, 5, 0]
+    counted = REGISTRY.get_sample_value("socialwork_relay_batches_total", {"topic": topic})
+    assert counted == 2
 
 
 async def _leading(relay: OutboxRelay) -> bool:
