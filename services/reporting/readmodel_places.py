@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
+from socialwork_contracts.base import DomainEvent
 
 from servicekit.db import Connection
 from services.reporting import readmodel, views
@@ -106,6 +107,56 @@ async def refresh(conn: Connection, generation: str, places: Places) -> None:
             keys,
         )
         await _store_stays(conn, g, keys, _versions(rows, "incubation_id", stay_versions))
+
+
+# A base or stay fact as a fresh replay keeps it while loading (replay.PlaceFacts): effective
+# on, occurred and recorded (UTC), the event id and the event as the load parsed it.
+KeptPlace = tuple[dt.date, dt.datetime, dt.datetime, str, DomainEvent]
+PLACE_TYPES = frozenset(BASE_TYPES + STAY_TYPES)
+
+
+def kept_versions(kept: Iterable[KeptPlace]) -> tuple[list[BaseVersion], list[StayVersion], Places]:
+    """Every base's and stay's versions from a load's kept facts, and the places they are
+    about: what `build_all` computes from the same facts in the table (each event id once, in
+    `readmodel.entity_facts`' order), without reading their payloads back and validating them
+    again."""
+    bases: dict[str, list[EntityFact]] = {}
+    stays: dict[str, list[EntityFact]] = {}
+    last = None
+    for on, _, recorded, event_id, event in sorted(kept, key=lambda f: f[:4]):
+        if event_id == last:
+            continue  # a republished event's copies sort together
+        last = event_id
+        base = event.event_type in BASE_TYPES
+        kind, key = (bases, "base_id") if base else (stays, "incubation_id")
+        kind.setdefault(getattr(event, key), []).append((event, on, recorded))
+    return (
+        [v for facts in bases.values() for v in base_versions(facts)],
+        [v for facts in stays.values() for v in stay_versions(facts)],
+        Places(set(bases), set(stays)),
+    )
+
+
+async def store_kept(
+    pool: asyncpg.Pool, generation: str, bases: Sequence[BaseVersion], stays: Sequence[StayVersion]
+) -> None:
+    """A fresh load's versions of its places stored (none of theirs there yet)."""
+    g = readmodel.checked_generation(generation)
+    async with pool.acquire() as conn, conn.transaction():
+        await _store_bases(conn, g, [], bases)
+        await _store_stays(conn, g, [], stays)
+
+
+def shared(seen: Sequence[Places]) -> Places:
+    """The places more than one of `seen` (a sharded load's shards) kept facts of: each
+    computed from part of its facts."""
+    found, twice = Places(), Places()
+    for places in seen:
+        twice.bases |= found.bases & places.bases
+        twice.stays |= found.stays & places.stays
+        found.bases |= places.bases
+        found.stays |= places.stays
+    return twice
 
 
 async def build_all(pool: asyncpg.Pool, generation: str) -> None:
