@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import asyncpg
-from socialwork_contracts.base import DomainEvent
 
 from servicekit.db import Connection
 from services.reporting import readmodel, views
@@ -109,27 +108,17 @@ async def refresh(conn: Connection, generation: str, places: Places) -> None:
         await _store_stays(conn, g, keys, _versions(rows, "incubation_id", stay_versions))
 
 
-# A base or stay fact as a fresh replay keeps it while loading (replay.PlaceFacts): effective
-# on, occurred and recorded (UTC), the event id and the event as the load parsed it.
-KeptPlace = tuple[dt.date, dt.datetime, dt.datetime, str, DomainEvent]
 PLACE_TYPES = frozenset(BASE_TYPES + STAY_TYPES)
 
 
-def kept_versions(kept: Iterable[KeptPlace]) -> tuple[list[BaseVersion], list[StayVersion], Places]:
-    """Every base's and stay's versions from a load's kept facts, and the places they are
-    about: what `build_all` computes from the same facts in the table (each event id once, in
-    `readmodel.entity_facts`' order), without reading their payloads back and validating them
-    again."""
-    bases: dict[str, list[EntityFact]] = {}
-    stays: dict[str, list[EntityFact]] = {}
-    last = None
-    for on, _, recorded, event_id, event in sorted(kept, key=lambda f: f[:4]):
-        if event_id == last:
-            continue  # a republished event's copies sort together
-        last = event_id
-        base = event.event_type in BASE_TYPES
-        kind, key = (bases, "base_id") if base else (stays, "incubation_id")
-        kind.setdefault(getattr(event, key), []).append((event, on, recorded))
+def place_versions(
+    rows: Sequence[asyncpg.Record | readmodel.KeptRow],
+) -> tuple[list[BaseVersion], list[StayVersion], Places]:
+    """Every base's and stay's versions from their facts, rows of readmodel._FOLD_COLUMNS (read
+    from the table, or kept by a fresh replay's load: replay.PlaceFacts), and the places those
+    facts are about (a place whose facts make no version too)."""
+    bases = readmodel.entity_facts([r for r in rows if r[0] in BASE_TYPES], "base_id")
+    stays = readmodel.entity_facts([r for r in rows if r[0] in STAY_TYPES], "incubation_id")
     return (
         [v for facts in bases.values() for v in base_versions(facts)],
         [v for facts in stays.values() for v in stay_versions(facts)],
@@ -168,16 +157,7 @@ async def build_all(pool: asyncpg.Pool, generation: str) -> None:
         rows = await conn.fetch(
             f"SELECT {_FOLD} FROM {g}.facts WHERE {BASE_FACTS_WHERE} OR {STAY_FACTS_WHERE}"
         )
-    base_rows = [r for r in rows if r[0] in BASE_TYPES]
-    stay_rows = [r for r in rows if r[0] in STAY_TYPES]
-
-    def compute() -> tuple[list[BaseVersion], list[StayVersion]]:
-        return (
-            _versions(base_rows, "base_id", base_versions),
-            _versions(stay_rows, "incubation_id", stay_versions),
-        )
-
-    bases, stays = await asyncio.to_thread(compute)
+    bases, stays, _ = await asyncio.to_thread(place_versions, rows)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(f"TRUNCATE {g}.base_versions, {g}.stay_versions")
         await _store_bases(conn, g, [], bases)

@@ -76,8 +76,6 @@ class Batch:
     # first, so the live consumer expects the next one after a switch (servicekit.consumer's
     # stream order).
     streams: readmodel.StreamVersions = field(default_factory=dict)
-    # Its base and stay facts with their events as parsed (`PlaceFacts`).
-    places: list[readmodel_places.KeptPlace] = field(default_factory=list)
 
 
 @dataclass
@@ -153,26 +151,33 @@ def _versions(rows: list[readmodel.KeptRow]) -> list[AgencyVersion]:
 
 
 class PlaceFacts:
-    """The base and stay facts a fresh load reads, their events as the load parsed them, to
-    compute the places' versions once it ends (as `Agencies` the summaries): not read back from
-    the table and validated again after every shard has loaded, in one process (1M: 63k facts,
-    2.7 s after that process's agency fold, the other core idle), but each shard its own.
+    """The base and stay facts a fresh load reads, kept as `Agencies` keeps the registry facts
+    (their payloads as bytes: 63k facts at 1M), to compute the places' versions once it ends:
+    each shard its own, instead of one worker process reading every one back from the table
+    after every shard has loaded and that process's agency fold (1M: 2.7 s, the other core
+    idle).
 
     A stay's versions depend on its own facts only (tests/reporting/test_agency_facts.py), a
     base's too; one whose facts more than one shard read is computed again from the table
     (`sharded_load`)."""
 
     def __init__(self) -> None:
-        self.facts: list[readmodel_places.KeptPlace] = []
+        self.rows: list[readmodel.KeptRow] = []
+        self._types = readmodel_places.PLACE_TYPES
 
-    def add(self, batch: Batch) -> None:
-        self.facts.extend(batch.places)
+    def add(self, facts: Sequence[FactRow]) -> None:
+        for fact in facts:
+            if fact[2] in self._types:
+                e, _, t, v, _, _, _, on, occurred, recorded, data = fact
+                # In UTC, as Agencies.add keeps its instants (the fold's sort compares them).
+                occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
+                self.rows.append((t, v, on, occurred, recorded, e, data))
 
     async def build(self, pool: asyncpg.Pool, generation: str) -> readmodel_places.Places:
         """Their versions stored; the places they are about."""
         with fewer_collections():
             bases, stays, places = await asyncio.to_thread(
-                readmodel_places.kept_versions, self.facts
+                readmodel_places.place_versions, self.rows
             )
         await readmodel_places.store_kept(pool, generation, bases, stays)
         return places
@@ -222,9 +227,6 @@ def _add_fact(batch: Batch, record: Record, envelope: CloudEvent, event: DomainE
         batch.dead.append(_dead(record, _NO_NUL_IN_JSONB))
         return
     batch.facts.append(row)
-    if row[2] in readmodel_places.PLACE_TYPES:  # in UTC, as Agencies.add keeps its instants
-        occurred, recorded = row[8].astimezone(dt.UTC), row[9].astimezone(dt.UTC)
-        batch.places.append((row[7], occurred, recorded, row[0], event))
 
 
 # The escape \u0000 itself, not an escaped backslash followed by "u0000".
@@ -342,7 +344,7 @@ async def _load(
             if agencies is not None:
                 agencies.add(batch.facts)
             if places is not None:
-                places.add(batch)
+                places.add(batch.facts)
             if writing is not None:
                 await writing
             writing = asyncio.create_task(
