@@ -128,7 +128,7 @@ def generation_index_ddl(generation: str) -> str:
 CREATE INDEX IF NOT EXISTS facts_fold ON {g}.facts
     (effective_on, occurred_at, recorded_at, event_id COLLATE "C");
 CREATE INDEX IF NOT EXISTS facts_uscc ON {g}.facts (uscc) WHERE service = 'registry';
-""" + place_tables.index_ddl(g)
+"""
 
 
 async def ensure_checkpoint_index(conn: Connection, generation: str) -> None:

@@ -108,6 +108,46 @@ async def refresh(conn: Connection, generation: str, places: Places) -> None:
         await _store_stays(conn, g, keys, _versions(rows, "incubation_id", stay_versions))
 
 
+PLACE_TYPES = frozenset(BASE_TYPES + STAY_TYPES)
+
+
+def place_versions(
+    rows: Sequence[asyncpg.Record | readmodel.KeptRow],
+) -> tuple[list[BaseVersion], list[StayVersion], Places]:
+    """Every base's and stay's versions from their facts, rows of readmodel._FOLD_COLUMNS (read
+    from the table, or kept by a fresh replay's load: replay.PlaceFacts), and the places those
+    facts are about (a place whose facts make no version too)."""
+    bases = readmodel.entity_facts([r for r in rows if r[0] in BASE_TYPES], "base_id")
+    stays = readmodel.entity_facts([r for r in rows if r[0] in STAY_TYPES], "incubation_id")
+    return (
+        [v for facts in bases.values() for v in base_versions(facts)],
+        [v for facts in stays.values() for v in stay_versions(facts)],
+        Places(set(bases), set(stays)),
+    )
+
+
+async def store_kept(
+    pool: asyncpg.Pool, generation: str, bases: Sequence[BaseVersion], stays: Sequence[StayVersion]
+) -> None:
+    """A fresh load's versions of its places stored (none of theirs there yet)."""
+    g = readmodel.checked_generation(generation)
+    async with pool.acquire() as conn, conn.transaction():
+        await _store_bases(conn, g, [], bases)
+        await _store_stays(conn, g, [], stays)
+
+
+def shared(seen: Sequence[Places]) -> Places:
+    """The places more than one of `seen` (a sharded load's shards) kept facts of: each
+    computed from part of its facts."""
+    found, twice = Places(), Places()
+    for places in seen:
+        twice.bases |= found.bases & places.bases
+        twice.stays |= found.stays & places.stays
+        found.bases |= places.bases
+        found.stays |= places.stays
+    return twice
+
+
 async def build_all(pool: asyncpg.Pool, generation: str) -> None:
     """Every base's and stay's versions from the facts (a replay, once its facts are loaded):
     one scan for both kinds' facts, the versions computed in a thread (the caller's loop goes
@@ -117,16 +157,7 @@ async def build_all(pool: asyncpg.Pool, generation: str) -> None:
         rows = await conn.fetch(
             f"SELECT {_FOLD} FROM {g}.facts WHERE {BASE_FACTS_WHERE} OR {STAY_FACTS_WHERE}"
         )
-    base_rows = [r for r in rows if r[0] in BASE_TYPES]
-    stay_rows = [r for r in rows if r[0] in STAY_TYPES]
-
-    def compute() -> tuple[list[BaseVersion], list[StayVersion]]:
-        return (
-            _versions(base_rows, "base_id", base_versions),
-            _versions(stay_rows, "incubation_id", stay_versions),
-        )
-
-    bases, stays = await asyncio.to_thread(compute)
+    bases, stays, _ = await asyncio.to_thread(place_versions, rows)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(f"TRUNCATE {g}.base_versions, {g}.stay_versions")
         await _store_bases(conn, g, [], bases)

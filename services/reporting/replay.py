@@ -86,6 +86,8 @@ class Counts:
     dead: int = 0
     # The credit codes whose summaries this load folded from the facts it read (`Agencies`).
     folded: set[str] = field(default_factory=set)
+    # The bases and stays whose versions it computed from the facts it read (`PlaceFacts`).
+    places: readmodel_places.Places = field(default_factory=readmodel_places.Places)
 
     def add(self, records: int, batch: Batch) -> None:
         self.events += records
@@ -99,6 +101,8 @@ class Counts:
         self.skipped += other.skipped
         self.dead += other.dead
         self.folded |= other.folded
+        self.places.bases |= other.places.bases
+        self.places.stays |= other.places.stays
         return self
 
 
@@ -144,6 +148,39 @@ class Agencies:
 
 def _versions(rows: list[readmodel.KeptRow]) -> list[AgencyVersion]:
     return readmodel.versions_of(readmodel.agency_facts(rows))
+
+
+class PlaceFacts:
+    """The base and stay facts a fresh load reads, kept as `Agencies` keeps the registry facts
+    (their payloads as bytes: 63k facts at 1M), to compute the places' versions once it ends:
+    each shard its own, instead of one worker process reading every one back from the table
+    after every shard has loaded and that process's agency fold (1M: 2.7 s, the other core
+    idle).
+
+    A stay's versions depend on its own facts only (tests/reporting/test_agency_facts.py), a
+    base's too; one whose facts more than one shard read is computed again from the table
+    (`sharded_load`)."""
+
+    def __init__(self) -> None:
+        self.rows: list[readmodel.KeptRow] = []
+        self._types = readmodel_places.PLACE_TYPES
+
+    def add(self, facts: Sequence[FactRow]) -> None:
+        for fact in facts:
+            if fact[2] in self._types:
+                e, _, t, v, _, _, _, on, occurred, recorded, data = fact
+                # In UTC, as Agencies.add keeps its instants (the fold's sort compares them).
+                occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
+                self.rows.append((t, v, on, occurred, recorded, e, data))
+
+    async def build(self, pool: asyncpg.Pool, generation: str) -> readmodel_places.Places:
+        """Their versions stored; the places they are about."""
+        with fewer_collections():
+            bases, stays, places = await asyncio.to_thread(
+                readmodel_places.place_versions, self.rows
+            )
+        await readmodel_places.store_kept(pool, generation, bases, stays)
+        return places
 
 
 def replay_consumer(generation: str) -> str:
@@ -247,17 +284,27 @@ async def load(
     max_records: int,
     progress: Callable[[Counts], None] | None = None,
     agencies: Agencies | None = None,
+    places: PlaceFacts | None = None,
 ) -> Counts:
     """Read the spans into `generation`, batch by batch, in order: PostgreSQL writes one batch
     while the next is fetched and parsed here. `agencies` keeps the registry facts read, for
-    the caller to fold (a load from the log's start)."""
+    the caller to fold, `places` the base and stay facts (a load from the log's start)."""
     counts = Counts()
     if not to_read:
         return counts
     async with pool.acquire() as conn:
         with fewer_collections():
             await _load(
-                conn, kafka, to_read, generation, refresh, max_records, counts, progress, agencies
+                conn,
+                kafka,
+                to_read,
+                generation,
+                refresh,
+                max_records,
+                counts,
+                progress,
+                agencies,
+                places,
             )
     return counts
 
@@ -288,6 +335,7 @@ async def _load(
     counts: Counts,
     progress: Callable[[Counts], None] | None,
     agencies: Agencies | None,
+    places: PlaceFacts | None,
 ) -> None:
     writing: asyncio.Task[None] | None = None
     try:
@@ -295,6 +343,8 @@ async def _load(
             batch = parse_batch(records)
             if agencies is not None:
                 agencies.add(batch.facts)
+            if places is not None:
+                places.add(batch.facts)
             if writing is not None:
                 await writing
             writing = asyncio.create_task(
@@ -331,6 +381,7 @@ def load_shard(
     async def run() -> Counts:
         pool = await create_pool(dsn, max_size=2)
         agencies = Agencies() if summaries else None
+        places = PlaceFacts() if summaries else None
         try:
             async with topic_reading.log_reader(bootstrap, security) as kafka:
                 counts = await load(
@@ -341,9 +392,12 @@ def load_shard(
                     refresh=False,
                     max_records=max_records,
                     agencies=agencies,
+                    places=places,
                 )
             if agencies is not None:
                 counts.folded = await agencies.fold(pool, generation)
+            if places is not None:
+                counts.places = await places.build(pool, generation)
             return counts
         finally:
             await pool.close()
@@ -476,6 +530,7 @@ async def sharded_load(
 
         analysed = False
         agencies = Agencies() if summaries else None
+        places = PlaceFacts() if summaries else None
 
         async def here_then_statistics() -> Counts:
             nonlocal analysed
@@ -487,6 +542,7 @@ async def sharded_load(
                 refresh=False,
                 max_records=max_records,
                 agencies=agencies,
+                places=places,
             )
             if not all(f.done() for f in elsewhere):
                 spans = [span for shard in split for span in shard]
@@ -504,6 +560,17 @@ async def sharded_load(
             done = [here_counts, *await there_counts]
             return folded_twice([c.folded for c in done]) if summaries else None
 
+        async def places_built() -> None:
+            if places is None:  # a resumed load: every place from the table, in a worker
+                await loop.run_in_executor(processes, build_places_shard, shards.dsn, generation)
+                return
+            await here_folded  # one computation at a time in this process's threads
+            here_counts.places = await places.build(pool, generation)
+            twice = readmodel_places.shared([c.places for c in [here_counts, *await there_counts]])
+            if twice.bases or twice.stays:
+                async with pool.acquire() as conn, conn.transaction():
+                    await readmodel_places.refresh(conn, generation, twice)
+
         await finish_load(
             pool,
             generation,
@@ -513,9 +580,7 @@ async def sharded_load(
             shares=1 + len(there),
             analysed=analysed,
             refold=refold,
-            places_elsewhere=lambda: loop.run_in_executor(
-                processes, build_places_shard, shards.dsn, generation
-            ),
+            places=places_built,
         )
         total = Counts()
         for counts in [here_counts, *await there_counts]:
@@ -568,8 +633,10 @@ def folded_twice(folded: Sequence[set[str]]) -> list[str]:
 async def statistics_while_loading(
     pool: asyncpg.Pool, generation: str, to_read: Sequence[Span]
 ) -> bool:
-    """The facts' statistics taken now (True) if EARLY_STATISTICS of the spans are in: this
-    process's share is loaded and a spawned one's last batches are landing.
+    """The facts' statistics taken now (True) if EARLY_STATISTICS of the spans are in but not
+    all: this process's share is loaded and a spawned one's last batches are landing. With
+    every fact in (a spawned shard only folding its agencies), the index builds come first
+    and ANALYZE after them, beside the folds: taken here it held every build back (1M: 0.45 s).
 
     ANALYZE does not block COPY, while the index builds after the load block ANALYZE: taken
     after them (0.5 s at 1M) it was the finish's last step, one backend busy and the other core
@@ -580,7 +647,8 @@ async def statistics_while_loading(
         read = sum(
             min(saved.get((s.topic, s.partition), s.start), s.end) - s.start for s in to_read
         )
-        if read < EARLY_STATISTICS * sum(s.size for s in to_read):
+        total = sum(s.size for s in to_read)
+        if read < EARLY_STATISTICS * total or read == total:
             return False
         await _analyze_facts(conn, generation)
     return True
@@ -607,12 +675,12 @@ async def finish_load(
     shares: int = 1,
     analysed: bool = False,
     refold: Callable[[], Awaitable[Sequence[str] | None]] | None = None,
-    places_elsewhere: Callable[[], Awaitable[None]] | None = None,
+    places: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """After the bulk load: the facts' key, secondary indexes, statistics and the agency
     summaries folded from the table: those `refold` gives once the shards' own folds are done,
-    or every agency's (None); every base's and stay's versions from the table (here, or
-    `places_elsewhere`: a worker process), every listing's here.
+    or every agency's (None); the bases' and stays' versions by `places` (a fresh load's from
+    the facts it kept), else every one's from the table here; every listing's here.
 
     Every index is built at once, each on a connection of its own (CREATE INDEX takes a SHARE
     lock: reads and other index builds go on); the key removes an event the load stored twice
@@ -662,14 +730,11 @@ async def finish_load(
                 await _analyze_facts(conn, generation)
 
     try:
-        # Bases', stays' versions from their facts (one scan; 63k rows at 1M) and every
-        # listing's read back by the listing index (made with the table), beside them.
-        if places_elsewhere is not None:
-            places = places_elsewhere()
-        else:
-            places = readmodel_places.build_all(pool, generation)
+        # Bases' and stays' versions and every listing's (read back by the listing index, made
+        # with the table), beside them.
+        built = readmodel_places.build_all(pool, generation) if places is None else places()
         listings = readmodel_listings.build_all(pool, generation)
-        await asyncio.gather(summaries(), statistics(), places, listings)
+        await asyncio.gather(summaries(), statistics(), built, listings)
     finally:
         if not uscc_built.done():
             uscc_built.cancel()
@@ -728,6 +793,7 @@ async def _bulk_load(
     split = split_spans(to_read, shards.workers if shards else 1)
     if shards is None or len(split) < 2:
         agencies = Agencies() if fresh else None
+        places = PlaceFacts() if fresh else None
         counts = await load(
             pool,
             kafka,
@@ -737,6 +803,7 @@ async def _bulk_load(
             max_records=max_records,
             progress=report,
             agencies=agencies,
+            places=places,
         )
         folded = asyncio.ensure_future(_fold(agencies, pool, generation))
 
@@ -744,7 +811,12 @@ async def _bulk_load(
             counts.folded = await folded
             return [] if fresh else None
 
-        await finish_load(pool, generation, refold=refold)
+        async def places_built() -> None:
+            await folded  # one computation at a time in this process's threads
+            if places is not None:
+                counts.places = await places.build(pool, generation)
+
+        await finish_load(pool, generation, refold=refold, places=places_built if fresh else None)
         return counts
     return await sharded_load(
         pool,

@@ -2,7 +2,8 @@
 
 This process's share loaded first, it takes the facts' statistics while the others finish (the
 index builds after the load would otherwise hold ANALYZE back to the finish's last step), but
-only once most of the load is in: a sample of half the facts would mislead the planner.
+only once most of the load is in: a sample of half the facts would mislead the planner. Not
+once all of it is in: then the index builds come first, and the statistics after them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ G = "reporting_g2"
 SPANS = [Span("t", 0, 0, 600), Span("t", 1, 100, 500)]  # 1,000 records to read
 
 
-@pytest.mark.parametrize(("read", "analysed"), [(480, False), (880, False), (900, True)])
+@pytest.mark.parametrize(
+    ("read", "analysed"), [(480, False), (880, False), (900, True), (1000, False)]
+)
 async def test_statistics_are_taken_once_most_of_the_load_is_in(
     database_url: str, read: int, analysed: bool
 ) -> None:
