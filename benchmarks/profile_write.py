@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from benchmarks.bench_foundation import (
     REGISTER_PATH,
@@ -62,6 +61,7 @@ from benchmarks.bench_write import (
     process_cpu,
     write_bodies,
 )
+from benchmarks.write_rounds import registry_metrics
 from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 from tests.support import auth
 
@@ -214,7 +214,7 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
             samples = tmp / "pyspy.txt"
             await asyncio.to_thread(subprocess.run, warm_run, check=True, capture_output=True)
             statements = await _statements_reset(db_url)
-            metrics_before = await _metrics(registry.base)
+            metrics_before = await registry_metrics(registry.base)
             sampled = await asyncio.to_thread(
                 measure_under_py_spy,
                 registry.pid,
@@ -227,7 +227,7 @@ async def profile(kafka: str, admin_dsn: str, seconds: int, tmp: Path) -> str:
             requests = int(sampled[0].split(" requests in ")[0].rsplit("\n", 1)[-1].strip())
             if statements:
                 await _statements_report(db_url, requests)
-            _metrics_report(metrics_before, await _metrics(registry.base), requests)
+            _metrics_report(metrics_before, await registry_metrics(registry.base), requests)
     finally:
         await drop_database(admin_dsn, db_name)
     return table(*sampled, requests, samples)
@@ -292,20 +292,6 @@ _HISTOGRAMS = (
     ("socialwork_group_commit_seconds", "", "group commit: BEGIN to COMMIT"),
     ("socialwork_group_commit_wait_seconds", "", "group commit: a command's wait"),
 )
-
-
-async def _metrics(base: str) -> dict[str, float]:
-    async with httpx.AsyncClient(base_url=base) as client:
-        answer = await client.get(
-            "/metrics", headers={"Authorization": f"Bearer {TEST_METRICS_TOKEN}"}
-        )
-    answer.raise_for_status()
-    found: dict[str, float] = {}
-    for line in answer.text.splitlines():
-        if line.startswith("socialwork_") and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            found[name] = float(value)
-    return found
 
 
 def _metrics_report(before: dict[str, float], after: dict[str, float], requests: int) -> None:
