@@ -23,14 +23,13 @@ import asyncio
 import datetime as dt
 import os
 import random
-import statistics
 import time
 from pathlib import Path
 
 import asyncpg
 from devstack.postgres import start_postgres
 
-from benchmarks.bench_versions import time_refreshes
+from benchmarks.bench_versions import ms, print_times, time_refreshes
 from servicekit.eventstore.store import init_connection
 from services.reporting import foldworker, readmodel, readmodel_places
 from services.reporting.domain.periods import end_of_local_day
@@ -44,10 +43,6 @@ ANSWERS = {
     "bases": readmodel_places.bases,
     "trends": readmodel_places.trends,
 }
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
 
 
 async def _build(conn: asyncpg.Connection, pool: asyncpg.Pool) -> str:
@@ -65,7 +60,7 @@ async def _build(conn: asyncpg.Connection, pool: asyncpg.Pool) -> str:
         rows = await conn.fetchval(f"SELECT count(*) FROM {g}.{table}")  # noqa: S608 - checked identifier
         size = await conn.fetchval(f"SELECT pg_size_pretty(pg_total_relation_size('{g}.{table}'))")
         print(f"{table}: {rows} rows, {size} with its key")
-    print(f"ensure {_ms(ensured - started)}, build_all {_ms(built - ensured)}")
+    print(f"ensure {ms(ensured - started)}, build_all {ms(built - ensured)}")
     return g
 
 
@@ -98,12 +93,7 @@ async def _answers(conn: asyncpg.Connection, g: str, count: int) -> None:
                 times.append(time.perf_counter() - started)
             if not times:  # too few cut-offs for both kinds
                 continue
-            times.sort()
-            p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-            print(
-                f"{kind} from versions {label}: {len(times)} cut-offs, p50 "
-                f"{_ms(statistics.median(times))}, p99 {_ms(p99)}, max {_ms(times[-1])}"
-            )
+            print_times(f"{kind} from versions {label}", times)
 
 
 async def _fold_path(dsn: str, g: str, conn: asyncpg.Connection, count: int) -> None:
@@ -126,8 +116,8 @@ async def _fold_path(dsn: str, g: str, conn: asyncpg.Connection, count: int) -> 
                 await opened.close()
         print(
             f"first answers {day} recorded by {recorded}: fold path (one fold, three renders) "
-            f"{_ms(fold)} (kept state: {bool(worker.restored)}); versions targets / bases / "
-            f"trends {' / '.join(_ms(s) for s in spent)}; all equal"
+            f"{ms(fold)} (kept state: {bool(worker.restored)}); versions targets / bases / "
+            f"trends {' / '.join(ms(s) for s in spent)}; all equal"
         )
 
 

@@ -46,8 +46,18 @@ COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
 AGENCY = "service = 'registry' AND event_type = ANY($1)"
 
 
-def _ms(seconds: float) -> str:
+def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def print_times(label: str, times: list[float]) -> None:
+    """One line of a timed series: how many, p50, p99 and max."""
+    times = sorted(times)
+    p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+    print(
+        f"{label}: {len(times)} cut-offs, p50 {ms(statistics.median(times))}, "
+        f"p99 {ms(p99)}, max {ms(times[-1])}"
+    )
 
 
 async def _build(conn: asyncpg.Connection, g: str) -> None:
@@ -73,9 +83,9 @@ async def _build(conn: asyncpg.Connection, g: str) -> None:
         f"build: {len(rows)} agency facts of {len(by_agency)} agencies -> {len(versions)} versions"
     )
     print(
-        f"  read {_ms(read - started)}, validate {_ms(parsed - read)}, versions "
-        f"{_ms(versioned - parsed)}, summaries from them {_ms(summarised - versioned)}, "
-        f"store {_ms(stored - summarised)}; table with its key {size}"
+        f"  read {ms(read - started)}, validate {ms(parsed - read)}, versions "
+        f"{ms(versioned - parsed)}, summaries from them {ms(summarised - versioned)}, "
+        f"store {ms(stored - summarised)}; table with its key {size}"
     )
 
 
@@ -104,12 +114,7 @@ async def _answers(conn: asyncpg.Connection, g: str, count: int) -> None:
                 started = time.perf_counter()
                 await answer(conn, g, day, recorded)
                 times.append(time.perf_counter() - started)
-            times.sort()
-            p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-            print(
-                f"{name} {label}: {len(times)} cut-offs, p50 {_ms(statistics.median(times))}, "
-                f"p99 {_ms(p99)}, max {_ms(times[-1])}"
-            )
+            print_times(f"{name} {label}", times)
 
 
 async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
@@ -130,7 +135,7 @@ async def _exact(conn: asyncpg.Connection, g: str, sample: int) -> None:
         assert found == expected, (day, recorded)
         print(
             f"exact {day} recorded by {recorded}: equal ({sum(found.values())} counted; "
-            f"the agency facts' fold took {_ms(fold)})"
+            f"the agency facts' fold took {ms(fold)})"
         )
 
 
@@ -156,8 +161,8 @@ async def _fold_path(
             if opened is not None:
                 await opened.close()
         print(
-            f"first answer of {kind} {day} recorded by {recorded}: fold path {_ms(fold)} "
-            f"(from a kept state: {bool(worker.restored)}), versions {_ms(versions)}, equal"
+            f"first answer of {kind} {day} recorded by {recorded}: fold path {ms(fold)} "
+            f"(from a kept state: {bool(worker.restored)}), versions {ms(versions)}, equal"
         )
 
 
@@ -177,7 +182,7 @@ async def _listings(dsn: str, g: str, conn: asyncpg.Connection, args: argparse.N
     )
     assert row is not None  # an aggregate: one row
     count, size = row
-    print(f"listing versions: build_all {_ms(built)}, {count} rows, {size} with the key")
+    print(f"listing versions: build_all {ms(built)}, {count} rows, {size} with the key")
     answer = cache.FROM_VERSIONS["credit_listings"][1]
     for label, by_recording in (("by occurrence", False), ("by recording", True)):
         times = []
@@ -189,12 +194,7 @@ async def _listings(dsn: str, g: str, conn: asyncpg.Connection, args: argparse.N
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 await answer(conn, g, query, TargetOptions())
             times.append(time.perf_counter() - started)
-        times.sort()
-        p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-        print(
-            f"credit lists from versions {label}: {len(times)} cut-offs, p50 "
-            f"{_ms(statistics.median(times))}, p99 {_ms(p99)}, max {_ms(times[-1])}"
-        )
+        print_times(f"credit lists from versions {label}", times)
     await _fold_path(dsn, g, conn, args.fold, "credit_listings")
     ids = [r[0] for r in await conn.fetch(f"SELECT DISTINCT listing_id FROM {g}.listing_versions")]  # noqa: S608 - checked identifier
     size = min(args.batch, len(ids))
@@ -219,7 +219,7 @@ async def time_refreshes(
         async with conn.transaction():
             await refresh(rng)
         times.append(time.perf_counter() - started)
-    print(f"live {what}: p50 {_ms(statistics.median(times))}, max {_ms(max(times))} (20 batches)")
+    print(f"live {what}: p50 {ms(statistics.median(times))}, max {ms(max(times))} (20 batches)")
 
 
 async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
@@ -241,7 +241,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             started = time.perf_counter()
             g = await readmodel.ensure(conn)
-            print(f"ensure (an upgrade's DDL, if any) {_ms(time.perf_counter() - started)}")
+            print(f"ensure (an upgrade's DDL, if any) {ms(time.perf_counter() - started)}")
             if args.listings:
                 await _listings(f"{base}/{args.database}", g, conn, args)
                 return
