@@ -108,26 +108,35 @@ async def test_a_fresh_replay_folds_the_summaries_as_it_loads(
     assert fresh["tables"] == from_table["tables"]
 
 
+async def split_over_two(
+    infra: Infra, topic: str, total: int, producer_name: str, first_types: tuple[str, ...]
+) -> None:
+    """One producer's events of a generated history into a 2-partition topic: the events of
+    `first_types` into partition 0, every other one into partition 1 (a log whose keys do not
+    keep an entity in one partition)."""
+    await ensure_topics(infra.kafka, [(topic, 2)])
+    rng = random.Random(7)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
+    await producer.start()
+    try:
+        for position, item in enumerate(history(total), start=1):
+            if item.event.producer != producer_name:
+                continue
+            key, value = envelope(item, position, rng)
+            first = item.event.event_type in first_types
+            await producer.send(topic, value, key=key, partition=0 if first else 1)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def test_an_agency_split_over_two_shards_is_folded_from_all_its_facts(
     infra: Infra, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Registrations in partition 0, every later registry event in partition 1 (a log whose
     keys do not keep an agency in one partition): each shard sees part of an agency."""
     topic = f"test.replay-split.{uuid.uuid4().hex[:8]}.registry"
-    await ensure_topics(infra.kafka, [(topic, 2)])
-    rng = random.Random(7)
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
-    await producer.start()
-    try:
-        for position, item in enumerate(history(3000), start=1):
-            if item.event.producer != "registry":
-                continue
-            key, value = envelope(item, position, rng)
-            first = item.event.event_type == "AgencyRegistered"
-            await producer.send(topic, value, key=key, partition=0 if first else 1)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await split_over_two(infra, topic, 3000, "registry", ("AgencyRegistered",))
     sums = await replay_both(infra, database_url, [topic], monkeypatch)
     fresh, from_table = sums[FRESH], sums[FROM_TABLE]
     gone = [a for a in from_table["agencies"].values() if a["status"] != "active"]
@@ -142,20 +151,7 @@ async def test_a_stay_split_over_two_shards_has_the_versions_of_all_its_facts(
     """Bases established and stays started in partition 0, every later incubation event in
     partition 1: each shard computes versions from part of a stay's facts."""
     topic = f"test.replay-split-stays.{uuid.uuid4().hex[:8]}.incubation"
-    await ensure_topics(infra.kafka, [(topic, 2)])
-    rng = random.Random(7)
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
-    await producer.start()
-    try:
-        for position, item in enumerate(history(4000), start=1):
-            if item.event.producer != "incubation":
-                continue
-            key, value = envelope(item, position, rng)
-            first = item.event.event_type in ("BaseEstablished", "IncubationStarted")
-            await producer.send(topic, value, key=key, partition=0 if first else 1)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await split_over_two(infra, topic, 4000, "incubation", ("BaseEstablished", "IncubationStarted"))
     sums = await replay_both(infra, database_url, [topic], monkeypatch)
     fresh, from_table = sums[FRESH], sums[FROM_TABLE]
     # More versions than stays: later facts in partition 1 changed stays begun in partition 0.
