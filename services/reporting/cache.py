@@ -495,7 +495,7 @@ async def _credit_listings(
 async def _kept_half_year(
     conn: Connection, generation: str, query: ReportQuery, options: TargetOptions
 ) -> Rendered | None:
-    figures = await readmodel.kept_half_year(
+    kept = await readmodel.kept_half_year(
         conn,
         generation,
         checkpoint.LAYOUT,
@@ -504,7 +504,18 @@ async def _kept_half_year(
         foldworker.FOLDED,
         views.HALF_YEAR_LAYOUT,
     )
-    return None if figures is None else views.from_kept(figures, query)
+    recorded = query.recorded_until
+    if kept is None:
+        return None
+    if recorded is None or kept.last_recorded is None or recorded >= kept.last_recorded:
+        return views.from_kept(kept.figures, query)
+    # Agency facts the state folded were recorded after the cut-off: their views then.
+    late = views.late_at(kept.late, recorded)
+    if late is None or not await readmodel.versions_built(conn, generation, "agency"):
+        return None
+    now = await readmodel.agency_views_at(conn, generation, query.day, None, late.usccs)
+    then = await readmodel.agency_views_at(conn, generation, query.day, recorded, late.usccs)
+    return views.from_kept(kept.figures, query, late, now, then)
 
 
 # The answer of a report read in one snapshot without a fold; None: this one needs the fold.

@@ -381,14 +381,14 @@ class Worker:
             kept = await readmodel.kept_days(self.writer, generation, checkpoint.LAYOUT)
             for day in unfigured(kept):
                 blob = await readmodel.kept_state(self.writer, generation, checkpoint.LAYOUT, day)
-                figures = None if blob is None else kept_half_year(checkpoint.decode(blob), day.day)
-                if figures is not None:  # one state at a time: a fold worker's peak, not 20
+                if blob is None:
+                    continue
+                # One state at a time: a fold worker's peak, not 20.
+                state = checkpoint.decode(blob)
+                figures = await _half_year(self.writer, generation, day.day, day.other, state)
+                if figures is not None:
                     stored += await readmodel.store_half_year(
-                        self.writer,
-                        generation,
-                        checkpoint.LAYOUT,
-                        day,
-                        (HALF_YEAR_LAYOUT, figures),
+                        self.writer, generation, checkpoint.LAYOUT, day, figures
                     )
             return stored
         finally:
@@ -424,14 +424,9 @@ class Worker:
         encoded = checkpoint.encode(state)
         for day in days:
             kept = readmodel.Checkpoint(day, snapshot, held.recorded, encoded, held.recorded_other)
-            figures = kept_half_year(state, day)
+            figures = await _half_year(self.writer, generation, day, held.recorded_other, state)
             await readmodel.store_checkpoint(
-                self.writer,
-                generation,
-                checkpoint.LAYOUT,
-                filenode,
-                kept,
-                None if figures is None else (HALF_YEAR_LAYOUT, figures),
+                self.writer, generation, checkpoint.LAYOUT, filenode, kept, figures
             )
             self.kept += 1
 
@@ -629,6 +624,24 @@ def keep_again(dsn: str, generation: str) -> int:
     os.nice(REKEEP_NICENESS)
     worker = _the_worker()
     return worker.loop.run_until_complete(worker.keep_again(dsn, generation))
+
+
+async def _half_year(
+    conn: asyncpg.Connection,
+    generation: str,
+    day: dt.date,
+    other: dt.datetime | None,
+    state: CityState,
+) -> readmodel.HalfYearKept | None:
+    """What to keep beside the state as of `day` if a half-year ends on it (`kept_half_year`):
+    its figures, and the agencies with agency facts recorded after `other` (the latest recording
+    of its other facts). Read in a snapshot after the state's: an agency fact committed since
+    leaves the state inexact, and its figures unread, by every cut-off that sees it."""
+    if half_ending(day) is None:
+        return None
+    late = await readmodel.late_agencies(conn, generation, day, other)
+    kept = kept_half_year(state, day, late.after, late.recorded)
+    return None if kept is None else readmodel.HalfYearKept(HALF_YEAR_LAYOUT, *kept)
 
 
 def keep_figures(dsn: str, generation: str) -> int:

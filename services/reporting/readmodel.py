@@ -208,6 +208,10 @@ ALTER TABLE {g}.checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 -- it replaces the state and leaves them unread.
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year text;
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_in text;
+-- Beside them, the agencies with agency facts of the period recorded after the latest recording
+-- of its other facts, each with its latest and what its records add (JSON, views.late_at): a
+-- recording cut-off between the two is read from the figures too (`reports.late_shift`).
+ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_late text;
 -- A replay's stream versions, appended a batch at a time with its facts and checkpoint (a
 -- stream's highest version in that batch, at the first offset it was read at); the switch
 -- hands each stream's highest to the live consumer (`switch_generation`). Empty elsewhere.
@@ -874,17 +878,26 @@ async def checkpoint_before(
     return None if row is None else Checkpoint(*row)
 
 
-def _still_exact(g: str) -> str:
+def _still_exact(g: str, recorded: str = "$3") -> str:
     """A kept row ($1: the layout) of this table whose state is the fold of every fact of
-    these types ($4) this snapshot sees within its day and the recording cut-off ($3, NULL:
-    none): none of them was committed after the row's snapshot."""
+    these types ($4) this snapshot sees within its day and the recording cut-off (`recorded`,
+    NULL: none): none of them was committed after the row's snapshot."""
     return (
         f"filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
-        "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]) "
+        f"AND ({recorded}::timestamptz IS NULL OR recorded_at <= {recorded}) "
+        "AND event_type = ANY($4::text[]) "
         "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
         "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot))"
     )
+
+
+class KeptFigures(NamedTuple):
+    """The half-year figures kept with a state (`kept_half_year`)."""
+
+    figures: str  # JSON: views.kept_half_year
+    late: str | None  # JSON: views.late_at
+    last_recorded: dt.datetime | None  # the latest recording among the state's facts
 
 
 async def kept_half_year(
@@ -895,22 +908,24 @@ async def kept_half_year(
     recorded_until: dt.datetime | None,
     types: Sequence[str],
     figures_layout: str,
-) -> str | None:
+) -> KeptFigures | None:
     """The half-year figures kept with the state as of `day` (its period's end), if that state
-    is the fold this snapshot sees within the cut-off: still exact, and every fact it folded
-    recorded by `recorded_until`. None otherwise (the report is folded)."""
+    is the fold this snapshot sees within the cut-off: no fact within it committed since. With
+    a recording cut-off before the state's last recording, no fact of its day committed since
+    at all: the agencies' views in this snapshot are then the state's (`reports.late_shift`).
+    None otherwise (the report is folded)."""
     g = checked_generation(generation)
-    found: str | None = await conn.fetchval(
-        f"SELECT half_year FROM {g}.checkpoints c WHERE day = $2 AND ($3::timestamptz IS NULL "
-        "OR coalesce(last_recorded <= $3, true)) AND half_year_in = $5 || ' ' || snapshot "
-        f"AND {_still_exact(g)}",
+    within = "(CASE WHEN c.last_recorded <= $3 THEN $3 END)"  # NULL: every recording
+    row = await conn.fetchrow(
+        f"SELECT half_year, half_year_late, last_recorded FROM {g}.checkpoints c "
+        f"WHERE day = $2 AND half_year_in = $5 || ' ' || snapshot AND {_still_exact(g, within)}",
         layout,
         day,
         recorded_until,
         list(types),
         figures_layout,
     )
-    return found
+    return None if row is None else KeptFigures(*row)
 
 
 async def store_checkpoint(
@@ -919,28 +934,60 @@ async def store_checkpoint(
     layout: str,
     filenode: int,
     checkpoint: Checkpoint,
-    half_year: tuple[str, str] | None = None,
+    half_year: HalfYearKept | None = None,
 ) -> None:
     """Keep a folded state; another of the same day is replaced (either was exact when read,
     and the next fold past that day writes it again if a late fact has changed it since).
-    With `half_year` (the figures' layout, their JSON), its half-year figures beside it."""
+    With `half_year`, its half-year figures beside it."""
     g = checked_generation(generation)
-    figures_layout, figures = half_year or (None, None)
+    figures_layout, figures, late = half_year or (None, None, None)
     await conn.execute(
         f"INSERT INTO {g}.checkpoints (filenode, layout, day, snapshot, last_recorded, state, "
-        "last_recorded_other, other_in, half_year, half_year_in) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $4, $9, $8 || ' ' || $4) "
+        "last_recorded_other, other_in, half_year, half_year_in, half_year_late) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $4, $9, $8 || ' ' || $4, $10) "
         "ON CONFLICT (filenode, layout, day) DO UPDATE "
         "SET snapshot = excluded.snapshot, last_recorded = excluded.last_recorded, "
         "state = excluded.state, last_recorded_other = excluded.last_recorded_other, "
         "other_in = excluded.other_in, half_year = excluded.half_year, "
-        "half_year_in = excluded.half_year_in",
+        "half_year_in = excluded.half_year_in, half_year_late = excluded.half_year_late",
         filenode,
         layout,
         *checkpoint,
         figures_layout,
         figures,
+        late,
     )
+
+
+class HalfYearKept(NamedTuple):
+    """What is kept beside a state at a half-year end (views.kept_half_year)."""
+
+    layout: str  # the figures' code: views.HALF_YEAR_LAYOUT
+    figures: str
+    late: str
+
+
+class LateAgencies(NamedTuple):
+    """The agencies with agency facts taking effect by a day recorded `after` an instant."""
+
+    after: dt.datetime | None  # None: any agency fact
+    recorded: dict[str, dt.datetime]  # credit code -> the latest recording of them
+
+
+async def late_agencies(
+    conn: Connection, generation: str, day: dt.date, after: dt.datetime | None
+) -> LateAgencies:
+    """The agencies a state as of `day` holds agency facts of recorded `after` (the latest
+    recording of its other facts): of those, the ones recorded after a cut-off are folded again
+    for it (`agencies_recorded_after`), or shifted in its half-year figures."""
+    g = checked_generation(generation)
+    rows = await conn.fetch(
+        f"SELECT uscc, max(recorded_at) FROM {g}.facts WHERE {_AGENCY} AND effective_on <= $1 "
+        "AND ($2::timestamptz IS NULL OR recorded_at > $2) AND uscc IS NOT NULL GROUP BY uscc",
+        day,
+        after,
+    )
+    return LateAgencies(after, {r[0]: r[1] for r in rows})
 
 
 async def kept_days(conn: Connection, generation: str, layout: str) -> list[KeptDay]:
@@ -948,7 +995,8 @@ async def kept_days(conn: Connection, generation: str, layout: str) -> list[Kept
     figures are those of `figures_layout`'s code: the figures a re-keep's look gives."""
     g = checked_generation(generation)
     rows = await conn.fetch(
-        f"SELECT day, snapshot, half_year_in FROM {g}.checkpoints "
+        f"SELECT day, snapshot, half_year_in, coalesce({_OTHER}, last_recorded) "
+        f"FROM {g}.checkpoints "
         f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         "ORDER BY day",
         layout,
@@ -960,6 +1008,7 @@ class KeptDay(NamedTuple):
     day: dt.date
     snapshot: str
     half_year_in: str | None  # the figures' layout and the snapshot they were computed in
+    other: dt.datetime | None  # the latest recording of its facts that are not agency facts
 
     def figured_by(self, figures_layout: str) -> bool:
         return self.half_year_in == f"{figures_layout} {self.snapshot}"
@@ -980,14 +1029,15 @@ async def kept_state(conn: Connection, generation: str, layout: str, kept: KeptD
 
 
 async def store_half_year(
-    conn: Connection, generation: str, layout: str, kept: KeptDay, half_year: tuple[str, str]
+    conn: Connection, generation: str, layout: str, kept: KeptDay, half_year: HalfYearKept
 ) -> bool:
-    """The half-year figures (their layout, their JSON) of the state kept as of `kept.day`,
-    stored beside it while its row is still that snapshot's (else a re-keep has replaced it,
-    with figures of its own): whether they were."""
+    """The half-year figures of the state kept as of `kept.day`, stored beside it while its
+    row is still that snapshot's (else a re-keep has replaced it, with figures of its own):
+    whether they were."""
     g = checked_generation(generation)
     done = await conn.execute(
-        f"UPDATE {g}.checkpoints SET half_year = $5, half_year_in = $4 || ' ' || snapshot "
+        f"UPDATE {g}.checkpoints SET half_year = $5, half_year_in = $4 || ' ' || snapshot, "
+        "half_year_late = $6 "
         f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         "AND day = $2 AND snapshot = $3",
         layout,

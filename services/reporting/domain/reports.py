@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -179,6 +179,7 @@ MONEY = frozenset(
     | {"base_funding_budget_yuan", "base_funding_other_yuan"}
 )
 HOURS = frozenset({"training_hours", "services_hours"})
+CITY = "city"  # the whole city's row among a half-year's figures by unit
 DISTINCT = frozenset(
     {"agencies_incubating", "listed_abnormal", "listed_serious"}
     | {"services_agencies", "annual_reports_due"}
@@ -199,19 +200,91 @@ def half_year_figures(
     agency_units = _agencies(state.agencies.values(), inside, tally)
     base_units, operating = _bases(state.bases.values(), period.end, inside, tally)
     _stays(state.incubations.values(), base_units, operating, period.end, inside, tally)
-    of_base, of_agency = by_ref(base_units), by_ref(agency_units)
+    of_base = by_ref(base_units)
     _funding(state.funding, of_base, period, tally)
     _trainings(state.trainings, of_base, period, tally)
-    _inspections(state.inspections, of_agency, period, tally)
-    _violations(state.violations.values(), agency_units, inside, tally)
-    _rectifications(state.rectifications.values(), agency_units, period.end, inside, tally)
-    _listings(state.listings.values(), agency_units, period.end, inside, tally)
-    _follow_ups(state.follow_ups, agency_units, inside, tally)
+    _agency_records(state, agency_units, period, inside, tally)
     owners = ops.Owners(base_units, agency_units, operating)
     ops.tally_operations(state.operations, owners, period, tally)
     rows = {unit: _figures(tally.units.get(unit) or Sums()) for unit in _units(scope)}
     if scope is None:
-        rows["city"] = _figures(tally.city())
+        rows[CITY] = _figures(tally.city())
+    return rows
+
+
+def _agency_records(
+    state: CityState, units: dict[str, str], period: Period, inside: Memo[Any, bool], tally: Tally
+) -> None:
+    """The supervision records, each in its agency's unit (`units`: credit code -> unit)."""
+    _inspections(state.inspections, by_ref(units), period, tally)
+    _violations(state.violations.values(), units, inside, tally)
+    _rectifications(state.rectifications.values(), units, period.end, inside, tally)
+    _listings(state.listings.values(), units, period.end, inside, tally)
+    _follow_ups(state.follow_ups, units, inside, tally)
+
+
+# What an agency's own records add to its unit's half-year figures: figure -> count (a distinct
+# count: how many of its own items, which no other agency's records share: its credit code, its
+# reports' "uscc:year").
+AgencyRecords = dict[str, int]
+
+
+def agency_records(
+    state: CityState, period: Period, usccs: Iterable[str]
+) -> dict[str, AgencyRecords]:
+    """What the records each of these agencies owns (supervision records, annual reports) add to
+    the half-year figures of whichever unit the agency is in; an agency adding nothing is left
+    out. The same pass as `half_year_figures`, each agency taken for a unit of its own."""
+    units = {uscc: uscc for uscc in usccs}
+    tally = Tally(None)
+    _agency_records(state, units, period, Memo(period.contains), tally)
+    # Records of a base count in the base's unit whatever their agency: none here (UNKNOWN).
+    ops.tally_operations(state.operations, ops.Owners({}, units, frozenset()), period, tally)
+    found: dict[str, AgencyRecords] = {}
+    for uscc, sums in tally.units.items():
+        if uscc in units:
+            added = {k: int(n) for k, n in sums.counts.items() if n}
+            added.update((k, len(items)) for k, items in sums.distinct.items() if items)
+            if added:
+                found[uscc] = added
+    return found
+
+
+def late_shift(
+    figures: Mapping[str, Figures],
+    period: Period,
+    records: Mapping[str, AgencyRecords],
+    now: Mapping[str, AgencyView],
+    then: Mapping[str, AgencyView],
+) -> dict[str, Figures]:
+    """The half-year figures by unit (and the city's) of a state whose agencies' views are
+    `then` instead of `now` (the agencies `now` and `then` name: `now` their views in the state
+    the figures are of, `then` where they have one), every other view and record the same:
+    each agency's own counts taken out of its unit and put into its unit in `then`, its
+    records (`records`, from `agency_records`) moved along when its unit changes. A by-recording
+    cut-off whose late facts are all agency facts (design: maintained-figures.md §7 item 5a)."""
+    late = now.keys() | then.keys()
+    inside = Memo(period.contains)
+    change: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for sign, views in ((-1, now), (1, then)):
+        tally = Tally(None)
+        _agencies(views.values(), inside, tally)
+        for unit, sums in tally.units.items():
+            change[unit].update({k: sign * int(n) for k, n in sums.counts.items()})
+    for uscc in late:
+        was, is_ = agency_unit(now, uscc), agency_unit(then, uscc)
+        if was != is_ and (added := records.get(uscc)):
+            change[was].subtract(added)
+            change[is_].update(added)
+    rows = {u: dict(figures.get(u) or _figures(Sums())) for u in unit_ids()}
+    rows[CITY] = dict(figures[CITY])
+    for unit, counts in change.items():
+        for row in (rows.get(unit), rows[CITY]):  # the city: every unit's, "unknown" too
+            for key, n in counts.items():
+                if row is not None and n:
+                    value = row[key]
+                    assert isinstance(value, int), key  # an agency adds counts alone
+                    row[key] = value + n
     return rows
 
 

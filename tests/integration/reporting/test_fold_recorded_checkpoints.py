@@ -47,9 +47,15 @@ def recorded_late(row: FactRow) -> FactRow:
     return (*row[:9], row[9] + LATE, row[10])
 
 
-def late_fact(
-    event: reg.AgencySuspended | reg.AgencyReinstated | reg.AgencyRegistrationRevoked, day: dt.date
-) -> FactRow:
+LateEvent = (
+    reg.AgencySuspended
+    | reg.AgencyReinstated
+    | reg.AgencyRegistrationRevoked
+    | reg.AgencyProfileAmended
+)
+
+
+def late_fact(event: LateEvent, day: dt.date) -> FactRow:
     """A registry fact taking effect on `day`, recorded 400 days later."""
     at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
     return fact_row(
