@@ -686,13 +686,20 @@ async def agency_views_at(
     """`state.agencies` of a fold as of the cut-off, from the agency versions (no fold); with
     `usccs`, only these agencies' (by the versions' key)."""
     g = checked_generation(generation)
-    only = "" if usccs is None else "uscc = ANY($3) AND "
-    rows = await conn.fetch(
-        f"SELECT {_VIEW_COLUMNS} FROM {g}.agency_versions WHERE {only}{_VERSIONS_AT}",
-        day,
-        recorded_until,
-        *([] if usccs is None else [list(usccs)]),
-    )
+    every = f"SELECT {_VIEW_COLUMNS} FROM {g}.agency_versions WHERE {_VERSIONS_AT}"
+    if usccs is None:
+        rows = await conn.fetch(every, day, recorded_until)
+    else:
+        # One key lookup an agency (OFFSET 0 keeps the subquery apart): the planner's hash join
+        # read all 57k versions at 1M for a half-year's 1.3k late agencies (6-16 ms against
+        # 50-150 at load 9).
+        rows = await conn.fetch(
+            f"SELECT v.* FROM unnest($3::text[]) AS asked(uscc) CROSS JOIN LATERAL ({every} "
+            "AND uscc = asked.uscc OFFSET 0) v",
+            day,
+            recorded_until,
+            list(usccs),
+        )
     return {
         r[0]: AgencyView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], codes(r[8]), codes(r[9]))
         for r in rows
