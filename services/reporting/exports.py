@@ -74,7 +74,7 @@ def to_xlsx(rows: Sequence[Mapping[str, Any]], columns: Columns, title: str) -> 
     # constant_memory: each row is written out once the next begins, as inline strings, so
     # a city table's cells are never held at once (5.8 MiB for 2,000 rows of 10 when they
     # were). XlsxWriter instead of openpyxl's write-only mode: 648 rows of the credit lists
-    # took openpyxl 78-110 ms, XlsxWriter 35-50 (benchmarks/RESULTS.md, branch targets10).
+    # took openpyxl 76-88 ms, XlsxWriter 38-39 (p50, load 4.4-4.8; RESULTS.md, targets10).
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True})
     sheet = workbook.add_worksheet(title[:31])
     formats = {key: _number_format(key) for key, _ in columns}

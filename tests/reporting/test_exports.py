@@ -54,7 +54,7 @@ def test_an_excel_export_does_not_hold_the_whole_sheet_as_cells() -> None:
         {**{f"name_{i}": f"机构{n}-{i}" for i in range(9)}, "funding_total_yuan": f"{n}.50"}
         for n in range(2_000)
     ]
-    to_xlsx(rows[:1], columns, "报告")  # openpyxl's imports and caches: not the export's
+    to_xlsx(rows[:1], columns, "报告")  # the writer's imports and caches: not the export's
     tracemalloc.start()
     try:
         to_xlsx(rows, columns, "报告")
