@@ -82,6 +82,12 @@ CREATE TABLE IF NOT EXISTS {g}.stay_versions (
     termination_reason text,
     PRIMARY KEY (incubation_id, recorded_from, valid_from)
 );
+-- Each base's stays by move-in day, every column a stay version has: target 2 reads a base's
+-- first-year stays (readmodel_places.first_year_stays) from the index alone instead of a scan
+-- of every stay version (1M, as of 2020-12-31: 4 ms instead of 13-23).
+CREATE INDEX IF NOT EXISTS stay_versions_first_year ON {g}.stay_versions (base_id, started_on)
+    INCLUDE (valid_from, valid_to, recorded_from, recorded_to, local, uscc, incubation_id,
+    term_end, graduated_on, terminated_on, termination_reason);
 -- The facts of one base, of one stay (a live or catch-up batch's refresh), made with the table
 -- as facts_listing: through a bulk load they cost a predicate per row and 63k entries at 1M,
 -- where built after it each was a scan of every fact (1M: 0.2 + 0.85 s on the two cores the

@@ -253,6 +253,12 @@ CREATE TABLE IF NOT EXISTS {g}.agency_versions (
     target_groups  text[] NOT NULL,
     PRIMARY KEY (uscc, recorded_from, valid_from)
 );
+-- What the targets count of the versions at a cut-off (readmodel_places.target_inputs), read
+-- from the index alone and, for a past day, only the versions valid from before it (1M, as of
+-- 2020-12-31: 9 ms instead of a 15 ms scan of every version's row with its names and lists).
+CREATE INDEX IF NOT EXISTS agency_versions_live ON {g}.agency_versions (valid_from)
+    INCLUDE (valid_to, recorded_from, recorded_to, registered_on, reporting_unit, kind, status,
+    status_since);
 -- A row once every entity's versions of each of `kinds` are there: the generation was folded
 -- live from its first fact, or a replay of a build that keeps them switched to it. A
 -- generation made before a kind's versions is answered by folding for it (cache.FROM_VERSIONS).

@@ -54,7 +54,7 @@ def test_an_excel_export_does_not_hold_the_whole_sheet_as_cells() -> None:
         {**{f"name_{i}": f"机构{n}-{i}" for i in range(9)}, "funding_total_yuan": f"{n}.50"}
         for n in range(2_000)
     ]
-    to_xlsx(rows[:1], columns, "报告")  # openpyxl's imports and caches: not the export's
+    to_xlsx(rows[:1], columns, "报告")  # the writer's imports and caches: not the export's
     tracemalloc.start()
     try:
         to_xlsx(rows, columns, "报告")
@@ -62,3 +62,56 @@ def test_an_excel_export_does_not_hold_the_whole_sheet_as_cells() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 1024 * 1024, f"{peak / 2**20:.2f} MiB"
+
+
+def test_xlsx_cells_of_a_credit_list_table() -> None:
+    """Every cell as the table says: text as text (spaces kept), a missing value blank, counts
+    and amounts as numbers in their format, lists joined, the sheet named by the title."""
+    columns = (
+        ("uscc", "统一社会信用代码"),
+        ("agency_name", "机构名称"),
+        ("removed_on", "移出日期"),
+        ("staff", "专职人数"),
+        ("fine_yuan", "罚款（元）"),
+        ("fields", "服务领域"),
+        ("priority", "重点机构"),
+    )
+    rows: list[dict[str, object]] = [
+        {
+            "uscc": "524101199H30000000",
+            "agency_name": " 郑州市某社会工作服务中心 ",
+            "removed_on": None,
+            "staff": 12,
+            "fine_yuan": "2500.00",
+            "fields": ["社区服务", "婚姻家庭"],
+            "priority": False,
+        },
+        {"uscc": "524101199H30000001", "removed_on": "2024-05-01", "fine_yuan": "不详"},
+    ]
+    workbook = load_workbook(io.BytesIO(to_xlsx(rows, columns, "信用名录")))
+    assert workbook.sheetnames == ["信用名录"]
+    sheet = workbook.active
+    assert sheet is not None
+    cells = [[(c.value, c.data_type, c.number_format) for c in row] for row in sheet.iter_rows()]
+    text, blank = "General", (None, "n", "General")
+    assert cells == [
+        [(zh, "s", text) for _, zh in columns],
+        [
+            ("524101199H30000000", "s", text),
+            (" 郑州市某社会工作服务中心 ", "s", text),
+            blank,
+            (12, "n", text),
+            (2500, "n", "#,##0.00"),
+            ("社区服务、婚姻家庭", "s", text),
+            ("否", "s", text),
+        ],
+        [
+            ("524101199H30000001", "s", text),
+            blank,
+            ("2024-05-01", "s", text),
+            blank,
+            ("不详", "s", text),
+            blank,
+            blank,
+        ],
+    ]

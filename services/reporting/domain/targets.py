@@ -19,6 +19,7 @@ CITY_AGENCY_TARGET = 100  # guidance §3: 全市社工机构达到 100 家
 LOCAL_AGENCIES_PER_BASE = 3  # guidance §3: 一年内孵化本地机构 3 家以上
 AIRPORT_ZONE = "hangkonggang"
 SERVICE_AGENCY = "service_agency"  # 社工机构 = 民办社会工作服务机构; associations apart
+CITY_LEVEL = "city"  # a base's level whose locality is the whole city (`_local`)
 # Target 2: a stay that ended sooner than this after move-in was not an incubation. The
 # guidance is silent; the value in force on the move-in day applies (docs/reporting.md).
 MINIMUM_STAY_DAYS: tuple[tuple[dt.date, int], ...] = ((dt.date(2018, 1, 1), 30),)
@@ -140,7 +141,7 @@ def _stayed(stay: IncubationView, as_of: dt.date) -> bool:
 
 def _local(base: BaseView, stay: IncubationView) -> bool:
     """domain.md: a city-level base's locality is the whole city, any other base's its unit."""
-    return base.level == "city" or stay.local
+    return base.level == CITY_LEVEL or stay.local
 
 
 def base_local_agencies(state: CityState, as_of: dt.date) -> list[dict[str, Any]]:

@@ -162,6 +162,47 @@ async def test_targets_bases_and_trends_from_versions_equal_the_fold_as_facts_ar
     assert differing == set(KINDS), "some by-recording cut-off left out late facts of each"
 
 
+async def test_target_two_reads_only_stays_its_locality_rule_may_count(
+    pool: asyncpg.Pool,
+) -> None:
+    """A first-year stay of a non-local agency at a district or township base never counts
+    for target 2 (targets._local): it is not read (1M: two stays in three as of 2020-12-31).
+    Those at a city-level base, local or not, are; the answers stay the fold's."""
+    rows = place_history(21)
+    await arrive(pool, rows)
+    levels = {b.base_id: b.level for b in local_bases(rows)}
+    read: list[tuple[bool, str]] = []
+    for day in (dt.date(2020, 12, 31), dt.date(2026, 12, 31)):
+        async with pool.acquire() as conn:
+            stays = await readmodel_places.first_year_stays(conn, G, day, None)
+        read += [(s.local, levels[s.base_id]) for s in stays]
+        query = ReportQuery("targets", day, None, None)
+        assert await from_versions(pool, query) == await oracle(pool, query)
+    assert {level for local, level in read if not local} == {"city"}
+    assert {level for local, level in read if local} - {"city"}, "local ones elsewhere are read"
+    assert _non_local_first_year_stays(rows) - {"city"}, "the history has some to leave out"
+
+
+def local_bases(rows: list[FactRow]) -> list[inc.BaseEstablished]:
+    return [
+        inc.BaseEstablished.model_validate_json(r[10]) for r in rows if r[2] == "BaseEstablished"
+    ]
+
+
+def _non_local_first_year_stays(rows: list[FactRow]) -> set[str]:
+    """The levels of the bases that non-local agencies moved into in their first year."""
+    bases = {b.base_id: b for b in local_bases(rows)}
+    found: set[str] = set()
+    for r in rows:
+        if r[2] != "IncubationStarted":
+            continue
+        stay = inc.IncubationStarted.model_validate_json(r[10])
+        base = bases[stay.base_id]
+        if not stay.local and 0 <= (stay.started_on - base.established_on).days < 365:
+            found.add(base.level)
+    return found
+
+
 def _differ(bodies: list[Any]) -> bool:
     """Whether the answers by recording differ from the one by occurrence (beyond the echo)."""
     return len({json.dumps({**b, "recorded_until": None}, sort_keys=True) for b in bodies}) > 1
