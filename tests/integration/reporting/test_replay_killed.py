@@ -163,12 +163,17 @@ async def test_a_replay_killed_after_its_load_is_not_switched_and_a_rerun_is_who
                 )
                 return bool(found)
 
+            async def all_in() -> bool:  # the early ANALYZE may wait while a shard still loads
+                done = await readmodel.offsets_total(holder, replay_consumer(KILLED))
+                return bool(done == published)
+
             process = _start_replay(script, database_url, infra.kafka, topics)
             try:
                 await wait_for(created, timeout=60, interval=0.01)
                 async with holder.transaction():
                     await holder.execute(f"LOCK TABLE {KILLED}.facts IN {lock} MODE")
                     await wait_for(building, timeout=120, interval=0.02)
+                    await wait_for(all_in, timeout=120, interval=0.02)
                     os.kill(process.pid, signal.SIGKILL)
                     process.wait()
             finally:
