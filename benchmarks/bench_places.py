@@ -21,15 +21,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import random
 import time
-from pathlib import Path
 
 import asyncpg
-from devstack.postgres import start_postgres
 
-from benchmarks.bench_versions import ms, print_times, time_refreshes
+from benchmarks.bench_versions import (
+    kept_database,
+    kept_database_arguments,
+    ms,
+    print_times,
+    time_refreshes,
+)
 from servicekit.eventstore.store import init_connection
 from services.reporting import foldworker, readmodel, readmodel_places
 from services.reporting.domain.periods import end_of_local_day
@@ -132,33 +135,25 @@ async def _live(conn: asyncpg.Connection, g: str, stays: int) -> None:
     await time_refreshes(conn, refresh, 3, f"refresh of {stays} stays and 2 bases")
 
 
-async def main(args: argparse.Namespace) -> None:
-    print(f"load average at start {[round(x, 2) for x in os.getloadavg()]}")
-    server = start_postgres(Path(args.state) / "postgres")
+async def main(args: argparse.Namespace, dsn: str) -> None:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=init_connection)
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
     try:
-        base, _, _ = server.url.rpartition("/")
-        dsn = f"{base}/{args.database}"
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2, init=init_connection)
-        conn = await asyncpg.connect(dsn)
-        await init_connection(conn)
-        try:
-            g = await _build(conn, pool)
-            await _answers(conn, g, args.dates)
-            await _fold_path(dsn, g, conn, args.fold)
-            await _live(conn, g, args.stays)
-        finally:
-            await conn.close()
-            await pool.close()
+        g = await _build(conn, pool)
+        await _answers(conn, g, args.dates)
+        await _fold_path(dsn, g, conn, args.fold)
+        await _live(conn, g, args.stays)
     finally:
-        server.stop()
-    print(f"load average at end {[round(x, 2) for x in os.getloadavg()]}")
+        await conn.close()
+        await pool.close()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state", required=True, help="a copy of a benchmark state folder")
-    parser.add_argument("--database", required=True, help="the kept database in it")
+    parser = kept_database_arguments(__doc__.splitlines()[0])
     parser.add_argument("--dates", type=int, default=30, help="new cut-offs per report")
     parser.add_argument("--fold", type=int, default=6, help="cut-offs answered by the fold path")
     parser.add_argument("--stays", type=int, default=50, help="stays per live batch")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    with kept_database(arguments.state, arguments.database) as dsn:
+        asyncio.run(main(arguments, dsn))

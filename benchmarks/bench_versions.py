@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import random
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -44,6 +45,28 @@ from services.reporting.views import Kind, ReportQuery
 
 COLUMNS = readmodel._FOLD_COLUMNS  # what a fold reads of a fact
 AGENCY = "service = 'registry' AND event_type = ANY($1)"
+
+
+@contextlib.contextmanager
+def kept_database(state: str, database: str) -> Iterator[str]:
+    """The DSN of a database a benchmark kept in `state` (its PostgreSQL started for the block),
+    with the load average printed before and after."""
+    print(f"load average at start {[round(x, 2) for x in os.getloadavg()]}")
+    server = start_postgres(Path(state) / "postgres")
+    try:
+        base, _, _ = server.url.rpartition("/")
+        yield f"{base}/{database}"
+    finally:
+        server.stop()
+    print(f"load average at end {[round(x, 2) for x in os.getloadavg()]}")
+
+
+def kept_database_arguments(description: str) -> argparse.ArgumentParser:
+    """A script's parser with the `kept_database` arguments."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--state", required=True, help="a copy of a benchmark state folder")
+    parser.add_argument("--database", required=True, help="the kept database in it")
+    return parser
 
 
 def ms(seconds: float) -> str:
@@ -231,36 +254,27 @@ async def _live(conn: asyncpg.Connection, g: str, batch: int) -> None:
     await time_refreshes(conn, agencies, 3, f"refresh_agencies of {batch} agencies")
 
 
-async def main(args: argparse.Namespace) -> None:
-    print(f"load average at start {[round(x, 2) for x in os.getloadavg()]}")
-    server = start_postgres(Path(args.state) / "postgres")
+async def main(args: argparse.Namespace, dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
     try:
-        base, _, _ = server.url.rpartition("/")
-        conn = await asyncpg.connect(f"{base}/{args.database}")
-        await init_connection(conn)
-        try:
-            started = time.perf_counter()
-            g = await readmodel.ensure(conn)
-            print(f"ensure (an upgrade's DDL, if any) {ms(time.perf_counter() - started)}")
-            if args.listings:
-                await _listings(f"{base}/{args.database}", g, conn, args)
-                return
-            await _build(conn, g)
-            await _answers(conn, g, args.dates)
-            await _exact(conn, g, args.exact)
-            await _fold_path(f"{base}/{args.database}", g, conn, args.fold)
-            await _live(conn, g, args.batch)
-        finally:
-            await conn.close()
+        started = time.perf_counter()
+        g = await readmodel.ensure(conn)
+        print(f"ensure (an upgrade's DDL, if any) {ms(time.perf_counter() - started)}")
+        if args.listings:
+            await _listings(dsn, g, conn, args)
+            return
+        await _build(conn, g)
+        await _answers(conn, g, args.dates)
+        await _exact(conn, g, args.exact)
+        await _fold_path(dsn, g, conn, args.fold)
+        await _live(conn, g, args.batch)
     finally:
-        server.stop()
-    print(f"load average at end {[round(x, 2) for x in os.getloadavg()]}")
+        await conn.close()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state", required=True, help="a copy of a benchmark state folder")
-    parser.add_argument("--database", required=True, help="the kept database in it")
+    parser = kept_database_arguments(__doc__.splitlines()[0])
     parser.add_argument("--dates", type=int, default=40, help="new cut-offs per kind")
     parser.add_argument("--exact", type=int, default=6, help="cut-offs compared with a fold")
     parser.add_argument("--fold", type=int, default=6, help="cut-offs answered by the fold path")
@@ -268,4 +282,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--listings", action="store_true", help="listing versions and credit lists only"
     )
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    with kept_database(arguments.state, arguments.database) as dsn:
+        asyncio.run(main(arguments, dsn))

@@ -14,16 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-from devstack.postgres import start_postgres
 
-from benchmarks.bench_versions import ms
+from benchmarks.bench_versions import kept_database, kept_database_arguments, ms
 from services.reporting import readmodel, readmodel_places, views
 from services.reporting.domain.periods import end_of_local_day, local_date
 from services.reporting.domain.targets import TargetOptions
@@ -79,28 +76,21 @@ async def _split(conn: asyncpg.Connection, g: str, query: ReportQuery, times: in
     )
 
 
-async def main(args: argparse.Namespace) -> None:
-    print(f"load average at start {[round(x, 2) for x in os.getloadavg()]}")
-    server = start_postgres(Path(args.state) / "postgres")
+async def main(args: argparse.Namespace, dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
     try:
-        base, _, _ = server.url.rpartition("/")
-        conn = await asyncpg.connect(f"{base}/{args.database}")
-        try:
-            g = await readmodel.current_generation(conn)
-            for query in _queries():
-                await _explain(conn, g, query)
-            for query in _queries():
-                await _split(conn, g, query, args.times)
-        finally:
-            await conn.close()
+        g = await readmodel.current_generation(conn)
+        for query in _queries():
+            await _explain(conn, g, query)
+        for query in _queries():
+            await _split(conn, g, query, args.times)
     finally:
-        server.stop()
-    print(f"load average at end {[round(x, 2) for x in os.getloadavg()]}")
+        await conn.close()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--state", required=True, help="a copy of a benchmark state folder")
-    parser.add_argument("--database", required=True, help="the kept database in it")
+    parser = kept_database_arguments(__doc__.splitlines()[0])
     parser.add_argument("--times", type=int, default=15, help="answers timed per cut-off")
-    asyncio.run(main(parser.parse_args()))
+    arguments = parser.parse_args()
+    with kept_database(arguments.state, arguments.database) as dsn:
+        asyncio.run(main(arguments, dsn))
