@@ -155,11 +155,12 @@ class Answer:
 
 
 class Late(NamedTuple):
-    """Agencies a restored state holds facts of recorded after a by-recording cut-off."""
+    """Agencies a restored state holds facts of recorded after a by-recording cut-off, or (no
+    cut-off) agencies with agency facts committed after the state was kept."""
 
     usccs: list[str]
     rows: list[FoldRow]  # their agency facts within the cut-off, in fold order
-    recorded: dt.datetime  # the cut-off
+    recorded: dt.datetime | None  # the cut-off (None: by occurrence)
 
 
 @dataclass(frozen=True)
@@ -190,9 +191,13 @@ class Start:
         if self.late is not None:
             # Only agency facts were recorded after the cut-off (`checkpoint_before`): the
             # views of every other agency and record are the same.
-            facts = [(event, on) for _, event, on in filter(None, map(_parsed, self.late.rows))]
-            refold_agencies(held.base, self.late.usccs, facts)
-            held.recorded = held.recorded_other = self.late.recorded  # no fact after it is left
+            parsed = list(filter(None, map(_parsed, self.late.rows)))
+            refold_agencies(held.base, self.late.usccs, [(e, on) for _, e, on in parsed])
+            if self.late.recorded is not None:
+                held.recorded = held.recorded_other = self.late.recorded  # none after it left
+            else:  # the agency facts committed since: their recordings count too
+                for key, event, _ in parsed:
+                    held.note(key, event)
         return held
 
 
@@ -321,6 +326,16 @@ class Worker:
         kept = await readmodel.checkpoint_before(
             conn, generation, checkpoint.LAYOUT, latest, recorded, FOLDED
         )
+        late_agencies: list[str] = []
+        # An answer may start from a later state holding late agency facts; a keep (every
+        # quarter after a switch-over, a re-keep) folds from an exact one, so that the states
+        # it passes are kept exact again.
+        if recorded is None and self.days_to_keep is checkpoint.days_to_keep:
+            found = await readmodel.checkpoint_with_late_agencies(
+                conn, generation, checkpoint.LAYOUT, latest, FOLDED
+            )
+            if found is not None and (kept is None or found[0].day > kept.day):
+                kept, late_agencies = found
         if earlier is None or (kept is not None and kept.day > earlier[0]):
             # The states held for other cut-offs are not its source: let the oldest go now,
             # not after this one is built (two 1M states at once: the worker's peak RSS).
@@ -331,6 +346,12 @@ class Worker:
             if recorded is not None and kept.last_recorded and kept.last_recorded > recorded:
                 late = await self._late_agency_facts(conn, generation, kept.day, recorded)
                 return Start(kept.day, kept=kept, late=late)
+            if late_agencies:
+                rows = await readmodel.agency_fold_rows(
+                    conn, generation, late_agencies, kept.day, None
+                )
+                self.agencies_refolded += len(late_agencies)
+                return Start(kept.day, kept=kept, late=Late(late_agencies, rows, None))
             return Start(kept.day, kept=kept)
         if earlier is None:
             return Start()

@@ -158,6 +158,31 @@ async def test_a_by_recording_cutoff_starts_from_a_state_with_late_agency_facts(
     assert dt.date(2019, 12, 31) in starts[3:5] and refolded > 20
 
 
+async def test_a_backdated_agency_fact_leaves_the_later_states_serving_by_occurrence(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """An agency fact dated in the past arrives after the states were kept (a late entry): a
+    new answer as of a later day restores the latest kept state and folds that agency again,
+    not every fact since a state kept before the fact's day (at 1M: 7 s instead of 0.6)."""
+    rows = history()
+    kept = await keep_states(pool, database_url, rows)
+    uscc = next(str(r[5]) for r in rows if r[2] == "AgencyRegistered" and r[7].year < 2019)
+    revoked = reg.AgencyRegistrationRevoked(uscc=uscc, reason="补录撤销")
+    await insert(pool, [late_fact(revoked, dt.date(2019, 3, 1))])
+    day = dt.date(2026, 2, 1)
+    latest = max(k for k in kept if k <= day)
+    worker = foldworker.Worker()  # a new process: only the kept states help
+    asked = queries(day, None)
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    assert (worker.restored, worker.agencies_refolded, answer.refolded) == (1, 1, False)
+    after = [r for r in rows if latest < r[7] <= day and r[2] in foldworker.FOLDED]
+    assert worker.folded == len(after)  # the facts after the latest kept state alone
+    state = await old_fold(pool, day, None)
+    assert state.agencies[uscc].status == "revoked"
+    for query, rendered in zip(asked, answer.rendered, strict=True):
+        assert rendered == render(state, query, OPTIONS), query
+
+
 # A generation made before: its rows without the column, then its DDL as this build applies it.
 MADE_BEFORE = [
     f"DROP INDEX {G}.facts_agency_recorded",
