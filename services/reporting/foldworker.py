@@ -422,7 +422,7 @@ class Worker:
         their agency facts within the cut-off: a state kept as of `day` whose facts recorded
         after it are only agency facts (`checkpoint_before`) serves once they are folded again
         without them (`Start.held`)."""
-        usccs = await readmodel.agencies_recorded_after(conn, generation, day, recorded)
+        usccs = list((await readmodel.late_agencies(conn, generation, day, recorded)).recorded)
         rows = await readmodel.agency_fold_rows(conn, generation, usccs, day, recorded)
         self.agencies_refolded += len(usccs)
         return Late(usccs, rows, recorded)

@@ -141,7 +141,7 @@ async def ensure_checkpoint_index(conn: Connection, generation: str) -> None:
 
 def generation_checkpoint_index_ddl(generation: str) -> str:
     """Agency facts by recording: the agencies a by-recording cut-off folds again from a kept
-    state (`agencies_recorded_after`), found without a scan of every fact up to its day. Of use
+    state (`late_agencies`), found without a scan of every fact up to its day. Of use
     only once states are kept, so a bulk replay leaves it to the fold that keeps them after the
     switch (rebuild.keep_checkpoints): its build (0.16 s at 1M) stays out of the replay's."""
     g = checked_generation(generation)
@@ -863,6 +863,13 @@ class Checkpoint(NamedTuple):
 _OTHER = "(CASE WHEN other_in = snapshot THEN last_recorded_other END)"
 
 
+# A fact committed after the kept row `c`'s snapshot (from the tx index, recent rows alone).
+_SINCE_KEPT = (
+    "tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
+    "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot)"
+)
+
+
 async def checkpoint_before(
     conn: Connection,
     generation: str,
@@ -875,7 +882,7 @@ async def checkpoint_before(
     folding some agencies again, the fold of the facts this snapshot sees within its day and
     `recorded_until`: every fact it folded that is not an agency fact was recorded by then (a
     row without that instant: every fact), and no fact of these types within that cut-off was
-    committed after it. The caller folds again the agencies `agencies_recorded_after` names
+    committed after it. The caller folds again the agencies `late_agencies` names
     when `last_recorded` is after `recorded_until`."""
     g = checked_generation(generation)
     row = await conn.fetchrow(
@@ -901,17 +908,14 @@ async def checkpoint_with_late_agencies(
     fact changes its agency's view alone). A backdated registration made every state after its
     day inexact, and the next answer as of today folded from before it (1M: 7 s)."""
     g = checked_generation(generation)
-    since = (
-        "tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
-        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot)"
-    )
     row = await conn.fetchrow(
         f"SELECT day, snapshot, last_recorded, state, {_OTHER}, ARRAY(SELECT DISTINCT uscc "
         f"FROM {g}.facts WHERE effective_on <= c.day AND event_type = ANY($3::text[]) "
-        f"AND {since} AND uscc IS NOT NULL) FROM {g}.checkpoints c "
+        f"AND {_SINCE_KEPT} AND uscc IS NOT NULL) FROM {g}.checkpoints c "
         f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         f"AND day <= $2 AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
-        f"AND event_type = ANY($3::text[]) AND NOT ({_AGENCY} AND uscc IS NOT NULL) AND {since}) "
+        f"AND event_type = ANY($3::text[]) AND NOT ({_AGENCY} AND uscc IS NOT NULL) "
+        f"AND {_SINCE_KEPT}) "
         "ORDER BY day DESC LIMIT 1",
         layout,
         cutoff,
@@ -928,9 +932,7 @@ def _still_exact(g: str, recorded: str = "$3") -> str:
         f"filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         f"AND NOT EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
         f"AND ({recorded}::timestamptz IS NULL OR recorded_at <= {recorded}) "
-        "AND event_type = ANY($4::text[]) "
-        "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
-        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot))"
+        f"AND event_type = ANY($4::text[]) AND {_SINCE_KEPT})"
     )
 
 
@@ -1019,9 +1021,10 @@ class LateAgencies(NamedTuple):
 async def late_agencies(
     conn: Connection, generation: str, day: dt.date, after: dt.datetime | None
 ) -> LateAgencies:
-    """The agencies a state as of `day` holds agency facts of recorded `after` (the latest
-    recording of its other facts): of those, the ones recorded after a cut-off are folded again
-    for it (`agencies_recorded_after`), or shifted in its half-year figures."""
+    """The agencies with agency facts taking effect by `day` recorded `after` an instant: after
+    a by-recording cut-off, those a state as of `day` holding them folds again for it
+    (`agency_fold_rows`); after the latest recording of its other facts, those its half-year
+    figures are shifted by for such a cut-off (views.kept_half_year)."""
     g = checked_generation(generation)
     rows = await conn.fetch(
         f"SELECT uscc, max(recorded_at) FROM {g}.facts WHERE {_AGENCY} AND effective_on <= $1 "
@@ -1122,29 +1125,11 @@ async def inexact_checkpoints(
         f"SELECT day FROM {g}.checkpoints c "
         f"WHERE filenode = pg_relation_filenode('{g}.facts'::regclass) AND layout = $1 "
         f"AND EXISTS (SELECT 1 FROM {g}.facts WHERE effective_on <= c.day "
-        "AND event_type = ANY($2::text[]) "
-        "AND tx >= pg_snapshot_xmin(c.snapshot::pg_snapshot) "
-        "AND NOT pg_visible_in_snapshot(tx, c.snapshot::pg_snapshot)) ORDER BY day",
+        f"AND event_type = ANY($2::text[]) AND {_SINCE_KEPT}) ORDER BY day",
         layout,
         list(types),
     )
     return [r["day"] for r in rows]
-
-
-async def agencies_recorded_after(
-    conn: Connection, generation: str, day: dt.date, recorded_until: dt.datetime
-) -> list[str]:
-    """The credit codes with an agency fact taking effect by `day` recorded after
-    `recorded_until`: a state as of `day` holding those facts serves that cut-off once these
-    agencies are folded again without them (`agency_fold_rows`)."""
-    g = checked_generation(generation)
-    rows = await conn.fetch(
-        f"SELECT DISTINCT uscc FROM {g}.facts WHERE {_AGENCY} AND recorded_at > $2 "
-        "AND effective_on <= $1 AND uscc IS NOT NULL",
-        day,
-        recorded_until,
-    )
-    return [r["uscc"] for r in rows]
 
 
 async def agency_fold_rows(
