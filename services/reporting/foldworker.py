@@ -69,9 +69,10 @@ class Held:
 
     Topics are not ordered with each other, so live facts often arrive a little out of fold
     order (a later-occurred fact from one partition before an earlier one from another). A late
-    fact at or after `mark` costs a copy of the base and the tail folded again; only one before
-    `mark` costs a fold, from the last kept checkpoint before it. At a fold the mark is the
-    start of the last effective day.
+    fact at or after `mark` costs a copy of the base and the tail folded again; an agency fact
+    before `mark` costs its agency folded again (`take_late_agency_facts`); only another fact
+    before `mark` costs a fold, from the last kept checkpoint before it. At a fold the mark is
+    the start of the last effective day.
     """
 
     snapshot: str  # pg_current_snapshot() of the transaction the state was last read in
@@ -88,9 +89,11 @@ class Held:
     def last(self) -> SortKey | None:
         return self.tail[-1][0] if self.tail else self.mark
 
-    def add(self, key: SortKey, event: DomainEvent, day: dt.date) -> None:
-        """Fold one more fact that sorts after every fact folded so far."""
-        apply_event(self.state, event, day)
+    def add(self, key: SortKey, event: DomainEvent, day: dt.date, fold: bool = True) -> None:
+        """Fold one more fact that sorts after every fact folded so far (`fold`: unless the
+        state already holds it)."""
+        if fold:
+            apply_event(self.state, event, day)
         self.tail.append((key, event, day))
         self.note(key, event)
         if len(self.tail) > TAIL_LIMIT:
@@ -116,11 +119,27 @@ class Held:
             apply_event(self.base, event, day)
         self.tail, self.mark = keep, mark
 
-    def copy(self) -> Held:
-        """The same folded facts, apart from this one (the base is never changed in place)."""
-        copied = Held(self.snapshot, _copy(self.state), self.base, self.mark, list(self.tail))
-        copied.recorded, copied.recorded_other = self.recorded, self.recorded_other
-        return copied
+    def take_late_agency_facts(
+        self,
+        usccs: list[str],
+        theirs: list[tuple[SortKey, DomainEvent, dt.date]],
+        later: list[tuple[SortKey, DomainEvent, dt.date]],
+    ) -> None:
+        """Take agency facts that sort before the mark (a backdated entry) with the `later`
+        facts committed with them: `usccs` are the early facts' agencies, `theirs` all their
+        agency facts the snapshot sees. Only an agency's facts change its view, so their views
+        are folded again from `theirs`, in the base from those before the mark and in the state
+        from all; the rest as `add` would (a merge when they sort among the tail)."""
+        assert self.mark is not None  # a base holds the facts before the mark
+        mark, last = self.mark, self.last
+        refold_agencies(self.base, usccs, [(e, day) for k, e, day in theirs if k < mark])
+        if later and last is not None and later[0][0] < last:
+            self.merge(later)  # the state made again from the base
+            return
+        refold_agencies(self.state, usccs, [(e, day) for _, e, day in theirs])
+        refolded = set(usccs)
+        for key, event, day in later:
+            self.add(key, event, day, fold=_agency_of(event) not in refolded)
 
     def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
         """Fold facts that sort among the tail: the base again with the tail in order."""
@@ -251,7 +270,8 @@ class Worker:
                     new = await readmodel.fold_rows_since(
                         conn, generation, held.snapshot, cutoff, recorded, FOLDED
                     )
-                    held = _advance(held, new)  # None: a fact before its mark arrived late
+                    # None: a fact other than an agency fact arrived late, before its mark.
+                    held = await self._advance(conn, generation, key, held, new)
                 if held is None:
                     with _out_of_collector():
                         held, refolded = await self._fold(conn, dsn, generation, key, snapshot)
@@ -264,6 +284,36 @@ class Worker:
             self.held.popitem(last=False)
         rendered = [render(held.state, q, options) for q in queries]
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
+
+    async def _advance(
+        self,
+        conn: asyncpg.Connection,
+        generation: str,
+        key: StateKey,
+        held: Held,
+        rows: list[FoldRow],
+    ) -> Held | None:
+        """The held state with the facts committed since it was read (in fold order), or None
+        when one that is not an agency fact sorts before its mark (then only a fold is exact).
+        Agency facts before the mark (a backdated entry) are taken by folding their agencies
+        again: one agency's facts change its view alone (`refold_agencies`), and a fold from a
+        kept state cost 0.65 s at 1M."""
+        facts = [p for r in rows if (p := _parsed(r)) is not None]
+        mark = held.mark
+        early = [] if mark is None else [f for f in facts if f[0] < mark]
+        if mark is not None and early:
+            usccs = _agencies(early)
+            if usccs is None:
+                return None
+            _, _, cutoff, recorded = key
+            rows = await readmodel.agency_fold_rows(conn, generation, usccs, cutoff, recorded)
+            theirs = [p for r in rows if (p := _parsed(r)) is not None]
+            for at, event, _ in early:
+                held.note(at, event)
+            held.take_late_agency_facts(usccs, theirs, [f for f in facts if f[0] >= mark])
+            self.agencies_refolded += len(usccs)
+            return held
+        return _advance(held, facts)
 
     async def _fold(
         self,
@@ -548,10 +598,22 @@ def _shared(event: DomainEvent, day: dt.date) -> dt.date:
     return _DATES.setdefault(day, day)
 
 
-def _advance(held: Held, rows: list[FoldRow]) -> Held | None:
-    """The held state with facts committed since it was read (in fold order), or None when
-    one sorts before its mark (then only a whole fold is exact)."""
-    facts = [p for r in rows if (p := _parsed(r)) is not None]
+def _agency_of(event: DomainEvent) -> str | None:
+    """The credit code of an agency fact (only those change their agency's view, and only
+    that one's); None for any other fact."""
+    uscc = getattr(event, "uscc", None)
+    return uscc if type(event) in AGENCY_FACTS and isinstance(uscc, str) else None
+
+
+def _agencies(facts: list[tuple[SortKey, DomainEvent, dt.date]]) -> list[str] | None:
+    """The credit codes of these facts' agencies, or None if one is not an agency fact."""
+    usccs = {_agency_of(event) for _, event, _ in facts}
+    return None if None in usccs else sorted(u for u in usccs if u is not None)
+
+
+def _advance(held: Held, facts: list[tuple[SortKey, DomainEvent, dt.date]]) -> Held | None:
+    """The held state with facts committed since it was read (parsed, in fold order), or None
+    when one sorts before its mark (then only a whole fold is exact)."""
     if not facts:
         return held
     last = held.last

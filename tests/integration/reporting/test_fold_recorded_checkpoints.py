@@ -183,6 +183,76 @@ async def test_a_backdated_agency_fact_leaves_the_later_states_serving_by_occurr
         assert rendered == render(state, query, OPTIONS), query
 
 
+def on_day(event: reg.AgencyProfileAmended, day: dt.date, hour: int) -> FactRow:
+    """An amendment taking effect and recorded on `day` at `hour` UTC (+8 locally)."""
+    at = dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+    return fact_row(str(uuid.uuid4()), event, event.uscc, at, at)
+
+
+def moved(uscc: str, unit: str) -> reg.AgencyProfileAmended:
+    return reg.AgencyProfileAmended(
+        uscc=uscc, reporting_unit=unit, priority=False, changed_fields=["reporting_unit"]
+    )
+
+
+async def test_a_backdated_agency_fact_is_taken_by_the_held_state(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The live lane holds today's state; agency facts dated years back then arrive (a late
+    entry): the held state folds those agencies again, its base from their facts before the
+    mark and its state from all, instead of being let go for a fold from a kept state (at 1M:
+    0.66 s a next answer as of today)."""
+    rows = history()
+    await keep_states(pool, database_url, rows)
+    a, b, c, d = [str(r[5]) for r in rows if r[2] == "AgencyRegistered" and r[7].year < 2019][:4]
+    day = dt.date(2026, 2, 1)
+    # An amendment of `a` on the cut-off's day: in the held state's tail.
+    await insert(pool, [on_day(moved(a, "erqi"), day, 9)])
+    worker = foldworker.Worker()
+    asked = queries(day, None)
+    await worker.answer(database_url, G, asked, OPTIONS)
+    restored, folded = worker.restored, worker.folded
+    rounds = [
+        # Early facts alone: `a`'s tail fact stays after its refolded base.
+        [
+            late_fact(
+                reg.AgencyRegistrationRevoked(uscc=a, reason="补录撤销"), dt.date(2019, 3, 1)
+            ),
+            late_fact(reg.AgencySuspended(uscc=b, until=None, reason="补录"), dt.date(2020, 5, 1)),
+        ],
+        # With a later fact of a refolded agency, after the tail's last: not folded twice.
+        [
+            late_fact(reg.AgencyReinstated(uscc=b, reason="补录恢复"), dt.date(2021, 5, 1)),
+            on_day(moved(b, "zhongyuan"), day, 15),
+        ],
+        # With a later fact among the tail's (before `a`'s amendment): the state made again.
+        [
+            late_fact(
+                reg.AgencyRegistrationRevoked(uscc=c, reason="补录撤销"), dt.date(2019, 6, 1)
+            ),
+            on_day(moved(d, "erqi"), day, 8),
+        ],
+    ]
+    for refolded, late in enumerate(rounds, start=1):
+        await insert(pool, late)
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        assert (worker.restored, worker.folded, answer.refolded) == (restored, folded, False)
+        assert worker.agencies_refolded == [2, 3, 4][refolded - 1]
+        state = await old_fold(pool, day, None)
+        for query, rendered in zip(asked, answer.rendered, strict=True):
+            assert rendered == render(state, query, OPTIONS), (refolded, query)
+    assert state.agencies[a].status == "revoked"
+    assert [state.agencies[u].reporting_unit for u in (a, b, d)] == ["erqi", "zhongyuan", "erqi"]
+    # A backdated fact that is not an agency fact still costs a fold (from a kept state).
+    other = next(r for r in rows if r[2] not in AGENCY_TYPES and r[7].year == 2021)
+    await insert(pool, [(str(uuid.uuid4()), *other[1:])])
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    assert worker.restored == restored + 1
+    state = await old_fold(pool, day, None)
+    for query, rendered in zip(asked, answer.rendered, strict=True):
+        assert rendered == render(state, query, OPTIONS), query
+
+
 # A generation made before: its rows without the column, then its DDL as this build applies it.
 MADE_BEFORE = [
     f"DROP INDEX {G}.facts_agency_recorded",
