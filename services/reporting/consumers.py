@@ -10,10 +10,10 @@ from socialwork_contracts.envelope import CloudEvent
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.db import Connection
-from services.reporting import place_tables, readmodel, readmodel_listings, readmodel_places
+from services.reporting import place_tables, readmodel
 from services.reporting.domain.facts import fact_of
-from services.reporting.readmodel_listings import listing_ids
 from services.reporting.readmodel_live import generation_for_write
+from services.reporting.versions_refresh import changed_by_facts, refresh_versions
 
 
 @dataclass
@@ -41,10 +41,7 @@ class LiveProjection:
             for envelope, event in events
         ]
         await readmodel.insert_facts(conn, generation, facts)
-        agencies = [f.uscc for f in facts if f.service == "registry" and f.uscc is not None]
-        await readmodel.refresh_agencies(conn, generation, agencies)
-        await readmodel_places.refresh(conn, generation, readmodel_places.places_of_facts(facts))
-        await readmodel_listings.refresh_listings(conn, generation, listing_ids(facts))
+        await refresh_versions(conn, generation, changed_by_facts(facts))
 
     async def reset(self, conn: Connection) -> None:
         generation = await generation_for_write(conn)

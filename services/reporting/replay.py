@@ -37,7 +37,7 @@ from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, current
-from services.reporting.readmodel_listings import listing_ids_of_rows as listing_ids
+from services.reporting.versions_refresh import changed_by_rows, refresh_versions
 
 log = structlog.get_logger()
 Progress = Callable[[int, int], None]  # (done, total)
@@ -258,12 +258,7 @@ async def apply_batch(
         await conn.execute("SET LOCAL synchronous_commit = off")
         await readmodel.copy_fact_rows(conn, generation, batch.facts, unread=True)
         if refresh:
-            usccs = [f[5] for f in batch.facts if f[1] == "registry" and f[5]]
-            await readmodel.refresh_agencies(conn, generation, usccs)
-            await readmodel_places.refresh(
-                conn, generation, readmodel_places.places_of_rows(batch.facts)
-            )
-            await readmodel_listings.refresh_listings(conn, generation, listing_ids(batch.facts))
+            await refresh_versions(conn, generation, changed_by_rows(batch.facts))
         if batch.skipped:
             await readmodel.record_skipped(conn, consumer, batch.skipped)
         if batch.dead:
