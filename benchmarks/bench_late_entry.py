@@ -31,9 +31,9 @@ from benchmarks.bench_reporting import SECRET, bench_token, registration
 QUERIES = ["/reports/targets", "/reports/coverage", "/reports/trends"]
 
 
-async def register(kafka: str, admin_dsn: str, count: int) -> str:
-    """`count` registrations dated 2024-05-01 accepted by a registry service; the last one's
-    credit code."""
+async def register(kafka: str, admin_dsn: str, count: int) -> list[str]:
+    """`count` registrations dated 2024-05-01 accepted by a registry service; their credit
+    codes."""
     dsn, name = await create_database(admin_dsn)
     env = {"DATABASE_URL": dsn, "KAFKA_BOOTSTRAP_SERVERS": kafka, "AUTH_JWT_SECRET": SECRET}
     run = uuid.uuid4().hex[:6]
@@ -60,7 +60,7 @@ async def register(kafka: str, admin_dsn: str, count: int) -> str:
             await asyncio.gather(*(one(i) for i in range(count)))
     finally:
         await drop_database(admin_dsn, name)
-    return str(registration(count - 1, run)["uscc"])
+    return [str(registration(i, run)["uscc"]) for i in range(count)]
 
 
 async def timed(http: httpx.AsyncClient, label: str) -> None:
@@ -89,11 +89,11 @@ async def main_async(args: argparse.Namespace) -> None:
         ):
             await timed(http, "started")
             for round_ in range(1, args.rounds + 1):
-                last = await register(infra.kafka, infra.admin_dsn, args.count)
-                while True:  # until the service's consumer has applied them
-                    if (await http.get(f"/agencies/{last}")).status_code == 200:
-                        break
-                    await asyncio.sleep(0.05)
+                for uscc in await register(infra.kafka, infra.admin_dsn, args.count):
+                    while True:  # until the service's consumer has applied every one
+                        if (await http.get(f"/agencies/{uscc}")).status_code == 200:
+                            break
+                        await asyncio.sleep(0.05)
                 await timed(http, f"round {round_}, {args.count} late registrations applied")
 
 
