@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -37,6 +38,9 @@ async def register(kafka: str, admin_dsn: str, count: int) -> list[str]:
     dsn, name = await create_database(admin_dsn)
     env = {"DATABASE_URL": dsn, "KAFKA_BOOTSTRAP_SERVERS": kafka, "AUTH_JWT_SECRET": SECRET}
     run = uuid.uuid4().hex[:6]
+    # `registration` varies only the code's last two characters with its number below 31**2:
+    # a random start varies the others, so that no round registers a code an earlier one did.
+    first = secrets.randbelow(31**5) * 31**2
     logs = Path(tempfile.mkdtemp(prefix="bench-late-entry-"))
     try:
         async with (
@@ -51,7 +55,7 @@ async def register(kafka: str, admin_dsn: str, count: int) -> list[str]:
                 async with slots:
                     response = await http.post(
                         "/commands/register-agency",
-                        json=registration(i, run),
+                        json=registration(first + i, run),
                         headers={"Idempotency-Key": f"{run}-{i}"},
                     )
                     if response.status_code != 201:
@@ -60,7 +64,7 @@ async def register(kafka: str, admin_dsn: str, count: int) -> list[str]:
             await asyncio.gather(*(one(i) for i in range(count)))
     finally:
         await drop_database(admin_dsn, name)
-    return [str(registration(i, run)["uscc"]) for i in range(count)]
+    return [str(registration(first + i, run)["uscc"]) for i in range(count)]
 
 
 async def timed(http: httpx.AsyncClient, label: str) -> None:

@@ -307,7 +307,8 @@ class Worker:
                 return None
             _, _, cutoff, recorded = key
             rows = await readmodel.agency_fold_rows(conn, generation, usccs, cutoff, recorded)
-            theirs = [p for r in rows if (p := _parsed(r)) is not None]
+            parsed = {f[0]: f for f in facts}  # the new ones among them: not parsed twice
+            theirs = [p for r in rows if (p := parsed.get(_sort_key(r)) or _parsed(r))]
             for at, event, _ in early:
                 held.note(at, event)
             held.take_late_agency_facts(usccs, theirs, [f for f in facts if f[0] >= mark])
