@@ -22,12 +22,14 @@ import secrets
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 
 import httpx
 
 from benchmarks.bench_foundation import create_database, drop_database, infrastructure, serve
 from benchmarks.bench_reporting import SECRET, bench_token, registration
+from tests.support import wait_for
 
 QUERIES = ["/reports/targets", "/reports/coverage", "/reports/trends"]
 
@@ -67,6 +69,11 @@ async def register(kafka: str, admin_dsn: str, count: int) -> list[str]:
     return [str(registration(first + i, run)["uscc"]) for i in range(count)]
 
 
+async def applied(http: httpx.AsyncClient, uscc: str) -> bool:
+    """Whether the reporting service's consumer has applied this agency's registration."""
+    return (await http.get(f"/agencies/{uscc}")).status_code == 200
+
+
 async def timed(http: httpx.AsyncClient, label: str) -> None:
     for path in QUERIES:
         started = time.perf_counter()
@@ -94,10 +101,7 @@ async def main_async(args: argparse.Namespace) -> None:
             await timed(http, "started")
             for round_ in range(1, args.rounds + 1):
                 for uscc in await register(infra.kafka, infra.admin_dsn, args.count):
-                    while True:  # until the service's consumer has applied every one
-                        if (await http.get(f"/agencies/{uscc}")).status_code == 200:
-                            break
-                        await asyncio.sleep(0.05)
+                    await wait_for(partial(applied, http, uscc), timeout=120)
                 await timed(http, f"round {round_}, {args.count} late registrations applied")
 
 

@@ -41,6 +41,7 @@ from services.reporting.domain.state import (
     AGENCY_FACTS,
     INTO_RECORDS,
     CityState,
+    agency_of,
     apply_event,
     folded_types,
     refold_agencies,
@@ -139,7 +140,7 @@ class Held:
         refold_agencies(self.state, usccs, [(e, day) for _, e, day in theirs])
         refolded = set(usccs)
         for key, event, day in later:
-            self.add(key, event, day, fold=_agency_of(event) not in refolded)
+            self.add(key, event, day, fold=agency_of(event) not in refolded)
 
     def merge(self, late: list[tuple[SortKey, DomainEvent, dt.date]]) -> None:
         """Fold facts that sort among the tail: the base again with the tail in order."""
@@ -314,7 +315,7 @@ class Worker:
             held.take_late_agency_facts(usccs, theirs, [f for f in facts if f[0] >= mark])
             self.agencies_refolded += len(usccs)
             return held
-        return _advance(held, facts)
+        return _take(held, facts)
 
     async def _fold(
         self,
@@ -599,20 +600,13 @@ def _shared(event: DomainEvent, day: dt.date) -> dt.date:
     return _DATES.setdefault(day, day)
 
 
-def _agency_of(event: DomainEvent) -> str | None:
-    """The credit code of an agency fact (only those change their agency's view, and only
-    that one's); None for any other fact."""
-    uscc = getattr(event, "uscc", None)
-    return uscc if type(event) in AGENCY_FACTS and isinstance(uscc, str) else None
-
-
 def _agencies(facts: list[tuple[SortKey, DomainEvent, dt.date]]) -> list[str] | None:
     """The credit codes of these facts' agencies, or None if one is not an agency fact."""
-    usccs = {_agency_of(event) for _, event, _ in facts}
+    usccs = {agency_of(event) for _, event, _ in facts}
     return None if None in usccs else sorted(u for u in usccs if u is not None)
 
 
-def _advance(held: Held, facts: list[tuple[SortKey, DomainEvent, dt.date]]) -> Held | None:
+def _take(held: Held, facts: list[tuple[SortKey, DomainEvent, dt.date]]) -> Held | None:
     """The held state with facts committed since it was read (parsed, in fold order), or None
     when one sorts before its mark (then only a whole fold is exact)."""
     if not facts:

@@ -334,6 +334,13 @@ AGENCY_FACTS: frozenset[type[DomainEvent]] = frozenset(
 AGENCY_TYPES: tuple[str, ...] = tuple(sorted(cls.event_type for cls in AGENCY_FACTS))
 
 
+def agency_of(event: DomainEvent) -> str | None:
+    """The credit code of an agency fact (it changes that agency's view alone); None for any
+    other fact, or an agency fact without one."""
+    uscc = getattr(event, "uscc", None)
+    return uscc if type(event) in AGENCY_FACTS and isinstance(uscc, str) else None
+
+
 def refold_agencies(
     state: CityState, usccs: Iterable[str], facts: Iterable[tuple[DomainEvent, dt.date]]
 ) -> None:

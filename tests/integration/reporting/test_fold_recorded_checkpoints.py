@@ -253,6 +253,42 @@ async def test_a_backdated_agency_fact_is_taken_by_the_held_state(
         assert rendered == render(state, query, OPTIONS), query
 
 
+async def test_a_connection_lost_while_a_late_entry_is_taken_loses_only_the_held_state(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ends the worker's connection as the held state reads a late entry's agency
+    facts: that answer fails, the held state is let go (never half taken), and the next answer
+    reconnects, folds from a kept state and equals the oracle."""
+    rows = history()
+    await keep_states(pool, database_url, rows)
+    uscc = next(str(r[5]) for r in rows if r[2] == "AgencyRegistered" and r[7].year < 2019)
+    day = dt.date(2026, 2, 1)
+    worker = foldworker.Worker()
+    asked = queries(day, None)
+    await worker.answer(database_url, G, asked, OPTIONS)
+    revoked = reg.AgencyRegistrationRevoked(uscc=uscc, reason="补录撤销")
+    await insert(pool, [late_fact(revoked, dt.date(2019, 3, 1))])
+    read: Callable[..., Awaitable[list[Any]]] = readmodel.agency_fold_rows
+
+    async def ended_first(conn: asyncpg.Connection, *args: Any) -> list[Any]:
+        async with pool.acquire() as other:
+            await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        return await read(conn, *args)
+
+    monkeypatch.setattr(readmodel, "agency_fold_rows", ended_first)
+    with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+        await worker.answer(database_url, G, asked, OPTIONS)
+    assert (worker.held, worker.conn, worker.agencies_refolded) == ({}, None, 0)
+    monkeypatch.setattr(readmodel, "agency_fold_rows", read)
+    restored = worker.restored
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    assert worker.restored == restored + 1
+    state = await old_fold(pool, day, None)
+    assert state.agencies[uscc].status == "revoked"
+    for query, rendered in zip(asked, answer.rendered, strict=True):
+        assert rendered == render(state, query, OPTIONS), query
+
+
 # A generation made before: its rows without the column, then its DDL as this build applies it.
 MADE_BEFORE = [
     f"DROP INDEX {G}.facts_agency_recorded",
