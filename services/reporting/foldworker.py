@@ -266,10 +266,11 @@ class Worker:
                 read_at: dt.datetime = read[1]
                 filenode = await readmodel.facts_filenode(conn, generation)
                 key = (generation, filenode, cutoff, recorded)
+                key = await self._same_facts(conn, key)
                 held, refolded = self.held.pop(key, None), False
                 if held is not None:
                     new = await readmodel.fold_rows_since(
-                        conn, generation, held.snapshot, cutoff, recorded, FOLDED
+                        conn, generation, held.snapshot, key[2], recorded, FOLDED
                     )
                     # None: a fact other than an agency fact arrived late, before its mark.
                     held = await self._advance(conn, generation, key, held, new)
@@ -285,6 +286,25 @@ class Worker:
             self.held.popitem(last=False)
         rendered = [render(held.state, q, options) for q in queries]
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
+
+    async def _same_facts(self, conn: asyncpg.Connection, key: StateKey) -> StateKey:
+        """The key of a state held for another cut-off whose fold is this one's, or `key`: no
+        fact this snapshot sees takes effect between their days. The live lane is asked as of
+        today and as of the current half-year's end (its report in progress), one state a
+        lane: each took the other's place, and the next answer as of today folded from a kept
+        state. Held under its own key, the state is advanced as of its own day."""
+        generation, filenode, cutoff, recorded = key
+        if key in self.held:
+            return key
+        for other in sorted(self.held, key=lambda k: abs((k[2] - cutoff).days)):
+            if other[:2] != (generation, filenode) or other[3] != recorded:
+                continue
+            after, until = sorted((cutoff, other[2]))
+            if not await readmodel.any_fact_between(
+                conn, generation, after, until, recorded, FOLDED
+            ):
+                return other
+        return key
 
     async def _advance(
         self,

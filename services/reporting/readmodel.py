@@ -850,6 +850,28 @@ async def _fold_rows(conn: Connection, generation: str, where: str, *args: Any) 
     return [tuple(r) for r in rows]  # Records of exactly the FoldRow columns
 
 
+async def any_fact_between(
+    conn: Connection,
+    generation: str,
+    after: dt.date,
+    until: dt.date,
+    recorded_until: dt.datetime | None,
+    types: Sequence[str],
+) -> bool:
+    """Whether a fact within the recording cut-off takes effect after `after` and by `until`:
+    if none does, the folds as of either day are the same (one index range of facts_fold)."""
+    g = checked_generation(generation)
+    found: bool = await conn.fetchval(
+        f"SELECT EXISTS (SELECT FROM {g}.facts WHERE effective_on > $1 AND effective_on <= $2 "
+        "AND ($3::timestamptz IS NULL OR recorded_at <= $3) AND event_type = ANY($4::text[]))",
+        after,
+        until,
+        recorded_until,
+        list(types),
+    )
+    return found
+
+
 class Checkpoint(NamedTuple):
     day: dt.date
     snapshot: str

@@ -19,9 +19,10 @@ from benchmarks.history_generator import fact_rows
 from services.reporting import foldworker, readmodel
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.reports import unit_ids
 from services.reporting.domain.state import AGENCY_TYPES
 from services.reporting.rebuild import keep_checkpoints
-from services.reporting.views import render
+from services.reporting.views import ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
 
@@ -334,3 +335,44 @@ async def test_a_replayed_generation_gets_the_agency_index_as_its_states_are_kep
         await keep_checkpoints(database_url, G)  # after its switch-over
         assert await conn.fetchval(index) == 1
         assert await conn.fetchval(f"SELECT count(*) FROM {G}.checkpoints") > 0
+
+
+async def test_cut_offs_with_no_fact_between_them_share_one_held_state(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The live lane is asked as of today and as of the current half-year's end (the period's
+    report in progress). With no fact taking effect between those days, both are the fold of
+    the same facts: one held state answers both, advanced by the facts committed since. A lane
+    holds one state, so the other cut-off's used to take its place, and the next answer as of
+    today folded from a kept state."""
+    rows = history()
+    await keep_states(pool, database_url, rows)
+    a, b = [str(r[5]) for r in rows if r[2] == "AgencyRegistered" and r[7].year < 2019][:2]
+    today = max(r[7] for r in rows) + 5 * DAY  # no fact takes effect after it
+    end = dt.date(today.year, 6, 30)
+    today_asked = queries(today, None)
+    period_asked = [
+        ReportQuery("half_year", end, None, None, None, end.year, "mid_year"),
+        ReportQuery("half_year", end, None, None, "jinshui", end.year, "mid_year"),
+    ]
+    worker = foldworker.Worker()
+    await worker.answer(database_url, G, today_asked, OPTIONS)
+    await worker.answer(database_url, G, period_asked, OPTIONS)
+    restored, folded = worker.restored, worker.folded
+    for hour, asked in enumerate((today_asked, period_asked, today_asked, period_asked)):
+        await insert(pool, [on_day(moved(a, unit_ids()[hour]), today, hour)])  # a live fact
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        assert (worker.restored, worker.folded, len(worker.held)) == (restored, folded, 1)
+        state = await old_fold(pool, asked[0].day, None)
+        for query, rendered in zip(asked, answer.rendered, strict=True):
+            assert rendered == render(state, query, OPTIONS), query
+    # A fact taking effect between them: the period's state is no longer today's.
+    was = (await old_fold(pool, today, None)).agencies[b].reporting_unit
+    unit = next(u for u in unit_ids() if u != was)
+    await insert(pool, [on_day(moved(b, unit), today + 10 * DAY, 9)])
+    for asked in (period_asked, today_asked, period_asked):
+        answer = await worker.answer(database_url, G, asked, OPTIONS)
+        state = await old_fold(pool, asked[0].day, None)
+        for query, rendered in zip(asked, answer.rendered, strict=True):
+            assert rendered == render(state, query, OPTIONS), query
+        assert state.agencies[b].reporting_unit == (unit if asked is period_asked else was)

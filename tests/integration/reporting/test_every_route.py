@@ -1,0 +1,161 @@
+"""Every way the service answers a report equals the fold of every fact within its cut-off (the
+oracle of issue 12), tried together: cut-offs drawn at random in the shapes the API makes, while
+a history arrives in shuffled batches (late registrations, moves between units, revocations,
+other facts recorded late) and its states are kept after a switch-over and kept again.
+
+Each route has a test of its own; this one looks for what their interplay breaks: an answer read
+from versions, from the half-year figures kept with a state (shifted for late agencies), from a
+held state advanced or taking a late entry, or folded from a kept state, each checked against
+the oracle as the facts under it change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+
+import asyncpg
+from socialwork_contracts import registry as reg
+from socialwork_contracts.periods import local_date
+
+from services.reporting import readmodel
+from services.reporting.cache import ReportCache
+from services.reporting.domain.facts import FactRow
+from services.reporting.domain.periods import Half, end_of_local_day, report_period
+from services.reporting.domain.reports import unit_ids
+from services.reporting.rebuild import keep_checkpoints
+from services.reporting.rekeep import Rekeeper
+from services.reporting.versions_refresh import changed_by_rows, refresh_versions
+from services.reporting.views import ReportQuery, render
+from tests.integration.reporting.fold_oracle import OPTIONS, G, old_fold
+from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
+from tests.integration.reporting.test_fold_recorded_checkpoints import history, late_fact
+from tests.integration.reporting.test_kept_half_year import moved_late
+
+ROUNDS = int(os.environ.get("EVERY_ROUTE_ROUNDS", "4"))  # batches after the states were kept
+CUT_OFFS = int(os.environ.get("EVERY_ROUTE_CUT_OFFS", "9"))  # drawn a round, each of every report
+SEED = int(os.environ.get("EVERY_ROUTE_SEED", "1203"))
+
+
+async def arrive(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
+    """A batch as the replay's catch-up and the live consumer apply it: its facts and every
+    version they change, in one transaction."""
+    async with pool.acquire() as conn, conn.transaction():
+        await readmodel.copy_fact_rows(conn, G, rows)
+        await refresh_versions(conn, G, changed_by_rows(rows))
+
+
+def instant(rng: random.Random, first: dt.datetime, last: dt.datetime) -> dt.datetime:
+    """A recording cut-off: the end of a local day (as an officer gives one) or any second."""
+    at = first + (last - first) * rng.random()
+    return end_of_local_day(local_date(at)) if rng.random() < 0.5 else at.replace(microsecond=0)
+
+
+def late_entry(rng: random.Random, rows: list[FactRow], today: dt.date) -> list[FactRow]:
+    """Agency facts alone, dated in the past: agencies moved to another unit or suspended, as an
+    officer enters what a paper file says (a held state takes them without a fold)."""
+    registered = [r for r in rows if r[2] == "AgencyRegistered"]
+    entry = []
+    for row in rng.sample(registered, 8):
+        uscc, day = str(row[5]), min(row[7] + dt.timedelta(days=rng.randint(1, 900)), today)
+        event: reg.AgencyProfileAmended | reg.AgencySuspended = (
+            reg.AgencyProfileAmended(
+                uscc=uscc,
+                reporting_unit=rng.choice(unit_ids()),
+                priority=rng.random() < 0.5,
+                changed_fields=["reporting_unit"],
+            )
+            if rng.random() < 0.7
+            else reg.AgencySuspended(uscc=uscc, until=None, reason=f"整改 {rng.random()}")
+        )
+        entry.append(late_fact(event, day))
+    return entry
+
+
+def asked(
+    rng: random.Random, rows: list[FactRow], today: dt.date, live: bool = False
+) -> Iterator[ReportQuery]:
+    """The queries of one cut-off as the API makes them: as of a day (a half-year's end for the
+    half-year report), by occurrence or by recording; with `live`, as of today by occurrence."""
+    days = [r[7] for r in rows]
+    recorded = [r[9] for r in rows]
+    year = rng.randint(min(days).year, max(days).year)
+    half: Half = rng.choice(("mid_year", "year_end"))
+    end = report_period(year, half).end
+    day = rng.choice(
+        (end, today, min(days) + (max(days) - min(days)) * rng.random(), dt.date(year, 9, 30))
+    )
+    # By occurrence; by a recording before the period's end (its other facts not all recorded);
+    # by one after it, within the late facts' 400 days; or by any.
+    by = rng.choice(
+        (
+            None,
+            end_of_local_day(end - dt.timedelta(days=rng.randint(1, 90))),
+            end_of_local_day(end + dt.timedelta(days=rng.randint(1, 400))),
+            instant(rng, min(recorded), max(recorded)),
+        )
+    )
+    if live:
+        day, by, year = today, None, today.year
+        half = "mid_year" if today.month <= 6 else "year_end"
+        end = report_period(year, half).end
+    text = None if by is None else by.isoformat()
+    base = ReportQuery("targets", day, by, text)
+    scope = rng.choice((None, "jinshui", "erqi", "zhongmu"))
+    # The half-year first: as of today, the other reports then find today's state held.
+    yield replace(base, kind="half_year", day=end, year=year, half=half, scope=scope)
+    yield base
+    yield replace(base, kind="coverage")
+    yield replace(base, kind="trends")
+    yield replace(base, kind="bases")
+    yield replace(base, kind="credit_listings", scope=scope, include_removed=rng.random() < 0.5)
+
+
+async def check(
+    pool: asyncpg.Pool, cache: ReportCache, queries: Iterator[ReportQuery], n: int
+) -> None:
+    for query in queries:
+        answer = await cache.answer(pool, query)
+        state = await old_fold(pool, query.day, query.recorded_until)
+        assert answer == render(state, query, OPTIONS), (n, query)
+
+
+async def test_every_route_equals_the_fold_as_facts_arrive_and_states_are_kept(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    rng = random.Random(SEED)
+    rows = history()
+    rows += moved_late(rows)
+    rng.shuffle(rows)  # arrival order is not fold order: backdated facts land mid-history
+    first = len(rows) * 6 // 10
+    step = -(-(len(rows) - first) // ROUNDS)
+    batches = [rows[first + i : first + i + step] for i in range(0, len(rows) - first, step)]
+    await arrive(pool, rows[:first])
+    await keep_checkpoints(database_url, G)  # as after a replay's switch-over
+    today = local_date(dt.datetime.now(dt.UTC))
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    rekeeper = Rekeeper(database_url, interval=60)
+    seen = rows[:first]
+    try:
+        for n, batch in enumerate(batches):
+            await arrive(pool, batch)
+            seen += batch
+            if n % 2:
+                await rekeeper.look(pool)  # the service's background re-keep
+            for live in (False,) * CUT_OFFS + (True,):
+                await check(pool, cache, asked(rng, seen, today, live), n)
+            entry = late_entry(rng, seen, today)
+            await arrive(pool, entry)
+            seen += entry
+            await check(pool, cache, asked(rng, seen, today, live=True), n)
+        # The routes this history took: read without a fold, folded, a kept state folded again.
+        assert cache.projected and cache.folds and rekeeper.kept, (
+            cache.projected,
+            cache.folds,
+            rekeeper.kept,
+        )
+    finally:
+        cache.close()
