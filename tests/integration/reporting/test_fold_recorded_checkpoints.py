@@ -376,3 +376,36 @@ async def test_cut_offs_with_no_fact_between_them_share_one_held_state(
         for query, rendered in zip(asked, answer.rendered, strict=True):
             assert rendered == render(state, query, OPTIONS), query
         assert state.agencies[b].reporting_unit == (unit if asked is period_asked else was)
+
+
+async def test_a_connection_lost_while_looking_for_a_shared_state_keeps_the_held_one(
+    pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ends the worker's connection as it looks whether the held state of today is
+    the fold as of the period's end too: that answer fails before anything is taken, so the
+    held state stays as it was, and the next answer (reconnected) is read from it."""
+    rows = history()
+    await keep_states(pool, database_url, rows)
+    today = max(r[7] for r in rows) + 5 * DAY
+    end = dt.date(today.year, 6, 30)
+    asked = [ReportQuery("half_year", end, None, None, None, end.year, "mid_year")]
+    worker = foldworker.Worker()
+    await worker.answer(database_url, G, queries(today, None), OPTIONS)
+    held = dict(worker.held)
+    look: Callable[..., Awaitable[bool]] = readmodel.any_fact_between
+
+    async def ended_first(conn: asyncpg.Connection, *args: Any) -> bool:
+        async with pool.acquire() as other:
+            await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        return await look(conn, *args)
+
+    monkeypatch.setattr(readmodel, "any_fact_between", ended_first)
+    with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+        await worker.answer(database_url, G, asked, OPTIONS)
+    assert (worker.held, worker.conn) == (held, None)
+    monkeypatch.setattr(readmodel, "any_fact_between", look)
+    restored, folded = worker.restored, worker.folded
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    assert (worker.restored, worker.folded, worker.held.keys()) == (restored, folded, held.keys())
+    state = await old_fold(pool, end, None)
+    assert answer.rendered == [render(state, asked[0], OPTIONS)]
