@@ -53,9 +53,15 @@ SLOW_SECONDS = 0.1  # issue 12's aim for a report: slower requests are listed on
 
 
 def mix() -> list[tuple[str, str]]:
-    """(group, path): the dashboard's calls and the exports an officer downloads."""
+    """(group, path): the dashboard's calls and the exports an officer downloads; the half-year
+    report in progress (as of its period's end) beside the reports as of today."""
     units = ["jinshui", "erqi", "zhongyuan", "gongyi", "dengfeng"]
+    today = dt.datetime.now(CST).date()
+    half = "mid_year" if today.month <= 6 else "year_end"
+    current = f"/reports/half-year?year={today.year}&half={half}"
     return [
+        ("report", current),
+        ("report", f"{current}&unit=jinshui"),
         ("report", "/reports/targets"),
         ("report", "/reports/coverage"),
         ("report", "/reports/trends"),
