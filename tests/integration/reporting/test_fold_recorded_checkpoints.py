@@ -254,6 +254,22 @@ async def test_a_backdated_agency_fact_is_taken_by_the_held_state(
         assert rendered == render(state, query, OPTIONS), query
 
 
+def connection_ended_in(
+    monkeypatch: pytest.MonkeyPatch, pool: asyncpg.Pool, name: str
+) -> Callable[[], None]:
+    """`readmodel.<name>` has PostgreSQL end its caller's connection first (as a restart or an
+    administrator would); the function returned puts it back."""
+    read: Callable[..., Awaitable[Any]] = getattr(readmodel, name)
+
+    async def ended_first(conn: asyncpg.Connection, *args: Any) -> Any:
+        async with pool.acquire() as other:
+            await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        return await read(conn, *args)
+
+    monkeypatch.setattr(readmodel, name, ended_first)
+    return lambda: monkeypatch.setattr(readmodel, name, read)
+
+
 async def test_a_connection_lost_while_a_late_entry_is_taken_loses_only_the_held_state(
     pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -269,18 +285,11 @@ async def test_a_connection_lost_while_a_late_entry_is_taken_loses_only_the_held
     await worker.answer(database_url, G, asked, OPTIONS)
     revoked = reg.AgencyRegistrationRevoked(uscc=uscc, reason="补录撤销")
     await insert(pool, [late_fact(revoked, dt.date(2019, 3, 1))])
-    read: Callable[..., Awaitable[list[Any]]] = readmodel.agency_fold_rows
-
-    async def ended_first(conn: asyncpg.Connection, *args: Any) -> list[Any]:
-        async with pool.acquire() as other:
-            await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
-        return await read(conn, *args)
-
-    monkeypatch.setattr(readmodel, "agency_fold_rows", ended_first)
+    put_back = connection_ended_in(monkeypatch, pool, "agency_fold_rows")
     with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
         await worker.answer(database_url, G, asked, OPTIONS)
     assert (worker.held, worker.conn, worker.agencies_refolded) == ({}, None, 0)
-    monkeypatch.setattr(readmodel, "agency_fold_rows", read)
+    put_back()
     restored = worker.restored
     answer = await worker.answer(database_url, G, asked, OPTIONS)
     assert worker.restored == restored + 1
@@ -392,18 +401,11 @@ async def test_a_connection_lost_while_looking_for_a_shared_state_keeps_the_held
     worker = foldworker.Worker()
     await worker.answer(database_url, G, queries(today, None), OPTIONS)
     held = dict(worker.held)
-    look: Callable[..., Awaitable[bool]] = readmodel.any_fact_between
-
-    async def ended_first(conn: asyncpg.Connection, *args: Any) -> bool:
-        async with pool.acquire() as other:
-            await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
-        return await look(conn, *args)
-
-    monkeypatch.setattr(readmodel, "any_fact_between", ended_first)
+    put_back = connection_ended_in(monkeypatch, pool, "any_fact_between")
     with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
         await worker.answer(database_url, G, asked, OPTIONS)
     assert (worker.held, worker.conn) == (held, None)
-    monkeypatch.setattr(readmodel, "any_fact_between", look)
+    put_back()
     restored, folded = worker.restored, worker.folded
     answer = await worker.answer(database_url, G, asked, OPTIONS)
     assert (worker.restored, worker.folded, worker.held.keys()) == (restored, folded, held.keys())
