@@ -394,9 +394,16 @@ def topic_names(prefix: str) -> dict[str, str]:
 RECORDED_BY = dt.datetime(2026, 12, 1, tzinfo=CST)
 
 
+def published(total: int) -> Iterator[Item]:
+    """The `total` events `publish` sends: the history's, recorded by `RECORDED_BY`."""
+    # Twice as many asked: the generator stops at the end of an agency's life past them.
+    recorded = (i for i in history(2 * total) if occurred_recorded(i)[1] <= RECORDED_BY)
+    return itertools.islice(recorded, total)
+
+
 async def publish(bootstrap: str, prefix: str, total: int) -> dict[str, int]:
-    """Generate and send to 6-partition topics `total` events recorded by `RECORDED_BY`;
-    returns the count per producing service."""
+    """Generate and send to 6-partition topics the `published` events; returns the count per
+    producing service."""
     topics = topic_names(prefix)
     await ensure_topics(bootstrap, [(t, 6) for t in topics.values()])
     await wait_for_leaders(bootstrap, list(topics.values()))  # new topics: leaders first
@@ -409,9 +416,7 @@ async def publish(bootstrap: str, prefix: str, total: int) -> dict[str, int]:
     started = time.monotonic()
     try:
         pending = []
-        # Twice as many asked: the generator stops at the end of an agency's life past them.
-        recorded = (i for i in history(2 * total) if occurred_recorded(i)[1] <= RECORDED_BY)
-        for position, item in enumerate(itertools.islice(recorded, total), start=1):
+        for position, item in enumerate(published(total), start=1):
             key, value = envelope(item, position, rng)
             pending.append(await producer.send(topics[item.event.producer], value, key=key))
             counts[item.event.producer] += 1
