@@ -10,7 +10,9 @@ credit lists) and the half-year report in progress (as of its period's end). Bot
 lane's fold worker, which holds one state. Here the fold worker's entry point
 (`foldworker.answer`) runs in this process as in its worker process, against the kept database.
 It answers today's reports, then the half-year's (the city and one unit), `--rounds` times in
-turn, and prints each answer's milliseconds and how many kept states were restored.
+turn, then the half-year's for the city and every unit in one call (the queries of one cut-off
+waiting on the lane are answered together), and prints each answer's milliseconds and how many
+kept states were restored.
 
 "Today" is the database's last effective day, and the period is the half-year holding it. In
 service no fact takes effect after today, since a command dated in the future is refused. The
@@ -36,6 +38,7 @@ import asyncpg
 from benchmarks.bench_foundation import infrastructure
 from services.reporting import foldworker, readmodel
 from services.reporting.domain.periods import Half, report_period
+from services.reporting.domain.reports import unit_ids
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Kind, ReportQuery
 
@@ -82,6 +85,9 @@ def main() -> None:
             (_timed(dsn, generation, today_asked), _timed(dsn, generation, period_asked))
             for _ in range(args.rounds)
         ]
+        # The report in progress for the city and every unit, waiting on the lane together.
+        every_unit = [period, *(replace(period, scope=unit) for unit in unit_ids())]
+        together = [_timed(dsn, generation, every_unit) for _ in range(args.rounds)]
         worker = foldworker._the_worker()
         print(
             json.dumps(
@@ -90,6 +96,7 @@ def main() -> None:
                     "period_end": end.isoformat(),
                     "first_ms": first,
                     "in_turn_ms": turns,
+                    "every_unit_together_ms": together,
                     "restored": worker.restored,
                     "load": os.getloadavg(),
                     "cpus": os.cpu_count(),

@@ -48,10 +48,17 @@ from services.reporting.domain.state import (
 )
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.readmodel import FoldRow
-from services.reporting.views import HALF_YEAR_LAYOUT, Rendered, ReportQuery, kept_half_year, render
+from services.reporting.views import (
+    HALF_YEAR_LAYOUT,
+    Rendered,
+    ReportQuery,
+    kept_half_year,
+    render_all,
+)
 
 # Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
-# lane's cut-off is today; a past answer is kept in the service's cache, and the history lane's
+# lane's cut-offs (today, the half-year in progress) share it while no fact takes effect between
+# them (`_same_facts`); a past answer is kept in the service's cache, and the history lane's
 # held state lets the next cut-off extend it.
 HELD_STATES = 1
 SortKey = tuple[dt.date, dt.datetime, dt.datetime, str]
@@ -284,7 +291,7 @@ class Worker:
         self.held[key] = held
         while len(self.held) > HELD_STATES:
             self.held.popitem(last=False)
-        rendered = [render(held.state, q, options) for q in queries]
+        rendered = render_all(held.state, queries, options)
         return Answer(generation, filenode, snapshot, read_at, rendered, refolded)
 
     async def _same_facts(self, conn: asyncpg.Connection, key: StateKey) -> StateKey:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -71,6 +72,26 @@ def render(state: CityState, query: ReportQuery, options: TargetOptions) -> Rend
             return credit_listings(state.listings.values(), state.agencies, query)
         case "bases":
             return bases(base_local_agencies(state, day), query)
+
+
+def render_all(
+    state: CityState, queries: Sequence[ReportQuery], options: TargetOptions
+) -> list[Rendered]:
+    """Each query's answer from the state folded as of their one cut-off. The half-year queries
+    of a period asked more than once (the city's and units' report in progress, waiting on the
+    live lane together) share one pass: every unit's figures, each answer its scope's rows."""
+    asked = Counter((q.year, q.half) for q in queries if q.kind == "half_year")
+    shared = {
+        (year, half): reports.half_year_figures(state, report_period(year, half))
+        for (year, half), n in asked.items()
+        if n > 1
+    }
+    return [
+        half_year(shared[q.year, q.half], q)
+        if q.kind == "half_year" and (q.year, q.half) in shared
+        else render(state, q, options)
+        for q in queries
+    ]
 
 
 def coverage(counts: reports.Coverage, query: ReportQuery) -> Rendered:

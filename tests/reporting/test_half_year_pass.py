@@ -23,12 +23,13 @@ from socialwork_contracts import supervision as sup
 from socialwork_contracts.base import DomainEvent
 
 from benchmarks.history_generator import fact_rows
+from services.reporting.domain import reports
 from services.reporting.domain.facts import Fact
 from services.reporting.domain.periods import end_of_local_day, report_period
 from services.reporting.domain.reports import CONCLUSIONS, half_year_figures, unit_ids
 from services.reporting.domain.state import CityState, fold
 from services.reporting.domain.targets import TargetOptions
-from services.reporting.views import ReportQuery, render
+from services.reporting.views import ReportQuery, render, render_all
 from tests.reporting import halfyear_oracle
 from tests.reporting.builders import base, fact
 
@@ -300,3 +301,35 @@ def test_the_rendered_rows_are_the_figures_with_their_unit(
     for row in [*body["units"], body["city"]]:
         figures = {k: v for k, v in row.items() if k not in ("reporting_unit", "unit_name")}
         assert encoded(figures) == encoded(rows[row["reporting_unit"]])
+
+
+def test_a_batch_of_half_year_queries_of_one_period_is_one_pass(
+    states: list[tuple[str, CityState]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live lane answers the queries waiting for one cut-off together: the half-year report
+    in progress for the city and for each unit that asked is one pass over the state (every
+    unit's figures), not one each; every answer equals its own render."""
+    _, state = states[0]
+    day = D(2023, 12, 31)
+    year_end = ReportQuery("half_year", day, None, None, year=2023, half="year_end")
+    mid_year = ReportQuery("half_year", day, None, None, year=2023, half="mid_year")
+    asked = [
+        year_end,
+        *(ReportQuery("half_year", day, None, None, u, 2023, "year_end") for u in unit_ids()),
+        mid_year,
+        ReportQuery("targets", day, None, None),
+        ReportQuery("coverage", day, None, None, "erqi"),
+    ]
+    options = TargetOptions()
+    alone = [render(state, q, options) for q in asked]
+    passes: list[tuple[object, ...]] = []
+    one_pass = reports.half_year_figures
+
+    def counted(*args: object) -> object:
+        passes.append(args[1:])
+        return one_pass(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reports, "half_year_figures", counted)
+    assert render_all(state, asked, options) == alone
+    # The year end once for all of its scopes; the mid-year, asked once, as any render.
+    assert passes == [(report_period(2023, "year_end"),), (report_period(2023, "mid_year"), None)]
