@@ -53,7 +53,14 @@ import structlog
 
 from servicekit.db import Connection
 from servicekit.workers import WorkerPool, worker_pool
-from services.reporting import foldworker, readmodel, readmodel_listings, readmodel_places, views
+from services.reporting import (
+    foldworker,
+    kept_figures,
+    readmodel,
+    readmodel_listings,
+    readmodel_places,
+    views,
+)
 from services.reporting.domain import checkpoint
 from services.reporting.domain.periods import local_date
 from services.reporting.domain.targets import TargetOptions
@@ -502,20 +509,20 @@ async def _kept_half_year(
         query.day,
         query.recorded_until,
         foldworker.FOLDED,
-        views.HALF_YEAR_LAYOUT,
+        kept_figures.HALF_YEAR_LAYOUT,
     )
     recorded = query.recorded_until
     if kept is None:
         return None
     if recorded is None or kept.last_recorded is None or recorded >= kept.last_recorded:
-        return views.from_kept(kept.figures, query)
+        return kept_figures.from_kept(kept.figures, query)
     # Agency facts the state folded were recorded after the cut-off: their views then.
-    late = views.late_at(kept.late, recorded)
+    late = kept_figures.late_at(kept.late, recorded)
     if late is None or not await readmodel.versions_built(conn, generation, "agency"):
         return None
     now = await readmodel.agency_views_at(conn, generation, query.day, None, late.usccs)
     then = await readmodel.agency_views_at(conn, generation, query.day, recorded, late.usccs)
-    return views.from_kept(kept.figures, query, late, now, then)
+    return kept_figures.from_kept(kept.figures, query, late, now, then)
 
 
 # The answer of a report read in one snapshot without a fold; None: this one needs the fold.

@@ -47,14 +47,9 @@ from services.reporting.domain.state import (
     refold_agencies,
 )
 from services.reporting.domain.targets import TargetOptions
+from services.reporting.kept_figures import HALF_YEAR_LAYOUT, kept_half_year
 from services.reporting.readmodel import FoldRow
-from services.reporting.views import (
-    HALF_YEAR_LAYOUT,
-    Rendered,
-    ReportQuery,
-    kept_half_year,
-    render_all,
-)
+from services.reporting.views import Rendered, ReportQuery, render_all
 
 # Each is a city's worth of views (RSS: ~100 MB at a million facts). A lane needs one: the live
 # lane's cut-offs (today, the half-year in progress) share it while no fact takes effect between

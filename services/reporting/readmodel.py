@@ -209,7 +209,7 @@ ALTER TABLE {g}.checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year text;
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_in text;
 -- Beside them, the agencies with agency facts of the period recorded after the latest recording
--- of its other facts, each with its latest and what its records add (JSON, views.late_at): a
+-- of its other facts, each with its latest and what its records add (JSON, kept_figures.late_at): a
 -- recording cut-off between the two is read from the figures too (`reports.late_shift`).
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_late text;
 -- A replay's stream versions, appended a batch at a time with its facts and checkpoint (a
@@ -961,8 +961,8 @@ def _still_exact(g: str, recorded: str = "$3") -> str:
 class KeptFigures(NamedTuple):
     """The half-year figures kept with a state (`kept_half_year`)."""
 
-    figures: str  # JSON: views.kept_half_year
-    late: str | None  # JSON: views.late_at
+    figures: str  # JSON: kept_figures.kept_half_year
+    late: str | None  # JSON: kept_figures.late_at
     last_recorded: dt.datetime | None  # the latest recording among the state's facts
 
 
@@ -1026,9 +1026,9 @@ async def store_checkpoint(
 
 
 class HalfYearKept(NamedTuple):
-    """What is kept beside a state at a half-year end (views.kept_half_year)."""
+    """What is kept beside a state at a half-year end (kept_figures.kept_half_year)."""
 
-    layout: str  # the figures' code: views.HALF_YEAR_LAYOUT
+    layout: str  # the figures' code: kept_figures.HALF_YEAR_LAYOUT
     figures: str
     late: str
 
@@ -1046,7 +1046,7 @@ async def late_agencies(
     """The agencies with agency facts taking effect by `day` recorded `after` an instant: after
     a by-recording cut-off, those a state as of `day` holding them folds again for it
     (`agency_fold_rows`); after the latest recording of its other facts, those its half-year
-    figures are shifted by for such a cut-off (views.kept_half_year)."""
+    figures are shifted by for such a cut-off (kept_figures.kept_half_year)."""
     g = checked_generation(generation)
     rows = await conn.fetch(
         f"SELECT uscc, max(recorded_at) FROM {g}.facts WHERE {_AGENCY} AND effective_on <= $1 "
