@@ -509,7 +509,7 @@ async def _kept_half_year(
         query.day,
         query.recorded_until,
         foldworker.FOLDED,
-        kept_figures.HALF_YEAR_LAYOUT,
+        kept_figures.half_year_layout(),
     )
     recorded = query.recorded_until
     if kept is None:

@@ -47,7 +47,7 @@ from services.reporting.domain.state import (
     refold_agencies,
 )
 from services.reporting.domain.targets import TargetOptions
-from services.reporting.kept_figures import HALF_YEAR_LAYOUT, kept_half_year
+from services.reporting.kept_figures import half_year_layout, kept_half_year
 from services.reporting.readmodel import FoldRow
 from services.reporting.views import Rendered, ReportQuery, render_all
 
@@ -741,7 +741,7 @@ async def _half_year(
         return None
     late = await readmodel.late_agencies(conn, generation, day, other)
     kept = kept_half_year(state, day, late.after, late.recorded)
-    return None if kept is None else readmodel.HalfYearKept(HALF_YEAR_LAYOUT, *kept)
+    return None if kept is None else readmodel.HalfYearKept(half_year_layout(), *kept)
 
 
 def keep_figures(dsn: str, generation: str) -> int:
@@ -754,7 +754,7 @@ def keep_figures(dsn: str, generation: str) -> int:
 
 def unfigured(kept: list[readmodel.KeptDay]) -> list[readmodel.KeptDay]:
     """The states kept at half-year ends whose figures are not this build's."""
-    return [k for k in kept if half_ending(k.day) and not k.figured_by(HALF_YEAR_LAYOUT)]
+    return [k for k in kept if half_ending(k.day) and not k.figured_by(half_year_layout())]
 
 
 REKEEP_NICENESS = 10  # a tenth of a core's share beside a process at 0 that wants the core

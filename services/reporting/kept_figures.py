@@ -4,6 +4,7 @@ by a fold as it keeps the state, read by the service with no fold (docs/reportin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -17,16 +18,20 @@ from services.reporting.domain.periods import half_ending, report_period
 from services.reporting.domain.state import AgencyView, CityState
 from services.reporting.views import Rendered, ReportQuery
 
-# What kept figures were computed by (readmodel.kept_half_year): a build whose figures' code
-# differs reads none of them, and folds instead. The code that makes and reads them alone: a
-# change to how answers are rendered (views.py) keeps them.
-HALF_YEAR_LAYOUT = hashlib.sha256(
-    b"".join(
-        Path(module.__file__ or "").read_bytes()
-        for module in (reports, operations, tally, records, folding)
-    )
-    + Path(__file__).read_bytes()
-).hexdigest()[:16]
+
+@functools.cache
+def half_year_layout() -> str:
+    """What kept figures were computed by (readmodel.kept_half_year): a build whose figures'
+    code differs reads none of them, and folds instead. The code that makes and reads them
+    alone: a change to how answers are rendered (views.py) keeps them. Read once, when first
+    asked (not at import)."""
+    return hashlib.sha256(
+        b"".join(
+            Path(module.__file__ or "").read_bytes()
+            for module in (reports, operations, tally, records, folding)
+        )
+        + Path(__file__).read_bytes()
+    ).hexdigest()[:16]
 
 
 def kept_half_year(

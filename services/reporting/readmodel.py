@@ -1028,7 +1028,7 @@ async def store_checkpoint(
 class HalfYearKept(NamedTuple):
     """What is kept beside a state at a half-year end (kept_figures.kept_half_year)."""
 
-    layout: str  # the figures' code: kept_figures.HALF_YEAR_LAYOUT
+    layout: str  # the figures' code: kept_figures.half_year_layout
     figures: str
     late: str
 

@@ -18,6 +18,7 @@ from services.reporting.cache import ReportCache
 from services.reporting.domain.facts import FactRow
 from services.reporting.domain.periods import end_of_local_day, local_date
 from services.reporting.replay import Agencies
+from services.reporting.versions_refresh import changed_by_rows, refresh_versions
 from services.reporting.views import ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, old_fold
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
@@ -27,12 +28,11 @@ RECORDED = [None, *(end_of_local_day(d) for d in (dt.date(2016, 9, 1), dt.date(2
 
 
 async def arrive(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
-    """As the live consumer and a replay's catch-up apply a batch: facts and their agencies."""
+    """As the live consumer and a replay's catch-up apply a batch: its facts and every version
+    they change, in one transaction."""
     async with pool.acquire() as conn, conn.transaction():
         await readmodel.copy_fact_rows(conn, G, rows)
-        await readmodel.refresh_agencies(
-            conn, G, [r[5] for r in rows if r[1] == "registry" and r[5]]
-        )
+        await refresh_versions(conn, G, changed_by_rows(rows))
 
 
 async def oracle(pool: asyncpg.Pool, query: ReportQuery) -> views.Rendered:

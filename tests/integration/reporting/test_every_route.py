@@ -21,31 +21,22 @@ import asyncpg
 from socialwork_contracts import registry as reg
 from socialwork_contracts.periods import local_date
 
-from services.reporting import readmodel
 from services.reporting.cache import ReportCache
 from services.reporting.domain.facts import FactRow
 from services.reporting.domain.periods import Half, end_of_local_day, report_period
 from services.reporting.domain.reports import unit_ids
 from services.reporting.rebuild import keep_checkpoints
 from services.reporting.rekeep import Rekeeper
-from services.reporting.versions_refresh import changed_by_rows, refresh_versions
 from services.reporting.views import ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, old_fold
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
+from tests.integration.reporting.test_agency_versions import arrive
 from tests.integration.reporting.test_fold_recorded_checkpoints import history, late_fact
 from tests.integration.reporting.test_kept_half_year import moved_late
 
 ROUNDS = int(os.environ.get("EVERY_ROUTE_ROUNDS", "4"))  # batches after the states were kept
 CUT_OFFS = int(os.environ.get("EVERY_ROUTE_CUT_OFFS", "9"))  # drawn a round, each of every report
 SEED = int(os.environ.get("EVERY_ROUTE_SEED", "1203"))
-
-
-async def arrive(pool: asyncpg.Pool, rows: list[FactRow]) -> None:
-    """A batch as the replay's catch-up and the live consumer apply it: its facts and every
-    version they change, in one transaction."""
-    async with pool.acquire() as conn, conn.transaction():
-        await readmodel.copy_fact_rows(conn, G, rows)
-        await refresh_versions(conn, G, changed_by_rows(rows))
 
 
 def instant(rng: random.Random, first: dt.datetime, last: dt.datetime) -> dt.datetime:
