@@ -55,8 +55,12 @@ REPLAYED, ARRIVED = "reporting_g2", "reporting_g3"  # a replay's, the live path'
 Published = list[tuple[Item, bytes, bytes]]  # an item, its record's key and value
 
 
-async def published(bootstrap: str, prefix: str, items: list[Item]) -> tuple[list[str], Published]:
-    """The items as the relays publish them, each producer's to its 6-partition topic."""
+async def published(
+    bootstrap: str, prefix: str, items: list[Item], keyed: bool
+) -> tuple[list[str], Published]:
+    """The items as the relays publish them, each producer's to its 6-partition topic: by key
+    (an entity's events in one partition), or not (as after a change of the partition count,
+    docs/capacity.md: a shard then reads part of an entity's facts)."""
     topics = topic_names(prefix)
     await ensure_topics(bootstrap, [(t, 6) for t in topics.values()])
     rng = random.Random(SEED)
@@ -65,7 +69,8 @@ async def published(bootstrap: str, prefix: str, items: list[Item]) -> tuple[lis
     await producer.start()
     try:
         for item, key, value in records:
-            await producer.send(topics[item.event.producer], value, key=key)
+            partition = None if keyed else rng.randrange(6)
+            await producer.send(topics[item.event.producer], value, key=key, partition=partition)
         await producer.flush()
     finally:
         await producer.stop()
@@ -97,15 +102,16 @@ async def applied_live(pool: asyncpg.Pool, records: Published) -> None:
             await refresh_versions(conn, ARRIVED, changed_by_facts(facts))
 
 
+@pytest.mark.parametrize("keyed", [True, False], ids=["by key", "an entity over partitions"])
 async def test_a_replay_of_every_kind_stores_and_answers_as_the_live_path_and_the_fold(
-    infra: Infra, database_url: str
+    infra: Infra, database_url: str, keyed: bool
 ) -> None:
     items = list(history(3000, SEED))
     rows = list(fact_rows(3000, seed=SEED))
     items += every_kind_items(rows, SEED)
     random.Random(SEED).shuffle(items)  # a log's order is not the facts' order
     prefix = f"test.replay-every-kind.{uuid.uuid4().hex[:8]}"
-    topics, records = await published(infra.kafka, prefix, items)
+    topics, records = await published(infra.kafka, prefix, items, keyed)
     pool = await create_pool(database_url, max_size=6)
     cache = ReportCache(database_url, OPTIONS, versions=True)
     try:
