@@ -20,6 +20,7 @@ from socialwork_contracts.base import DomainEvent
 
 from benchmarks.history_generator import Item, occurred_recorded
 from services.reporting.domain.facts import FactRow, fact_row
+from services.reporting.domain.periods import LOCAL
 
 EXAMPLES = Path(__file__).parents[3] / "contracts" / "examples"
 LAGS = (0, 0, 0, 0, 1, 3, 30)  # days between a fact's day and its recording (the late agency
@@ -56,17 +57,27 @@ def _day(text: str) -> dt.date:
 
 def every_kind(rows: list[FactRow], seed: int) -> list[FactRow]:
     """The extra facts for `rows` (not shuffled in: the caller decides the arrival order), as
-    a replay stores them (`fact_rows`)."""
+    a replay stores them (`fact_rows`), a third of them near local midnight (`_times`)."""
     ids = random.Random(seed + 1)
     return [
         fact_row(
             str(uuid.UUID(int=ids.getrandbits(128))),
             item.event,
             str(getattr(item.event, item.event.stream_field)),
-            *occurred_recorded(item),
+            *_times(item, ids),
         )
         for item in every_kind_items(rows, seed)
     ]
+
+
+def _times(item: Item, rng: random.Random) -> tuple[dt.datetime, dt.datetime]:
+    """The generator's times (`occurred_recorded`), or, for one in three, near local midnight:
+    occurred at 23:50 and recorded a quarter of an hour later, on the next local day but the
+    same UTC day (a cut-off at the end of the local day takes the one and not the other)."""
+    if rng.random() < 1 / 3:
+        occurred = dt.datetime.combine(item.day, dt.time(23, 50), tzinfo=LOCAL)
+        return occurred, occurred + dt.timedelta(days=item.recorded_lag_days, minutes=15)
+    return occurred_recorded(item)
 
 
 def every_kind_items(rows: list[FactRow], seed: int) -> list[Item]:

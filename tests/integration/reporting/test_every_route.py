@@ -85,13 +85,15 @@ def asked(
         (end, today, min(days) + (max(days) - min(days)) * rng.random(), dt.date(year, 9, 30))
     )
     # By occurrence; by a recording before the period's end (its other facts not all recorded);
-    # by one after it, within the late facts' 400 days; or by any.
+    # by one after it, within the late facts' 400 days; by any; or at a fact's own recording,
+    # or the second before it (where "recorded by" includes it or not).
     by = rng.choice(
         (
             None,
             end_of_local_day(end - dt.timedelta(days=rng.randint(1, 90))),
             end_of_local_day(end + dt.timedelta(days=rng.randint(1, 400))),
             instant(rng, min(recorded), max(recorded)),
+            rng.choice(recorded) - dt.timedelta(seconds=rng.randint(0, 1)),
         )
     )
     if live:
