@@ -81,8 +81,16 @@ def asked(
     year = rng.randint(min(days).year, max(days).year)
     half: Half = rng.choice(("mid_year", "year_end"))
     end = report_period(year, half).end
+    # As of: a half-year's end, today, any day, a quarter's end, or a fact's own day or the day
+    # before it (where "as of" takes it or not).
     day = rng.choice(
-        (end, today, min(days) + (max(days) - min(days)) * rng.random(), dt.date(year, 9, 30))
+        (
+            end,
+            today,
+            min(days) + (max(days) - min(days)) * rng.random(),
+            dt.date(year, 9, 30),
+            rng.choice(days) - dt.timedelta(days=rng.randint(0, 1)),
+        )
     )
     # By occurrence; by a recording before the period's end (its other facts not all recorded);
     # by one after it, within the late facts' 400 days; by any; or at a fact's own recording,
