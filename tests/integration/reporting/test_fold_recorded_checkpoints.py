@@ -375,10 +375,11 @@ async def test_cut_offs_with_no_fact_between_them_share_one_held_state(
         state = await old_fold(pool, asked[0].day, None)
         for query, rendered in zip(asked, answer.rendered, strict=True):
             assert rendered == render(state, query, OPTIONS), query
-    # A fact taking effect between them: the period's state is no longer today's.
+    # A fact taking effect between them, on the period's last day (the range's closed end; one
+    # on today, its open end, arrived above): the period's state is no longer today's.
     was = (await old_fold(pool, today, None)).agencies[b].reporting_unit
     unit = next(u for u in unit_ids() if u != was)
-    await insert(pool, [on_day(moved(b, unit), today + 10 * DAY, 9)])
+    await insert(pool, [on_day(moved(b, unit), end, 9)])
     for asked in (period_asked, today_asked, period_asked):
         answer = await worker.answer(database_url, G, asked, OPTIONS)
         state = await old_fold(pool, asked[0].day, None)
