@@ -345,3 +345,37 @@ async def test_a_lane_holding_the_next_groups_begin_keeps_no_reader_waiting(
 async def _server_pid(conn: Connection) -> int:
     pid: int = conn.get_server_pid()
     return pid
+
+
+async def test_a_group_whose_commit_fails_answers_none_accepted_and_stores_nothing(
+    store: EventStore,
+) -> None:
+    """An answer is given after the group's commit, so a command is never reported accepted
+    before it is durable. Here PostgreSQL refuses the COMMIT itself (a deferred constraint,
+    checked at commit, fails for one stream's event): every command of that group gets the
+    error and none of its events is stored; the lane's next group commits as usual."""
+    await store.pool.execute("""
+        CREATE FUNCTION groupstore.refused_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.stream_id = 'g-refused-at-commit' THEN
+                RAISE EXCEPTION 'refused at commit';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER refused_at_commit AFTER INSERT ON groupstore.events
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+            EXECUTE FUNCTION groupstore.refused_at_commit();
+    """)
+    group = GroupCommit(store.pool, lanes=1)
+    works = [appending(store, f"g-commit-{n}", 0) for n in range(8)]
+    works.insert(4, appending(store, "g-refused-at-commit", 0))
+    results = await asyncio.gather(*(group.run(w) for w in works), return_exceptions=True)
+
+    assert all(isinstance(r, asyncpg.RaiseError) for r in results), results
+    assert group.commits == 0
+    stored = await store.pool.fetchval(
+        "SELECT count(*) FROM groupstore.events WHERE stream_id LIKE 'g-%commit%'"
+    )
+    assert stored == 0
+    after = await group.run(appending(store, "g-commit-after", 0))
+    assert after.stream_version == 1 and group.commits == 1
