@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from socialwork_contracts.registry import AgencyProfileAmended
 
 from servicekit.eventstore import START, EventStore, LogPosition, NewEvent
@@ -189,3 +189,51 @@ async def test_advancing_a_checkpoint_never_moves_it_back(store: EventStore) -> 
         assert not await store.advance_checkpoint(conn, "c", LogPosition(6, 900))
         assert await store.advance_checkpoint(conn, "c", LogPosition(8, 1))
     assert await store.checkpoint("c") == LogPosition(8, 1)
+
+
+class FirstDeliveryFails:
+    """The relay's producer, whose first batch fails in delivery as a batch the broker never
+    acknowledged does (it expired in the producer: KafkaTimeoutError), nothing of it written.
+    Unlike a broker that refuses the connection (`send` raises), this fails after the hand-over,
+    in the delivery's future."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer, self.failed = producer, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.producer, name)
+
+    async def send_batch(self, builder: Any, topic: str, *, partition: int) -> Any:
+        if self.failed:
+            return await self.producer.send_batch(builder, topic, partition=partition)
+        self.failed += 1
+        expired: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        expired.set_exception(KafkaTimeoutError("the batch expired (injected)"))
+        return expired
+
+
+async def test_a_batch_whose_delivery_fails_is_sent_again_and_the_checkpoint_waits(
+    store: EventStore, producer: AIOKafkaProducer, infra: Infra
+) -> None:
+    """The checkpoint moves only past what Kafka acknowledged: a batch whose delivery failed is
+    read and sent again, so every event is published (once here: the failed one never left)."""
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(infra.kafka, [(topic, 1)])
+    for i in range(5):
+        await store.append(f"d-{i}", [staff_event(f"d-{i}")], expected_version=0)
+    failing = FirstDeliveryFails(producer)
+    relay = OutboxRelay(store, failing, producer_name="registry", topic=topic, poll_seconds=0.1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        records = await read_until(infra.kafka, topic, lambda r: True, count=5)
+        assert failing.failed == 1
+        assert sorted(json.loads(r.value)["position"] for r in records) == [1, 2, 3, 4, 5]
+
+        async def checkpointed() -> bool:
+            return (await store.checkpoint(relay.checkpoint_name)).position == 5
+
+        await wait_for(checkpointed)
+    finally:
+        stop.set()
+        await task
