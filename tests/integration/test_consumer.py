@@ -725,3 +725,31 @@ async def test_a_gap_found_by_an_attempt_that_failed_is_not_taken_for_the_logs_o
     assert applied and not applied & gapped  # the others applied, the gapped partition sent back
     await consumer.apply_batch(records)  # delivered again from its start
     assert sorted(r["uscc"] for r in await rows(rig)) == sorted(f"h-{i}" for i in range(12))
+
+
+async def test_a_record_claiming_a_version_another_event_holds_is_parked_not_dropped(
+    rig: Rig, infra: Infra
+) -> None:
+    """Version 1 of a stream is applied; another event (a forged or mistaken record, another
+    id) then claims version 1. It is no republished duplicate (same id), so it is parked with
+    its reason, never dropped unseen; the stream's version 2 still applies."""
+    stream = f"v-{uuid.uuid4().hex[:6]}"
+
+    def staff(n: int, version: int) -> bytes:
+        data = {"uscc": stream, "full_time_staff": n, "qualified_staff": 1}
+        return envelope("AgencyStaffChanged.v1", data, stream, version).model_dump_json().encode()
+
+    for n, version in ((4, 1), (9, 1), (5, 2)):
+        await rig.raw_producer.send_and_wait(rig.topic, staff(n, version), key=stream.encode())
+    broker, consumer = await start_consumer(rig, infra, StaffLog(f"c-{stream}", [rig.topic]))
+    try:
+        await wait_for(lambda: _count(rig, 2))
+        assert sorted(r["staff"] for r in await rows(rig)) == [4, 5]
+        parked = await rig.pool.fetch(
+            "SELECT stream_id, stream_version, reason FROM consumertest.parked_records"
+        )
+        assert [(r["stream_id"], r["stream_version"]) for r in parked] == [(stream, 1)]
+        assert "a different event holds it" in parked[0]["reason"]
+        assert consumer.stats.duplicates == 0
+    finally:
+        await broker.stop()
