@@ -7,11 +7,13 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaTimeoutError
 from faststream.kafka import KafkaBroker
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent
@@ -753,3 +755,58 @@ async def test_a_record_claiming_a_version_another_event_holds_is_parked_not_dro
         assert consumer.stats.duplicates == 0
     finally:
         await broker.stop()
+
+
+class FirstSendFails:
+    """The dead-letter publisher's producer, whose first send is not acknowledged
+    (KafkaTimeoutError) and writes nothing."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer, self.failed = producer, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.producer, name)
+
+    async def send_and_wait(self, *args: Any, **kwargs: Any) -> Any:
+        if self.failed:
+            return await self.producer.send_and_wait(*args, **kwargs)
+        self.failed += 1
+        raise KafkaTimeoutError("no acknowledgement (injected)")
+
+
+async def test_dead_letters_whose_send_fails_are_sent_again_and_marked_once_sent(
+    rig: Rig, infra: Infra
+) -> None:
+    """A dead letter is marked published only after Kafka acknowledged it: a send that fails
+    leaves the batch unmarked, and the next look sends it, so the topic loses none."""
+    for n in range(3):
+        await rig.pool.execute(
+            'INSERT INTO consumertest.dead_letters (consumer, topic, partition, "offset", key, '
+            "value, reason) VALUES ('c-letters', $1, 0, $2, $3, $4, $5)",
+            rig.topic,
+            n,
+            f"k-{n}",
+            b"{not json",
+            f"reason {n}",
+        )
+    failing = FirstSendFails(rig.raw_producer)
+    publisher = DeadLetterPublisher(
+        rig.pool, failing, schema="consumertest", topic=rig.dlq, poll_seconds=0.1
+    )
+    stop = asyncio.Event()
+    publishing = asyncio.create_task(publisher.run(stop))
+    try:
+        dead = await read_until(infra.kafka, rig.dlq, lambda r: True, count=3)
+        assert failing.failed == 1
+        assert sorted(r.key for r in dead) == [b"k-0", b"k-1", b"k-2"]
+
+        async def all_marked() -> bool:
+            waiting: int = await rig.pool.fetchval(
+                "SELECT count(*) FROM consumertest.dead_letters WHERE published_at IS NULL"
+            )
+            return waiting == 0
+
+        await wait_for(all_marked)
+    finally:
+        stop.set()
+        await publishing
