@@ -155,7 +155,7 @@ def _half_year(state: CityState, query: ReportQuery) -> Rendered:
 
 def half_year(figures: Mapping[str, reports.Figures], query: ReportQuery) -> Rendered:
     """The half-year answer from its figures by unit (the city's under reports.CITY): a folded
-    state's, or those kept with it (readmodel_kept.py; kept by an earlier build, a unit
+    state's, or those kept with it (kept_figures.py; kept by an earlier build, a unit
     without any record may have none: its figures are zeros)."""
     period = report_period(query.year, query.half)
     rows: Rows = [

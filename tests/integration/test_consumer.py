@@ -7,7 +7,6 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import pytest
@@ -30,6 +29,7 @@ from servicekit.kafka_admin import ensure_topics
 from servicekit.kafka_records import Delivery, parse
 from servicekit.relay import OutboxRelay, make_producer
 from tests.conftest import Infra
+from tests.integration.flaky_producer import FlakyProducer
 from tests.integration.kafka_reader import read_until
 from tests.support import envelope, staff_event, wait_for
 
@@ -757,23 +757,6 @@ async def test_a_record_claiming_a_version_another_event_holds_is_parked_not_dro
         await broker.stop()
 
 
-class FirstSendFails:
-    """The dead-letter publisher's producer, whose first send is not acknowledged
-    (KafkaTimeoutError) and writes nothing."""
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self.producer, self.failed = producer, 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.producer, name)
-
-    async def send_and_wait(self, *args: Any, **kwargs: Any) -> Any:
-        if self.failed:
-            return await self.producer.send_and_wait(*args, **kwargs)
-        self.failed += 1
-        raise KafkaTimeoutError("no acknowledgement (injected)")
-
-
 async def test_dead_letters_whose_send_fails_are_sent_again_and_marked_once_sent(
     rig: Rig, infra: Infra
 ) -> None:
@@ -789,7 +772,9 @@ async def test_dead_letters_whose_send_fails_are_sent_again_and_marked_once_sent
             b"{not json",
             f"reason {n}",
         )
-    failing = FirstSendFails(rig.raw_producer)
+    failing = FlakyProducer(
+        rig.raw_producer, 1, lambda: KafkaTimeoutError("no acknowledgement (injected)")
+    )
     publisher = DeadLetterPublisher(
         rig.pool, failing, schema="consumertest", topic=rig.dlq, poll_seconds=0.1
     )
@@ -797,7 +782,7 @@ async def test_dead_letters_whose_send_fails_are_sent_again_and_marked_once_sent
     publishing = asyncio.create_task(publisher.run(stop))
     try:
         dead = await read_until(infra.kafka, rig.dlq, lambda r: True, count=3)
-        assert failing.failed == 1
+        assert failing.failures == 0
         assert sorted(r.key for r in dead) == [b"k-0", b"k-1", b"k-2"]
 
         async def all_marked() -> bool:

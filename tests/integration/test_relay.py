@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from aiokafka.errors import KafkaTimeoutError
 from socialwork_contracts.registry import AgencyProfileAmended
 
 from servicekit.eventstore import START, EventStore, LogPosition, NewEvent
@@ -17,6 +16,7 @@ from servicekit.kafka_admin import ensure_topics
 from servicekit.leadership import LOST_CONNECTION
 from servicekit.relay import OutboxRelay
 from tests.conftest import Infra
+from tests.integration.flaky_producer import FlakyProducer
 from tests.integration.kafka_reader import read_until
 from tests.support import metadata, staff_event, wait_for
 
@@ -84,31 +84,6 @@ async def test_only_one_relay_publishes_and_another_takes_over(
 
 async def _leaders(relays: list[OutboxRelay], n: int) -> bool:
     return sum(r.is_leader for r in relays) == n
-
-
-class FlakyProducer:
-    """Fails the first `failures` hand-overs (a record or a batch) as an unreachable broker
-    would, then delegates."""
-
-    def __init__(self, real: AIOKafkaProducer, failures: int) -> None:
-        self.real = real
-        self.failures = failures
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.real, name)  # partitions_for, create_batch
-
-    def _fail(self) -> None:
-        if self.failures > 0:
-            self.failures -= 1
-            raise KafkaConnectionError("broker unreachable (simulated)")
-
-    async def send(self, *args: object, **kwargs: object) -> object:
-        self._fail()
-        return await self.real.send(*args, **kwargs)
-
-    async def send_batch(self, *args: Any, **kwargs: Any) -> object:
-        self._fail()
-        return await self.real.send_batch(*args, **kwargs)
 
 
 async def test_relay_survives_an_unreachable_broker(
@@ -191,27 +166,6 @@ async def test_advancing_a_checkpoint_never_moves_it_back(store: EventStore) -> 
     assert await store.checkpoint("c") == LogPosition(8, 1)
 
 
-class FirstDeliveryFails:
-    """The relay's producer, whose first batch fails in delivery as a batch the broker never
-    acknowledged does (it expired in the producer: KafkaTimeoutError), nothing of it written.
-    Unlike a broker that refuses the connection (`send` raises), this fails after the hand-over,
-    in the delivery's future."""
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self.producer, self.failed = producer, 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.producer, name)
-
-    async def send_batch(self, builder: Any, topic: str, *, partition: int) -> Any:
-        if self.failed:
-            return await self.producer.send_batch(builder, topic, partition=partition)
-        self.failed += 1
-        expired: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        expired.set_exception(KafkaTimeoutError("the batch expired (injected)"))
-        return expired
-
-
 async def test_a_batch_whose_delivery_fails_is_sent_again_and_the_checkpoint_waits(
     store: EventStore, producer: AIOKafkaProducer, infra: Infra
 ) -> None:
@@ -221,13 +175,17 @@ async def test_a_batch_whose_delivery_fails_is_sent_again_and_the_checkpoint_wai
     await ensure_topics(infra.kafka, [(topic, 1)])
     for i in range(5):
         await store.append(f"d-{i}", [staff_event(f"d-{i}")], expected_version=0)
-    failing = FirstDeliveryFails(producer)
+    # The first batch expires in the producer, unacknowledged: its future fails after the
+    # hand-over (a refused connection raises from the hand-over: test above).
+    failing = FlakyProducer(
+        producer, 1, lambda: KafkaTimeoutError("the batch expired (injected)"), in_delivery=True
+    )
     relay = OutboxRelay(store, failing, producer_name="registry", topic=topic, poll_seconds=0.1)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
     try:
         records = await read_until(infra.kafka, topic, lambda r: True, count=5)
-        assert failing.failed == 1
+        assert failing.failures == 0
         assert sorted(json.loads(r.value)["position"] for r in records) == [1, 2, 3, 4, 5]
 
         async def checkpointed() -> bool:
