@@ -11,7 +11,7 @@ import json
 import random
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from socialwork_contracts import incubation as inc
 from socialwork_contracts import registry as reg
@@ -26,6 +26,7 @@ EXAMPLES = Path(__file__).parents[3] / "contracts" / "examples"
 LAGS = (0, 0, 0, 0, 1, 3, 30)  # days between a fact's day and its recording (the late agency
 # facts, 400 days, are the history's: a by-recording cut-off after these may read kept figures)
 DAY = dt.timedelta(days=1)
+E = TypeVar("E", bound=DomainEvent)
 
 
 class Extras:
@@ -42,9 +43,15 @@ class Extras:
         last day (the generated world ends there)."""
         if day > self.last:
             return
-        example = json.loads((EXAMPLES / f"{cls.event_type}.v1.json").read_text("utf-8"))
-        event = cls.model_validate({**example["data"], **fields})
+        event = example(cls, **fields)
         self.items.append(Item(event, day, self.rng.choice(LAGS) if lag is None else lag))
+
+
+def example(cls: type[E], **fields: Any) -> E:
+    """The event of `cls` with its contract example's fields (of its version), then `fields`."""
+    path = EXAMPLES / f"{cls.event_type}.v{cls.event_version}.json"
+    found = json.loads(path.read_text("utf-8"))
+    return cls.model_validate({**found["data"], **fields})
 
 
 def _payloads(rows: list[FactRow], kind: str) -> list[dict[str, Any]]:

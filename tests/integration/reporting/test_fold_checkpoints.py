@@ -6,6 +6,7 @@ what the old fold of every fact within the cut-off answers (the oracle), late fa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import pickle
 import random
 import zlib
@@ -15,14 +16,16 @@ from typing import Any
 
 import asyncpg
 import pytest
+from socialwork_contracts import registry as reg
 
 from benchmarks.history_generator import fact_rows
 from services.reporting import foldworker
 from services.reporting.domain import checkpoint
-from services.reporting.domain.facts import FactRow
-from services.reporting.domain.periods import end_of_local_day
+from services.reporting.domain.facts import FactRow, fact_row
+from services.reporting.domain.periods import LOCAL, end_of_local_day
 from services.reporting.domain.state import CityState
 from services.reporting.views import ReportQuery, render
+from tests.integration.reporting.every_kind import example
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
 from tests.integration.reporting.prepared import killed_while_keeping
@@ -113,6 +116,49 @@ async def test_a_late_fact_of_a_day_past_the_tail_limit_is_merged_not_folded_aga
     (held,) = worker.held.values()
     assert not answer.refolded and worker.restored == folds and held.merges == 1
     await assert_equal_to_the_fold(pool, answer, asked)
+
+
+async def test_a_late_fact_of_today_is_folded_in_its_order_not_after_the_newest(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Today's facts arrive out of fold order (topics are not ordered with each other): one
+    that occurred before the newest folded fact of the held state's last day is merged into
+    its place. Here the order decides the answer: a reinstatement that occurred before the
+    suspension leaves the agency suspended, folded after it would leave it active."""
+    await insert(pool, list(fact_rows(2000, seed=8)))
+    today = dt.date(2027, 6, 1)  # after every generated fact
+    uscc = "52410105MJ1H5K72XA"
+    registered = reg.AgencyRegistered
+    at = functools.partial(dt.datetime.combine, today, tzinfo=LOCAL)
+    await insert(
+        pool,
+        [
+            fact_row(
+                "today-1",
+                example(registered, uscc=uscc, registered_on=today),
+                uscc,
+                at(dt.time(8)),
+                at(dt.time(8)),
+            ),
+            fact_row(
+                "today-2",
+                example(reg.AgencySuspended, uscc=uscc),
+                uscc,
+                at(dt.time(10)),
+                at(dt.time(10)),
+            ),
+        ],
+    )
+    worker = foldworker.Worker()
+    asked = queries(today, None)
+    await worker.answer(database_url, G, asked, OPTIONS)
+    reinstated = example(reg.AgencyReinstated, uscc=uscc)
+    await insert(pool, [fact_row("today-3", reinstated, uscc, at(dt.time(9)), at(dt.time(11)))])
+    answer = await worker.answer(database_url, G, asked, OPTIONS)
+    (held,) = worker.held.values()
+    assert not answer.refolded and held.merges == 1
+    await assert_equal_to_the_fold(pool, answer, asked)
+    assert held.state.agencies[uscc].status == "suspended"
 
 
 STORE = """
