@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import importlib
+import json
 import shutil
 import tempfile
 import time
@@ -37,6 +38,8 @@ from servicekit.settings import ServiceSettings
 from tests.conftest import TEST_METRICS_TOKEN, TEST_SECRET
 
 T = TypeVar("T")
+E = TypeVar("E", bound=DomainEvent)
+EXAMPLES = Path(__file__).resolve().parents[1] / "contracts" / "examples"
 
 TOKENS = TokenSettings(TEST_SECRET, "socialwork-dev", "socialwork")
 ADMIN = Principal("admin-1", Role.CITY_ADMIN)
@@ -76,6 +79,12 @@ def metadata(actor: str = "tester") -> EventMetadata:
 
 def staff_event(uscc: str, n: int = 3) -> NewEvent:
     return NewEvent(AgencyStaffChanged(uscc=uscc, full_time_staff=n, qualified_staff=1), metadata())
+
+
+def example(cls: type[E], **fields: Any) -> E:
+    """The event of `cls` with its contract example's fields (of its version), then `fields`."""
+    found = json.loads((EXAMPLES / f"{cls.event_type}.v{cls.event_version}.json").read_bytes())
+    return cls.model_validate({**found["data"], **fields})
 
 
 def envelope(

@@ -10,8 +10,7 @@ import datetime as dt
 import json
 import random
 import uuid
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from socialwork_contracts import incubation as inc
 from socialwork_contracts import registry as reg
@@ -21,12 +20,11 @@ from socialwork_contracts.base import DomainEvent
 from benchmarks.history_generator import Item, occurred_recorded
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.periods import LOCAL
+from tests.support import example
 
-EXAMPLES = Path(__file__).parents[3] / "contracts" / "examples"
 LAGS = (0, 0, 0, 0, 1, 3, 30)  # days between a fact's day and its recording (the late agency
 # facts, 400 days, are the history's: a by-recording cut-off after these may read kept figures)
 DAY = dt.timedelta(days=1)
-E = TypeVar("E", bound=DomainEvent)
 
 
 class Extras:
@@ -45,13 +43,6 @@ class Extras:
             return
         event = example(cls, **fields)
         self.items.append(Item(event, day, self.rng.choice(LAGS) if lag is None else lag))
-
-
-def example(cls: type[E], **fields: Any) -> E:
-    """The event of `cls` with its contract example's fields (of its version), then `fields`."""
-    path = EXAMPLES / f"{cls.event_type}.v{cls.event_version}.json"
-    found = json.loads(path.read_text("utf-8"))
-    return cls.model_validate({**found["data"], **fields})
 
 
 def _payloads(rows: list[FactRow], kind: str) -> list[dict[str, Any]]:

@@ -25,10 +25,10 @@ from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.periods import LOCAL, end_of_local_day
 from services.reporting.domain.state import CityState
 from services.reporting.views import ReportQuery, render
-from tests.integration.reporting.every_kind import example
 from tests.integration.reporting.fold_oracle import OPTIONS, G, insert, old_fold, queries
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
 from tests.integration.reporting.prepared import killed_while_keeping
+from tests.support import example
 
 
 async def assert_equal_to_the_fold(

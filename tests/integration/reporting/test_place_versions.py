@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import random
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,8 +25,8 @@ from services.reporting.domain.periods import end_of_local_day, local_date
 from services.reporting.views import ReportQuery, render
 from tests.integration.reporting.fold_oracle import OPTIONS, G, old_fold
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
+from tests.support import example
 
-EXAMPLES = Path(__file__).parents[3] / "contracts" / "examples"
 CST = dt.timezone(dt.timedelta(hours=8))
 DAYS = [
     dt.date(2016, 12, 31),
@@ -44,11 +43,6 @@ RECORDED = [
 ]
 KINDS: tuple[views.Kind, ...] = ("targets", "bases", "trends")
 LATE = ("BaseEstablished", "IncubationStarted", "AgencyGraduated")
-
-
-def _event(cls: type[DomainEvent], **fields: Any) -> DomainEvent:
-    example = json.loads((EXAMPLES / f"{cls.event_type}.v1.json").read_text("utf-8"))
-    return cls.model_validate({**example["data"], **fields})
 
 
 def _row(n: int, event: DomainEvent, day: dt.date, lag_days: int) -> FactRow:
@@ -75,12 +69,12 @@ def place_history(seed: int) -> list[FactRow]:
     extra: list[FactRow] = []
     for b in bases[:6]:
         closed_on = dt.date.fromisoformat(b["established_on"]) + dt.timedelta(days=700)
-        event = _event(inc.BaseClosed, base_id=b["base_id"], closed_on=closed_on)
+        event: DomainEvent = example(inc.BaseClosed, base_id=b["base_id"], closed_on=closed_on)
         extra.append(_row(len(extra), event, closed_on, 30))
     for b in bases[6:9]:
         updated_on = dt.date.fromisoformat(b["established_on"]) + dt.timedelta(days=100)
         office = {"office_id": "1", "area_m2": "20.00", "shared_room": True}
-        event = _event(
+        event = example(
             inc.BaseFacilitiesUpdated, base_id=b["base_id"], offices=[office], updated_on=updated_on
         )
         extra.append(_row(len(extra), event, updated_on, 0))
@@ -88,7 +82,7 @@ def place_history(seed: int) -> list[FactRow]:
         term_end = dt.date.fromisoformat(s["term_end"])
         on = term_end - dt.timedelta(days=10)
         fields = {k: s[k] for k in ("incubation_id", "base_id", "uscc")}
-        event = _event(
+        event = example(
             inc.IncubationExtended,
             **fields,
             previous_term_end=term_end,
@@ -98,7 +92,7 @@ def place_history(seed: int) -> list[FactRow]:
         extra.append(_row(len(extra), event, on, 5))
     for i, s in enumerate(stays[8:16]):
         on = dt.date.fromisoformat(s["started_on"]) + dt.timedelta(days=40)
-        event = _event(
+        event = example(
             inc.IncubationIdentityLinked,
             incubation_id=s["incubation_id"],
             base_id=s["base_id"],
