@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent, schema_urn
-from socialwork_contracts.supervision import AgencyListed
-from socialwork_contracts.topics import SUPERVISION
+from socialwork_contracts.registry import AgencyDeregistered
+from socialwork_contracts.supervision import AgencyListed, PenaltyImposed, ViolationRecorded
+from socialwork_contracts.topics import REGISTRY, SUPERVISION, TopicSpec
 
-from servicekit.auth import Role
+from servicekit.auth import Principal, Role
+from servicekit.command_table import run_command
+from servicekit.commands import CommandContext
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import init_connection
+from services.incubation.domain.commands import ApproveApplication
+from services.incubation.handlers import COMMANDS
 from tests.conftest import Infra
 from tests.integration.incubation.world import ALL_MET, World, new_id, world
-from tests.support import auth, wait_for
+from tests.support import auth, example, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -93,29 +102,38 @@ async def publish_listing(infra: Infra, uscc: str, credit_list: str, ground: str
         legal_basis="《社会组织信用信息管理办法》第十六条",
         listed_on=dt.date(2024, 1, 10),
     )
+    await publish_hand_made(infra, uscc, listing, dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC))
+
+
+async def publish_hand_made(
+    infra: Infra, uscc: str, event: DomainEvent, time: dt.datetime, topic: TopicSpec = SUPERVISION
+) -> None:
+    """`event` about agency `uscc` on its producer's topic (supervision's unless `topic`
+    says), as that producer's relay would publish it, having occurred and been recorded at
+    `time`: a hand-made record, version 1 of a history of its own."""
     envelope = CloudEvent(
         id=str(uuid.uuid4()),
-        source="/socialwork/supervision",
-        type=AgencyListed.type_key(),
+        source=f"/socialwork/{topic.producer}",
+        type=event.type_key(),
         subject=uscc,
-        time=dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC),
-        dataschema=schema_urn(AgencyListed.type_key()),
-        data=listing.model_dump(mode="json"),
+        time=time,
+        dataschema=schema_urn(event.type_key()),
+        data=event.model_dump(mode="json"),
         streamid=uscc,
         streamversion=1,
-        storeid=str(uuid.uuid4()),  # a hand-made record: version 1 of its own history
+        storeid=str(uuid.uuid4()),
         position=1,
-        correlationid="corr-listing",
-        causationid="cause-listing",
-        actor="inspector",
+        correlationid="corr-hand-made",
+        causationid="cause-hand-made",
+        actor="officer",
         actorrole="unit_officer",
-        recordedtime=dt.datetime(2024, 1, 10, 9, 0, tzinfo=dt.UTC),
+        recordedtime=time,
     )
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
     await producer.start()
     try:
         await producer.send_and_wait(
-            SUPERVISION.name, envelope.model_dump_json().encode(), key=uscc.encode()
+            topic.name, envelope.model_dump_json().encode(), key=uscc.encode()
         )
     finally:
         await producer.stop()
@@ -155,6 +173,55 @@ async def test_a_serious_listing_ends_the_incubation_and_bars_admission(
     assert await admission_refused(w, listed)
 
 
+def serious_breach(uscc: str, base_id: str) -> DomainEvent:
+    """guidance §5.3: a serious violation of a banned use (here subletting an office)."""
+    event = example(
+        ViolationRecorded,
+        uscc=uscc,
+        base_id=base_id,
+        violation_id=new_id(),
+        found_on=dt.date(2024, 1, 10),
+    )
+    assert (event.category, event.severity) == ("office_subletting", "serious")
+    return event
+
+
+def suspension_penalty(uscc: str, _: str) -> DomainEvent:
+    """domain.md: a penalty suspending the agency's activities ends its stay."""
+    return example(
+        PenaltyImposed,
+        uscc=uscc,
+        penalty_id=new_id(),
+        kind="suspension",
+        decided_on=dt.date(2024, 1, 10),
+        suspended_until=dt.date(2024, 4, 10),
+    )
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"),
+    [(serious_breach, "agreement_breach"), (suspension_penalty, "penalty_or_listing")],
+)
+async def test_a_serious_case_ends_the_stay_for_its_reason_on_its_local_day(
+    w: World, infra: Infra, cause: Callable[[str, str], DomainEvent], reason: str
+) -> None:
+    """A serious breach of the incubation agreement, or a suspension penalty, ends the stay,
+    each for its own reason, on the day it happened in local time (07:00 in Zhengzhou is
+    still the day before in UTC)."""
+    await w.base()
+    uscc = await w.register()
+    incubation_id = await w.admit(uscc, "301")
+    happened = dt.datetime(2024, 1, 10, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    await publish_hand_made(infra, uscc, cause(uscc, w.base_id), happened)
+
+    async def ended() -> bool:
+        return await w.status(incubation_id) == "terminated"
+
+    await wait_for(ended)
+    state = (await w.incubation.get(f"/incubations/{incubation_id}", headers=auth())).json()
+    assert (state["termination_reason"], state["ended_on"]) == (reason, "2024-01-10")
+
+
 async def test_an_abnormal_listing_bars_admission_but_does_not_evict(
     w: World, infra: Infra
 ) -> None:
@@ -167,6 +234,52 @@ async def test_an_abnormal_listing_bars_admission_but_does_not_evict(
     # an eviction would already show.
     await wait_for(lambda: admission_refused(w, listed))
     assert await w.status(incubation_id) == "incubating"
+
+
+async def test_a_deregistration_waits_for_an_approval_in_flight_and_ends_its_stay(
+    w: World, infra: Infra, database_url: str
+) -> None:
+    """The reaction to a deregistration takes the agency's lock before it looks for the
+    agency's places, as an approval takes it before it gives one: an approval not yet committed
+    when the deregistration is applied holds the lock, so the reaction waits for its commit and
+    ends the stay it made. Without the lock the reaction would look first, find no place, and
+    leave a deregistered agency an approved stay."""
+    await w.base()
+    uscc = await w.register()
+    incubation_id = await w.apply(uscc)
+    await w.review(incubation_id)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2, init=init_connection)
+    try:
+        async with pool.acquire() as conn:
+            approval = conn.transaction()
+            await approval.start()
+            command = ApproveApplication.model_validate(w.approval(incubation_id))
+            officer = Principal("officer", Role.CITY_ADMIN)
+            context = CommandContext(officer, "corr-approval", dt.datetime.now(dt.UTC))
+            await run_command(COMMANDS, EventStore(pool, "incubation"), conn, command, context)
+            # Published by hand: this session is a superuser's, which could write any store,
+            # so every relay holds back what was recorded after its transaction began
+            # (servicekit.eventstore.store._settled) and the registry's would publish it late.
+            closed = AgencyDeregistered(uscc=uscc, reason="理事会决议解散")
+            await publish_hand_made(infra, uscc, closed, dt.datetime.now(dt.UTC), REGISTRY)
+
+            async def waiting_or_applied() -> bool:
+                waiting = await pool.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                )
+                agency = await w.incubation.get(f"/agencies/{uscc}", headers=auth())
+                return bool(waiting) or agency.json()["status"] == "deregistered"
+
+            await wait_for(waiting_or_applied)
+            await approval.commit()
+    finally:
+        await pool.close()
+
+    async def ended() -> bool:
+        return await w.status(incubation_id) == "terminated"
+
+    await wait_for(ended)
 
 
 async def test_api_edges(w: World, database_url: str) -> None:

@@ -28,8 +28,8 @@ async def w(service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Asy
         yield both
 
 
-async def take_on(w: World, recorded_on: str = "2023-04-03") -> str:
-    group = new_id()
+async def take_on(w: World, recorded_on: str = "2023-04-03", group: str | None = None) -> str:
+    group = group or new_id()
     operator = auth(Role.BASE_OPERATOR, base=w.base_id)
     answer = await w.incubation.post(
         "/commands/record-group-in-preparation",
@@ -59,6 +59,12 @@ async def test_an_assisted_group_is_admitted_and_its_history_follows_the_agency(
     group = await take_on(w)
     assert (await get(w, f"/agencies/{group}"))["status"] == "preparing"
 
+    # A first application refused: the link takes the group's every stay, whatever its status.
+    refused = await w.apply(group)
+    await w.ok(
+        "reject-application",
+        {"incubation_id": refused, "reasons": ["材料不全"], "rejected_on": "2023-04-20"},
+    )
     incubation_id = await w.admit(group, "301")  # applied, reviewed, approved, signed, moved in
     await w.ok(
         "record-support",
@@ -107,6 +113,8 @@ async def test_an_assisted_group_is_admitted_and_its_history_follows_the_agency(
     await wait_for(linked)
     stay = await get(w, f"/incubations/{incubation_id}")
     assert (stay["status"], stay["provisional_id"]) == ("incubating", group)
+    first = await get(w, f"/incubations/{refused}")
+    assert (first["status"], first["uscc"], first["provisional_id"]) == ("rejected", uscc, group)
     support = await get(w, "/support", uscc=uscc)
     assert sorted(s["support_type"] for s in support) == ["funding", "registration_help"]
     assert await get(w, "/support", uscc=group) == []
@@ -118,8 +126,9 @@ async def test_an_assisted_group_is_admitted_and_its_history_follows_the_agency(
         uscc,
         "2023-09-01",
     )
-    # The agency holds the one place now; the provisional id is no longer an applicant.
-    assert [a["incubation_id"] for a in await get(w, "/applications", uscc=uscc)] == [incubation_id]
+    # The agency holds the group's applications now; the provisional id is no longer an applicant.
+    applications = await get(w, "/applications", uscc=uscc)
+    assert sorted(a["incubation_id"] for a in applications) == sorted([refused, incubation_id])
     gone = await w.incubation.get(f"/agencies/{group}", headers=auth())
     assert gone.status_code == 404
     again = await w.command(
@@ -133,6 +142,38 @@ async def test_an_assisted_group_is_admitted_and_its_history_follows_the_agency(
         },
     )
     assert again.status_code == 422, again.text
+
+
+async def test_a_rebuild_does_not_link_a_group_its_registration_did_not_find(w: World) -> None:
+    """A registration naming a group this service has not recorded is declined (an unknown
+    group), and the decline is recorded. The group is then taken on and admitted under its
+    provisional id. A rebuild of the registry's agencies replays the registration: it must
+    answer from the recorded decline, not link the group's stay now, against today's state."""
+    await w.base()
+    group = new_id()
+    body = registration(0)
+    uscc = uscc_for(random.randint(10**8, 31**9 - 1), unit_code="410105")
+    body.update(uscc=uscc, provisional_id=group, registered_on="2023-03-01")
+    answer = await w.registry.post("/commands/register-agency", json=body, headers=auth())
+    assert answer.status_code == 201, answer.text
+    await w.known(uscc, "active")  # applied, the group's link declined in the same transaction
+    await take_on(w, group=group)
+    incubation_id = await w.admit(group, "301")
+
+    rebuild = await w.incubation.post(
+        "/admin/consumers/incubation.registry-agencies/rebuild", headers=auth()
+    )
+    assert rebuild.status_code == 202, rebuild.text
+
+    async def replayed() -> bool:
+        return (await w.incubation.get("/health/ready")).status_code == 200
+
+    await wait_for(replayed, timeout=60)
+    await w.known(uscc, "active")  # the agencies' view is back
+    stay = await get(w, f"/incubations/{incubation_id}")
+    assert (stay["uscc"], stay["provisional_id"]) == (group, None)
+    [row] = await get(w, "/groups", base_id=w.base_id)
+    assert (row["status"], row["uscc"]) == ("preparing", None)
 
 
 async def test_a_group_not_registered_in_six_months_is_flagged_once(w: World) -> None:

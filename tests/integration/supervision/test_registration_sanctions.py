@@ -43,7 +43,8 @@ async def test_revocation_in_the_registry_lists_the_agency(apps: Apps) -> None:
             "uscc": uscc,
             "reason": "以欺骗手段取得登记",
             "decision_document": "郑民撤〔2022〕3号",
-            "occurred_at": "2022-06-15T09:30:00+08:00",
+            # Early in the local day: still 2022-06-14 in UTC. The list is dated locally.
+            "occurred_at": "2022-06-15T07:30:00+08:00",
         },
     )
 

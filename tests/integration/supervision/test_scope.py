@@ -347,3 +347,24 @@ async def test_an_agency_missing_from_the_local_table_is_never_in_scope(apps: Ap
     assert not wrong, "\n".join(map(str, wrong))
     missing = await apps.supervision.get(f"/credit-files/{uscc}", headers=callers[ERQI])
     assert missing.json()["code"] == "agency_not_found"
+
+
+async def test_an_agency_moved_to_another_unit_is_in_the_new_units_scope(apps: Apps) -> None:
+    """A change of registration moving the agency to another reporting unit moves its credit
+    file with it: the new unit's officer reads it, the old one's no longer does."""
+    uscc = await register(apps, "jinshui", "410105")
+    route, violation = commands(uscc)[0]
+    recorded = await apps.supervision.post(route, json=violation, headers=auth())
+    assert recorded.status_code == 201, recorded.text
+    move = {"uscc": uscc, "amended_on": "2020-01-01", "reporting_unit": "erqi"}
+    moved = await apps.registry.post("/commands/amend-agency-profile", json=move, headers=auth())
+    assert moved.status_code == 201, moved.text
+    path = f"/credit-files/{uscc}"
+
+    async def readable_in_erqi() -> bool:
+        answer = await apps.supervision.get(path, headers=auth(Role.UNIT_OFFICER, unit="erqi"))
+        return answer.status_code == 200
+
+    await wait_for(readable_in_erqi)
+    old = await apps.supervision.get(path, headers=auth(Role.UNIT_OFFICER, unit="jinshui"))
+    assert old.status_code in REFUSED
