@@ -5,11 +5,13 @@ the scheduled check once, and counted by reporting in the half-year report of th
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from socialwork_contracts.periods import LOCAL_TIME_ZONE
 
 from servicekit.auth import Role
 from services.reporting.app import create_app as create_reporting
@@ -115,6 +117,13 @@ async def test_staff_funding_services_and_flags_reach_the_evaluation_and_the_rep
         result: dict[str, Any] = answer.json()
         return result
 
+    tomorrow = dt.datetime.now(LOCAL_TIME_ZONE).date() + dt.timedelta(days=1)
+    ahead = await w.incubation.post(
+        "/commands/run-scheduled-checks", json={"as_of": tomorrow.isoformat()}, headers=auth()
+    )
+    assert (ahead.status_code, ahead.json()["code"]) == (422, "future_date")
+    # The day before 90 quiet days are up (since 2023-09-30): not yet inactive.
+    assert (await check("2023-12-28"))["inactive"] == []
     # Two runs at once (two replicas' clocks): each flag is recorded by one of them only.
     one, two = await asyncio.gather(check("2024-07-10"), check("2024-07-10"))
     assert one["inactive"] + two["inactive"] == [resident]  # quiet since 2023-09-30

@@ -91,6 +91,19 @@ async def test_a_date_after_today_is_refused_and_nothing_is_recorded(
     assert checked.json()["overdue"] == [rectification_id]
 
 
+async def test_one_run_long_after_records_each_fact_that_time_makes_due_in_turn(
+    apps: Apps,
+) -> None:
+    """A check run long after a deadline (the service down for months, the first run after a
+    restore) records in one run what each fact in turn makes due: the rectification overdue,
+    then its abnormal listing's escalation to the serious list two years later."""
+    rectification_id = await ordered_rectification(apps)  # overdue from 2024-05-01
+    checked = await apps.supervision.post(CHECKS, json={"as_of": "2026-06-01"}, headers=auth())
+    assert checked.status_code == 200, checked.text
+    found = checked.json()
+    assert (found["overdue"], len(found["escalated"])) == ([rectification_id], 1)
+
+
 async def test_one_failing_item_does_not_stop_the_others(
     apps: Apps, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,5 @@
-"""servicekit.scheduler on the real database: one leader runs the job; another takes over."""
+"""servicekit.scheduler on the real database: one leader runs the job; another takes over, and a
+leader whose connection (and lock) is lost stops."""
 
 from __future__ import annotations
 
@@ -73,6 +74,37 @@ async def test_a_failing_run_is_counted_and_the_next_tick_runs_again(pool: async
     assert job.failures == 1
     stop.set()
     await task
+
+
+async def test_a_leader_whose_connection_is_lost_stops_running_the_job(pool: asyncpg.Pool) -> None:
+    """The lock lives on the leader's connection. When that connection is lost (its backend
+    terminated, as by a PostgreSQL restart or a network cut), another instance takes the lock,
+    and the old leader stops running the job at once, though the job never touches that
+    connection. A scheduler that went on ticking passed every other test."""
+
+    async def nothing(now: dt.datetime) -> None:
+        return None
+
+    first, second = (
+        PeriodicJob(pool, name="check", job=nothing, interval_seconds=0.05, retry_seconds=0.05)
+        for _ in range(2)
+    )
+    stop = asyncio.Event()
+    running = [asyncio.create_task(first.run(stop))]
+    try:
+        await wait_for(lambda: _true(first.runs > 0))
+        running.append(asyncio.create_task(second.run(stop)))
+        await pool.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        await wait_for(lambda: _true(second.is_leader and not first.is_leader))
+        before, target = first.runs, second.runs + 5
+        await wait_for(lambda: _true(second.runs >= target))  # five ticks of the new leader
+        assert first.runs == before
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
 
 
 async def _true(value: bool) -> bool:
