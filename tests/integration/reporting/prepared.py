@@ -41,6 +41,13 @@ async def reporting_schema(pool: asyncpg.Pool) -> str:
         return await readmodel.ensure(conn)
 
 
+async def ready_to_replay(pool: asyncpg.Pool) -> str:
+    """`reporting_schema`, then the name its live consumer saves its offsets under."""
+    await reporting_schema(pool)
+    async with pool.acquire() as conn:
+        return await readmodel.live_consumer(conn)
+
+
 async def killed_while_keeping(
     pool: asyncpg.Pool, database_url: str, script: str, lock: str, *arguments: object
 ) -> None:

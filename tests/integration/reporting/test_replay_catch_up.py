@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from services.reporting import readmodel
 from services.reporting.replay import replay
 from tests.conftest import Infra
+from tests.integration.reporting.prepared import ready_to_replay
 from tests.support import uscc_for
 
 pytestmark = pytest.mark.infra
@@ -74,10 +74,7 @@ async def test_a_switch_leaves_the_new_generation_where_the_live_consumer_goes_o
     topic, uscc = await published(infra)
     pool = await create_pool(database_url, max_size=4)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
-            live = await readmodel.live_consumer(conn)
+        live = await ready_to_replay(pool)
         await pool.execute(
             "INSERT INTO reporting.consumer_offsets (consumer, topic, partition, next_offset) "
             "VALUES ($1, $2, 0, $3)",

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
-from services.reporting import readmodel
 from services.reporting.replay import replay
 from tests.conftest import Infra
+from tests.integration.reporting.prepared import ready_to_replay
 
 pytestmark = pytest.mark.infra
 
@@ -60,10 +59,7 @@ async def test_the_live_consumer_expects_each_streams_next_version(
         await producer.stop()
     pool = await create_pool(database_url, max_size=4)
     try:
-        await EventStore(pool, "reporting").create_schema()
-        async with pool.acquire() as conn:
-            await readmodel.ensure(conn)
-            live = await readmodel.live_consumer(conn)
+        live = await ready_to_replay(pool)
         result = await replay(
             pool, infra.kafka, [topic], generation="reporting_g2", switch=True, max_records=2
         )

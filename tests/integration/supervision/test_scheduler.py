@@ -70,10 +70,12 @@ async def test_a_failing_run_is_counted_and_the_next_tick_runs_again(pool: async
     job = PeriodicJob(pool, name="flaky-job", job=flaky, interval_seconds=0.05)
     stop = asyncio.Event()
     task = asyncio.create_task(job.run(stop))
-    await wait_for(lambda: _true(job.runs >= 2))
-    assert job.failures == 1
-    stop.set()
-    await task
+    try:  # a failed assertion must not leave the job running (the test would never end)
+        await wait_for(lambda: _true(job.runs >= 2))
+        assert job.failures == 1
+    finally:
+        stop.set()
+        await task
 
 
 async def test_a_leader_whose_connection_is_lost_stops_running_the_job(pool: asyncpg.Pool) -> None:

@@ -1,0 +1,437 @@
+"""Guarantees tried by mutation: each entry breaks one guarantee with a one-line change, and names
+the tests that must then fail (`python -m tests.mutants`; README.md).
+
+A mutant that every listed test passes is a guarantee no test holds: write the test that fails
+against it, then add it here. An entry marked `equivalent` changes nothing any caller can see
+(its reason says why); it stays listed so that nobody tries it again. `test_catalogue.py` checks
+in CI that every entry still applies to the code as it is (its text found exactly once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str  # the file changed, from the project's root
+    old: str  # found exactly once in it
+    new: str
+    tests: tuple[str, ...]  # pytest node ids or paths: at least one must fail
+    guarantee: str
+    equivalent: str = ""  # why no caller can tell it apart (then no test is expected to fail)
+
+
+PROCESS = "servicekit/process.py"
+INCUBATION = "services/incubation/consumers.py"
+SUPERVISION = "services/supervision/consumers.py"
+REGISTRY = "services/registry/consumers.py"
+READMODEL = "services/reporting/readmodel.py"
+REPLAY = "services/reporting/replay.py"
+FOLD = "services/reporting/foldworker.py"
+SCHEDULER = "servicekit/scheduler.py"
+RELAY = "servicekit/relay.py"
+CONSUMER = "servicekit/consumer.py"
+DEAD_LETTERS = "servicekit/dead_letters.py"
+GROUP_COMMIT = "servicekit/group_commit.py"
+SUPERVISION_CHECKS = "services/supervision/checks.py"
+INCUBATION_CHECKS = "services/incubation/checks.py"
+
+RULES = "tests/integration/incubation/test_incubation_rules.py"
+ASSISTANCE = "tests/integration/incubation/test_registration_assistance.py"
+REACTIONS = "tests/integration/test_registry_reactions.py"
+SANCTIONS = "tests/integration/supervision/test_registration_sanctions.py"
+SCOPE = "tests/integration/supervision/test_scope.py"
+CATCH_UP = "tests/integration/reporting/test_replay_catch_up.py"
+SCHEDULER_TESTS = "tests/integration/supervision/test_scheduler.py"
+CHECK_ITEMS = "tests/integration/supervision/test_scheduled_check_items.py"
+BASE_OPERATIONS = "tests/integration/incubation/test_base_operations.py"
+
+GROUPS: dict[str, tuple[Mutant, ...]] = {
+    "mechanism": (
+        Mutant(
+            "relay-passes-a-failed-delivery",
+            RELAY,
+            "                raise outcome  # the broker, not the record: send the batch again\n",
+            "                pass\n",
+            (
+                "tests/integration/test_relay.py::"
+                "test_a_batch_whose_delivery_fails_is_sent_again_and_the_checkpoint_waits",
+            ),
+            "the relay's checkpoint moves only past batches Kafka acknowledged",
+        ),
+        Mutant(
+            "consumer-drops-a-record-claiming-a-taken-version",
+            CONSUMER,
+            "                and envelope.id != last[1]\n",
+            "                and False\n",
+            (
+                "tests/integration/test_consumer.py::"
+                "test_a_record_claiming_a_version_another_event_holds_is_parked_not_dropped",
+            ),
+            "a record claiming a version another event holds is parked with its reason",
+        ),
+        Mutant(
+            "dead-letters-marked-before-they-are-sent",
+            DEAD_LETTERS,
+            "        for row in rows:\n            # Header names",
+            "        await conn.execute(\n"
+            '            f"UPDATE {self.schema}.dead_letters "\n'
+            '            "SET published_at = clock_timestamp() "\n'
+            '            "WHERE id = ANY($1::bigint[])",\n'
+            '            [r["id"] for r in rows],\n'
+            "        )\n"
+            "        for row in rows:\n            # Header names",
+            (
+                "tests/integration/test_consumer.py::"
+                "test_dead_letters_whose_send_fails_are_sent_again_and_marked_once_sent",
+            ),
+            "a dead letter is marked published only once its topic acknowledged it",
+        ),
+        Mutant(
+            "answers-before-the-commit",
+            GROUP_COMMIT,
+            '            await conn.execute("COMMIT; BEGIN")\n',
+            "            for pending, result in done:\n"
+            "                pending.future.set_result(result)\n"
+            '            await conn.execute("COMMIT; BEGIN")\n',
+            ("tests/integration/test_group_commit.py",),
+            "a command is answered accepted only once its group committed",
+        ),
+    ),
+    "fold": (
+        Mutant(
+            "held-state-appends-late-facts",
+            FOLD,
+            "    held.merge(facts)\n    held.merges += 1\n",
+            "    for fact in facts:\n        held.add(*fact)\n    held.merges += 1\n",
+            ("tests/integration/reporting/test_fold_checkpoints.py",),
+            "a late fact of the held state's last day is folded in its order",
+        ),
+    ),
+    "reactions": (
+        Mutant(
+            "replay-decides-a-declined-reaction-again",
+            PROCESS,
+            "if previous is not None and previous.refusal is not None:",
+            "if False:",
+            (ASSISTANCE,),
+            "a replayed cause answers from the recorded decline, never decides again",
+        ),
+        Mutant(
+            "decline-not-recorded",
+            PROCESS,
+            "reason=str(exc))\n",
+            "reason=str(exc))\n            return None\n",
+            (REACTIONS,),
+            "a process manager's decline is a recorded decision",
+        ),
+        Mutant(
+            "reaction-without-causation",
+            PROCESS,
+            "causation_id=cause.id,",
+            "causation_id=None,",
+            (REACTIONS,),
+            "every reaction's event names the event that caused it",
+        ),
+        Mutant(
+            "reaction-dated-now",
+            PROCESS,
+            "occurred_at=cause.time,",
+            "occurred_at=__import__('datetime').datetime.now(__import__('datetime').UTC),",
+            (REACTIONS,),
+            "a reaction occurs when its cause did, not when it was processed",
+        ),
+        Mutant(
+            "reaction-command-id-random",
+            PROCESS,
+            'command_id = f"pm:{process}:{cause.id}"',
+            "command_id = f\"pm:{process}:{__import__('uuid').uuid4()}\"",
+            (REACTIONS,),
+            "a redelivered or replayed cause runs its command once",
+        ),
+        Mutant(
+            "reaction-without-the-agency-lock",
+            INCUBATION,
+            '    await readmodel.lock(conn, f"agency:{uscc}")\n',
+            "    pass\n",
+            (f"{RULES}::test_a_deregistration_waits_for_an_approval_in_flight_and_ends_its_stay",),
+            "an admission in flight is ended by a deregistration, not left to a closed agency",
+        ),
+        Mutant(
+            "abnormal-listing-evicts",
+            INCUBATION,
+            'if event.list == "serious":',
+            'if event.list in ("serious", "abnormal"):',
+            (RULES,),
+            "an abnormal listing bars admission but does not end a stay (domain.md)",
+        ),
+        Mutant(
+            "breach-reason-swapped",
+            INCUBATION,
+            '"agreement_breach"\n                    if event.category in BREACH_CATEGORIES',
+            '"agreement_breach"\n                    if event.category not in BREACH_CATEGORIES',
+            (RULES,),
+            "a serious breach of a banned use ends the stay as a breach (guidance §5.3)",
+        ),
+        Mutant(
+            "stay-ended-on-the-utc-day",
+            INCUBATION,
+            "    return local_date(envelope.time)",
+            "    return envelope.time.astimezone(__import__('datetime').UTC).date()",
+            (RULES,),
+            "a stay ends on its cause's local day",
+        ),
+        Mutant(
+            "group-link-takes-one-stay",
+            INCUBATION,
+            "for incubation_id in await readmodel.group_incubations(conn, pid):",
+            "for incubation_id in (await readmodel.group_incubations(conn, pid))[:1]:",
+            (ASSISTANCE,),
+            "a registered group's every stay follows the agency",
+        ),
+        Mutant(
+            "suspension-penalty-keeps-the-stay",
+            INCUBATION,
+            'ENDING_PENALTIES = frozenset({"suspension", "revocation"})',
+            'ENDING_PENALTIES = frozenset({"revocation"})',
+            (RULES,),
+            "a suspension penalty ends the stay (domain.md)",
+        ),
+        Mutant(
+            "group-never-linked",
+            INCUBATION,
+            "if event.provisional_id is not None:",
+            "if False:",
+            (ASSISTANCE,),
+            "a registration naming a group links it (注册协助)",
+        ),
+        Mutant(
+            "staff-change-ignored",
+            INCUBATION,
+            "                await readmodel.update_agency("
+            "conn, event.uscc, version, staff=staff)\n",
+            "                pass\n",
+            (RULES,),
+            "graduation reads the registry's current staff counts",
+        ),
+        Mutant(
+            "sanction-listed-on-the-utc-day",
+            SUPERVISION,
+            "decided_on=local_date(envelope.time),",
+            "decided_on=envelope.time.astimezone(__import__('datetime').UTC).date(),",
+            (SANCTIONS,),
+            "a registry sanction is listed on its local day",
+        ),
+        Mutant(
+            "move-to-another-unit-ignored",
+            SUPERVISION,
+            "await readmodel.amend_agency(conn, event.uscc, event.name, event.reporting_unit)",
+            "await readmodel.amend_agency(conn, event.uscc, event.name, None)",
+            (SCOPE,),
+            "an agency's credit file is in its current unit's scope",
+        ),
+        Mutant(
+            "reinstatement-ignored-by-supervision",
+            SUPERVISION,
+            '                await readmodel.set_agency_status(conn, event.uscc, "active")\n',
+            "                pass\n",
+            (),
+            "supervision knows an agency's status",
+            equivalent="supervision counts active and suspended agencies alike (both live) and "
+            "reads no other status",
+        ),
+        Mutant(
+            "shortfall-violation-id-random",
+            SUPERVISION,
+            "violation_id=str(uuid.uuid5(SHORTFALL_IDS, envelope.id)),",
+            "violation_id=str(uuid.uuid4()),",
+            (),
+            "one violation per staff shortfall, however often it is delivered",
+            equivalent="the reaction's command id (from the cause's id) already answers a "
+            "redelivery from the command record",
+        ),
+        Mutant(
+            "suspension-penalty-without-its-end",
+            REGISTRY,
+            "until=event.suspended_until,",
+            "until=None,",
+            (REACTIONS,),
+            "a suspension penalty suspends the registration until its end",
+        ),
+    ),
+    "switch": (
+        Mutant(
+            "switch-while-the-live-consumer-is-ahead",
+            READMODEL,
+            'if any(r["next_offset"] > offsets.get((r["topic"], r["partition"]), 0) '
+            "for r in live):",
+            "if False:",
+            (CATCH_UP,),
+            "readers switch to a generation holding everything the live consumer applied",
+        ),
+        Mutant(
+            "switch-without-the-partition-locks",
+            READMODEL,
+            "        await hold_partitions("
+            "conn, CONTROL, live_consumer, partitions | set(offsets))\n",
+            "        pass\n",
+            ("tests/integration/reporting/test_switch_lock_order.py",),
+            "a switch waits for a live batch instead of deadlocking with it",
+        ),
+        Mutant(
+            "switch-reads-the-live-offsets-unlocked",
+            READMODEL,
+            "        live = await conn.fetch(known, live_consumer)  "
+            "# after the locks: what batches committed\n",
+            "        live = []\n",
+            (CATCH_UP,),
+            "the live consumer's offsets are read after its batches' locks",
+        ),
+        Mutant(
+            "switch-leaves-the-live-offsets",
+            READMODEL,
+            "        await save_offsets(conn, live_consumer, offsets)\n        # The live",
+            "        # The live",
+            (CATCH_UP,),
+            "after a switch the live consumer goes on from the replay's offsets",
+        ),
+        Mutant(
+            "live-consumer-expects-the-lowest-version",
+            READMODEL,
+            """'ORDER BY topic, store_id, stream_id, version DESC, "offset"',""",
+            """'ORDER BY topic, store_id, stream_id, version ASC, "offset"',""",
+            (),
+            "the live consumer expects each stream's next version after a switch",
+            equivalent="replay_streams keeps each stream's highest version only",
+        ),
+        Mutant(
+            "catch-up-offsets-not-advanced",
+            REPLAY,
+            "            offsets = {tp: max(offsets[tp], ends[tp]) for tp in partitions}\n",
+            "            pass\n",
+            (CATCH_UP,),
+            "a catch-up reads each record once and ends",
+        ),
+        Mutant(
+            "catch-up-without-refresh",
+            REPLAY,
+            "                refresh=True,\n                max_records=max_records,\n"
+            "            )\n            counts += more",
+            "                refresh=False,\n                max_records=max_records,\n"
+            "            )\n            counts += more",
+            (CATCH_UP,),
+            "what a catch-up reads updates the summaries and versions",
+        ),
+        Mutant(
+            "replay-batch-offsets-not-saved",
+            REPLAY,
+            "        await readmodel.save_offsets(conn, consumer, offsets)\n"
+            "        await readmodel.append_stream_versions",
+            "        await readmodel.append_stream_versions",
+            ("tests/integration/reporting/test_replay_killed.py",),
+            "a replay killed mid-load resumes without loss or duplicates",
+        ),
+        Mutant(
+            "replay-stream-versions-not-kept",
+            REPLAY,
+            "        await readmodel.append_stream_versions(conn, generation, batch.streams)\n",
+            "        pass\n",
+            ("tests/integration/reporting/test_replay_killed.py",),
+            "the live consumer expects each stream's next version after a switch",
+        ),
+        Mutant(
+            "replay-dead-letters-not-recorded",
+            REPLAY,
+            "            await readmodel.record_dead_letters(conn, consumer, batch.dead)\n",
+            "            pass\n",
+            ("tests/integration/reporting/test_replay_refusals.py",),
+            "a record the replay cannot store is a dead letter with its reason",
+        ),
+    ),
+    "scheduler": (
+        Mutant(
+            "scheduler-ignores-a-lost-lock",
+            SCHEDULER,
+            "                still_held(conn, self._leadership.lock_name)\n",
+            "                pass\n",
+            (SCHEDULER_TESTS,),
+            "a scheduled job runs in the one process holding its lock",
+        ),
+        Mutant(
+            "a-failing-run-stops-the-scheduler",
+            SCHEDULER,
+            "        except Exception:\n            self.failures += 1",
+            "        except ZeroDivisionError:\n            self.failures += 1",
+            (SCHEDULER_TESTS,),
+            "a failing run is logged and retried at the next tick",
+        ),
+        Mutant(
+            "clock-fact-dated-now",
+            SUPERVISION_CHECKS,
+            "    return min(start, now)\n",
+            "    return now\n",
+            ("tests/integration/supervision/test_supervision_flow.py",),
+            "a fact that time makes happens at the start of its local day",
+        ),
+        Mutant(
+            "group-overdue-a-day-early",
+            INCUBATION_CHECKS,
+            "        if day <= as_of:  # a deadline",
+            "        if day - dt.timedelta(days=1) <= as_of:  # a deadline",
+            (ASSISTANCE,),
+            "a group is overdue from the working day after its deadline (§203)",
+        ),
+        Mutant(
+            "term-overrun-on-its-last-day",
+            INCUBATION_CHECKS,
+            "        day = term_end + dt.timedelta(days=1)  # a term",
+            "        day = term_end  # a term",
+            (BASE_OPERATIONS,),
+            "a stay overruns its term the day after the term ends",
+        ),
+        Mutant(
+            "inactive-a-day-early",
+            INCUBATION_CHECKS,
+            '        if day > as_of:\n            continue\n        key = f"inactive',
+            "        if day > as_of + dt.timedelta(days=1):\n            continue\n"
+            '        key = f"inactive',
+            (BASE_OPERATIONS,),
+            "a stay is inactive once the days in force have passed, not before",
+        ),
+        Mutant(
+            "incubation-flag-dated-now",
+            INCUBATION_CHECKS,
+            "        occurred_at=min(dt.datetime.combine(day, dt.time(0, 0), "
+            "tzinfo=LOCAL_TIME_ZONE), now),",
+            "        occurred_at=now,",
+            (BASE_OPERATIONS,),
+            "a flag happens on its own day, whenever the check ran",
+        ),
+        Mutant(
+            "incubation-check-ahead-of-today",
+            INCUBATION_CHECKS,
+            "    refuse_future(as_of, now)\n    report = CheckReport(as_of)\n    async with",
+            "    report = CheckReport(as_of)\n    async with",
+            (BASE_OPERATIONS,),
+            "a check for a day after today is refused (it would record facts ahead of time)",
+        ),
+        Mutant(
+            "one-round-a-run",
+            SUPERVISION_CHECKS,
+            "MAX_ROUNDS = 10",
+            "MAX_ROUNDS = 1",
+            (CHECK_ITEMS,),
+            "one run records what each fact in turn makes due",
+        ),
+        Mutant(
+            "a-refused-item-tried-again-and-again",
+            SUPERVISION_CHECKS,
+            "            else:\n                settled.add(item.command_id)",
+            "            else:\n                pass",
+            (CHECK_ITEMS,),
+            "an item that failed is tried again by the next run, not within this one",
+        ),
+    ),
+}
