@@ -6,13 +6,13 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.envelope import CloudEvent, schema_urn
+from socialwork_contracts.periods import LOCAL_TIME_ZONE
 from socialwork_contracts.registry import AgencyDeregistered
 from socialwork_contracts.supervision import AgencyListed, PenaltyImposed, ViolationRecorded
 from socialwork_contracts.topics import REGISTRY, SUPERVISION, TopicSpec
@@ -211,7 +211,7 @@ async def test_a_serious_case_ends_the_stay_for_its_reason_on_its_local_day(
     await w.base()
     uscc = await w.register()
     incubation_id = await w.admit(uscc, "301")
-    happened = dt.datetime(2024, 1, 10, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    happened = dt.datetime(2024, 1, 10, 7, 0, tzinfo=LOCAL_TIME_ZONE)
     await publish_hand_made(infra, uscc, cause(uscc, w.base_id), happened)
 
     async def ended() -> bool:
