@@ -81,9 +81,15 @@ def staff_event(uscc: str, n: int = 3) -> NewEvent:
     return NewEvent(AgencyStaffChanged(uscc=uscc, full_time_staff=n, qualified_staff=1), metadata())
 
 
+def example_message(type_key: str) -> dict[str, Any]:
+    """The contract's example message of `type_key` ("AgencyRegistered.v2"), as a dict."""
+    message: dict[str, Any] = json.loads((EXAMPLES / f"{type_key}.json").read_bytes())
+    return message
+
+
 def example(cls: type[E], **fields: Any) -> E:
     """The event of `cls` with its contract example's fields (of its version), then `fields`."""
-    found = json.loads((EXAMPLES / f"{cls.event_type}.v{cls.event_version}.json").read_bytes())
+    found = example_message(f"{cls.event_type}.v{cls.event_version}")
     return cls.model_validate({**found["data"], **fields})
 
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from socialwork_contracts.base import DomainEvent
-from socialwork_contracts.envelope import CloudEvent, schema_urn
+from socialwork_contracts.envelope import schema_urn
 from socialwork_contracts.periods import LOCAL_TIME_ZONE
 from socialwork_contracts.registry import AgencyDeregistered
 from socialwork_contracts.supervision import AgencyListed, PenaltyImposed, ViolationRecorded
@@ -26,7 +26,7 @@ from services.incubation.domain.commands import ApproveApplication
 from services.incubation.handlers import COMMANDS
 from tests.conftest import Infra
 from tests.integration.incubation.world import ALL_MET, World, new_id, world
-from tests.support import auth, example, wait_for
+from tests.support import auth, envelope, example, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -111,29 +111,22 @@ async def publish_hand_made(
     """`event` about agency `uscc` on its producer's topic (supervision's unless `topic`
     says), as that producer's relay would publish it, having occurred and been recorded at
     `time`: a hand-made record, version 1 of a history of its own."""
-    envelope = CloudEvent(
-        id=str(uuid.uuid4()),
+    record = envelope(
+        event.type_key(),
+        event.model_dump(mode="json"),
+        uscc,
         source=f"/socialwork/{topic.producer}",
-        type=event.type_key(),
-        subject=uscc,
-        time=time,
         dataschema=schema_urn(event.type_key()),
-        data=event.model_dump(mode="json"),
-        streamid=uscc,
-        streamversion=1,
         storeid=str(uuid.uuid4()),
-        position=1,
-        correlationid="corr-hand-made",
-        causationid="cause-hand-made",
-        actor="officer",
-        actorrole="unit_officer",
+        time=time,
         recordedtime=time,
+        actorrole="unit_officer",
     )
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka)
     await producer.start()
     try:
         await producer.send_and_wait(
-            topic.name, envelope.model_dump_json().encode(), key=uscc.encode()
+            topic.name, record.model_dump_json().encode(), key=uscc.encode()
         )
     finally:
         await producer.stop()

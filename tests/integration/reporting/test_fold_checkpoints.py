@@ -128,14 +128,13 @@ async def test_a_late_fact_of_today_is_folded_in_its_order_not_after_the_newest(
     await insert(pool, list(fact_rows(2000, seed=8)))
     today = dt.date(2027, 6, 1)  # after every generated fact
     uscc = "52410105MJ1H5K72XA"
-    registered = reg.AgencyRegistered
     at = functools.partial(dt.datetime.combine, today, tzinfo=LOCAL)
     await insert(
         pool,
         [
             fact_row(
                 "today-1",
-                example(registered, uscc=uscc, registered_on=today),
+                example(reg.AgencyRegistered, uscc=uscc, registered_on=today),
                 uscc,
                 at(dt.time(8)),
                 at(dt.time(8)),

@@ -15,8 +15,6 @@ import asyncio
 import json
 import random
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -27,18 +25,17 @@ from services.reporting import readmodel
 from services.reporting.replay import replay
 from tests.conftest import Infra
 from tests.integration.reporting.prepared import ready_to_replay
-from tests.support import uscc_for
+from tests.support import example_message, uscc_for
 
 pytestmark = pytest.mark.infra
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "examples"
 G = "reporting_g2"
 
 
 def record(type_key: str, uscc: str, version: int) -> bytes:
     """The contract's example of `type_key` as the registry's record of version `version` of
     agency `uscc`'s stream."""
-    message: dict[str, Any] = json.loads((EXAMPLES / f"{type_key}.json").read_text("utf-8"))
+    message = example_message(type_key)
     message["data"]["uscc"] = uscc
     message.update(id=str(uuid.uuid4()), streamid=uscc, subject=uscc, streamversion=version)
     return json.dumps(message, ensure_ascii=False).encode()

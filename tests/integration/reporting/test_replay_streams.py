@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -17,16 +16,13 @@ from servicekit.kafka_admin import ensure_topics
 from services.reporting.replay import replay
 from tests.conftest import Infra
 from tests.integration.reporting.prepared import ready_to_replay
+from tests.support import example_message
 
 pytestmark = pytest.mark.infra
 
-EXAMPLE = (
-    Path(__file__).resolve().parents[3] / "contracts" / "examples" / "AgencyDeregistered.v1.json"
-)
-
 
 def record(stream: str, version: int, event_id: str) -> bytes:
-    message = json.loads(EXAMPLE.read_text("utf-8"))
+    message = example_message("AgencyDeregistered.v1")
     message.update(id=event_id, streamid=stream, subject=stream, streamversion=version)
     return json.dumps(message, ensure_ascii=False).encode()
 

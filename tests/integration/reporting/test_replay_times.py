@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -19,10 +18,10 @@ from servicekit.kafka_records import Delivery, Received, parse
 from services.reporting import readmodel
 from services.reporting.domain.facts import fact_of
 from services.reporting.replay import apply_batch, parse_batch, replay_consumer
+from tests.support import example_message
 
 pytestmark = pytest.mark.infra
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "contracts" / "examples"
 NO_DOMAIN_DATE = "AgencyDeregistered.v1"  # effective from its occurred time's local day
 DOMAIN_DATE = "PenaltyImposed.v1"  # effective on its decision date
 
@@ -48,7 +47,7 @@ UNSTORABLE = [
 
 
 def record(type_key: str, occurred: str, recorded: str, offset: int) -> Delivery:
-    message = json.loads((EXAMPLES / f"{type_key}.json").read_text("utf-8"))
+    message = example_message(type_key)
     message.update(id=str(uuid.uuid4()), time=occurred, recordedtime=recorded)
     key = str(message["streamid"]).encode()
     return Delivery("t.events", 0, offset, key, json.dumps(message, ensure_ascii=False).encode())
