@@ -59,10 +59,11 @@ from services.reporting import (
     readmodel,
     readmodel_listings,
     readmodel_places,
+    readmodel_recorded,
     views,
 )
 from services.reporting.domain import checkpoint
-from services.reporting.domain.periods import local_date
+from services.reporting.domain.periods import end_of_local_day, local_date
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
 
@@ -502,6 +503,14 @@ async def _credit_listings(
 async def _kept_half_year(
     conn: Connection, generation: str, query: ReportQuery, options: TargetOptions
 ) -> Rendered | None:
+    recorded = query.recorded_until
+    if recorded is not None and (by_day := _day_ending_at(recorded)) and by_day < query.day:
+        # Recorded by a day's end before the period's: the figures kept for that day.
+        figures = await readmodel_recorded.figures_at(
+            conn, generation, kept_figures.half_year_layout(), by_day, query.day, foldworker.FOLDED
+        )
+        if figures is not None:
+            return kept_figures.from_kept(figures, query)
     kept = await readmodel.kept_half_year(
         conn,
         generation,
@@ -511,7 +520,6 @@ async def _kept_half_year(
         foldworker.FOLDED,
         kept_figures.half_year_layout(),
     )
-    recorded = query.recorded_until
     if kept is None:
         return None
     if recorded is None or kept.last_recorded is None or recorded >= kept.last_recorded:
@@ -523,6 +531,12 @@ async def _kept_half_year(
     now = await readmodel.agency_views_at(conn, generation, query.day, None, late.usccs)
     then = await readmodel.agency_views_at(conn, generation, query.day, recorded, late.usccs)
     return kept_figures.from_kept(kept.figures, query, late, now, then)
+
+
+def _day_ending_at(instant: dt.datetime) -> dt.date | None:
+    """The local day `instant` is the last instant of (a cut-off given as a date), if any."""
+    day = local_date(instant)
+    return day if instant == end_of_local_day(day) else None
 
 
 # The answer of a report read in one snapshot without a fold; None: this one needs the fold.

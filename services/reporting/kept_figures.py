@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from services.reporting import views
 from services.reporting.domain import operations, records, reports, tally
 from services.reporting.domain import state as folding
-from services.reporting.domain.periods import half_ending, report_period
+from services.reporting.domain.periods import Period, half_ending, report_period
 from services.reporting.domain.state import AgencyView, CityState
 from services.reporting.views import Rendered, ReportQuery
 
@@ -53,6 +53,26 @@ def kept_half_year(
         "agencies": {uscc: [at.isoformat(), added.get(uscc, {})] for uscc, at in late.items()},
     }
     return _json(figures), _json(kept_late)
+
+
+def periods_holding(day: dt.date) -> list[Period]:
+    """The half-year periods holding `day` before their last day, whose reports by a recording
+    cut-off at `day`'s end are kept (`recorded_half_years`): the year-end's, and the mid-year's
+    in the first half. From the last day on, a period's are read from its end's kept state."""
+    return [
+        period
+        for period in (report_period(day.year, "mid_year"), report_period(day.year, "year_end"))
+        if period.start <= day < period.end
+    ]
+
+
+def recorded_half_years(state: CityState, day: dt.date) -> list[tuple[dt.date, str]]:
+    """The figures by unit (JSON, read by `from_kept`) of each period `periods_holding` names,
+    of the state folded from every fact recorded by the end of `day` (readmodel_recorded.py)."""
+    return [
+        (period.end, _json(reports.half_year_figures(state, period)))
+        for period in periods_holding(day)
+    ]
 
 
 def _json(value: Any) -> str:

@@ -212,6 +212,19 @@ ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_in text;
 -- of its other facts, each with its latest and what its records add (JSON, kept_figures.late_at): a
 -- recording cut-off between the two is read from the figures too (`reports.late_shift`).
 ALTER TABLE {g}.checkpoints ADD COLUMN IF NOT EXISTS half_year_late text;
+-- The half-year figures by a recording cut-off at the end of a local day before the period's
+-- end (readmodel_recorded.py): one row a day and period holding it, made by one fold pass in
+-- recording order (recorded_days.py). Valid while no fact within that day's cut-off was
+-- committed after `snapshot`; a reset (new file node) or other figures' code leaves it unread.
+CREATE TABLE IF NOT EXISTS {g}.recorded_figures (
+    filenode   oid NOT NULL,
+    layout     text NOT NULL,
+    day        date NOT NULL,
+    period_end date NOT NULL,
+    snapshot   text NOT NULL,
+    figures    text NOT NULL,
+    PRIMARY KEY (filenode, layout, day, period_end)
+);
 -- A replay's stream versions, appended a batch at a time with its facts and checkpoint (a
 -- stream's highest version in that batch, at the first offset it was read at); the switch
 -- hands each stream's highest to the live consumer (`switch_generation`). Empty elsewhere.

@@ -13,11 +13,16 @@ last exact state before the earliest of them and keeps each again as it passes i
 (`foldworker.keep_again`). A burst of late facts within one interval is re-kept once; no answer
 waits for it (the lanes are other processes). Two instances share the work through the re-keep's
 advisory lock; a re-keep killed midway leaves whole rows, and the next look finds the rest.
+
+A look that finds every kept state exact then keeps the half-year figures by a day's recording
+cut-off from the first past day missing or inexact (`recorded_days.py`), the same way: a process
+of its own, under the same lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +31,10 @@ import asyncpg
 import structlog
 
 from servicekit.workers import worker_pool
-from services.reporting import foldworker, readmodel
+from services.reporting import foldworker, readmodel, readmodel_recorded, recorded_days
 from services.reporting.domain import checkpoint
+from services.reporting.domain.periods import local_date
+from services.reporting.kept_figures import half_year_layout
 
 log = structlog.get_logger()
 REST = 3.0  # after a re-keep, no look for this many times as long as it took
@@ -41,6 +48,8 @@ class Rekeeper:
     interval: float  # seconds between looks (settings.py: REPORT_REKEEP_SECONDS)
     rekeeps: int = 0  # re-keeps run (tests, the benchmark)
     kept: int = 0  # states they kept again
+    passes: int = 0  # passes keeping half-year figures by a day's recording cut-off
+    recorded: int = 0  # rows they kept
     # The generation and snapshot of the last look that found every kept state exact: the
     # next looks only at the facts committed after it.
     exact_in: tuple[str, str] | None = None
@@ -85,7 +94,7 @@ class Rekeeper:
             )
         if not (late or unfigured):
             self.exact_in = (generation, snapshot)
-            return None
+            return await self.recorded_days(pool, generation)
         if busy:  # another instance's re-keep: no process started here for nothing
             return 0
         job = foldworker.keep_again if late else foldworker.keep_figures
@@ -93,6 +102,28 @@ class Rekeeper:
         self.rekeeps += 1
         self.kept += done
         log.info("reporting.rekept", generation=generation, kept=done, figures_only=not late)
+        return done
+
+    async def recorded_days(self, pool: asyncpg.Pool, generation: str) -> int | None:
+        """Once the kept states are exact, keep the half-year figures by recording of every past
+        day from the first missing or inexact one (recorded_days.py): how many rows (None:
+        every day's were kept and exact, nothing run). One pass at 1M facts costs minutes of a
+        core (its figures, a period's a day), once; each later day a fold of the day before."""
+        today = local_date(dt.datetime.now(dt.UTC))
+        async with pool.acquire() as conn:
+            # Another instance's pass or re-keep: its rows are not looked at meanwhile.
+            if not await conn.fetchval(foldworker.LOCK_FREE, foldworker.lock(generation)):
+                return 0
+            async with conn.transaction():
+                first = await readmodel_recorded.first_unkept(
+                    conn, generation, half_year_layout(), foldworker.FOLDED, today
+                )
+        if first is None:
+            return None
+        done = await _in_a_process_of_its_own(recorded_days.keep, self.dsn, generation)
+        self.passes += 1
+        self.recorded += done
+        log.info("reporting.recorded_days_kept", generation=generation, first=str(first), rows=done)
         return done
 
 

@@ -80,7 +80,9 @@ class ReportingSettings(BaseSettings):
         "made inexact and keeps them again, in one fold in a worker process of its own at a "
         "lower CPU priority: late facts within one period are re-kept once, and after a "
         "re-keep the next look waits three times as long as it took (0: never; the first "
-        "answer of a later date then folds from the state kept before the late fact)",
+        "answer of a later date then folds from the state kept before the late fact). A look "
+        "that finds them exact keeps the half-year figures by each past day's recording "
+        "cut-off the same way (0: never kept; such answers fold)",
     )
 
     def target_options(self) -> TargetOptions:

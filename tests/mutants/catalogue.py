@@ -47,6 +47,10 @@ CATCH_UP = "tests/integration/reporting/test_replay_catch_up.py"
 SCHEDULER_TESTS = "tests/integration/supervision/test_scheduler.py"
 CHECK_ITEMS = "tests/integration/supervision/test_scheduled_check_items.py"
 BASE_OPERATIONS = "tests/integration/incubation/test_base_operations.py"
+RECORDED = "services/reporting/readmodel_recorded.py"
+RECORDED_PASS = "services/reporting/recorded_days.py"
+RECORDS = "services/reporting/domain/records.py"
+RECORDED_DAYS = "tests/integration/reporting/test_recorded_days.py"
 
 GROUPS: dict[str, tuple[Mutant, ...]] = {
     "mechanism": (
@@ -432,6 +436,52 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "            else:\n                pass",
             (CHECK_ITEMS,),
             "an item that failed is tried again by the next run, not within this one",
+        ),
+    ),
+    "recorded": (
+        Mutant(
+            "recorded-day-read-without-its-check",
+            RECORDED,
+            '        f"AND day = $3 AND period_end = $4 AND {_EXACT.format(g=g)}",',
+            '        f"AND day = $3 AND period_end = $4",',
+            (RECORDED_DAYS,),
+            "a fact of a kept day reaching the database late is not hidden by its kept figures",
+        ),
+        Mutant(
+            "recorded-day-by-effective-day-alone",
+            RECORDED,
+            "PASS_DAY = f\"GREATEST(effective_on, (recorded_at AT TIME ZONE '{ZONE}')::date)\"",
+            'PASS_DAY = "effective_on"',
+            (RECORDED_DAYS,),
+            "a day's figures hold the facts recorded by its end, not those recorded later",
+        ),
+        Mutant(
+            "recorded-day-figures-kept-after-facts",
+            RECORDED_PASS,
+            "                figures.clear()  # every period's figures computed again",
+            "                pass",
+            (RECORDED_DAYS,),
+            "a day with facts has its own figures, not the day before's",
+        ),
+        Mutant(
+            "recorded-day-moved-past-a-late-fact",
+            RECORDED,
+            '"AND snapshot = $2 AND ($3::date IS NULL OR day < $3) RETURNING',
+            '"AND snapshot = $2 RETURNING',
+            (RECORDED_DAYS,),
+            "a look moves only the rows no fact committed since touches to its snapshot",
+        ),
+        Mutant(
+            "re-owned-records-cut-one-column",
+            RECORDS,
+            "        self.columns = [c[: self.size] for c in self.columns]\n"
+            "        column = self.columns[at]",
+            "        column = self.columns[at] = self.columns[at][: self.size]",
+            (
+                "tests/reporting/test_records_memory.py",
+                "tests/integration/reporting/test_every_route.py",
+            ),
+            "a base catching up with its state after re-owning records (an identity link) folds on",
         ),
     ),
 }

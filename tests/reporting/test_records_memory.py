@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 from services.reporting import foldworker
@@ -91,6 +92,26 @@ def test_records_shared_by_copies_change_apart() -> None:
     behind.size -= 2  # as a base before the state's last two records
     behind.append(second)  # the same record as the shared columns hold next: shared still
     assert behind.columns[0] is again.columns[0] and list(behind) == [*before, second]
+
+
+def test_a_base_catches_up_after_re_owning_its_records_with_the_state_ahead() -> None:
+    """As a held state's base is moved up to its mark (foldworker.Held.set_mark): the state,
+    sharing the base's columns, has appended records; the base, catching up, re-owns some
+    (an identity link: `replace` gives it a column of its own, as long as its records) and then
+    appends. Only the other columns were longer: reading the next record of each raised
+    IndexError (a held state, or the recording pass, ended on it)."""
+    state = folded(2_000, seed=17)
+    base = state.funding
+    before = list(base)
+    ahead = type(base)(base)  # the held state, sharing the base's columns
+    first, second = before[0], before[-1]
+    ahead.append(second)
+    ahead.append(first)
+    base.replace("uscc", first.uscc, "linked")
+    base.append(second)  # the record the state holds next: its first column is the same
+    relinked = [replace(f, uscc="linked") if f.uscc == first.uscc else f for f in before]
+    assert list(base) == [*relinked, second]
+    assert list(ahead) == [*before, second, first]  # the state's records as they were
 
 
 def test_a_span_is_the_rows_of_a_date_range_and_refs_read_them() -> None:

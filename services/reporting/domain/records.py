@@ -156,7 +156,11 @@ class Records(Generic[V]):
     def replace(self, name: str, old: Any, new: Any) -> None:
         """Every record's `name` equal to `old` (same type) becomes `new`."""
         at, was, now = self.names.index(name), ref(old), ref(new)
-        column = self.columns[at] = self.columns[at][: self.size]  # never in place: shared
+        # Never in place (shared), and every column cut to this holder's records: `add` reads
+        # the first column's length for all of them (a base catching up with its state ahead
+        # raised IndexError on the column cut alone).
+        self.columns = [c[: self.size] for c in self.columns]
+        column = self.columns[at]
         for i in (i for i, r in enumerate(column) if r == was):
             column[i] = now
 

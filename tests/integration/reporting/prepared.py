@@ -49,11 +49,16 @@ async def ready_to_replay(pool: asyncpg.Pool) -> str:
 
 
 async def killed_while_keeping(
-    pool: asyncpg.Pool, database_url: str, script: str, lock: str, *arguments: object
+    pool: asyncpg.Pool,
+    database_url: str,
+    script: str,
+    lock: str,
+    *arguments: object,
+    blocked: str = KEEPING_BLOCKED,
 ) -> None:
     """Run `script` (Python, given `database_url` as its argument) while another session holds
-    `lock` (a statement, in a transaction); SIGKILL it once it waits there to keep a state,
-    then let the lock go."""
+    `lock` (a statement, in a transaction); SIGKILL it once it waits there to keep a state
+    (`blocked` counts the sessions waiting so), then let the lock go."""
     blocker = await asyncpg.connect(database_url)
     try:
         transaction = blocker.transaction()
@@ -66,7 +71,7 @@ async def killed_while_keeping(
         async def waiting() -> bool:
             assert process.returncode is None  # not ended before it reached the lock
             # Not on the blocker's connection: in a transaction, pg_stat_activity stays as read.
-            return bool(await pool.fetchval(KEEPING_BLOCKED))
+            return bool(await pool.fetchval(blocked))
 
         await wait_for(waiting, timeout=60)
         process.send_signal(signal.SIGKILL)

@@ -174,19 +174,22 @@ async def tried(
         for n, batch in enumerate(batches):
             await arrive(pool, batch)
             seen += batch
-            if n % 2:
-                await rekeeper.look(pool)  # the service's background re-keep
+            if n % 2:  # the service's background re-keep, two looks: the kept states, then
+                for _ in range(2):  # the half-year figures kept by a day's recording cut-off
+                    await rekeeper.look(pool)
             for live in (False,) * cut_offs + (True,):
                 await check(pool, cache, asked(rng, seen, today, live), n)
             entry = late_entry(rng, seen, today)
             await arrive(pool, entry)
             seen += entry
             await check(pool, cache, asked(rng, seen, today, live=True), n)
-        # The routes this history took: read without a fold, folded, a kept state folded again.
-        assert cache.projected and cache.folds and rekeeper.kept, (
+        # The routes this history took: read without a fold, folded, a kept state folded again,
+        # half-year figures kept by a day's recording cut-off.
+        assert cache.projected and cache.folds and rekeeper.kept and rekeeper.recorded, (
             cache.projected,
             cache.folds,
             rekeeper.kept,
+            rekeeper.recorded,
         )
     finally:
         cache.close()

@@ -86,6 +86,7 @@ async def test_the_next_look_gives_kept_states_without_figures_theirs(
         before = await conn.fetch(f"SELECT day, snapshot, state FROM {G}.checkpoints ORDER BY 1")
     rekeeper = Rekeeper(database_url, interval=60)
     assert await rekeeper.look(pool) == sum(half_ending(r["day"]) is not None for r in before)
+    assert await rekeeper.look(pool)  # then the days' figures by recording (recorded_days.py)
     assert await rekeeper.look(pool) is None  # nothing left to do
     async with pool.acquire() as conn:
         after = await conn.fetch(f"SELECT day, snapshot, state FROM {G}.checkpoints ORDER BY 1")

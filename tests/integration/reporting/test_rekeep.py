@@ -153,13 +153,17 @@ async def test_a_burst_of_late_facts_is_kept_again_once(
     await insert(pool, rest)
     await keep_checkpoints(database_url, G)
     rekeeper = Rekeeper(database_url, interval=60)
-    assert await rekeeper.look(pool) is None  # all exact: the next looks after its snapshot
+    # All exact: the next looks after its snapshot (this one keeps the days' figures by
+    # recording, recorded_days.py).
+    assert await rekeeper.look(pool)
+    assert rekeeper.kept == 0
     for fact in late:  # one transaction each
         await insert(pool, [fact])
     stale = await inexact(pool)
     assert await rekeeper.look(pool) == len(stale)
+    assert await rekeeper.look(pool)  # the days' figures from the late facts' on
     assert await rekeeper.look(pool) is None
-    assert (rekeeper.rekeeps, rekeeper.kept) == (1, len(stale))
+    assert (rekeeper.rekeeps, rekeeper.kept, rekeeper.passes) == (1, len(stale), 2)
     assert await inexact(pool) == []
 
 

@@ -1,0 +1,231 @@
+"""Half-year figures by a recording cut-off at a day's end before the period's, kept by the
+re-keep's pass (recorded_days.py, readmodel_recorded.py): read with no fold, each equal to the
+fold of every fact recorded by that day's end (the oracle); a fact of a kept day that reaches
+this database late is never hidden (the day folds until a look keeps it again)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import uuid
+
+import asyncpg
+
+from services.reporting import foldworker, readmodel, readmodel_recorded, recorded_days
+from services.reporting.cache import ReportCache
+from services.reporting.domain.facts import FactRow
+from services.reporting.domain.periods import LOCAL, end_of_local_day, local_date
+from services.reporting.kept_figures import half_year_layout, periods_holding
+from services.reporting.rebuild import keep_checkpoints
+from services.reporting.rekeep import Rekeeper
+from services.reporting.views import ReportQuery, render
+from tests.integration.reporting.fold_oracle import OPTIONS, G, old_fold
+from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
+from tests.integration.reporting.prepared import killed_while_keeping
+from tests.integration.reporting.test_agency_versions import arrive
+from tests.integration.reporting.test_fold_recorded_checkpoints import history
+from tests.integration.reporting.test_kept_half_year import moved_late
+from tests.support import wait_for
+
+TODAY = local_date(dt.datetime.now(dt.UTC))
+
+
+def by_recording(day: dt.date, scope: str | None = None) -> list[ReportQuery]:
+    """The half-year reports of every period holding `day`, as recorded by its end."""
+    at = end_of_local_day(day)
+    return [
+        ReportQuery(
+            "half_year",
+            period.end,
+            at,
+            day.isoformat(),
+            year=period.end.year,
+            half="mid_year" if period.end.month == 6 else "year_end",
+            scope=scope,
+        )
+        for period in periods_holding(day)
+    ]
+
+
+async def oracle(pool: asyncpg.Pool, query: ReportQuery) -> object:
+    return render(await old_fold(pool, query.day, query.recorded_until), query, OPTIONS)
+
+
+def arriving_late(rows: list[FactRow], day: dt.date) -> FactRow:
+    """A training of `day` recorded that day, reaching this database only now (a producer's
+    relay held back): a copy of a training of the history under a new event id."""
+    training = next(r for r in rows if r[2] == "TrainingDelivered")
+    at = dt.datetime.combine(day, dt.time(15), tzinfo=LOCAL)
+    return (str(uuid.uuid4()), *training[1:7], day, at, at, training[10])
+
+
+async def looked_until_done(rekeeper: Rekeeper, pool: asyncpg.Pool) -> int:
+    """The re-keep's looks until one finds nothing to do: how many ran something."""
+    for ran in range(4):
+        if await rekeeper.look(pool) is None:
+            return ran
+    raise AssertionError("a look still finds work after three")
+
+
+async def test_figures_by_a_days_recording_are_the_fold_and_a_late_arrival_is_not_hidden(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    rows = history()
+    rows += moved_late(rows)  # agencies moved and revoked, recorded 400 days late
+    await arrive(pool, rows)
+    await keep_checkpoints(database_url, G)  # as after a replay's switch-over
+    rekeeper = Rekeeper(database_url, interval=60)
+    assert await looked_until_done(rekeeper, pool) == 1  # the pass ran, the states were kept
+    kept = rekeeper.recorded
+    first = min(r[7] for r in rows)
+    days = (TODAY - first).days
+    assert kept == sum(len(periods_holding(first + dt.timedelta(d))) for d in range(days))
+
+    rng = random.Random(15)
+    asked = sorted({first + dt.timedelta(rng.randrange(days)) for _ in range(24)})
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    try:
+        for day in asked:
+            for query in by_recording(day, rng.choice((None, "jinshui", "erqi"))):
+                assert await cache.answer(pool, query) == await oracle(pool, query), query
+        assert cache.folds == 0  # every one read from the kept figures
+
+        # A fact recorded on a kept day arrives: that day and every later one fold, exact.
+        late_day = asked[len(asked) // 2]
+        await arrive(pool, [arriving_late(rows, late_day)])
+        query = by_recording(late_day)[-1]
+        answer = await cache.answer(pool, query)
+        assert answer == await oracle(pool, query)
+        assert cache.folds == 1
+        earlier = by_recording(asked[0])[-1]
+        assert await cache.answer(pool, dataclasses.replace(earlier, scope="erqi")) == (
+            await oracle(pool, dataclasses.replace(earlier, scope="erqi"))
+        )
+        assert cache.folds == 1  # a day before it is still read
+
+        # The next looks keep the states, then the days from the late fact's on, and only those.
+        assert await looked_until_done(rekeeper, pool) == 2
+        assert rekeeper.recorded - kept == sum(
+            len(periods_holding(late_day + dt.timedelta(d))) for d in range((TODAY - late_day).days)
+        )
+        fresh = ReportCache(database_url, OPTIONS, versions=True)
+        try:
+            again = dataclasses.replace(query, scope="jinshui")
+            assert await fresh.answer(pool, again) == await oracle(pool, again)
+            assert fresh.folds == 0
+        finally:
+            fresh.close()
+    finally:
+        cache.close()
+
+
+async def test_a_day_is_not_read_after_the_figures_code_changes_or_the_facts_are_reset(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    rows = history()
+    await arrive(pool, rows)
+    worker = foldworker.Worker()
+    try:
+        assert await recorded_days.keep_days(worker, database_url, G, TODAY)
+        day = max(r[7] for r in rows if r[7] < TODAY) - dt.timedelta(days=3)
+        end = periods_holding(day)[-1].end
+        async with pool.acquire() as conn:
+            kept = await readmodel_recorded.figures_at(
+                conn, G, half_year_layout(), day, end, foldworker.FOLDED
+            )
+            assert kept is not None
+            assert (
+                await readmodel_recorded.figures_at(
+                    conn, G, "another build", day, end, foldworker.FOLDED
+                )
+                is None
+            )
+            await conn.execute(f"TRUNCATE {readmodel.checked_generation(G)}.facts")
+            assert (
+                await readmodel_recorded.figures_at(
+                    conn, G, half_year_layout(), day, end, foldworker.FOLDED
+                )
+                is None
+            )
+    finally:
+        if worker.conn is not None:
+            await worker.conn.close()
+        if worker.writer is not None:
+            await worker.writer.close()
+
+
+KEEP_DAYS = """
+import sys
+from services.reporting import recorded_days
+recorded_days.keep(sys.argv[1], "reporting_g1")
+"""
+# An uncommitted row of the same key: the pass's insert of that day waits for its transaction.
+HELD_ROW = (
+    f"INSERT INTO {G}.recorded_figures (filenode, layout, day, period_end, snapshot, figures) "
+    f"VALUES (pg_relation_filenode('{G}.facts'::regclass), $1, $2, $3, '', '{{}}')"
+)
+PASS_BLOCKED = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    f"AND query LIKE 'INSERT INTO {G}.recorded_figures%'"
+)
+
+
+async def test_a_pass_killed_midway_leaves_whole_days_and_a_second_instance_waits(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    rows = history()
+    await arrive(pool, rows)
+    await keep_checkpoints(database_url, G)
+    rekeeper = Rekeeper(database_url, interval=60)
+    assert await looked_until_done(rekeeper, pool) == 1
+    kept = await kept_days(pool)
+    # The figures from `cut` on are gone (as before their first pass): the next pass is held
+    # at a day two batches later, and killed there.
+    cut = TODAY - dt.timedelta(days=5 * recorded_days.DAYS_A_STORE)
+    held = cut + dt.timedelta(days=2 * recorded_days.DAYS_A_STORE + 7)
+    await pool.execute(f"DELETE FROM {G}.recorded_figures WHERE day >= $1", cut)
+    lock = (half_year_layout(), held, periods_holding(held)[-1].end)
+    await killed_while_keeping(pool, database_url, KEEP_DAYS, HELD_ROW, *lock, blocked=PASS_BLOCKED)
+    # The batch it was sending had reached the server whole: it ends, committed or not, alone.
+    await wait_for(lambda: no_pass_writing(pool), timeout=30)
+    left = await kept_days(pool)
+    assert cut in left and max(left) < TODAY - dt.timedelta(1), (cut, held, max(left))
+    assert left == {d for d in kept if d <= max(left)}  # whole batches, from the first day
+
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    try:  # read where kept, folded where not: both exact
+        for day in (cut, max(left) + dt.timedelta(1)):
+            query = by_recording(day)[-1]
+            assert await cache.answer(pool, query) == await oracle(pool, query), query
+        assert (cache.projected, cache.folds) == (1, 1)
+    finally:
+        cache.close()
+
+    # A second instance's look while a pass holds the lock starts nothing; then it ends it.
+    blocker = await asyncpg.connect(database_url)
+    try:
+        await blocker.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock_name())
+        second = Rekeeper(database_url, interval=60)
+        assert await second.look(pool) == 0
+        assert second.rekeeps == 0
+    finally:
+        await blocker.close()
+    assert await looked_until_done(rekeeper, pool) == 1
+    assert await kept_days(pool) == kept
+
+
+async def no_pass_writing(pool: asyncpg.Pool) -> bool:
+    return not await pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        f"AND query LIKE 'INSERT INTO {G}.recorded_figures%'"
+    )
+
+
+def lock_name() -> str:
+    return foldworker.lock(G)
+
+
+async def kept_days(pool: asyncpg.Pool) -> set[dt.date]:
+    found = await pool.fetch(f"SELECT DISTINCT day FROM {G}.recorded_figures")
+    return {r[0] for r in found}
