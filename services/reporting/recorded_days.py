@@ -92,6 +92,7 @@ async def _pass(
                     worker.writer, generation, layout, filenode, snapshot, pending
                 )
                 pending.clear()
+                foldworker._trim()  # the copies of the held state's base a mark move let go
             day += dt.timedelta(days=1)
     return stored
 
