@@ -136,7 +136,8 @@ async def store(
     rows: Iterable[tuple[dt.date, dt.date, str]],
 ) -> int:
     """Rows (day, period end, figures) computed in `snapshot`, in one transaction, replacing
-    those kept before; none if the facts table is no longer `filenode` (a reset meanwhile)."""
+    those kept before (none stored if the facts table is no longer `filenode`: a reset
+    meanwhile); how many were given."""
     g = readmodel.checked_generation(generation)
     batch = list(rows)
     await conn.executemany(
