@@ -130,9 +130,10 @@ class Rekeeper:
 async def _in_a_process_of_its_own(
     job: Callable[[str, str], int], dsn: str, generation: str
 ) -> int:
-    """`job` (`foldworker.keep_again` or `keep_figures`) in a new worker process, which ends
-    after it: its state (~100 MiB at a million facts) goes back to the system. Returns once the
-    process has ended (waited for in a thread): a look is over when its process is."""
+    """`job` (`foldworker.keep_again`, `keep_figures`, `recorded_days.keep`) in a new worker
+    process, which ends after it: its state (~100 MiB at a million facts) goes back to the
+    system. Returns once the process has ended (waited for in a thread): a look is over when
+    its process is."""
     workers = worker_pool(1)
     try:
         return await asyncio.get_running_loop().run_in_executor(workers, job, dsn, generation)
