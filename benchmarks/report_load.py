@@ -72,7 +72,10 @@ def mix() -> list[tuple[str, str]]:
         ("report", "/reports/half-year?year=2020&half=mid_year&recorded_until=2020-07-05"),
         # By a recording date before the period's end (the figures kept a day at a time).
         ("report", "/reports/half-year?year=2022&half=year_end&recorded_until=2022-12-20"),
-        ("report", "/reports/half-year?year=2024&half=mid_year&recorded_until=2024-03-15&unit=erqi"),  # noqa: E501
+        (
+            "report",
+            "/reports/half-year?year=2024&half=mid_year&recorded_until=2024-03-15&unit=erqi",
+        ),
         ("report", "/reports/targets?as_of=2020-12-31"),
         ("report", "/reports/targets?as_of=2022-06-30&recorded_until=2022-07-01"),
         ("report", "/reports/coverage?as_of=2023-12-31"),
