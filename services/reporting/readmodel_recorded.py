@@ -75,9 +75,9 @@ class Kept(NamedTuple):
 
 async def exact_rows(
     conn: Connection, generation: str, layout: str, types: Sequence[str]
-) -> tuple[set[Kept], str]:
+) -> set[Kept]:
     """The rows kept by `layout`'s code that are exact now, each moved to the snapshot of this
-    function's first statement, and that snapshot: one index range of the facts committed since
+    function's first statement: one index range of the facts committed since
     each distinct snapshot (one a pass or a look), not a lookup a row. In the caller's
     transaction, read committed: a later statement sees the facts committed since the first,
     and counts them against a row too (never a row moved past a fact it misses)."""
@@ -102,7 +102,7 @@ async def exact_rows(
             now,
         )
         exact.update(Kept(*r) for r in rows)
-    return exact, now
+    return exact
 
 
 async def first_unkept(
@@ -118,7 +118,7 @@ async def first_unkept(
     first = await first_day(conn, generation)
     if first is None:
         return None
-    exact, _ = await exact_rows(conn, generation, layout, types)
+    exact = await exact_rows(conn, generation, layout, types)
     day = first
     while day < today:
         if any(Kept(day, p.end) not in exact for p in periods_holding(day)):

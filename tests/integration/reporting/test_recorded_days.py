@@ -19,11 +19,11 @@ from services.reporting.domain.periods import LOCAL, end_of_local_day, local_dat
 from services.reporting.kept_figures import half_year_layout, periods_holding
 from services.reporting.rebuild import keep_checkpoints
 from services.reporting.rekeep import Rekeeper
-from services.reporting.views import ReportQuery, render
-from tests.integration.reporting.fold_oracle import OPTIONS, G, old_fold
+from services.reporting.views import ReportQuery
+from tests.integration.reporting.fold_oracle import OPTIONS, G
 from tests.integration.reporting.fold_oracle import pool as pool  # the fixture
 from tests.integration.reporting.prepared import killed_while_keeping
-from tests.integration.reporting.test_agency_versions import arrive
+from tests.integration.reporting.test_agency_versions import arrive, oracle
 from tests.integration.reporting.test_fold_recorded_checkpoints import history
 from tests.integration.reporting.test_kept_half_year import moved_late
 from tests.support import wait_for
@@ -46,10 +46,6 @@ def by_recording(day: dt.date, scope: str | None = None) -> list[ReportQuery]:
         )
         for period in periods_holding(day)
     ]
-
-
-async def oracle(pool: asyncpg.Pool, query: ReportQuery) -> object:
-    return render(await old_fold(pool, query.day, query.recorded_until), query, OPTIONS)
 
 
 def arriving_late(rows: list[FactRow], day: dt.date) -> FactRow:
@@ -205,7 +201,9 @@ async def test_a_pass_killed_midway_leaves_whole_days_and_a_second_instance_wait
     # A second instance's look while a pass holds the lock starts nothing; then it ends it.
     blocker = await asyncpg.connect(database_url)
     try:
-        await blocker.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", lock_name())
+        await blocker.execute(
+            "SELECT pg_advisory_lock(hashtextextended($1, 0))", foldworker.lock(G)
+        )
         second = Rekeeper(database_url, interval=60)
         assert await second.look(pool) == 0
         assert second.rekeeps == 0
@@ -220,10 +218,6 @@ async def no_pass_writing(pool: asyncpg.Pool) -> bool:
         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
         f"AND query LIKE 'INSERT INTO {G}.recorded_figures%'"
     )
-
-
-def lock_name() -> str:
-    return foldworker.lock(G)
 
 
 async def kept_days(pool: asyncpg.Pool) -> set[dt.date]:
