@@ -39,6 +39,14 @@ _EXACT = (
 )
 
 
+# The first pass day of the facts committed after `snapshot` (NULL: none; the tx index).
+_FIRST_SINCE = (
+    f"SELECT min({PASS_DAY}) FROM {{g}}.facts WHERE event_type = ANY($2::text[]) "
+    "AND tx >= pg_snapshot_xmin({snapshot}::pg_snapshot) "
+    "AND NOT pg_visible_in_snapshot(tx, {snapshot}::pg_snapshot)"
+)
+
+
 async def figures_at(
     conn: Connection,
     generation: str,
@@ -68,6 +76,17 @@ async def first_day(conn: Connection, generation: str) -> dt.date | None:
     return first
 
 
+async def first_pass_day_since(
+    conn: Connection, generation: str, types: Sequence[str], snapshot: str
+) -> dt.date | None:
+    """The first pass day among the facts committed after `snapshot` (None: none)."""
+    g = readmodel.checked_generation(generation)
+    first: dt.date | None = await conn.fetchval(
+        _FIRST_SINCE.format(g=g, snapshot="$1::text"), snapshot, list(types)
+    )
+    return first
+
+
 class Kept(NamedTuple):
     day: dt.date
     period_end: dt.date
@@ -84,9 +103,7 @@ async def exact_rows(
     g = readmodel.checked_generation(generation)
     now: str = await conn.fetchval("SELECT pg_current_snapshot()::text")
     firsts = await conn.fetch(
-        f"SELECT s.snapshot, (SELECT min({PASS_DAY}) FROM {g}.facts WHERE "
-        "event_type = ANY($2::text[]) AND tx >= pg_snapshot_xmin(s.snapshot::pg_snapshot) "
-        "AND NOT pg_visible_in_snapshot(tx, s.snapshot::pg_snapshot)) "
+        f"SELECT s.snapshot, ({_FIRST_SINCE.format(g=g, snapshot='s.snapshot')}) "
         f"FROM (SELECT DISTINCT snapshot FROM {g}.recorded_figures WHERE {_ROW.format(g=g)}) s",
         layout,
         list(types),

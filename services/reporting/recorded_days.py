@@ -15,13 +15,21 @@ It runs in a worker process of its own at a lower CPU priority, started by the r
 re-keep of the kept states it starts from. Rows are stored a batch of days at a time, each
 batch in a transaction of its own: a pass killed midway leaves whole rows, each exact in its
 snapshot, and the next look goes on from the first day missing.
+
+The pass reads in legs of about `LEG_SECONDS`, each in a snapshot of its own, so that no
+snapshot is held for the whole pass (vacuum keeps what an open snapshot may read). A leg goes on
+with the held state of the last: exact in the new snapshot unless a fact within a day already
+folded was committed in between (a producer's relay held back), in which case the pass goes back
+to that fact's day and folds it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -33,9 +41,15 @@ from services.reporting.readmodel import FoldRow
 
 BATCH = 2_000  # facts fetched at a time
 DAYS_A_STORE = 60  # days of figures stored in one transaction
+# How long a leg of the pass holds its snapshot, about (its last store ends it): while a
+# transaction holds a snapshot, vacuum keeps every row version it may read (the whole pass was
+# one snapshot, ~7 minutes at 1M facts).
+LEG_SECONDS = 30.0
 
 
-async def keep_days(worker: Worker, dsn: str, generation: str, today: dt.date) -> int:
+async def keep_days(
+    worker: Worker, dsn: str, generation: str, today: dt.date, leg_seconds: float = LEG_SECONDS
+) -> int:
     """Keep the figures of every day from the first missing or inexact one to the day before
     `today`; how many rows were stored (0 while another process holds the re-keep lock)."""
     if worker.writer is None or worker.writer.is_closed():
@@ -49,57 +63,127 @@ async def keep_days(worker: Worker, dsn: str, generation: str, today: dt.date) -
             first = await readmodel_recorded.first_unkept(writer, generation, layout, FOLDED, today)
         if first is None:
             return 0
-        return await _pass(worker, dsn, generation, layout, first, today)
+        return await _pass(worker, dsn, generation, layout, first, today, leg_seconds)
     finally:
         await writer.execute(foldworker._UNLOCK, foldworker.lock(generation))
 
 
+@dataclass
+class _Progress:
+    """Where a pass stands between its legs."""
+
+    day: dt.date  # the next day to keep
+    held: Held | None = None  # every fact with a pass day before `day` visible in `snapshot`
+    snapshot: str = ""
+    filenode: int = 0
+    stored: int = 0  # rows
+
+
 async def _pass(
-    worker: Worker, dsn: str, generation: str, layout: str, first: dt.date, today: dt.date
+    worker: Worker,
+    dsn: str,
+    generation: str,
+    layout: str,
+    first: dt.date,
+    today: dt.date,
+    leg_seconds: float,
 ) -> int:
-    """The pass from `first` to the day before `today`, in one snapshot; rows stored."""
+    """The pass from `first` to the day before `today`, in legs of about `leg_seconds` each in
+    a snapshot of its own; rows stored."""
     conn = await worker.connection(dsn)
+    progress = _Progress(first)
+    last = today - dt.timedelta(days=1)
+    while progress.day <= last:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            if not await _start_leg(worker, conn, dsn, generation, progress):
+                break
+            ends = time.monotonic() + leg_seconds
+            await _leg(worker, conn, dsn, generation, layout, progress, last, ends)
+    return progress.stored
+
+
+async def _start_leg(
+    worker: Worker, conn: asyncpg.Connection, dsn: str, generation: str, progress: _Progress
+) -> bool:
+    """The leg's snapshot taken, and the held state folded in it if it has none yet or misses a
+    fact committed since the last leg's; False: the facts were reset meanwhile (the pass ends:
+    `store` would refuse its rows)."""
+    snapshot: str = await conn.fetchval("SELECT pg_current_snapshot()::text")
+    filenode = await readmodel.facts_filenode(conn, generation)
+    if progress.held is not None:
+        if filenode != progress.filenode:
+            return False
+        # A fact within a folded day's cut-off that reached this database since (a producer's
+        # relay held back): the pass goes back to its day, as the next look would.
+        late = await readmodel_recorded.first_pass_day_since(
+            conn, generation, FOLDED, progress.snapshot
+        )
+        if late is not None and late < progress.day:
+            progress.held, progress.day = None, late
+    if progress.held is None:
+        progress.held = await _state_by(
+            worker, conn, dsn, generation, filenode, progress.day, snapshot
+        )
+    progress.snapshot, progress.filenode = snapshot, filenode
+    return True
+
+
+async def _leg(
+    worker: Worker,
+    conn: asyncpg.Connection,
+    dsn: str,
+    generation: str,
+    layout: str,
+    progress: _Progress,
+    last: dt.date,
+    ends: float,
+) -> None:
+    """The days from `progress.day` to `last` in the caller's snapshot, up to the first store
+    after `ends` (monotonic time)."""
     assert worker.writer is not None  # connected by `keep_days`
-    stored = 0
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        snapshot: str = await conn.fetchval("SELECT pg_current_snapshot()::text")
-        filenode = await readmodel.facts_filenode(conn, generation)
-        held = await _state_by(worker, conn, dsn, generation, filenode, first, snapshot)
-        last = today - dt.timedelta(days=1)
-        cursor = await readmodel_recorded.facts_by_pass_day(conn, generation, FOLDED, first, last)
-        groups = _by_day(cursor)
+    held = progress.held
+    assert held is not None  # folded by `_start_leg`
+    cursor = await readmodel_recorded.facts_by_pass_day(
+        conn, generation, FOLDED, progress.day, last
+    )
+    groups = _by_day(cursor)
+    try:
         upcoming = await anext(groups, None)
         pending: list[tuple[dt.date, dt.date, str]] = []
         figures: dict[dt.date, str] = {}  # the last figures of each period
-        day = first
+        day = progress.day
         while day <= last:
             facts: list[FoldRow] = []
             if upcoming is not None and upcoming[0] == day:
                 facts = upcoming[1]
                 upcoming = await anext(groups, None)
             if facts:
-                key = (generation, filenode, day, end_of_local_day(day))
+                key = (generation, progress.filenode, day, end_of_local_day(day))
                 advanced = await worker._advance(conn, generation, key, held, facts)
                 if advanced is None:  # a fact other than an agency fact before the mark
-                    advanced, _ = await worker._fold(conn, dsn, generation, key, snapshot)
+                    advanced, _ = await worker._fold(conn, dsn, generation, key, progress.snapshot)
                 held = advanced
                 figures.clear()  # every period's figures computed again
             for period_end, text in _figures(held, day, figures):
                 figures[period_end] = text
                 pending.append((day, period_end, text))
-            if len(pending) >= DAYS_A_STORE or day == last:
-                stored += await readmodel_recorded.store(
-                    worker.writer, generation, layout, filenode, snapshot, pending
+            day += dt.timedelta(days=1)
+            if len(pending) >= DAYS_A_STORE or day > last:
+                progress.stored += await readmodel_recorded.store(
+                    worker.writer, generation, layout, progress.filenode, progress.snapshot, pending
                 )
                 pending.clear()
                 foldworker._trim()  # the copies of the held state's base a mark move let go
-            day += dt.timedelta(days=1)
-    return stored
+                progress.day, progress.held = day, held
+                if time.monotonic() >= ends:
+                    return
+    finally:
+        await groups.aclose()
 
 
 async def _by_day(
     cursor: asyncpg.cursor.Cursor[asyncpg.Record],
-) -> AsyncIterator[tuple[dt.date, list[FoldRow]]]:
+) -> AsyncGenerator[tuple[dt.date, list[FoldRow]], None]:
     """The facts read by `facts_by_pass_day`, a pass day's at a time (in fold order)."""
     day: dt.date | None = None
     facts: list[FoldRow] = []

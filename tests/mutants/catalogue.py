@@ -464,6 +464,22 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "a day with facts has its own figures, not the day before's",
         ),
         Mutant(
+            "recorded-leg-keeps-a-state-missing-a-late-fact",
+            RECORDED_PASS,
+            "        if late is not None and late < progress.day:",
+            "        if False:",
+            (f"{RECORDED_DAYS}::test_a_fact_arriving_between_two_legs_of_a_pass_is_not_hidden",),
+            "a leg goes back to a fact committed since the last leg's snapshot within a folded day",
+        ),
+        Mutant(
+            "recorded-pass-in-one-snapshot",
+            RECORDED_PASS,
+            "                if time.monotonic() >= ends:",
+            "                if False:",
+            (f"{RECORDED_DAYS}::test_a_fact_arriving_between_two_legs_of_a_pass_is_not_hidden",),
+            "the pass holds no snapshot for longer than a leg",
+        ),
+        Mutant(
             "recorded-day-moved-past-a-late-fact",
             RECORDED,
             '"AND snapshot = $2 AND ($3::date IS NULL OR day < $3) RETURNING',

@@ -5,16 +5,18 @@ this database late is never hidden (the day folds until a look keeps it again)."
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import random
 import uuid
 
 import asyncpg
+from socialwork_contracts import registry as reg
 
 from services.reporting import foldworker, readmodel, readmodel_recorded, recorded_days
 from services.reporting.cache import ReportCache
-from services.reporting.domain.facts import FactRow
+from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.periods import LOCAL, end_of_local_day, local_date
 from services.reporting.kept_figures import half_year_layout, periods_holding
 from services.reporting.rebuild import keep_checkpoints
@@ -29,6 +31,7 @@ from tests.integration.reporting.test_kept_half_year import moved_late
 from tests.support import wait_for
 
 TODAY = local_date(dt.datetime.now(dt.UTC))
+YEAR = dt.timedelta(days=365)
 
 
 def by_recording(day: dt.date, scope: str | None = None) -> list[ReportQuery]:
@@ -54,6 +57,15 @@ def arriving_late(rows: list[FactRow], day: dt.date) -> FactRow:
     training = next(r for r in rows if r[2] == "TrainingDelivered")
     at = dt.datetime.combine(day, dt.time(15), tzinfo=LOCAL)
     return (str(uuid.uuid4()), *training[1:7], day, at, at, training[10])
+
+
+def revoked_late(rows: list[FactRow], day: dt.date) -> FactRow:
+    """The revocation of an agency registered a year before `day`, recorded that day, reaching
+    this database only now: it changes the counts of every later cut-off."""
+    uscc = next(str(r[5]) for r in rows if r[2] == "AgencyRegistered" and r[7] < day - YEAR)
+    at = dt.datetime.combine(day, dt.time(15), tzinfo=LOCAL)
+    revoked = reg.AgencyRegistrationRevoked(uscc=uscc, reason="撤销")
+    return fact_row(str(uuid.uuid4()), revoked, uscc, at, at)
 
 
 async def looked_until_done(rekeeper: Rekeeper, pool: asyncpg.Pool) -> int:
@@ -149,6 +161,54 @@ async def test_a_day_is_not_read_after_the_figures_code_changes_or_the_facts_are
             await worker.conn.close()
         if worker.writer is not None:
             await worker.writer.close()
+
+
+async def test_a_fact_arriving_between_two_legs_of_a_pass_is_not_hidden(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """A pass reads in legs, each in a snapshot of its own. A fact recorded on a day an earlier
+    leg folded, committed between two legs, is missing from the held state: the next leg goes
+    back to its day, so no row read as exact misses it."""
+    rows = history()
+    await arrive(pool, rows)
+    days = sorted({r[7] for r in rows if r[7] < TODAY})
+    held = days[len(days) // 2]  # a day of a store in the middle of the pass
+    late_day = held - dt.timedelta(days=5)
+    after = [held + dt.timedelta(days=d) for d in (1, 45, 200)]
+    before = {day: await oracle(pool, by_recording(day)[-1]) for day in after}
+    worker = foldworker.Worker()
+    blocker = await asyncpg.connect(database_url)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(HELD_ROW, half_year_layout(), held, periods_holding(held)[-1].end)
+        # Every store ends a leg; this one waits on the held row.
+        keeping = asyncio.create_task(
+            recorded_days.keep_days(worker, database_url, G, TODAY, leg_seconds=0)
+        )
+        await wait_for(lambda: pool.fetchval(PASS_BLOCKED), timeout=60)
+        await arrive(pool, [revoked_late(rows, late_day)])
+        await transaction.rollback()
+        assert await keeping
+    finally:
+        await blocker.close()
+        for conn in (worker.conn, worker.writer):
+            if conn is not None:
+                await conn.close()
+    snapshots = await pool.fetchval(f"SELECT count(DISTINCT snapshot) FROM {G}.recorded_figures")
+    assert snapshots > 2  # one a leg
+
+    cache = ReportCache(database_url, OPTIONS, versions=True)
+    try:
+        for day in (late_day, held, *after):
+            query = by_recording(day)[-1]
+            answer = await cache.answer(pool, query)
+            assert answer == await oracle(pool, query), query
+            if day in before:
+                assert answer != before[day]  # the late fact counts in it
+        assert cache.folds == 0  # every day kept again from the late fact's
+    finally:
+        cache.close()
 
 
 KEEP_DAYS = """
