@@ -4,7 +4,7 @@ their figures, and first answers read from them against the same answers folded,
 Run from the repository root, on a kept 1M database (`bench_reporting --keep-database`):
 
     .venv/bin/python -m benchmarks.bench_recorded_days --state /work/bench-state/lead-1m \\
-        --database bench_5de5a38101dd [--from-day 2023-01-01] [--answers 60]
+        --database bench_5de5a38101dd [--from-day 2023-01-01] [--answers 60] [--leg-seconds inf]
 
 First the pass (`recorded_days.keep`, the re-keep's entry point, in a process of its own as the
 service runs it): with `--from-day`, the rows from that day on are dropped first and kept again
@@ -32,6 +32,7 @@ import random
 import resource
 import statistics
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 import asyncpg
@@ -60,18 +61,44 @@ async def _prepared(dsn: str, from_day: dt.date | None) -> str:
         await conn.close()
 
 
-def _the_pass(dsn: str, generation: str) -> dict[str, float]:
-    """`recorded_days.keep` in a process of its own; its rows, wall time, CPU time and RSS."""
+def _the_pass(dsn: str, generation: str, leg_seconds: float) -> dict[str, float]:
+    """`recorded_days.keep` in a process of its own; its rows, wall time, CPU time and RSS (of
+    this process's children: the largest so far), and the longest any transaction of the
+    database held a snapshot meanwhile."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with worker_pool(1) as workers:  # as the service starts it (rekeep.py)
-        rows = workers.submit(recorded_days.keep, dsn, generation).result()
+        done = workers.submit(recorded_days.keep, dsn, generation, leg_seconds)
+        longest = asyncio.run(_longest_snapshot(dsn, done))
+        rows = done.result()
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
+        "leg_seconds": leg_seconds,
         "rows": rows,
         "wall_s": round(time.perf_counter() - started, 1),
-        "cpu_s": round(child.ru_utime + child.ru_stime, 1),
+        "cpu_s": round(child.ru_utime + child.ru_stime - before.ru_utime - before.ru_stime, 1),
         "peak_rss_mib": child.ru_maxrss // 1024,
+        "longest_snapshot_s": round(longest, 1),
     }
+
+
+async def _longest_snapshot(dsn: str, done: Future[int]) -> float:
+    """The longest age of a transaction holding a snapshot on the database (vacuum keeps what
+    it may read), sampled every half second until `done`."""
+    conn = await asyncpg.connect(dsn)
+    longest = 0.0
+    try:
+        while not done.done():
+            age = await conn.fetchval(
+                "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
+            )
+            longest = max(longest, float(age))
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    return longest
 
 
 def _queries(count: int, seed: int) -> list[ReportQuery]:
@@ -126,6 +153,8 @@ def main() -> None:
     parser.add_argument("--database", required=True)
     parser.add_argument("--from-day", type=dt.date.fromisoformat)
     parser.add_argument("--answers", type=int, default=60)
+    # inf: the pass in one snapshot, as before its legs (the baseline of the longest snapshot)
+    parser.add_argument("--leg-seconds", type=float, default=recorded_days.LEG_SECONDS)
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()
     with infrastructure(args.state) as infra:
@@ -134,7 +163,7 @@ def main() -> None:
         results: dict[str, object] = {
             "cores": os.cpu_count(),
             "load_at_start": os.getloadavg(),
-            "pass": _the_pass(dsn, generation),
+            "pass": _the_pass(dsn, generation, args.leg_seconds),
         }
         asked = _queries(args.answers, args.seed)
         results["kept"] = asyncio.run(_answers(dsn, True, asked))

@@ -226,10 +226,10 @@ async def _state_by(
     return held
 
 
-def keep(dsn: str, generation: str) -> int:
+def keep(dsn: str, generation: str, leg_seconds: float = LEG_SECONDS) -> int:
     """Entry point (rekeep.py, in a worker process of its own, at a lower CPU priority): the
     figures of every past day from the first missing or inexact one; how many rows."""
     os.nice(foldworker.REKEEP_NICENESS)
     worker = foldworker._the_worker()
     today = local_date(dt.datetime.now(dt.UTC))
-    return worker.loop.run_until_complete(keep_days(worker, dsn, generation, today))
+    return worker.loop.run_until_complete(keep_days(worker, dsn, generation, today, leg_seconds))
