@@ -472,6 +472,17 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "a leg goes back to a fact committed since the last leg's snapshot within a folded day",
         ),
         Mutant(
+            "recorded-leg-after-a-reset",
+            RECORDED_PASS,
+            "        if filenode != progress.filenode:\n            return False",
+            "        if False:\n            return False",
+            (
+                f"{RECORDED_DAYS}::"
+                "test_a_reset_between_two_legs_of_a_pass_leaves_no_row_of_the_new_facts",
+            ),
+            "a pass ends when the facts are reset between its legs (its state is of facts gone)",
+        ),
+        Mutant(
             "recorded-pass-in-one-snapshot",
             RECORDED_PASS,
             "                if time.monotonic() >= ends:",

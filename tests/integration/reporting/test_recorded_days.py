@@ -211,6 +211,42 @@ async def test_a_fact_arriving_between_two_legs_of_a_pass_is_not_hidden(
         cache.close()
 
 
+async def test_a_reset_between_two_legs_of_a_pass_leaves_no_row_of_the_new_facts(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The projection is reset (its rebuild from the log's start truncates the facts) while a
+    pass runs: the reset waits for the leg reading the facts, and the pass keeps nothing of the
+    old facts for the new table (the next legs would fold on from a state of facts now gone)."""
+    rows = history()
+    await arrive(pool, rows)
+    days = sorted({r[7] for r in rows if r[7] < TODAY})
+    held = days[len(days) // 2]
+    worker = foldworker.Worker()
+    blocker = await asyncpg.connect(database_url)
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(HELD_ROW, half_year_layout(), held, periods_holding(held)[-1].end)
+        keeping = asyncio.create_task(
+            recorded_days.keep_days(worker, database_url, G, TODAY, leg_seconds=0)
+        )
+        await wait_for(lambda: pool.fetchval(PASS_BLOCKED), timeout=60)
+        reset = asyncio.create_task(pool.execute(f"TRUNCATE {G}.facts"))
+        await wait_for(lambda: pool.fetchval(RESET_WAITING), timeout=30)
+        await transaction.rollback()
+        await reset
+        await keeping
+    finally:
+        await blocker.close()
+        for conn in (worker.conn, worker.writer):
+            if conn is not None:
+                await conn.close()
+    assert not await pool.fetchval(
+        f"SELECT count(*) FROM {G}.recorded_figures "
+        f"WHERE filenode = pg_relation_filenode('{G}.facts'::regclass)"
+    )
+
+
 KEEP_DAYS = """
 import sys
 from services.reporting import recorded_days
@@ -224,6 +260,11 @@ HELD_ROW = (
 PASS_BLOCKED = (
     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
     f"AND query LIKE 'INSERT INTO {G}.recorded_figures%'"
+)
+
+RESET_WAITING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    f"AND query LIKE 'TRUNCATE {G}.facts%'"
 )
 
 
