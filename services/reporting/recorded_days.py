@@ -40,7 +40,7 @@ from services.reporting.kept_figures import half_year_layout, periods_holding, r
 from services.reporting.readmodel import FoldRow
 
 BATCH = 2_000  # facts fetched at a time
-DAYS_A_STORE = 60  # days of figures stored in one transaction
+ROWS_A_STORE = 60  # rows (a day's figures of one period each) stored in one transaction
 # How long a leg of the pass holds its snapshot, about (its last store ends it): while a
 # transaction holds a snapshot, vacuum keeps every row version it may read (the whole pass was
 # one snapshot, ~7 minutes at 1M facts).
@@ -168,7 +168,7 @@ async def _leg(
                 figures[period_end] = text
                 pending.append((day, period_end, text))
             day += dt.timedelta(days=1)
-            if len(pending) >= DAYS_A_STORE or day > last:
+            if len(pending) >= ROWS_A_STORE or day > last:
                 progress.stored += await readmodel_recorded.store(
                     worker.writer, generation, layout, progress.filenode, progress.snapshot, pending
                 )

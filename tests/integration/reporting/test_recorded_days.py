@@ -279,8 +279,8 @@ async def test_a_pass_killed_midway_leaves_whole_days_and_a_second_instance_wait
     kept = await kept_days(pool)
     # The figures from `cut` on are gone (as before their first pass): the next pass is held
     # at a day two batches later, and killed there.
-    cut = TODAY - dt.timedelta(days=5 * recorded_days.DAYS_A_STORE)
-    held = cut + dt.timedelta(days=2 * recorded_days.DAYS_A_STORE + 7)
+    cut = TODAY - dt.timedelta(days=5 * recorded_days.ROWS_A_STORE)
+    held = cut + dt.timedelta(days=2 * recorded_days.ROWS_A_STORE + 7)
     await pool.execute(f"DELETE FROM {G}.recorded_figures WHERE day >= $1", cut)
     lock = (half_year_layout(), held, periods_holding(held)[-1].end)
     await killed_while_keeping(pool, database_url, KEEP_DAYS, HELD_ROW, *lock, blocked=PASS_BLOCKED)
