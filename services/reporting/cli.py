@@ -9,6 +9,8 @@ import json
 import sys
 import time
 
+import asyncpg
+import structlog
 from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit.eventstore.store import create_pool
@@ -20,6 +22,8 @@ from servicekit.settings import ServiceSettings
 from services.reporting import readmodel
 from services.reporting.rebuild import ProgressBar, ReplayedProjection
 from services.reporting.rebuild import run_replay as run_replay  # the `replay` command
+
+log = structlog.get_logger()
 
 
 async def run_checksum(
@@ -95,6 +99,22 @@ async def run_checksum(
         await pool.close()
 
 
+async def run_prune_kept(settings: ServiceSettings) -> dict[str, object]:
+    """`prune-kept` on the live generation (readmodel.prune_kept)."""
+    from services.reporting.domain import checkpoint
+    from services.reporting.kept_figures import half_year_layout
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        generation = await readmodel.current_generation(conn)
+        layouts = {"checkpoints": checkpoint.LAYOUT, "recorded_figures": half_year_layout()}
+        deleted = await readmodel.prune_kept(conn, generation, layouts)
+    finally:
+        await conn.close()
+    log.info("reporting.kept_pruned", generation=generation, **deleted)
+    return {"generation": generation, "deleted": deleted}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.reporting")
     sub = parser.add_subparsers(dest="command")
@@ -104,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     replay_cmd.add_argument("--keep", type=int, default=2, help="generations to keep (≥2)")
     rebuild_cmd = sub.add_parser("rebuild-read-model", help="the same as replay (switches)")
     checksum_cmd = sub.add_parser("checksum", help="hash the live projection")
+    sub.add_parser(
+        "prune-kept",
+        help="delete the kept states and day figures this build never reads (another build's "
+        "code, facts before a reset): once every instance runs this build",
+    )
     for command in (replay_cmd, rebuild_cmd, checksum_cmd):
         command.add_argument(
             "--workers",
@@ -127,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "rebuild-read-model":
         projection = ReplayedProjection(workers=max(1, args.workers))
         return asyncio.run(rebuild_command("reporting", projection))
+    if args.command == "prune-kept":
+        pruned = asyncio.run(run_prune_kept(settings))
+        sys.stdout.write(json.dumps(pruned, ensure_ascii=False, indent=2) + "\n")
+        return 0
     if args.command == "replay":
         outcome = asyncio.run(
             run_replay(

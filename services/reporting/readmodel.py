@@ -1038,6 +1038,30 @@ async def store_checkpoint(
     )
 
 
+async def prune_kept(
+    conn: Connection, generation: str, layouts: Mapping[str, str]
+) -> dict[str, int]:
+    """Delete the kept rows this build never reads from each table of `layouts` (table -> this
+    build's layout): another build's (its code's layout) and those kept before a reset (another
+    file node of the facts); how many, a table. For an operator once every instance runs this
+    build: an older instance still running keeps its own again, a fold at a time."""
+    g = checked_generation(generation)
+    deleted: dict[str, int] = {}
+    for table, layout in layouts.items():
+        if table not in _KEPT_TABLES:
+            raise ValueError(f"not a table of kept rows: {table}")
+        status: str = await conn.execute(
+            f"DELETE FROM {g}.{table} WHERE layout <> $1 "
+            f"OR filenode <> pg_relation_filenode('{g}.facts'::regclass)",
+            layout,
+        )
+        deleted[table] = int(status.rpartition(" ")[2])
+    return deleted
+
+
+_KEPT_TABLES = ("checkpoints", "recorded_figures")  # keyed by (filenode, layout, ...)
+
+
 class HalfYearKept(NamedTuple):
     """What is kept beside a state at a half-year end (kept_figures.kept_half_year)."""
 
