@@ -6,10 +6,12 @@ this database late is never hidden (the day folds until a look keeps it again)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import random
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 from socialwork_contracts import registry as reg
@@ -163,6 +165,33 @@ async def test_a_day_is_not_read_after_the_figures_code_changes_or_the_facts_are
             await worker.writer.close()
 
 
+@contextlib.asynccontextmanager
+async def pass_held_at(pool: asyncpg.Pool, database_url: str, day: dt.date) -> AsyncIterator[None]:
+    """A pass in legs of one store each, held at the store of `day`'s figures (an uncommitted
+    row of its key) while the body runs; then let go, and awaited."""
+    worker = foldworker.Worker()
+    blocker = await asyncpg.connect(database_url)
+    keeping: asyncio.Task[int] | None = None
+    try:
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute(HELD_ROW, half_year_layout(), day, periods_holding(day)[-1].end)
+        keeping = asyncio.create_task(
+            recorded_days.keep_days(worker, database_url, G, TODAY, leg_seconds=0)
+        )
+        await wait_for(lambda: pool.fetchval(PASS_BLOCKED), timeout=60)
+        yield
+        await transaction.rollback()
+        await keeping
+    finally:
+        if keeping is not None and not keeping.done():
+            keeping.cancel()
+        await blocker.close()
+        for conn in (worker.conn, worker.writer):
+            if conn is not None:
+                await conn.close()
+
+
 async def test_a_fact_arriving_between_two_legs_of_a_pass_is_not_hidden(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
@@ -176,25 +205,8 @@ async def test_a_fact_arriving_between_two_legs_of_a_pass_is_not_hidden(
     late_day = held - dt.timedelta(days=5)
     after = [held + dt.timedelta(days=d) for d in (1, 45, 200)]
     before = {day: await oracle(pool, by_recording(day)[-1]) for day in after}
-    worker = foldworker.Worker()
-    blocker = await asyncpg.connect(database_url)
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(HELD_ROW, half_year_layout(), held, periods_holding(held)[-1].end)
-        # Every store ends a leg; this one waits on the held row.
-        keeping = asyncio.create_task(
-            recorded_days.keep_days(worker, database_url, G, TODAY, leg_seconds=0)
-        )
-        await wait_for(lambda: pool.fetchval(PASS_BLOCKED), timeout=60)
+    async with pass_held_at(pool, database_url, held):
         await arrive(pool, [revoked_late(rows, late_day)])
-        await transaction.rollback()
-        assert await keeping
-    finally:
-        await blocker.close()
-        for conn in (worker.conn, worker.writer):
-            if conn is not None:
-                await conn.close()
     snapshots = await pool.fetchval(f"SELECT count(DISTINCT snapshot) FROM {G}.recorded_figures")
     assert snapshots > 2  # one a leg
 
@@ -221,26 +233,11 @@ async def test_a_reset_between_two_legs_of_a_pass_leaves_no_row_of_the_new_facts
     await arrive(pool, rows)
     days = sorted({r[7] for r in rows if r[7] < TODAY})
     held = days[len(days) // 2]
-    worker = foldworker.Worker()
-    blocker = await asyncpg.connect(database_url)
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(HELD_ROW, half_year_layout(), held, periods_holding(held)[-1].end)
-        keeping = asyncio.create_task(
-            recorded_days.keep_days(worker, database_url, G, TODAY, leg_seconds=0)
-        )
-        await wait_for(lambda: pool.fetchval(PASS_BLOCKED), timeout=60)
+    async with pass_held_at(pool, database_url, held):
+        # It waits for the held leg's snapshot, and ends before the next leg reads.
         reset = asyncio.create_task(pool.execute(f"TRUNCATE {G}.facts"))
         await wait_for(lambda: pool.fetchval(RESET_WAITING), timeout=30)
-        await transaction.rollback()
-        await reset
-        await keeping
-    finally:
-        await blocker.close()
-        for conn in (worker.conn, worker.writer):
-            if conn is not None:
-                await conn.close()
+    await reset
     assert not await pool.fetchval(
         f"SELECT count(*) FROM {G}.recorded_figures "
         f"WHERE filenode = pg_relation_filenode('{G}.facts'::regclass)"
