@@ -84,21 +84,23 @@ def _the_pass(dsn: str, generation: str, leg_seconds: float) -> dict[str, float]
 
 async def _longest_snapshot(dsn: str, done: Future[int]) -> float:
     """The longest age of a transaction holding a snapshot on the database (vacuum keeps what
-    it may read), sampled every half second until `done`."""
+    it may read), sampled every half second until the pass is `done` (and at its end)."""
     conn = await asyncpg.connect(dsn)
+    passed = asyncio.wrap_future(done)
     longest = 0.0
     try:
-        while not done.done():
+        while True:
             age = await conn.fetchval(
                 "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) "
                 "FROM pg_stat_activity WHERE datname = current_database() "
                 "AND backend_xmin IS NOT NULL AND pid <> pg_backend_pid()"
             )
             longest = max(longest, float(age))
-            await asyncio.sleep(0.5)
+            finished, _ = await asyncio.wait({passed}, timeout=0.5)  # the sampling interval
+            if finished:
+                return longest
     finally:
         await conn.close()
-    return longest
 
 
 def _queries(count: int, seed: int) -> list[ReportQuery]:

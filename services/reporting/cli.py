@@ -9,7 +9,6 @@ import json
 import sys
 import time
 
-import asyncpg
 import structlog
 from socialwork_contracts.topics import EVENT_TOPICS
 
@@ -104,13 +103,15 @@ async def run_prune_kept(settings: ServiceSettings) -> dict[str, object]:
     from services.reporting.domain import checkpoint
     from services.reporting.kept_figures import half_year_layout
 
-    conn = await asyncpg.connect(settings.database_url)
+    pool = await create_pool(settings.database_url)
     try:
-        generation = await readmodel.current_generation(conn)
-        layouts = {"checkpoints": checkpoint.LAYOUT, "recorded_figures": half_year_layout()}
-        deleted = await readmodel.prune_kept(conn, generation, layouts)
+        async with pool.acquire() as conn:
+            generation = await readmodel.current_generation(conn)
+            deleted = await readmodel.prune_kept(
+                conn, generation, checkpoint.LAYOUT, half_year_layout()
+            )
     finally:
-        await conn.close()
+        await pool.close()
     log.info("reporting.kept_pruned", generation=generation, **deleted)
     return {"generation": generation, "deleted": deleted}
 

@@ -1039,17 +1039,16 @@ async def store_checkpoint(
 
 
 async def prune_kept(
-    conn: Connection, generation: str, layouts: Mapping[str, str]
+    conn: Connection, generation: str, states_layout: str, figures_layout: str
 ) -> dict[str, int]:
-    """Delete the kept rows this build never reads from each table of `layouts` (table -> this
-    build's layout): another build's (its code's layout) and those kept before a reset (another
-    file node of the facts); how many, a table. For an operator once every instance runs this
-    build: an older instance still running keeps its own again, a fold at a time."""
+    """Delete the kept rows this build never reads: the states (`checkpoints`) and the day
+    figures (`recorded_figures`) of another build's code (a layout other than this build's) and
+    those kept before a reset (another file node of the facts); how many, a table. For an
+    operator once every instance runs this build: an older instance still running keeps its own
+    again, a fold at a time."""
     g = checked_generation(generation)
     deleted: dict[str, int] = {}
-    for table, layout in layouts.items():
-        if table not in _KEPT_TABLES:
-            raise ValueError(f"not a table of kept rows: {table}")
+    for table, layout in (("checkpoints", states_layout), ("recorded_figures", figures_layout)):
         status: str = await conn.execute(
             f"DELETE FROM {g}.{table} WHERE layout <> $1 "
             f"OR filenode <> pg_relation_filenode('{g}.facts'::regclass)",
@@ -1057,9 +1056,6 @@ async def prune_kept(
         )
         deleted[table] = int(status.rpartition(" ")[2])
     return deleted
-
-
-_KEPT_TABLES = ("checkpoints", "recorded_figures")  # keyed by (filenode, layout, ...)
 
 
 class HalfYearKept(NamedTuple):
