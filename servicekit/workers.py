@@ -53,6 +53,11 @@ class WorkerPool(Executor):
             thread.start()
             self._threads.append(thread)
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids (an operator's status names the process doing the work)."""
+        return list(self._processes)
+
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         with self._lock:
             if self._broken is not None:

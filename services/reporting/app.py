@@ -9,11 +9,9 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from socialwork_contracts.topics import EVENT_TOPICS
 
 from servicekit import heap
 from servicekit.http import Problem
-from servicekit.kafka_security import kafka_security
 from servicekit.runtime import Runtime, add_consumer
 from servicekit.settings import ServiceSettings
 from servicekit.web import service_app
@@ -22,8 +20,8 @@ from services.reporting.api import api_router
 from services.reporting.cache import ReportCache
 from services.reporting.consumers import LiveProjection
 from services.reporting.public import build_public_router
+from services.reporting.rebuild import OperatorRebuild
 from services.reporting.rekeep import Rekeeper
-from services.reporting.replay import next_generation, replay
 from services.reporting.settings import ReportingSettings
 
 SERVICE = "reporting"
@@ -32,7 +30,11 @@ ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 
 
 async def prepare(
-    runtime: Runtime, cache: ReportCache, warm_ready_seconds: float, rekeep_seconds: float
+    runtime: Runtime,
+    cache: ReportCache,
+    rebuild: OperatorRebuild,
+    warm_ready_seconds: float,
+    rekeep_seconds: float,
 ) -> None:
     # Encoded answers and exports (a city workbook's buffers) are large blocks: given back
     # when freed, not kept in the heap (issue 12: reporting's RSS with its workers).
@@ -53,19 +55,8 @@ async def prepare(
     warm_by = time.monotonic() + warm_ready_seconds
     runtime.readiness["reports_warm"] = lambda: cache.warm.is_set() or time.monotonic() > warm_by
 
-    async def rebuild() -> object:
-        # A new generation from offset 0, then the switch: reports never go empty meanwhile.
-        generation = await next_generation(runtime.pool)
-        return await replay(
-            runtime.pool,
-            runtime.settings.kafka_bootstrap_servers,
-            [t.name for t in EVENT_TOPICS],
-            generation=generation,
-            switch=True,
-            security=kafka_security(runtime.settings),
-        )
-
-    runtime.rebuilders[consumer_name] = rebuild
+    rebuild.settings = runtime.settings
+    runtime.rebuilders[consumer_name] = lambda: rebuild.start(runtime.pool)
 
 
 def _runtime_of(request: Request) -> Runtime:
@@ -81,6 +72,7 @@ async def _close_when_stopped(runtime: Runtime, cache: ReportCache) -> None:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The reporting ASGI app; connections and the consumer start in its lifespan."""
     reporting = ReportingSettings()
+    rebuild = OperatorRebuild()
     cache = ReportCache(  # the DSN comes with the runtime
         "",
         reporting.target_options(),
@@ -98,11 +90,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         "Reads need a bearer token (docs/reporting.md); the dashboard page is at /dashboard.",
         settings=settings,
         prepare=lambda runtime: prepare(
-            runtime, cache, reporting.warm_ready_seconds, reporting.rekeep_seconds
+            runtime, cache, rebuild, reporting.warm_ready_seconds, reporting.rekeep_seconds
         ),
         router=api_router(),
     )
     app.state.reports = cache  # the answer cache the report routes share (api/common.py)
+    app.state.rebuild = rebuild  # the operator's rebuild, shown by /projection/status
     # The public channel (no token, rate-limited, its own routes): services/reporting/public.py.
     app.include_router(build_public_router(_runtime_of))
 

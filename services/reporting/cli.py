@@ -38,7 +38,7 @@ async def run_checksum(
             async with pool.acquire() as conn, conn.transaction(readonly=True):
                 return await readmodel.checksum(conn, live)
         scratch = await next_generation(pool)
-        scratch_consumer = f"reporting.replay.{scratch}"
+        scratch_consumer = readmodel.replay_consumer(scratch)
         topics = [t.name for t in EVENT_TOPICS]
         bar = ProgressBar(f"重建 {scratch}")
         result = await replay(
@@ -84,11 +84,7 @@ async def run_checksum(
             else:
                 await asyncio.sleep(0.2)
         async with pool.acquire() as conn:
-            await readmodel.drop_generation(conn, scratch)
-            await conn.execute(
-                f"DELETE FROM {readmodel.CONTROL}.consumer_offsets WHERE consumer = $1",  # noqa: S608 - constant schema
-                scratch_consumer,
-            )
+            await readmodel.drop_generation(conn, scratch)  # its replay's checkpoints too
         return {
             "live": live_sum,
             "rebuilt": rebuilt_sum,

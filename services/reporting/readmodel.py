@@ -1406,8 +1406,22 @@ async def record_dead_letters(
     )
 
 
+def replay_consumer(generation: str) -> str:
+    """The checkpoint name of a replay into `generation`."""
+    return f"reporting.replay.{generation}"
+
+
 async def drop_generation(conn: Connection, generation: str) -> None:
-    await conn.execute(f"DROP SCHEMA IF EXISTS {checked_generation(generation)} CASCADE")
+    """The generation's tables and its replay's checkpoints. Left behind, a later generation of
+    the same name (the next after a dropped newest one: a failed rebuild's, a checksum's
+    scratch) took them for its own, read nothing and was switched to empty
+    (test_rebuild_over_http.py)."""
+    async with conn.transaction():
+        await conn.execute(f"DROP SCHEMA IF EXISTS {checked_generation(generation)} CASCADE")
+        await conn.execute(
+            f"DELETE FROM {CONTROL}.consumer_offsets WHERE consumer = $1",
+            replay_consumer(generation),
+        )
 
 
 async def switch_generation(

@@ -37,6 +37,7 @@ from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, current
+from services.reporting.readmodel import replay_consumer
 from services.reporting.versions_refresh import changed_by_rows, refresh_versions
 
 log = structlog.get_logger()
@@ -181,11 +182,6 @@ class PlaceFacts:
             )
         await readmodel_places.store_kept(pool, generation, bases, stays)
         return places
-
-
-def replay_consumer(generation: str) -> str:
-    """The checkpoint name of a replay into `generation`."""
-    return f"reporting.replay.{generation}"
 
 
 def parse_batch(records: Sequence[Record]) -> Batch:
@@ -753,11 +749,20 @@ def _statement(ddl: str) -> Callable[[Connection], Awaitable[str]]:
 
 
 async def next_generation(pool: asyncpg.Pool) -> str:
+    """A new generation, its schema created here: two rebuilds at once (two instances, or an
+    operator's command beside one) took the same name and the second failed on it, after its
+    202 (test_rebuild_over_http.py); its creator alone may drop it."""
     async with pool.acquire() as conn:
         await readmodel.ensure(conn)
-        existing = await readmodel.generations(conn)
-    numbers = [int(g.removeprefix("reporting_g")) for g in existing] or [1]
-    return readmodel.generation_name(max(numbers) + 1)
+        while True:
+            existing = await readmodel.generations(conn)
+            numbers = [int(g.removeprefix("reporting_g")) for g in existing] or [1]
+            generation = readmodel.generation_name(max(numbers) + 1)
+            try:
+                await conn.execute(f"CREATE SCHEMA {readmodel.checked_generation(generation)}")
+            except (asyncpg.DuplicateSchemaError, asyncpg.UniqueViolationError):
+                continue  # taken meanwhile: the next one
+            return generation
 
 
 async def _switch(pool: asyncpg.Pool, generation: str, offsets: Offsets) -> bool:

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: FastAPI reads these annotations at runtime.
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from socialwork_contracts import reference
 
 from servicekit.auth import require_role
@@ -16,7 +16,9 @@ router = APIRouter()
 
 
 @router.get("/projection/status", tags=["operations"], summary="投影状态 Projection status")
-async def status(runtime: CurrentRuntime, reports: Reports, caller: Caller) -> dict[str, Any]:
+async def status(
+    request: Request, runtime: CurrentRuntime, reports: Reports, caller: Caller
+) -> dict[str, Any]:
     require_role(caller, READERS, "read the projection status")
     async with runtime.pool.acquire() as conn:
         generation = await readmodel.current_generation(conn)
@@ -40,6 +42,8 @@ async def status(runtime: CurrentRuntime, reports: Reports, caller: Caller) -> d
         else {}
     )
     body["reports"] = reports.stats()
+    # This instance's last operator rebuild: its generation, state, process, outcome or error.
+    body["rebuild"] = request.app.state.rebuild.status
     return body
 
 

@@ -17,7 +17,8 @@ from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.topic_reading import Span
 from services.reporting import readmodel
-from services.reporting.replay import Counts, facts_loaded, replay_consumer
+from services.reporting.readmodel import replay_consumer
+from services.reporting.replay import Counts, facts_loaded
 
 pytestmark = pytest.mark.infra
 

@@ -23,7 +23,8 @@ from benchmarks.history_generator import publish, topic_names
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from services.reporting import readmodel
-from services.reporting.replay import replay, replay_consumer
+from services.reporting.readmodel import replay_consumer
+from services.reporting.replay import replay
 from tests.conftest import Infra
 from tests.integration.reporting.prepared import reporting_schema
 from tests.support import wait_for

@@ -17,7 +17,8 @@ from servicekit.eventstore.store import create_pool
 from servicekit.kafka_records import Delivery, Received, parse
 from services.reporting import readmodel
 from services.reporting.domain.facts import fact_of
-from services.reporting.replay import apply_batch, parse_batch, replay_consumer
+from services.reporting.readmodel import replay_consumer
+from services.reporting.replay import apply_batch, parse_batch
 
 pytestmark = pytest.mark.infra
 

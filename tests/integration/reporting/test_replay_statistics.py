@@ -15,7 +15,8 @@ from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
 from servicekit.topic_reading import Span
 from services.reporting import readmodel
-from services.reporting.replay import EARLY_STATISTICS, replay_consumer, statistics_while_loading
+from services.reporting.readmodel import replay_consumer
+from services.reporting.replay import EARLY_STATISTICS, statistics_while_loading
 
 pytestmark = pytest.mark.infra
 

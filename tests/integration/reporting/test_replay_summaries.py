@@ -22,7 +22,8 @@ from servicekit import topic_reading
 from servicekit.eventstore.store import create_pool
 from servicekit.kafka_admin import ensure_topics
 from services.reporting import readmodel, readmodel_places
-from services.reporting.replay import replay, replay_consumer
+from services.reporting.readmodel import replay_consumer
+from services.reporting.replay import replay
 from tests.conftest import Infra
 from tests.integration.reporting.prepared import reporting_schema
 
