@@ -51,6 +51,11 @@ RECORDED = "services/reporting/readmodel_recorded.py"
 RECORDED_PASS = "services/reporting/recorded_days.py"
 RECORDS = "services/reporting/domain/records.py"
 RECORDED_DAYS = "tests/integration/reporting/test_recorded_days.py"
+OPERATOR_REBUILD = "services/reporting/rebuild.py"
+REBUILD_OVER_HTTP = "tests/integration/reporting/test_rebuild_over_http.py"
+KILLED_REBUILD = (
+    f"{REBUILD_OVER_HTTP}::test_a_rebuild_killed_before_its_switch_costs_the_service_nothing"
+)
 
 GROUPS: dict[str, tuple[Mutant, ...]] = {
     "mechanism": (
@@ -509,6 +514,42 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
                 "tests/integration/reporting/test_every_route.py",
             ),
             "a base catching up with its state after re-owning records (an identity link) folds on",
+        ),
+    ),
+    "rebuild": (
+        Mutant(
+            "dropped-generation-keeps-its-replay-checkpoints",
+            READMODEL,
+            'f"DELETE FROM {CONTROL}.consumer_offsets WHERE consumer = $1",',
+            '"SELECT $1::text",',
+            (KILLED_REBUILD,),
+            "a generation made again under a dropped one's name replays from offset 0",
+        ),
+        Mutant(
+            "two-rebuilds-in-one-instance",
+            OPERATOR_REBUILD,
+            "        if self.running:",
+            "        if False:",
+            (KILLED_REBUILD,),
+            "one operator rebuild at a time per instance (a second: 409)",
+        ),
+        Mutant(
+            "failed-rebuild-keeps-its-generation",
+            OPERATOR_REBUILD,
+            "                await _drop_unless_current(pool, generation)\n",
+            "                pass\n",
+            (KILLED_REBUILD,),
+            "a rebuild that died leaves no half-built generation",
+        ),
+        Mutant(
+            "generation-name-taken-twice",
+            REPLAY,
+            'execute(f"CREATE SCHEMA {readmodel',
+            'execute(f"CREATE SCHEMA IF NOT EXISTS {readmodel',
+            (
+                f"{REBUILD_OVER_HTTP}::test_a_generation_named_meanwhile_by_another_rebuild_is_not_taken",
+            ),
+            "two rebuilds at once never build into one generation",
         ),
     ),
 }

@@ -15,6 +15,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from servicekit.eventstore import EventStore
+from servicekit.eventstore.store import create_pool
+from services.reporting import readmodel
+from services.reporting.replay import next_generation
 from tests.integration.reporting.dataset import (
     EXPECTED_ZHONGYUAN,
     envelope,
@@ -160,3 +164,28 @@ async def _generations_are(conn: asyncpg.Connection, expected: list[str]) -> boo
         "SELECT nspname FROM pg_namespace WHERE nspname ~ '^reporting_g[0-9]+$' ORDER BY 1"
     )
     return [r["nspname"] for r in rows] == expected
+
+
+async def test_a_generation_named_meanwhile_by_another_rebuild_is_not_taken(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two rebuilds at once (two instances, or the command beside one) each read the newest
+    generation and name the next: the second to create it takes the one after."""
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        await EventStore(pool, "reporting").create_schema()  # the service's own schema
+        first = await next_generation(pool)
+        listed = readmodel.generations
+        calls = 0
+
+        async def as_read_before_the_other_created_it(conn: asyncpg.Connection) -> list[str]:
+            nonlocal calls
+            calls += 1
+            found = await listed(conn)
+            return [g for g in found if g != first] if calls == 1 else found
+
+        monkeypatch.setattr(readmodel, "generations", as_read_before_the_other_created_it)
+        second = await next_generation(pool)
+        assert first != second and calls == 2
+    finally:
+        await pool.close()
