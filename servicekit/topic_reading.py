@@ -61,8 +61,12 @@ async def log_reader(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
+        # A fetch's bytes stay in memory until read, and the next is fetched meanwhile: at 8 and
+        # 64 MiB the 1M replay held ~100 MiB more a process (peak 327 + 303 MiB, 2 processes,
+        # against 265 + 217), no faster (benchmarks/RESULTS.md, Session 17). A record larger
+        # than these is still returned whole (Kafka returns a partition's first batch anyway).
+        max_partition_fetch_bytes=1024 * 1024,
+        fetch_max_bytes=8 * 1024 * 1024,
         **(security or KafkaSecurity()).client_options(),
     )
     await kafka.start()
