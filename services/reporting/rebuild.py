@@ -186,25 +186,27 @@ class OperatorRebuild:
 
     async def _run(self, pool: asyncpg.Pool, status: dict[str, Any]) -> dict[str, object]:
         assert self.settings is not None, "given with the runtime"
+        generation: str | None = None
         try:
             generation = await next_generation(pool)
             workers = worker_pool(1)
-            self.status = {**status, "generation": generation, "process": workers.pids[0]}
+            status = self.status = {**status, "generation": generation, "process": workers.pids[0]}
             try:
                 outcome = await asyncio.get_running_loop().run_in_executor(
                     workers, replayed_in_worker, self.settings, generation, self.keep
                 )
-            except Exception as exc:
-                self.status = {**self.status, "state": "failed", "error": _failure(exc)}
-                await _drop_unless_current(pool, generation)
-                raise
             finally:
-                workers.shutdown(wait=False)
-            state = "switched" if outcome["switched"] else "not_switched"
-            self.status = {**self.status, "state": state, "outcome": outcome}
-            return outcome
+                workers.shutdown(wait=False)  # not waited for on this loop: the process exits
+        except Exception as exc:
+            self.status = {**status, "state": "failed", "error": _failure(exc)}
+            if generation is not None:
+                await _drop_unless_current(pool, generation)
+            raise
         finally:
             self.running = False
+        state = "switched" if outcome["switched"] else "not_switched"
+        self.status = {**status, "state": state, "outcome": outcome}
+        return outcome
 
 
 def _failure(exc: Exception) -> str:
@@ -214,6 +216,12 @@ def _failure(exc: Exception) -> str:
 
 
 async def _drop_unless_current(pool: asyncpg.Pool, generation: str) -> None:
-    async with pool.acquire() as conn:
-        if await readmodel.current_generation(conn) != generation:
-            await readmodel.drop_generation(conn, generation)
+    """The failed rebuild's generation dropped, unless it was switched to before it failed (then
+    readers use it). If the database is what failed, it stays: the next rebuild takes the name
+    after it, and the command's `--keep` drops it with the older ones."""
+    try:
+        async with pool.acquire() as conn:
+            if await readmodel.current_generation(conn) != generation:
+                await readmodel.drop_generation(conn, generation)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("reporting.rebuild_generation_left", generation=generation, error=repr(exc))
