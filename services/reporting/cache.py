@@ -63,7 +63,8 @@ from services.reporting import (
     views,
 )
 from services.reporting.domain import checkpoint
-from services.reporting.domain.periods import end_of_local_day, local_date
+from services.reporting.domain.periods import Half, end_of_local_day, local_date, report_period
+from services.reporting.domain.reports import unit_ids
 from services.reporting.domain.targets import TargetOptions
 from services.reporting.views import Rendered, ReportQuery
 
@@ -71,6 +72,17 @@ CacheKey = tuple[str, int, ReportQuery]
 Lane = str  # "live" | "history"
 LANES: tuple[Lane, ...] = ("live", "history")
 log = structlog.get_logger()
+
+
+def _in_progress(today: dt.date) -> list[ReportQuery]:
+    """The half-year report in progress on `today` (the mid-year's in the first half), of the
+    city and of each unit, as the API asks it."""
+    half: Half = "mid_year" if today.month <= 6 else "year_end"
+    end = report_period(today.year, half).end
+    return [
+        ReportQuery("half_year", end, None, None, scope=scope, year=today.year, half=half)
+        for scope in (None, *unit_ids())
+    ]
 
 
 def lane_of(query: ReportQuery, now: dt.datetime) -> Lane:
@@ -184,13 +196,16 @@ class ReportCache:
     async def warm_up(self, pool: asyncpg.Pool) -> None:
         """The live worker folds today's state before any request asks for it: the first
         answer as of today then advances that state instead of restoring a kept one and folding
-        after it (1M: 0.67 s after a restart). `warm` is set when done or failed (a failure
-        leaves the first request to fold, as before)."""
+        after it (1M: 0.67 s after a restart). Then it renders what officers open first, the
+        half-year in progress of the city and of each unit, in one pass over that state (1M:
+        the city's first answer took 129 ms, its render). `warm` is set when done or failed (a
+        failure leaves the first request to fold, as before)."""
         try:
             async with pool.acquire() as conn:
                 generation = await readmodel.current_generation(conn)
             today = local_date(dt.datetime.now(dt.UTC))
             await self._work("live", generation, ReportQuery("targets", today, None, None))
+            await asyncio.gather(*(self.entry(pool, query) for query in _in_progress(today)))
         except Closed:
             pass  # the service stops
         except Exception as exc:  # a warm-up's failure costs one slow answer only
