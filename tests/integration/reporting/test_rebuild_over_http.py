@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -97,20 +98,13 @@ async def test_a_rebuild_killed_before_its_switch_costs_the_service_nothing(
         again = await reporting.post(f"/admin/consumers/{consumer}/rebuild", headers=auth())
         assert again.status_code == 409, again.text  # one rebuild at a time per instance
 
-        async def running() -> dict[str, Any]:
-            rebuild: dict[str, Any] = (await _status(reporting)).get("rebuild") or {}
-            return rebuild if rebuild.get("process") else {}
-
-        rebuild = await wait_for(running, timeout=60)
+        rebuild = await _rebuild_when(reporting, lambda r: bool(r.get("process")), 60)
         assert rebuild["state"] == "running" and rebuild["process"] != os.getpid()
         await wait_for(lambda: _waiting_on_the_pointer(holder), timeout=120)
         os.kill(rebuild["process"], signal.SIGKILL)
 
-        async def failed() -> dict[str, Any]:
-            rebuild: dict[str, Any] = (await _status(reporting)).get("rebuild") or {}
-            return rebuild if rebuild.get("state") == "failed" else {}
-
-        assert "ended" in (await wait_for(failed, timeout=30))["error"]
+        failed = await _rebuild_when(reporting, lambda r: r.get("state") == "failed", 30)
+        assert "ended" in failed["error"]
         await held.rollback()
         assert (await _status(reporting))["generation"] == before
         assert await caught_up()
@@ -121,11 +115,7 @@ async def test_a_rebuild_killed_before_its_switch_costs_the_service_nothing(
         answer = await reporting.post(f"/admin/consumers/{consumer}/rebuild", headers=auth())
         assert answer.status_code == 202, answer.text
 
-        async def switched() -> dict[str, Any]:
-            rebuild: dict[str, Any] = (await _status(reporting)).get("rebuild") or {}
-            return rebuild if rebuild.get("state") in ("switched", "failed") else {}
-
-        done = await wait_for(switched, timeout=120)
+        done = await _rebuild_when(reporting, lambda r: r.get("state") != "running", 120)
         assert done["state"] == "switched", done
         status = await _status(reporting)
         assert status["generation"] == done["generation"] != before
@@ -146,6 +136,18 @@ async def _status(reporting: httpx.AsyncClient) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
+
+
+async def _rebuild_when(
+    reporting: httpx.AsyncClient, wanted: Callable[[dict[str, Any]], bool], timeout: float
+) -> dict[str, Any]:
+    """The instance's operator rebuild as /projection/status shows it, once `wanted`."""
+
+    async def shown() -> dict[str, Any]:
+        rebuild: dict[str, Any] = (await _status(reporting)).get("rebuild") or {}
+        return rebuild if rebuild and wanted(rebuild) else {}
+
+    return await wait_for(shown, timeout=timeout)
 
 
 async def _waiting_on_the_pointer(conn: asyncpg.Connection) -> bool:
