@@ -118,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="serve the HTTP API and the dashboard (the default)")
     replay_cmd = sub.add_parser("replay", help="rebuild the projection from offset 0 and switch")
     replay_cmd.add_argument("--no-switch", action="store_true", help="build only; do not switch")
-    replay_cmd.add_argument("--keep", type=int, default=2, help="generations to keep (≥2)")
+    replay_cmd.add_argument(
+        "--keep",
+        type=int,
+        default=2,
+        help="generations to keep (≥2): the new one, the one readers were on, the newest others",
+    )
     rebuild_cmd = sub.add_parser("rebuild-read-model", help="the same as replay (switches)")
     checksum_cmd = sub.add_parser("checksum", help="hash the live projection")
     sub.add_parser(

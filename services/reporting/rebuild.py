@@ -84,11 +84,14 @@ async def run_replay(
     generation: str | None = None,
     shown: bool = True,
 ) -> dict[str, object]:
-    """The replay into `generation` (else the next one), switched to if `switch`, the `keep`
-    newest generations kept; its progress drawn on the terminal if `shown`."""
+    """The replay into `generation` (else the next one), switched to if `switch`; then it, the
+    generation readers were on and the `keep` - 2 newest others kept (`superseded`); its
+    progress drawn on the terminal if `shown`."""
     pool = await create_pool(settings.database_url)
     try:
         generation = generation or await next_generation(pool)
+        async with pool.acquire() as conn:
+            readers_had = await readmodel.current_generation(conn)
         bar = ProgressBar(f"重放 {generation}") if shown else None
         result = await replay(
             pool,
@@ -105,8 +108,8 @@ async def run_replay(
             bar(result.events, result.events, final=True)
         if result.switched:
             async with pool.acquire() as conn:
-                # Keep the previous generation(s) so readers mid-query are never cut off.
-                for old in (await readmodel.generations(conn))[:-keep]:
+                existing = await readmodel.generations(conn)
+                for old in superseded(existing, result.generation, readers_had, keep):
                     await readmodel.drop_generation(conn, old)
             await keep_checkpoints(settings.database_url, result.generation)
         return {
@@ -121,6 +124,17 @@ async def run_replay(
         }
     finally:
         await pool.close()
+
+
+def superseded(existing: list[str], new: str, readers_had: str, keep: int) -> list[str]:
+    """The generations older than `new` (in `existing`'s order, oldest first) to drop after the
+    switch to it: all but the one readers were on (they may be mid-query) and the `keep` - 2
+    newest others. By position alone, the newest two before a half-built one left by a replay
+    stopped before its switch were kept, and the readers' dropped."""
+    if new not in existing:
+        return []
+    older = [g for g in existing[: existing.index(new)] if g != readers_had]
+    return older[: max(0, len(older) - (keep - 2))]
 
 
 async def keep_checkpoints(dsn: str, generation: str) -> None:

@@ -542,6 +542,17 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "a rebuild that died leaves no half-built generation",
         ),
         Mutant(
+            "replay-drops-the-readers-generation",
+            OPERATOR_REBUILD,
+            "    older = [g for g in existing[: existing.index(new)] if g != readers_had]",
+            "    older = existing[: existing.index(new)]",
+            (
+                f"{REBUILD_OVER_HTTP}::"
+                "test_a_replay_keeps_the_generation_readers_had_not_a_half_built_one",
+            ),
+            "the switch keeps the generation readers were on, not a half-built newer one",
+        ),
+        Mutant(
             "generation-name-taken-twice",
             REPLAY,
             'execute(f"CREATE SCHEMA {readmodel',

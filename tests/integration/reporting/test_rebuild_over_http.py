@@ -18,7 +18,9 @@ from aiokafka import AIOKafkaProducer
 
 from servicekit.eventstore import EventStore
 from servicekit.eventstore.store import create_pool
+from servicekit.settings import ServiceSettings
 from services.reporting import readmodel
+from services.reporting.rebuild import run_replay
 from services.reporting.replay import next_generation
 from tests.integration.reporting.dataset import (
     EXPECTED_ZHONGYUAN,
@@ -189,5 +191,25 @@ async def test_a_generation_named_meanwhile_by_another_rebuild_is_not_taken(
         monkeypatch.setattr(readmodel, "generations", as_read_before_the_other_created_it)
         second = await next_generation(pool)
         assert first != second and calls == 2
+    finally:
+        await pool.close()
+
+
+async def test_a_replay_keeps_the_generation_readers_had_not_a_half_built_one(
+    reporting: httpx.AsyncClient, producer: AIOKafkaProducer, database_url: str
+) -> None:
+    """A replay stopped before its switch (Ctrl-C on the command, the service stopped during
+    an operator's rebuild) leaves its generation half-built. The next replay's switch keeps the
+    generation readers were on (they may be mid-query) and drops that one."""
+    await publish(producer, known_history())  # beside the service, whose schema is made
+    readers_had = (await _status(reporting))["generation"]
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        half_built = await next_generation(pool)  # named, never loaded nor switched to
+        outcome = await run_replay(ServiceSettings(), switch=True, keep=2, shown=False)
+        assert outcome["switched"], outcome
+        async with pool.acquire() as conn:
+            assert await readmodel.generations(conn) == [readers_had, outcome["generation"]]
+            assert half_built != outcome["generation"]
     finally:
         await pool.close()
