@@ -37,7 +37,6 @@ from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, current
-from services.reporting.readmodel import replay_consumer
 from services.reporting.versions_refresh import changed_by_rows, refresh_versions
 
 log = structlog.get_logger()
@@ -247,7 +246,7 @@ async def apply_batch(
     refresh: bool,
 ) -> None:
     """One transaction: the batch's facts, records and checkpoint (and summaries once loaded)."""
-    consumer = replay_consumer(generation)
+    consumer = readmodel.replay_consumer(generation)
     async with conn.transaction():
         # A rebuild's batch lost in a crash is read again from its checkpoint (same
         # transaction), so it need not wait for the WAL flush.
@@ -599,7 +598,7 @@ async def facts_loaded(
             if f.done():
                 f.result()
         async with pool.acquire() as conn:
-            saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
+            saved = await readmodel.replay_offsets(conn, readmodel.replay_consumer(generation))
         if all(saved.get((s.topic, s.partition), s.start) >= s.end for s in to_read):
             return
         await asyncio.wait(pending, timeout=LOADED_POLL_SECONDS)
@@ -634,7 +633,7 @@ async def statistics_while_loading(
     idle; here it uses the core this process leaves idle while it waits for the others. The
     few facts that land after its sample change no plan."""
     async with pool.acquire() as conn:
-        saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
+        saved = await readmodel.replay_offsets(conn, readmodel.replay_consumer(generation))
         read = sum(
             min(saved.get((s.topic, s.partition), s.start), s.end) - s.start for s in to_read
         )
@@ -865,7 +864,7 @@ async def replay(
             f"ALTER TABLE {readmodel.checked_generation(generation)}.facts "
             "SET (autovacuum_enabled = false)"
         )
-        saved = await readmodel.replay_offsets(conn, replay_consumer(generation))
+        saved = await readmodel.replay_offsets(conn, readmodel.replay_consumer(generation))
     started = time.monotonic()
     partitions = await topic_reading.partitions(bootstrap, topics, security)
     async with topic_reading.log_reader(bootstrap, security) as kafka:
