@@ -102,7 +102,7 @@ async def test_a_rebuild_killed_before_its_switch_costs_the_service_nothing(
 
         rebuild = await _rebuild_when(reporting, lambda r: bool(r.get("process")), 60)
         assert rebuild["state"] == "running" and rebuild["process"] != os.getpid()
-        await wait_for(lambda: _waiting_on_the_pointer(holder), timeout=120)
+        await wait_for(lambda: _switch_waiting(holder), timeout=120)
         os.kill(rebuild["process"], signal.SIGKILL)
 
         failed = await _rebuild_when(reporting, lambda r: r.get("state") == "failed", 30)
@@ -152,13 +152,17 @@ async def _rebuild_when(
     return await wait_for(shown, timeout=timeout)
 
 
-async def _waiting_on_the_pointer(conn: asyncpg.Connection) -> bool:
-    """Another session waits for the generation pointer's row lock (the switch's)."""
+async def _switch_waiting(conn: asyncpg.Connection) -> bool:
+    """The rebuild reached its switch: a session waits at the switch's lock on the pointer, or
+    at its locks on the live consumer's partitions (while a live batch holds them, itself
+    waiting for the pointer this test holds), or the live consumer waits at those (the switch
+    took them first, then waits for the pointer)."""
     await conn.execute("SELECT pg_stat_clear_snapshot()")  # else read once a transaction
     return bool(
         await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE '%FROM reporting.generation FOR UPDATE%' AND pid <> pg_backend_pid()"
+            "AND (query LIKE '%FROM reporting.generation FOR UPDATE%' "
+            "OR query LIKE '%pg_advisory_xact_lock%') AND pid <> pg_backend_pid()"
         )
     )
 
