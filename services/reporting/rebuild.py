@@ -182,18 +182,16 @@ class OperatorRebuild:
         self.settings: ServiceSettings | None = None  # given with the runtime (app.py)
         self.keep = keep
         self.status: dict[str, Any] | None = None  # the last rebuild's (/projection/status)
-        self.running = False
 
     def start(self, pool: asyncpg.Pool) -> Awaitable[dict[str, object]]:
         """The rebuild to run (a 409 problem while one runs here)."""
-        if self.running:
+        if self.status is not None and self.status["state"] == "running":
             raise Problem(
                 409,
                 "rebuild_running",
                 "重建正在进行 (a rebuild is running)",
                 json.dumps(self.status, ensure_ascii=False, default=str),
             )
-        self.running = True
         # Shown at once: a status read right after the 202 is this rebuild's, not the last one's.
         self.status = {"state": "running", "started_at": dt.datetime.now(dt.UTC).isoformat()}
         return self._run(pool, self.status)
@@ -211,19 +209,19 @@ class OperatorRebuild:
                 )
             finally:
                 workers.shutdown(wait=False)  # not waited for on this loop: the process exits
-        except Exception as exc:
+        except BaseException as exc:  # the service stopping too: no rebuild shown as running
             self.status = {**status, "state": "failed", "error": _failure(exc)}
-            if generation is not None:
+            if generation is not None and isinstance(exc, Exception):
                 await _drop_unless_current(pool, generation)
             raise
-        finally:
-            self.running = False
         state = "switched" if outcome["switched"] else "not_switched"
         self.status = {**status, "state": state, "outcome": outcome}
         return outcome
 
 
-def _failure(exc: Exception) -> str:
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "the service stopped during the rebuild (its process ends with it)"
     if isinstance(exc, BrokenProcessPool):
         return f"the rebuild's process ended before it was done (killed, out of memory?): {exc}"
     return f"{type(exc).__name__}: {exc}"

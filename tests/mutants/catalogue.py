@@ -528,7 +528,7 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
         Mutant(
             "two-rebuilds-in-one-instance",
             OPERATOR_REBUILD,
-            "        if self.running:",
+            '        if self.status is not None and self.status["state"] == "running":',
             "        if False:",
             (KILLED_REBUILD,),
             "one operator rebuild at a time per instance (a second: 409)",

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from benchmarks.history_generator import envelope, fact_rows, publish, published, topic_names
 from servicekit import topic_reading
@@ -67,6 +68,35 @@ async def test_reading_stops_at_the_ends_taken_first(infra: Infra) -> None:
         await producer.stop()
     assert sorted(seen) == list(range(40))
     assert last == {tp: end for tp, end in ends.items() if end > 0}
+
+
+async def test_a_record_larger_than_a_fetch_is_read_whole(infra: Infra) -> None:
+    """The log reader fetches 1 MiB a partition (its memory at a million events): a record of
+    3 MiB between small ones is still read, whole, and the records after it too."""
+    topic = f"test.topic-reading-large.{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka)
+    await admin.start()
+    try:
+        config = {"max.message.bytes": str(8 * 1024 * 1024)}
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs=config)])
+    finally:
+        await admin.close()
+    large = bytes(random.Random(5).getrandbits(8) for _ in range(3 * 1024 * 1024))
+    values = [b"before", large, b"after"]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka, max_request_size=8 * 1024 * 1024)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=b"k")
+    finally:
+        await producer.stop()
+    partitions = await topic_reading.partitions(infra.kafka, [topic])
+    read: list[bytes] = []
+    async with topic_reading.log_reader(infra.kafka) as kafka:
+        ends = await topic_reading.end_offsets(kafka, partitions)
+        async for records, _ in topic_reading.read(kafka, topic_reading.spans({}, ends), 100):
+            read.extend(r.value or b"" for r in records)
+    assert read == values
 
 
 async def test_a_replayed_generation_has_planner_statistics(
