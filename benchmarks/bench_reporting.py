@@ -1,7 +1,7 @@
 """Reporting benchmark: replay throughput against a raw Kafka read, and end-to-end latency.
 
 `.venv/bin/python -m benchmarks.bench_reporting [--events 1000000] [--latency-seconds 30]
-[--report-seconds 60 --clients 8 --live-rate 50] [--reuse-history]`
+[--report-seconds 60 --report-rate 100 --live-rate 50] [--reuse-history]`
 
 1. The history generator writes N events (three services' proportions) to DEDICATED topics
    `bench.reporting.<run>.*` (never the real ones, which the tests read).
@@ -16,7 +16,7 @@
    steady moderate rate; for each, the time from the registry's 201 (command accepted) to the
    agency being visible at the reporting API's `GET /agencies/{uscc}` (polled every 10 ms).
 5. Reports (`--report-seconds`, 0 skips): on the replayed projection, a cProfile of one cold
-   fold, then the report endpoints under concurrent clients with live events arriving
+   fold, then the report endpoints under an open-loop load with live events arriving
    (`benchmarks/report_load.py` says how; latency p50/p99, the loop's responsiveness, RSS).
 Results: the `bench_reporting` section of benchmarks/RESULTS.md.
 """
@@ -350,7 +350,7 @@ async def report_phase(kafka: str, dsn: str, args: argparse.Namespace) -> dict[s
         kafka,
         bench_token(),
         seconds=args.report_seconds,
-        clients=args.clients,
+        rate=args.report_rate,
         live_rate=args.live_rate,
         logs=logs,
         profile=Path(args.profile_loop) if args.profile_loop else None,
@@ -462,6 +462,7 @@ def report_section(r: dict[str, Any]) -> str:
             ("exports (CSV/Excel)", load["export"]),
             ("`/health/live` meanwhile", rep["load_probe"]),
             ("`/health/live` from another process", rep["load_probe_apart"]),
+            ("a live answer's lag behind the facts (targets, every 0.25 s)", rep["live_lag"]),
         )
     )
     paths = sorted(rep.get("by_path", {}).items(), key=lambda kv: -kv[1]["p99_ms"])
@@ -475,14 +476,16 @@ def report_section(r: dict[str, Any]) -> str:
     profile = prof["table"].strip() if prof else "(not run)"
     prof_s, prof_mb = (prof["seconds"], prof["maxrss_mb"]) if prof else (0.0, 0.0)
     return f"""
-### Report endpoints (`--report-seconds {rep["seconds"]:g} --clients {rep["clients"]}`)
+### Report endpoints (`--report-seconds {rep["seconds"]:g} --report-rate {rep["rate"]:g}`)
 
-Load: {rep["clients"]} concurrent closed-loop clients (an httpx async client in this script, no
-think time) cycling through {len(rep["cold_s"])} report and export requests (every endpoint as of
-today; past half-year, target and coverage reports by occurrence and by recording; CSV and Excel)
-for {rep["seconds"]:g} s, while {rep["live_sent"]:,} live events dated today were published to the
-real topics at {rep["live_rate"]:g}/s (the service applied {rep["applied"]} events meanwhile).
-{rep["requests_per_s"]:.1f} requests/s, {rep["errors"]} errors.
+Load: {rep["rate"]:g} requests/s, open loop (benchmarks/openloop.c: request i sent at t0 + i/rate
+whether or not earlier ones were answered, its latency counted from that instant; the generator
+cost {rep["generator_cpu_ms_per_request"]:.2f} ms of CPU a request) cycling through
+{len(rep["cold_s"])} report and export requests (every endpoint as of today; past half-year,
+target and coverage reports by occurrence and by recording; CSV and Excel) for {rep["seconds"]:g}
+s, while {rep["live_sent"]:,} live events dated today were published to the real topics at
+{rep["live_rate"]:g}/s (the service applied {rep["applied"]} events meanwhile).
+{rep["requests_per_s"]:.1f} requests/s answered, {rep["errors"]} errors.
 
 | Requests | n | p50 ms | p99 ms | max ms |
 |---|---:|---:|---:|---:|
@@ -633,7 +636,9 @@ def main() -> None:
         action="store_true",
         help="reuse the history an earlier run generated into the --state folder's broker",
     )
-    parser.add_argument("--clients", type=int, default=8, help="concurrent report clients")
+    parser.add_argument(
+        "--report-rate", type=float, default=100.0, help="report requests/s (open loop)"
+    )
     parser.add_argument(
         "--live-rate", type=float, default=50.0, help="live events/s during the report load"
     )

@@ -6,14 +6,15 @@ generated history):
 1. The reporting service runs as a uvicorn server (one process; its fold worker is a child).
 2. Cold: each distinct report cut-off asked once, one after the other, while a prober asks
    `/health/live` every 20 ms — the prober's worst wait shows whether a fold blocks the loop.
-3. Load: `clients` concurrent clients (an httpx async client each, closed loop, no think time)
-   cycle through a dashboard-like mix — every report endpoint as of today, past half-year
-   reports per unit and for the city, by occurrence and by recording, CSV and Excel exports —
-   for `seconds`, while live events (dated today) are published to the real topics at
-   `live_rate` per second and folded by the service's live consumer.
-   `/health/live` is probed every 20 ms by this process's loop (shared with the clients, as
-   before) and by a separate process: only the latter measures the service alone, since the
-   clients' own work delays this loop's probe too.
+3. Load: `rate` requests a second, open loop, from benchmarks/openloop.c (request i sent at
+   t0 + i/rate whether or not earlier ones were answered, its latency counted from that
+   instant), cycling through a dashboard-like mix — every report endpoint as of today, past
+   half-year reports per unit and for the city, by occurrence and by recording, CSV and Excel
+   exports — for `seconds`, while live events (dated today) are published to the real topics at
+   `live_rate` per second and folded by the service's live consumer. The closed-loop httpx
+   clients it replaced cost this process ~5 ms of CPU a request on the same two CPUs as the
+   service (the C generator: 0.2 ms), and a closed loop waits for the server, hiding its queue.
+   `/health/live` is probed every 20 ms by this process's loop and by a separate process.
 4. RSS: the server process plus its children (the fold workers), sampled every 0.5 s; the peak
    of the whole run and that of the load alone (after the cold phase).
 5. The real topics are emptied afterwards (delete-records on this benchmark's own broker).
@@ -38,6 +39,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -47,6 +49,7 @@ from socialwork_contracts.topics import EVENT_TOPICS, topic_of
 
 from benchmarks.bench_foundation import percentile, serve
 from benchmarks.history_generator import history
+from benchmarks.openloop import Answer, Generator, Request, build, http_request, write_requests
 
 CST = dt.timezone(dt.timedelta(hours=8))
 SLOW_SECONDS = 0.1  # issue 12's aim for a report: slower requests are listed one by one
@@ -228,6 +231,18 @@ async def probe(http: httpx.AsyncClient, stop: asyncio.Event, waits: list[float]
             await asyncio.wait_for(stop.wait(), 0.02)
 
 
+async def lag_probe(http: httpx.AsyncClient, stop: asyncio.Event, lags: list[float]) -> None:
+    """How far behind the facts a live answer is served: every 0.25 s, the targets as of today,
+    from the request's instant back to the position the answer reflects."""
+    while not stop.is_set():
+        asked = dt.datetime.now(dt.UTC)
+        answer = await http.get("/reports/targets")
+        through = dt.datetime.fromisoformat(answer.headers["Report-Applied-Through"])
+        lags.append(max(0.0, (asked - through).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
+
+
 class RssSampler:
     """The peak RSS of the service and its children (by process, the service first) over the
     whole run, and over the load alone (`loading`), sampled every 0.5 s."""
@@ -306,13 +321,47 @@ def py_spy(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
+def load_requests(
+    base: str, headers: dict[str, str], rate: float, seconds: float
+) -> tuple[list[tuple[str, int]], list[Request], list[tuple[str, str]]]:
+    """The load's GET requests for the generator, one every 1/rate s, cycling through the mix;
+    with (path, group) for each."""
+    url = urlsplit(base)
+    host, port = url.hostname or "", url.port or 80
+    paths = mix()
+    requests, labels = [], []
+    for i in range(int(rate * seconds)):
+        group, path = paths[i % len(paths)]
+        raw = http_request(f"{host}:{port}", "GET", path, headers, b"")
+        requests.append(Request(0, round(i * 1e9 / rate), raw))
+        labels.append((path, group))
+    return [(host, port)], requests, labels
+
+
+async def open_loop(
+    base: str, headers: dict[str, str], rate: float, seconds: float, logs: Path
+) -> tuple[list[tuple[str, str, Answer]], float]:
+    """The load from benchmarks/openloop.c: request i sent at t0 + i/rate whether or not earlier
+    ones were answered, its latency counted from that instant. Returns (path, group, answer) in
+    the order sent, and the generator's CPU seconds."""
+    build()  # before the clock starts: compiling is not the load
+    targets, requests, labels = load_requests(base, headers, rate, seconds)
+    write_requests(logs / "report-requests", targets, requests)
+    generator = Generator(logs / "report-requests", start_ns=time.monotonic_ns() + 200_000_000)
+    answers: list[Answer | None] = [None] * len(requests)
+    async for answer in generator.answers():
+        answers[answer.index] = answer
+    answered = [(*labels[i], a) for i, a in enumerate(answers) if a is not None]
+    return answered, generator.cpu_seconds
+
+
 async def run(
     env: dict[str, str],
     kafka: str,
     headers: dict[str, str],
     *,
     seconds: float,
-    clients: int,
+    rate: float,
     live_rate: float,
     logs: Path,
     profile: Path | None = None,
@@ -343,38 +392,26 @@ async def run(
         by_path: dict[str, list[float]] = {}
         slow: list[tuple[float, str, float]] = []  # (seconds into the load, path, seconds)
         errors = 0
-        deadline = time.perf_counter() + seconds
         live_waits: list[float] = []
         stop_probe = asyncio.Event()
         prober = asyncio.create_task(probe(http, stop_probe, live_waits))
+        lags: list[float] = []
+        lagger = asyncio.create_task(lag_probe(http, stop_probe, lags))
         apart = probe_apart(s.base, seconds)
         spy = py_spy(s.pid, seconds, profile) if profile is not None else None
         rss.loading = True
-        # This process's cyclic collector paused every client at once, counted as the
-        # service's latency (gc.callbacks at 1M: 49 young passes, 0.7 s in all, in 30 s).
+        # This process's cyclic collector would pause its probe and its reading of the answers.
         gc.collect()
         gc.disable()
-
-        async def client(k: int) -> None:
-            nonlocal errors
-            paths = mix()
-            i = k
-            # A client (one keep-alive connection) each: one pool shared by every client cost
-            # this process milliseconds of CPU a request (benchmarks/bench_foundation.py).
-            async with httpx.AsyncClient(base_url=s.base, timeout=600, headers=headers) as own:
-                while time.perf_counter() < deadline:
-                    group, path = paths[i % len(paths)]
-                    i += 1
-                    sent = time.perf_counter()
-                    answer = await own.get(path)
-                    took = time.perf_counter() - sent
-                    latencies[group].append(took)
-                    by_path.setdefault(path, []).append(took)
-                    if took > SLOW_SECONDS:
-                        slow.append((sent - deadline + seconds, path, took))
-                    errors += answer.status_code != 200
-
-        await asyncio.gather(*(client(k) for k in range(clients)))
+        answers, generator_cpu = await open_loop(s.base, headers, rate, seconds, logs)
+        load_start = answers[0][2].scheduled_ns if answers else 0
+        for path, group, got in answers:
+            took = got.latency_ms / 1000
+            latencies[group].append(took)
+            by_path.setdefault(path, []).append(took)
+            if took > SLOW_SECONDS:
+                slow.append(((got.scheduled_ns - load_start) / 1e9, path, took))
+            errors += got.status != 200
         gc.enable()
         rss.loading = False
         cpu = rss.cpu_during_load()
@@ -382,6 +419,7 @@ async def run(
         stop_live.set()
         sent_live = await live
         await prober
+        await lagger
         apart_out, _ = await asyncio.to_thread(apart.communicate)
         apart_waits: list[float] = json.loads(apart_out or b"[]")
         if spy is not None:
@@ -401,7 +439,7 @@ async def run(
         }
 
     return {
-        "clients": clients,
+        "rate": rate,
         "seconds": seconds,
         "live_rate": live_rate,
         "live_sent": sent_live,
@@ -412,10 +450,12 @@ async def run(
         "load": {g: summary(v) for g, v in latencies.items()},
         "load_probe": summary(live_waits),
         "load_probe_apart": summary(apart_waits),
+        "live_lag": summary(lags),
         "by_path": {p: summary(v) for p, v in by_path.items()},
         "slow": sorted(slow)[:200],
         "errors": errors,
         "requests_per_s": sum(len(v) for v in latencies.values()) / seconds,
+        "generator_cpu_ms_per_request": 1000 * generator_cpu / max(1, len(answers)),
         "cpu_s": cpu,
         "cpu_ms_per_request": {
             k: 1000 * v / max(1, sum(len(x) for x in latencies.values())) for k, v in cpu.items()

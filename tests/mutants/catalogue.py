@@ -52,6 +52,8 @@ RECORDED_PASS = "services/reporting/recorded_days.py"
 RECORDS = "services/reporting/domain/records.py"
 RECORDED_DAYS = "tests/integration/reporting/test_recorded_days.py"
 OPERATOR_REBUILD = "services/reporting/rebuild.py"
+REPORT_CACHE = "services/reporting/cache.py"
+STALE_ANSWERS = "tests/integration/reporting/test_stale_answers.py"
 REBUILD_OVER_HTTP = "tests/integration/reporting/test_rebuild_over_http.py"
 KILLED_REBUILD = (
     f"{REBUILD_OVER_HTTP}::test_a_rebuild_killed_before_its_switch_costs_the_service_nothing"
@@ -561,6 +563,32 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
                 f"{REBUILD_OVER_HTTP}::test_a_generation_named_meanwhile_by_another_rebuild_is_not_taken",
             ),
             "two rebuilds at once never build into one generation",
+        ),
+    ),
+    "live-lane": (
+        Mutant(
+            "live-answers-behind-re-render-one-by-one",
+            REPORT_CACHE,
+            "        for behind in (key, *(k for k in self.behind if k != key)):",
+            "        for behind in (key,):",
+            (
+                f"{STALE_ANSWERS}::"
+                "test_the_live_answers_found_behind_re_render_together_then_the_lane_rests",
+            ),
+            "the live answers found behind re-render in one call",
+        ),
+        Mutant(
+            "live-lane-never-rests",
+            REPORT_CACHE,
+            "            self.rest_until = max(self.rest_until, rest)",
+            "            pass",
+            (
+                f"{STALE_ANSWERS}::"
+                "test_the_live_answers_found_behind_re_render_together_then_the_lane_rests",
+                f"{STALE_ANSWERS}::"
+                "test_the_live_lane_rests_between_re_renders_as_long_as_the_last_call_took",
+            ),
+            "after a call the live lane rests before the next re-render",
         ),
     ),
 }
