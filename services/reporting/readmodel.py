@@ -14,8 +14,8 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 from socialwork_contracts.catalog import UnknownEventType
@@ -36,6 +36,7 @@ from services.reporting.domain.versions import (
     current,
 )
 
+VersionT = TypeVar("VersionT")
 CONTROL = "reporting"  # the service's own schema (event store tables, checkpoints, pointer)
 _GENERATION = re.compile(r"^reporting_g[0-9]{1,9}$")
 
@@ -542,6 +543,26 @@ def entity_facts(
             continue  # as state.apply: a type this build does not fold
         by_entity.setdefault(getattr(event, key), []).append((event, row[2], row[4]))
     return by_entity
+
+
+def versions_by_entity(
+    groups: Mapping[str | None, Sequence[KeptRow]],
+    key: str,
+    versions: Callable[[Sequence[EntityFact]], Sequence[VersionT]],
+) -> list[VersionT]:
+    """Each entity's versions from its rows (`groups`: rows of _FOLD_COLUMNS under the id of the
+    entity they are about), one entity's payloads validated at a time: at a million facts the
+    replay's finish validated all 137k kept agency, base and stay facts at once, +140 MiB.
+    If a group's rows name another entity once validated (the id a group was keyed by is not
+    the event's), every group is folded together instead, as `entity_facts` does."""
+    found: list[VersionT] = []
+    for entity, rows in groups.items():
+        facts = entity_facts(rows, key)
+        if facts.keys() - {entity}:
+            together = entity_facts([r for rows in groups.values() for r in rows], key)
+            return [v for facts in together.values() for v in versions(facts)]
+        found += [v for facts in facts.values() for v in versions(facts)]
+    return found
 
 
 def versions_of(by_agency: dict[str, list[AgencyFact]]) -> list[AgencyVersion]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import gc
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -35,8 +36,16 @@ from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
 from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
+from services.reporting.domain.place_versions import (
+    BASE_TYPES,
+    STAY_TYPES,
+    BaseVersion,
+    StayVersion,
+    base_versions,
+    stay_versions,
+)
 from services.reporting.domain.state import folded_types
-from services.reporting.domain.versions import AgencyVersion, current
+from services.reporting.domain.versions import AgencyVersion, agency_versions, current
 from services.reporting.versions_refresh import changed_by_rows, refresh_versions
 
 log = structlog.get_logger()
@@ -117,7 +126,7 @@ class Agencies:
 
     def __init__(self) -> None:
         self.usccs: set[str] = set()
-        self.rows: list[readmodel.KeptRow] = []
+        self.rows: dict[str | None, list[readmodel.KeptRow]] = {}  # by credit code
         self._types = folded_types()
 
     def add(self, facts: Sequence[FactRow]) -> None:
@@ -131,7 +140,7 @@ class Agencies:
                 # In UTC, as the table gives them: the fold's sort compares them, and two
                 # instants in pydantic's zones ask each zone its offset per comparison.
                 occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
-                self.rows.append((t, v, on, occurred, recorded, e, data))
+                self.rows.setdefault(uscc, []).append((t, v, on, occurred, recorded, e, data))
 
     async def fold(self, pool: asyncpg.Pool, generation: str) -> set[str]:
         """Their summaries written; the credit codes folded. The fold (1M: 37k rows a shard,
@@ -146,8 +155,8 @@ class Agencies:
         return self.usccs
 
 
-def _versions(rows: list[readmodel.KeptRow]) -> list[AgencyVersion]:
-    return readmodel.versions_of(readmodel.agency_facts(rows))
+def _versions(rows: dict[str | None, list[readmodel.KeptRow]]) -> list[AgencyVersion]:
+    return readmodel.versions_by_entity(rows, "uscc", agency_versions)
 
 
 class PlaceFacts:
@@ -162,25 +171,38 @@ class PlaceFacts:
     (`sharded_load`)."""
 
     def __init__(self) -> None:
-        self.rows: list[readmodel.KeptRow] = []
-        self._types = readmodel_places.PLACE_TYPES
+        # By the base's and the stay's id, as `Agencies` keeps its rows by credit code.
+        self.bases: dict[str | None, list[readmodel.KeptRow]] = {}
+        self.stays: dict[str | None, list[readmodel.KeptRow]] = {}
 
     def add(self, facts: Sequence[FactRow]) -> None:
         for fact in facts:
-            if fact[2] in self._types:
-                e, _, t, v, _, _, _, on, occurred, recorded, data = fact
-                # In UTC, as Agencies.add keeps its instants (the fold's sort compares them).
-                occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
-                self.rows.append((t, v, on, occurred, recorded, e, data))
+            e, _, t, v, _, _, base_id, on, occurred, recorded, data = fact
+            if t in BASE_TYPES:
+                kept = self.bases.setdefault(base_id, [])
+            elif t in STAY_TYPES:
+                # No column holds a stay's id: read from the payload the load just serialised.
+                kept = self.stays.setdefault(json.loads(data).get("incubation_id"), [])
+            else:
+                continue
+            # In UTC, as Agencies.add keeps its instants (the fold's sort compares them).
+            occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
+            kept.append((t, v, on, occurred, recorded, e, data))
 
     async def build(self, pool: asyncpg.Pool, generation: str) -> readmodel_places.Places:
         """Their versions stored; the places they are about."""
         with fewer_collections():
-            bases, stays, places = await asyncio.to_thread(
-                readmodel_places.place_versions, self.rows
-            )
+            bases, stays = await asyncio.to_thread(self._versions)
         await readmodel_places.store_kept(pool, generation, bases, stays)
-        return places
+        return readmodel_places.Places(
+            {b for b in self.bases if b is not None}, {s for s in self.stays if s is not None}
+        )
+
+    def _versions(self) -> tuple[list[BaseVersion], list[StayVersion]]:
+        return (
+            readmodel.versions_by_entity(self.bases, "base_id", base_versions),
+            readmodel.versions_by_entity(self.stays, "incubation_id", stay_versions),
+        )
 
 
 def parse_batch(records: Sequence[Record]) -> Batch:

@@ -54,6 +54,7 @@ RECORDED_DAYS = "tests/integration/reporting/test_recorded_days.py"
 OPERATOR_REBUILD = "services/reporting/rebuild.py"
 REPORT_CACHE = "services/reporting/cache.py"
 STALE_ANSWERS = "tests/integration/reporting/test_stale_answers.py"
+AGENCY_VERSIONS = "tests/integration/reporting/test_agency_versions.py"
 REBUILD_OVER_HTTP = "tests/integration/reporting/test_rebuild_over_http.py"
 KILLED_REBUILD = (
     f"{REBUILD_OVER_HTTP}::test_a_rebuild_killed_before_its_switch_costs_the_service_nothing"
@@ -589,6 +590,27 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
                 "test_the_live_lane_rests_between_re_renders_as_long_as_the_last_call_took",
             ),
             "after a call the live lane rests before the next re-render",
+        ),
+    ),
+    "finish": (
+        Mutant(
+            "misfiled-group-folded-alone",
+            READMODEL,
+            "        if facts.keys() - {entity}:",
+            "        if False:",
+            (
+                f"{AGENCY_VERSIONS}::"
+                "test_a_group_whose_payload_names_another_entity_is_folded_with_all",
+            ),
+            "each entity's versions come from all of its facts, however its rows were grouped",
+        ),
+        Mutant(
+            "stays-validated-all-at-once",
+            REPLAY,
+            'kept = self.stays.setdefault(json.loads(data).get("incubation_id"), [])',
+            "kept = self.stays.setdefault(None, [])",
+            (f"{AGENCY_VERSIONS}::test_a_replays_finish_validates_one_entitys_payloads_at_a_time",),
+            "the replay's finish validates one entity's payloads at a time",
         ),
     ),
 }
