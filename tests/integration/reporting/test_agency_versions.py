@@ -6,6 +6,7 @@ stores the same versions (issue 12)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 from typing import Any
 
@@ -18,7 +19,7 @@ from services.reporting import readmodel, views
 from services.reporting.cache import ReportCache
 from services.reporting.domain.facts import FactRow
 from services.reporting.domain.periods import end_of_local_day, local_date
-from services.reporting.domain.place_versions import BASE_TYPES, base_versions
+from services.reporting.domain.place_versions import STAY_TYPES, stay_versions
 from services.reporting.domain.versions import EntityFact
 from services.reporting.replay import Agencies, PlaceFacts
 from services.reporting.versions_refresh import changed_by_rows, refresh_versions
@@ -131,20 +132,21 @@ async def test_a_replays_finish_validates_one_entitys_payloads_at_a_time(
 
 
 def test_a_group_whose_payload_names_another_entity_is_folded_with_all() -> None:
-    """Kept rows are grouped by the id their fact row has; were a payload to name another
-    entity, each entity is still folded from all of its facts."""
-    rows = [r for r in fact_rows(400, seed=7) if r[2] in BASE_TYPES]
+    """Kept rows are grouped by the id their fact row or payload has; were a validated payload
+    to name another entity, each entity is still folded from all of its facts."""
+    rows = [r for r in fact_rows(1000, seed=7) if r[2] in STAY_TYPES]
     groups: dict[str | None, list[readmodel.KeptRow]] = {}
-    for e, _, t, v, _, _, base_id, on, occurred, recorded, data in rows:
-        groups.setdefault(base_id, []).append((t, v, on, occurred, recorded, e, data))
-    several = [b for b, kept in groups.items() if len(kept) > 1]
-    assert len(groups) > 2 and several, "the history has bases with more than one fact"
+    for e, _, t, v, _, _, _, on, occurred, recorded, data in rows:
+        stay = json.loads(data)["incubation_id"]
+        groups.setdefault(stay, []).append((t, v, on, occurred, recorded, e, data))
+    several = [s for s, kept in groups.items() if len(kept) > 1]
+    assert len(groups) > 2 and several, "the history has stays with more than one fact"
     second = several[0]
-    first = next(b for b in groups if b != second)
+    first = next(s for s in groups if s != second)
     misfiled = {first: groups[first] + groups[second][:1], second: groups[second][1:]}
-    together = readmodel.entity_facts([r for g in groups.values() for r in g], "base_id")
-    expected = [v for facts in together.values() for v in base_versions(facts)]
-    grouped = readmodel.versions_by_entity({**groups, **misfiled}, "base_id", base_versions)
+    together = readmodel.entity_facts([r for g in groups.values() for r in g], "incubation_id")
+    expected = [v for facts in together.values() for v in stay_versions(facts)]
+    grouped = readmodel.versions_by_entity({**groups, **misfiled}, "incubation_id", stay_versions)
     assert sorted(map(repr, grouped)) == sorted(map(repr, expected))
 
 
