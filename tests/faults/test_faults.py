@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from typing import Any
 
 import asyncpg
 import httpx
@@ -111,6 +112,112 @@ async def test_rebuild_with_two_instances(stage: Stage) -> None:
         await wait_for(rebuilt, timeout=REBUILD_TIMEOUT, interval=0.5)
 
     await run(stage, "rebuild, two instances", fault, instances={"incubation": 2, "reporting": 2})
+
+
+async def test_reporting_rebuild_asked_while_the_broker_is_down(stage: Stage) -> None:
+    """An operator's rebuild of reporting (a process of its own) asked while the broker is
+    down: it must not hang nor leave a half-built generation. It switches once the broker is
+    back, or says why it failed and a second one switches."""
+
+    async def fault(ctx: Context) -> None:
+        await ctx.after(1 / 3)
+        ctx.mark()
+        ctx.stage.broker.kill()
+        rebuild = await ReportingRebuild.ask(ctx)
+        await asyncio.sleep(BROKER_DOWN_SECONDS)  # the one fixed wait: the outage itself
+        await asyncio.to_thread(ctx.stage.broker.restart)
+        await rebuild.switched(ctx)
+
+    await run(stage, "reporting rebuilt, broker down", fault, instances={})
+
+
+async def test_reporting_rebuild_through_a_postgres_immediate_stop(stage: Stage) -> None:
+    """PostgreSQL stopped in immediate mode while an operator's rebuild of reporting runs: the
+    rebuild fails with its reason (or, had it finished first, switched), the service answers on
+    once PostgreSQL is back, and a second rebuild switches."""
+
+    async def fault(ctx: Context) -> None:
+        await ctx.after(1 / 3)
+        ctx.mark()
+        rebuild = await ReportingRebuild.ask(ctx)
+        await wait_for(rebuild.loading, timeout=REBUILD_TIMEOUT, interval=0.05)
+        await asyncio.to_thread(ctx.stage.postgres.crash)  # pg_ctl stop -m immediate
+        await asyncio.to_thread(ctx.stage.postgres.start_again)
+        await rebuild.switched(ctx)
+
+    await run(stage, "reporting rebuilt, PostgreSQL stopped", fault, instances={})
+
+
+class ReportingRebuild:
+    """`POST /admin/consumers/<live consumer>/rebuild` on reporting, and its end as
+    `/projection/status` shows it."""
+
+    def __init__(self, url: str, service: str, consumer: str, first_generation: object) -> None:
+        self.url, self.service, self.consumer = url, service, consumer
+        self.first_generation = first_generation
+        self.ends: list[dict[str, object]] = []  # each rebuild's status once it ended
+
+    @classmethod
+    async def ask(cls, ctx: Context) -> ReportingRebuild:
+        url = ctx.stage.database_url
+        rebuild = cls(
+            url,
+            ctx.stage.fleet.first("reporting").url,
+            str(await fetch(url, "SELECT live_consumer FROM reporting.installation")),
+            await fetch(url, "SELECT current FROM reporting.generation"),
+        )
+        await rebuild._post(ctx)
+        return rebuild
+
+    async def _post(self, ctx: Context) -> None:
+        async with httpx.AsyncClient(timeout=60) as client:
+            target = f"{self.service}/admin/consumers/{self.consumer}/rebuild"
+            answer = await client.post(target, headers=auth())
+        if answer.status_code != 202:
+            ctx.problems.append(f"rebuild: {answer.status_code} {answer.text}")
+
+    async def loading(self) -> bool:
+        """The rebuild has named its generation (its schema is made as its load starts)."""
+        named = await fetch(
+            self.url,
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'reporting\\_g%'",
+        )
+        return named == 2
+
+    async def _ended(self) -> dict[str, object] | None:
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                answer = await client.get(f"{self.service}/projection/status", headers=auth())
+        except httpx.HTTPError:
+            return None  # the service waits for PostgreSQL meanwhile
+        status = answer.json().get("rebuild") if answer.status_code == 200 else None
+        return status if status and status["state"] != "running" else None
+
+    async def switched(self, ctx: Context) -> None:
+        """Wait for the rebuild's end; one that failed (with its reason) is asked once more."""
+        for _ in range(2):
+            ended = await wait_for(self._ended, timeout=REBUILD_TIMEOUT, interval=0.5)
+            assert ended is not None
+            self.ends.append(ended)
+            if ended["state"] == "switched":
+                break
+            if ended["state"] != "failed" or not ended.get("error"):
+                ctx.problems.append(f"rebuild ended without a reason: {ended}")
+            await self._post(ctx)
+        else:
+            ctx.problems.append(f"no rebuild switched: {self.ends}")
+            return
+        generation = await fetch(self.url, "SELECT current FROM reporting.generation")
+        if generation == self.first_generation:
+            ctx.problems.append(f"switched, yet readers are on {generation}: {self.ends}")
+        schemas: Any = await fetch(
+            self.url,
+            "SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace "
+            "WHERE nspname LIKE 'reporting\\_g%'",
+        )
+        # After its switch a replay keeps the new generation and the one readers were on.
+        if set(schemas or []) != {generation, self.first_generation}:
+            ctx.problems.append(f"generations left: {schemas}, current {generation}")
 
 
 async def test_supervision_rebuild_while_serving(stage: Stage) -> None:
