@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -124,6 +124,18 @@ def place_versions(
         [v for facts in bases.values() for v in base_versions(facts)],
         [v for facts in stays.values() for v in stay_versions(facts)],
         Places(set(bases), set(stays)),
+    )
+
+
+def kept_versions(
+    bases: Mapping[str | None, Sequence[readmodel.KeptRow]],
+    stays: Mapping[str | None, Sequence[readmodel.KeptRow]],
+) -> tuple[list[BaseVersion], list[StayVersion]]:
+    """The versions of the bases and stays whose facts a fresh load kept, by their ids
+    (replay.PlaceFacts): one entity's facts validated at a time."""
+    return (
+        readmodel.versions_by_entity(bases, "base_id", base_versions),
+        readmodel.versions_by_entity(stays, "incubation_id", stay_versions),
     )
 
 

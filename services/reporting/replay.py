@@ -36,14 +36,7 @@ from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
 from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
-from services.reporting.domain.place_versions import (
-    BASE_TYPES,
-    STAY_TYPES,
-    BaseVersion,
-    StayVersion,
-    base_versions,
-    stay_versions,
-)
+from services.reporting.domain.place_versions import BASE_TYPES, STAY_TYPES
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, agency_versions, current
 from services.reporting.versions_refresh import changed_by_rows, refresh_versions
@@ -192,16 +185,12 @@ class PlaceFacts:
     async def build(self, pool: asyncpg.Pool, generation: str) -> readmodel_places.Places:
         """Their versions stored; the places they are about."""
         with fewer_collections():
-            bases, stays = await asyncio.to_thread(self._versions)
+            bases, stays = await asyncio.to_thread(
+                readmodel_places.kept_versions, self.bases, self.stays
+            )
         await readmodel_places.store_kept(pool, generation, bases, stays)
         return readmodel_places.Places(
             {b for b in self.bases if b is not None}, {s for s in self.stays if s is not None}
-        )
-
-    def _versions(self) -> tuple[list[BaseVersion], list[StayVersion]]:
-        return (
-            readmodel.versions_by_entity(self.bases, "base_id", base_versions),
-            readmodel.versions_by_entity(self.stays, "incubation_id", stay_versions),
         )
 
 
