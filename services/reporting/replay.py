@@ -36,7 +36,7 @@ from servicekit.topic_reading import Offsets, Record, Span
 from servicekit.workers import worker_pool
 from services.reporting import readmodel, readmodel_listings, readmodel_places
 from services.reporting.domain.facts import FactRow, fact_row
-from services.reporting.domain.place_versions import BASE_TYPES, STAY_TYPES
+from services.reporting.domain.place_versions import BASE_TYPES
 from services.reporting.domain.state import folded_types
 from services.reporting.domain.versions import AgencyVersion, agency_versions, current
 from services.reporting.versions_refresh import changed_by_rows, refresh_versions
@@ -167,17 +167,18 @@ class PlaceFacts:
         # By the base's and the stay's id, as `Agencies` keeps its rows by credit code.
         self.bases: dict[str | None, list[readmodel.KeptRow]] = {}
         self.stays: dict[str | None, list[readmodel.KeptRow]] = {}
+        self._types, self._bases = readmodel_places.PLACE_TYPES, frozenset(BASE_TYPES)
 
     def add(self, facts: Sequence[FactRow]) -> None:
         for fact in facts:
+            if fact[2] not in self._types:  # 94 % of facts at 1M: unpacked only past here
+                continue
             e, _, t, v, _, _, base_id, on, occurred, recorded, data = fact
-            if t in BASE_TYPES:
+            if t in self._bases:
                 kept = self.bases.setdefault(base_id, [])
-            elif t in STAY_TYPES:
+            else:
                 # No column holds a stay's id: read from the payload the load just serialised.
                 kept = self.stays.setdefault(json.loads(data).get("incubation_id"), [])
-            else:
-                continue
             # In UTC, as Agencies.add keeps its instants (the fold's sort compares them).
             occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
             kept.append((t, v, on, occurred, recorded, e, data))
