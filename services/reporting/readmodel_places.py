@@ -113,17 +113,13 @@ PLACE_TYPES = frozenset(BASE_TYPES + STAY_TYPES)
 
 
 def place_versions(
-    rows: Sequence[asyncpg.Record | readmodel.KeptRow],
-) -> tuple[list[BaseVersion], list[StayVersion], Places]:
-    """Every base's and stay's versions from their facts, rows of readmodel._FOLD_COLUMNS (read
-    from the table, or kept by a fresh replay's load: replay.PlaceFacts), and the places those
-    facts are about (a place whose facts make no version too)."""
-    bases = readmodel.entity_facts([r for r in rows if r[0] in BASE_TYPES], "base_id")
-    stays = readmodel.entity_facts([r for r in rows if r[0] in STAY_TYPES], "incubation_id")
+    rows: Sequence[asyncpg.Record],
+) -> tuple[list[BaseVersion], list[StayVersion]]:
+    """Every base's and stay's versions from their facts read from the table, rows of
+    readmodel._FOLD_COLUMNS (a fresh replay's kept facts: `kept_versions`)."""
     return (
-        [v for facts in bases.values() for v in base_versions(facts)],
-        [v for facts in stays.values() for v in stay_versions(facts)],
-        Places(set(bases), set(stays)),
+        _versions([r for r in rows if r[0] in BASE_TYPES], "base_id", base_versions),
+        _versions([r for r in rows if r[0] in STAY_TYPES], "incubation_id", stay_versions),
     )
 
 
@@ -170,7 +166,7 @@ async def build_all(pool: asyncpg.Pool, generation: str) -> None:
         rows = await conn.fetch(
             f"SELECT {_FOLD} FROM {g}.facts WHERE {BASE_FACTS_WHERE} OR {STAY_FACTS_WHERE}"
         )
-    bases, stays, _ = await asyncio.to_thread(place_versions, rows)
+    bases, stays = await asyncio.to_thread(place_versions, rows)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(f"TRUNCATE {g}.base_versions, {g}.stay_versions")
         await _store_bases(conn, g, [], bases)
