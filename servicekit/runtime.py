@@ -160,6 +160,7 @@ def add_consumer(runtime: Runtime, projection: Projection) -> EventConsumer:
         fetch_max_wait_ms=runtime.settings.consumer_fetch_max_wait_ms,
         fetch_min_bytes=runtime.settings.consumer_fetch_min_bytes,
         offset_commit_ms=runtime.settings.consumer_offset_commit_ms,
+        batch_interval_ms=runtime.settings.consumer_batch_interval_ms,
     )
     runtime.consumers.append(consumer)
     return consumer

@@ -146,6 +146,15 @@ class ServiceSettings(KafkaSettings):
         "wait on every event's way to the read models",
         validation_alias="CONSUMER_FETCH_MIN_BYTES",
     )
+    consumer_batch_interval_ms: int = Field(
+        default=100,
+        ge=0,
+        le=10_000,
+        description="Least time from the start of one of a consumer's batches to the next's: "
+        "records fetched sooner wait and join the next batch (one transaction), the first after "
+        "a quiet moment goes at once; 0: each fetch applied as it comes",
+        validation_alias="CONSUMER_BATCH_INTERVAL_MS",
+    )
     consumer_offset_commit_ms: int = Field(
         default=5000,
         ge=100,

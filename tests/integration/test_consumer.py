@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaTimeoutError
 from faststream.kafka import KafkaBroker
@@ -700,6 +700,82 @@ async def test_a_consumer_gathering_bytes_per_fetch_still_applies_a_lone_event(
         kafka = consumer.subscriber.consumer
         assert kafka is not None
         assert kafka._fetcher._fetch_min_bytes == 1_048_576  # the client's own setting
+    finally:
+        await broker.stop()
+
+
+async def start_gathering(
+    rig: Rig, infra: Infra, interval_ms: int, max_records: int = 500
+) -> tuple[KafkaBroker, EventConsumer, list[int]]:
+    """A consumer of the rig's topic applying at most one batch per `interval_ms`, and the size
+    of each batch it applied (in order)."""
+    broker = KafkaBroker(infra.kafka, logger=None)
+    consumer = EventConsumer(
+        broker=broker,
+        pool=rig.pool,
+        schema="consumertest",
+        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
+        max_records=max_records,
+        batch_interval_ms=interval_ms,
+    )
+    sizes: list[int] = []
+    apply_batch = consumer.apply_batch
+
+    async def recorded(records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        sizes.append(len(records))
+        await apply_batch(records)
+
+    consumer.apply_batch = recorded  # type: ignore[method-assign]
+    await broker.start()
+    consumer.start()
+    await wait_for(lambda: _assigned(consumer))
+    return broker, consumer, sizes
+
+
+async def test_records_fetched_within_the_batch_interval_are_applied_in_one_batch(
+    rig: Rig, infra: Infra
+) -> None:
+    """Each batch is a transaction of a dozen statements whatever its size: at 50 live events a
+    second the reporting consumer's batches of one or two took a quarter of the service's loop
+    under the report load (issue 12). A consumer now starts at most one batch per
+    CONSUMER_BATCH_INTERVAL_MS: the first after a quiet moment at once, records fetched sooner
+    than that after it wait and join the next."""
+    interval = 5.0
+    broker, consumer, sizes = await start_gathering(rig, infra, round(interval * 1000))
+    kafka = consumer.subscriber.consumer
+    assert kafka is not None
+    try:
+        sent = asyncio.get_running_loop().time()
+        await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("g-1"), key=b"g-1")
+        await wait_for(lambda: _count(rig, 1))
+        assert asyncio.get_running_loop().time() - sent < interval / 2  # the first: at once
+        second = await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("g-2"), key=b"g-2")
+        tp = TopicPartition(rig.topic, second.partition)
+
+        async def fetched() -> bool:
+            return bool(await kafka.position(tp) > second.offset)
+
+        await wait_for(fetched)  # in the client's hands: applied at once, it is a batch alone
+        await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("g-3"), key=b"g-3")
+        await wait_for(lambda: _count(rig, 3))
+        assert sizes == [1, 2]
+    finally:
+        await broker.stop()
+
+
+async def test_a_full_batch_waits_for_no_interval(rig: Rig, infra: Infra) -> None:
+    """A batch that has `max_records` is applied at once, however soon after the last."""
+    interval = 5.0
+    broker, _, sizes = await start_gathering(rig, infra, round(interval * 1000), max_records=2)
+    try:
+        await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("f-1"), key=b"f-1")
+        await wait_for(lambda: _count(rig, 1))
+        sent = asyncio.get_running_loop().time()
+        for uscc in ("f-2", "f-3"):
+            await rig.raw_producer.send_and_wait(rig.topic, staff_envelope(uscc), key=uscc.encode())
+        await wait_for(lambda: _count(rig, 3))
+        assert asyncio.get_running_loop().time() - sent < interval / 2
+        assert sizes == [1, 2]
     finally:
         await broker.stop()
 

@@ -53,6 +53,7 @@ RECORDS = "services/reporting/domain/records.py"
 RECORDED_DAYS = "tests/integration/reporting/test_recorded_days.py"
 OPERATOR_REBUILD = "services/reporting/rebuild.py"
 REPORT_CACHE = "services/reporting/cache.py"
+CONSUMER_TESTS = "tests/integration/test_consumer.py"
 STALE_ANSWERS = "tests/integration/reporting/test_stale_answers.py"
 AGENCY_VERSIONS = "tests/integration/reporting/test_agency_versions.py"
 REBUILD_OVER_HTTP = "tests/integration/reporting/test_rebuild_over_http.py"
@@ -611,6 +612,38 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "kept = self.stays.setdefault(None, [])",
             (f"{AGENCY_VERSIONS}::test_a_replays_finish_validates_one_entitys_payloads_at_a_time",),
             "the replay's finish validates one entity's payloads at a time",
+        ),
+    ),
+    "batch-interval": (
+        Mutant(
+            "every-fetch-applied-at-once",
+            CONSUMER,
+            "        until = self._batch_started + self.batch_interval",
+            "        until = -math.inf",
+            (
+                f"{CONSUMER_TESTS}::"
+                "test_records_fetched_within_the_batch_interval_are_applied_in_one_batch",
+            ),
+            "records fetched within the interval join one batch",
+        ),
+        Mutant(
+            "a-full-batch-waits",
+            CONSUMER,
+            "        while len(records) < self.max_records and (left := until - loop.time()) > 0:",
+            "        while (left := until - loop.time()) > 0:",
+            (f"{CONSUMER_TESTS}::test_a_full_batch_waits_for_no_interval",),
+            "a full batch is applied at once",
+        ),
+        Mutant(
+            "the-first-batch-waits",
+            CONSUMER,
+            "        self._batch_started = -math.inf  # the loop's clock",
+            "        self._batch_started = asyncio.get_event_loop().time()",
+            (
+                f"{CONSUMER_TESTS}::"
+                "test_records_fetched_within_the_batch_interval_are_applied_in_one_batch",
+            ),
+            "after a quiet moment the first record goes at once",
         ),
     ),
 }
