@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import pytest
+import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaTimeoutError
@@ -764,18 +765,23 @@ async def test_records_fetched_within_the_batch_interval_are_applied_in_one_batc
 
 
 async def test_a_full_batch_waits_for_no_interval(rig: Rig, infra: Infra) -> None:
-    """A batch that has `max_records` is applied at once, however soon after the last."""
+    """A batch that has `max_records` is applied at once, however soon after the last (and
+    asks the client for no more: it refuses a fetch of no record)."""
     interval = 5.0
     broker, _, sizes = await start_gathering(rig, infra, round(interval * 1000), max_records=2)
     try:
-        await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("f-1"), key=b"f-1")
-        await wait_for(lambda: _count(rig, 1))
-        sent = asyncio.get_running_loop().time()
-        for uscc in ("f-2", "f-3"):
-            await rig.raw_producer.send_and_wait(rig.topic, staff_envelope(uscc), key=uscc.encode())
-        await wait_for(lambda: _count(rig, 3))
+        with structlog.testing.capture_logs() as logs:
+            await rig.raw_producer.send_and_wait(rig.topic, staff_envelope("f-1"), key=b"f-1")
+            await wait_for(lambda: _count(rig, 1))
+            sent = asyncio.get_running_loop().time()
+            for uscc in ("f-2", "f-3"):
+                await rig.raw_producer.send_and_wait(
+                    rig.topic, staff_envelope(uscc), key=uscc.encode()
+                )
+            await wait_for(lambda: _count(rig, 3))
         assert asyncio.get_running_loop().time() - sent < interval / 2
         assert sizes == [1, 2]
+        assert [e for e in logs if e["log_level"] in {"warning", "error"}] == []
     finally:
         await broker.stop()
 
