@@ -25,7 +25,7 @@ from servicekit.db import Connection
 from servicekit.ddl import apply_ddl
 from servicekit.eventstore import START, EventStore, RecordedEvent
 from servicekit.eventstore.store import InlineProjection, create_pool
-from servicekit.settings import ServiceSettings
+from servicekit.settings import StoreSettings
 
 S = TypeVar("S")
 BATCH = 5000
@@ -47,7 +47,7 @@ class StreamKind(Generic[S]):
 class Rebuildable(Protocol):
     """A service's read model, as `rebuild-read-model` rebuilds it."""
 
-    async def rebuild(self, settings: ServiceSettings) -> str:
+    async def rebuild(self, settings: StoreSettings) -> str:
         """Rebuild it in the database the settings name; say what was written."""
 
 
@@ -66,7 +66,7 @@ class ReadModel:
         async with pool.acquire() as conn:
             await apply_ddl(conn, self.service, "read model", self.ddl)
 
-    async def rebuild(self, settings: ServiceSettings) -> str:
+    async def rebuild(self, settings: StoreSettings) -> str:
         pool = await create_pool(settings.database_url)
         try:
             rebuilt = await rebuild_read_model(EventStore(pool, self.service), self)
@@ -124,6 +124,6 @@ async def rebuild_from_log(
 
 async def rebuild_command(service: str, model: Rebuildable) -> int:
     """Rebuild a service's read model in the database of the environment; print what it wrote."""
-    written = await model.rebuild(ServiceSettings())  # from the environment
+    written = await model.rebuild(StoreSettings())  # from the environment
     sys.stdout.write(f"{service} read model rebuilt: {written}\n")
     return 0

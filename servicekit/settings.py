@@ -72,12 +72,22 @@ class KafkaSettings(BaseSettings):
         return self
 
 
-class ServiceSettings(KafkaSettings):
-    """Environment variables shared by every service (documented in docs/configuration.md)."""
+class StoreSettings(KafkaSettings):
+    """What a command run beside a service needs (a read model's rebuild, the reporting
+    replay): its database and its Kafka principal. Not the token key: the reporting replay Job
+    (deploy/k8s/replay) runs with reporting's principal and role and nothing else."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     database_url: str = Field(description="PostgreSQL DSN", validation_alias="DATABASE_URL")
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+
+
+class ServiceSettings(StoreSettings):
+    """Environment variables shared by every service (documented in docs/configuration.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
     auth_jwt_secret: SecretStr = Field(
         description="HMAC key that signs bearer tokens (HS256)", validation_alias="AUTH_JWT_SECRET"
     )
@@ -177,7 +187,6 @@ class ServiceSettings(KafkaSettings):
         description="Bearer token a scraper must send for /metrics; unset, /metrics answers 401",
         validation_alias="METRICS_TOKEN",
     )
-    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
     db_pool_max: int = Field(default=10, validation_alias="DB_POOL_MAX")
     command_group_lanes: int = Field(
         default=4,

@@ -17,7 +17,7 @@ from servicekit.kafka_security import kafka_security
 from servicekit.logging import configure_logging
 from servicekit.rebuild import rebuild_command
 from servicekit.serve import serve
-from servicekit.settings import ServiceSettings
+from servicekit.settings import StoreSettings
 from services.reporting import readmodel
 from services.reporting.rebuild import ProgressBar, ReplayedProjection
 from services.reporting.rebuild import run_replay as run_replay  # the `replay` command
@@ -26,7 +26,7 @@ log = structlog.get_logger()
 
 
 async def run_checksum(
-    settings: ServiceSettings, *, rebuild: bool, workers: int = 1
+    settings: StoreSettings, *, rebuild: bool, workers: int = 1
 ) -> dict[str, object]:
     from services.reporting.replay import next_generation, replay
 
@@ -94,7 +94,7 @@ async def run_checksum(
         await pool.close()
 
 
-async def run_prune_kept(settings: ServiceSettings) -> dict[str, object]:
+async def run_prune_kept(settings: StoreSettings) -> dict[str, object]:
     """`prune-kept` on the live generation (readmodel.prune_kept)."""
     from services.reporting.domain import checkpoint
     from services.reporting.kept_figures import half_year_layout
@@ -112,7 +112,8 @@ async def run_prune_kept(settings: ServiceSettings) -> dict[str, object]:
     return {"generation": generation, "deleted": deleted}
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments() -> argparse.ArgumentParser:
+    """The commands and their options (the replay Job's command is checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m services.reporting")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve the HTTP API and the dashboard (the default)")
@@ -143,13 +144,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also rebuild from scratch and compare (exit 1 if not equal)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
     if args.command in (None, "serve"):
         from services.reporting.app import SERVICE, create_app
 
         serve(SERVICE, create_app)
         return 0
-    settings = ServiceSettings()  # from the environment
+    settings = StoreSettings()  # from the environment
     configure_logging("reporting", settings.log_level)
     if args.command == "rebuild-read-model":
         projection = ReplayedProjection(workers=max(1, args.workers))

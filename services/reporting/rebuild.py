@@ -23,7 +23,7 @@ from servicekit.eventstore.store import create_pool
 from servicekit.http import Problem
 from servicekit.kafka_security import kafka_security
 from servicekit.logging import configure_logging
-from servicekit.settings import ServiceSettings
+from servicekit.settings import StoreSettings
 from servicekit.workers import worker_pool
 from services.reporting import foldworker, readmodel
 from services.reporting.domain.periods import local_date
@@ -39,7 +39,7 @@ class ReplayedProjection:
     workers: int = 1
     keep: int = 2
 
-    async def rebuild(self, settings: ServiceSettings) -> str:
+    async def rebuild(self, settings: StoreSettings) -> str:
         outcome = await run_replay(settings, switch=True, keep=self.keep, workers=self.workers)
         if not outcome["switched"]:
             raise SystemExit(f"replayed but not switched: {outcome}")
@@ -76,7 +76,7 @@ class ProgressBar:
 
 
 async def run_replay(
-    settings: ServiceSettings,
+    settings: StoreSettings,
     *,
     switch: bool,
     keep: int,
@@ -160,7 +160,7 @@ async def keep_checkpoints(dsn: str, generation: str) -> None:
         log.warning("reporting.checkpoints_not_kept", generation=generation, error=repr(exc))
 
 
-def replayed_in_worker(settings: ServiceSettings, generation: str, keep: int) -> dict[str, object]:
+def replayed_in_worker(settings: StoreSettings, generation: str, keep: int) -> dict[str, object]:
     """`run_replay` as the command runs it, in a worker process, logging as the service does."""
     configure_logging("reporting", settings.log_level)
     return asyncio.run(
@@ -179,7 +179,7 @@ class OperatorRebuild:
     failed rebuild made is dropped: never switched to, nothing reads it."""
 
     def __init__(self, keep: int = 2) -> None:
-        self.settings: ServiceSettings | None = None  # given with the runtime (app.py)
+        self.settings: StoreSettings | None = None  # given with the runtime (app.py)
         self.keep = keep
         self.status: dict[str, Any] | None = None  # the last rebuild's (/projection/status)
 

@@ -3,18 +3,25 @@
 The ACLs (servicekit.kafka_access) and roles (servicekit.db_access) must be enough for
 everything a service does — checking its topics, publishing, consuming in its groups,
 dead-lettering, creating its tables — or least privilege would only hold on paper. A
-registration travels registry -> Kafka -> incubation, supervision and reporting.
+registration travels registry -> Kafka -> incubation, supervision and reporting; then the
+reporting replay Job rebuilds reporting's view beside the service, as reporting alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 from socialwork_contracts.topics import SERVICES
 
@@ -23,6 +30,8 @@ from tests.integration.processes import ServiceProcess
 from tests.support import auth, registration, wait_for
 
 pytestmark = pytest.mark.infra
+ROOT = Path(__file__).resolve().parents[2]
+REPLAY_JOB = ROOT / "deploy" / "k8s" / "replay" / "reporting-replay.yaml"
 
 
 async def streams_applied(database_url: str, schema: str, stream_id: str) -> int:
@@ -34,6 +43,34 @@ async def streams_applied(database_url: str, schema: str, stream_id: str) -> int
         return count
     finally:
         await conn.close()
+
+
+def replay_as_the_job(secrets: dict[str, str]) -> dict[str, Any]:
+    """The replay Job's command (deploy/k8s/replay) with only the variables its manifest sets:
+    those it names, their values from `secrets` (its Secrets, the ConfigMap's Kafka address and
+    protocol), LOG_LEVEL; no token key. Its outcome, the JSON it prints."""
+    job = yaml.safe_load(REPLAY_JOB.read_text(encoding="utf-8"))
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    named = {e["name"]: e.get("value") for e in container["env"]}
+    kafka = {k: v for k, v in secrets.items() if k.startswith("KAFKA_") and k not in named}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LOG_LEVEL": "INFO",
+        **kafka,  # the ConfigMap's KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL, mechanism
+        **{name: value if value is not None else secrets[name] for name, value in named.items()},
+    }
+    done = subprocess.run(  # noqa: S603 - our interpreter, the manifest's arguments
+        [sys.executable, *container["command"][1:]],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome: dict[str, Any] = json.loads(done.stdout)
+    return outcome
 
 
 async def consumer_groups(admin_bootstrap: str) -> list[str]:
@@ -87,6 +124,16 @@ async def test_every_service_works_with_only_its_own_principal_and_role(
         groups = await consumer_groups(secured_kafka.admin)
         for service in SERVICES:
             assert any(g.startswith(f"{service}.") for g in groups), (service, groups)
+        # The reporting replay Job, beside the running service, with what its manifest gives.
+        outcome = await asyncio.to_thread(
+            replay_as_the_job,
+            {
+                **secured_kafka.environment("reporting"),
+                "DATABASE_URL": as_role(database_url, service_roles["reporting"]),
+            },
+        )
+        assert outcome["switched"], outcome
+        assert outcome["events"] >= 1, outcome
     finally:
         for process in processes.values():
             process.stop_quietly()

@@ -26,11 +26,13 @@ import yaml
 from socialwork_contracts.topics import SERVICES
 
 from servicekit import kafka_access
-from servicekit.settings import KafkaSettings, ServiceSettings
+from servicekit.settings import KafkaSettings, ServiceSettings, StoreSettings
+from services.reporting import cli as reporting_cli
 from tests.static.test_compose import _is_secret, graceful_shutdown_seconds, own_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "k8s" / "base"
+REPLAY = ROOT / "deploy" / "k8s" / "replay"  # created on demand, never applied with the base
 # The oldest Kubernetes minor still supported upstream when this was written; the base uses only
 # stable APIs (apps/v1, batch/v1, policy/v1, networking.k8s.io/v1).
 KUBERNETES_VERSION = "1.33.0"
@@ -90,6 +92,11 @@ def manifests() -> list[Resource]:
     return assemble()
 
 
+@pytest.fixture(scope="module")
+def replay() -> list[Resource]:
+    return assemble(REPLAY)
+
+
 def by_kind(resources: list[Resource], kind: str) -> dict[str, Resource]:
     return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
 
@@ -99,15 +106,16 @@ def _key(resource: Resource) -> tuple[str, str]:
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (its kustomize) not here")
-def test_assembly_equals_kustomize(manifests: list[Resource]) -> None:
+@pytest.mark.parametrize("directory", [BASE, REPLAY], ids=["base", "replay"])
+def test_assembly_equals_kustomize(directory: Path) -> None:
     rendered = subprocess.run(  # noqa: S603 - fixed arguments
-        ["kubectl", "kustomize", str(BASE)],  # noqa: S607 - kubectl from PATH, fixed arguments
+        ["kubectl", "kustomize", str(directory)],  # noqa: S607 - kubectl from PATH, fixed arguments
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     built = {_key(r): r for r in yaml.safe_load_all(rendered) if r}
-    assert built == {_key(r): r for r in manifests}
+    assert built == {_key(r): r for r in assemble(directory)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,9 +132,12 @@ def schema_problems(resources: list[Resource]) -> list[str]:
     return problems
 
 
-def test_every_resource_matches_the_kubernetes_schema(manifests: list[Resource]) -> None:
+def test_every_resource_matches_the_kubernetes_schema(
+    manifests: list[Resource], replay: list[Resource]
+) -> None:
     assert len(manifests) >= 4 + 4 + 4 + 2 + 1  # deployments, services, budgets, jobs, config
-    assert schema_problems(manifests) == []
+    assert len(replay) == 1
+    assert schema_problems(manifests + replay) == []
 
 
 def test_schema_check_catches_a_misspelt_field(manifests: list[Resource]) -> None:
@@ -403,6 +414,7 @@ def network_problems(resources: list[Resource]) -> list[str]:
         "service": {f"kafka:{KAFKA_PORT}", f"postgresql:{POSTGRES_PORT}"} | dns,
         "kafka-init": {f"kafka:{KAFKA_PORT}"} | dns,
         "db-init": {f"postgresql:{POSTGRES_PORT}"} | dns,
+        "reporting-replay": {f"kafka:{KAFKA_PORT}", f"postgresql:{POSTGRES_PORT}"} | dns,
     }
     pods = [
         (name, d["spec"]["template"]["metadata"]["labels"], "service")
@@ -422,8 +434,10 @@ def network_problems(resources: list[Resource]) -> list[str]:
     return problems
 
 
-def test_network_policies_let_only_what_must_talk_talk(manifests: list[Resource]) -> None:
-    assert network_problems(manifests) == []
+def test_network_policies_let_only_what_must_talk_talk(
+    manifests: list[Resource], replay: list[Resource]
+) -> None:
+    assert network_problems(manifests + replay) == []
 
 
 def _drop(resources: list[Resource], kind: str, name: str) -> None:
@@ -445,6 +459,10 @@ def _policy(resources: list[Resource], name: str) -> dict[str, Any]:
         ),
         (lambda r: _drop(r, "NetworkPolicy", "socialwork-default-deny"), "db-init: ingress"),
         (
+            lambda r: _drop(r, "NetworkPolicy", "socialwork-reporting-replay-out"),
+            "reporting-replay: egress",
+        ),
+        (
             lambda r: _policy(r, "socialwork-kafka-init-out")["egress"][0]["ports"][0].update(
                 port=9093
             ),
@@ -452,8 +470,10 @@ def _policy(resources: list[Resource], name: str) -> dict[str, Any]:
         ),
     ],
 )
-def test_network_check_catches(manifests: list[Resource], mutate: Mutation, expected: str) -> None:
-    broken = copy.deepcopy(manifests)
+def test_network_check_catches(
+    manifests: list[Resource], replay: list[Resource], mutate: Mutation, expected: str
+) -> None:
+    broken = copy.deepcopy(manifests + replay)
     mutate(broken)
     assert any(expected in p for p in network_problems(broken)), network_problems(broken)
 
@@ -537,4 +557,101 @@ def test_job_check_catches(manifests: list[Resource], mutate: Mutation, expected
 
 def test_no_secret_value_is_in_the_base() -> None:
     """Secrets are referenced (secretKeyRef), never written: the base holds no Secret at all."""
-    assert "kind: Secret" not in "".join(p.read_text(encoding="utf-8") for p in BASE.glob("*.yaml"))
+    for directory in (BASE, REPLAY):
+        written = "".join(p.read_text(encoding="utf-8") for p in directory.glob("*.yaml"))
+        assert "kind: Secret" not in written
+
+
+# ---------------------------------------------------------------------------------------------
+# (f) the reporting replay Job: the replay command, with reporting's privileges and no more
+
+
+def replay_problems(base: list[Resource], replay: list[Resource]) -> list[str]:
+    problems = []
+    jobs = by_kind(replay, "Job")
+    if set(jobs) != {"reporting-replay"}:
+        return [f"the replay's Jobs are {sorted(jobs)}, not reporting-replay"]
+    job = jobs["reporting-replay"]
+    container = _container(job)
+    service = _container(by_kind(base, "Deployment")["reporting"])
+    command = container.get("command", [])
+    if command[:3] != ["python", "-m", "services.reporting"]:
+        problems.append(f"reporting-replay: command {command} is not python -m services.reporting")
+    else:
+        try:
+            args = reporting_cli.arguments().parse_args(command[3:])
+        except SystemExit:
+            args = None
+        if args is None or args.command != "replay":
+            problems.append(f"reporting-replay: {command[3:]} is not the replay command")
+    if container.get("image") != service.get("image"):
+        problems.append("reporting-replay: its image is not the reporting Deployment's")
+    env = environment(base + replay, job)
+    own = {item["name"] for item in container.get("env", [])}
+    readable = {str(info.validation_alias) for info in StoreSettings.model_fields.values()}
+    for key in sorted(own - readable):
+        problems.append(f"reporting-replay: {key} is not a setting the replay reads")
+    served = environment(base, by_kind(base, "Deployment")["reporting"])
+    for key in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "DATABASE_URL"):
+        if env.get(key) != served.get(key):
+            problems.append(f"reporting-replay: {key} is not reporting's ({env.get(key)})")
+    plain = {k: v["value"] for k, v in env.items() if "value" in v and k in readable}
+    try:
+        StoreSettings.model_validate({**plain, **dict.fromkeys(_secret_keys(env), "x" * 32)})
+    except ValueError as exc:
+        problems.append(f"reporting-replay: the environment does not validate: {exc}")
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    for kind, key in (("Service", "selector"), ("PodDisruptionBudget", "selector")):
+        for name, selecting in by_kind(base, kind).items():
+            selector = selecting["spec"][key]
+            if _selects(selector.get("matchLabels", selector), labels):
+                problems.append(f"reporting-replay: {kind} {name} selects its pod")
+    if job["spec"]["template"]["spec"].get("restartPolicy") not in ("Never", "OnFailure"):
+        problems.append("reporting-replay: a Job's pod must not restart for ever")
+    if "ttlSecondsAfterFinished" not in job["spec"]:
+        problems.append("reporting-replay: it stays after it finished, so the next create fails")
+    return problems
+
+
+def test_the_replay_job_runs_the_replay_as_reporting_and_nothing_more(
+    manifests: list[Resource], replay: list[Resource]
+) -> None:
+    assert replay_problems(manifests, replay) == []
+
+
+def _replay_container(resources: list[Resource]) -> dict[str, Any]:
+    return _container(by_kind(resources, "Job")["reporting-replay"])
+
+
+def _replay_env(resources: list[Resource], name: str, value: str) -> None:
+    env = _replay_container(resources)["env"]
+    env[:] = [e for e in env if e["name"] != name] + [{"name": name, "value": value}]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: _replay_container(r).update(
+                command=["python", "-m", "services.reporting", "replya"]
+            ),
+            "is not the replay command",
+        ),
+        (lambda r: _replay_env(r, "AUTH_JWT_SECRET", "s" * 40), "AUTH_JWT_SECRET is not a"),
+        (lambda r: _replay_env(r, "KAFKA_SASL_USERNAME", "registry"), "KAFKA_SASL_USERNAME is"),
+        (
+            lambda r: by_kind(r, "Job")["reporting-replay"]["spec"]["template"]["metadata"][
+                "labels"
+            ].update({"app.kubernetes.io/name": "reporting"}),
+            "Service reporting selects its pod",
+        ),
+        (lambda r: _replay_container(r).update(image="socialwork-platform:old"), "its image"),
+    ],
+)
+def test_replay_check_catches(
+    manifests: list[Resource], replay: list[Resource], mutate: Mutation, expected: str
+) -> None:
+    broken = copy.deepcopy(replay)
+    mutate(broken)
+    found = replay_problems(manifests, broken)
+    assert any(expected in p for p in found), found
