@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import pytest
@@ -97,11 +98,12 @@ async def rig(infra: Infra, database_url: str) -> AsyncIterator[Rig]:
 
 
 async def start_consumer(
-    rig: Rig, infra: Infra, projection: StaffLog
+    rig: Rig, infra: Infra, projection: StaffLog, **options: Any
 ) -> tuple[KafkaBroker, EventConsumer]:
+    """A consumer of the projection, started (`options`: EventConsumer's settings)."""
     broker = KafkaBroker(infra.kafka, logger=None)
     consumer = EventConsumer(
-        broker=broker, pool=rig.pool, schema="consumertest", projection=projection
+        broker=broker, pool=rig.pool, schema="consumertest", projection=projection, **options
     )
     await broker.start()
     consumer.start()
@@ -685,17 +687,10 @@ async def test_a_consumer_gathering_bytes_per_fetch_still_applies_a_lone_event(
     command at 200/s); a lone small event must still arrive, after the fetch's longest wait."""
     await rig.store.append("f-1", [staff_event("f-1", 3)], expected_version=0)
     await publish_all(relay_for(rig), rig)
-    broker = KafkaBroker(infra.kafka, logger=None)
-    consumer = EventConsumer(
-        broker=broker,
-        pool=rig.pool,
-        schema="consumertest",
-        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
-        fetch_min_bytes=1_048_576,
-        fetch_max_wait_ms=200,
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
+    broker, consumer = await start_consumer(
+        rig, infra, projection, fetch_min_bytes=1_048_576, fetch_max_wait_ms=200
     )
-    await broker.start()
-    consumer.start()
     try:
         await wait_for(lambda: _count(rig, 1))
         kafka = consumer.subscriber.consumer
@@ -710,14 +705,9 @@ async def start_gathering(
 ) -> tuple[KafkaBroker, EventConsumer, list[int]]:
     """A consumer of the rig's topic applying at most one batch per `interval_ms`, and the size
     of each batch it applied (in order)."""
-    broker = KafkaBroker(infra.kafka, logger=None)
-    consumer = EventConsumer(
-        broker=broker,
-        pool=rig.pool,
-        schema="consumertest",
-        projection=StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic]),
-        max_records=max_records,
-        batch_interval_ms=interval_ms,
+    projection = StaffLog(f"c-{uuid.uuid4().hex[:6]}", [rig.topic])
+    broker, consumer = await start_consumer(
+        rig, infra, projection, max_records=max_records, batch_interval_ms=interval_ms
     )
     sizes: list[int] = []
     apply_batch = consumer.apply_batch
@@ -726,9 +716,8 @@ async def start_gathering(
         sizes.append(len(records))
         await apply_batch(records)
 
+    # Before any record is sent: the loop looks the method up at each batch.
     consumer.apply_batch = recorded  # type: ignore[method-assign]
-    await broker.start()
-    consumer.start()
     await wait_for(lambda: _assigned(consumer))
     return broker, consumer, sizes
 

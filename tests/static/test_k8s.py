@@ -214,17 +214,26 @@ def deployment_problems(resources: list[Resource], root: Path = ROOT) -> list[st
             problems.append(f"{name}: METRICS_TOKEN is not set, so /metrics refuses the scraper")
         if env.get("KAFKA_SASL_USERNAME", {}).get("value") != name:
             problems.append(f"{name}: KAFKA_SASL_USERNAME is not its own principal {name!r}")
-        plain = {k: v["value"] for k, v in env.items() if "value" in v and k in _SETTINGS}
-        try:
-            ServiceSettings.model_validate({**plain, **dict.fromkeys(_secret_keys(env), "x" * 32)})
-        except ValueError as exc:
-            problems.append(f"{name}: the environment does not validate: {exc}")
+        problems += _settings_problems(name, ServiceSettings, env)
         problems += _port_problems(name, container, env)
     return problems
 
 
 def _secret_keys(env: dict[str, dict[str, Any]]) -> list[str]:
     return [k for k, v in env.items() if "secret" in v]
+
+
+def _settings_problems(
+    name: str, settings: type[KafkaSettings], env: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Whether `settings` validate from the plain values it reads, secrets as placeholders."""
+    readable = {str(info.validation_alias) for info in settings.model_fields.values()}
+    plain = {k: v["value"] for k, v in env.items() if "value" in v and k in readable}
+    try:
+        settings.model_validate({**plain, **dict.fromkeys(_secret_keys(env), "x" * 32)})
+    except ValueError as exc:
+        return [f"{name}: the environment does not validate: {exc}"]
+    return []
 
 
 def _port_problems(name: str, container: dict[str, Any], env: dict[str, Any]) -> list[str]:
@@ -595,11 +604,7 @@ def replay_problems(base: list[Resource], replay: list[Resource]) -> list[str]:
     for key in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD", "DATABASE_URL"):
         if env.get(key) != served.get(key):
             problems.append(f"reporting-replay: {key} is not reporting's ({env.get(key)})")
-    plain = {k: v["value"] for k, v in env.items() if "value" in v and k in readable}
-    try:
-        StoreSettings.model_validate({**plain, **dict.fromkeys(_secret_keys(env), "x" * 32)})
-    except ValueError as exc:
-        problems.append(f"reporting-replay: the environment does not validate: {exc}")
+    problems += _settings_problems("reporting-replay", StoreSettings, env)
     labels = job["spec"]["template"]["metadata"]["labels"]
     for kind, key in (("Service", "selector"), ("PodDisruptionBudget", "selector")):
         for name, selecting in by_kind(base, kind).items():
