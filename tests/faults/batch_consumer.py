@@ -2,7 +2,7 @@
 `consumertest.staff_log` (one row per applied event) and counts them in `staff_totals`, a batch
 at a time, until it is killed.
 
-    python -m tests.faults.batch_consumer KAFKA DATABASE_URL TOPIC CONSUMER
+    python -m tests.faults.batch_consumer KAFKA DATABASE_URL TOPIC CONSUMER [BATCH_INTERVAL_MS]
 """
 
 from __future__ import annotations
@@ -45,11 +45,15 @@ class StaffTotals:
         await conn.execute("UPDATE consumertest.staff_totals SET n = 0")
 
 
-async def main(kafka: str, database_url: str, topic: str, name: str) -> None:
+async def main(kafka: str, database_url: str, topic: str, name: str, interval_ms: int) -> None:
     pool = await create_pool(database_url)
     broker = KafkaBroker(kafka, logger=None)
     consumer = EventConsumer(
-        broker=broker, pool=pool, schema="consumertest", projection=StaffTotals(name, [topic])
+        broker=broker,
+        pool=pool,
+        schema="consumertest",
+        projection=StaffTotals(name, [topic]),
+        batch_interval_ms=interval_ms,
     )
     await broker.start()
     consumer.start()
@@ -60,4 +64,5 @@ async def main(kafka: str, database_url: str, topic: str, name: str) -> None:
 
 if __name__ == "__main__":
     kafka, database_url, topic, name = sys.argv[1:5]
-    asyncio.run(main(kafka, database_url, topic, name))
+    interval_ms = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    asyncio.run(main(kafka, database_url, topic, name, interval_ms))

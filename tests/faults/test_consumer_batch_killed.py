@@ -1,7 +1,8 @@
 """A consumer SIGKILLed in the middle of a batch's apply (issue 12: a batch's events are applied
 together, and rerun one by one when a statement fails): after a restart every
 record is applied exactly once, whether the kill came during the batch's own statements or
-during the one-by-one rerun after one of them failed."""
+during the one-by-one rerun after one of them failed. Also while a batch gathers its interval's
+records (CONSUMER_BATCH_INTERVAL_MS), fetched and not applied."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.conftest import Infra
 from tests.faults.batch_consumer import READY
@@ -113,3 +116,60 @@ async def _applied(rig: Rig, rows: int, letters: int) -> bool:
     applied = await rig.pool.fetchval("SELECT count(*) FROM consumertest.staff_log")
     dead = await rig.pool.fetchval("SELECT count(*) FROM consumertest.dead_letters")
     return bool(applied == rows and dead == letters)
+
+
+async def test_a_consumer_killed_while_its_batch_gathers_applies_every_record_once(
+    rig: Rig, infra: Infra, database_url: str, tmp_path: Path
+) -> None:
+    """A batch waits out its interval with records in the Kafka client's hands and none
+    applied; the client has even copied their positions to the group's offsets (on its timer).
+    SIGKILLed then, nothing is lost: the restart reads from the checkpoint in PostgreSQL."""
+    await rig.pool.execute(
+        "CREATE TABLE consumertest.staff_totals (n int NOT NULL);"
+        "INSERT INTO consumertest.staff_totals VALUES (0)"
+    )
+    await rig.store.append("g-0", [staff_event("g-0", 3)], expected_version=0)
+    await publish_all(relay_for(rig), rig)
+    name = f"c-{uuid.uuid4().hex[:6]}"
+    argv = [infra.kafka, database_url, rig.topic, name]
+    log = tmp_path / "consumer.log"
+    first = Child([*argv, "600000"], log)  # a batch at most every ten minutes
+    try:
+        await wait_for(lambda: first.said(READY), timeout=60)
+        await wait_for(lambda: _applied(rig, 1, 0), timeout=60)  # the first goes at once
+        for i in range(1, STREAMS + 1):
+            await rig.store.append(f"g-{i}", [staff_event(f"g-{i}", 3)], expected_version=0)
+        await publish_all(relay_for(rig), rig)
+        records = await read_until(infra.kafka, rig.topic, lambda r: True, count=STREAMS + 1)
+        await wait_for(lambda: _group_offsets_at_ends(infra.kafka, name, records), timeout=60)
+        assert await rig.pool.fetchval("SELECT count(*) FROM consumertest.staff_log") == 1
+        first.kill()
+    finally:
+        first.kill()
+
+    second = Child(argv, log)
+    try:
+        await wait_for(lambda: _applied(rig, STREAMS + 1, 0), timeout=60)
+    finally:
+        second.kill()
+    ids = await rig.pool.fetch("SELECT event_id FROM consumertest.staff_log")
+    assert len({r["event_id"] for r in ids}) == len(ids) == STREAMS + 1
+    assert await rig.pool.fetchval("SELECT n FROM consumertest.staff_totals") == STREAMS + 1
+    await assert_checkpoints_at_ends(rig.pool, name, records)
+
+
+async def _group_offsets_at_ends(
+    kafka: str, group: str, records: list[ConsumerRecord[bytes, bytes]]
+) -> bool:
+    """Whether the group's committed offsets (Kafka's copy, for lag tools) are past every record."""
+    ends: dict[tuple[str, int], int] = {}
+    for r in records:
+        ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    at = {(tp.topic, tp.partition): meta.offset for tp, meta in committed.items()}
+    return all(at.get(tp, -1) >= end for tp, end in ends.items())
