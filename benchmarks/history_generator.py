@@ -52,6 +52,9 @@ class Item:
     recorded_lag_days: int = 0
 
 
+HISTORY_SEED = 2018  # the benchmarks' history (published, replayed)
+
+
 def _day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     span = max(0, (end - start).days)
     return start + dt.timedelta(days=rng.randint(0, span))
@@ -324,13 +327,20 @@ def agency_life(rng: random.Random, n: int, base_items: list[Item]) -> Iterator[
         yield Item(reg.AgencyDeregistered(uscc=uscc, reason="自行解散"), gone)
 
 
-def history(total: int, seed: int = 2018, first_agency: int = 1) -> Iterator[Item]:
+def history(
+    total: int, seed: int = HISTORY_SEED, first_agency: int = 1, bases_of: int | None = None
+) -> Iterator[Item]:
     """At least `total` events (bases first, then agency lives), reproducible from the seed.
-    Agencies are numbered from `first_agency` (their credit codes follow from the number)."""
+    Agencies are numbered from `first_agency` (their credit codes follow from the number).
+    With `bases_of`, the agencies are incubated in the bases of the history of that seed,
+    which are not yielded: they exist already (the report benchmark's live traffic)."""
     rng = random.Random(seed)
-    base_items = bases(rng)
-    yield from base_items
-    produced, n = len(base_items), first_agency - 1
+    if bases_of is None:
+        base_items = bases(rng)
+        yield from base_items
+    else:
+        base_items = bases(random.Random(bases_of))  # a history's first draws are its bases
+    produced, n = len(base_items) if bases_of is None else 0, first_agency - 1
     while produced < total:
         n += 1
         for item in agency_life(rng, n, base_items):
@@ -371,7 +381,7 @@ def occurred_recorded(item: Item) -> tuple[dt.datetime, dt.datetime]:
     return occurred, occurred + dt.timedelta(days=item.recorded_lag_days, minutes=5)
 
 
-def fact_rows(total: int, seed: int = 2018) -> Iterator[FactRow]:
+def fact_rows(total: int, seed: int = HISTORY_SEED) -> Iterator[FactRow]:
     """The same history as reporting facts (what a replay stores), for loading a projection
     directly into PostgreSQL without Kafka (report benchmarks and equivalence tests)."""
     rng = random.Random(seed + 1)
