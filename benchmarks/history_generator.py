@@ -335,12 +335,13 @@ def history(
     With `bases_of`, the agencies are incubated in the bases of the history of that seed,
     which are not yielded: they exist already (the report benchmark's live traffic)."""
     rng = random.Random(seed)
+    produced, n = 0, first_agency - 1
     if bases_of is None:
         base_items = bases(rng)
         yield from base_items
+        produced = len(base_items)
     else:
         base_items = bases(random.Random(bases_of))  # a history's first draws are its bases
-    produced, n = len(base_items) if bases_of is None else 0, first_agency - 1
     while produced < total:
         n += 1
         for item in agency_life(rng, n, base_items):
