@@ -67,7 +67,7 @@ from socialwork_contracts.envelope import CloudEvent
 from servicekit.db import Connection
 from servicekit.eventstore import StaleTransaction
 from servicekit.eventstore.schema import checked_schema
-from servicekit.kafka_records import Delivery, Received, Unknown, parse
+from servicekit.kafka_records import Delivery, Received, Unknown, build_parser, parse
 from servicekit.kafka_records import Refused as Refused  # part of the consumer's answers
 from servicekit.leadership import wait
 from servicekit.locks import lock_key
@@ -247,6 +247,7 @@ class EventConsumer:
         # A gap seen once sends the consumer back; the same gap seen again is real (retention).
         self._last_gap: dict[tuple[str, int], tuple[int, int]] = {}
         self.max_records = max_records
+        build_parser()
         # The least time from one batch's start to the next's (settings.py:
         # CONSUMER_BATCH_INTERVAL_MS); records fetched sooner join the next batch.
         self.batch_interval = batch_interval_ms / 1000
