@@ -646,4 +646,36 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "after a quiet moment the first record goes at once",
         ),
     ),
+    "start-builds": (
+        Mutant(
+            "routes-built-at-their-first-request",
+            "servicekit/web.py",
+            "            await build_routes(app)\n",
+            "",
+            ("tests/integration/test_warm_start.py",),
+            "a service builds its routes' request state at its start",
+        ),
+        Mutant(
+            "parser-built-at-the-first-record",
+            CONSUMER,
+            "        build_parser()\n",
+            "",
+            (
+                "tests/test_consumer_parse.py::"
+                "test_a_consumer_builds_its_parser_when_it_is_made_not_at_its_first_record",
+            ),
+            "a consumer builds its parser when it is made",
+        ),
+        Mutant(
+            "array-types-learned-one-at-a-time",
+            "servicekit/eventstore/store.py",
+            '    await conn.fetchval(f"SELECT ({casts}) IS NULL", *[None] * len(ARRAY_TYPES))\n',
+            "",
+            (
+                "tests/integration/test_pool_array_types.py::"
+                "test_a_pooled_connection_meets_the_array_types_without_learning_them",
+            ),
+            "a pooled connection learns the array types as it opens",
+        ),
+    ),
 }
