@@ -1,6 +1,6 @@
 """A service is ready to answer when it starts: its first requests build nothing the process
-keeps (issue 12, session 20: the first commands after a start took 1-2 s at 200/s, each service
-building what it could have built at its start while the burst waited)."""
+keeps (issue 12, session 20: at 200 commands/s the slowest answers were the load's first, while
+each service built what it could have built at its start)."""
 
 from __future__ import annotations
 
