@@ -301,9 +301,21 @@ async def test_a_lane_beaten_to_a_command_keeps_its_connection(database_url: str
         store = EventStore(pool, "groupstore")
         await store.create_schema()
         acquired.clear()
-        group = GroupCommit(pool, lanes=2, linger=1.0)
+        # Groups of one, and the first command held until the second lane has its connection:
+        # both lanes then hold one when the arrivals below come (else the first lane may take
+        # both first commands while the second opens a connection, and no lane is beaten).
+        group = GroupCommit(pool, lanes=2, linger=1.0, max_group=1)
+
+        async def both_lanes_connected() -> bool:
+            return len(acquired) == 2
+
+        async def after_the_second_lane(conn: Connection) -> AppendResult:
+            await wait_for(both_lanes_connected, timeout=10)
+            result: AppendResult = await appending(store, "lane-0", 0)(conn)
+            return result
+
         first = await asyncio.gather(
-            group.run(appending(store, "lane-0", 0)), group.run(appending(store, "lane-1", 0))
+            group.run(after_the_second_lane), group.run(appending(store, "lane-1", 0))
         )
         for n in range(2, 8):  # one at a time: every arrival wakes both lanes
             await group.run(appending(store, f"lane-{n}", 0))

@@ -112,6 +112,20 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             ("tests/integration/test_group_commit.py",),
             "a command is answered accepted only once its group committed",
         ),
+        Mutant(
+            "a-beaten-lane-gives-its-connection-back",
+            GROUP_COMMIT,
+            "                await asyncio.wait_for(self._arrived.wait(), remaining)\n"
+            "        return True\n",
+            "                await asyncio.wait_for(self._arrived.wait(), remaining)\n"
+            "            return bool(self._pending)\n"
+            "        return True\n",
+            (
+                "tests/integration/test_group_commit.py::"
+                "test_a_lane_beaten_to_a_command_keeps_its_connection",
+            ),
+            "a lane beaten to a command keeps its connection until its linger passes",
+        ),
     ),
     "fold": (
         Mutant(
