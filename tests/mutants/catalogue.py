@@ -691,5 +691,27 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             ),
             "a pooled connection learns the array types as it opens",
         ),
+        Mutant(
+            "pool-opened-under-the-first-burst",
+            "servicekit/runtime.py",
+            "    await open_pool(pool)\n",
+            "",
+            (
+                "tests/integration/test_pool_open_at_start.py::"
+                "test_a_service_has_its_whole_pool_open_when_it_is_ready",
+            ),
+            "a service opens its pool's connections as it starts",
+        ),
+        Mutant(
+            "a-refused-connection-stops-the-start",
+            "servicekit/runtime.py",
+            "for _ in range(of)), return_exceptions=True",
+            "for _ in range(of)), return_exceptions=False",
+            (
+                "tests/integration/test_pool_open_at_start.py::"
+                "test_a_service_starts_and_takes_commands_when_postgresql_refuses_part_of_its_pool",
+            ),
+            "a start goes on with the connections PostgreSQL gives",
+        ),
     ),
 }
