@@ -4,11 +4,11 @@ connections opened then), and a PostgreSQL that refuses some of them does not st
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from structlog.testing import capture_logs
 
 from services.registry.app import create_app as create_registry
 from tests.conftest import as_role
@@ -53,18 +53,22 @@ async def test_a_service_has_its_whole_pool_open_when_it_is_ready(
 
 
 async def test_a_service_starts_and_takes_commands_when_postgresql_refuses_part_of_its_pool(
-    service_env: dict[str, str], limited_role: str, monkeypatch: pytest.MonkeyPatch
+    service_env: dict[str, str],
+    limited_role: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", as_role(service_env["DATABASE_URL"], limited_role))
     monkeypatch.setenv("DB_POOL_MAX", "8")
-    with capture_logs() as logs:
-        async with running(create_registry) as client:
-            answer = await client.post(
-                "/commands/register-agency", json=registration(1), headers=auth()
-            )
-            assert answer.status_code == 201, answer.text
-    opened = [entry for entry in logs if entry["event"] == "pool.opened_in_part"]
-    assert len(opened) == 1, logs
+    async with running(create_registry) as client:
+        answer = await client.post(
+            "/commands/register-agency", json=registration(1), headers=auth()
+        )
+        assert answer.status_code == 201, answer.text
+    # As an operator reads it: the service's JSON lines on its standard error.
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if "{" in line[:1]]
+    opened = [entry for entry in lines if entry["event"] == "pool.opened_in_part"]
+    assert len(opened) == 1, lines
     assert (opened[0]["opened"], opened[0]["of"]) == (5, 8)
     assert "too many connections" in opened[0]["reason"]
-    assert opened[0]["log_level"] == "warning"
+    assert opened[0]["level"] == "warning"
