@@ -438,14 +438,26 @@ static void parse(char *text, size_t size, int64_t start)
 	p += used;
 	requests = calloc((size_t)nrequests + 1, sizeof *requests);
 	for (int i = 0; i < nrequests; i++) {
-		long long offset;
 		struct request *r = &requests[i];
-		if (sscanf(p, "%d %lld %zu\n%n", &r->target, &offset, &r->length, &used) != 3 ||
-		    r->target < 0 || r->target >= ntargets || (size_t)(p + used - text) + r->length > size)
+		/* strtol and not sscanf: glibc's sscanf measures the rest of the text first (strlen),
+		 * once per request, so reading 12,000 requests (9 MB) took 2 s, past the run's start. */
+		char *end;
+		long target = strtol(p, &end, 10);
+		int ok = end != p && *end == ' ';
+		p = end;
+		long long offset = ok ? strtoll(p, &end, 10) : 0;
+		ok = ok && end != p && *end == ' ';
+		p = end;
+		unsigned long long length = ok ? strtoull(p, &end, 10) : 0;
+		ok = ok && end != p && *end == '\n';
+		p = end + ok;
+		if (!ok || target < 0 || target >= ntargets || length > size - (size_t)(p - text))
 			die("request %d: bad header", i);
+		r->target = (int)target;
+		r->length = (size_t)length;
 		r->scheduled = start + offset;
-		r->bytes = p + used;
-		p += used + r->length;
+		r->bytes = p;
+		p += r->length;
 		if (i > 0 && r->scheduled < requests[i - 1].scheduled)
 			die("request %d: the schedule must not go back in time", i);
 	}

@@ -714,4 +714,15 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "a start goes on with the connections PostgreSQL gives",
         ),
     ),
+    "benchmark-tools": (
+        Mutant(
+            "generator-measures-the-rest-per-request",
+            "benchmarks/openloop.c",
+            "\t\tstruct request *r = &requests[i];\n",
+            "\t\tstruct request *r = &requests[i];\n"
+            "\t\tvolatile size_t rest = strlen(p);\n\t\t(void)rest;\n",
+            ("tests/test_openloop.py::test_a_long_schedule_is_read_before_its_first_send_is_due",),
+            "the open-loop generator sends its first request on time whatever its file's length",
+        ),
+    ),
 }
