@@ -198,7 +198,8 @@ async def test_a_long_schedule_is_read_before_its_first_send_is_due(
     file per request, the generator began sending 2 s after its start, and every command of the
     first two seconds counted that wait as latency. Here the first requests go to the server,
     then 20,000 more of the same size to a port nobody listens on (each refused at once): the
-    first must still be sent within the 50 ms lead the run gives the generator."""
+    first must still be sent on time after the lead bench_visible gives the generator (0.5 s:
+    room for a loaded host to start it, where the quadratic read took seconds)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = ("127.0.0.1", probe.getsockname()[1])
@@ -213,7 +214,7 @@ async def test_a_long_schedule_is_read_before_its_first_send_is_due(
     ]
     file = tmp_path_factory.mktemp("openloop") / "requests"
     write_requests(file, [server, closed], requests)
-    generator = Generator(file, start_ns=time.monotonic_ns() + 50 * MS, max_conns=4)
+    generator = Generator(file, start_ns=time.monotonic_ns() + 500 * MS, max_conns=4)
     answers = [answer async for answer in generator.answers()]
 
     assert len(answers) == len(requests)
