@@ -121,9 +121,6 @@ class Agencies:
         self.usccs: set[str] = set()
         self.rows: dict[str | None, list[readmodel.KeptRow]] = {}  # by credit code
         self._types = folded_types()
-        # Set once `fold` has computed the versions (or failed to): what this process computes
-        # next (`PlaceFacts.build`) starts then, beside the versions' store.
-        self.computed = asyncio.Event()
 
     def add(self, facts: Sequence[FactRow]) -> None:
         for fact in facts:
@@ -142,11 +139,8 @@ class Agencies:
         """Their summaries written; the credit codes folded. The fold (1M: 37k rows a shard,
         about a CPU second) runs in a thread: this process's own goes on beside the index
         builds after the load, whose statements must not wait for it."""
-        try:
-            with fewer_collections():
-                versions = await asyncio.to_thread(_versions, self.rows)
-        finally:
-            self.computed.set()
+        with fewer_collections():
+            versions = await asyncio.to_thread(_versions, self.rows)
         keys = sorted(self.usccs)
         async with pool.acquire() as conn, conn.transaction():
             await readmodel.store_agencies(conn, generation, keys, current(versions))
@@ -189,14 +183,8 @@ class PlaceFacts:
             occurred, recorded = occurred.astimezone(dt.UTC), recorded.astimezone(dt.UTC)
             kept.append((t, v, on, occurred, recorded, e, data))
 
-    async def build(
-        self, pool: asyncpg.Pool, generation: str, after: asyncio.Event | None = None
-    ) -> readmodel_places.Places:
-        """Their versions stored; the places they are about. Computed once `after` is set (the
-        agencies' versions computed: one computation at a time in this process's threads), so
-        beside the agencies' store (1M: 0.7-0.9 s of the tail, this process mostly waiting)."""
-        if after is not None:
-            await after.wait()
+    async def build(self, pool: asyncpg.Pool, generation: str) -> readmodel_places.Places:
+        """Their versions stored; the places they are about."""
         with fewer_collections():
             bases, stays = await asyncio.to_thread(
                 readmodel_places.kept_versions, self.bases, self.stays
@@ -408,11 +396,10 @@ def load_shard(
                     agencies=agencies,
                     places=places,
                 )
-            if agencies is not None and places is not None:
-                counts.folded, counts.places = await asyncio.gather(
-                    agencies.fold(pool, generation),
-                    places.build(pool, generation, after=agencies.computed),
-                )
+            if agencies is not None:
+                counts.folded = await agencies.fold(pool, generation)
+            if places is not None:
+                counts.places = await places.build(pool, generation)
             return counts
         finally:
             await pool.close()
@@ -579,8 +566,8 @@ async def sharded_load(
             if places is None:  # a resumed load: every place from the table, in a worker
                 await loop.run_in_executor(processes, build_places_shard, shards.dsn, generation)
                 return
-            after = None if agencies is None else agencies.computed
-            here_counts.places = await places.build(pool, generation, after)
+            await here_folded  # one computation at a time in this process's threads
+            here_counts.places = await places.build(pool, generation)
             twice = readmodel_places.shared([c.places for c in [here_counts, *await there_counts]])
             if twice.bases or twice.stays:
                 async with pool.acquire() as conn, conn.transaction():
@@ -836,9 +823,9 @@ async def _bulk_load(
             return [] if fresh else None
 
         async def places_built() -> None:
+            await folded  # one computation at a time in this process's threads
             if places is not None:
-                after = None if agencies is None else agencies.computed
-                counts.places = await places.build(pool, generation, after)
+                counts.places = await places.build(pool, generation)
 
         await finish_load(pool, generation, refold=refold, places=places_built if fresh else None)
         return counts

@@ -627,17 +627,6 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             (f"{AGENCY_VERSIONS}::test_a_replays_finish_validates_one_entitys_payloads_at_a_time",),
             "the replay's finish validates one entity's payloads at a time",
         ),
-        Mutant(
-            "places-wait-for-the-agencies-store",
-            REPLAY,
-            "            self.computed.set()",
-            "            pass",
-            (
-                "tests/integration/reporting/test_replay_summaries.py::"
-                "test_a_fresh_replay_computes_the_places_while_it_stores_the_agencies",
-            ),
-            "a replay's places are computed while its agencies are stored, not after",
-        ),
     ),
     "batch-interval": (
         Mutant(

@@ -10,7 +10,6 @@ facts sit in partitions loaded by two different shards.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
 from typing import Any
@@ -192,56 +191,3 @@ async def test_a_fresh_one_process_replay_computes_the_places_from_the_facts_it_
         await pool.close()
     assert kept["rows"]["stay_versions"] > 0
     assert kept["tables"] == built["tables"]
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-async def test_a_fresh_replay_computes_the_places_while_it_stores_the_agencies(
-    infra: Infra, database_url: str, monkeypatch: pytest.MonkeyPatch, workers: int
-) -> None:
-    """This process's places' versions are computed once its agencies' are (one computation
-    at a time in its threads), not once those are stored: the store is PostgreSQL's work, and
-    waiting for it kept the replay's last second serial (1M: 0.9 s). The agencies' store here
-    waits until the places' computation has begun; were the places to wait for it, neither
-    would go on."""
-    prefix = f"test.replay-overlap.{uuid.uuid4().hex[:8]}"
-    await publish(infra.kafka, prefix, 1000)
-    loop = asyncio.get_running_loop()
-    places_begun = asyncio.Event()
-    kept_versions, store_versions = readmodel_places.kept_versions, readmodel.store_versions
-
-    def computing(*args: Any) -> Any:
-        loop.call_soon_threadsafe(places_begun.set)  # a thread's (asyncio.to_thread)
-        return kept_versions(*args)
-
-    async def stored_once_places_begun(*args: Any) -> None:
-        try:
-            await asyncio.wait_for(places_begun.wait(), OVERLAP_BOUND_SECONDS)
-        except TimeoutError:
-            raise AssertionError("the places' computation waited for the agencies' store") from None
-        await store_versions(*args)
-
-    monkeypatch.setattr(readmodel_places, "kept_versions", computing)
-    monkeypatch.setattr(readmodel, "store_versions", stored_once_places_begun)
-    pool = await create_pool(database_url, max_size=6)
-    try:
-        await reporting_schema(pool)
-        result = await replay(
-            pool,
-            infra.kafka,
-            list(topic_names(prefix).values()),
-            generation=FRESH,
-            switch=False,
-            max_records=200,
-            dsn=database_url,
-            workers=workers,
-        )
-        async with pool.acquire() as conn:
-            stays_stored = await stays(conn, FRESH)
-    finally:
-        await pool.close()
-    assert result.facts > 0 and stays_stored > 0
-
-
-# How long an agencies' store waits for the places' computation to begin before it fails the
-# test: far above a 1,000-event replay's, which begins it at once.
-OVERLAP_BOUND_SECONDS = 30
