@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import pydantic_core
 
-from servicekit.db import Connection
+from servicekit.db import Connection, encode_json
 from servicekit.eventstore.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -138,9 +138,7 @@ _JSONB_VERSION = b"\x01"
 
 
 def _jsonb_encode(value: Any) -> bytes:
-    # NaN and infinities as bare constants, as json.dumps wrote them: PostgreSQL refuses them
-    # rather than storing null where a number was (an event that could no longer be loaded).
-    return _JSONB_VERSION + pydantic_core.to_json(value, inf_nan_mode="constants")
+    return _JSONB_VERSION + encode_json(value)
 
 
 def _jsonb_decode(data: bytes) -> Any:
@@ -149,12 +147,20 @@ def _jsonb_decode(data: bytes) -> Any:
 
 # The array types the platform's statements cast to that asyncpg has no codec of its own for
 # (text[] it has): learned by each connection as it opens (`init_connection`).
-ARRAY_TYPES = ("int", "bigint", "bool", "date", "uuid", "timestamptz", "jsonb")
+ARRAY_TYPES = ("int", "bigint", "bool", "date", "uuid", "timestamptz", "json", "jsonb")
 
 
 async def init_connection(conn: Connection) -> None:
-    """Pool init: jsonb travels as Python dicts, in binary, through pydantic-core's JSON (about
-    4x the stdlib's speed: issue 12's write path encodes every event and reads every stream)."""
+    """Pool init: json and jsonb travel as Python dicts, in binary, through pydantic-core's JSON
+    (about 4x the stdlib's speed: issue 12's write path encodes every event and reads every
+    stream). json's binary form is the text itself (reporting's fact payloads)."""
+    await conn.set_type_codec(
+        "json",
+        encoder=encode_json,
+        decoder=pydantic_core.from_json,
+        schema="pg_catalog",
+        format="binary",
+    )
     await conn.set_type_codec(
         "jsonb",
         encoder=_jsonb_encode,

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
+import pydantic_core
 from socialwork_contracts.catalog import UnknownEventType
 
-from servicekit.db import Connection
+from servicekit.db import Connection, encode_json
 from servicekit.ddl import apply_ddl
 from services.reporting import place_tables
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
@@ -169,7 +170,10 @@ CREATE TABLE IF NOT EXISTS {g}.facts (
     effective_on  date NOT NULL,
     occurred_at   timestamptz NOT NULL,
     recorded_at   timestamptz NOT NULL,
-    data          jsonb NOT NULL,
+    -- The payload's JSON text as its fact was serialised (json, not jsonb: no query reads into
+    -- it beyond the ids of the partial indexes, and jsonb parsed it into a tree on the way in
+    -- and printed it back at every fold's read). A generation made before keeps its jsonb.
+    data          json NOT NULL,
     tx            xid8 DEFAULT pg_current_xact_id()
 );
 -- The writing transaction of each fact (not hashed by `checksum`): a cached report stays valid
@@ -368,7 +372,7 @@ async def insert_facts(conn: Connection, generation: str, facts: Sequence[Fact])
     await conn.execute(
         f"INSERT INTO {g}.facts ({_FACT_COLUMNS}) SELECT * FROM unnest("
         "$1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], "
-        "$8::date[], $9::timestamptz[], $10::timestamptz[], $11::jsonb[]) "
+        "$8::date[], $9::timestamptz[], $10::timestamptz[], $11::json[]) "
         "ON CONFLICT (event_id) DO NOTHING",
         [f.event_id for f in facts],
         [f.service for f in facts],
@@ -389,7 +393,7 @@ _STAGE_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
     event_id text, service text, event_type text, event_version integer, stream_id text,
     uscc text, base_id text, effective_on date, occurred_at timestamptz,
-    recorded_at timestamptz, data jsonb, tx xid8 DEFAULT pg_current_xact_id()
+    recorded_at timestamptz, data json, tx xid8 DEFAULT pg_current_xact_id()
 ) ON COMMIT DELETE ROWS
 """
 
@@ -397,18 +401,32 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
 _FACT_COLUMN_NAMES = tuple(c.strip() for c in _FACT_COLUMNS.split(","))
 
 
+def _json_out(value: Any) -> bytes:
+    # json's binary form is the JSON text: bytes are JSON text already, and any other value is
+    # written as the pools write it.
+    return value if isinstance(value, bytes) else encode_json(value)
+
+
 def _jsonb_out(value: Any) -> bytes:
-    # jsonb's binary form is a version byte, then the JSON text: bytes are JSON text already.
-    return b"\x01" + (value if isinstance(value, bytes) else json.dumps(value).encode())
+    # jsonb's binary form is a version byte, then the JSON text.
+    return b"\x01" + _json_out(value)
 
 
 def _jsonb_in(value: bytes) -> Any:
-    return json.loads(value[1:])
+    return pydantic_core.from_json(value[1:])
 
 
-async def binary_jsonb(conn: Connection) -> None:
-    """jsonb in binary form on this connection, as COPY needs it; values as the pools have them
-    (dicts out, any JSON value in, servicekit's create_pool) and JSON text given as bytes as is."""
+async def binary_json(conn: Connection) -> None:
+    """json and jsonb in binary form on this connection, as COPY needs them (a payload column is
+    json, or jsonb in a generation made before); values as the pools have them (dicts out, any
+    JSON value in, servicekit's create_pool) and JSON text given as bytes as is."""
+    await conn.set_type_codec(
+        "json",
+        encoder=_json_out,
+        decoder=pydantic_core.from_json,
+        schema="pg_catalog",
+        format="binary",
+    )
     await conn.set_type_codec(
         "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
     )
@@ -423,8 +441,8 @@ async def copy_fact_rows(
     A bulk load's table has no key yet: there a repeat is stored and removed by `key_facts`.
 
     Must run inside the caller's transaction (the staging rows go at its commit). Leaves the
-    connection with `binary_jsonb`. The payload's JSON text is parsed into jsonb by PostgreSQL:
-    no dict or json.dumps in Python. The two instants go as PostgreSQL's microseconds
+    connection with `binary_json`. The payload's JSON text is stored as it is (json): no dict or
+    json.dumps in Python. The two instants go as PostgreSQL's microseconds
     (`pg_instant`) through a codec set for the copy only: asyncpg's own encoder of a pydantic
     datetime was most of the rows' encoding (5.5 -> 1.5 µs a row, plus 2.9 to convert).
 
@@ -447,7 +465,7 @@ async def copy_fact_rows(
             for e, s, t, v, st, u, b, on, occurred, recorded, d in rows
         ]
     )
-    await binary_jsonb(conn)
+    await binary_json(conn)
     await conn.set_type_codec(
         "timestamptz", schema="pg_catalog", encoder=_micros, decoder=_micros, format="tuple"
     )

@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import gc
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -225,23 +224,11 @@ def _add_fact(batch: Batch, record: Record, envelope: CloudEvent, event: DomainE
         row = fact_row(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
     except Exception as exc:
         # What the live consumer does with an event its projection cannot store (an instant out
-        # of range): a dead letter with the reason, the rest of the batch applied.
+        # of range, U+0000 in a text): a dead letter with the reason, the rest of the batch
+        # applied.
         batch.dead.append(_dead(record, f"{type(exc).__name__}: {exc}"))
         return
-    if b"\\u0000" in row[10] and _NUL_ESCAPE.search(row[10]):
-        # U+0000 in a text passes the contracts; jsonb has none, so the live consumer's insert
-        # fails with this and it dead-letters the event. Here it would fail the batch's COPY.
-        batch.dead.append(_dead(record, _NO_NUL_IN_JSONB))
-        return
     batch.facts.append(row)
-
-
-# The escape \u0000 itself, not an escaped backslash followed by "u0000".
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-_NO_NUL_IN_JSONB = (  # the live consumer's reason: the exception's name and PostgreSQL's words
-    "UntranslatableCharacterError: unsupported Unicode escape sequence\n"
-    "DETAIL:  \\u0000 cannot be converted to text."
-)
 
 
 def _dead(record: Record, reason: str) -> DeadLetter:

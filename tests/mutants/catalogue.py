@@ -628,6 +628,30 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             "the replay's finish validates one entity's payloads at a time",
         ),
     ),
+    "payload-text": (
+        Mutant(
+            "payload-parsed-into-jsonb",
+            READMODEL,
+            "    data          json NOT NULL,",
+            "    data          jsonb NOT NULL,",
+            (
+                "tests/integration/reporting/test_fact_payload_text.py::"
+                "test_a_payload_is_stored_as_the_json_text_its_fact_was_serialised_to",
+            ),
+            "a fact's payload is stored as the JSON text it was serialised to",
+        ),
+        Mutant(
+            "nul-in-a-payload-stored",
+            "services/reporting/domain/facts.py",
+            r'    if b"\\u0000" in payload and _NUL_ESCAPE.search(payload):',
+            "    if False:",
+            (
+                "tests/integration/reporting/test_replay_refusals.py::"
+                "test_a_payload_postgresql_cannot_hold_is_a_dead_letter_of_the_replay",
+            ),
+            "a payload with U+0000 in a text is a dead letter of the live consumer and the replay",
+        ),
+    ),
     "batch-interval": (
         Mutant(
             "every-fetch-applied-at-once",

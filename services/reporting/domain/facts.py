@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
 from pydantic_core import TzInfo
 from socialwork_contracts.base import DomainEvent
 from socialwork_contracts.catalog import BY_TYPE_KEY, CURRENT_VERSION, load
@@ -49,8 +51,9 @@ def fact_of(
     occurred_at: dt.datetime,
     recorded_at: dt.datetime,
 ) -> Fact:
-    """The fact kept for one event (payload in its current version, after upcasting)."""
-    data = event.model_dump(mode="json")
+    """The fact kept for one event (payload in its current version, after upcasting); refused
+    as `fact_row` refuses it."""
+    data = pydantic_core.from_json(storable(event.__pydantic_serializer__.to_json(event)))
     uscc = data.get("uscc")
     base_id = data.get("base_id")
     return Fact(
@@ -161,8 +164,25 @@ def fact_row(
         effective_on(event, occurred_at),
         occurred_at,
         recorded_at,
-        event.__pydantic_serializer__.to_json(event),
+        storable(event.__pydantic_serializer__.to_json(event)),
     )
+
+
+class UnstorableText(ValueError):
+    """A payload with U+0000 in a text. The contracts let it through, but PostgreSQL's text (and
+    jsonb) cannot hold it, nor can a report or an export carry it: the live consumer and a
+    replay both refuse the event, a dead letter with this reason."""
+
+
+def storable(payload: bytes) -> bytes:
+    """A payload's JSON text, refused (UnstorableText) if it holds U+0000 (its escape)."""
+    if b"\\u0000" in payload and _NUL_ESCAPE.search(payload):
+        raise UnstorableText("U+0000 in a text of the payload: PostgreSQL's text cannot hold it")
+    return payload
+
+
+# The escape \u0000 itself, not an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def event_of_json(event_type: str, version: int, payload: str | bytes) -> DomainEvent:

@@ -1,6 +1,7 @@
-"""A payload PostgreSQL's jsonb cannot hold (U+0000 in a text) passes the contracts; the live
-consumer dead-letters it when its insert fails. The replay does the same, with the same reason,
-and goes on with the rest of the batch (it stopped at that batch's COPY)."""
+"""A payload PostgreSQL cannot hold (U+0000 in a text) passes the contracts; the live consumer
+dead-letters it (its fact refused, `facts.storable`; its insert into jsonb failed before the
+payload column was json). The replay does the same, with the same reason, and goes on with the
+rest of the batch (it stopped at that batch's COPY)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ async def live_refusal(conn: Connection, generation: str, one: Delivery) -> str 
     assert isinstance(received, Received)
     envelope, event = received
     assert isinstance(event, DomainEvent)
-    fact = fact_of(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
-    try:
+    try:  # as the live consumer's apply: the fact made, then stored
+        fact = fact_of(envelope.id, event, envelope.streamid, envelope.time, envelope.recordedtime)
         async with conn.transaction():
             await readmodel.insert_facts(conn, generation, [fact])
     except Exception as exc:  # as the live consumer words a failed apply
@@ -49,7 +50,7 @@ async def live_refusal(conn: Connection, generation: str, one: Delivery) -> str 
     return None
 
 
-async def test_a_payload_jsonb_cannot_hold_is_a_dead_letter_of_the_replay(
+async def test_a_payload_postgresql_cannot_hold_is_a_dead_letter_of_the_replay(
     database_url: str,
 ) -> None:
     records = [record(text, offset) for offset, text in enumerate(TEXTS)]
