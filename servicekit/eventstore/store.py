@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import pydantic_core
 
-from servicekit.db import Connection, encode_json
+from servicekit.db import Connection, binary_json
 from servicekit.eventstore.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -133,41 +132,14 @@ _RACES = frozenset({"events_stream_id_stream_version_key", "events_event_id_key"
 RACES_RETRIED_BY_CALLER: ContextVar[bool] = ContextVar("races_retried_by_caller", default=False)
 
 
-# jsonb's binary form is a version byte (1) and the JSON text.
-_JSONB_VERSION = b"\x01"
-
-
-def _jsonb_encode(value: Any) -> bytes:
-    return _JSONB_VERSION + encode_json(value)
-
-
-def _jsonb_decode(data: bytes) -> Any:
-    return pydantic_core.from_json(data[1:])
-
-
 # The array types the platform's statements cast to that asyncpg has no codec of its own for
 # (text[] it has): learned by each connection as it opens (`init_connection`).
 ARRAY_TYPES = ("int", "bigint", "bool", "date", "uuid", "timestamptz", "json", "jsonb")
 
 
 async def init_connection(conn: Connection) -> None:
-    """Pool init: json and jsonb travel as Python dicts, in binary, through pydantic-core's JSON
-    (about 4x the stdlib's speed: issue 12's write path encodes every event and reads every
-    stream). json's binary form is the text itself (reporting's fact payloads)."""
-    await conn.set_type_codec(
-        "json",
-        encoder=encode_json,
-        decoder=pydantic_core.from_json,
-        schema="pg_catalog",
-        format="binary",
-    )
-    await conn.set_type_codec(
-        "jsonb",
-        encoder=_jsonb_encode,
-        decoder=_jsonb_decode,
-        schema="pg_catalog",
-        format="binary",
-    )
+    """Pool init: json and jsonb as Python values (`db.binary_json`), and the array types."""
+    await binary_json(conn)
     # One catalog query for all of them now (~17 ms), rather than one for each, ~15 ms each, in
     # the first requests or batches to meet them.
     casts = ", ".join(f"${n}::{name}[]" for n, name in enumerate(ARRAY_TYPES, start=1))

@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
-import pydantic_core
 from socialwork_contracts.catalog import UnknownEventType
 
-from servicekit.db import Connection, encode_json
+from servicekit.db import Connection, binary_json
 from servicekit.ddl import apply_ddl
 from services.reporting import place_tables
 from services.reporting.domain.facts import Fact, FactRow, event_of_json, pg_instant
@@ -401,37 +400,6 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (
 _FACT_COLUMN_NAMES = tuple(c.strip() for c in _FACT_COLUMNS.split(","))
 
 
-def _json_out(value: Any) -> bytes:
-    # json's binary form is the JSON text: bytes are JSON text already, and any other value is
-    # written as the pools write it.
-    return value if isinstance(value, bytes) else encode_json(value)
-
-
-def _jsonb_out(value: Any) -> bytes:
-    # jsonb's binary form is a version byte, then the JSON text.
-    return b"\x01" + _json_out(value)
-
-
-def _jsonb_in(value: bytes) -> Any:
-    return pydantic_core.from_json(value[1:])
-
-
-async def binary_json(conn: Connection) -> None:
-    """json and jsonb in binary form on this connection, as COPY needs them (a payload column is
-    json, or jsonb in a generation made before); values as the pools have them (dicts out, any
-    JSON value in, servicekit's create_pool) and JSON text given as bytes as is."""
-    await conn.set_type_codec(
-        "json",
-        encoder=_json_out,
-        decoder=pydantic_core.from_json,
-        schema="pg_catalog",
-        format="binary",
-    )
-    await conn.set_type_codec(
-        "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
-    )
-
-
 async def copy_fact_rows(
     conn: Connection, generation: str, rows: Sequence[FactRow], *, unread: bool = False
 ) -> None:
@@ -440,9 +408,10 @@ async def copy_fact_rows(
     batch again through a session staging table and INSERT ... ON CONFLICT (event_id) DO NOTHING.
     A bulk load's table has no key yet: there a repeat is stored and removed by `key_facts`.
 
-    Must run inside the caller's transaction (the staging rows go at its commit). Leaves the
-    connection with `binary_json`. The payload's JSON text is stored as it is (json): no dict or
-    json.dumps in Python. The two instants go as PostgreSQL's microseconds
+    Must run inside the caller's transaction (the staging rows go at its commit). Sets the
+    connection's `binary_json` (a pool's have it; a plain connection's may not). The payload's
+    JSON text is stored as it is (json, or parsed into a generation's jsonb made before): no
+    dict or json.dumps in Python. The two instants go as PostgreSQL's microseconds
     (`pg_instant`) through a codec set for the copy only: asyncpg's own encoder of a pydantic
     datetime was most of the rows' encoding (5.5 -> 1.5 µs a row, plus 2.9 to convert).
 
