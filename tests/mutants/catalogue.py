@@ -748,5 +748,16 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             ("tests/test_openloop.py::test_a_long_schedule_is_read_before_its_first_send_is_due",),
             "the open-loop generator sends its first request on time whatever its file's length",
         ),
+        Mutant(
+            "replay-only-run-written-with-a-latency-paragraph",
+            "benchmarks/bench_reporting.py",
+            '    if lat is None:\n        return ""\n',
+            "",
+            (
+                "tests/test_bench_reporting_section.py::"
+                "test_a_run_without_the_latency_phase_writes_the_replays_figures",
+            ),
+            "a replay-only benchmark run (--latency-seconds 0) writes its figures",
+        ),
     ),
 }
