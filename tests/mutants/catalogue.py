@@ -648,6 +648,8 @@ GROUPS: dict[str, tuple[Mutant, ...]] = {
             (
                 "tests/integration/reporting/test_replay_refusals.py::"
                 "test_a_payload_postgresql_cannot_hold_is_a_dead_letter_of_the_replay",
+                "tests/integration/reporting/test_reporting.py::"
+                "test_known_history_replay_exports_and_as_of",
             ),
             "a payload with U+0000 in a text is a dead letter of the live consumer and the replay",
         ),

@@ -46,7 +46,8 @@ async def zhongyuan(client: httpx.AsyncClient, extra: str = "") -> dict[str, Any
 
 
 async def publish_odd_messages(producer: AIOKafkaProducer) -> None:
-    """An event type this build does not know, and a TrainingDelivered that fails its schema."""
+    """An event type this build does not know, a TrainingDelivered that fails its schema, and
+    one whose title holds U+0000 (valid by the contract; no text column can hold it)."""
     training = Published(
         "bad-training",
         inc.TrainingDelivered(
@@ -67,6 +68,17 @@ async def publish_odd_messages(producer: AIOKafkaProducer) -> None:
     import json
 
     await producer.send_and_wait(INCUBATION.name, json.dumps(bad).encode(), key=b"bad-training")
+    nul = Published(
+        "nul-training",
+        training.event.model_copy(update={"session_id": ident("nul"), "title": "a\u0000b"}),
+        at("2011-04-11"),
+        at("2011-04-11"),
+    )
+    unstorable = envelope(nul, 101).model_dump(mode="json")
+    unstorable["streamid"] = unstorable["subject"] = "nul-training"
+    await producer.send_and_wait(
+        INCUBATION.name, json.dumps(unstorable).encode(), key=b"nul-training"
+    )
     unknown = envelope(
         Published("renamed", training.event, at("2011-04-12"), at("2011-04-12")),
         100,
@@ -183,6 +195,12 @@ async def test_known_history_replay_exports_and_as_of(
         infra.kafka, dead_letter_topic("reporting"), lambda r: r.key == b"bad-training", count=1
     )
     assert dlq and "attendees" in dict(dlq[0].headers)["dlq_error"].decode()
+    # The U+0000 title: refused where its fact is made (facts.storable), the records after it
+    # applied; the rebuilds below refuse it alike, or their checksums would differ.
+    nul = await read_until(
+        infra.kafka, dead_letter_topic("reporting"), lambda r: r.key == b"nul-training", count=1
+    )
+    assert nul and dict(nul[0].headers)["dlq_error"].decode().startswith("UnstorableText")
 
     # A rebuild from offset 0 equals the live projection, bit for bit; then switch over to it.
     settings = ServiceSettings()
@@ -201,9 +219,10 @@ async def test_known_history_replay_exports_and_as_of(
         assert await conn.fetchval("SELECT count(*) FROM reporting_g2.checkpoints") > 0
     finally:
         await conn.close()
-    # The sharded load still dead-letters the schema-failing event and skips the unknown type.
+    # The sharded load still dead-letters the schema-failing event and the U+0000 title, and
+    # skips the unknown type.
     skipped_count = outcome["skipped"]
-    assert outcome["dead_lettered"] == 1, outcome
+    assert outcome["dead_lettered"] == 2, outcome
     assert isinstance(skipped_count, int) and skipped_count >= 1, outcome
     assert (await reporting.get(MID_2011, headers=auth())).json() == before
 
